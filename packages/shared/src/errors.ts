@@ -1,0 +1,55 @@
+/**
+ * Stable error codes. Clients match on `code`; `message` is for people. The HTTP status is the
+ * one REST answers with (tRPC and socket.io carry the same code).
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  MODEL_INVALID: 400,
+  TENSOR_INVALID: 400,
+  INPUT_UNKNOWN: 400,
+  INPUT_MISSING: 400,
+  INPUT_DTYPE_MISMATCH: 400,
+  INPUT_SHAPE_MISMATCH: 400,
+  INPUT_SIZE_MISMATCH: 400,
+  REQUIREMENTS_UNSATISFIABLE: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  INSUFFICIENT_FUNDS: 402,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  TASK_NOT_FOUND: 404,
+  ASSIGNMENT_NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error meant for the caller: a stable code, a human message, optional details. */
+export class StunError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "StunError";
+    this.code = code;
+    if (details !== undefined) this.details = details;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+export const isStunError = (e: unknown): e is StunError => e instanceof StunError;

@@ -1,0 +1,171 @@
+import { z } from "zod";
+import {
+  AmountSchema,
+  BackendSchema,
+  IdSchema,
+  ProviderKindSchema,
+  RegionSchema,
+  Sha256Schema,
+  TensorInfoSchema,
+  TensorMapJsonSchema,
+} from "./common";
+
+// ---- accounts and money -------------------------------------------------------------------
+
+export const CreateAccountResponseSchema = z.object({ accountId: z.string(), apiKey: z.string() });
+export const FaucetRequestSchema = z.object({ amount: AmountSchema });
+export const AccountViewSchema = z.object({ accountId: z.string(), balance: AmountSchema, escrow: AmountSchema });
+export type AccountView = z.infer<typeof AccountViewSchema>;
+
+export const LedgerEntryViewSchema = z.object({
+  id: z.string(),
+  txId: z.string(),
+  account: z.string(),
+  amount: z.string().regex(/^-?\d+$/),
+  kind: z.string(),
+  taskId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type LedgerEntryView = z.infer<typeof LedgerEntryViewSchema>;
+export const LedgerQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.string().regex(/^\d+$/).optional(),
+});
+
+// ---- models -------------------------------------------------------------------------------
+
+export const UploadModelQuerySchema = z.object({ name: z.string().min(1).max(200).optional() });
+export const ModelViewSchema = z.object({
+  id: z.string(),
+  sha256: Sha256Schema,
+  name: z.string(),
+  sizeBytes: z.number().int(),
+  inputs: z.array(TensorInfoSchema),
+  outputs: z.array(TensorInfoSchema),
+  ownerId: z.string(),
+  createdAt: z.string(),
+});
+export type ModelView = z.infer<typeof ModelViewSchema>;
+
+// ---- tasks --------------------------------------------------------------------------------
+
+export const VERIFICATION_MODES = ["none", "redundant", "auto"] as const;
+export const VerificationModeSchema = z.enum(VERIFICATION_MODES);
+export type VerificationMode = z.infer<typeof VerificationModeSchema>;
+
+export const VerificationRequestSchema = z.object({
+  mode: VerificationModeSchema.default("auto"),
+  /** Independent executions for `redundant` (a tie-breaker is added on disagreement). */
+  replicas: z.number().int().min(2).max(5).optional(),
+  /** Compare classifier outputs by argmax instead of value tolerance. */
+  argmax: z.boolean().optional(),
+});
+export type VerificationRequest = z.infer<typeof VerificationRequestSchema>;
+
+export const PRIVACY_LEVELS = ["none", "tee", "zk"] as const;
+export const RequirementsSchema = z.object({
+  backend: BackendSchema.optional(),
+  kind: ProviderKindSchema.optional(),
+  minVramMb: z.number().int().nonnegative().optional(),
+  minComputeCapability: z.number().nonnegative().optional(),
+  region: RegionSchema.optional(),
+  privacy: z.enum(PRIVACY_LEVELS).optional(),
+});
+export type Requirements = z.infer<typeof RequirementsSchema>;
+
+export const SubmitTaskSchema = z.object({
+  modelId: IdSchema,
+  inputs: TensorMapJsonSchema,
+  verification: VerificationRequestSchema.optional(),
+  requirements: RequirementsSchema.optional(),
+  /** The most the requester pays per execution, in base units. */
+  maxPrice: AmountSchema.optional(),
+  deadlineSeconds: z.number().int().min(1).max(86_400).optional(),
+  priority: z.number().int().min(0).max(9).optional(),
+});
+export type SubmitTask = z.infer<typeof SubmitTaskSchema>;
+
+export const TASK_STATUSES = ["queued", "assigned", "running", "verifying", "completed", "failed", "expired"] as const;
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "expired"];
+export const isTerminalStatus = (s: TaskStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+export const SubmitTaskResponseSchema = z.object({ id: z.string(), status: TaskStatusSchema });
+
+export const ExecutionViewSchema = z.object({
+  providerId: z.string(),
+  backend: BackendSchema,
+  status: z.string(),
+  verdict: z.string().nullable(),
+  outputDigest: z.string().nullable(),
+  runMs: z.number().nullable(),
+});
+
+export const VerificationViewSchema = z.object({
+  mode: VerificationModeSchema,
+  replicas: z.number().int(),
+  outcome: z.enum(["pending", "accepted", "rejected", "single"]),
+  executions: z.array(ExecutionViewSchema),
+});
+
+export const ReceiptSchema = z.object({
+  taskId: z.string(),
+  modelSha256: Sha256Schema,
+  inputDigest: Sha256Schema,
+  outputDigest: Sha256Schema,
+  providers: z.array(z.object({ providerId: z.string(), backend: BackendSchema, paid: AmountSchema })),
+  tolerance: z.object({ abs: z.number(), rel: z.number(), argmax: z.boolean() }),
+  cost: AmountSchema,
+  split: z.object({ providers: AmountSchema, treasury: AmountSchema, creator: AmountSchema }),
+  completedAt: z.string(),
+});
+export type Receipt = z.infer<typeof ReceiptSchema>;
+
+export const TaskViewSchema = z.object({
+  id: z.string(),
+  status: TaskStatusSchema,
+  modelId: z.string(),
+  outputs: TensorMapJsonSchema.optional(),
+  verification: VerificationViewSchema,
+  cost: AmountSchema.nullable(),
+  receipt: ReceiptSchema.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+export type TaskView = z.infer<typeof TaskViewSchema>;
+
+export const GetTaskQuerySchema = z.object({
+  wait: z.coerce.number().min(0).max(60).optional(),
+});
+
+export const ListTasksQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  status: z.string().optional(),
+});
+
+// ---- network ------------------------------------------------------------------------------
+
+export const ProviderPublicSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: ProviderKindSchema,
+  backend: BackendSchema,
+  region: z.string(),
+  price: AmountSchema,
+  reputation: z.number(),
+  slots: z.number().int(),
+  load: z.number().int(),
+  tasksCompleted: z.number().int(),
+  specs: z.record(z.string(), z.unknown()),
+});
+export type ProviderPublic = z.infer<typeof ProviderPublicSchema>;
+
+export const StatsSchema = z.object({
+  providersOnline: z.number().int(),
+  tasks: z.record(z.string(), z.number().int()),
+  volume: AmountSchema,
+  models: z.number().int(),
+});
+export type Stats = z.infer<typeof StatsSchema>;

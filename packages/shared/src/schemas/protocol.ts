@@ -1,0 +1,135 @@
+import { z } from "zod";
+import { DtypeSchema } from "../dtypes";
+import {
+  AmountSchema,
+  BackendSchema,
+  MAX_RANK,
+  ProviderKindSchema,
+  RegionSchema,
+  Sha256Schema,
+  TensorNameSchema,
+} from "./common";
+
+/**
+ * The provider protocol on the socket.io namespace `/provider` (docs/PROTOCOL.md tells it message
+ * by message). Tensors travel as binary: `data` is the raw little-endian bytes (socket.io sends
+ * Buffers/Uint8Arrays as binary attachments), or an array of strings for `string`.
+ */
+export const PROTOCOL_VERSION = 1;
+export const PROVIDER_NAMESPACE = "/provider";
+
+export const HandshakeAuthSchema = z.object({
+  apiKey: z.string().min(1),
+  protocolVersion: z.literal(PROTOCOL_VERSION),
+});
+export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
+
+const BytesSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "binary bytes");
+
+export const WireTensorSchema = z.object({
+  dtype: DtypeSchema,
+  dims: z.array(z.number().int().nonnegative()).max(MAX_RANK),
+  data: z.union([BytesSchema, z.array(z.string())]),
+});
+export type WireTensor = z.infer<typeof WireTensorSchema>;
+export const WireTensorMapSchema = z.record(TensorNameSchema, WireTensorSchema);
+export type WireTensorMap = z.infer<typeof WireTensorMapSchema>;
+
+export const GpuInfoSchema = z.object({
+  name: z.string(),
+  vramMb: z.number().int().nonnegative(),
+  computeCapability: z.number().nonnegative().optional(),
+  driver: z.string().optional(),
+});
+export const ProviderSpecsSchema = z.object({
+  cpuModel: z.string().optional(),
+  cores: z.number().int().positive(),
+  memoryMb: z.number().int().nonnegative(),
+  gpus: z.array(GpuInfoSchema).default([]),
+  /** Measured at start on the built-in benchmark: inferences per second of a small MLP. */
+  benchmarkIps: z.number().nonnegative().optional(),
+  userAgent: z.string().optional(),
+});
+export type ProviderSpecs = z.infer<typeof ProviderSpecsSchema>;
+
+/** provider → server `provider:register` (ack: RegisterAck). */
+export const RegisterSchema = z.object({
+  name: z.string().min(1).max(100),
+  kind: ProviderKindSchema,
+  backend: BackendSchema,
+  region: RegionSchema.default("local"),
+  price: AmountSchema,
+  slots: z.number().int().min(1).max(64).default(1),
+  specs: ProviderSpecsSchema,
+  version: z.string().max(40).optional(),
+});
+export type Register = z.infer<typeof RegisterSchema>;
+
+const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) });
+export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), providerId: z.string() }), AckErrorSchema]);
+export type RegisterAck = z.infer<typeof RegisterAckSchema>;
+
+/** server → provider `task:assign` (ack: AssignAck). */
+export const AssignSchema = z.object({
+  assignmentId: z.string(),
+  taskId: z.string(),
+  model: z.object({ id: z.string(), sha256: Sha256Schema, sizeBytes: z.number().int(), url: z.string() }),
+  inputs: WireTensorMapSchema,
+  /** Milliseconds the provider has before the lease lapses (heartbeats extend it). */
+  leaseMs: z.number().int().positive(),
+});
+export type Assign = z.infer<typeof AssignSchema>;
+export const AssignAckSchema = z.union([z.object({ ok: z.literal(true) }), AckErrorSchema]);
+export type AssignAck = z.infer<typeof AssignAckSchema>;
+
+export const TimingsSchema = z.object({
+  fetchMs: z.number().nonnegative(),
+  loadMs: z.number().nonnegative(),
+  runMs: z.number().nonnegative(),
+});
+export type Timings = z.infer<typeof TimingsSchema>;
+
+/** provider → server `task:result` (ack: Ack). */
+export const ResultSchema = z.object({
+  assignmentId: z.string(),
+  outputs: WireTensorMapSchema,
+  timings: TimingsSchema,
+});
+export type Result = z.infer<typeof ResultSchema>;
+
+/** provider → server `task:error` (ack: Ack): the execution failed on the provider. */
+export const ExecutionErrorSchema = z.object({
+  assignmentId: z.string(),
+  code: z.string().max(64),
+  message: z.string().max(2000),
+});
+export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
+
+/** provider → server `task:release` (ack: Ack): give an unfinished lease back (e.g. shutting down). */
+export const ReleaseSchema = z.object({ assignmentId: z.string() });
+
+/** server → provider `task:cancel`: stop work on an assignment; its result will not be accepted. */
+export const CancelSchema = z.object({ assignmentId: z.string(), reason: z.string() });
+export type Cancel = z.infer<typeof CancelSchema>;
+
+/** provider → server `provider:heartbeat` (no ack): extends the leases of running assignments. */
+export const HeartbeatSchema = z.object({ active: z.number().int().nonnegative() });
+
+/** provider → server `provider:drain` (ack: Ack): stop sending new work, the provider is leaving. */
+export const DrainSchema = z.object({});
+
+export const AckSchema = z.union([z.object({ ok: z.literal(true) }), AckErrorSchema]);
+export type Ack = z.infer<typeof AckSchema>;
+
+/** Event names in one place, so both ends agree. */
+export const PROVIDER_EVENTS = {
+  register: "provider:register",
+  heartbeat: "provider:heartbeat",
+  drain: "provider:drain",
+  assign: "task:assign",
+  result: "task:result",
+  error: "task:error",
+  release: "task:release",
+  cancel: "task:cancel",
+} as const;
+

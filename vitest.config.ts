@@ -1,0 +1,52 @@
+import { defineConfig } from "vitest/config";
+
+// One Vitest run covers every workspace. The server's integration suite runs twice: once on
+// embedded PGlite and once on real PostgreSQL (see apps/server/test/support/database.ts for how the
+// PostgreSQL run behaves when no server is reachable).
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    projects: [
+      {
+        test: {
+          name: "shared",
+          root: "packages/shared",
+          include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "sdk",
+          root: "packages/sdk",
+          include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "provider",
+          root: "apps/provider-native",
+          include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "server-pglite",
+          root: "apps/server",
+          include: ["test/**/*.test.ts"],
+          env: { STUN_TEST_DB: "pglite" },
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "server-postgres",
+          root: "apps/server",
+          include: ["test/**/*.test.ts"],
+          env: { STUN_TEST_DB: "postgres" },
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
