@@ -1,0 +1,2 @@
+export * from "./onnx-builder";
+export * from "./models";
