@@ -1,0 +1,24 @@
+import type { Config } from "./env";
+import type { Database } from "./db/database";
+import type { BlobStore } from "./blobs/blob-store";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+import type { EventBus } from "./events";
+import type { ProviderRegistry } from "./scheduler/provider-registry";
+
+/** Everything a handler needs, built once in server.ts (the composition root). */
+export interface AppContext {
+  config: Config;
+  db: Database;
+  blobs: BlobStore;
+  log: Logger;
+  metrics: Metrics;
+  bus: EventBus;
+  providers: ProviderRegistry;
+}
+
+/** A request's context: the app plus who is calling (undefined for public routes). */
+export interface CallContext {
+  app: AppContext;
+  accountId: string | undefined;
+}

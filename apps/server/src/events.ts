@@ -1,0 +1,72 @@
+import { EventEmitter } from "node:events";
+import type { TaskStatus } from "@stun/shared";
+
+export interface TaskUpdate {
+  taskId: string;
+  status: TaskStatus;
+}
+
+/**
+ * Announcements after a state change is durable: task updates (long-poll waiters, live views)
+ * and "work available" pokes for dispatchers. In-process by default; with REDIS_URL the same
+ * events are relayed between instances (see redis-bus.ts).
+ */
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  private relay?: (channel: string, payload: string) => void;
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Connects a cross-instance relay: outgoing events are published through it. */
+  setRelay(relay: (channel: string, payload: string) => void): void {
+    this.relay = relay;
+  }
+
+  /** Delivers an event that arrived from another instance. */
+  receive(channel: string, payload: string): void {
+    if (channel === "task") this.emitter.emit("task", JSON.parse(payload) as TaskUpdate);
+    else if (channel === "work") this.emitter.emit("work");
+  }
+
+  taskUpdated(update: TaskUpdate): void {
+    this.emitter.emit("task", update);
+    this.relay?.("task", JSON.stringify(update));
+  }
+
+  workAvailable(): void {
+    this.emitter.emit("work");
+    this.relay?.("work", "");
+  }
+
+  onTask(listener: (u: TaskUpdate) => void): () => void {
+    this.emitter.on("task", listener);
+    return () => this.emitter.off("task", listener);
+  }
+
+  onWork(listener: () => void): () => void {
+    this.emitter.on("work", listener);
+    return () => this.emitter.off("work", listener);
+  }
+
+  /**
+   * Watches a task until it is announced with a status passing `done` or `ms` pass. Subscribe
+   * first, then read the database, so an update between the two is never missed.
+   */
+  watchTask(taskId: string, ms: number, done: (s: TaskStatus) => boolean): { settled: Promise<void>; cancel(): void } {
+    let finish!: () => void;
+    const settled = new Promise<void>((resolve) => {
+      const off = this.onTask((u) => {
+        if (u.taskId === taskId && done(u.status)) finish();
+      });
+      const timer = setTimeout(() => finish(), ms);
+      finish = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+    });
+    return { settled, cancel: () => finish() };
+  }
+}

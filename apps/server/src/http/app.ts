@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
+import { IdSchema, StunError, UploadModelQuerySchema } from "@stun/shared";
+import type { AppContext } from "../context";
+import { bearerToken } from "../auth/api-keys";
+import { authenticate } from "../services/accounts";
+import { getModel, uploadModel } from "../services/models";
+import { createTrpcContext } from "../trpc/context";
+import { appRouter } from "../trpc/routers/_app";
+import { errorBody, toStunError } from "./errors";
+import { buildOpenApi } from "./openapi";
+import { restRoutes } from "./rest/routes";
+
+const API = "/api/v1";
+const VERSION = "0.1.0";
+
+const callerOf = (app: AppContext, req: FastifyRequest): Promise<string> => authenticate(app, bearerToken(req.headers.authorization));
+
+/** The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics. */
+export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
+  const http = Fastify({ logger: false, bodyLimit: app.config.BODY_LIMIT, forceCloseConnections: true });
+
+  http.setErrorHandler((e, req, reply) => {
+    const err = toStunError(e);
+    if (err.code === "INTERNAL") app.log.error({ err: e, url: req.url }, "request failed");
+    void reply.status(err.status).send(errorBody(err));
+  });
+  http.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(errorBody(new StunError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
+  });
+
+  http.get(`${API}/health`, async () => ({ status: "ok" }));
+  const openapi = buildOpenApi(VERSION);
+  http.get(`${API}/openapi.json`, async () => openapi);
+  http.get("/metrics", async (_req, reply) => {
+    void reply.header("content-type", app.metrics.registry.contentType);
+    return app.metrics.registry.metrics();
+  });
+
+  for (const r of restRoutes) {
+    http.route({
+      method: r.method,
+      url: `${API}${r.path}`,
+      handler: async (req, reply) => {
+        const p = r.procedure;
+        const accountId = p.auth ? await callerOf(app, req) : undefined;
+        const input = p.input.parse(r.input(req));
+        const out = await p.handler({ app, accountId: accountId as string }, input as never);
+        return reply.status(r.status ?? 200).send(out);
+      },
+    });
+  }
+
+  // Binary routes: models go up and down as raw bytes.
+  await http.register(async (scope) => {
+    scope.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: app.config.MODEL_LIMIT }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.post(`${API}/models`, { bodyLimit: app.config.MODEL_LIMIT }, async (req, reply) => {
+      const accountId = await callerOf(app, req);
+      if (!Buffer.isBuffer(req.body)) {
+        throw new StunError("UNSUPPORTED_MEDIA_TYPE", "send the ONNX file as the body with Content-Type: application/octet-stream");
+      }
+      const q = UploadModelQuerySchema.parse(req.query);
+      return reply.status(201).send(await uploadModel(app, accountId, req.body, q.name));
+    });
+    scope.get(`${API}/models/:id/file`, async (req, reply) => {
+      await callerOf(app, req);
+      const id = IdSchema.parse((req.params as { id: string }).id);
+      const model = await getModel(app, id);
+      void reply.header("content-type", "application/octet-stream").header("x-content-sha256", model.sha256);
+      return reply.send(app.blobs.stream(model.sha256));
+    });
+  });
+
+  await http.register(fastifyTRPCPlugin, {
+    prefix: "/trpc",
+    trpcOptions: { router: appRouter, createContext: ({ req }: { req: FastifyRequest }) => createTrpcContext(app, req) },
+  });
+  return http;
+}

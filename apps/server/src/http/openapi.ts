@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { ModelViewSchema, UploadModelQuerySchema } from "@stun/shared";
+import { restRoutes } from "./rest/routes";
+
+const ErrorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+});
+
+const json = (schema: z.ZodType, io: "input" | "output") => ({
+  "application/json": { schema: z.toJSONSchema(schema, { io, unrepresentable: "any" }) },
+});
+
+const errorResponses = {
+  "400": { description: "Invalid input", content: json(ErrorSchema, "output") },
+  "401": { description: "Missing or bad API key", content: json(ErrorSchema, "output") },
+};
+
+/** The OpenAPI 3.1 document of every REST route, generated from the same zod schemas. */
+export function buildOpenApi(version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of restRoutes) {
+    const path = `/api/v1${r.path.replace(/:(\w+)/g, "{$1}")}`;
+    const p = r.procedure;
+    const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const op: Record<string, unknown> = {
+      summary: p.summary,
+      ...(p.auth ? { security: [{ bearer: [] }] } : {}),
+      responses: { [String(r.status ?? 200)]: { description: "OK", content: json(p.output, "output") }, ...errorResponses },
+    };
+    if (r.method === "POST" && r.path !== "/accounts") op.requestBody = { required: true, content: json(p.input, "input") };
+    if (r.method === "GET") {
+      const schema = z.toJSONSchema(p.input, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, unknown> };
+      const q = Object.entries(schema.properties ?? {})
+        .filter(([name]) => !pathParams.some((pp) => pp.name === name))
+        .map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
+      op.parameters = [...pathParams, ...q];
+    } else if (pathParams.length) op.parameters = pathParams;
+    (paths[path] ??= {})[r.method.toLowerCase()] = op;
+  }
+  paths["/api/v1/health"] = { get: { summary: "Liveness", responses: { "200": { description: "OK" } } } };
+  paths["/api/v1/openapi.json"] = { get: { summary: "This document", responses: { "200": { description: "OK" } } } };
+  paths["/api/v1/models"]!.post = {
+    summary: "Upload an ONNX model (the raw file as the body); the same bytes give the same model",
+    security: [{ bearer: [] }],
+    parameters: Object.keys(UploadModelQuerySchema.shape).map((name) => ({ name, in: "query", schema: { type: "string" } })),
+    requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+    responses: { "201": { description: "Created", content: json(ModelViewSchema, "output") }, ...errorResponses },
+  };
+  paths["/api/v1/models/{id}/file"] = {
+    get: {
+      summary: "Download a model's ONNX file (providers fetch models by this route)",
+      security: [{ bearer: [] }],
+      parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+      responses: { "200": { description: "The ONNX file", content: { "application/octet-stream": {} } } },
+    },
+  };
+  return {
+    openapi: "3.1.0",
+    info: { title: "Stun marketplace API", version },
+    servers: [{ url: "/" }],
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    paths,
+  };
+}

@@ -1,0 +1,34 @@
+import type { FastifyRequest } from "fastify";
+import type { Procedure } from "../../procedures/define";
+import { procedures } from "../../procedures";
+
+export interface RestRoute {
+  method: "GET" | "POST";
+  /** Under /api/v1, fastify syntax (`:id`). */
+  path: string;
+  procedure: Procedure;
+  status?: number;
+  /** Where the procedure's input comes from. */
+  input: (req: FastifyRequest) => unknown;
+}
+
+const none = () => ({});
+const body = (r: FastifyRequest) => r.body ?? {};
+const query = (r: FastifyRequest) => r.query ?? {};
+const params = (r: FastifyRequest) => r.params ?? {};
+const queryAndParams = (r: FastifyRequest) => ({ ...(r.query as object), ...(r.params as object) });
+
+/** The REST contract (README § API): each route wires one procedure. */
+export const restRoutes: RestRoute[] = [
+  { method: "POST", path: "/accounts", procedure: procedures.accounts.create, status: 201, input: none },
+  { method: "GET", path: "/accounts/me", procedure: procedures.accounts.me, input: none },
+  { method: "GET", path: "/accounts/me/ledger", procedure: procedures.accounts.ledger, input: query },
+  { method: "POST", path: "/faucet", procedure: procedures.accounts.faucet, input: body },
+  { method: "GET", path: "/models", procedure: procedures.models.list, input: query },
+  { method: "GET", path: "/models/:id", procedure: procedures.models.get, input: params },
+  { method: "POST", path: "/tasks", procedure: procedures.tasks.submit, status: 202, input: body },
+  { method: "GET", path: "/tasks", procedure: procedures.tasks.list, input: query },
+  { method: "GET", path: "/tasks/:id", procedure: procedures.tasks.get, input: queryAndParams },
+  { method: "GET", path: "/providers", procedure: procedures.network.providers, input: none },
+  { method: "GET", path: "/stats", procedure: procedures.network.stats, input: none },
+];

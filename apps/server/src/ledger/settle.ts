@@ -1,0 +1,53 @@
+/**
+ * Settlement of an accepted task: the requester's escrow pays the providers, the treasury and the
+ * model creator; whatever of `held` is not spent goes back to the requester's available balance.
+ * One balanced ledger transaction (kind "settle").
+ */
+import { StunError } from "@stun/shared";
+import type { Tx } from "../db/database";
+import { SYSTEM_TREASURY, available, escrow } from "./accounts";
+import { postTransfer, type LedgerLeg, type TransferResult } from "./transfer";
+
+export interface Payout {
+  accountId: string;
+  amount: bigint;
+}
+
+export interface SettleInput {
+  taskId: string;
+  requesterId: string;
+  /** What this task holds in escrow (Task.escrowHeld); all of it leaves escrow. */
+  held: bigint;
+  /** Providers' shares. */
+  payouts: Payout[];
+  /** The treasury's share. */
+  treasury: bigint;
+  /** The model creator's share. */
+  creator: Payout;
+}
+
+export interface SettleResult extends TransferResult {
+  /** What went back to the requester's available balance. */
+  returned: bigint;
+}
+
+export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> {
+  const { held } = input;
+  if (held <= 0n) throw new StunError("VALIDATION_FAILED", `settle: held must be positive (got ${held})`);
+  const shares = [...input.payouts.map((p) => p.amount), input.treasury, input.creator.amount];
+  if (shares.some((a) => a < 0n)) throw new StunError("VALIDATION_FAILED", "settle: negative share");
+  const spent = shares.reduce((a, b) => a + b, 0n);
+  if (spent > held) {
+    throw new StunError("VALIDATION_FAILED", `settle: shares (${spent}) exceed the held amount (${held})`);
+  }
+  const returned = held - spent;
+  const entries: LedgerLeg[] = [
+    { account: escrow(input.requesterId), amount: -held },
+    ...input.payouts.map((p) => ({ account: available(p.accountId), amount: p.amount })),
+    { account: SYSTEM_TREASURY, amount: input.treasury },
+    { account: available(input.creator.accountId), amount: input.creator.amount },
+    { account: available(input.requesterId), amount: returned },
+  ];
+  const result = await postTransfer(tx, { kind: "settle", taskId: input.taskId, entries });
+  return { ...result, returned };
+}

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Prometheus metrics served at /metrics. One registry per server instance (tests run several). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    tasksSubmitted: new Counter({ name: "stun_tasks_submitted_total", help: "Tasks accepted for execution", registers: [registry] }),
+    tasksFinished: new Counter({
+      name: "stun_tasks_finished_total",
+      help: "Tasks that reached a terminal status",
+      labelNames: ["status"],
+      registers: [registry],
+    }),
+    verdicts: new Counter({
+      name: "stun_execution_verdicts_total",
+      help: "Execution verdicts from QA",
+      labelNames: ["verdict"],
+      registers: [registry],
+    }),
+    assignmentsLost: new Counter({
+      name: "stun_assignments_lost_total",
+      help: "Assignments re-queued (provider gone, lease lapsed or provider error)",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    providersOnline: new Gauge({ name: "stun_providers_online", help: "Providers connected to this instance", registers: [registry] }),
+    taskLatency: new Histogram({
+      name: "stun_task_latency_seconds",
+      help: "Submit to completion",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    matchDuration: new Histogram({
+      name: "stun_match_duration_seconds",
+      help: "Time to pick providers for one task",
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005],
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

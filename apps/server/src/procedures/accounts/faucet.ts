@@ -1,0 +1,12 @@
+import { AccountViewSchema, FaucetRequestSchema } from "@stun/shared";
+import { procedure } from "../define";
+import { faucet } from "../../services/accounts";
+
+export const faucetProcedure = procedure({
+  kind: "mutation",
+  auth: true,
+  summary: "Local mode only: credit the caller with test funds",
+  input: FaucetRequestSchema,
+  output: AccountViewSchema,
+  handler: ({ app, accountId }, input) => faucet(app, accountId, BigInt(input.amount)),
+});

@@ -1,0 +1,19 @@
+import { createAccountProcedure } from "./accounts/create";
+import { faucetProcedure } from "./accounts/faucet";
+import { ledgerProcedure } from "./accounts/ledger";
+import { meProcedure } from "./accounts/me";
+import { getModelProcedure } from "./models/get";
+import { listModelsProcedure } from "./models/list";
+import { providersProcedure } from "./network/providers";
+import { statsProcedure } from "./network/stats";
+import { getTaskProcedure } from "./tasks/get";
+import { listTasksProcedure } from "./tasks/list";
+import { submitTaskProcedure } from "./tasks/submit";
+
+/** Every API procedure by domain; tRPC's router and the REST table both wire these. */
+export const procedures = {
+  accounts: { create: createAccountProcedure, me: meProcedure, faucet: faucetProcedure, ledger: ledgerProcedure },
+  models: { list: listModelsProcedure, get: getModelProcedure },
+  tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
+  network: { providers: providersProcedure, stats: statsProcedure },
+};

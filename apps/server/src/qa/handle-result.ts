@@ -1,0 +1,203 @@
+import { createHash } from "node:crypto";
+import {
+  StunError,
+  canonicalTensorMapBytes,
+  deserializeTensorMap,
+  serializeTensorMap,
+  validateRawTensor,
+  type Ack,
+  type ExecutionError,
+  type RawTensor,
+  type Result,
+  type TensorInfo,
+} from "@stun/shared";
+import type { AppContext } from "../context";
+import type { Tx } from "../db/database";
+import { loseAssignment, sendCancellations } from "../scheduler/assignment-lifecycle";
+import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
+import { endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
+import type { StoredVerification } from "../services/task-view";
+import { settleAcceptedTask } from "../settlement/settle-task";
+import { decide, type Candidate } from "./decide";
+import { reputationAfter } from "./reputation";
+
+const fail = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
+
+/** Checks a provider's outputs against the model's declared outputs; keeps only declared ones. */
+function checkOutputs(outputs: Record<string, RawTensor>, declared: TensorInfo[]): Record<string, RawTensor> {
+  const kept: Record<string, RawTensor> = {};
+  for (const info of declared) {
+    const t = outputs[info.name];
+    if (!t) throw new StunError("VALIDATION_FAILED", `output "${info.name}" is missing`);
+    if (t.dtype !== info.dtype) throw new StunError("VALIDATION_FAILED", `output "${info.name}" is ${t.dtype}, the model declares ${info.dtype}`);
+    const data = t.data instanceof Uint8Array ? t.data : Array.isArray(t.data) ? t.data : new Uint8Array(t.data as ArrayBuffer);
+    const raw = { dtype: t.dtype, dims: t.dims, data };
+    validateRawTensor(raw, info.name);
+    kept[info.name] = raw;
+  }
+  return kept;
+}
+
+interface Outcome {
+  announce?: "verifying" | "completed" | "failed" | "queued";
+  cancellations: Cancellation[];
+  statsChanged: string[];
+  latencyMs?: number;
+}
+
+/**
+ * A provider's result for one of its assignments: stored, then judged once every wanted
+ * execution of the task is in. Accepting settles payment in the same transaction.
+ */
+export async function handleResult(app: AppContext, providerId: string, msg: Result): Promise<Ack> {
+  const { db, blobs } = app;
+  const a = await db.prisma.assignment.findUnique({
+    where: { id: msg.assignmentId },
+    include: { task: { include: { model: { select: { outputs: true, sha256: true, ownerId: true } } } } },
+  });
+  if (!a || a.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
+  if (!(LIVE_STATUSES as readonly string[]).includes(a.status)) return fail("LEASE_LOST", `assignment ${a.id} is ${a.status}`);
+
+  let outputs: Record<string, RawTensor>;
+  try {
+    outputs = checkOutputs(msg.outputs as Record<string, RawTensor>, a.task.model.outputs as TensorInfo[]);
+  } catch (e) {
+    await loseAssignment(app, a.id, "error", "OUTPUT_INVALID");
+    return fail("OUTPUT_INVALID", (e as Error).message);
+  }
+  const outputSha256 = await blobs.put(serializeTensorMap(outputs));
+  const outputDigest = createHash("sha256").update(canonicalTensorMapBytes(outputs)).digest("hex");
+  const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
+
+  let outcome: Outcome | undefined;
+  await db.prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+    const done = await tx.assignment.updateMany({
+      where: { id: a.id, status: { in: [...LIVE_STATUSES] } },
+      data: { status: "completed", outputSha256, outputDigest, outputMeta, timings: msg.timings, completedAt: new Date() },
+    });
+    if (done.count === 0) return;
+    outcome = await judge(app, tx, a.taskId, { assignmentId: a.id, outputs });
+  });
+  app.providers.free(providerId, a.id);
+  if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
+  afterCommit(app, a.taskId, outcome);
+  return { ok: true };
+}
+
+async function judge(app: AppContext, tx: Tx, taskId: string, fresh: Candidate): Promise<Outcome> {
+  const task = await tx.task.findUnique({ where: { id: taskId }, include: { model: { select: { sha256: true, ownerId: true } } } });
+  const outcome: Outcome = { cancellations: [], statsChanged: [] };
+  if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) {
+    await tx.assignment.update({ where: { id: fresh.assignmentId }, data: { verdict: "late" } });
+    return outcome;
+  }
+  const completed = await tx.assignment.findMany({
+    where: { taskId, status: "completed", verdict: null },
+    include: { provider: { select: { accountId: true, reputation: true } } },
+    orderBy: { completedAt: "asc" },
+  });
+  if (completed.length < task.wanted) {
+    if (task.status !== "verifying") {
+      await tx.task.update({ where: { id: taskId }, data: { status: "verifying" } });
+      outcome.announce = "verifying";
+    }
+    return outcome;
+  }
+  const candidates: Candidate[] = [];
+  for (const c of completed) {
+    candidates.push(
+      c.id === fresh.assignmentId ? fresh : { assignmentId: c.id, outputs: deserializeTensorMap(await app.blobs.get(c.outputSha256!)) },
+    );
+  }
+  const v = task.verification as unknown as StoredVerification;
+  const decision = decide(v, task.wanted, candidates);
+  const byId = new Map(completed.map((c) => [c.id, c]));
+
+  const judgeProvider = async (assignmentId: string, valid: boolean) => {
+    const c = byId.get(assignmentId)!;
+    await tx.assignment.update({ where: { id: assignmentId }, data: { verdict: valid ? "accepted" : "rejected" } });
+    await tx.provider.update({
+      where: { id: c.providerId },
+      data: {
+        reputation: reputationAfter(c.provider.reputation, valid),
+        ...(valid ? { tasksCompleted: { increment: 1 } } : { tasksRejected: { increment: 1 } }),
+      },
+    });
+    outcome.statsChanged.push(c.providerId);
+    app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
+  };
+
+  if (decision.kind === "tiebreak") {
+    await tx.task.update({ where: { id: taskId }, data: { wanted: { increment: 1 }, status: "verifying" } });
+    outcome.announce = "verifying";
+    return outcome;
+  }
+  if (decision.kind === "no-consensus") {
+    for (const c of completed) await tx.assignment.update({ where: { id: c.id }, data: { verdict: "inconclusive" } });
+    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the providers' outputs did not agree");
+    outcome.announce = "failed";
+    return outcome;
+  }
+  for (const id of decision.winners) await judgeProvider(id, true);
+  for (const id of decision.losers) await judgeProvider(id, false);
+  const first = byId.get(decision.winners[0]!)!;
+  const { cost, receipt } = await settleAcceptedTask(tx, {
+    task: { ...task, verification: v },
+    model: task.model,
+    winners: decision.winners.map((id) => {
+      const c = byId.get(id)!;
+      return { assignmentId: id, providerId: c.providerId, providerAccountId: c.provider.accountId, backend: c.backend, price: c.price };
+    }),
+    outputDigest: first.outputDigest!,
+  });
+  outcome.cancellations = await cancelLive(tx, taskId);
+  await tx.task.update({
+    where: { id: taskId },
+    data: {
+      status: "completed",
+      cost,
+      escrowHeld: 0n,
+      receipt,
+      outputSha256: first.outputSha256,
+      outputMeta: first.outputMeta ?? {},
+      outputDigest: first.outputDigest,
+      completedAt: new Date(),
+    },
+  });
+  outcome.announce = "completed";
+  outcome.latencyMs = Date.now() - task.createdAt.getTime();
+  return outcome;
+}
+
+async function cancelLive(tx: Tx, taskId: string): Promise<Cancellation[]> {
+  const live = await tx.assignment.findMany({ where: { taskId, status: { in: [...LIVE_STATUSES] } }, select: { id: true, providerId: true } });
+  if (live.length) await tx.assignment.updateMany({ where: { id: { in: live.map((l) => l.id) } }, data: { status: "cancelled" } });
+  return live.map((l) => ({ assignmentId: l.id, providerId: l.providerId }));
+}
+
+function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
+  if (o.cancellations.length) sendCancellations(app, o.cancellations, "task finished");
+  if (o.statsChanged.length) void refreshProviderStats(app, o.statsChanged);
+  if (o.announce) app.bus.taskUpdated({ taskId, status: o.announce });
+  if (o.announce === "completed" || o.announce === "failed") app.metrics.tasksFinished.inc({ status: o.announce });
+  if (o.latencyMs !== undefined) app.metrics.taskLatency.observe(o.latencyMs / 1000);
+  app.bus.workAvailable();
+}
+
+/** Copies fresh reputation/history from the database into the live matching index. */
+async function refreshProviderStats(app: AppContext, ids: string[]): Promise<void> {
+  const rows = await app.db.prisma.provider.findMany({ where: { id: { in: ids } } });
+  for (const r of rows) {
+    app.providers.updateStats(r.id, { reputation: r.reputation, completed: r.tasksCompleted, failed: r.tasksRejected + r.tasksFailed });
+  }
+}
+
+/** The provider could not run the assignment: the execution is lost and the task re-queued. */
+export async function handleExecutionError(app: AppContext, providerId: string, msg: ExecutionError): Promise<Ack> {
+  const a = await app.db.prisma.assignment.findUnique({ where: { id: msg.assignmentId }, select: { providerId: true } });
+  if (!a || a.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
+  await app.db.prisma.provider.update({ where: { id: providerId }, data: { tasksFailed: { increment: 1 } } });
+  await loseAssignment(app, msg.assignmentId, "error", msg.code);
+  return { ok: true };
+}

@@ -1,0 +1,133 @@
+import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
+import type { AppContext } from "../context";
+import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./live-assignments";
+import { endTaskUnpaid, type Cancellation } from "./task-failure";
+
+export type LossReason = "disconnect" | "lease" | "error" | "released" | "rejected" | "restart";
+
+/** Reasons that say nothing against the task itself: they do not use up one of its attempts. */
+const FREE_RETRY: ReadonlySet<LossReason> = new Set(["released", "rejected", "restart"]);
+
+/** Tells providers (on this instance) to drop assignments, and frees their slots. */
+export function sendCancellations(app: AppContext, cancellations: Cancellation[], reason: string): void {
+  for (const c of cancellations) {
+    const p = app.providers.get(c.providerId);
+    if (!p) continue;
+    app.providers.free(c.providerId, c.assignmentId);
+    const msg: Cancel = { assignmentId: c.assignmentId, reason };
+    p.socket.emit(PROVIDER_EVENTS.cancel, msg);
+  }
+}
+
+/** The provider acknowledged the assignment and started: assigned → running. */
+export async function markRunning(app: AppContext, assignmentId: string): Promise<void> {
+  const a = await app.db.prisma.assignment.updateMany({
+    where: { id: assignmentId, status: "assigned" },
+    data: { status: "running" },
+  });
+  if (a.count === 0) return;
+  const row = await app.db.prisma.assignment.findUnique({ where: { id: assignmentId }, select: { taskId: true } });
+  if (!row) return;
+  const t = await app.db.prisma.task.updateMany({ where: { id: row.taskId, status: "assigned" }, data: { status: "running" } });
+  if (t.count) app.bus.taskUpdated({ taskId: row.taskId, status: "running" });
+}
+
+/**
+ * An execution was lost before it produced a result (provider gone, lease lapsed, provider error,
+ * handed back). The task gets the execution back to dispatch again — or, when it has used up its
+ * attempts, fails and is refunded. Conditional on the assignment still being live, so a late
+ * duplicate of the same loss is a no-op.
+ */
+export async function loseAssignment(app: AppContext, assignmentId: string, reason: LossReason, errorCode?: string): Promise<void> {
+  const { config, db } = app;
+  let announce: { taskId: string; status: "queued" | "failed" } | undefined;
+  let cancellations: Cancellation[] = [];
+  let providerId: string | undefined;
+  await db.prisma.$transaction(async (tx) => {
+    const a = await tx.assignment.findUnique({ where: { id: assignmentId } });
+    if (!a || !(LIVE_STATUSES as readonly string[]).includes(a.status)) return;
+    providerId = a.providerId;
+    await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+    const lost = await tx.assignment.updateMany({
+      where: { id: assignmentId, status: { in: [...LIVE_STATUSES] } },
+      data: { status: reason === "error" ? "failed" : reason === "released" ? "released" : "lost", errorCode: errorCode ?? reason },
+    });
+    if (lost.count === 0) return;
+    const task = await tx.task.findUnique({ where: { id: a.taskId } });
+    if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
+    const attempts = task.attempts + (FREE_RETRY.has(reason) ? 0 : 1);
+    if (attempts >= config.MAX_ATTEMPTS) {
+      cancellations = await endTaskUnpaid(
+        tx,
+        task,
+        "failed",
+        "EXECUTION_FAILED",
+        `executions failed ${attempts} times (last: ${errorCode ?? reason})`,
+      );
+      announce = { taskId: task.id, status: "failed" };
+      return;
+    }
+    const live = await tx.assignment.count({ where: { taskId: task.id, status: { in: [...LIVE_STATUSES, "completed"] } } });
+    await tx.task.update({
+      where: { id: task.id },
+      data: { attempts, dispatched: { decrement: 1 }, ...(live === 0 ? { status: "queued" } : {}) },
+    });
+    if (live === 0) announce = { taskId: task.id, status: "queued" };
+  });
+  if (providerId) app.providers.free(providerId, assignmentId);
+  app.metrics.assignmentsLost.inc({ reason });
+  if (cancellations.length) sendCancellations(app, cancellations, "task failed");
+  if (announce) {
+    app.bus.taskUpdated(announce);
+    if (announce.status === "failed") app.metrics.tasksFinished.inc({ status: "failed" });
+  }
+  app.bus.workAvailable();
+}
+
+/** Leases that lapsed without a heartbeat: their executions are lost. */
+export async function lapseLeases(app: AppContext): Promise<number> {
+  const lapsed = await app.db.prisma.assignment.findMany({
+    where: { status: { in: [...LIVE_STATUSES] }, leaseUntil: { lt: new Date() } },
+    select: { id: true },
+    take: 500,
+  });
+  for (const a of lapsed) await loseAssignment(app, a.id, "lease");
+  return lapsed.length;
+}
+
+/** Tasks past their deadline: expired and refunded. */
+export async function expireTasks(app: AppContext): Promise<number> {
+  const due = await app.db.prisma.task.findMany({
+    where: { status: { in: [...OPEN_TASK_STATUSES] }, deadline: { lt: new Date() } },
+    select: { id: true },
+    take: 500,
+  });
+  let expired = 0;
+  for (const { id } of due) {
+    let cancellations: Cancellation[] | undefined;
+    await app.db.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${id} FOR UPDATE`;
+      const task = await tx.task.findUnique({ where: { id } });
+      if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
+      cancellations = await endTaskUnpaid(tx, task, "expired", "DEADLINE_EXCEEDED", "the task's deadline passed before a verified result");
+    });
+    if (!cancellations) continue;
+    expired++;
+    sendCancellations(app, cancellations, "task expired");
+    app.bus.taskUpdated({ taskId: id, status: "expired" });
+    app.metrics.tasksFinished.inc({ status: "expired" });
+  }
+  return expired;
+}
+
+/**
+ * At start-up of a single-instance deployment no provider can still hold a socket to us, so every
+ * live assignment is lost: it goes back to the queue (nothing is lost, nothing runs twice for pay:
+ * a late result for a lost assignment is refused).
+ */
+export async function recoverOnStartup(app: AppContext): Promise<number> {
+  const live = await app.db.prisma.assignment.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, select: { id: true } });
+  for (const a of live) await loseAssignment(app, a.id, "restart");
+  await app.db.prisma.provider.updateMany({ where: { online: true }, data: { online: false, instanceId: null } });
+  return live.length;
+}

@@ -1,0 +1,206 @@
+import {
+  PROVIDER_EVENTS,
+  deserializeTensorMap,
+  type Assign,
+  type AssignAck,
+  type MatchRequest,
+  type Requirements,
+} from "@stun/shared";
+import type { AppContext } from "../context";
+import { newId } from "../ids";
+import type { StoredVerification } from "../services/task-view";
+import { loseAssignment, markRunning } from "./assignment-lifecycle";
+import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./live-assignments";
+import type { LocalProvider } from "./provider-registry";
+
+const PAGE = 64;
+const MAX_PAGES = 16;
+const ACK_TIMEOUT_MS = 10_000;
+/** Reputation a provider needs (with TRUST_AFTER results) for `auto` to run it alone. */
+const TRUSTED_REPUTATION = 0.8;
+
+interface ClaimRow {
+  id: string;
+  status: string;
+  requirements: unknown;
+  verification: unknown;
+  maxPrice: bigint;
+  wanted: number;
+  dispatched: number;
+  inputSha256: string;
+  modelId: string;
+  modelSha256: string;
+  modelSize: number;
+}
+
+interface Dispatch {
+  assignmentId: string;
+  taskId: string;
+  provider: LocalProvider;
+  row: ClaimRow;
+}
+
+export const isTrusted = (p: LocalProvider, trustAfter: number): boolean =>
+  p.completed >= trustAfter && p.reputation >= TRUSTED_REPUTATION;
+
+/**
+ * Matches queued work to the providers connected to this instance. Work is claimed from the
+ * database with FOR UPDATE SKIP LOCKED (several instances never hand out the same execution);
+ * assignments are committed before any provider hears of them.
+ */
+export class Dispatcher {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private readonly offs: Array<() => void> = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly app: AppContext) {}
+
+  start(intervalMs = 500): void {
+    this.offs.push(this.app.bus.onWork(() => this.poke()));
+    this.timer = setInterval(() => this.poke(), intervalMs);
+    this.timer.unref();
+    this.poke();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const off of this.offs) off();
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      this.app.log.error({ err: e }, "dispatch pass failed");
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One pass over the queue, page by page, until local capacity or the queue runs out. */
+  private async pass(): Promise<void> {
+    const seen: string[] = [];
+    for (let page = 0; page < MAX_PAGES && this.app.providers.freeSlots() > 0 && !this.stopped; page++) {
+      const { rows, dispatches } = await this.claimPage(seen);
+      for (const d of dispatches) void this.send(d);
+      if (rows < PAGE) break;
+    }
+  }
+
+  private async claimPage(seen: string[]): Promise<{ rows: number; dispatches: Dispatch[] }> {
+    const { db, providers, config } = this.app;
+    const reserved: Dispatch[] = [];
+    let rowCount = 0;
+    try {
+      await db.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<ClaimRow[]>`
+          SELECT t.id, t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched,
+                 t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize"
+          FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
+          WHERE t.dispatched < t.wanted
+            AND t.status IN ('queued', 'assigned', 'running', 'verifying')
+            AND NOT (t.id = ANY(${seen}::text[]))
+          ORDER BY t.priority DESC, t."createdAt" ASC, t.id ASC
+          LIMIT ${PAGE}
+          FOR UPDATE OF t SKIP LOCKED`;
+        rowCount = rows.length;
+        for (const row of rows) {
+          seen.push(row.id);
+          if (providers.freeSlots() === 0) break;
+          const taken = await tx.assignment.findMany({
+            where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
+            select: { providerId: true },
+          });
+          const req = matchRequest(row, new Set(taken.map((a) => a.providerId)));
+          const v = row.verification as StoredVerification;
+          let wanted = row.wanted;
+          let picks: LocalProvider[];
+          if (v.mode === "auto" && row.dispatched === 0 && v.single === undefined) {
+            // `auto`: a trusted provider runs the task alone; anyone else gets replicas.
+            picks = providers.pick(req, 1);
+            const first = picks[0];
+            if (!first) continue;
+            const single = isTrusted(first, config.TRUST_AFTER);
+            wanted = single ? 1 : v.replicas;
+            if (!single) picks = [first, ...providers.pick({ ...req, exclude: new Set([...req.exclude!, first.id]) }, wanted - 1)];
+            await tx.task.update({ where: { id: row.id }, data: { wanted, verification: { ...v, single } } });
+          } else {
+            picks = providers.pick(req, wanted - row.dispatched);
+          }
+          if (picks.length === 0) continue;
+          const leaseUntil = new Date(Date.now() + config.LEASE_MS);
+          for (const p of picks) {
+            const assignmentId = newId("asg");
+            await tx.assignment.create({
+              data: { id: assignmentId, taskId: row.id, providerId: p.id, status: "assigned", backend: p.backend, price: p.price, leaseUntil },
+            });
+            providers.reserve(p.id, assignmentId);
+            reserved.push({ assignmentId, taskId: row.id, provider: p, row });
+          }
+          await tx.task.update({
+            where: { id: row.id },
+            data: { dispatched: { increment: picks.length }, ...(row.status === "queued" ? { status: "assigned" } : {}) },
+          });
+        }
+      });
+    } catch (e) {
+      for (const d of reserved) providers.free(d.provider.id, d.assignmentId);
+      throw e;
+    }
+    for (const d of reserved) if (d.row.status === "queued") this.app.bus.taskUpdated({ taskId: d.taskId, status: "assigned" });
+    return { rows: rowCount, dispatches: reserved };
+  }
+
+  /** Sends a committed assignment to its provider; no ack in time means the execution is lost. */
+  private async send(d: Dispatch): Promise<void> {
+    const { app } = this;
+    try {
+      const inputs = deserializeTensorMap(await app.blobs.get(d.row.inputSha256));
+      const msg: Assign = {
+        assignmentId: d.assignmentId,
+        taskId: d.taskId,
+        model: { id: d.row.modelId, sha256: d.row.modelSha256, sizeBytes: d.row.modelSize, url: `/api/v1/models/${d.row.modelId}/file` },
+        inputs,
+        leaseMs: app.config.LEASE_MS,
+      };
+      const ack = (await d.provider.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(PROVIDER_EVENTS.assign, msg)) as AssignAck;
+      if (ack && ack.ok) await markRunning(app, d.assignmentId);
+      else await loseAssignment(app, d.assignmentId, "rejected", ack?.ok === false ? ack.error.code : "BAD_ACK");
+    } catch (e) {
+      app.log.warn({ err: e, assignmentId: d.assignmentId }, "assignment not acknowledged");
+      await loseAssignment(app, d.assignmentId, "disconnect").catch((err) => app.log.error({ err }, "lose failed"));
+    }
+  }
+}
+
+function matchRequest(row: ClaimRow, exclude: Set<string>): MatchRequest {
+  const r = row.requirements as Requirements;
+  return {
+    ...(r.backend ? { backend: r.backend } : {}),
+    ...(r.kind ? { kind: r.kind } : {}),
+    ...(r.minVramMb !== undefined ? { minVramMb: r.minVramMb } : {}),
+    ...(r.minComputeCapability !== undefined ? { minComputeCapability: r.minComputeCapability } : {}),
+    ...(r.region ? { region: r.region } : {}),
+    maxPrice: BigInt(row.maxPrice),
+    exclude,
+  };
+}
+
+export { OPEN_TASK_STATUSES };

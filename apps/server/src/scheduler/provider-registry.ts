@@ -1,0 +1,117 @@
+import { ProviderIndex, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
+import type { Socket } from "socket.io";
+
+/** A provider connected to this server instance. */
+export interface LocalProvider {
+  id: string;
+  accountId: string;
+  name: string;
+  kind: ProviderKind;
+  backend: Backend;
+  region: string;
+  price: bigint;
+  slots: number;
+  reputation: number;
+  completed: number;
+  failed: number;
+  vramMb: number;
+  computeCapability: number;
+  benchmarkIps: number;
+  socket: Socket;
+  /** Assignment ids this provider holds now. */
+  active: Set<string>;
+  /** Leaving: gets no new work. */
+  draining: boolean;
+}
+
+/**
+ * The providers connected to this instance, and the matching index over them. The database
+ * keeps the durable record (Provider rows); this is the live view the dispatcher picks from.
+ */
+export class ProviderRegistry {
+  private readonly byId = new Map<string, LocalProvider>();
+  private readonly index = new ProviderIndex();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  list(): LocalProvider[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: string): LocalProvider | undefined {
+    return this.byId.get(id);
+  }
+
+  add(p: LocalProvider): void {
+    this.byId.set(p.id, p);
+    this.index.upsert(this.snapshot(p));
+  }
+
+  remove(id: string): LocalProvider | undefined {
+    const p = this.byId.get(id);
+    if (!p) return undefined;
+    this.byId.delete(id);
+    this.index.remove(id);
+    return p;
+  }
+
+  setDraining(id: string): void {
+    const p = this.byId.get(id);
+    if (!p) return;
+    p.draining = true;
+    this.index.remove(id);
+  }
+
+  /** The k best eligible providers for a request (exact top-k by score). */
+  pick(req: MatchRequest, k: number): LocalProvider[] {
+    if (k <= 0) return [];
+    return this.index.pick(req, k).map((id) => this.byId.get(id)!);
+  }
+
+  reserve(providerId: string, assignmentId: string): void {
+    const p = this.byId.get(providerId);
+    if (!p) return;
+    p.active.add(assignmentId);
+    if (!p.draining) this.index.setActive(providerId, p.active.size);
+  }
+
+  free(providerId: string, assignmentId: string): void {
+    const p = this.byId.get(providerId);
+    if (!p || !p.active.delete(assignmentId)) return;
+    if (!p.draining) this.index.setActive(providerId, p.active.size);
+  }
+
+  updateStats(id: string, stats: { reputation: number; completed: number; failed: number }): void {
+    const p = this.byId.get(id);
+    if (!p) return;
+    Object.assign(p, stats);
+    if (!p.draining) this.index.upsert(this.snapshot(p));
+  }
+
+  /** Free slots across providers that take work. */
+  freeSlots(): number {
+    let free = 0;
+    for (const p of this.byId.values()) if (!p.draining) free += Math.max(0, p.slots - p.active.size);
+    return free;
+  }
+
+  private snapshot(p: LocalProvider): ProviderSnapshot {
+    return {
+      id: p.id,
+      kind: p.kind,
+      backend: p.backend,
+      region: p.region,
+      price: p.price,
+      reputation: p.reputation,
+      slots: p.slots,
+      active: p.active.size,
+      vramMb: p.vramMb,
+      computeCapability: p.computeCapability,
+      benchmarkIps: p.benchmarkIps,
+      completed: p.completed,
+      failed: p.failed,
+    };
+  }
+}

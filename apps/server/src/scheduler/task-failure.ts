@@ -1,0 +1,35 @@
+import type { Tx } from "../db/database";
+import { refund } from "../ledger";
+import { LIVE_STATUSES } from "./live-assignments";
+
+export interface Cancellation {
+  assignmentId: string;
+  providerId: string;
+}
+
+/**
+ * Ends a task without a result (failed or expired): the whole escrow goes back to the requester
+ * and live assignments are cancelled. Runs inside the caller's transaction; returns the
+ * assignments whose providers must be told to stop (after commit).
+ */
+export async function endTaskUnpaid(
+  tx: Tx,
+  task: { id: string; requesterId: string; escrowHeld: bigint },
+  status: "failed" | "expired",
+  code: string,
+  message: string,
+): Promise<Cancellation[]> {
+  const live = await tx.assignment.findMany({
+    where: { taskId: task.id, status: { in: [...LIVE_STATUSES] } },
+    select: { id: true, providerId: true },
+  });
+  if (live.length) {
+    await tx.assignment.updateMany({ where: { id: { in: live.map((a) => a.id) } }, data: { status: "cancelled" } });
+  }
+  if (task.escrowHeld > 0n) await refund(tx, task.requesterId, task.escrowHeld, task.id);
+  await tx.task.update({
+    where: { id: task.id },
+    data: { status, escrowHeld: 0n, errorCode: code, errorMessage: message, completedAt: new Date() },
+  });
+  return live.map((a) => ({ assignmentId: a.id, providerId: a.providerId }));
+}

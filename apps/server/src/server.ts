@@ -1,0 +1,101 @@
+import path from "node:path";
+import { Server as IOServer } from "socket.io";
+import type { Config } from "./env";
+import type { AppContext } from "./context";
+import { BlobStore } from "./blobs/blob-store";
+import { createDatabase, type Database } from "./db/database";
+import { EventBus } from "./events";
+import { buildHttpApp } from "./http/app";
+import { createLogger, type Logger } from "./logger";
+import { createMetrics } from "./metrics";
+import { connectRedis } from "./redis";
+import { expireTasks, lapseLeases, recoverOnStartup } from "./scheduler/assignment-lifecycle";
+import { Dispatcher } from "./scheduler/dispatcher";
+import { ProviderRegistry } from "./scheduler/provider-registry";
+import { attachProviderNamespace } from "./socket/provider-namespace";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: AppContext;
+  close(): Promise<void>;
+}
+
+const SWEEP_MS = 1000;
+
+/** The composition root: database, blob store, HTTP + tRPC + socket.io, dispatcher, sweepers. */
+export async function startServer(config: Config, opts: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
+  const log = opts.logger ?? createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
+  const db =
+    opts.db ??
+    (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
+  const blobs = new BlobStore(config.blobDir, config.STUN_FSYNC);
+  await blobs.init();
+  const app: AppContext = {
+    config,
+    db,
+    blobs,
+    log,
+    metrics: createMetrics(),
+    bus: new EventBus(),
+    providers: new ProviderRegistry(),
+  };
+
+  const http = await buildHttpApp(app);
+  const io = new IOServer(http.server, {
+    maxHttpBufferSize: config.BODY_LIMIT,
+    pingInterval: 5000,
+    pingTimeout: 5000,
+    cors: { origin: true },
+  });
+  const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, io, app.bus, log) : undefined;
+  attachProviderNamespace(app, io);
+
+  // Single instance: nobody else can hold our old assignments, so re-queue them now. With Redis
+  // (several instances) leases decide instead.
+  if (!redis) {
+    const requeued = await recoverOnStartup(app);
+    if (requeued) log.info({ requeued }, "re-queued assignments left running by the last run");
+  }
+
+  const dispatcher = new Dispatcher(app);
+  dispatcher.start();
+  let sweeping = false;
+  const sweeper = setInterval(async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      await lapseLeases(app);
+      await expireTasks(app);
+    } catch (e) {
+      log.error({ err: e }, "sweep failed");
+    } finally {
+      sweeping = false;
+    }
+  }, SWEEP_MS);
+
+  await http.listen({ port: config.PORT, host: config.HOST });
+  const address = http.server.address();
+  const port = typeof address === "object" && address ? address.port : config.PORT;
+  const url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
+  log.info({ url, database: db.kind, dataDir: config.dataDir }, "stun server listening");
+
+  let closed = false;
+  return {
+    url,
+    port,
+    app,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweeper);
+      await dispatcher.stop();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await http.close().catch(() => undefined);
+      while (sweeping) await new Promise((r) => setTimeout(r, 5));
+      await redis?.close();
+      if (!opts.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { StunError, type ModelView, type TensorInfo } from "@stun/shared";
+import type { AppContext } from "../context";
+import { sha256Hex } from "../blobs/blob-store";
+import { newId } from "../ids";
+import { validateModel } from "../onnx/validate-model";
+
+type ModelRow = {
+  id: string;
+  sha256: string;
+  name: string;
+  sizeBytes: number;
+  inputs: unknown;
+  outputs: unknown;
+  ownerId: string;
+  createdAt: Date;
+};
+
+export const toModelView = (m: ModelRow): ModelView => ({
+  id: m.id,
+  sha256: m.sha256,
+  name: m.name,
+  sizeBytes: m.sizeBytes,
+  inputs: m.inputs as TensorInfo[],
+  outputs: m.outputs as TensorInfo[],
+  ownerId: m.ownerId,
+  createdAt: m.createdAt.toISOString(),
+});
+
+/**
+ * Stores an ONNX model by content. The same bytes always give the same model (the first
+ * uploader is its owner, the creator who earns the 5% share).
+ */
+export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8Array, name?: string): Promise<ModelView> {
+  if (bytes.byteLength === 0) throw new StunError("MODEL_INVALID", "the request body is empty: send the ONNX file as application/octet-stream");
+  const sha256 = sha256Hex(bytes);
+  const existing = await app.db.prisma.model.findUnique({ where: { sha256 } });
+  if (existing) return toModelView(existing);
+  const signature = await validateModel(bytes);
+  await app.blobs.put(bytes, sha256);
+  const data = {
+    id: newId("mdl"),
+    sha256,
+    name: name ?? `model-${sha256.slice(0, 8)}`,
+    ownerId,
+    sizeBytes: bytes.byteLength,
+    inputs: signature.inputs,
+    outputs: signature.outputs,
+  };
+  try {
+    return toModelView(await app.db.prisma.model.create({ data }));
+  } catch (e) {
+    // Two uploads of the same bytes at once: the unique sha256 lets one win; return that one.
+    const winner = await app.db.prisma.model.findUnique({ where: { sha256 } });
+    if (winner) return toModelView(winner);
+    throw e;
+  }
+}
+
+export async function getModel(app: AppContext, id: string): Promise<ModelView> {
+  const m = await app.db.prisma.model.findUnique({ where: { id } });
+  if (!m) throw new StunError("MODEL_NOT_FOUND", `no model ${id}`);
+  return toModelView(m);
+}
+
+export async function listModels(app: AppContext, limit = 100): Promise<ModelView[]> {
+  const rows = await app.db.prisma.model.findMany({ orderBy: { createdAt: "desc" }, take: limit });
+  return rows.map(toModelView);
+}

@@ -1,0 +1,84 @@
+import {
+  deserializeTensorMap,
+  tensorMapToJson,
+  type Receipt,
+  type TaskStatus,
+  type TaskView,
+  type VerificationMode,
+} from "@stun/shared";
+import type { AppContext } from "../context";
+
+export interface StoredVerification {
+  mode: VerificationMode;
+  replicas: number;
+  argmax: boolean;
+  /** `auto` decided to run this task on one trusted provider. */
+  single?: boolean;
+}
+
+type TaskRow = {
+  id: string;
+  status: string;
+  modelId: string;
+  verification: unknown;
+  cost: bigint | null;
+  receipt: unknown;
+  outputSha256: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+  assignments: Array<{
+    providerId: string;
+    backend: string;
+    status: string;
+    verdict: string | null;
+    outputDigest: string | null;
+    timings: unknown;
+  }>;
+};
+
+export const TASK_VIEW_INCLUDE = {
+  assignments: {
+    select: { providerId: true, backend: true, status: true, verdict: true, outputDigest: true, timings: true },
+    orderBy: { createdAt: "asc" as const },
+  },
+};
+
+function outcome(status: string, v: StoredVerification): TaskView["verification"]["outcome"] {
+  if (status === "completed") return v.mode === "none" || v.single ? "single" : "accepted";
+  if (status === "failed" || status === "expired") return "rejected";
+  return "pending";
+}
+
+/** The public view of a task: outputs (from the blob store) once completed, and how it was checked. */
+export async function toTaskView(app: AppContext, t: TaskRow): Promise<TaskView> {
+  const v = t.verification as StoredVerification;
+  const view: TaskView = {
+    id: t.id,
+    status: t.status as TaskStatus,
+    modelId: t.modelId,
+    verification: {
+      mode: v.mode,
+      replicas: v.single ? 1 : v.replicas,
+      outcome: outcome(t.status, v),
+      executions: t.assignments.map((a) => ({
+        providerId: a.providerId,
+        backend: a.backend as TaskView["verification"]["executions"][number]["backend"],
+        status: a.status,
+        verdict: a.verdict,
+        outputDigest: a.outputDigest,
+        runMs: (a.timings as { runMs?: number } | null)?.runMs ?? null,
+      })),
+    },
+    cost: t.cost === null ? null : t.cost.toString(),
+    receipt: (t.receipt as Receipt | null) ?? null,
+    createdAt: t.createdAt.toISOString(),
+    completedAt: t.completedAt?.toISOString() ?? null,
+  };
+  if (t.status === "completed" && t.outputSha256) {
+    view.outputs = tensorMapToJson(deserializeTensorMap(await app.blobs.get(t.outputSha256)));
+  }
+  if (t.errorCode) view.error = { code: t.errorCode, message: t.errorMessage ?? t.errorCode };
+  return view;
+}

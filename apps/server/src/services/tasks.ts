@@ -1,0 +1,106 @@
+import {
+  StunError,
+  isTerminalStatus,
+  serializeTensorMap,
+  tensorMapFromJson,
+  validateInputsAgainstSignature,
+  type SubmitTask,
+  type TaskStatus,
+  type TaskView,
+  type TensorInfo,
+  type VerificationRequest,
+} from "@stun/shared";
+import type { AppContext } from "../context";
+import { newId } from "../ids";
+import { hold } from "../ledger";
+import { TASK_VIEW_INCLUDE, toTaskView, type StoredVerification } from "./task-view";
+
+/** Tie-breaker executions a redundant task may add when its replicas disagree. */
+export const MAX_TIE_BREAKERS = 1;
+
+export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
+  const mode = v?.mode ?? "auto";
+  const replicas = mode === "none" ? 1 : (v?.replicas ?? 2);
+  return { mode, replicas, argmax: v?.argmax ?? false };
+}
+
+/** Executions the escrow must cover in the worst case. */
+export const maxExecutions = (v: StoredVerification): number => (v.mode === "none" ? 1 : v.replicas + MAX_TIE_BREAKERS);
+
+/**
+ * Submit: validate the inputs against the model's signature, store them, then hold escrow and
+ * queue the task in one transaction. Only after that commit is the task announced.
+ */
+export async function submitTask(app: AppContext, requesterId: string, body: SubmitTask): Promise<{ id: string; status: TaskStatus }> {
+  const model = await app.db.prisma.model.findUnique({ where: { id: body.modelId } });
+  if (!model) throw new StunError("MODEL_NOT_FOUND", `no model ${body.modelId}`);
+  const privacy = body.requirements?.privacy ?? "none";
+  if (privacy !== "none") {
+    throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "${privacy}" is not offered by this marketplace yet`);
+  }
+  const inputs = tensorMapFromJson(body.inputs);
+  validateInputsAgainstSignature(inputs, model.inputs as TensorInfo[]);
+
+  const verification = resolveVerification(body.verification);
+  const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : app.config.DEFAULT_MAX_PRICE;
+  const held = maxPrice * BigInt(maxExecutions(verification));
+  const inputSha256 = await app.blobs.put(serializeTensorMap(inputs));
+  const inputMeta = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, { dtype: t.dtype, dims: t.dims }]));
+  const id = newId("tsk");
+  const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
+
+  await app.db.prisma.$transaction(async (tx) => {
+    await hold(tx, requesterId, held, id);
+    await tx.task.create({
+      data: {
+        id,
+        requesterId,
+        modelId: model.id,
+        status: "queued",
+        priority: body.priority ?? 0,
+        inputSha256,
+        inputMeta,
+        verification: { ...verification },
+        requirements: body.requirements ?? {},
+        maxPrice,
+        escrowHeld: held,
+        wanted: verification.replicas,
+        deadline: new Date(Date.now() + deadlineSeconds * 1000),
+      },
+    });
+  });
+  app.metrics.tasksSubmitted.inc();
+  app.bus.taskUpdated({ taskId: id, status: "queued" });
+  app.bus.workAvailable();
+  return { id, status: "queued" };
+}
+
+async function loadOwnTask(app: AppContext, requesterId: string, id: string) {
+  const t = await app.db.prisma.task.findUnique({ where: { id }, include: TASK_VIEW_INCLUDE });
+  if (!t || t.requesterId !== requesterId) throw new StunError("TASK_NOT_FOUND", `no task ${id}`);
+  return t;
+}
+
+/** A task as its requester sees it; with `waitSeconds`, long-polls until it is terminal. */
+export async function getTask(app: AppContext, requesterId: string, id: string, waitSeconds = 0): Promise<TaskView> {
+  if (waitSeconds <= 0) return toTaskView(app, await loadOwnTask(app, requesterId, id));
+  const watch = app.bus.watchTask(id, waitSeconds * 1000, isTerminalStatus);
+  try {
+    const first = await loadOwnTask(app, requesterId, id);
+    if (isTerminalStatus(first.status as TaskStatus)) return toTaskView(app, first);
+    await watch.settled;
+  } finally {
+    watch.cancel();
+  }
+  return toTaskView(app, await loadOwnTask(app, requesterId, id));
+}
+
+export async function listTasks(app: AppContext, requesterId: string, opts: { limit: number; status?: string }): Promise<TaskView[]> {
+  const rows = await app.db.prisma.task.findMany({
+    where: { requesterId, ...(opts.status ? { status: opts.status } : {}) },
+    orderBy: { createdAt: "desc" },
+    take: opts.limit,
+    include: TASK_VIEW_INCLUDE,
+  });
+  return Promise.all(rows.map((t) => toTaskView(app, t)));
+}

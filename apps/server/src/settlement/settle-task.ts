@@ -1,0 +1,56 @@
+import { DEFAULT_TOLERANCES, splitFee, type Receipt } from "@stun/shared";
+import type { Tx } from "../db/database";
+import { settle } from "../ledger";
+import type { StoredVerification } from "../services/task-view";
+
+export interface Winner {
+  assignmentId: string;
+  providerId: string;
+  providerAccountId: string;
+  backend: string;
+  price: bigint;
+}
+
+export interface SettleInput {
+  task: { id: string; requesterId: string; escrowHeld: bigint; inputSha256: string; verification: StoredVerification };
+  model: { sha256: string; ownerId: string };
+  winners: Winner[];
+  outputDigest: string;
+}
+
+/**
+ * Pays for an accepted task out of its escrow: each consensus provider's price is the cost; of
+ * that 80% goes to the providers, 15% to the treasury, 5% to the model's creator (splitFee has
+ * the remainder rule). Unspent escrow returns to the requester. Returns the cost and the receipt.
+ */
+export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt }> {
+  const { task, model, winners } = input;
+  const split = splitFee(winners.map((w) => ({ id: w.assignmentId, amount: w.price })));
+  const paid = new Map(split.providers.map((p) => [p.id, p.amount]));
+  await settle(tx, {
+    taskId: task.id,
+    requesterId: task.requesterId,
+    held: task.escrowHeld,
+    payouts: winners.map((w) => ({ accountId: w.providerAccountId, amount: paid.get(w.assignmentId) ?? 0n })),
+    treasury: split.treasury,
+    creator: { accountId: model.ownerId, amount: split.creator },
+  });
+  const providerTotal = split.providers.reduce((s, p) => s + p.amount, 0n);
+  const tol = DEFAULT_TOLERANCES.float32;
+  const receipt: Receipt = {
+    taskId: task.id,
+    modelSha256: model.sha256,
+    inputDigest: task.inputSha256,
+    outputDigest: input.outputDigest,
+    providers: winners.map((w) => ({
+      providerId: w.providerId,
+      backend: w.backend as Receipt["providers"][number]["backend"],
+      paid: (paid.get(w.assignmentId) ?? 0n).toString(),
+    })),
+    tolerance: { abs: tol.abs, rel: tol.rel, argmax: task.verification.argmax },
+    cost: split.total.toString(),
+    split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
+    completedAt: new Date().toISOString(),
+  };
+  return { cost: split.total, receipt };
+}

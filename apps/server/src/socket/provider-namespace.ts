@@ -1,0 +1,184 @@
+import type { Namespace, Socket } from "socket.io";
+import {
+  DrainSchema,
+  ExecutionErrorSchema,
+  HandshakeAuthSchema,
+  HeartbeatSchema,
+  PROVIDER_EVENTS,
+  PROVIDER_NAMESPACE,
+  RegisterSchema,
+  ReleaseSchema,
+  ResultSchema,
+  StunError,
+  type Ack,
+  type Register,
+  type RegisterAck,
+} from "@stun/shared";
+import type { Server as IOServer } from "socket.io";
+import type { z } from "zod";
+import type { AppContext } from "../context";
+import { authenticate } from "../services/accounts";
+import { newId } from "../ids";
+import { handleExecutionError, handleResult } from "../qa/handle-result";
+import { loseAssignment } from "../scheduler/assignment-lifecycle";
+import { LIVE_STATUSES } from "../scheduler/live-assignments";
+
+type AckFn = (ack: Ack | RegisterAck) => void;
+
+function errorAck(e: unknown): Ack {
+  if (e instanceof StunError) return { ok: false, error: { code: e.code, message: e.message } };
+  return { ok: false, error: { code: "INTERNAL", message: "internal error" } };
+}
+
+/**
+ * Wraps a handler: validates the payload with its zod schema, requires registration where asked,
+ * and always answers the ack — a bad message gets an error ack, never a crash or a hang.
+ */
+function on<S extends z.ZodType>(
+  app: AppContext,
+  socket: Socket,
+  event: string,
+  schema: S,
+  handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | void>,
+): void {
+  socket.on(event, async (payload: unknown, ack?: AckFn) => {
+    const reply = typeof ack === "function" ? ack : () => undefined;
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      reply({ ok: false, error: { code: "VALIDATION_FAILED", message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") } });
+      return;
+    }
+    try {
+      const result = await handler(parsed.data, socket.data.providerId as string | undefined);
+      reply(result ?? { ok: true });
+    } catch (e) {
+      if (!(e instanceof StunError)) app.log.error({ err: e, event }, "provider message failed");
+      reply(errorAck(e));
+    }
+  });
+}
+
+const notRegistered: Ack = { ok: false, error: { code: "NOT_REGISTERED", message: "send provider:register first" } };
+
+export function attachProviderNamespace(app: AppContext, io: IOServer): Namespace {
+  const nsp = io.of(PROVIDER_NAMESPACE);
+  nsp.use(async (socket, next) => {
+    const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
+    try {
+      socket.data.accountId = await authenticate(app, auth.data.apiKey);
+      next();
+    } catch {
+      next(new Error("UNAUTHORIZED: invalid API key"));
+    }
+  });
+
+  nsp.on("connection", (socket) => {
+    on(app, socket, PROVIDER_EVENTS.register, RegisterSchema, async (reg) => register(app, socket, reg));
+    on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) =>
+      providerId ? handleResult(app, providerId, msg) : notRegistered,
+    );
+    on(app, socket, PROVIDER_EVENTS.error, ExecutionErrorSchema, async (msg, providerId) =>
+      providerId ? handleExecutionError(app, providerId, msg) : notRegistered,
+    );
+    on(app, socket, PROVIDER_EVENTS.release, ReleaseSchema, async (msg, providerId) => {
+      if (!providerId) return notRegistered;
+      const a = await app.db.prisma.assignment.findUnique({ where: { id: msg.assignmentId }, select: { providerId: true } });
+      if (!a || a.providerId !== providerId) return { ok: false, error: { code: "ASSIGNMENT_NOT_FOUND", message: "not your assignment" } };
+      await loseAssignment(app, msg.assignmentId, "released");
+    });
+    on(app, socket, PROVIDER_EVENTS.drain, DrainSchema.optional(), async (_msg, providerId) => {
+      if (!providerId) return notRegistered;
+      app.providers.setDraining(providerId);
+    });
+    on(app, socket, PROVIDER_EVENTS.heartbeat, HeartbeatSchema, async (_msg, providerId) => {
+      if (!providerId) return notRegistered;
+      await app.db.prisma.assignment.updateMany({
+        where: { providerId, status: { in: [...LIVE_STATUSES] } },
+        data: { leaseUntil: new Date(Date.now() + app.config.LEASE_MS) },
+      });
+    });
+    socket.on("disconnect", () => void disconnected(app, socket));
+  });
+  return nsp;
+}
+
+async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
+  const accountId = socket.data.accountId as string;
+  const price = BigInt(reg.price);
+  const fields = {
+    kind: reg.kind,
+    backend: reg.backend,
+    region: reg.region,
+    price,
+    slots: reg.slots,
+    specs: reg.specs,
+    online: true,
+    instanceId: app.config.INSTANCE_ID,
+    lastSeenAt: new Date(),
+  };
+  const row = await app.db.prisma.provider.upsert({
+    where: { accountId_name: { accountId, name: reg.name } },
+    create: { id: newId("prv"), accountId, name: reg.name, ...fields },
+    update: fields,
+  });
+  // The same provider connecting again (a reconnect racing the old socket's timeout): the new
+  // socket replaces the old one, whose assignments are lost.
+  const previous = app.providers.get(row.id);
+  if (previous && previous.socket.id !== socket.id) {
+    previous.socket.data.replaced = true;
+    previous.socket.disconnect(true);
+    await dropProvider(app, row.id, "disconnect");
+  }
+  socket.data.providerId = row.id;
+  await socket.join(`provider:${row.id}`);
+  const gpu = reg.specs.gpus[0];
+  app.providers.add({
+    id: row.id,
+    accountId,
+    name: reg.name,
+    kind: reg.kind,
+    backend: reg.backend,
+    region: reg.region,
+    price,
+    slots: reg.slots,
+    reputation: row.reputation,
+    completed: row.tasksCompleted,
+    failed: row.tasksRejected + row.tasksFailed,
+    vramMb: gpu?.vramMb ?? 0,
+    computeCapability: gpu?.computeCapability ?? 0,
+    benchmarkIps: reg.specs.benchmarkIps ?? 0,
+    socket,
+    active: new Set(),
+    draining: false,
+  });
+  app.metrics.providersOnline.set(app.providers.size);
+  app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots }, "provider registered");
+  app.bus.workAvailable();
+  return { ok: true, providerId: row.id };
+}
+
+/** Removes a provider from matching; its live work goes back to the queue. */
+async function dropProvider(app: AppContext, providerId: string, reason: "disconnect"): Promise<void> {
+  const p = app.providers.remove(providerId);
+  app.metrics.providersOnline.set(app.providers.size);
+  const live = await app.db.prisma.assignment.findMany({
+    where: { providerId, status: { in: [...LIVE_STATUSES] } },
+    select: { id: true },
+  });
+  for (const a of live) await loseAssignment(app, a.id, reason);
+  if (p) app.log.info({ providerId, requeued: live.length }, "provider left");
+}
+
+async function disconnected(app: AppContext, socket: Socket): Promise<void> {
+  const providerId = socket.data.providerId as string | undefined;
+  if (!providerId || socket.data.replaced) return;
+  const current = app.providers.get(providerId);
+  if (current && current.socket.id !== socket.id) return;
+  try {
+    await dropProvider(app, providerId, "disconnect");
+    await app.db.prisma.provider.update({ where: { id: providerId }, data: { online: false, instanceId: null, lastSeenAt: new Date() } });
+  } catch (e) {
+    app.log.error({ err: e, providerId }, "cleanup after disconnect failed");
+  }
+}

@@ -1,0 +1,29 @@
+import { TRPCError, initTRPC } from "@trpc/server";
+import { StunError } from "@stun/shared";
+import type { CallContext } from "../context";
+import { toStunError } from "../http/errors";
+
+const TRPC_CODES: Record<number, TRPCError["code"]> = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  402: "PAYMENT_REQUIRED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  429: "TOO_MANY_REQUESTS",
+};
+
+/** A StunError as a TRPCError; the stable code travels in `data.stunCode`. */
+export function toTrpcError(e: unknown): TRPCError {
+  const err = toStunError(e);
+  return new TRPCError({ code: TRPC_CODES[err.status] ?? "INTERNAL_SERVER_ERROR", message: err.message, cause: err });
+}
+
+export const t = initTRPC.context<CallContext>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause instanceof StunError ? error.cause : undefined;
+    return { ...shape, data: { ...shape.data, stack: undefined, stunCode: cause?.code ?? (error.code === "BAD_REQUEST" ? "VALIDATION_FAILED" : error.code) } };
+  },
+});
