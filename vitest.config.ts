@@ -9,6 +9,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       {
+        extends: true,
         test: {
           name: "shared",
           root: "packages/shared",
@@ -16,6 +17,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "sdk",
           root: "packages/sdk",
@@ -23,6 +25,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "provider",
           root: "apps/provider-native",
@@ -30,6 +33,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "server-pglite",
           root: "apps/server",
@@ -39,6 +43,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "server-postgres",
           root: "apps/server",
