@@ -30,7 +30,7 @@ const CTORS = {
 
 function ortTensor(dtype: Dtype, dims: number[], data: Uint8Array | string[]): ort.Tensor {
   if (dtype === "string") return new ort.Tensor("string", data as string[], dims);
-  const bytes = (data as Uint8Array).slice();
+  const bytes = new Uint8Array(data as Uint8Array); // a copy, aligned
   const Ctor = CTORS[dtype];
   return new ort.Tensor(dtype, new Ctor(bytes.buffer, 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT) as never, dims);
 }

@@ -1,0 +1,134 @@
+/** Command-line arguments of `stun-provider` (node:util parseArgs), with environment fallbacks. */
+import { parseArgs } from "node:util";
+import { AmountSchema, RegionSchema } from "@stun/shared";
+import type { ProviderAgentOptions } from "./agent";
+import type { BackendChoice } from "./backend";
+import { FAULTS, isFault } from "./faults";
+import type { LogLevel } from "./logger";
+
+export const USAGE = `Usage: stun-provider --server URL --api-key KEY [options]
+
+Runs ONNX inference for the Stun marketplace on this machine (onnxruntime-node).
+
+Required (or from the environment):
+  --server URL          marketplace server, e.g. http://127.0.0.1:3000   (env STUN_SERVER)
+  --api-key KEY         your Stun API key                                (env STUN_API_KEY)
+
+Options:
+  --backend B           cpu | cuda | auto (default cpu; auto = CUDA when it loads, else CPU)
+  --price N             price per task in integer base units (default 1)
+  --region R            region, e.g. eu-west (default local)
+  --slots N             tasks run at once, 1-64 (default 1)
+  --name NAME           provider name (default: host name); agents sharing an API key need different names
+  --cache-dir DIR       model cache directory (default ~/.cache/stun/models)
+  --cache-mb N          model cache size cap in MiB (default 2048)
+  --log-level L         debug | info | warn | error (default info)
+  --heartbeat-ms N      heartbeat interval (default 5000)
+  --drain-timeout-ms N  on SIGINT/SIGTERM, how long running tasks may finish before release (default 30000)
+  --benchmark-ms N      start-up benchmark duration, 0 to skip (default 300)
+  --fault F             TEST ONLY: misbehave on purpose (${FAULTS.join(", ")}) (env STUN_PROVIDER_FAULT)
+  -h, --help            show this help
+
+Logs are JSON lines on stderr. Exit codes: 0 stopped cleanly, 1 fatal error, 2 bad arguments.`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export type CliResult = { help: true } | { help: false; options: ProviderAgentOptions & { logLevel: LogLevel } };
+
+const BACKENDS: readonly BackendChoice[] = ["cpu", "cuda", "auto"];
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+function int(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Parses argv (without node and the script); throws UsageError on anything wrong. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliResult {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: "string" },
+        "api-key": { type: "string" },
+        backend: { type: "string" },
+        price: { type: "string" },
+        region: { type: "string" },
+        slots: { type: "string" },
+        name: { type: "string" },
+        "cache-dir": { type: "string" },
+        "cache-mb": { type: "string" },
+        "log-level": { type: "string" },
+        "heartbeat-ms": { type: "string" },
+        "drain-timeout-ms": { type: "string" },
+        "benchmark-ms": { type: "string" },
+        fault: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) return { help: true };
+
+  const server = values.server ?? env.STUN_SERVER;
+  if (!server) throw new UsageError("--server is required (or set STUN_SERVER)");
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new UsageError(`--server must be a URL like http://127.0.0.1:3000, got "${server}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--server must be an http(s) URL, got "${server}"`);
+  const apiKey = values["api-key"] ?? env.STUN_API_KEY;
+  if (!apiKey) throw new UsageError("--api-key is required (or set STUN_API_KEY)");
+
+  const backend = values.backend ?? "cpu";
+  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got "${backend}"`);
+  if (values.price !== undefined && !AmountSchema.safeParse(values.price).success) {
+    throw new UsageError(`--price must be a non-negative integer amount in base units, got "${values.price}"`);
+  }
+  if (values.region !== undefined && !RegionSchema.safeParse(values.region).success) {
+    throw new UsageError(`--region must be lowercase letters, digits and dashes (e.g. eu-west), got "${values.region}"`);
+  }
+  if (values.name !== undefined && (values.name.trim() === "" || values.name.length > 100)) {
+    throw new UsageError("--name must be 1-100 characters");
+  }
+  let cacheMb: number | undefined;
+  if (values["cache-mb"] !== undefined) {
+    cacheMb = Number(values["cache-mb"]);
+    if (!Number.isFinite(cacheMb) || cacheMb <= 0) throw new UsageError(`--cache-mb must be a positive number, got "${values["cache-mb"]}"`);
+  }
+  const logLevel = (values["log-level"] ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const fault = values.fault ?? (env.STUN_PROVIDER_FAULT || undefined);
+  if (fault !== undefined && !isFault(fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, got "${fault}"`);
+
+  const options: ProviderAgentOptions & { logLevel: LogLevel } = { server, apiKey, backend: backend as BackendChoice, logLevel };
+  if (values.price !== undefined) options.price = values.price;
+  if (values.region !== undefined) options.region = values.region;
+  if (values.name !== undefined) options.name = values.name;
+  if (values["cache-dir"] !== undefined) options.cacheDir = values["cache-dir"];
+  if (cacheMb !== undefined) options.cacheMb = cacheMb;
+  if (fault !== undefined) options.fault = fault;
+  const slots = int("slots", values.slots, 1, 64);
+  if (slots !== undefined) options.slots = slots;
+  const heartbeatMs = int("heartbeat-ms", values["heartbeat-ms"], 100, 600_000);
+  if (heartbeatMs !== undefined) options.heartbeatMs = heartbeatMs;
+  const drainTimeoutMs = int("drain-timeout-ms", values["drain-timeout-ms"], 0, 3_600_000);
+  if (drainTimeoutMs !== undefined) options.drainTimeoutMs = drainTimeoutMs;
+  const benchmarkMs = int("benchmark-ms", values["benchmark-ms"], 0, 60_000);
+  if (benchmarkMs !== undefined) options.benchmarkMs = benchmarkMs;
+  return { help: false, options };
+}

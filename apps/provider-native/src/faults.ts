@@ -1,0 +1,53 @@
+/**
+ * TEST-ONLY fault injection: makes this agent a deliberately wrong provider so QA tests can watch
+ * the marketplace catch it. Nothing here runs unless the operator asks for it explicitly with
+ * `--fault <name>` (or STUN_PROVIDER_FAULT); the agent logs a warning at start when it is on.
+ *
+ * - `perturb`: adds noise to every floating-point output (float32, float64, float16), large
+ *   enough to fail a tolerance-aware comparison (±(0.01 + 5%·|v|)); other dtypes are untouched.
+ */
+import type { WireTensor, WireTensorMap } from "@stun/shared";
+import { float16BitsToNumber, numberToFloat16Bits } from "./float16";
+
+export const FAULTS = ["perturb"] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export const isFault = (s: string): s is Fault => (FAULTS as readonly string[]).includes(s);
+
+export type OutputFault = (outputs: WireTensorMap) => WireTensorMap;
+
+function noise(rand: () => number, v: number): number {
+  return v + (rand() * 2 - 1) * (0.01 + 0.05 * Math.abs(v)) + (rand() < 0.5 ? -0.005 : 0.005);
+}
+
+function perturbTensor(t: WireTensor, rand: () => number): WireTensor {
+  if (typeof t.data === "object" && Array.isArray(t.data)) return t;
+  const src = t.data instanceof Uint8Array ? t.data : new Uint8Array(t.data as ArrayBuffer);
+  const bytes = Buffer.from(src); // copy: never write into onnxruntime's memory
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (t.dtype === "float32") {
+    for (let o = 0; o < bytes.byteLength; o += 4) view.setFloat32(o, noise(rand, view.getFloat32(o, true)), true);
+  } else if (t.dtype === "float64") {
+    for (let o = 0; o < bytes.byteLength; o += 8) view.setFloat64(o, noise(rand, view.getFloat64(o, true)), true);
+  } else if (t.dtype === "float16") {
+    for (let o = 0; o < bytes.byteLength; o += 2) view.setUint16(o, numberToFloat16Bits(noise(rand, float16BitsToNumber(view.getUint16(o, true)))), true);
+  } else {
+    return t;
+  }
+  return { ...t, data: bytes };
+}
+
+export function createFault(fault: Fault, seed = Date.now()): OutputFault {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  switch (fault) {
+    case "perturb":
+      return (outputs) => Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, perturbTensor(t, rand)]));
+  }
+}

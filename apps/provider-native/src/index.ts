@@ -1,0 +1,14 @@
+export { ProviderAgent, defaultCacheDir, type AgentInfo, type ProviderAgentOptions } from "./agent";
+export { CudaUnavailableError, probeCuda, quietOrtLogs, selectBackend, type BackendChoice, type CudaProbe, type NativeBackend, type SelectedBackend } from "./backend";
+export { runBenchmark, type BenchmarkResult } from "./benchmark";
+export { buildBenchmarkMlp, buildProbeModel, type BuiltinModel } from "./builtin-model";
+export { USAGE, UsageError, parseCli, type CliResult } from "./cli";
+export { ProviderError, type ProviderErrorCode } from "./errors";
+export { FAULTS, createFault, isFault, type Fault, type OutputFault } from "./faults";
+export { NVIDIA_SMI_ARGS, detectHardware, parseNvidiaSmiCsv, runNvidiaSmi, type GpuInfo, type Hardware } from "./hardware";
+export { createJsonLogger, silentLogger, type LogLevel, type Logger } from "./logger";
+export { ModelCache, type ModelCacheOptions, type ModelRef, type SessionLease } from "./model-cache";
+export { ortToWire, wireToOrt } from "./ort-tensors";
+export { Runner, type RunOutcome, type RunRequest } from "./runner";
+export { AGENT_VERSION } from "./version";
+export { PROVIDER_BIN, spawnProviderProcess, type ProviderProcess, type SpawnProviderOptions } from "./process";

@@ -1,0 +1,322 @@
+/**
+ * Models by content: downloaded once from the server (`GET <server><model.url>` with the API key),
+ * verified by sha256, kept as `<dir>/<sha256>.onnx` under a size cap with least-recently-used
+ * eviction, and opened as onnxruntime sessions kept in a small in-memory LRU. Concurrent requests
+ * for one model share one download and one session.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import ort from "onnxruntime-node";
+import { ProviderError, errorMessage } from "./errors";
+import { type Logger, silentLogger } from "./logger";
+
+export interface ModelRef {
+  sha256: string;
+  /** Path on the server (e.g. `/api/v1/models/mdl_1/file`) or an absolute URL on the server's origin. */
+  url: string;
+  sizeBytes?: number;
+}
+
+export interface ModelCacheOptions {
+  server: string;
+  apiKey: string;
+  dir: string;
+  /** Size cap for the files on disk. */
+  maxBytes: number;
+  /** Sessions kept open (default 8); sessions in use are never closed. */
+  maxSessions?: number;
+  executionProviders?: string[];
+  fetchTimeoutMs?: number;
+  logger?: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface SessionLease {
+  session: ort.InferenceSession;
+  /** Time spent getting the bytes (download or disk read); 0 when the session was already open. */
+  fetchMs: number;
+  /** Time onnxruntime took to create the session; 0 when it was already open. */
+  loadMs: number;
+  /** Hands the session back (it may then be closed by the LRU). */
+  release(): void;
+}
+
+interface SessionEntry {
+  sha256: string;
+  ready: Promise<{ session: ort.InferenceSession; fetchMs: number; loadMs: number }>;
+  session?: ort.InferenceSession;
+  settled: boolean;
+  refs: number;
+  evicted: boolean;
+}
+
+const FILE_RE = /^([0-9a-f]{64})\.onnx$/;
+const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+export class ModelCache {
+  private readonly opts: Required<Omit<ModelCacheOptions, "fetch">> & { fetch: typeof fetch };
+  /** sha256 → size on disk; Map order is least → most recently used. */
+  private readonly files = new Map<string, number>();
+  private diskBytes = 0;
+  private readonly downloads = new Map<string, Promise<{ bytes: Uint8Array; fetchMs: number }>>();
+  private readonly sessions = new Map<string, SessionEntry>();
+  private downloadCount = 0;
+
+  private constructor(opts: ModelCacheOptions) {
+    this.opts = {
+      maxSessions: 8,
+      executionProviders: ["cpu"],
+      fetchTimeoutMs: 120_000,
+      logger: silentLogger,
+      fetch: globalThis.fetch,
+      ...opts,
+    };
+  }
+
+  /** Opens (creating if needed) the cache directory and indexes the files already in it. */
+  static async open(opts: ModelCacheOptions): Promise<ModelCache> {
+    const cache = new ModelCache(opts);
+    await cache.scan();
+    return cache;
+  }
+
+  private async scan(): Promise<void> {
+    await mkdir(this.opts.dir, { recursive: true });
+    const found: { sha: string; size: number; mtime: number }[] = [];
+    for (const name of await readdir(this.opts.dir)) {
+      const full = path.join(this.opts.dir, name);
+      if (name.endsWith(".tmp")) {
+        await unlink(full).catch(() => undefined); // a download interrupted by a crash
+        continue;
+      }
+      const m = FILE_RE.exec(name);
+      if (!m) continue;
+      const st = await stat(full).catch(() => undefined);
+      if (st?.isFile()) found.push({ sha: m[1]!, size: st.size, mtime: st.mtimeMs });
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const f of found) {
+      this.files.set(f.sha, f.size);
+      this.diskBytes += f.size;
+    }
+    await this.evictFiles();
+  }
+
+  filePath(sha256: string): string {
+    return path.join(this.opts.dir, `${sha256}.onnx`);
+  }
+
+  /** What the cache holds now (for logs and tests). */
+  stats(): { files: number; diskBytes: number; sessions: number; downloads: number; cached: string[] } {
+    return { files: this.files.size, diskBytes: this.diskBytes, sessions: this.sessions.size, downloads: this.downloadCount, cached: [...this.files.keys()] };
+  }
+
+  /** An open session for the model (downloading and loading it if needed). Call `release()` when done. */
+  async acquire(model: ModelRef): Promise<SessionLease> {
+    let entry = this.sessions.get(model.sha256);
+    let joined = true;
+    if (entry) {
+      this.sessions.delete(model.sha256); // move to the most recently used end
+      this.sessions.set(model.sha256, entry);
+      this.touchFile(model.sha256);
+      joined = !entry.settled;
+    } else {
+      entry = this.openSession(model);
+      this.sessions.set(model.sha256, entry);
+    }
+    entry.refs++;
+    const e = entry;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      e.refs--;
+      if (e.evicted && e.refs === 0) void e.session?.release().catch(() => undefined);
+      else this.evictSessions();
+    };
+    try {
+      const { session, fetchMs, loadMs } = await e.ready;
+      return joined ? { session, fetchMs, loadMs, release } : { session, fetchMs: 0, loadMs: 0, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private openSession(model: ModelRef): SessionEntry {
+    const entry: SessionEntry = { sha256: model.sha256, settled: false, refs: 0, evicted: false, ready: undefined as never };
+    entry.ready = (async () => {
+      try {
+        const { bytes, fetchMs } = await this.getBytes(model);
+        const t0 = performance.now();
+        let session: ort.InferenceSession;
+        try {
+          session = await ort.InferenceSession.create(bytes, { executionProviders: this.opts.executionProviders });
+        } catch (e) {
+          throw new ProviderError("MODEL_LOAD_FAILED", `onnxruntime could not load model ${model.sha256}: ${errorMessage(e)}`, { cause: e });
+        }
+        entry.session = session;
+        return { session, fetchMs, loadMs: performance.now() - t0 };
+      } catch (e) {
+        if (this.sessions.get(model.sha256) === entry) this.sessions.delete(model.sha256);
+        throw e;
+      } finally {
+        entry.settled = true;
+      }
+    })();
+    entry.ready.catch(() => undefined); // failures reach whoever awaits; never an unhandled rejection
+    return entry;
+  }
+
+  /** Closes the least recently used idle sessions beyond `maxSessions`. */
+  private evictSessions(): void {
+    if (this.sessions.size <= this.opts.maxSessions) return;
+    for (const [sha, e] of this.sessions) {
+      if (this.sessions.size <= this.opts.maxSessions) break;
+      if (e.refs > 0 || !e.settled) continue;
+      this.sessions.delete(sha);
+      e.evicted = true;
+      void e.session?.release().catch(() => undefined);
+    }
+  }
+
+  /** The model's bytes, verified: from disk when cached there, else downloaded (once for concurrent callers). */
+  async getBytes(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number }> {
+    if (this.files.has(model.sha256)) {
+      const t0 = performance.now();
+      const bytes = await readFile(this.filePath(model.sha256)).catch(() => undefined);
+      if (bytes && sha256Hex(bytes) === model.sha256) {
+        this.touchFile(model.sha256);
+        return { bytes, fetchMs: performance.now() - t0 };
+      }
+      this.opts.logger.warn("cached model file missing or corrupt; downloading again", { sha256: model.sha256 });
+      await this.removeFile(model.sha256);
+    }
+    let pending = this.downloads.get(model.sha256);
+    if (!pending) {
+      pending = this.download(model).finally(() => this.downloads.delete(model.sha256));
+      this.downloads.set(model.sha256, pending);
+    }
+    return pending;
+  }
+
+  private modelUrl(url: string): string {
+    const base = this.opts.server.replace(/\/+$/, "");
+    if (/^https?:\/\//i.test(url)) {
+      if (new URL(url).origin !== new URL(base).origin) {
+        throw new ProviderError("MODEL_FETCH_FAILED", `refusing to send the API key to ${new URL(url).origin}: model URLs must be on the server's origin`);
+      }
+      return url;
+    }
+    return `${base}${url.startsWith("/") ? "" : "/"}${url}`;
+  }
+
+  private async download(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number }> {
+    const t0 = performance.now();
+    const url = this.modelUrl(model.url);
+    this.downloadCount++;
+    let res: Response;
+    try {
+      res = await this.opts.fetch(url, {
+        headers: { authorization: `Bearer ${this.opts.apiKey}` },
+        signal: AbortSignal.timeout(this.opts.fetchTimeoutMs),
+      });
+    } catch (e) {
+      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} failed: ${errorMessage(e)}`, { cause: e });
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} answered HTTP ${res.status}`);
+    }
+    const limit = model.sizeBytes && model.sizeBytes > 0 ? model.sizeBytes : Number.POSITIVE_INFINITY;
+    const hash = createHash("sha256");
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      if (res.body) {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          total += chunk.byteLength;
+          if (total > limit) {
+            await res.body.cancel().catch(() => undefined);
+            throw new ProviderError("MODEL_HASH_MISMATCH", `model ${model.sha256}: the server sent more than the expected ${limit} bytes`);
+          }
+          hash.update(chunk);
+          chunks.push(chunk);
+        }
+      }
+    } catch (e) {
+      if (e instanceof ProviderError) throw e;
+      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} failed while reading: ${errorMessage(e)}`, { cause: e });
+    }
+    const digest = hash.digest("hex");
+    if (digest !== model.sha256) {
+      throw new ProviderError("MODEL_HASH_MISMATCH", `model bytes hash to ${digest}, expected ${model.sha256}; not cached`);
+    }
+    const bytes = Buffer.concat(chunks, total);
+    const fetchMs = performance.now() - t0;
+    await this.storeFile(model.sha256, bytes);
+    return { bytes, fetchMs };
+  }
+
+  private async storeFile(sha: string, bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength > this.opts.maxBytes) {
+      this.opts.logger.warn("model larger than the cache; not kept on disk", { sha256: sha, bytes: bytes.byteLength, maxBytes: this.opts.maxBytes });
+      return;
+    }
+    const final = this.filePath(sha);
+    const tmp = `${final}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, final);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      this.opts.logger.warn("could not write the model cache", { sha256: sha, err: e });
+      return;
+    }
+    const previous = this.files.get(sha);
+    if (previous !== undefined) this.diskBytes -= previous;
+    this.files.delete(sha);
+    this.files.set(sha, bytes.byteLength);
+    this.diskBytes += bytes.byteLength;
+    await this.evictFiles(sha);
+  }
+
+  /** Deletes least recently used files until the total fits the cap (never `keep`). */
+  private async evictFiles(keep?: string): Promise<void> {
+    for (const [sha] of this.files) {
+      if (this.diskBytes <= this.opts.maxBytes) break;
+      if (sha === keep) continue;
+      this.opts.logger.debug("evicting cached model", { sha256: sha });
+      await this.removeFile(sha);
+    }
+  }
+
+  private async removeFile(sha: string): Promise<void> {
+    const size = this.files.get(sha);
+    if (size === undefined) return;
+    this.files.delete(sha);
+    this.diskBytes -= size;
+    await unlink(this.filePath(sha)).catch(() => undefined);
+  }
+
+  private touchFile(sha: string): void {
+    const size = this.files.get(sha);
+    if (size === undefined) return;
+    this.files.delete(sha);
+    this.files.set(sha, size);
+    const now = new Date();
+    // The file's mtime carries the LRU order across restarts.
+    void utimes(this.filePath(sha), now, now).catch(() => undefined);
+  }
+
+  /** Closes every idle session (sessions in use close when released). */
+  async close(): Promise<void> {
+    const entries = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const e of entries) {
+      e.evicted = true;
+      if (e.refs === 0) await e.session?.release().catch(() => undefined);
+    }
+  }
+}

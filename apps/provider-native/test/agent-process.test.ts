@@ -1,0 +1,81 @@
+// stun-provider as a child process: what the server's end-to-end tests will do.
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildMlp, buildSlowModel, wireTensor } from "@stun/testkit";
+import { PROVIDER_BIN, type ProviderProcess, spawnProviderProcess } from "../src/process";
+import { type FakeMarketplace, startFakeMarketplace } from "./support/fake-marketplace";
+import { f32, maxAbsDiff } from "./support/tensors";
+
+let market: FakeMarketplace;
+let dir: string;
+let proc: ProviderProcess | undefined;
+
+beforeEach(async () => {
+  market = await startFakeMarketplace("proc-key");
+  dir = await mkdtemp(path.join(os.tmpdir(), "stun-proc-"));
+});
+
+afterEach(async () => {
+  await proc?.kill();
+  proc = undefined;
+  await market.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("stun-provider process", () => {
+  it("logs its set-up first, registers, runs work, and on SIGTERM drains the running task and exits 0", async () => {
+    proc = await spawnProviderProcess({
+      server: market.url,
+      apiKey: market.apiKey,
+      args: ["--name", "proc-1", "--cache-dir", dir, "--benchmark-ms", "50", "--heartbeat-ms", "200"],
+    });
+    expect(proc.providerId).toBe("prv_proc-1");
+    expect(proc.lines.every((l) => !l.raw)).toBe(true); // JSON lines only
+    expect(proc.lines[0]).toMatchObject({ level: "info", msg: "starting", backend: "cpu", executionProviders: ["cpu"] });
+    expect(proc.lines[0]!.hardware).toMatchObject({ cores: expect.any(Number), gpus: [] });
+    expect((proc.lines[0]!.benchmark as { ips: number }).ips).toBeGreaterThan(0);
+
+    const mlp = buildMlp({ inputSize: 784, hidden: [512, 256], outputSize: 10, seed: 8 });
+    const model = market.models.add("mlp", mlp.bytes);
+    const x = Float32Array.from({ length: 784 }, (_, i) => (i % 17) / 17);
+    await market.assign(model, { x: wireTensor("float32", [1, 784], x) }, { assignmentId: "asg_p1" });
+    const r = await market.waitFor(() => market.results[0]);
+    expect(maxAbsDiff(f32(r.outputs.y!), mlp.forward(x, 1))).toBeLessThan(1e-5);
+
+    const slow = buildSlowModel(400);
+    const slowModel = market.models.add("slow", slow.bytes);
+    await market.assign(slowModel, { x: wireTensor("float32", [1, slow.size], new Float32Array(slow.size)) }, { assignmentId: "asg_p2" });
+    await proc.waitForLine((l) => l.msg === "task assigned" && l.assignmentId === "asg_p2");
+    const code = await proc.stop();
+    expect(code).toBe(0);
+    expect(market.drains).toBe(1);
+    expect(market.results.map((x) => x.assignmentId)).toEqual(["asg_p1", "asg_p2"]);
+    expect(proc.lines.at(-1)).toMatchObject({ msg: "stopped" });
+  });
+
+  it("a SIGKILLed provider simply disappears (the server's lease timeout handles its work)", async () => {
+    proc = await spawnProviderProcess({ server: market.url, apiKey: market.apiKey, args: ["--name", "proc-2", "--cache-dir", dir, "--benchmark-ms", "0"] });
+    const sockets = market.io.of("/provider").sockets;
+    expect(sockets.size).toBe(1);
+    await proc.kill();
+    await market.waitFor(() => sockets.size === 0);
+  });
+
+  it("exits 1 with a clear message when the API key is refused", async () => {
+    const err = await spawnProviderProcess({ server: market.url, apiKey: "wrong", args: ["--cache-dir", dir, "--benchmark-ms", "0"] }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/exited \(1\)/);
+    expect(String(err)).toMatch(/UNAUTHORIZED/);
+  });
+
+  it.skipIf(process.platform !== "linux")("exits 1 with 'CUDA not available on this machine' for --backend cuda here", () => {
+    const r = spawnSync(process.execPath, [PROVIDER_BIN, "--server", market.url, "--api-key", "k", "--backend", "cuda", "--cache-dir", dir], { encoding: "utf8" });
+    if (/"msg":"starting"/.test(r.stderr)) return; // a machine with CUDA installed
+    expect(r.status).toBe(1);
+    const first = JSON.parse(r.stderr.split("\n")[0]!) as { level: string; msg: string };
+    expect(first.level).toBe("error");
+    expect(first.msg).toMatch(/^CUDA not available on this machine: /);
+  });
+});

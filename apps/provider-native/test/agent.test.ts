@@ -1,0 +1,190 @@
+// ProviderAgent in-process against a stand-in socket.io marketplace.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildIdentityModel, buildMlp, buildSlowModel, wireTensor } from "@stun/testkit";
+import { ProviderAgent, type ProviderAgentOptions } from "../src/agent";
+import { createJsonLogger } from "../src/logger";
+import { type FakeMarketplace, startFakeMarketplace } from "./support/fake-marketplace";
+import { f32, maxAbsDiff } from "./support/tensors";
+
+let market: FakeMarketplace;
+let dir: string;
+let agents: ProviderAgent[] = [];
+let logs: Record<string, unknown>[] = [];
+
+beforeEach(async () => {
+  market = await startFakeMarketplace();
+  dir = await mkdtemp(path.join(os.tmpdir(), "stun-agent-"));
+  logs = [];
+});
+
+afterEach(async () => {
+  for (const a of agents) await a.stop({ graceMs: 0 });
+  agents = [];
+  await market.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function newAgent(extra: Partial<ProviderAgentOptions> = {}): ProviderAgent {
+  const agent = new ProviderAgent({
+    server: market.url,
+    apiKey: market.apiKey,
+    name: "test-provider",
+    cacheDir: dir,
+    benchmarkMs: 0,
+    heartbeatMs: 100,
+    ackTimeoutMs: 1000,
+    reconnectDelayMs: 50,
+    hardware: { cpuModel: "Test CPU", cores: 4, memoryMb: 8192, gpus: [] },
+    logger: createJsonLogger({ level: "debug", write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>) }),
+    ...extra,
+  });
+  agents.push(agent);
+  return agent;
+}
+
+const slow = () => buildSlowModel(300);
+const slowInput = (size: number) => ({ x: wireTensor("float32", [1, size], new Float32Array(size).fill(0.2)) });
+
+describe("ProviderAgent", () => {
+  it("registers as a native provider with its specs and benchmark, and logs the registered line", async () => {
+    const agent = newAgent({ benchmarkMs: 50, slots: 3, price: "250", region: "eu-west" });
+    const id = await agent.start();
+    expect(id).toBe("prv_test-provider");
+    expect(agent.providerId).toBe(id);
+    const reg = market.registrations[0]!;
+    expect(reg).toMatchObject({ name: "test-provider", kind: "native", backend: "cpu", region: "eu-west", price: "250", slots: 3, version: "0.1.0" });
+    expect(reg.specs).toMatchObject({ cpuModel: "Test CPU", cores: 4, memoryMb: 8192, gpus: [] });
+    expect(reg.specs.benchmarkIps).toBeGreaterThan(0);
+    expect(logs[0]).toMatchObject({ msg: "starting", backend: "cpu", hardware: { cores: 4 } });
+    expect((logs[0]!.benchmark as { ips: number }).ips).toBeGreaterThan(0);
+    expect(logs.find((l) => l.msg === "registered")).toMatchObject({ providerId: id });
+    await market.waitFor(() => market.heartbeats.length >= 2);
+    expect(market.heartbeats[0]).toEqual({ active: 0 });
+  });
+
+  it("runs an assignment and answers task:result with binary outputs and timings", async () => {
+    await newAgent().start();
+    const mlp = buildMlp({ inputSize: 784, hidden: [512, 256], outputSize: 10, seed: 3 });
+    const model = market.models.add("mlp", mlp.bytes);
+    const x = Float32Array.from({ length: 784 }, (_, i) => Math.sin(i));
+    expect(await market.assign(model, { x: wireTensor("float32", [1, 784], x) }, { assignmentId: "asg_a" })).toEqual({ ok: true });
+    const result = await market.waitFor(() => market.results[0]);
+    expect(result.assignmentId).toBe("asg_a");
+    expect(result.outputs.y!.data).toBeInstanceOf(Uint8Array); // arrived as a binary attachment
+    expect(maxAbsDiff(f32(result.outputs.y!), mlp.forward(x, 1))).toBeLessThan(1e-5);
+    expect(result.timings.runMs).toBeGreaterThan(0);
+    expect(result.timings.fetchMs).toBeGreaterThan(0);
+  });
+
+  it("acks BUSY when its slots are full, ok for a repeated assignment, and reports active work in heartbeats", async () => {
+    const agent = newAgent({ slots: 1 });
+    await agent.start();
+    const m = slow();
+    const model = market.models.add("slow", m.bytes);
+    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
+    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
+    const busy = await market.assign(model, slowInput(m.size), { assignmentId: "asg_2" });
+    expect(busy).toMatchObject({ ok: false, error: { code: "BUSY" } });
+    await market.waitFor(() => market.heartbeats.some((h) => h.active === 1));
+    await market.waitFor(() => market.results.length === 1);
+    expect(market.results.map((r) => r.assignmentId)).toEqual(["asg_1"]);
+    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_3" })).toEqual({ ok: true });
+  });
+
+  it("acks VALIDATION_FAILED for a malformed assignment", async () => {
+    await newAgent().start();
+    const ack = await market.socket().timeout(2000).emitWithAck("task:assign", { assignmentId: "x", taskId: "t", model: { sha256: "nope" } });
+    expect(ack).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
+  });
+
+  it("answers task:error with a code when the model's bytes do not match its sha256", async () => {
+    await newAgent().start();
+    const good = buildIdentityModel("float32", [1]).bytes;
+    const model = market.models.add("tampered", good, { body: buildIdentityModel("float64", [1]).bytes });
+    expect(await market.assign(model, { x: wireTensor("float32", [1], Float32Array.of(1)) }, { assignmentId: "asg_bad" })).toEqual({ ok: true });
+    const e = await market.waitFor(() => market.errors[0]);
+    expect(e).toMatchObject({ assignmentId: "asg_bad", code: "MODEL_HASH_MISMATCH" });
+    expect(market.results).toEqual([]);
+  });
+
+  it("drops the result of a cancelled assignment", async () => {
+    const agent = newAgent();
+    await agent.start();
+    const m = slow();
+    const model = market.models.add("slow", m.bytes);
+    const outcomes: unknown[] = [];
+    agent.events.on("task", (t) => outcomes.push(t));
+    await market.assign(model, slowInput(m.size), { assignmentId: "asg_c" });
+    market.socket().emit("task:cancel", { assignmentId: "asg_c", reason: "requester cancelled" });
+    await market.waitFor(() => outcomes.length === 1);
+    expect(outcomes[0]).toMatchObject({ assignmentId: "asg_c", outcome: "cancelled" });
+    expect(market.results).toEqual([]);
+    expect(agent.active).toBe(0);
+  });
+
+  it("retries a result whose ack never came", async () => {
+    await newAgent({ ackTimeoutMs: 200 }).start();
+    const model = market.models.add("id", buildIdentityModel("int32", [2]).bytes);
+    market.dropResults = 1;
+    await market.assign(model, { x: wireTensor("int32", [2], Int32Array.of(4, 5)) }, { assignmentId: "asg_r" });
+    const r = await market.waitFor(() => market.results[0]);
+    expect(r.assignmentId).toBe("asg_r");
+    expect(logs.some((l) => l.msg === "no ack for the answer; will retry")).toBe(true);
+  });
+
+  it("after a dropped connection it reconnects, registers again and delivers the pending result", async () => {
+    const agent = newAgent();
+    await agent.start();
+    const m = slow();
+    const model = market.models.add("slow", m.bytes);
+    await market.assign(model, slowInput(m.size), { assignmentId: "asg_n" });
+    market.socket().conn.close(); // the network goes away, not a server kick
+    await market.waitFor(() => market.registrations.length === 2);
+    const r = await market.waitFor(() => market.results[0]);
+    expect(r.assignmentId).toBe("asg_n");
+    expect(agent.isRegistered).toBe(true);
+  });
+
+  it("stop() drains: no new work, the running task finishes and is delivered, then it disconnects", async () => {
+    const agent = newAgent();
+    await agent.start();
+    const m = slow();
+    const model = market.models.add("slow", m.bytes);
+    await market.assign(model, slowInput(m.size), { assignmentId: "asg_d" });
+    const stopped = agent.stop({ graceMs: 20_000 });
+    await market.waitFor(() => market.drains === 1);
+    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_late" })).toMatchObject({ ok: false, error: { code: "DRAINING" } });
+    await stopped;
+    expect(market.results.map((r) => r.assignmentId)).toEqual(["asg_d"]);
+    expect(market.releases).toEqual([]);
+    expect(logs.at(-1)).toMatchObject({ msg: "stopped" });
+  });
+
+  it("stop() with a short grace period releases what is still running", async () => {
+    const agent = newAgent();
+    await agent.start();
+    const m = buildSlowModel(600);
+    const model = market.models.add("slow", m.bytes);
+    await market.assign(model, slowInput(m.size), { assignmentId: "asg_rel" });
+    await agent.stop({ graceMs: 50 });
+    expect(market.releases).toEqual([{ assignmentId: "asg_rel" }]);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(market.results).toEqual([]);
+  });
+
+  it("a refused API key makes start() fail instead of retrying forever", async () => {
+    const agent = newAgent({ apiKey: "wrong" });
+    await expect(agent.start()).rejects.toThrow(/refused the connection: UNAUTHORIZED/);
+  });
+
+  it("a registration the server rejects as invalid makes start() fail", async () => {
+    market.io.of("/provider").removeAllListeners("connection");
+    market.io.of("/provider").on("connection", (s) =>
+      s.on("provider:register", (_p: unknown, ack: (a: unknown) => void) => ack({ ok: false, error: { code: "VALIDATION_FAILED", message: "no" } })),
+    );
+    await expect(newAgent().start()).rejects.toThrow(/registration rejected: VALIDATION_FAILED/);
+  });
+});

@@ -1,0 +1,78 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { UsageError, parseCli } from "../src/cli";
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/stun-provider.mjs");
+const base = ["--server", "http://127.0.0.1:3000", "--api-key", "k"];
+
+describe("parseCli", () => {
+  it("parses every option", () => {
+    const r = parseCli([
+      ...base,
+      "--backend", "cuda", "--price", "120", "--region", "eu-west", "--slots", "4", "--name", "box-1",
+      "--cache-dir", "/tmp/c", "--cache-mb", "512", "--log-level", "warn", "--heartbeat-ms", "1000",
+      "--drain-timeout-ms", "0", "--benchmark-ms", "0", "--fault", "perturb",
+    ], {});
+    expect(r).toEqual({
+      help: false,
+      options: {
+        server: "http://127.0.0.1:3000", apiKey: "k", backend: "cuda", price: "120", region: "eu-west", slots: 4, name: "box-1",
+        cacheDir: "/tmp/c", cacheMb: 512, logLevel: "warn", heartbeatMs: 1000, drainTimeoutMs: 0, benchmarkMs: 0, fault: "perturb",
+      },
+    });
+  });
+
+  it("falls back to STUN_SERVER / STUN_API_KEY / STUN_PROVIDER_FAULT; flags win", () => {
+    const env = { STUN_SERVER: "https://stun.example", STUN_API_KEY: "envkey", STUN_PROVIDER_FAULT: "perturb" };
+    expect(parseCli([], env)).toMatchObject({ options: { server: "https://stun.example", apiKey: "envkey", backend: "cpu", fault: "perturb" } });
+    expect(parseCli(["--api-key", "flag"], env)).toMatchObject({ options: { apiKey: "flag" } });
+    expect(parseCli([], { STUN_SERVER: "http://x", STUN_API_KEY: "k" })).not.toHaveProperty("options.fault");
+  });
+
+  it("--help", () => {
+    expect(parseCli(["--help"], {})).toEqual({ help: true });
+  });
+
+  it.each([
+    [[], /--server is required/],
+    [["--server", "http://x"], /--api-key is required/],
+    [["--server", "not a url", "--api-key", "k"], /--server must be a URL/],
+    [["--server", "ftp://x", "--api-key", "k"], /http\(s\)/],
+    [[...base, "--backend", "tpu"], /--backend must be one of cpu, cuda, auto/],
+    [[...base, "--price", "1.5"], /--price/],
+    [[...base, "--price", "-3"], /--price/],
+    [[...base, "--region", "EU West"], /--region/],
+    [[...base, "--slots", "0"], /--slots must be an integer from 1 to 64/],
+    [[...base, "--slots", "65"], /--slots/],
+    [[...base, "--slots", "two"], /--slots/],
+    [[...base, "--cache-mb", "-1"], /--cache-mb/],
+    [[...base, "--fault", "lie"], /--fault must be one of perturb/],
+    [[...base, "--log-level", "loud"], /--log-level/],
+    [[...base, "--bogus"], /Unknown option '--bogus'/],
+    [[...base, "extra"], /positional/i],
+    [[...base, "--slots"], /argument missing/i],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseCli(argv as string[], {})).toThrow(UsageError);
+    expect(() => parseCli(argv as string[], {})).toThrow(message);
+  });
+});
+
+describe("stun-provider binary", () => {
+  it("exits 2 with a usage message on bad arguments", () => {
+    const r = spawnSync(process.execPath, [BIN, "--server", "http://127.0.0.1:1", "--api-key", "k", "--slots", "zero"], { encoding: "utf8", env: { ...process.env, STUN_SERVER: "", STUN_API_KEY: "" } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^stun-provider: --slots must be an integer/);
+    expect(r.stderr).toMatch(/Usage: stun-provider --server URL --api-key KEY/);
+  });
+
+  it("exits 2 when the server is missing, 0 with usage on --help", () => {
+    const missing = spawnSync(process.execPath, [BIN], { encoding: "utf8", env: { ...process.env, STUN_SERVER: "", STUN_API_KEY: "" } });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--server is required/);
+    const help = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: stun-provider/);
+  });
+});
