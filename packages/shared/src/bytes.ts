@@ -36,3 +36,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * encoder would silently substitute U+FFFD), so two different strings could encode alike.
  */
 export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
+
+/**
+ * A fresh copy of the bytes at offset 0 of a new buffer. Never `bytes.slice()`: on a Node Buffer,
+ * `slice` returns a view of the same memory, not a copy.
+ */
+export const copyBytes = (bytes: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(bytes);

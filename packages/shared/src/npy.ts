@@ -7,7 +7,7 @@
  * TENSOR_INVALID. Unicode elements lose trailing NUL characters, as they do in NumPy itself.
  * The native-order mark "=" is read as little-endian (NumPy itself always writes "<" or ">").
  */
-import { swapBytesInPlace, utf8Decoder } from "./bytes";
+import { copyBytes, swapBytesInPlace, utf8Decoder } from "./bytes";
 import { DTYPE_BYTES, type Dtype } from "./dtypes";
 import { StunError } from "./errors";
 import { elementCount, validateDims, validateRawTensor, type FixedDtype, type RawTensor } from "./tensor";
@@ -166,7 +166,7 @@ export function parseNpy(bytes: Uint8Array): RawTensor {
 
   let data: Uint8Array | string[];
   if (dtype === "string") data = decodeUnicode(body, count, itemBytes / 4, bigEndian);
-  else data = bigEndian ? swapBytesInPlace(body.slice(), DTYPE_BYTES[dtype]) : body;
+  else data = bigEndian ? swapBytesInPlace(copyBytes(body), DTYPE_BYTES[dtype]) : body;
   const raw: RawTensor = { dtype, dims, data };
   validateRawTensor(raw, "npy");
   return raw;

@@ -9,7 +9,7 @@
  * Everything here is pure and host-independent (works on big-endian hosts and in browsers).
  */
 import { decodeBase64, encodeBase64 } from "./base64";
-import { HOST_IS_LITTLE_ENDIAN, hasLoneSurrogate, swapBytesInPlace } from "./bytes";
+import { HOST_IS_LITTLE_ENDIAN, copyBytes, hasLoneSurrogate, swapBytesInPlace } from "./bytes";
 import { DTYPE_BYTES, DTYPES, type Dtype } from "./dtypes";
 import { StunError } from "./errors";
 import { MAX_RANK, type TensorInfo, type TensorJson, type TensorMapJson } from "./schemas/common";
@@ -141,7 +141,7 @@ export function toTypedArray(raw: RawTensor, name = "tensor"): Tensor {
   validateRawTensor(raw, name);
   const dims = [...raw.dims];
   if (raw.dtype === "string") return { dtype: "string", dims, data: [...(raw.data as string[])] };
-  const copy = (raw.data as Uint8Array).slice(); // new buffer at offset 0: aligned for any width
+  const copy = copyBytes(raw.data as Uint8Array); // new buffer at offset 0: aligned for any width
   const width = DTYPE_BYTES[raw.dtype];
   if (!HOST_IS_LITTLE_ENDIAN) swapBytesInPlace(copy, width);
   const data = new TYPED_ARRAY[raw.dtype](copy.buffer, 0, copy.byteLength / width);
@@ -168,7 +168,7 @@ export function fromTypedArray(t: Tensor, name = "tensor"): RawTensor {
     throw new StunError("TENSOR_INVALID", `tensor "${name}": ${t.dtype} data must be a ${Ctor.name}, got ${describe(t.data)}`);
   }
   let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (!HOST_IS_LITTLE_ENDIAN) bytes = swapBytesInPlace(bytes.slice(), DTYPE_BYTES[t.dtype]);
+  if (!HOST_IS_LITTLE_ENDIAN) bytes = swapBytesInPlace(copyBytes(bytes), DTYPE_BYTES[t.dtype]);
   const raw: RawTensor = { dtype: t.dtype, dims, data: bytes };
   validateRawTensor(raw, name);
   return raw;
