@@ -65,7 +65,10 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
     await loseAssignment(app, a.id, "error", "OUTPUT_INVALID");
     return fail("OUTPUT_INVALID", (e as Error).message);
   }
-  const outputSha256 = await blobs.put(serializeTensorMap(outputs));
+  // From here on the outputs are views of our own copy, never of the socket's receive buffers.
+  const stored = serializeTensorMap(outputs);
+  outputs = deserializeTensorMap(stored);
+  const outputSha256 = await blobs.put(stored);
   const outputDigest = createHash("sha256").update(canonicalTensorMapBytes(outputs)).digest("hex");
   const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
 

@@ -1,0 +1,103 @@
+import { afterEach, expect, it } from "vitest";
+import { buildMlp, buildSlowModel } from "@stun/testkit";
+import { describeDb } from "../support/database";
+import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
+import { api, toJsonTensor, uploadModel, waitTask } from "../support/api";
+import { splitFee } from "@stun/shared";
+import { checkLedgerInvariants, getBalances } from "../../src/ledger";
+
+/** What one provider earns from one execution at `price` (the 80% pool takes the rounding). */
+const earned = (price: bigint) => splitFee([{ id: "p", amount: price }]).providers[0]!.amount;
+
+const slowInput = (size: number) => ({ x: toJsonTensor({ dtype: "float32", dims: [1, size], data: new Uint8Array(new Float32Array(size).fill(0.1).buffer) }) });
+
+describeDb("failures: providers dying, the server restarting, a provider cheating", () => {
+  let net: TestNetwork | undefined;
+  afterEach(async () => {
+    await net?.close();
+    net = undefined;
+  });
+
+  it("re-runs a task whose provider is killed mid-task on another provider, and pays once", async () => {
+    net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", "50"] });
+    const slow = buildSlowModel({ ms: 3000 });
+    const modelId = await uploadModel(net.url, net.apiKey, slow.bytes, "slow");
+    const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: slowInput(slow.size), verification: { mode: "none" } } });
+    expect(sub.status).toBe(202);
+    const running = await eventually(async () => {
+      const a = await net!.db.prisma.assignment.findFirst({ where: { taskId: sub.body.id, status: "running" } });
+      return a ?? undefined;
+    }, 20_000, "the task to start running");
+    const victim = net.providers.find((p) => p.providerId === running.providerId)!;
+    expect(victim).toBeDefined();
+    victim.child.kill("SIGKILL");
+
+    const done = await waitTask(net.url, net.apiKey, sub.body.id, 60);
+    expect(done.status).toBe("completed");
+    const rows = await net.db.prisma.assignment.findMany({ where: { taskId: sub.body.id }, orderBy: { createdAt: "asc" } });
+    expect(rows.map((r) => r.status)).toEqual(["lost", "completed"]);
+    expect(rows[1]!.providerId).not.toBe(victim.providerId);
+    expect(rows.filter((r) => r.verdict === "accepted")).toHaveLength(1);
+    expect(done.cost).toBe("50");
+    expect((await getBalances(net.db, net.providerAccountId)).balance).toBe(earned(50n));
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("loses no task and pays none twice when the server restarts with tasks queued and running", async () => {
+    net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", "10"] });
+    const slow = buildSlowModel({ ms: 800 });
+    const modelId = await uploadModel(net.url, net.apiKey, slow.bytes, "slow");
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: slowInput(slow.size), verification: { mode: "none" } } });
+      ids.push(sub.body.id);
+    }
+    await eventually(() => net!.db.prisma.assignment.count({ where: { status: "running" } }), 20_000, "a running task");
+    const before = await net.db.prisma.task.groupBy({ by: ["status"], _count: { _all: true } });
+    expect(before.find((s) => s.status === "queued")?._count._all ?? 0).toBeGreaterThan(0);
+
+    await net.restartServer();
+
+    for (const id of ids) {
+      const done = await waitTask(net.url, net.apiKey, id, 60);
+      expect(done.status, id).toBe("completed");
+      expect(done.cost).toBe("10");
+    }
+    const accepted = await net.db.prisma.assignment.count({ where: { taskId: { in: ids }, verdict: "accepted" } });
+    expect(accepted).toBe(4);
+    expect((await getBalances(net.db, net.providerAccountId)).balance).toBe(4n * earned(10n));
+    expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body.escrow).toBe("0");
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("catches a provider returning wrong outputs in a redundant task: not paid, reputation down", async () => {
+    // The cheater is the cheapest, so the scheduler always picks it among the two replicas; the
+    // tie-breaker then goes to the remaining honest provider.
+    net = await startTestNetwork({
+      providers: 3,
+      providerArgs: (i) => (i === 0 ? ["--price", "20", "--fault", "perturb"] : ["--price", "30"]),
+    });
+    const cheater = net.providers[0]!;
+    const mlp = buildMlp({ inputSize: 8, hidden: [16], outputSize: 4, seed: 2 });
+    const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes, "mlp");
+    const x = Float32Array.from({ length: 8 }, (_, i) => i / 8);
+    const sub = await api(net.url, "POST", "/tasks", {
+      key: net.apiKey,
+      json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 8], data: new Uint8Array(x.buffer) }) }, verification: { mode: "redundant" } },
+    });
+    const done = await waitTask(net.url, net.apiKey, sub.body.id, 60);
+    expect(done.status).toBe("completed");
+    const verdicts = Object.fromEntries(done.verification.executions.map((e: { providerId: string; verdict: string }) => [e.providerId, e.verdict]));
+    expect(verdicts[cheater.providerId]).toBe("rejected");
+    expect(Object.values(verdicts).filter((v) => v === "accepted")).toHaveLength(2);
+    expect(done.receipt.providers.map((p: { providerId: string }) => p.providerId)).not.toContain(cheater.providerId);
+    expect(done.cost).toBe("60");
+    const y = new Float32Array(Buffer.from(done.outputs.y.data, "base64").buffer.slice(0));
+    const expected = mlp.forward(x, 1);
+    for (let i = 0; i < 4; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
+    const row = await net.db.prisma.provider.findUnique({ where: { id: cheater.providerId } });
+    expect(row!.reputation).toBeLessThan(0.5);
+    expect(row!.tasksRejected).toBe(1);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+});

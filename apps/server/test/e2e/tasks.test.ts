@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import fs from "node:fs";
+import * as ort from "onnxruntime-node";
+import { DTYPES } from "@stun/shared";
+import { buildIdentityModel, buildMlp, buildMultiIO, buildSmallCnn, sampleTensor, sileroVadInputs, sileroVadPath } from "@stun/testkit";
+import { describeDb } from "../support/database";
+import { startTestNetwork, type TestNetwork } from "../support/network";
+import { api, float32Of, jsonTensorBytes, runTask, toJsonTensor, uploadModel } from "../support/api";
+import { checkLedgerInvariants, getBalances, getLedgerBalance } from "../../src/ledger";
+
+const PRICE = 100n;
+
+describeDb("tasks end to end: real providers running onnxruntime-node", () => {
+  let net: TestNetwork;
+  let creatorKey: string;
+  let creatorId: string;
+
+  beforeAll(async () => {
+    net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", String(PRICE)] });
+    const creator = await api(net.url, "POST", "/accounts");
+    creatorKey = creator.body.apiKey;
+    creatorId = creator.body.accountId;
+  });
+  afterAll(() => net?.close());
+
+  it("runs an MLP task and settles 80/15/5 out of escrow", async () => {
+    const mlp = buildMlp({ inputSize: 16, hidden: [32, 16], outputSize: 4, seed: 7 });
+    const modelId = await uploadModel(net.url, creatorKey, mlp.bytes, "mlp");
+    const x = Float32Array.from({ length: 2 * 16 }, (_, i) => Math.sin(i));
+    const treasuryBefore = await getLedgerBalance(net.db, "system:treasury");
+    const providerBefore = await getBalances(net.db, net.providerAccountId);
+    const requesterBefore = (await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body;
+
+    const done = await runTask(net.url, net.apiKey, {
+      modelId,
+      inputs: { x: toJsonTensor({ dtype: "float32", dims: [2, 16], data: new Uint8Array(x.buffer) }) },
+      verification: { mode: "none" },
+      maxPrice: "150",
+    });
+    expect(done.status).toBe("completed");
+    expect(done.outputs.y.dims).toEqual([2, 4]);
+    const y = float32Of(done.outputs.y);
+    const expected = mlp.forward(x, 2);
+    for (let i = 0; i < expected.length; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
+
+    expect(done.cost).toBe(String(PRICE));
+    expect(done.receipt).toMatchObject({ cost: "100", split: { providers: "80", treasury: "15", creator: "5" } });
+    expect(done.receipt.providers).toHaveLength(1);
+    expect(done.verification).toMatchObject({ mode: "none", outcome: "single" });
+
+    const requesterAfter = (await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body;
+    expect(BigInt(requesterBefore.balance) - BigInt(requesterAfter.balance)).toBe(PRICE);
+    expect(requesterAfter.escrow).toBe(requesterBefore.escrow);
+    expect((await api(net.url, "GET", "/accounts/me", { key: creatorKey })).body.balance).toBe("5");
+    expect((await getBalances(net.db, net.providerAccountId)).balance - providerBefore.balance).toBe(80n);
+    expect((await getLedgerBalance(net.db, "system:treasury")) - treasuryBefore).toBe(15n);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("round-trips every dtype of the codec through a task", async () => {
+    for (const dtype of DTYPES) {
+      const model = buildIdentityModel(dtype, [2, 3]);
+      const modelId = await uploadModel(net.url, net.apiKey, model.bytes, `id-${dtype}`);
+      const input = sampleTensor(dtype, [2, 3], 11);
+      const done = await runTask(net.url, net.apiKey, { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode: "none" } });
+      expect(done.status, dtype).toBe("completed");
+      expect(done.outputs.y.dtype).toBe(dtype);
+      expect(done.outputs.y.dims).toEqual([2, 3]);
+      if (dtype === "string") expect(done.outputs.y.data).toEqual(input.data);
+      else expect(jsonTensorBytes(done.outputs.y).equals(Buffer.from(input.data as Uint8Array)), dtype).toBe(true);
+    }
+  });
+
+  it("runs a model with several inputs and outputs of different dtypes", async () => {
+    const m = buildMultiIO();
+    const modelId = await uploadModel(net.url, net.apiKey, m.bytes, "multi-io");
+    const model = (await api(net.url, "GET", `/models/${modelId}`, { key: net.apiKey })).body;
+    expect(model.inputs.length).toBeGreaterThanOrEqual(2);
+    expect(model.outputs.length).toBeGreaterThanOrEqual(2);
+    const inputs = Object.fromEntries(model.inputs.map((i: { name: string; dtype: any; shape: (number | string)[] }, k: number) => [
+      i.name,
+      toJsonTensor(sampleTensor(i.dtype, i.shape.map((d) => (typeof d === "number" ? d : 2)), k + 1)),
+    ]));
+    const done = await runTask(net.url, net.apiKey, { modelId, inputs, verification: { mode: "none" } });
+    expect(done.status).toBe("completed");
+    // The same model on bare onnxruntime-node gives the same bytes.
+    const session = await ort.InferenceSession.create(m.bytes);
+    const feeds = Object.fromEntries(
+      Object.entries(inputs).map(([name, t]: [string, any]) => {
+        const b = jsonTensorBytes(t);
+        const ctor = t.dtype === "int64" ? BigInt64Array : t.dtype === "float32" ? Float32Array : Int32Array;
+        return [name, new ort.Tensor(t.dtype, new ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), t.dims)];
+      }),
+    );
+    const ref = await session.run(feeds);
+    for (const out of model.outputs) {
+      const r = ref[out.name]!;
+      expect(done.outputs[out.name].dims).toEqual([...r.dims]);
+      const data = r.data as ArrayBufferView;
+      expect(jsonTensorBytes(done.outputs[out.name]).equals(Buffer.from(data.buffer, data.byteOffset, data.byteLength))).toBe(true);
+    }
+  });
+
+  it("runs Silero VAD v5 (a real model shipped in npm) and matches bare onnxruntime-node", async () => {
+    const bytes = fs.readFileSync(sileroVadPath());
+    const modelId = await uploadModel(net.url, net.apiKey, bytes, "silero-vad-v5");
+    const inputs = sileroVadInputs({ seed: 5 });
+    const done = await runTask(net.url, net.apiKey, {
+      modelId,
+      inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, toJsonTensor(v)])),
+      verification: { mode: "none" },
+    });
+    expect(done.status).toBe("completed");
+    const session = await ort.InferenceSession.create(bytes);
+    const ref = await session.run({
+      input: new ort.Tensor("float32", new Float32Array((inputs.input.data as Uint8Array).slice().buffer), inputs.input.dims),
+      state: new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]),
+      sr: new ort.Tensor("int64", BigInt64Array.of(16000n), []),
+    });
+    const prob = float32Of(done.outputs.output)[0]!;
+    expect(prob).toBeCloseTo((ref.output!.data as Float32Array)[0]!, 5);
+    expect(prob).toBeGreaterThanOrEqual(0);
+    expect(prob).toBeLessThanOrEqual(1);
+  });
+
+  it("verifies a redundant task on two providers and pays both", async () => {
+    const cnn = buildSmallCnn({ seed: 3 });
+    const modelId = await uploadModel(net.url, net.apiKey, cnn.bytes, "cnn");
+    const model = (await api(net.url, "GET", `/models/${modelId}`, { key: net.apiKey })).body;
+    const input = model.inputs[0];
+    const dims = input.shape.map((d: number | string) => (typeof d === "number" ? d : 1));
+    const done = await runTask(net.url, net.apiKey, {
+      modelId,
+      inputs: { [input.name]: toJsonTensor(sampleTensor("float32", dims, 9)) },
+      verification: { mode: "redundant", replicas: 2 },
+    });
+    expect(done.status).toBe("completed");
+    expect(done.verification).toMatchObject({ mode: "redundant", replicas: 2, outcome: "accepted" });
+    const accepted = done.verification.executions.filter((e: { verdict: string }) => e.verdict === "accepted");
+    expect(new Set(accepted.map((e: { providerId: string }) => e.providerId)).size).toBe(2);
+    expect(done.cost).toBe(String(2n * PRICE));
+    expect(done.receipt.providers).toHaveLength(2);
+    expect(done.receipt.split).toEqual({ providers: "160", treasury: "30", creator: "10" });
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("lists providers, tasks and network stats", async () => {
+    const providers = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;
+    expect(providers).toHaveLength(2);
+    expect(providers[0]).toMatchObject({ kind: "native", backend: "cpu", price: "100" });
+    const tasks = (await api(net.url, "GET", "/tasks?limit=5", { key: net.apiKey })).body.tasks;
+    expect(tasks.length).toBe(5);
+    const stats = (await api(net.url, "GET", "/stats", { key: net.apiKey })).body;
+    expect(stats.providersOnline).toBe(2);
+    expect(stats.tasks.completed).toBeGreaterThanOrEqual(16);
+    expect(BigInt(stats.volume)).toBeGreaterThan(0n);
+  });
+});
