@@ -75,8 +75,7 @@ export function wireToOrt(name: string, t: WireTensor): ort.Tensor {
   if (LITTLE_ENDIAN_HOST && bytes.byteOffset % width === 0) {
     data = new TYPED_ARRAY[dtype](bytes.buffer, bytes.byteOffset, count);
   } else {
-    // Uint8Array.prototype.slice copies; Buffer#slice would return a view of the same memory.
-    const copy = Uint8Array.prototype.slice.call(bytes);
+    const copy = new Uint8Array(bytes); // a real copy at offset 0 (Buffer#slice would be a view)
     if (!LITTLE_ENDIAN_HOST) swapBytes(copy, width);
     data = new TYPED_ARRAY[dtype](copy.buffer, 0, count);
   }

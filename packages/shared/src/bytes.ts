@@ -39,6 +39,7 @@ export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
 
 /**
  * A fresh copy of the bytes at offset 0 of a new buffer. Never `bytes.slice()`: on a Node Buffer,
- * `slice` returns a view of the same memory, not a copy.
+ * `slice` returns a view of the same memory, not a copy (and Uint8Array.prototype.slice on a Buffer
+ * makes a pooled Buffer, not an offset-0 buffer).
  */
-export const copyBytes = (bytes: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(bytes);
+export const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
