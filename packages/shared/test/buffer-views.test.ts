@@ -19,8 +19,9 @@ describe("Node Buffer views at odd offsets", () => {
     const copy = copyBytes(view);
     expect(copy.byteOffset).toBe(0);
     expect([...copy]).toEqual([...view]);
-    view[0] = 0;
-    expect(copy[0]).not.toBe(0);
+    const before = copy[0]!;
+    view[0] = before ^ 0xff;
+    expect(copy[0]).toBe(before);
   });
 
   it("toTypedArray decodes the viewed bytes, not the start of the underlying memory", () => {
