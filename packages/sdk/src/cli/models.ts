@@ -1,0 +1,62 @@
+/** `stun models upload|list|get`. */
+import type { Model } from "../client";
+import { str, type Command, type Context } from "./context";
+import { formatDims, keyValues, table } from "./format";
+
+const signature = (infos: Model["inputs"]): string => infos.map((i) => `${i.name}: ${i.dtype} ${formatDims(i.shape)}`).join(", ") || "-";
+
+function printModel(ctx: Context, m: Model): void {
+  if (ctx.json) return ctx.printJson(m);
+  ctx.out(
+    keyValues([
+      ["id", m.id],
+      ["name", m.name],
+      ["sha256", m.sha256],
+      ["size", `${m.sizeBytes} bytes`],
+      ["inputs", signature(m.inputs)],
+      ["outputs", signature(m.outputs)],
+      ["owner", m.ownerId],
+      ["created", m.createdAt],
+    ]),
+  );
+}
+
+export const modelCommands: Command[] = [
+  {
+    path: ["models", "upload"],
+    summary: "upload an ONNX model",
+    synopsis: "<file.onnx> [--name N]",
+    help: "The name defaults to the file's name without .onnx.",
+    options: { name: { type: "string" } },
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      const file = ctx.positionals[0]!;
+      const name = str(ctx, "name");
+      const model = await ctx.client().uploadModel(ctx.resolvePath(file), name !== undefined ? { name } : {});
+      printModel(ctx, model);
+    },
+  },
+  {
+    path: ["models", "list"],
+    summary: "list models",
+    synopsis: "",
+    options: {},
+    positionals: { min: 0, max: 0 },
+    async run(ctx) {
+      const models = await ctx.client().listModels();
+      if (ctx.json) return ctx.printJson({ models });
+      if (models.length === 0) return ctx.out("no models");
+      ctx.out(table(["ID", "NAME", "SIZE", "INPUTS", "OUTPUTS"], models.map((m) => [m.id, m.name, String(m.sizeBytes), signature(m.inputs), signature(m.outputs)])));
+    },
+  },
+  {
+    path: ["models", "get"],
+    summary: "show one model",
+    synopsis: "<id>",
+    options: {},
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      printModel(ctx, await ctx.client().getModel(ctx.positionals[0]!));
+    },
+  },
+];
