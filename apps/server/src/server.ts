@@ -91,7 +91,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       clearInterval(sweeper);
       await dispatcher.stop();
       io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // Fastify closes the HTTP server and forces keep-alive connections shut; io.close() alone
+      // would wait for idle clients' keep-alive timeouts.
+      void io.close();
       await http.close().catch(() => undefined);
       while (sweeping) await new Promise((r) => setTimeout(r, 5));
       await redis?.close();

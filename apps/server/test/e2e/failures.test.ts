@@ -2,7 +2,7 @@ import { afterEach, expect, it } from "vitest";
 import { buildMlp, buildSlowModel } from "@stun/testkit";
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
-import { api, toJsonTensor, uploadModel, waitTask } from "../support/api";
+import { api, float32Of, toJsonTensor, uploadModel, waitTask } from "../support/api";
 import { splitFee } from "@stun/shared";
 import { checkLedgerInvariants, getBalances } from "../../src/ledger";
 
@@ -92,7 +92,7 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     expect(Object.values(verdicts).filter((v) => v === "accepted")).toHaveLength(2);
     expect(done.receipt.providers.map((p: { providerId: string }) => p.providerId)).not.toContain(cheater.providerId);
     expect(done.cost).toBe("60");
-    const y = new Float32Array(Buffer.from(done.outputs.y.data, "base64").buffer.slice(0));
+    const y = float32Of(done.outputs.y);
     const expected = mlp.forward(x, 1);
     for (let i = 0; i < 4; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
     const row = await net.db.prisma.provider.findUnique({ where: { id: cheater.providerId } });
