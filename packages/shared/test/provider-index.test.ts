@@ -21,7 +21,7 @@ const arbPrice = fc.oneof(fc.bigInt({ min: 0n, max: 20n }), fc.constantFrom(HUGE
 const arbRegion = fc.constantFrom("eu-west", "eu-central", "us-east", "local", "ap-south");
 // Few distinct values so that equal scores (and the id tie-break) happen often.
 const arbProvider = fc.record({
-  id: fc.constantFrom(...Array.from({ length: 24 }, (_, i) => `p${String(i).padStart(2, "0")}`)),
+  id: fc.constantFrom(...Array.from({ length: 60 }, (_, i) => `p${String(i).padStart(2, "0")}`)),
   kind: fc.constantFrom(...PROVIDER_KINDS),
   backend: fc.constantFrom(...BACKENDS),
   region: arbRegion,
@@ -56,10 +56,17 @@ const arbOp = fc.oneof(
 );
 
 describe("ProviderIndex", () => {
-  it("picks exactly what ranking by scoreProvider picks, through any sequence of updates", () => {
+  // Default weights; weights where the request part dominates (so the bucket bound prunes often);
+  // and weights with no base part at all (every provider in one bucket: crowded cells).
+  const weightSets: Array<[string, ScoreWeights]> = [
+    ["default weights", SCORE_WEIGHTS],
+    ["request-heavy weights", { spec: 0.1, reputation: 0.1, price: 1, proximity: 1, load: 0.1, history: 0.1 }],
+    ["price/proximity only", { spec: 0, reputation: 0, price: 1, proximity: 1, load: 0, history: 0 }],
+  ];
+  it.each(weightSets)("picks exactly what ranking by scoreProvider picks, through any sequence of updates (%s)", (_, weights) => {
     fc.assert(
-      fc.property(fc.array(arbOp, { maxLength: 60 }), fc.array(fc.tuple(arbRequest, fc.integer({ min: 0, max: 6 })), { minLength: 1, maxLength: 6 }), (ops, requests) => {
-        const index = new ProviderIndex(SCORE_WEIGHTS, 2); // tiny capacity: exercises growth
+      fc.property(fc.array(arbOp, { maxLength: 150, size: "max" }), fc.array(fc.tuple(arbRequest, fc.integer({ min: 0, max: 6 })), { minLength: 1, maxLength: 6 }), (ops, requests) => {
+        const index = new ProviderIndex(weights, 2); // tiny capacity: exercises growth
         const model = new Map<string, ProviderSnapshot>();
         const upsert = (p: ProviderSnapshot) => {
           index.upsert(p);
@@ -80,9 +87,11 @@ describe("ProviderIndex", () => {
         }
         expect(index.size).toBe(model.size);
         for (const [id, p] of model) expect(index.get(id)).toEqual(p);
-        for (const [req, k] of requests) expect(index.pick(req, k)).toEqual(bruteForce(model.values(), req, k));
+        for (const [req, k] of requests) expect(index.pick(req, k)).toEqual(bruteForce(model.values(), req, k, weights));
+        // Everything eligible, in order: catches a provider lost from (or doubled in) the search structure.
+        expect(index.pick({ maxPrice: 2n ** 62n }, 1000)).toEqual(bruteForce(model.values(), { maxPrice: 2n ** 62n }, 1000, weights));
       }),
-      { numRuns: 400 },
+      { numRuns: 300 },
     );
   });
 
