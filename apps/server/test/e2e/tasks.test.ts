@@ -87,9 +87,9 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     const session = await ort.InferenceSession.create(m.bytes);
     const feeds = Object.fromEntries(
       Object.entries(inputs).map(([name, t]: [string, any]) => {
-        const b = jsonTensorBytes(t);
-        const ctor = t.dtype === "int64" ? BigInt64Array : t.dtype === "float32" ? Float32Array : Int32Array;
-        return [name, new ort.Tensor(t.dtype, new ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), t.dims)];
+        const b = new Uint8Array(jsonTensorBytes(t)).buffer;
+        const data = t.dtype === "int64" ? new BigInt64Array(b) : t.dtype === "float32" ? new Float32Array(b) : new Int32Array(b);
+        return [name, new ort.Tensor(t.dtype, data, t.dims)];
       }),
     );
     const ref = await session.run(feeds);
