@@ -212,6 +212,9 @@ export function tensorToJson(raw: RawTensor): TensorJson {
 
 /** {@link tensorFromJson} over a whole map (own keys only; "__proto__" is just a name). */
 export function tensorMapFromJson(map: TensorMapJson): Record<string, RawTensor> {
+  if (typeof map !== "object" || map === null || Array.isArray(map)) {
+    throw new StunError("TENSOR_INVALID", "tensors must be an object mapping names to tensors");
+  }
   return Object.fromEntries(Object.entries(map).map(([name, json]) => [name, tensorFromJson(json, name)]));
 }
 

@@ -157,6 +157,10 @@ describe("JSON", () => {
     expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
   });
 
+  it("rejects a map that is not an object", () => {
+    for (const bad of [null, [], "x"]) expect(stunError(() => tensorMapFromJson(bad as never)).code).toBe("TENSOR_INVALID");
+  });
+
   it.each([
     [{ dtype: "float32", dims: [1], data: "AACAPw" }, "TENSOR_INVALID", 'tensor "x": data is not valid base64'],
     [{ dtype: "float32", dims: [1], data: "AAC AP8=" }, "TENSOR_INVALID", "not valid base64"],
