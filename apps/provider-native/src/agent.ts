@@ -50,6 +50,8 @@ export interface ProviderAgentOptions {
   slots?: number;
   cacheDir?: string;
   cacheMb?: number;
+  /** onnxruntime intra-op threads per session (default: onnxruntime's choice). */
+  threads?: number;
   /** TEST-ONLY: make this a faulty provider (see faults.ts). */
   fault?: Fault;
   heartbeatMs?: number;
@@ -145,7 +147,9 @@ export class ProviderAgent {
     const o = this.opts;
     const hardware = o.hardware ?? (await detectHardware());
     const backend = await selectBackend(o.backend ?? "cpu", o.probeCuda ? { probeCuda: o.probeCuda } : {});
-    const benchmark = o.benchmarkMs === 0 ? undefined : await runBenchmark({ executionProviders: backend.executionProviders, durationMs: o.benchmarkMs ?? 300 });
+    const sessionOptions = o.threads ? { intraOpNumThreads: o.threads } : {};
+    const benchmark =
+      o.benchmarkMs === 0 ? undefined : await runBenchmark({ executionProviders: backend.executionProviders, sessionOptions, durationMs: o.benchmarkMs ?? 300 });
     this._info = { backend, hardware, ...(benchmark ? { benchmark } : {}) };
 
     const name = o.name ?? os.hostname().slice(0, 100);
@@ -177,6 +181,7 @@ export class ProviderAgent {
       benchmark: benchmark ? { ips: benchmark.ips, msPerInference: Number(benchmark.msPerInference.toFixed(4)), model: "mlp-784-512-256-10" } : null,
       server: o.server,
       slots: this.registration.slots,
+      ...(o.threads ? { threads: o.threads } : {}),
       price: this.registration.price,
       region: this.registration.region,
       cacheDir,
@@ -190,6 +195,7 @@ export class ProviderAgent {
       dir: cacheDir,
       maxBytes: Math.floor((o.cacheMb ?? 2048) * 1024 * 1024),
       executionProviders: backend.executionProviders,
+      sessionOptions,
       logger: this.log,
     });
     this.runner = new Runner(this.cache, o.fault ? { fault: createFault(o.fault) } : {});

@@ -9,9 +9,11 @@ export interface BenchmarkResult {
   runs: number;
 }
 
-export async function runBenchmark(opts: { executionProviders?: string[]; durationMs?: number; warmup?: number } = {}): Promise<BenchmarkResult> {
+export async function runBenchmark(
+  opts: { executionProviders?: string[]; sessionOptions?: ort.InferenceSession.SessionOptions; durationMs?: number; warmup?: number } = {},
+): Promise<BenchmarkResult> {
   const model = buildBenchmarkMlp();
-  const session = await ort.InferenceSession.create(model.bytes, { executionProviders: opts.executionProviders ?? ["cpu"] });
+  const session = await ort.InferenceSession.create(model.bytes, { ...opts.sessionOptions, executionProviders: opts.executionProviders ?? ["cpu"] });
   try {
     const x = new Float32Array(model.inputShape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < x.length; i++) x[i] = Math.sin(i);

@@ -22,6 +22,8 @@ Options:
   --name NAME           provider name (default: host name); agents sharing an API key need different names
   --cache-dir DIR       model cache directory (default ~/.cache/stun/models)
   --cache-mb N          model cache size cap in MiB (default 2048)
+  --threads N           onnxruntime intra-op threads per session (default: onnxruntime's choice;
+                        1 is often faster for small models on a busy machine)
   --log-level L         debug | info | warn | error (default info)
   --heartbeat-ms N      heartbeat interval (default 5000)
   --drain-timeout-ms N  on SIGINT/SIGTERM, how long running tasks may finish before release (default 30000)
@@ -69,6 +71,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         name: { type: "string" },
         "cache-dir": { type: "string" },
         "cache-mb": { type: "string" },
+        threads: { type: "string" },
         "log-level": { type: "string" },
         "heartbeat-ms": { type: "string" },
         "drain-timeout-ms": { type: "string" },
@@ -122,6 +125,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (values["cache-dir"] !== undefined) options.cacheDir = values["cache-dir"];
   if (cacheMb !== undefined) options.cacheMb = cacheMb;
   if (fault !== undefined) options.fault = fault;
+  const threads = int("threads", values.threads, 1, 256);
+  if (threads !== undefined) options.threads = threads;
   const slots = int("slots", values.slots, 1, 64);
   if (slots !== undefined) options.slots = slots;
   const heartbeatMs = int("heartbeat-ms", values["heartbeat-ms"], 100, 600_000);

@@ -6,8 +6,7 @@
  * - `perturb`: adds noise to every floating-point output (float32, float64, float16), large
  *   enough to fail a tolerance-aware comparison (±(0.01 + 5%·|v|)); other dtypes are untouched.
  */
-import type { WireTensor, WireTensorMap } from "@stun/shared";
-import { float16BitsToNumber, numberToFloat16Bits } from "./float16";
+import { float16ToFloat32, float32ToFloat16, type WireTensor, type WireTensorMap } from "@stun/shared";
 
 export const FAULTS = ["perturb"] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -30,7 +29,7 @@ function perturbTensor(t: WireTensor, rand: () => number): WireTensor {
   } else if (t.dtype === "float64") {
     for (let o = 0; o < bytes.byteLength; o += 8) view.setFloat64(o, noise(rand, view.getFloat64(o, true)), true);
   } else if (t.dtype === "float16") {
-    for (let o = 0; o < bytes.byteLength; o += 2) view.setUint16(o, numberToFloat16Bits(noise(rand, float16BitsToNumber(view.getUint16(o, true)))), true);
+    for (let o = 0; o < bytes.byteLength; o += 2) view.setUint16(o, float32ToFloat16(noise(rand, float16ToFloat32(view.getUint16(o, true)))), true);
   } else {
     return t;
   }

@@ -27,6 +27,8 @@ export interface ModelCacheOptions {
   /** Sessions kept open (default 8); sessions in use are never closed. */
   maxSessions?: number;
   executionProviders?: string[];
+  /** Extra onnxruntime session options (threads, optimisation level…); executionProviders wins. */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
   fetchTimeoutMs?: number;
   logger?: Logger;
   fetch?: typeof fetch;
@@ -51,6 +53,7 @@ interface SessionEntry {
   evicted: boolean;
 }
 
+const MTIME_EVERY_MS = 10_000;
 const FILE_RE = /^([0-9a-f]{64})\.onnx$/;
 const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -62,11 +65,15 @@ export class ModelCache {
   private readonly downloads = new Map<string, Promise<{ bytes: Uint8Array; fetchMs: number }>>();
   private readonly sessions = new Map<string, SessionEntry>();
   private downloadCount = 0;
+  private lastSession: string | undefined;
+  private lastFile: string | undefined;
+  private readonly mtimeWritten = new Map<string, number>();
 
   private constructor(opts: ModelCacheOptions) {
     this.opts = {
       maxSessions: 8,
       executionProviders: ["cpu"],
+      sessionOptions: {},
       fetchTimeoutMs: 120_000,
       logger: silentLogger,
       fetch: globalThis.fetch,
@@ -112,35 +119,57 @@ export class ModelCache {
     return { files: this.files.size, diskBytes: this.diskBytes, sessions: this.sessions.size, downloads: this.downloadCount, cached: [...this.files.keys()] };
   }
 
+  /**
+   * The open session for a model when it is loaded already — synchronous, the hot path for a
+   * model in steady use; undefined otherwise (then use `acquire`). Call `release()` when done.
+   */
+  tryAcquire(model: ModelRef): SessionLease | undefined {
+    const entry = this.sessions.get(model.sha256);
+    if (!entry?.session || entry.evicted) return undefined;
+    this.touchSession(model.sha256, entry);
+    entry.refs++;
+    return new Lease(this, entry, entry.session, 0, 0);
+  }
+
   /** An open session for the model (downloading and loading it if needed). Call `release()` when done. */
   async acquire(model: ModelRef): Promise<SessionLease> {
+    const ready = this.tryAcquire(model);
+    if (ready) return ready;
     let entry = this.sessions.get(model.sha256);
-    let joined = true;
     if (entry) {
-      this.sessions.delete(model.sha256); // move to the most recently used end
-      this.sessions.set(model.sha256, entry);
-      this.touchFile(model.sha256);
-      joined = !entry.settled;
+      this.touchSession(model.sha256, entry);
     } else {
       entry = this.openSession(model);
       this.sessions.set(model.sha256, entry);
+      this.lastSession = model.sha256;
     }
     entry.refs++;
-    const e = entry;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      e.refs--;
-      if (e.evicted && e.refs === 0) void e.session?.release().catch(() => undefined);
-      else this.evictSessions();
-    };
     try {
-      const { session, fetchMs, loadMs } = await e.ready;
-      return joined ? { session, fetchMs, loadMs, release } : { session, fetchMs: 0, loadMs: 0, release };
+      // Whoever waited for the load (first or joining) reports its fetch and load times.
+      const { session, fetchMs, loadMs } = await entry.ready;
+      return new Lease(this, entry, session, fetchMs, loadMs);
     } catch (err) {
-      release();
+      this.releaseEntry(entry);
       throw err;
+    }
+  }
+
+  /** Moves a session to the most recently used end (skipped when it is there already: no Map churn per inference). */
+  private touchSession(sha: string, entry: SessionEntry): void {
+    if (this.lastSession === sha) return;
+    this.sessions.delete(sha);
+    this.sessions.set(sha, entry);
+    this.lastSession = sha;
+    this.touchFile(sha);
+  }
+
+  /** @internal Lease.release */
+  releaseEntry(e: SessionEntry): void {
+    e.refs--;
+    if (e.evicted) {
+      if (e.refs === 0) void e.session?.release().catch(() => undefined);
+    } else if (this.sessions.size > this.opts.maxSessions) {
+      this.evictSessions();
     }
   }
 
@@ -152,14 +181,17 @@ export class ModelCache {
         const t0 = performance.now();
         let session: ort.InferenceSession;
         try {
-          session = await ort.InferenceSession.create(bytes, { executionProviders: this.opts.executionProviders });
+          session = await ort.InferenceSession.create(bytes, { ...this.opts.sessionOptions, executionProviders: this.opts.executionProviders });
         } catch (e) {
           throw new ProviderError("MODEL_LOAD_FAILED", `onnxruntime could not load model ${model.sha256}: ${errorMessage(e)}`, { cause: e });
         }
         entry.session = session;
         return { session, fetchMs, loadMs: performance.now() - t0 };
       } catch (e) {
-        if (this.sessions.get(model.sha256) === entry) this.sessions.delete(model.sha256);
+        if (this.sessions.get(model.sha256) === entry) {
+          this.sessions.delete(model.sha256);
+          if (this.lastSession === model.sha256) this.lastSession = undefined;
+        }
         throw e;
       } finally {
         entry.settled = true;
@@ -176,6 +208,7 @@ export class ModelCache {
       if (this.sessions.size <= this.opts.maxSessions) break;
       if (e.refs > 0 || !e.settled) continue;
       this.sessions.delete(sha);
+      if (this.lastSession === sha) this.lastSession = undefined;
       e.evicted = true;
       void e.session?.release().catch(() => undefined);
     }
@@ -278,6 +311,7 @@ export class ModelCache {
     if (previous !== undefined) this.diskBytes -= previous;
     this.files.delete(sha);
     this.files.set(sha, bytes.byteLength);
+    this.lastFile = sha;
     this.diskBytes += bytes.byteLength;
     await this.evictFiles(sha);
   }
@@ -296,27 +330,52 @@ export class ModelCache {
     const size = this.files.get(sha);
     if (size === undefined) return;
     this.files.delete(sha);
+    this.mtimeWritten.delete(sha);
+    if (this.lastFile === sha) this.lastFile = undefined;
     this.diskBytes -= size;
     await unlink(this.filePath(sha)).catch(() => undefined);
   }
 
   private touchFile(sha: string): void {
+    if (this.lastFile === sha) return;
     const size = this.files.get(sha);
     if (size === undefined) return;
     this.files.delete(sha);
     this.files.set(sha, size);
-    const now = new Date();
-    // The file's mtime carries the LRU order across restarts.
-    void utimes(this.filePath(sha), now, now).catch(() => undefined);
+    this.lastFile = sha;
+    // The file's mtime carries the LRU order across restarts. It is written at most every
+    // MTIME_EVERY_MS per file: a hot model is used thousands of times a second, and a filesystem
+    // call per inference would cost more than the inference.
+    const now = Date.now();
+    if (now - (this.mtimeWritten.get(sha) ?? 0) < MTIME_EVERY_MS) return;
+    this.mtimeWritten.set(sha, now);
+    void utimes(this.filePath(sha), new Date(now), new Date(now)).catch(() => undefined);
   }
 
   /** Closes every idle session (sessions in use close when released). */
   async close(): Promise<void> {
     const entries = [...this.sessions.values()];
     this.sessions.clear();
+    this.lastSession = undefined;
     for (const e of entries) {
       e.evicted = true;
       if (e.refs === 0) await e.session?.release().catch(() => undefined);
     }
+  }
+}
+
+class Lease implements SessionLease {
+  private released = false;
+  constructor(
+    private readonly cache: ModelCache,
+    private readonly entry: SessionEntry,
+    readonly session: ort.InferenceSession,
+    readonly fetchMs: number,
+    readonly loadMs: number,
+  ) {}
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.cache.releaseEntry(this.entry);
   }
 }

@@ -30,7 +30,7 @@ export class Runner {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    const lease = await this.cache.acquire(req.model);
+    const lease = this.cache.tryAcquire(req.model) ?? (await this.cache.acquire(req.model));
     try {
       const { session } = lease;
       const feeds: Record<string, ort.Tensor> = {};

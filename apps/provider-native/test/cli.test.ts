@@ -12,14 +12,14 @@ describe("parseCli", () => {
     const r = parseCli([
       ...base,
       "--backend", "cuda", "--price", "120", "--region", "eu-west", "--slots", "4", "--name", "box-1",
-      "--cache-dir", "/tmp/c", "--cache-mb", "512", "--log-level", "warn", "--heartbeat-ms", "1000",
+      "--cache-dir", "/tmp/c", "--cache-mb", "512", "--threads", "1", "--log-level", "warn", "--heartbeat-ms", "1000",
       "--drain-timeout-ms", "0", "--benchmark-ms", "0", "--fault", "perturb",
     ], {});
     expect(r).toEqual({
       help: false,
       options: {
         server: "http://127.0.0.1:3000", apiKey: "k", backend: "cuda", price: "120", region: "eu-west", slots: 4, name: "box-1",
-        cacheDir: "/tmp/c", cacheMb: 512, logLevel: "warn", heartbeatMs: 1000, drainTimeoutMs: 0, benchmarkMs: 0, fault: "perturb",
+        cacheDir: "/tmp/c", cacheMb: 512, threads: 1, logLevel: "warn", heartbeatMs: 1000, drainTimeoutMs: 0, benchmarkMs: 0, fault: "perturb",
       },
     });
   });
@@ -48,6 +48,7 @@ describe("parseCli", () => {
     [[...base, "--slots", "65"], /--slots/],
     [[...base, "--slots", "two"], /--slots/],
     [[...base, "--cache-mb", "-1"], /--cache-mb/],
+    [[...base, "--threads", "0"], /--threads/],
     [[...base, "--fault", "lie"], /--fault must be one of perturb/],
     [[...base, "--log-level", "loud"], /--log-level/],
     [[...base, "--bogus"], /Unknown option '--bogus'/],

@@ -150,7 +150,13 @@ describe("ModelCache", () => {
   it("keeps at most maxSessions sessions open, never closing one in use", async () => {
     const cache = await openCache({ maxSessions: 2 });
     const models = [1, 2, 3].map((i) => server.add(`s${i}`, buildIdentityModel("float32", [i]).bytes));
+    expect(cache.tryAcquire(models[0]!)).toBeUndefined(); // not loaded yet
     const held = await cache.acquire(models[0]!);
+    const fast = cache.tryAcquire(models[0]!)!;
+    expect(fast.session).toBe(held.session);
+    expect([fast.fetchMs, fast.loadMs]).toEqual([0, 0]);
+    fast.release();
+    fast.release(); // idempotent
     for (const m of models.slice(1)) (await cache.acquire(m)).release();
     expect(cache.stats().sessions).toBe(2);
     // models[0] is in use: models[1] (idle, least recent) went instead.

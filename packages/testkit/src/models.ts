@@ -3,7 +3,7 @@
  * pure-JS reference where that is cheap enough, plus locations of models shipped in npm packages.
  */
 import { createRequire } from "node:module";
-import type { Dtype, WireTensor } from "@stun/shared";
+import { float32ToFloat16, type Dtype, type WireTensor } from "@stun/shared";
 import { type Dim, GraphBuilder, attr, bytesOf, mulberry32, onnx, type NumericArray, uniformF32 } from "./onnx-builder";
 
 // ---------------------------------------------------------------------------------------------
@@ -369,33 +369,8 @@ export function wireTensor(dtype: Dtype, dims: number[], data: NumericArray | st
   return { dtype, dims, data: Array.isArray(data) ? data : bytesOf(data).slice() };
 }
 
-/** float32 → IEEE half bits (round to nearest even). */
-export function float32ToFloat16Bits(value: number): number {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  f[0] = value;
-  const x = u[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
+/** float32 → IEEE half bits (round to nearest even); @stun/shared's `float32ToFloat16`. */
+export const float32ToFloat16Bits = float32ToFloat16;
 
 /** A deterministic wire tensor of any dtype with values that are valid for it (no NaN). */
 export function sampleTensor(dtype: Dtype, dims: number[], seed = 1): WireTensor {
