@@ -79,8 +79,19 @@ export function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): MigrationFile[] {
     });
 }
 
+// Runs on one connection are queued in-process: the advisory lock is re-entrant within a session, so
+// it cannot separate two callers sharing one connection (PGlite is always one connection).
+const running = new WeakMap<SqlConnection, Promise<unknown>>();
+
 /** Applies every pending migration. See the file comment for the guarantees. */
-export async function migrate(conn: SqlConnection, opts: MigrateOptions = {}): Promise<MigrateResult> {
+export function migrate(conn: SqlConnection, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const prev = running.get(conn) ?? Promise.resolve();
+  const next = prev.catch(() => {}).then(() => migrateLocked(conn, opts));
+  running.set(conn, next);
+  return next;
+}
+
+async function migrateLocked(conn: SqlConnection, opts: MigrateOptions): Promise<MigrateResult> {
   const files = readMigrations(opts.migrationsDir);
   const log = opts.log ?? (() => {});
   await conn.query(`SELECT pg_advisory_lock(${LOCK_KEY})`);

@@ -18,6 +18,7 @@ import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments
 import { endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
 import type { StoredVerification } from "../services/task-view";
 import { settleAcceptedTask } from "../settlement/settle-task";
+import { getModelRow, type ModelRow } from "../services/models";
 import { decide, type Candidate } from "./decide";
 import { reputationAfter } from "./reputation";
 
@@ -38,10 +39,18 @@ function checkOutputs(outputs: Record<string, RawTensor>, declared: TensorInfo[]
   return kept;
 }
 
+interface ProviderStats {
+  id: string;
+  reputation: number;
+  tasksCompleted: number;
+  tasksRejected: number;
+  tasksFailed: number;
+}
+
 interface Outcome {
   announce?: "verifying" | "completed" | "failed" | "queued";
   cancellations: Cancellation[];
-  statsChanged: string[];
+  statsChanged: ProviderStats[];
   latencyMs?: number;
 }
 
@@ -53,14 +62,15 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   const { db, blobs } = app;
   const a = await db.prisma.assignment.findUnique({
     where: { id: msg.assignmentId },
-    include: { task: { include: { model: { select: { outputs: true, sha256: true, ownerId: true } } } } },
+    select: { id: true, providerId: true, status: true, taskId: true, task: { select: { modelId: true } } },
   });
   if (!a || a.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
   if (!(LIVE_STATUSES as readonly string[]).includes(a.status)) return fail("LEASE_LOST", `assignment ${a.id} is ${a.status}`);
+  const model = await getModelRow(app, a.task.modelId);
 
   let outputs: Record<string, RawTensor>;
   try {
-    outputs = checkOutputs(msg.outputs as Record<string, RawTensor>, a.task.model.outputs as TensorInfo[]);
+    outputs = checkOutputs(msg.outputs as Record<string, RawTensor>, model.outputs as TensorInfo[]);
   } catch (e) {
     await loseAssignment(app, a.id, "error", "OUTPUT_INVALID");
     return fail("OUTPUT_INVALID", (e as Error).message);
@@ -80,7 +90,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       data: { status: "completed", outputSha256, outputDigest, outputMeta, timings: msg.timings, completedAt: new Date() },
     });
     if (done.count === 0) return;
-    outcome = await judge(app, tx, a.taskId, { assignmentId: a.id, outputs });
+    outcome = await judge(app, tx, a.taskId, model, { assignmentId: a.id, outputs });
   });
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
@@ -88,8 +98,8 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   return { ok: true };
 }
 
-async function judge(app: AppContext, tx: Tx, taskId: string, fresh: Candidate): Promise<Outcome> {
-  const task = await tx.task.findUnique({ where: { id: taskId }, include: { model: { select: { sha256: true, ownerId: true } } } });
+async function judge(app: AppContext, tx: Tx, taskId: string, model: ModelRow, fresh: Candidate): Promise<Outcome> {
+  const task = await tx.task.findUnique({ where: { id: taskId } });
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
   if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) {
     await tx.assignment.update({ where: { id: fresh.assignmentId }, data: { verdict: "late" } });
@@ -97,7 +107,7 @@ async function judge(app: AppContext, tx: Tx, taskId: string, fresh: Candidate):
   }
   const completed = await tx.assignment.findMany({
     where: { taskId, status: "completed", verdict: null },
-    include: { provider: { select: { accountId: true, reputation: true } } },
+    include: { provider: { select: { accountId: true, reputation: true, tasksCompleted: true, tasksRejected: true, tasksFailed: true } } },
     orderBy: { completedAt: "asc" },
   });
   if (completed.length < task.wanted) {
@@ -120,14 +130,15 @@ async function judge(app: AppContext, tx: Tx, taskId: string, fresh: Candidate):
   const judgeProvider = async (assignmentId: string, valid: boolean) => {
     const c = byId.get(assignmentId)!;
     await tx.assignment.update({ where: { id: assignmentId }, data: { verdict: valid ? "accepted" : "rejected" } });
-    await tx.provider.update({
+    const updated = await tx.provider.update({
       where: { id: c.providerId },
       data: {
         reputation: reputationAfter(c.provider.reputation, valid),
         ...(valid ? { tasksCompleted: { increment: 1 } } : { tasksRejected: { increment: 1 } }),
       },
+      select: { id: true, reputation: true, tasksCompleted: true, tasksRejected: true, tasksFailed: true },
     });
-    outcome.statsChanged.push(c.providerId);
+    outcome.statsChanged.push(updated);
     app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
   };
 
@@ -147,14 +158,15 @@ async function judge(app: AppContext, tx: Tx, taskId: string, fresh: Candidate):
   const first = byId.get(decision.winners[0]!)!;
   const { cost, receipt } = await settleAcceptedTask(tx, {
     task: { ...task, verification: v },
-    model: task.model,
+    model,
     winners: decision.winners.map((id) => {
       const c = byId.get(id)!;
       return { assignmentId: id, providerId: c.providerId, providerAccountId: c.provider.accountId, backend: c.backend, price: c.price };
     }),
     outputDigest: first.outputDigest!,
   });
-  outcome.cancellations = await cancelLive(tx, taskId);
+  // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
+  if (task.dispatched > completed.length) outcome.cancellations = await cancelLive(tx, taskId);
   await tx.task.update({
     where: { id: taskId },
     data: {
@@ -181,19 +193,13 @@ async function cancelLive(tx: Tx, taskId: string): Promise<Cancellation[]> {
 
 function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
   if (o.cancellations.length) sendCancellations(app, o.cancellations, "task finished");
-  if (o.statsChanged.length) void refreshProviderStats(app, o.statsChanged);
+  for (const r of o.statsChanged) {
+    app.providers.updateStats(r.id, { reputation: r.reputation, completed: r.tasksCompleted, failed: r.tasksRejected + r.tasksFailed });
+  }
   if (o.announce) app.bus.taskUpdated({ taskId, status: o.announce });
   if (o.announce === "completed" || o.announce === "failed") app.metrics.tasksFinished.inc({ status: o.announce });
   if (o.latencyMs !== undefined) app.metrics.taskLatency.observe(o.latencyMs / 1000);
   app.bus.workAvailable();
-}
-
-/** Copies fresh reputation/history from the database into the live matching index. */
-async function refreshProviderStats(app: AppContext, ids: string[]): Promise<void> {
-  const rows = await app.db.prisma.provider.findMany({ where: { id: { in: ids } } });
-  for (const r of rows) {
-    app.providers.updateStats(r.id, { reputation: r.reputation, completed: r.tasksCompleted, failed: r.tasksRejected + r.tasksFailed });
-  }
 }
 
 /** The provider could not run the assignment: the execution is lost and the task re-queued. */

@@ -21,15 +21,20 @@ export function sendCancellations(app: AppContext, cancellations: Cancellation[]
 
 /** The provider acknowledged the assignment and started: assigned → running. */
 export async function markRunning(app: AppContext, assignmentId: string): Promise<void> {
-  const a = await app.db.prisma.assignment.updateMany({
-    where: { id: assignmentId, status: "assigned" },
-    data: { status: "running" },
-  });
-  if (a.count === 0) return;
-  const row = await app.db.prisma.assignment.findUnique({ where: { id: assignmentId }, select: { taskId: true } });
-  if (!row) return;
-  const t = await app.db.prisma.task.updateMany({ where: { id: row.taskId, status: "assigned" }, data: { status: "running" } });
-  if (t.count) app.bus.taskUpdated({ taskId: row.taskId, status: "running" });
+  // One statement. Locks the task row before the assignment row — the order every other writer
+  // (dispatch, results, losses, expiry) uses — so it cannot deadlock with them on PostgreSQL.
+  const rows = await app.db.prisma.$queryRaw<Array<{ id: string }>>`
+    WITH locked AS (
+      SELECT t.id FROM "Task" t WHERE t.id = (SELECT "taskId" FROM "Assignment" WHERE id = ${assignmentId}) FOR UPDATE
+    ), a AS (
+      UPDATE "Assignment" SET status = 'running'
+      WHERE id = ${assignmentId} AND status = 'assigned' AND EXISTS (SELECT 1 FROM locked)
+      RETURNING "taskId"
+    )
+    UPDATE "Task" SET status = 'running', "updatedAt" = now()
+    WHERE id = (SELECT "taskId" FROM a) AND status = 'assigned'
+    RETURNING id`;
+  if (rows[0]) app.bus.taskUpdated({ taskId: rows[0].id, status: "running" });
 }
 
 /**

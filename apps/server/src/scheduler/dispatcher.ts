@@ -10,7 +10,7 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import type { StoredVerification } from "../services/task-view";
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
-import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./live-assignments";
+import { LIVE_STATUSES } from "./live-assignments";
 import type { LocalProvider } from "./provider-registry";
 
 const PAGE = 64;
@@ -124,10 +124,15 @@ export class Dispatcher {
         for (const row of rows) {
           seen.push(row.id);
           if (providers.freeSlots() === 0) break;
-          const taken = await tx.assignment.findMany({
-            where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
-            select: { providerId: true },
-          });
+          // Providers already running or done with this task are not asked again (independent
+          // replicas). Every such assignment counts in `dispatched`, so none exist when it is 0.
+          const taken =
+            row.dispatched === 0
+              ? []
+              : await tx.assignment.findMany({
+                  where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
+                  select: { providerId: true },
+                });
           const req = matchRequest(row, new Set(taken.map((a) => a.providerId)));
           const v = row.verification as StoredVerification;
           let wanted = row.wanted;
@@ -202,5 +207,3 @@ function matchRequest(row: ClaimRow, exclude: Set<string>): MatchRequest {
     exclude,
   };
 }
-
-export { OPEN_TASK_STATUSES };

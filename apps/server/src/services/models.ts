@@ -4,7 +4,7 @@ import { sha256Hex } from "../blobs/blob-store";
 import { newId } from "../ids";
 import { validateModel } from "../onnx/validate-model";
 
-type ModelRow = {
+export type ModelRow = {
   id: string;
   sha256: string;
   name: string;
@@ -56,10 +56,27 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
   }
 }
 
-export async function getModel(app: AppContext, id: string): Promise<ModelView> {
+const MODEL_CACHE_SIZE = 1000;
+const modelCache = new WeakMap<AppContext, Map<string, ModelRow>>();
+
+/**
+ * A model row by id. Models never change once stored (they are content-addressed), so rows are
+ * cached in memory: the submit and result paths do not pay a query for them.
+ */
+export async function getModelRow(app: AppContext, id: string): Promise<ModelRow> {
+  let cache = modelCache.get(app);
+  if (!cache) modelCache.set(app, (cache = new Map()));
+  const hit = cache.get(id);
+  if (hit) return hit;
   const m = await app.db.prisma.model.findUnique({ where: { id } });
   if (!m) throw new StunError("MODEL_NOT_FOUND", `no model ${id}`);
-  return toModelView(m);
+  if (cache.size >= MODEL_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(id, m);
+  return m;
+}
+
+export async function getModel(app: AppContext, id: string): Promise<ModelView> {
+  return toModelView(await getModelRow(app, id));
 }
 
 export async function listModels(app: AppContext, limit = 100): Promise<ModelView[]> {

@@ -13,6 +13,7 @@ import {
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
+import { getModelRow } from "./models";
 import { TASK_VIEW_INCLUDE, toTaskView, type StoredVerification } from "./task-view";
 
 /** Tie-breaker executions a redundant task may add when its replicas disagree. */
@@ -32,8 +33,7 @@ export const maxExecutions = (v: StoredVerification): number => (v.mode === "non
  * queue the task in one transaction. Only after that commit is the task announced.
  */
 export async function submitTask(app: AppContext, requesterId: string, body: SubmitTask): Promise<{ id: string; status: TaskStatus }> {
-  const model = await app.db.prisma.model.findUnique({ where: { id: body.modelId } });
-  if (!model) throw new StunError("MODEL_NOT_FOUND", `no model ${body.modelId}`);
+  const model = await getModelRow(app, body.modelId);
   const privacy = body.requirements?.privacy ?? "none";
   if (privacy !== "none") {
     throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "${privacy}" is not offered by this marketplace yet`);

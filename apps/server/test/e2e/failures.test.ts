@@ -30,7 +30,7 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     }, 20_000, "the task to start running");
     const victim = net.providers.find((p) => p.providerId === running.providerId)!;
     expect(victim).toBeDefined();
-    victim.child.kill("SIGKILL");
+    await victim.kill();
 
     const done = await waitTask(net.url, net.apiKey, sub.body.id, 60);
     expect(done.status).toBe("completed");

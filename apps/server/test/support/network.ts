@@ -1,26 +1,23 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawnProviderProcess, type ProviderProcess as SpawnedProvider } from "@stun/provider-native";
 import { parseConfig, type Config } from "../../src/env";
 import { startServer, type RunningServer } from "../../src/server";
 import { createAccount, faucet } from "../../src/services/accounts";
 import type { Database } from "../../src/db/database";
 import { openTestDatabase } from "./database";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const PROVIDER_BIN = path.resolve(here, "../../../provider-native/bin/stun-provider.mjs");
-
-export interface ProviderProcess {
+export interface ProviderProcess extends SpawnedProvider {
   name: string;
-  child: ChildProcess;
-  providerId: string;
-  /** Everything it wrote to stderr (JSON log lines). */
-  log: string[];
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
+}
+
+/** Starts a real provider process (onnxruntime-node) and waits until it has registered. */
+export async function spawnProvider(url: string, apiKey: string, name: string, args: string[] = []): Promise<ProviderProcess> {
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), "stun-cache-"));
+  const p = await spawnProviderProcess({ server: url, apiKey, args: ["--name", name, "--cache-dir", cacheDir, ...args] });
+  return Object.assign(p, { name });
 }
 
 export interface TestNetwork {
@@ -57,39 +54,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
     s.on("error", reject);
-  });
-}
-
-/** Starts a real provider process (onnxruntime-node) and waits until it has registered. */
-export function spawnProvider(url: string, apiKey: string, name: string, args: string[] = [], cacheDir?: string): Promise<ProviderProcess> {
-  const child = spawn(
-    process.execPath,
-    [PROVIDER_BIN, "--server", url, "--api-key", apiKey, "--name", name, "--cache-dir", cacheDir ?? mkdtempSync(path.join(os.tmpdir(), "stun-cache-")), ...args],
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, STUN_LOG_LEVEL: "info" } },
-  );
-  const log: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`provider ${name} did not register in 30 s:\n${log.join("\n")}`)), 30_000);
-    let buffer = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        log.push(line);
-        if (line.includes('"registered"')) {
-          const providerId = /"providerId":"([^"]+)"/.exec(line)?.[1] ?? "";
-          clearTimeout(timer);
-          resolve({ name, child, providerId, log, exited });
-        }
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`provider ${name} exited with ${code} before registering:\n${log.join("\n")}`));
-    });
   });
 }
 
@@ -145,12 +109,7 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
       net.server = server;
     },
     async close() {
-      await Promise.all(
-        providers.map(async (p) => {
-          if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-          await p.exited;
-        }),
-      );
+      await Promise.all(providers.map((p) => p.kill()));
       await server.close();
       await db.close();
       rmSync(dataDir, { recursive: true, force: true });
