@@ -127,13 +127,16 @@ async function judge(app: AppContext, tx: Tx, taskId: string, model: ModelRow, f
   const decision = decide(v, task.wanted, candidates);
   const byId = new Map(completed.map((c) => [c.id, c]));
 
+  // Reputation moves only when replicas were compared: an unchecked single execution proves
+  // nothing, and counting it would let a provider farm trust with cheap tasks it sends itself.
+  const checked = completed.length > 1;
   const judgeProvider = async (assignmentId: string, valid: boolean) => {
     const c = byId.get(assignmentId)!;
     await tx.assignment.update({ where: { id: assignmentId }, data: { verdict: valid ? "accepted" : "rejected" } });
     const updated = await tx.provider.update({
       where: { id: c.providerId },
       data: {
-        reputation: reputationAfter(c.provider.reputation, valid),
+        ...(checked ? { reputation: reputationAfter(c.provider.reputation, valid) } : {}),
         ...(valid ? { tasksCompleted: { increment: 1 } } : { tasksRejected: { increment: 1 } }),
       },
       select: { id: true, reputation: true, tasksCompleted: true, tasksRejected: true, tasksFailed: true },

@@ -2,6 +2,7 @@ import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./live-assignments";
 import { endTaskUnpaid, type Cancellation } from "./task-failure";
+import type { StoredVerification } from "../services/task-view";
 
 export type LossReason = "disconnect" | "lease" | "error" | "released" | "rejected" | "restart";
 
@@ -73,9 +74,18 @@ export async function loseAssignment(app: AppContext, assignmentId: string, reas
       return;
     }
     const live = await tx.assignment.count({ where: { taskId: task.id, status: { in: [...LIVE_STATUSES, "completed"] } } });
+    // An `auto` task that was to run alone on one provider is decided afresh with the next one:
+    // the trust that made it single belonged to the provider that lost it.
+    const v = task.verification as unknown as StoredVerification;
+    const redecide = live === 0 && v.mode === "auto" && v.single !== undefined;
     await tx.task.update({
       where: { id: task.id },
-      data: { attempts, dispatched: { decrement: 1 }, ...(live === 0 ? { status: "queued" } : {}) },
+      data: {
+        attempts,
+        dispatched: { decrement: 1 },
+        ...(live === 0 ? { status: "queued" } : {}),
+        ...(redecide ? { verification: { mode: v.mode, replicas: v.replicas, argmax: v.argmax }, wanted: v.replicas } : {}),
+      },
     });
     if (live === 0) announce = { taskId: task.id, status: "queued" };
   });

@@ -138,13 +138,16 @@ export class Dispatcher {
           let wanted = row.wanted;
           let picks: LocalProvider[];
           if (v.mode === "auto" && row.dispatched === 0 && v.single === undefined) {
-            // `auto`: a trusted provider runs the task alone; anyone else gets replicas.
-            picks = providers.pick(req, 1);
+            // `auto`: a trusted provider runs the task alone; anyone else gets replicas — unless
+            // it is the only eligible provider online, when waiting for a second one could take
+            // until the deadline (a one-provider local network): then it runs alone, and the
+            // task's verification view says so (outcome "single").
+            picks = providers.pick(req, v.replicas);
             const first = picks[0];
             if (!first) continue;
-            const single = isTrusted(first, config.TRUST_AFTER);
+            const single = isTrusted(first, config.TRUST_AFTER) || picks.length === 1;
             wanted = single ? 1 : v.replicas;
-            if (!single) picks = [first, ...providers.pick({ ...req, exclude: new Set([...req.exclude!, first.id]) }, wanted - 1)];
+            picks = picks.slice(0, wanted);
             await tx.task.update({ where: { id: row.id }, data: { wanted, verification: { ...v, single } } });
           } else {
             picks = providers.pick(req, wanted - row.dispatched);

@@ -37,11 +37,14 @@ export async function accountView(app: AppContext, accountId: string): Promise<A
   return { accountId, balance: b.balance.toString(), escrow: b.escrow.toString() };
 }
 
+/** Most the faucet credits per call (balances are PostgreSQL BIGINT: at most ~9.2e18 in all). */
+export const FAUCET_MAX = 10n ** 15n;
+
 /** Local mode only: credits the caller from the mint account. */
 export async function faucet(app: AppContext, accountId: string, amount: bigint): Promise<AccountView> {
   if (!app.config.local) throw new StunError("NOT_FOUND", "the faucet exists only in local mode");
   if (amount <= 0n) throw new StunError("VALIDATION_FAILED", "amount must be positive");
-  if (amount > 10n ** 24n) throw new StunError("VALIDATION_FAILED", "amount too large for the faucet");
+  if (amount > FAUCET_MAX) throw new StunError("VALIDATION_FAILED", `the faucet gives at most ${FAUCET_MAX} per call`);
   await app.db.prisma.$transaction((tx) => mint(tx, accountId, amount));
   return accountView(app, accountId);
 }
