@@ -2,42 +2,13 @@
  * Wire tensors (raw little-endian bytes, or string[]) ⇄ onnxruntime-node tensors, without copying
  * where the bytes allow it: an aligned input becomes a typed-array view of the received buffer and an
  * output's typed array is sent as a Buffer view of its own memory. This is the provider's hot path,
- * so it is written here rather than through @stun/shared's `toTypedArray` (which always copies and
- * was not exported yet when this was written); the rules are the same: bool is one byte 0/1,
- * float16 travels as its bit patterns (Uint16Array), int64/uint64 as BigInt64/BigUint64 arrays.
+ * so it is written here rather than through @stun/shared's `toTypedArray` (which always copies);
+ * it shares only @stun/shared's dtype → typed array table, so the rules are the same: bool is one
+ * byte 0/1, float16 travels as its bit patterns (Uint16Array), int64/uint64 as BigInt64/BigUint64 arrays.
  */
 import ort from "onnxruntime-node";
-import { DTYPE_BYTES, DTYPES, MAX_RANK, type Dtype, type WireTensor } from "@stun/shared";
+import { DTYPE_BYTES, DTYPES, MAX_RANK, TYPED_ARRAY_BY_DTYPE, type Dtype, type TypedArray, type WireTensor } from "@stun/shared";
 import { ProviderError } from "./errors";
-
-type FixedDtype = Exclude<Dtype, "string">;
-type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
-type TypedArrayCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray };
-
-const TYPED_ARRAY: Record<FixedDtype, TypedArrayCtor> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -73,11 +44,11 @@ export function wireToOrt(name: string, t: WireTensor): ort.Tensor {
   }
   let data: TypedArray;
   if (LITTLE_ENDIAN_HOST && bytes.byteOffset % width === 0) {
-    data = new TYPED_ARRAY[dtype](bytes.buffer, bytes.byteOffset, count);
+    data = new TYPED_ARRAY_BY_DTYPE[dtype](bytes.buffer, bytes.byteOffset, count);
   } else {
     const copy = new Uint8Array(bytes); // a real copy at offset 0 (Buffer#slice would be a view)
     if (!LITTLE_ENDIAN_HOST) swapBytes(copy, width);
-    data = new TYPED_ARRAY[dtype](copy.buffer, 0, count);
+    data = new TYPED_ARRAY_BY_DTYPE[dtype](copy.buffer, 0, count);
   }
   return new ort.Tensor(dtype, data as never, dims);
 }

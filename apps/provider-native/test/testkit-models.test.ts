@@ -1,7 +1,7 @@
 // The models @stun/testkit builds load and run in onnxruntime-node and agree with their pure-JS references.
 import { describe, expect, it } from "vitest";
 import ort from "onnxruntime-node";
-import { DTYPES, type Dtype } from "@stun/shared";
+import { DTYPES, type WireTensor } from "@stun/shared";
 import {
   buildIdentityModel,
   buildMlp,
@@ -12,35 +12,10 @@ import {
   sileroVadInputs,
   sileroVadPath,
 } from "@stun/testkit";
+import { decode, maxAbsDiff } from "./support/tensors";
 
-const CTORS = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-} as const;
-
-function ortTensor(dtype: Dtype, dims: number[], data: Uint8Array | string[]): ort.Tensor {
-  if (dtype === "string") return new ort.Tensor("string", data as string[], dims);
-  const bytes = new Uint8Array(data as Uint8Array); // a copy, aligned
-  const Ctor = CTORS[dtype];
-  return new ort.Tensor(dtype, new Ctor(bytes.buffer, 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT) as never, dims);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+/** A wire tensor as an ort.Tensor (the bytes copied into an aligned typed array by the test support's decoder). */
+const ortTensor = (t: WireTensor): ort.Tensor => new ort.Tensor(t.dtype, decode(t) as never, t.dims);
 
 describe("testkit models in onnxruntime-node", () => {
   it.each([1, 4])("MLP 784-512-256-10 (batch %i) matches forward within 1e-5", async (batch) => {
@@ -77,7 +52,7 @@ describe("testkit models in onnxruntime-node", () => {
     const m = buildIdentityModel(dtype, [2, 3]);
     const session = await ort.InferenceSession.create(m.bytes);
     const t = sampleTensor(dtype, [2, 3], 9);
-    const out = await session.run({ x: ortTensor(dtype, [2, 3], t.data as Uint8Array | string[]) });
+    const out = await session.run({ x: ortTensor(t) });
     const y = out.y!;
     expect(y.type).toBe(dtype);
     expect(y.dims).toEqual([2, 3]);
@@ -125,7 +100,7 @@ describe("testkit models in onnxruntime-node", () => {
     expect(session.inputNames).toEqual(["input", "state", "sr"]);
     const inputs = sileroVadInputs();
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(inputs)) feeds[name] = ortTensor(t.dtype, t.dims, t.data as Uint8Array);
+    for (const [name, t] of Object.entries(inputs)) feeds[name] = ortTensor(t);
     const out = await session.run(feeds);
     const p = (out.output!.data as Float32Array)[0]!;
     expect(p).toBeGreaterThanOrEqual(0);

@@ -7,6 +7,7 @@ import {
   DTYPE_BYTES,
   DTYPES,
   MAX_RANK,
+  TYPED_ARRAY_BY_DTYPE,
   float32ToFloat16,
   fromTypedArray,
   tensorFromJson,
@@ -21,22 +22,11 @@ import {
   type Tensor,
   type TensorDataByDtype,
   type TensorJson,
+  type TypedArray,
 } from "@stun/shared";
 import { StunApiError } from "./errors";
 
-export type { RawTensor, Tensor } from "@stun/shared";
-
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+export type { RawTensor, Tensor, TypedArray } from "@stun/shared";
 
 /** One element as a caller may give it (64-bit integers may also be decimal strings). */
 export type Scalar = number | bigint | boolean | string;
@@ -67,22 +57,6 @@ export type TensorInput = TensorInit | TypedArray | NestedArray;
 export type DtypeArrays = TensorDataByDtype;
 
 const invalid = (message: string): StunApiError => new StunApiError(0, "TENSOR_INVALID", message);
-
-type Ctor = { new (length: number): TypedArray; readonly name: string };
-const CTORS: Record<Exclude<Dtype, "string">, Ctor> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
 
 const INT_RANGES: Partial<Record<Dtype, readonly [number, number]>> = {
   int8: [-128, 127],
@@ -214,7 +188,7 @@ export function valuesToArray<D extends Dtype>(dtype: D, values: ArrayLike<unkno
     return out as DtypeArrays[D];
   }
   const d = dtype as Exclude<Dtype, "string">;
-  const out = new CTORS[d](values.length);
+  const out = new TYPED_ARRAY_BY_DTYPE[d](values.length);
   for (let i = 0; i < values.length; i++) (out as unknown as (number | bigint)[])[i] = convertScalar(d, values[i], i);
   return out as DtypeArrays[D];
 }

@@ -6,6 +6,7 @@ export * from "./schemas/protocol";
 export * from "./bytes";
 export * from "./base64";
 export * from "./float16";
+export * from "./typed-arrays";
 export * from "./tensor";
 export * from "./tensor-container";
 export * from "./npy";

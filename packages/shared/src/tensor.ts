@@ -13,6 +13,7 @@ import { HOST_IS_LITTLE_ENDIAN, copyBytes, hasLoneSurrogate, swapBytesInPlace } 
 import { DTYPE_BYTES, DTYPES, type Dtype } from "./dtypes";
 import { StunError } from "./errors";
 import { MAX_RANK, type TensorInfo, type TensorJson, type TensorMapJson } from "./schemas/common";
+import { TYPED_ARRAY_BY_DTYPE, type TypedArray } from "./typed-arrays";
 
 /** Every dtype but `string`: those with a fixed number of bytes per element. */
 export type FixedDtype = Exclude<Dtype, "string">;
@@ -45,24 +46,6 @@ export interface TensorDataByDtype {
 
 /** A decoded tensor; the union narrows `data` by `dtype`. */
 export type Tensor<D extends Dtype = Dtype> = { [K in D]: { dtype: K; dims: number[]; data: TensorDataByDtype[K] } }[D];
-
-type NumericData = Exclude<TensorDataByDtype[Dtype], string[]>;
-type TypedArrayCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericData };
-
-const TYPED_ARRAY: Record<FixedDtype, TypedArrayCtor> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
 
 const isDtype = (d: unknown): d is Dtype => typeof d === "string" && (DTYPES as readonly string[]).includes(d);
 
@@ -144,7 +127,7 @@ export function toTypedArray(raw: RawTensor, name = "tensor"): Tensor {
   const copy = copyBytes(raw.data as Uint8Array); // new buffer at offset 0: aligned for any width
   const width = DTYPE_BYTES[raw.dtype];
   if (!HOST_IS_LITTLE_ENDIAN) swapBytesInPlace(copy, width);
-  const data = new TYPED_ARRAY[raw.dtype](copy.buffer, 0, copy.byteLength / width);
+  const data = new TYPED_ARRAY_BY_DTYPE[raw.dtype](copy.buffer, 0, copy.byteLength / width);
   return { dtype: raw.dtype, dims, data } as Tensor;
 }
 
@@ -162,8 +145,8 @@ export function fromTypedArray(t: Tensor, name = "tensor"): RawTensor {
     validateRawTensor(raw, name);
     return raw;
   }
-  const Ctor = TYPED_ARRAY[t.dtype];
-  const data = t.data as NumericData;
+  const Ctor = TYPED_ARRAY_BY_DTYPE[t.dtype];
+  const data = t.data as TypedArray;
   if (!(data instanceof Ctor)) {
     throw new StunError("TENSOR_INVALID", `tensor "${name}": ${t.dtype} data must be a ${Ctor.name}, got ${describe(t.data)}`);
   }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DTYPES } from "../src/dtypes";
+import { DTYPE_BYTES, DTYPES } from "../src/dtypes";
 import { StunError } from "../src/errors";
 import type { TensorInfo } from "../src/schemas/common";
 import {
@@ -18,6 +18,7 @@ import {
   validateInputsAgainstSignature,
   validateRawTensor,
 } from "../src/tensor";
+import { TYPED_ARRAY_BY_DTYPE } from "../src/typed-arrays";
 import { arbRawTensor, atOffset, f32, i64 } from "./arbitraries";
 
 /** Runs `fn` and returns the StunError it throws (fails the test if it does not throw one). */
@@ -102,6 +103,12 @@ describe("typed arrays", () => {
       const raw: RawTensor = dtype === "string" ? { dtype, dims: [1], data: ["x"] } : { dtype, dims: [1], data: new Uint8Array(expectedByteLength(dtype, [1])) };
       expect([dtype, toTypedArray(raw).data.constructor.name]).toEqual([dtype, expected[dtype]]);
     }
+  });
+
+  it("TYPED_ARRAY_BY_DTYPE covers every fixed dtype with an element of DTYPE_BYTES bytes", () => {
+    const fixed = DTYPES.filter((d) => d !== "string");
+    expect(Object.keys(TYPED_ARRAY_BY_DTYPE).sort()).toEqual([...fixed].sort());
+    for (const dtype of fixed) expect([dtype, TYPED_ARRAY_BY_DTYPE[dtype].BYTES_PER_ELEMENT]).toEqual([dtype, DTYPE_BYTES[dtype]]);
   });
 
   it("round-trips raw → typed → raw for every dtype", () => {

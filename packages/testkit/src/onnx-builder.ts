@@ -5,7 +5,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { onnx as P } from "onnx-proto";
-import type { Dtype } from "@stun/shared";
+import type { Dtype, TypedArray } from "@stun/shared";
 
 // onnx-proto is CommonJS (`module.exports = $root`): its namespace is a property of the default export.
 export const onnx = onnxProto.onnx;
@@ -33,18 +33,8 @@ export const ONNX_DATA_TYPE: Record<Dtype, number> = {
 /** A dimension: a fixed size, or a name for a symbolic (dynamic) one such as "N". */
 export type Dim = number | string;
 
-/** Typed arrays the builder accepts for initializer data (bool: Uint8Array of 0/1). */
-export type NumericArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+/** Typed arrays the builder accepts for initializer data (bool: Uint8Array of 0/1): @stun/shared's `TypedArray`. */
+export type NumericArray = TypedArray;
 
 /** Node attributes, with the ONNX attribute type stated explicitly (JS numbers do not tell int from float). */
 export type AttrValue =

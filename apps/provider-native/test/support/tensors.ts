@@ -1,20 +1,5 @@
-/** Decoding wire tensors in tests (independent of the agent's own conversion code). */
-import type { Dtype, WireTensor } from "@stun/shared";
-
-const CTORS = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-} as const;
+/** Decoding wire tensors in tests (independent of the agent's own conversion code; only @stun/shared's dtype table is shared). */
+import { TYPED_ARRAY_BY_DTYPE, type Dtype, type WireTensor } from "@stun/shared";
 
 export function bytesOf(t: WireTensor): Uint8Array {
   if (Array.isArray(t.data)) throw new TypeError("string tensor");
@@ -24,7 +9,7 @@ export function bytesOf(t: WireTensor): Uint8Array {
 export function decode(t: WireTensor): ArrayLike<number | bigint> | string[] {
   if (t.dtype === "string") return t.data as string[];
   const b = new Uint8Array(bytesOf(t)); // a copy (Buffer#slice would be a view)
-  const C = CTORS[t.dtype as Exclude<Dtype, "string">];
+  const C = TYPED_ARRAY_BY_DTYPE[t.dtype as Exclude<Dtype, "string">];
   return new C(b.buffer, 0, b.byteLength / C.BYTES_PER_ELEMENT);
 }
 
