@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { BACKENDS, type MatchRequest, ProviderIndex, type ProviderSnapshot, scoreProvider } from "@stun/shared";
+import { mulberry32 } from "@stun/testkit";
 
 const { values: args } = parseArgs({
   options: {
@@ -26,18 +27,7 @@ const K = Number(args.k);
 const GOAL_RATE = 20_000;
 const GOAL_P99_MS = 1;
 
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(Number(args.seed));
+const rand = mulberry32(Number(args.seed)); // seedable, so runs are repeatable
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
