@@ -9,12 +9,10 @@
  */
 import fc from "fast-check";
 import { StunError, splitFee } from "@stun/shared";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Database } from "../../src/db/database";
+import { expect, it } from "vitest";
 import {
   SYSTEM_MINT,
   SYSTEM_TREASURY,
-  checkLedgerInvariants,
   getBalances,
   getLedgerBalance,
   hold,
@@ -22,7 +20,8 @@ import {
   refund,
   settle,
 } from "../../src/ledger";
-import { describeDb, openTestDatabase } from "../support/database";
+import { describeDb } from "../support/database";
+import { expectLedgerInvariantsHold, useLedgerDatabase } from "./support";
 
 type Op =
   | { op: "mint"; who: number; amount: bigint }
@@ -50,15 +49,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describeDb("ledger property: money is conserved", () => {
-  let db: Database;
+  const db = useLedgerDatabase();
   let run = 0;
   let mintedTotal = 0n;
-  beforeAll(async () => {
-    db = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
 
   it("across random mint / submit / complete / fail sequences", async () => {
     await fc.assert(
@@ -67,7 +60,7 @@ describeDb("ledger property: money is conserved", () => {
         const req = Array.from({ length: REQUESTERS }, (_, i) => `r${r}q${i}`);
         const prov = Array.from({ length: PROVIDERS }, (_, i) => `r${r}p${i}`);
         const creator = `r${r}c`;
-        await db.prisma.account.createMany({ data: [...req, ...prov, creator].map((id) => ({ id })) });
+        await db().prisma.account.createMany({ data: [...req, ...prov, creator].map((id) => ({ id })) });
 
         // The model: expected balance/escrow per account, tasks in flight.
         const model = new Map<string, { balance: bigint; escrow: bigint }>();
@@ -78,14 +71,14 @@ describeDb("ledger property: money is conserved", () => {
 
         for (const o of ops) {
           if (o.op === "mint") {
-            await db.prisma.$transaction((tx) => mint(tx, req[o.who]!, o.amount));
+            await db().prisma.$transaction((tx) => mint(tx, req[o.who]!, o.amount));
             model.get(req[o.who]!)!.balance += o.amount;
             mintedTotal += o.amount;
           } else if (o.op === "submit") {
             const who = req[o.who]!;
             const taskId = `r${r}t${++taskNo}`;
             const m = model.get(who)!;
-            const attempt = db.prisma.$transaction((tx) => hold(tx, who, o.maxPrice, taskId));
+            const attempt = db().prisma.$transaction((tx) => hold(tx, who, o.maxPrice, taskId));
             if (m.balance >= o.maxPrice) {
               await attempt;
               m.balance -= o.maxPrice;
@@ -101,14 +94,14 @@ describeDb("ledger property: money is conserved", () => {
             const t = task!;
             const m = model.get(t.requester)!;
             if (o.op === "fail") {
-              await db.prisma.$transaction((tx) => refund(tx, t.requester, t.held, t.id));
+              await db().prisma.$transaction((tx) => refund(tx, t.requester, t.held, t.id));
               m.escrow -= t.held;
               m.balance += t.held;
             } else {
               const n = BigInt(o.providers.length);
               const s = splitFee(o.providers.map((p) => ({ id: prov[p.who]!, amount: (t.held * BigInt(p.pct)) / (100n * n) })));
               const cost = s.total;
-              await db.prisma.$transaction((tx) =>
+              await db().prisma.$transaction((tx) =>
                 settle(tx, {
                   taskId: t.id,
                   requesterId: t.requester,
@@ -129,20 +122,20 @@ describeDb("ledger property: money is conserved", () => {
 
         // This run's accounts match the model.
         for (const [id, want] of model) {
-          expect(await getBalances(db, id)).toEqual({ ...want, stake: 0n });
+          expect(await getBalances(db(), id)).toEqual({ ...want, stake: 0n });
         }
         // Conservation over everything so far.
-        const sums = await db.prisma.account.aggregate({ _sum: { balance: true, escrow: true, stake: true } });
+        const sums = await db().prisma.account.aggregate({ _sum: { balance: true, escrow: true, stake: true } });
         const held = (sums._sum.balance ?? 0n) + (sums._sum.escrow ?? 0n) + (sums._sum.stake ?? 0n);
-        const treasuryNow = await getLedgerBalance(db, SYSTEM_TREASURY);
+        const treasuryNow = await getLedgerBalance(db(), SYSTEM_TREASURY);
         expect(held + treasuryNow).toBe(mintedTotal);
-        expect(-(await getLedgerBalance(db, SYSTEM_MINT))).toBe(mintedTotal);
+        expect(-(await getLedgerBalance(db(), SYSTEM_MINT))).toBe(mintedTotal);
         expect(treasury).toBeGreaterThanOrEqual(0n);
-        const negatives = await db.prisma.account.count({
+        const negatives = await db().prisma.account.count({
           where: { OR: [{ balance: { lt: 0n } }, { escrow: { lt: 0n } }, { stake: { lt: 0n } }] },
         });
         expect(negatives).toBe(0);
-        expect(await checkLedgerInvariants(db)).toEqual([]);
+        await expectLedgerInvariantsHold(db());
       }),
       { numRuns: 60 },
     );

@@ -1,6 +1,5 @@
 import { StunError } from "@stun/shared";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Database } from "../../src/db/database";
+import { expect, it } from "vitest";
 import {
   SYSTEM_MINT,
   SYSTEM_TREASURY,
@@ -18,26 +17,21 @@ import {
   stake,
   unstake,
 } from "../../src/ledger";
-import { describeDb, openTestDatabase } from "../support/database";
+import { describeDb } from "../support/database";
+import { expectLedgerInvariantsHold, useLedgerDatabase } from "./support";
 
 describeDb("ledger", () => {
-  let db: Database;
+  const db = useLedgerDatabase();
   let n = 0;
-  beforeAll(async () => {
-    db = await openTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
 
   /** A new account with `funds` minted into it. */
   async function account(funds = 0n): Promise<string> {
     const id = `a${++n}`;
-    await db.prisma.account.create({ data: { id } });
-    if (funds > 0n) await db.prisma.$transaction((tx) => mint(tx, id, funds));
+    await db().prisma.account.create({ data: { id } });
+    if (funds > 0n) await db().prisma.$transaction((tx) => mint(tx, id, funds));
     return id;
   }
-  const balances = (id: string) => getBalances(db, id);
+  const balances = (id: string) => getBalances(db(), id);
   const expectCode = async (p: Promise<unknown>, code: string) => {
     const err = await p.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(StunError);
@@ -47,47 +41,47 @@ describeDb("ledger", () => {
   it("mints into available, balanced against system:mint", async () => {
     const a = await account(1_000n);
     expect(await balances(a)).toEqual({ balance: 1_000n, escrow: 0n, stake: 0n });
-    const entries = await listEntries(db, a, { limit: 10 });
+    const entries = await listEntries(db(), a, { limit: 10 });
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ account: `acct:${a}:available`, amount: 1_000n, kind: "mint" });
-    expect(await getLedgerBalance(db, SYSTEM_MINT)).toBeLessThanOrEqual(-1_000n);
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    expect(await getLedgerBalance(db(), SYSTEM_MINT)).toBeLessThanOrEqual(-1_000n);
+    await expectLedgerInvariantsHold(db());
   });
 
   it("holds into escrow and refuses to overdraw (INSUFFICIENT_FUNDS, nothing written)", async () => {
     const a = await account(100n);
-    await db.prisma.$transaction((tx) => hold(tx, a, 70n, "task-1"));
+    await db().prisma.$transaction((tx) => hold(tx, a, 70n, "task-1"));
     expect(await balances(a)).toEqual({ balance: 30n, escrow: 70n, stake: 0n });
     await expectCode(
-      db.prisma.$transaction(async (tx) => {
+      db().prisma.$transaction(async (tx) => {
         await tx.task.count(); // other work in the same transaction is rolled back too
         await hold(tx, a, 31n, "task-2");
       }),
       "INSUFFICIENT_FUNDS",
     );
     expect(await balances(a)).toEqual({ balance: 30n, escrow: 70n, stake: 0n });
-    expect(await db.prisma.ledgerEntry.count({ where: { taskId: "task-2" } })).toBe(0);
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    expect(await db().prisma.ledgerEntry.count({ where: { taskId: "task-2" } })).toBe(0);
+    await expectLedgerInvariantsHold(db());
   });
 
   it("releases part of a hold and refunds the rest", async () => {
     const a = await account(100n);
-    await db.prisma.$transaction((tx) => hold(tx, a, 80n, "t-r"));
-    await db.prisma.$transaction((tx) => release(tx, a, 30n, "t-r"));
+    await db().prisma.$transaction((tx) => hold(tx, a, 80n, "t-r"));
+    await db().prisma.$transaction((tx) => release(tx, a, 30n, "t-r"));
     expect(await balances(a)).toEqual({ balance: 50n, escrow: 50n, stake: 0n });
-    await db.prisma.$transaction((tx) => refund(tx, a, 50n, "t-r"));
+    await db().prisma.$transaction((tx) => refund(tx, a, 50n, "t-r"));
     expect(await balances(a)).toEqual({ balance: 100n, escrow: 0n, stake: 0n });
-    await expectCode(db.prisma.$transaction((tx) => refund(tx, a, 1n, "t-r")), "INSUFFICIENT_FUNDS");
-    const kinds = (await db.prisma.ledgerEntry.findMany({ where: { taskId: "t-r" }, orderBy: { id: "asc" } })).map((e) => e.kind);
+    await expectCode(db().prisma.$transaction((tx) => refund(tx, a, 1n, "t-r")), "INSUFFICIENT_FUNDS");
+    const kinds = (await db().prisma.ledgerEntry.findMany({ where: { taskId: "t-r" }, orderBy: { id: "asc" } })).map((e) => e.kind);
     expect(kinds).toEqual(["hold", "hold", "release", "release", "refund", "refund"]);
   });
 
   it("settles: providers, treasury and creator paid from escrow, the rest returned", async () => {
     const req = await account(1_000n);
     const [p1, p2, creator] = [await account(), await account(), await account()];
-    const treasuryBefore = await getLedgerBalance(db, SYSTEM_TREASURY);
-    await db.prisma.$transaction((tx) => hold(tx, req, 500n, "t-s"));
-    const result = await db.prisma.$transaction((tx) =>
+    const treasuryBefore = await getLedgerBalance(db(), SYSTEM_TREASURY);
+    await db().prisma.$transaction((tx) => hold(tx, req, 500n, "t-s"));
+    const result = await db().prisma.$transaction((tx) =>
       settle(tx, {
         taskId: "t-s",
         requesterId: req,
@@ -105,16 +99,16 @@ describeDb("ledger", () => {
     expect((await balances(p1)).balance).toBe(161n);
     expect((await balances(p2)).balance).toBe(159n);
     expect((await balances(creator)).balance).toBe(20n);
-    expect((await getLedgerBalance(db, SYSTEM_TREASURY)) - treasuryBefore).toBe(60n);
-    const tx = await db.prisma.ledgerEntry.findMany({ where: { txId: result.txId } });
+    expect((await getLedgerBalance(db(), SYSTEM_TREASURY)) - treasuryBefore).toBe(60n);
+    const tx = await db().prisma.ledgerEntry.findMany({ where: { txId: result.txId } });
     expect(tx.reduce((s, e) => s + e.amount, 0n)).toBe(0n);
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    await expectLedgerInvariantsHold(db());
   });
 
   it("settles when the requester is also the creator or a provider", async () => {
     const req = await account(100n);
-    await db.prisma.$transaction((tx) => hold(tx, req, 100n, "t-self"));
-    await db.prisma.$transaction((tx) =>
+    await db().prisma.$transaction((tx) => hold(tx, req, 100n, "t-self"));
+    await db().prisma.$transaction((tx) =>
       settle(tx, {
         taskId: "t-self",
         requesterId: req,
@@ -125,15 +119,15 @@ describeDb("ledger", () => {
       }),
     );
     expect(await balances(req)).toEqual({ balance: 85n, escrow: 0n, stake: 0n });
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    await expectLedgerInvariantsHold(db());
   });
 
   it("refuses a settlement whose shares exceed what is held", async () => {
     const req = await account(100n);
     const p = await account();
-    await db.prisma.$transaction((tx) => hold(tx, req, 50n, "t-x"));
+    await db().prisma.$transaction((tx) => hold(tx, req, 50n, "t-x"));
     const bad = (held: bigint, payout: bigint) =>
-      db.prisma.$transaction((tx) =>
+      db().prisma.$transaction((tx) =>
         settle(tx, { taskId: "t-x", requesterId: req, held, payouts: [{ accountId: p, amount: payout }], treasury: 1n, creator: { accountId: p, amount: 1n } }),
       );
     await expectCode(bad(50n, 49n), "VALIDATION_FAILED");
@@ -145,43 +139,43 @@ describeDb("ledger", () => {
   it("stakes, unstakes and slashes", async () => {
     const prov = await account(1_000n);
     const victim = await account();
-    const treasuryBefore = await getLedgerBalance(db, SYSTEM_TREASURY);
-    await db.prisma.$transaction((tx) => stake(tx, prov, 600n));
-    await db.prisma.$transaction((tx) => unstake(tx, prov, 100n));
+    const treasuryBefore = await getLedgerBalance(db(), SYSTEM_TREASURY);
+    await db().prisma.$transaction((tx) => stake(tx, prov, 600n));
+    await db().prisma.$transaction((tx) => unstake(tx, prov, 100n));
     expect(await balances(prov)).toEqual({ balance: 500n, escrow: 0n, stake: 500n });
-    await expectCode(db.prisma.$transaction((tx) => unstake(tx, prov, 501n)), "INSUFFICIENT_FUNDS");
-    await db.prisma.$transaction((tx) => slash(tx, prov, 100n, { toTreasury: 100n, taskId: "t-sl" }));
-    await db.prisma.$transaction((tx) => slash(tx, prov, 100n, { toTreasury: 40n, toAccountId: victim }));
+    await expectCode(db().prisma.$transaction((tx) => unstake(tx, prov, 501n)), "INSUFFICIENT_FUNDS");
+    await db().prisma.$transaction((tx) => slash(tx, prov, 100n, { toTreasury: 100n, taskId: "t-sl" }));
+    await db().prisma.$transaction((tx) => slash(tx, prov, 100n, { toTreasury: 40n, toAccountId: victim }));
     expect(await balances(prov)).toEqual({ balance: 500n, escrow: 0n, stake: 300n });
     expect((await balances(victim)).balance).toBe(60n);
-    expect((await getLedgerBalance(db, SYSTEM_TREASURY)) - treasuryBefore).toBe(140n);
-    await expectCode(db.prisma.$transaction((tx) => slash(tx, prov, 10n, { toTreasury: 5n })), "VALIDATION_FAILED");
-    await expectCode(db.prisma.$transaction((tx) => slash(tx, prov, 301n, { toTreasury: 301n })), "INSUFFICIENT_FUNDS");
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    expect((await getLedgerBalance(db(), SYSTEM_TREASURY)) - treasuryBefore).toBe(140n);
+    await expectCode(db().prisma.$transaction((tx) => slash(tx, prov, 10n, { toTreasury: 5n })), "VALIDATION_FAILED");
+    await expectCode(db().prisma.$transaction((tx) => slash(tx, prov, 301n, { toTreasury: 301n })), "INSUFFICIENT_FUNDS");
+    await expectLedgerInvariantsHold(db());
   });
 
   it("postTransfer rejects unbalanced, empty and unknown-account transfers", async () => {
     const a = await account(10n);
     const run = (entries: { account: string; amount: bigint }[]) =>
-      db.prisma.$transaction((tx) => postTransfer(tx, { kind: "test", entries }));
+      db().prisma.$transaction((tx) => postTransfer(tx, { kind: "test", entries }));
     await expectCode(run([]), "VALIDATION_FAILED");
     await expectCode(run([{ account: `acct:${a}:available`, amount: 1n }]), "VALIDATION_FAILED");
     await expectCode(run([{ account: "acct:x", amount: 1n }, { account: SYSTEM_MINT, amount: -1n }]), "VALIDATION_FAILED");
     await expectCode(run([{ account: "acct:nobody:available", amount: 1n }, { account: SYSTEM_MINT, amount: -1n }]), "NOT_FOUND");
     await expectCode(mintAmount(a, 0n), "VALIDATION_FAILED");
-    await expectCode(db.prisma.$transaction((tx) => hold(tx, a, -5n, "t")), "VALIDATION_FAILED");
+    await expectCode(db().prisma.$transaction((tx) => hold(tx, a, -5n, "t")), "VALIDATION_FAILED");
   });
-  const mintAmount = (id: string, amount: bigint) => db.prisma.$transaction((tx) => mint(tx, id, amount));
+  const mintAmount = (id: string, amount: bigint) => db().prisma.$transaction((tx) => mint(tx, id, amount));
 
   it("lists an account's entries newest first with keyset pagination", async () => {
     const a = await account(100n);
-    for (let i = 1; i <= 4; i++) await db.prisma.$transaction((tx) => hold(tx, a, 1n, `t-page-${i}`));
-    const all = await listEntries(db, a, { limit: 100 });
+    for (let i = 1; i <= 4; i++) await db().prisma.$transaction((tx) => hold(tx, a, 1n, `t-page-${i}`));
+    const all = await listEntries(db(), a, { limit: 100 });
     expect(all).toHaveLength(9); // mint (1) + 4 holds × 2 legs
     expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((x, y) => (x > y ? -1 : 1)));
-    const page1 = await listEntries(db.prisma, a, { limit: 4 });
-    const page2 = await listEntries(db.prisma, a, { limit: 4, before: page1.at(-1)!.id });
-    const page3 = await listEntries(db.prisma, a, { limit: 4, before: page2.at(-1)!.id });
+    const page1 = await listEntries(db().prisma, a, { limit: 4 });
+    const page2 = await listEntries(db().prisma, a, { limit: 4, before: page1.at(-1)!.id });
+    const page3 = await listEntries(db().prisma, a, { limit: 4, before: page2.at(-1)!.id });
     expect([...page1, ...page2, ...page3].map((e) => e.id)).toEqual(all.map((e) => e.id));
     expect(page3).toHaveLength(1);
     expect(all.every((e) => e.account.startsWith(`acct:${a}:`))).toBe(true);
@@ -189,17 +183,17 @@ describeDb("ledger", () => {
 
   it("checkLedgerInvariants reports tampering", async () => {
     const a = await account(50n);
-    expect(await checkLedgerInvariants(db)).toEqual([]);
-    await db.prisma.account.update({ where: { id: a }, data: { balance: 51n } });
-    await db.prisma.ledgerEntry.create({ data: { txId: "bad-tx", account: SYSTEM_TREASURY, amount: 7n, kind: "test" } });
-    const v = await checkLedgerInvariants(db);
+    await expectLedgerInvariantsHold(db());
+    await db().prisma.account.update({ where: { id: a }, data: { balance: 51n } });
+    await db().prisma.ledgerEntry.create({ data: { txId: "bad-tx", account: SYSTEM_TREASURY, amount: 7n, kind: "test" } });
+    const v = await checkLedgerInvariants(db());
     expect(v).toContain("entries sum to 7, not 0");
     expect(v).toContain("transaction bad-tx sums to 7");
     expect(v).toContain(`account ${a}: cached balance 51 but entries sum to 50`);
     // Put the books right again for the tests that follow.
-    await db.prisma.account.update({ where: { id: a }, data: { balance: 50n } });
-    await db.prisma.ledgerEntry.deleteMany({ where: { txId: "bad-tx" } });
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    await db().prisma.account.update({ where: { id: a }, data: { balance: 50n } });
+    await db().prisma.ledgerEntry.deleteMany({ where: { txId: "bad-tx" } });
+    await expectLedgerInvariantsHold(db());
   });
 
   it("concurrent holds never overdraw", async () => {
@@ -207,7 +201,7 @@ describeDb("ledger", () => {
     const attempts = 12;
     const results = await Promise.allSettled(
       Array.from({ length: attempts }, (_, i) =>
-        db.prisma.$transaction((tx) => hold(tx, a, 30n, `t-c-${i}`), { maxWait: 30_000, timeout: 30_000 }),
+        db().prisma.$transaction((tx) => hold(tx, a, 30n, `t-c-${i}`), { maxWait: 30_000, timeout: 30_000 }),
       ),
     );
     const ok = results.filter((r) => r.status === "fulfilled").length;
@@ -215,6 +209,6 @@ describeDb("ledger", () => {
     expect(ok).toBe(3);
     expect(failed.every((e) => e instanceof StunError && e.code === "INSUFFICIENT_FUNDS")).toBe(true);
     expect(await balances(a)).toEqual({ balance: 10n, escrow: 90n, stake: 0n });
-    expect(await checkLedgerInvariants(db)).toEqual([]);
+    await expectLedgerInvariantsHold(db());
   });
 });
