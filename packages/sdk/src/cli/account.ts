@@ -1,8 +1,13 @@
 /** `stun account create|show|ledger` and `stun faucet`. */
-import { StunClient } from "../client";
+import { StunClient, type Account } from "../client";
 import { saveConfig } from "./config";
-import { flag, intOption, str, UsageError, type Command } from "./context";
-import { keyValues, table } from "./format";
+import { flag, intOption, str, UsageError, type Command, type Context } from "./context";
+import { keyValues, printList } from "./format";
+
+function printAccount(ctx: Context, account: Account): void {
+  if (ctx.json) return ctx.printJson(account);
+  ctx.out(keyValues([["accountId", account.accountId], ["balance", String(account.balance)], ["escrow", String(account.escrow)]]));
+}
 
 export const accountCommands: Command[] = [
   {
@@ -28,9 +33,7 @@ export const accountCommands: Command[] = [
     options: {},
     positionals: { min: 0, max: 0 },
     async run(ctx) {
-      const account = await ctx.client().account();
-      if (ctx.json) return ctx.printJson(account);
-      ctx.out(keyValues([["accountId", account.accountId], ["balance", String(account.balance)], ["escrow", String(account.escrow)]]));
+      printAccount(ctx, await ctx.client().account());
     },
   },
   {
@@ -44,9 +47,13 @@ export const accountCommands: Command[] = [
       const before = str(ctx, "before");
       if (before !== undefined && !/^\d+$/.test(before)) throw new UsageError(`--before must be a ledger entry id (digits), got ${JSON.stringify(before)}`);
       const entries = await ctx.client().ledger({ ...(limit !== undefined ? { limit } : {}), ...(before !== undefined ? { before } : {}) });
-      if (ctx.json) return ctx.printJson({ entries });
-      if (entries.length === 0) return ctx.out("no ledger entries");
-      ctx.out(table(["ID", "AMOUNT", "KIND", "TASK", "CREATED"], entries.map((e) => [e.id, String(e.amount), e.kind, e.taskId ?? "-", e.createdAt])));
+      printList(ctx, {
+        key: "entries",
+        items: entries,
+        empty: "no ledger entries",
+        header: ["ID", "AMOUNT", "KIND", "TASK", "CREATED"],
+        row: (e) => [e.id, String(e.amount), e.kind, e.taskId ?? "-", e.createdAt],
+      });
     },
   },
   {
@@ -59,9 +66,7 @@ export const accountCommands: Command[] = [
     async run(ctx) {
       const amount = ctx.positionals[0]!;
       if (!/^(0|[1-9]\d*)$/.test(amount)) throw new UsageError(`amount must be a non-negative integer of base units, got ${JSON.stringify(amount)}`);
-      const account = await ctx.client().faucet(BigInt(amount));
-      if (ctx.json) return ctx.printJson(account);
-      ctx.out(keyValues([["accountId", account.accountId], ["balance", String(account.balance)], ["escrow", String(account.escrow)]]));
+      printAccount(ctx, await ctx.client().faucet(BigInt(amount)));
     },
   },
 ];

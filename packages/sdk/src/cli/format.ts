@@ -1,6 +1,7 @@
 /** Output helpers: JSON with bigints and typed arrays, aligned tables, short tensor previews. */
 import { float16ToFloat32 } from "@stun/shared";
 import type { Tensor } from "../tensors";
+import type { Context } from "./context";
 
 /** JSON.stringify replacer: bigint → decimal string, typed arrays → plain arrays. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
@@ -39,4 +40,22 @@ export function tensorPreview(t: Tensor, max = 8): string {
 export function keyValues(pairs: [string, string][]): string {
   const width = Math.max(...pairs.map(([k]) => k.length));
   return pairs.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+/** A list command's output: the items' table, a line saying there are none, or with --json `{ [key]: items }`. */
+export interface ListOutput<T> {
+  /** The JSON property the items go under, e.g. "tasks". */
+  key: string;
+  items: readonly T[];
+  /** The line printed when there are no items, e.g. "no tasks". */
+  empty: string;
+  header: string[];
+  row: (item: T) => string[];
+}
+
+/** Prints a list the way every list command does (see {@link ListOutput}). */
+export function printList<T>(ctx: Context, { key, items, empty, header, row }: ListOutput<T>): void {
+  if (ctx.json) return ctx.printJson({ [key]: items });
+  if (items.length === 0) return ctx.out(empty);
+  ctx.out(table(header, items.map((item) => row(item))));
 }

@@ -1,7 +1,7 @@
 /** `stun models upload|list|get`. */
 import type { Model } from "../client";
 import { str, type Command, type Context } from "./context";
-import { formatDims, keyValues, table } from "./format";
+import { formatDims, keyValues, printList } from "./format";
 
 const signature = (infos: Model["inputs"]): string => infos.map((i) => `${i.name}: ${i.dtype} ${formatDims(i.shape)}`).join(", ") || "-";
 
@@ -44,9 +44,13 @@ export const modelCommands: Command[] = [
     positionals: { min: 0, max: 0 },
     async run(ctx) {
       const models = await ctx.client().listModels();
-      if (ctx.json) return ctx.printJson({ models });
-      if (models.length === 0) return ctx.out("no models");
-      ctx.out(table(["ID", "NAME", "SIZE", "INPUTS", "OUTPUTS"], models.map((m) => [m.id, m.name, String(m.sizeBytes), signature(m.inputs), signature(m.outputs)])));
+      printList(ctx, {
+        key: "models",
+        items: models,
+        empty: "no models",
+        header: ["ID", "NAME", "SIZE", "INPUTS", "OUTPUTS"],
+        row: (m) => [m.id, m.name, String(m.sizeBytes), signature(m.inputs), signature(m.outputs)],
+      });
     },
   },
   {

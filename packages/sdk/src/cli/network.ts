@@ -1,6 +1,6 @@
 /** `stun providers`, `stun stats`, `stun health`. */
 import type { Command } from "./context";
-import { keyValues, table } from "./format";
+import { keyValues, printList } from "./format";
 
 export const networkCommands: Command[] = [
   {
@@ -11,14 +11,13 @@ export const networkCommands: Command[] = [
     positionals: { min: 0, max: 0 },
     async run(ctx) {
       const providers = await ctx.client().providers();
-      if (ctx.json) return ctx.printJson({ providers });
-      if (providers.length === 0) return ctx.out("no providers online");
-      ctx.out(
-        table(
-          ["ID", "NAME", "KIND", "BACKEND", "REGION", "PRICE", "REPUTATION", "LOAD", "DONE"],
-          providers.map((p) => [p.id, p.name, p.kind, p.backend, p.region, String(p.price), p.reputation.toFixed(3), `${p.load}/${p.slots}`, String(p.tasksCompleted)]),
-        ),
-      );
+      printList(ctx, {
+        key: "providers",
+        items: providers,
+        empty: "no providers online",
+        header: ["ID", "NAME", "KIND", "BACKEND", "REGION", "PRICE", "REPUTATION", "LOAD", "DONE"],
+        row: (p) => [p.id, p.name, p.kind, p.backend, p.region, String(p.price), p.reputation.toFixed(3), `${p.load}/${p.slots}`, String(p.tasksCompleted)],
+      });
     },
   },
   {

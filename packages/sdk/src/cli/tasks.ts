@@ -6,7 +6,7 @@ import { outputsOf, type SubmitTaskOptions, type TaskInfo } from "../client";
 import { StunApiError } from "../errors";
 import { isDtype, type Tensor, type TensorInit } from "../tensors";
 import { flag, intOption, list, secondsOption, str, UsageError, type Command, type Context } from "./context";
-import { keyValues, table, tensorPreview } from "./format";
+import { keyValues, printList, tensorPreview } from "./format";
 import { loadInput, parseInputSpec } from "./inputs";
 
 /** Default for `tasks submit --wait` without --timeout. */
@@ -203,9 +203,13 @@ export const taskCommands: Command[] = [
       }
       const limit = intOption(ctx, "limit", 1, 200);
       const tasks = await ctx.client().listTasks({ ...(limit !== undefined ? { limit } : {}), ...(status !== undefined ? { status: status as TaskStatus } : {}) });
-      if (ctx.json) return ctx.printJson({ tasks });
-      if (tasks.length === 0) return ctx.out("no tasks");
-      ctx.out(table(["ID", "STATUS", "MODEL", "COST", "CREATED"], tasks.map((t) => [t.id, t.status, t.modelId, t.cost === null ? "-" : String(t.cost), t.createdAt])));
+      printList(ctx, {
+        key: "tasks",
+        items: tasks,
+        empty: "no tasks",
+        header: ["ID", "STATUS", "MODEL", "COST", "CREATED"],
+        row: (t) => [t.id, t.status, t.modelId, t.cost === null ? "-" : String(t.cost), t.createdAt],
+      });
     },
   },
 ];
