@@ -44,12 +44,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const http = await buildHttpApp(app);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,
-    pingInterval: 5000,
-    pingTimeout: 5000,
+    // A killed provider is noticed at once (its TCP connection closes); pings catch silent network
+    // loss. Generous enough that a provider busy on both cores is not dropped by mistake.
+    pingInterval: 10_000,
+    pingTimeout: 20_000,
     cors: { origin: true },
   });
   const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, io, app.bus, log) : undefined;
-  attachProviderNamespace(app, io);
+  const providerNamespace = attachProviderNamespace(app, io);
 
   // Single instance: nobody else can hold our old assignments, so re-queue them now. With Redis
   // (several instances) leases decide instead.
@@ -91,6 +93,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       clearInterval(sweeper);
       await dispatcher.stop();
       io.disconnectSockets(true);
+      await providerNamespace.settle();
       // Fastify closes the HTTP server and forces keep-alive connections shut; io.close() alone
       // would wait for idle clients' keep-alive timeouts.
       void io.close();

@@ -60,13 +60,20 @@ interface Outcome {
  */
 export async function handleResult(app: AppContext, providerId: string, msg: Result): Promise<Ack> {
   const { db, blobs } = app;
-  const a = await db.prisma.assignment.findUnique({
-    where: { id: msg.assignmentId },
-    select: { id: true, providerId: true, status: true, taskId: true, task: { select: { modelId: true } } },
-  });
-  if (!a || a.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
-  if (!(LIVE_STATUSES as readonly string[]).includes(a.status)) return fail("LEASE_LOST", `assignment ${a.id} is ${a.status}`);
-  const model = await getModelRow(app, a.task.modelId);
+  // The assignment as this instance handed it out; otherwise (e.g. handed out before a restart,
+  // or by another instance) from the database. The transaction below re-checks it is still live.
+  let ref = app.providers.held(providerId, msg.assignmentId);
+  if (!ref) {
+    const row = await db.prisma.assignment.findUnique({
+      where: { id: msg.assignmentId },
+      select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true } } },
+    });
+    if (!row || row.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
+    if (!(LIVE_STATUSES as readonly string[]).includes(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
+    ref = { taskId: row.taskId, modelId: row.task.modelId };
+  }
+  const a = { id: msg.assignmentId, taskId: ref.taskId };
+  const model = await getModelRow(app, ref.modelId);
 
   let outputs: Record<string, RawTensor>;
   try {

@@ -159,7 +159,7 @@ export class Dispatcher {
             await tx.assignment.create({
               data: { id: assignmentId, taskId: row.id, providerId: p.id, status: "assigned", backend: p.backend, price: p.price, leaseUntil },
             });
-            providers.reserve(p.id, assignmentId);
+            providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId });
             reserved.push({ assignmentId, taskId: row.id, provider: p, row });
           }
           await tx.task.update({

@@ -1,6 +1,11 @@
 import { ProviderIndex, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
 import type { Socket } from "socket.io";
 
+export interface AssignmentRef {
+  taskId: string;
+  modelId: string;
+}
+
 /** A provider connected to this server instance. */
 export interface LocalProvider {
   id: string;
@@ -18,8 +23,8 @@ export interface LocalProvider {
   computeCapability: number;
   benchmarkIps: number;
   socket: Socket;
-  /** Assignment ids this provider holds now. */
-  active: Set<string>;
+  /** Assignments this provider holds now, with the task and model each belongs to. */
+  active: Map<string, AssignmentRef>;
   /** Leaving: gets no new work. */
   draining: boolean;
 }
@@ -70,11 +75,16 @@ export class ProviderRegistry {
     return this.index.pick(req, k).map((id) => this.byId.get(id)!);
   }
 
-  reserve(providerId: string, assignmentId: string): void {
+  reserve(providerId: string, assignmentId: string, ref: AssignmentRef): void {
     const p = this.byId.get(providerId);
     if (!p) return;
-    p.active.add(assignmentId);
+    p.active.set(assignmentId, ref);
     if (!p.draining) this.index.setActive(providerId, p.active.size);
+  }
+
+  /** The assignment, if this instance handed it to this provider and it is still held. */
+  held(providerId: string, assignmentId: string): AssignmentRef | undefined {
+    return this.byId.get(providerId)?.active.get(assignmentId);
   }
 
   free(providerId: string, assignmentId: string): void {

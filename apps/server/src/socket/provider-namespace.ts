@@ -60,8 +60,15 @@ function on<S extends z.ZodType>(
 
 const notRegistered: Ack = { ok: false, error: { code: "NOT_REGISTERED", message: "send provider:register first" } };
 
-export function attachProviderNamespace(app: AppContext, io: IOServer): Namespace {
+export interface ProviderNamespace {
+  nsp: Namespace;
+  /** Resolves once the clean-up of every disconnected provider has finished (for shutdown). */
+  settle(): Promise<void>;
+}
+
+export function attachProviderNamespace(app: AppContext, io: IOServer): ProviderNamespace {
   const nsp = io.of(PROVIDER_NAMESPACE);
+  const pending = new Set<Promise<void>>();
   nsp.use(async (socket, next) => {
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
@@ -98,9 +105,20 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Namespac
         data: { leaseUntil: new Date(Date.now() + app.config.LEASE_MS) },
       });
     });
-    socket.on("disconnect", () => void disconnected(app, socket));
+    socket.on("disconnect", (why) => {
+      // The server closing its own sockets (shutdown) says nothing against the tasks: their
+      // executions go back to the queue without using up an attempt.
+      const reason = why === "server namespace disconnect" || why === "server shutting down" ? "restart" : "disconnect";
+      const cleanup = disconnected(app, socket, reason).finally(() => pending.delete(cleanup));
+      pending.add(cleanup);
+    });
   });
-  return nsp;
+  return {
+    nsp,
+    async settle() {
+      while (pending.size) await Promise.all([...pending]);
+    },
+  };
 }
 
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
@@ -149,7 +167,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     computeCapability: gpu?.computeCapability ?? 0,
     benchmarkIps: reg.specs.benchmarkIps ?? 0,
     socket,
-    active: new Set(),
+    active: new Map(),
     draining: false,
   });
   app.metrics.providersOnline.set(app.providers.size);
@@ -159,7 +177,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
 }
 
 /** Removes a provider from matching; its live work goes back to the queue. */
-async function dropProvider(app: AppContext, providerId: string, reason: "disconnect"): Promise<void> {
+async function dropProvider(app: AppContext, providerId: string, reason: "disconnect" | "restart"): Promise<void> {
   const p = app.providers.remove(providerId);
   app.metrics.providersOnline.set(app.providers.size);
   const live = await app.db.prisma.assignment.findMany({
@@ -170,13 +188,13 @@ async function dropProvider(app: AppContext, providerId: string, reason: "discon
   if (p) app.log.info({ providerId, requeued: live.length }, "provider left");
 }
 
-async function disconnected(app: AppContext, socket: Socket): Promise<void> {
+async function disconnected(app: AppContext, socket: Socket, reason: "disconnect" | "restart"): Promise<void> {
   const providerId = socket.data.providerId as string | undefined;
   if (!providerId || socket.data.replaced) return;
   const current = app.providers.get(providerId);
   if (current && current.socket.id !== socket.id) return;
   try {
-    await dropProvider(app, providerId, "disconnect");
+    await dropProvider(app, providerId, reason);
     await app.db.prisma.provider.update({ where: { id: providerId }, data: { online: false, instanceId: null, lastSeenAt: new Date() } });
   } catch (e) {
     app.log.error({ err: e, providerId }, "cleanup after disconnect failed");
