@@ -1,0 +1,53 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { buildMlp } from "@stun/testkit";
+import { testDbKind } from "../support/database";
+import { api, runTask, toJsonTensor, uploadModel } from "../support/api";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+/**
+ * The README's promise: `npm start` runs the whole marketplace (server on embedded PGlite, a local
+ * provider) and prints a working, funded API key; Ctrl-C stops it cleanly. It uses its own embedded
+ * database, so it runs once, in the PGlite project.
+ */
+describe.runIf(testDbKind === "pglite")("npm start", () => {
+  it("starts the marketplace with a local provider and a funded key, and stops on SIGINT", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-start-"));
+    const port = 40_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_PROVIDERS: "1", LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const until = Date.now() + 90_000;
+      while (!(/Your API key[^:]*: (stun_\S+)/.test(out) && out.includes("provider local-1 registered"))) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`npm start did not come up:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const key = /Your API key[^:]*: (stun_\S+)/.exec(out)![1]!;
+      const url = `http://127.0.0.1:${port}`;
+      expect(out).toContain(`${url}/api/v1`);
+      expect(Number((await api(url, "GET", "/accounts/me", { key })).body.balance)).toBeGreaterThan(0);
+      const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2 });
+      const modelId = await uploadModel(url, key, mlp.bytes);
+      const x = new Float32Array([1, 2, 3, 4]);
+      const done = await runTask(url, key, { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) } });
+      expect(done.status).toBe("completed");
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
