@@ -29,7 +29,10 @@ export const testDbKind: TestDbKind = process.env.STUN_TEST_DB === "postgres" ? 
 const PG_HOST = "127.0.0.1";
 const PG_PORT = 5432;
 
-export async function openTestDatabase(): Promise<Database> {
+/** A test database; `url` is set on PostgreSQL so a second server instance can share it. */
+export type TestDatabase = Database & { url?: string };
+
+export async function openTestDatabase(): Promise<TestDatabase> {
   return testDbKind === "postgres" ? openPostgres() : openPGlite();
 }
 
@@ -113,14 +116,15 @@ async function admin<T>(user: string, fn: (c: pg.Client) => Promise<T>): Promise
   }
 }
 
-async function openPostgres(): Promise<Database> {
+async function openPostgres(): Promise<TestDatabase> {
   const user = await probePostgres();
   if (user === null) throw unreachable();
   const name = `stun_t_${randomBytes(6).toString("hex")}`;
   await admin(user, (c) => c.query(`CREATE DATABASE "${name}"`));
   let db: Database;
+  const url = `postgres://${encodeURIComponent(user)}@${PG_HOST}:${PG_PORT}/${name}`;
   try {
-    db = await createDatabase({ url: `postgres://${encodeURIComponent(user)}@${PG_HOST}:${PG_PORT}/${name}` });
+    db = await createDatabase({ url });
   } catch (err) {
     await admin(user, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     throw err;
@@ -128,6 +132,7 @@ async function openPostgres(): Promise<Database> {
   let closed: Promise<void> | undefined;
   return {
     ...db,
+    url,
     close: () =>
       (closed ??= (async () => {
         await db.close();

@@ -6,8 +6,7 @@ import { spawnProviderProcess, type ProviderProcess as SpawnedProvider } from "@
 import { parseConfig, type Config } from "../../src/env";
 import { startServer, type RunningServer } from "../../src/server";
 import { createAccount, faucet } from "../../src/services/accounts";
-import type { Database } from "../../src/db/database";
-import { openTestDatabase } from "./database";
+import { openTestDatabase, type TestDatabase } from "./database";
 
 export interface ProviderProcess extends SpawnedProvider {
   name: string;
@@ -23,7 +22,7 @@ export async function spawnProvider(url: string, apiKey: string, name: string, a
 export interface TestNetwork {
   url: string;
   server: RunningServer;
-  db: Database;
+  db: TestDatabase;
   dataDir: string;
   /** A funded requester. */
   apiKey: string;

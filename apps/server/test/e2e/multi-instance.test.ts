@@ -1,0 +1,54 @@
+import { expect, it } from "vitest";
+import { buildMlp } from "@stun/testkit";
+import { createDatabase } from "../../src/db/database";
+import { parseConfig } from "../../src/env";
+import { startServer } from "../../src/server";
+import { describeDb, testDbKind } from "../support/database";
+import { spawnProvider, startTestNetwork } from "../support/network";
+import { api, float32Of, runTask, toJsonTensor, uploadModel } from "../support/api";
+
+const REDIS_URL = "redis://127.0.0.1:6379";
+
+/**
+ * Several stateless instances serve one network: work is claimed from PostgreSQL, events cross
+ * instances through Redis. Needs a shared database, so it runs in the PostgreSQL project.
+ */
+describeDb("two server instances sharing PostgreSQL, Redis and the blob directory", () => {
+  it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, and wakes the long-poll", async () => {
+    const net = await startTestNetwork({ env: { REDIS_URL, INSTANCE_ID: "instance-a" } });
+    const dbB = await createDatabase({ url: net.db.url! });
+    const b = await startServer(
+      parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, INSTANCE_ID: "instance-b" }),
+      { db: dbB },
+    );
+    const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
+    try {
+      const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;
+      expect(listed.map((p: { id: string }) => p.id)).toEqual([provider.providerId]);
+
+      const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 5 });
+      const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
+      const x = new Float32Array([0.5, -1, 2, 0]);
+      // Instance A hears of the completion, which happens on B, only through the Redis relay.
+      const heardOnA: string[] = [];
+      const off = net.server.app.bus.onTask((u) => heardOnA.push(`${u.taskId}:${u.status}`));
+      const done = await runTask(net.url, net.apiKey, {
+        modelId,
+        inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) },
+        verification: { mode: "none" },
+      });
+      expect(done.status).toBe("completed");
+      off();
+      expect(heardOnA).toContain(`${done.id}:completed`);
+      const y = float32Of(done.outputs.y);
+      const expected = mlp.forward(x, 1);
+      for (let i = 0; i < 3; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
+      expect(done.verification.executions[0].providerId).toBe(provider.providerId);
+    } finally {
+      await provider.kill();
+      await b.close();
+      await dbB.close();
+      await net.close();
+    }
+  });
+});
