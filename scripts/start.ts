@@ -8,8 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseConfig, startServer } from "@stun/server";
-import { createAccount, faucet } from "../apps/server/src/services/accounts";
+import { createAccount, faucet, parseConfig, startServer } from "@stun/server";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const config = parseConfig(process.env);
@@ -17,11 +16,6 @@ const providerCount = Number(process.env.STUN_PROVIDERS ?? "1");
 if (!Number.isInteger(providerCount) || providerCount < 0) {
   console.error(`STUN_PROVIDERS must be a whole number, got "${process.env.STUN_PROVIDERS}"`);
   process.exit(2);
-}
-
-if (!existsSync(path.join(root, "apps/server/src/db/generated/client.ts"))) {
-  console.log("Generating the Prisma client…");
-  await import("./postinstall.mjs");
 }
 
 const server = await startServer(config);

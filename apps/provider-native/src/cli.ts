@@ -11,7 +11,7 @@ export const USAGE = `Usage: stun-provider --server URL --api-key KEY [options]
 Runs ONNX inference for the Stun marketplace on this machine (onnxruntime-node).
 
 Required (or from the environment):
-  --server URL          marketplace server, e.g. http://127.0.0.1:3000   (env STUN_SERVER)
+  --server URL          marketplace server, e.g. http://127.0.0.1:4000   (env STUN_SERVER)
   --api-key KEY         your Stun API key                                (env STUN_API_KEY)
 
 Options:
@@ -91,7 +91,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   try {
     url = new URL(server);
   } catch {
-    throw new UsageError(`--server must be a URL like http://127.0.0.1:3000, got "${server}"`);
+    throw new UsageError(`--server must be a URL like http://127.0.0.1:4000, got "${server}"`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--server must be an http(s) URL, got "${server}"`);
   const apiKey = values["api-key"] ?? env.STUN_API_KEY;

@@ -137,6 +137,7 @@ export class Dispatcher {
           const v = row.verification as StoredVerification;
           let wanted = row.wanted;
           let picks: LocalProvider[];
+          const endTimer = this.app.metrics.matchDuration.startTimer();
           if (v.mode === "auto" && row.dispatched === 0 && v.single === undefined) {
             // `auto`: a trusted provider runs the task alone; anyone else gets replicas — unless
             // it is the only eligible provider online, when waiting for a second one could take
@@ -152,6 +153,7 @@ export class Dispatcher {
           } else {
             picks = providers.pick(req, wanted - row.dispatched);
           }
+          endTimer();
           if (picks.length === 0) continue;
           const leaseUntil = new Date(Date.now() + config.LEASE_MS);
           for (const p of picks) {
