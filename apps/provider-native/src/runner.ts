@@ -19,6 +19,18 @@ export interface RunOutcome {
   timings: Timings;
 }
 
+/**
+ * A session's input and output names, read once: onnxruntime-node's `inputNames`/`outputNames`
+ * getters cross into the native binding and build a new array on every access, which cost more
+ * than the rest of the runner's per-call work together on small models.
+ */
+const sessionNames = new WeakMap<ort.InferenceSession, { inputs: ReadonlySet<string>; outputs: readonly string[] }>();
+function namesOf(session: ort.InferenceSession): { inputs: ReadonlySet<string>; outputs: readonly string[] } {
+  let names = sessionNames.get(session);
+  if (!names) sessionNames.set(session, (names = { inputs: new Set(session.inputNames), outputs: [...session.outputNames] }));
+  return names;
+}
+
 export class Runner {
   private readonly fault: OutputFault | undefined;
 
@@ -33,10 +45,11 @@ export class Runner {
     const lease = this.cache.tryAcquire(req.model) ?? (await this.cache.acquire(req.model));
     try {
       const { session } = lease;
+      const names = namesOf(session);
       const feeds: Record<string, ort.Tensor> = {};
       for (const name in req.inputs) {
-        if (!session.inputNames.includes(name)) {
-          throw new ProviderError("INPUT_INVALID", `input "${name}" is not an input of this model (inputs: ${session.inputNames.join(", ")})`);
+        if (!names.inputs.has(name)) {
+          throw new ProviderError("INPUT_INVALID", `input "${name}" is not an input of this model (inputs: ${[...names.inputs].join(", ")})`);
         }
         feeds[name] = wireToOrt(name, req.inputs[name]!);
       }
@@ -49,7 +62,7 @@ export class Runner {
       }
       const runMs = performance.now() - t0;
       let outputs: WireTensorMap = {};
-      for (const name of session.outputNames) outputs[name] = ortToWire(name, results[name]!);
+      for (const name of names.outputs) outputs[name] = ortToWire(name, results[name]!);
       if (this.fault) outputs = this.fault(outputs);
       return { outputs, timings: { fetchMs: lease.fetchMs, loadMs: lease.loadMs, runMs } };
     } finally {
