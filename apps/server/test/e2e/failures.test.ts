@@ -46,7 +46,7 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
   });
 
   it("loses no task and pays none twice when the server restarts with tasks queued and running", async () => {
-    net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", "10"] });
+    net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", "10"], env: { LEASE_MS: "12000" } });
     const slow = buildSlowModel({ ms: 800 });
     const modelId = await uploadModel(net.url, net.apiKey, slow.bytes, "slow");
     const ids: string[] = [];
@@ -61,7 +61,12 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     await net.restartServer();
 
     for (const id of ids) {
-      const done = await waitTask(net.url, net.apiKey, id, 60);
+      const done = await waitTask(net.url, net.apiKey, id, 100);
+      if (done.status !== "completed") {
+        const rows = await net.db.prisma.assignment.findMany({ where: { taskId: { in: ids } }, orderBy: { createdAt: "asc" } });
+        console.error("after restart:", JSON.stringify(rows.map((r) => [r.taskId.slice(-6), r.status, r.errorCode, r.createdAt, r.leaseUntil])));
+        console.error(net.providers[0]!.lines.slice(-15).map((l) => JSON.stringify(l)).join("\n"));
+      }
       expect(done.status, id).toBe("completed");
       expect(done.cost).toBe("10");
     }
@@ -70,7 +75,7 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     expect((await getBalances(net.db, net.providerAccountId)).balance).toBe(4n * earned(10n));
     expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body.escrow).toBe("0");
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
-  });
+  }, 240_000);
 
   it("catches a provider returning wrong outputs in a redundant task: not paid, reputation down", async () => {
     // Two providers, one of them cheating: both replicas must run on them and disagree. Only then
