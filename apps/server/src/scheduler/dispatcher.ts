@@ -16,6 +16,8 @@ import type { LocalProvider } from "./provider-registry";
 const PAGE = 64;
 const MAX_PAGES = 16;
 const ACK_TIMEOUT_MS = 10_000;
+/** How long a provider that answered BUSY is left out of matching. */
+const BUSY_BACKOFF_MS = 1000;
 /** Reputation a provider needs (with TRUST_AFTER results) for `auto` to run it alone. */
 const TRUSTED_REPUTATION = 0.8;
 
@@ -192,7 +194,12 @@ export class Dispatcher {
       };
       const ack = (await d.provider.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(PROVIDER_EVENTS.assign, msg)) as AssignAck;
       if (ack && ack.ok) await markRunning(app, d.assignmentId);
-      else await loseAssignment(app, d.assignmentId, "rejected", ack?.ok === false ? ack.error.code : "BAD_ACK");
+      else {
+        const code = ack?.ok === false ? ack.error.code : "BAD_ACK";
+        if (code === "BUSY") app.providers.backoff(d.provider.id, BUSY_BACKOFF_MS);
+        else if (code === "DRAINING") app.providers.setDraining(d.provider.id);
+        await loseAssignment(app, d.assignmentId, "rejected", code);
+      }
     } catch (e) {
       app.log.warn({ err: e, assignmentId: d.assignmentId }, "assignment not acknowledged");
       await loseAssignment(app, d.assignmentId, "disconnect").catch((err) => app.log.error({ err }, "lose failed"));

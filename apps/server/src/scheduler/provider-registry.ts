@@ -27,6 +27,8 @@ export interface LocalProvider {
   active: Map<string, AssignmentRef>;
   /** Leaving: gets no new work. */
   draining: boolean;
+  /** Backing off after a BUSY answer: out of matching for a moment. */
+  resting?: boolean;
 }
 
 /**
@@ -69,6 +71,23 @@ export class ProviderRegistry {
     this.index.remove(id);
   }
 
+  /**
+   * Takes a provider out of matching for `ms` (it answered BUSY: its own count of running work is
+   * ahead of ours, e.g. it is still delivering a result from before a reconnect). Without this the
+   * dispatcher would offer it the same work again at once, in a tight loop.
+   */
+  backoff(id: string, ms: number): void {
+    const p = this.byId.get(id);
+    if (!p || p.draining || p.resting) return;
+    p.resting = true;
+    this.index.remove(id);
+    const timer = setTimeout(() => {
+      p.resting = false;
+      if (this.byId.get(id) === p && !p.draining) this.index.upsert(this.snapshot(p));
+    }, ms);
+    timer.unref();
+  }
+
   /** The k best eligible providers for a request (exact top-k by score). */
   pick(req: MatchRequest, k: number): LocalProvider[] {
     if (k <= 0) return [];
@@ -79,7 +98,7 @@ export class ProviderRegistry {
     const p = this.byId.get(providerId);
     if (!p) return;
     p.active.set(assignmentId, ref);
-    if (!p.draining) this.index.setActive(providerId, p.active.size);
+    if (!p.draining && !p.resting) this.index.setActive(providerId, p.active.size);
   }
 
   /** The assignment, if this instance handed it to this provider and it is still held. */
@@ -90,20 +109,20 @@ export class ProviderRegistry {
   free(providerId: string, assignmentId: string): void {
     const p = this.byId.get(providerId);
     if (!p || !p.active.delete(assignmentId)) return;
-    if (!p.draining) this.index.setActive(providerId, p.active.size);
+    if (!p.draining && !p.resting) this.index.setActive(providerId, p.active.size);
   }
 
   updateStats(id: string, stats: { reputation: number; completed: number; failed: number }): void {
     const p = this.byId.get(id);
     if (!p) return;
     Object.assign(p, stats);
-    if (!p.draining) this.index.upsert(this.snapshot(p));
+    if (!p.draining && !p.resting) this.index.upsert(this.snapshot(p));
   }
 
   /** Free slots across providers that take work. */
   freeSlots(): number {
     let free = 0;
-    for (const p of this.byId.values()) if (!p.draining) free += Math.max(0, p.slots - p.active.size);
+    for (const p of this.byId.values()) if (!p.draining && !p.resting) free += Math.max(0, p.slots - p.active.size);
     return free;
   }
 
