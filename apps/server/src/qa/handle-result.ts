@@ -90,14 +90,17 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
 
   let outcome: Outcome | undefined;
+  // The result path runs raw SQL: it is the busiest transaction, and Prisma's per-query overhead
+  // was most of its cost. The task row is locked first, as every writer does.
   await db.prisma.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
-    const done = await tx.assignment.updateMany({
-      where: { id: a.id, status: { in: [...LIVE_STATUSES] } },
-      data: { status: "completed", outputSha256, outputDigest, outputMeta, timings: msg.timings, completedAt: new Date() },
-    });
-    if (done.count === 0) return;
-    outcome = await judge(app, tx, a.taskId, model, { assignmentId: a.id, outputs });
+    const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+    const done = await tx.$executeRaw`
+      UPDATE "Assignment"
+      SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
+          "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = now()
+      WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
+    if (done === 0 || !task) return;
+    outcome = await judge(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs });
   });
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
@@ -105,18 +108,43 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   return { ok: true };
 }
 
-async function judge(app: AppContext, tx: Tx, taskId: string, model: ModelRow, fresh: Candidate): Promise<Outcome> {
-  const task = await tx.task.findUnique({ where: { id: taskId } });
+type TaskRow = {
+  id: string;
+  requesterId: string;
+  status: string;
+  wanted: number;
+  dispatched: number;
+  verification: unknown;
+  escrowHeld: bigint;
+  inputSha256: string;
+  createdAt: Date;
+};
+
+interface CompletedRow {
+  id: string;
+  providerId: string;
+  backend: string;
+  price: bigint;
+  outputSha256: string;
+  outputMeta: unknown;
+  outputDigest: string;
+  accountId: string;
+  reputation: number;
+}
+
+async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate): Promise<Outcome> {
+  const taskId = task.id;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
-  if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) {
-    await tx.assignment.update({ where: { id: fresh.assignmentId }, data: { verdict: "late" } });
+  if (!(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) {
+    await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'late' WHERE id = ${fresh.assignmentId}`;
     return outcome;
   }
-  const completed = await tx.assignment.findMany({
-    where: { taskId, status: "completed", verdict: null },
-    include: { provider: { select: { accountId: true, reputation: true, tasksCompleted: true, tasksRejected: true, tasksFailed: true } } },
-    orderBy: { completedAt: "asc" },
-  });
+  const completed = await tx.$queryRaw<CompletedRow[]>`
+    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest",
+           p."accountId", p.reputation
+    FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
+    WHERE a."taskId" = ${taskId} AND a.status = 'completed' AND a.verdict IS NULL
+    ORDER BY a."completedAt" ASC, a.id ASC`;
   if (completed.length < task.wanted) {
     if (task.status !== "verifying") {
       await tx.task.update({ where: { id: taskId }, data: { status: "verifying" } });
@@ -139,16 +167,18 @@ async function judge(app: AppContext, tx: Tx, taskId: string, model: ModelRow, f
   const checked = completed.length > 1;
   const judgeProvider = async (assignmentId: string, valid: boolean) => {
     const c = byId.get(assignmentId)!;
-    await tx.assignment.update({ where: { id: assignmentId }, data: { verdict: valid ? "accepted" : "rejected" } });
-    const updated = await tx.provider.update({
-      where: { id: c.providerId },
-      data: {
-        ...(checked ? { reputation: reputationAfter(c.provider.reputation, valid) } : {}),
-        ...(valid ? { tasksCompleted: { increment: 1 } } : { tasksRejected: { increment: 1 } }),
-      },
-      select: { id: true, reputation: true, tasksCompleted: true, tasksRejected: true, tasksFailed: true },
-    });
-    outcome.statsChanged.push(updated);
+    const reputation = checked ? reputationAfter(c.reputation, valid) : c.reputation;
+    const [updated] = await tx.$queryRaw<ProviderStats[]>`
+      WITH verdict AS (
+        UPDATE "Assignment" SET verdict = ${valid ? "accepted" : "rejected"} WHERE id = ${assignmentId}
+      )
+      UPDATE "Provider"
+      SET reputation = ${reputation},
+          "tasksCompleted" = "tasksCompleted" + ${valid ? 1 : 0},
+          "tasksRejected" = "tasksRejected" + ${valid ? 0 : 1}
+      WHERE id = ${c.providerId}
+      RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
+    if (updated) outcome.statsChanged.push(updated);
     app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
   };
 
@@ -171,25 +201,18 @@ async function judge(app: AppContext, tx: Tx, taskId: string, model: ModelRow, f
     model,
     winners: decision.winners.map((id) => {
       const c = byId.get(id)!;
-      return { assignmentId: id, providerId: c.providerId, providerAccountId: c.provider.accountId, backend: c.backend, price: c.price };
+      return { assignmentId: id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) };
     }),
     outputDigest: first.outputDigest!,
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
   if (task.dispatched > completed.length) outcome.cancellations = await cancelLive(tx, taskId);
-  await tx.task.update({
-    where: { id: taskId },
-    data: {
-      status: "completed",
-      cost,
-      escrowHeld: 0n,
-      receipt,
-      outputSha256: first.outputSha256,
-      outputMeta: first.outputMeta ?? {},
-      outputDigest: first.outputDigest,
-      completedAt: new Date(),
-    },
-  });
+  await tx.$executeRaw`
+    UPDATE "Task"
+    SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
+        "outputSha256" = ${first.outputSha256}, "outputMeta" = ${JSON.stringify(first.outputMeta ?? {})}::jsonb,
+        "outputDigest" = ${first.outputDigest}, "completedAt" = now(), "updatedAt" = now()
+    WHERE id = ${taskId}`;
   outcome.announce = "completed";
   outcome.latencyMs = Date.now() - task.createdAt.getTime();
   return outcome;

@@ -75,8 +75,25 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   return { id, status: "queued" };
 }
 
-async function loadOwnTask(app: AppContext, requesterId: string, id: string) {
-  const t = await app.db.prisma.task.findUnique({ where: { id }, include: TASK_VIEW_INCLUDE });
+type TaskViewRow = Parameters<typeof toTaskView>[1] & { requesterId: string };
+
+/**
+ * A task with its executions, in one raw statement: this read answers every GET and long-poll
+ * wake-up, where Prisma's per-query overhead was most of the cost.
+ */
+async function loadOwnTask(app: AppContext, requesterId: string, id: string): Promise<TaskViewRow> {
+  const rows = await app.db.prisma.$queryRaw<TaskViewRow[]>`
+    SELECT t.id, t."requesterId", t.status, t."modelId", t.verification, t.cost, t.receipt, t."outputSha256",
+           t."errorCode", t."errorMessage", t."createdAt", t."completedAt",
+           COALESCE((
+             SELECT json_agg(json_build_object(
+                      'providerId', a."providerId", 'backend', a.backend, 'status', a.status,
+                      'verdict', a.verdict, 'outputDigest', a."outputDigest", 'timings', a.timings)
+                    ORDER BY a."createdAt", a.id)
+             FROM "Assignment" a WHERE a."taskId" = t.id
+           ), '[]'::json) AS assignments
+    FROM "Task" t WHERE t.id = ${id}`;
+  const t = rows[0];
   if (!t || t.requesterId !== requesterId) throw new StunError("TASK_NOT_FOUND", `no task ${id}`);
   return t;
 }

@@ -62,13 +62,14 @@ const notRegistered: Ack = { ok: false, error: { code: "NOT_REGISTERED", message
 
 export interface ProviderNamespace {
   nsp: Namespace;
-  /** Resolves once the clean-up of every disconnected provider has finished (for shutdown). */
+  /** Resolves once the clean-up of every disconnected provider has finished; later disconnects are ignored (for shutdown). */
   settle(): Promise<void>;
 }
 
 export function attachProviderNamespace(app: AppContext, io: IOServer): ProviderNamespace {
   const nsp = io.of(PROVIDER_NAMESPACE);
   const pending = new Set<Promise<void>>();
+  let closed = false;
   nsp.use(async (socket, next) => {
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
@@ -106,6 +107,9 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
       });
     });
     socket.on("disconnect", (why) => {
+      // After shutdown's clean-up the database may be gone; a straggler is left to the next
+      // start's recovery (or to its lease).
+      if (closed) return;
       // The server closing its own sockets (shutdown) says nothing against the tasks: their
       // executions go back to the queue without using up an attempt.
       const reason = why === "server namespace disconnect" || why === "server shutting down" ? "restart" : "disconnect";
@@ -117,6 +121,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     nsp,
     async settle() {
       while (pending.size) await Promise.all([...pending]);
+      closed = true;
     },
   };
 }
