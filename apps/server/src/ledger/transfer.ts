@@ -59,8 +59,8 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
     const accounts = legs.map((leg) => leg.account);
     const amounts = legs.map((leg) => leg.amount.toString());
     await tx.$executeRaw`
-      INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId")
-      SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}
+      INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
+      SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}, ${new Date()}
       FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
       ORDER BY e.n`;
   }

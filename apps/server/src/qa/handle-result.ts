@@ -97,7 +97,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
     const done = await tx.$executeRaw`
       UPDATE "Assignment"
       SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
-          "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = now()
+          "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
       WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
     if (done === 0 || !task) return;
     outcome = await judge(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs });
@@ -211,7 +211,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     UPDATE "Task"
     SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
         "outputSha256" = ${first.outputSha256}, "outputMeta" = ${JSON.stringify(first.outputMeta ?? {})}::jsonb,
-        "outputDigest" = ${first.outputDigest}, "completedAt" = now(), "updatedAt" = now()
+        "outputDigest" = ${first.outputDigest}, "completedAt" = ${new Date()}, "updatedAt" = ${new Date()}
     WHERE id = ${taskId}`;
   outcome.announce = "completed";
   outcome.latencyMs = Date.now() - task.createdAt.getTime();

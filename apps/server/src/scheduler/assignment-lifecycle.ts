@@ -32,7 +32,7 @@ export async function markRunning(app: AppContext, assignmentId: string): Promis
       WHERE id = ${assignmentId} AND status = 'assigned' AND EXISTS (SELECT 1 FROM locked)
       RETURNING "taskId"
     )
-    UPDATE "Task" SET status = 'running', "updatedAt" = now()
+    UPDATE "Task" SET status = 'running', "updatedAt" = ${new Date()}
     WHERE id = (SELECT "taskId" FROM a) AND status = 'assigned'
     RETURNING id`;
   if (rows[0]) app.bus.taskUpdated({ taskId: rows[0].id, status: "running" });

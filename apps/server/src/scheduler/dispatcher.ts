@@ -160,16 +160,17 @@ export class Dispatcher {
           const leaseUntil = new Date(Date.now() + config.LEASE_MS);
           for (const p of picks) {
             const assignmentId = newId("asg");
-            await tx.assignment.create({
-              data: { id: assignmentId, taskId: row.id, providerId: p.id, status: "assigned", backend: p.backend, price: p.price, leaseUntil },
-            });
+            await tx.$executeRaw`
+              INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
+              VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price}, ${leaseUntil})`;
             providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId });
             reserved.push({ assignmentId, taskId: row.id, provider: p, row });
           }
-          await tx.task.update({
-            where: { id: row.id },
-            data: { dispatched: { increment: picks.length }, ...(row.status === "queued" ? { status: "assigned" } : {}) },
-          });
+          await tx.$executeRaw`
+            UPDATE "Task"
+            SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
+                "updatedAt" = ${new Date()}
+            WHERE id = ${row.id}`;
         }
       });
     } catch (e) {

@@ -51,23 +51,16 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
 
   await app.db.prisma.$transaction(async (tx) => {
     await hold(tx, requesterId, held, id);
-    await tx.task.create({
-      data: {
-        id,
-        requesterId,
-        modelId: model.id,
-        status: "queued",
-        priority: body.priority ?? 0,
-        inputSha256,
-        inputMeta,
-        verification: { ...verification },
-        requirements: body.requirements ?? {},
-        maxPrice,
-        escrowHeld: held,
-        wanted: verification.replicas,
-        deadline: new Date(Date.now() + deadlineSeconds * 1000),
-      },
-    });
+    // Raw SQL: every submit runs this (Prisma's per-query overhead was most of its cost). Times
+    // are sent from here, as Prisma does, so every timestamp column holds UTC.
+    const now = Date.now();
+    await tx.$executeRaw`
+      INSERT INTO "Task" (id, "requesterId", "modelId", status, priority, "inputSha256", "inputMeta", verification,
+                          requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
+      VALUES (${id}, ${requesterId}, ${model.id}, 'queued', ${body.priority ?? 0}, ${inputSha256},
+              ${JSON.stringify(inputMeta)}::jsonb, ${JSON.stringify(verification)}::jsonb,
+              ${JSON.stringify(body.requirements ?? {})}::jsonb, ${maxPrice}, ${held}, ${verification.replicas},
+              ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)})`;
   });
   app.metrics.tasksSubmitted.inc();
   app.bus.taskUpdated({ taskId: id, status: "queued" });
