@@ -19,25 +19,11 @@ import { endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
 import type { StoredVerification } from "../services/task-view";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
+import { checkOutputs } from "./check-outputs";
 import { decide, type Candidate } from "./decide";
 import { reputationAfter } from "./reputation";
 
 const fail = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
-
-/** Checks a provider's outputs against the model's declared outputs; keeps only declared ones. */
-function checkOutputs(outputs: Record<string, RawTensor>, declared: TensorInfo[]): Record<string, RawTensor> {
-  const kept: Record<string, RawTensor> = {};
-  for (const info of declared) {
-    const t = outputs[info.name];
-    if (!t) throw new StunError("VALIDATION_FAILED", `output "${info.name}" is missing`);
-    if (t.dtype !== info.dtype) throw new StunError("VALIDATION_FAILED", `output "${info.name}" is ${t.dtype}, the model declares ${info.dtype}`);
-    const data = t.data instanceof Uint8Array ? t.data : Array.isArray(t.data) ? t.data : new Uint8Array(t.data as ArrayBuffer);
-    const raw = { dtype: t.dtype, dims: t.dims, data };
-    validateRawTensor(raw, info.name);
-    kept[info.name] = raw;
-  }
-  return kept;
-}
 
 interface ProviderStats {
   id: string;
@@ -239,7 +225,9 @@ function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
 export async function handleExecutionError(app: AppContext, providerId: string, msg: ExecutionError): Promise<Ack> {
   const a = await app.db.prisma.assignment.findUnique({ where: { id: msg.assignmentId }, select: { providerId: true } });
   if (!a || a.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
+  if (!(await loseAssignment(app, msg.assignmentId, "error", msg.code))) {
+    return fail("LEASE_LOST", `assignment ${msg.assignmentId} is no longer live`);
+  }
   await app.db.prisma.provider.update({ where: { id: providerId }, data: { tasksFailed: { increment: 1 } } });
-  await loseAssignment(app, msg.assignmentId, "error", msg.code);
   return { ok: true };
 }

@@ -42,10 +42,11 @@ export async function markRunning(app: AppContext, assignmentId: string): Promis
  * An execution was lost before it produced a result (provider gone, lease lapsed, provider error,
  * handed back). The task gets the execution back to dispatch again — or, when it has used up its
  * attempts, fails and is refunded. Conditional on the assignment still being live, so a late
- * duplicate of the same loss is a no-op.
+ * duplicate of the same loss is a no-op. Returns whether this call lost a live assignment.
  */
-export async function loseAssignment(app: AppContext, assignmentId: string, reason: LossReason, errorCode?: string): Promise<void> {
+export async function loseAssignment(app: AppContext, assignmentId: string, reason: LossReason, errorCode?: string): Promise<boolean> {
   const { config, db } = app;
+  let lostIt = false;
   let announce: { taskId: string; status: "queued" | "failed" } | undefined;
   let cancellations: Cancellation[] = [];
   let providerId: string | undefined;
@@ -59,6 +60,7 @@ export async function loseAssignment(app: AppContext, assignmentId: string, reas
       data: { status: reason === "error" ? "failed" : reason === "released" ? "released" : "lost", errorCode: errorCode ?? reason },
     });
     if (lost.count === 0) return;
+    lostIt = true;
     const task = await tx.task.findUnique({ where: { id: a.taskId } });
     if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
     const attempts = task.attempts + (FREE_RETRY.has(reason) ? 0 : 1);
@@ -97,6 +99,7 @@ export async function loseAssignment(app: AppContext, assignmentId: string, reas
     if (announce.status === "failed") app.metrics.tasksFinished.inc({ status: "failed" });
   }
   app.bus.workAvailable();
+  return lostIt;
 }
 
 /** Leases that lapsed without a heartbeat: their executions are lost. */

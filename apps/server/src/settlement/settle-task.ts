@@ -1,4 +1,4 @@
-import { DEFAULT_TOLERANCES, splitFee, type Receipt } from "@stun/shared";
+import { DEFAULT_TOLERANCES, isFloatDtype, splitFee, type Receipt, type TensorInfo } from "@stun/shared";
 import type { Tx } from "../db/database";
 import { settle } from "../ledger";
 import type { StoredVerification } from "../services/task-view";
@@ -13,7 +13,7 @@ export interface Winner {
 
 export interface SettleInput {
   task: { id: string; requesterId: string; escrowHeld: bigint; inputSha256: string; verification: StoredVerification };
-  model: { sha256: string; ownerId: string };
+  model: { sha256: string; ownerId: string; outputs: unknown };
   winners: Winner[];
   outputDigest: string;
 }
@@ -36,7 +36,9 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     creator: { accountId: model.ownerId, amount: split.creator },
   });
   const providerTotal = split.providers.reduce((s, p) => s + p.amount, 0n);
-  const tol = DEFAULT_TOLERANCES.float32;
+  // The tolerance the comparator applied: the first float output's dtype default; exact otherwise.
+  const floatOut = (model.outputs as TensorInfo[]).find((o) => isFloatDtype(o.dtype));
+  const tol = floatOut && isFloatDtype(floatOut.dtype) ? DEFAULT_TOLERANCES[floatOut.dtype] : { abs: 0, rel: 0 };
   const receipt: Receipt = {
     taskId: task.id,
     modelSha256: model.sha256,

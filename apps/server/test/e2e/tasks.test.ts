@@ -44,7 +44,11 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     for (let i = 0; i < expected.length; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
 
     expect(done.cost).toBe(String(PRICE));
-    expect(done.receipt).toMatchObject({ cost: "100", split: { providers: "80", treasury: "15", creator: "5" } });
+    expect(done.receipt).toMatchObject({
+      cost: "100",
+      split: { providers: "80", treasury: "15", creator: "5" },
+      tolerance: { abs: 1e-4, rel: 1e-3, argmax: false },
+    });
     expect(done.receipt.providers).toHaveLength(1);
     expect(done.verification).toMatchObject({ mode: "none", outcome: "single" });
 
@@ -65,6 +69,8 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
       const done = await runTask(net.url, net.apiKey, { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode: "none" } });
       expect(done.status, dtype).toBe("completed");
       expect(done.outputs.y.dtype).toBe(dtype);
+      // The receipt names the tolerance applied: the dtype's default for floats, exact otherwise.
+      expect(done.receipt.tolerance.abs > 0, dtype).toBe(["float32", "float16", "float64"].includes(dtype));
       expect(done.outputs.y.dims).toEqual([2, 3]);
       if (dtype === "string") expect(done.outputs.y.data).toEqual(input.data);
       else expect(jsonTensorBytes(done.outputs.y).equals(Buffer.from(input.data as Uint8Array)), dtype).toBe(true);
