@@ -1,10 +1,6 @@
-import { createHash } from "node:crypto";
 import {
-  StunError,
-  canonicalTensorMapBytes,
   deserializeTensorMap,
   serializeTensorMap,
-  validateRawTensor,
   type Ack,
   type ExecutionError,
   type RawTensor,
@@ -12,10 +8,11 @@ import {
   type TensorInfo,
 } from "@stun/shared";
 import type { AppContext } from "../context";
+import { sha256Hex } from "../blobs/blob-store";
 import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../scheduler/assignment-lifecycle";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
-import { endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
+import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
 import type { StoredVerification } from "../services/task-view";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
@@ -69,10 +66,12 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
     return fail("OUTPUT_INVALID", (e as Error).message);
   }
   // From here on the outputs are views of our own copy, never of the socket's receive buffers.
+  // The container is the canonical encoding (canonicalTensorMapBytes), so one hash serves as both
+  // the blob's address and the output digest that replicas and receipts compare.
   const stored = serializeTensorMap(outputs);
   outputs = deserializeTensorMap(stored);
-  const outputSha256 = await blobs.put(stored);
-  const outputDigest = createHash("sha256").update(canonicalTensorMapBytes(outputs)).digest("hex");
+  const outputDigest = sha256Hex(stored);
+  const outputSha256 = await blobs.put(stored, outputDigest);
   const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
 
   let outcome: Outcome | undefined;
@@ -192,7 +191,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     outputDigest: first.outputDigest!,
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
-  if (task.dispatched > completed.length) outcome.cancellations = await cancelLive(tx, taskId);
+  if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
   await tx.$executeRaw`
     UPDATE "Task"
     SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
@@ -202,12 +201,6 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
   outcome.announce = "completed";
   outcome.latencyMs = Date.now() - task.createdAt.getTime();
   return outcome;
-}
-
-async function cancelLive(tx: Tx, taskId: string): Promise<Cancellation[]> {
-  const live = await tx.assignment.findMany({ where: { taskId, status: { in: [...LIVE_STATUSES] } }, select: { id: true, providerId: true } });
-  if (live.length) await tx.assignment.updateMany({ where: { id: { in: live.map((l) => l.id) } }, data: { status: "cancelled" } });
-  return live.map((l) => ({ assignmentId: l.id, providerId: l.providerId }));
 }
 
 function afterCommit(app: AppContext, taskId: string, o: Outcome): void {

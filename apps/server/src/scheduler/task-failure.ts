@@ -19,17 +19,26 @@ export async function endTaskUnpaid(
   code: string,
   message: string,
 ): Promise<Cancellation[]> {
-  const live = await tx.assignment.findMany({
-    where: { taskId: task.id, status: { in: [...LIVE_STATUSES] } },
-    select: { id: true, providerId: true },
-  });
-  if (live.length) {
-    await tx.assignment.updateMany({ where: { id: { in: live.map((a) => a.id) } }, data: { status: "cancelled" } });
-  }
+  const cancellations = await cancelLiveAssignments(tx, task.id);
   if (task.escrowHeld > 0n) await refund(tx, task.requesterId, task.escrowHeld, task.id);
   await tx.task.update({
     where: { id: task.id },
     data: { status, escrowHeld: 0n, errorCode: code, errorMessage: message, completedAt: new Date() },
   });
+  return cancellations;
+}
+
+/**
+ * Marks the task's live assignments `cancelled` inside the caller's transaction and returns them,
+ * so their providers can be told to stop after commit.
+ */
+export async function cancelLiveAssignments(tx: Tx, taskId: string): Promise<Cancellation[]> {
+  const live = await tx.assignment.findMany({
+    where: { taskId, status: { in: [...LIVE_STATUSES] } },
+    select: { id: true, providerId: true },
+  });
+  if (live.length) {
+    await tx.assignment.updateMany({ where: { id: { in: live.map((a) => a.id) } }, data: { status: "cancelled" } });
+  }
   return live.map((a) => ({ assignmentId: a.id, providerId: a.providerId }));
 }
