@@ -1,0 +1,247 @@
+/**
+ * Backend-aware tolerance calibration and known answers.
+ *
+ * Providers run models on different backends (cpu, cuda, wasm, webgpu); their float outputs differ
+ * in the low bits, and some models far more than the comparator's defaults allow (Silero VAD v5 on
+ * onnxruntime's WebGPU provider differs from CPU by 8e-3). So at upload the server runs the model
+ * itself ({@link calibrateModel}) and measures how far its outputs move under backend-like noise:
+ *
+ * - each float input perturbed by a relative low-bit error (2^-11 for float32: the precision of
+ *   float16 intermediates and fast-math approximations some GPU kernels use; one ulp for float16;
+ *   2^-40 for float64, whose backends keep float64), which measures how much the graph amplifies
+ *   rounding differences;
+ * - the graph run with optimizations "disabled" vs "all" (other kernels, fusions, reduction order).
+ *
+ * The largest deviation found, times a safety factor, becomes the model's tolerance (never below
+ * the dtype default, never above a cap); a model whose tolerance had to be raised far above the
+ * default is marked `sameBackendQuorum`: its replicas are compared only within one backend class.
+ */
+import {
+  DEFAULT_TOLERANCES,
+  StunError,
+  float16ToFloat32,
+  float32ToFloat16,
+  isFloatDtype,
+  toTypedArray,
+  type CompareOptions,
+  type Dtype,
+  type FloatDtype,
+  type RawTensor,
+  type TensorInfo,
+  type Tolerance,
+} from "@stun/shared";
+import { randomInputs, runReference, seededRng, type Rng } from "./reference-run";
+
+/** The result of calibrating a model; JSON-safe (stored in the Model row's `calibration` column). */
+export interface Calibration {
+  status: "calibrated" | "failed";
+  /** Applied to every float output (see {@link compareOptionsFor}); exact ({0,0}) when no output is float. */
+  tolerance: { abs: number; rel: number };
+  /**
+   * Largest output deviation measured, as a relative error with a floor near zero:
+   * max |a−b| / (max(|a|,|b|) + abs₀/rel₀) over float output elements, where abs₀/rel₀ is the
+   * output dtype's default tolerance (so 0.1 for float32). 0 when no output is float or on failure.
+   */
+  drift: number;
+  /** True when cross-backend noise is too large to compare replicas across backend classes. */
+  sameBackendQuorum: boolean;
+  /** Why calibration failed (status "failed"). */
+  reason?: string;
+}
+
+export interface ModelIO {
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+export interface CalibrateOptions {
+  /** Seed for the random inputs and perturbations (default 1): the same model calibrates the same way. */
+  seed?: number;
+  /** Random input sets to run (default {@link DEFAULT_SAMPLES}). */
+  samples?: number;
+  /**
+   * Valid input sets to calibrate on instead of random ones (e.g. an example the uploader sent):
+   * models whose inputs follow rules random values break (Silero VAD's `sr`, index inputs) can
+   * still be calibrated.
+   */
+  examples?: Record<string, RawTensor>[];
+}
+
+/** Input sets per calibration: each costs three runs; four keep an upload's calibration cheap while the safety factor covers what they miss. */
+export const DEFAULT_SAMPLES = 4;
+
+/** Measured deviation × this = tolerance: run-to-run and input-to-input variation is larger than a few samples show. */
+export const SAFETY_FACTOR = 4;
+/**
+ * Largest relative tolerance calibration grants (abs scales with it). Past 5% a comparison no longer
+ * tells an honest run from a cheap approximation; such models get `sameBackendQuorum` anyway.
+ */
+export const MAX_REL_TOLERANCE = 0.05;
+/**
+ * A model needs same-backend quorums when its tolerance had to be raised above this multiple of its
+ * output dtype's default (float32: rel 2e-2, twice what float16 itself is allowed). The emulated
+ * noise alone puts an Identity graph at ~2× (2^-11 × the safety factor), and ordinary MLPs, CNNs
+ * and tanh chains measured 1.4–10×; past 20× a model amplifies backend noise ten times more than
+ * an identity does, and replicas from different backend classes would disagree as often as agree.
+ */
+export const SAME_BACKEND_FACTOR = 20;
+/** Relative input perturbation per float dtype (see the module comment). */
+export const PERTURBATION: Readonly<Record<FloatDtype, number>> = { float32: 2 ** -11, float16: 2 ** -10, float64: 2 ** -40 };
+
+const EXACT: Tolerance = { abs: 0, rel: 0 };
+
+const message = (e: unknown): string => ((e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "").slice(0, 500);
+
+// ---------------------------------------------------------------------------------------------
+// Perturbation and measurement
+
+/** Float values of a float tensor as plain numbers (float16 decoded); null for other dtypes. */
+function floatValues(t: RawTensor): ArrayLike<number> | null {
+  if (!isFloatDtype(t.dtype)) return null;
+  const typed = toTypedArray(t);
+  return t.dtype === "float16" ? Array.from(typed.data as Uint16Array, float16ToFloat32) : (typed.data as Float32Array | Float64Array);
+}
+
+/** x·(1 + ε·u), u uniform in [-1, 1], for every float input: what a backend with coarser rounding would see. */
+function perturb(inputs: Record<string, RawTensor>, rng: Rng): Record<string, RawTensor> {
+  const out: Record<string, RawTensor> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    if (!isFloatDtype(t.dtype)) {
+      out[name] = t;
+      continue;
+    }
+    const eps = PERTURBATION[t.dtype];
+    const values = Array.from(floatValues(t)!, (v) => v * (1 + eps * (rng() * 2 - 1)));
+    const typed =
+      t.dtype === "float16" ? Uint16Array.from(values, float32ToFloat16) : t.dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values);
+    out[name] = { dtype: t.dtype, dims: t.dims, data: new Uint8Array(typed.buffer) };
+  }
+  return out;
+}
+
+/** Per float dtype, the largest floored relative deviation between two runs' outputs (see {@link Calibration.drift}). */
+interface Deviation {
+  drift: Partial<Record<FloatDtype, number>>;
+  /** Finite element pairs compared. */
+  compared: number;
+}
+
+function measure(a: Record<string, RawTensor>, b: Record<string, RawTensor>, into: Deviation): void {
+  for (const [name, ta] of Object.entries(a)) {
+    const tb = b[name];
+    const va = floatValues(ta);
+    if (!va || !tb || tb.dtype !== ta.dtype) continue;
+    const vb = floatValues(tb)!;
+    const dtype = ta.dtype as FloatDtype;
+    const floor = DEFAULT_TOLERANCES[dtype].abs / DEFAULT_TOLERANCES[dtype].rel;
+    let worst = into.drift[dtype] ?? 0;
+    for (let i = 0; i < Math.min(va.length, vb.length); i++) {
+      const x = va[i]!;
+      const y = vb[i]!;
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue; // NaN/Inf on random inputs: nothing to measure
+      into.compared++;
+      worst = Math.max(worst, Math.abs(x - y) / (Math.max(Math.abs(x), Math.abs(y)) + floor));
+    }
+    into.drift[dtype] = worst;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calibration
+
+/**
+ * Tolerance from measured drift: per float output dtype, its default scaled by
+ * f = clamp(SAFETY_FACTOR·drift / rel₀, 1, MAX_REL_TOLERANCE / rel₀) — scaling abs and rel together
+ * keeps the default's floor near zero, and SAFETY_FACTOR·drift ≤ f·rel₀ makes every measured
+ * deviation pass the comparator's rule |a−b| ≤ abs + rel·max(|a|,|b|). Dtypes combine by maximum.
+ */
+function toleranceFrom(drift: Deviation["drift"], outputs: readonly TensorInfo[]): { tolerance: Tolerance; sameBackendQuorum: boolean } {
+  let tolerance = EXACT;
+  let sameBackendQuorum = false;
+  const floatDtypes = new Set(outputs.map((o) => o.dtype).filter(isFloatDtype));
+  for (const dtype of floatDtypes) {
+    const base = DEFAULT_TOLERANCES[dtype];
+    const needed = (SAFETY_FACTOR * (drift[dtype] ?? 0)) / base.rel;
+    if (needed > SAME_BACKEND_FACTOR) sameBackendQuorum = true;
+    const f = Math.min(Math.max(needed, 1), MAX_REL_TOLERANCE / base.rel);
+    tolerance = { abs: Math.max(tolerance.abs, base.abs * f), rel: Math.max(tolerance.rel, base.rel * f) };
+  }
+  return { tolerance, sameBackendQuorum };
+}
+
+/** The float outputs' default tolerances combined (exact when none): what a failed calibration falls back to. */
+export function defaultTolerance(outputs: readonly TensorInfo[]): Tolerance {
+  return toleranceFrom({}, outputs).tolerance;
+}
+
+/**
+ * The model's reference run: `samples` seeded random input sets (or the given examples), each run
+ * as is, with perturbed float inputs, and unoptimized; the largest output deviation sets the
+ * tolerance. Never throws: a model onnxruntime cannot run on random inputs (inputs with rules,
+ * like Silero VAD's audio length and `sr`, or indices that must be in range) gets status "failed",
+ * its reason and the default tolerance.
+ */
+export async function calibrateModel(modelBytes: Uint8Array, signature: ModelIO, opts: CalibrateOptions = {}): Promise<Calibration> {
+  const failed = (reason: string): Calibration => ({
+    status: "failed",
+    tolerance: defaultTolerance(signature.outputs),
+    drift: 0,
+    sameBackendQuorum: false,
+    reason,
+  });
+  const rng = seededRng(opts.seed ?? 1);
+  const deviation: Deviation = { drift: {}, compared: 0 };
+  try {
+    const sets = opts.examples ?? Array.from({ length: opts.samples ?? DEFAULT_SAMPLES }, () => randomInputs(signature.inputs, rng));
+    for (const inputs of sets) {
+      const reference = await runReference(modelBytes, inputs);
+      measure(reference, await runReference(modelBytes, perturb(inputs, rng)), deviation);
+      measure(reference, await runReference(modelBytes, inputs, { optimization: "disabled" }), deviation);
+    }
+  } catch (e) {
+    return failed(`the model does not run on ${opts.examples ? "the example" : "random"} inputs: ${message(e)}`);
+  }
+  const hasFloatOutput = signature.outputs.some((o) => isFloatDtype(o.dtype));
+  if (hasFloatOutput && deviation.compared === 0) return failed("the calibration inputs give no finite float outputs to measure");
+  const drift = Math.max(0, ...Object.values(deviation.drift));
+  return { status: "calibrated", ...toleranceFrom(deviation.drift, signature.outputs), drift };
+}
+
+/**
+ * Comparator options for a model's replicas. A calibrated tolerance applies to every float dtype,
+ * but never below that dtype's default (so a float16 + float32 model's combined tolerance does not
+ * tighten float16, and an exact tolerance from integer outputs changes nothing). Null or failed
+ * calibrations compare under the defaults.
+ */
+export function compareOptionsFor(calibration: Calibration | null | undefined, argmax = false): CompareOptions {
+  if (!calibration || calibration.status !== "calibrated") return { argmax };
+  const tolerance: Partial<Record<Dtype, Tolerance>> = {};
+  for (const [dtype, base] of Object.entries(DEFAULT_TOLERANCES) as [FloatDtype, Tolerance][]) {
+    tolerance[dtype] = { abs: Math.max(base.abs, calibration.tolerance.abs), rel: Math.max(base.rel, calibration.tolerance.rel) };
+  }
+  return { tolerance, argmax };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known answers
+
+export interface KnownAnswer {
+  inputs: Record<string, RawTensor>;
+  outputs: Record<string, RawTensor>;
+}
+
+/**
+ * A canary: random inputs for the model and the server's own reference outputs for them. Canary
+ * tasks are mixed into the stream and look like any other task to providers; a provider whose
+ * result disagrees with the known answer (under {@link compareOptionsFor}) is caught without a
+ * second replica. Throws MODEL_INVALID when the model cannot run on random inputs (no canaries
+ * can be made for it).
+ */
+export async function makeKnownAnswer(modelBytes: Uint8Array, signature: ModelIO, rng: Rng): Promise<KnownAnswer> {
+  const inputs = randomInputs(signature.inputs, rng);
+  try {
+    return { inputs, outputs: await runReference(modelBytes, inputs) };
+  } catch (e) {
+    throw new StunError("MODEL_INVALID", `no known answer: the model does not run on random inputs: ${message(e)}`);
+  }
+}
