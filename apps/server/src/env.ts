@@ -1,6 +1,7 @@
 import { z } from "zod";
 import os from "node:os";
 import path from "node:path";
+import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
 
 /**
  * The server's configuration, parsed once from the environment by one zod schema. Every default
@@ -32,8 +33,22 @@ export const EnvSchema = z.object({
   DEFAULT_MAX_PRICE: z.coerce.bigint().nonnegative().default(1000n),
   /** Default task deadline. */
   DEFAULT_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
-  /** Completed results a provider needs (with a good reputation) before `auto` runs it alone. */
-  TRUST_AFTER: z.coerce.number().int().min(0).default(10),
+  // Adaptive replication (docs/QA.md; defaults in qa/policy.ts DEFAULT_QA_POLICY).
+  /** Consecutive valid checked results that make a (provider, backend) pair trusted (runs alone). */
+  TRUST_AFTER: z.coerce.number().int().min(0).optional(),
+  /** Probability that a trusted pair's execution is audited right after it became trusted. */
+  AUDIT_START: z.coerce.number().min(0).max(1).optional(),
+  /** The audit probability never falls below this. */
+  AUDIT_FLOOR: z.coerce.number().min(0).max(1).optional(),
+  /** Valid checks that halve the audit probability. */
+  AUDIT_HALF_LIFE: z.coerce.number().positive().optional(),
+  /** Canary tasks (known answers) mixed in per user task. */
+  CANARY_RATE: z.coerce.number().min(0).max(1).optional(),
+  /** Solo results re-checked when their pair is caught with a wrong one. */
+  RECHECK_LIMIT: z.coerce.number().int().min(0).optional(),
+  /** A wrong result costs this multiple of its price in stake; stake must cover it for live work. */
+  SLASH_MULTIPLE: z.coerce.bigint().nonnegative().optional(),
+  MIN_SLASH: z.coerce.bigint().nonnegative().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */
@@ -43,6 +58,7 @@ export const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>;
 
 export interface Config extends Env {
+  qa: QaPolicy;
   dataDir: string;
   blobDir: string;
   local: boolean;
@@ -56,5 +72,16 @@ export function parseConfig(source: Record<string, string | undefined> = process
   }
   const env = parsed.data;
   const dataDir = path.resolve(env.DATA_DIR);
-  return { ...env, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local" };
+  const d = DEFAULT_QA_POLICY;
+  const qa: QaPolicy = {
+    trustAfter: env.TRUST_AFTER ?? d.trustAfter,
+    auditStart: env.AUDIT_START ?? d.auditStart,
+    auditFloor: env.AUDIT_FLOOR ?? d.auditFloor,
+    auditHalfLife: env.AUDIT_HALF_LIFE ?? d.auditHalfLife,
+    canaryRate: env.CANARY_RATE ?? d.canaryRate,
+    recheckLimit: env.RECHECK_LIMIT ?? d.recheckLimit,
+    slashMultiple: env.SLASH_MULTIPLE ?? d.slashMultiple,
+    minSlash: env.MIN_SLASH ?? d.minSlash,
+  };
+  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local" };
 }

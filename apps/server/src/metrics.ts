@@ -7,6 +7,7 @@ export function createMetrics() {
   return {
     registry,
     tasksSubmitted: new Counter({ name: "stun_tasks_submitted_total", help: "Tasks accepted for execution", registers: [registry] }),
+    canaries: new Counter({ name: "stun_canaries_total", help: "Known-answer tasks QA mixed into the stream", registers: [registry] }),
     tasksFinished: new Counter({
       name: "stun_tasks_finished_total",
       help: "Tasks that reached a terminal status",

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { ensureQaAccount } from "./qa/qa-account";
 import { Server as IOServer } from "socket.io";
 import type { Config } from "./env";
 import type { AppContext } from "./context";
@@ -31,6 +32,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
   const blobs = new BlobStore(config.blobDir, config.STUN_FSYNC);
   await blobs.init();
+  await ensureQaAccount(db.prisma);
   const app: AppContext = {
     config,
     db,

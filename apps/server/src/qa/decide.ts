@@ -1,4 +1,4 @@
-import { findMajority, type RawTensor } from "@stun/shared";
+import { findMajority, type CompareOptions, type RawTensor } from "@stun/shared";
 import type { StoredVerification } from "../services/task-view";
 import { MAX_TIE_BREAKERS } from "../services/tasks";
 
@@ -20,11 +20,11 @@ export const quorumFor = (replicas: number): number => Math.floor(replicas / 2) 
  * provider under `auto`) is accepted as is; replicas must reach a quorum of agreement under the
  * tolerance-aware comparator; without one, a tie-breaker runs, and after that the task fails.
  */
-export function decide(v: StoredVerification, wanted: number, results: Candidate[]): Decision {
+export function decide(v: StoredVerification, wanted: number, results: Candidate[], compare: CompareOptions = { argmax: v.argmax }): Decision {
   if (v.mode === "none" || v.single || wanted === 1) {
     return { kind: "accept", winners: [results[0]!.assignmentId], losers: [] };
   }
-  const majority = findMajority(results, quorumFor(v.replicas), { argmax: v.argmax });
+  const majority = findMajority(results, quorumFor(v.replicas), compare);
   if (majority) {
     return {
       kind: "accept",

@@ -1,9 +1,11 @@
 import {
+  compareTensorMaps,
   deserializeTensorMap,
   serializeTensorMap,
   type Ack,
   type ExecutionError,
   type RawTensor,
+  type ReceiptQa,
   type Result,
   type TensorInfo,
 } from "@stun/shared";
@@ -17,24 +19,20 @@ import type { StoredVerification } from "../services/task-view";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
 import { checkOutputs } from "./check-outputs";
-import { decide, type Candidate } from "./decide";
-import { reputationAfter } from "./reputation";
+import { compareOptionsFor, type Calibration } from "./calibrate";
+import { decide, type Candidate, type Decision } from "./decide";
+import { recordCheckedVerdict, recordSoloVerdict, type Judged, type ProviderStats } from "./verdicts";
 
 const fail = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
-
-interface ProviderStats {
-  id: string;
-  reputation: number;
-  tasksCompleted: number;
-  tasksRejected: number;
-  tasksFailed: number;
-}
 
 interface Outcome {
   announce?: "verifying" | "completed" | "failed" | "queued";
   cancellations: Cancellation[];
   statsChanged: ProviderStats[];
   latencyMs?: number;
+  /** A requester's task whose result a re-check corrected. */
+  corrected?: string;
+  rechecksQueued?: boolean;
 }
 
 /**
@@ -95,7 +93,10 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
 
 type TaskRow = {
   id: string;
+  kind: string;
   requesterId: string;
+  recheckOf: string | null;
+  answerSha256: string | null;
   status: string;
   wanted: number;
   dispatched: number;
@@ -114,19 +115,36 @@ interface CompletedRow {
   outputMeta: unknown;
   outputDigest: string;
   accountId: string;
-  reputation: number;
+}
+
+const judged = (c: CompletedRow, taskId: string): Judged => ({
+  assignmentId: c.id,
+  taskId,
+  providerId: c.providerId,
+  accountId: c.accountId,
+  backend: c.backend,
+  price: BigInt(c.price),
+});
+
+/** How QA checked the task, for its receipt. */
+function checkOf(task: TaskRow, v: StoredVerification): ReceiptQa["check"] {
+  if (task.kind === "canary") return "known-answer";
+  if (task.kind === "recheck") return "recheck";
+  if (v.mode === "none") return "unverified";
+  if (v.plan === "solo" || v.plan === "single" || v.plan === "audit") return v.plan;
+  return "replicated";
 }
 
 async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate): Promise<Outcome> {
   const taskId = task.id;
+  const policy = app.config.qa;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
   if (!(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) {
     await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'late' WHERE id = ${fresh.assignmentId}`;
     return outcome;
   }
   const completed = await tx.$queryRaw<CompletedRow[]>`
-    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest",
-           p."accountId", p.reputation
+    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", p."accountId"
     FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
     WHERE a."taskId" = ${taskId} AND a.status = 'completed' AND a.verdict IS NULL
     ORDER BY a."completedAt" ASC, a.id ASC`;
@@ -137,35 +155,34 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     }
     return outcome;
   }
+  const outputsOf = async (c: { id: string; outputSha256: string }) =>
+    c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256));
   const candidates: Candidate[] = [];
-  for (const c of completed) {
-    candidates.push(
-      c.id === fresh.assignmentId ? fresh : { assignmentId: c.id, outputs: deserializeTensorMap(await app.blobs.get(c.outputSha256!)) },
-    );
-  }
+  for (const c of completed) candidates.push({ assignmentId: c.id, outputs: await outputsOf(c) });
   const v = task.verification as unknown as StoredVerification;
-  const decision = decide(v, task.wanted, candidates);
+  const compare = compareOptionsFor(model.calibration as Calibration | null, v.argmax);
   const byId = new Map(completed.map((c) => [c.id, c]));
-
-  // Reputation moves only when replicas were compared: an unchecked single execution proves
-  // nothing, and counting it would let a provider farm trust with cheap tasks it sends itself.
-  const checked = completed.length > 1;
-  const judgeProvider = async (assignmentId: string, valid: boolean) => {
-    const c = byId.get(assignmentId)!;
-    const reputation = checked ? reputationAfter(c.reputation, valid) : c.reputation;
-    const [updated] = await tx.$queryRaw<ProviderStats[]>`
-      WITH verdict AS (
-        UPDATE "Assignment" SET verdict = ${valid ? "accepted" : "rejected"} WHERE id = ${assignmentId}
-      )
-      UPDATE "Provider"
-      SET reputation = ${reputation},
-          "tasksCompleted" = "tasksCompleted" + ${valid ? 1 : 0},
-          "tasksRejected" = "tasksRejected" + ${valid ? 0 : 1}
-      WHERE id = ${c.providerId}
-      RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
-    if (updated) outcome.statsChanged.push(updated);
+  const verdict = async (c: CompletedRow, valid: boolean, opts?: Parameters<typeof recordCheckedVerdict>[4]) => {
+    const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, opts);
+    outcome.statsChanged.push(effects.stats);
     app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
+    if (effects.rechecks > 0) outcome.rechecksQueued = true;
   };
+
+  // The candidates and the verdict. A re-check's original solo result is its first replica.
+  let original: (CompletedRow & { taskId: string; requesterId: string; cost: bigint }) | undefined;
+  let decision: Decision;
+  if (task.kind === "canary") {
+    const answer = deserializeTensorMap(await app.blobs.get(task.answerSha256!));
+    const ok = compareTensorMaps(answer, candidates[0]!.outputs, compare).equal;
+    decision = ok ? { kind: "accept", winners: [completed[0]!.id], losers: [] } : { kind: "no-consensus", losers: [completed[0]!.id] };
+  } else if (v.recheck) {
+    original = await loadOriginal(tx, v.recheck.assignmentId);
+    const all = [{ assignmentId: original.id, outputs: await outputsOf(original) }, ...candidates];
+    decision = decide(v, task.wanted + 1, all, compare);
+  } else {
+    decision = decide(v, task.wanted, candidates, compare);
+  }
 
   if (decision.kind === "tiebreak") {
     await tx.task.update({ where: { id: taskId }, data: { wanted: { increment: 1 }, status: "verifying" } });
@@ -173,22 +190,46 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     return outcome;
   }
   if (decision.kind === "no-consensus") {
-    for (const c of completed) await tx.assignment.update({ where: { id: c.id }, data: { verdict: "inconclusive" } });
-    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the providers' outputs did not agree");
+    for (const c of completed) {
+      if (decision.losers.includes(c.id)) await verdict(c, false);
+      else await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
+    }
+    const [code, message] =
+      task.kind === "canary" ? ["CANARY_FAILED", "the output did not match the known answer"] : ["NO_CONSENSUS", "the providers' outputs did not agree"];
+    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", code, message);
     outcome.announce = "failed";
     return outcome;
   }
-  for (const id of decision.winners) await judgeProvider(id, true);
-  for (const id of decision.losers) await judgeProvider(id, false);
-  const first = byId.get(decision.winners[0]!)!;
+
+  // Accepted. Compared executions are evidence; a single unchecked one joins its pair's solo window.
+  const checked = completed.length > 1 || task.kind !== "user" || (v.mode !== "none" && !v.single);
+  for (const id of decision.winners) {
+    const c = byId.get(id);
+    if (!c) continue; // the re-checked original
+    if (checked) await verdict(c, true);
+    // mode none is the requester's choice of no checking: not a solo result to re-check later.
+    else outcome.statsChanged.push(await recordSoloVerdict(tx, judged(c, taskId), v.mode !== "none"));
+  }
+  for (const id of decision.losers) {
+    const c = byId.get(id);
+    if (c) await verdict(c, false);
+  }
+  if (original) await settleRecheck(app, tx, original, decision.losers.includes(original.id), byId.get(decision.winners[0]!)!, outcome);
+
+  const winners = decision.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined);
+  const first = winners[0]!;
   const { cost, receipt } = await settleAcceptedTask(tx, {
     task: { ...task, verification: v },
     model,
-    winners: decision.winners.map((id) => {
-      const c = byId.get(id)!;
-      return { assignmentId: id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) };
-    }),
-    outputDigest: first.outputDigest!,
+    winners: winners.map((c) => ({ assignmentId: c.id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) })),
+    outputDigest: first.outputDigest,
+    compare,
+    executions: completed.map((c) => ({
+      providerId: c.providerId,
+      backend: c.backend,
+      verdict: decision.winners.includes(c.id) ? "accepted" : "rejected",
+    })),
+    qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none" },
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
   if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
@@ -199,8 +240,55 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
         "outputDigest" = ${first.outputDigest}, "completedAt" = ${new Date()}, "updatedAt" = ${new Date()}
     WHERE id = ${taskId}`;
   outcome.announce = "completed";
-  outcome.latencyMs = Date.now() - task.createdAt.getTime();
+  if (task.kind === "user") outcome.latencyMs = Date.now() - task.createdAt.getTime();
   return outcome;
+}
+
+async function loadOriginal(tx: Tx, assignmentId: string) {
+  const [row] = await tx.$queryRaw<Array<CompletedRow & { taskId: string; requesterId: string; cost: bigint }>>`
+    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", p."accountId",
+           t.id AS "taskId", t."requesterId", COALESCE(t.cost, 0) AS cost
+    FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId" JOIN "Task" t ON t.id = a."taskId"
+    WHERE a.id = ${assignmentId}
+    FOR UPDATE OF t`;
+  if (!row) throw new Error(`re-checked assignment ${assignmentId} is gone`);
+  return row;
+}
+
+/**
+ * A re-check's verdict on the original solo result. Confirmed: noted on the requester's receipt.
+ * Overturned: the original counts as a wrong result (reputation, trust, slash — the requester gets
+ * back what it paid), and the requester's task now carries the consensus output, with a
+ * correction record saying what changed.
+ */
+async function settleRecheck(
+  app: AppContext,
+  tx: Tx,
+  original: CompletedRow & { taskId: string; requesterId: string; cost: bigint },
+  overturned: boolean,
+  winner: CompletedRow,
+  outcome: Outcome,
+): Promise<void> {
+  if (!overturned) {
+    await tx.$executeRaw`
+      UPDATE "Task" SET receipt = jsonb_set(receipt, '{qa,recheck}', '"confirmed"'::jsonb, true) WHERE id = ${original.taskId} AND receipt IS NOT NULL`;
+    return;
+  }
+  const effects = await recordCheckedVerdict(tx, app.config.qa, judged(original, original.taskId), false, {
+    verdict: "overturned",
+    wronged: { requesterId: original.requesterId, paid: BigInt(original.cost), taskId: original.taskId },
+  });
+  outcome.statsChanged.push(effects.stats);
+  app.metrics.verdicts.inc({ verdict: "overturned" });
+  const correction = { at: new Date().toISOString(), byAssignment: winner.id, previousOutputDigest: original.outputDigest, outputDigest: winner.outputDigest };
+  await tx.$executeRaw`
+    UPDATE "Task"
+    SET "outputSha256" = ${winner.outputSha256}, "outputMeta" = ${JSON.stringify(winner.outputMeta ?? {})}::jsonb,
+        "outputDigest" = ${winner.outputDigest}, correction = ${JSON.stringify(correction)}::jsonb,
+        receipt = jsonb_set(jsonb_set(receipt, '{qa,recheck}', '"corrected"'::jsonb, true), '{outputDigest}', to_jsonb(${winner.outputDigest}::text), true),
+        "updatedAt" = ${new Date()}
+    WHERE id = ${original.taskId}`;
+  outcome.corrected = original.taskId;
 }
 
 function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
@@ -209,6 +297,7 @@ function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
     app.providers.updateStats(r.id, { reputation: r.reputation, completed: r.tasksCompleted, failed: r.tasksRejected + r.tasksFailed });
   }
   if (o.announce) app.bus.taskUpdated({ taskId, status: o.announce });
+  if (o.corrected) app.bus.taskUpdated({ taskId: o.corrected, status: "completed" });
   if (o.announce === "completed" || o.announce === "failed") app.metrics.tasksFinished.inc({ status: o.announce });
   if (o.latencyMs !== undefined) app.metrics.taskLatency.observe(o.latencyMs / 1000);
   app.bus.workAvailable();

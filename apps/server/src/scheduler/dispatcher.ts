@@ -9,6 +9,11 @@ import {
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import type { StoredVerification } from "../services/task-view";
+import { randomInt } from "node:crypto";
+import type { Tx } from "../db/database";
+import type { Calibration } from "../qa/calibrate";
+import { loadCandidateFacts, type CandidateFacts } from "../qa/candidates";
+import { planExecution, preferTrusted, stakeCovers } from "../qa/policy";
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
 import { LIVE_STATUSES } from "./live-assignments";
 import type { LocalProvider } from "./provider-registry";
@@ -18,11 +23,15 @@ const MAX_PAGES = 16;
 const ACK_TIMEOUT_MS = 10_000;
 /** How long a provider that answered BUSY is left out of matching. */
 const BUSY_BACKOFF_MS = 1000;
-/** Reputation a provider needs (with TRUST_AFTER results) for `auto` to run it alone. */
-const TRUSTED_REPUTATION = 0.8;
+/** Candidates asked of the index beyond those needed, for stake and trust to choose among. */
+const EXTRA_CANDIDATES = 3;
+
+/** A uniform draw in [0, 1) that providers cannot predict (audits must be unforeseeable). */
+const uniformRandom = (): number => randomInt(2 ** 32) / 2 ** 32;
 
 interface ClaimRow {
   id: string;
+  kind: string;
   status: string;
   requirements: unknown;
   verification: unknown;
@@ -33,6 +42,7 @@ interface ClaimRow {
   modelId: string;
   modelSha256: string;
   modelSize: number;
+  calibration: unknown;
 }
 
 interface Dispatch {
@@ -41,9 +51,6 @@ interface Dispatch {
   provider: LocalProvider;
   row: ClaimRow;
 }
-
-export const isTrusted = (p: LocalProvider, trustAfter: number): boolean =>
-  p.completed >= trustAfter && p.reputation >= TRUSTED_REPUTATION;
 
 /**
  * Matches queued work to the providers connected to this instance. Work is claimed from the
@@ -109,12 +116,14 @@ export class Dispatcher {
   private async claimPage(seen: string[]): Promise<{ rows: number; dispatches: Dispatch[] }> {
     const { db, providers, config } = this.app;
     const reserved: Dispatch[] = [];
+    // Prices of the executions this claim adds, per provider account (stake must cover them too).
+    const atRisk = new Map<string, bigint>();
     let rowCount = 0;
     try {
       await db.prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<ClaimRow[]>`
-          SELECT t.id, t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched,
-                 t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize"
+          SELECT t.id, t.kind, t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched,
+                 t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize", m.calibration
           FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
           WHERE t.dispatched < t.wanted
             AND t.status IN ('queued', 'assigned', 'running', 'verifying')
@@ -135,30 +144,49 @@ export class Dispatcher {
                   where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
                   select: { providerId: true },
                 });
-          const req = matchRequest(row, new Set(taken.map((a) => a.providerId)));
           const v = row.verification as StoredVerification;
-          let wanted = row.wanted;
-          let picks: LocalProvider[];
+          const exclude = new Set(taken.map((a) => a.providerId));
+          // A re-check never goes back to the provider whose result it checks.
+          if (v.recheck) exclude.add(v.recheck.providerId);
+          const req = matchRequest(row, exclude, v.backend);
           const endTimer = this.app.metrics.matchDuration.startTimer();
-          if (v.mode === "auto" && row.dispatched === 0 && v.single === undefined) {
-            // `auto`: a trusted provider runs the task alone; anyone else gets replicas — unless
-            // it is the only eligible provider online, when waiting for a second one could take
-            // until the deadline (a one-provider local network): then it runs alone, and the
-            // task's verification view says so (outcome "single").
-            picks = providers.pick(req, v.replicas);
-            const first = picks[0];
-            if (!first) continue;
-            const single = isTrusted(first, config.TRUST_AFTER) || picks.length === 1;
-            wanted = single ? 1 : v.replicas;
-            picks = picks.slice(0, wanted);
-            await tx.task.update({ where: { id: row.id }, data: { wanted, verification: { ...v, single } } });
+          const first = v.mode === "auto" && row.dispatched === 0 && v.single === undefined;
+          const need = first ? v.replicas : row.wanted - row.dispatched;
+          const eligible = await this.eligible(tx, providers.pick(req, need + EXTRA_CANDIDATES), atRisk);
+          let picks: Array<{ p: LocalProvider; f: CandidateFacts }>;
+          if (first) {
+            // `auto`: how the first pick's pair is checked decides the executions (docs/QA.md).
+            const lead = eligible[0];
+            if (!lead) {
+              endTimer();
+              continue;
+            }
+            const sameBackend = (row.calibration as Calibration | null)?.sameBackendQuorum === true;
+            const others = preferTrusted(
+              eligible.slice(1).filter((c) => !sameBackend || c.p.backend === lead.p.backend),
+              (c) => c.f.trust,
+              config.qa,
+            );
+            let plan: StoredVerification["plan"] = planExecution(lead.f.trust, config.qa, uniformRandom());
+            // The only eligible provider online: waiting for a second one could take until the
+            // deadline (a one-provider local network), so it runs alone, unchecked ("single").
+            if (plan !== "solo" && others.length === 0) plan = "single";
+            const alone = plan === "solo" || plan === "single";
+            picks = alone ? [lead] : [lead, ...others.slice(0, v.replicas - 1)];
+            const wanted = alone ? 1 : v.replicas;
+            const verification: StoredVerification = { ...v, single: alone, plan, ...(sameBackend && !alone ? { backend: lead.p.backend } : {}) };
+            await tx.$executeRaw`UPDATE "Task" SET wanted = ${wanted}, verification = ${JSON.stringify(verification)}::jsonb WHERE id = ${row.id}`;
           } else {
-            picks = providers.pick(req, wanted - row.dispatched);
+            // Checkers (replicas, tie-breakers, re-checks) come from trusted pairs first; a canary
+            // or an unverified task takes the scheduler's order.
+            const checking = v.mode !== "none" && row.kind !== "canary";
+            picks = (checking ? preferTrusted(eligible, (c) => c.f.trust, config.qa) : eligible).slice(0, need);
           }
           endTimer();
           if (picks.length === 0) continue;
           const leaseUntil = new Date(Date.now() + config.LEASE_MS);
-          for (const p of picks) {
+          for (const { p } of picks) {
+            atRisk.set(p.accountId, (atRisk.get(p.accountId) ?? 0n) + p.price);
             const assignmentId = newId("asg");
             await tx.$executeRaw`
               INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
@@ -179,6 +207,23 @@ export class Dispatcher {
     }
     for (const d of reserved) if (d.row.status === "queued") this.app.bus.taskUpdated({ taskId: d.taskId, status: "assigned" });
     return { rows: rowCount, dispatches: reserved };
+  }
+
+  /**
+   * The candidates whose account stake covers one more execution at their price (free work needs
+   * no stake), with their pair trust — in the index's order.
+   */
+  private async eligible(tx: Tx, candidates: LocalProvider[], added: Map<string, bigint>): Promise<Array<{ p: LocalProvider; f: CandidateFacts }>> {
+    if (candidates.length === 0) return [];
+    const facts = await loadCandidateFacts(tx, candidates.map((p) => p.id));
+    const out: Array<{ p: LocalProvider; f: CandidateFacts }> = [];
+    for (const p of candidates) {
+      const f = facts.get(p.id);
+      if (!f) continue;
+      if (!stakeCovers(f.stake, f.atRisk + (added.get(p.accountId) ?? 0n), p.price, this.app.config.qa)) continue;
+      out.push({ p, f });
+    }
+    return out;
   }
 
   /** Sends a committed assignment to its provider; no ack in time means the execution is lost. */
@@ -208,10 +253,11 @@ export class Dispatcher {
   }
 }
 
-function matchRequest(row: ClaimRow, exclude: Set<string>): MatchRequest {
+function matchRequest(row: ClaimRow, exclude: Set<string>, backend: string | undefined): MatchRequest {
   const r = row.requirements as Requirements;
+  const b = (backend ?? r.backend) as Requirements["backend"];
   return {
-    ...(r.backend ? { backend: r.backend } : {}),
+    ...(b ? { backend: b } : {}),
     ...(r.kind ? { kind: r.kind } : {}),
     ...(r.minVramMb !== undefined ? { minVramMb: r.minVramMb } : {}),
     ...(r.minComputeCapability !== undefined ? { minComputeCapability: r.minComputeCapability } : {}),

@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import { newId } from "../ids";
 import { validateModel } from "../onnx/validate-model";
+import { calibrateModel } from "../qa/calibrate";
 
 export type ModelRow = {
   id: string;
@@ -11,6 +12,8 @@ export type ModelRow = {
   sizeBytes: number;
   inputs: unknown;
   outputs: unknown;
+  /** QA calibration (qa/calibrate.ts), null until calibrated. */
+  calibration?: unknown;
   ownerId: string;
   createdAt: Date;
 };
@@ -37,6 +40,8 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
   if (existing) return toModelView(existing);
   const signature = await validateModel(bytes);
   await app.blobs.put(bytes, sha256);
+  // QA's reference run: per-model tolerance for comparing replicas across backends (never throws).
+  const calibration = await calibrateModel(bytes, signature);
   const data = {
     id: newId("mdl"),
     sha256,
@@ -45,6 +50,7 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
     sizeBytes: bytes.byteLength,
     inputs: signature.inputs,
     outputs: signature.outputs,
+    calibration: { ...calibration },
   };
   try {
     return toModelView(await app.db.prisma.model.create({ data }));

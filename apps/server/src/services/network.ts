@@ -1,10 +1,18 @@
 import type { ProviderPublic, Stats } from "@stun/shared";
 import type { AppContext } from "../context";
+import { isTrusted, newPairTrust } from "../qa/policy";
 
 /** Online providers (across instances: from the database), public fields only. */
 export async function listProviders(app: AppContext): Promise<ProviderPublic[]> {
-  const rows = await app.db.prisma.provider.findMany({ where: { online: true }, orderBy: { createdAt: "asc" }, take: 1000 });
-  return rows.map((p) => ({
+  const rows = await app.db.prisma.provider.findMany({
+    where: { online: true },
+    orderBy: { createdAt: "asc" },
+    take: 1000,
+    include: { trust: true },
+  });
+  return rows.map((p) => {
+    const t = p.trust.find((x) => x.backend === p.backend) ?? newPairTrust();
+    return {
     id: p.id,
     name: p.name,
     kind: p.kind as ProviderPublic["kind"],
@@ -15,8 +23,12 @@ export async function listProviders(app: AppContext): Promise<ProviderPublic[]> 
     slots: p.slots,
     load: app.providers.get(p.id)?.active.size ?? 0,
     tasksCompleted: p.tasksCompleted,
+    tasksRejected: p.tasksRejected,
+    slashed: p.slashed.toString(),
+    trust: { trusted: isTrusted(t, app.config.qa), streak: t.streak, checked: t.checked, invalid: t.invalid },
     specs: p.specs as Record<string, unknown>,
-  }));
+    };
+  });
 }
 
 /** Network totals. */

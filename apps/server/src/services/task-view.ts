@@ -12,8 +12,14 @@ export interface StoredVerification {
   mode: VerificationMode;
   replicas: number;
   argmax: boolean;
-  /** `auto` decided to run this task on one trusted provider. */
+  /** `auto` decided to run this task on one provider (`plan` says why). */
   single?: boolean;
+  /** How `auto` checks it (qa/policy.ts): replicate | audit | solo, or single (only provider online). */
+  plan?: "replicate" | "audit" | "solo" | "single";
+  /** Replicas must run on this backend (the model's calibration asks for same-backend quorums). */
+  backend?: string;
+  /** A re-check: the solo execution it checks again (that result counts as the first replica). */
+  recheck?: { taskId: string; assignmentId: string; providerId: string };
 }
 
 type TaskRow = {
@@ -26,6 +32,7 @@ type TaskRow = {
   outputSha256: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  correction?: unknown;
   createdAt: Date;
   completedAt: Date | null;
   assignments: Array<{
@@ -79,6 +86,8 @@ export async function toTaskView(app: AppContext, t: TaskRow): Promise<TaskView>
   if (t.status === "completed" && t.outputSha256) {
     view.outputs = tensorMapToJson(deserializeTensorMap(await app.blobs.get(t.outputSha256)));
   }
+  const c = t.correction as { at: string; previousOutputDigest: string; outputDigest: string } | null | undefined;
+  if (c) view.correction = { at: c.at, previousOutputDigest: c.previousOutputDigest, outputDigest: c.outputDigest };
   if (t.errorCode) view.error = { code: t.errorCode, message: t.errorMessage ?? t.errorCode };
   return view;
 }

@@ -13,6 +13,7 @@ import {
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
+import { maybeInjectCanary } from "../qa/canaries";
 import { getModelRow } from "./models";
 import { TASK_VIEW_INCLUDE, toTaskView, type StoredVerification } from "./task-view";
 
@@ -63,6 +64,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
               ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)})`;
   });
   app.metrics.tasksSubmitted.inc();
+  void maybeInjectCanary(app, model, maxPrice);
   app.bus.taskUpdated({ taskId: id, status: "queued" });
   app.bus.workAvailable();
   return { id, status: "queued" };
@@ -77,7 +79,7 @@ type TaskViewRow = Parameters<typeof toTaskView>[1] & { requesterId: string };
 async function loadOwnTask(app: AppContext, requesterId: string, id: string): Promise<TaskViewRow> {
   const rows = await app.db.prisma.$queryRaw<TaskViewRow[]>`
     SELECT t.id, t."requesterId", t.status, t."modelId", t.verification, t.cost, t.receipt, t."outputSha256",
-           t."errorCode", t."errorMessage", t."createdAt", t."completedAt",
+           t."errorCode", t."errorMessage", t.correction, t."createdAt", t."completedAt",
            COALESCE((
              SELECT json_agg(json_build_object(
                       'providerId', a."providerId", 'backend', a.backend, 'status', a.status,

@@ -1,4 +1,4 @@
-import { DEFAULT_TOLERANCES, isFloatDtype, splitFee, type Receipt, type TensorInfo } from "@stun/shared";
+import { isFloatDtype, toleranceFor, splitFee, type CompareOptions, type Receipt, type ReceiptQa, type TensorInfo } from "@stun/shared";
 import type { Tx } from "../db/database";
 import { settle } from "../ledger";
 import type { StoredVerification } from "../services/task-view";
@@ -16,6 +16,10 @@ export interface SettleInput {
   model: { sha256: string; ownerId: string; outputs: unknown };
   winners: Winner[];
   outputDigest: string;
+  /** The comparator options QA applied (the model's calibrated tolerance). */
+  compare: CompareOptions;
+  executions: Array<{ providerId: string; backend: string; verdict: string }>;
+  qa: ReceiptQa;
 }
 
 /**
@@ -36,9 +40,9 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     creator: { accountId: model.ownerId, amount: split.creator },
   });
   const providerTotal = split.providers.reduce((s, p) => s + p.amount, 0n);
-  // The tolerance the comparator applied: the first float output's dtype default; exact otherwise.
+  // The tolerance the comparator applied to the first float output: calibrated or its dtype's default; exact otherwise.
   const floatOut = (model.outputs as TensorInfo[]).find((o) => isFloatDtype(o.dtype));
-  const tol = floatOut && isFloatDtype(floatOut.dtype) ? DEFAULT_TOLERANCES[floatOut.dtype] : { abs: 0, rel: 0 };
+  const tol = floatOut && isFloatDtype(floatOut.dtype) ? toleranceFor(floatOut.dtype, input.compare.tolerance) : { abs: 0, rel: 0 };
   const receipt: Receipt = {
     taskId: task.id,
     modelSha256: model.sha256,
@@ -50,6 +54,8 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
       paid: (paid.get(w.assignmentId) ?? 0n).toString(),
     })),
     tolerance: { abs: tol.abs, rel: tol.rel, argmax: task.verification.argmax },
+    executions: input.executions.map((e) => ({ ...e, backend: e.backend as Receipt["providers"][number]["backend"] })),
+    qa: input.qa,
     cost: split.total.toString(),
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
     completedAt: new Date().toISOString(),

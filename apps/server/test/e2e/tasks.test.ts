@@ -44,10 +44,18 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     for (let i = 0; i < expected.length; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
 
     expect(done.cost).toBe(String(PRICE));
+    // The tolerance applied is the model's own, calibrated at upload (never below the float32 default).
+    const calibration = (await net.db.prisma.model.findUnique({ where: { id: modelId } }))!.calibration as {
+      status: string;
+      tolerance: { abs: number; rel: number };
+    };
+    expect(calibration.status).toBe("calibrated");
+    expect(calibration.tolerance.rel).toBeGreaterThanOrEqual(1e-3);
     expect(done.receipt).toMatchObject({
       cost: "100",
       split: { providers: "80", treasury: "15", creator: "5" },
-      tolerance: { abs: 1e-4, rel: 1e-3, argmax: false },
+      tolerance: { ...calibration.tolerance, argmax: false },
+      qa: { kind: "user", check: "unverified", recheck: "none" },
     });
     expect(done.receipt.providers).toHaveLength(1);
     expect(done.verification).toMatchObject({ mode: "none", outcome: "single" });

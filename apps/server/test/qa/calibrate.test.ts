@@ -131,7 +131,7 @@ describe("calibrateModel", () => {
     const bytes = new Uint8Array(readFileSync(sileroVadPath()));
     const random = await calibrate(bytes);
     // One sample of audio (the symbolic length becomes 1) and a random `sr` are not inputs Silero takes.
-    expect(random).toMatchObject({ status: "failed", tolerance: DEFAULT_TOLERANCES.float32, drift: 0, sameBackendQuorum: false });
+    expect(random).toMatchObject({ status: "failed", tolerance: DEFAULT_TOLERANCES.float32, drift: 0, sameBackendQuorum: true });
     expect(random.reason).toMatch(/does not run on random inputs/);
 
     const examples = [1, 2, 3, 4].map((seed) => sileroVadInputs({ seed }) as Record<string, RawTensor>);
@@ -146,7 +146,8 @@ describe("calibrateModel", () => {
     expect(c.status).toBe("failed");
     expect(c.reason).toMatch(/does not run on random inputs/);
     expect(c.tolerance).toEqual(DEFAULT_TOLERANCES.float32);
-    expect(c.sameBackendQuorum).toBe(false);
+    // Unknown drift: replicas must share a backend class.
+    expect(c.sameBackendQuorum).toBe(true);
   });
 });
 

@@ -13,8 +13,11 @@ import {
 // ---- accounts and money -------------------------------------------------------------------
 
 export const CreateAccountResponseSchema = z.object({ accountId: z.string(), apiKey: z.string() });
-export const FaucetRequestSchema = z.object({ amount: AmountSchema });
-export const AccountViewSchema = z.object({ accountId: z.string(), balance: AmountSchema, escrow: AmountSchema });
+/** A body that is one amount: faucet, stake and unstake (the handlers require it to be > 0). */
+export const AmountRequestSchema = z.object({ amount: AmountSchema });
+export type AmountRequest = z.infer<typeof AmountRequestSchema>;
+/** An account's balances: `balance` spendable, `escrow` held for tasks, `stake` backing its providers' work. */
+export const AccountViewSchema = z.object({ accountId: z.string(), balance: AmountSchema, escrow: AmountSchema, stake: AmountSchema });
 export type AccountView = z.infer<typeof AccountViewSchema>;
 
 export const LedgerEntryViewSchema = z.object({
@@ -109,6 +112,21 @@ export const VerificationViewSchema = z.object({
   executions: z.array(ExecutionViewSchema),
 });
 
+/** How QA checked a task (docs/QA.md). */
+export const ReceiptQaSchema = z.object({
+  /** user: a requester's task; canary: a known-answer task; recheck: a re-execution of a solo result. */
+  kind: z.enum(["user", "canary", "recheck"]),
+  /**
+   * replicated: replicas agreed (a new pair, or mode replicated); audit: a trusted pair, checked at
+   * random; solo: a trusted pair alone, unchecked; single: the only provider online; unverified:
+   * mode none; known-answer: compared with the canary's answer; recheck: compared with the original.
+   */
+  check: z.enum(["replicated", "audit", "solo", "single", "unverified", "known-answer", "recheck"]),
+  /** For a solo result: whether it was re-checked after its pair was caught, and what that found. */
+  recheck: z.enum(["none", "queued", "confirmed", "corrected"]),
+});
+export type ReceiptQa = z.infer<typeof ReceiptQaSchema>;
+
 export const ReceiptSchema = z.object({
   taskId: z.string(),
   modelSha256: Sha256Schema,
@@ -116,6 +134,9 @@ export const ReceiptSchema = z.object({
   outputDigest: Sha256Schema,
   providers: z.array(z.object({ providerId: z.string(), backend: BackendSchema, paid: AmountSchema })),
   tolerance: z.object({ abs: z.number(), rel: z.number(), argmax: z.boolean() }),
+  /** Every execution that was compared, paid or not. */
+  executions: z.array(z.object({ providerId: z.string(), backend: BackendSchema, verdict: z.string() })).optional(),
+  qa: ReceiptQaSchema.optional(),
   cost: AmountSchema,
   split: z.object({ providers: AmountSchema, treasury: AmountSchema, creator: AmountSchema }),
   completedAt: z.string(),
@@ -130,6 +151,8 @@ export const TaskViewSchema = z.object({
   verification: VerificationViewSchema,
   cost: AmountSchema.nullable(),
   receipt: ReceiptSchema.nullable(),
+  /** Set when a re-check overturned the result first delivered: `outputs` are now the corrected ones. */
+  correction: z.object({ at: z.string(), previousOutputDigest: z.string(), outputDigest: z.string() }).optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
@@ -154,10 +177,16 @@ export const ProviderPublicSchema = z.object({
   backend: BackendSchema,
   region: z.string(),
   price: AmountSchema,
+  /** Lower confidence bound on the valid rate of its checked results (docs/QA.md). */
   reputation: z.number(),
   slots: z.number().int(),
   load: z.number().int(),
   tasksCompleted: z.number().int(),
+  tasksRejected: z.number().int(),
+  /** Stake taken for wrong results, base units. */
+  slashed: AmountSchema,
+  /** Adaptive replication's record of this provider on its current backend. */
+  trust: z.object({ trusted: z.boolean(), streak: z.number().int(), checked: z.number().int(), invalid: z.number().int() }),
   specs: z.record(z.string(), z.unknown()),
 });
 export type ProviderPublic = z.infer<typeof ProviderPublicSchema>;

@@ -1,0 +1,124 @@
+/**
+ * What a verdict does to a provider, inside the result transaction: the assignment's verdict, the
+ * provider's counters and reputation, its (provider, backend) pair trust, and — for a wrong result
+ * — the slash and the re-check of the pair's recent solo results. Policy decisions come from the
+ * pure functions in policy.ts and reputation.ts (which bench/qa-sim runs too).
+ */
+import type { Tx } from "../db/database";
+import { slash } from "../ledger";
+import { afterChecked, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
+import { addVerdict, reputationScore } from "./reputation";
+import { queueRechecks } from "./rechecks";
+
+export interface Judged {
+  assignmentId: string;
+  taskId: string;
+  providerId: string;
+  accountId: string;
+  backend: string;
+  price: bigint;
+}
+
+export interface ProviderStats {
+  id: string;
+  reputation: number;
+  tasksCompleted: number;
+  tasksRejected: number;
+  tasksFailed: number;
+}
+
+export interface VerdictEffects {
+  stats: ProviderStats;
+  slashed: bigint;
+  rechecks: number;
+}
+
+/** Who was handed a wrong result (a solo result a re-check overturned): refunded from the slash. */
+export interface Wronged {
+  requesterId: string;
+  paid: bigint;
+  taskId: string;
+}
+
+/**
+ * A checked verdict (the result was compared with another execution or a known answer).
+ * `verdict` is what the assignment is marked: accepted / rejected, or `overturned` for a solo
+ * result a re-check found wrong.
+ */
+export async function recordCheckedVerdict(
+  tx: Tx,
+  policy: QaPolicy,
+  j: Judged,
+  valid: boolean,
+  opts: { verdict?: string; wronged?: Wronged } = {},
+): Promise<VerdictEffects> {
+  const verdict = opts.verdict ?? (valid ? "accepted" : "rejected");
+  await tx.$executeRaw`UPDATE "Assignment" SET verdict = ${verdict} WHERE id = ${j.assignmentId}`;
+  const [evidence] = await tx.$queryRaw<Array<{ validWeight: number; invalidWeight: number }>>`
+    SELECT "validWeight", "invalidWeight" FROM "Provider" WHERE id = ${j.providerId} FOR UPDATE`;
+  const next = addVerdict(evidence ?? { validWeight: 0, invalidWeight: 0 }, valid);
+  const [stats] = await tx.$queryRaw<ProviderStats[]>`
+    UPDATE "Provider"
+    SET "validWeight" = ${next.validWeight}, "invalidWeight" = ${next.invalidWeight}, reputation = ${reputationScore(next)},
+        "tasksCompleted" = "tasksCompleted" + ${valid ? 1 : 0}, "tasksRejected" = "tasksRejected" + ${valid ? 0 : 1}
+    WHERE id = ${j.providerId}
+    RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
+  await writeTrust(tx, j.providerId, j.backend, afterChecked(await readTrust(tx, j.providerId, j.backend), valid, policy));
+  let slashed = 0n;
+  let rechecks = 0;
+  if (!valid) {
+    slashed = await slashProvider(tx, policy, j, opts.wronged);
+    rechecks = await queueRechecks(tx, policy, j.providerId, j.backend);
+  }
+  return { stats: stats!, slashed, rechecks };
+}
+
+/**
+ * A result accepted alone, unchecked: no evidence for reputation. With `solo` (auto mode ran it
+ * alone) it joins the pair's solo window, which a re-check looks at if the pair is caught later.
+ */
+export async function recordSoloVerdict(tx: Tx, j: Judged, solo: boolean): Promise<ProviderStats> {
+  const n = solo ? 1 : 0;
+  const [stats] = await tx.$queryRaw<ProviderStats[]>`
+    WITH verdict AS (
+      UPDATE "Assignment" SET verdict = 'accepted', solo = ${solo} WHERE id = ${j.assignmentId}
+    ), trust AS (
+      INSERT INTO "ProviderTrust" ("providerId", backend, solo, "updatedAt") VALUES (${j.providerId}, ${j.backend}, ${n}, ${new Date()})
+      ON CONFLICT ("providerId", backend) DO UPDATE SET solo = "ProviderTrust".solo + ${n}, "updatedAt" = EXCLUDED."updatedAt"
+    )
+    UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId}
+    RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
+  return stats!;
+}
+
+async function readTrust(tx: Tx, providerId: string, backend: string): Promise<PairTrust> {
+  const [row] = await tx.$queryRaw<PairTrust[]>`
+    SELECT streak, solo, checked, invalid FROM "ProviderTrust" WHERE "providerId" = ${providerId} AND backend = ${backend} FOR UPDATE`;
+  return row ?? { streak: 0, solo: 0, checked: 0, invalid: 0 };
+}
+
+async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTrust): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO "ProviderTrust" ("providerId", backend, streak, solo, checked, invalid, "updatedAt")
+    VALUES (${providerId}, ${backend}, ${t.streak}, ${t.solo}, ${t.checked}, ${t.invalid}, ${new Date()})
+    ON CONFLICT ("providerId", backend) DO UPDATE
+    SET streak = EXCLUDED.streak, solo = EXCLUDED.solo, checked = EXCLUDED.checked, invalid = EXCLUDED.invalid, "updatedAt" = EXCLUDED."updatedAt"`;
+}
+
+/**
+ * Takes slashMultiple × the execution's price (at least minSlash, at most the stake) from the
+ * provider's account stake: to the wronged requester what it paid, the rest to the treasury.
+ */
+async function slashProvider(tx: Tx, policy: QaPolicy, j: Judged, wronged: Wronged | undefined): Promise<bigint> {
+  const [acc] = await tx.$queryRaw<Array<{ stake: bigint }>>`SELECT stake FROM "Account" WHERE id = ${j.accountId} FOR UPDATE`;
+  const amount = slashAmount(j.price, BigInt(acc?.stake ?? 0n), policy);
+  if (amount <= 0n) return 0n;
+  const split = slashSplit(amount, wronged?.paid ?? 0n);
+  await slash(tx, j.accountId, amount, {
+    toTreasury: split.toTreasury,
+    ...(split.toRequester > 0n ? { toAccountId: wronged!.requesterId } : {}),
+    taskId: wronged?.taskId ?? j.taskId,
+  });
+  await tx.$executeRaw`UPDATE "Provider" SET slashed = slashed + ${amount} WHERE id = ${j.providerId}`;
+  return amount;
+}
