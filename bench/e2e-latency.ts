@@ -15,6 +15,7 @@ import { buildMlp } from "@stun/testkit";
 import { parseConfig } from "../apps/server/src/env";
 import { startServer } from "../apps/server/src/server";
 import { createAccount, faucet } from "../apps/server/src/services/accounts";
+import { stakeFunds } from "../apps/server/src/services/stake";
 import { percentiles } from "./stats";
 
 const { values } = parseArgs({ options: { tasks: { type: "string", default: "300" } } });
@@ -25,6 +26,9 @@ const server = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDir, LOG
 const requester = await createAccount(server.app);
 await faucet(server.app, requester.accountId, 10n ** 15n);
 const providerAccount = await createAccount(server.app);
+// Paid work needs stake (slashMultiple × the price of each live execution).
+await faucet(server.app, providerAccount.accountId, 1_000_000n);
+await stakeFunds(server.app, providerAccount.accountId, 1_000_000n);
 const providers = await Promise.all(
   [1, 2].map((i) =>
     spawnProviderProcess({

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createAccount, faucet, parseConfig, startServer } from "@stun/server";
+import { accountView, createAccount, faucet, parseConfig, stakeFunds, startServer } from "@stun/server";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const config = parseConfig(process.env);
@@ -40,6 +40,17 @@ async function localKeys(): Promise<LocalKeys> {
   return keys;
 }
 const keys = await localKeys();
+
+// Paid work needs stake (slashMultiple × the price of each live execution): in local mode the
+// providers' account is topped up to LOCAL_PROVIDER_STAKE from the faucet at every start.
+const LOCAL_PROVIDER_STAKE = 100_000n;
+if (config.local) {
+  const short = LOCAL_PROVIDER_STAKE - BigInt((await accountView(app, keys.provider.accountId)).stake);
+  if (short > 0n) {
+    await faucet(app, keys.provider.accountId, short);
+    await stakeFunds(app, keys.provider.accountId, short);
+  }
+}
 
 const providers: ChildProcess[] = [];
 const providerBin = path.join(root, "apps/provider-native/bin/stun-provider.mjs");

@@ -35,6 +35,7 @@ import { type Hardware, detectHardware } from "./hardware";
 import { type Logger, createJsonLogger } from "./logger";
 import { ModelCache } from "./model-cache";
 import { Runner } from "./runner";
+import { ensureStake } from "./stake";
 import { AGENT_VERSION } from "./version";
 
 export interface ProviderAgentOptions {
@@ -46,6 +47,11 @@ export interface ProviderAgentOptions {
   backend?: BackendChoice;
   /** Price per task in integer base units (a string, e.g. "100"). */
   price?: string;
+  /**
+   * Stake wanted on the account, integer base units (a string): at start, before connecting, the
+   * agent stakes the difference from the account's balance when its stake is lower (stake.ts).
+   */
+  stake?: string;
   region?: string;
   slots?: number;
   cacheDir?: string;
@@ -183,6 +189,7 @@ export class ProviderAgent {
       slots: this.registration.slots,
       ...(o.threads ? { threads: o.threads } : {}),
       price: this.registration.price,
+      ...(o.stake !== undefined ? { stake: o.stake } : {}),
       region: this.registration.region,
       cacheDir,
       ...(o.fault ? { fault: o.fault } : {}),
@@ -199,6 +206,9 @@ export class ProviderAgent {
       logger: this.log,
     });
     this.runner = new Runner(this.cache, o.fault ? { fault: createFault(o.fault) } : {});
+    if (o.stake !== undefined && BigInt(o.stake) > 0n) {
+      await ensureStake({ server: o.server, apiKey: o.apiKey, target: BigInt(o.stake), logger: this.log });
+    }
     if (this.stopping) throw new Error("provider agent stopped before it connected");
     return this.connect();
   }

@@ -17,6 +17,9 @@ Required (or from the environment):
 Options:
   --backend B           cpu | cuda | auto (default cpu; auto = CUDA when it loads, else CPU)
   --price N             price per task in integer base units (default 1)
+  --stake N             before connecting, stake from the account's balance until its stake is N
+                        (paid work needs stake >= 10 x the prices of the account's live executions;
+                        if staking fails the agent warns and gets only free work)
   --region R            region, e.g. eu-west (default local)
   --slots N             tasks run at once, 1-64 (default 1)
   --name NAME           provider name (default: host name); agents sharing an API key need different names
@@ -66,6 +69,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         "api-key": { type: "string" },
         backend: { type: "string" },
         price: { type: "string" },
+        stake: { type: "string" },
         region: { type: "string" },
         slots: { type: "string" },
         name: { type: "string" },
@@ -102,6 +106,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (values.price !== undefined && !AmountSchema.safeParse(values.price).success) {
     throw new UsageError(`--price must be a non-negative integer amount in base units, got "${values.price}"`);
   }
+  if (values.stake !== undefined && !AmountSchema.safeParse(values.stake).success) {
+    throw new UsageError(`--stake must be a non-negative integer amount in base units, got "${values.stake}"`);
+  }
   if (values.region !== undefined && !RegionSchema.safeParse(values.region).success) {
     throw new UsageError(`--region must be lowercase letters, digits and dashes (e.g. eu-west), got "${values.region}"`);
   }
@@ -120,6 +127,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 
   const options: ProviderAgentOptions & { logLevel: LogLevel } = { server, apiKey, backend: backend as BackendChoice, logLevel };
   if (values.price !== undefined) options.price = values.price;
+  if (values.stake !== undefined) options.stake = values.stake;
   if (values.region !== undefined) options.region = values.region;
   if (values.name !== undefined) options.name = values.name;
   if (values["cache-dir"] !== undefined) options.cacheDir = values["cache-dir"];

@@ -10,5 +10,6 @@ export { createJsonLogger, silentLogger, type LogLevel, type Logger } from "./lo
 export { ModelCache, type ModelCacheOptions, type ModelRef, type SessionLease } from "./model-cache";
 export { ortToWire, wireToOrt } from "./ort-tensors";
 export { Runner, type RunOutcome, type RunRequest } from "./runner";
+export { ensureStake, type EnsureStakeOptions, type EnsureStakeResult } from "./stake";
 export { AGENT_VERSION } from "./version";
 export { PROVIDER_BIN, spawnProviderProcess, type ProviderProcess, type SpawnProviderOptions } from "./process";

@@ -175,6 +175,28 @@ describe("ProviderAgent", () => {
     expect(market.results).toEqual([]);
   });
 
+  it("--stake tops the account's stake up before it connects, and does nothing when it is there", async () => {
+    Object.assign(market.models.account, { balance: 5000n, stake: 400n });
+    await newAgent({ stake: "1000" }).start();
+    expect(market.models.account).toEqual({ balance: 4400n, stake: 1000n });
+    const msgs = logs.map((l) => l.msg);
+    expect(logs.find((l) => l.msg === "staked")).toMatchObject({ level: "info", amount: "600", stake: "1000", target: "1000" });
+    expect(msgs.indexOf("staked")).toBeLessThan(msgs.indexOf("connected"));
+    await agents.pop()!.stop({ graceMs: 0 });
+
+    logs = [];
+    await newAgent({ stake: "1000" }).start();
+    expect(market.models.account).toEqual({ balance: 4400n, stake: 1000n });
+    expect(logs.find((l) => l.msg === "stake already at target")).toMatchObject({ stake: "1000", target: "1000" });
+  });
+
+  it("--stake that the balance cannot cover warns and the agent still registers (free work only)", async () => {
+    Object.assign(market.models.account, { balance: 10n, stake: 0n });
+    expect(await newAgent({ stake: "1000" }).start()).toBe("prv_test-provider");
+    expect(market.models.account).toEqual({ balance: 10n, stake: 0n });
+    expect(logs.find((l) => String(l.msg).startsWith("could not stake"))).toMatchObject({ level: "warn", code: "INSUFFICIENT_FUNDS", target: "1000" });
+  });
+
   it("a refused API key makes start() fail instead of retrying forever", async () => {
     const agent = newAgent({ apiKey: "wrong" });
     await expect(agent.start()).rejects.toThrow(/refused the connection: UNAUTHORIZED/);

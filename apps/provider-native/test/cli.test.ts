@@ -11,14 +11,14 @@ describe("parseCli", () => {
   it("parses every option", () => {
     const r = parseCli([
       ...base,
-      "--backend", "cuda", "--price", "120", "--region", "eu-west", "--slots", "4", "--name", "box-1",
+      "--backend", "cuda", "--price", "120", "--stake", "5000", "--region", "eu-west", "--slots", "4", "--name", "box-1",
       "--cache-dir", "/tmp/c", "--cache-mb", "512", "--threads", "1", "--log-level", "warn", "--heartbeat-ms", "1000",
       "--drain-timeout-ms", "0", "--benchmark-ms", "0", "--fault", "perturb",
     ], {});
     expect(r).toEqual({
       help: false,
       options: {
-        server: "http://127.0.0.1:3000", apiKey: "k", backend: "cuda", price: "120", region: "eu-west", slots: 4, name: "box-1",
+        server: "http://127.0.0.1:3000", apiKey: "k", backend: "cuda", price: "120", stake: "5000", region: "eu-west", slots: 4, name: "box-1",
         cacheDir: "/tmp/c", cacheMb: 512, threads: 1, logLevel: "warn", heartbeatMs: 1000, drainTimeoutMs: 0, benchmarkMs: 0, fault: "perturb",
       },
     });
@@ -43,6 +43,7 @@ describe("parseCli", () => {
     [[...base, "--backend", "tpu"], /--backend must be one of cpu, cuda, auto/],
     [[...base, "--price", "1.5"], /--price/],
     [[...base, "--price", "-3"], /--price/],
+    [[...base, "--stake", "1.5"], /--stake must be a non-negative integer/],
     [[...base, "--region", "EU West"], /--region/],
     [[...base, "--slots", "0"], /--slots must be an integer from 1 to 64/],
     [[...base, "--slots", "65"], /--slots/],

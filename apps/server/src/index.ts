@@ -1,4 +1,5 @@
 export { startServer, type RunningServer } from "./server";
 export { parseConfig, type Config } from "./env";
 export type { AppRouter } from "./trpc/routers/_app";
-export { createAccount, faucet } from "./services/accounts";
+export { accountView, createAccount, faucet } from "./services/accounts";
+export { liveStakeAtRisk, stakeFunds, unstakeFunds } from "./services/stake";

@@ -56,6 +56,8 @@ export interface Account {
   accountId: string;
   balance: bigint;
   escrow: bigint;
+  /** Staked as a provider: paid work needs stake ≥ 10 × the prices of the account's live executions. */
+  stake: bigint;
 }
 
 export interface LedgerEntry extends Omit<LedgerEntryView, "amount"> {
@@ -175,7 +177,7 @@ export function amountToString(amount: AmountInput): string {
   return s;
 }
 
-const toAccount = (v: AccountView): Account => ({ accountId: v.accountId, balance: BigInt(v.balance), escrow: BigInt(v.escrow) });
+const toAccount = (v: AccountView): Account => ({ accountId: v.accountId, balance: BigInt(v.balance), escrow: BigInt(v.escrow), stake: BigInt(v.stake) });
 const toLedgerEntry = (v: LedgerEntryView): LedgerEntry => ({ ...v, amount: BigInt(v.amount) });
 const toProvider = (v: ProviderPublic): Provider => ({ ...v, price: BigInt(v.price) });
 const toStats = (v: Stats): NetworkStats => ({ ...v, volume: BigInt(v.volume) });
@@ -347,6 +349,35 @@ export class StunClient {
     return this.request({
       method: "POST",
       path: "/faucet",
+      json: { amount: amountToString(amount) },
+      call,
+      parse: parseWith(AccountViewSchema, "account", toAccount),
+    });
+  }
+
+  /**
+   * Moves `amount` from the balance to the stake (providers need stake for paid work); returns the
+   * account after it. INSUFFICIENT_FUNDS (402) when the balance is short.
+   */
+  async stake(amount: AmountInput, call?: CallOptions): Promise<Account> {
+    return this.request({
+      method: "POST",
+      path: "/accounts/me/stake",
+      json: { amount: amountToString(amount) },
+      call,
+      parse: parseWith(AccountViewSchema, "account", toAccount),
+    });
+  }
+
+  /**
+   * Moves `amount` from the stake back to the balance; returns the account after it.
+   * INSUFFICIENT_FUNDS (402) when the stake is short; STAKE_LOCKED (409) when the rest would no
+   * longer cover the account's live executions (`details.unlocked`: the most unstakeable now).
+   */
+  async unstake(amount: AmountInput, call?: CallOptions): Promise<Account> {
+    return this.request({
+      method: "POST",
+      path: "/accounts/me/unstake",
       json: { amount: amountToString(amount) },
       call,
       parse: parseWith(AccountViewSchema, "account", toAccount),

@@ -62,6 +62,8 @@ describe("usage errors exit 2 with `error USAGE: …` before any request", () =>
     [["faucet", "ten"], /amount must be a non-negative integer/],
     [["faucet", "1.5"], /amount must be a non-negative integer/],
     [["faucet", "-5"], /Unknown option '-5'/],
+    [["stake"], /missing argument: stun stake <amount>/],
+    [["unstake", "1.5"], /amount must be a non-negative integer/],
     [["models", "upload"], /missing argument/],
     [["models", "upload", "a.onnx", "--name"], /--name/],
     [["models", "get"], /missing argument/],

@@ -50,9 +50,12 @@ describe("StunClient", () => {
 
     const created = await StunClient.createAccount(net.url);
     const fresh = new StunClient({ baseUrl: `${net.url}/api/v1/`, apiKey: created.apiKey });
-    expect(await fresh.account()).toEqual({ accountId: created.accountId, balance: 0n, escrow: 0n });
+    expect(await fresh.account()).toEqual({ accountId: created.accountId, balance: 0n, escrow: 0n, stake: 0n });
     const after = await fresh.faucet(5000n);
     expect(after.balance).toBe(5000n);
+    expect(await fresh.stake(2000n)).toMatchObject({ balance: 3000n, stake: 2000n });
+    expect(await fresh.unstake("500")).toMatchObject({ balance: 3500n, stake: 1500n });
+    await expect(fresh.unstake(1501n)).rejects.toMatchObject({ status: 402, code: "INSUFFICIENT_FUNDS" });
     const ledger = await fresh.ledger({ limit: 10 });
     expect(ledger.some((e) => e.amount === 5000n)).toBe(true);
   });
@@ -142,7 +145,9 @@ describe("stun CLI", () => {
 
     // From here on the server and key come from the config file.
     expect((await ok("faucet", "1000000000")).stdout).toContain("balance    1000000000");
-    expect(JSON.parse((await ok("account", "show", "--json")).stdout)).toEqual({ accountId: created.accountId, balance: "1000000000", escrow: "0" });
+    expect(JSON.parse((await ok("account", "show", "--json")).stdout)).toEqual({ accountId: created.accountId, balance: "1000000000", escrow: "0", stake: "0" });
+    expect((await ok("stake", "1000")).stdout).toMatch(/balance\s+999999000\n[^]*stake\s+1000/);
+    expect((await ok("unstake", "1000")).stdout).toMatch(/stake\s+0/);
 
     await writeFile(join(dir.path, "mlp.onnx"), cliMlp.bytes);
     const model = JSON.parse((await ok("models", "upload", "mlp.onnx", "--json")).stdout) as { id: string; name: string };

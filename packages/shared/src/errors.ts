@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   TASK_NOT_FOUND: 404,
   ASSIGNMENT_NOT_FOUND: 404,
   CONFLICT: 409,
+  /** An unstake would leave less stake than the account's live executions need. */
+  STAKE_LOCKED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

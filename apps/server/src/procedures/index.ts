@@ -2,6 +2,7 @@ import { createAccountProcedure } from "./accounts/create";
 import { faucetProcedure } from "./accounts/faucet";
 import { ledgerProcedure } from "./accounts/ledger";
 import { meProcedure } from "./accounts/me";
+import { stakeProcedure, unstakeProcedure } from "./accounts/stake";
 import { getModelProcedure } from "./models/get";
 import { listModelsProcedure } from "./models/list";
 import { providersProcedure } from "./network/providers";
@@ -12,7 +13,14 @@ import { submitTaskProcedure } from "./tasks/submit";
 
 /** Every API procedure by domain; tRPC's router and the REST table both wire these. */
 export const procedures = {
-  accounts: { create: createAccountProcedure, me: meProcedure, faucet: faucetProcedure, ledger: ledgerProcedure },
+  accounts: {
+    create: createAccountProcedure,
+    me: meProcedure,
+    faucet: faucetProcedure,
+    ledger: ledgerProcedure,
+    stake: stakeProcedure,
+    unstake: unstakeProcedure,
+  },
   models: { list: listModelsProcedure, get: getModelProcedure },
   tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
   network: { providers: providersProcedure, stats: statsProcedure },

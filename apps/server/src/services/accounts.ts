@@ -34,7 +34,7 @@ export async function authenticate(app: AppContext, apiKey: string | undefined):
 
 export async function accountView(app: AppContext, accountId: string): Promise<AccountView> {
   const b = await getBalances(app.db, accountId);
-  return { accountId, balance: b.balance.toString(), escrow: b.escrow.toString() };
+  return { accountId, balance: b.balance.toString(), escrow: b.escrow.toString(), stake: b.stake.toString() };
 }
 
 /** Most the faucet credits per call (balances are PostgreSQL BIGINT: at most ~9.2e18 in all). */

@@ -26,7 +26,7 @@ describeDb("REST contract and bad input", () => {
     const doc = await api(url, "GET", "/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");
-    for (const p of ["/api/v1/tasks", "/api/v1/tasks/{id}", "/api/v1/models", "/api/v1/accounts", "/api/v1/faucet", "/api/v1/accounts/me"]) {
+    for (const p of ["/api/v1/tasks", "/api/v1/tasks/{id}", "/api/v1/models", "/api/v1/accounts", "/api/v1/faucet", "/api/v1/accounts/me", "/api/v1/accounts/me/stake"]) {
       expect(doc.body.paths[p], p).toBeDefined();
     }
     expect(doc.body.paths["/api/v1/tasks"].post.requestBody.content["application/json"].schema.properties.modelId).toBeDefined();
@@ -37,7 +37,7 @@ describeDb("REST contract and bad input", () => {
     expect(created.status).toBe(201);
     expect(created.body.apiKey).toMatch(/^stun_/);
     const k = created.body.apiKey;
-    expect((await api(url, "GET", "/accounts/me", { key: k })).body).toEqual({ accountId: created.body.accountId, balance: "0", escrow: "0" });
+    expect((await api(url, "GET", "/accounts/me", { key: k })).body).toEqual({ accountId: created.body.accountId, balance: "0", escrow: "0", stake: "0" });
     const f = await api(url, "POST", "/faucet", { key: k, json: { amount: "12345" } });
     expect(f.status).toBe(200);
     expect(f.body.balance).toBe("12345");

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,9 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
       const url = `http://127.0.0.1:${port}`;
       expect(out).toContain(`${url}/api/v1`);
       expect(Number((await api(url, "GET", "/accounts/me", { key })).body.balance)).toBeGreaterThan(0);
+      // The local providers' account is staked, so they take paid work.
+      const local = JSON.parse(readFileSync(path.join(dataDir, "local-keys.json"), "utf8")) as { provider: { apiKey: string } };
+      expect((await api(url, "GET", "/accounts/me", { key: local.provider.apiKey })).body.stake).toBe("100000");
       const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2 });
       const modelId = await uploadModel(url, key, mlp.bytes);
       const x = new Float32Array([1, 2, 3, 4]);

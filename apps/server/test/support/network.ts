@@ -6,6 +6,7 @@ import { spawnProviderProcess, type ProviderProcess as SpawnedProvider } from "@
 import { parseConfig, type Config } from "../../src/env";
 import { startServer, type RunningServer } from "../../src/server";
 import { createAccount, faucet } from "../../src/services/accounts";
+import { stakeFunds } from "../../src/services/stake";
 import { openTestDatabase, type TestDatabase } from "./database";
 
 export interface ProviderProcess extends SpawnedProvider {
@@ -43,6 +44,11 @@ export interface TestNetworkOptions {
   providerArgs?: (i: number) => string[];
   env?: Record<string, string>;
   funds?: bigint;
+  /**
+   * Staked for the provider account (from the faucet, so its balance stays 0): paid work needs
+   * stake ≥ slashMultiple × the prices of its live executions. Default 1,000,000; 0n stakes nothing.
+   */
+  providerStake?: bigint;
 }
 
 async function freePort(): Promise<number> {
@@ -80,12 +86,19 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
     DATA_DIR: dataDir,
     LOG_LEVEL: "warn",
     STUN_FSYNC: "false",
+    // Canaries are drawn at random: tests that want them turn them on (test/e2e/qa.test.ts).
+    CANARY_RATE: "0",
     ...opts.env,
   });
   let server = await startServer(config, { db });
   const requester = await createAccount(server.app);
   await faucet(server.app, requester.accountId, opts.funds ?? 1_000_000_000n);
   const providerAccount = await createAccount(server.app);
+  const providerStake = opts.providerStake ?? 1_000_000n;
+  if (providerStake > 0n) {
+    await faucet(server.app, providerAccount.accountId, providerStake);
+    await stakeFunds(server.app, providerAccount.accountId, providerStake);
+  }
   const providers: ProviderProcess[] = [];
   const net: TestNetwork = {
     url: server.url,

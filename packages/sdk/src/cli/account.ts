@@ -1,4 +1,4 @@
-/** `stun account create|show|ledger` and `stun faucet`. */
+/** `stun account create|show|ledger`, `stun faucet`, `stun stake` and `stun unstake`. */
 import { StunClient, type Account } from "../client";
 import { saveConfig } from "./config";
 import { flag, intOption, str, UsageError, type Command, type Context } from "./context";
@@ -6,7 +6,21 @@ import { keyValues, printList } from "./format";
 
 function printAccount(ctx: Context, account: Account): void {
   if (ctx.json) return ctx.printJson(account);
-  ctx.out(keyValues([["accountId", account.accountId], ["balance", String(account.balance)], ["escrow", String(account.escrow)]]));
+  ctx.out(
+    keyValues([
+      ["accountId", account.accountId],
+      ["balance", String(account.balance)],
+      ["escrow", String(account.escrow)],
+      ["stake", String(account.stake)],
+    ]),
+  );
+}
+
+/** The one positional of faucet/stake/unstake: an integer of base units. */
+function amountArg(ctx: Context): bigint {
+  const amount = ctx.positionals[0]!;
+  if (!/^(0|[1-9]\d*)$/.test(amount)) throw new UsageError(`amount must be a non-negative integer of base units, got ${JSON.stringify(amount)}`);
+  return BigInt(amount);
 }
 
 export const accountCommands: Command[] = [
@@ -28,7 +42,7 @@ export const accountCommands: Command[] = [
   },
   {
     path: ["account", "show"],
-    summary: "show the balance and escrow of your account",
+    summary: "show the balance, escrow and stake of your account",
     synopsis: "",
     options: {},
     positionals: { min: 0, max: 0 },
@@ -64,9 +78,29 @@ export const accountCommands: Command[] = [
     options: {},
     positionals: { min: 1, max: 1 },
     async run(ctx) {
-      const amount = ctx.positionals[0]!;
-      if (!/^(0|[1-9]\d*)$/.test(amount)) throw new UsageError(`amount must be a non-negative integer of base units, got ${JSON.stringify(amount)}`);
-      printAccount(ctx, await ctx.client().faucet(BigInt(amount)));
+      printAccount(ctx, await ctx.client().faucet(amountArg(ctx)));
+    },
+  },
+  {
+    path: ["stake"],
+    summary: "move funds from your balance to your stake (providers need stake for paid work)",
+    synopsis: "<amount>",
+    help: "AMOUNT is an integer number of base units. Paid work goes to a provider account only while its stake\ncovers 10 × the prices of its live executions plus the new one.",
+    options: {},
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      printAccount(ctx, await ctx.client().stake(amountArg(ctx)));
+    },
+  },
+  {
+    path: ["unstake"],
+    summary: "move funds from your stake back to your balance",
+    synopsis: "<amount>",
+    help: "AMOUNT is an integer number of base units. The part of the stake backing your providers' live\nexecutions stays staked (error STAKE_LOCKED).",
+    options: {},
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      printAccount(ctx, await ctx.client().unstake(amountArg(ctx)));
     },
   },
 ];

@@ -24,6 +24,8 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/accounts/me", procedure: procedures.accounts.me, input: none },
   { method: "GET", path: "/accounts/me/ledger", procedure: procedures.accounts.ledger, input: query },
   { method: "POST", path: "/faucet", procedure: procedures.accounts.faucet, input: body },
+  { method: "POST", path: "/accounts/me/stake", procedure: procedures.accounts.stake, input: body },
+  { method: "POST", path: "/accounts/me/unstake", procedure: procedures.accounts.unstake, input: body },
   { method: "GET", path: "/models", procedure: procedures.models.list, input: query },
   { method: "GET", path: "/models/:id", procedure: procedures.models.get, input: params },
   { method: "POST", path: "/tasks", procedure: procedures.tasks.submit, status: 202, input: body },

@@ -1,4 +1,4 @@
-import { AccountViewSchema, FaucetRequestSchema } from "@stun/shared";
+import { AccountViewSchema, AmountRequestSchema } from "@stun/shared";
 import { procedure } from "../define";
 import { faucet } from "../../services/accounts";
 
@@ -6,7 +6,7 @@ export const faucetProcedure = procedure({
   kind: "mutation",
   auth: true,
   summary: "Local mode only: credit the caller with test funds",
-  input: FaucetRequestSchema,
+  input: AmountRequestSchema,
   output: AccountViewSchema,
   handler: ({ app, accountId }, input) => faucet(app, accountId, BigInt(input.amount)),
 });

@@ -6,7 +6,7 @@ import { accountView } from "../../services/accounts";
 export const meProcedure = procedure({
   kind: "query",
   auth: true,
-  summary: "The caller's balance and escrow, in base units",
+  summary: "The caller's balance, escrow and stake, in base units",
   input: z.object({}).optional(),
   output: AccountViewSchema,
   handler: ({ app, accountId }) => accountView(app, accountId),
