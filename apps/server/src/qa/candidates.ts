@@ -16,7 +16,9 @@ type Row = { id: string; streak: number | null; solo: number | null; checked: nu
 /**
  * One statement for all candidates: pair trust, account stake and value at risk. Read inside the
  * claiming transaction so the decision uses the committed record (another instance may have just
- * reset a pair), and so the executions this transaction inserted count as at risk.
+ * reset a pair), and so the executions this transaction inserted count as at risk. The account
+ * rows are share-locked: an unstake (which locks the row) waits for this claim, and then counts
+ * the executions it added.
  */
 export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise<Map<string, CandidateFacts>> {
   if (providerIds.length === 0) return new Map();
@@ -27,7 +29,8 @@ export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise
     FROM "Provider" p
     JOIN "Account" acc ON acc.id = p."accountId"
     LEFT JOIN "ProviderTrust" t ON t."providerId" = p.id AND t.backend = p.backend
-    WHERE p.id = ANY(${providerIds}::text[])`;
+    WHERE p.id = ANY(${providerIds}::text[])
+    FOR SHARE OF acc`;
   return new Map(
     rows.map((r) => [
       r.id,

@@ -62,7 +62,7 @@ export async function unstakeFunds(app: AppContext, accountId: string, amount: b
     if (staked < amount) {
       throw new StunError("INSUFFICIENT_FUNDS", `your stake is ${staked}; cannot unstake ${amount}`, { have: staked.toString(), need: amount.toString() });
     }
-    const locked = await liveStakeAtRisk(tx, accountId);
+    const locked = await liveStakeAtRisk(tx, accountId, app.config.qa.slashMultiple);
     if (staked - amount < locked) {
       const unlocked = staked > locked ? staked - locked : 0n;
       throw new StunError(
