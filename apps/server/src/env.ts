@@ -1,6 +1,8 @@
 import { z } from "zod";
 import os from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
 
 /**
@@ -53,6 +55,11 @@ export const EnvSchema = z.object({
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */
   STUN_FSYNC: bool.default(true),
+  /**
+   * The web app's static export (apps/web `next build` → apps/web/out), served on the API's origin.
+   * Unset: this checkout's apps/web/out when it has been built; `off`: no web app.
+   */
+  WEB_DIR: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -62,6 +69,23 @@ export interface Config extends Env {
   dataDir: string;
   blobDir: string;
   local: boolean;
+  /** Absolute path of the web app to serve, or undefined for none (http/web.ts). */
+  webDir: string | undefined;
+}
+
+/** This checkout's web build (apps/server/src → apps/web/out). */
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL("../../web/out", import.meta.url));
+
+function resolveWebDir(setting: string | undefined): string | undefined {
+  if (setting === "off") return undefined;
+  if (setting !== undefined) {
+    const dir = path.resolve(setting);
+    if (!existsSync(path.join(dir, "index.html"))) {
+      throw new Error(`Invalid configuration:\n  WEB_DIR: ${dir} has no index.html (build the web app: npm run build -w @stun/web), or set WEB_DIR=off`);
+    }
+    return dir;
+  }
+  return existsSync(path.join(DEFAULT_WEB_DIR, "index.html")) ? DEFAULT_WEB_DIR : undefined;
 }
 
 export function parseConfig(source: Record<string, string | undefined> = process.env): Config {
@@ -83,5 +107,6 @@ export function parseConfig(source: Record<string, string | undefined> = process
     slashMultiple: env.SLASH_MULTIPLE ?? d.slashMultiple,
     minSlash: env.MIN_SLASH ?? d.minSlash,
   };
-  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local" };
+  const webDir = resolveWebDir(env.WEB_DIR);
+  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir };
 }

@@ -10,13 +10,17 @@ import { appRouter } from "../trpc/routers/_app";
 import { errorBody, toStunError } from "./errors";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
+import { registerWebApp } from "./web";
 
 const API = "/api/v1";
 const VERSION = "0.1.0";
 
 const callerOf = (app: AppContext, req: FastifyRequest): Promise<string> => authenticate(app, bearerToken(req.headers.authorization));
 
-/** The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics. */
+/**
+ * The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics, and the
+ * web app (when config.webDir is set) on every other GET path.
+ */
 export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   const http = Fastify({ logger: false, bodyLimit: app.config.BODY_LIMIT, forceCloseConnections: true });
 
@@ -77,5 +81,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     prefix: "/trpc",
     trpcOptions: { router: appRouter, createContext: ({ req }: { req: FastifyRequest }) => createTrpcContext(app, req) },
   });
+  // Last, so that every API route wins over the web app's catch-all.
+  if (app.config.webDir) await registerWebApp(http, app, app.config.webDir);
   return http;
 }

@@ -34,4 +34,5 @@ export type Procedure<I extends z.ZodType = any, O extends z.ZodType = any> =
       handler: (call: PublicCall, input: z.infer<I>) => Promise<z.infer<O>>;
     };
 
-export const procedure = <I extends z.ZodType, O extends z.ZodType>(p: Procedure<I, O>): Procedure<I, O> => p;
+/** Declares a procedure, keeping its literal `kind` so tRPC's router type knows queries from mutations. */
+export const procedure = <I extends z.ZodType, O extends z.ZodType, K extends "query" | "mutation">(p: Procedure<I, O> & { kind: K }): Procedure<I, O> & { kind: K } => p;

@@ -5,6 +5,7 @@ import { meProcedure } from "./accounts/me";
 import { stakeProcedure, unstakeProcedure } from "./accounts/stake";
 import { getModelProcedure } from "./models/get";
 import { listModelsProcedure } from "./models/list";
+import { activityProcedure } from "./network/activity";
 import { providersProcedure } from "./network/providers";
 import { statsProcedure } from "./network/stats";
 import { getTaskProcedure } from "./tasks/get";
@@ -23,5 +24,5 @@ export const procedures = {
   },
   models: { list: listModelsProcedure, get: getModelProcedure },
   tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
-  network: { providers: providersProcedure, stats: statsProcedure },
+  network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
 };

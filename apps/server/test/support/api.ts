@@ -14,13 +14,13 @@ export async function api<T = any>(
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-  let body: string | Uint8Array | undefined;
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (opts.json !== undefined) {
     headers["content-type"] ??= "application/json";
     body = typeof opts.json === "string" ? opts.json : JSON.stringify(opts.json);
   } else if (opts.bytes) {
     headers["content-type"] ??= "application/octet-stream";
-    body = opts.bytes;
+    body = new Uint8Array(opts.bytes); // an ArrayBuffer-backed copy: fetch's body type (DOM lib too) takes no shared buffers
   }
   const res = await fetch(`${baseUrl}/api/v1${path}`, { method, headers, body });
   const text = await res.text();

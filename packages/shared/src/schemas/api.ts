@@ -198,3 +198,26 @@ export const StatsSchema = z.object({
   models: z.number().int(),
 });
 export type Stats = z.infer<typeof StatsSchema>;
+
+export const NetworkActivityQuerySchema = z.object({
+  /** The window, in minutes back from now (one bucket per minute). */
+  minutes: z.coerce.number().int().min(5).max(180).default(60),
+});
+const count = z.number().int().nonnegative();
+/** Recent activity for the network dashboard: per-minute throughput, latency percentiles, QA outcomes. */
+export const NetworkActivitySchema = z.object({
+  since: z.string(),
+  until: z.string(),
+  minutes: z.number().int(),
+  /** One bucket per minute, oldest first: requesters' tasks submitted, completed, and failed or expired in that minute. */
+  perMinute: z.array(z.object({ at: z.string(), submitted: count, completed: count, failed: count })),
+  /** Submit → completion of the requesters' tasks completed in the window, milliseconds (null when none). */
+  latencyMs: z.object({ count, p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable(), max: z.number().nullable() }),
+  /** Tasks completed in the window (canaries and re-checks included) by how QA checked them (receipt `qa.check`). */
+  checks: z.record(z.string(), count),
+  /** Executions that returned a result in the window, by verdict (accepted, rejected, inconclusive, late). */
+  verdicts: z.record(z.string(), count),
+  /** Requesters' tasks that failed or expired in the window, by error code. */
+  failures: z.record(z.string(), count),
+});
+export type NetworkActivity = z.infer<typeof NetworkActivitySchema>;

@@ -33,4 +33,5 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/tasks/:id", procedure: procedures.tasks.get, input: queryAndParams },
   { method: "GET", path: "/providers", procedure: procedures.network.providers, input: none },
   { method: "GET", path: "/stats", procedure: procedures.network.stats, input: none },
+  { method: "GET", path: "/activity", procedure: procedures.network.activity, input: query },
 ];

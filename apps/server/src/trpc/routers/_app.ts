@@ -1,10 +1,20 @@
 import { procedures } from "../../procedures";
 import type { Procedure } from "../../procedures/define";
+import type { TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
+import type { z } from "zod";
 import { StunError } from "@stun/shared";
 import { t, toTrpcError } from "../trpc";
 
+/**
+ * The tRPC type of a wired procedure: query or mutation by its `kind`, with the input the client
+ * sends (the schema's input side) and the output it receives — so `AppRouter` types the web
+ * app's client exactly.
+ */
+type WiredDef<P extends Procedure> = { input: z.input<P["input"]>; output: z.output<P["output"]>; meta: object };
+type Wired<P extends Procedure> = P["kind"] extends "query" ? TRPCQueryProcedure<WiredDef<P>> : TRPCMutationProcedure<WiredDef<P>>;
+
 /** Turns one API procedure into a tRPC procedure: same schema, same handler. */
-function wire<P extends Procedure>(p: P) {
+function wire<P extends Procedure>(p: P): Wired<P> {
   const base = t.procedure.input(p.input).output(p.output);
   const run = async ({ ctx, input }: { ctx: { app: any; accountId: string | undefined }; input: unknown }) => {
     try {
@@ -14,13 +24,11 @@ function wire<P extends Procedure>(p: P) {
       throw toTrpcError(e);
     }
   };
-  return (p.kind === "query" ? base.query(run) : base.mutation(run)) as P["kind"] extends "query"
-    ? ReturnType<typeof base.query<(opts: never) => Promise<import("zod").infer<P["output"]>>>>
-    : ReturnType<typeof base.mutation<(opts: never) => Promise<import("zod").infer<P["output"]>>>>;
+  return (p.kind === "query" ? base.query(run) : base.mutation(run)) as unknown as Wired<P>;
 }
 
 const wireAll = <R extends Record<string, Procedure>>(group: R) =>
-  t.router(Object.fromEntries(Object.entries(group).map(([k, p]) => [k, wire(p)])) as { [K in keyof R]: ReturnType<typeof wire<R[K]>> });
+  t.router(Object.fromEntries(Object.entries(group).map(([k, p]) => [k, wire(p)])) as { [K in keyof R]: Wired<R[K]> });
 
 export const appRouter = t.router({
   accounts: wireAll(procedures.accounts),

@@ -1,0 +1,120 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/env";
+import { resolveWebFile } from "../../src/http/web";
+import { describeDb } from "../support/database";
+import { startTestNetwork, type TestNetwork } from "../support/network";
+import { api } from "../support/api";
+
+/** A web build shaped like Next.js's static export (trailingSlash: false). */
+function fakeExport(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "stun-web-"));
+  const put = (rel: string, text: string) => {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text);
+  };
+  put("index.html", "<!doctype html><title>home</title>");
+  put("models.html", "<!doctype html><title>models</title>");
+  put("models.txt", "rsc payload");
+  put("models/__next._tree.txt", "segment");
+  put("404.html", "<!doctype html><title>not found</title>");
+  put(".stun-build-stamp", "abc");
+  put("_next/static/chunks/app.js", "console.log(1)");
+  return dir;
+}
+
+describe("resolveWebFile", () => {
+  const dir = fakeExport();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it("maps clean URLs to the export's files and refuses to leave the folder", () => {
+    expect(resolveWebFile(dir, "/")).toBe("index.html");
+    expect(resolveWebFile(dir, "/models")).toBe("models.html");
+    expect(resolveWebFile(dir, "/models.txt")).toBe("models.txt");
+    expect(resolveWebFile(dir, "/models/__next._tree.txt")).toBe("models/__next._tree.txt");
+    expect(resolveWebFile(dir, "/_next/static/chunks/app.js")).toBe("_next/static/chunks/app.js");
+    expect(resolveWebFile(dir, "/nope")).toBeUndefined();
+    expect(resolveWebFile(dir, "/../etc/passwd")).toBeUndefined();
+    expect(resolveWebFile(dir, "/%2e%2e/etc/passwd")).toBeUndefined();
+    expect(resolveWebFile(dir, "/%E0%A4%A")).toBeUndefined();
+    expect(resolveWebFile(dir, "/.stun-build-stamp")).toBeUndefined();
+  });
+  it("WEB_DIR: a folder without index.html is a configuration error; off turns the web app off", () => {
+    expect(() => parseConfig({ WEB_DIR: os.tmpdir() })).toThrow(/WEB_DIR: .* has no index.html/);
+    expect(parseConfig({ WEB_DIR: "off" }).webDir).toBeUndefined();
+    expect(parseConfig({ WEB_DIR: dir }).webDir).toBe(dir);
+  });
+});
+
+/** The server serves the web app on the API's origin; the API's own routes and errors are unchanged. */
+describeDb("web app serving (WEB_DIR)", () => {
+  let net: TestNetwork;
+  let dir: string;
+  beforeAll(async () => {
+    dir = fakeExport();
+    net = await startTestNetwork({ env: { WEB_DIR: dir } });
+  });
+  afterAll(async () => {
+    await net?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (p: string, accept = "text/html") => fetch(`${net.url}${p}`, { headers: { accept } });
+
+  it("serves pages by clean URL with cross-origin isolation headers", async () => {
+    for (const [p, title] of [["/", "home"], ["/models", "models"], ["/models?id=mdl_1", "models"], ["/index.html", "home"]] as const) {
+      const res = await get(p);
+      expect(res.status, p).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+      expect(res.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
+      expect(res.headers.get("cache-control")).toBe("no-cache");
+      expect(await res.text()).toContain(`<title>${title}</title>`);
+    }
+    const asset = await get("/_next/static/chunks/app.js", "*/*");
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    expect(asset.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+    expect((await get("/models/__next._tree.txt", "*/*")).status).toBe(200);
+  });
+
+  it("answers unknown pages with the export's 404 page, unknown API paths with the API's JSON 404", async () => {
+    const page = await get("/no-such-page");
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain("<title>not found</title>");
+    for (const p of ["/api/v1/nope", "/api", "/metrics/x"]) {
+      const res = await get(p);
+      expect(res.status, p).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code, p).toBe("NOT_FOUND");
+    }
+    const trpc = await get("/trpc/nope.nope"); // tRPC's own not-found error
+    expect(trpc.status).toBe(404);
+    expect(trpc.headers.get("content-type")).toMatch(/^application\/json/);
+    await trpc.arrayBuffer();
+    expect((await get("/no-such-file.js", "*/*")).status).toBe(404);
+    expect((await fetch(`${net.url}/models`, { method: "POST" })).status).toBe(404);
+  });
+
+  it("keeps the API routes", async () => {
+    expect(await api(net.url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok" } });
+    expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body.accountId).toBe(net.accountId);
+    expect((await fetch(`${net.url}/metrics`)).headers.get("content-type")).toMatch(/^text\/plain/);
+  });
+
+  it("serves onnxruntime-web's runtime at /ort/ and the web config", async () => {
+    const wasm = await get("/ort/ort-wasm-simd-threaded.wasm", "*/*");
+    expect(wasm.status).toBe(200);
+    expect(wasm.headers.get("content-type")).toBe("application/wasm");
+    expect(wasm.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+    expect(new Uint8Array(await wasm.arrayBuffer()).subarray(0, 4)).toEqual(new Uint8Array([0, 0x61, 0x73, 0x6d]));
+    const mjs = await get("/ort/ort-wasm-simd-threaded.mjs", "*/*");
+    expect(mjs.status).toBe(200);
+    expect(mjs.headers.get("content-type")).toMatch(/^text\/javascript/);
+    await mjs.arrayBuffer();
+    expect((await get("/ort/../package.json", "*/*")).status).toBe(404);
+    expect((await get("/ort/nope.wasm", "*/*")).status).toBe(404);
+    const cfg = await get("/web-config.json", "application/json");
+    expect(await cfg.json()).toEqual({ mode: "local", faucet: true });
+  });
+});
