@@ -35,6 +35,21 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The web app in real Chromium against the real server (apps/web/test/support): the global
+          // setup runs `next build` once when apps/web/out is stale.
+          name: "web",
+          root: "apps/web",
+          include: ["test/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          env: { STUN_TEST_DB: "pglite", NEXT_TELEMETRY_DISABLED: "1" },
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "server-pglite",
           root: "apps/server",
           include: ["test/**/*.test.ts"],

@@ -1,0 +1,1 @@
+export { WEB_OUT, buildWeb, webBuildState } from "../../scripts/build";
