@@ -26,8 +26,8 @@ export interface QaPolicy {
 }
 
 export const DEFAULT_QA_POLICY: QaPolicy = {
-  trustAfter: 10,
-  auditStart: 0.25,
+  trustAfter: 20,
+  auditStart: 0.5,
   auditFloor: 0.05,
   auditHalfLife: 10,
   canaryRate: 0.01,

@@ -1,0 +1,247 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_QA_POLICY,
+  afterChecked,
+  afterSolo,
+  checkProbability,
+  drawCanary,
+  isTrusted,
+  newPairTrust,
+  planExecution,
+  preferTrusted,
+  slashAmount,
+  slashSplit,
+  stakeCovers,
+  type PairTrust,
+  type QaPolicy,
+} from "../../src/qa/policy";
+
+const P: QaPolicy = {
+  trustAfter: 5,
+  auditStart: 0.4,
+  auditFloor: 0.05,
+  auditHalfLife: 4,
+  canaryRate: 0.02,
+  recheckLimit: 50,
+  slashMultiple: 10n,
+  minSlash: 25n,
+};
+
+/** A pair after `n` valid checked results in a row. */
+const validRun = (n: number, p = P, from: PairTrust = newPairTrust()): PairTrust => {
+  let t = from;
+  for (let i = 0; i < n; i++) t = afterChecked(t, true, p);
+  return t;
+};
+
+// Draws spread over [0, 1): every plan a probability allows shows up.
+const DRAWS = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
+
+describe("trust and the execution plan", () => {
+  it("a new pair is untrusted and always replicated, whatever the draw", () => {
+    const t = newPairTrust();
+    expect(t).toEqual({ streak: 0, solo: 0, checked: 0, invalid: 0 });
+    expect(isTrusted(t, P)).toBe(false);
+    expect(checkProbability(t, P)).toBe(1);
+    for (const r of DRAWS) expect(planExecution(t, P, r)).toBe("replicate");
+  });
+
+  it("stays untrusted (always replicated) until trustAfter valid checks in a row, then runs solo or audited", () => {
+    const almost = validRun(P.trustAfter - 1);
+    expect(isTrusted(almost, P)).toBe(false);
+    for (const r of DRAWS) expect(planExecution(almost, P, r)).toBe("replicate");
+
+    const trusted = validRun(P.trustAfter);
+    expect(isTrusted(trusted, P)).toBe(true);
+    expect(checkProbability(trusted, P)).toBeCloseTo(P.auditStart, 12);
+    const plans = DRAWS.map((r) => planExecution(trusted, P, r));
+    expect(plans).not.toContain("replicate");
+    // Audited exactly when the draw is under the check probability.
+    expect(plans.filter((x) => x === "audit").length).toBe(DRAWS.filter((r) => r < P.auditStart).length);
+    expect(planExecution(trusted, P, 0)).toBe("audit");
+    expect(planExecution(trusted, P, 0.999)).toBe("solo");
+  });
+
+  it("unchecked solo results do not build trust", () => {
+    let t = validRun(P.trustAfter - 1);
+    for (let i = 0; i < 100; i++) t = afterSolo(t);
+    expect(isTrusted(t, P)).toBe(false);
+    expect(t.streak).toBe(P.trustAfter - 1);
+    expect(t.solo).toBe(100);
+    expect(t.checked).toBe(P.trustAfter - 1);
+  });
+
+  it("the audit probability halves every auditHalfLife valid checks and never falls below the floor", () => {
+    const at = (extra: number) => checkProbability(validRun(P.trustAfter + extra), P);
+    expect(at(P.auditHalfLife)).toBeCloseTo(P.auditStart / 2, 12);
+    expect(at(2 * P.auditHalfLife)).toBeCloseTo(P.auditStart / 4, 12);
+    let previous = at(0);
+    for (let extra = 1; extra <= 200; extra++) {
+      const p = at(extra);
+      expect(p).toBeLessThanOrEqual(previous);
+      expect(p).toBeGreaterThanOrEqual(P.auditFloor);
+      previous = p;
+    }
+    expect(at(200)).toBe(P.auditFloor);
+    // Still audited at the floor: a trusted pair is never beyond checking.
+    const veteran = validRun(P.trustAfter + 10_000);
+    expect(planExecution(veteran, P, P.auditFloor - 1e-9)).toBe("audit");
+    expect(planExecution(veteran, P, P.auditFloor)).toBe("solo");
+  });
+
+  it("a floor above the start wins, and the probability is at most 1", () => {
+    const high = { ...P, auditStart: 3, auditFloor: 0.5 };
+    expect(checkProbability(validRun(high.trustAfter, high), high)).toBe(1);
+    const floorOver = { ...P, auditStart: 0.1, auditFloor: 0.3 };
+    expect(checkProbability(validRun(floorOver.trustAfter, floorOver), floorOver)).toBe(0.3);
+  });
+
+  it("an invalid result resets the pair: untrusted, replicated again, solo window emptied, counted", () => {
+    let t = validRun(P.trustAfter + 7);
+    t = afterSolo(afterSolo(t));
+    const reset = afterChecked(t, false, P);
+    expect(reset).toEqual({ streak: 0, solo: 0, checked: t.checked + 1, invalid: t.invalid + 1 });
+    expect(isTrusted(reset, P)).toBe(false);
+    for (const r of DRAWS) expect(planExecution(reset, P, r)).toBe("replicate");
+    // Trust has to be earned again from scratch, with the start audit rate.
+    const again = validRun(P.trustAfter, P, reset);
+    expect(isTrusted(again, P)).toBe(true);
+    expect(checkProbability(again, P)).toBeCloseTo(P.auditStart, 12);
+    expect(again.checked).toBe(reset.checked + P.trustAfter);
+    expect(again.invalid).toBe(1);
+  });
+
+  it("becoming trusted starts a new solo window; later valid checks keep it", () => {
+    // Solo results counted while untrusted (e.g. a one-provider network) are not in the window.
+    let t = afterSolo(afterSolo(afterSolo(validRun(P.trustAfter - 1))));
+    expect(t.solo).toBe(3);
+    t = afterChecked(t, true, P);
+    expect(isTrusted(t, P)).toBe(true);
+    expect(t.solo).toBe(0);
+    t = afterSolo(afterSolo(t));
+    t = afterChecked(t, true, P);
+    expect(t.solo).toBe(2);
+    expect(afterSolo(t)).toEqual({ ...t, solo: 3 });
+  });
+
+  it("trustAfter 0 trusts a new pair at once", () => {
+    const p = { ...P, trustAfter: 0 };
+    expect(isTrusted(newPairTrust(), p)).toBe(true);
+    expect(planExecution(newPairTrust(), p, 0.99)).toBe("solo");
+  });
+
+  it("pure: the record passed in is not modified", () => {
+    const t = validRun(P.trustAfter);
+    const copy = { ...t };
+    afterChecked(t, false, P);
+    afterChecked(t, true, P);
+    afterSolo(t);
+    expect(t).toEqual(copy);
+  });
+});
+
+describe("canaries", () => {
+  it("drawn when the draw is under the canary rate", () => {
+    expect(DRAWS.filter((r) => drawCanary(P, r)).length).toBe(DRAWS.filter((r) => r < P.canaryRate).length);
+    expect(drawCanary(P, 0)).toBe(true);
+    expect(drawCanary(P, P.canaryRate)).toBe(false);
+    expect(drawCanary({ ...P, canaryRate: 0 }, 0)).toBe(false);
+  });
+});
+
+describe("slashing and stake", () => {
+  it("slashes slashMultiple × price", () => {
+    expect(slashAmount(100n, 10_000n, P)).toBe(1000n);
+  });
+
+  it("never below minSlash (cheap or free work)", () => {
+    expect(slashAmount(1n, 10_000n, P)).toBe(25n);
+    expect(slashAmount(0n, 10_000n, P)).toBe(25n);
+    expect(slashAmount(3n, 10_000n, P)).toBe(30n); // 10 × 3 is above the minimum
+  });
+
+  it("is capped by the stake, and is 0 without stake", () => {
+    expect(slashAmount(100n, 400n, P)).toBe(400n);
+    expect(slashAmount(1n, 7n, P)).toBe(7n);
+    expect(slashAmount(100n, 1000n, P)).toBe(1000n);
+    expect(slashAmount(100n, 0n, P)).toBe(0n);
+    expect(slashAmount(100n, -5n, P)).toBe(0n);
+  });
+
+  it("splits a slash: the wronged requester gets back what it paid (up to the slash), the treasury the rest", () => {
+    expect(slashSplit(1000n, 100n)).toEqual({ toRequester: 100n, toTreasury: 900n });
+    expect(slashSplit(1000n, 1000n)).toEqual({ toRequester: 1000n, toTreasury: 0n });
+    expect(slashSplit(300n, 1000n)).toEqual({ toRequester: 300n, toTreasury: 0n });
+    expect(slashSplit(1000n, 0n)).toEqual({ toRequester: 0n, toTreasury: 1000n });
+    expect(slashSplit(1000n, -50n)).toEqual({ toRequester: 0n, toTreasury: 1000n });
+    expect(slashSplit(0n, 100n)).toEqual({ toRequester: 0n, toTreasury: 0n });
+    for (const [amount, paid] of [[1000n, 100n], [5n, 9n], [77n, 0n]] as const) {
+      const s = slashSplit(amount, paid);
+      expect(s.toRequester + s.toTreasury).toBe(amount);
+    }
+  });
+
+  it("stake must cover slashMultiple × every live execution, the new one included", () => {
+    // Live executions worth 30, a new one at 20: 10 × 50 = 500 needed.
+    expect(stakeCovers(500n, 30n, 20n, P)).toBe(true);
+    expect(stakeCovers(499n, 30n, 20n, P)).toBe(false);
+    expect(stakeCovers(200n, 0n, 20n, P)).toBe(true);
+    expect(stakeCovers(199n, 0n, 20n, P)).toBe(false);
+    // Free work needs no stake.
+    expect(stakeCovers(0n, 1_000n, 0n, P)).toBe(true);
+    // A covered account can always be slashed in full for each of its live executions.
+    const stake = 500n;
+    expect(slashAmount(20n, stake, P) + slashAmount(30n, stake - slashAmount(20n, stake, P), P)).toBe(500n);
+  });
+});
+
+describe("preferTrusted", () => {
+  const trusted = validRun(P.trustAfter);
+  const fresh = newPairTrust();
+  type C = { id: string; t: PairTrust };
+  const c = (id: string, t: PairTrust): C => ({ id, t });
+
+  it("puts trusted pairs first and keeps the scheduler's order within each group (stable partition)", () => {
+    const order = [c("a", fresh), c("b", trusted), c("c", fresh), c("d", trusted), c("e", fresh), c("f", trusted)];
+    expect(preferTrusted(order, (x) => x.t, P).map((x) => x.id)).toEqual(["b", "d", "f", "a", "c", "e"]);
+  });
+
+  it("keeps the order as is when all or none are trusted, and handles empty input", () => {
+    const none = [c("a", fresh), c("b", fresh), c("c", fresh)];
+    const all = [c("a", trusted), c("b", trusted)];
+    expect(preferTrusted(none, (x) => x.t, P).map((x) => x.id)).toEqual(["a", "b", "c"]);
+    expect(preferTrusted(all, (x) => x.t, P).map((x) => x.id)).toEqual(["a", "b"]);
+    expect(preferTrusted([], (x: C) => x.t, P)).toEqual([]);
+  });
+
+  it("returns a new array with the same elements and leaves the input alone", () => {
+    const order = [c("a", fresh), c("b", trusted)];
+    const out = preferTrusted(order, (x) => x.t, P);
+    expect(out).not.toBe(order);
+    expect(order.map((x) => x.id)).toEqual(["a", "b"]);
+    expect(new Set(out)).toEqual(new Set(order));
+  });
+
+  it("judges trust under the policy given", () => {
+    const order = [c("a", validRun(3)), c("b", fresh)];
+    expect(preferTrusted(order, (x) => x.t, { ...P, trustAfter: 3 }).map((x) => x.id)).toEqual(["a", "b"]);
+    expect(preferTrusted([...order].reverse(), (x) => x.t, { ...P, trustAfter: 3 }).map((x) => x.id)).toEqual(["a", "b"]);
+    expect(preferTrusted([...order].reverse(), (x) => x.t, { ...P, trustAfter: 4 }).map((x) => x.id)).toEqual(["b", "a"]);
+  });
+});
+
+describe("DEFAULT_QA_POLICY", () => {
+  it("is a coherent policy (the figures behind it: bench/qa-sim.ts, docs/QA.md)", () => {
+    const d = DEFAULT_QA_POLICY;
+    expect(Number.isInteger(d.trustAfter) && d.trustAfter > 0).toBe(true);
+    expect(d.auditFloor).toBeGreaterThan(0);
+    expect(d.auditFloor).toBeLessThanOrEqual(d.auditStart);
+    expect(d.auditStart).toBeLessThanOrEqual(1);
+    expect(d.auditHalfLife).toBeGreaterThan(0);
+    expect(d.canaryRate).toBeGreaterThanOrEqual(0);
+    expect(d.canaryRate).toBeLessThan(1);
+    expect(Number.isInteger(d.recheckLimit) && d.recheckLimit > 0).toBe(true);
+    expect(d.slashMultiple).toBeGreaterThanOrEqual(1n);
+    expect(d.minSlash).toBeGreaterThan(0n);
+  });
+});
