@@ -1,16 +1,31 @@
 /**
- * `npm start`: the whole marketplace on one machine, with no set-up — the server on embedded
- * PGlite under DATA_DIR, STUN_PROVIDERS native providers (default 1), and a first API key.
- * Honours PORT (API, default 4000), DATA_DIR (default ./.stun), STUN_PROVIDERS, and every
- * server variable in README § Configuration.
+ * `npm start`: the whole marketplace on one machine, with no set-up — the web app (built first
+ * when apps/web/out is missing or stale), the server on embedded PGlite under DATA_DIR,
+ * STUN_PROVIDERS native providers (default 1), and a first API key.
+ * Honours PORT (API and web app, default 4000), DATA_DIR (default ./.stun), STUN_PROVIDERS,
+ * STUN_WEB_BUILD (`off`: never run `next build`), and every server variable in README § Configuration.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { accountView, createAccount, faucet, parseConfig, stakeFunds, startServer } from "@stun/server";
+import { WEB_OUT, buildWeb } from "../apps/web/scripts/build";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+// The web app: a static export the server serves on its own port. Built here when missing or
+// older than its sources (unless WEB_DIR points elsewhere or STUN_WEB_BUILD=off).
+const webBuild = process.env.STUN_WEB_BUILD !== "off" && (!process.env.WEB_DIR || path.resolve(process.env.WEB_DIR) === WEB_OUT);
+if (webBuild) {
+  try {
+    const r = await buildWeb({ log: (line) => console.log(`  ${line}`) });
+    if (r.built) console.log(`  Web app built in ${(r.ms / 1000).toFixed(1)} s`);
+  } catch (e) {
+    console.error(`  The web app did not build; the API runs without it.\n${(e as Error).message}`);
+  }
+}
+
 const config = parseConfig(process.env);
 const providerCount = Number(process.env.STUN_PROVIDERS ?? "1");
 if (!Number.isInteger(providerCount) || providerCount < 0) {
@@ -72,12 +87,14 @@ for (let i = 0; i < providerCount; i++) {
 console.log(`
   Stun is running (local mode, ${app.db.kind}, data in ${config.dataDir})
 
+  Web app    ${config.webDir ? `${server.url}/` : "not built (npm run build -w @stun/web, then restart)"}
   API        ${server.url}/api/v1   (OpenAPI: ${server.url}/api/v1/openapi.json)
   tRPC       ${server.url}/trpc
   Metrics    ${server.url}/metrics
   Providers  ${providerCount} native (onnxruntime-node, cpu)
 
   Your API key (requester, funded): ${keys.requester.apiKey}
+    sign in to the web app with it, or use it from a shell:
     export STUN_API_KEY=${keys.requester.apiKey} STUN_SERVER=${server.url}
     npx stun models upload model.onnx
 

@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import zlib from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -129,6 +130,32 @@ function runNextBuild(log: (line: string) => void): Promise<void> {
   });
 }
 
+const COMPRESSIBLE = /\.(js|css|html|txt|svg|json|map)$/;
+
+/**
+ * Writes .br and .gz next to every compressible file of the export: the server sends them to
+ * browsers that accept them (@fastify/static `preCompressed`), ~4× fewer bytes than plain files.
+ */
+export function compressExport(dir = WEB_OUT): { files: number; bytes: number; brotli: number } {
+  const files: string[] = [];
+  listFiles(dir, files);
+  let bytes = 0;
+  let brotli = 0;
+  let n = 0;
+  for (const f of files) {
+    if (!COMPRESSIBLE.test(f)) continue;
+    const data = readFileSync(f);
+    if (data.length < 1024) continue;
+    const br = zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 9, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+    writeFileSync(`${f}.br`, br);
+    writeFileSync(`${f}.gz`, zlib.gzipSync(data, { level: 9 }));
+    bytes += data.length;
+    brotli += br.length;
+    n++;
+  }
+  return { files: n, bytes, brotli };
+}
+
 export interface WebBuildResult {
   built: boolean;
   ms: number;
@@ -147,6 +174,7 @@ export async function buildWeb(opts: { log?: (line: string) => void; timeoutMs?:
     log(`Building the web app (${state.reason}): next build in apps/web…`);
     await runNextBuild(log);
     mkdirSync(WEB_OUT, { recursive: true });
+    compressExport(WEB_OUT);
     writeFileSync(STAMP, `${hash}\n`);
     return { built: true, ms: Date.now() - started, reason: state.reason };
   }, opts.timeoutMs ?? 600_000);

@@ -60,7 +60,7 @@ function setHeaders(reply: FastifyReply, file: string): void {
   void reply.header("cross-origin-embedder-policy", "require-corp");
   void reply.header("cross-origin-resource-policy", "same-origin");
   void reply.header("x-content-type-options", "nosniff");
-  const norm = file.split(path.sep).join("/");
+  const norm = file.split(path.sep).join("/").replace(/\.(br|gz)$/, "");
   if (norm.includes("/_next/static/")) void reply.header("cache-control", "public, max-age=31536000, immutable");
   else if (norm.endsWith(".wasm") || norm.endsWith(".mjs")) void reply.header("cache-control", "public, max-age=86400");
   else void reply.header("cache-control", "no-cache");
@@ -76,7 +76,8 @@ function setHeaders(reply: FastifyReply, file: string): void {
  */
 export async function registerWebApp(http: FastifyInstance, app: AppContext, webDir: string): Promise<void> {
   const root = path.resolve(webDir);
-  await http.register(fastifyStatic, { root, serve: false, cacheControl: false, setHeaders });
+  // preCompressed: the build writes .br/.gz next to each text asset (apps/web/scripts/build.ts).
+  await http.register(fastifyStatic, { root, serve: false, cacheControl: false, preCompressed: true, setHeaders });
 
   const webConfig: WebConfig = { mode: app.config.STUN_MODE, faucet: app.config.local };
   http.get("/web-config.json", async (_req, reply) => {

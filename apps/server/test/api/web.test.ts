@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { brotliCompressSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +8,8 @@ import { resolveWebFile } from "../../src/http/web";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
 import { api } from "../support/api";
+
+const big = "console.log('stun');\n".repeat(200);
 
 /** A web build shaped like Next.js's static export (trailingSlash: false). */
 function fakeExport(): string {
@@ -22,6 +25,8 @@ function fakeExport(): string {
   put("404.html", "<!doctype html><title>not found</title>");
   put(".stun-build-stamp", "abc");
   put("_next/static/chunks/app.js", "console.log(1)");
+  put("_next/static/chunks/big.js", big);
+  writeFileSync(path.join(dir, "_next/static/chunks/big.js.br"), brotliCompressSync(big));
   return dir;
 }
 
@@ -77,6 +82,15 @@ describeDb("web app serving (WEB_DIR)", () => {
     expect(asset.headers.get("cache-control")).toContain("immutable");
     expect(asset.headers.get("cross-origin-resource-policy")).toBe("same-origin");
     expect((await get("/models/__next._tree.txt", "*/*")).status).toBe(200);
+    // Pre-compressed variants go to browsers that accept them, with the original's type.
+    const br = await fetch(`${net.url}/_next/static/chunks/big.js`, { headers: { "accept-encoding": "br" } });
+    expect(br.headers.get("content-encoding")).toBe("br");
+    expect(br.headers.get("content-type")).toMatch(/javascript/);
+    expect(br.headers.get("cache-control")).toContain("immutable");
+    expect(await br.text()).toBe(big); // fetch decodes it
+    const plain = await fetch(`${net.url}/_next/static/chunks/big.js`, { headers: { "accept-encoding": "identity" } });
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    expect(await plain.text()).toBe(big);
   });
 
   it("answers unknown pages with the export's 404 page, unknown API paths with the API's JSON 404", async () => {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,9 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
     const port = 40_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_PROVIDERS: "1", LOG_LEVEL: "warn" },
+      // The web build (next build, when apps/web/out is stale) is left out here: the web tests build
+      // and serve it (apps/web/test, apps/server/test/api/web.test.ts).
+      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_PROVIDERS: "1", LOG_LEVEL: "warn", STUN_WEB_BUILD: "off" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -37,6 +39,14 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
       const key = /Your API key[^:]*: (stun_\S+)/.exec(out)![1]!;
       const url = `http://127.0.0.1:${port}`;
       expect(out).toContain(`${url}/api/v1`);
+      // The web app is served on the same origin when it has been built.
+      if (existsSync(path.join(root, "apps/web/out/index.html"))) {
+        expect(out).toMatch(new RegExp(`Web app +${url}/`));
+        const home = await fetch(`${url}/`, { headers: { accept: "text/html" } });
+        expect(home.status).toBe(200);
+        expect(home.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
+        await home.arrayBuffer();
+      } else expect(out).toMatch(/Web app +not built/);
       expect(Number((await api(url, "GET", "/accounts/me", { key })).body.balance)).toBeGreaterThan(0);
       // The local providers' account is staked, so they take paid work.
       const local = JSON.parse(readFileSync(path.join(dataDir, "local-keys.json"), "utf8")) as { provider: { apiKey: string } };
