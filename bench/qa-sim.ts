@@ -6,7 +6,7 @@
  *                           [--trust-after N] [--audit-start P] [--audit-floor P] [--audit-half-life N]
  *                           [--canary-rate P] [--recheck-limit N] [--slash-multiple N] [--min-slash N]
  *                           [--sweep auditFloor=0.02,0.05,0.1] [--sweep-shares 0,0.2] [--detail]
- *                           [--variant fresh-recheck,server-tiebreak]
+ *                           [--variant fresh-recheck,provider-tiebreak]
  *
  * For each dishonest share (split evenly among always-wrong, sometimes-wrong, lazy and colluding
  * pairs; the rest honest on heterogeneous backends) it runs `runs` independent runs (seeds seed,

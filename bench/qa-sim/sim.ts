@@ -71,14 +71,16 @@ export interface SimConfig {
   /** A new identity's stake, in multiples of its price. */
   stakeMultiple: bigint;
   /**
-   * Changes to the server's logic, to measure proposals (none by default: the server's behaviour).
+   * Changes to the server's logic, to measure alternatives (none by default: the server's behaviour,
+   * where disputes of models the server can run are decided by its own reference run — qa/referee.ts).
    * `fresh-recheck`: in a re-check the suspect's output is tested, not counted as a vote.
-   * `server-tiebreak`: tie-breakers are the server's own reference run instead of a provider.
+   * `provider-tiebreak`: tie-breakers are providers (picked trusted-first), as for models too large
+   * for the server's referee (REFEREE_MAX_BYTES) or with same-backend quorums.
    */
   variants: readonly Variant[];
 }
 
-export const VARIANTS = ["fresh-recheck", "server-tiebreak"] as const;
+export const VARIANTS = ["fresh-recheck", "provider-tiebreak"] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface SimResult {
@@ -99,7 +101,7 @@ export interface SimResult {
   corrections: number;
   /** Corrections that replaced a right result by a wrong one. */
   badCorrections: number;
-  /** Provider executions by role, and `server`: reference runs by the server (variant server-tiebreak). */
+  /** Provider executions by role, and `server`: the server's referee runs (reference runs deciding disputes). */
   executions: { first: number; replica: number; tiebreak: number; canary: number; recheck: number; recheckTiebreak: number; server: number };
   honestRejectedExecutions: number;
   honestRejectedValue: bigint;
@@ -335,7 +337,7 @@ export function simulate(cfg: SimConfig): SimResult {
   }
 
   // ---- verdicts, slashing, re-checks -----------------------------------------------------------
-  /** The server's reference runtime, standing in as a tie-breaker under `server-tiebreak`. */
+  /** The server's reference runtime: the referee of disputes (unless `provider-tiebreak`). */
   const SERVER: Provider = { ...newProvider(-1, "honest"), backend: "cpu" };
   nextId--;
   const recheckQueue: Array<{ task: Task; suspect: Provider }> = [];
@@ -395,11 +397,11 @@ export function simulate(cfg: SimConfig): SimResult {
   }
 
   /**
-   * A tie-breaker: a provider picked with preferTrusted (the server's rule), or — under the
-   * `server-tiebreak` variant — the server's own reference run (exact answer, no verdict for it).
+   * A tie-breaker: the server's own reference run (qa/referee.ts: exact answer, no verdict for it),
+   * or — under `provider-tiebreak` — a provider picked with preferTrusted.
    */
   function tieBreaker(t: Task, exclude: readonly Provider[], role: Role): Exec {
-    if (!cfg.variants.includes("server-tiebreak")) return execute(pickChecker(exclude), t, role);
+    if (cfg.variants.includes("provider-tiebreak")) return execute(pickChecker(exclude), t, role);
     r.executions.server++;
     const e = { p: SERVER, out: honestOutput(t.truth, "cpu", rngBehave), colluded: false };
     t.execs.push(e);

@@ -50,6 +50,8 @@ export const EnvSchema = z.object({
   RECHECK_LIMIT: z.coerce.number().int().min(0).optional(),
   /** A wrong result costs this multiple of its price in stake; stake must cover it for live work. */
   SLASH_MULTIPLE: z.coerce.bigint().nonnegative().optional(),
+  /** Largest model (bytes) whose disputes the server's own reference run decides; 0 turns the referee off. */
+  REFEREE_MAX_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
   MIN_SLASH: z.coerce.bigint().nonnegative().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),

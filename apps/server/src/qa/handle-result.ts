@@ -18,7 +18,9 @@ import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../sche
 import type { StoredVerification } from "../services/task-view";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
+import { MAX_TIE_BREAKERS } from "../services/tasks";
 import { checkOutputs } from "./check-outputs";
+import { REFEREE, canReferee, refereeOutputs } from "./referee";
 import { compareOptionsFor, type Calibration } from "./calibrate";
 import { decide, type Candidate, type Decision } from "./decide";
 import { recordCheckedVerdict, recordSoloVerdict, type Judged, type ProviderStats } from "./verdicts";
@@ -172,16 +174,29 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
   // The candidates and the verdict. A re-check's original solo result is its first replica.
   let original: (CompletedRow & { taskId: string; requesterId: string; cost: bigint }) | undefined;
   let decision: Decision;
+  let refereed = false;
   if (task.kind === "canary") {
     const answer = deserializeTensorMap(await app.blobs.get(task.answerSha256!));
     const ok = compareTensorMaps(answer, candidates[0]!.outputs, compare).equal;
     decision = ok ? { kind: "accept", winners: [completed[0]!.id], losers: [] } : { kind: "no-consensus", losers: [completed[0]!.id] };
-  } else if (v.recheck) {
-    original = await loadOriginal(tx, v.recheck.assignmentId);
-    const all = [{ assignmentId: original.id, outputs: await outputsOf(original) }, ...candidates];
-    decision = decide(v, task.wanted + 1, all, compare);
   } else {
-    decision = decide(v, task.wanted, candidates, compare);
+    let all = candidates;
+    let wanted = task.wanted;
+    if (v.recheck) {
+      original = await loadOriginal(tx, v.recheck.assignmentId);
+      all = [{ assignmentId: original.id, outputs: await outputsOf(original) }, ...candidates];
+      wanted += 1;
+    }
+    decision = decide(v, wanted, all, compare);
+    // Replicas disagree: the server's reference run decides when it can (qa/referee.ts), else a
+    // provider tie-breaker is added below.
+    if (decision.kind === "tiebreak" && canReferee(model, app.config.REFEREE_MAX_BYTES)) {
+      const reference = await refereeOutputs(app, model, task.inputSha256);
+      if (reference) {
+        decision = decide(v, Math.max(wanted + 1, v.replicas + MAX_TIE_BREAKERS), [...all, { assignmentId: REFEREE, outputs: reference }], compare);
+        refereed = true;
+      }
+    }
   }
 
   if (decision.kind === "tiebreak") {
@@ -229,7 +244,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
       backend: c.backend,
       verdict: decision.winners.includes(c.id) ? "accepted" : "rejected",
     })),
-    qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none" },
+    qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none", ...(refereed ? { refereed } : {}) },
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
   if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);

@@ -77,10 +77,12 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   }, 240_000);
 
-  it("catches a provider returning wrong outputs in a redundant task: not paid, reputation down", async () => {
+  it("catches a provider returning wrong outputs in a redundant task with a provider tie-breaker: not paid, reputation down, slashed", async () => {
     // Two providers, one of them cheating: both replicas must run on them and disagree. Only then
-    // does an honest third provider join, to serve the tie-breaker.
+    // does an honest third provider join, to serve the tie-breaker. (The server's referee is off
+    // here, to exercise the provider tie-breaker that models too large for it use.)
     net = await startTestNetwork({
+      env: { REFEREE_MAX_BYTES: "0" },
       providers: 2,
       providerArgs: (i) => (i === 0 ? ["--price", "30", "--fault", "perturb"] : ["--price", "30"]),
     });
@@ -112,6 +114,36 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     const row = await net.db.prisma.provider.findUnique({ where: { id: cheater.providerId } });
     expect(row!.reputation).toBeLessThan(0.5);
     expect(row!.tasksRejected).toBe(1);
+    expect(row!.slashed).toBe(300n); // SLASH_MULTIPLE (10) × its price, all to the treasury
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("lets the server's own reference run decide when replicas disagree: the cheater loses, no third provider", async () => {
+    net = await startTestNetwork({
+      providers: 2,
+      providerArgs: (i) => (i === 0 ? ["--price", "30", "--fault", "perturb"] : ["--price", "30"]),
+    });
+    const cheater = net.providers[0]!;
+    const honest = net.providers[1]!;
+    const mlp = buildMlp({ inputSize: 8, hidden: [16], outputSize: 4, seed: 3 });
+    const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes, "mlp");
+    const x = Float32Array.from({ length: 8 }, (_, i) => 1 - i / 8);
+    const sub = await api(net.url, "POST", "/tasks", {
+      key: net.apiKey,
+      json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 8], data: new Uint8Array(x.buffer) }) }, verification: { mode: "redundant" } },
+    });
+    const done = await waitTask(net.url, net.apiKey, sub.body.id, 60);
+    expect(done.status).toBe("completed");
+    expect(done.verification.executions).toHaveLength(2);
+    const verdicts = Object.fromEntries(done.verification.executions.map((e: { providerId: string; verdict: string }) => [e.providerId, e.verdict]));
+    expect(verdicts).toEqual({ [cheater.providerId]: "rejected", [honest.providerId]: "accepted" });
+    expect(done.receipt.qa).toMatchObject({ check: "replicated", refereed: true });
+    expect(done.receipt.providers.map((p: { providerId: string }) => p.providerId)).toEqual([honest.providerId]);
+    expect(done.cost).toBe("30");
+    const y = float32Of(done.outputs.y);
+    const expected = mlp.forward(x, 1);
+    for (let i = 0; i < 4; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
+    expect((await net.db.prisma.provider.findUnique({ where: { id: cheater.providerId } }))!.slashed).toBe(300n);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 });

@@ -124,6 +124,8 @@ export const ReceiptQaSchema = z.object({
   check: z.enum(["replicated", "audit", "solo", "single", "unverified", "known-answer", "recheck"]),
   /** For a solo result: whether it was re-checked after its pair was caught, and what that found. */
   recheck: z.enum(["none", "queued", "confirmed", "corrected"]),
+  /** The replicas disagreed and the server's own reference run decided (no provider tie-breaker). */
+  refereed: z.boolean().optional(),
 });
 export type ReceiptQa = z.infer<typeof ReceiptQaSchema>;
 
