@@ -4,7 +4,8 @@
  * and @stun/shared, which is bundled), kept in out/.stun-build-stamp. Concurrent callers (test
  * runs, npm start) share one build through a lock file.
  *
- * Used by `npm start` (scripts/start.ts) and the web tests' global setup.
+ * Used by `npm start` (scripts/start.ts), the web tests' global setup, and `npm run build -w @stun/web`
+ * (this file as a program: `tsx apps/web/scripts/build.ts [--force]`).
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -163,9 +164,10 @@ export interface WebBuildResult {
 }
 
 /** Runs `next build` in apps/web unless out/ is fresh; returns whether it built and how long it took. */
-export async function buildWeb(opts: { log?: (line: string) => void; timeoutMs?: number } = {}): Promise<WebBuildResult> {
+export async function buildWeb(opts: { log?: (line: string) => void; timeoutMs?: number; force?: boolean } = {}): Promise<WebBuildResult> {
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
+  if (opts.force) rmSync(STAMP, { force: true });
   if (webBuildState().fresh) return { built: false, ms: 0 };
   return withLock(async () => {
     const hash = webSourceHash();
@@ -178,4 +180,16 @@ export async function buildWeb(opts: { log?: (line: string) => void; timeoutMs?:
     writeFileSync(STAMP, `${hash}\n`);
     return { built: true, ms: Date.now() - started, reason: state.reason };
   }, opts.timeoutMs ?? 600_000);
+}
+
+// As a program: build when stale (or always with --force), say what happened.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const force = process.argv.includes("--force");
+  buildWeb({ force, log: (line) => console.log(line) }).then(
+    (r) => console.log(r.built ? `web app built in ${(r.ms / 1000).toFixed(1)} s → ${WEB_OUT}` : `web app is up to date (${WEB_OUT}); --force rebuilds it`),
+    (e: Error) => {
+      console.error(e.message);
+      process.exit(1);
+    },
+  );
 }

@@ -240,4 +240,21 @@ describe("web app: requester", () => {
     await shot("home", true);
     expect(browser.errors()).toEqual([]);
   });
+
+  it("signs out, creates a local account from the sign-in page, and tops it up from the faucet", async () => {
+    await page.goto(`${net.url}/account`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/signin$/);
+    await page.getByRole("link", { name: "Sign in" }).waitFor();
+    await page.getByRole("button", { name: "Create a local account" }).click();
+    expect(await page.getByTestId("new-api-key").textContent()).toMatch(/^stun_\S+$/);
+    await expect.poll(() => page.getByTestId("nav-balance").textContent()).toBe("1,000,000");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.waitForURL(/\/models$/);
+    await page.goto(`${net.url}/account`);
+    await page.getByRole("button", { name: "Add 1,000,000 test units" }).click();
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe("2,000,000");
+    expect(await page.getByRole("table", { name: "Ledger entries, newest first" }).locator("tbody tr").count()).toBe(2);
+    expect(browser.errors()).toEqual([]);
+  });
 });
