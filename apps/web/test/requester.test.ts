@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +26,8 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 + 1e-3 * Math.ab
  * The requester's path through the web app in real Chromium against the real server and a real
  * native provider: sign in, upload a model, run it from the generated form, read the verified
  * outputs; bad uploads and bad inputs say what is wrong. Screenshots of every page land in
- * test/artifacts (home and network also in docs/screenshots for the README).
+ * test/artifacts; home and network also go to docs/screenshots for the README when missing there
+ * or with STUN_UPDATE_SCREENSHOTS=1.
  */
 describe("web app: requester", () => {
   let net: TestNetwork;
@@ -54,7 +55,8 @@ describe("web app: requester", () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     const file = path.join(ARTIFACTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
-    if (docs) {
+    // The README's copies change only when asked (or when missing), so test runs leave git clean.
+    if (docs && (process.env.STUN_UPDATE_SCREENSHOTS === "1" || !existsSync(path.join(DOCS_SCREENSHOTS, `${name}.png`)))) {
       mkdirSync(DOCS_SCREENSHOTS, { recursive: true });
       copyFileSync(file, path.join(DOCS_SCREENSHOTS, `${name}.png`));
     }
