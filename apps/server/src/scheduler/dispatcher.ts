@@ -13,7 +13,7 @@ import { randomInt } from "node:crypto";
 import type { Tx } from "../db/database";
 import type { Calibration } from "../qa/calibrate";
 import { loadCandidateFacts, type CandidateFacts } from "../qa/candidates";
-import { planExecution, preferTrusted, stakeCovers } from "../qa/policy";
+import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/policy";
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
 import { LIVE_STATUSES } from "./live-assignments";
 import type { LocalProvider } from "./provider-registry";
@@ -116,8 +116,6 @@ export class Dispatcher {
   private async claimPage(seen: string[]): Promise<{ rows: number; dispatches: Dispatch[] }> {
     const { db, providers, config } = this.app;
     const reserved: Dispatch[] = [];
-    // Prices of the executions this claim adds, per provider account (stake must cover them too).
-    const atRisk = new Map<string, bigint>();
     let rowCount = 0;
     try {
       await db.prisma.$transaction(async (tx) => {
@@ -152,7 +150,7 @@ export class Dispatcher {
           const endTimer = this.app.metrics.matchDuration.startTimer();
           const first = v.mode === "auto" && row.dispatched === 0 && v.single === undefined;
           const need = first ? v.replicas : row.wanted - row.dispatched;
-          const eligible = await this.eligible(tx, providers.pick(req, need + EXTRA_CANDIDATES), atRisk);
+          const eligible = await this.eligible(tx, providers.pick(req, need + EXTRA_CANDIDATES));
           let picks: Array<{ p: LocalProvider; f: CandidateFacts }>;
           if (first) {
             // `auto`: how the first pick's pair is checked decides the executions (docs/QA.md).
@@ -183,10 +181,10 @@ export class Dispatcher {
             picks = (checking ? preferTrusted(eligible, (c) => c.f.trust, config.qa) : eligible).slice(0, need);
           }
           endTimer();
+          picks = withinStake(picks, config.qa);
           if (picks.length === 0) continue;
           const leaseUntil = new Date(Date.now() + config.LEASE_MS);
           for (const { p } of picks) {
-            atRisk.set(p.accountId, (atRisk.get(p.accountId) ?? 0n) + p.price);
             const assignmentId = newId("asg");
             await tx.$executeRaw`
               INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
@@ -213,14 +211,14 @@ export class Dispatcher {
    * The candidates whose account stake covers one more execution at their price (free work needs
    * no stake), with their pair trust — in the index's order.
    */
-  private async eligible(tx: Tx, candidates: LocalProvider[], added: Map<string, bigint>): Promise<Array<{ p: LocalProvider; f: CandidateFacts }>> {
+  private async eligible(tx: Tx, candidates: LocalProvider[]): Promise<Array<{ p: LocalProvider; f: CandidateFacts }>> {
     if (candidates.length === 0) return [];
     const facts = await loadCandidateFacts(tx, candidates.map((p) => p.id));
     const out: Array<{ p: LocalProvider; f: CandidateFacts }> = [];
     for (const p of candidates) {
       const f = facts.get(p.id);
       if (!f) continue;
-      if (!stakeCovers(f.stake, f.atRisk + (added.get(p.accountId) ?? 0n), p.price, this.app.config.qa)) continue;
+      if (!stakeCovers(f.stake, f.atRisk, p.price, this.app.config.qa)) continue;
       out.push({ p, f });
     }
     return out;
@@ -251,6 +249,21 @@ export class Dispatcher {
       await loseAssignment(app, d.assignmentId, "disconnect").catch((err) => app.log.error({ err }, "lose failed"));
     }
   }
+}
+
+/**
+ * The picks whose accounts' stake still covers them together: several picks may share an account
+ * (its facts were read before any of them was inserted). Executions inserted by earlier rows of the
+ * same claim are already in the facts (same transaction).
+ */
+function withinStake(picks: Array<{ p: LocalProvider; f: CandidateFacts }>, policy: QaPolicy): Array<{ p: LocalProvider; f: CandidateFacts }> {
+  const added = new Map<string, bigint>();
+  return picks.filter(({ p, f }) => {
+    const extra = added.get(p.accountId) ?? 0n;
+    if (!stakeCovers(f.stake, f.atRisk + extra, p.price, policy)) return false;
+    added.set(p.accountId, extra + p.price);
+    return true;
+  });
 }
 
 function matchRequest(row: ClaimRow, exclude: Set<string>, backend: string | undefined): MatchRequest {

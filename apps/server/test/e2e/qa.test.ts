@@ -131,4 +131,21 @@ describeDb("QA catches a faulty provider with real provider processes", () => {
     expect(slash.map((e) => e.amount)).toEqual([100n]);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
+
+  it("paid work waits until the provider account's stake covers it", async () => {
+    net = await startTestNetwork({ providerStake: 0n, providers: 1, providerArgs: () => ["--price", "5"] });
+    const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
+    const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: { x: tensor(input(3)) }, maxPrice: "5" } });
+    expect(sub.status).toBe(202);
+    // Not taken: the account has no stake. The task stays queued while the dispatcher keeps passing.
+    const passes = net.server.app.metrics.matchDuration;
+    await eventually(async () => ((await passes.get()).values.find((x) => x.metricName?.endsWith("_count"))?.value ?? 0) >= 3, 10_000, "dispatch passes");
+    expect((await net.db.prisma.task.findUnique({ where: { id: sub.body.id } }))!.status).toBe("queued");
+    // Staking 10 × 5 = 50 lets exactly this execution through.
+    await api(net.url, "POST", "/faucet", { key: net.providerApiKey, json: { amount: "50" } });
+    const staked = await api(net.url, "POST", "/accounts/me/stake", { key: net.providerApiKey, json: { amount: "50" } });
+    expect(staked.body.stake).toBe("50");
+    net.server.app.bus.workAvailable();
+    expect((await waitTask(net.url, net.apiKey, sub.body.id, 30)).status).toBe("completed");
+  });
 });
