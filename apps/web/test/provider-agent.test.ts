@@ -50,7 +50,7 @@ describe("browser provider agent: pause and throttle", () => {
 
   it("pause drains, then releases the task still running (re-queued without using an attempt)", async () => {
     const n = (net = await startTestNetwork());
-    const slow = buildSlowModel({ ms: 1500 });
+    const slow = buildSlowModel({ ms: 600 });
     const modelId = await uploadModel(n.url, n.apiKey, slow.bytes, "slow");
     const { agent, events } = await startAgent(n, 1);
     const taskId = await submitSlow(n, modelId, 1);
