@@ -5,6 +5,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { onnx as P } from "onnx-proto";
+import { uniformWeights } from "@stun/shared";
 
 const onnx = onnxProto.onnx;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -24,18 +25,7 @@ function encode(graph: P.IGraphProto): Uint8Array {
 }
 
 /** Deterministic weights (mulberry32). */
-function uniform(seed: number, n: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+const uniform = uniformWeights;
 
 export interface BuiltinModel {
   bytes: Uint8Array;

@@ -6,7 +6,7 @@
  * - `perturb`: adds noise to every floating-point output (float32, float64, float16), large
  *   enough to fail a tolerance-aware comparison (±(0.01 + 5%·|v|)); other dtypes are untouched.
  */
-import { float16ToFloat32, float32ToFloat16, type WireTensor, type WireTensorMap } from "@stun/shared";
+import { float16ToFloat32, float32ToFloat16, mulberry32, type WireTensor, type WireTensorMap } from "@stun/shared";
 
 export const FAULTS = ["perturb"] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -37,14 +37,7 @@ function perturbTensor(t: WireTensor, rand: () => number): WireTensor {
 }
 
 export function createFault(fault: Fault, seed = Date.now()): OutputFault {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   switch (fault) {
     case "perturb":
       return (outputs) => Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, perturbTensor(t, rand)]));

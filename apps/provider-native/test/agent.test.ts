@@ -166,12 +166,15 @@ describe("ProviderAgent", () => {
   it("stop() with a short grace period releases what is still running", async () => {
     const agent = newAgent();
     await agent.start();
-    const m = buildSlowModel(600);
+    // Long enough to be still running when the 50 ms grace ends, even on a loaded machine.
+    const m = buildSlowModel(6000);
     const model = market.models.add("slow", m.bytes);
+    const outcome = new Promise((resolve) => agent.events.on("task", resolve));
     await market.assign(model, slowInput(m.size), { assignmentId: "asg_rel" });
     await agent.stop({ graceMs: 50 });
     expect(market.releases).toEqual([{ assignmentId: "asg_rel" }]);
-    await new Promise((r) => setTimeout(r, 800));
+    // When the run ends, its result is dropped, never delivered.
+    expect(await outcome).toMatchObject({ assignmentId: "asg_rel", outcome: "released" });
     expect(market.results).toEqual([]);
   });
 

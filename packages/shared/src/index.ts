@@ -15,3 +15,4 @@ export * from "./consensus";
 export * from "./fees";
 export * from "./scoring";
 export * from "./provider-index";
+export * from "./random";

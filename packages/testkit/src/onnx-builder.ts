@@ -5,7 +5,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { onnx as P } from "onnx-proto";
-import type { Dtype, TypedArray } from "@stun/shared";
+import { mulberry32, type Dtype, type TypedArray } from "@stun/shared";
 
 // onnx-proto is CommonJS (`module.exports = $root`): its namespace is a property of the default export.
 export const onnx = onnxProto.onnx;
@@ -173,17 +173,8 @@ export function encodeModel(graph: P.IGraphProto, opts: { opset?: number; produc
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
 
-/** Deterministic PRNG (mulberry32): the same seed always gives the same weights. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, from @stun/shared): the same seed always gives the same weights. */
+export { mulberry32 };
 
 /** `n` float32 values uniform in [-scale, scale). */
 export function uniformF32(rand: () => number, n: number, scale: number): Float32Array {

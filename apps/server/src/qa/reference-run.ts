@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import * as ort from "onnxruntime-node";
 import {
+  mulberry32,
   DTYPE_BYTES,
   DTYPES,
   HOST_IS_LITTLE_ENDIAN,
@@ -28,17 +29,8 @@ import {
 /** A uniform PRNG on [0, 1), like Math.random; seeded ones make calibration reproducible. */
 export type Rng = () => number;
 
-/** mulberry32: a tiny deterministic PRNG, so the same seed always gives the same inputs. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (packages/shared): the same seed always gives the same inputs. */
+export const seededRng = (seed: number): Rng => mulberry32(seed);
 
 // ---------------------------------------------------------------------------------------------
 // Random inputs

@@ -4,6 +4,7 @@
  * is too heavy to ship to a browser): a float32 MLP 784-512-256-10 at batch 1, Gemm + Relu layers,
  * IR 8, opset 17. Its inferences/s become `specs.benchmarkIps` in `provider:register`.
  */
+import { uniformWeights } from "@stun/shared";
 
 const FLOAT = 1; // onnx.TensorProto.DataType.FLOAT
 const utf8 = new TextEncoder();
@@ -58,18 +59,7 @@ const node = (op: string, inputs: readonly string[], outputs: readonly string[])
   concat([...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(4, op)]);
 
 /** Deterministic weights in ±scale (mulberry32). */
-function uniform(seed: number, n: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+const uniform = uniformWeights;
 
 export interface BenchmarkModel {
   bytes: Uint8Array;
