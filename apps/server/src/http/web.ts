@@ -14,6 +14,11 @@ export interface WebConfig {
   mode: "local" | "production";
   /** POST /api/v1/faucet credits test funds (local mode). */
   faucet: boolean;
+  /**
+   * SLASH_MULTIPLE as a decimal string: paid work needs a stake of this many × the prices of the
+   * provider account's live executions, and a wrong result costs this many × its price.
+   */
+  slashMultiple: string;
 }
 
 /** onnxruntime-web's dist folder (its .wasm/.mjs runtime files), or undefined when not installed. */
@@ -79,7 +84,7 @@ export async function registerWebApp(http: FastifyInstance, app: AppContext, web
   // preCompressed: the build writes .br/.gz next to each text asset (apps/web/scripts/build.ts).
   await http.register(fastifyStatic, { root, serve: false, cacheControl: false, preCompressed: true, setHeaders });
 
-  const webConfig: WebConfig = { mode: app.config.STUN_MODE, faucet: app.config.local };
+  const webConfig: WebConfig = { mode: app.config.STUN_MODE, faucet: app.config.local, slashMultiple: app.config.qa.slashMultiple.toString() };
   http.get("/web-config.json", async (_req, reply) => {
     void reply.header("cache-control", "no-cache").header("cross-origin-resource-policy", "same-origin");
     return webConfig;

@@ -129,6 +129,6 @@ describeDb("web app serving (WEB_DIR)", () => {
     expect((await get("/ort/../package.json", "*/*")).status).toBe(404);
     expect((await get("/ort/nope.wasm", "*/*")).status).toBe(404);
     const cfg = await get("/web-config.json", "application/json");
-    expect(await cfg.json()).toEqual({ mode: "local", faucet: true });
+    expect(await cfg.json()).toEqual({ mode: "local", faucet: true, slashMultiple: "10" });
   });
 });

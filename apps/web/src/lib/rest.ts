@@ -40,6 +40,8 @@ export const accountWithKey = (key: string): Promise<AccountView> => rest<Accoun
 export interface WebConfig {
   mode: "local" | "production";
   faucet: boolean;
+  /** The server's SLASH_MULTIPLE (decimal string): stake must cover this × the price of each live execution. */
+  slashMultiple?: string;
 }
 /** What the server tells the web app before sign-in (apps/server/src/http/web.ts). */
 export async function fetchWebConfig(): Promise<WebConfig> {

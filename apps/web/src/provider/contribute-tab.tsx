@@ -9,7 +9,7 @@ import { Badge, Button, ButtonLink, Card, EmptyState, ErrorNotice, KeyValues, Mo
 import { toUiError } from "@/lib/errors";
 import { formatAmount, formatMs } from "@/lib/format";
 import { chooseBackend } from "./gpu";
-import { type ProviderView, type Status, STAKE_MULTIPLE, stakeNeeded, useProvider } from "./use-provider";
+import { type ProviderView, type Status, stakeMultiple, stakeNeeded, useProvider } from "./use-provider";
 import { isAmount, isProviderName } from "./settings";
 
 const STATUS: Record<Status, { label: string; tone: Tone; live?: boolean }> = {
@@ -84,7 +84,8 @@ export function ContributeTab() {
   const busy = v.status === "starting" || v.status === "pausing" || v.status === "loading";
   const backendLabel = v.runtime ? (v.runtime.backend === "webgpu" ? "WebGPU" : `WASM × ${v.runtime.threads}`) : v.decision?.ok ? (v.decision.backend === "webgpu" ? "WebGPU" : "WASM") : "–";
   const avgRun = v.stats.done > 0 ? v.stats.runMsTotal / v.stats.done : undefined;
-  const need = settings ? stakeNeeded(settings.price) : 0n;
+  const multiple = stakeMultiple(v.webConfig);
+  const need = settings ? stakeNeeded(settings.price, multiple) : 0n;
   const stakeShort = v.account && need > 0n && BigInt(v.account.stake) < need;
   const nameOk = settings ? isProviderName(settings.name) : true;
   const priceOk = settings ? isAmount(settings.price) : true;
@@ -175,7 +176,7 @@ export function ContributeTab() {
                 </div>
               </dl>
               <p className="mt-3 text-xs text-slate-600">
-                Paid work needs a stake of {STAKE_MULTIPLE.toString()}× the price of each task in progress
+                Paid work needs a stake of <span data-testid="stake-multiple">{multiple.toString()}</span>× the price of each task in progress
                 {settings ? <> — at price {formatAmount(settings.price)}: {formatAmount(need)}</> : null}. Wrong results are slashed from it.
               </p>
               {v.stakeNote ? (

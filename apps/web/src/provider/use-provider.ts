@@ -51,8 +51,12 @@ export interface ProviderView {
   activity: ActivityItem[];
 }
 
-/** The server's default slash multiple: stake must cover 10 × the price of each live execution. */
-export const STAKE_MULTIPLE = 10n;
+/**
+ * The stake multiple until the server's is known: the server's default SLASH_MULTIPLE. The real
+ * one comes from /web-config.json (`slashMultiple`): stake must cover that many × the price of each
+ * live execution.
+ */
+export const DEFAULT_STAKE_MULTIPLE = 10n;
 /** What local mode funds and stakes when a provider starts with no stake at all. */
 export const AUTO_STAKE = 1000n;
 const SLOTS = 1;
@@ -62,9 +66,16 @@ const EMPTY_STATS: WorkerStats = { done: 0, failed: 0, undelivered: 0, active: 0
 
 const total = (a: AccountView) => BigInt(a.balance) + BigInt(a.escrow) + BigInt(a.stake);
 
-export function stakeNeeded(price: string): bigint {
+/** The server's stake multiple from its web config (DEFAULT_STAKE_MULTIPLE when not known or malformed). */
+export function stakeMultiple(config: Pick<WebConfig, "slashMultiple"> | undefined): bigint {
+  const m = config?.slashMultiple;
+  return m !== undefined && /^\d+$/.test(m) ? BigInt(m) : DEFAULT_STAKE_MULTIPLE;
+}
+
+/** The stake paid work at `price` needs: multiple × price for each slot (0 for a malformed price). */
+export function stakeNeeded(price: string, multiple: bigint = DEFAULT_STAKE_MULTIPLE): bigint {
   try {
-    return STAKE_MULTIPLE * BigInt(price) * BigInt(SLOTS);
+    return multiple * BigInt(price) * BigInt(SLOTS);
   } catch {
     return 0n;
   }
@@ -245,24 +256,26 @@ class ProviderController {
 
   /** Local mode with no stake: fund and stake a little so paid work can come; otherwise say what is missing. */
   private async checkStake(price: string): Promise<void> {
-    const need = stakeNeeded(price);
+    const config = this.view.webConfig ?? (await fetchWebConfig().catch(() => undefined));
+    if (config && !this.view.webConfig) this.patch({ webConfig: config });
+    const multiple = stakeMultiple(config);
+    const need = stakeNeeded(price, multiple);
     let account = await getAccount();
     const stake = BigInt(account.stake);
     if (need === 0n || stake >= need) {
       this.patch({ account, stakeNote: undefined });
       return;
     }
-    const config = this.view.webConfig ?? (await fetchWebConfig().catch(() => undefined));
     if (stake === 0n && config?.faucet) {
       const amount = AUTO_STAKE > need ? AUTO_STAKE : need;
       await faucetFunds(amount.toString());
       account = await stakeFunds(amount.toString());
-      const text = `Local mode: added ${amount} test units from the faucet and staked them, so this provider can take paid work (stake must cover ${STAKE_MULTIPLE}× the price of each task it runs).`;
+      const text = `Local mode: added ${amount} test units from the faucet and staked them, so this provider can take paid work (stake must cover ${multiple}× the price of each task it runs).`;
       this.patch({ account, stakeNote: { tone: "info", text } });
       this.log(text, "ok");
       return;
     }
-    const text = `Paid work needs a stake of at least ${need} (${STAKE_MULTIPLE} × price ${price}); this account has ${stake}. Stake more below, or set the price to 0 to take free work only.`;
+    const text = `Paid work needs a stake of at least ${need} (${multiple} × price ${price}); this account has ${stake}. Stake more below, or set the price to 0 to take free work only.`;
     this.patch({ account, stakeNote: { tone: "warn", text } });
     this.log(text, "warn");
   }
@@ -350,7 +363,7 @@ class ProviderController {
     this.patch({ account });
     this.log(`Staked ${amount}`, "ok");
     const s = this.settings;
-    if (s && BigInt(account.stake) >= stakeNeeded(s.price)) this.patch({ stakeNote: undefined });
+    if (s && BigInt(account.stake) >= stakeNeeded(s.price, stakeMultiple(this.view.webConfig))) this.patch({ stakeNote: undefined });
     return account;
   };
 }
