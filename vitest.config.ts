@@ -50,6 +50,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Solidity on a real EVM: each file starts its own anvil (contracts/src-ts/anvil.ts);
+          // the global setup compiles the sources once (cached by their hash in contracts/artifacts).
+          name: "contracts",
+          root: "contracts",
+          include: ["test/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "server-pglite",
           root: "apps/server",
           include: ["test/**/*.test.ts"],

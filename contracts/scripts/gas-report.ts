@@ -1,0 +1,157 @@
+/**
+ * Gas report: deploys the Stun stack on a fresh anvil and prints the gas each marketplace operation
+ * uses (transaction gasUsed, intrinsic gas and calldata included), as a Markdown table.
+ *
+ * Figures are for the steady state: one warm-up round runs first, so the accounts already hold
+ * token balances and claimable credits (their storage slots are non-zero), as on a live network;
+ * a credit to an account whose claimable balance in that token is zero costs ~17,100 gas more
+ * (a fresh storage slot). Settlements carry 2 of 3 settler signatures.
+ *
+ * Usage: `npx tsx contracts/scripts/gas-report.ts` (`npm run gas -w @stun/contracts`).
+ */
+import { type Address, type Hex, type TransactionReceipt, getContract, keccak256, parseEther, parseEventLogs, toHex, zeroAddress } from "viem";
+import { startAnvil } from "../src-ts/anvil";
+import {
+  ETH,
+  type Settlement,
+  computeMarketplaceAbi,
+  deployMockToken,
+  deployStun,
+  marketplaceDomain,
+  mockERC20Abi,
+  signDispute,
+  signSettlement,
+  signSettlementBatch,
+  signSlash,
+  stunTokenAbi,
+} from "../src-ts";
+import { compile, staleGeneratedFiles } from "./compile";
+
+const BATCH = 10;
+
+async function main() {
+  const artifacts = compile({ quiet: true });
+  if (staleGeneratedFiles(artifacts).length > 0) throw new Error("src-ts/generated is stale: run npm run compile -w @stun/contracts first");
+
+  const chain = await startAnvil({ accounts: 10 });
+  try {
+    const account = (i: number) => chain.accounts[i] as (typeof chain.accounts)[number];
+    const [deployer, s1, s2, s3, treasury, requester, p1, p2, p3, creator] = Array.from({ length: 10 }, (_, i) => account(i));
+    const wallet = (address: Address) => chain.wallets.find((w) => w.account.address === address)!;
+    const settlers = [s1!, s2!, s3!];
+    const usd = await deployMockToken(chain.wallets[0]!, chain.publicClient);
+    const d = await deployStun(chain.wallets[0]!, {
+      publicClient: chain.publicClient,
+      settlers: settlers.map((s) => s.address),
+      settlerThreshold: 2n,
+      treasury: treasury!.address,
+      disputeWindow: 3_600n,
+      unbondingDelay: 3_600n,
+      allowedTokens: [usd],
+    });
+    const domain = marketplaceDomain(chain.chain.id, d.marketplace);
+    const market = (who: Address) => getContract({ address: d.marketplace, abi: computeMarketplaceAbi, client: { public: chain.publicClient, wallet: wallet(who) } });
+    const mined = async (hash: Promise<Hex>): Promise<TransactionReceipt> => {
+      const receipt = await chain.publicClient.waitForTransactionReceipt({ hash: await hash });
+      if (receipt.status !== "success") throw new Error("transaction reverted");
+      return receipt;
+    };
+    const stun = (who: Address) => getContract({ address: d.token, abi: stunTokenAbi, client: { public: chain.publicClient, wallet: wallet(who) } });
+    const musd = (who: Address) => getContract({ address: usd, abi: mockERC20Abi, client: { public: chain.publicClient, wallet: wallet(who) } });
+
+    for (const who of [requester!, p1!, p2!, p3!]) {
+      await mined(stun(deployer!.address).write.transfer([who.address, parseEther("1000000")]));
+      await mined(musd(deployer!.address).write.mint([who.address, 10n ** 15n]));
+      await mined(stun(who.address).write.approve([d.marketplace, 2n ** 256n - 1n]));
+      await mined(musd(who.address).write.approve([d.marketplace, 2n ** 256n - 1n]));
+    }
+
+    const rows: Array<[string, bigint | string]> = [];
+    const providers = [p1!.address, p2!.address, p3!.address];
+    let n = 0;
+    const newId = () => keccak256(toHex(`gas-${n++}`));
+    const deadline = async () => (await chain.now()) + 86_400n;
+    const settleOf = (taskId: Hex, k: number): Settlement => ({
+      taskId,
+      resultDigest: keccak256(taskId),
+      providers: providers.slice(0, k),
+      amounts: providers.slice(0, k).map(() => 300n),
+    });
+    const payoutOf = (receipt: TransactionReceipt) =>
+      parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "TaskSettled" }).map((l) => l.args.payout);
+
+    for (const round of ["warm-up", "measured"] as const) {
+      const record = (label: string, receipt: TransactionReceipt | bigint | string) => {
+        if (round === "measured") rows.push([label, typeof receipt === "object" ? receipt.gasUsed : receipt]);
+      };
+      const r = requester!.address;
+      if (round === "warm-up") {
+        for (const p of providers) await mined(market(p).write.registerProvider([parseEther("1000")]));
+      } else {
+        const fresh = chain.accounts[0]!.address; // the deployer registers as a provider only now
+        await mined(stun(fresh).write.approve([d.marketplace, 2n ** 256n - 1n]));
+        record("registerProvider", await mined(market(fresh).write.registerProvider([parseEther("1000")])));
+        record("addStake", await mined(market(p1!.address).write.addStake([parseEther("1")])));
+      }
+
+      const erc20Task = newId();
+      record("createTask (ERC-20)", await mined(market(r).write.createTask([erc20Task, usd, 1_000n, await deadline(), creator!.address])));
+      const ethTask = newId();
+      record("createTask (ETH)", await mined(market(r).write.createTask([ethTask, ETH, 1_000n, await deadline(), creator!.address], { value: 1_000n })));
+
+      const s1p = settleOf(erc20Task, 1);
+      const settled1 = await mined(market(r).write.settle([s1p, await signSettlement(settlers.slice(0, 2), domain, s1p)]));
+      record("settle (1 provider, 2-of-3 signatures)", settled1);
+      const s3p = settleOf(ethTask, 3);
+      const settled3 = await mined(market(r).write.settle([s3p, await signSettlement(settlers.slice(0, 2), domain, s3p)]));
+      record("settle (3 providers)", settled3);
+
+      const batchIds: Hex[] = [];
+      for (let i = 0; i < BATCH; i++) {
+        const id = newId();
+        await mined(market(r).write.createTask([id, usd, 1_000n, await deadline(), creator!.address]));
+        batchIds.push(id);
+      }
+      const batch = batchIds.map((id) => settleOf(id, 1));
+      const batchReceipt = await mined(market(r).write.settleBatch([batch, await signSettlementBatch(settlers.slice(0, 2), domain, batch)]));
+      record(`settleBatch (${BATCH} tasks, 1 provider each)`, batchReceipt);
+      record("settleBatch, per task", `${batchReceipt.gasUsed / BigInt(BATCH)}`);
+
+      const disputed = newId();
+      await mined(market(r).write.createTask([disputed, usd, 1_000n, await deadline(), creator!.address]));
+      const sd = settleOf(disputed, 1);
+      await mined(market(r).write.settle([sd, await signSettlement(settlers.slice(0, 2), domain, sd)]));
+      record("dispute", await mined(market(r).write.dispute([disputed, await signDispute(settlers.slice(0, 2), domain, disputed, sd.resultDigest)])));
+
+      const refunded = newId();
+      await mined(market(r).write.createTask([refunded, usd, 1_000n, (await chain.now()) + 60n, zeroAddress]));
+      await chain.increaseTime(3_601n);
+      record("refund", await mined(market(r).write.refund([refunded])));
+      record("release (1 provider)", await mined(market(r).write.release([erc20Task, payoutOf(settled1)[0]!])));
+      record("release (3 providers)", await mined(market(r).write.release([ethTask, payoutOf(settled3)[0]!])));
+      const batchPayouts = payoutOf(batchReceipt);
+      const releaseBatch = await mined(market(r).write.releaseBatch([batchIds, batchPayouts]));
+      record(`releaseBatch (${BATCH} tasks), per task`, `${releaseBatch.gasUsed / BigInt(BATCH)}`);
+
+      if (round === "measured") {
+        // (Not in the warm-up, so that every credit above lands on a non-zero balance.)
+        record("withdraw (ERC-20)", await mined(market(p1!.address).write.withdraw([usd])));
+        record("withdraw (ETH)", await mined(market(p1!.address).write.withdraw([ETH])));
+      }
+
+      const order = { provider: p2!.address, amount: 10n, beneficiary: r, beneficiaryAmount: 4n, nonce: newId() };
+      record("slash", await mined(market(r).write.slash([order, await signSlash(settlers.slice(0, 2), domain, order)])));
+      record("requestUnstake", await mined(market(p3!.address).write.requestUnstake([1n])));
+      await chain.increaseTime(3_601n);
+      record("withdrawStake", await mined(market(p3!.address).write.withdrawStake()));
+    }
+
+    console.log(`ComputeMarketplace gas (solc 0.8.30, optimizer 200 runs, evm cancun; anvil ${chain.chain.id}):\n`);
+    console.log("| operation | gas |\n|---|---:|");
+    for (const [label, gas] of rows) console.log(`| ${label} | ${BigInt(gas).toLocaleString("en-US")} |`);
+  } finally {
+    await chain.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+import {FeeSplit} from "./FeeSplit.sol";
+import {SettlerSet} from "./SettlerSet.sol";
+
+/**
+ * @title ComputeMarketplace
+ * @notice Stun's on-chain settlement: task escrow (native ETH or an allow-listed ERC-20), provider
+ * stake (in STUN), settlement by an M-of-N set of settler keys with the 80/15/5 fee split, a
+ * dispute window before payouts can be claimed, refunds after a task's deadline, slashing, and an
+ * emergency pause.
+ *
+ * A task's life: `createTask` (Escrowed) → `settle` / `settleBatch` by M settler signatures
+ * (Settled; the unspent escrow is credited to the requester at once) → after the dispute window,
+ * `release` credits the providers, the treasury and the model creator (Released) — or, within the
+ * window, `dispute` by M settler signatures reverses the settlement and credits the cost back to the
+ * requester (Disputed). A task not settled by its deadline can be refunded by anyone (Refunded).
+ * Every payout is a credit: its owner takes it out with `withdraw` (pull payments).
+ *
+ * Roles: the owner (a TimelockController governed by StunGovernor) changes parameters; the
+ * guardian (and the owner) can pause and unpause; settlers sign settlements, disputes and slashes.
+ * While paused, nothing new can be escrowed, staked, settled or released, and no money leaves the
+ * contract; refunds, disputes, slashes and unstake requests (which only move credits) still work.
+ *
+ * Tokens on the allow-list must be plain ERC-20s (no fee on transfer, no rebasing).
+ */
+contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP712, SettlerSet {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    // ─── Types ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice None (unknown id) → Escrowed → Settled → Released | Disputed; Escrowed → Refunded.
+    enum TaskStatus {
+        None,
+        Escrowed,
+        Settled,
+        Released,
+        Disputed,
+        Refunded
+    }
+
+    /// @notice One task's escrow and settlement record (three storage slots at creation).
+    struct Task {
+        address requester;
+        uint40 deadline; // settle by this time (inclusive); refundable after it
+        uint40 releaseAt; // end of the dispute window (set at settlement)
+        TaskStatus status;
+        address token; // address(0) = native ETH
+        uint96 amount; // escrowed
+        address modelCreator; // address(0): the creator's share goes to the treasury
+        uint96 cost; // Σ accepted executions' prices (set at settlement), ≤ amount
+        bytes32 resultDigest; // the settled result (set at settlement)
+        bytes32 payoutHash; // keccak256(abi.encode(Payout)) committed at settlement
+    }
+
+    /**
+     * @notice What M settlers sign to settle a task (EIP-712 `Settlement`): the result and the
+     * accepted executions, one (provider, price) per execution. The cost is Σ amounts.
+     */
+    struct Settlement {
+        bytes32 taskId;
+        bytes32 resultDigest;
+        address[] providers;
+        uint256[] amounts;
+    }
+
+    /// @notice A settlement's split, as emitted in {TaskSettled}; `release` takes it back.
+    struct Payout {
+        address[] providers;
+        uint256[] shares;
+        uint256 treasuryShare;
+        uint256 creatorShare;
+    }
+
+    /**
+     * @notice What M settlers sign to slash a provider (EIP-712 `Slash`): up to `amount` of its
+     * stake (active first, then unbonding), of which up to `beneficiaryAmount` goes to
+     * `beneficiary` (a wronged requester) and the rest to the treasury. `nonce` is any unique id
+     * (the ledger's slash id); each can be used once.
+     */
+    struct SlashOrder {
+        address provider;
+        uint256 amount;
+        address beneficiary;
+        uint256 beneficiaryAmount;
+        bytes32 nonce;
+    }
+
+    /// @notice A provider's stake (in the stake token).
+    struct ProviderStake {
+        uint128 staked;
+        uint128 unbonding;
+        uint64 unbondingEnd;
+        bool registered;
+    }
+
+    // ─── Constants ───────────────────────────────────────────────────────────────────────────
+
+    /// @dev EIP-712 type strings (viem: `types` in src-ts/typed-data.ts).
+    bytes32 public constant SETTLEMENT_TYPEHASH =
+        keccak256("Settlement(bytes32 taskId,bytes32 resultDigest,address[] providers,uint256[] amounts)");
+    bytes32 public constant SETTLEMENT_BATCH_TYPEHASH =
+        keccak256(
+            "SettlementBatch(Settlement[] settlements)Settlement(bytes32 taskId,bytes32 resultDigest,address[] providers,uint256[] amounts)"
+        );
+    bytes32 public constant DISPUTE_TYPEHASH = keccak256("Dispute(bytes32 taskId,bytes32 resultDigest)");
+    bytes32 public constant SLASH_TYPEHASH =
+        keccak256("Slash(address provider,uint256 amount,address beneficiary,uint256 beneficiaryAmount,bytes32 nonce)");
+
+    /// @notice Most executions (providers) one settlement may pay.
+    uint256 public constant MAX_PROVIDERS = 32;
+    /// @notice Upper bound on treasuryBps + creatorBps (providers keep at least 70%).
+    uint256 public constant MAX_FEE_BPS = 3_000;
+    /// @notice Bounds on the dispute window.
+    uint64 public constant MIN_DISPUTE_WINDOW = 1 minutes;
+    uint64 public constant MAX_DISPUTE_WINDOW = 30 days;
+    /// @notice Upper bound on the unbonding delay (its lower bound is the dispute window).
+    uint64 public constant MAX_UNBONDING_DELAY = 90 days;
+
+    // ─── State ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice The token providers stake (STUN).
+    IERC20 public immutable stakeToken;
+
+    /// @notice Receives the treasury's share of every settlement and slashed stake.
+    address public treasury;
+    /// @notice Treasury share in basis points (default 1,500 = 15%).
+    uint16 public treasuryBps;
+    /// @notice Model creator share in basis points (default 500 = 5%).
+    uint16 public creatorBps;
+    /// @notice Seconds after settlement during which settlers can dispute it.
+    uint64 public disputeWindow;
+    /// @notice Seconds between an unstake request and the stake's withdrawal (≥ disputeWindow).
+    uint64 public unbondingDelay;
+    /// @notice May pause and unpause (as may the owner).
+    address public guardian;
+    /// @notice Smallest stake to register as a provider.
+    uint256 public minStake;
+
+    /// @notice Tokens tasks can be escrowed in; address(0) is native ETH.
+    mapping(address token => bool) public isTokenAllowed;
+    /// @notice What `account` can withdraw, per token (address(0) = ETH).
+    mapping(address token => mapping(address account => uint256)) public claimable;
+    /// @notice Slash nonces already used.
+    mapping(bytes32 nonce => bool) public slashNonceUsed;
+
+    mapping(bytes32 taskId => Task) private _tasks;
+    mapping(address provider => ProviderStake) private _stakes;
+
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+
+    event TaskCreated(
+        bytes32 indexed taskId,
+        address indexed requester,
+        address indexed token,
+        uint256 amount,
+        uint64 deadline,
+        address modelCreator
+    );
+    /// @notice `change` (escrow − cost) is credited to the requester now; the payout after `releaseAt`.
+    event TaskSettled(
+        bytes32 indexed taskId,
+        bytes32 resultDigest,
+        uint256 cost,
+        uint256 change,
+        uint64 releaseAt,
+        Payout payout
+    );
+    event TaskReleased(bytes32 indexed taskId);
+    event TaskDisputed(bytes32 indexed taskId, uint256 refunded);
+    event TaskRefunded(bytes32 indexed taskId, uint256 refunded);
+    event Withdrawn(address indexed token, address indexed account, uint256 amount);
+
+    event ProviderRegistered(address indexed provider, uint256 stake);
+    event StakeAdded(address indexed provider, uint256 amount, uint256 staked);
+    event UnstakeRequested(address indexed provider, uint256 amount, uint256 unbonding, uint64 unbondingEnd);
+    event StakeWithdrawn(address indexed provider, uint256 amount);
+    event ProviderSlashed(
+        address indexed provider,
+        bytes32 indexed nonce,
+        uint256 slashed,
+        address beneficiary,
+        uint256 toBeneficiary,
+        uint256 toTreasury
+    );
+
+    event FeeSplitChanged(uint16 treasuryBps, uint16 creatorBps);
+    event DisputeWindowChanged(uint64 disputeWindow);
+    event UnbondingDelayChanged(uint64 unbondingDelay);
+    event MinStakeChanged(uint256 minStake);
+    event TokenAllowed(address indexed token, bool allowed);
+    event TreasuryChanged(address indexed previous, address indexed treasury);
+    event GuardianChanged(address indexed previous, address indexed guardian);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+
+    error ZeroAddress();
+    error ZeroAmount();
+    error TokenNotAllowed(address token);
+    error InvalidEthValue(uint256 expected, uint256 sent);
+    error InvalidDeadline(uint64 deadline);
+    error TaskExists(bytes32 taskId);
+    error InvalidTaskStatus(bytes32 taskId, TaskStatus status);
+    error DeadlinePassed(bytes32 taskId, uint64 deadline);
+    error DeadlineNotReached(bytes32 taskId, uint64 deadline);
+    error InvalidProviderCount(uint256 count);
+    error LengthMismatch(uint256 providers, uint256 amounts);
+    error ProviderNotRegistered(address provider);
+    error CostExceedsEscrow(bytes32 taskId, uint256 cost, uint256 escrow);
+    error EmptyBatch();
+    error DisputeWindowOpen(bytes32 taskId, uint64 releaseAt);
+    error DisputeWindowClosed(bytes32 taskId, uint64 releaseAt);
+    error PayoutMismatch(bytes32 taskId);
+    error NothingToWithdraw(address token, address account);
+    error AlreadyRegistered(address provider);
+    error StakeBelowMinimum(uint256 amount, uint256 minStake);
+    error InsufficientStake(uint256 requested, uint256 staked);
+    error NothingUnbonding(address provider);
+    error UnbondingNotOver(uint64 unbondingEnd);
+    error SlashNonceUsed(bytes32 nonce);
+    error BeneficiaryAmountTooLarge(uint256 beneficiaryAmount, uint256 amount);
+    error NotGuardian(address account);
+    error FeeBpsOutOfBounds(uint256 treasuryBps, uint256 creatorBps);
+    error DisputeWindowOutOfBounds(uint64 disputeWindow);
+    error UnbondingDelayOutOfBounds(uint64 unbondingDelay);
+
+    // ─── Construction ────────────────────────────────────────────────────────────────────────
+
+    /// @notice Deployment parameters (see the state variables of the same names).
+    struct Config {
+        address owner;
+        address guardian;
+        address treasury;
+        IERC20 stakeToken;
+        address[] settlers;
+        uint256 settlerThreshold;
+        uint16 treasuryBps;
+        uint16 creatorBps;
+        uint64 disputeWindow;
+        uint64 unbondingDelay;
+        uint256 minStake;
+        address[] allowedTokens;
+    }
+
+    constructor(Config memory config) Ownable(config.owner) EIP712("Stun ComputeMarketplace", "1") {
+        if (address(config.stakeToken) == address(0)) revert ZeroAddress();
+        stakeToken = config.stakeToken;
+        _setTreasury(config.treasury);
+        _setGuardian(config.guardian);
+        _setFeeSplit(config.treasuryBps, config.creatorBps);
+        _setDisputeWindow(config.disputeWindow);
+        _setUnbondingDelay(config.unbondingDelay);
+        _setMinStake(config.minStake);
+        _setSettlers(config.settlers, config.settlerThreshold);
+        for (uint256 i = 0; i < config.allowedTokens.length; ++i) {
+            _setTokenAllowed(config.allowedTokens[i], true);
+        }
+    }
+
+    // ─── Escrow ──────────────────────────────────────────────────────────────────────────────
+
+    /**
+     * @notice Escrows `amount` of `token` (address(0): native ETH, sent as msg.value) for task
+     * `taskId`. ERC-20s are pulled from the caller, who must have approved this contract.
+     * @param taskId any id not used before (e.g. keccak256 of the server's task id)
+     * @param token an allow-listed token, or address(0) for ETH
+     * @param amount the most the task may cost (< 2⁹⁶); what it does not cost is credited back
+     * @param deadline unix time by which the task must be settled (< 2⁴⁰); after it, `refund`
+     * @param modelCreator receives the creator share; address(0) gives it to the treasury
+     */
+    function createTask(
+        bytes32 taskId,
+        address token,
+        uint256 amount,
+        uint64 deadline,
+        address modelCreator
+    ) external payable nonReentrant whenNotPaused {
+        _createTask(taskId, token, amount, deadline, modelCreator);
+    }
+
+    /**
+     * @notice {createTask} for an ERC-20 with an ERC-2612 permit instead of a prior approval. A
+     * permit that fails (e.g. already used by a front-runner) is ignored; the transfer then needs
+     * an allowance as usual.
+     */
+    function createTaskWithPermit(
+        bytes32 taskId,
+        address token,
+        uint256 amount,
+        uint64 deadline,
+        address modelCreator,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant whenNotPaused {
+        if (token == address(0)) revert TokenNotAllowed(token);
+        try IERC20Permit(token).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
+        _createTask(taskId, token, amount, deadline, modelCreator);
+    }
+
+    function _createTask(bytes32 taskId, address token, uint256 amount, uint64 deadline, address modelCreator) private {
+        if (!isTokenAllowed[token]) revert TokenNotAllowed(token);
+        if (amount == 0) revert ZeroAmount();
+        if (deadline <= block.timestamp || deadline > type(uint40).max) revert InvalidDeadline(deadline);
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.None) revert TaskExists(taskId);
+        if (token == address(0)) {
+            if (msg.value != amount) revert InvalidEthValue(amount, msg.value);
+        } else if (msg.value != 0) {
+            revert InvalidEthValue(0, msg.value);
+        }
+
+        task.requester = msg.sender;
+        task.deadline = uint40(deadline); // checked above
+        task.status = TaskStatus.Escrowed;
+        task.token = token;
+        task.amount = amount.toUint96();
+        if (modelCreator != address(0)) task.modelCreator = modelCreator;
+        emit TaskCreated(taskId, msg.sender, token, amount, deadline, modelCreator);
+
+        if (token != address(0)) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /**
+     * @notice Refunds the whole escrow of a task that was not settled by its deadline (credited to
+     * the requester). Anyone may call it once the deadline has passed.
+     */
+    function refund(bytes32 taskId) external {
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.Escrowed) revert InvalidTaskStatus(taskId, task.status);
+        if (block.timestamp <= task.deadline) revert DeadlineNotReached(taskId, task.deadline);
+        task.status = TaskStatus.Refunded;
+        uint256 amount = task.amount;
+        claimable[task.token][task.requester] += amount;
+        emit TaskRefunded(taskId, amount);
+    }
+
+    // ─── Settlement ──────────────────────────────────────────────────────────────────────────
+
+    /**
+     * @notice Settles one task with M settler signatures over its EIP-712 `Settlement`: records
+     * the result digest, splits the cost (Σ amounts) with {FeeSplit} — providers pro rata, the
+     * treasury and the model creator their basis points — and credits the unspent escrow back to
+     * the requester. The split becomes claimable through {release} after the dispute window.
+     * @param settlement the task, its result digest and the accepted executions (provider, price)
+     * @param signatures settler signatures, signers strictly ascending
+     */
+    function settle(Settlement calldata settlement, bytes[] calldata signatures) external whenNotPaused {
+        _checkSettlerSignatures(_hashTypedDataV4(_hashSettlement(settlement)), signatures);
+        _settle(settlement);
+    }
+
+    /**
+     * @notice Settles many tasks in one transaction with one set of M signatures over the EIP-712
+     * `SettlementBatch`. All or nothing: one task that cannot be settled reverts the batch.
+     */
+    function settleBatch(Settlement[] calldata settlements, bytes[] calldata signatures) external whenNotPaused {
+        _checkSettlerSignatures(settlementBatchDigest(settlements), signatures);
+        for (uint256 i = 0; i < settlements.length; ++i) {
+            _settle(settlements[i]);
+        }
+    }
+
+    function _settle(Settlement calldata settlement) private {
+        bytes32 taskId = settlement.taskId;
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.Escrowed) revert InvalidTaskStatus(taskId, task.status);
+        if (block.timestamp > task.deadline) revert DeadlinePassed(taskId, task.deadline);
+        uint256 n = settlement.providers.length;
+        if (n == 0 || n > MAX_PROVIDERS) revert InvalidProviderCount(n);
+        if (n != settlement.amounts.length) revert LengthMismatch(n, settlement.amounts.length);
+        for (uint256 i = 0; i < n; ++i) {
+            address provider = settlement.providers[i];
+            if (!_stakes[provider].registered) revert ProviderNotRegistered(provider);
+        }
+
+        (uint256 cost, uint256 treasuryShare, uint256 creatorShare, uint256[] memory shares) = FeeSplit.split(
+            settlement.amounts,
+            treasuryBps,
+            creatorBps
+        );
+        uint256 escrow = task.amount;
+        if (cost > escrow) revert CostExceedsEscrow(taskId, cost, escrow);
+
+        Payout memory payout = Payout(settlement.providers, shares, treasuryShare, creatorShare);
+        uint40 releaseAt = uint40(block.timestamp + disputeWindow);
+        task.status = TaskStatus.Settled;
+        task.releaseAt = releaseAt;
+        task.cost = uint96(cost); // ≤ amount
+        task.resultDigest = settlement.resultDigest;
+        task.payoutHash = keccak256(abi.encode(payout));
+        uint256 change = escrow - cost;
+        if (change != 0) claimable[task.token][task.requester] += change;
+        emit TaskSettled(taskId, settlement.resultDigest, cost, change, releaseAt, payout);
+    }
+
+    /**
+     * @notice After the dispute window, credits a settled task's split: each provider its share,
+     * the treasury and the model creator theirs. Anyone may call it with the `payout` emitted in
+     * {TaskSettled}.
+     */
+    function release(bytes32 taskId, Payout calldata payout) external whenNotPaused {
+        _release(taskId, payout);
+    }
+
+    /// @notice {release} for many tasks in one transaction.
+    function releaseBatch(bytes32[] calldata taskIds, Payout[] calldata payouts) external whenNotPaused {
+        if (taskIds.length != payouts.length) revert LengthMismatch(taskIds.length, payouts.length);
+        for (uint256 i = 0; i < taskIds.length; ++i) {
+            _release(taskIds[i], payouts[i]);
+        }
+    }
+
+    function _release(bytes32 taskId, Payout calldata payout) private {
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.Settled) revert InvalidTaskStatus(taskId, task.status);
+        if (block.timestamp < task.releaseAt) revert DisputeWindowOpen(taskId, task.releaseAt);
+        if (keccak256(abi.encode(payout)) != task.payoutHash) revert PayoutMismatch(taskId);
+        task.status = TaskStatus.Released;
+
+        address token = task.token;
+        mapping(address => uint256) storage credit = claimable[token];
+        for (uint256 i = 0; i < payout.providers.length; ++i) {
+            uint256 share = payout.shares[i];
+            if (share != 0) credit[payout.providers[i]] += share;
+        }
+        address creator = task.modelCreator;
+        if (creator == address(0)) {
+            uint256 toTreasury = payout.treasuryShare + payout.creatorShare;
+            if (toTreasury != 0) credit[treasury] += toTreasury;
+        } else {
+            if (payout.treasuryShare != 0) credit[treasury] += payout.treasuryShare;
+            if (payout.creatorShare != 0) credit[creator] += payout.creatorShare;
+        }
+        emit TaskReleased(taskId);
+    }
+
+    /**
+     * @notice Within the dispute window, M settler signatures over the EIP-712 `Dispute` (task id
+     * and the settled result digest) reverse a settlement: nothing is paid out, and the cost is
+     * credited back to the requester (who already has the change).
+     */
+    function dispute(bytes32 taskId, bytes[] calldata signatures) external {
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.Settled) revert InvalidTaskStatus(taskId, task.status);
+        if (block.timestamp >= task.releaseAt) revert DisputeWindowClosed(taskId, task.releaseAt);
+        _checkSettlerSignatures(disputeDigest(taskId, task.resultDigest), signatures);
+        task.status = TaskStatus.Disputed;
+        uint256 refunded = task.cost;
+        if (refunded != 0) claimable[task.token][task.requester] += refunded;
+        emit TaskDisputed(taskId, refunded);
+    }
+
+    /**
+     * @notice Sends the caller everything it can claim in `token` (address(0): ETH).
+     */
+    function withdraw(address token) external nonReentrant whenNotPaused {
+        uint256 amount = claimable[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
+        claimable[token][msg.sender] = 0;
+        emit Withdrawn(token, msg.sender, amount);
+        if (token == address(0)) {
+            Address.sendValue(payable(msg.sender), amount);
+        } else {
+            IERC20(token).safeTransfer(msg.sender, amount);
+        }
+    }
+
+    // ─── Stake ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Registers the caller as a provider with an initial stake of at least `minStake`.
+    function registerProvider(uint256 amount) external nonReentrant whenNotPaused {
+        ProviderStake storage s = _stakes[msg.sender];
+        if (s.registered) revert AlreadyRegistered(msg.sender);
+        if (amount < minStake) revert StakeBelowMinimum(amount, minStake);
+        s.registered = true;
+        s.staked = amount.toUint128();
+        emit ProviderRegistered(msg.sender, amount);
+        if (amount != 0) stakeToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Adds `amount` to the caller's stake.
+    function addStake(uint256 amount) external nonReentrant whenNotPaused {
+        ProviderStake storage s = _stakes[msg.sender];
+        if (!s.registered) revert ProviderNotRegistered(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        uint256 staked = s.staked + amount;
+        s.staked = staked.toUint128();
+        emit StakeAdded(msg.sender, amount, staked);
+        stakeToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /**
+     * @notice Moves `amount` of the caller's stake to unbonding; it can be withdrawn after
+     * `unbondingDelay` (≥ the dispute window, so that work still disputable can be slashed).
+     * Unbonding stake can still be slashed. A new request restarts the delay for the whole
+     * unbonding amount.
+     */
+    function requestUnstake(uint256 amount) external {
+        ProviderStake storage s = _stakes[msg.sender];
+        if (!s.registered) revert ProviderNotRegistered(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        if (amount > s.staked) revert InsufficientStake(amount, s.staked);
+        s.staked -= uint128(amount);
+        uint256 unbonding = s.unbonding + amount;
+        s.unbonding = unbonding.toUint128();
+        uint64 end = uint64(block.timestamp) + unbondingDelay;
+        s.unbondingEnd = end;
+        emit UnstakeRequested(msg.sender, amount, unbonding, end);
+    }
+
+    /// @notice Sends the caller its unbonding stake once the unbonding delay is over.
+    function withdrawStake() external nonReentrant whenNotPaused {
+        ProviderStake storage s = _stakes[msg.sender];
+        uint256 amount = s.unbonding;
+        if (amount == 0) revert NothingUnbonding(msg.sender);
+        if (block.timestamp < s.unbondingEnd) revert UnbondingNotOver(s.unbondingEnd);
+        s.unbonding = 0;
+        emit StakeWithdrawn(msg.sender, amount);
+        stakeToken.safeTransfer(msg.sender, amount);
+    }
+
+    /**
+     * @notice Slashes a provider with M settler signatures over the EIP-712 `Slash`: takes up to
+     * `order.amount` from its stake (active first, then unbonding), credits up to
+     * `order.beneficiaryAmount` of it to `order.beneficiary` and the rest to the treasury.
+     */
+    function slash(SlashOrder calldata order, bytes[] calldata signatures) external {
+        if (order.amount == 0) revert ZeroAmount();
+        if (order.beneficiaryAmount > order.amount) revert BeneficiaryAmountTooLarge(order.beneficiaryAmount, order.amount);
+        if (order.beneficiaryAmount != 0 && order.beneficiary == address(0)) revert ZeroAddress();
+        if (slashNonceUsed[order.nonce]) revert SlashNonceUsed(order.nonce);
+        _checkSettlerSignatures(slashDigest(order), signatures);
+        slashNonceUsed[order.nonce] = true;
+
+        uint256 slashed = _takeStake(order.provider, order.amount);
+        uint256 toBeneficiary = order.beneficiaryAmount < slashed ? order.beneficiaryAmount : slashed;
+        uint256 toTreasury = slashed - toBeneficiary;
+        address token = address(stakeToken);
+        if (toBeneficiary != 0) claimable[token][order.beneficiary] += toBeneficiary;
+        if (toTreasury != 0) claimable[token][treasury] += toTreasury;
+        emit ProviderSlashed(order.provider, order.nonce, slashed, order.beneficiary, toBeneficiary, toTreasury);
+    }
+
+    /// @dev Removes up to `amount` from `provider`'s stake, active first, then unbonding.
+    function _takeStake(address provider, uint256 amount) private returns (uint256 taken) {
+        ProviderStake storage s = _stakes[provider];
+        if (!s.registered) revert ProviderNotRegistered(provider);
+        uint256 staked = s.staked;
+        uint256 fromStake = amount < staked ? amount : staked;
+        uint256 unbonding = s.unbonding;
+        uint256 rest = amount - fromStake;
+        uint256 fromUnbonding = rest < unbonding ? rest : unbonding;
+        s.staked = uint128(staked - fromStake);
+        s.unbonding = uint128(unbonding - fromUnbonding);
+        return fromStake + fromUnbonding;
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice A task's record (status None for an unknown id).
+    function getTask(bytes32 taskId) external view returns (Task memory) {
+        return _tasks[taskId];
+    }
+
+    /// @notice A provider's stake.
+    function stakeOf(address provider) external view returns (ProviderStake memory) {
+        return _stakes[provider];
+    }
+
+    /// @notice The split {settle} would make of `amounts` with the current fee parameters.
+    function previewSplit(
+        uint256[] calldata amounts
+    ) external view returns (uint256 cost, uint256 treasuryShare, uint256 creatorShare, uint256[] memory shares) {
+        return FeeSplit.split(amounts, treasuryBps, creatorBps);
+    }
+
+    /// @notice The EIP-712 digest settlers sign for {settle}.
+    function settlementDigest(Settlement calldata settlement) external view returns (bytes32) {
+        return _hashTypedDataV4(_hashSettlement(settlement));
+    }
+
+    /// @notice The EIP-712 digest settlers sign for {settleBatch}.
+    function settlementBatchDigest(Settlement[] calldata settlements) public view returns (bytes32) {
+        uint256 n = settlements.length;
+        if (n == 0) revert EmptyBatch();
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            hashes[i] = _hashSettlement(settlements[i]);
+        }
+        return _hashTypedDataV4(keccak256(abi.encode(SETTLEMENT_BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes)))));
+    }
+
+    /// @notice The EIP-712 digest settlers sign for {dispute}.
+    function disputeDigest(bytes32 taskId, bytes32 resultDigest) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(DISPUTE_TYPEHASH, taskId, resultDigest)));
+    }
+
+    /// @notice The EIP-712 digest settlers sign for {slash}.
+    function slashDigest(SlashOrder calldata order) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(
+                        SLASH_TYPEHASH,
+                        order.provider,
+                        order.amount,
+                        order.beneficiary,
+                        order.beneficiaryAmount,
+                        order.nonce
+                    )
+                )
+            );
+    }
+
+    function _hashSettlement(Settlement calldata s) private pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    SETTLEMENT_TYPEHASH,
+                    s.taskId,
+                    s.resultDigest,
+                    keccak256(abi.encodePacked(s.providers)),
+                    keccak256(abi.encodePacked(s.amounts))
+                )
+            );
+    }
+
+    // ─── Guardian ────────────────────────────────────────────────────────────────────────────
+
+    modifier onlyGuardianOrOwner() {
+        if (msg.sender != guardian && msg.sender != owner()) revert NotGuardian(msg.sender);
+        _;
+    }
+
+    /// @notice Emergency stop (guardian or owner). See the contract notice for what it stops.
+    function pause() external onlyGuardianOrOwner {
+        _pause();
+    }
+
+    /// @notice Lifts the emergency stop (guardian or owner).
+    function unpause() external onlyGuardianOrOwner {
+        _unpause();
+    }
+
+    // ─── Parameters (owner: the timelock) ────────────────────────────────────────────────────
+
+    /// @notice Sets the treasury and creator basis points (sum ≤ MAX_FEE_BPS); applies to later settlements.
+    function setFeeSplit(uint16 newTreasuryBps, uint16 newCreatorBps) external onlyOwner {
+        _setFeeSplit(newTreasuryBps, newCreatorBps);
+    }
+
+    /// @notice Sets the dispute window (MIN_DISPUTE_WINDOW..MAX_DISPUTE_WINDOW, ≤ unbondingDelay); applies to later settlements.
+    function setDisputeWindow(uint64 newDisputeWindow) external onlyOwner {
+        if (newDisputeWindow > unbondingDelay) revert DisputeWindowOutOfBounds(newDisputeWindow);
+        _setDisputeWindow(newDisputeWindow);
+    }
+
+    /// @notice Sets the unbonding delay (disputeWindow..MAX_UNBONDING_DELAY); applies to later unstake requests.
+    function setUnbondingDelay(uint64 newUnbondingDelay) external onlyOwner {
+        _setUnbondingDelay(newUnbondingDelay);
+    }
+
+    /// @notice Sets the smallest stake to register.
+    function setMinStake(uint256 newMinStake) external onlyOwner {
+        _setMinStake(newMinStake);
+    }
+
+    /// @notice Replaces the settler set and its threshold (M of N).
+    function setSettlers(address[] calldata newSettlers, uint256 threshold) external onlyOwner {
+        _setSettlers(newSettlers, threshold);
+    }
+
+    /// @notice Allows or disallows escrow in `token` (address(0): ETH); tasks already escrowed are unaffected.
+    function setTokenAllowed(address token, bool allowed) external onlyOwner {
+        _setTokenAllowed(token, allowed);
+    }
+
+    /// @notice Sets the treasury (later credits go to it; earlier credits stay with the old one).
+    function setTreasury(address newTreasury) external onlyOwner {
+        _setTreasury(newTreasury);
+    }
+
+    /// @notice Sets the guardian (address(0): only the owner can pause).
+    function setGuardian(address newGuardian) external onlyOwner {
+        _setGuardian(newGuardian);
+    }
+
+    function _setFeeSplit(uint16 newTreasuryBps, uint16 newCreatorBps) private {
+        if (uint256(newTreasuryBps) + newCreatorBps > MAX_FEE_BPS) revert FeeBpsOutOfBounds(newTreasuryBps, newCreatorBps);
+        treasuryBps = newTreasuryBps;
+        creatorBps = newCreatorBps;
+        emit FeeSplitChanged(newTreasuryBps, newCreatorBps);
+    }
+
+    function _setDisputeWindow(uint64 newDisputeWindow) private {
+        if (newDisputeWindow < MIN_DISPUTE_WINDOW || newDisputeWindow > MAX_DISPUTE_WINDOW) {
+            revert DisputeWindowOutOfBounds(newDisputeWindow);
+        }
+        disputeWindow = newDisputeWindow;
+        emit DisputeWindowChanged(newDisputeWindow);
+    }
+
+    function _setUnbondingDelay(uint64 newUnbondingDelay) private {
+        if (newUnbondingDelay < disputeWindow || newUnbondingDelay > MAX_UNBONDING_DELAY) {
+            revert UnbondingDelayOutOfBounds(newUnbondingDelay);
+        }
+        unbondingDelay = newUnbondingDelay;
+        emit UnbondingDelayChanged(newUnbondingDelay);
+    }
+
+    function _setMinStake(uint256 newMinStake) private {
+        minStake = newMinStake;
+        emit MinStakeChanged(newMinStake);
+    }
+
+    function _setTokenAllowed(address token, bool allowed) private {
+        isTokenAllowed[token] = allowed;
+        emit TokenAllowed(token, allowed);
+    }
+
+    function _setTreasury(address newTreasury) private {
+        if (newTreasury == address(0)) revert ZeroAddress();
+        emit TreasuryChanged(treasury, newTreasury);
+        treasury = newTreasury;
+    }
+
+    function _setGuardian(address newGuardian) private {
+        emit GuardianChanged(guardian, newGuardian);
+        guardian = newGuardian;
+    }
+}
