@@ -62,6 +62,12 @@ export const EnvSchema = z.object({
    * Unset: this checkout's apps/web/out when it has been built; `off`: no web app.
    */
   WEB_DIR: z.string().min(1).optional(),
+  /**
+   * Sign-In with Ethereum: the web app's public host[:port] values (comma-separated) a SIWE message
+   * may name as its domain. Unset: HOST:PORT, plus localhost / 127.0.0.1 / [::1] on that port when
+   * HOST is a loopback or unspecified address (services/wallets.ts).
+   */
+  SIWE_DOMAINS: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   REQUIREMENTS_UNSATISFIABLE: 400,
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
+  /** A Sign-In with Ethereum message or signature that does not check out (nonce, domain, chain, time, signer). */
+  SIWE_INVALID: 401,
   INSUFFICIENT_FUNDS: 402,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
@@ -23,6 +25,8 @@ export const ERROR_STATUS = {
   CONFLICT: 409,
   /** An unstake would leave less stake than the account's live executions need. */
   STAKE_LOCKED: 409,
+  /** The wallet is already linked to another account. */
+  WALLET_IN_USE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

@@ -16,6 +16,11 @@ const API = "/api/v1";
 const VERSION = "0.1.0";
 
 const callerOf = (app: AppContext, req: FastifyRequest): Promise<string> => authenticate(app, bearerToken(req.headers.authorization));
+/** A public route's caller: the account of a valid bearer key, else undefined (as tRPC's context). */
+const optionalCallerOf = (app: AppContext, req: FastifyRequest): Promise<string | undefined> => {
+  const key = bearerToken(req.headers.authorization);
+  return key ? authenticate(app, key).catch(() => undefined) : Promise.resolve(undefined);
+};
 
 /**
  * The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics, and the
@@ -47,7 +52,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
       url: `${API}${r.path}`,
       handler: async (req, reply) => {
         const p = r.procedure;
-        const accountId = p.auth ? await callerOf(app, req) : undefined;
+        const accountId = p.auth ? await callerOf(app, req) : await optionalCallerOf(app, req);
         const input = p.input.parse(r.input(req));
         const out = await p.handler({ app, accountId: accountId as string }, input as never);
         return reply.status(r.status ?? 200).send(out);

@@ -27,7 +27,7 @@ export function buildOpenApi(version: string) {
       ...(p.auth ? { security: [{ bearer: [] }] } : {}),
       responses: { [String(r.status ?? 200)]: { description: "OK", content: json(p.output, "output") }, ...errorResponses },
     };
-    if (r.method === "POST" && r.path !== "/accounts") op.requestBody = { required: true, content: json(p.input, "input") };
+    if (r.method === "POST" && r.path !== "/accounts" && r.path !== "/auth/siwe/nonce") op.requestBody = { required: true, content: json(p.input, "input") };
     if (r.method === "GET") {
       const schema = z.toJSONSchema(p.input, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, unknown> };
       const q = Object.entries(schema.properties ?? {})

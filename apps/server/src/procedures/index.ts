@@ -11,6 +11,7 @@ import { statsProcedure } from "./network/stats";
 import { getTaskProcedure } from "./tasks/get";
 import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
+import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
 
 /** Every API procedure by domain; tRPC's router and the REST table both wire these. */
 export const procedures = {
@@ -25,4 +26,5 @@ export const procedures = {
   models: { list: listModelsProcedure, get: getModelProcedure },
   tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
+  auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure },
 };

@@ -34,4 +34,6 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/providers", procedure: procedures.network.providers, input: none },
   { method: "GET", path: "/stats", procedure: procedures.network.stats, input: none },
   { method: "GET", path: "/activity", procedure: procedures.network.activity, input: query },
+  { method: "POST", path: "/auth/siwe/nonce", procedure: procedures.auth.siweNonce, input: none },
+  { method: "POST", path: "/auth/siwe/verify", procedure: procedures.auth.siweVerify, input: body },
 ];

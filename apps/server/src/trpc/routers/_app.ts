@@ -35,6 +35,7 @@ export const appRouter = t.router({
   models: wireAll(procedures.models),
   tasks: wireAll(procedures.tasks),
   network: wireAll(procedures.network),
+  auth: wireAll(procedures.auth),
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { SiweNonceResponseSchema, SiweVerifyRequestSchema, SiweVerifyResponseSchema } from "@stun/shared";
+import { procedure } from "../define";
+import { issueSiweNonce, verifySiwe } from "../../services/wallets";
+import { siweOptions } from "./options";
+
+export const siweNonceProcedure = procedure({
+  kind: "mutation",
+  auth: false,
+  summary: "Sign-In with Ethereum, step 1: a single-use nonce (valid 10 minutes) for the EIP-4361 message",
+  input: z.object({}).optional(),
+  output: SiweNonceResponseSchema,
+  handler: async ({ app }) => issueSiweNonce(app),
+});
+
+export const siweVerifyProcedure = procedure({
+  kind: "mutation",
+  auth: false,
+  summary:
+    "Sign-In with Ethereum, step 2: verify the signed EIP-4361 message; with an API key, link the wallet to that account, otherwise sign in to the wallet's account (created on first sign-in). Answers with a new API key",
+  input: SiweVerifyRequestSchema,
+  output: SiweVerifyResponseSchema,
+  handler: ({ app, accountId }, input) => verifySiwe(app, accountId, input, siweOptions(app)),
+});

@@ -1,0 +1,221 @@
+/**
+ * Wallets: Sign-In with Ethereum (EIP-4361) and the account ↔ wallet link.
+ *
+ * - `issueSiweNonce` hands out a random nonce, remembered by this server instance for
+ *   SIWE_NONCE_TTL_MS and usable once. The store is an in-memory map per instance: with several
+ *   instances behind a load balancer, the nonce and the verify call must reach the same instance
+ *   (sticky sessions), or the verify fails with SIWE_INVALID and the client asks again.
+ * - `verifySiwe` checks the message (parsed with viem's parseSiweMessage, checked with
+ *   validateSiweMessage): its nonce is one this instance issued and has not seen used, its domain
+ *   is one of this server's (SIWE_DOMAINS), its chain id is allowed, it is inside its validity
+ *   window; then the signature (viem verifyMessage: an EOA's ECDSA signature). Then it links the
+ *   wallet to the caller's account (when called with an API key) or signs in to the account linked
+ *   to the wallet, creating one when there is none, and returns a new API key.
+ *
+ * Smart-contract wallets (ERC-1271 / ERC-6492) sign with a contract, not a key: checking them needs
+ * a call to the chain (viem's publicClient.verifyMessage); `SiweOptions.verifyContractSignature`
+ * is that hook for a server that has a chain client.
+ */
+import { randomBytes } from "node:crypto";
+import { StunError, type SiweNonceResponse, type SiweVerifyRequest, type SiweVerifyResponse } from "@stun/shared";
+import { getAddress, verifyMessage, type Address, type Hex } from "viem";
+import { parseSiweMessage, validateSiweMessage } from "viem/siwe";
+import type { AppContext } from "../context";
+import type { Config } from "../env";
+import { generateApiKey } from "../auth/api-keys";
+import { newId } from "../ids";
+
+/** How long an issued nonce stays valid. */
+export const SIWE_NONCE_TTL_MS = 10 * 60_000;
+/** Most nonces one instance holds at once (each ~100 bytes); past it, new ones are refused (429). */
+const MAX_NONCES = 100_000;
+/** A message may say it was issued at most this far in the future (clock skew). */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface SiweOptions {
+  /** The chain ids a message may name; undefined: any. */
+  chainIds?: readonly number[];
+  /**
+   * Checks a signature the EOA check refused, e.g. an ERC-1271 smart wallet's (publicClient.verifyMessage).
+   * Undefined: EOAs only.
+   */
+  verifyContractSignature?: (args: { address: Address; message: string; signature: Hex }) => Promise<boolean>;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+const nonceStores = new WeakMap<AppContext, Map<string, number>>();
+function nonceStore(app: AppContext): Map<string, number> {
+  let store = nonceStores.get(app);
+  if (!store) nonceStores.set(app, (store = new Map()));
+  return store;
+}
+
+/** A new single-use SIWE nonce (alphanumeric, as EIP-4361 requires). */
+export function issueSiweNonce(app: AppContext, now = Date.now()): SiweNonceResponse {
+  const store = nonceStore(app);
+  if (store.size >= MAX_NONCES / 2) {
+    for (const [n, until] of store) if (until <= now) store.delete(n);
+  }
+  if (store.size >= MAX_NONCES) throw new StunError("RATE_LIMITED", "too many sign-ins in progress; try again in a minute");
+  // 128 random bits as hex (alphanumeric, as EIP-4361 asks). Not viem's generateSiweNonce: it draws
+  // from Math.random, and consecutive nonces overlap.
+  const nonce = randomBytes(16).toString("hex");
+  const expiresAt = now + SIWE_NONCE_TTL_MS;
+  store.set(nonce, expiresAt);
+  return { nonce, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+/** Takes a nonce out of the store: true when it was issued here and has not expired. */
+function consumeNonce(app: AppContext, nonce: string, now: number): boolean {
+  const store = nonceStore(app);
+  const until = store.get(nonce);
+  if (until === undefined) return false;
+  store.delete(nonce);
+  return until > now;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "0.0.0.0", "::"]);
+
+/**
+ * The host[:port] values a SIWE message may name as its domain: SIWE_DOMAINS, or this server's
+ * HOST:PORT (with the loopback names on that port when HOST is a loopback or unspecified address).
+ * Lower-case; a port of 80 or 443 also allows the bare host.
+ */
+export function siweDomains(config: Pick<Config, "HOST" | "PORT" | "SIWE_DOMAINS">): string[] {
+  const out = new Set<string>();
+  const add = (host: string, port?: number) => {
+    const h = port !== undefined && host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+    out.add((port === undefined ? h : `${h}:${port}`).toLowerCase());
+    if (port === 80 || port === 443) out.add(h.toLowerCase());
+  };
+  if (config.SIWE_DOMAINS) {
+    for (const d of config.SIWE_DOMAINS.split(",").map((s) => s.trim()).filter(Boolean)) add(d);
+    return [...out];
+  }
+  const hosts = LOOPBACK.has(config.HOST) ? ["localhost", "127.0.0.1", "::1"] : [config.HOST];
+  for (const h of hosts) add(h, config.PORT);
+  return [...out];
+}
+
+const invalid = (message: string) => new StunError("SIWE_INVALID", message);
+
+interface CheckedSiwe {
+  address: Address;
+  chainId: number;
+}
+
+/** Checks a SIWE message and its signature; throws SIWE_INVALID with the reason. Consumes the nonce. */
+export async function checkSiwe(app: AppContext, req: SiweVerifyRequest, opts: SiweOptions = {}): Promise<CheckedSiwe> {
+  const now = opts.now?.() ?? Date.now();
+  let fields: ReturnType<typeof parseSiweMessage>;
+  try {
+    fields = parseSiweMessage(req.message);
+  } catch {
+    throw invalid("not an EIP-4361 message");
+  }
+  const { address, domain, nonce, chainId, uri, version } = fields;
+  if (!address || !domain || !nonce || chainId === undefined || !uri || version !== "1") {
+    throw invalid("not an EIP-4361 message: it needs a domain, address, URI, version 1, chain ID and nonce");
+  }
+  // The nonce is spent by any attempt that names it, so a signature cannot be tried twice.
+  if (!consumeNonce(app, nonce, now)) throw invalid("unknown, expired or already used nonce: ask for a new one (auth.siweNonce)");
+  const domains = siweDomains(app.config);
+  if (!domains.includes(domain.toLowerCase())) {
+    throw invalid(`the message is for ${domain}, not this server (${domains.join(", ")}; set SIWE_DOMAINS to the web app's host)`);
+  }
+  if (opts.chainIds && !opts.chainIds.includes(chainId)) {
+    throw invalid(`chain ${chainId} is not allowed here (${opts.chainIds.join(", ")})`);
+  }
+  if (fields.issuedAt && fields.issuedAt.getTime() > now + CLOCK_SKEW_MS) throw invalid("the message is issued in the future");
+  if (!validateSiweMessage({ message: fields, domain, nonce, time: new Date(now) })) {
+    throw invalid("the message is malformed, expired or not yet valid");
+  }
+  let checksummed: Address;
+  try {
+    checksummed = getAddress(address);
+  } catch {
+    throw invalid("the message's address is not an EVM address");
+  }
+  const signature = req.signature as Hex;
+  let valid = false;
+  try {
+    valid = await verifyMessage({ address: checksummed, message: req.message, signature });
+  } catch {
+    valid = false;
+  }
+  if (!valid && opts.verifyContractSignature) {
+    valid = await opts.verifyContractSignature({ address: checksummed, message: req.message, signature }).catch(() => false);
+  }
+  if (!valid) throw invalid(`the signature is not ${checksummed}'s signature of this message`);
+  return { address: checksummed, chainId };
+}
+
+/** The account a wallet (any case) is linked to. */
+export async function accountByWallet(app: AppContext, address: string): Promise<string | undefined> {
+  const row = await app.db.prisma.account.findUnique({ where: { walletAddress: address.toLowerCase() }, select: { id: true } });
+  return row?.id;
+}
+
+/** The wallet linked to an account (lower-case 0x), if any. */
+export async function walletOf(app: AppContext, accountId: string): Promise<string | undefined> {
+  const row = await app.db.prisma.account.findUnique({ where: { id: accountId }, select: { walletAddress: true } });
+  return row?.walletAddress ?? undefined;
+}
+
+async function newKey(app: AppContext, accountId: string): Promise<string> {
+  const key = generateApiKey();
+  await app.db.prisma.apiKey.create({ data: { id: newId("key"), accountId, hash: key.hash, prefix: key.prefix } });
+  return key.key;
+}
+
+/** Links `address` to `accountId`; WALLET_IN_USE when another account has it. */
+async function linkWallet(app: AppContext, accountId: string, wallet: string): Promise<void> {
+  const holder = await accountByWallet(app, wallet);
+  if (holder && holder !== accountId) throw new StunError("WALLET_IN_USE", `${wallet} is already linked to another account`);
+  if (holder === accountId) return;
+  try {
+    await app.db.prisma.account.update({ where: { id: accountId }, data: { walletAddress: wallet } });
+  } catch (e) {
+    // The unique walletAddress: someone linked it in between.
+    if ((await accountByWallet(app, wallet)) !== accountId) throw new StunError("WALLET_IN_USE", `${wallet} is already linked to another account`);
+    if (!(await app.db.prisma.account.findUnique({ where: { id: accountId }, select: { id: true } }))) throw e;
+  }
+}
+
+/** The account linked to `wallet`, created (with the link) when there is none. */
+async function accountForWallet(app: AppContext, wallet: string): Promise<{ accountId: string; created: boolean }> {
+  const existing = await accountByWallet(app, wallet);
+  if (existing) return { accountId: existing, created: false };
+  const accountId = newId("acc");
+  try {
+    await app.db.prisma.account.create({ data: { id: accountId, walletAddress: wallet } });
+    return { accountId, created: true };
+  } catch (e) {
+    // Two first sign-ins of one wallet at once: the unique walletAddress lets one win.
+    const winner = await accountByWallet(app, wallet);
+    if (winner) return { accountId: winner, created: false };
+    throw e;
+  }
+}
+
+/**
+ * auth.siweVerify: checks the message and signature, then links the wallet to the caller's account
+ * (`callerId`, from an API key) or signs in to the wallet's account (created on first sign-in).
+ * Answers with a new API key for the session.
+ */
+export async function verifySiwe(app: AppContext, callerId: string | undefined, req: SiweVerifyRequest, opts: SiweOptions = {}): Promise<SiweVerifyResponse> {
+  const { address } = await checkSiwe(app, req, opts);
+  const wallet = address.toLowerCase();
+  let accountId: string;
+  let created = false;
+  if (callerId) {
+    await linkWallet(app, callerId, wallet);
+    accountId = callerId;
+  } else {
+    ({ accountId, created } = await accountForWallet(app, wallet));
+  }
+  const apiKey = await newKey(app, accountId);
+  app.log.info({ accountId, wallet, created, linked: !!callerId }, "signed in with Ethereum");
+  return { accountId, apiKey, walletAddress: wallet, created };
+}
