@@ -12,6 +12,7 @@ import { getTaskProcedure } from "./tasks/get";
 import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
+import { linkedWalletProcedure } from "./auth/wallet";
 
 /** Every API procedure by domain; tRPC's router and the REST table both wire these. */
 export const procedures = {
@@ -26,5 +27,5 @@ export const procedures = {
   models: { list: listModelsProcedure, get: getModelProcedure },
   tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
-  auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure },
+  auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
 };

@@ -147,6 +147,8 @@ describeDb("auth.siweNonce / auth.siweVerify", () => {
     // The new key is the same (funded) account's.
     expect((await api(net.url, "GET", "/accounts/me", { key: linked.body.apiKey })).body.accountId).toBe(net.accountId);
 
+    expect((await api(net.url, "GET", "/accounts/me/wallet", { key: net.apiKey })).body).toEqual({ walletAddress: wallet.address.toLowerCase() });
+
     // Signing in with the wallet alone now reaches that account.
     const msg2 = message(wallet, await nonce());
     const signedIn = await verify(msg2, await wallet.signMessage({ message: msg2 }));
@@ -159,6 +161,7 @@ describeDb("auth.siweNonce / auth.siweVerify", () => {
     expect(taken.status).toBe(409);
     expect(taken.body.error.code).toBe("WALLET_IN_USE");
     expect((await net.db.prisma.account.findUnique({ where: { id: other.body.accountId } }))?.walletAddress).toBeNull();
+    expect((await api(net.url, "GET", "/accounts/me/wallet", { key: other.body.apiKey })).body).toEqual({ walletAddress: null });
   });
 
   it("works the same over tRPC (the web app's client), and is in the OpenAPI document", async () => {

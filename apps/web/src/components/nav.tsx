@@ -1,4 +1,5 @@
 "use client";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
@@ -6,6 +7,9 @@ import { useApiKey } from "@/lib/api-key";
 import { trpc } from "@/lib/trpc";
 import { formatAmount } from "@/lib/format";
 import { cx } from "./ui";
+
+/** The wallet control (wagmi + viem) loads after the page, so pages without wallets stay light. */
+const ConnectWallet = dynamic(() => import("@/wallet/connect-button"), { ssr: false, loading: () => <span className="h-8 w-28" aria-hidden /> });
 
 const LINKS: Array<{ href: string; label: string; match: string[]; prefetch?: boolean }> = [
   { href: "/", label: "Marketplace", match: ["/"] },
@@ -80,7 +84,10 @@ export function Nav() {
             );
           })}
         </nav>
-        <AccountChip />
+        <div className="flex items-center gap-2">
+          <ConnectWallet />
+          <AccountChip />
+        </div>
       </div>
     </header>
   );

@@ -2,10 +2,11 @@
 import type { AccountView, CreateAccountResponseSchema, ModelView } from "@stun/shared";
 import type { z } from "zod";
 import { getApiKey } from "./api-key";
+import type { WebChainConfig } from "@/wallet/chain";
 import { RestError } from "./errors";
 
 /** REST calls the web app makes where tRPC does not fit: binary model upload, accounts before sign-in. */
-async function rest<T>(method: string, path: string, init: { key?: string | null; body?: BodyInit; contentType?: string } = {}): Promise<T> {
+export async function rest<T>(method: string, path: string, init: { key?: string | null; body?: BodyInit; contentType?: string } = {}): Promise<T> {
   const headers: Record<string, string> = {};
   const key = init.key === undefined ? getApiKey() : init.key;
   if (key) headers.authorization = `Bearer ${key}`;
@@ -42,6 +43,8 @@ export interface WebConfig {
   faucet: boolean;
   /** The server's SLASH_MULTIPLE (decimal string): stake must cover this × the price of each live execution. */
   slashMultiple?: string;
+  /** The EVM chain this server settles on, when on-chain settlement is on (src/wallet/chain.ts). */
+  chain?: WebChainConfig;
 }
 /** What the server tells the web app before sign-in (apps/server/src/http/web.ts). */
 export async function fetchWebConfig(): Promise<WebConfig> {

@@ -35,3 +35,7 @@ export const SiweVerifyResponseSchema = z.object({
   created: z.boolean(),
 });
 export type SiweVerifyResponse = z.infer<typeof SiweVerifyResponseSchema>;
+
+/** The wallet linked to the caller's account (null: none yet). */
+export const LinkedWalletSchema = z.object({ walletAddress: z.string().nullable() });
+export type LinkedWallet = z.infer<typeof LinkedWalletSchema>;

@@ -36,4 +36,5 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/activity", procedure: procedures.network.activity, input: query },
   { method: "POST", path: "/auth/siwe/nonce", procedure: procedures.auth.siweNonce, input: none },
   { method: "POST", path: "/auth/siwe/verify", procedure: procedures.auth.siweVerify, input: body },
+  { method: "GET", path: "/accounts/me/wallet", procedure: procedures.auth.wallet, input: none },
 ];

@@ -21,6 +21,7 @@ function Account({ apiKey }: { apiKey: string }) {
   const me = useQuery({ queryKey: ["accounts.me", apiKey], queryFn: () => trpc.accounts.me.query(), refetchInterval: 5_000 });
   const ledger = useQuery({ queryKey: ["accounts.ledger"], queryFn: () => trpc.accounts.ledger.query({ limit: 100 }), refetchInterval: 5_000 });
   const config = useQuery({ queryKey: ["web-config"], queryFn: fetchWebConfig, staleTime: Infinity, retry: false });
+  const wallet = useQuery({ queryKey: ["auth.wallet", apiKey], queryFn: () => trpc.auth.wallet.query() });
   const topUp = useMutation({
     mutationFn: () => faucet(apiKey, FAUCET_AMOUNT),
     onSuccess: () => queryClient.invalidateQueries(),
@@ -45,6 +46,19 @@ function Account({ apiKey }: { apiKey: string }) {
             </p>
             <p className="text-slate-600">
               API key <Mono>{maskKey(apiKey)}</Mono> <CopyButton text={apiKey} label="Copy key" />
+            </p>
+            <p className="text-slate-600">
+              Wallet{" "}
+              {wallet.data?.walletAddress ? (
+                <Mono>
+                  <span data-testid="account-wallet">{wallet.data.walletAddress}</span>
+                </Mono>
+              ) : (
+                <span className="text-slate-500">none linked</span>
+              )}{" "}
+              <Link href="/wallet" className="text-xs font-medium text-brand-700 hover:underline">
+                {wallet.data?.walletAddress ? "Wallet page" : "Link a wallet"}
+              </Link>
             </p>
           </div>
           <div className="flex flex-wrap gap-2">

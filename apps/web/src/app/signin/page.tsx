@@ -1,5 +1,6 @@
 "use client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useId, useState, type FormEvent } from "react";
 import { Button, Card, CopyButton, ErrorNotice, FieldError, PageHeader, inputClass } from "@/components/ui";
@@ -7,6 +8,9 @@ import { maskKey, setApiKey, useApiKey } from "@/lib/api-key";
 import { toUiError, type UiError } from "@/lib/errors";
 import { formatAmount } from "@/lib/format";
 import { accountWithKey, createAccount, faucet, fetchWebConfig } from "@/lib/rest";
+
+/** Sign-In with Ethereum (wagmi + viem), loaded after the page. */
+const SiweCard = dynamic(() => import("@/wallet/siwe-card"), { ssr: false });
 
 /** Local accounts start with this much from the faucet. */
 const STARTING_FUNDS = "1000000";
@@ -108,6 +112,8 @@ function SignIn() {
           </Button>
         </form>
       </Card>
+
+      <SiweCard onSignedIn={signIn} />
 
       {config.data?.faucet ? (
         <Card className="mt-6" title="New here? Create a local account">
