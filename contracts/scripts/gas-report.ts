@@ -12,13 +12,17 @@
 import { type Address, type Hex, type TransactionReceipt, getContract, keccak256, parseEther, parseEventLogs, toHex, zeroAddress } from "viem";
 import { startAnvil } from "../src-ts/anvil";
 import {
+  type DepositSettlement,
   ETH,
   type Settlement,
+  idToBytes32,
   computeMarketplaceAbi,
   deployMockToken,
   deployStun,
   marketplaceDomain,
   mockERC20Abi,
+  signDepositSettlements,
+  signDepositWithdrawal,
   signDispute,
   signSettlement,
   signSettlementBatch,
@@ -132,6 +136,36 @@ async function main() {
       const batchPayouts = payoutOf(batchReceipt);
       const releaseBatch = await mined(market(r).write.releaseBatch([batchIds, batchPayouts]));
       record(`releaseBatch (${BATCH} tasks), per task`, `${releaseBatch.gasUsed / BigInt(BATCH)}`);
+
+      // Deposits of a Stun account, spent task by task (settleFromDeposits), and withdrawn.
+      const account = idToBytes32("acc_gasreport000000000000000");
+      record("deposit (ERC-20)", await mined(market(r).write.deposit([usd, 100_000n, account])));
+      record("deposit (ETH)", await mined(market(r).write.deposit([ETH, 1_000n, account], { value: 1_000n })));
+      const fromDeposit = (k: number): DepositSettlement => {
+        const taskId = newId();
+        return {
+          taskId,
+          resultDigest: keccak256(taskId),
+          account,
+          token: usd,
+          modelCreator: creator!.address,
+          providers: providers.slice(0, k),
+          amounts: providers.slice(0, k).map(() => 300n),
+        };
+      };
+      const one = [fromDeposit(1)];
+      const dep1 = await mined(market(r).write.settleFromDeposits([one, await signDepositSettlements(settlers.slice(0, 2), domain, one)]));
+      record("settleFromDeposits (1 task, 1 provider)", dep1);
+      const three = [fromDeposit(3)];
+      record("settleFromDeposits (1 task, 3 providers)", await mined(market(r).write.settleFromDeposits([three, await signDepositSettlements(settlers.slice(0, 2), domain, three)])));
+      const depBatch = Array.from({ length: BATCH }, () => fromDeposit(1));
+      const depBatchReceipt = await mined(market(r).write.settleFromDeposits([depBatch, await signDepositSettlements(settlers.slice(0, 2), domain, depBatch)]));
+      record(`settleFromDeposits (${BATCH} tasks, 1 provider each)`, depBatchReceipt);
+      record("settleFromDeposits, per task", `${depBatchReceipt.gasUsed / BigInt(BATCH)}`);
+      const w = { account, token: usd, amount: 1_000n, to: r, nonce: newId() };
+      record("withdrawDeposit", await mined(market(r).write.withdrawDeposit([w, await signDepositWithdrawal(settlers.slice(0, 2), domain, w)])));
+      await chain.increaseTime(3_601n);
+      record("release (a task paid from a deposit, 1 provider)", await mined(market(r).write.release([one[0]!.taskId, payoutOf(dep1)[0]!])));
 
       if (round === "measured") {
         // (Not in the warm-up, so that every credit above lands on a non-zero balance.)

@@ -49,6 +49,30 @@ export const slashTypes = {
   ],
 } as const;
 
+const depositSettlementFields = [
+  { name: "taskId", type: "bytes32" },
+  { name: "resultDigest", type: "bytes32" },
+  { name: "account", type: "bytes32" },
+  { name: "token", type: "address" },
+  { name: "modelCreator", type: "address" },
+  { name: "providers", type: "address[]" },
+  { name: "amounts", type: "uint256[]" },
+] as const;
+
+export const depositSettlementBatchTypes = {
+  DepositSettlementBatch: [{ name: "settlements", type: "DepositSettlement[]" }],
+  DepositSettlement: depositSettlementFields,
+} as const;
+export const depositWithdrawalTypes = {
+  DepositWithdrawal: [
+    { name: "account", type: "bytes32" },
+    { name: "token", type: "address" },
+    { name: "amount", type: "uint256" },
+    { name: "to", type: "address" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} as const;
+
 /** A task's settlement: the result and one (provider, price) per accepted execution. */
 export type Settlement = {
   taskId: Hex;
@@ -66,6 +90,30 @@ export type SlashOrder = {
   nonce: Hex;
 };
 
+/**
+ * A task paid out of a Stun account's deposit (ComputeMarketplace.DepositSettlement): `account` is
+ * the account id as bytes32 (see `accountToBytes32`), `modelCreator` address(0) gives the creator's
+ * share to the treasury.
+ */
+export type DepositSettlement = {
+  taskId: Hex;
+  resultDigest: Hex;
+  account: Hex;
+  token: Address;
+  modelCreator: Address;
+  providers: readonly Address[];
+  amounts: readonly bigint[];
+};
+
+/** A withdrawal of a Stun account's unspent deposit (ComputeMarketplace.DepositWithdrawal). */
+export type DepositWithdrawal = {
+  account: Hex;
+  token: Address;
+  amount: bigint;
+  to: Address;
+  nonce: Hex;
+};
+
 export function settlementTypedData(domain: MarketplaceDomain, settlement: Settlement) {
   return { domain, types: settlementTypes, primaryType: "Settlement", message: settlement } as const;
 }
@@ -80,6 +128,14 @@ export function disputeTypedData(domain: MarketplaceDomain, taskId: Hex, resultD
 
 export function slashTypedData(domain: MarketplaceDomain, order: SlashOrder) {
   return { domain, types: slashTypes, primaryType: "Slash", message: order } as const;
+}
+
+export function depositSettlementBatchTypedData(domain: MarketplaceDomain, settlements: readonly DepositSettlement[]) {
+  return { domain, types: depositSettlementBatchTypes, primaryType: "DepositSettlementBatch", message: { settlements } } as const;
+}
+
+export function depositWithdrawalTypedData(domain: MarketplaceDomain, withdrawal: DepositWithdrawal) {
+  return { domain, types: depositWithdrawalTypes, primaryType: "DepositWithdrawal", message: withdrawal } as const;
 }
 
 /** Signs `typedData` with every signer; the signatures come back ordered by signer address. */
@@ -105,3 +161,9 @@ export const signDispute = (signers: readonly LocalAccount[], domain: Marketplac
 
 export const signSlash = (signers: readonly LocalAccount[], domain: MarketplaceDomain, order: SlashOrder) =>
   signSorted(signers, slashTypedData(domain, order));
+
+export const signDepositSettlements = (signers: readonly LocalAccount[], domain: MarketplaceDomain, settlements: readonly DepositSettlement[]) =>
+  signSorted(signers, depositSettlementBatchTypedData(domain, settlements));
+
+export const signDepositWithdrawal = (signers: readonly LocalAccount[], domain: MarketplaceDomain, withdrawal: DepositWithdrawal) =>
+  signSorted(signers, depositWithdrawalTypedData(domain, withdrawal));

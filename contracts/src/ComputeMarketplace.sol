@@ -28,10 +28,16 @@ import {SettlerSet} from "./SettlerSet.sol";
  * requester (Disputed). A task not settled by its deadline can be refunded by anyone (Refunded).
  * Every payout is a credit: its owner takes it out with `withdraw` (pull payments).
  *
+ * Stun accounts can also be funded on chain without naming a task: `deposit` adds to the
+ * account's pool balance (`depositOf`, keyed by the Stun account id as bytes32), which M settler
+ * signatures then spend task by task with `settleFromDeposits` — the same split, the same dispute
+ * window and the same `release` as an escrowed task — or send back to a wallet with
+ * `withdrawDeposit`. Settlers can never spend more of an account than it deposited.
+ *
  * Roles: the owner (a TimelockController governed by StunGovernor) changes parameters; the
  * guardian (and the owner) can pause and unpause; settlers sign settlements, disputes and slashes.
- * While paused, nothing new can be escrowed, staked, settled or released, and no money leaves the
- * contract; refunds, disputes, slashes and unstake requests (which only move credits) still work.
+ * While paused, nothing new can be escrowed, deposited, staked, settled or released, no deposit
+ * withdrawal is granted, and no money leaves the contract; refunds, disputes, slashes and unstake requests (which only move credits) still work.
  *
  * Tokens on the allow-list must be plain ERC-20s (no fee on transfer, no rebasing).
  */
@@ -98,6 +104,35 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         bytes32 nonce;
     }
 
+    /**
+     * @notice What M settlers sign, batched (EIP-712 `DepositSettlementBatch`), to pay one
+     * accepted task out of a Stun account's deposit: as {Settlement}, plus the paying `account`,
+     * the deposit's `token` and the task's `modelCreator` (address(0): its share goes to the
+     * treasury). Providers need no stake on chain here (Stun holds their stake in its ledger).
+     */
+    struct DepositSettlement {
+        bytes32 taskId;
+        bytes32 resultDigest;
+        bytes32 account;
+        address token;
+        address modelCreator;
+        address[] providers;
+        uint256[] amounts;
+    }
+
+    /**
+     * @notice What M settlers sign (EIP-712 `DepositWithdrawal`) to send `amount` of a Stun
+     * account's unspent deposit in `token` to `to` (credited to `to`, taken with {withdraw}).
+     * `nonce` is any unique id (the server's withdrawal id); each can be used once.
+     */
+    struct DepositWithdrawal {
+        bytes32 account;
+        address token;
+        uint256 amount;
+        address to;
+        bytes32 nonce;
+    }
+
     /// @notice A provider's stake (in the stake token).
     struct ProviderStake {
         uint128 staked;
@@ -118,6 +153,16 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     bytes32 public constant DISPUTE_TYPEHASH = keccak256("Dispute(bytes32 taskId,bytes32 resultDigest)");
     bytes32 public constant SLASH_TYPEHASH =
         keccak256("Slash(address provider,uint256 amount,address beneficiary,uint256 beneficiaryAmount,bytes32 nonce)");
+    bytes32 public constant DEPOSIT_SETTLEMENT_TYPEHASH =
+        keccak256(
+            "DepositSettlement(bytes32 taskId,bytes32 resultDigest,bytes32 account,address token,address modelCreator,address[] providers,uint256[] amounts)"
+        );
+    bytes32 public constant DEPOSIT_SETTLEMENT_BATCH_TYPEHASH =
+        keccak256(
+            "DepositSettlementBatch(DepositSettlement[] settlements)DepositSettlement(bytes32 taskId,bytes32 resultDigest,bytes32 account,address token,address modelCreator,address[] providers,uint256[] amounts)"
+        );
+    bytes32 public constant DEPOSIT_WITHDRAWAL_TYPEHASH =
+        keccak256("DepositWithdrawal(bytes32 account,address token,uint256 amount,address to,bytes32 nonce)");
 
     /// @notice Most executions (providers) one settlement may pay.
     uint256 public constant MAX_PROVIDERS = 32;
@@ -156,6 +201,13 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     /// @notice Slash nonces already used.
     mapping(bytes32 nonce => bool) public slashNonceUsed;
 
+    /// @notice Unspent deposits of Stun accounts (bytes32: the account id's UTF-8 bytes, right-padded), per token.
+    mapping(bytes32 account => mapping(address token => uint256)) public depositOf;
+    /// @notice The Stun account a task settled with {settleFromDeposits} was paid from (zero otherwise).
+    mapping(bytes32 taskId => bytes32 account) public taskAccount;
+    /// @notice Deposit withdrawal nonces already used.
+    mapping(bytes32 nonce => bool) public withdrawalNonceUsed;
+
     mapping(bytes32 taskId => Task) private _tasks;
     mapping(address provider => ProviderStake) private _stakes;
 
@@ -182,6 +234,12 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     event TaskDisputed(bytes32 indexed taskId, uint256 refunded);
     event TaskRefunded(bytes32 indexed taskId, uint256 refunded);
     event Withdrawn(address indexed token, address indexed account, uint256 amount);
+    /// @notice `from` added `amount` of `token` to Stun account `account`'s deposit.
+    event Deposited(bytes32 indexed account, address indexed from, address indexed token, uint256 amount);
+    /// @notice Task `taskId` was paid out of `account`'s deposit (its split is in the {TaskSettled} of the same call).
+    event SettledFromDeposit(bytes32 indexed taskId, bytes32 indexed account, address indexed token, uint256 cost);
+    /// @notice `amount` of `account`'s deposit was credited to `to` (for {withdraw}).
+    event DepositWithdrawn(bytes32 indexed account, address indexed token, address indexed to, uint256 amount, bytes32 nonce);
 
     event ProviderRegistered(address indexed provider, uint256 stake);
     event StakeAdded(address indexed provider, uint256 amount, uint256 staked);
@@ -235,6 +293,9 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     error FeeBpsOutOfBounds(uint256 treasuryBps, uint256 creatorBps);
     error DisputeWindowOutOfBounds(uint64 disputeWindow);
     error UnbondingDelayOutOfBounds(uint64 unbondingDelay);
+    error ZeroAccount();
+    error InsufficientDeposit(bytes32 account, address token, uint256 requested, uint256 available);
+    error WithdrawalNonceUsed(bytes32 nonce);
 
     // ─── Construction ────────────────────────────────────────────────────────────────────────
 
@@ -348,6 +409,132 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         emit TaskRefunded(taskId, amount);
     }
 
+    // ─── Deposits of Stun accounts ───────────────────────────────────────────────────────────
+
+    /**
+     * @notice Adds `amount` of `token` (address(0): native ETH, sent as msg.value) to the deposit of
+     * Stun account `account`. ERC-20s are pulled from the caller, who must have approved this
+     * contract. Anyone may fund any account; Stun's server credits the account once the
+     * {Deposited} log is final.
+     * @param token an allow-listed token, or address(0) for ETH
+     * @param amount in the token's base units
+     * @param account the Stun account id's UTF-8 bytes, right-padded with zeros to 32 bytes
+     */
+    function deposit(address token, uint256 amount, bytes32 account) external payable nonReentrant whenNotPaused {
+        _deposit(token, amount, account);
+    }
+
+    /**
+     * @notice {deposit} of an ERC-20 with an ERC-2612 permit instead of a prior approval. A permit
+     * that fails (e.g. already used by a front-runner) is ignored; the transfer then needs an
+     * allowance as usual.
+     */
+    function depositWithPermit(
+        address token,
+        uint256 amount,
+        bytes32 account,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant whenNotPaused {
+        if (token == address(0)) revert TokenNotAllowed(token);
+        try IERC20Permit(token).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
+        _deposit(token, amount, account);
+    }
+
+    function _deposit(address token, uint256 amount, bytes32 account) private {
+        if (!isTokenAllowed[token]) revert TokenNotAllowed(token);
+        if (amount == 0) revert ZeroAmount();
+        if (account == bytes32(0)) revert ZeroAccount();
+        if (token == address(0)) {
+            if (msg.value != amount) revert InvalidEthValue(amount, msg.value);
+        } else if (msg.value != 0) {
+            revert InvalidEthValue(0, msg.value);
+        }
+        depositOf[account][token] += amount;
+        emit Deposited(account, msg.sender, token, amount);
+        if (token != address(0)) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /**
+     * @notice Settles many tasks out of Stun accounts' deposits in one transaction, with one set of
+     * M settler signatures over the EIP-712 `DepositSettlementBatch`. Each task's cost (Σ amounts)
+     * is taken from its account's deposit in its token and split with {FeeSplit}, exactly as
+     * {settle} does; the task is then Settled like an escrowed one (no change to return): its split
+     * becomes claimable through {release} after the dispute window, and {dispute} within the
+     * window puts the cost back into the account's deposit. All or nothing: one task that cannot
+     * be settled (id already used, deposit too small, …) reverts the batch.
+     * @param settlements one per task (ids never used before, by any task)
+     * @param signatures settler signatures, signers strictly ascending
+     */
+    function settleFromDeposits(DepositSettlement[] calldata settlements, bytes[] calldata signatures) external whenNotPaused {
+        _checkSettlerSignatures(depositSettlementBatchDigest(settlements), signatures);
+        for (uint256 i = 0; i < settlements.length; ++i) {
+            _settleFromDeposit(settlements[i]);
+        }
+    }
+
+    function _settleFromDeposit(DepositSettlement calldata settlement) private {
+        bytes32 taskId = settlement.taskId;
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.None) revert TaskExists(taskId);
+        bytes32 account = settlement.account;
+        if (account == bytes32(0)) revert ZeroAccount();
+        uint256 n = settlement.providers.length;
+        if (n == 0 || n > MAX_PROVIDERS) revert InvalidProviderCount(n);
+        if (n != settlement.amounts.length) revert LengthMismatch(n, settlement.amounts.length);
+        for (uint256 i = 0; i < n; ++i) {
+            if (settlement.providers[i] == address(0)) revert ZeroAddress();
+        }
+
+        (uint256 cost, uint256 treasuryShare, uint256 creatorShare, uint256[] memory shares) = FeeSplit.split(
+            settlement.amounts,
+            treasuryBps,
+            creatorBps
+        );
+        address token = settlement.token;
+        uint256 available = depositOf[account][token];
+        if (cost > available) revert InsufficientDeposit(account, token, cost, available);
+        depositOf[account][token] = available - cost;
+
+        Payout memory payout = Payout(settlement.providers, shares, treasuryShare, creatorShare);
+        uint40 releaseAt = uint40(block.timestamp + disputeWindow);
+        task.releaseAt = releaseAt;
+        task.status = TaskStatus.Settled;
+        task.token = token;
+        task.amount = cost.toUint96();
+        address creator = settlement.modelCreator;
+        if (creator != address(0)) task.modelCreator = creator;
+        task.cost = uint96(cost); // checked by toUint96 above
+        task.resultDigest = settlement.resultDigest;
+        task.payoutHash = keccak256(abi.encode(payout));
+        taskAccount[taskId] = account;
+        emit SettledFromDeposit(taskId, account, token, cost);
+        emit TaskSettled(taskId, settlement.resultDigest, cost, 0, releaseAt, payout);
+    }
+
+    /**
+     * @notice Sends part of a Stun account's unspent deposit back out, with M settler signatures
+     * over the EIP-712 `DepositWithdrawal`: `amount` leaves the deposit and is credited to `to`,
+     * who takes it with {withdraw}. Stun's server asks for it when the account withdraws its
+     * balance to its linked wallet.
+     */
+    function withdrawDeposit(DepositWithdrawal calldata withdrawal, bytes[] calldata signatures) external whenNotPaused {
+        if (withdrawal.amount == 0) revert ZeroAmount();
+        if (withdrawal.to == address(0)) revert ZeroAddress();
+        if (withdrawalNonceUsed[withdrawal.nonce]) revert WithdrawalNonceUsed(withdrawal.nonce);
+        _checkSettlerSignatures(depositWithdrawalDigest(withdrawal), signatures);
+        uint256 available = depositOf[withdrawal.account][withdrawal.token];
+        if (withdrawal.amount > available) {
+            revert InsufficientDeposit(withdrawal.account, withdrawal.token, withdrawal.amount, available);
+        }
+        withdrawalNonceUsed[withdrawal.nonce] = true;
+        depositOf[withdrawal.account][withdrawal.token] = available - withdrawal.amount;
+        claimable[withdrawal.token][withdrawal.to] += withdrawal.amount;
+        emit DepositWithdrawn(withdrawal.account, withdrawal.token, withdrawal.to, withdrawal.amount, withdrawal.nonce);
+    }
+
     // ─── Settlement ──────────────────────────────────────────────────────────────────────────
 
     /**
@@ -451,7 +638,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     /**
      * @notice Within the dispute window, M settler signatures over the EIP-712 `Dispute` (task id
      * and the settled result digest) reverse a settlement: nothing is paid out, and the cost is
-     * credited back to the requester (who already has the change).
+     * credited back to the requester (who already has the change) — or, for a task paid with
+     * {settleFromDeposits}, put back into the paying account's deposit.
      */
     function dispute(bytes32 taskId, bytes[] calldata signatures) external {
         Task storage task = _tasks[taskId];
@@ -460,7 +648,11 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         _checkSettlerSignatures(disputeDigest(taskId, task.resultDigest), signatures);
         task.status = TaskStatus.Disputed;
         uint256 refunded = task.cost;
-        if (refunded != 0) claimable[task.token][task.requester] += refunded;
+        if (refunded != 0) {
+            bytes32 account = taskAccount[taskId];
+            if (account != bytes32(0)) depositOf[account][task.token] += refunded;
+            else claimable[task.token][task.requester] += refunded;
+        }
         emit TaskDisputed(taskId, refunded);
     }
 
@@ -604,6 +796,35 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         return _hashTypedDataV4(keccak256(abi.encode(SETTLEMENT_BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes)))));
     }
 
+    /// @notice The EIP-712 digest settlers sign for {settleFromDeposits}.
+    function depositSettlementBatchDigest(DepositSettlement[] calldata settlements) public view returns (bytes32) {
+        uint256 n = settlements.length;
+        if (n == 0) revert EmptyBatch();
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            hashes[i] = _hashDepositSettlement(settlements[i]);
+        }
+        return
+            _hashTypedDataV4(keccak256(abi.encode(DEPOSIT_SETTLEMENT_BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes)))));
+    }
+
+    /// @notice The EIP-712 digest settlers sign for {withdrawDeposit}.
+    function depositWithdrawalDigest(DepositWithdrawal calldata withdrawal) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(
+                        DEPOSIT_WITHDRAWAL_TYPEHASH,
+                        withdrawal.account,
+                        withdrawal.token,
+                        withdrawal.amount,
+                        withdrawal.to,
+                        withdrawal.nonce
+                    )
+                )
+            );
+    }
+
     /// @notice The EIP-712 digest settlers sign for {dispute}.
     function disputeDigest(bytes32 taskId, bytes32 resultDigest) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(DISPUTE_TYPEHASH, taskId, resultDigest)));
@@ -635,6 +856,16 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
                     s.resultDigest,
                     keccak256(abi.encodePacked(s.providers)),
                     keccak256(abi.encodePacked(s.amounts))
+                )
+            );
+    }
+
+    function _hashDepositSettlement(DepositSettlement calldata s) private pure returns (bytes32) {
+        return
+            keccak256(
+                bytes.concat(
+                    abi.encode(DEPOSIT_SETTLEMENT_TYPEHASH, s.taskId, s.resultDigest, s.account, s.token, s.modelCreator),
+                    abi.encode(keccak256(abi.encodePacked(s.providers)), keccak256(abi.encodePacked(s.amounts)))
                 )
             );
     }

@@ -1,9 +1,11 @@
 /**
  * Invariants over random sequences of create / settle / settleBatch / release / dispute / refund /
- * withdraw / slash / stake operations and time jumps (fast-check, on a real EVM):
+ * withdraw / slash / stake / deposit / settleFromDeposits / withdrawDeposit operations and time
+ * jumps (fast-check, on a real EVM):
  *
  * - after every step, the marketplace holds exactly what it owes, per token: escrow of open tasks,
- *   cost of settled-but-unreleased tasks, every claimable credit, and (in STUN) every stake;
+ *   cost of settled-but-unreleased tasks, every claimable credit, every Stun account's unspent
+ *   deposit, and (in STUN) every stake;
  * - a JS model of every credit, stake and split (the ledger's `splitFee`) matches the chain;
  * - tokens are conserved: Σ balances over all holders (marketplace included) is constant — for ETH,
  *   once the gas each transaction paid is added back;
@@ -14,7 +16,18 @@ import { splitFee } from "@stun/shared";
 import fc from "fast-check";
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ETH, type Settlement, TaskStatus, signDispute, signSettlementBatch, signSlash } from "../src-ts";
+import {
+  type DepositSettlement,
+  ETH,
+  type Settlement,
+  TaskStatus,
+  idToBytes32,
+  signDepositSettlements,
+  signDepositWithdrawal,
+  signDispute,
+  signSettlementBatch,
+  signSlash,
+} from "../src-ts";
 import { DISPUTE_WINDOW, type Stun, UNBONDING_DELAY, digest, settledEvents, startStun } from "./support/stun";
 
 let stun: Stun;
@@ -35,7 +48,10 @@ type Action =
   | { kind: "withdraw"; pick: number }
   | { kind: "slash"; provider: number; amount: bigint; toRequester: boolean; beneficiaryAmount: bigint }
   | { kind: "stake"; provider: number; op: "add" | "unstake" | "withdraw"; amount: bigint }
-  | { kind: "time"; seconds: bigint };
+  | { kind: "time"; seconds: bigint }
+  | { kind: "deposit"; who: number; token: number; account: number; amount: bigint }
+  | { kind: "depositSettle"; picks: number[]; executions: Array<{ provider: number; share: number }>; withCreator: boolean }
+  | { kind: "depositWithdraw"; pick: number; share: number; to: number };
 
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("create" as const), who: fc.nat(2), token: fc.nat(2), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }), deadlineIn: fc.bigInt({ min: 30n, max: 3n * 3_600n }), withCreator: fc.boolean() }) },
@@ -47,6 +63,9 @@ const arbAction: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("withdraw" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("slash" as const), provider: fc.nat(2), amount: fc.bigInt({ min: 1n, max: 10n ** 21n }), toRequester: fc.boolean(), beneficiaryAmount: fc.bigInt({ min: 0n, max: 10n ** 21n }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("stake" as const), provider: fc.nat(2), op: fc.constantFrom("add" as const, "unstake" as const, "withdraw" as const), amount: fc.bigInt({ min: 1n, max: 10n ** 20n }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("deposit" as const), who: fc.nat(2), token: fc.nat(2), account: fc.nat(1), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("depositSettle" as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), executions: fc.array(fc.record({ provider: fc.nat(2), share: fc.nat(100) }), { minLength: 1, maxLength: 3 }), withCreator: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("depositWithdraw" as const), pick: fc.nat(), share: fc.nat(100), to: fc.nat(2) }) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -70,6 +89,8 @@ interface ModelTask {
   status: number;
   cost: bigint;
   releaseAt: bigint;
+  /** The Stun account a settleFromDeposits task was paid from. */
+  account?: Hex;
   payout?: { providers: readonly Address[]; shares: readonly bigint[]; treasuryShare: bigint; creatorShare: bigint };
 }
 
@@ -81,6 +102,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
   const holders: Address[] = [...stun.chain.accounts.map((a) => a.address), stun.deployment.marketplace];
   const market = stun.deployment.marketplace;
   const treasury = accounts.treasury.address;
+  const stunAccounts = [idToBytes32("acc_invariant_a"), idToBytes32("acc_invariant_b")];
   let runs = 0;
   /** Operations actually sent (an action with nothing to act on is skipped), by kind. */
   const done = new Map<string, number>();
@@ -103,6 +125,10 @@ it("balances are conserved and the marketplace stays exactly solvent over random
       const credit = (token: Address, who: Address, amount: bigint) => claimable.set(key(token, who), (claimable.get(key(token, who)) ?? 0n) + amount);
       const stakes = new Map<Address, { staked: bigint; unbonding: bigint; end: bigint }>();
       for (const p of providers) stakes.set(p, { ...(await stun.market().read.stakeOf([p])), end: 0n });
+      /** Unspent deposits, by `${account}:${token}`. */
+      const deposits = new Map<string, bigint>();
+      const addDeposit = (account: Hex, token: Address, amount: bigint) =>
+        deposits.set(`${account}:${token}`, (deposits.get(`${account}:${token}`) ?? 0n) + amount);
       let gasPaid = 0n;
       let nonce = 0;
       const before = await totals();
@@ -122,6 +148,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
           if (t.status === TaskStatus.Settled) sum += t.cost;
         }
         for (const [k, v] of claimable) if (k.startsWith(`${token}:`)) sum += v;
+        for (const [k, v] of deposits) if (k.endsWith(`:${token}`)) sum += v;
         if (token === stun.deployment.token) for (const s of stakes.values()) sum += s.staked + s.unbonding;
         return sum;
       };
@@ -207,7 +234,8 @@ it("balances are conserved and the marketplace stays exactly solvent over random
             const sigs = await signDispute(stun.settlers.slice(0, 2), stun.domain, t.id, digest(t.id));
             await send(stun.market(accounts.outsider.address).write.dispute([t.id, sigs]));
             t.status = TaskStatus.Disputed;
-            credit(t.token, t.requester, t.cost);
+            if (t.account) addDeposit(t.account, t.token, t.cost);
+            else credit(t.token, t.requester, t.cost);
             break;
           }
           case "refund": {
@@ -265,6 +293,58 @@ it("balances are conserved and the marketplace stays exactly solvent over random
           case "time":
             await stun.chain.increaseTime(action.seconds);
             break;
+          case "deposit": {
+            const token = tokens[action.token]!;
+            const account = stunAccounts[action.account]!;
+            await send(stun.market(requesters[action.who]!).write.deposit([token, action.amount, account], { value: token === ETH ? action.amount : 0n }));
+            addDeposit(account, token, action.amount);
+            break;
+          }
+          case "depositSettle": {
+            // Each pick spends up to a share of one funded (account, token) deposit.
+            const funded = [...deposits].filter(([, v]) => v > 0n).map(([k]) => k.split(":") as [Hex, Address]);
+            const chosen = [...new Set(action.picks.map((i) => pick(funded, i)).filter((x) => x !== undefined).map((x) => x.join(":")))].map(
+              (k) => k.split(":") as [Hex, Address],
+            );
+            if (chosen.length === 0) break;
+            const creator = action.withCreator ? accounts.creator.address : "0x0000000000000000000000000000000000000000";
+            const n = BigInt(action.executions.length);
+            const batch: DepositSettlement[] = chosen.map(([account, token], i) => {
+              const taskId = keccak256(toHex(`inv-dep-${runs}-${tasks.length}-${i}`));
+              return {
+                taskId,
+                resultDigest: digest(taskId), // what the dispute action signs
+                account,
+                token,
+                modelCreator: creator,
+                providers: action.executions.map((e) => providers[e.provider]!),
+                amounts: action.executions.map((e) => (deposits.get(`${account}:${token}`)! * BigInt(e.share)) / 100n / n),
+              };
+            });
+            const sigs = await signDepositSettlements(stun.settlers.slice(0, 2), stun.domain, batch);
+            const events = settledEvents(await send(stun.market(accounts.outsider.address).write.settleFromDeposits([batch, sigs])));
+            batch.forEach((s, i) => {
+              const t: ModelTask = { id: s.taskId, requester: "0x0000000000000000000000000000000000000000", token: s.token, amount: 0n, deadline: 0n, creator, status: TaskStatus.Escrowed, cost: 0n, releaseAt: 0n, account: s.account };
+              settleExpect(t, { taskId: s.taskId, resultDigest: s.resultDigest, providers: s.providers, amounts: s.amounts }, events[i]!);
+              t.amount = t.cost;
+              addDeposit(s.account, s.token, -t.cost);
+              tasks.push(t);
+            });
+            break;
+          }
+          case "depositWithdraw": {
+            const funded = [...deposits].filter(([, v]) => v > 0n).map(([k]) => k.split(":") as [Hex, Address]);
+            const chosen = pick(funded, action.pick);
+            if (!chosen) break;
+            const [account, token] = chosen;
+            const amount = (deposits.get(`${account}:${token}`)! * BigInt(action.share)) / 100n;
+            if (amount === 0n) break;
+            const w = { account, token, amount, to: requesters[action.to]!, nonce: keccak256(toHex(`wdr-${runs}-${nonce++}`)) };
+            await send(stun.market(accounts.outsider.address).write.withdrawDeposit([w, await signDepositWithdrawal(stun.settlers.slice(0, 2), stun.domain, w)]));
+            addDeposit(account, token, -amount);
+            credit(token, w.to, amount);
+            break;
+          }
         }
         await checkSolvency();
       }
@@ -280,6 +360,10 @@ it("balances are conserved and the marketplace stays exactly solvent over random
         expect([s.staked, s.unbonding]).toEqual([stakes.get(p)!.staked, stakes.get(p)!.unbonding]);
       }
       for (const t of tasks) expect((await stun.market().read.getTask([t.id])).status).toBe(t.status);
+      for (const [k, v] of deposits) {
+        const [account, token] = k.split(":") as [Hex, Address];
+        expect(await stun.market().read.depositOf([account, token]), `deposit ${k}`).toBe(v);
+      }
 
       // Drain: every task ends, every stake unbonds, every credit is withdrawn.
       kind = "drain";
@@ -300,6 +384,14 @@ it("balances are conserved and the marketplace stays exactly solvent over random
           s.unbonding += s.staked;
           s.staked = 0n;
         }
+      }
+      for (const [k, v] of deposits) {
+        if (v === 0n) continue;
+        const [account, token] = k.split(":") as [Hex, Address];
+        const w = { account, token, amount: v, to: accounts.requester.address, nonce: keccak256(toHex(`drain-${runs}-${nonce++}`)) };
+        await send(stun.market(accounts.outsider.address).write.withdrawDeposit([w, await signDepositWithdrawal(stun.settlers.slice(0, 2), stun.domain, w)]));
+        deposits.set(k, 0n);
+        credit(token, w.to, v);
       }
       await stun.chain.increaseTime(UNBONDING_DELAY);
       for (const [p, s] of stakes) {
@@ -326,7 +418,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
   );
   expect(runs).toBeGreaterThanOrEqual(25);
   console.log(`invariants: ${runs} sequences; transactions by kind: ${JSON.stringify(Object.fromEntries([...done].sort()))}`);
-  for (const k of ["create", "settle", "batch", "release", "dispute", "refund", "withdraw", "slash", "stake:add", "stake:unstake"]) {
+  for (const k of ["create", "settle", "batch", "release", "dispute", "refund", "withdraw", "slash", "stake:add", "stake:unstake", "deposit", "depositSettle", "depositWithdraw"]) {
     expect(done.get(k) ?? 0, `no ${k} was exercised`).toBeGreaterThan(0);
   }
 });
