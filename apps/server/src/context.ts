@@ -5,6 +5,7 @@ import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
+import type { ChainAdapter } from "./chain/adapter";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -15,6 +16,8 @@ export interface AppContext {
   metrics: Metrics;
   bus: EventBus;
   providers: ProviderRegistry;
+  /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
+  chain?: ChainAdapter;
 }
 
 /** A request's context: the app plus who is calling (undefined for public routes). */

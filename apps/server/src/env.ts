@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
+import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 
 /**
  * The server's configuration, parsed once from the environment by one zod schema. Every default
@@ -68,6 +69,8 @@ export const EnvSchema = z.object({
    * HOST is a loopback or unspecified address (services/wallets.ts).
    */
   SIWE_DOMAINS: z.string().min(1).optional(),
+  /** On-chain deposits and settlement (apps/server/src/chain; README "Chain settlement"): off unless CHAIN is set. */
+  ...chainEnvShape,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -79,6 +82,8 @@ export interface Config extends Env {
   local: boolean;
   /** Absolute path of the web app to serve, or undefined for none (http/web.ts). */
   webDir: string | undefined;
+  /** The chain adapter's settings, or undefined when CHAIN is unset (no chain). */
+  chain: ChainConfig | undefined;
 }
 
 /** This checkout's web build (apps/server/src → apps/web/out). */
@@ -116,5 +121,7 @@ export function parseConfig(source: Record<string, string | undefined> = process
     minSlash: env.MIN_SLASH ?? d.minSlash,
   };
   const webDir = resolveWebDir(env.WEB_DIR);
-  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir };
+  const chain = resolveChainConfig(env);
+  if (chain.issues.length > 0) throw new Error(`Invalid configuration:\n${chain.issues.map((i) => `  ${i}`).join("\n")}`);
+  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir, chain: chain.chain };
 }

@@ -14,6 +14,8 @@ import { expireTasks, lapseLeases, recoverOnStartup } from "./scheduler/assignme
 import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
+import { ChainAdapter } from "./chain/adapter";
+import { registerChainRoutes } from "./chain/routes";
 
 export interface RunningServer {
   url: string;
@@ -43,7 +45,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     providers: new ProviderRegistry(),
   };
 
+  // On-chain deposits and settlement (CHAIN set): checked before serving, so /web-config.json and
+  // GET /api/v1/chain describe it; a bad chain setting stops the start with what is wrong.
+  if (config.chain) app.chain = await ChainAdapter.start(app, config.chain);
   const http = await buildHttpApp(app);
+  registerChainRoutes(http, app, app.chain);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,
     // A killed provider is noticed at once (its TCP connection closes); pings catch silent network
@@ -93,6 +99,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      await app.chain?.stop();
       await dispatcher.stop();
       io.disconnectSockets(true);
       await providerNamespace.settle();

@@ -1,0 +1,158 @@
+/**
+ * The chain adapter: checks the configured chain and contract at start, then runs the deposit
+ * watcher, the settlement submitter and the withdrawal submitter one after the other every
+ * CHAIN_POLL_MS. Each part keeps its state in the database (cursor, rows), so a restart resumes
+ * where the last run stopped and a replay never credits or pays twice.
+ */
+import { type Address, getAddress, zeroAddress } from "viem";
+import { FEE_SPLIT } from "@stun/shared";
+import { computeMarketplaceAbi, mockERC20Abi } from "@stun/contracts";
+import type { AppContext } from "../context";
+import { type ChainClients, createChainClients } from "./clients";
+import type { ChainConfig } from "./config";
+import { DepositWatcher } from "./deposits";
+import { SettlementSubmitter, errorText } from "./settlements";
+import { WithdrawalSubmitter } from "./withdrawals";
+
+export interface ChainToken {
+  address: Address;
+  symbol: string;
+  decimals: number;
+}
+
+/**
+ * What browsers and clients need to know about the chain (GET /api/v1/chain; the web app's
+ * /web-config.json `chain`). Shaped like apps/web's WebChainConfig.
+ */
+export interface ChainInfo {
+  /** `local`, `base`, … (CHAIN). */
+  network: string;
+  chainId: number;
+  /** A name for people ("Anvil (local)"). */
+  name: string;
+  /** The RPC URL for browsers (CHAIN_PUBLIC_RPC_URL, default CHAIN_RPC_URL). */
+  rpcUrl: string;
+  explorerUrl?: string;
+  marketplace: Address;
+  /** The token deposits are credited in, base unit for base unit (zero address: ETH). */
+  ledgerToken: Address;
+  /** STUN (stake, governance). */
+  stunToken: ChainToken;
+  /** Tokens a deposit can be made in that the ledger credits: the ledger token. */
+  tokens: ChainToken[];
+  treasury: Address;
+  confirmations: number;
+  /** Seconds between a settlement and its payouts becoming claimable. */
+  disputeWindowSeconds: number;
+}
+
+export class ChainAdapter {
+  readonly clients: ChainClients;
+  readonly deposits: DepositWatcher;
+  readonly settlements: SettlementSubmitter;
+  readonly withdrawals: WithdrawalSubmitter;
+  info!: ChainInfo;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly app: AppContext,
+    readonly cfg: ChainConfig,
+  ) {
+    this.clients = createChainClients(cfg);
+    this.deposits = new DepositWatcher(app, cfg, this.clients);
+    this.settlements = new SettlementSubmitter(app, cfg, this.clients);
+    this.withdrawals = new WithdrawalSubmitter(app, cfg, this.clients);
+  }
+
+  /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */
+  static async start(app: AppContext, cfg: ChainConfig, opts: { poll?: boolean } = {}): Promise<ChainAdapter> {
+    const adapter = new ChainAdapter(app, cfg);
+    await adapter.verify();
+    if (opts.poll !== false) adapter.schedule(0);
+    app.log.info({ chain: cfg.name, chainId: cfg.chainId, marketplace: cfg.marketplace, token: cfg.token, confirmations: cfg.confirmations }, "chain adapter started");
+    return adapter;
+  }
+
+  private async verify(): Promise<void> {
+    const { publicClient, signers, wallet } = this.clients;
+    const fail = (what: string) => {
+      throw new Error(`chain ${this.cfg.name} (${this.cfg.rpcUrl}): ${what}`);
+    };
+    const chainId = await publicClient.getChainId().catch((e: unknown) => fail(`not reachable: ${errorText(e)}`));
+    if (chainId !== this.cfg.chainId) fail(`the RPC serves chain ${chainId}, not ${this.cfg.chainId}`);
+    const code = await publicClient.getCode({ address: this.cfg.marketplace });
+    if (!code || code === "0x") fail(`no contract at CHAIN_MARKETPLACE_ADDRESS ${this.cfg.marketplace}`);
+    const read = <T>(functionName: string, args: readonly unknown[] = []) =>
+      publicClient.readContract({ address: this.cfg.marketplace, abi: computeMarketplaceAbi, functionName, args } as never) as Promise<T>;
+    if (!(await read<boolean>("isTokenAllowed", [this.cfg.token]))) fail(`the marketplace does not allow CHAIN_TOKEN_ADDRESS ${this.cfg.token}`);
+    const threshold = await read<bigint>("settlerThreshold");
+    if (BigInt(signers.length) < threshold) fail(`the marketplace needs ${threshold} settler signatures; CHAIN_SETTLER_THRESHOLD gives ${signers.length}`);
+    for (const s of signers) if (!(await read<boolean>("isSettler", [s.address]))) fail(`${s.address} (from CHAIN_SETTLER_KEYS) is not a settler of the marketplace`);
+    const [treasuryBps, creatorBps] = await Promise.all([read<number>("treasuryBps"), read<number>("creatorBps")]);
+    if (Number(treasuryBps) !== FEE_SPLIT.treasuryBps || Number(creatorBps) !== FEE_SPLIT.creatorBps) {
+      fail(`the marketplace splits ${treasuryBps}/${creatorBps} bps, the ledger ${FEE_SPLIT.treasuryBps}/${FEE_SPLIT.creatorBps}: on-chain payouts would differ from the ledger's`);
+    }
+    const gas = await publicClient.getBalance({ address: wallet.account.address });
+    if (gas === 0n) this.app.log.warn({ submitter: wallet.account.address }, "chain: the submitter account has no ETH for gas");
+
+    const token = async (address: Address): Promise<ChainToken> => {
+      if (address === zeroAddress) return { address, symbol: "ETH", decimals: 18 };
+      const [symbol, decimals] = await Promise.all([
+        publicClient.readContract({ address, abi: mockERC20Abi, functionName: "symbol" }).catch(() => "?"),
+        publicClient.readContract({ address, abi: mockERC20Abi, functionName: "decimals" }).catch(() => 18),
+      ]);
+      return { address, symbol, decimals: Number(decimals) };
+    };
+    const [treasury, stakeToken, disputeWindow] = await Promise.all([read<Address>("treasury"), read<Address>("stakeToken"), read<bigint>("disputeWindow")]);
+    const ledgerToken = await token(this.cfg.token);
+    this.info = {
+      network: this.cfg.name,
+      chainId: this.cfg.chainId,
+      name: this.cfg.label,
+      rpcUrl: this.cfg.publicRpcUrl,
+      ...(this.cfg.explorerUrl ? { explorerUrl: this.cfg.explorerUrl } : {}),
+      marketplace: this.cfg.marketplace,
+      ledgerToken: ledgerToken.address,
+      stunToken: await token(getAddress(stakeToken)),
+      tokens: [ledgerToken],
+      treasury: getAddress(treasury),
+      confirmations: this.cfg.confirmations,
+      disputeWindowSeconds: Number(disputeWindow),
+    };
+  }
+
+  /** One full round (deposits, settlements, withdrawals); each part's error is logged, not thrown. */
+  async tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      for (const [part, run] of [
+        ["deposits", () => this.deposits.tick()],
+        ["settlements", () => this.settlements.tick()],
+        ["withdrawals", () => this.withdrawals.tick()],
+      ] as const) {
+        if (this.stopped) return;
+        try {
+          await run();
+        } catch (e) {
+          this.app.log.error({ err: e, error: errorText(e) }, `chain: ${part} round failed`);
+        }
+      }
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.tick().finally(() => this.schedule(this.cfg.pollMs));
+    }, ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The chain adapter's configuration: the CHAIN_* variables (parsed by env.ts's one zod schema) and
+ * the chain presets they name. Unset CHAIN turns the adapter off: no RPC, no watcher, no on-chain
+ * settlement; every ledger movement stays off chain as before.
+ */
+import { z } from "zod";
+import { type Address, type Hex, getAddress, isAddress } from "viem";
+
+/** The chains Stun can settle on: id, a name for people, default confirmations, explorer. */
+export const CHAIN_PRESETS = {
+  local: { id: 31337, label: "Anvil (local)", confirmations: 1, explorerUrl: undefined },
+  ethereum: { id: 1, label: "Ethereum", confirmations: 12, explorerUrl: "https://etherscan.io" },
+  base: { id: 8453, label: "Base", confirmations: 12, explorerUrl: "https://basescan.org" },
+  arbitrum: { id: 42161, label: "Arbitrum One", confirmations: 12, explorerUrl: "https://arbiscan.io" },
+  sepolia: { id: 11155111, label: "Sepolia", confirmations: 3, explorerUrl: "https://sepolia.etherscan.io" },
+  "base-sepolia": { id: 84532, label: "Base Sepolia", confirmations: 3, explorerUrl: "https://sepolia.basescan.org" },
+  "arbitrum-sepolia": { id: 421614, label: "Arbitrum Sepolia", confirmations: 3, explorerUrl: "https://sepolia.arbiscan.io" },
+} as const satisfies Record<string, { id: number; label: string; confirmations: number; explorerUrl: string | undefined }>;
+
+export type ChainName = keyof typeof CHAIN_PRESETS;
+export const CHAIN_NAMES = Object.keys(CHAIN_PRESETS) as [ChainName, ...ChainName[]];
+
+const address = z.string().refine((v) => isAddress(v, { strict: false }), "must be a 0x-prefixed 20-byte address");
+const privateKey = /^0x[0-9a-fA-F]{64}$/;
+
+/** The CHAIN_* variables (spread into env.ts's EnvSchema). */
+export const chainEnvShape = {
+  /** Settle on this chain; unset: no chain (the default). */
+  CHAIN: z.enum(CHAIN_NAMES).optional(),
+  /** JSON-RPC endpoint the server reads and sends through. */
+  CHAIN_RPC_URL: z.string().url().optional(),
+  /** The RPC URL browsers are told to use (GET /api/v1/chain); default CHAIN_RPC_URL. */
+  CHAIN_PUBLIC_RPC_URL: z.string().url().optional(),
+  /** Block explorer base URL; default the chain's well-known one (none for local). */
+  CHAIN_EXPLORER_URL: z.string().url().optional(),
+  CHAIN_MARKETPLACE_ADDRESS: address.optional(),
+  /** The token whose deposits are credited to the ledger, base unit for base unit (0x000…0: native ETH). */
+  CHAIN_TOKEN_ADDRESS: address.optional(),
+  /** Comma-separated settler private keys (0x + 64 hex) this server signs with. */
+  CHAIN_SETTLER_KEYS: z.string().optional(),
+  /** How many of them sign each settlement (M); default all of them. */
+  CHAIN_SETTLER_THRESHOLD: z.coerce.number().int().min(1).optional(),
+  /** Pays the gas of the server's transactions; default the first settler key. */
+  CHAIN_SUBMITTER_KEY: z.string().regex(privateKey, "must be 0x + 64 hex digits").optional(),
+  /** Blocks a deposit needs (its own included) before it is credited; default per chain (1 local, 12 mainnets, 3 testnets). */
+  CHAIN_CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).optional(),
+  /** How often the watcher and the submitter run. */
+  CHAIN_POLL_MS: z.coerce.number().int().min(50).optional(),
+  /** First block scanned for deposits (the marketplace's deployment block); required except on local (default 0). */
+  CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
+  /** Most tasks per settleFromDeposits transaction. */
+  CHAIN_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  /** Most blocks per eth_getLogs request. */
+  CHAIN_LOG_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
+};
+
+export interface ChainConfig {
+  name: ChainName;
+  chainId: number;
+  label: string;
+  rpcUrl: string;
+  publicRpcUrl: string;
+  explorerUrl: string | undefined;
+  marketplace: Address;
+  /** Checksummed; the zero address is native ETH. */
+  token: Address;
+  settlerKeys: Hex[];
+  threshold: number;
+  submitterKey: Hex;
+  confirmations: number;
+  pollMs: number;
+  startBlock: bigint;
+  batchSize: number;
+  logRange: bigint;
+}
+
+type ChainEnv = z.infer<z.ZodObject<typeof chainEnvShape>>;
+
+/**
+ * The adapter's configuration, or undefined when CHAIN is unset. Returns the problems (one line
+ * each, `VARIABLE: message`) instead when a required variable is missing or the values disagree.
+ */
+export function resolveChainConfig(env: ChainEnv): { chain: ChainConfig | undefined; issues: string[] } {
+  if (!env.CHAIN) return { chain: undefined, issues: [] };
+  const preset = CHAIN_PRESETS[env.CHAIN];
+  const issues: string[] = [];
+  const need = <T>(key: keyof ChainEnv, value: T | undefined): T | undefined => {
+    if (value === undefined || value === "") issues.push(`${key}: required when CHAIN is set`);
+    return value;
+  };
+  const rpcUrl = need("CHAIN_RPC_URL", env.CHAIN_RPC_URL);
+  const marketplace = need("CHAIN_MARKETPLACE_ADDRESS", env.CHAIN_MARKETPLACE_ADDRESS);
+  const token = need("CHAIN_TOKEN_ADDRESS", env.CHAIN_TOKEN_ADDRESS);
+  const keys = (need("CHAIN_SETTLER_KEYS", env.CHAIN_SETTLER_KEYS) ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  if (env.CHAIN_SETTLER_KEYS !== undefined && keys.length === 0) issues.push("CHAIN_SETTLER_KEYS: no key given");
+  const bad = keys.findIndex((k) => !privateKey.test(k));
+  if (bad !== -1) issues.push(`CHAIN_SETTLER_KEYS: key ${bad + 1} is not 0x + 64 hex digits`);
+  if (new Set(keys.map((k) => k.toLowerCase())).size !== keys.length) issues.push("CHAIN_SETTLER_KEYS: the same key twice");
+  const threshold = env.CHAIN_SETTLER_THRESHOLD ?? keys.length;
+  if (keys.length > 0 && threshold > keys.length) {
+    issues.push(`CHAIN_SETTLER_THRESHOLD: ${threshold} signatures asked for but only ${keys.length} settler keys given`);
+  }
+  let startBlock = env.CHAIN_START_BLOCK;
+  if (startBlock === undefined) {
+    if (env.CHAIN === "local") startBlock = 0n;
+    else issues.push(`CHAIN_START_BLOCK: required on ${env.CHAIN} (the marketplace's deployment block, where the deposit scan starts)`);
+  }
+  if (issues.length > 0 || !rpcUrl || !marketplace || !token || startBlock === undefined) return { chain: undefined, issues };
+  return {
+    chain: {
+      name: env.CHAIN,
+      chainId: preset.id,
+      label: preset.label,
+      rpcUrl,
+      publicRpcUrl: env.CHAIN_PUBLIC_RPC_URL ?? rpcUrl,
+      explorerUrl: env.CHAIN_EXPLORER_URL ?? preset.explorerUrl,
+      marketplace: getAddress(marketplace),
+      token: getAddress(token),
+      settlerKeys: keys as Hex[],
+      threshold,
+      submitterKey: (env.CHAIN_SUBMITTER_KEY ?? keys[0]) as Hex,
+      confirmations: env.CHAIN_CONFIRMATIONS ?? preset.confirmations,
+      pollMs: env.CHAIN_POLL_MS ?? (env.CHAIN === "local" ? 500 : 4_000),
+      startBlock,
+      batchSize: env.CHAIN_BATCH_SIZE,
+      logRange: BigInt(env.CHAIN_LOG_RANGE),
+    },
+    issues: [],
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The chain adapter's REST routes (README "Chain settlement"):
+ *
+ * - `GET  /api/v1/chain` (public): `{ enabled: false }`, or `{ enabled: true, ...ChainInfo }`.
+ * - `GET  /api/v1/chain/account` (API key): the caller's bytes32 deposit account, linked wallet,
+ *   on-chain balance (deposited, settled, withdrawn, available) and latest deposits.
+ * - `POST /api/v1/chain/withdrawals` `{ "amount": "<base units>" }` (API key): withdraws that much
+ *   of the caller's deposit to its linked wallet (201, the withdrawal).
+ * - `GET  /api/v1/chain/withdrawals` (API key): the caller's withdrawals, newest first.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { StunError } from "@stun/shared";
+import { accountToBytes32 } from "@stun/contracts";
+import type { AppContext } from "../context";
+import { bearerToken } from "../auth/api-keys";
+import { authenticate } from "../services/accounts";
+import type { ChainAdapter } from "./adapter";
+import { chainBalance } from "./ledger";
+
+const WithdrawBody = z.object({ amount: z.string().regex(/^[1-9][0-9]{0,18}$/, "a positive integer of base units, as a string") });
+
+export function registerChainRoutes(http: FastifyInstance, app: AppContext, chain: ChainAdapter | undefined): void {
+  const caller = (req: FastifyRequest) => authenticate(app, bearerToken(req.headers.authorization));
+  const need = (): ChainAdapter => {
+    if (!chain) throw new StunError("NOT_FOUND", "on-chain settlement is off on this server (CHAIN is not set)");
+    return chain;
+  };
+
+  http.get("/api/v1/chain", async () => (chain ? { enabled: true, ...chain.info } : { enabled: false }));
+
+  http.get("/api/v1/chain/account", async (req) => {
+    const accountId = await caller(req);
+    const c = need();
+    const [account, balance, deposits] = await Promise.all([
+      app.db.prisma.account.findUnique({ where: { id: accountId }, select: { walletAddress: true } }),
+      chainBalance(app.db.prisma, c.cfg.chainId, accountId),
+      app.db.prisma.chainDeposit.findMany({ where: { chainId: c.cfg.chainId, accountId }, orderBy: { blockNumber: "desc" }, take: 50 }),
+    ]);
+    return {
+      accountId,
+      depositAccount: accountToBytes32(accountId),
+      walletAddress: account?.walletAddress ?? null,
+      onChain: {
+        deposited: balance.deposited.toString(),
+        settled: balance.settled.toString(),
+        withdrawn: balance.withdrawn.toString(),
+        available: balance.available.toString(),
+      },
+      deposits: deposits.map((d) => ({
+        txHash: d.txHash,
+        logIndex: d.logIndex,
+        blockNumber: d.blockNumber.toString(),
+        from: d.fromAddress,
+        amount: d.amount,
+        status: d.status,
+        createdAt: d.createdAt.toISOString(),
+      })),
+    };
+  });
+
+  http.post("/api/v1/chain/withdrawals", async (req, reply) => {
+    const accountId = await caller(req);
+    const c = need();
+    const parsed = WithdrawBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw new StunError("VALIDATION_FAILED", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    const w = await c.withdrawals.request(accountId, BigInt(parsed.data.amount));
+    return reply.status(201).send(w);
+  });
+
+  http.get("/api/v1/chain/withdrawals", async (req) => {
+    const accountId = await caller(req);
+    return { withdrawals: await need().withdrawals.list(accountId) };
+  });
+}
