@@ -4,6 +4,7 @@ export * from "./schemas/common";
 export * from "./schemas/api";
 export * from "./schemas/protocol";
 export * from "./schemas/auth";
+export * from "./schemas/wallet";
 export * from "./bytes";
 export * from "./base64";
 export * from "./float16";

@@ -4,6 +4,7 @@ import path from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context";
+import type { ChainInfo } from "../chain/adapter";
 
 /** Paths that belong to the API: an unknown one gets the API's JSON 404, never the web app's page. */
 const API_PREFIXES = ["/api/", "/trpc/", "/socket.io/", "/metrics/"];
@@ -19,6 +20,11 @@ export interface WebConfig {
    * provider account's live executions, and a wrong result costs this many × its price.
    */
   slashMultiple: string;
+  /**
+   * The chain this server settles on (CHAIN set): chain id, browser RPC URL, marketplace and token
+   * addresses — what the web app's wallet page needs (apps/web/src/wallet/chain.ts). Absent: no chain.
+   */
+  chain?: ChainInfo;
 }
 
 /** onnxruntime-web's dist folder (its .wasm/.mjs runtime files), or undefined when not installed. */
@@ -84,7 +90,12 @@ export async function registerWebApp(http: FastifyInstance, app: AppContext, web
   // preCompressed: the build writes .br/.gz next to each text asset (apps/web/scripts/build.ts).
   await http.register(fastifyStatic, { root, serve: false, cacheControl: false, preCompressed: true, setHeaders });
 
-  const webConfig: WebConfig = { mode: app.config.STUN_MODE, faucet: app.config.local, slashMultiple: app.config.qa.slashMultiple.toString() };
+  const webConfig: WebConfig = {
+    mode: app.config.STUN_MODE,
+    faucet: app.config.local,
+    slashMultiple: app.config.qa.slashMultiple.toString(),
+    ...(app.chain ? { chain: app.chain.info } : {}),
+  };
   http.get("/web-config.json", async (_req, reply) => {
     void reply.header("cache-control", "no-cache").header("cross-origin-resource-policy", "same-origin");
     return webConfig;

@@ -13,6 +13,7 @@ import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
 import { linkedWalletProcedure } from "./auth/wallet";
+import { chainSettlementsProcedure } from "./chain/settlements";
 
 /** Every API procedure by domain; tRPC's router and the REST table both wire these. */
 export const procedures = {
@@ -28,4 +29,5 @@ export const procedures = {
   tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
   auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
+  chain: { settlements: chainSettlementsProcedure },
 };

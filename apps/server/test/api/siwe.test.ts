@@ -175,6 +175,11 @@ describeDb("auth.siweNonce / auth.siweVerify", () => {
       data: { stunCode: "SIWE_INVALID", httpStatus: 401 },
     });
 
+    // No chain on this server: no on-chain settlements to list.
+    const noChain = await api(net.url, "GET", "/chain/settlements", { key: net.apiKey });
+    expect(noChain.status).toBe(404);
+    expect(noChain.body.error.code).toBe("NOT_FOUND");
+
     const doc = await api(net.url, "GET", "/openapi.json");
     expect(doc.body.paths["/api/v1/auth/siwe/nonce"].post.security).toBeUndefined();
     expect(doc.body.paths["/api/v1/auth/siwe/verify"].post.requestBody.content["application/json"].schema.properties.signature).toBeDefined();

@@ -37,4 +37,5 @@ export const restRoutes: RestRoute[] = [
   { method: "POST", path: "/auth/siwe/nonce", procedure: procedures.auth.siweNonce, input: none },
   { method: "POST", path: "/auth/siwe/verify", procedure: procedures.auth.siweVerify, input: body },
   { method: "GET", path: "/accounts/me/wallet", procedure: procedures.auth.wallet, input: none },
+  { method: "GET", path: "/chain/settlements", procedure: procedures.chain.settlements, input: query },
 ];

@@ -36,6 +36,7 @@ export const appRouter = t.router({
   tasks: wireAll(procedures.tasks),
   network: wireAll(procedures.network),
   auth: wireAll(procedures.auth),
+  chain: wireAll(procedures.chain),
 });
 
 export type AppRouter = typeof appRouter;
