@@ -63,6 +63,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // circom circuits and real Groth16 proofs (snarkjs): the global setup builds the development
+          // powers of tau (2^11, ~1 min cold) and the result-commitment keys once, cached in circuits/.cache.
+          name: "circuits",
+          root: "circuits",
+          include: ["test/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "server-pglite",
           root: "apps/server",
           include: ["test/**/*.test.ts"],
