@@ -1,10 +1,15 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
+import { type Hex, verifyTypedData } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { buildMlp } from "@stun/testkit";
+import { mockERC20Abi } from "@stun/contracts";
 import { startAnvil, type Anvil } from "@stun/contracts/anvil";
+import { type LocalChain, startLocalChain } from "../../server/src/chain";
+import { api, runTask, toJsonTensor, uploadModel } from "../../server/test/support/api";
 import { launchBrowser, type TestBrowser } from "./support/browser";
-import { ARTIFACTS, startWebNetwork, type TestNetwork } from "./support/network";
+import { ARTIFACTS, eventually, startWebNetwork, type TestNetwork } from "./support/network";
 import { installTestWallet, type TestWallet } from "./support/wallet";
 
 /**
@@ -119,3 +124,124 @@ describe("web app: wallet on a server without a chain", () => {
     expect(browser.errors()).toEqual([]);
   });
 });
+
+/**
+ * The whole wallet path on a server that settles on a chain (CHAIN=local: a real anvil with the
+ * Stun contracts, from the chain adapter's startLocalChain) with a real native provider: the test
+ * wallet holds a funded demo key; it signs in with Ethereum, deposits mUSD from the browser
+ * (approve + deposit, signed in the wallet and sent raw to anvil), the on-chain balances and the
+ * Stun balance (credited by the server's deposit watcher) update on the page, and a task paid from
+ * the deposit shows its settlement transaction.
+ */
+describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
+  let chain: LocalChain;
+  let net: TestNetwork;
+  let browser: TestBrowser;
+  let page: Page;
+  let wallet: TestWallet;
+
+  beforeAll(async () => {
+    chain = await startLocalChain({ demoAccounts: 1 });
+    net = await startWebNetwork({ providers: 1, env: { ...chain.env, CHAIN_POLL_MS: "200" } });
+    browser = await launchBrowser();
+    wallet = await installTestWallet(browser.context, { account: privateKeyToAccount(chain.demoAccounts[0]!.privateKey), rpcUrl: chain.rpcUrl, chainId: chain.chainId });
+    page = await browser.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await net?.close();
+    await chain?.stop();
+  });
+
+  const usd = (who: Hex) => chain.anvil.publicClient.readContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "balanceOf", args: [who] });
+
+  it("the test wallet signs typed data (eth_signTypedData_v4) as viem verifies it", async () => {
+    await page.goto(`${net.url}/`);
+    const typed = {
+      domain: { name: "Stun test", version: "1", chainId: chain.chainId, verifyingContract: chain.addresses.marketplace },
+      types: { Hello: [{ name: "who", type: "address" }, { name: "n", type: "uint256" }] },
+      primaryType: "Hello" as const,
+      message: { who: wallet.account.address, n: 42n },
+    };
+    const json = JSON.stringify(
+      { ...typed, types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }], ...typed.types }, message: { who: wallet.account.address, n: "42" } },
+    );
+    const signature = (await page.evaluate(
+      async ([address, data]) => {
+        const eth = (window as unknown as { ethereum: { request(a: { method: string; params: unknown[] }): Promise<unknown> } }).ethereum;
+        await eth.request({ method: "eth_requestAccounts", params: [] });
+        return eth.request({ method: "eth_signTypedData_v4", params: [address, data] });
+      },
+      [wallet.account.address, json] as const,
+    )) as Hex;
+    expect(await verifyTypedData({ ...typed, address: wallet.account.address, signature })).toBe(true);
+  });
+
+  it("signs in with Ethereum, shows the chain and the wallet's balances (ETH, STUN, mUSD)", async () => {
+    await page.goto(`${net.url}/signin`);
+    const card = page.locator("section", { has: page.getByRole("heading", { name: "Sign in with Ethereum" }) });
+    // The wallet is already authorized (above): wagmi may reconnect by itself; otherwise connect.
+    const signInButton = card.getByRole("button", { name: "Sign in with Ethereum", exact: true });
+    const connect = card.getByRole("button", { name: "Connect wallet", exact: true });
+    await expect.poll(async () => (await signInButton.isVisible()) || (await connect.isVisible())).toBe(true);
+    if (await connect.isVisible()) await connect.click();
+    await signInButton.click();
+    await page.waitForURL(/\/models$/);
+    expect(wallet.signedMessages.at(-1)).toContain("Chain ID: 31337");
+
+    await page.goto(`${net.url}/wallet`);
+    await expect.poll(() => page.getByTestId("wallet-address").textContent()).toBe(wallet.account.address);
+    expect(await page.getByTestId("wallet-chain").textContent()).toBe("Anvil (local) (31337)");
+    await expect.poll(() => page.getByTestId("onchain-mUSD").textContent()).toBe("10,000");
+    await expect.poll(() => page.getByTestId("onchain-STUN").textContent()).toBe("10,000");
+    expect(Number((await page.getByTestId("onchain-ETH").textContent())!.replace(/,/g, ""))).toBeGreaterThan(999_000);
+    await expect.poll(() => page.getByTestId("ledger-balance").textContent()).toBe("0");
+    expect(browser.errors()).toEqual([]);
+  });
+
+  it("deposits mUSD from the browser (approve + deposit); the server credits the Stun balance", async () => {
+    const before = wallet.sentTransactions.length;
+    await page.getByLabel("Amount (mUSD)").fill("25");
+    await page.getByRole("button", { name: "Deposit", exact: true }).click();
+    await page.getByText("Deposit confirmed on chain").waitFor({ timeout: 30_000 });
+    // Two transactions from the wallet: approve, then deposit.
+    expect(wallet.sentTransactions.length - before).toBe(2);
+    expect(await usd(wallet.account.address)).toBe(9_975_000_000n);
+    await expect.poll(() => page.getByTestId("onchain-mUSD").textContent(), { timeout: 15_000 }).toBe("9,975");
+    // 25 mUSD = 25,000,000 base units, credited by the deposit watcher.
+    await expect.poll(() => page.getByTestId("ledger-balance").textContent(), { timeout: 20_000 }).toBe("25,000,000");
+    await expect.poll(() => page.getByTestId("deposit-status").first().textContent()).toBe("credited");
+    const depositTx = wallet.sentTransactions.at(-1)!;
+    expect(await page.locator(`[data-hash="${depositTx}"]`).count()).toBeGreaterThan(0);
+    expect(await page.getByTestId("deposit-available").textContent()).toBe("25 mUSD");
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(ARTIFACTS, "wallet.png"), fullPage: true });
+    expect(browser.errors()).toEqual([]);
+  });
+
+  it("a task paid from the deposit is settled on chain, and the page links its transaction", async () => {
+    const key = (await page.evaluate(() => localStorage.getItem("stun.apiKey")))!;
+    const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2, seed: 5 });
+    const modelId = await uploadModel(net.url, key, mlp.bytes);
+    const x = new Float32Array([1, 2, 3, 4]);
+    const done = await runTask(net.url, key, { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) }, verification: { mode: "none" } });
+    expect(done.status).toBe("completed");
+    const settled = await eventually(async () => {
+      const row = await net.db.prisma.chainSettlement.findUnique({ where: { taskId: done.id } });
+      return row?.txHash && ["submitted", "confirmed", "released"].includes(row.status) ? row : undefined;
+    }, 30_000, "the task's on-chain settlement");
+    const receipt = await chain.anvil.publicClient.getTransactionReceipt({ hash: settled.txHash as Hex });
+    expect(receipt.status).toBe("success");
+
+    const row = page.getByTestId("settlement-row").filter({ hasText: done.id });
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.locator(`[data-hash="${settled.txHash}"]`).count()).toBe(1);
+    await expect.poll(() => page.getByTestId("ledger-balance").textContent()).toBe(formatCount(25_000_000n - BigInt(done.cost)));
+    expect((await api(net.url, "GET", "/accounts/me", { key })).body.balance).toBe(String(25_000_000n - BigInt(done.cost)));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(ARTIFACTS, "wallet-settled.png"), fullPage: true });
+    expect(browser.errors()).toEqual([]);
+  });
+});
+
+const formatCount = (n: bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");

@@ -8,10 +8,12 @@ export interface WebToken {
 }
 
 /**
- * The chain part of /web-config.json (apps/server/src/http/web.ts), present when the server
- * settles on an EVM chain (CHAIN is configured).
+ * The chain part of /web-config.json (apps/server/src/http/web.ts: the chain adapter's ChainInfo),
+ * present when the server settles on an EVM chain (CHAIN is configured).
  */
 export interface WebChainConfig {
+  /** `local`, `base`, … (the server's CHAIN). */
+  network?: string;
   chainId: number;
   /** A name for people ("Anvil (local)"). */
   name: string;
@@ -27,6 +29,20 @@ export interface WebChainConfig {
   ledgerToken: Address;
   /** Block explorer base URL (`…/tx/<hash>`), when the chain has one. */
   explorerUrl?: string;
+  /** Blocks a deposit needs before the server credits it. */
+  confirmations?: number;
+  /** Seconds between an on-chain settlement and its payouts becoming claimable. */
+  disputeWindowSeconds?: number;
+}
+
+/** GET /api/v1/chain/account: the caller's deposit account and what the server has seen of it. */
+export interface ChainAccountView {
+  accountId: string;
+  /** The bytes32 `account` deposits name. */
+  depositAccount: Hex;
+  walletAddress: string | null;
+  onChain: { deposited: string; settled: string; withdrawn: string; available: string };
+  deposits: Array<{ txHash: Hex; logIndex: number; blockNumber: string; from: string; amount: string; status: string; createdAt: string }>;
 }
 
 export const ETH = zeroAddress;

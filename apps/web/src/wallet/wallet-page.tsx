@@ -8,9 +8,10 @@ import { readContract, waitForTransactionReceipt, writeContract } from "wagmi/ac
 import { Badge, Button, Card, ErrorNotice, FieldError, KeyValues, LoadingCard, Mono, Stat, Table, cx, inputClass, td } from "@/components/ui";
 import { setApiKey, useApiKey } from "@/lib/api-key";
 import { toUiError, type UiError } from "@/lib/errors";
-import { formatAmount } from "@/lib/format";
+import { formatAgo, formatAmount } from "@/lib/format";
+import { rest } from "@/lib/rest";
 import { trpc } from "@/lib/trpc";
-import { type WebChainConfig, type WebToken, accountToBytes32, erc20Abi, isEth, marketplaceAbi, txUrl } from "./chain";
+import { type ChainAccountView, type WebChainConfig, type WebToken, accountToBytes32, erc20Abi, isEth, marketplaceAbi, txUrl } from "./chain";
 import { shortAddress, useConnectWallet, useSignInWithEthereum } from "./hooks";
 import { NoWalletNotice } from "./siwe-card";
 import { WalletScope, useWalletScope } from "./scope";
@@ -282,8 +283,8 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
       <form onSubmit={onSubmit} noValidate className="space-y-3">
         <p className="text-sm text-slate-600">
           Sends {token.symbol} from this wallet to the marketplace contract <Mono>{shortAddress(chain.marketplace)}</Mono> for your account <Mono>{accountId}</Mono>
-          {isEth(token.address) ? "" : " (an approval first, when the contract's allowance is short)"}. The server credits your Stun balance, one base unit per base unit, once it
-          has seen the deposit on chain.
+          {isEth(token.address) ? "" : " (an approval first, when the contract's allowance is short)"}. The server credits your Stun balance, one base unit per base unit, once the
+          deposit has {chain.confirmations ?? 1} confirmation{(chain.confirmations ?? 1) === 1 ? "" : "s"}; tasks you pay with it are then settled on chain.
         </p>
         <div className="flex flex-wrap items-start gap-3">
           <div className="min-w-48 flex-1">
@@ -334,6 +335,88 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
   );
 }
 
+const STATUS_TONE: Record<string, "green" | "amber" | "red" | "blue" | "slate" | "violet"> = {
+  credited: "green",
+  unmatched: "red",
+  pending: "slate",
+  submitted: "blue",
+  confirmed: "violet",
+  released: "green",
+  failed: "red",
+};
+
+/** The caller's deposits (credited or not) and the on-chain settlements of tasks paid from them. */
+function ActivityCard({ chain, apiKey }: { chain: WebChainConfig; apiKey: string }) {
+  const token = tokensOf(chain).find((t) => t.address.toLowerCase() === chain.ledgerToken.toLowerCase()) ?? { symbol: "", decimals: 0 };
+  const account = useQuery({ queryKey: ["chain.account", apiKey], queryFn: () => rest<ChainAccountView>("GET", "/chain/account"), refetchInterval: 2_000 });
+  const settlements = useQuery({ queryKey: ["chain.settlements", apiKey], queryFn: () => trpc.chain.settlements.query({ limit: 50 }), refetchInterval: 3_000 });
+  const units = (v: string) => `${formatUnitsGrouped(BigInt(v), token.decimals)} ${token.symbol}`;
+  return (
+    <>
+      <Card title="Deposits" id="deposits">
+        {account.isError ? <ErrorNotice error={toUiError(account.error)} title="Could not load your deposits" /> : null}
+        {account.data ? (
+          <div className="space-y-4">
+            <p className="text-sm text-slate-600">
+              On-chain deposit left: <span className="font-mono text-slate-900" data-testid="deposit-available">{units(account.data.onChain.available)}</span> (deposited{" "}
+              {units(account.data.onChain.deposited)}, settled {units(account.data.onChain.settled)}, withdrawn {units(account.data.onChain.withdrawn)}). Deposits go to account{" "}
+              <Mono className="break-all">{account.data.depositAccount}</Mono>.
+            </p>
+            {account.data.deposits.length ? (
+              <Table head={["Transaction", "Amount", "From", "Status", "When"]} caption="Deposits to your account, newest first" right={[1]}>
+                {account.data.deposits.map((d) => (
+                  <tr key={`${d.txHash}-${d.logIndex}`}>
+                    <td className={td}>
+                      <TxLink chain={chain} hash={d.txHash} />
+                    </td>
+                    <td className={cx(td, "text-right font-mono tabular-nums")}>{units(d.amount)}</td>
+                    <td className={cx(td, "font-mono text-xs text-slate-500")}>{shortAddress(d.from)}</td>
+                    <td className={td} data-testid="deposit-status">
+                      <Badge tone={STATUS_TONE[d.status] ?? "slate"}>{d.status}</Badge>
+                    </td>
+                    <td className={cx(td, "text-slate-600")}>{formatAgo(d.createdAt)}</td>
+                  </tr>
+                ))}
+              </Table>
+            ) : (
+              <p className="text-sm text-slate-500">No deposits seen yet.</p>
+            )}
+          </div>
+        ) : account.isPending ? (
+          <p className="text-sm text-slate-500">Loading…</p>
+        ) : null}
+      </Card>
+      <Card title="On-chain settlements" id="settlements">
+        {settlements.isError ? <ErrorNotice error={toUiError(settlements.error)} title="Could not load your settlements" /> : null}
+        {settlements.data?.settlements.length ? (
+          <Table head={["Task", "Cost", "Status", "Transaction", "Payouts claimable"]} caption="Tasks settled on chain from your deposit, newest first" right={[1]}>
+            {settlements.data.settlements.map((s) => (
+              <tr key={s.taskId} data-testid="settlement-row">
+                <td className={td}>
+                  <Link href={`/task?id=${s.taskId}`} className="font-mono text-[0.8125rem] text-brand-700 hover:underline">
+                    {s.taskId}
+                  </Link>
+                </td>
+                <td className={cx(td, "text-right font-mono tabular-nums")}>{units(s.amount)}</td>
+                <td className={td}>
+                  <Badge tone={STATUS_TONE[s.status] ?? "slate"}>{s.status}</Badge>
+                </td>
+                <td className={td}>{s.txHash ? <TxLink chain={chain} hash={s.txHash} /> : <span className="text-slate-400">not sent yet</span>}</td>
+                <td className={cx(td, "text-slate-600")}>{s.releaseAt ? new Date(s.releaseAt).toLocaleString() : "–"}</td>
+              </tr>
+            ))}
+          </Table>
+        ) : settlements.data ? (
+          <p className="text-sm text-slate-500">
+            None yet. Tasks you run after a deposit is credited are paid from it and settled on chain in batches (the dispute window is{" "}
+            {chain.disputeWindowSeconds ? `${Math.round(chain.disputeWindowSeconds / 60)} min` : "the contract's"}).
+          </p>
+        ) : null}
+      </Card>
+    </>
+  );
+}
+
 function ChainSection({ chain }: { chain: WebChainConfig }) {
   const { address, status, chainId } = useConnection();
   const apiKey = useApiKey();
@@ -371,6 +454,7 @@ function ChainSection({ chain }: { chain: WebChainConfig }) {
           </p>
         </Card>
       ) : null}
+      {apiKey ? <ActivityCard chain={chain} apiKey={apiKey} /> : null}
     </div>
   );
 }
