@@ -1,15 +1,19 @@
 /**
  * `npm start`: the whole marketplace on one machine, with no set-up — the web app (built first
  * when apps/web/out is missing or stale), the server on embedded PGlite under DATA_DIR,
- * STUN_PROVIDERS native providers (default 1), and a first API key.
+ * STUN_PROVIDERS native providers (default 1), a first API key, and — in local mode — a local chain
+ * (anvil with the Stun contracts, from the chain adapter's startLocalChain) the server settles on.
  * Honours PORT (API and web app, default 4000), DATA_DIR (default ./.stun), STUN_PROVIDERS,
- * STUN_WEB_BUILD (`off`: never run `next build`), and every server variable in README § Configuration.
+ * STUN_WEB_BUILD (`off`: never run `next build`), STUN_CHAIN (`off`: no local chain), and every
+ * server variable in README § Configuration (a CHAIN already set is used as it is).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type Server, createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { accountView, createAccount, faucet, parseConfig, stakeFunds, startServer } from "@stun/server";
+import { type LocalChain, accountView, createAccount, faucet, parseConfig, stakeFunds, startLocalChain, startServer } from "@stun/server";
+import { anvilBinary } from "@stun/contracts/anvil";
 import { WEB_OUT, buildWeb } from "../apps/web/scripts/build";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -26,14 +30,55 @@ if (webBuild) {
   }
 }
 
-const config = parseConfig(process.env);
 const providerCount = Number(process.env.STUN_PROVIDERS ?? "1");
 if (!Number.isInteger(providerCount) || providerCount < 0) {
   console.error(`STUN_PROVIDERS must be a whole number, got "${process.env.STUN_PROVIDERS}"`);
   process.exit(2);
 }
 
-const server = await startServer(config);
+// The local chain: anvil with the Stun contracts deployed, a mock stablecoin (mUSD) as the ledger
+// token and funded demo wallets, kept in DATA_DIR/chain so a restart resumes the same chain. Only
+// in local mode, when no CHAIN is configured and STUN_CHAIN is not `off`; when it cannot start
+// (anvil's npm binary is Linux x64 only), everything else runs without a chain.
+let localChain: LocalChain | undefined;
+let rpcProxy: { url: string; server: Server } | undefined;
+let chainNote = "";
+const wantChain = process.env.STUN_CHAIN !== "off" && !process.env.CHAIN && (process.env.STUN_MODE ?? "local") === "local";
+if (wantChain) {
+  try {
+    // anvilBinary() throws where npm has no anvil (not Linux x64) and ANVIL_BIN is unset; a binary
+    // that is not there or not executable is caught here rather than by the spawn.
+    accessSync(anvilBinary(), fsConstants.X_OK);
+    localChain = await startLocalChain({ dataDir: path.join(path.resolve(process.env.DATA_DIR ?? "./.stun"), "chain") });
+    // The server settles on it; deposits are credited after one block, polled twice a second.
+    Object.assign(process.env, localChain.env);
+    // anvil listens on a free port that changes at every start; browsers and wallets get a stable
+    // one (STUN_CHAIN_RPC_PORT, default 8545) that forwards to it.
+    rpcProxy = await startRpcProxy(localChain.rpcUrl, Number(process.env.STUN_CHAIN_RPC_PORT ?? "8545"));
+    if (rpcProxy) process.env.CHAIN_PUBLIC_RPC_URL ??= rpcProxy.url;
+  } catch (e) {
+    chainNote = `not started (${(e as Error).message.split("\n")[0]}); STUN_CHAIN=off skips it`;
+    console.error(`  The local chain did not start, so on-chain settlement is off: ${(e as Error).message.split("\n")[0]}`);
+  }
+} else {
+  chainNote = process.env.CHAIN ? `CHAIN=${process.env.CHAIN} (from the environment)` : process.env.STUN_CHAIN === "off" ? "off (STUN_CHAIN=off)" : "off (production mode)";
+}
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.env);
+} catch (e) {
+  await localChain?.stop();
+  throw e;
+}
+
+let server: Awaited<ReturnType<typeof startServer>>;
+try {
+  server = await startServer(config);
+} catch (e) {
+  await localChain?.stop();
+  throw e;
+}
 const app = server.app;
 
 /** The local operator's and the local providers' accounts persist in DATA_DIR between runs. */
@@ -92,6 +137,7 @@ console.log(`
   tRPC       ${server.url}/trpc
   Metrics    ${server.url}/metrics
   Providers  ${providerCount} native (onnxruntime-node, cpu)
+  Chain      ${localChain ? localChainLines(localChain) : chainNote}
 
   Your API key (requester, funded): ${keys.requester.apiKey}
     sign in to the web app with it, or use it from a shell:
@@ -100,6 +146,54 @@ console.log(`
 
   Ctrl-C stops everything.
 `);
+
+/**
+ * A JSON-RPC forwarder on a fixed loopback port to anvil's changing one, so the RPC URL a browser
+ * wallet saves for the local network keeps working across restarts. Undefined (anvil's own URL is
+ * used) when the port is taken or 0.
+ */
+async function startRpcProxy(target: string, port: number): Promise<{ url: string; server: Server } | undefined> {
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const cors = { "access-control-allow-origin": "*", "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type", "access-control-max-age": "600" };
+  const proxy = createServer((req, res) => {
+    if (req.method === "OPTIONS") return void res.writeHead(204, cors).end();
+    if (req.method !== "POST") return void res.writeHead(405, cors).end();
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) })
+        .then(async (r) => res.writeHead(r.status, { ...cors, "content-type": "application/json" }).end(Buffer.from(await r.arrayBuffer())))
+        .catch((e: unknown) => res.writeHead(502, cors).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32603, message: `local chain unreachable: ${(e as Error).message}` } })));
+    });
+  });
+  return new Promise((resolve) => {
+    proxy.once("error", (e) => {
+      console.error(`  Port ${port} is taken (${(e as NodeJS.ErrnoException).code}): browsers use anvil's own URL ${target}, which changes at every start (STUN_CHAIN_RPC_PORT picks another port)`);
+      resolve(undefined);
+    });
+    proxy.listen(port, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${port}`, server: proxy }));
+  });
+}
+
+/** What to print about the local chain: where it is, its contracts, and a funded wallet to import. */
+function localChainLines(c: LocalChain): string {
+  const demo = c.demoAccounts[0];
+  const rpc = rpcProxy?.url ?? c.rpcUrl;
+  return [
+    `anvil (local, chain id ${c.chainId}), RPC ${rpc}   (state in ${path.join(config.dataDir, "chain")})`,
+    `             Marketplace ${c.addresses.marketplace}`,
+    `             mUSD        ${c.addresses.token}   (the ledger token: deposits credit your Stun balance)`,
+    `             STUN        ${c.addresses.stunToken}`,
+    ...(demo
+      ? [
+          `             Demo wallet ${demo.address}   (10,000 mUSD, 10,000 STUN, ETH for gas)`,
+          `             private key ${demo.privateKey}   (anvil's public test key: never use it on a real chain)`,
+          `               import it into a browser wallet, add the network (RPC ${rpc}, chain id ${c.chainId}),`,
+          `               then use Connect wallet and the Wallet page (${server.url}/wallet) to deposit`,
+        ]
+      : []),
+  ].join("\n");
+}
 
 let stopping = false;
 async function stop() {
@@ -118,6 +212,8 @@ async function stop() {
     ),
   );
   await server.close();
+  rpcProxy?.server.close();
+  await localChain?.stop();
   process.exit(0);
 }
 process.on("SIGINT", stop);

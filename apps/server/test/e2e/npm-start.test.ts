@@ -22,8 +22,9 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: root,
       // The web build (next build, when apps/web/out is stale) is left out here: the web tests build
-      // and serve it (apps/web/test, apps/server/test/api/web.test.ts).
-      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_PROVIDERS: "1", LOG_LEVEL: "warn", STUN_WEB_BUILD: "off" },
+      // and serve it (apps/web/test, apps/server/test/api/web.test.ts). So is the local chain:
+      // npm-start-chain.test.ts starts it.
+      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_PROVIDERS: "1", LOG_LEVEL: "warn", STUN_WEB_BUILD: "off", STUN_CHAIN: "off" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
