@@ -1,4 +1,6 @@
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { type Hex, verifyTypedData } from "viem";
@@ -240,6 +242,12 @@ describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
     expect((await api(net.url, "GET", "/accounts/me", { key })).body.balance).toBe(String(25_000_000n - BigInt(done.cost)));
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "wallet-settled.png"), fullPage: true });
+    // The README's copy changes only when missing or asked for, so test runs leave git clean.
+    const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../docs/screenshots");
+    if (process.env.STUN_UPDATE_SCREENSHOTS === "1" || !existsSync(path.join(docs, "wallet.png"))) {
+      mkdirSync(docs, { recursive: true });
+      copyFileSync(path.join(ARTIFACTS, "wallet-settled.png"), path.join(docs, "wallet.png"));
+    }
     expect(browser.errors()).toEqual([]);
   });
 });
