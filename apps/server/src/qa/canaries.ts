@@ -16,6 +16,11 @@ import { QA_ACCOUNT_ID, fundQaTask } from "./qa-account";
 import { seededRng } from "./reference-run";
 
 const CANARY_DEADLINE_MS = 60 * 60 * 1000;
+/**
+ * Below user tasks (priority ≥ 0 by default): a canary takes a slot only when no user work waits,
+ * so checking never delays the requesters it protects. A provider sees no priority.
+ */
+const CANARY_PRIORITY = -1;
 
 const uniformRandom = (): number => randomInt(2 ** 32) / 2 ** 32;
 
@@ -48,7 +53,7 @@ export async function injectCanary(app: AppContext, model: ModelRow, maxPrice: b
     await tx.$executeRaw`
       INSERT INTO "Task" (id, "requesterId", kind, "answerSha256", "modelId", status, priority, "inputSha256", "inputMeta",
                           verification, requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
-      VALUES (${id}, ${QA_ACCOUNT_ID}, 'canary', ${answerSha256}, ${model.id}, 'queued', 0, ${inputSha256},
+      VALUES (${id}, ${QA_ACCOUNT_ID}, 'canary', ${answerSha256}, ${model.id}, 'queued', ${CANARY_PRIORITY}, ${inputSha256},
               ${JSON.stringify(inputMeta)}::jsonb, ${JSON.stringify(verification)}::jsonb, '{}'::jsonb, ${maxPrice},
               ${maxPrice}, 1, ${new Date(now + CANARY_DEADLINE_MS)}, ${new Date(now)}, ${new Date(now)})`;
   });

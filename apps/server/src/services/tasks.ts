@@ -64,7 +64,9 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
               ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)})`;
   });
   app.metrics.tasksSubmitted.inc();
-  void maybeInjectCanary(app, model, maxPrice);
+  // After this request is answered: making a canary (a reference run, two blobs, a transaction)
+  // must not delay the submit it follows.
+  setImmediate(() => void maybeInjectCanary(app, model, maxPrice));
   app.bus.taskUpdated({ taskId: id, status: "queued" });
   app.bus.workAvailable();
   return { id, status: "queued" };
