@@ -16,13 +16,17 @@ import { parseConfig } from "../apps/server/src/env";
 import { startServer } from "../apps/server/src/server";
 import { createAccount, faucet } from "../apps/server/src/services/accounts";
 import { stakeFunds } from "../apps/server/src/services/stake";
+import pg from "pg";
 import { percentiles } from "./stats";
 
 const { values } = parseArgs({ options: { tasks: { type: "string", default: "300" } } });
 const N = Number(values.tasks);
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-bench-"));
-const server = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", STUN_FSYNC: process.env.STUN_FSYNC ?? "true", ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) }));
+// On PostgreSQL the bench runs in a database of its own (created here, dropped at the end), so no
+// earlier run's rows — tasks whose blobs are gone with that run's temp dir — are in the way.
+const benchDb = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL) : undefined;
+const server = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", STUN_FSYNC: process.env.STUN_FSYNC ?? "true", ...(benchDb ? { DATABASE_URL: benchDb.url } : {}) }));
 const requester = await createAccount(server.app);
 await faucet(server.app, requester.accountId, 10n ** 15n);
 const providerAccount = await createAccount(server.app);
@@ -97,5 +101,25 @@ console.log(`goal: p99 ≤ 50 ms (sequential, none): ${pNone.p99 <= 50 ? "MET" :
 
 await Promise.all(providers.map((p) => p.stop(5000)));
 await server.close();
+await benchDb?.drop();
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
+
+async function createBenchDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `stun_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}

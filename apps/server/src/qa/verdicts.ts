@@ -55,7 +55,7 @@ export async function recordCheckedVerdict(
   const verdict = opts.verdict ?? (valid ? "accepted" : "rejected");
   await tx.$executeRaw`UPDATE "Assignment" SET verdict = ${verdict} WHERE id = ${j.assignmentId}`;
   const [evidence] = await tx.$queryRaw<Array<{ validWeight: number; invalidWeight: number }>>`
-    SELECT "validWeight", "invalidWeight" FROM "Provider" WHERE id = ${j.providerId} FOR UPDATE`;
+    SELECT "validWeight", "invalidWeight" FROM "Provider" WHERE id = ${j.providerId} FOR NO KEY UPDATE`;
   const next = addVerdict(evidence ?? { validWeight: 0, invalidWeight: 0 }, valid);
   const [stats] = await tx.$queryRaw<ProviderStats[]>`
     UPDATE "Provider"
@@ -110,7 +110,7 @@ async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTr
  * provider's account stake: to the wronged requester what it paid, the rest to the treasury.
  */
 async function slashProvider(tx: Tx, policy: QaPolicy, j: Judged, wronged: Wronged | undefined): Promise<bigint> {
-  const [acc] = await tx.$queryRaw<Array<{ stake: bigint }>>`SELECT stake FROM "Account" WHERE id = ${j.accountId} FOR UPDATE`;
+  const [acc] = await tx.$queryRaw<Array<{ stake: bigint }>>`SELECT stake FROM "Account" WHERE id = ${j.accountId} FOR NO KEY UPDATE`;
   const amount = slashAmount(j.price, BigInt(acc?.stake ?? 0n), policy);
   if (amount <= 0n) return 0n;
   const split = slashSplit(amount, wronged?.paid ?? 0n);

@@ -37,7 +37,12 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
   if (bytes.byteLength === 0) throw new StunError("MODEL_INVALID", "the request body is empty: send the ONNX file as application/octet-stream");
   const sha256 = sha256Hex(bytes);
   const existing = await app.db.prisma.model.findUnique({ where: { sha256 } });
-  if (existing) return toModelView(existing);
+  if (existing) {
+    // The row may outlive its blob (a database restored or shared without this blob store):
+    // storing the bytes again is idempotent (content-addressed) and makes the model runnable.
+    if (!(await app.blobs.has(sha256))) await app.blobs.put(bytes, sha256);
+    return toModelView(existing);
+  }
   const signature = await validateModel(bytes);
   await app.blobs.put(bytes, sha256);
   // QA's reference run: per-model tolerance for comparing replicas across backends (never throws).

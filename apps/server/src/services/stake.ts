@@ -32,7 +32,7 @@ function assertPositive(amount: bigint): void {
 /** Locks the account row for the rest of `tx` and returns its balances (NOT_FOUND if none). */
 async function lockAccount(tx: Tx, accountId: string): Promise<{ balance: bigint; stake: bigint }> {
   const [row] = await tx.$queryRaw<{ balance: bigint; stake: bigint }[]>`
-    SELECT balance, stake FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
+    SELECT balance, stake FROM "Account" WHERE id = ${accountId} FOR NO KEY UPDATE`;
   if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);
   return { balance: BigInt(row.balance), stake: BigInt(row.stake) };
 }
