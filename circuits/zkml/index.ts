@@ -8,6 +8,7 @@
  *
  * See compiler.ts for the fixed-point scheme and the public signals' layout.
  */
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CompiledCircuit, compileCircuit } from "../lib/circom";
@@ -54,12 +55,36 @@ export interface ModelArtifacts {
   vkey: VerificationKey;
 }
 
+/** Recently compiled models, by ONNX hash and options (compiling again costs ~2 s for 44k parameters). */
+const recent = new Map<string, Promise<ModelArtifacts>>();
+const RECENT_MAX = 16;
+
 /**
  * Compiles an ONNX model into a circuit (circom --O2) and makes its Groth16 keys; both are cached
- * by content, so the second call for the same model and options is fast (re-reading the ONNX and
- * re-hashing the weights, ~1 s for 44k parameters).
+ * on disk by content, and the result is kept in memory for the last 16 models, so calling this
+ * again for a model (e.g. once per task to verify) is cheap.
  */
-export async function compileModelCircuit(onnxBytes: Uint8Array, opts: ZkmlOptions & SetupOptions & { name?: string } = {}): Promise<ModelArtifacts> {
+export function compileModelCircuit(onnxBytes: Uint8Array, opts: ZkmlOptions & SetupOptions & { name?: string } = {}): Promise<ModelArtifacts> {
+  const key = JSON.stringify([
+    createHash("sha256").update(onnxBytes).digest("hex"),
+    opts.scaleBits,
+    opts.activationBits,
+    opts.commitInput,
+    opts.ptauPath ?? process.env.STUN_PTAU,
+    opts.zkeyPath,
+    opts.name,
+  ]);
+  let p = recent.get(key);
+  if (!p) {
+    p = compileUncached(onnxBytes, opts);
+    recent.set(key, p);
+    p.catch(() => recent.delete(key));
+    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+  }
+  return p;
+}
+
+async function compileUncached(onnxBytes: Uint8Array, opts: ZkmlOptions & SetupOptions & { name?: string }): Promise<ModelArtifacts> {
   const model = await buildModelCircuit(onnxBytes, opts);
   const name = opts.name ?? `model_${model.onnxSha256.slice(0, 12)}`;
   const circuit = await compileCircuit({ name, source: model.source, log: opts.log });
