@@ -82,7 +82,8 @@ describe("ProviderAgent", () => {
   it("acks BUSY when its slots are full, ok for a repeated assignment, and reports active work in heartbeats", async () => {
     const agent = newAgent({ slots: 1 });
     await agent.start();
-    const m = slow();
+    // Long enough to be still running while the next two assignments arrive on a loaded machine.
+    const m = buildSlowModel(3000);
     const model = market.models.add("slow", m.bytes);
     expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
     expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
