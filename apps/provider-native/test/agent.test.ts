@@ -85,6 +85,8 @@ describe("ProviderAgent", () => {
     // Long enough to be still running while the next two assignments arrive on a loaded machine.
     const m = buildSlowModel(3000);
     const model = market.models.add("slow", m.bytes);
+    const freed: string[] = [];
+    agent.events.on("idle-slot", (id: string) => freed.push(id));
     expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
     expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
     const busy = await market.assign(model, slowInput(m.size), { assignmentId: "asg_2" });
@@ -92,6 +94,8 @@ describe("ProviderAgent", () => {
     await market.waitFor(() => market.heartbeats.some((h) => h.active === 1));
     await market.waitFor(() => market.results.length === 1);
     expect(market.results.map((r) => r.assignmentId)).toEqual(["asg_1"]);
+    // The slot frees once the result is acknowledged (the fake market records it on receipt).
+    await market.waitFor(() => freed.includes("asg_1"));
     expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_3" })).toEqual({ ok: true });
   });
 
