@@ -83,7 +83,7 @@ describe("ProviderAgent", () => {
     const agent = newAgent({ slots: 1 });
     await agent.start();
     // Long enough to be still running while the next two assignments arrive on a loaded machine.
-    const m = buildSlowModel(3000);
+    const m = buildSlowModel(2000); // ms
     const model = market.models.add("slow", m.bytes);
     const freed: string[] = [];
     agent.events.on("idle-slot", (id: string) => freed.push(id));
@@ -172,7 +172,7 @@ describe("ProviderAgent", () => {
     const agent = newAgent();
     await agent.start();
     // Long enough to be still running when the 50 ms grace ends, even on a loaded machine.
-    const m = buildSlowModel(6000);
+    const m = buildSlowModel(3000); // ms
     const model = market.models.add("slow", m.bytes);
     const outcome = new Promise((resolve) => agent.events.on("task", resolve));
     await market.assign(model, slowInput(m.size), { assignmentId: "asg_rel" });

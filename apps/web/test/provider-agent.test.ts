@@ -24,15 +24,17 @@ describe("browser provider agent: pause and throttle", () => {
     net = undefined;
   });
 
-  async function startAgent(n: TestNetwork, duty: number, maxHeldRestMs?: number) {
+  async function startAgent(n: TestNetwork, duty: number, maxHeldRestMs?: number, gate?: Promise<void>) {
     const events: FromWorker[] = [];
-    const runner = new WebRunner({
+    const inner = new WebRunner({
       ort: ort as unknown as OrtModule,
       store: await openModelStore({ maxBytes: 1 << 30 }),
       server: n.url,
       apiKey: n.providerApiKey,
       sessionOptions: { executionProviders: ["cpu"] },
     });
+    // A gate holds every run until the test opens it: "still running" without racing a clock.
+    const runner = gate ? (Object.assign(Object.create(inner), { run: async (req: Parameters<WebRunner["run"]>[0]) => (await gate, inner.run(req)) }) as WebRunner) : inner;
     const registration = RegisterSchema.parse({ name: `tab-${agents.length}`, kind: "browser", backend: "wasm", price: "1", slots: 1, specs: { cores: 2, memoryMb: 0 } });
     const agent = new BrowserProviderAgent({ server: n.url, apiKey: n.providerApiKey, registration, runner, duty, emit: (e) => events.push(e), ...(maxHeldRestMs !== undefined ? { maxHeldRestMs } : {}) });
     agents.push(agent);
@@ -50,9 +52,11 @@ describe("browser provider agent: pause and throttle", () => {
 
   it("pause drains, then releases the task still running (re-queued without using an attempt)", async () => {
     const n = (net = await startTestNetwork());
-    const slow = buildSlowModel({ ms: 600 });
+    const slow = buildSlowModel({ ms: 300 });
     const modelId = await uploadModel(n.url, n.apiKey, slow.bytes, "slow");
-    const { agent, events } = await startAgent(n, 1);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { agent, events } = await startAgent(n, 1, undefined, gate);
     const taskId = await submitSlow(n, modelId, 1);
     await eventually(async () => events.some((e) => e.type === "task" && e.stage === "assigned" && e.taskId === taskId), 20_000, "the task to be assigned");
     await agent.pause(0);
@@ -61,6 +65,7 @@ describe("browser provider agent: pause and throttle", () => {
     expect(rows.map((r) => r.status)).toEqual(["released"]);
     const task = await n.db.prisma.task.findUnique({ where: { id: taskId } });
     expect(task).toMatchObject({ status: "queued", attempts: 0 });
+    open();
     // Whatever the run produces now is dropped, never sent as a result.
     const ended = (e: FromWorker) => e.type === "task" && (e.stage === "released" || (e.stage === "undelivered" && e.code === "CANCELLED"));
     await eventually(async () => events.some(ended), 30_000, "the run to end");
