@@ -14,6 +14,7 @@ import { makeKnownAnswer, type Calibration } from "./calibrate";
 import { drawCanary } from "./policy";
 import { QA_ACCOUNT_ID, fundQaTask } from "./qa-account";
 import { seededRng } from "./reference-run";
+import { unpredictableUniform } from "./unpredictable";
 
 const CANARY_DEADLINE_MS = 60 * 60 * 1000;
 /**
@@ -22,11 +23,10 @@ const CANARY_DEADLINE_MS = 60 * 60 * 1000;
  */
 const CANARY_PRIORITY = -1;
 
-const uniformRandom = (): number => randomInt(2 ** 32) / 2 ** 32;
 
 /** Draws whether a canary follows this user task; if so, makes and queues it. Never throws. */
 export async function maybeInjectCanary(app: AppContext, model: ModelRow, maxPrice: bigint): Promise<string | undefined> {
-  if (!drawCanary(app.config.qa, uniformRandom())) return undefined;
+  if (!drawCanary(app.config.qa, unpredictableUniform())) return undefined;
   try {
     return await injectCanary(app, model, maxPrice);
   } catch (err) {

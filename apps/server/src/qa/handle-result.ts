@@ -34,7 +34,6 @@ interface Outcome {
   latencyMs?: number;
   /** A requester's task whose result a re-check corrected. */
   corrected?: string;
-  rechecksQueued?: boolean;
 }
 
 /**
@@ -168,7 +167,6 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, opts);
     outcome.statsChanged.push(effects.stats);
     app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
-    if (effects.rechecks > 0) outcome.rechecksQueued = true;
   };
 
   // The candidates and the verdict. A re-check's original solo result is its first replica.

@@ -9,10 +9,10 @@ import {
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import type { StoredVerification } from "../services/task-view";
-import { randomInt } from "node:crypto";
 import type { Tx } from "../db/database";
 import type { Calibration } from "../qa/calibrate";
 import { loadCandidateFacts, type CandidateFacts } from "../qa/candidates";
+import { unpredictableUniform } from "../qa/unpredictable";
 import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/policy";
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
 import { LIVE_STATUSES } from "./live-assignments";
@@ -26,8 +26,6 @@ const BUSY_BACKOFF_MS = 1000;
 /** Candidates asked of the index beyond those needed, for stake and trust to choose among. */
 const EXTRA_CANDIDATES = 3;
 
-/** A uniform draw in [0, 1) that providers cannot predict (audits must be unforeseeable). */
-const uniformRandom = (): number => randomInt(2 ** 32) / 2 ** 32;
 
 interface ClaimRow {
   id: string;
@@ -165,7 +163,7 @@ export class Dispatcher {
               (c) => c.f.trust,
               config.qa,
             );
-            let plan: StoredVerification["plan"] = planExecution(lead.f.trust, config.qa, uniformRandom());
+            let plan: StoredVerification["plan"] = planExecution(lead.f.trust, config.qa, unpredictableUniform());
             // The only eligible provider online: waiting for a second one could take until the
             // deadline (a one-provider local network), so it runs alone, unchecked ("single").
             if (plan !== "solo" && others.length === 0) plan = "single";

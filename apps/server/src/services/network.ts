@@ -13,20 +13,20 @@ export async function listProviders(app: AppContext): Promise<ProviderPublic[]> 
   return rows.map((p) => {
     const t = p.trust.find((x) => x.backend === p.backend) ?? newPairTrust();
     return {
-    id: p.id,
-    name: p.name,
-    kind: p.kind as ProviderPublic["kind"],
-    backend: p.backend as ProviderPublic["backend"],
-    region: p.region,
-    price: p.price.toString(),
-    reputation: p.reputation,
-    slots: p.slots,
-    load: app.providers.get(p.id)?.active.size ?? 0,
-    tasksCompleted: p.tasksCompleted,
-    tasksRejected: p.tasksRejected,
-    slashed: p.slashed.toString(),
-    trust: { trusted: isTrusted(t, app.config.qa), streak: t.streak, checked: t.checked, invalid: t.invalid },
-    specs: p.specs as Record<string, unknown>,
+      id: p.id,
+      name: p.name,
+      kind: p.kind as ProviderPublic["kind"],
+      backend: p.backend as ProviderPublic["backend"],
+      region: p.region,
+      price: p.price.toString(),
+      reputation: p.reputation,
+      slots: p.slots,
+      load: app.providers.get(p.id)?.active.size ?? 0,
+      tasksCompleted: p.tasksCompleted,
+      tasksRejected: p.tasksRejected,
+      slashed: p.slashed.toString(),
+      trust: { trusted: isTrusted(t, app.config.qa), streak: t.streak, checked: t.checked, invalid: t.invalid },
+      specs: p.specs as Record<string, unknown>,
     };
   });
 }
