@@ -4,28 +4,16 @@
  */
 import { createHash } from "node:crypto";
 
-/** The BN254 scalar field's prime p (circom's default field). */
-export const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-const HALF_P = FIELD_P / 2n;
+// The field and the fixed-point encoding are shared with the provider agents (browser-safe).
+import { FIELD_P, quantize, toField } from "@stun/shared";
 
-/** A value as a canonical field element (0 ≤ v < p); negative integers become p − |v|. */
-export function toField(v: bigint | number | string): bigint {
-  const b = typeof v === "bigint" ? v : BigInt(v);
-  const r = b % FIELD_P;
-  return r < 0n ? r + FIELD_P : r;
-}
+export { FIELD_P, quantize, toField };
+const HALF_P = FIELD_P / 2n;
 
 /** A field element read back as a signed integer: values above (p−1)/2 are negative. */
 export function fromFieldSigned(v: bigint | string): bigint {
   const b = toField(v);
   return b > HALF_P ? b - FIELD_P : b;
-}
-
-/** round(x · 2^scaleBits) as an integer (ties away from zero); throws on NaN/∞. */
-export function quantize(x: number, scaleBits: number): bigint {
-  if (!Number.isFinite(x)) throw new RangeError(`cannot quantize ${x}`);
-  const scaled = x * 2 ** scaleBits;
-  return BigInt(Math.sign(scaled) * Math.round(Math.abs(scaled)));
 }
 
 /** An integer at scale 2^scaleBits back to a float. */

@@ -35,6 +35,7 @@
  */
 import { type ConstTensor, ELEM_DOUBLE, ELEM_FLOAT, ELEM_FLOAT16, type OnnxNode, attribute, decodeModel } from "./onnx";
 import { ZkmlModelError, ZkmlRangeError, ZkmlUnsupportedError, type UnsupportedOp } from "./errors";
+import { zkWitnessInput } from "@stun/shared";
 import { FIELD_P, quantize, textToField, toField } from "../lib/field";
 import { SPONGE_CHUNK, poseidonSponge, spongeChunks } from "../lib/poseidon";
 
@@ -1031,11 +1032,7 @@ export function simulate(circuit: ModelCircuit, input: ArrayLike<number>): Simul
   };
 }
 
-/** The circuit's witness input (the JSON object circom's witness calculator reads). */
+/** The circuit's witness input (the JSON object circom's witness calculator reads), in the provider agents' own encoding (@stun/shared). */
 export function witnessInput(circuit: ModelCircuit, input: ArrayLike<number>, taskId: bigint, provider: bigint): Record<string, string | string[]> {
-  return {
-    taskId: taskId.toString(),
-    provider: provider.toString(),
-    in: quantizeInput(circuit, input).map((v) => toField(v).toString()),
-  };
+  return zkWitnessInput({ taskSignal: taskId.toString(), providerSignal: provider.toString(), scaleBits: circuit.options.scaleBits, inputSize: circuit.input.size }, input);
 }

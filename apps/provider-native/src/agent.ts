@@ -29,8 +29,9 @@ import {
 } from "@stun/shared";
 import { type BackendChoice, type CudaProbe, type SelectedBackend, selectBackend } from "./backend";
 import { type BenchmarkResult, runBenchmark } from "./benchmark";
+import { ZkProver } from "./zk-prover";
 import { ProviderError, errorMessage } from "./errors";
-import { type Fault, createFault } from "./faults";
+import { type Fault, createFault, forgeProof } from "./faults";
 import { type Hardware, detectHardware } from "./hardware";
 import { type Logger, createJsonLogger } from "./logger";
 import { ModelCache } from "./model-cache";
@@ -349,13 +350,22 @@ export class ProviderAgent {
     });
   }
 
+  private prover: ZkProver | undefined;
+  /** Made on the first zk task: snarkjs' worker threads start only when there is something to prove. */
+  private zkProver(): ZkProver {
+    return (this.prover ??= new ZkProver({ server: this.opts.server, apiKey: this.opts.apiKey }));
+  }
+
   private async execute(task: ActiveTask, a: Assign): Promise<void> {
     const runner = this.runner!;
     let message: { event: string; payload: Result | ExecutionError };
     try {
       const outcome = await runner.run({ model: a.model, inputs: a.inputs });
-      message = { event: PROVIDER_EVENTS.result, payload: { assignmentId: a.assignmentId, outputs: outcome.outputs, timings: outcome.timings } };
-      this.log.info("task done", { assignmentId: a.assignmentId, taskId: a.taskId, timings: roundTimings(outcome.timings) });
+      // A zk task also needs the proof that output = model(input) (zk-prover.ts).
+      let zk = a.zk ? await this.zkProver().prove(a.zk, a.inputs) : undefined;
+      if (zk && this.opts.fault === "forge-proof") zk = forgeProof(zk);
+      message = { event: PROVIDER_EVENTS.result, payload: { assignmentId: a.assignmentId, outputs: outcome.outputs, timings: outcome.timings, ...(zk ? { zk } : {}) } };
+      this.log.info("task done", { assignmentId: a.assignmentId, taskId: a.taskId, timings: roundTimings(outcome.timings), ...(zk ? { proveMs: zk.proveMs } : {}) });
     } catch (e) {
       const code = e instanceof ProviderError ? e.code : "RUN_FAILED";
       message = { event: PROVIDER_EVENTS.error, payload: { assignmentId: a.assignmentId, code, message: errorMessage(e).slice(0, 2000) } };
@@ -457,6 +467,7 @@ export class ProviderAgent {
     }
     await this.shutdownSocket();
     await this.cache?.close();
+    if (this.prover) await ZkProver.shutdown();
     this.log.info("stopped");
     this.events.emit("stopped");
   }

@@ -7,6 +7,7 @@
  * - INPUT_INVALID: an input tensor is malformed (size, dtype, bool values)
  * - RUN_FAILED: onnxruntime failed while running (wrong shapes, missing inputs, kernel errors)
  * - CUDA_UNAVAILABLE: `--backend cuda` on a machine where the CUDA execution provider cannot load
+ * - PROOF_FAILED: a zk task's proof could not be made (circuit download, witness out of range, snarkjs)
  */
 export type ProviderErrorCode =
   | "MODEL_FETCH_FAILED"
@@ -14,7 +15,8 @@ export type ProviderErrorCode =
   | "MODEL_LOAD_FAILED"
   | "INPUT_INVALID"
   | "RUN_FAILED"
-  | "CUDA_UNAVAILABLE";
+  | "CUDA_UNAVAILABLE"
+  | "PROOF_FAILED";
 
 export class ProviderError extends Error {
   readonly code: ProviderErrorCode;

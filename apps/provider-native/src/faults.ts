@@ -5,10 +5,12 @@
  *
  * - `perturb`: adds noise to every floating-point output (float32, float64, float16), large
  *   enough to fail a tolerance-aware comparison (±(0.01 + 5%·|v|)); other dtypes are untouched.
+ * - `forge-proof`: on zk tasks, changes the first output the proof publishes after proving (a
+ *   forged claim the server's verifier must reject); outputs are untouched.
  */
-import { float16ToFloat32, float32ToFloat16, mulberry32, type WireTensor, type WireTensorMap } from "@stun/shared";
+import { float16ToFloat32, float32ToFloat16, mulberry32, type WireTensor, type WireTensorMap, type ZkProof } from "@stun/shared";
 
-export const FAULTS = ["perturb"] as const;
+export const FAULTS = ["perturb", "forge-proof"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export const isFault = (s: string): s is Fault => (FAULTS as readonly string[]).includes(s);
@@ -41,5 +43,14 @@ export function createFault(fault: Fault, seed = Date.now()): OutputFault {
   switch (fault) {
     case "perturb":
       return (outputs) => Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, perturbTensor(t, rand)]));
+    case "forge-proof":
+      return (outputs) => outputs;
   }
+}
+
+/** `forge-proof`: the proof's first published output, plus one (publicSignals[2]; [0] and [1] are the model and input hashes). */
+export function forgeProof(proof: ZkProof): ZkProof {
+  const publicSignals = [...proof.publicSignals];
+  publicSignals[2] = (BigInt(publicSignals[2]!) + 1n).toString();
+  return { ...proof, publicSignals };
 }

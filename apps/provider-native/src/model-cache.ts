@@ -4,6 +4,7 @@
  * eviction, and opened as onnxruntime sessions kept in a small in-memory LRU. Concurrent requests
  * for one model share one download and one session.
  */
+import { serverUrl } from "./server-url";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -235,15 +236,9 @@ export class ModelCache {
   }
 
   private modelUrl(url: string): string {
-    const base = this.opts.server.replace(/\/+$/, "");
-    if (/^https?:\/\//i.test(url)) {
-      if (new URL(url).origin !== new URL(base).origin) {
-        throw new ProviderError("MODEL_FETCH_FAILED", `refusing to send the API key to ${new URL(url).origin}: model URLs must be on the server's origin`);
-      }
-      return url;
-    }
-    return `${base}${url.startsWith("/") ? "" : "/"}${url}`;
+    return serverUrl(this.opts.server, url, "MODEL_FETCH_FAILED");
   }
+
 
   private async download(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number }> {
     const t0 = performance.now();

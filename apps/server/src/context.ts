@@ -6,6 +6,7 @@ import type { Metrics } from "./metrics";
 import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
 import type { ChainAdapter } from "./chain/adapter";
+import type { ZkModels } from "./zk/zk-models";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -16,6 +17,8 @@ export interface AppContext {
   metrics: Metrics;
   bus: EventBus;
   providers: ProviderRegistry;
+  /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
+  zk: ZkModels;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
   chain?: ChainAdapter;
 }

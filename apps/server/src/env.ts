@@ -54,6 +54,11 @@ export const EnvSchema = z.object({
   /** Largest model (bytes) whose disputes the server's own reference run decides; 0 turns the referee off. */
   REFEREE_MAX_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
   MIN_SLASH: z.coerce.bigint().nonnegative().optional(),
+  /**
+   * Verification mode `zk`: what proving adds to an execution's price, in base units per 1,000
+   * constraints of the model's circuit (rounded up), paid to the proving provider.
+   */
+  ZK_FEE_PER_1K_CONSTRAINTS: z.coerce.bigint().nonnegative().default(1n),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */

@@ -15,6 +15,7 @@ import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
 import { ChainAdapter } from "./chain/adapter";
+import { ZkModels } from "./zk/zk-models";
 import { registerChainRoutes } from "./chain/routes";
 
 export interface RunningServer {
@@ -35,7 +36,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const blobs = new BlobStore(config.blobDir, config.STUN_FSYNC);
   await blobs.init();
   await ensureQaAccount(db.prisma);
-  const app: AppContext = {
+  const app = {
     config,
     db,
     blobs,
@@ -43,7 +44,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     metrics: createMetrics(),
     bus: new EventBus(),
     providers: new ProviderRegistry(),
-  };
+  } as AppContext;
+  app.zk = new ZkModels(app);
 
   // On-chain deposits and settlement (CHAIN set): checked before serving, so /web-config.json and
   // GET /api/v1/chain describe it; a bad chain setting stops the start with what is wrong.

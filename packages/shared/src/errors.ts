@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   INPUT_SHAPE_MISMATCH: 400,
   INPUT_SIZE_MISMATCH: 400,
   REQUIREMENTS_UNSATISFIABLE: 400,
+  /** Verification mode `zk` on a model the zkML compiler cannot prove (names the operators). */
+  MODEL_NOT_PROVABLE: 400,
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
   /** A Sign-In with Ethereum message or signature that does not check out (nonce, domain, chain, time, signer). */

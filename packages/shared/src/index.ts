@@ -18,3 +18,4 @@ export * from "./fees";
 export * from "./scoring";
 export * from "./provider-index";
 export * from "./random";
+export * from "./zk";

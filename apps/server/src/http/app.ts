@@ -4,7 +4,9 @@ import { IdSchema, StunError, UploadModelQuerySchema } from "@stun/shared";
 import type { AppContext } from "../context";
 import { bearerToken } from "../auth/api-keys";
 import { authenticate } from "../services/accounts";
-import { getModel, uploadModel } from "../services/models";
+import { getModel, getModelRow, uploadModel } from "../services/models";
+import { zkFilePath } from "../zk/zk-models";
+import { createReadStream } from "node:fs";
 import { createTrpcContext } from "../trpc/context";
 import { appRouter } from "../trpc/routers/_app";
 import { errorBody, toStunError } from "./errors";
@@ -79,6 +81,19 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
       const model = await getModel(app, id);
       void reply.header("content-type", "application/octet-stream").header("x-content-sha256", model.sha256);
       return reply.send(app.blobs.stream(model.sha256));
+    });
+    // A zk model's circuit (witness generator), proving key and verification key: what providers
+    // prove with and anyone verifies with. 404 until the circuit is built (GET /models/:id/zk
+    // says where it stands).
+    scope.get(`${API}/models/:id/zk/:file`, async (req, reply) => {
+      await callerOf(app, req);
+      const { id, file } = req.params as { id: string; file: string };
+      const model = await getModelRow(app, IdSchema.parse(id));
+      const zk = app.zk.ready(model.id);
+      const path = zk && zkFilePath(zk, file);
+      if (!zk || !path) throw new StunError("NOT_FOUND", `model ${model.id} has no zk file "${file}" (GET /api/v1/models/${model.id}/zk tells its circuit's state)`);
+      void reply.header("content-type", file.endsWith(".json") ? "application/json" : "application/octet-stream").header("x-circuit-sha256", zk.circuitHash);
+      return reply.send(createReadStream(path));
     });
   });
 

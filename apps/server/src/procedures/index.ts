@@ -5,6 +5,7 @@ import { meProcedure } from "./accounts/me";
 import { stakeProcedure, unstakeProcedure } from "./accounts/stake";
 import { getModelProcedure } from "./models/get";
 import { listModelsProcedure } from "./models/list";
+import { zkModelProcedure } from "./models/zk";
 import { activityProcedure } from "./network/activity";
 import { providersProcedure } from "./network/providers";
 import { statsProcedure } from "./network/stats";
@@ -25,7 +26,7 @@ export const procedures = {
     stake: stakeProcedure,
     unstake: unstakeProcedure,
   },
-  models: { list: listModelsProcedure, get: getModelProcedure },
+  models: { list: listModelsProcedure, get: getModelProcedure, zk: zkModelProcedure },
   tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
   auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },

@@ -5,6 +5,7 @@ import {
   type Ack,
   type ExecutionError,
   type RawTensor,
+  type Receipt,
   type ReceiptQa,
   type Result,
   type TensorInfo,
@@ -24,6 +25,9 @@ import { REFEREE, canReferee, refereeOutputs } from "./referee";
 import { compareOptionsFor, type Calibration } from "./calibrate";
 import { decide, type Candidate, type Decision } from "./decide";
 import { recordCheckedVerdict, recordSoloVerdict, type Judged, type ProviderStats } from "./verdicts";
+import { checkZkResult, type ZkCheck } from "../zk/zk-job";
+
+type ZkReceipt = NonNullable<Receipt["zk"]>;
 
 const fail = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
 
@@ -48,11 +52,12 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   if (!ref) {
     const row = await db.prisma.assignment.findUnique({
       where: { id: msg.assignmentId },
-      select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true } } },
+      select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true, verification: true } } },
     });
     if (!row || row.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
     if (!(LIVE_STATUSES as readonly string[]).includes(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
-    ref = { taskId: row.taskId, modelId: row.task.modelId };
+    const zk = (row.task.verification as unknown as StoredVerification).mode === "zk";
+    ref = { taskId: row.taskId, modelId: row.task.modelId, ...(zk ? { zk } : {}) };
   }
   const a = { id: msg.assignmentId, taskId: ref.taskId };
   const model = await getModelRow(app, ref.modelId);
@@ -63,6 +68,17 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   } catch (e) {
     await loseAssignment(app, a.id, "error", "OUTPUT_INVALID");
     return fail("OUTPUT_INVALID", (e as Error).message);
+  }
+  // A zk task: the proof is checked before anything is stored, and its outputs are the result.
+  let zkReceipt: ZkReceipt | undefined;
+  if (ref.zk) {
+    const checked = await checkZkProof(app, providerId, a.taskId, model, msg);
+    if (!checked.ok) {
+      await loseAssignment(app, a.id, "error", checked.code);
+      return fail(checked.code, checked.message);
+    }
+    outputs = checked.outputs;
+    zkReceipt = checked.receipt;
   }
   // From here on the outputs are views of our own copy, never of the socket's receive buffers.
   // The container is the canonical encoding (canonicalTensorMapBytes), so one hash serves as both
@@ -84,7 +100,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
           "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
       WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
     if (done === 0 || !task) return;
-    outcome = await judge(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs });
+    outcome = await judge(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
   });
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
@@ -132,11 +148,12 @@ function checkOf(task: TaskRow, v: StoredVerification): ReceiptQa["check"] {
   if (task.kind === "canary") return "known-answer";
   if (task.kind === "recheck") return "recheck";
   if (v.mode === "none") return "unverified";
+  if (v.mode === "zk") return "proof";
   if (v.plan === "solo" || v.plan === "single" || v.plan === "audit") return v.plan;
   return "replicated";
 }
 
-async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate): Promise<Outcome> {
+async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, zk?: ZkReceipt): Promise<Outcome> {
   const taskId = task.id;
   const policy = app.config.qa;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
@@ -243,6 +260,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
       verdict: decision.winners.includes(c.id) ? "accepted" : "rejected",
     })),
     qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none", ...(refereed ? { refereed } : {}) },
+    ...(zk ? { zk } : {}),
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
   if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
@@ -255,6 +273,18 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
   outcome.announce = "completed";
   if (task.kind === "user") outcome.latencyMs = Date.now() - task.createdAt.getTime();
   return outcome;
+}
+
+/** A zk result's proof, checked against the task's stored input (zk/zk-job.ts). */
+async function checkZkProof(app: AppContext, providerId: string, taskId: string, model: ModelRow, msg: Result): Promise<ZkCheck> {
+  const zk = await app.zk.whenReady(model);
+  if (!zk) return { ok: false, code: "PROOF_INVALID", message: "this server has no circuit for the task's model" };
+  const [task] = await app.db.prisma.$queryRaw<Array<{ inputSha256: string }>>`SELECT "inputSha256" FROM "Task" WHERE id = ${taskId}`;
+  if (!task) return { ok: false, code: "PROOF_INVALID", message: `no task ${taskId}` };
+  const inputs = deserializeTensorMap(await app.blobs.get(task.inputSha256));
+  const input = inputs[zk.artifacts.model.input.name];
+  if (!input) return { ok: false, code: "PROOF_INVALID", message: `the task has no input "${zk.artifacts.model.input.name}"` };
+  return checkZkResult(app, zk, { taskId, providerId, input, outputs: model.outputs as TensorInfo[] }, msg.zk);
 }
 
 async function loadOriginal(tx: Tx, assignmentId: string) {

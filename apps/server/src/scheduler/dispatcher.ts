@@ -17,6 +17,9 @@ import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
 import { LIVE_STATUSES } from "./live-assignments";
 import type { LocalProvider } from "./provider-registry";
+import { getModelRow } from "../services/models";
+import { zkJobFor } from "../zk/zk-job";
+import type { ReadyZkModel } from "../zk/zk-models";
 
 const PAGE = 64;
 const MAX_PAGES = 16;
@@ -48,6 +51,8 @@ interface Dispatch {
   taskId: string;
   provider: LocalProvider;
   row: ClaimRow;
+  /** A zk task's circuit: the assignment carries a proving job. */
+  zk?: ReadyZkModel;
 }
 
 /**
@@ -141,10 +146,18 @@ export class Dispatcher {
                   select: { providerId: true },
                 });
           const v = row.verification as StoredVerification;
+          // A zk task waits for its model's circuit and keys (built in the background, then
+          // the dispatcher is poked); the proving fee is part of each execution's price.
+          const zk = v.mode === "zk" ? this.app.zk.ready(row.modelId) : undefined;
+          if (v.mode === "zk" && !zk) {
+            this.buildCircuit(row.modelId);
+            continue;
+          }
+          const fee = v.zk ? BigInt(v.zk.fee) : 0n;
           const exclude = new Set(taken.map((a) => a.providerId));
           // A re-check never goes back to the provider whose result it checks.
           if (v.recheck) exclude.add(v.recheck.providerId);
-          const req = matchRequest(row, exclude, v.backend);
+          const req = matchRequest(row, exclude, v.backend, fee);
           const endTimer = this.app.metrics.matchDuration.startTimer();
           const first = v.mode === "auto" && row.dispatched === 0 && v.single === undefined;
           const need = first ? v.replicas : row.wanted - row.dispatched;
@@ -186,9 +199,9 @@ export class Dispatcher {
             const assignmentId = newId("asg");
             await tx.$executeRaw`
               INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
-              VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price}, ${leaseUntil})`;
-            providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId });
-            reserved.push({ assignmentId, taskId: row.id, provider: p, row });
+              VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price + fee}, ${leaseUntil})`;
+            providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}) });
+            reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}) });
           }
           await tx.$executeRaw`
             UPDATE "Task"
@@ -203,6 +216,13 @@ export class Dispatcher {
     }
     for (const d of reserved) if (d.row.status === "queued") this.app.bus.taskUpdated({ taskId: d.taskId, status: "assigned" });
     return { rows: rowCount, dispatches: reserved };
+  }
+
+  /** Starts building a model's zk circuit on this instance if it is not being built (a restart forgets them). */
+  private buildCircuit(modelId: string): void {
+    void getModelRow(this.app, modelId)
+      .then((m) => this.app.zk.whenReady(m))
+      .catch((err) => this.app.log.error({ err, modelId }, "zk circuit build failed"));
   }
 
   /**
@@ -233,6 +253,7 @@ export class Dispatcher {
         model: { id: d.row.modelId, sha256: d.row.modelSha256, sizeBytes: d.row.modelSize, url: `/api/v1/models/${d.row.modelId}/file` },
         inputs,
         leaseMs: app.config.LEASE_MS,
+        ...(d.zk ? { zk: await zkJobFor(app, d.zk, d.row.modelId, d.taskId, d.provider.id) } : {}),
       };
       const ack = (await d.provider.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(PROVIDER_EVENTS.assign, msg)) as AssignAck;
       if (ack && ack.ok) await markRunning(app, d.assignmentId);
@@ -264,7 +285,8 @@ function withinStake(picks: Array<{ p: LocalProvider; f: CandidateFacts }>, poli
   });
 }
 
-function matchRequest(row: ClaimRow, exclude: Set<string>, backend: string | undefined): MatchRequest {
+/** What the index matches on; `fee` (zk proving) comes out of the price ceiling the provider's own price must fit under. */
+function matchRequest(row: ClaimRow, exclude: Set<string>, backend: string | undefined, fee: bigint): MatchRequest {
   const r = row.requirements as Requirements;
   const b = (backend ?? r.backend) as Requirements["backend"];
   return {
@@ -273,7 +295,7 @@ function matchRequest(row: ClaimRow, exclude: Set<string>, backend: string | und
     ...(r.minVramMb !== undefined ? { minVramMb: r.minVramMb } : {}),
     ...(r.minComputeCapability !== undefined ? { minComputeCapability: r.minComputeCapability } : {}),
     ...(r.region ? { region: r.region } : {}),
-    maxPrice: BigInt(row.maxPrice),
+    maxPrice: BigInt(row.maxPrice) - fee,
     exclude,
   };
 }

@@ -4,6 +4,8 @@ import type { Socket } from "socket.io";
 export interface AssignmentRef {
   taskId: string;
   modelId: string;
+  /** A zk task: the result must carry a proof. */
+  zk?: boolean;
 }
 
 /** A provider connected to this server instance. */

@@ -18,6 +18,8 @@ export interface StoredVerification {
   plan?: "replicate" | "audit" | "solo" | "single";
   /** Replicas must run on this backend (the model's calibration asks for same-backend quorums). */
   backend?: string;
+  /** Mode zk: the proving fee each execution's price includes (base units), from the circuit's size. */
+  zk?: { fee: string; constraints: number };
   /** A re-check: the solo execution it checks again (that result counts as the first replica). */
   recheck?: { taskId: string; assignmentId: string; providerId: string };
 }

@@ -22,12 +22,29 @@ export const MAX_TIE_BREAKERS = 1;
 
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
   const mode = v?.mode ?? "auto";
-  const replicas = mode === "none" ? 1 : (v?.replicas ?? 2);
+  const replicas = mode === "none" || mode === "zk" ? 1 : (v?.replicas ?? 2);
   return { mode, replicas, argmax: v?.argmax ?? false };
 }
 
-/** Executions the escrow must cover in the worst case. */
-export const maxExecutions = (v: StoredVerification): number => (v.mode === "none" ? 1 : v.replicas + MAX_TIE_BREAKERS);
+/** Executions the escrow must cover in the worst case (a zk task pays one: a result without a valid proof is not paid). */
+export const maxExecutions = (v: StoredVerification): number => (v.mode === "none" || v.mode === "zk" ? 1 : v.replicas + MAX_TIE_BREAKERS);
+
+/**
+ * The verification a submit asks for. `requirements.privacy: "zk"` means mode zk (the input stays
+ * out of what anyone but the server and the provider sees: the proof commits to it by hash);
+ * `tee` is not offered yet.
+ */
+function verificationOf(body: SubmitTask): StoredVerification {
+  const privacy = body.requirements?.privacy ?? "none";
+  if (privacy === "tee") throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "tee" is not offered by this marketplace yet`);
+  if (privacy === "zk") {
+    if (body.verification?.mode !== undefined && body.verification.mode !== "zk") {
+      throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "zk" needs verification mode "zk", not "${body.verification.mode}"`);
+    }
+    return resolveVerification({ ...body.verification, mode: "zk" });
+  }
+  return resolveVerification(body.verification);
+}
 
 /**
  * Submit: validate the inputs against the model's signature, store them, then hold escrow and
@@ -35,15 +52,22 @@ export const maxExecutions = (v: StoredVerification): number => (v.mode === "non
  */
 export async function submitTask(app: AppContext, requesterId: string, body: SubmitTask): Promise<{ id: string; status: TaskStatus }> {
   const model = await getModelRow(app, body.modelId);
-  const privacy = body.requirements?.privacy ?? "none";
-  if (privacy !== "none") {
-    throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "${privacy}" is not offered by this marketplace yet`);
-  }
+  const verification = verificationOf(body);
   const inputs = tensorMapFromJson(body.inputs);
   validateInputsAgainstSignature(inputs, model.inputs as TensorInfo[]);
 
-  const verification = resolveVerification(body.verification);
   const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : app.config.DEFAULT_MAX_PRICE;
+  if (verification.mode === "zk") {
+    // 400 MODEL_NOT_PROVABLE for a model the compiler cannot prove; starts building its circuit.
+    const { fee, constraints } = await app.zk.prepare(model);
+    if (maxPrice < fee) {
+      throw new StunError("REQUIREMENTS_UNSATISFIABLE", `maxPrice ${maxPrice} does not cover this model's proving fee ${fee} (${constraints} constraints)`, {
+        fee: fee.toString(),
+        constraints,
+      });
+    }
+    verification.zk = { fee: fee.toString(), constraints };
+  }
   const held = maxPrice * BigInt(maxExecutions(verification));
   const inputSha256 = await app.blobs.put(serializeTensorMap(inputs));
   const inputMeta = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, { dtype: t.dtype, dims: t.dims }]));

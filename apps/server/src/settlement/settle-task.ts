@@ -20,6 +20,8 @@ export interface SettleInput {
   compare: CompareOptions;
   executions: Array<{ providerId: string; backend: string; verdict: string }>;
   qa: ReceiptQa;
+  /** A zk task's proof, for the receipt. */
+  zk?: Receipt["zk"];
 }
 
 /**
@@ -56,6 +58,7 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     tolerance: { abs: tol.abs, rel: tol.rel, argmax: task.verification.argmax },
     executions: input.executions.map((e) => ({ ...e, backend: e.backend as Receipt["providers"][number]["backend"] })),
     qa: input.qa,
+    ...(input.zk ? { zk: input.zk } : {}),
     cost: split.total.toString(),
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
     completedAt: new Date().toISOString(),

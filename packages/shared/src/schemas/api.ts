@@ -9,6 +9,7 @@ import {
   TensorInfoSchema,
   TensorMapJsonSchema,
 } from "./common";
+import { FieldDecimalSchema, Groth16ProofSchema } from "./protocol";
 
 // ---- accounts and money -------------------------------------------------------------------
 
@@ -50,9 +51,32 @@ export const ModelViewSchema = z.object({
 });
 export type ModelView = z.infer<typeof ModelViewSchema>;
 
+/**
+ * Whether tasks on a model can use verification mode `zk`, and its circuit's state: `unsupported`
+ * (with the reason), `compiling` (circuit and keys being built; zk tasks queue meanwhile), `ready`,
+ * or `failed`. `fee`: what proving adds to each zk execution's price, in base units.
+ */
+export const ZkModelStatusSchema = z.object({
+  modelId: z.string(),
+  status: z.enum(["unsupported", "compiling", "ready", "failed"]),
+  message: z.string().optional(),
+  unsupported: z.array(z.object({ op: z.string(), node: z.string(), reason: z.string().optional() })).optional(),
+  constraints: z.number().int().optional(),
+  fee: AmountSchema.optional(),
+  modelHash: FieldDecimalSchema.optional(),
+  circuitHash: Sha256Schema.optional(),
+  nPublic: z.number().int().optional(),
+});
+export type ZkModelStatus = z.infer<typeof ZkModelStatusSchema>;
+
 // ---- tasks --------------------------------------------------------------------------------
 
-export const VERIFICATION_MODES = ["none", "redundant", "auto"] as const;
+/**
+ * none: one unchecked execution; redundant: replicas compared; auto: adaptive replication
+ * (docs/QA.md); zk: one execution with a Groth16 proof that output = model(input), checked by the
+ * server and settleable on chain (only for models the zkML compiler supports: circuits/README.md).
+ */
+export const VERIFICATION_MODES = ["none", "redundant", "auto", "zk"] as const;
 export const VerificationModeSchema = z.enum(VERIFICATION_MODES);
 export type VerificationMode = z.infer<typeof VerificationModeSchema>;
 
@@ -119,9 +143,10 @@ export const ReceiptQaSchema = z.object({
   /**
    * replicated: replicas agreed (a new pair, or mode replicated); audit: a trusted pair, checked at
    * random; solo: a trusted pair alone, unchecked; single: the only provider online; unverified:
-   * mode none; known-answer: compared with the canary's answer; recheck: compared with the original.
+   * mode none; known-answer: compared with the canary's answer; recheck: compared with the original;
+   * proof: a zk proof of output = model(input) verified by the server.
    */
-  check: z.enum(["replicated", "audit", "solo", "single", "unverified", "known-answer", "recheck"]),
+  check: z.enum(["replicated", "audit", "solo", "single", "unverified", "known-answer", "recheck", "proof"]),
   /** For a solo result: whether it was re-checked after its pair was caught, and what that found. */
   recheck: z.enum(["none", "queued", "confirmed", "corrected"]),
   /** The replicas disagreed and the server's own reference run decided (no provider tie-breaker). */
@@ -139,6 +164,19 @@ export const ReceiptSchema = z.object({
   /** Every execution that was compared, paid or not. */
   executions: z.array(z.object({ providerId: z.string(), backend: BackendSchema, verdict: z.string() })).optional(),
   qa: ReceiptQaSchema.optional(),
+  /**
+   * A zk task's proof: anyone can check it with the model's verification key
+   * (GET /api/v1/models/:id/zk/verification_key.json) or on chain (ComputeMarketplace.settleWithProof).
+   */
+  zk: z
+    .object({
+      circuitHash: Sha256Schema,
+      modelHash: FieldDecimalSchema,
+      inputHash: FieldDecimalSchema,
+      proof: Groth16ProofSchema,
+      publicSignals: z.array(FieldDecimalSchema),
+    })
+    .optional(),
   cost: AmountSchema,
   split: z.object({ providers: AmountSchema, treasury: AmountSchema, creator: AmountSchema }),
   completedAt: z.string(),

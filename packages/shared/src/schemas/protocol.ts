@@ -69,6 +69,52 @@ const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: 
 export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), providerId: z.string() }), AckErrorSchema]);
 export type RegisterAck = z.infer<typeof RegisterAckSchema>;
 
+/** A field element of BN254's scalar field as a decimal string (what snarkjs reads and writes). */
+export const FieldDecimalSchema = z.string().regex(/^(0|[1-9][0-9]{0,76})$/, "a decimal field element");
+
+/** A Groth16 proof as snarkjs writes it (decimal coordinates on bn128). */
+export const Groth16ProofSchema = z.object({
+  pi_a: z.array(FieldDecimalSchema).min(2).max(3),
+  pi_b: z.array(z.array(FieldDecimalSchema).length(2)).min(2).max(3),
+  pi_c: z.array(FieldDecimalSchema).min(2).max(3),
+  protocol: z.literal("groth16"),
+  curve: z.literal("bn128"),
+});
+export type Groth16Proof = z.infer<typeof Groth16ProofSchema>;
+
+/**
+ * A zk task's proving job (verification mode `zk`, docs/PROTOCOL.md): prove the model's circuit
+ * (circuits/zkml) on the task's input. The provider fetches the circuit's witness generator and
+ * proving key (cache them by `circuitHash`), builds the witness with `zkWitnessInput` and proves
+ * with snarkjs (`proveZkJob`).
+ */
+export const ZkJobSchema = z.object({
+  /** sha256 of the proving key: the same circuit and keys whatever the URL. */
+  circuitHash: Sha256Schema,
+  /** The circuit's witness generator (circom WASM). */
+  wasmUrl: z.string(),
+  /** The Groth16 proving key (snarkjs .zkey). */
+  zkeyUrl: z.string(),
+  /** The input tensor the circuit takes (its values, row-major, batch 1). */
+  input: TensorNameSchema,
+  inputSize: z.number().int().positive(),
+  /** Fixed point: a real x enters the circuit as round(x · 2^scaleBits). */
+  scaleBits: z.number().int().min(1).max(64),
+  /** The task and the provider the proof is bound to (public signals), as field elements. */
+  taskSignal: FieldDecimalSchema,
+  providerSignal: FieldDecimalSchema,
+});
+export type ZkJob = z.infer<typeof ZkJobSchema>;
+
+/** A proof of a zk job: the outputs it proves are in `publicSignals` (circuits/README.md has the layout). */
+export const ZkProofSchema = z.object({
+  proof: Groth16ProofSchema,
+  publicSignals: z.array(FieldDecimalSchema).min(4).max(65_536),
+  /** Witness + proof time on the provider (ms). */
+  proveMs: z.number().nonnegative().optional(),
+});
+export type ZkProof = z.infer<typeof ZkProofSchema>;
+
 /** server → provider `task:assign` (ack: AssignAck). */
 export const AssignSchema = z.object({
   assignmentId: z.string(),
@@ -77,6 +123,8 @@ export const AssignSchema = z.object({
   inputs: WireTensorMapSchema,
   /** Milliseconds the provider has before the lease lapses (heartbeats extend it). */
   leaseMs: z.number().int().positive(),
+  /** Set for a zk task: the result must carry a proof of this job. */
+  zk: ZkJobSchema.optional(),
 });
 export type Assign = z.infer<typeof AssignSchema>;
 export const AssignAckSchema = z.union([z.object({ ok: z.literal(true) }), AckErrorSchema]);
@@ -94,6 +142,8 @@ export const ResultSchema = z.object({
   assignmentId: z.string(),
   outputs: WireTensorMapSchema,
   timings: TimingsSchema,
+  /** Required when the assignment had a zk job. */
+  zk: ZkProofSchema.optional(),
 });
 export type Result = z.infer<typeof ResultSchema>;
 

@@ -1,0 +1,153 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { StunError, type ZkModelStatus } from "@stun/shared";
+import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
+import type { AppContext } from "../context";
+import type { ModelRow } from "../services/models";
+import { loadCircuits } from "./circuits";
+
+/** A model whose circuit and keys are built: zk tasks on it can be dispatched and verified. */
+export interface ReadyZkModel {
+  artifacts: ModelArtifacts;
+  /** sha256 of the proving key: names circuit + keys for the providers' caches. */
+  circuitHash: string;
+  constraints: number;
+  fee: bigint;
+}
+
+/** The files GET /api/v1/models/:id/zk/:file serves, by name. */
+export function zkFilePath(zk: ReadyZkModel, file: string): string | undefined {
+  const { circuit, keys } = zk.artifacts;
+  const files: Record<string, string> = { "circuit.wasm": circuit.wasmPath, "circuit.zkey": keys.zkeyPath, "verification_key.json": keys.vkeyPath };
+  return Object.hasOwn(files, file) ? files[file] : undefined;
+}
+
+type State =
+  | { status: "unsupported"; message: string; unsupported: ZkModelStatus["unsupported"] }
+  | { status: "compiling"; circuit: ModelCircuit; fee: bigint }
+  | { status: "ready"; ready: ReadyZkModel }
+  | { status: "failed"; circuit?: ModelCircuit; message: string };
+
+/**
+ * Each model's zkML circuit (circuits/zkml), per server instance: whether the compiler supports
+ * the model, the circuit's size and the proving fee it implies, and — built in the background on
+ * the first zk task — its compiled circuit and Groth16 keys. The keys come from the development
+ * ceremony unless STUN_PTAU names a public one (circuits/README.md); they are reproducible, so
+ * every instance builds the same ones. Builds are cached on disk by content (circuits/.cache or
+ * STUN_ZK_CACHE): a restart finds them in a second.
+ */
+export class ZkModels {
+  private readonly states = new Map<string, State>();
+  private readonly front = new Map<string, Promise<State>>();
+
+  constructor(private readonly app: AppContext) {}
+
+  /**
+   * For a zk task on this model: throws MODEL_NOT_PROVABLE when the compiler cannot prove it,
+   * else returns the proving fee per execution and starts building the circuit if it is not yet.
+   */
+  async prepare(model: ModelRow): Promise<{ fee: bigint; constraints: number }> {
+    const state = await this.stateOf(model);
+    if (state.status === "unsupported") throw new StunError("MODEL_NOT_PROVABLE", state.message, { unsupported: state.unsupported });
+    if (state.status === "failed") throw new StunError("MODEL_NOT_PROVABLE", `the model's circuit could not be built: ${state.message}`);
+    if (state.status === "ready") return { fee: state.ready.fee, constraints: state.ready.constraints };
+    return { fee: state.fee, constraints: state.circuit.stats.estimatedConstraints };
+  }
+
+  /** The built circuit and keys, or undefined while they are being built (or never asked for). */
+  ready(modelId: string): ReadyZkModel | undefined {
+    const s = this.states.get(modelId);
+    return s?.status === "ready" ? s.ready : undefined;
+  }
+
+  /** The built circuit, waiting for a build in progress; starts one if this instance has none (e.g. after a restart). */
+  async whenReady(model: ModelRow): Promise<ReadyZkModel | undefined> {
+    const s = await this.stateOf(model);
+    if (s.status === "ready") return s.ready;
+    if (s.status !== "compiling") return undefined;
+    await this.building.get(model.id);
+    return this.ready(model.id);
+  }
+
+  /** What GET /api/v1/models/:id/zk answers. */
+  async status(model: ModelRow): Promise<ZkModelStatus> {
+    const s = await this.stateOf(model);
+    const base = { modelId: model.id, status: s.status };
+    switch (s.status) {
+      case "unsupported":
+        return { ...base, message: s.message, unsupported: s.unsupported ?? [] };
+      case "failed":
+        return { ...base, message: s.message };
+      case "compiling":
+        return { ...base, constraints: s.circuit.stats.estimatedConstraints, fee: s.fee.toString(), modelHash: s.circuit.modelHash, nPublic: s.circuit.nPublic };
+      case "ready": {
+        const r = s.ready;
+        return { ...base, constraints: r.constraints, fee: r.fee.toString(), modelHash: r.artifacts.modelHash, circuitHash: r.circuitHash, nPublic: r.artifacts.model.nPublic };
+      }
+    }
+  }
+
+  /** The proving fee of a circuit: ZK_FEE_PER_1K_CONSTRAINTS per 1,000 constraints, rounded up. */
+  feeFor(constraints: number): bigint {
+    return (BigInt(constraints) * this.app.config.ZK_FEE_PER_1K_CONSTRAINTS + 999n) / 1000n;
+  }
+
+  private readonly building = new Map<string, Promise<void>>();
+
+  /** The model's state; the first call runs the compiler's front end and starts the build. */
+  private async stateOf(model: ModelRow): Promise<State> {
+    const known = this.states.get(model.id);
+    if (known) return known;
+    let p = this.front.get(model.id);
+    if (!p) {
+      p = this.analyse(model).finally(() => this.front.delete(model.id));
+      this.front.set(model.id, p);
+    }
+    return p;
+  }
+
+  private async analyse(model: ModelRow): Promise<State> {
+    const circuits = await loadCircuits();
+    const bytes = await this.app.blobs.get(model.sha256);
+    const support = circuits.zkmlSupported(bytes);
+    let state: State;
+    if (!support.supported) {
+      state = { status: "unsupported", message: support.message, unsupported: support.unsupported };
+    } else {
+      try {
+        const circuit = await circuits.buildModelCircuit(bytes);
+        state = { status: "compiling", circuit, fee: this.feeFor(circuit.stats.estimatedConstraints) };
+        this.building.set(model.id, this.build(model, bytes, circuit));
+      } catch (e) {
+        state = { status: "failed", message: (e as Error).message };
+      }
+    }
+    this.states.set(model.id, state);
+    return state;
+  }
+
+  /** circom → r1cs + wasm, then Groth16 keys (seconds for a small MLP; minutes when a bigger ceremony must be made first). */
+  private async build(model: ModelRow, bytes: Uint8Array, circuit: ModelCircuit): Promise<void> {
+    const { log } = this.app;
+    const t0 = Date.now();
+    try {
+      const circuits = await loadCircuits();
+      const artifacts = await circuits.compileModelCircuit(bytes, { log: (line) => log.debug({ modelId: model.id }, line) });
+      const circuitHash = createHash("sha256").update(readFileSync(artifacts.keys.zkeyPath)).digest("hex");
+      const constraints = artifacts.circuit.info.constraints;
+      // The fee quoted at submit (from the estimate) stays the fee: tasks already hold escrow for it.
+      const fee = this.feeFor(circuit.stats.estimatedConstraints);
+      this.states.set(model.id, { status: "ready", ready: { artifacts, circuitHash, constraints, fee } });
+      if (artifacts.keys.ptau.source === "dev" && !this.app.config.local) {
+        log.warn({ modelId: model.id }, "zk keys come from the INSECURE development ceremony: set STUN_PTAU to a public ceremony's file (circuits/README.md)");
+      }
+      log.info({ modelId: model.id, constraints, ms: Date.now() - t0 }, "zk circuit ready");
+      this.app.bus.workAvailable();
+    } catch (e) {
+      log.error({ err: e, modelId: model.id }, "zk circuit build failed");
+      this.states.set(model.id, { status: "failed", circuit, message: (e as Error).message });
+    } finally {
+      this.building.delete(model.id);
+    }
+  }
+}
