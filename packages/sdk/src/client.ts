@@ -13,6 +13,7 @@ import {
   StatsSchema,
   SubmitTaskResponseSchema,
   TaskViewSchema,
+  ZkModelStatusSchema,
   isTerminalStatus,
   tensorToJson,
   type AccountView,
@@ -28,6 +29,7 @@ import {
   type TaskView,
   type TensorMapJson,
   type VerificationRequest,
+  type ZkModelStatus,
 } from "@stun/shared";
 import { StunApiError, errorFromResponse } from "./errors";
 import { decodeTensor, toRawTensor, type Tensor, type TensorInput } from "./tensors";
@@ -431,6 +433,14 @@ export class StunClient {
 
   async getModel(id: string, call?: CallOptions): Promise<Model> {
     return this.request({ method: "GET", path: `/models/${encodeURIComponent(id)}`, call, parse: parseWith(ModelViewSchema, "model") });
+  }
+
+  /**
+   * Whether the model takes verification mode `zk`: `unsupported` (with the operators), or its
+   * circuit's state (`compiling` → `ready`), size, proving fee per execution and public model hash.
+   */
+  async getModelZk(id: string, call?: CallOptions): Promise<ZkModelStatus> {
+    return this.request({ method: "GET", path: `/models/${encodeURIComponent(id)}/zk`, call, parse: parseWith(ZkModelStatusSchema, "zk status") });
   }
 
   // ---- tasks ----

@@ -66,6 +66,9 @@ describe("StunClient", () => {
     expect(model.inputs).toEqual([{ name: "x", dtype: "float32", shape: ["N", 4] }]);
     expect((await stun.getModel(model.id)).sha256).toBe(model.sha256);
     expect((await stun.listModels()).map((m) => m.id)).toContain(model.id);
+    // Verification mode zk needs a model the zkML compiler can prove: an int32 graph is not one.
+    const ints = await stun.uploadModel(buildIdentityModel("int32").bytes);
+    expect(await stun.getModelZk(ints.id)).toMatchObject({ modelId: ints.id, status: "unsupported" });
 
     const before = await stun.account();
     const x = new Float32Array([0.5, -1, 2, 0.25, 1, 1, -0.5, 3]);

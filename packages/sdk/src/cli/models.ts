@@ -63,4 +63,25 @@ export const modelCommands: Command[] = [
       printModel(ctx, await ctx.client().getModel(ctx.positionals[0]!));
     },
   },
+  {
+    path: ["models", "zk"],
+    summary: "can tasks on this model use verification zk? (its circuit's state, size and proving fee)",
+    synopsis: "<id>",
+    help: "The first call starts building the circuit; `ready` means zk tasks on it run now.",
+    options: {},
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      const z = await ctx.client().getModelZk(ctx.positionals[0]!);
+      if (ctx.json) return ctx.printJson(z);
+      const rows: [string, string | undefined][] = [
+        ["model", z.modelId],
+        ["status", z.status],
+        ["reason", z.message],
+        ["constraints", z.constraints?.toString()],
+        ["proving fee", z.fee !== undefined ? `${z.fee} per execution` : undefined],
+        ["model hash", z.modelHash],
+      ];
+      ctx.out(keyValues(rows.filter((r): r is [string, string] => r[1] !== undefined)));
+    },
+  },
 ];

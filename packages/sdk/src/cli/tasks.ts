@@ -82,7 +82,7 @@ export const taskCommands: Command[] = [
     path: ["tasks", "submit"],
     summary: "submit an inference task",
     synopsis:
-      "--model ID --input NAME=SPEC [--input …] [--dtype D] [--verification none|redundant|auto] [--replicas N]\n" +
+      "--model ID --input NAME=SPEC [--input …] [--dtype D] [--verification none|redundant|auto|zk] [--replicas N]\n" +
       "      [--argmax] [--max-price AMOUNT] [--deadline S] [--priority 0-9] [--wait] [--timeout S] [--output-dir DIR]",
     help: [
       "SPEC is FILE.npy, FILE.json or @JSON (inline). JSON is {\"dtype\",\"dims\",\"data\":[…]} or a (nested) array;",
