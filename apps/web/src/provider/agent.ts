@@ -29,12 +29,15 @@ import {
 import { ProviderError, errorMessage } from "./errors";
 import type { FromWorker } from "./messages";
 import type { WebRunner } from "./runner";
+import { type ZkProver, zkInputValues } from "./zk-prover";
 
 export interface AgentOptions {
   server: string;
   apiKey: string;
   registration: Register;
   runner: WebRunner;
+  /** Proves zk tasks (`Assign.zk`); without one a zk task is answered PROOF_FAILED. */
+  prover?: ZkProver;
   duty: number;
   emit: (e: FromWorker) => void;
   heartbeatMs?: number;
@@ -202,14 +205,25 @@ export class BrowserProviderAgent {
     let event: string;
     let payload: Result | ExecutionError;
     let runMs: number | undefined;
+    let proveMs: number | undefined;
     let timings: Result["timings"] | undefined;
     const t0 = performance.now();
     try {
       const outcome = await this.o.runner.run({ model: a.model, inputs: a.inputs });
       timings = outcome.timings;
       runMs = outcome.timings.runMs;
+      let zk: Result["zk"];
+      if (a.zk && !task.cancelled && !task.released) {
+        // A zk task: the same input through the model's circuit, proven (docs/PROTOCOL.md § zk).
+        const input = zkInputValues(a.zk, a.inputs);
+        if (!this.o.prover) throw new ProviderError("PROOF_FAILED", "this provider cannot prove zk tasks");
+        this.o.emit({ type: "task", stage: "proving", assignmentId: a.assignmentId, taskId: a.taskId, runMs });
+        const p = await this.o.prover.prove(a.zk, input);
+        proveMs = p.proveMs;
+        zk = { proof: p.proof, publicSignals: p.publicSignals, proveMs: p.proveMs };
+      }
       event = PROVIDER_EVENTS.result;
-      payload = { assignmentId: a.assignmentId, outputs: outcome.outputs, timings: outcome.timings };
+      payload = { assignmentId: a.assignmentId, outputs: outcome.outputs, timings: outcome.timings, ...(zk ? { zk } : {}) };
     } catch (e) {
       const code = e instanceof ProviderError ? e.code : "RUN_FAILED";
       event = PROVIDER_EVENTS.error;
@@ -227,7 +241,7 @@ export class BrowserProviderAgent {
     if (!delivered.ok) {
       this.o.emit({ type: "task", stage: "undelivered", assignmentId: a.assignmentId, taskId: a.taskId, code: delivered.code, message: delivered.message });
     } else if (event === PROVIDER_EVENTS.result) {
-      this.o.emit({ type: "task", stage: "done", assignmentId: a.assignmentId, taskId: a.taskId, ...(timings ?? {}), ...(runMs !== undefined ? { runMs } : {}) });
+      this.o.emit({ type: "task", stage: "done", assignmentId: a.assignmentId, taskId: a.taskId, ...(timings ?? {}), ...(runMs !== undefined ? { runMs } : {}), ...(proveMs !== undefined ? { proveMs } : {}) });
     } else {
       const err = payload as ExecutionError;
       this.o.emit({ type: "task", stage: "failed", assignmentId: a.assignmentId, taskId: a.taskId, code: err.code, message: err.message });

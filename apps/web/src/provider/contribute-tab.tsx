@@ -158,6 +158,9 @@ export function ContributeTab() {
                   ["Benchmark", v.runtime?.benchmarkIps !== undefined ? `${v.runtime.benchmarkIps.toLocaleString()} inferences/s (MLP 784-512-256-10, batch 1)` : "measured at start"],
                   ["Model cache", `${v.runtime?.storage === "memory" ? "memory only (IndexedDB unavailable)" : "IndexedDB, by sha256"} · ${v.stats.downloads} download${v.stats.downloads === 1 ? "" : "s"} · ${v.stats.cacheHits} from cache`],
                   ["Last run", v.stats.lastRunMs !== undefined ? formatMs(v.stats.lastRunMs) : "–"],
+                  ...(v.stats.proofs
+                    ? [["zk proofs", <span key="z" data-testid="zk-proofs">{`${v.stats.proofs} · avg ${formatMs((v.stats.proveMsTotal ?? 0) / v.stats.proofs)} (snarkjs Groth16)`}</span>] satisfies [string, ReactNode]]
+                    : []),
                 ]}
               />
             </Card>
@@ -295,10 +298,13 @@ export function ContributeTab() {
                     <li key={`${t.taskId}-${t.at}`} className="flex items-baseline justify-between gap-2">
                       <span className="min-w-0 truncate">
                         <span className={cx("mr-1.5 inline-block size-1.5 rounded-full align-middle", t.stage === "done" ? "bg-emerald-500" : t.stage === "failed" || t.stage === "undelivered" ? "bg-red-500" : "bg-slate-400")} aria-hidden />
-                        Task <Mono>{t.taskId.slice(0, 14)}</Mono> {t.stage}
+                        Task <Mono>{t.taskId.slice(0, 14)}</Mono> {t.stage === "proving" ? "proving (zk)…" : t.stage}
                         {t.code ? ` (${t.code})` : ""}
                       </span>
-                      <span className="shrink-0 tabular-nums text-xs text-slate-500">{t.runMs !== undefined ? formatMs(t.runMs) : ""}</span>
+                      <span className="shrink-0 tabular-nums text-xs text-slate-500">
+                        {t.runMs !== undefined ? formatMs(t.runMs) : ""}
+                        {t.proveMs !== undefined ? ` + proof ${formatMs(t.proveMs)}` : ""}
+                      </span>
                     </li>
                   ))}
                   {v.activity.slice(0, 6).map((a) => (

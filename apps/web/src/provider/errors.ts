@@ -8,7 +8,9 @@ export type ProviderErrorCode =
   | "MODEL_LOAD_FAILED"
   | "INPUT_INVALID"
   | "RUN_FAILED"
-  | "WEBGPU_UNAVAILABLE";
+  | "WEBGPU_UNAVAILABLE"
+  /** A zk task's proof could not be made (circuit download, key mismatch, input, witness out of range, snarkjs, timeout). */
+  | "PROOF_FAILED";
 
 export class ProviderError extends Error {
   constructor(

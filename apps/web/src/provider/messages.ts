@@ -41,7 +41,8 @@ export type ToWorker =
 
 export type Phase = "loading" | "benchmarking" | "connecting" | "online" | "reconnecting" | "pausing" | "paused";
 
-export type TaskStage = "assigned" | "done" | "failed" | "cancelled" | "released" | "undelivered";
+/** `proving`: a zk task's model ran and its proof is being made. */
+export type TaskStage = "assigned" | "proving" | "done" | "failed" | "cancelled" | "released" | "undelivered";
 
 /** One task's fate, as the agent reports it to the worker. */
 export interface TaskEvent {
@@ -52,6 +53,8 @@ export interface TaskEvent {
   runMs?: number;
   fetchMs?: number;
   loadMs?: number;
+  /** A zk task's proving time (witness + Groth16), ms. */
+  proveMs?: number;
   code?: string;
   message?: string;
 }
@@ -72,7 +75,10 @@ export interface WorkerStats {
   cacheHits: number;
   lastError?: { code: string; message: string; at: number };
   /** The latest few tasks, newest first. */
-  recent: Array<{ taskId: string; stage: TaskStage; runMs?: number; code?: string; at: number }>;
+  recent: Array<{ taskId: string; stage: TaskStage; runMs?: number; proveMs?: number; code?: string; at: number }>;
+  /** zk proofs made, and their total time (ms). */
+  proofs?: number;
+  proveMsTotal?: number;
 }
 
 export type FromWorker =
@@ -91,6 +97,8 @@ export type FromWorker =
   | TaskEvent
   | { type: "stats"; stats: WorkerStats }
   | { type: "model"; sha256: string; source: "cache" | "download"; bytes: number; ms: number }
+  /** A zk circuit's witness generator and proving key came from the cache or the network. */
+  | { type: "circuit"; circuitHash: string; source: "cache" | "download"; bytes: number; ms: number }
   | { type: "warning"; message: string }
   /** Retrying cannot fix this (bad key, rejected registration, backend unavailable): the worker stopped. */
   | { type: "fatal"; code: string; message: string };

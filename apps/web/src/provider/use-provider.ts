@@ -241,6 +241,9 @@ class ProviderController {
       case "model":
         this.log(m.source === "download" ? `Downloaded model ${m.sha256.slice(0, 12)}… (${m.bytes} bytes, sha256 checked)` : `Model ${m.sha256.slice(0, 12)}… from the browser cache`);
         break;
+      case "circuit":
+        this.log(m.source === "download" ? `Downloaded zk circuit ${m.circuitHash.slice(0, 12)}… (${m.bytes} bytes, proving key checked)` : `zk circuit ${m.circuitHash.slice(0, 12)}… from the browser cache`);
+        break;
       case "warning":
         this.log(m.message, "warn");
         break;

@@ -16,6 +16,7 @@ import { type ModelStore, openModelStore } from "./model-store";
 import { loadOrt, sessionOptionsFor } from "./ort-loader";
 import { WebRunner } from "./runner";
 import type { OrtModule } from "./tensors";
+import { ZkProver } from "./zk-prover";
 
 export const BROWSER_PROVIDER_VERSION = "browser-0.1.0";
 const MODEL_CACHE_BYTES = 1024 * 1024 * 1024;
@@ -31,6 +32,8 @@ const post = (m: FromWorker) => scope.postMessage(m);
 let runtime: { ort: OrtModule; backend: WebBackend; threads: number; store: ModelStore; benchmarkIps?: number } | undefined;
 let agent: BrowserProviderAgent | undefined;
 let runner: WebRunner | undefined;
+/** One prover for the worker's life: its circuits (and snarkjs' threads) outlive pause/resume. */
+let prover: ZkProver | undefined;
 let starting = false;
 
 const stats: WorkerStats = { done: 0, failed: 0, undelivered: 0, active: 0, runMsTotal: 0, downloads: 0, cacheHits: 0, recent: [] };
@@ -55,6 +58,10 @@ function onTask(e: TaskEvent): void {
       stats.runMsTotal += e.runMs;
       stats.lastRunMs = e.runMs;
     }
+    if (e.proveMs !== undefined) {
+      stats.proofs = (stats.proofs ?? 0) + 1;
+      stats.proveMsTotal = (stats.proveMsTotal ?? 0) + e.proveMs;
+    }
   } else if (e.stage === "failed") {
     stats.failed++;
     stats.lastError = { code: e.code ?? "RUN_FAILED", message: e.message ?? "", at };
@@ -63,7 +70,17 @@ function onTask(e: TaskEvent): void {
     stats.lastError = { code: e.code ?? "UNDELIVERED", message: e.message ?? "the server did not take the result", at };
   }
   if (e.stage !== "assigned") {
-    stats.recent.unshift({ taskId: e.taskId, stage: e.stage, ...(e.runMs !== undefined ? { runMs: e.runMs } : {}), ...(e.code ? { code: e.code } : {}), at });
+    // One line per task: a zk task's "proving" line becomes its outcome.
+    const i = stats.recent.findIndex((r) => r.taskId === e.taskId && r.stage === "proving");
+    if (i >= 0) stats.recent.splice(i, 1);
+    stats.recent.unshift({
+      taskId: e.taskId,
+      stage: e.stage,
+      ...(e.runMs !== undefined ? { runMs: e.runMs } : {}),
+      ...(e.proveMs !== undefined ? { proveMs: e.proveMs } : {}),
+      ...(e.code ? { code: e.code } : {}),
+      at,
+    });
     if (stats.recent.length > 8) stats.recent.length = 8;
   }
   statsChanged();
@@ -164,11 +181,20 @@ async function start(c: StartConfig): Promise<void> {
         statsChanged();
       },
     }));
+    if (!prover || prover.server !== c.server || prover.apiKey !== c.apiKey) {
+      prover = new ZkProver({
+        server: c.server,
+        apiKey: c.apiKey,
+        store: rt.store,
+        onArtifacts: (e) => post({ type: "circuit", ...e }),
+      });
+    }
     agent = new BrowserProviderAgent({
       server: c.server,
       apiKey: c.apiKey,
       registration,
       runner: r,
+      prover,
       duty: c.duty,
       emit: (e) => {
         if (e.type === "task") return onTask(e);
