@@ -54,6 +54,17 @@ export function buildOpenApi(version: string) {
       responses: { "200": { description: "The ONNX file", content: { "application/octet-stream": {} } } },
     },
   };
+  paths["/api/v1/models/{id}/zk/{file}"] = {
+    get: {
+      summary: "A zk model's circuit.wasm (witness generator), circuit.zkey (proving key) or verification_key.json; 404 until its circuit is ready",
+      security: [{ bearer: [] }],
+      parameters: [
+        { name: "id", in: "path", required: true, schema: { type: "string" } },
+        { name: "file", in: "path", required: true, schema: { type: "string", enum: ["circuit.wasm", "circuit.zkey", "verification_key.json"] } },
+      ],
+      responses: { "200": { description: "The file", content: { "application/octet-stream": {}, "application/json": {} } }, ...errorResponses },
+    },
+  };
   return {
     openapi: "3.1.0",
     info: { title: "Stun marketplace API", version },
