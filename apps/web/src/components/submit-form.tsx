@@ -1,5 +1,5 @@
 "use client";
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useId, useState, type FormEvent } from "react";
 import { StunError, tensorMapToJson, validateInputsAgainstSignature, type ModelView, type RawTensor, type TensorInfo, type VerificationMode } from "@stun/shared";
@@ -152,7 +152,29 @@ const MODES: Array<{ mode: VerificationMode; title: string; text: string }> = [
   { mode: "auto", title: "Auto", text: "Replicated on new providers, alone on trusted ones (audited at random)." },
   { mode: "redundant", title: "Redundant", text: "Several providers run it; a majority must agree." },
   { mode: "none", title: "None", text: "One execution, unchecked. Cheapest." },
+  { mode: "zk", title: "Zero-knowledge", text: "One provider proves output = model(input); the proof is verified and kept on the receipt." },
 ];
+
+/** Whether the model takes zk tasks (its circuit's state and proving fee), shown when zk is chosen. */
+function ZkNote({ modelId }: { modelId: string }) {
+  const zk = useQuery({ queryKey: ["models.zk", modelId], queryFn: () => trpc.models.zk.query({ id: modelId }), refetchInterval: (q) => (q.state.data?.status === "compiling" ? 2000 : false) });
+  if (zk.isPending) return <p className="text-xs text-slate-500">Checking whether this model can be proven…</p>;
+  if (zk.error) return <p className="text-xs text-red-700">{toUiError(zk.error).message}</p>;
+  const z = zk.data;
+  if (z.status === "unsupported" || z.status === "failed") {
+    return (
+      <p className="text-xs text-red-700" data-testid="zk-status" data-status={z.status}>
+        This model cannot take zk tasks: {z.message}
+      </p>
+    );
+  }
+  return (
+    <p className="text-xs text-slate-600" data-testid="zk-status" data-status={z.status}>
+      {z.status === "compiling" ? "Building the model's circuit (tasks wait for it). " : "Circuit ready. "}
+      {z.constraints?.toLocaleString()} constraints · proving fee {formatAmount(z.fee ?? "0")} per execution, on top of the provider's price.
+    </p>
+  );
+}
 
 /** The run form generated from a model's input signature. */
 export function SubmitForm({ model }: { model: ModelView }) {
@@ -172,14 +194,14 @@ export function SubmitForm({ model }: { model: ModelView }) {
       trpc.tasks.submit.mutate({
         modelId: model.id,
         inputs: tensorMapToJson(tensors),
-        verification: { mode, ...(mode === "redundant" ? { replicas } : {}), ...(mode !== "none" && argmax ? { argmax: true } : {}) },
+        verification: { mode, ...(mode === "redundant" ? { replicas } : {}), ...(mode !== "none" && mode !== "zk" && argmax ? { argmax: true } : {}) },
         ...(maxPrice.trim() ? { maxPrice: maxPrice.trim() } : {}),
       }),
     onSuccess: (res) => router.push(`/task?id=${res.id}`),
   });
 
   const priceInvalid = maxPrice.trim() !== "" && !/^(0|[1-9]\d{0,29})$/.test(maxPrice.trim());
-  const executions = mode === "none" ? 1 : (mode === "redundant" ? replicas : 2) + 1;
+  const executions = mode === "none" || mode === "zk" ? 1 : (mode === "redundant" ? replicas : 2) + 1;
   const perExecution = maxPrice.trim() && !priceInvalid ? BigInt(maxPrice.trim()) : BigInt(DEFAULT_MAX_PRICE);
 
   const onSubmit = (e: FormEvent) => {
@@ -236,7 +258,7 @@ export function SubmitForm({ model }: { model: ModelView }) {
 
       <fieldset>
         <legend className="text-sm font-medium text-slate-800">Verification</legend>
-        <div className="mt-2 grid gap-2 sm:grid-cols-3">
+        <div className="mt-2 grid gap-2 sm:grid-cols-2 lg:grid-cols-4">
           {MODES.map((m) => (
             <label
               key={m.mode}
@@ -266,7 +288,8 @@ export function SubmitForm({ model }: { model: ModelView }) {
               </select>
             </label>
           ) : null}
-          {mode !== "none" ? (
+          {mode === "zk" ? <ZkNote modelId={model.id} /> : null}
+          {mode !== "none" && mode !== "zk" ? (
             <label className="flex items-center gap-2 text-slate-700">
               <input type="checkbox" checked={argmax} onChange={(e) => setArgmax(e.target.checked)} className="size-4 accent-brand-600" />
               Compare results by argmax (classifiers)

@@ -1,4 +1,5 @@
 "use client";
+import type { ReactNode } from "react";
 import type { ProviderPublic, TaskView } from "@stun/shared";
 import { formatAmount, formatMs, formatShape, formatTime, shortHash } from "@/lib/format";
 import { decodeOutput, download, formatValue, isClassifierLike, outputJson, outputNpy, topK, type DecodedOutput } from "@/lib/tensor-output";
@@ -273,6 +274,7 @@ const CHECK_TEXT: Record<string, string> = {
   unverified: "unverified — verification mode none",
   "known-answer": "known answer — a canary",
   recheck: "re-check of an earlier solo result",
+  proof: "zero-knowledge proof — output = model(input), verified by the server",
 };
 
 function Digest({ value }: { value: string }) {
@@ -330,6 +332,13 @@ export function Receipt({ task }: { task: TaskView }) {
           ["Model SHA-256", <Digest key="m" value={r.modelSha256} />],
           ["Input digest", <Digest key="i" value={r.inputDigest} />],
           ["Output digest", <Digest key="o" value={r.outputDigest} />],
+          ...(r.zk
+            ? ([
+                ["Model hash (zk)", <Digest key="zm" value={r.zk.modelHash} />],
+                ["Input hash (zk)", <Digest key="zi" value={r.zk.inputHash} />],
+                ["Circuit", <Digest key="zc" value={r.zk.circuitHash} />],
+              ] as [ReactNode, ReactNode][])
+            : []),
           [
             "Paid",
             <span key="p" className="flex flex-col gap-0.5">
