@@ -136,7 +136,7 @@ describe("zk: the browser provider proves a zk job in a Web Worker", () => {
     expect(browser.errors()).toEqual([]);
   });
 
-  it("fails with a clear code, never hangs: wrong proving key, missing circuit, wrong input size", async () => {
+  it("fails with PROOF_FAILED and a clear message, never hangs: wrong proving key, missing circuit, off-origin URL, bad input", async () => {
     const base = job("tsk_test_zk_browser_4");
     const wrongKey = await prove({ ...base, circuitHash: "ab".repeat(32), zkeyUrl: "/api/v1/circuits/other/circuit_final.zkey" }, input(4));
     expect(wrongKey).toMatchObject({ ok: false, code: "PROOF_FAILED" });
@@ -151,6 +151,19 @@ describe("zk: the browser provider proves a zk job in a Web Worker", () => {
 
     const wrongSize = await prove({ ...base, inputSize: 5 }, input(4));
     expect(wrongSize).toMatchObject({ ok: false, code: "PROOF_FAILED" });
+
+    // Values the circuit cannot take: NaN before anything runs; a huge one fails the witness's range checks.
+    const nan = await prove(base, Float32Array.from([Number.NaN, 0, 0, 0]));
+    expect(nan).toMatchObject({ ok: false, code: "PROOF_FAILED" });
+    expect((nan as { message: string }).message).toMatch(/cannot enter the circuit/);
+    // (circom's witness calculator also logs the failing templates with console.error)
+    const huge = await browser.allowErrors(/Error in template/, () => prove(base, Float32Array.from([3e9, -3e9, 3e9, 1])));
+    expect(huge).toMatchObject({ ok: false, code: "PROOF_FAILED" });
+    expect((huge as { message: string }).message).toMatch(/snarkjs could not prove circuit [0-9a-f]{12}: .*Assert Failed/s);
+
+    // The worker is none the worse: the next job proves, from memory.
+    const after = await prove(job("tsk_test_zk_browser_5"), input(5));
+    expect(after).toMatchObject({ ok: true, source: "memory" });
     expect(browser.errors()).toEqual([]);
   });
 });

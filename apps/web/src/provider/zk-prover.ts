@@ -15,7 +15,7 @@
  * PROOF_FAILED (the native agent's code: circuit download, key mismatch, input, snarkjs) whose
  * message says which.
  */
-import { type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof, DTYPE_BYTES, HOST_IS_LITTLE_ENDIAN, proveZkJob } from "@stun/shared";
+import { type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof, DTYPE_BYTES, HOST_IS_LITTLE_ENDIAN, proveZkJob, zkWitnessInput } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import type { ModelStore } from "./model-store";
 import { sha256Hex } from "./sha256";
@@ -113,6 +113,11 @@ export class ZkProver {
   /** Proves `job` on `input` (the float values of the input tensor the job names). */
   async prove(job: ZkJob, input: ArrayLike<number>): Promise<ZkOutcome> {
     if (input.length !== job.inputSize) throw new ProviderError("PROOF_FAILED", `the input has ${input.length} values; the circuit takes ${job.inputSize}`);
+    try {
+      zkWitnessInput(job, input); // NaN/∞ and the like fail here, before any download
+    } catch (e) {
+      throw new ProviderError("PROOF_FAILED", `the input cannot enter the circuit: ${errorMessage(e)}`, { cause: e });
+    }
     const { artifacts, fetchMs, source } = await this.artifacts(job);
     let snarkjs: Groth16Prover;
     try {
@@ -134,8 +139,9 @@ export class ZkProver {
         this.singleThread = true; // a hang is most likely the nested workers: do without them from now on
         throw e;
       }
-      // The artifacts may be what is wrong (e.g. a witness generator cached for another key): fetch them again next time.
-      this.forget(job.circuitHash);
+      // A failed assertion is the input (a value out of the circuit's range); anything else may be
+      // the artifacts (the witness generator is not covered by circuitHash): fetch them again next time.
+      if (!/Assert Failed/i.test(errorMessage(e))) this.forget(job.circuitHash);
       throw new ProviderError("PROOF_FAILED", `snarkjs could not prove circuit ${job.circuitHash.slice(0, 12)}: ${errorMessage(e)}`, { cause: e });
     } finally {
       clearTimeout(timer);
