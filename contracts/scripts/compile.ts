@@ -23,7 +23,14 @@ export const GENERATED_DIR = join(CONTRACTS_DIR, "src-ts", "generated");
 /** Source roots: production contracts, and test-only helpers (not exported to TypeScript). */
 const SOURCE_ROOTS = ["src", "test/solidity"] as const;
 /** Contracts the TypeScript package exports (ABI + bytecode). */
-export const EXPORTED_CONTRACTS = ["StunToken", "StunGovernor", "TimelockController", "ComputeMarketplace", "MockERC20"] as const;
+export const EXPORTED_CONTRACTS = ["StunToken", "StunGovernor", "TimelockController", "ComputeMarketplace", "ZkProofChecker", "MockERC20"] as const;
+/**
+ * Errors a contract's calls bubble up from a helper contract it calls, added to its exported ABI so
+ * that viem decodes them: ComputeMarketplace.settleWithProof reverts with ZkProofChecker's errors.
+ */
+const BUBBLED_ERRORS: Partial<Record<(typeof EXPORTED_CONTRACTS)[number], readonly string[]>> = {
+  ComputeMarketplace: ["ZkProofChecker"],
+};
 /** Contracts from imported libraries that get artifacts too. */
 const LIBRARY_CONTRACTS = new Set(["TimelockController"]);
 
@@ -162,6 +169,27 @@ function camel(name: string): string {
   return name[0]!.toLowerCase() + name.slice(1);
 }
 
+type AbiItem = { type: string; name?: string; inputs?: Array<{ type: string }> };
+const signature = (item: AbiItem) => `${item.type} ${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;
+
+/** `name`'s ABI plus the errors of the helpers in BUBBLED_ERRORS it does not declare itself. */
+function exportedAbi(artifacts: Map<string, Artifact>, name: (typeof EXPORTED_CONTRACTS)[number]): unknown[] {
+  const abi = artifacts.get(name)!.abi as AbiItem[];
+  const seen = new Set(abi.map(signature));
+  const extra: AbiItem[] = [];
+  for (const helper of BUBBLED_ERRORS[name] ?? []) {
+    const h = artifacts.get(helper);
+    if (!h) throw new Error(`no artifact for ${helper}`);
+    for (const item of h.abi as AbiItem[]) {
+      if (item.type === "error" && !seen.has(signature(item))) {
+        seen.add(signature(item));
+        extra.push(item);
+      }
+    }
+  }
+  return [...abi, ...extra];
+}
+
 /** The generated TypeScript files, by file name. */
 export function generatedFiles(artifacts: Map<string, Artifact>, hash: string): Map<string, string> {
   const files = new Map<string, string>();
@@ -171,7 +199,7 @@ export function generatedFiles(artifacts: Map<string, Artifact>, hash: string): 
     if (!a) throw new Error(`no artifact for ${name}`);
     files.set(
       `${name}.ts`,
-      `${header}\nexport const ${camel(name)}Abi = ${JSON.stringify(a.abi, null, 2)} as const;\n\n` +
+      `${header}\nexport const ${camel(name)}Abi = ${JSON.stringify(exportedAbi(artifacts, name), null, 2)} as const;\n\n` +
         `export const ${camel(name)}Bytecode = "${a.bytecode}" as const;\n`,
     );
   }

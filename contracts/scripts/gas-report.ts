@@ -7,8 +7,16 @@
  * a credit to an account whose claimable balance in that token is zero costs ~17,100 gas more
  * (a fresh storage slot). Settlements carry 2 of 3 settler signatures.
  *
+ * `settleWithProof` is measured with a real Groth16 proof of @stun/testkit's MLP 4-8-3 (compiled by
+ * @stun/circuits on its development keys: ~1 min the first time, cached after).
+ *
  * Usage: `npx tsx contracts/scripts/gas-report.ts` (`npm run gas -w @stun/contracts`).
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileModelCircuit, exportModelVerifier, inputHashOf, proveInference, shutdownZk } from "@stun/circuits";
+import { buildMlp } from "@stun/testkit";
 import { type Address, type Hex, type TransactionReceipt, getContract, keccak256, parseEther, parseEventLogs, toHex, zeroAddress } from "viem";
 import { startAnvil } from "../src-ts/anvil";
 import {
@@ -28,6 +36,9 @@ import {
   signSettlementBatch,
   signSlash,
   stunTokenAbi,
+  deployZkVerifier,
+  registerZkVerifier,
+  zkProofArgs,
 } from "../src-ts";
 import { compile, staleGeneratedFiles } from "./compile";
 
@@ -52,6 +63,7 @@ async function main() {
       disputeWindow: 3_600n,
       unbondingDelay: 3_600n,
       allowedTokens: [usd],
+      extraProposers: [deployer!.address], // registers the zkML verifier through the timelock
     });
     const domain = marketplaceDomain(chain.chain.id, d.marketplace);
     const market = (who: Address) => getContract({ address: d.marketplace, abi: computeMarketplaceAbi, client: { public: chain.publicClient, wallet: wallet(who) } });
@@ -69,6 +81,23 @@ async function main() {
       await mined(stun(who.address).write.approve([d.marketplace, 2n ** 256n - 1n]));
       await mined(musd(who.address).write.approve([d.marketplace, 2n ** 256n - 1n]));
     }
+
+    // A zkML model and its verifier (what settleWithProof checks proofs against).
+    const model = await compileModelCircuit(buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 11 }).bytes);
+    const tmp = mkdtempSync(join(tmpdir(), "stun-gas-verifier-"));
+    const source = readFileSync(await exportModelVerifier(model, "GasMlpVerifier", tmp), "utf8");
+    rmSync(tmp, { recursive: true, force: true });
+    const verifier = await deployZkVerifier(wallet(deployer!.address), chain.publicClient, source, "GasMlpVerifier");
+    await registerZkVerifier(wallet(deployer!.address), {
+      publicClient: chain.publicClient,
+      marketplace: d.marketplace,
+      modelHash: model.modelHash,
+      verifier: verifier.address,
+      nPublic: verifier.nPublic,
+      waitForDelay: (seconds) => chain.increaseTime(seconds),
+    });
+    const zkInput = [0.75, -1.5, 2.25, 0.3];
+    const zkInputHash = BigInt(await inputHashOf(model.model, zkInput));
 
     const rows: Array<[string, bigint | string]> = [];
     const providers = [p1!.address, p2!.address, p3!.address];
@@ -167,6 +196,19 @@ async function main() {
       await chain.increaseTime(3_601n);
       record("release (a task paid from a deposit, 1 provider)", await mined(market(r).write.release([one[0]!.taskId, payoutOf(dep1)[0]!])));
 
+      // A zk task in ETH, settled by anyone with a proof (the provider, treasury and creator hold ETH credits).
+      const zkId = `tsk_gas_report_zk_${round}`;
+      const zkTask = idToBytes32(zkId);
+      record(
+        "createZkTask (ETH)",
+        await mined(market(r).write.createZkTask([zkTask, ETH, 1_000n, await deadline(), creator!.address, BigInt(model.modelHash), zkInputHash], { value: 1_000n })),
+      );
+      const zkProof = await proveInference(model, zkInput, { taskId: zkId, provider: p1!.address });
+      record(
+        `settleWithProof (MLP 4-8-3, ${verifier.nPublic} public signals)`,
+        await mined(market(r).write.settleWithProof([zkTask, ...zkProofArgs(zkProof.proof, zkProof.publicSignals)])),
+      );
+
       if (round === "measured") {
         // (Not in the warm-up, so that every credit above lands on a non-zero balance.)
         record("withdraw (ERC-20)", await mined(market(p1!.address).write.withdraw([usd])));
@@ -185,6 +227,7 @@ async function main() {
     for (const [label, gas] of rows) console.log(`| ${label} | ${BigInt(gas).toLocaleString("en-US")} |`);
   } finally {
     await chain.stop();
+    await shutdownZk();
   }
 }
 

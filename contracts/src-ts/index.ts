@@ -6,6 +6,7 @@ export * from "./generated";
 export * from "./typed-data";
 export * from "./deploy";
 export * from "./ids";
+export * from "./zk";
 
 /** ComputeMarketplace.TaskStatus, by its numeric value. */
 export const TaskStatus = { None: 0, Escrowed: 1, Settled: 2, Released: 3, Disputed: 4, Refunded: 5 } as const;

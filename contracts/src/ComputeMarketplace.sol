@@ -13,6 +13,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {FeeSplit} from "./FeeSplit.sol";
 import {SettlerSet} from "./SettlerSet.sol";
+import {ZkProofChecker} from "./ZkProofChecker.sol";
 
 /**
  * @title ComputeMarketplace
@@ -28,6 +29,12 @@ import {SettlerSet} from "./SettlerSet.sol";
  * requester (Disputed). A task not settled by its deadline can be refunded by anyone (Refunded).
  * Every payout is a credit: its owner takes it out with `withdraw` (pull payments).
  *
+ * A zk task (`createZkTask`) is settled instead by a Groth16 proof of its model on its input,
+ * submitted by anyone with `settleWithProof`: the requester commits to the model hash and the input
+ * hash, the model's snarkjs verifier (registered by the owner with `setZkVerifier`) checks the
+ * proof, which also binds the task id and the paid provider; the whole escrow is split and credited
+ * at once (Escrowed → Released), with no settler and no dispute window. See {ZkProofChecker}.
+ *
  * Stun accounts can also be funded on chain without naming a task: `deposit` adds to the
  * account's pool balance (`depositOf`, keyed by the Stun account id as bytes32), which M settler
  * signatures then spend task by task with `settleFromDeposits` — the same split, the same dispute
@@ -35,7 +42,8 @@ import {SettlerSet} from "./SettlerSet.sol";
  * `withdrawDeposit`. Settlers can never spend more of an account than it deposited.
  *
  * Roles: the owner (a TimelockController governed by StunGovernor) changes parameters; the
- * guardian (and the owner) can pause and unpause; settlers sign settlements, disputes and slashes.
+ * guardian (and the owner) can pause and unpause; settlers sign settlements (never of a zk task),
+ * disputes and slashes.
  * While paused, nothing new can be escrowed, deposited, staked, settled or released, no deposit
  * withdrawal is granted, and no money leaves the contract; refunds, disputes, slashes and unstake requests (which only move credits) still work.
  *
@@ -47,7 +55,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
 
     // ─── Types ───────────────────────────────────────────────────────────────────────────────
 
-    /// @notice None (unknown id) → Escrowed → Settled → Released | Disputed; Escrowed → Refunded.
+    /// @notice None (unknown id) → Escrowed → Settled → Released | Disputed; Escrowed → Refunded; zk: Escrowed → Released.
     enum TaskStatus {
         None,
         Escrowed,
@@ -63,6 +71,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         uint40 deadline; // settle by this time (inclusive); refundable after it
         uint40 releaseAt; // end of the dispute window (set at settlement)
         TaskStatus status;
+        bool zk; // created with {createZkTask}: settled only by {settleWithProof}
         address token; // address(0) = native ETH
         uint96 amount; // escrowed
         address modelCreator; // address(0): the creator's share goes to the treasury
@@ -133,6 +142,18 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         bytes32 nonce;
     }
 
+    /// @notice A model's registered Groth16 verifier (a snarkjs-exported contract) and its number of public signals.
+    struct ZkVerifier {
+        address verifier;
+        uint16 nPublic;
+    }
+
+    /// @notice What the requester of a zk task commits to: the zkML circuit's publicSignals[0] and [1].
+    struct ZkTerms {
+        uint256 modelHash; // names the model's weights
+        uint256 inputHash; // Poseidon of the task's (private) input
+    }
+
     /// @notice A provider's stake (in the stake token).
     struct ProviderStake {
         uint128 staked;
@@ -173,11 +194,15 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     uint64 public constant MAX_DISPUTE_WINDOW = 30 days;
     /// @notice Upper bound on the unbonding delay (its lower bound is the dispute window).
     uint64 public constant MAX_UNBONDING_DELAY = 90 days;
+    /// @notice Fewest public signals of a zkML circuit: modelHash, inputHash, one output, taskId, provider.
+    uint16 internal constant MIN_ZK_PUBLIC_SIGNALS = 5;
 
     // ─── State ───────────────────────────────────────────────────────────────────────────────
 
     /// @notice The token providers stake (STUN).
     IERC20 public immutable stakeToken;
+    /// @notice Checks zkML proofs for {settleWithProof} (created by the constructor; stateless).
+    ZkProofChecker public immutable zkProofChecker;
 
     /// @notice Receives the treasury's share of every settlement and slashed stake.
     address public treasury;
@@ -207,6 +232,11 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     mapping(bytes32 taskId => bytes32 account) public taskAccount;
     /// @notice Deposit withdrawal nonces already used.
     mapping(bytes32 nonce => bool) public withdrawalNonceUsed;
+
+    /// @notice The Groth16 verifier of each model, by its model hash (the zkML circuit's publicSignals[0]).
+    mapping(uint256 modelHash => ZkVerifier) public zkVerifierOf;
+    /// @notice The zk terms of a task created with {createZkTask} (zero otherwise).
+    mapping(bytes32 taskId => ZkTerms) public zkTermsOf;
 
     mapping(bytes32 taskId => Task) private _tasks;
     mapping(address provider => ProviderStake) private _stakes;
@@ -241,6 +271,20 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     /// @notice `amount` of `account`'s deposit was credited to `to` (for {withdraw}).
     event DepositWithdrawn(bytes32 indexed account, address indexed token, address indexed to, uint256 amount, bytes32 nonce);
 
+    /// @notice A zk task's requester committed to these terms (with its {TaskCreated} in the same call).
+    event ZkTaskCreated(bytes32 indexed taskId, uint256 indexed modelHash, uint256 inputHash);
+    /**
+     * @notice A zk task was settled with a valid proof: its whole escrow (`cost`) was split and
+     * credited at once; `resultDigest` = keccak256 of the proof's output signals (32 bytes each).
+     */
+    event TaskSettledWithProof(
+        bytes32 indexed taskId,
+        address indexed provider,
+        uint256 indexed modelHash,
+        uint256 cost,
+        bytes32 resultDigest
+    );
+
     event ProviderRegistered(address indexed provider, uint256 stake);
     event StakeAdded(address indexed provider, uint256 amount, uint256 staked);
     event UnstakeRequested(address indexed provider, uint256 amount, uint256 unbonding, uint64 unbondingEnd);
@@ -261,6 +305,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     event TokenAllowed(address indexed token, bool allowed);
     event TreasuryChanged(address indexed previous, address indexed treasury);
     event GuardianChanged(address indexed previous, address indexed guardian);
+    /// @notice `verifier` (address(0): none) now verifies proofs of model `modelHash`, with `nPublic` public signals.
+    event ZkVerifierSet(uint256 indexed modelHash, address indexed verifier, uint16 nPublic);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -296,6 +342,11 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     error ZeroAccount();
     error InsufficientDeposit(bytes32 account, address token, uint256 requested, uint256 available);
     error WithdrawalNonceUsed(bytes32 nonce);
+    error InvalidZkVerifier(address verifier, uint16 nPublic);
+    error ZkVerifierNotSet(uint256 modelHash);
+    error NotZkTask(bytes32 taskId);
+    error ZkTaskNeedsProof(bytes32 taskId);
+    // {settleWithProof} also bubbles up the errors of {ZkProofChecker}.
 
     // ─── Construction ────────────────────────────────────────────────────────────────────────
 
@@ -318,6 +369,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     constructor(Config memory config) Ownable(config.owner) EIP712("Stun ComputeMarketplace", "1") {
         if (address(config.stakeToken) == address(0)) revert ZeroAddress();
         stakeToken = config.stakeToken;
+        zkProofChecker = new ZkProofChecker();
         _setTreasury(config.treasury);
         _setGuardian(config.guardian);
         _setFeeSplit(config.treasuryBps, config.creatorBps);
@@ -348,7 +400,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         uint64 deadline,
         address modelCreator
     ) external payable nonReentrant whenNotPaused {
-        _createTask(taskId, token, amount, deadline, modelCreator);
+        _createTask(taskId, token, amount, deadline, modelCreator, 0, 0);
     }
 
     /**
@@ -367,22 +419,52 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         bytes32 r,
         bytes32 s
     ) external nonReentrant whenNotPaused {
-        if (token == address(0)) revert TokenNotAllowed(token);
-        try IERC20Permit(token).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
-        _createTask(taskId, token, amount, deadline, modelCreator);
+        _tryPermit(token, amount, permitDeadline, v, r, s);
+        _createTask(taskId, token, amount, deadline, modelCreator, 0, 0);
     }
 
-    function _createTask(bytes32 taskId, address token, uint256 amount, uint64 deadline, address modelCreator) private {
+    /**
+     * @notice {createTask} for a task settled by a zkML proof instead of settler signatures: the
+     * requester commits to the model and the input, and anyone holding a valid Groth16 proof of
+     * this model on this input, bound to this task, settles it with {settleWithProof}. Settlers
+     * cannot settle it; it is refundable after its deadline as usual.
+     * @param taskId the Stun task id as bytes32 (`idToBytes32`): proofs bind `sha256(id)` (see {ZkProofChecker-taskField})
+     * @param token an allow-listed token, or address(0) for ETH (then msg.value = amount)
+     * @param amount the task's whole price: all of it is paid out (split) to whoever proves it
+     * @param deadline unix time by which it must be proven (< 2⁴⁰); after it, `refund`
+     * @param modelCreator receives the creator share; address(0) gives it to the treasury
+     * @param modelHash the zkML circuit's publicSignals[0], naming the weights; must have a verifier
+     * @param inputHash the zkML circuit's publicSignals[1], Poseidon of the task's private input
+     */
+    function createZkTask(
+        bytes32 taskId,
+        address token,
+        uint256 amount,
+        uint64 deadline,
+        address modelCreator,
+        uint256 modelHash,
+        uint256 inputHash
+    ) external payable nonReentrant whenNotPaused {
+        if (zkVerifierOf[modelHash].verifier == address(0)) revert ZkVerifierNotSet(modelHash);
+        _createTask(taskId, token, amount, deadline, modelCreator, modelHash, inputHash);
+    }
+
+    /// @dev Escrows a task; `modelHash != 0` makes it a zk task (registered model hashes are non-zero).
+    function _createTask(
+        bytes32 taskId,
+        address token,
+        uint256 amount,
+        uint64 deadline,
+        address modelCreator,
+        uint256 modelHash,
+        uint256 inputHash
+    ) private {
         if (!isTokenAllowed[token]) revert TokenNotAllowed(token);
         if (amount == 0) revert ZeroAmount();
         if (deadline <= block.timestamp || deadline > type(uint40).max) revert InvalidDeadline(deadline);
         Task storage task = _tasks[taskId];
         if (task.status != TaskStatus.None) revert TaskExists(taskId);
-        if (token == address(0)) {
-            if (msg.value != amount) revert InvalidEthValue(amount, msg.value);
-        } else if (msg.value != 0) {
-            revert InvalidEthValue(0, msg.value);
-        }
+        _checkValue(token, amount);
 
         task.requester = msg.sender;
         task.deadline = uint40(deadline); // checked above
@@ -391,6 +473,11 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         task.amount = amount.toUint96();
         if (modelCreator != address(0)) task.modelCreator = modelCreator;
         emit TaskCreated(taskId, msg.sender, token, amount, deadline, modelCreator);
+        if (modelHash != 0) {
+            task.zk = true;
+            zkTermsOf[taskId] = ZkTerms(modelHash, inputHash);
+            emit ZkTaskCreated(taskId, modelHash, inputHash);
+        }
 
         if (token != address(0)) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -438,20 +525,27 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         bytes32 r,
         bytes32 s
     ) external nonReentrant whenNotPaused {
+        _tryPermit(token, amount, permitDeadline, v, r, s);
+        _deposit(token, amount, account);
+    }
+
+    /// @dev Checks msg.value: `amount` for ETH (token address(0)), zero for an ERC-20.
+    function _checkValue(address token, uint256 amount) private view {
+        uint256 expected = token == address(0) ? amount : 0;
+        if (msg.value != expected) revert InvalidEthValue(expected, msg.value);
+    }
+
+    /// @dev Uses an ERC-2612 permit for `amount` of `token` (not ETH); a failing permit is ignored.
+    function _tryPermit(address token, uint256 amount, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s) private {
         if (token == address(0)) revert TokenNotAllowed(token);
         try IERC20Permit(token).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
-        _deposit(token, amount, account);
     }
 
     function _deposit(address token, uint256 amount, bytes32 account) private {
         if (!isTokenAllowed[token]) revert TokenNotAllowed(token);
         if (amount == 0) revert ZeroAmount();
         if (account == bytes32(0)) revert ZeroAccount();
-        if (token == address(0)) {
-            if (msg.value != amount) revert InvalidEthValue(amount, msg.value);
-        } else if (msg.value != 0) {
-            revert InvalidEthValue(0, msg.value);
-        }
+        _checkValue(token, amount);
         depositOf[account][token] += amount;
         emit Deposited(account, msg.sender, token, amount);
         if (token != address(0)) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
@@ -563,9 +657,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
 
     function _settle(Settlement calldata settlement) private {
         bytes32 taskId = settlement.taskId;
-        Task storage task = _tasks[taskId];
-        if (task.status != TaskStatus.Escrowed) revert InvalidTaskStatus(taskId, task.status);
-        if (block.timestamp > task.deadline) revert DeadlinePassed(taskId, task.deadline);
+        Task storage task = _settleableTask(taskId, false);
         uint256 n = settlement.providers.length;
         if (n == 0 || n > MAX_PROVIDERS) revert InvalidProviderCount(n);
         if (n != settlement.amounts.length) revert LengthMismatch(n, settlement.amounts.length);
@@ -592,6 +684,120 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         uint256 change = escrow - cost;
         if (change != 0) claimable[task.token][task.requester] += change;
         emit TaskSettled(taskId, settlement.resultDigest, cost, change, releaseAt, payout);
+    }
+
+    // ─── Settlement with a zkML proof ────────────────────────────────────────────────────────
+
+    /**
+     * @notice Settles a zk task (see {createZkTask}) with a Groth16 proof of its model on its
+     * input, bound to the task and to a provider. Anyone may submit it: the proof is the evidence,
+     * no settler signs. The whole escrow is the cost; it is split with {FeeSplit} (one provider:
+     * the treasury and creator their basis points, the provider the rest) and credited at once
+     * (there is no dispute window: nothing to dispute); the task is then Released.
+     * Public signals, in the zkML circuit's order: [modelHash, inputHash, out_0 … out_{m−1},
+     * taskId, provider], with taskId = {ZkProofChecker-taskField}(taskId) and provider = the EVM address that
+     * is paid (uint160). The provider need not be registered or staked.
+     * @param pA the proof's A (snarkjs `solidityCalldata` [0])
+     * @param pB the proof's B ([1])
+     * @param pC the proof's C ([2])
+     * @param pubSignals the public signals ([3]); their count must be the verifier's nPublic
+     */
+    function settleWithProof(
+        bytes32 taskId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pubSignals
+    ) external whenNotPaused {
+        Task storage task = _settleableTask(taskId, true);
+        uint256 modelHash = zkTermsOf[taskId].modelHash;
+        (address provider, bytes32 resultDigest) = _checkProof(taskId, modelHash, pA, pB, pC, pubSignals);
+        _payZkTask(taskId, task, provider, modelHash, resultDigest);
+    }
+
+    /**
+     * @dev {ZkProofChecker-check} of the proof against the task's terms and its model's verifier,
+     * encoded by hand: the calldata arrays are copied as they are (a high-level call would re-encode
+     * them, with ~300 bytes more code). A revert bubbles up with the checker's error.
+     */
+    function _checkProof(
+        bytes32 taskId,
+        uint256 modelHash,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pubSignals
+    ) private view returns (address provider, bytes32 resultDigest) {
+        ZkVerifier memory v = zkVerifierOf[modelHash]; // none (zero): the checker reverts ZkVerifierNotSet
+        uint256 inputHash = zkTermsOf[taskId].inputHash;
+        address checker = address(zkProofChecker);
+        bytes4 selector = ZkProofChecker.check.selector;
+        assembly ("memory-safe") {
+            // check(Claim(taskId, modelHash, inputHash, verifier, nPublic), pA, pB, pC, pubSignals)
+            let n := pubSignals.length
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), taskId)
+            mstore(add(ptr, 0x24), modelHash)
+            mstore(add(ptr, 0x44), inputHash)
+            mstore(add(ptr, 0x64), mload(v))
+            mstore(add(ptr, 0x84), mload(add(v, 0x20)))
+            calldatacopy(add(ptr, 0xa4), pA, 0x40)
+            calldatacopy(add(ptr, 0xe4), pB, 0x80)
+            calldatacopy(add(ptr, 0x164), pC, 0x40)
+            mstore(add(ptr, 0x1a4), 0x1c0) // offset of pubSignals: after the 14 head words
+            mstore(add(ptr, 0x1c4), n)
+            calldatacopy(add(ptr, 0x1e4), pubSignals.offset, shl(5, n))
+            if iszero(staticcall(gas(), checker, ptr, add(0x1e4, shl(5, n)), 0, 0x40)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            provider := mload(0)
+            resultDigest := mload(0x20)
+        }
+    }
+
+    /// @dev Effects of {settleWithProof}: the whole escrow split and credited, the task Released.
+    function _payZkTask(bytes32 taskId, Task storage task, address provider, uint256 modelHash, bytes32 resultDigest) private {
+        uint256 cost = task.amount;
+        uint256 treasuryShare;
+        uint256 creatorShare;
+        unchecked {
+            // cost < 2⁹⁶ and bps < 2¹⁶: no overflow; the shares sum to at most cost.
+            treasuryShare = (cost * treasuryBps) / FeeSplit.BPS_DENOMINATOR;
+            creatorShare = (cost * creatorBps) / FeeSplit.BPS_DENOMINATOR;
+        }
+        task.status = TaskStatus.Released;
+        task.releaseAt = uint40(block.timestamp);
+        task.cost = uint96(cost);
+        task.resultDigest = resultDigest;
+        mapping(address => uint256) storage credit = claimable[task.token];
+        unchecked {
+            credit[provider] += cost - treasuryShare - creatorShare;
+        }
+        _creditFees(credit, task.modelCreator, treasuryShare, creatorShare);
+        emit TaskSettledWithProof(taskId, provider, modelHash, cost, resultDigest);
+    }
+
+    /// @dev Credits the treasury and the model creator their shares (the creator's to the treasury when it is address(0)).
+    function _creditFees(mapping(address => uint256) storage credit, address creator, uint256 treasuryShare, uint256 creatorShare) private {
+        if (creator == address(0)) {
+            treasuryShare += creatorShare;
+            creatorShare = 0;
+        }
+        if (treasuryShare != 0) credit[treasury] += treasuryShare;
+        if (creatorShare != 0) credit[creator] += creatorShare;
+    }
+
+    /// @dev The task, checked to be Escrowed, within its deadline, and of the kind asked for (zk or not).
+    function _settleableTask(bytes32 taskId, bool zk) private view returns (Task storage task) {
+        task = _tasks[taskId];
+        if (task.status != TaskStatus.Escrowed) revert InvalidTaskStatus(taskId, task.status);
+        if (block.timestamp > task.deadline) revert DeadlinePassed(taskId, task.deadline);
+        if (task.zk != zk) {
+            if (zk) revert NotZkTask(taskId);
+            revert ZkTaskNeedsProof(taskId);
+        }
     }
 
     /**
@@ -624,14 +830,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
             uint256 share = payout.shares[i];
             if (share != 0) credit[payout.providers[i]] += share;
         }
-        address creator = task.modelCreator;
-        if (creator == address(0)) {
-            uint256 toTreasury = payout.treasuryShare + payout.creatorShare;
-            if (toTreasury != 0) credit[treasury] += toTreasury;
-        } else {
-            if (payout.treasuryShare != 0) credit[treasury] += payout.treasuryShare;
-            if (payout.creatorShare != 0) credit[creator] += payout.creatorShare;
-        }
+        _creditFees(credit, task.modelCreator, payout.treasuryShare, payout.creatorShare);
         emit TaskReleased(taskId);
     }
 
@@ -928,6 +1127,21 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     /// @notice Sets the guardian (address(0): only the owner can pause).
     function setGuardian(address newGuardian) external onlyOwner {
         _setGuardian(newGuardian);
+    }
+
+    /**
+     * @notice Registers `verifier` (a snarkjs-exported Groth16 verifier contract, with `nPublic`
+     * public signals, ≥ {MIN_ZK_PUBLIC_SIGNALS}) for the zkML model whose model hash is
+     * `modelHash` (≠ 0); address(0) removes it. Applies to later proofs, including those of zk
+     * tasks already escrowed (a task whose model has no verifier can only be refunded).
+     */
+    function setZkVerifier(uint256 modelHash, address verifier, uint16 nPublic) external onlyOwner {
+        if (verifier == address(0)) nPublic = 0;
+        else if (modelHash == 0 || nPublic < MIN_ZK_PUBLIC_SIGNALS || verifier.code.length == 0) {
+            revert InvalidZkVerifier(verifier, nPublic);
+        }
+        zkVerifierOf[modelHash] = ZkVerifier(verifier, nPublic);
+        emit ZkVerifierSet(modelHash, verifier, nPublic);
     }
 
     function _setFeeSplit(uint16 newTreasuryBps, uint16 newCreatorBps) private {
