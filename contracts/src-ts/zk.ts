@@ -200,7 +200,21 @@ export async function registerZkVerifier(walletClient: DeployWalletClient, opts:
   await confirm(await walletClient.writeContract({ address: owner, abi: timelockControllerAbi, functionName: "execute", args: op }));
 }
 
-/** What {settleZkTask} returns: the `TaskSettledWithProof` log's values and the gas used. */
+/**
+ * {@link deployZkVerifier} then {@link registerZkVerifier}: deploys the verifier of the model whose
+ * circuit publishes `modelHash` from its Solidity source (circuits' `exportModelVerifier`) and
+ * registers it on the marketplace with its nPublic. Returns the verifier's address and nPublic.
+ */
+export async function deployAndRegisterZkVerifier(
+  walletClient: DeployWalletClient,
+  opts: Omit<RegisterZkVerifierOptions, "verifier" | "nPublic"> & { source: string; contractName?: string },
+): Promise<{ address: Address; nPublic: number; contractName: string }> {
+  const deployed = await deployZkVerifier(walletClient, opts.publicClient, opts.source, opts.contractName);
+  await registerZkVerifier(walletClient, { ...opts, verifier: deployed.address, nPublic: deployed.nPublic });
+  return deployed;
+}
+
+/** What {@link settleZkTask} returns: the `TaskSettledWithProof` log's values and the gas used. */
 export interface ZkSettlement {
   provider: Address;
   modelHash: bigint;

@@ -28,9 +28,8 @@ import {
   TaskStatus,
   type ZkProofArgs,
   computeMarketplaceAbi,
-  deployZkVerifier,
+  deployAndRegisterZkVerifier,
   idToBytes32,
-  registerZkVerifier,
   settleZkTask,
   zkProofArgs,
   zkProofArgsFromCalldata,
@@ -117,18 +116,17 @@ beforeAll(async () => {
   [A, B] = await Promise.all([compileModelCircuit(mlp.bytes), compileModelCircuit(other.bytes)]);
   tmp = mkdtempSync(join(tmpdir(), "stun-zk-verifier-"));
   const solPath = await exportModelVerifier(A, "Mlp11Verifier", tmp);
-  const deployed = await deployZkVerifier(stun.chain.wallets[0]!, stun.chain.publicClient, readFileSync(solPath, "utf8"), "Mlp11Verifier");
-  verifierA = deployed.address;
-  nPublic = deployed.nPublic;
   // The marketplace's owner is the timelock; the deployer is one of its proposers (as in local mode).
-  await registerZkVerifier(stun.chain.wallets[0]!, {
+  const deployed = await deployAndRegisterZkVerifier(stun.chain.wallets[0]!, {
     publicClient: stun.chain.publicClient,
     marketplace: stun.deployment.marketplace,
     modelHash: A.modelHash,
-    verifier: verifierA,
-    nPublic,
+    source: readFileSync(solPath, "utf8"),
+    contractName: "Mlp11Verifier",
     waitForDelay: (s) => stun.chain.increaseTime(s),
   });
+  verifierA = deployed.address;
+  nPublic = deployed.nPublic;
   inputHash = await inputHashOf(A.model, x);
   honest = await proveInference(A, x, { taskId: T1, provider: p1 });
   otherTask = await proveInference(A, x, { taskId: T2, provider: p1 });
