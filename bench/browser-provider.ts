@@ -15,6 +15,7 @@
  * runner bundled with esbuild. Rounds alternate native/browser so background load hits both alike;
  * reported are medians and the median of the per-round ratios.
  */
+import { workerCall } from "./support/page-worker";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -198,17 +199,7 @@ try {
 
   const page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(`${site.url}/`);
-  // Runs in the page (a string, so this Node file needs no DOM types): a promise-returning call() to the worker.
-  await page.evaluate(`(() => {
-    const w = new Worker("/bench-worker.js", { type: "module" });
-    let queue = Promise.resolve();
-    globalThis.call = (m) =>
-      (queue = queue.then(() => new Promise((resolve, reject) => {
-        w.onmessage = (e) => (e.data.ok ? resolve(e.data) : reject(new Error(e.data.error)));
-        w.postMessage(m);
-      })));
-  })()`);
-  const call = <T>(m: unknown) => page.evaluate((msg) => (globalThis as unknown as { call: (m: unknown) => Promise<unknown> }).call(msg), m as never) as Promise<T>;
+  const call = await workerCall(page, "/bench-worker.js");
   const info = await call<{ version: string; isolated: boolean; threads: number }>({ type: "init", threads: BROWSER_THREADS });
   const chromiumVersion = browser.browser()?.version() ?? "?";
 

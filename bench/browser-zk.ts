@@ -20,6 +20,7 @@
  * Prints a table; asserts no times.
  */
 /// <reference path="../circuits/types/modules.d.ts" />
+import { workerCall } from "./support/page-worker";
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -222,15 +223,7 @@ const rows: Row[] = [];
 try {
   const page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(`${origin}/`);
-  await page.evaluate(`(() => {
-    const w = new Worker("/zk-bench-worker.js", { type: "module" });
-    let queue = Promise.resolve();
-    globalThis.call = (m) =>
-      (queue = queue.then(() => new Promise((resolve, reject) => {
-        w.onmessage = (e) => (e.data.ok ? resolve(e.data) : reject(new Error(e.data.error)));
-        w.postMessage(m);
-      })));
-  })()`);
+  const call = await workerCall(page, "/zk-bench-worker.js");
   const env = (await page.evaluate("({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent })")) as { isolated: boolean; cores: number; ua: string };
   console.log(`  native : Node ${process.version}, snarkjs 0.7.6 Node build (WASM, worker threads), artifacts in memory — proveZkJob as the native agent calls it`);
   console.log(`  browser: Chromium ${browser.browser()?.version() ?? "?"} headless, cross-origin isolated: ${env.isolated}, navigator.hardwareConcurrency ${env.cores} — the Contribute tab's ZkProver in a module Web Worker, snarkjs browser build (nested workers; "1 thread": singleThread)\n`);
@@ -238,7 +231,7 @@ try {
   type Answer = { proof: Groth16Proof; publicSignals: string[]; ms: number };
   const inBrowser = async (c: Case, i: number, singleThread: boolean): Promise<number> => {
     const msg = c.job ? { ...c.job(i), singleThread } : { name: caseFile(c), witness: c.witness(i), singleThread };
-    const r = (await page.evaluate((m) => (globalThis as unknown as { call: (m: unknown) => Promise<unknown> }).call(m), msg as never)) as Answer;
+    const r = await call<Answer>(msg);
     if (!(await groth16Verify(c.vkey, r.publicSignals, r.proof))) throw new Error(`${c.name}: a browser proof did not verify`);
     return r.ms;
   };

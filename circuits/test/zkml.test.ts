@@ -2,7 +2,7 @@
  * The zkML compiler end to end: ONNX (built with @stun/testkit) → circom → Groth16 proof → verify,
  * with the circuit's outputs checked against onnxruntime-node (CPU) on the same inputs.
  */
-import { buildMlp, buildSmallCnn } from "@stun/testkit";
+import { buildMlp, buildSmallCnn, buildSoftmaxModel } from "@stun/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   SUPPORTED_OPS,
@@ -19,7 +19,7 @@ import {
   type InferenceProof,
   type ModelArtifacts,
 } from "./support/api";
-import { buildDynamicWeightsModel, buildSoftmaxModel, buildTinyCnn, maxAbsDiff, randomInput, runOrt } from "./support/models";
+import { buildDynamicWeightsModel, buildTinyCnn, maxAbsDiff, randomInput, runOrt } from "./support/models";
 
 const TASK = "tsk_zkml_1";
 const PROVIDER = "0x00000000000000000000000000000000000000a1";

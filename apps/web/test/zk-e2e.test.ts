@@ -15,7 +15,7 @@ import { buildMlp } from "@stun/testkit";
 import { compileModelCircuit, inputHashOf, shutdownZk, solidityVerifier, type ModelArtifacts } from "@stun/circuits";
 import { ETH, computeMarketplaceAbi, deployAndRegisterZkVerifier, deployStun, idToBytes32, settleZkTask, zkProofArgs, type StunDeployment } from "@stun/contracts";
 import { type Anvil, startAnvil } from "@stun/contracts/anvil";
-import { api, float32Of, toJsonTensor, waitTask } from "../../server/test/support/api";
+import { api, float32Of, toJsonTensor, waitTask, waitZkReady } from "../../server/test/support/api";
 import { launchBrowser, type TestBrowser } from "./support/browser";
 import { eventually, startWebNetwork, type TestNetwork } from "./support/network";
 
@@ -104,15 +104,7 @@ describe("zk tasks end to end: native and browser provers, verified by the serve
 
     const up = await api(net.url, "POST", "/models", { key: net.apiKey, bytes: mlp.bytes });
     modelId = up.body.id;
-    const status = await eventually(
-      async () => {
-        const r = await api(net.url, "GET", `/models/${modelId}/zk`, { key: net.apiKey });
-        if (r.body.status === "failed") throw new Error(r.body.message);
-        return r.body.status === "ready" ? r.body : undefined;
-      },
-      240_000,
-      "the model's circuit",
-    );
+    const status = await waitZkReady(net.url, net.apiKey, modelId);
     // The verifier deployed on chain is the one of the server's keys (the development ceremony is
     // reproducible: the same circuit gives the same proving key here and on the server).
     artifacts = await compileModelCircuit(mlp.bytes);

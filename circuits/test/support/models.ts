@@ -20,16 +20,6 @@ export function buildTinyCnn(seed = 5): Uint8Array {
   return g.build();
 }
 
-/** An MLP with a Softmax at the end (not provable). */
-export function buildSoftmaxModel(): Uint8Array {
-  const g = new GraphBuilder("softmax");
-  g.input("x", "float32", [1, 4]);
-  const w = g.initializer("w", "float32", [4, 3], uniformF32(mulberry32(1), 12, 0.5));
-  g.op("Softmax", [g.op("MatMul", ["x", w])], { axis: attr.int(1) }, "y");
-  g.output("y", "float32", [1, 3]);
-  return g.build();
-}
-
 /** A MatMul whose weights are a second input (a supported op used in an unsupported way). */
 export function buildDynamicWeightsModel(): Uint8Array {
   const g = new GraphBuilder("dyn_weights");

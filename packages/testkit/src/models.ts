@@ -111,6 +111,16 @@ export function buildMlp(opts: MlpOptions): BuiltMlp {
 // ---------------------------------------------------------------------------------------------
 // Identity (every dtype)
 
+/** A 4 → 3 MatMul followed by a Softmax: a classifier head the zkML compiler cannot prove (Softmax). */
+export function buildSoftmaxModel(): Uint8Array {
+  const g = new GraphBuilder("softmax");
+  g.input("x", "float32", [1, 4]);
+  const w = g.initializer("w", "float32", [4, 3], uniformF32(mulberry32(1), 12, 0.5));
+  g.op("Softmax", [g.op("MatMul", ["x", w])], { axis: attr.int(1) }, "y");
+  g.output("y", "float32", [1, 3]);
+  return g.build();
+}
+
 export interface BuiltIdentity {
   bytes: Uint8Array;
   dtype: Dtype;

@@ -5,37 +5,15 @@
  * ceremony cached in circuits/.cache (built on first use: ~1 min cold).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GraphBuilder, attr, buildMlp, mulberry32, uniformF32 } from "@stun/testkit";
-import { inputHashOf, shutdownZk, taskIdToField, verifyInference, addressToField } from "@stun/circuits";
+import { buildMlp, buildSoftmaxModel } from "@stun/testkit";
+import { addressToField, buildModelCircuit, inputHashOf, shutdownZk, taskIdToField, verifyInference } from "@stun/circuits";
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
-import { api, float32Of, runTask, toJsonTensor, waitTask } from "../support/api";
+import { api, float32Of, runTask, toJsonTensor, waitTask, waitZkReady } from "../support/api";
 
 const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 11, batch: 1 });
 const input = new Float32Array([0.5, -1.25, 2, 0.75]);
 const x = toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(input.buffer.slice(0)) });
-
-function softmaxModel(): Uint8Array {
-  const g = new GraphBuilder("softmax");
-  g.input("x", "float32", [1, 4]);
-  const w = g.initializer("w", "float32", [4, 3], uniformF32(mulberry32(1), 12, 0.5));
-  g.op("Softmax", [g.op("MatMul", ["x", w])], { axis: attr.int(1) }, "y");
-  g.output("y", "float32", [1, 3]);
-  return g.build();
-}
-
-/** The model's circuit is built in the background after the first zk request; waits until it is ready. */
-async function zkReady(net: TestNetwork, modelId: string): Promise<any> {
-  return eventually(
-    async () => {
-      const res = await api(net.url, "GET", `/models/${modelId}/zk`, { key: net.apiKey });
-      if (res.body.status === "failed") throw new Error(res.body.message);
-      return res.body.status === "ready" ? res.body : undefined;
-    },
-    240_000,
-    "zk circuit ready",
-  );
-}
 
 describeDb("verification mode zk", () => {
   let net: TestNetwork;
@@ -54,7 +32,7 @@ describeDb("verification mode zk", () => {
   it("proves on a native provider, verifies on the server, and delivers the proven outputs and a checkable receipt", async () => {
     const before = await api(net.url, "GET", `/models/${modelId}/zk`, { key: net.apiKey });
     expect(["compiling", "ready"]).toContain(before.body.status);
-    const status = await zkReady(net, modelId);
+    const status = await waitZkReady(net.url, net.apiKey, modelId);
     // ~968 constraints at 5 base units per 1,000, rounded up.
     expect(status).toMatchObject({ status: "ready", nPublic: 7 });
     expect(BigInt(status.fee)).toBeGreaterThan(0n);
@@ -77,7 +55,7 @@ describeDb("verification mode zk", () => {
     const { zk } = done.receipt;
     expect(zk.modelHash).toBe(status.modelHash);
     const vkey = (await api(net.url, "GET", `/models/${modelId}/zk/verification_key.json`, { key: net.apiKey })).body;
-    const expectedInputHash = await inputHashOf({ options: { commitInput: true, scaleBits: 16 }, input: { size: 4 } } as never, input);
+    const expectedInputHash = await inputHashOf(await buildModelCircuit(mlp.bytes), input);
     expect(zk.inputHash).toBe(expectedInputHash);
     const providerId = provider.id as string;
     const bind = { expectedInputHash, taskId: done.id, provider: providerId };
@@ -93,7 +71,7 @@ describeDb("verification mode zk", () => {
   });
 
   it("answers 400 MODEL_NOT_PROVABLE, naming the operator, for a model the compiler cannot prove", async () => {
-    const up = await api(net.url, "POST", "/models", { key: net.apiKey, bytes: softmaxModel() });
+    const up = await api(net.url, "POST", "/models", { key: net.apiKey, bytes: buildSoftmaxModel() });
     const res = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId: up.body.id, inputs: { x }, verification: { mode: "zk" } } });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("MODEL_NOT_PROVABLE");

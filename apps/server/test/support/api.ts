@@ -73,3 +73,18 @@ export async function waitTask(baseUrl: string, key: string, id: string, waitSec
     if (["completed", "failed", "expired"].includes(res.body.status) || Date.now() >= until) return res.body;
   }
 }
+
+/**
+ * Waits until the model's zk circuit is built (GET /models/:id/zk, which also starts the build)
+ * and returns its status; throws when the build failed.
+ */
+export async function waitZkReady(baseUrl: string, key: string, modelId: string, ms = 240_000): Promise<any> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const res = await api(baseUrl, "GET", `/models/${modelId}/zk`, { key });
+    if (res.body.status === "failed" || res.body.status === "unsupported") throw new Error(`zk circuit of ${modelId}: ${res.body.status}: ${res.body.message}`);
+    if (res.body.status === "ready") return res.body;
+    if (Date.now() > until) throw new Error(`timed out waiting for the zk circuit of ${modelId}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
