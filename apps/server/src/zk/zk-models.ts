@@ -107,6 +107,12 @@ export class ZkModels {
   }
 
   private async analyse(model: ModelRow): Promise<State> {
+    const max = this.app.config.ZK_MAX_MODEL_BYTES;
+    if (model.sizeBytes > max) {
+      const state: State = { status: "unsupported", message: `the model is ${model.sizeBytes} bytes; zk proofs are offered for models up to ${max} bytes (ZK_MAX_MODEL_BYTES)`, unsupported: [] };
+      this.states.set(model.id, state);
+      return state;
+    }
     const circuits = await loadCircuits();
     const bytes = await this.app.blobs.get(model.sha256);
     const support = circuits.zkmlSupported(bytes);

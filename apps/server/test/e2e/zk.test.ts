@@ -82,6 +82,19 @@ describeDb("verification mode zk", () => {
     expect((await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId: up.body.id, inputs: { x } } })).status).toBe(202);
   });
 
+  it("refuses models over ZK_MAX_MODEL_BYTES without compiling them", async () => {
+    const small = await startTestNetwork({ env: { ZK_MAX_MODEL_BYTES: "100" } });
+    try {
+      const up = await api(small.url, "POST", "/models", { key: small.apiKey, bytes: mlp.bytes });
+      const res = await api(small.url, "POST", "/tasks", { key: small.apiKey, json: { modelId: up.body.id, inputs: { x }, verification: { mode: "zk" } } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("MODEL_NOT_PROVABLE");
+      expect(res.body.error.message).toMatch(/ZK_MAX_MODEL_BYTES/);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("refuses a maxPrice that does not cover the proving fee, and privacy zk means mode zk", async () => {
     const res = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: { x }, verification: { mode: "zk" }, maxPrice: "1" } });
     expect(res.status).toBe(400);
