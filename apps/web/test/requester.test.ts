@@ -243,6 +243,25 @@ describe("web app: requester", () => {
     expect(browser.errors()).toEqual([]);
   });
 
+  it("runs a zk task from the form: the proving fee is shown, and the receipt names the proof", async () => {
+    await page.goto(modelUrl);
+    await page.getByLabel("Values for x").fill("0.5, -1, 2, 0.25");
+    await page.getByRole("radio", { name: /Zero-knowledge/ }).check();
+    // The model's circuit is built on demand; the form shows its state until it is ready.
+    await expect.poll(() => page.getByTestId("zk-status").getAttribute("data-status"), { timeout: 240_000 }).toBe("ready");
+    expect(await page.getByTestId("zk-status").innerText()).toMatch(/proving fee \d+ per execution/);
+    await page.getByRole("button", { name: "Run task" }).click();
+    await page.waitForURL(/\/task\?id=tsk_/);
+    await expect.poll(() => page.getByTestId("task-status").getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
+    const values = (await page.getByTestId("values-y").locator("td").allInnerTexts()).map(Number);
+    const want = Array.from(mlp.forward(new Float32Array([0.5, -1, 2, 0.25]), 1));
+    values.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-3));
+    const receipt = await page.locator("#receipt").innerText();
+    expect(receipt).toMatch(/zero-knowledge proof/);
+    expect(receipt).toContain("Model hash (zk)");
+    expect(browser.errors()).toEqual([]);
+  });
+
   it("signs out, creates a local account from the sign-in page, and tops it up from the faucet", async () => {
     await page.goto(`${net.url}/account`);
     await page.getByRole("button", { name: "Sign out" }).click();
