@@ -7,6 +7,7 @@
  * Concurrent requests for one model share one download and one session; a few sessions stay open
  * (least recently used closed first).
  */
+import { serverUrl } from "./server-url";
 import type * as Ort from "onnxruntime-web";
 import type { Timings, WireTensorMap } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
@@ -172,17 +173,8 @@ export class WebRunner {
     return { bytes, fetchMs, source: "download" };
   }
 
-  private modelUrl(url: string): string {
-    const base = new URL(this.o.server);
-    const full = new URL(url, base);
-    if (full.origin !== base.origin) {
-      throw new ProviderError("MODEL_FETCH_FAILED", `refusing to send the API key to ${full.origin}: model URLs must be on the server's origin`);
-    }
-    return full.href;
-  }
-
   private async download(model: ModelRef): Promise<Uint8Array> {
-    const url = this.modelUrl(model.url);
+    const url = serverUrl(this.o.server, model.url, "MODEL_FETCH_FAILED");
     this.downloadCount++;
     const f = this.o.fetch ?? globalThis.fetch.bind(globalThis);
     let res: Response;

@@ -18,6 +18,7 @@
 import { type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof, DTYPE_BYTES, HOST_IS_LITTLE_ENDIAN, proveZkJob, zkWitnessInput } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import type { ModelStore } from "./model-store";
+import { serverUrl } from "./server-url";
 import { sha256Hex } from "./sha256";
 
 export interface ZkArtifacts {
@@ -200,17 +201,8 @@ export class ZkProver {
     return { artifacts: { wasm, zkey }, fetchMs: ms, source: "download" };
   }
 
-  private url(url: string): string {
-    const base = new URL(this.o.server);
-    const full = new URL(url, base);
-    if (full.origin !== base.origin) {
-      throw new ProviderError("PROOF_FAILED", `refusing to send the API key to ${full.origin}: circuit URLs must be on the server's origin`);
-    }
-    return full.href;
-  }
-
   private async download(rel: string, what: string): Promise<Uint8Array> {
-    const url = this.url(rel);
+    const url = serverUrl(this.o.server, rel, "PROOF_FAILED");
     this.downloadCount++;
     const f = this.o.fetch ?? globalThis.fetch.bind(globalThis);
     let res: Response;
