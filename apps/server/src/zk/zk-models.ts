@@ -141,8 +141,9 @@ export class ZkModels {
       const artifacts = await circuits.compileModelCircuit(bytes, { log: (line) => log.debug({ modelId: model.id }, line) });
       const circuitHash = createHash("sha256").update(readFileSync(artifacts.keys.zkeyPath)).digest("hex");
       const constraints = artifacts.circuit.info.constraints;
-      // The fee quoted at submit (from the estimate) stays the fee: tasks already hold escrow for it.
-      const fee = this.feeFor(circuit.stats.estimatedConstraints);
+      // From now on the fee follows the compiled circuit's real size; tasks submitted while it was
+      // building keep the fee quoted from the estimate (it is stored on each task).
+      const fee = this.feeFor(constraints);
       this.states.set(model.id, { status: "ready", ready: { artifacts, circuitHash, constraints, fee } });
       if (artifacts.keys.ptau.source === "dev" && !this.app.config.local) {
         log.warn({ modelId: model.id }, "zk keys come from the INSECURE development ceremony: set STUN_PTAU to a public ceremony's file (circuits/README.md)");
