@@ -122,20 +122,28 @@ export async function expireTasks(app: AppContext): Promise<number> {
   });
   let expired = 0;
   for (const { id } of due) {
-    let cancellations: Cancellation[] | undefined;
-    await app.db.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${id} FOR UPDATE`;
-      const task = await tx.task.findUnique({ where: { id } });
-      if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
-      cancellations = await endTaskUnpaid(tx, task, "expired", "DEADLINE_EXCEEDED", "the task's deadline passed before a verified result");
-    });
-    if (!cancellations) continue;
-    expired++;
-    sendCancellations(app, cancellations, "task expired");
-    app.bus.taskUpdated({ taskId: id, status: "expired" });
-    app.metrics.tasksFinished.inc({ status: "expired" });
+    if (await endOpenTask(app, id, "expired", "DEADLINE_EXCEEDED", "the task's deadline passed before a verified result")) expired++;
   }
   return expired;
+}
+
+/**
+ * Ends a task that is still open without a result (refund, live executions cancelled), then
+ * announces it; false when it had already ended.
+ */
+export async function endOpenTask(app: AppContext, id: string, status: "failed" | "expired", code: string, message: string): Promise<boolean> {
+  let cancellations: Cancellation[] | undefined;
+  await app.db.prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${id} FOR UPDATE`;
+    const task = await tx.task.findUnique({ where: { id } });
+    if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
+    cancellations = await endTaskUnpaid(tx, task, status, code, message);
+  });
+  if (!cancellations) return false;
+  sendCancellations(app, cancellations, `task ${status}`);
+  app.bus.taskUpdated({ taskId: id, status });
+  app.metrics.tasksFinished.inc({ status });
+  return true;
 }
 
 /**

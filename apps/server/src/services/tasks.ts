@@ -93,6 +93,10 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   setImmediate(() => void maybeInjectCanary(app, model, maxPrice));
   app.bus.taskUpdated({ taskId: id, status: "queued" });
   app.bus.workAvailable();
+  // The model's circuit build may have failed while this task was being stored (after the build
+  // had already failed the model's open zk tasks): then this one fails too, now.
+  const unbuildable = verification.mode === "zk" ? app.zk.failure(model.id) : undefined;
+  if (unbuildable !== undefined) await app.zk.failQueued(model.id, unbuildable);
   return { id, status: "queued" };
 }
 

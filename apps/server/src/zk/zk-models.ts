@@ -4,6 +4,7 @@ import { StunError, type ZkModelStatus } from "@stun/shared";
 import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../services/models";
+import { endOpenTask } from "../scheduler/assignment-lifecycle";
 import { loadCircuits } from "./circuits";
 
 /** A model whose circuit and keys are built: zk tasks on it can be dispatched and verified. */
@@ -60,6 +61,12 @@ export class ZkModels {
     return s?.status === "ready" ? s.ready : undefined;
   }
 
+  /** Why the model's circuit could not be built, or undefined (not failed, or never asked for). */
+  failure(modelId: string): string | undefined {
+    const s = this.states.get(modelId);
+    return s?.status === "failed" ? s.message : undefined;
+  }
+
   /** The built circuit, waiting for a build in progress; starts one if this instance has none (e.g. after a restart). */
   async whenReady(model: ModelRow): Promise<ReadyZkModel | undefined> {
     const s = await this.stateOf(model);
@@ -104,6 +111,18 @@ export class ZkModels {
       this.front.set(model.id, p);
     }
     return p;
+  }
+
+  /** The model's open zk tasks cannot run without its circuit: they fail now (refunded) rather than at their deadline. */
+  async failQueued(modelId: string, why: string): Promise<void> {
+    const open = await this.app.db.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM "Task"
+      WHERE "modelId" = ${modelId} AND status IN ('queued', 'assigned', 'running', 'verifying') AND verification->>'mode' = 'zk'`;
+    for (const { id } of open) {
+      await endOpenTask(this.app, id, "failed", "MODEL_NOT_PROVABLE", `the model's circuit could not be built: ${why}`).catch((err) =>
+        this.app.log.error({ err, taskId: id }, "failing a zk task failed"),
+      );
+    }
   }
 
   private async analyse(model: ModelRow): Promise<State> {
@@ -152,7 +171,9 @@ export class ZkModels {
       this.app.bus.workAvailable();
     } catch (e) {
       log.error({ err: e, modelId: model.id }, "zk circuit build failed");
-      this.states.set(model.id, { status: "failed", circuit, message: (e as Error).message });
+      const message = (e as Error).message;
+      this.states.set(model.id, { status: "failed", circuit, message });
+      await this.failQueued(model.id, message);
     } finally {
       this.building.delete(model.id);
     }

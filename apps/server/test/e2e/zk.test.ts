@@ -95,6 +95,32 @@ describeDb("verification mode zk", () => {
     }
   });
 
+  it("fails (and refunds) the zk tasks of a model whose circuit cannot be built, and refuses new ones", async () => {
+    const broken = await startTestNetwork();
+    const saved = process.env.STUN_PTAU;
+    // A powers-of-tau file that does not exist: the circuit compiles, its keys cannot be made.
+    process.env.STUN_PTAU = "/nonexistent/stun-test.ptau";
+    try {
+      const up = await api(broken.url, "POST", "/models", { key: broken.apiKey, bytes: buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 13, batch: 1 }).bytes });
+      const before = (await api(broken.url, "GET", "/accounts/me", { key: broken.apiKey })).body.balance;
+      const sub = await api(broken.url, "POST", "/tasks", { key: broken.apiKey, json: { modelId: up.body.id, inputs: { x }, verification: { mode: "zk" } } });
+      expect(sub.status).toBe(202);
+      const done = await waitTask(broken.url, broken.apiKey, sub.body.id, 120);
+      expect(done.status).toBe("failed");
+      expect(done.error.code).toBe("MODEL_NOT_PROVABLE");
+      expect(done.error.message).toMatch(/stun-test\.ptau/);
+      expect((await api(broken.url, "GET", "/accounts/me", { key: broken.apiKey })).body.balance).toBe(before);
+      expect((await api(broken.url, "GET", `/models/${up.body.id}/zk`, { key: broken.apiKey })).body.status).toBe("failed");
+      const again = await api(broken.url, "POST", "/tasks", { key: broken.apiKey, json: { modelId: up.body.id, inputs: { x }, verification: { mode: "zk" } } });
+      expect(again.status).toBe(400);
+      expect(again.body.error.code).toBe("MODEL_NOT_PROVABLE");
+    } finally {
+      if (saved === undefined) delete process.env.STUN_PTAU;
+      else process.env.STUN_PTAU = saved;
+      await broken.close();
+    }
+  });
+
   it("refuses a maxPrice that does not cover the proving fee, and privacy zk means mode zk", async () => {
     const res = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: { x }, verification: { mode: "zk" }, maxPrice: "1" } });
     expect(res.status).toBe(400);
