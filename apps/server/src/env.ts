@@ -59,8 +59,12 @@ export const EnvSchema = z.object({
    * constraints of the model's circuit (rounded up), paid to the proving provider.
    */
   ZK_FEE_PER_1K_CONSTRAINTS: z.coerce.bigint().nonnegative().default(1n),
-  /** Largest model (bytes) verification mode `zk` accepts: its constants become circuit source (44k parameters ≈ 180 KB). */
-  ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /**
+   * Largest model (bytes) verification mode `zk` accepts: its constants become circuit source, and
+   * the compiler's front end (weights' Poseidon hash) runs on the server's event loop once per model
+   * and instance (~1.5 s for 44k parameters ≈ 180 KB).
+   */
+  ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(512 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */
