@@ -21,6 +21,10 @@ export async function poseidon(inputs: readonly (bigint | number)[], initialStat
   return p.F.toObject(p(inputs.map((v) => toField(v)), initialState));
 }
 
+/** Chunks hashed between two yields to the event loop (~15 ms of work). */
+const YIELD_EVERY = 32;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Elements per sponge chunk (one Poseidon permutation of width 17). */
 export const SPONGE_CHUNK = 16;
 
@@ -38,6 +42,8 @@ export async function poseidonSponge(values: readonly (bigint | number)[], nChun
   const p = await getPoseidon();
   let d = 0n;
   for (let c = 0; c < nChunks; c++) {
+    // A model's weights are thousands of chunks (~0.5 ms each): a server hashing them keeps serving.
+    if (c % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
     const chunk: bigint[] = [];
     for (let i = 0; i < SPONGE_CHUNK; i++) chunk.push(toField(values[c * SPONGE_CHUNK + i] ?? 0n));
     d = p.F.toObject(p(chunk, d));

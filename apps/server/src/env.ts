@@ -60,9 +60,9 @@ export const EnvSchema = z.object({
    */
   ZK_FEE_PER_1K_CONSTRAINTS: z.coerce.bigint().nonnegative().default(1n),
   /**
-   * Largest model (bytes) verification mode `zk` accepts: its constants become circuit source, and
-   * the compiler's front end (weights' Poseidon hash) runs on the server's event loop once per model
-   * and instance (~1.5 s for 44k parameters ≈ 180 KB).
+   * Largest model (bytes) verification mode `zk` accepts: its constants become circuit source (and
+   * constraints), and the compiler's front end hashes them on the server once per model and
+   * instance (~1.5 s of CPU for 44k parameters ≈ 180 KB, in slices: the longest stall ~50 ms).
    */
   ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(512 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
