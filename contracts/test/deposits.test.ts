@@ -5,7 +5,7 @@
  * path and every custom error — and the bytes32 id encoding of src-ts/ids.ts.
  */
 import { splitFee } from "@stun/shared";
-import { type Address, type Hex, hashTypedData, parseEther, parseEventLogs, parseSignature, zeroAddress, zeroHash } from "viem";
+import { type Address, type Hex, hashTypedData, parseEther, parseEventLogs, zeroAddress, zeroHash } from "viem";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type DepositSettlement,
@@ -127,23 +127,9 @@ describe("deposit", () => {
     const { voter1 } = stun.accounts;
     await stun.mined(stun.stun().write.transfer([voter1.address, 5_000n]));
     const deadline = (await stun.chain.now()) + 3_600n;
-    const signature = await voter1.signTypedData({
-      domain: { name: "Stun", version: "1", chainId: stun.chain.chain.id, verifyingContract: stun.deployment.token },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      primaryType: "Permit",
-      message: { owner: voter1.address, spender: stun.deployment.marketplace, value: 5_000n, nonce: 0n, deadline },
-    });
-    const { r, s, v, yParity } = parseSignature(signature);
+    const { r, s, v } = await stun.signPermit(voter1, stun.deployment.marketplace, 5_000n, deadline);
     const m = stun.market(voter1.address);
-    await stun.mined(m.write.depositWithPermit([stun.deployment.token, 5_000n, BOB, deadline, Number(v ?? BigInt(yParity + 27)), r, s]));
+    await stun.mined(m.write.depositWithPermit([stun.deployment.token, 5_000n, BOB, deadline, v, r, s]));
     expect(await deposited(BOB, stun.deployment.token)).toBe(5_000n);
     expect(await stun.stun().read.balanceOf([voter1.address])).toBe(0n);
     // A used permit is ignored; with no allowance the transfer then fails. ETH has no permit.

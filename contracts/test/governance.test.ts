@@ -53,24 +53,7 @@ describe("StunToken", () => {
   it("approves by ERC-2612 permit", async () => {
     const { voter1, voter2 } = stun.accounts;
     const deadline = (await stun.chain.now()) + 3_600n;
-    const signature = await voter1.signTypedData({
-      domain: { name: "Stun", version: "1", chainId: stun.chain.chain.id, verifyingContract: stun.deployment.token },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      primaryType: "Permit",
-      message: { owner: voter1.address, spender: voter2.address, value: 77n, nonce: 0n, deadline },
-    });
-    const sig = signature as Hex;
-    const r = `0x${sig.slice(2, 66)}` as Hex;
-    const s = `0x${sig.slice(66, 130)}` as Hex;
-    const v = Number.parseInt(sig.slice(130, 132), 16);
+    const { r, s, v } = await stun.signPermit(voter1, voter2.address, 77n, deadline);
     await stun.mined(stun.stun(voter2.address).write.permit([voter1.address, voter2.address, 77n, deadline, v, r, s]));
     expect(await stun.stun().read.allowance([voter1.address, voter2.address])).toBe(77n);
     expect(await stun.stun().read.nonces([voter1.address])).toBe(1n);

@@ -10,7 +10,6 @@ import {
   keccak256,
   parseEther,
   parseEventLogs,
-  parseSignature,
   parseUnits,
   toHex,
   zeroAddress,
@@ -118,24 +117,10 @@ describe("createTask", () => {
     const { voter1, deployer } = stun.accounts;
     await stun.mined(stun.stun().write.transfer([voter1.address, 5_000n]));
     const deadline = (await stun.chain.now()) + HOUR;
-    const signature = await voter1.signTypedData({
-      domain: { name: "Stun", version: "1", chainId: stun.chain.chain.id, verifyingContract: stun.deployment.token },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      primaryType: "Permit",
-      message: { owner: voter1.address, spender: stun.deployment.marketplace, value: 5_000n, nonce: 0n, deadline },
-    });
-    const { r, s, v, yParity } = parseSignature(signature);
+    const { r, s, v } = await stun.signPermit(voter1, stun.deployment.marketplace, 5_000n, deadline);
     const id = stun.taskId("permit");
     await stun.mined(
-      stun.market(voter1.address).write.createTaskWithPermit([id, stun.deployment.token, 5_000n, deadline, deployer.address, deadline, Number(v ?? BigInt(yParity + 27)), r, s]),
+      stun.market(voter1.address).write.createTaskWithPermit([id, stun.deployment.token, 5_000n, deadline, deployer.address, deadline, v, r, s]),
     );
     expect(await stun.stun().read.balanceOf([voter1.address])).toBe(0n);
     expect((await stun.market().read.getTask([id])).amount).toBe(5_000n);

@@ -17,6 +17,7 @@ import {
   keccak256,
   parseEther,
   parseEventLogs,
+  parseSignature,
   parseUnits,
   toHex,
 } from "viem";
@@ -126,6 +127,25 @@ export async function startStun() {
     mined,
     /** Signs `settlement` with the first `m` settlers (default: the threshold, 2). */
     signSettlement: (settlement: Settlement, signers = settlerAccounts.slice(0, 2)) => signSettlement(signers, domain, settlement),
+    /** `owner`'s ERC-2612 permit for STUN (nonce 0: its first), split for `permit(…, v, r, s)`. */
+    signPermit: async (owner: HDAccount, spender: Address, value: bigint, deadline: bigint) => {
+      const signature = await owner.signTypedData({
+        domain: { name: "Stun", version: "1", chainId: chain.chain.id, verifyingContract: deployment.token },
+        types: {
+          Permit: [
+            { name: "owner", type: "address" },
+            { name: "spender", type: "address" },
+            { name: "value", type: "uint256" },
+            { name: "nonce", type: "uint256" },
+            { name: "deadline", type: "uint256" },
+          ],
+        },
+        primaryType: "Permit",
+        message: { owner: owner.address, spender, value, nonce: 0n, deadline },
+      });
+      const { r, s, v, yParity } = parseSignature(signature);
+      return { r, s, v: Number(v ?? BigInt(yParity + 27)) };
+    },
     /** A fresh task id. */
     taskId: (label: string | number) => keccak256(toHex(`task:${label}`)),
     stop: () => chain.stop(),

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,20 +9,9 @@ import { privateKeyToAccount } from "viem/accounts";
 import { accountToBytes32, computeMarketplaceAbi, mockERC20Abi } from "@stun/contracts";
 import { testDbKind } from "../support/database";
 import { api } from "../support/api";
-import { eventually } from "../support/network";
+import { eventually, freePort } from "../support/network";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 interface Started {
   child: ChildProcess;
