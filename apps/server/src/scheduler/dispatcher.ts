@@ -218,13 +218,10 @@ export class Dispatcher {
     return { rows: rowCount, dispatches: reserved };
   }
 
-  /**
-   * Starts building a model's zk circuit on this instance if it is not being built (a restart
-   * forgets them); a build that fails fails the model's open zk tasks (ZkModels.failQueued).
-   */
+  /** Starts building a model's zk circuit on this instance if it has not yet (ZkModels.start). */
   private buildCircuit(modelId: string): void {
     void getModelRow(this.app, modelId)
-      .then((m) => this.app.zk.whenReady(m))
+      .then((m) => this.app.zk.start(m))
       .catch((err) => this.app.log.error({ err, modelId }, "zk circuit build failed"));
   }
 

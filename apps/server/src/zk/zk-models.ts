@@ -5,6 +5,7 @@ import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../services/models";
 import { endOpenTask } from "../scheduler/assignment-lifecycle";
+import { OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
 import { loadCircuits } from "./circuits";
 
 /** A model whose circuit and keys are built: zk tasks on it can be dispatched and verified. */
@@ -13,8 +14,11 @@ export interface ReadyZkModel {
   /** sha256 of the proving key: names circuit + keys for the providers' caches. */
   circuitHash: string;
   constraints: number;
-  fee: bigint;
 }
+
+/** A circuit's size: the front end's estimate while it builds, the compiler's count once built. */
+const constraintsOf = (s: Extract<State, { status: "compiling" | "ready" }>): number =>
+  s.status === "ready" ? s.ready.constraints : s.circuit.stats.estimatedConstraints;
 
 /** The files GET /api/v1/models/:id/zk/:file serves, by name. */
 export function zkFilePath(zk: ReadyZkModel, file: string): string | undefined {
@@ -25,9 +29,9 @@ export function zkFilePath(zk: ReadyZkModel, file: string): string | undefined {
 
 type State =
   | { status: "unsupported"; message: string; unsupported: ZkModelStatus["unsupported"] }
-  | { status: "compiling"; circuit: ModelCircuit; fee: bigint }
+  | { status: "compiling"; circuit: ModelCircuit }
   | { status: "ready"; ready: ReadyZkModel }
-  | { status: "failed"; circuit?: ModelCircuit; message: string };
+  | { status: "failed"; message: string };
 
 /**
  * Each model's zkML circuit (circuits/zkml), per server instance: whether the compiler supports
@@ -51,8 +55,8 @@ export class ZkModels {
     const state = await this.stateOf(model);
     if (state.status === "unsupported") throw new StunError("MODEL_NOT_PROVABLE", state.message, { unsupported: state.unsupported });
     if (state.status === "failed") throw new StunError("MODEL_NOT_PROVABLE", `the model's circuit could not be built: ${state.message}`);
-    if (state.status === "ready") return { fee: state.ready.fee, constraints: state.ready.constraints };
-    return { fee: state.fee, constraints: state.circuit.stats.estimatedConstraints };
+    const constraints = constraintsOf(state);
+    return { fee: this.feeFor(constraints), constraints };
   }
 
   /** The built circuit and keys, or undefined while they are being built (or never asked for). */
@@ -86,15 +90,28 @@ export class ZkModels {
       case "failed":
         return { ...base, message: s.message };
       case "compiling":
-        return { ...base, constraints: s.circuit.stats.estimatedConstraints, fee: s.fee.toString(), modelHash: s.circuit.modelHash, nPublic: s.circuit.nPublic };
       case "ready": {
-        const r = s.ready;
-        return { ...base, constraints: r.constraints, fee: r.fee.toString(), modelHash: r.artifacts.modelHash, circuitHash: r.circuitHash, nPublic: r.artifacts.model.nPublic };
+        const constraints = constraintsOf(s);
+        const priced = { ...base, constraints, fee: this.feeFor(constraints).toString() };
+        if (s.status === "compiling") return { ...priced, modelHash: s.circuit.modelHash, nPublic: s.circuit.nPublic };
+        return { ...priced, modelHash: s.ready.artifacts.modelHash, circuitHash: s.ready.circuitHash, nPublic: s.ready.artifacts.model.nPublic };
       }
     }
   }
 
-  /** The proving fee of a circuit: ZK_FEE_PER_1K_CONSTRAINTS per 1,000 constraints, rounded up. */
+  /**
+   * Starts the model's front end and circuit build on this instance if it has not (a restart
+   * forgets them); a build that fails fails the model's open zk tasks.
+   */
+  start(model: ModelRow): void {
+    this.stateOf(model).catch((err) => this.app.log.error({ err, modelId: model.id }, "zk front end failed"));
+  }
+
+  /**
+   * The proving fee of a circuit: ZK_FEE_PER_1K_CONSTRAINTS per 1,000 constraints, rounded up —
+   * of the front end's estimate while the circuit builds, of the real count once it is built
+   * (tasks keep the fee they were quoted: it is stored on each).
+   */
   feeFor(constraints: number): bigint {
     return (BigInt(constraints) * this.app.config.ZK_FEE_PER_1K_CONSTRAINTS + 999n) / 1000n;
   }
@@ -117,7 +134,7 @@ export class ZkModels {
   async failQueued(modelId: string, why: string): Promise<void> {
     const open = await this.app.db.prisma.$queryRaw<Array<{ id: string }>>`
       SELECT id FROM "Task"
-      WHERE "modelId" = ${modelId} AND status IN ('queued', 'assigned', 'running', 'verifying') AND verification->>'mode' = 'zk'`;
+      WHERE "modelId" = ${modelId} AND status = ANY(${[...OPEN_TASK_STATUSES]}::text[]) AND verification->>'mode' = 'zk'`;
     for (const { id } of open) {
       await endOpenTask(this.app, id, "failed", "MODEL_NOT_PROVABLE", `the model's circuit could not be built: ${why}`).catch((err) =>
         this.app.log.error({ err, taskId: id }, "failing a zk task failed"),
@@ -141,18 +158,18 @@ export class ZkModels {
     } else {
       try {
         const circuit = await circuits.buildModelCircuit(bytes);
-        state = { status: "compiling", circuit, fee: this.feeFor(circuit.stats.estimatedConstraints) };
-        this.building.set(model.id, this.build(model, bytes, circuit));
+        state = { status: "compiling", circuit };
       } catch (e) {
         state = { status: "failed", message: (e as Error).message };
       }
     }
     this.states.set(model.id, state);
+    if (state.status === "compiling") this.building.set(model.id, this.build(model, bytes));
     return state;
   }
 
   /** circom → r1cs + wasm, then Groth16 keys (seconds for a small MLP; minutes when a bigger ceremony must be made first). */
-  private async build(model: ModelRow, bytes: Uint8Array, circuit: ModelCircuit): Promise<void> {
+  private async build(model: ModelRow, bytes: Uint8Array): Promise<void> {
     const { log } = this.app;
     const t0 = Date.now();
     try {
@@ -160,10 +177,7 @@ export class ZkModels {
       const artifacts = await circuits.compileModelCircuit(bytes, { log: (line) => log.debug({ modelId: model.id }, line) });
       const circuitHash = createHash("sha256").update(readFileSync(artifacts.keys.zkeyPath)).digest("hex");
       const constraints = artifacts.circuit.info.constraints;
-      // From now on the fee follows the compiled circuit's real size; tasks submitted while it was
-      // building keep the fee quoted from the estimate (it is stored on each task).
-      const fee = this.feeFor(constraints);
-      this.states.set(model.id, { status: "ready", ready: { artifacts, circuitHash, constraints, fee } });
+      this.states.set(model.id, { status: "ready", ready: { artifacts, circuitHash, constraints } });
       if (artifacts.keys.ptau.source === "dev" && !this.app.config.local) {
         log.warn({ modelId: model.id }, "zk keys come from the INSECURE development ceremony: set STUN_PTAU to a public ceremony's file (circuits/README.md)");
       }
@@ -172,7 +186,7 @@ export class ZkModels {
     } catch (e) {
       log.error({ err: e, modelId: model.id }, "zk circuit build failed");
       const message = (e as Error).message;
-      this.states.set(model.id, { status: "failed", circuit, message });
+      this.states.set(model.id, { status: "failed", message });
       await this.failQueued(model.id, message);
     } finally {
       this.building.delete(model.id);
