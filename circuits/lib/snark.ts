@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as snarkjsModule from "snarkjs";
+import { stopSnarkjsWorkers } from "@stun/shared";
 import { FIELD_P } from "./field";
 import { CIRCUITS_DIR } from "./paths";
 
@@ -89,11 +90,4 @@ export async function solidityCalldata(proof: Groth16Proof, publicSignals: reado
 }
 
 /** Stops snarkjs' curve worker threads (call before a script exits; proving again restarts them). */
-export async function shutdownZk(): Promise<void> {
-  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
-  if (g.curve_bn128) {
-    const c = g.curve_bn128;
-    g.curve_bn128 = null;
-    await c.terminate();
-  }
-}
+export const shutdownZk = stopSnarkjsWorkers;

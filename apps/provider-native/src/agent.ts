@@ -19,6 +19,7 @@ import {
   PROVIDER_EVENTS,
   PROVIDER_NAMESPACE,
   RegisterSchema,
+  stopSnarkjsWorkers,
   type Ack,
   type Assign,
   type AssignAck,
@@ -467,7 +468,7 @@ export class ProviderAgent {
     }
     await this.shutdownSocket();
     await this.cache?.close();
-    if (this.prover) await ZkProver.shutdown();
+    if (this.prover) await stopSnarkjsWorkers();
     this.log.info("stopped");
     this.events.emit("stopped");
   }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as snarkjs from "snarkjs";
-import { proveZkJob, toTypedArray, type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof } from "@stun/shared";
+import { proveZkJob, zkInputValues, type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import { serverUrl } from "./server-url";
 
@@ -29,25 +29,18 @@ export class ZkProver {
   constructor(private readonly opts: ZkProverOptions) {}
 
   async prove(job: ZkJob, inputs: WireTensorMap): Promise<ZkProof> {
-    const wire = inputs[job.input];
-    if (!wire) throw new ProviderError("PROOF_FAILED", `the zk job proves input "${job.input}", which the task does not have`);
-    const values = toTypedArray(wire as never, job.input).data as ArrayLike<number>;
+    let values: Float32Array;
+    try {
+      values = zkInputValues(job, inputs);
+    } catch (e) {
+      throw new ProviderError("PROOF_FAILED", errorMessage(e));
+    }
     const artifacts = await this.artifacts(job);
     try {
       const { proof, publicSignals, proveMs } = await proveZkJob(snarkjs as unknown as Groth16Prover, job, artifacts, values);
       return { proof, publicSignals, proveMs: Number(proveMs.toFixed(1)) };
     } catch (e) {
       throw new ProviderError("PROOF_FAILED", `proving failed: ${errorMessage(e)}`, { cause: e });
-    }
-  }
-
-  /** Stops snarkjs' curve worker threads (they keep a process alive); proving again restarts them. */
-  static async shutdown(): Promise<void> {
-    const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
-    const curve = g.curve_bn128;
-    if (curve) {
-      g.curve_bn128 = null;
-      await curve.terminate();
     }
   }
 

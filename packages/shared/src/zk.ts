@@ -4,7 +4,8 @@
  * (`Assign.zk`, docs/PROTOCOL.md) into a Groth16 proof with snarkjs. The compiler, keys and
  * verification live in @stun/circuits (server side).
  */
-import type { Groth16Proof, ZkJob } from "./schemas/protocol";
+import type { Groth16Proof, WireTensorMap, ZkJob } from "./schemas/protocol";
+import { toTypedArray } from "./tensor";
 
 /** The BN254 scalar field's prime p (circom's default field). */
 export const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -34,6 +35,23 @@ export function zkWitnessInput(job: Pick<ZkJob, "taskSignal" | "providerSignal" 
     provider: job.providerSignal,
     in: Array.from(input, (x) => toField(quantize(x, job.scaleBits)).toString()),
   };
+}
+
+/**
+ * The values a zk job proves: the float32 input tensor `job.input` of the assignment, decoded
+ * (little-endian, aligned copy). Throws a RangeError saying what is wrong when the task has no
+ * such input, or it is not float32 of the circuit's size.
+ */
+export function zkInputValues(job: Pick<ZkJob, "input" | "inputSize">, inputs: WireTensorMap): Float32Array {
+  const t = inputs[job.input];
+  if (!t) throw new RangeError(`the zk job proves input "${job.input}", which the task does not have (inputs: ${Object.keys(inputs).join(", ")})`);
+  if (t.dtype !== "float32") throw new RangeError(`input "${job.input}" is ${t.dtype}; the circuit takes float32`);
+  const raw: unknown = t.data;
+  const bytes = raw instanceof Uint8Array ? raw : raw instanceof ArrayBuffer ? new Uint8Array(raw) : undefined;
+  if (!bytes || bytes.byteLength !== job.inputSize * 4) {
+    throw new RangeError(`input "${job.input}" has ${bytes ? bytes.byteLength / 4 : 0} values; the circuit takes ${job.inputSize}`);
+  }
+  return toTypedArray({ dtype: "float32", dims: [job.inputSize], data: bytes }, job.input).data as Float32Array;
 }
 
 /** The part of snarkjs a prover needs (its Node build and its browser build both have it). */
@@ -72,4 +90,17 @@ export async function proveZkJob(
     opts.singleThread ? { singleThread: true } : undefined,
   );
   return { proof: proof as Groth16Proof, publicSignals, proveMs: performance.now() - t0 };
+}
+
+/**
+ * Stops snarkjs' bn128 curve worker threads (snarkjs keeps one curve per process once it has
+ * proven or verified, and its workers keep a Node process alive); proving again restarts them.
+ */
+export async function stopSnarkjsWorkers(): Promise<void> {
+  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
+  const curve = g.curve_bn128;
+  if (curve) {
+    g.curve_bn128 = null;
+    await curve.terminate();
+  }
 }

@@ -15,7 +15,7 @@
  * PROOF_FAILED (the native agent's code: circuit download, key mismatch, input, snarkjs) whose
  * message says which.
  */
-import { type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof, DTYPE_BYTES, HOST_IS_LITTLE_ENDIAN, proveZkJob, zkWitnessInput } from "@stun/shared";
+import { type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof, proveZkJob, zkInputValues as sharedZkInputValues, zkWitnessInput } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import type { ModelStore } from "./model-store";
 import { serverUrl } from "./server-url";
@@ -68,18 +68,11 @@ const importSnarkjs = async (): Promise<Groth16Prover> => {
 
 /** The float values of the job's input tensor (row-major), checked against the circuit's input size. */
 export function zkInputValues(job: Pick<ZkJob, "input" | "inputSize">, inputs: WireTensorMap): Float32Array {
-  const t = inputs[job.input];
-  if (!t) throw new ProviderError("PROOF_FAILED", `the zk job proves input "${job.input}", which the task does not have (inputs: ${Object.keys(inputs).join(", ")})`);
-  if (t.dtype !== "float32") throw new ProviderError("PROOF_FAILED", `input "${job.input}" is ${t.dtype}; the circuit takes float32`);
-  const raw: unknown = t.data;
-  const bytes = raw instanceof Uint8Array ? raw : raw instanceof ArrayBuffer ? new Uint8Array(raw) : undefined;
-  if (!bytes || bytes.byteLength !== job.inputSize * DTYPE_BYTES.float32) {
-    throw new ProviderError("PROOF_FAILED", `input "${job.input}" has ${bytes ? bytes.byteLength / DTYPE_BYTES.float32 : 0} values; the circuit takes ${job.inputSize}`);
+  try {
+    return sharedZkInputValues(job, inputs);
+  } catch (e) {
+    throw new ProviderError("PROOF_FAILED", errorMessage(e));
   }
-  const copy = new Uint8Array(bytes); // aligned, and ours to swap
-  const view = new DataView(copy.buffer);
-  if (HOST_IS_LITTLE_ENDIAN) return new Float32Array(copy.buffer, 0, job.inputSize);
-  return Float32Array.from({ length: job.inputSize }, (_, i) => view.getFloat32(i * 4, true));
 }
 
 export class ZkProver {
