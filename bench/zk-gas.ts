@@ -30,7 +30,7 @@ import {
 } from "@stun/circuits";
 import {
   ETH,
-  compileZkVerifier,
+  deployZkVerifier,
   computeMarketplaceAbi,
   deployStun,
   idToBytes32,
@@ -53,14 +53,6 @@ const stun = await deployStun(deployer, {
   timelockDelay: 60n,
   extraProposers: [deployer.account.address],
 });
-
-/** Deploys a verifier; returns its address and ABI. */
-async function deployVerifier(source: string, name: string) {
-  const compiled = await compileZkVerifier(source, name);
-  const hash = await deployer.deployContract({ abi: compiled.abi, bytecode: compiled.bytecode, args: [] } as never);
-  const receipt = await anvil.publicClient.waitForTransactionReceipt({ hash });
-  return { address: receipt.contractAddress! as Address, compiled, deployGas: receipt.gasUsed };
-}
 
 /** verifyProof sent as a transaction (what a contract calling it pays, plus the 21k base and calldata). */
 async function verifyGas(address: Address, abi: Abi, args: readonly unknown[]): Promise<{ gas: bigint; ok: boolean }> {
@@ -86,9 +78,9 @@ console.log("1. result commitment (16 outputs)");
   const { keys } = await commitmentCircuit(16, { log });
   const outputs = quantizeToField(Array.from({ length: 10 }, (_, i) => Math.sin(i)));
   const p = await proveCommitment({ taskId: "tsk_gas_commitment_000000001", provider: provider.account.address, outputs, salt: randomSalt() });
-  const v = await deployVerifier(await solidityVerifier(keys.zkeyPath, "GasCommitmentVerifier"), "GasCommitmentVerifier");
+  const v = await deployZkVerifier(deployer, anvil.publicClient, await solidityVerifier(keys.zkeyPath, "GasCommitmentVerifier"), "GasCommitmentVerifier");
   const args = await solidityCalldata(p.proof, p.publicSignals);
-  const r = await verifyGas(v.address, v.compiled.abi, args);
+  const r = await verifyGas(v.address, v.abi, args);
   if (!r.ok) throw new Error("the commitment proof did not verify on chain");
   rows.push({ circuit: "result commitment (16 outputs)", nPublic: 3, verifyProof: r.gas, deploy: v.deployGas });
 }
@@ -101,16 +93,16 @@ console.log("1. result commitment (16 outputs)");
 async function zkml(label: string, artifacts: ModelArtifacts, input: Float32Array, taskId: string) {
   const proof = await proveInference(artifacts, input, { taskId, provider: provider.account.address });
   const name = `Gas${artifacts.model.onnxSha256.slice(0, 8)}Verifier`;
-  const v = await deployVerifier(await solidityVerifier(artifacts.keys.zkeyPath, name), name);
+  const v = await deployZkVerifier(deployer, anvil.publicClient, await solidityVerifier(artifacts.keys.zkeyPath, name), name);
   const args = zkProofArgsFromCalldata(await solidityCalldata(proof.proof, proof.publicSignals));
-  const bare = await verifyGas(v.address, v.compiled.abi, args);
+  const bare = await verifyGas(v.address, v.abi, args);
   if (!bare.ok) throw new Error(`${label}: the proof did not verify on chain`);
   await registerZkVerifier(deployer, {
     publicClient: anvil.publicClient,
     marketplace: stun.marketplace,
     modelHash: artifacts.modelHash,
     verifier: v.address,
-    nPublic: v.compiled.nPublic,
+    nPublic: v.nPublic,
     waitForDelay: (s) => anvil.increaseTime(s),
   });
   const settle = async (id: string, p: typeof proof) => {
@@ -129,7 +121,7 @@ async function zkml(label: string, artifacts: ModelArtifacts, input: Float32Arra
   const first = await settle(taskId, proof);
   const again = `${taskId.slice(0, -1)}2`;
   const second = await settle(again, await proveInference(artifacts, input, { taskId: again, provider: provider.account.address }));
-  rows.push({ circuit: label, nPublic: v.compiled.nPublic, verifyProof: bare.gas, settleWithProof: second.gasUsed, firstSettle: first.gasUsed, deploy: v.deployGas });
+  rows.push({ circuit: label, nPublic: v.nPublic, verifyProof: bare.gas, settleWithProof: second.gasUsed, firstSettle: first.gasUsed, deploy: v.deployGas });
 }
 
 console.log("2. MLP 4-8-3 (input committed)");

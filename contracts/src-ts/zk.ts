@@ -144,18 +144,21 @@ export async function compileZkVerifier(source: string, contractName?: string): 
   return { contractName: name, abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, nPublic };
 }
 
-/** Compiles ({@link compileZkVerifier}) and deploys a model's verifier; returns its address and nPublic. */
+/**
+ * Compiles ({@link compileZkVerifier}) and deploys a model's verifier; returns its address, nPublic
+ * and ABI, and the deployment's gas.
+ */
 export async function deployZkVerifier(
   walletClient: DeployWalletClient,
   publicClient: PublicClient,
   source: string,
   contractName?: string,
-): Promise<{ address: Address; nPublic: number; contractName: string }> {
+): Promise<{ address: Address; nPublic: number; contractName: string; abi: Abi; deployGas: bigint }> {
   const compiled = await compileZkVerifier(source, contractName);
   const hash = await walletClient.deployContract({ abi: compiled.abi, bytecode: compiled.bytecode, args: [] } as Parameters<DeployWalletClient["deployContract"]>[0]);
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`verifier deployment failed (tx ${hash})`);
-  return { address: getAddress(receipt.contractAddress), nPublic: compiled.nPublic, contractName: compiled.contractName };
+  return { address: getAddress(receipt.contractAddress), nPublic: compiled.nPublic, contractName: compiled.contractName, abi: compiled.abi, deployGas: receipt.gasUsed };
 }
 
 export interface RegisterZkVerifierOptions {
