@@ -53,6 +53,13 @@ type Action =
   | { kind: "depositSettle"; picks: number[]; executions: Array<{ provider: number; share: number }>; withCreator: boolean }
   | { kind: "depositWithdraw"; pick: number; share: number; to: number };
 
+/**
+ * fast-check's seed: fixed, so every run checks the same sequences and the coverage check at the
+ * end (every kind of operation exercised) cannot fail by chance — with a random seed one CI run drew
+ * no refund in 25 sequences. `STUN_FC_SEED=<n>` explores other sequences.
+ */
+const SEED = Number(process.env.STUN_FC_SEED || 20261126);
+
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("create" as const), who: fc.nat(2), token: fc.nat(2), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }), deadlineIn: fc.bigInt({ min: 30n, max: 3n * 3_600n }), withCreator: fc.boolean() }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("settle" as const), task: fc.nat(), executions: fc.array(fc.record({ provider: fc.nat(2), share: fc.nat(100) }), { minLength: 1, maxLength: 4 }) }) },
@@ -414,7 +421,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
       expect(after[0]! + gasPaid).toBe(before[0]);
       expect(after.slice(1)).toEqual(before.slice(1));
     }),
-    { numRuns: 25 },
+    { numRuns: 25, seed: SEED },
   );
   expect(runs).toBeGreaterThanOrEqual(25);
   console.log(`invariants: ${runs} sequences; transactions by kind: ${JSON.stringify(Object.fromEntries([...done].sort()))}`);
