@@ -167,6 +167,9 @@ describe("web app: Contribute tab (browser provider)", () => {
     expect(execs.find((e) => e.backend === "wasm")?.providerId).toBe(wasmProviderId);
     expect(done.receipt.providers).toHaveLength(2);
     expectMatches(done, x);
+    // The tab counts a task once the server has acked its result, which can be after the task
+    // completed for the requester: wait for it, so the next test starts from a settled counter.
+    await expect.poll(() => page.getByTestId("tasks-done").textContent(), { timeout: 10_000 }).toBe("7");
     await native.kill();
     expect(wasmBrowser.errors()).toEqual([]);
   });
