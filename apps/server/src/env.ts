@@ -22,6 +22,11 @@ export const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** redis://… enables the socket.io Redis adapter and cross-instance events. */
   REDIS_URL: z.string().url().optional(),
+  /**
+   * Namespace of this network's keys and channels in Redis: instances of one network share it;
+   * two networks on one Redis (two test runs, staging beside production) must not.
+   */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("stun"),
   /** `local` enables the faucet; `production` hides it. */
   STUN_MODE: z.enum(["local", "production"]).default("local"),
   /** Largest JSON request body (task inputs), in bytes. */

@@ -4,18 +4,18 @@ import type { Server as IOServer } from "socket.io";
 import type { EventBus } from "./events";
 import type { Logger } from "./logger";
 
-const CHANNEL_PREFIX = "stun:events:";
 
 /**
  * Several server instances share one Redis: socket.io rooms and broadcasts go through the Redis
  * adapter, and task/work events are relayed so a long-poll on one instance hears a task finished
  * on another.
  */
-export async function connectRedis(url: string, io: IOServer, bus: EventBus, log: Logger): Promise<{ close(): Promise<void> }> {
+export async function connectRedis(url: string, prefix: string, io: IOServer, bus: EventBus, log: Logger): Promise<{ close(): Promise<void> }> {
+  const CHANNEL_PREFIX = `${prefix}:events:`;
   const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
-  io.adapter(createAdapter(pub, sub));
+  io.adapter(createAdapter(pub, sub, { key: `${prefix}:socket.io` }));
   const events = pub.duplicate();
   await events.connect();
   const origin = `${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -60,7 +60,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     pingTimeout: 20_000,
     cors: { origin: true },
   });
-  const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, io, app.bus, log) : undefined;
+  const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, config.REDIS_PREFIX, io, app.bus, log) : undefined;
   const providerNamespace = attachProviderNamespace(app, io);
 
   // Single instance: nobody else can hold our old assignments, so re-queue them now. With Redis

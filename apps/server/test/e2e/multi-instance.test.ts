@@ -8,6 +8,8 @@ import { spawnProvider, startTestNetwork } from "../support/network";
 import { api, float32Of, runTask, toJsonTensor, uploadModel } from "../support/api";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
+// This test's own namespace in the shared Redis: another run on the machine never hears its events.
+const REDIS_PREFIX = `stun-test-${process.pid}-${Date.now().toString(36)}`;
 
 /**
  * Several stateless instances serve one network: work is claimed from PostgreSQL, events cross
@@ -15,10 +17,10 @@ const REDIS_URL = "redis://127.0.0.1:6379";
  */
 describeDb("two server instances sharing PostgreSQL, Redis and the blob directory", () => {
   it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, and wakes the long-poll", async () => {
-    const net = await startTestNetwork({ env: { REDIS_URL, INSTANCE_ID: "instance-a" } });
+    const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a" } });
     const dbB = await createDatabase({ url: net.db.url! });
     const b = await startServer(
-      parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, INSTANCE_ID: "instance-b" }),
+      parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b" }),
       { db: dbB },
     );
     const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
