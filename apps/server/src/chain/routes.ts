@@ -1,7 +1,8 @@
 /**
  * The chain adapter's REST routes (README "Chain settlement"):
  *
- * - `GET  /api/v1/chain` (public): `{ enabled: false }`, or `{ enabled: true, ...ChainInfo }`.
+ * - `GET  /api/v1/chain` (public): `{ enabled: false }`, or `{ enabled: true, ...ChainInfo,
+ *   depositsScannedTo }` — the last block the deposit watcher has processed (its durable cursor).
  * - `GET  /api/v1/chain/account` (API key): the caller's bytes32 deposit account, linked wallet,
  *   on-chain balance (deposited, settled, withdrawn, available) and latest deposits.
  * - `POST /api/v1/chain/withdrawals` `{ "amount": "<base units>" }` (API key): withdraws that much
@@ -27,7 +28,11 @@ export function registerChainRoutes(http: FastifyInstance, app: AppContext, chai
     return chain;
   };
 
-  http.get("/api/v1/chain", async () => (chain ? { enabled: true, ...chain.info } : { enabled: false }));
+  http.get("/api/v1/chain", async () => {
+    if (!chain) return { enabled: false };
+    const cursor = await chain.deposits.cursor();
+    return { enabled: true, ...chain.info, depositsScannedTo: cursor.blockNumber.toString() };
+  });
 
   http.get("/api/v1/chain/account", async (req) => {
     const accountId = await caller(req);
