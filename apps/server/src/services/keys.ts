@@ -4,7 +4,8 @@
  *
  * Rules: a key manages (creates, revokes, rotates) only keys whose scopes it covers (auth/scopes.ts
  * `coversScopes`: admin covers all; otherwise no admin and nothing beyond its own), and a read-only
- * key manages none. A non-admin key with an expiry cannot make a key that outlives it. Revocation
+ * key manages none. A non-admin key with an expiry cannot make a key that outlives it (create:
+ * KEY_SCOPE; rotate: the new key's expiry is capped at the caller's). Revocation
  * and rotation are announced with `bus.keysChanged` after commit: every instance drops the key from
  * its auth cache and disconnects the provider sockets it opened.
  */
@@ -104,6 +105,12 @@ function requireWithinLifetime(caller: KeyAuth, expiresAt: Date | null): void {
   }
 }
 
+/** Rotation renews a key's lifetime, but never past a non-admin caller's own expiry (else an expiring key could live forever by rotating itself). */
+function capToCaller(caller: KeyAuth, expiresAt: Date | null): Date | null {
+  if (caller.scopes.includes("admin") || caller.expiresAt === null) return expiresAt;
+  return expiresAt === null || expiresAt.getTime() > caller.expiresAt ? new Date(caller.expiresAt) : expiresAt;
+}
+
 export async function createKey(app: AppContext, caller: KeyAuth, req: CreateKeyRequest): Promise<CreatedKey> {
   requireManage(caller, req.scopes, "create a key");
   const now = Date.now();
@@ -137,7 +144,7 @@ export async function revokeKey(app: AppContext, caller: KeyAuth, id: string): P
 }
 
 /**
- * A new key with the old one's name, scopes, kind and lifetime; the old one is revoked at once, or
+ * A new key with the old one's name, scopes, kind and lifetime (capped: `capToCaller`); the old one is revoked at once, or
  * with `graceSeconds` expires then (both announced: caches drop it, sockets are re-checked).
  */
 export async function rotateKey(app: AppContext, caller: KeyAuth, req: RotateKeyRequest): Promise<CreatedKey> {
@@ -148,8 +155,7 @@ export async function rotateKey(app: AppContext, caller: KeyAuth, req: RotateKey
     if (old.revokedAt || (old.expiresAt && old.expiresAt.getTime() <= now)) {
       throw new StunError("CONFLICT", `API key ${old.id} is ${old.revokedAt ? "revoked" : "expired"}: create a new one instead`);
     }
-    const expiresAt = old.expiresAt ? new Date(now + (old.expiresAt.getTime() - old.createdAt.getTime())) : null;
-    requireWithinLifetime(caller, expiresAt);
+    const expiresAt = capToCaller(caller, old.expiresAt ? new Date(now + (old.expiresAt.getTime() - old.createdAt.getTime())) : null);
     const graceEnd = new Date(now + req.graceSeconds * 1000);
     const retire = req.graceSeconds > 0 ? { expiresAt: old.expiresAt && old.expiresAt < graceEnd ? old.expiresAt : graceEnd } : { revokedAt: new Date(now) };
     // Conditional on the old key still being live: of two concurrent rotations one wins.

@@ -123,6 +123,10 @@ describeDb("API keys: scopes, revocation, rotation, wallet sessions", () => {
     expectCode(await create(short.body.apiKey, { name: "forever", scopes: ["read"] }), 403, "KEY_SCOPE");
     expectCode(await create(short.body.apiKey, { name: "longer", scopes: ["read"], expiresInSeconds: 7200 }), 403, "KEY_SCOPE");
     expect((await create(short.body.apiKey, { name: "shorter", scopes: ["read"], expiresInSeconds: 300 })).status).toBe(201);
+    // Nor renew itself past its expiry by rotation: the new key expires when the caller does.
+    const renewed = await api(net.url, "POST", `/accounts/me/keys/${short.body.key.id}/rotate`, { key: short.body.apiKey, json: {} });
+    expect(renewed.status).toBe(201);
+    expect(renewed.body.key.expiresAt).toBe(short.body.key.expiresAt);
   });
 
   it("a revoked key is refused at once (KEY_REVOKED), though this instance had just cached it", async () => {
