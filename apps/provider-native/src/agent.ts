@@ -255,7 +255,7 @@ export class ProviderAgent {
         void this.register(fail);
       });
       socket.on("connect_error", (err: Error) => {
-        if (/^UNAUTHORIZED/.test(err.message) || !socket.active) {
+        if (/^(UNAUTHORIZED|KEY_REVOKED|KEY_EXPIRED|KEY_SCOPE)\b/.test(err.message) || !socket.active) {
           fail(new Error(`the server refused the connection: ${err.message}`));
           return;
         }

@@ -7,6 +7,7 @@ import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
 import type { ChainAdapter } from "./chain/adapter";
 import type { ZkModels } from "./zk/zk-models";
+import type { KeyAuth } from "./auth/key-auth";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -27,4 +28,8 @@ export interface AppContext {
 export interface CallContext {
   app: AppContext;
   accountId: string | undefined;
+  /** The calling key (auth/key-auth.ts), when a valid one came with the request. */
+  key?: KeyAuth | undefined;
+  /** Why the key that came with the request was refused (KEY_REVOKED …), for procedures that need one. */
+  authError?: unknown;
 }

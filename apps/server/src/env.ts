@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
+import { keysEnvShape } from "./auth/config";
 
 /**
  * The server's configuration, parsed once from the environment by one zod schema. Every default
@@ -85,6 +86,8 @@ export const EnvSchema = z.object({
    * HOST is a loopback or unspecified address (services/wallets.ts).
    */
   SIWE_DOMAINS: z.string().min(1).optional(),
+  /** API keys: wallet-session lifetime and cap (auth/config.ts). */
+  ...keysEnvShape,
   /** On-chain deposits and settlement (apps/server/src/chain; README "Chain settlement"): off unless CHAIN is set. */
   ...chainEnvShape,
 });

@@ -13,14 +13,14 @@ export interface TaskUpdate {
  */
 export class EventBus {
   private readonly emitter = new EventEmitter();
-  private relay?: (channel: string, payload: string) => void;
+  private relay?: (channel: string, payload: string) => unknown;
 
   constructor() {
     this.emitter.setMaxListeners(0);
   }
 
   /** Connects a cross-instance relay: outgoing events are published through it. */
-  setRelay(relay: (channel: string, payload: string) => void): void {
+  setRelay(relay: (channel: string, payload: string) => unknown): void {
     this.relay = relay;
   }
 
@@ -28,6 +28,7 @@ export class EventBus {
   receive(channel: string, payload: string): void {
     if (channel === "task") this.emitter.emit("task", JSON.parse(payload) as TaskUpdate);
     else if (channel === "work") this.emitter.emit("work");
+    else if (channel === "keys") this.emitter.emit("keys", JSON.parse(payload) as string[]);
   }
 
   taskUpdated(update: TaskUpdate): void {
@@ -38,6 +39,22 @@ export class EventBus {
   workAvailable(): void {
     this.emitter.emit("work");
     this.relay?.("work", "");
+  }
+
+  /**
+   * API keys were revoked or had their expiry shortened: every instance drops them from its auth
+   * cache and re-checks the provider sockets they opened. Resolves once the relay has handed the
+   * message to Redis (so a caller answering "revoked" has told every instance first).
+   */
+  async keysChanged(keyIds: string[]): Promise<void> {
+    if (keyIds.length === 0) return;
+    this.emitter.emit("keys", keyIds);
+    await this.relay?.("keys", JSON.stringify(keyIds));
+  }
+
+  onKeysChanged(listener: (keyIds: string[]) => void): () => void {
+    this.emitter.on("keys", listener);
+    return () => this.emitter.off("keys", listener);
   }
 
   onTask(listener: (u: TaskUpdate) => void): () => void {

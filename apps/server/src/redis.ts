@@ -19,15 +19,15 @@ export async function connectRedis(url: string, prefix: string, io: IOServer, bu
   const events = pub.duplicate();
   await events.connect();
   const origin = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await events.subscribe(`${CHANNEL_PREFIX}task`, `${CHANNEL_PREFIX}work`);
+  await events.subscribe(`${CHANNEL_PREFIX}task`, `${CHANNEL_PREFIX}work`, `${CHANNEL_PREFIX}keys`);
   events.on("message", (channel: string, message: string) => {
     const sep = message.indexOf("|");
     if (message.slice(0, sep) === origin) return;
     bus.receive(channel.slice(CHANNEL_PREFIX.length), message.slice(sep + 1));
   });
-  bus.setRelay((channel, payload) => {
-    pub.publish(`${CHANNEL_PREFIX}${channel}`, `${origin}|${payload}`).catch((err) => log.warn({ err }, "event relay failed"));
-  });
+  bus.setRelay((channel, payload) =>
+    pub.publish(`${CHANNEL_PREFIX}${channel}`, `${origin}|${payload}`).catch((err) => log.warn({ err }, "event relay failed")),
+  );
   log.info("connected to Redis: socket.io adapter and event relay on");
   return {
     async close() {

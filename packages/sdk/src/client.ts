@@ -6,6 +6,8 @@
  */
 import {
   AccountViewSchema,
+  ApiKeyViewSchema,
+  CreatedKeySchema,
   CreateAccountResponseSchema,
   LedgerEntryViewSchema,
   ModelViewSchema,
@@ -17,6 +19,9 @@ import {
   isTerminalStatus,
   tensorToJson,
   type AccountView,
+  type ApiKeyView,
+  type CreatedKey,
+  type KeyScope,
   type Dtype,
   type LedgerEntryView,
   type ModelView,
@@ -60,6 +65,19 @@ export interface Account {
   escrow: bigint;
   /** Staked as a provider: paid work needs stake ≥ 10 × the prices of the account's live executions. */
   stake: bigint;
+}
+
+/** An API key as its owner sees it (never its secret). */
+export type ApiKeyInfo = ApiKeyView;
+/** A key just made (create, rotate): `apiKey` is its secret, shown this once. */
+export type NewApiKey = CreatedKey;
+
+export interface CreateKeyOptions extends CallOptions {
+  name: string;
+  /** admin | requester | provider | read; at most the calling key's own. */
+  scopes: KeyScope[];
+  /** Omitted: never expires. */
+  expiresInSeconds?: number;
 }
 
 export interface LedgerEntry extends Omit<LedgerEntryView, "amount"> {
@@ -393,6 +411,48 @@ export class StunClient {
       query: { limit: options.limit, before: options.before === undefined ? undefined : String(options.before) },
       call: options,
       parse: listOf("entries", LedgerEntryViewSchema, toLedgerEntry),
+    });
+  }
+
+  // ---- API keys ----
+
+  /** The account's API keys, newest first (revoked and expired ones too; never secrets). */
+  async listKeys(options: CallOptions & { limit?: number } = {}): Promise<ApiKeyInfo[]> {
+    return this.request({ method: "GET", path: "/accounts/me/keys", query: { limit: options.limit }, call: options, parse: listOf("keys", ApiKeyViewSchema, (k) => k) });
+  }
+
+  /** Creates a named key with scopes (KEY_SCOPE 403 when broader than this client's key). */
+  async createKey(options: CreateKeyOptions): Promise<NewApiKey> {
+    const { name, scopes, expiresInSeconds, ...call } = options;
+    return this.request({
+      method: "POST",
+      path: "/accounts/me/keys",
+      json: { name, scopes, ...(expiresInSeconds !== undefined ? { expiresInSeconds } : {}) },
+      call,
+      parse: parseWith(CreatedKeySchema, "key"),
+    });
+  }
+
+  /** Revokes a key: every server instance refuses it at once (KEY_REVOKED). */
+  async revokeKey(id: string, call?: CallOptions): Promise<ApiKeyInfo> {
+    return this.request({
+      method: "POST",
+      path: `/accounts/me/keys/${encodeURIComponent(id)}/revoke`,
+      json: {},
+      call,
+      parse: (b) => parseWith(ApiKeyViewSchema, "key")((b as { key?: unknown } | undefined)?.key),
+    });
+  }
+
+  /** A new key with the old one's name, scopes and lifetime; the old one is revoked, or expires after `graceSeconds`. */
+  async rotateKey(id: string, options: CallOptions & { graceSeconds?: number } = {}): Promise<NewApiKey> {
+    const { graceSeconds, ...call } = options;
+    return this.request({
+      method: "POST",
+      path: `/accounts/me/keys/${encodeURIComponent(id)}/rotate`,
+      json: graceSeconds !== undefined ? { graceSeconds } : {},
+      call,
+      parse: parseWith(CreatedKeySchema, "key"),
     });
   }
 

@@ -18,8 +18,14 @@ export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   /** A Sign-In with Ethereum message or signature that does not check out (nonce, domain, chain, time, signer). */
   SIWE_INVALID: 401,
+  /** The API key was revoked (keys.revoke/rotate, or replaced by a newer wallet sign-in). */
+  KEY_REVOKED: 401,
+  /** The API key's expiry has passed. */
+  KEY_EXPIRED: 401,
   INSUFFICIENT_FUNDS: 402,
   FORBIDDEN: 403,
+  /** The API key lacks the scope this call needs (or a new key would have more than it). */
+  KEY_SCOPE: 403,
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,

@@ -5,6 +5,7 @@ export * from "./schemas/api";
 export * from "./schemas/protocol";
 export * from "./schemas/auth";
 export * from "./schemas/wallet";
+export * from "./schemas/keys";
 export * from "./bytes";
 export * from "./base64";
 export * from "./float16";

@@ -5,7 +5,7 @@
  *   depositsScannedTo }` — the last block the deposit watcher has processed (its durable cursor).
  * - `GET  /api/v1/chain/account` (API key): the caller's bytes32 deposit account, linked wallet,
  *   on-chain balance (deposited, settled, withdrawn, available) and latest deposits.
- * - `POST /api/v1/chain/withdrawals` `{ "amount": "<base units>" }` (API key): withdraws that much
+ * - `POST /api/v1/chain/withdrawals` `{ "amount": "<base units>" }` (admin API key): withdraws that much
  *   of the caller's deposit to its linked wallet (201, the withdrawal).
  * - `GET  /api/v1/chain/withdrawals` (API key): the caller's withdrawals, newest first.
  */
@@ -16,6 +16,8 @@ import { accountToBytes32 } from "@stun/contracts";
 import type { AppContext } from "../context";
 import { bearerToken } from "../auth/api-keys";
 import { authenticate } from "../services/accounts";
+import { authenticateKey } from "../auth/key-auth";
+import { requireScope } from "../auth/scopes";
 import type { ChainAdapter } from "./adapter";
 import { chainBalance } from "./ledger";
 
@@ -65,7 +67,9 @@ export function registerChainRoutes(http: FastifyInstance, app: AppContext, chai
   });
 
   http.post("/api/v1/chain/withdrawals", async (req, reply) => {
-    const accountId = await caller(req);
+    // Money leaves the ledger: only a key with the account's full power.
+    const { accountId, scopes } = await authenticateKey(app, bearerToken(req.headers.authorization));
+    requireScope(scopes, ["admin"], "withdraw");
     const c = need();
     const parsed = WithdrawBody.safeParse(req.body ?? {});
     if (!parsed.success) throw new StunError("VALIDATION_FAILED", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));

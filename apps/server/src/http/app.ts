@@ -3,7 +3,9 @@ import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import { IdSchema, StunError, UploadModelQuerySchema } from "@stun/shared";
 import type { AppContext } from "../context";
 import { bearerToken } from "../auth/api-keys";
-import { authenticate } from "../services/accounts";
+import { authenticateKey, type KeyAuth } from "../auth/key-auth";
+import { requireScope } from "../auth/scopes";
+import { authorizeCall } from "../procedures/define";
 import { getModel, getModelRow, uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
@@ -17,11 +19,11 @@ import { registerWebApp } from "./web";
 const API = "/api/v1";
 const VERSION = "0.1.0";
 
-const callerOf = (app: AppContext, req: FastifyRequest): Promise<string> => authenticate(app, bearerToken(req.headers.authorization));
-/** A public route's caller: the account of a valid bearer key, else undefined (as tRPC's context). */
-const optionalCallerOf = (app: AppContext, req: FastifyRequest): Promise<string | undefined> => {
+const callerOf = (app: AppContext, req: FastifyRequest): Promise<KeyAuth> => authenticateKey(app, bearerToken(req.headers.authorization));
+/** A public route's caller: a valid bearer key, else undefined (as tRPC's context). */
+const optionalCallerOf = (app: AppContext, req: FastifyRequest): Promise<KeyAuth | undefined> => {
   const key = bearerToken(req.headers.authorization);
-  return key ? authenticate(app, key).catch(() => undefined) : Promise.resolve(undefined);
+  return key ? authenticateKey(app, key).catch(() => undefined) : Promise.resolve(undefined);
 };
 
 /**
@@ -54,9 +56,10 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
       url: `${API}${r.path}`,
       handler: async (req, reply) => {
         const p = r.procedure;
-        const accountId = p.auth ? await callerOf(app, req) : await optionalCallerOf(app, req);
+        const key = p.auth ? await callerOf(app, req) : await optionalCallerOf(app, req);
+        if (key) authorizeCall(p, key);
         const input = p.input.parse(r.input(req));
-        const out = await p.handler({ app, accountId: accountId as string }, input as never);
+        const out = await p.handler({ app, accountId: key?.accountId as string, key }, input as never);
         return reply.status(r.status ?? 200).send(out);
       },
     });
@@ -68,7 +71,8 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
       done(null, body),
     );
     scope.post(`${API}/models`, { bodyLimit: app.config.MODEL_LIMIT }, async (req, reply) => {
-      const accountId = await callerOf(app, req);
+      const { accountId, scopes } = await callerOf(app, req);
+      requireScope(scopes, ["requester"], "upload models");
       if (!Buffer.isBuffer(req.body)) {
         throw new StunError("UNSUPPORTED_MEDIA_TYPE", "send the ONNX file as the body with Content-Type: application/octet-stream");
       }

@@ -1,13 +1,19 @@
 import type { z } from "zod";
+import { StunError, type KeyScope } from "@stun/shared";
 import type { AppContext } from "../context";
+import type { KeyAuth } from "../auth/key-auth";
+import { defaultScopes, requireScope } from "../auth/scopes";
 
 export interface AuthedCall {
   app: AppContext;
   accountId: string;
+  /** The calling key (its id and scopes); set by every surface. */
+  key?: KeyAuth;
 }
 export interface PublicCall {
   app: AppContext;
   accountId: string | undefined;
+  key?: KeyAuth | undefined;
 }
 
 /**
@@ -20,6 +26,8 @@ export type Procedure<I extends z.ZodType = any, O extends z.ZodType = any> =
   | {
       kind: "query" | "mutation";
       auth: true;
+      /** The key scopes that may call it (any of them; admin always may). Default: queries any key, mutations admin. */
+      scopes?: readonly KeyScope[];
       summary: string;
       input: I;
       output: O;
@@ -28,6 +36,7 @@ export type Procedure<I extends z.ZodType = any, O extends z.ZodType = any> =
   | {
       kind: "query" | "mutation";
       auth: false;
+      scopes?: undefined;
       summary: string;
       input: I;
       output: O;
@@ -36,3 +45,14 @@ export type Procedure<I extends z.ZodType = any, O extends z.ZodType = any> =
 
 /** Declares a procedure, keeping its literal `kind` so tRPC's router type knows queries from mutations. */
 export const procedure = <I extends z.ZodType, O extends z.ZodType, K extends "query" | "mutation">(p: Procedure<I, O> & { kind: K }): Procedure<I, O> & { kind: K } => p;
+
+/** Throws KEY_SCOPE (403) unless the calling key may call `p` (README "API keys"). Public procedures check inside. */
+export function authorizeCall(p: Procedure, key: KeyAuth): void {
+  if (p.auth) requireScope(key.scopes, p.scopes ?? defaultScopes(p.kind), `call this (${p.summary.split(/[:(]/)[0]!.trim().toLowerCase()})`);
+}
+
+/** The calling key of an authenticated call (every surface sets it). */
+export function callerKey(call: AuthedCall): KeyAuth {
+  if (!call.key) throw new StunError("UNAUTHORIZED", "this call needs an API key");
+  return call.key;
+}

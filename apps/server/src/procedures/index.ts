@@ -15,6 +15,10 @@ import { submitTaskProcedure } from "./tasks/submit";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
 import { linkedWalletProcedure } from "./auth/wallet";
 import { chainSettlementsProcedure } from "./chain/settlements";
+import { createKeyProcedure } from "./keys/create";
+import { listKeysProcedure } from "./keys/list";
+import { revokeKeyProcedure } from "./keys/revoke";
+import { rotateKeyProcedure } from "./keys/rotate";
 
 /** Every API procedure by domain; tRPC's router and the REST table both wire these. */
 export const procedures = {
@@ -31,4 +35,5 @@ export const procedures = {
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
   auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
   chain: { settlements: chainSettlementsProcedure },
+  keys: { list: listKeysProcedure, create: createKeyProcedure, revoke: revokeKeyProcedure, rotate: rotateKeyProcedure },
 };

@@ -1,35 +1,23 @@
 import { StunError, type AccountView } from "@stun/shared";
 import type { AppContext } from "../context";
-import { generateApiKey, hashApiKey } from "../auth/api-keys";
+import { authenticateKey } from "../auth/key-auth";
 import { newId } from "../ids";
 import { getBalances, mint } from "../ledger";
+import { insertKey } from "./keys";
 
+/** A new account and its first key: admin, named "default", never expiring. */
 export async function createAccount(app: AppContext): Promise<{ accountId: string; apiKey: string }> {
   const accountId = newId("acc");
-  const key = generateApiKey();
-  await app.db.prisma.$transaction(async (tx) => {
+  const { apiKey } = await app.db.prisma.$transaction(async (tx) => {
     await tx.account.create({ data: { id: accountId } });
-    await tx.apiKey.create({ data: { id: newId("key"), accountId, hash: key.hash, prefix: key.prefix } });
+    return insertKey(tx, { accountId, name: "default", scopes: ["admin"], kind: "account" });
   });
-  return { accountId, apiKey: key.key };
+  return { accountId, apiKey };
 }
 
-const AUTH_CACHE_MS = 30_000;
-const authCache = new WeakMap<AppContext, Map<string, { accountId: string; until: number }>>();
-
-/** Resolves an API key to its account, or throws UNAUTHORIZED. Cached briefly per server. */
+/** Resolves an API key to its account (scopes aside: see auth/key-auth.ts `authenticateKey`). */
 export async function authenticate(app: AppContext, apiKey: string | undefined): Promise<string> {
-  if (!apiKey) throw new StunError("UNAUTHORIZED", "missing API key: send Authorization: Bearer <apiKey>");
-  const hash = hashApiKey(apiKey);
-  let cache = authCache.get(app);
-  if (!cache) authCache.set(app, (cache = new Map()));
-  const hit = cache.get(hash);
-  if (hit && hit.until > Date.now()) return hit.accountId;
-  const row = await app.db.prisma.apiKey.findUnique({ where: { hash }, select: { accountId: true, revokedAt: true } });
-  if (!row || row.revokedAt) throw new StunError("UNAUTHORIZED", "invalid API key");
-  if (cache.size > 10_000) cache.clear();
-  cache.set(hash, { accountId: row.accountId, until: Date.now() + AUTH_CACHE_MS });
-  return row.accountId;
+  return (await authenticateKey(app, apiKey)).accountId;
 }
 
 export async function accountView(app: AppContext, accountId: string): Promise<AccountView> {

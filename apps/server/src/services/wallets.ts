@@ -9,8 +9,9 @@
  *   validateSiweMessage): its nonce is one this instance issued and has not seen used, its domain
  *   is one of this server's (SIWE_DOMAINS), its chain id is allowed, it is inside its validity
  *   window; then the signature (viem verifyMessage: an EOA's ECDSA signature). Then it links the
- *   wallet to the caller's account (when called with an API key) or signs in to the account linked
- *   to the wallet, creating one when there is none, and returns a new API key.
+ *   wallet to the caller's account (when called with an admin API key) or signs in to the account
+ *   linked to the wallet, creating one when there is none, and returns a new session API key
+ *   (expiring after SIWE_SESSION_TTL_SECONDS; the account keeps its SIWE_SESSION_MAX newest).
  *
  * Smart-contract wallets (ERC-1271 / ERC-6492) sign with a contract, not a key: checking them needs
  * a call to the chain (viem's publicClient.verifyMessage); `SiweOptions.verifyContractSignature`
@@ -22,8 +23,8 @@ import { getAddress, verifyMessage, type Address, type Hex } from "viem";
 import { parseSiweMessage, validateSiweMessage } from "viem/siwe";
 import type { AppContext } from "../context";
 import type { Config } from "../env";
-import { generateApiKey } from "../auth/api-keys";
 import { newId } from "../ids";
+import { issueSiweSession } from "./keys";
 
 /** How long an issued nonce stays valid. */
 export const SIWE_NONCE_TTL_MS = 10 * 60_000;
@@ -163,12 +164,6 @@ export async function walletOf(app: AppContext, accountId: string): Promise<stri
   return row?.walletAddress ?? undefined;
 }
 
-async function newKey(app: AppContext, accountId: string): Promise<string> {
-  const key = generateApiKey();
-  await app.db.prisma.apiKey.create({ data: { id: newId("key"), accountId, hash: key.hash, prefix: key.prefix } });
-  return key.key;
-}
-
 /** Links `address` to `accountId`; WALLET_IN_USE when another account has it. */
 async function linkWallet(app: AppContext, accountId: string, wallet: string): Promise<void> {
   const holder = await accountByWallet(app, wallet);
@@ -202,7 +197,8 @@ async function accountForWallet(app: AppContext, wallet: string): Promise<{ acco
 /**
  * auth.siweVerify: checks the message and signature, then links the wallet to the caller's account
  * (`callerId`, from an API key) or signs in to the wallet's account (created on first sign-in).
- * Answers with a new API key for the session.
+ * Answers with a new session API key (admin, expiring; older sessions beyond the cap are revoked:
+ * services/keys.ts `issueSiweSession`).
  */
 export async function verifySiwe(app: AppContext, callerId: string | undefined, req: SiweVerifyRequest, opts: SiweOptions = {}): Promise<SiweVerifyResponse> {
   const { address } = await checkSiwe(app, req, opts);
@@ -215,7 +211,7 @@ export async function verifySiwe(app: AppContext, callerId: string | undefined, 
   } else {
     ({ accountId, created } = await accountForWallet(app, wallet));
   }
-  const apiKey = await newKey(app, accountId);
+  const apiKey = await issueSiweSession(app, accountId);
   app.log.info({ accountId, wallet, created, linked: !!callerId }, "signed in with Ethereum");
   return { accountId, apiKey, walletAddress: wallet, created };
 }

@@ -17,7 +17,9 @@ import {
 import type { Server as IOServer } from "socket.io";
 import type { z } from "zod";
 import type { AppContext } from "../context";
-import { authenticate } from "../services/accounts";
+import { authenticateKey } from "../auth/key-auth";
+import { requireScope } from "../auth/scopes";
+import { trackKeySocket, watchKeyChanges } from "./key-sockets";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../scheduler/assignment-lifecycle";
@@ -74,14 +76,21 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
     try {
-      socket.data.accountId = await authenticate(app, auth.data.apiKey);
+      const key = await authenticateKey(app, auth.data.apiKey);
+      requireScope(key.scopes, ["provider"], "connect as a provider");
+      socket.data.accountId = key.accountId;
+      socket.data.key = key;
       next();
-    } catch {
-      next(new Error("UNAUTHORIZED: invalid API key"));
+    } catch (e) {
+      // "<CODE>: message" (clients match the code at the start), and the code in `data`.
+      const err = e instanceof StunError ? e : new StunError("UNAUTHORIZED", "invalid API key");
+      next(Object.assign(new Error(`${err.code}: ${err.message}`), { data: { code: err.code, message: err.message } }));
     }
   });
+  const unwatchKeys = watchKeyChanges(app, nsp);
 
   nsp.on("connection", (socket) => {
+    trackKeySocket(socket, socket.data.key);
     on(app, socket, PROVIDER_EVENTS.register, RegisterSchema, async (reg) => register(app, socket, reg));
     on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) =>
       providerId ? handleResult(app, providerId, msg) : notRegistered,
@@ -122,6 +131,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     async settle() {
       while (pending.size) await Promise.all([...pending]);
       closed = true;
+      unwatchKeys();
     },
   };
 }

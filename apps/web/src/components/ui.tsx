@@ -123,7 +123,7 @@ export function LoadingCard({ label = "Loading", rows = 3 }: { label?: string; r
   );
 }
 
-/** An error with its stable code; UNAUTHORIZED offers sign-in. */
+/** An error with its stable code; a refused key (UNAUTHORIZED, KEY_REVOKED, KEY_EXPIRED) offers sign-in. */
 export function ErrorNotice({ error, title = "Something went wrong", onRetry }: { error: UiError; title?: string; onRetry?: () => void }) {
   return (
     <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
@@ -133,7 +133,7 @@ export function ErrorNotice({ error, title = "Something went wrong", onRetry }: 
       </div>
       <p className="mt-1 break-words">{error.message}</p>
       <div className="mt-2 flex gap-3">
-        {error.code === "UNAUTHORIZED" ? (
+        {["UNAUTHORIZED", "KEY_REVOKED", "KEY_EXPIRED"].includes(error.code) ? (
           <Link className="font-medium underline" href="/signin">
             Sign in with an API key
           </Link>

@@ -100,7 +100,7 @@ export class BrowserProviderAgent {
     this.socket = socket;
     socket.on("connect", () => void this.register());
     socket.on("connect_error", (err: Error) => {
-      if (/^UNAUTHORIZED/.test(err.message) || !socket.active) {
+      if (/^(UNAUTHORIZED|KEY_REVOKED|KEY_EXPIRED|KEY_SCOPE)\b/.test(err.message) || !socket.active) {
         this.fatal("UNAUTHORIZED", `the server refused the connection: ${err.message}`);
         return;
       }

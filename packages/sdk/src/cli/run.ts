@@ -9,6 +9,7 @@ import { StunError } from "@stun/shared";
 import { DEFAULT_BASE_URL, StunClient } from "../client";
 import { StunApiError } from "../errors";
 import { accountCommands } from "./account";
+import { keyCommands } from "./keys";
 import { configPath, loadConfig, resolveSettings } from "./config";
 import { UsageError, type CliIo, type Command, type Context, type OptionSpecs, type ParsedValues } from "./context";
 import { toJson } from "./format";
@@ -18,7 +19,7 @@ import { taskCommands } from "./tasks";
 
 export type { CliIo } from "./context";
 
-export const COMMANDS: readonly Command[] = [...accountCommands, ...modelCommands, ...taskCommands, ...networkCommands];
+export const COMMANDS: readonly Command[] = [...accountCommands, ...keyCommands, ...modelCommands, ...taskCommands, ...networkCommands];
 
 const GLOBAL_OPTIONS: OptionSpecs = {
   server: { type: "string" },

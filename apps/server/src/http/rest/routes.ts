@@ -16,6 +16,7 @@ const none = () => ({});
 const body = (r: FastifyRequest) => r.body ?? {};
 const query = (r: FastifyRequest) => r.query ?? {};
 const params = (r: FastifyRequest) => r.params ?? {};
+const bodyAndParams = (r: FastifyRequest) => ({ ...(r.body as object), ...(r.params as object) });
 const queryAndParams = (r: FastifyRequest) => ({ ...(r.query as object), ...(r.params as object) });
 
 /** The REST contract (README § API): each route wires one procedure. */
@@ -39,4 +40,8 @@ export const restRoutes: RestRoute[] = [
   { method: "POST", path: "/auth/siwe/verify", procedure: procedures.auth.siweVerify, input: body },
   { method: "GET", path: "/accounts/me/wallet", procedure: procedures.auth.wallet, input: none },
   { method: "GET", path: "/chain/settlements", procedure: procedures.chain.settlements, input: query },
+  { method: "GET", path: "/accounts/me/keys", procedure: procedures.keys.list, input: query },
+  { method: "POST", path: "/accounts/me/keys", procedure: procedures.keys.create, status: 201, input: body },
+  { method: "POST", path: "/accounts/me/keys/:id/revoke", procedure: procedures.keys.revoke, input: params },
+  { method: "POST", path: "/accounts/me/keys/:id/rotate", procedure: procedures.keys.rotate, status: 201, input: bodyAndParams },
 ];

@@ -5,6 +5,7 @@ import { faucet } from "../../services/accounts";
 export const faucetProcedure = procedure({
   kind: "mutation",
   auth: true,
+  scopes: ["requester", "provider"],
   summary: "Local mode only: credit the caller with test funds",
   input: AmountRequestSchema,
   output: AccountViewSchema,

@@ -5,6 +5,7 @@ import { stakeFunds, unstakeFunds } from "../../services/stake";
 export const stakeProcedure = procedure({
   kind: "mutation",
   auth: true,
+  scopes: ["provider"],
   summary: "Move funds from the caller's balance to its stake (providers need stake for paid work)",
   input: AmountRequestSchema,
   output: AccountViewSchema,
@@ -14,6 +15,7 @@ export const stakeProcedure = procedure({
 export const unstakeProcedure = procedure({
   kind: "mutation",
   auth: true,
+  scopes: ["provider"],
   summary: "Move funds from the caller's stake back to its balance (not the part backing live executions)",
   input: AmountRequestSchema,
   output: AccountViewSchema,

@@ -3,6 +3,7 @@ import { SiweNonceResponseSchema, SiweVerifyRequestSchema, SiweVerifyResponseSch
 import { procedure } from "../define";
 import { issueSiweNonce, verifySiwe } from "../../services/wallets";
 import { siweOptions } from "./options";
+import { requireScope } from "../../auth/scopes";
 
 export const siweNonceProcedure = procedure({
   kind: "mutation",
@@ -20,5 +21,9 @@ export const siweVerifyProcedure = procedure({
     "Sign-In with Ethereum, step 2: verify the signed EIP-4361 message; with an API key, link the wallet to that account, otherwise sign in to the wallet's account (created on first sign-in). Answers with a new API key",
   input: SiweVerifyRequestSchema,
   output: SiweVerifyResponseSchema,
-  handler: ({ app, accountId }, input) => verifySiwe(app, accountId, input, siweOptions(app)),
+  handler: ({ app, accountId, key }, input) => {
+    // Linking changes where the account's on-chain payouts go: only a key with the account's full power.
+    if (key) requireScope(key.scopes, ["admin"], "link a wallet to the account");
+    return verifySiwe(app, accountId, input, siweOptions(app));
+  },
 });

@@ -1,5 +1,6 @@
 import { procedures } from "../../procedures";
-import type { Procedure } from "../../procedures/define";
+import { authorizeCall, type Procedure } from "../../procedures/define";
+import type { KeyAuth } from "../../auth/key-auth";
 import type { TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
 import type { z } from "zod";
 import { StunError } from "@stun/shared";
@@ -16,10 +17,13 @@ type Wired<P extends Procedure> = P["kind"] extends "query" ? TRPCQueryProcedure
 /** Turns one API procedure into a tRPC procedure: same schema, same handler. */
 function wire<P extends Procedure>(p: P): Wired<P> {
   const base = t.procedure.input(p.input).output(p.output);
-  const run = async ({ ctx, input }: { ctx: { app: any; accountId: string | undefined }; input: unknown }) => {
+  const run = async ({ ctx, input }: { ctx: { app: any; accountId: string | undefined; key?: KeyAuth | undefined; authError?: unknown }; input: unknown }) => {
     try {
-      if (p.auth && !ctx.accountId) throw new StunError("UNAUTHORIZED", "missing or invalid API key");
-      return await p.handler({ app: ctx.app, accountId: ctx.accountId as string }, input as never);
+      if (p.auth) {
+        if (!ctx.key) throw ctx.authError ?? new StunError("UNAUTHORIZED", "missing or invalid API key");
+        authorizeCall(p, ctx.key);
+      }
+      return await p.handler({ app: ctx.app, accountId: ctx.accountId as string, key: ctx.key }, input as never);
     } catch (e) {
       throw toTrpcError(e);
     }
@@ -37,6 +41,7 @@ export const appRouter = t.router({
   network: wireAll(procedures.network),
   auth: wireAll(procedures.auth),
   chain: wireAll(procedures.chain),
+  keys: wireAll(procedures.keys),
 });
 
 export type AppRouter = typeof appRouter;

@@ -9,6 +9,7 @@ import { toUiError } from "@/lib/errors";
 import { formatAgo, formatAmount } from "@/lib/format";
 import { faucet, fetchWebConfig } from "@/lib/rest";
 import { trpc } from "@/lib/trpc";
+import { KeysCard } from "./keys-card";
 
 const FAUCET_AMOUNT = "1000000";
 
@@ -85,6 +86,8 @@ function Account({ apiKey }: { apiKey: string }) {
           </div>
         ) : null}
       </Card>
+
+      <KeysCard />
 
       <Card title="Ledger" id="ledger">
         {ledger.isPending ? (
