@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { generateApiKey, hashApiKey } from "../auth/api-keys";
 import { newId } from "../ids";
 import { getBalances, mint } from "../ledger";
+import { storageUsage } from "../storage/quota";
 
 export async function createAccount(app: AppContext): Promise<{ accountId: string; apiKey: string }> {
   const accountId = newId("acc");
@@ -33,8 +34,14 @@ export async function authenticate(app: AppContext, apiKey: string | undefined):
 }
 
 export async function accountView(app: AppContext, accountId: string): Promise<AccountView> {
-  const b = await getBalances(app.db, accountId);
-  return { accountId, balance: b.balance.toString(), escrow: b.escrow.toString(), stake: b.stake.toString() };
+  const [b, storage] = await Promise.all([getBalances(app.db, accountId), storageUsage(app, accountId)]);
+  return {
+    accountId,
+    balance: b.balance.toString(),
+    escrow: b.escrow.toString(),
+    stake: b.stake.toString(),
+    storage: { usedBytes: storage.usedBytes.toString(), quotaBytes: storage.quotaBytes.toString() },
+  };
 }
 
 /** Most the faucet credits per call (balances are PostgreSQL BIGINT: at most ~9.2e18 in all). */
