@@ -71,6 +71,17 @@ export const EnvSchema = z.object({
    * instance (~1.5 s of CPU for 44k parameters ≈ 180 KB, in slices: the longest stall ~50 ms).
    */
   ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(512 * 1024),
+  // Storage limits (apps/server/src/storage; README "Storage retention and quotas").
+  /** Hours a finished task's input and output blobs are kept; then they are deleted (the row and receipt stay). */
+  TASK_BLOB_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
+  /** Seconds between storage sweeps (retention purge + blob garbage collection), network-wide. */
+  STORAGE_SWEEP_SECONDS: z.coerce.number().positive().default(600),
+  /** An unreferenced blob younger than this (seconds) is kept: it may belong to an upload in flight. */
+  BLOB_GC_GRACE_SECONDS: z.coerce.number().min(0).default(3600),
+  /** Bytes an account may hold: models it uploaded plus its tasks' inputs until purged. */
+  ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce.bigint().positive().default(2n * 1024n ** 3n),
+  /** Kept from the escrow of a user task that expires (its deadline passed), to the treasury; the rest is refunded. */
+  EXPIRED_TASK_FEE: z.coerce.bigint().nonnegative().default(0n),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */

@@ -17,6 +17,7 @@ import { attachProviderNamespace } from "./socket/provider-namespace";
 import { ChainAdapter } from "./chain/adapter";
 import { ZkModels } from "./zk/zk-models";
 import { registerChainRoutes } from "./chain/routes";
+import { StorageSweeper } from "./storage/storage-sweeper";
 
 export interface RunningServer {
   url: string;
@@ -72,6 +73,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
 
   const dispatcher = new Dispatcher(app);
   dispatcher.start();
+  // Retention purge + blob garbage collection, once per STORAGE_SWEEP_SECONDS network-wide.
+  const storageSweeper = new StorageSweeper(app);
+  storageSweeper.start();
   let sweeping = false;
   const sweeper = setInterval(async () => {
     if (sweeping) return;
@@ -101,6 +105,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      await storageSweeper.stop();
       await app.chain?.stop();
       await dispatcher.stop();
       io.disconnectSockets(true);

@@ -715,6 +715,11 @@ export class TaskHandle {
 
 /** The outputs of a terminal task, or the StunApiError that says why there are none. */
 export function outputsOf(info: TaskInfo): Record<string, Tensor> {
+  if (info.status === "completed" && info.dataPurgedAt && !info.outputs) {
+    throw new StunApiError(410, "TASK_DATA_EXPIRED", `task ${info.id}'s outputs were deleted at ${info.dataPurgedAt} (retention)`, {
+      details: { taskId: info.id, dataPurgedAt: info.dataPurgedAt },
+    });
+  }
   if (info.status === "completed") return info.outputs ?? {};
   const details: Record<string, unknown> = { taskId: info.id, status: info.status };
   if (info.error) details.taskCode = info.error.code;

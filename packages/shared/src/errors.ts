@@ -35,7 +35,11 @@ export const ERROR_STATUS = {
   STAKE_LOCKED: 409,
   /** The wallet is already linked to another account. */
   WALLET_IN_USE: 409,
+  /** A finished task's inputs and outputs were deleted after the retention period (the task and receipt remain). */
+  TASK_DATA_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** The upload or submit would take the account past its storage quota (the message gives usage and limit). */
+  STORAGE_QUOTA: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL: 500,

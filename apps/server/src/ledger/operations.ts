@@ -45,6 +45,19 @@ export async function refund(tx: Tx, accountId: string, held: bigint, taskId: st
   return move(tx, "refund", taskId, escrow(accountId), available(accountId), held);
 }
 
+/** escrow → treasury: a fee kept from a task's hold (e.g. EXPIRED_TASK_FEE), recorded as `kind`. */
+export async function chargeFee(tx: Tx, accountId: string, amount: bigint, taskId: string, kind: string): Promise<TransferResult> {
+  assertPositive(amount);
+  return postTransfer(tx, {
+    kind,
+    taskId,
+    entries: [
+      { account: escrow(accountId), amount: -amount },
+      { account: SYSTEM_TREASURY, amount },
+    ],
+  });
+}
+
 /** available → stake (a provider backing its work). */
 export async function stake(tx: Tx, accountId: string, amount: bigint): Promise<TransferResult> {
   assertPositive(amount);

@@ -10,6 +10,7 @@ import { activityProcedure } from "./network/activity";
 import { providersProcedure } from "./network/providers";
 import { statsProcedure } from "./network/stats";
 import { getTaskProcedure } from "./tasks/get";
+import { deleteTaskDataProcedure, taskOutputsProcedure } from "./tasks/data";
 import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
@@ -31,7 +32,13 @@ export const procedures = {
     unstake: unstakeProcedure,
   },
   models: { list: listModelsProcedure, get: getModelProcedure, zk: zkModelProcedure },
-  tasks: { submit: submitTaskProcedure, get: getTaskProcedure, list: listTasksProcedure },
+  tasks: {
+    submit: submitTaskProcedure,
+    get: getTaskProcedure,
+    list: listTasksProcedure,
+    outputs: taskOutputsProcedure,
+    deleteData: deleteTaskDataProcedure,
+  },
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
   auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
   chain: { settlements: chainSettlementsProcedure },

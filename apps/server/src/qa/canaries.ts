@@ -15,6 +15,7 @@ import { drawCanary } from "./policy";
 import { QA_ACCOUNT_ID, fundQaTask } from "./qa-account";
 import { seededRng } from "./reference-run";
 import { unpredictableUniform } from "./unpredictable";
+import { pinBlob } from "../storage/blob-pins";
 
 const CANARY_DEADLINE_MS = 60 * 60 * 1000;
 /**
@@ -42,19 +43,23 @@ export async function injectCanary(app: AppContext, model: ModelRow, maxPrice: b
   const bytes = await app.blobs.get(model.sha256);
   const signature = { inputs: model.inputs as TensorInfo[], outputs: model.outputs as TensorInfo[] };
   const { inputs, outputs } = await makeKnownAnswer(bytes, signature, seededRng(randomInt(2 ** 31)));
-  const inputSha256 = await app.blobs.put(serializeTensorMap(inputs));
-  const answerSha256 = await app.blobs.put(serializeTensorMap(outputs));
+  const inputBytes = serializeTensorMap(inputs);
+  const answerBytes = serializeTensorMap(outputs);
+  const inputSha256 = await app.blobs.put(inputBytes);
+  const answerSha256 = await app.blobs.put(answerBytes);
   const inputMeta = Object.fromEntries(Object.entries(inputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
   const verification: StoredVerification = { mode: "none", replicas: 1, argmax: false };
   const id = newId("tsk");
   const now = Date.now();
   await app.db.prisma.$transaction(async (tx) => {
     await fundQaTask(tx, id, maxPrice);
+    await pinBlob(tx, app.blobs, inputSha256, inputBytes);
+    await pinBlob(tx, app.blobs, answerSha256, answerBytes);
     await tx.$executeRaw`
-      INSERT INTO "Task" (id, "requesterId", kind, "answerSha256", "modelId", status, priority, "inputSha256", "inputMeta",
+      INSERT INTO "Task" (id, "requesterId", kind, "answerSha256", "modelId", status, priority, "inputSha256", "inputMeta", "inputBytes",
                           verification, requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
       VALUES (${id}, ${QA_ACCOUNT_ID}, 'canary', ${answerSha256}, ${model.id}, 'queued', ${CANARY_PRIORITY}, ${inputSha256},
-              ${JSON.stringify(inputMeta)}::jsonb, ${JSON.stringify(verification)}::jsonb, '{}'::jsonb, ${maxPrice},
+              ${JSON.stringify(inputMeta)}::jsonb, ${inputBytes.byteLength}, ${JSON.stringify(verification)}::jsonb, '{}'::jsonb, ${maxPrice},
               ${maxPrice}, 1, ${new Date(now + CANARY_DEADLINE_MS)}, ${new Date(now)}, ${new Date(now)})`;
   });
   app.metrics.canaries.inc();

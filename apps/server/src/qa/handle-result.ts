@@ -16,6 +16,7 @@ import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../scheduler/assignment-lifecycle";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
+import { pinBlob } from "../storage/blob-pins";
 import type { StoredVerification } from "../services/task-view";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
@@ -94,6 +95,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   // was most of its cost. The task row is locked first, as every writer does.
   await db.prisma.$transaction(async (tx) => {
     const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+    await pinBlob(tx, blobs, outputSha256, stored);
     const done = await tx.$executeRaw`
       UPDATE "Assignment"
       SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},

@@ -39,10 +39,10 @@ export async function queueRechecks(tx: Tx, policy: QaPolicy, providerId: string
            (m.calibration->>'sameBackendQuorum')::boolean AS "sameBackend"
     FROM "Assignment" a JOIN "Task" t ON t.id = a."taskId" JOIN "Model" m ON m.id = t."modelId"
     WHERE a."providerId" = ${providerId} AND a.backend = ${backend} AND a.solo AND a."recheckedAt" IS NULL
-      AND a.verdict = 'accepted' AND t.status = 'completed'
+      AND a.verdict = 'accepted' AND t.status = 'completed' AND t."dataPurgedAt" IS NULL
     ORDER BY a."completedAt" DESC
     LIMIT ${policy.recheckLimit}
-    FOR UPDATE OF a`;
+    FOR UPDATE OF a FOR KEY SHARE OF t`;
   if (solos.length === 0) return 0;
   const now = new Date();
   await tx.$executeRaw`UPDATE "Assignment" SET "recheckedAt" = ${now} WHERE id = ANY(${solos.map((s) => s.assignmentId)}::text[])`;

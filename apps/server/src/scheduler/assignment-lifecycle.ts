@@ -137,7 +137,9 @@ export async function endOpenTask(app: AppContext, id: string, status: "failed" 
     await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ${id} FOR UPDATE`;
     const task = await tx.task.findUnique({ where: { id } });
     if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
-    cancellations = await endTaskUnpaid(tx, task, status, code, message);
+    // Only a user task that ran out of time pays the expiry fee (QA's own tasks are the treasury's).
+    const fee = status === "expired" && task.kind === "user" ? app.config.EXPIRED_TASK_FEE : 0n;
+    cancellations = await endTaskUnpaid(tx, task, status, code, message, fee);
   });
   if (!cancellations) return false;
   sendCancellations(app, cancellations, `task ${status}`);

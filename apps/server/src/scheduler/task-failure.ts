@@ -1,5 +1,5 @@
 import type { Tx } from "../db/database";
-import { refund } from "../ledger";
+import { chargeFee, refund } from "../ledger";
 import { LIVE_STATUSES } from "./live-assignments";
 
 export interface Cancellation {
@@ -8,9 +8,10 @@ export interface Cancellation {
 }
 
 /**
- * Ends a task without a result (failed or expired): the whole escrow goes back to the requester
- * and live assignments are cancelled. Runs inside the caller's transaction; returns the
- * assignments whose providers must be told to stop (after commit).
+ * Ends a task without a result (failed or expired): the escrow goes back to the requester — all
+ * of it, less `fee` (at most the escrow) kept for the treasury as the task's cost (EXPIRED_TASK_FEE
+ * on expiry) — and live assignments are cancelled. Runs inside the caller's transaction; returns
+ * the assignments whose providers must be told to stop (after commit).
  */
 export async function endTaskUnpaid(
   tx: Tx,
@@ -18,12 +19,15 @@ export async function endTaskUnpaid(
   status: "failed" | "expired",
   code: string,
   message: string,
+  fee = 0n,
 ): Promise<Cancellation[]> {
   const cancellations = await cancelLiveAssignments(tx, task.id);
-  if (task.escrowHeld > 0n) await refund(tx, task.requesterId, task.escrowHeld, task.id);
+  const kept = fee < task.escrowHeld ? fee : task.escrowHeld;
+  if (kept > 0n) await chargeFee(tx, task.requesterId, kept, task.id, `${status}-fee`);
+  if (task.escrowHeld > kept) await refund(tx, task.requesterId, task.escrowHeld - kept, task.id);
   await tx.task.update({
     where: { id: task.id },
-    data: { status, escrowHeld: 0n, errorCode: code, errorMessage: message, completedAt: new Date() },
+    data: { status, escrowHeld: 0n, errorCode: code, errorMessage: message, completedAt: new Date(), ...(kept > 0n ? { cost: kept } : {}) },
   });
   return cancellations;
 }

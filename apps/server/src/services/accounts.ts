@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { authenticateKey } from "../auth/key-auth";
 import { newId } from "../ids";
 import { getBalances, mint } from "../ledger";
+import { storageUsage } from "../storage/quota";
 import { insertKey } from "./keys";
 
 /** A new account and its first key: admin, named "default", never expiring. */
@@ -23,6 +24,12 @@ export async function authenticate(app: AppContext, apiKey: string | undefined):
 export async function accountView(app: AppContext, accountId: string): Promise<AccountView> {
   const b = await getBalances(app.db, accountId);
   return { accountId, balance: b.balance.toString(), escrow: b.escrow.toString(), stake: b.stake.toString() };
+}
+
+/** GET /accounts/me: the account view with its storage usage and quota. */
+export async function accountWithStorage(app: AppContext, accountId: string): Promise<AccountView> {
+  const [view, storage] = await Promise.all([accountView(app, accountId), storageUsage(app, accountId)]);
+  return { ...view, storage: { usedBytes: storage.usedBytes.toString(), quotaBytes: storage.quotaBytes.toString() } };
 }
 
 /** Most the faucet credits per call (balances are PostgreSQL BIGINT: at most ~9.2e18 in all). */

@@ -4,6 +4,8 @@ import { sha256Hex } from "../blobs/blob-store";
 import { newId } from "../ids";
 import { validateModel } from "../onnx/validate-model";
 import { calibrateModel } from "../qa/calibrate";
+import { pinBlob } from "../storage/blob-pins";
+import { assertStorageRoom, chargeStorage } from "../storage/quota";
 
 export type ModelRow = {
   id: string;
@@ -43,6 +45,8 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
     if (!(await app.blobs.has(sha256))) await app.blobs.put(bytes, sha256);
     return toModelView(existing);
   }
+  // A new model is charged to its uploader: refused before the (costly) validation when it cannot fit.
+  await assertStorageRoom(app, ownerId, bytes.byteLength, "this model");
   const signature = await validateModel(bytes);
   await app.blobs.put(bytes, sha256);
   // QA's reference run: per-model tolerance for comparing replicas across backends (never throws).
@@ -58,8 +62,15 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
     calibration: { ...calibration },
   };
   try {
-    return toModelView(await app.db.prisma.model.create({ data }));
+    return toModelView(
+      await app.db.prisma.$transaction(async (tx) => {
+        await chargeStorage(tx, app, ownerId, bytes.byteLength, "this model");
+        await pinBlob(tx, app.blobs, sha256, bytes);
+        return tx.model.create({ data });
+      }),
+    );
   } catch (e) {
+    if (e instanceof StunError) throw e;
     // Two uploads of the same bytes at once: the unique sha256 lets one win; return that one.
     const winner = await app.db.prisma.model.findUnique({ where: { sha256 } });
     if (winner) return toModelView(winner);

@@ -37,6 +37,7 @@ type TaskRow = {
   correction?: unknown;
   createdAt: Date;
   completedAt: Date | null;
+  dataPurgedAt?: Date | null;
   assignments: Array<{
     providerId: string;
     backend: string;
@@ -85,7 +86,8 @@ export async function toTaskView(app: AppContext, t: TaskRow): Promise<TaskView>
     createdAt: t.createdAt.toISOString(),
     completedAt: t.completedAt?.toISOString() ?? null,
   };
-  if (t.status === "completed" && t.outputSha256) {
+  if (t.dataPurgedAt) view.dataPurgedAt = t.dataPurgedAt.toISOString();
+  else if (t.status === "completed" && t.outputSha256) {
     view.outputs = tensorMapToJson(deserializeTensorMap(await app.blobs.get(t.outputSha256)));
   }
   const c = t.correction as { at: string; previousOutputDigest: string; outputDigest: string } | null | undefined;

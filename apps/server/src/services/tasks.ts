@@ -1,6 +1,9 @@
 import {
   StunError,
+  deserializeTensorMap,
   isTerminalStatus,
+  tensorMapToJson,
+  type TaskOutputs,
   serializeTensorMap,
   tensorMapFromJson,
   validateInputsAgainstSignature,
@@ -14,6 +17,9 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
 import { maybeInjectCanary } from "../qa/canaries";
+import { pinBlob } from "../storage/blob-pins";
+import { purgeTaskData } from "../storage/retention";
+import { assertStorageRoom, chargeStorage } from "../storage/quota";
 import { getModelRow } from "./models";
 import { TASK_VIEW_INCLUDE, toTaskView, type StoredVerification } from "./task-view";
 
@@ -69,21 +75,26 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
     verification.zk = { fee: fee.toString(), constraints };
   }
   const held = maxPrice * BigInt(maxExecutions(verification));
-  const inputSha256 = await app.blobs.put(serializeTensorMap(inputs));
+  const inputBytes = serializeTensorMap(inputs);
+  // Refused before any byte is written when it cannot fit; chargeStorage below decides under lock.
+  await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
+  const inputSha256 = await app.blobs.put(inputBytes);
   const inputMeta = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, { dtype: t.dtype, dims: t.dims }]));
   const id = newId("tsk");
   const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
 
   await app.db.prisma.$transaction(async (tx) => {
     await hold(tx, requesterId, held, id);
+    await chargeStorage(tx, app, requesterId, inputBytes.byteLength, "this task's input");
+    await pinBlob(tx, app.blobs, inputSha256, inputBytes);
     // Raw SQL: every submit runs this (Prisma's per-query overhead was most of its cost). Times
     // are sent from here, as Prisma does, so every timestamp column holds UTC.
     const now = Date.now();
     await tx.$executeRaw`
-      INSERT INTO "Task" (id, "requesterId", "modelId", status, priority, "inputSha256", "inputMeta", verification,
+      INSERT INTO "Task" (id, "requesterId", "modelId", status, priority, "inputSha256", "inputMeta", "inputBytes", verification,
                           requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
       VALUES (${id}, ${requesterId}, ${model.id}, 'queued', ${body.priority ?? 0}, ${inputSha256},
-              ${JSON.stringify(inputMeta)}::jsonb, ${JSON.stringify(verification)}::jsonb,
+              ${JSON.stringify(inputMeta)}::jsonb, ${inputBytes.byteLength}, ${JSON.stringify(verification)}::jsonb,
               ${JSON.stringify(body.requirements ?? {})}::jsonb, ${maxPrice}, ${held}, ${verification.replicas},
               ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)})`;
   });
@@ -109,7 +120,7 @@ type TaskViewRow = Parameters<typeof toTaskView>[1] & { requesterId: string };
 async function loadOwnTask(app: AppContext, requesterId: string, id: string): Promise<TaskViewRow> {
   const rows = await app.db.prisma.$queryRaw<TaskViewRow[]>`
     SELECT t.id, t."requesterId", t.status, t."modelId", t.verification, t.cost, t.receipt, t."outputSha256",
-           t."errorCode", t."errorMessage", t.correction, t."createdAt", t."completedAt",
+           t."errorCode", t."errorMessage", t.correction, t."createdAt", t."completedAt", t."dataPurgedAt",
            COALESCE((
              SELECT json_agg(json_build_object(
                       'providerId', a."providerId", 'backend', a.backend, 'status', a.status,
@@ -135,6 +146,24 @@ export async function getTask(app: AppContext, requesterId: string, id: string, 
     watch.cancel();
   }
   return toTaskView(app, await loadOwnTask(app, requesterId, id));
+}
+
+/** A completed task's outputs: 409 CONFLICT before it completed, 410 TASK_DATA_EXPIRED once purged. */
+export async function getTaskOutputs(app: AppContext, requesterId: string, id: string): Promise<TaskOutputs> {
+  const t = await loadOwnTask(app, requesterId, id);
+  if (t.dataPurgedAt) {
+    throw new StunError("TASK_DATA_EXPIRED", `task ${id}'s inputs and outputs were deleted at ${t.dataPurgedAt.toISOString()} (retention); its receipt and digests remain`, {
+      dataPurgedAt: t.dataPurgedAt.toISOString(),
+    });
+  }
+  if (t.status !== "completed" || !t.outputSha256) throw new StunError("CONFLICT", `task ${id} is ${t.status}: it has no outputs`);
+  return { id, outputs: tensorMapToJson(deserializeTensorMap(await app.blobs.get(t.outputSha256))) };
+}
+
+/** The requester deletes a finished task's inputs and outputs now (frees its quota); the task view after. */
+export async function deleteTaskData(app: AppContext, requesterId: string, id: string): Promise<TaskView> {
+  await purgeTaskData(app, requesterId, id);
+  return getTask(app, requesterId, id);
 }
 
 export async function listTasks(app: AppContext, requesterId: string, opts: { limit: number; status?: string }): Promise<TaskView[]> {

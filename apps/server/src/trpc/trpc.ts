@@ -10,6 +10,8 @@ const TRPC_CODES: Record<number, TRPCError["code"]> = {
   403: "FORBIDDEN",
   404: "NOT_FOUND",
   409: "CONFLICT",
+  // tRPC has no "gone": TASK_DATA_EXPIRED travels as NOT_FOUND with its stunCode.
+  410: "NOT_FOUND",
   413: "PAYLOAD_TOO_LARGE",
   415: "UNSUPPORTED_MEDIA_TYPE",
   429: "TOO_MANY_REQUESTS",

@@ -37,7 +37,7 @@ describeDb("REST contract and bad input", () => {
     expect(created.status).toBe(201);
     expect(created.body.apiKey).toMatch(/^stun_/);
     const k = created.body.apiKey;
-    expect((await api(url, "GET", "/accounts/me", { key: k })).body).toEqual({ accountId: created.body.accountId, balance: "0", escrow: "0", stake: "0" });
+    expect((await api(url, "GET", "/accounts/me", { key: k })).body).toEqual({ accountId: created.body.accountId, balance: "0", escrow: "0", stake: "0", storage: { usedBytes: "0", quotaBytes: "2147483648" } });
     const f = await api(url, "POST", "/faucet", { key: k, json: { amount: "12345" } });
     expect(f.status).toBe(200);
     expect(f.body.balance).toBe("12345");

@@ -71,7 +71,7 @@ describeDb("auth.siweNonce / auth.siweVerify", () => {
     expect(first.body).toMatchObject({ walletAddress: wallet.address.toLowerCase(), created: true });
     expect(first.body.apiKey).toMatch(/^stun_/);
     const me = await api(net.url, "GET", "/accounts/me", { key: first.body.apiKey });
-    expect(me.body).toEqual({ accountId: first.body.accountId, balance: "0", escrow: "0", stake: "0" });
+    expect(me.body).toEqual({ accountId: first.body.accountId, balance: "0", escrow: "0", stake: "0", storage: { usedBytes: "0", quotaBytes: "2147483648" } });
     const row = await net.db.prisma.account.findUnique({ where: { id: first.body.accountId } });
     expect(row?.walletAddress).toBe(wallet.address.toLowerCase());
 

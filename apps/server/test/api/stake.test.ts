@@ -59,7 +59,7 @@ describeDb("accounts.stake / accounts.unstake", () => {
     expect(staked).toEqual({ status: 200, body: { accountId, balance: "7000", escrow: "0", stake: "3000" } });
     const unstaked = await api(net.url, "POST", "/accounts/me/unstake", { key, json: { amount: "1000" } });
     expect(unstaked).toEqual({ status: 200, body: { accountId, balance: "8000", escrow: "0", stake: "2000" } });
-    expect((await api(net.url, "GET", "/accounts/me", { key })).body).toEqual({ accountId, balance: "8000", escrow: "0", stake: "2000" });
+    expect((await api(net.url, "GET", "/accounts/me", { key })).body).toEqual({ accountId, balance: "8000", escrow: "0", stake: "2000", storage: { usedBytes: "0", quotaBytes: "2147483648" } });
     expect(await getBalances(net.db, accountId)).toEqual({ balance: 8000n, escrow: 0n, stake: 2000n });
 
     const entries = (await listEntries(net.db, accountId, { limit: 10 })).map((e) => ({ txId: e.txId, kind: e.kind, account: e.account, amount: e.amount, taskId: e.taskId }));

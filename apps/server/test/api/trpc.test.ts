@@ -26,7 +26,7 @@ describeDb("tRPC at /trpc", () => {
   it("answers queries with the same data as REST", async () => {
     const me = await call("GET", "accounts.me", undefined, net.apiKey);
     expect(me.status).toBe(200);
-    expect(me.body.result.data).toEqual({ accountId: net.accountId, balance: "1000000000", escrow: "0", stake: "0" });
+    expect(me.body.result.data).toEqual({ accountId: net.accountId, balance: "1000000000", escrow: "0", stake: "0", storage: { usedBytes: "0", quotaBytes: "2147483648" } });
   });
 
   it("runs a task through mutations and queries", async () => {

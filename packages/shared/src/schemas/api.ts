@@ -18,7 +18,14 @@ export const CreateAccountResponseSchema = z.object({ accountId: z.string(), api
 export const AmountRequestSchema = z.object({ amount: AmountSchema });
 export type AmountRequest = z.infer<typeof AmountRequestSchema>;
 /** An account's balances: `balance` spendable, `escrow` held for tasks, `stake` backing its providers' work. */
-export const AccountViewSchema = z.object({ accountId: z.string(), balance: AmountSchema, escrow: AmountSchema, stake: AmountSchema });
+export const AccountViewSchema = z.object({
+  accountId: z.string(),
+  balance: AmountSchema,
+  escrow: AmountSchema,
+  stake: AmountSchema,
+  /** Stored bytes charged to the account (its models, its tasks' inputs until purged) and its quota. */
+  storage: z.object({ usedBytes: AmountSchema, quotaBytes: AmountSchema }).optional(),
+});
 export type AccountView = z.infer<typeof AccountViewSchema>;
 
 export const LedgerEntryViewSchema = z.object({
@@ -196,8 +203,14 @@ export const TaskViewSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
+  /** Set once retention (or the requester) deleted the task's inputs and outputs: `outputs` are gone for good. */
+  dataPurgedAt: z.string().optional(),
 });
 export type TaskView = z.infer<typeof TaskViewSchema>;
+
+/** GET /tasks/:id/outputs: a completed task's outputs (410 TASK_DATA_EXPIRED once retention deleted them). */
+export const TaskOutputsSchema = z.object({ id: z.string(), outputs: TensorMapJsonSchema });
+export type TaskOutputs = z.infer<typeof TaskOutputsSchema>;
 
 export const GetTaskQuerySchema = z.object({
   wait: z.coerce.number().min(0).max(60).optional(),

@@ -3,7 +3,7 @@ import type { Procedure } from "../../procedures/define";
 import { procedures } from "../../procedures";
 
 export interface RestRoute {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   /** Under /api/v1, fastify syntax (`:id`). */
   path: string;
   procedure: Procedure;
@@ -33,6 +33,8 @@ export const restRoutes: RestRoute[] = [
   { method: "POST", path: "/tasks", procedure: procedures.tasks.submit, status: 202, input: body },
   { method: "GET", path: "/tasks", procedure: procedures.tasks.list, input: query },
   { method: "GET", path: "/tasks/:id", procedure: procedures.tasks.get, input: queryAndParams },
+  { method: "GET", path: "/tasks/:id/outputs", procedure: procedures.tasks.outputs, input: params },
+  { method: "DELETE", path: "/tasks/:id/data", procedure: procedures.tasks.deleteData, input: params },
   { method: "GET", path: "/providers", procedure: procedures.network.providers, input: none },
   { method: "GET", path: "/stats", procedure: procedures.network.stats, input: none },
   { method: "GET", path: "/activity", procedure: procedures.network.activity, input: query },

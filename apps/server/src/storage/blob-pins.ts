@@ -1,0 +1,22 @@
+/**
+ * Pins: how a row that references a blob and the garbage collector (blob-gc.ts) agree. Each blob
+ * has a PostgreSQL advisory lock key (from its sha256). A transaction that inserts a row pointing at
+ * a blob takes the key's *shared* lock and makes sure the file exists (writing it again from the
+ * bytes it has if the collector deleted it a moment before); the collector takes the *exclusive*
+ * lock before it re-checks a blob's references and deletes it. So the collector either deletes
+ * first (and the writer puts the file back) or sees the writer's committed row (and keeps it).
+ */
+import type { Tx } from "../db/database";
+import type { BlobStore } from "../blobs/blob-store";
+
+/** The advisory lock key of a blob: the first 64 bits of its sha256, as a signed bigint. */
+export const blobLockKey = (sha256: string): bigint => BigInt.asIntN(64, BigInt(`0x${sha256.slice(0, 16)}`));
+
+/**
+ * Inside the transaction that writes a reference to `sha256`: holds the blob's shared lock until
+ * commit and ensures the file is there (rewritten from `bytes` when it is not).
+ */
+export async function pinBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${blobLockKey(sha256)})`;
+  if (!(await blobs.has(sha256))) await blobs.put(bytes, sha256);
+}
