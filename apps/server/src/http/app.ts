@@ -1,39 +1,41 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { IdSchema, StunError, UploadModelQuerySchema } from "@stun/shared";
 import type { AppContext } from "../context";
-import { bearerToken } from "../auth/api-keys";
-import { authenticate } from "../services/accounts";
 import { getModel, getModelRow, uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
-import { createTrpcContext } from "../trpc/context";
-import { appRouter } from "../trpc/routers/_app";
+import { AUTH_REQUIRED, authenticateBeforeBody, callerOf, optionalCallerOf } from "./auth";
+import { closeUnreadRequest } from "./early-close";
 import { errorBody, toStunError } from "./errors";
+import { jsonBodyParser } from "./json-body";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
+import { registerTrpc } from "./trpc-route";
 import { registerWebApp } from "./web";
 
 const API = "/api/v1";
 const VERSION = "0.1.0";
-
-const callerOf = (app: AppContext, req: FastifyRequest): Promise<string> => authenticate(app, bearerToken(req.headers.authorization));
-/** A public route's caller: the account of a valid bearer key, else undefined (as tRPC's context). */
-const optionalCallerOf = (app: AppContext, req: FastifyRequest): Promise<string | undefined> => {
-  const key = bearerToken(req.headers.authorization);
-  return key ? authenticate(app, key).catch(() => undefined) : Promise.resolve(undefined);
-};
 
 /**
  * The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics, and the
  * web app (when config.webDir is set) on every other GET path.
  */
 export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
-  const http = Fastify({ logger: false, bodyLimit: app.config.BODY_LIMIT, forceCloseConnections: true });
+  const { BODY_LIMIT, JSON_BODY_LIMIT, JSON_MAX_DEPTH, MODEL_LIMIT } = app.config;
+  // Every body is held to JSON_BODY_LIMIT unless its route says otherwise (task inputs: BODY_LIMIT;
+  // models: MODEL_LIMIT), and JSON is the only body type besides the model upload's bytes.
+  const http = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true });
+  http.removeAllContentTypeParsers();
+  http.addContentTypeParser(
+    "application/json",
+    jsonBodyParser({ limitFor: (req) => req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT, maxDepth: JSON_MAX_DEPTH, output: "json" }),
+  );
+  authenticateBeforeBody(http, app);
 
   http.setErrorHandler((e, req, reply) => {
     const err = toStunError(e);
     if (err.code === "INTERNAL") app.log.error({ err: e, url: req.url }, "request failed");
+    closeUnreadRequest(req, reply);
     void reply.status(err.status).send(errorBody(err));
   });
   http.setNotFoundHandler((req, reply) => {
@@ -49,12 +51,14 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   });
 
   for (const r of restRoutes) {
+    const p = r.procedure;
     http.route({
       method: r.method,
       url: `${API}${r.path}`,
+      bodyLimit: p.tensors ? BODY_LIMIT : JSON_BODY_LIMIT,
+      ...(p.auth ? AUTH_REQUIRED : {}),
       handler: async (req, reply) => {
-        const p = r.procedure;
-        const accountId = p.auth ? await callerOf(app, req) : await optionalCallerOf(app, req);
+        const accountId = p.auth ? callerOf(req) : await optionalCallerOf(app, req);
         const input = p.input.parse(r.input(req));
         const out = await p.handler({ app, accountId: accountId as string }, input as never);
         return reply.status(r.status ?? 200).send(out);
@@ -64,19 +68,16 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
 
   // Binary routes: models go up and down as raw bytes.
   await http.register(async (scope) => {
-    scope.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: app.config.MODEL_LIMIT }, (_req, body, done) =>
-      done(null, body),
-    );
-    scope.post(`${API}/models`, { bodyLimit: app.config.MODEL_LIMIT }, async (req, reply) => {
-      const accountId = await callerOf(app, req);
+    scope.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: MODEL_LIMIT }, (_req, body, done) => done(null, body));
+    scope.post(`${API}/models`, { bodyLimit: MODEL_LIMIT, ...AUTH_REQUIRED }, async (req, reply) => {
+      const accountId = callerOf(req);
       if (!Buffer.isBuffer(req.body)) {
         throw new StunError("UNSUPPORTED_MEDIA_TYPE", "send the ONNX file as the body with Content-Type: application/octet-stream");
       }
       const q = UploadModelQuerySchema.parse(req.query);
       return reply.status(201).send(await uploadModel(app, accountId, req.body, q.name));
     });
-    scope.get(`${API}/models/:id/file`, async (req, reply) => {
-      await callerOf(app, req);
+    scope.get(`${API}/models/:id/file`, AUTH_REQUIRED, async (req, reply) => {
       const id = IdSchema.parse((req.params as { id: string }).id);
       const model = await getModel(app, id);
       void reply.header("content-type", "application/octet-stream").header("x-content-sha256", model.sha256);
@@ -85,8 +86,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     // A zk model's circuit (witness generator), proving key and verification key: what providers
     // prove with and anyone verifies with. 404 until the circuit is built (GET /models/:id/zk
     // says where it stands).
-    scope.get(`${API}/models/:id/zk/:file`, async (req, reply) => {
-      await callerOf(app, req);
+    scope.get(`${API}/models/:id/zk/:file`, AUTH_REQUIRED, async (req, reply) => {
       const { id, file } = req.params as { id: string; file: string };
       const model = await getModelRow(app, IdSchema.parse(id));
       const zk = app.zk.ready(model.id);
@@ -97,10 +97,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     });
   });
 
-  await http.register(fastifyTRPCPlugin, {
-    prefix: "/trpc",
-    trpcOptions: { router: appRouter, createContext: ({ req }: { req: FastifyRequest }) => createTrpcContext(app, req) },
-  });
+  await registerTrpc(http, app);
   // Last, so that every API route wins over the web app's catch-all.
   if (app.config.webDir) await registerWebApp(http, app, app.config.webDir);
   return http;

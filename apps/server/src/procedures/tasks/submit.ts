@@ -5,6 +5,7 @@ import { submitTask } from "../../services/tasks";
 export const submitTaskProcedure = procedure({
   kind: "mutation",
   auth: true,
+  tensors: true,
   summary: "Submit an inference task: escrow is held and the task queued",
   input: SubmitTaskSchema,
   output: SubmitTaskResponseSchema,
