@@ -106,8 +106,9 @@ export function jsonBodyParser(opts: JsonBodyOptions) {
     };
     const onEnd = () => {
       const text = Buffer.concat(chunks, size).toString("utf8");
-      if (text.trim() === "") return finish(new StunError("INVALID_JSON", "the request body is empty; send a JSON value or no Content-Type"));
+      // tRPC reads an empty body as "no input" (a mutation without one).
       if (opts.output === "text") return finish(null, text);
+      if (text.trim() === "") return finish(new StunError("INVALID_JSON", "the request body is empty; send a JSON value or no Content-Type"));
       try {
         // Prototype poisoning: `__proto__` keys are dropped (Fastify's own parser refuses them);
         // the reviver runs only when the text has one, so ordinary bodies parse at native speed.

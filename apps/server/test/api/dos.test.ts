@@ -121,7 +121,7 @@ describeDb("denial of service for free (issue #12)", () => {
       expect([maxPrice, res.status, res.body.error.code]).toEqual([maxPrice, 400, "VALIDATION_FAILED"]);
       const t = await fetch(`${url}/trpc/tasks.submit`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(submit(maxPrice)) });
       expect(t.status).toBe(400);
-      expect((await t.json()).error.data.stunCode).toBe("VALIDATION_FAILED");
+      expect(((await t.json()) as { error: { data: { stunCode: string } } }).error.data.stunCode).toBe("VALIDATION_FAILED");
     }
     for (const before of ["9".repeat(30), "9223372036854775808", "0", "-1"]) {
       const res = await api(url, "GET", `/accounts/me/ledger?before=${before}`, { key });
