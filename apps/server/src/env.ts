@@ -3,6 +3,7 @@ import os from "node:os";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { MAX_AMOUNT } from "@stun/shared";
 import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 import { keysEnvShape } from "./auth/config";
@@ -30,8 +31,15 @@ export const EnvSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("stun"),
   /** `local` enables the faucet; `production` hides it. */
   STUN_MODE: z.enum(["local", "production"]).default("local"),
-  /** Largest JSON request body (task inputs), in bytes. */
+  /**
+   * Largest body of a request that carries tensors (task submit, REST and tRPC), in bytes; also
+   * socket.io's largest message (a provider's result carries output tensors).
+   */
   BODY_LIMIT: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  /** Largest body of every other JSON request (accounts, SIWE, faucet, stake, tRPC without tensors), in bytes. */
+  JSON_BODY_LIMIT: z.coerce.number().int().positive().default(64 * 1024),
+  /** Deepest nesting of arrays/objects a JSON body may have; deeper is refused (BODY_TOO_DEEP) as it arrives. */
+  JSON_MAX_DEPTH: z.coerce.number().int().min(4).max(1000).default(64),
   /** Largest ONNX upload, in bytes. */
   MODEL_LIMIT: z.coerce.number().int().positive().default(256 * 1024 * 1024),
   /** How long a provider holds an assignment without a heartbeat before it is re-queued. */
@@ -39,7 +47,7 @@ export const EnvSchema = z.object({
   /** Executions a task may lose (provider gone, lease lapsed, provider error) before it fails. */
   MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Default per-execution price ceiling when a task names none, in base units. */
-  DEFAULT_MAX_PRICE: z.coerce.bigint().nonnegative().default(1000n),
+  DEFAULT_MAX_PRICE: z.coerce.bigint().nonnegative().max(MAX_AMOUNT).default(1000n),
   /** Default task deadline. */
   DEFAULT_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
   // Adaptive replication (docs/QA.md; defaults in qa/policy.ts DEFAULT_QA_POLICY).

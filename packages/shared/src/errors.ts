@@ -12,9 +12,13 @@ export const ERROR_STATUS = {
   INPUT_SHAPE_MISMATCH: 400,
   INPUT_SIZE_MISMATCH: 400,
   REQUIREMENTS_UNSATISFIABLE: 400,
+  /** A movement that would take a balance past the largest amount the ledger holds (2^63 − 1). */
+  AMOUNT_OUT_OF_RANGE: 400,
   /** Verification mode `zk` on a model the zkML compiler cannot prove (names the operators). */
   MODEL_NOT_PROVABLE: 400,
   INVALID_JSON: 400,
+  /** A JSON body that nests arrays/objects deeper than JSON_MAX_DEPTH (refused before it is parsed). */
+  BODY_TOO_DEEP: 400,
   UNAUTHORIZED: 401,
   /** A Sign-In with Ethereum message or signature that does not check out (nonce, domain, chain, time, signer). */
   SIWE_INVALID: 401,

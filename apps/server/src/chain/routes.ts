@@ -9,22 +9,16 @@
  *   of the caller's deposit to its linked wallet (201, the withdrawal).
  * - `GET  /api/v1/chain/withdrawals` (API key): the caller's withdrawals, newest first.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { z } from "zod";
-import { StunError } from "@stun/shared";
+import type { FastifyInstance } from "fastify";
+import { AmountRequestSchema, StunError } from "@stun/shared";
 import { accountToBytes32 } from "@stun/contracts";
 import type { AppContext } from "../context";
-import { bearerToken } from "../auth/api-keys";
-import { authenticate } from "../services/accounts";
-import { authenticateKey } from "../auth/key-auth";
 import { requireScope } from "../auth/scopes";
+import { AUTH_REQUIRED, callerOf } from "../http/auth";
 import type { ChainAdapter } from "./adapter";
 import { chainBalance } from "./ledger";
 
-const WithdrawBody = z.object({ amount: z.string().regex(/^[1-9][0-9]{0,18}$/, "a positive integer of base units, as a string") });
-
 export function registerChainRoutes(http: FastifyInstance, app: AppContext, chain: ChainAdapter | undefined): void {
-  const caller = (req: FastifyRequest) => authenticate(app, bearerToken(req.headers.authorization));
   const need = (): ChainAdapter => {
     if (!chain) throw new StunError("NOT_FOUND", "on-chain settlement is off on this server (CHAIN is not set)");
     return chain;
@@ -36,8 +30,8 @@ export function registerChainRoutes(http: FastifyInstance, app: AppContext, chai
     return { enabled: true, ...chain.info, depositsScannedTo: cursor.blockNumber.toString() };
   });
 
-  http.get("/api/v1/chain/account", async (req) => {
-    const accountId = await caller(req);
+  http.get("/api/v1/chain/account", AUTH_REQUIRED, async (req) => {
+    const { accountId } = callerOf(req);
     const c = need();
     const [account, balance, deposits] = await Promise.all([
       app.db.prisma.account.findUnique({ where: { id: accountId }, select: { walletAddress: true } }),
@@ -66,19 +60,19 @@ export function registerChainRoutes(http: FastifyInstance, app: AppContext, chai
     };
   });
 
-  http.post("/api/v1/chain/withdrawals", async (req, reply) => {
+  http.post("/api/v1/chain/withdrawals", AUTH_REQUIRED, async (req, reply) => {
     // Money leaves the ledger: only a key with the account's full power.
-    const { accountId, scopes } = await authenticateKey(app, bearerToken(req.headers.authorization));
+    const { accountId, scopes } = callerOf(req);
     requireScope(scopes, ["admin"], "withdraw");
     const c = need();
-    const parsed = WithdrawBody.safeParse(req.body ?? {});
+    const parsed = AmountRequestSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw new StunError("VALIDATION_FAILED", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
     const w = await c.withdrawals.request(accountId, BigInt(parsed.data.amount));
     return reply.status(201).send(w);
   });
 
-  http.get("/api/v1/chain/withdrawals", async (req) => {
-    const accountId = await caller(req);
+  http.get("/api/v1/chain/withdrawals", AUTH_REQUIRED, async (req) => {
+    const { accountId } = callerOf(req);
     return { withdrawals: await need().withdrawals.list(accountId) };
   });
 }

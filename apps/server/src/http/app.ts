@@ -1,41 +1,43 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { IdSchema, StunError, UploadModelQuerySchema } from "@stun/shared";
 import type { AppContext } from "../context";
-import { bearerToken } from "../auth/api-keys";
-import { authenticateKey, type KeyAuth } from "../auth/key-auth";
 import { requireScope } from "../auth/scopes";
 import { authorizeCall } from "../procedures/define";
 import { getModel, getModelRow, uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
-import { createTrpcContext } from "../trpc/context";
-import { appRouter } from "../trpc/routers/_app";
+import { AUTH_REQUIRED, authenticateBeforeBody, callerOf, optionalCallerOf } from "./auth";
+import { closeUnreadRequest } from "./early-close";
 import { errorBody, toStunError } from "./errors";
+import { jsonBodyParser } from "./json-body";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
+import { registerTrpc } from "./trpc-route";
 import { registerWebApp } from "./web";
 
 const API = "/api/v1";
 const VERSION = "0.1.0";
-
-const callerOf = (app: AppContext, req: FastifyRequest): Promise<KeyAuth> => authenticateKey(app, bearerToken(req.headers.authorization));
-/** A public route's caller: a valid bearer key, else undefined (as tRPC's context). */
-const optionalCallerOf = (app: AppContext, req: FastifyRequest): Promise<KeyAuth | undefined> => {
-  const key = bearerToken(req.headers.authorization);
-  return key ? authenticateKey(app, key).catch(() => undefined) : Promise.resolve(undefined);
-};
 
 /**
  * The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics, and the
  * web app (when config.webDir is set) on every other GET path.
  */
 export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
-  const http = Fastify({ logger: false, bodyLimit: app.config.BODY_LIMIT, forceCloseConnections: true });
+  const { BODY_LIMIT, JSON_BODY_LIMIT, JSON_MAX_DEPTH, MODEL_LIMIT } = app.config;
+  // Every body is held to JSON_BODY_LIMIT unless its route says otherwise (task inputs: BODY_LIMIT;
+  // models: MODEL_LIMIT), and JSON is the only body type besides the model upload's bytes.
+  const http = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true });
+  http.removeAllContentTypeParsers();
+  http.addContentTypeParser(
+    "application/json",
+    jsonBodyParser({ limitFor: (req) => req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT, maxDepth: JSON_MAX_DEPTH, output: "json" }),
+  );
+  authenticateBeforeBody(http, app);
 
   http.setErrorHandler((e, req, reply) => {
     const err = toStunError(e);
     if (err.code === "INTERNAL") app.log.error({ err: e, url: req.url }, "request failed");
+    closeUnreadRequest(req, reply);
     void reply.status(err.status).send(errorBody(err));
   });
   http.setNotFoundHandler((req, reply) => {
@@ -51,12 +53,14 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   });
 
   for (const r of restRoutes) {
+    const p = r.procedure;
     http.route({
       method: r.method,
       url: `${API}${r.path}`,
+      bodyLimit: p.tensors ? BODY_LIMIT : JSON_BODY_LIMIT,
+      ...(p.auth ? AUTH_REQUIRED : {}),
       handler: async (req, reply) => {
-        const p = r.procedure;
-        const key = p.auth ? await callerOf(app, req) : await optionalCallerOf(app, req);
+        const key = p.auth ? callerOf(req) : await optionalCallerOf(app, req);
         if (key) authorizeCall(p, key);
         const input = p.input.parse(r.input(req));
         const out = await p.handler({ app, accountId: key?.accountId as string, key }, input as never);
@@ -67,11 +71,10 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
 
   // Binary routes: models go up and down as raw bytes.
   await http.register(async (scope) => {
-    scope.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: app.config.MODEL_LIMIT }, (_req, body, done) =>
-      done(null, body),
-    );
-    scope.post(`${API}/models`, { bodyLimit: app.config.MODEL_LIMIT }, async (req, reply) => {
-      const { accountId, scopes } = await callerOf(app, req);
+    scope.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: MODEL_LIMIT }, (_req, body, done) => done(null, body));
+    scope.post(`${API}/models`, { bodyLimit: MODEL_LIMIT, ...AUTH_REQUIRED }, async (req, reply) => {
+      const { accountId, scopes } = callerOf(req);
+      // Scope checked before the body is used (the key itself was checked before it was read).
       requireScope(scopes, ["requester"], "upload models");
       if (!Buffer.isBuffer(req.body)) {
         throw new StunError("UNSUPPORTED_MEDIA_TYPE", "send the ONNX file as the body with Content-Type: application/octet-stream");
@@ -79,8 +82,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
       const q = UploadModelQuerySchema.parse(req.query);
       return reply.status(201).send(await uploadModel(app, accountId, req.body, q.name));
     });
-    scope.get(`${API}/models/:id/file`, async (req, reply) => {
-      await callerOf(app, req);
+    scope.get(`${API}/models/:id/file`, AUTH_REQUIRED, async (req, reply) => {
       const id = IdSchema.parse((req.params as { id: string }).id);
       const model = await getModel(app, id);
       void reply.header("content-type", "application/octet-stream").header("x-content-sha256", model.sha256);
@@ -89,8 +91,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     // A zk model's circuit (witness generator), proving key and verification key: what providers
     // prove with and anyone verifies with. 404 until the circuit is built (GET /models/:id/zk
     // says where it stands).
-    scope.get(`${API}/models/:id/zk/:file`, async (req, reply) => {
-      await callerOf(app, req);
+    scope.get(`${API}/models/:id/zk/:file`, AUTH_REQUIRED, async (req, reply) => {
       const { id, file } = req.params as { id: string; file: string };
       const model = await getModelRow(app, IdSchema.parse(id));
       const zk = app.zk.ready(model.id);
@@ -101,10 +102,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     });
   });
 
-  await http.register(fastifyTRPCPlugin, {
-    prefix: "/trpc",
-    trpcOptions: { router: appRouter, createContext: ({ req }: { req: FastifyRequest }) => createTrpcContext(app, req) },
-  });
+  await registerTrpc(http, app);
   // Last, so that every API route wins over the web app's catch-all.
   if (app.config.webDir) await registerWebApp(http, app, app.config.webDir);
   return http;

@@ -15,6 +15,9 @@ const errorResponses = {
   "401": { description: "Missing or bad API key", content: json(ErrorSchema, "output") },
 };
 
+/** 413 PAYLOAD_TOO_LARGE: the body is over the route's limit (400 BODY_TOO_DEEP: nested past JSON_MAX_DEPTH). */
+const tooLarge = (limit: string) => ({ description: `Body larger than ${limit} bytes`, content: json(ErrorSchema, "output") });
+
 /** The OpenAPI 3.1 document of every REST route, generated from the same zod schemas. */
 export function buildOpenApi(version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -28,6 +31,7 @@ export function buildOpenApi(version: string) {
       responses: { [String(r.status ?? 200)]: { description: "OK", content: json(p.output, "output") }, ...errorResponses },
     };
     if (r.method === "POST" && r.path !== "/accounts" && r.path !== "/auth/siwe/nonce") op.requestBody = { required: true, content: json(p.input, "input") };
+    if (r.method === "POST") (op.responses as Record<string, unknown>)["413"] = tooLarge(p.tensors ? "BODY_LIMIT" : "JSON_BODY_LIMIT");
     if (r.method === "GET") {
       const schema = z.toJSONSchema(p.input, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, unknown> };
       const q = Object.entries(schema.properties ?? {})
@@ -44,7 +48,7 @@ export function buildOpenApi(version: string) {
     security: [{ bearer: [] }],
     parameters: Object.keys(UploadModelQuerySchema.shape).map((name) => ({ name, in: "query", schema: { type: "string" } })),
     requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
-    responses: { "201": { description: "Created", content: json(ModelViewSchema, "output") }, ...errorResponses },
+    responses: { "201": { description: "Created", content: json(ModelViewSchema, "output") }, ...errorResponses, "413": tooLarge("MODEL_LIMIT") },
   };
   paths["/api/v1/models/{id}/file"] = {
     get: {

@@ -4,7 +4,8 @@
  * same database transaction, with a guard that no cached column ever goes below zero.
  */
 import { randomUUID } from "node:crypto";
-import { StunError } from "@stun/shared";
+import { INT64_MAX, StunError } from "@stun/shared";
+import { Prisma } from "../db/generated/client";
 import type { Tx } from "../db/database";
 import { BUCKET_COLUMN, parseLedgerAccount, type BalanceColumn } from "./accounts";
 
@@ -69,23 +70,35 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
 
 /**
  * One conditional UPDATE per account: `SET col = col + d … WHERE id = $1 AND col >= -d` for every
- * decreasing column. On PostgreSQL a concurrent writer of the same row waits and re-checks the
- * condition against the committed value, so two holds can never overdraw together.
+ * decreasing column and `col <= INT64_MAX - d` for every increasing one (so the sum never leaves
+ * bigint: PostgreSQL would fail the statement, an INTERNAL error). On PostgreSQL a concurrent
+ * writer of the same row waits and re-checks the condition against the committed value, so two
+ * holds can never overdraw together. The guards compare, never add, so they cannot overflow.
  */
 async function applyDeltas(tx: Tx, accountId: string, cols: Map<BalanceColumn, bigint>): Promise<void> {
   const delta = (col: BalanceColumn) => cols.get(col) ?? 0n;
   if (delta("balance") === 0n && delta("escrow") === 0n && delta("stake") === 0n) return;
-  // `col + delta >= 0` is the guard for a decreasing column (and always true for the others, which
-  // are never negative). Raw SQL: this is on the submit and settlement paths.
+  const guards = COLUMNS.map((col) => {
+    const d = delta(col);
+    const c = Prisma.raw(`"${col}"`);
+    return d < 0n ? Prisma.sql`${c} >= ${-d}` : d > 0n ? Prisma.sql`${c} <= ${INT64_MAX - d}` : Prisma.sql`TRUE`;
+  });
+  // Raw SQL: this is on the submit and settlement paths.
   const count = await tx.$executeRaw`
     UPDATE "Account"
     SET "balance" = "balance" + ${delta("balance")}, "escrow" = "escrow" + ${delta("escrow")}, "stake" = "stake" + ${delta("stake")}
-    WHERE "id" = ${accountId}
-      AND "balance" + ${delta("balance")} >= 0 AND "escrow" + ${delta("escrow")} >= 0 AND "stake" + ${delta("stake")} >= 0`;
+    WHERE "id" = ${accountId} AND ${Prisma.join(guards, " AND ")}`;
   if (count === 1) return;
 
   const row = await tx.account.findUnique({ where: { id: accountId } });
   if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);
+  const over = [...cols].find(([col, d]) => d > 0n && row[col] > INT64_MAX - d);
+  if (over) {
+    throw new StunError("AMOUNT_OUT_OF_RANGE", `account ${accountId}'s ${over[0]} of ${row[over[0]]} cannot grow by ${over[1]}: the ledger holds at most ${INT64_MAX}`, {
+      accountId,
+      column: over[0],
+    });
+  }
   const short = [...cols].find(([col, d]) => d < 0n && row[col] < -d);
   const [col, d] = short ?? [...cols][0]!;
   throw new StunError(
@@ -95,3 +108,5 @@ async function applyDeltas(tx: Tx, accountId: string, cols: Map<BalanceColumn, b
     { accountId, column: col, have: row[col].toString(), need: (-d).toString() },
   );
 }
+
+const COLUMNS: readonly BalanceColumn[] = ["balance", "escrow", "stake"];

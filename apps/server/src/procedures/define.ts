@@ -22,7 +22,14 @@ export interface PublicCall {
  * three surfaces cannot drift apart.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the erased form, for tables of procedures
-export type Procedure<I extends z.ZodType = any, O extends z.ZodType = any> =
+export type Procedure<I extends z.ZodType = any, O extends z.ZodType = any> = ProcedureBody<I, O> & {
+  /**
+   * The input carries tensors: its body may be up to BODY_LIMIT; every other procedure's body is
+   * held to JSON_BODY_LIMIT (http/app.ts, http/trpc-route.ts). Such a procedure must need a key.
+   */
+  tensors?: true;
+};
+type ProcedureBody<I extends z.ZodType, O extends z.ZodType> =
   | {
       kind: "query" | "mutation";
       auth: true;

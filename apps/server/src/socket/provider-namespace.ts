@@ -20,6 +20,7 @@ import type { AppContext } from "../context";
 import { authenticateKey } from "../auth/key-auth";
 import { requireScope } from "../auth/scopes";
 import { trackKeySocket, watchKeyChanges } from "./key-sockets";
+import { zodMessage } from "../http/errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../scheduler/assignment-lifecycle";
@@ -45,12 +46,12 @@ function on<S extends z.ZodType>(
 ): void {
   socket.on(event, async (payload: unknown, ack?: AckFn) => {
     const reply = typeof ack === "function" ? ack : () => undefined;
-    const parsed = schema.safeParse(payload);
-    if (!parsed.success) {
-      reply({ ok: false, error: { code: "VALIDATION_FAILED", message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") } });
-      return;
-    }
     try {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) {
+        reply({ ok: false, error: { code: "VALIDATION_FAILED", message: zodMessage(parsed.error) } });
+        return;
+      }
       const result = await handler(parsed.data, socket.data.providerId as string | undefined);
       reply(result ?? { ok: true });
     } catch (e) {

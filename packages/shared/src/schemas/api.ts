@@ -1,7 +1,9 @@
 import { z } from "zod";
 import {
   AmountSchema,
+  BalanceSchema,
   BackendSchema,
+  CursorSchema,
   IdSchema,
   ProviderKindSchema,
   RegionSchema,
@@ -20,11 +22,11 @@ export type AmountRequest = z.infer<typeof AmountRequestSchema>;
 /** An account's balances: `balance` spendable, `escrow` held for tasks, `stake` backing its providers' work. */
 export const AccountViewSchema = z.object({
   accountId: z.string(),
-  balance: AmountSchema,
-  escrow: AmountSchema,
-  stake: AmountSchema,
+  balance: BalanceSchema,
+  escrow: BalanceSchema,
+  stake: BalanceSchema,
   /** Stored bytes charged to the account (its models, its tasks' inputs until purged) and its quota. */
-  storage: z.object({ usedBytes: AmountSchema, quotaBytes: AmountSchema }).optional(),
+  storage: z.object({ usedBytes: BalanceSchema, quotaBytes: BalanceSchema }).optional(),
 });
 export type AccountView = z.infer<typeof AccountViewSchema>;
 
@@ -40,7 +42,8 @@ export const LedgerEntryViewSchema = z.object({
 export type LedgerEntryView = z.infer<typeof LedgerEntryViewSchema>;
 export const LedgerQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  before: z.string().regex(/^\d+$/).optional(),
+  /** Entries with an id below this one (the last page's smallest id). */
+  before: CursorSchema.optional(),
 });
 
 // ---- models -------------------------------------------------------------------------------
@@ -69,7 +72,7 @@ export const ZkModelStatusSchema = z.object({
   message: z.string().optional(),
   unsupported: z.array(z.object({ op: z.string(), node: z.string(), reason: z.string().optional() })).optional(),
   constraints: z.number().int().optional(),
-  fee: AmountSchema.optional(),
+  fee: BalanceSchema.optional(),
   modelHash: FieldDecimalSchema.optional(),
   circuitHash: Sha256Schema.optional(),
   nPublic: z.number().int().optional(),
@@ -100,8 +103,8 @@ export const PRIVACY_LEVELS = ["none", "tee", "zk"] as const;
 export const RequirementsSchema = z.object({
   backend: BackendSchema.optional(),
   kind: ProviderKindSchema.optional(),
-  minVramMb: z.number().int().nonnegative().optional(),
-  minComputeCapability: z.number().nonnegative().optional(),
+  minVramMb: z.number().int().nonnegative().max(2 ** 24).optional(),
+  minComputeCapability: z.number().nonnegative().max(100).optional(),
   region: RegionSchema.optional(),
   privacy: z.enum(PRIVACY_LEVELS).optional(),
 });
@@ -166,7 +169,7 @@ export const ReceiptSchema = z.object({
   modelSha256: Sha256Schema,
   inputDigest: Sha256Schema,
   outputDigest: Sha256Schema,
-  providers: z.array(z.object({ providerId: z.string(), backend: BackendSchema, paid: AmountSchema })),
+  providers: z.array(z.object({ providerId: z.string(), backend: BackendSchema, paid: BalanceSchema })),
   tolerance: z.object({ abs: z.number(), rel: z.number(), argmax: z.boolean() }),
   /** Every execution that was compared, paid or not. */
   executions: z.array(z.object({ providerId: z.string(), backend: BackendSchema, verdict: z.string() })).optional(),
@@ -184,8 +187,8 @@ export const ReceiptSchema = z.object({
       publicSignals: z.array(FieldDecimalSchema),
     })
     .optional(),
-  cost: AmountSchema,
-  split: z.object({ providers: AmountSchema, treasury: AmountSchema, creator: AmountSchema }),
+  cost: BalanceSchema,
+  split: z.object({ providers: BalanceSchema, treasury: BalanceSchema, creator: BalanceSchema }),
   completedAt: z.string(),
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
@@ -196,7 +199,7 @@ export const TaskViewSchema = z.object({
   modelId: z.string(),
   outputs: TensorMapJsonSchema.optional(),
   verification: VerificationViewSchema,
-  cost: AmountSchema.nullable(),
+  cost: BalanceSchema.nullable(),
   receipt: ReceiptSchema.nullable(),
   /** Set when a re-check overturned the result first delivered: `outputs` are now the corrected ones. */
   correction: z.object({ at: z.string(), previousOutputDigest: z.string(), outputDigest: z.string() }).optional(),
@@ -218,7 +221,7 @@ export const GetTaskQuerySchema = z.object({
 
 export const ListTasksQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  status: z.string().optional(),
+  status: z.string().max(32).optional(),
 });
 
 // ---- network ------------------------------------------------------------------------------
@@ -229,7 +232,7 @@ export const ProviderPublicSchema = z.object({
   kind: ProviderKindSchema,
   backend: BackendSchema,
   region: z.string(),
-  price: AmountSchema,
+  price: BalanceSchema,
   /** Lower confidence bound on the valid rate of its checked results (docs/QA.md). */
   reputation: z.number(),
   slots: z.number().int(),
@@ -237,7 +240,7 @@ export const ProviderPublicSchema = z.object({
   tasksCompleted: z.number().int(),
   tasksRejected: z.number().int(),
   /** Stake taken for wrong results, base units. */
-  slashed: AmountSchema,
+  slashed: BalanceSchema,
   /** Adaptive replication's record of this provider on its current backend. */
   trust: z.object({ trusted: z.boolean(), streak: z.number().int(), checked: z.number().int(), invalid: z.number().int() }),
   specs: z.record(z.string(), z.unknown()),
@@ -247,7 +250,7 @@ export type ProviderPublic = z.infer<typeof ProviderPublicSchema>;
 export const StatsSchema = z.object({
   providersOnline: z.number().int(),
   tasks: z.record(z.string(), z.number().int()),
-  volume: AmountSchema,
+  volume: BalanceSchema,
   models: z.number().int(),
 });
 export type Stats = z.infer<typeof StatsSchema>;

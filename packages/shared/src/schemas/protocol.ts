@@ -3,7 +3,9 @@ import { DtypeSchema } from "../dtypes";
 import {
   AmountSchema,
   BackendSchema,
-  MAX_RANK,
+  DimsSchema,
+  IdSchema,
+  LabelSchema,
   ProviderKindSchema,
   RegionSchema,
   Sha256Schema,
@@ -19,7 +21,7 @@ export const PROTOCOL_VERSION = 1;
 export const PROVIDER_NAMESPACE = "/provider";
 
 export const HandshakeAuthSchema = z.object({
-  apiKey: z.string().min(1),
+  apiKey: z.string().min(1).max(200),
   protocolVersion: z.literal(PROTOCOL_VERSION),
 });
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
@@ -28,27 +30,33 @@ const BytesSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array || v ins
 
 export const WireTensorSchema = z.object({
   dtype: DtypeSchema,
-  dims: z.array(z.number().int().nonnegative()).max(MAX_RANK),
+  dims: DimsSchema,
   data: z.union([BytesSchema, z.array(z.string())]),
 });
 export type WireTensor = z.infer<typeof WireTensorSchema>;
 export const WireTensorMapSchema = z.record(TensorNameSchema, WireTensorSchema);
 export type WireTensorMap = z.infer<typeof WireTensorMapSchema>;
 
+/** A duration a provider reports, in milliseconds: at most a week. */
+export const DurationMsSchema = z.number().nonnegative().max(7 * 24 * 3600 * 1000);
+
 export const GpuInfoSchema = z.object({
-  name: z.string(),
-  vramMb: z.number().int().nonnegative(),
-  computeCapability: z.number().nonnegative().optional(),
-  driver: z.string().optional(),
+  name: LabelSchema,
+  /** Up to 16 TiB. */
+  vramMb: z.number().int().nonnegative().max(2 ** 24),
+  computeCapability: z.number().nonnegative().max(100).optional(),
+  driver: LabelSchema.optional(),
 });
+/** What a provider says it runs on (shown in GET /providers: every field bounded). */
 export const ProviderSpecsSchema = z.object({
-  cpuModel: z.string().optional(),
-  cores: z.number().int().positive(),
-  memoryMb: z.number().int().nonnegative(),
-  gpus: z.array(GpuInfoSchema).default([]),
+  cpuModel: LabelSchema.optional(),
+  cores: z.number().int().positive().max(65_536),
+  /** Up to 1 PiB. */
+  memoryMb: z.number().int().nonnegative().max(2 ** 30),
+  gpus: z.array(GpuInfoSchema).max(16).default([]),
   /** Measured at start on the built-in benchmark: inferences per second of a small MLP. */
-  benchmarkIps: z.number().nonnegative().optional(),
-  userAgent: z.string().optional(),
+  benchmarkIps: z.number().nonnegative().max(1e9).optional(),
+  userAgent: z.string().max(512).optional(),
 });
 export type ProviderSpecs = z.infer<typeof ProviderSpecsSchema>;
 
@@ -65,8 +73,8 @@ export const RegisterSchema = z.object({
 });
 export type Register = z.infer<typeof RegisterSchema>;
 
-const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) });
-export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), providerId: z.string() }), AckErrorSchema]);
+const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: z.string().max(64), message: z.string().max(2000) }) });
+export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), providerId: IdSchema }), AckErrorSchema]);
 export type RegisterAck = z.infer<typeof RegisterAckSchema>;
 
 /** A field element of BN254's scalar field as a decimal string (what snarkjs reads and writes). */
@@ -92,12 +100,12 @@ export const ZkJobSchema = z.object({
   /** sha256 of the proving key: the same circuit and keys whatever the URL. */
   circuitHash: Sha256Schema,
   /** The circuit's witness generator (circom WASM). */
-  wasmUrl: z.string(),
+  wasmUrl: z.string().max(2048),
   /** The Groth16 proving key (snarkjs .zkey). */
-  zkeyUrl: z.string(),
+  zkeyUrl: z.string().max(2048),
   /** The input tensor the circuit takes (its values, row-major, batch 1). */
   input: TensorNameSchema,
-  inputSize: z.number().int().positive(),
+  inputSize: z.number().int().positive().max(2 ** 31 - 1),
   /** Fixed point: a real x enters the circuit as round(x · 2^scaleBits). */
   scaleBits: z.number().int().min(1).max(64),
   /** The task and the provider the proof is bound to (public signals), as field elements. */
@@ -111,18 +119,18 @@ export const ZkProofSchema = z.object({
   proof: Groth16ProofSchema,
   publicSignals: z.array(FieldDecimalSchema).min(4).max(65_536),
   /** Witness + proof time on the provider (ms). */
-  proveMs: z.number().nonnegative().optional(),
+  proveMs: DurationMsSchema.optional(),
 });
 export type ZkProof = z.infer<typeof ZkProofSchema>;
 
 /** server → provider `task:assign` (ack: AssignAck). */
 export const AssignSchema = z.object({
-  assignmentId: z.string(),
-  taskId: z.string(),
-  model: z.object({ id: z.string(), sha256: Sha256Schema, sizeBytes: z.number().int(), url: z.string() }),
+  assignmentId: IdSchema,
+  taskId: IdSchema,
+  model: z.object({ id: IdSchema, sha256: Sha256Schema, sizeBytes: z.number().int().nonnegative(), url: z.string().max(2048) }),
   inputs: WireTensorMapSchema,
   /** Milliseconds the provider has before the lease lapses (heartbeats extend it). */
-  leaseMs: z.number().int().positive(),
+  leaseMs: z.number().int().positive().max(7 * 24 * 3600 * 1000),
   /** Set for a zk task: the result must carry a proof of this job. */
   zk: ZkJobSchema.optional(),
 });
@@ -131,15 +139,15 @@ export const AssignAckSchema = z.union([z.object({ ok: z.literal(true) }), AckEr
 export type AssignAck = z.infer<typeof AssignAckSchema>;
 
 export const TimingsSchema = z.object({
-  fetchMs: z.number().nonnegative(),
-  loadMs: z.number().nonnegative(),
-  runMs: z.number().nonnegative(),
+  fetchMs: DurationMsSchema,
+  loadMs: DurationMsSchema,
+  runMs: DurationMsSchema,
 });
 export type Timings = z.infer<typeof TimingsSchema>;
 
 /** provider → server `task:result` (ack: Ack). */
 export const ResultSchema = z.object({
-  assignmentId: z.string(),
+  assignmentId: IdSchema,
   outputs: WireTensorMapSchema,
   timings: TimingsSchema,
   /** Required when the assignment had a zk job. */
@@ -149,21 +157,21 @@ export type Result = z.infer<typeof ResultSchema>;
 
 /** provider → server `task:error` (ack: Ack): the execution failed on the provider. */
 export const ExecutionErrorSchema = z.object({
-  assignmentId: z.string(),
+  assignmentId: IdSchema,
   code: z.string().max(64),
   message: z.string().max(2000),
 });
 export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
 
 /** provider → server `task:release` (ack: Ack): give an unfinished lease back (e.g. shutting down). */
-export const ReleaseSchema = z.object({ assignmentId: z.string() });
+export const ReleaseSchema = z.object({ assignmentId: IdSchema });
 
 /** server → provider `task:cancel`: stop work on an assignment; its result will not be accepted. */
-export const CancelSchema = z.object({ assignmentId: z.string(), reason: z.string() });
+export const CancelSchema = z.object({ assignmentId: IdSchema, reason: z.string().max(200) });
 export type Cancel = z.infer<typeof CancelSchema>;
 
 /** provider → server `provider:heartbeat` (no ack): extends the leases of running assignments. */
-export const HeartbeatSchema = z.object({ active: z.number().int().nonnegative() });
+export const HeartbeatSchema = z.object({ active: z.number().int().nonnegative().max(1024) });
 
 /** provider → server `provider:drain` (ack: Ack): stop sending new work, the provider is leaving. */
 export const DrainSchema = z.object({});

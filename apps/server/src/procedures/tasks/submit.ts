@@ -6,6 +6,7 @@ export const submitTaskProcedure = procedure({
   kind: "mutation",
   auth: true,
   scopes: ["requester"],
+  tensors: true,
   summary: "Submit an inference task: escrow is held and the task queued",
   input: SubmitTaskSchema,
   output: SubmitTaskResponseSchema,
