@@ -7,6 +7,7 @@ import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
 import type { ChainAdapter } from "./chain/adapter";
 import type { ZkModels } from "./zk/zk-models";
+import type { RateLimits } from "./limits/rate-limits";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -21,10 +22,14 @@ export interface AppContext {
   zk: ZkModels;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
   chain?: ChainAdapter;
+  /** Request, nonce and connection limits (apps/server/src/limits). */
+  limits: RateLimits;
 }
 
 /** A request's context: the app plus who is calling (undefined for public routes). */
 export interface CallContext {
   app: AppContext;
   accountId: string | undefined;
+  /** The caller's address as a rate-limit id (limits/rate-limits.ts addressId). */
+  ip: string;
 }

@@ -8,11 +8,14 @@ import { getModel, getModelRow, uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
 import { createTrpcContext } from "../trpc/context";
+import { trpcErrorBody } from "../trpc/trpc";
 import { appRouter } from "../trpc/routers/_app";
 import { errorBody, toStunError } from "./errors";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
 import { registerWebApp } from "./web";
+import { limitApiRequests } from "../limits/http-limits";
+import { addressId, retryAfterOf } from "../limits/rate-limits";
 
 const API = "/api/v1";
 const VERSION = "0.1.0";
@@ -29,12 +32,15 @@ const optionalCallerOf = (app: AppContext, req: FastifyRequest): Promise<string 
  * web app (when config.webDir is set) on every other GET path.
  */
 export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
-  const http = Fastify({ logger: false, bodyLimit: app.config.BODY_LIMIT, forceCloseConnections: true });
+  const http = Fastify({ logger: false, bodyLimit: app.config.BODY_LIMIT, forceCloseConnections: true, trustProxy: app.config.trustProxy ?? false });
+  limitApiRequests(http, app.limits);
 
   http.setErrorHandler((e, req, reply) => {
     const err = toStunError(e);
     if (err.code === "INTERNAL") app.log.error({ err: e, url: req.url }, "request failed");
-    void reply.status(err.status).send(errorBody(err));
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== undefined) void reply.header("retry-after", String(retryAfter));
+    void reply.status(err.status).send(req.url.startsWith("/trpc") ? trpcErrorBody(err) : errorBody(err));
   });
   http.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody(new StunError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
@@ -56,7 +62,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
         const p = r.procedure;
         const accountId = p.auth ? await callerOf(app, req) : await optionalCallerOf(app, req);
         const input = p.input.parse(r.input(req));
-        const out = await p.handler({ app, accountId: accountId as string }, input as never);
+        const out = await p.handler({ app, accountId: accountId as string, ip: addressId(req.ip) }, input as never);
         return reply.status(r.status ?? 200).send(out);
       },
     });
@@ -99,7 +105,15 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
 
   await http.register(fastifyTRPCPlugin, {
     prefix: "/trpc",
-    trpcOptions: { router: appRouter, createContext: ({ req }: { req: FastifyRequest }) => createTrpcContext(app, req) },
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req }: { req: FastifyRequest }) => createTrpcContext(app, req),
+      // A procedure's RATE_LIMITED (SIWE nonces) gets the same Retry-After as a REST 429.
+      responseMeta: ({ errors }: { errors: { cause?: unknown }[] }) => {
+        const retryAfter = errors.map((e) => (e.cause instanceof StunError ? retryAfterOf(e.cause) : undefined)).find((s) => s !== undefined);
+        return retryAfter === undefined ? {} : { headers: { "retry-after": String(retryAfter) } };
+      },
+    },
   });
   // Last, so that every API route wins over the web app's catch-all.
   if (app.config.webDir) await registerWebApp(http, app, app.config.webDir);

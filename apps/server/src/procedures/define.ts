@@ -4,10 +4,13 @@ import type { AppContext } from "../context";
 export interface AuthedCall {
   app: AppContext;
   accountId: string;
+  /** The caller's address as a rate-limit id (limits/rate-limits.ts addressId). */
+  ip: string;
 }
 export interface PublicCall {
   app: AppContext;
   accountId: string | undefined;
+  ip: string;
 }
 
 /**

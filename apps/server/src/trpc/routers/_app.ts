@@ -16,10 +16,10 @@ type Wired<P extends Procedure> = P["kind"] extends "query" ? TRPCQueryProcedure
 /** Turns one API procedure into a tRPC procedure: same schema, same handler. */
 function wire<P extends Procedure>(p: P): Wired<P> {
   const base = t.procedure.input(p.input).output(p.output);
-  const run = async ({ ctx, input }: { ctx: { app: any; accountId: string | undefined }; input: unknown }) => {
+  const run = async ({ ctx, input }: { ctx: { app: any; accountId: string | undefined; ip: string }; input: unknown }) => {
     try {
       if (p.auth && !ctx.accountId) throw new StunError("UNAUTHORIZED", "missing or invalid API key");
-      return await p.handler({ app: ctx.app, accountId: ctx.accountId as string }, input as never);
+      return await p.handler({ app: ctx.app, accountId: ctx.accountId as string, ip: ctx.ip }, input as never);
     } catch (e) {
       throw toTrpcError(e);
     }
