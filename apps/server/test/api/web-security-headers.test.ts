@@ -75,7 +75,7 @@ describeDb("web app security headers", () => {
     expect(homePolicy.get("script-src")).not.toMatch(/unsafe-inline|'unsafe-eval'/);
 
     // Another page: its own hash only (the brotli copy is the same page, with the same policy).
-    for (const headers of [{ accept: "text/html" }, { accept: "text/html", "accept-encoding": "br" }]) {
+    for (const headers of [{ accept: "text/html" }, { accept: "text/html", "accept-encoding": "br" }] as Record<string, string>[]) {
       const models = await get("/models", headers);
       expect(models.status).toBe(200);
       expect(directives(models.headers.get("content-security-policy")).get("script-src")).toBe(`'self' 'wasm-unsafe-eval' ${sha(MODELS_SCRIPT)}`);
