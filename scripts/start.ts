@@ -117,8 +117,9 @@ const providerBin = path.join(root, "apps/provider-native/bin/stun-provider.mjs"
 for (let i = 0; i < providerCount; i++) {
   const child = spawn(
     process.execPath,
-    [providerBin, "--server", server.url, "--api-key", keys.provider.apiKey, "--name", `local-${i + 1}`, "--cache-dir", path.join(config.dataDir, "provider-cache")],
-    { stdio: ["ignore", "inherit", "pipe"] },
+    [providerBin, "--server", server.url, "--name", `local-${i + 1}`, "--cache-dir", path.join(config.dataDir, "provider-cache")],
+    // The key in the environment, not the command line (`ps` shows that to every user).
+    { stdio: ["ignore", "inherit", "pipe"], env: { ...process.env, STUN_API_KEY: keys.provider.apiKey } },
   );
   child.stderr?.on("data", (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) {

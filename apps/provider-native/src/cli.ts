@@ -4,15 +4,18 @@ import { AmountSchema, RegionSchema } from "@stun/shared";
 import type { ProviderAgentOptions } from "./agent";
 import type { BackendChoice } from "./backend";
 import { FAULTS, isFault } from "./faults";
+import { readApiKeyFile } from "./api-key-file";
 import type { LogLevel } from "./logger";
 
-export const USAGE = `Usage: stun-provider --server URL --api-key KEY [options]
+export const USAGE = `Usage: stun-provider --server URL [options]   (API key: env STUN_API_KEY or --api-key-file)
 
 Runs ONNX inference for the Stun marketplace on this machine (onnxruntime-node).
 
 Required (or from the environment):
   --server URL          marketplace server, e.g. http://127.0.0.1:4000   (env STUN_SERVER)
-  --api-key KEY         your Stun API key                                (env STUN_API_KEY)
+  STUN_API_KEY          your Stun API key, from the environment, or:
+  --api-key-file PATH   a file holding it (must not be readable by group or others: chmod 600)
+  --api-key KEY         deprecated: visible to every user in \`ps\`; use one of the above
 
 Options:
   --backend B           cpu | cuda | auto (default cpu; auto = CUDA when it loads, else CPU)
@@ -43,7 +46,30 @@ export class UsageError extends Error {
   }
 }
 
-export type CliResult = { help: true } | { help: false; options: ProviderAgentOptions & { logLevel: LogLevel } };
+export type CliResult =
+  | { help: true }
+  /** `warnings`: what the agent logs once its logger exists (e.g. a key given on the command line). */
+  | { help: false; options: ProviderAgentOptions & { logLevel: LogLevel }; warnings: string[] };
+
+export const API_KEY_ARGV_WARNING = "--api-key puts the key in the command line, where every user of this machine can read it (ps); use STUN_API_KEY or --api-key-file";
+
+/** The API key from --api-key-file, --api-key (with a warning) or STUN_API_KEY, in that order. */
+function apiKeyOf(values: { "api-key"?: string; "api-key-file"?: string }, env: NodeJS.ProcessEnv, warnings: string[]): string {
+  if (values["api-key"] !== undefined && values["api-key-file"] !== undefined) throw new UsageError("give --api-key-file or --api-key, not both");
+  if (values["api-key-file"] !== undefined) {
+    try {
+      return readApiKeyFile(values["api-key-file"]);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (values["api-key"] !== undefined) {
+    warnings.push(API_KEY_ARGV_WARNING);
+    return values["api-key"];
+  }
+  if (!env.STUN_API_KEY) throw new UsageError("an API key is required: set STUN_API_KEY or give --api-key-file PATH");
+  return env.STUN_API_KEY;
+}
 
 const BACKENDS: readonly BackendChoice[] = ["cpu", "cuda", "auto"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -67,6 +93,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       options: {
         server: { type: "string" },
         "api-key": { type: "string" },
+        "api-key-file": { type: "string" },
         backend: { type: "string" },
         price: { type: "string" },
         stake: { type: "string" },
@@ -98,8 +125,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     throw new UsageError(`--server must be a URL like http://127.0.0.1:4000, got "${server}"`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--server must be an http(s) URL, got "${server}"`);
-  const apiKey = values["api-key"] ?? env.STUN_API_KEY;
-  if (!apiKey) throw new UsageError("--api-key is required (or set STUN_API_KEY)");
+  const warnings: string[] = [];
+  const apiKey = apiKeyOf(values, env, warnings);
 
   const backend = values.backend ?? "cpu";
   if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got "${backend}"`);
@@ -143,5 +170,5 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (drainTimeoutMs !== undefined) options.drainTimeoutMs = drainTimeoutMs;
   const benchmarkMs = int("benchmark-ms", values["benchmark-ms"], 0, 60_000);
   if (benchmarkMs !== undefined) options.benchmarkMs = benchmarkMs;
-  return { help: false, options };
+  return { help: false, options, warnings };
 }

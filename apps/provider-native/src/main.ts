@@ -22,6 +22,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
   const { logLevel, ...options } = parsed.options;
   const log = createJsonLogger({ level: logLevel });
+  for (const w of parsed.warnings) log.warn(w);
   quietOrtLogs(); // before the first session: onnxruntime's own stderr lines would break the JSON log
 
   const agent = new ProviderAgent({ ...options, logger: log });

@@ -1,6 +1,7 @@
 /**
  * Starting `stun-provider` as a child process and waiting for it to register: for end-to-end tests
- * and scripts (`node apps/provider-native/bin/stun-provider.mjs --server … --api-key …`).
+ * and scripts (`STUN_API_KEY=… node apps/provider-native/bin/stun-provider.mjs --server …`). The key
+ * goes in the child's environment, never its command line (which every user can read with `ps`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
@@ -35,8 +36,8 @@ export interface SpawnProviderOptions {
 }
 
 export async function spawnProviderProcess(opts: SpawnProviderOptions): Promise<ProviderProcess> {
-  const child = spawn(process.execPath, [PROVIDER_BIN, "--server", opts.server, "--api-key", opts.apiKey, ...(opts.args ?? [])], {
-    env: { ...process.env, ...opts.env },
+  const child = spawn(process.execPath, [PROVIDER_BIN, "--server", opts.server, ...(opts.args ?? [])], {
+    env: { ...process.env, ...opts.env, STUN_API_KEY: opts.apiKey },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const lines: Record<string, unknown>[] = [];

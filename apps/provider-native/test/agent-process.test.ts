@@ -60,6 +60,8 @@ describe("stun-provider process", () => {
     proc = await spawnProviderProcess({ server: market.url, apiKey: market.apiKey, args: ["--name", "proc-2", "--cache-dir", dir, "--benchmark-ms", "0"] });
     const sockets = market.io.of("/provider").sockets;
     expect(sockets.size).toBe(1);
+    // The key travelled in the environment: the command line (`ps`) does not show it.
+    expect(proc.child.spawnargs.join(" ")).not.toContain(market.apiKey);
     await proc.kill();
     await market.waitFor(() => sockets.size === 0);
   });
@@ -71,7 +73,7 @@ describe("stun-provider process", () => {
   });
 
   it.skipIf(process.platform !== "linux")("exits 1 with 'CUDA not available on this machine' for --backend cuda here", () => {
-    const r = spawnSync(process.execPath, [PROVIDER_BIN, "--server", market.url, "--api-key", "k", "--backend", "cuda", "--cache-dir", dir], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [PROVIDER_BIN, "--server", market.url, "--backend", "cuda", "--cache-dir", dir], { encoding: "utf8", env: { ...process.env, STUN_API_KEY: "k" } });
     if (/"msg":"starting"/.test(r.stderr)) return; // a machine with CUDA installed
     expect(r.status).toBe(1);
     const first = JSON.parse(r.stderr.split("\n")[0]!) as { level: string; msg: string };

@@ -8,6 +8,7 @@ import type { ProviderRegistry } from "./scheduler/provider-registry";
 import type { ChainAdapter } from "./chain/adapter";
 import type { ZkModels } from "./zk/zk-models";
 import type { KeyAuth } from "./auth/key-auth";
+import type { RateLimits } from "./limits/rate-limits";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -22,6 +23,8 @@ export interface AppContext {
   zk: ZkModels;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
   chain?: ChainAdapter;
+  /** Request, nonce and connection limits (apps/server/src/limits). */
+  limits: RateLimits;
 }
 
 /** A request's context: the app plus who is calling (undefined for public routes). */
@@ -32,4 +35,6 @@ export interface CallContext {
   key?: KeyAuth | undefined;
   /** Why the key that came with the request was refused (KEY_REVOKED …), for procedures that need one. */
   authError?: unknown;
+  /** The caller's address as a rate-limit id (limits/rate-limits.ts addressId). */
+  ip: string;
 }

@@ -7,6 +7,7 @@ import { MAX_AMOUNT } from "@stun/shared";
 import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 import { keysEnvShape } from "./auth/config";
+import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
 
 /**
  * The server's configuration, parsed once from the environment by one zod schema. Every default
@@ -107,6 +108,26 @@ export const EnvSchema = z.object({
   SIWE_DOMAINS: z.string().min(1).optional(),
   /** API keys: wallet-session lifetime and cap (auth/config.ts). */
   ...keysEnvShape,
+  // Rate limits (http/rate-limits.ts): fixed windows, counted in Redis when REDIS_URL is set (shared by
+  // every instance), else in this process. Generous defaults: a person, an SDK script, the web app,
+  // the tests and `npm start` stay far below them; a flood meets 429 RATE_LIMITED.
+  /** The window of the per-IP and per-key request limits, in ms. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  /** API requests (/api, /trpc; not /health) one client IP may make per window; 0 turns the limit off. */
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(6000),
+  /** API requests one bearer API key may make per window, from any IP; 0 turns the limit off. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(1200),
+  /** Sign-In with Ethereum nonces one IP may take per nonce lifetime (10 minutes); 0 turns the limit off. */
+  RATE_LIMIT_SIWE_NONCES: z.coerce.number().int().min(0).default(60),
+  /** Provider socket.io connection attempts one IP may make per window; 0 turns the limit off. */
+  RATE_LIMIT_PROVIDER_CONNECTS: z.coerce.number().int().min(0).default(300),
+  /** Prefix of the rate-limit counters in Redis: instances that share limits share it. */
+  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).default("stun:ratelimit:"),
+  /**
+   * Behind a reverse proxy: whom to believe about the client's IP (fastify trustProxy): `true`
+   * (any hop), a hop count, or comma-separated proxy addresses/CIDRs. Unset: the TCP peer.
+   */
+  TRUST_PROXY: z.string().min(1).optional(),
   /** On-chain deposits and settlement (apps/server/src/chain; README "Chain settlement"): off unless CHAIN is set. */
   ...chainEnvShape,
 });
@@ -122,6 +143,8 @@ export interface Config extends Env {
   webDir: string | undefined;
   /** The chain adapter's settings, or undefined when CHAIN is unset (no chain). */
   chain: ChainConfig | undefined;
+  /** TRUST_PROXY as fastify's trustProxy function; undefined: the TCP peer is the client. */
+  trustProxy: TrustProxy | undefined;
 }
 
 /** This checkout's web build (apps/server/src → apps/web/out). */
@@ -161,5 +184,5 @@ export function parseConfig(source: Record<string, string | undefined> = process
   const webDir = resolveWebDir(env.WEB_DIR);
   const chain = resolveChainConfig(env);
   if (chain.issues.length > 0) throw new Error(`Invalid configuration:\n${chain.issues.map((i) => `  ${i}`).join("\n")}`);
-  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir, chain: chain.chain };
+  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir, chain: chain.chain, trustProxy: parseTrustProxy(env.TRUST_PROXY) };
 }

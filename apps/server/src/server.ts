@@ -18,6 +18,7 @@ import { ChainAdapter } from "./chain/adapter";
 import { ZkModels } from "./zk/zk-models";
 import { registerChainRoutes } from "./chain/routes";
 import { StorageSweeper } from "./storage/storage-sweeper";
+import { RateLimits } from "./limits/rate-limits";
 
 export interface RunningServer {
   url: string;
@@ -45,6 +46,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     metrics: createMetrics(),
     bus: new EventBus(),
     providers: new ProviderRegistry(),
+    limits: await RateLimits.open(config, log),
   } as AppContext;
   app.zk = new ZkModels(app);
 
@@ -116,6 +118,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       await http.close().catch(() => undefined);
       while (sweeping) await new Promise((r) => setTimeout(r, 5));
       await redis?.close();
+      await app.limits.close();
       if (!opts.db) await db.close();
     },
   };

@@ -8,12 +8,15 @@ import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
 import { AUTH_REQUIRED, authenticateBeforeBody, callerOf, optionalCallerOf } from "./auth";
 import { closeUnreadRequest } from "./early-close";
+import { trpcErrorBody } from "../trpc/trpc";
 import { errorBody, toStunError } from "./errors";
 import { jsonBodyParser } from "./json-body";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
 import { registerTrpc } from "./trpc-route";
 import { registerWebApp } from "./web";
+import { limitApiRequests } from "../limits/http-limits";
+import { addressId, retryAfterOf } from "../limits/rate-limits";
 
 const API = "/api/v1";
 const VERSION = "0.1.0";
@@ -26,19 +29,23 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   const { BODY_LIMIT, JSON_BODY_LIMIT, JSON_MAX_DEPTH, MODEL_LIMIT } = app.config;
   // Every body is held to JSON_BODY_LIMIT unless its route says otherwise (task inputs: BODY_LIMIT;
   // models: MODEL_LIMIT), and JSON is the only body type besides the model upload's bytes.
-  const http = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true });
+  const http = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true, trustProxy: app.config.trustProxy ?? false });
   http.removeAllContentTypeParsers();
   http.addContentTypeParser(
     "application/json",
     jsonBodyParser({ limitFor: (req) => req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT, maxDepth: JSON_MAX_DEPTH, output: "json" }),
   );
+  // Rate limits first (onRequest hooks run in order): a flood costs no key lookup.
+  limitApiRequests(http, app.limits);
   authenticateBeforeBody(http, app);
 
   http.setErrorHandler((e, req, reply) => {
     const err = toStunError(e);
     if (err.code === "INTERNAL") app.log.error({ err: e, url: req.url }, "request failed");
     closeUnreadRequest(req, reply);
-    void reply.status(err.status).send(errorBody(err));
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== undefined) void reply.header("retry-after", String(retryAfter));
+    void reply.status(err.status).send(req.url.startsWith("/trpc") ? trpcErrorBody(err) : errorBody(err));
   });
   http.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody(new StunError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
@@ -63,7 +70,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
         const key = p.auth ? callerOf(req) : await optionalCallerOf(app, req);
         if (key) authorizeCall(p, key);
         const input = p.input.parse(r.input(req));
-        const out = await p.handler({ app, accountId: key?.accountId as string, key }, input as never);
+        const out = await p.handler({ app, accountId: key?.accountId as string, key, ip: addressId(req.ip) }, input as never);
         return reply.status(r.status ?? 200).send(out);
       },
     });

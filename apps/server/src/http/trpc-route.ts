@@ -8,6 +8,7 @@ import { procedures } from "../procedures";
 import type { Procedure } from "../procedures/define";
 import { createTrpcContext } from "../trpc/context";
 import { appRouter } from "../trpc/routers/_app";
+import { retryAfterOf } from "../limits/rate-limits";
 import { jsonBodyParser } from "./json-body";
 
 /** Procedures per batched call: a batch of cheap calls must not become thousands of queries. */
@@ -53,6 +54,11 @@ export async function registerTrpc(http: FastifyInstance, app: AppContext): Prom
         createContext: ({ req: r }: { req: FastifyRequest }) => createTrpcContext(app, r),
         maxBatchSize: TRPC_MAX_BATCH,
         maxBodySize: BODY_LIMIT,
+        // A procedure's RATE_LIMITED (SIWE nonces) gets the same Retry-After as a REST 429.
+        responseMeta: ({ errors }) => {
+          const retryAfter = errors.map((e) => (e.cause instanceof StunError ? retryAfterOf(e.cause) : undefined)).find((s) => s !== undefined);
+          return retryAfter === undefined ? {} : { headers: { "retry-after": String(retryAfter) } };
+        },
         req,
         res: reply,
         path: pathOf(req),

@@ -5,6 +5,7 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context";
 import type { ChainInfo } from "../chain/adapter";
+import { contentSecurityPolicy, pagePolicies } from "./content-security-policy";
 
 /** Paths that belong to the API: an unknown one gets the API's JSON 404, never the web app's page. */
 const API_PREFIXES = ["/api/", "/trpc/", "/socket.io/", "/metrics/"];
@@ -63,10 +64,12 @@ export function resolveWebFile(root: string, urlPath: string): string | undefine
 
 /**
  * Cross-origin isolation on everything the web app loads (onnxruntime-web's multi-threaded WASM
- * needs SharedArrayBuffer, which needs COOP + COEP on the page and its workers); hashed Next.js
- * assets are immutable, everything else revalidates.
+ * needs SharedArrayBuffer, which needs COOP + COEP on the page and its workers); no framing; each
+ * HTML page's Content-Security-Policy (`policyOf`); hashed Next.js assets are immutable,
+ * everything else revalidates.
  */
-function setHeaders(reply: FastifyReply, file: string): void {
+function setHeaders(reply: FastifyReply, file: string, policyOf: (htmlFile: string) => string): void {
+  void reply.header("x-frame-options", "DENY");
   void reply.header("cross-origin-opener-policy", "same-origin");
   void reply.header("cross-origin-embedder-policy", "require-corp");
   void reply.header("cross-origin-resource-policy", "same-origin");
@@ -75,6 +78,7 @@ function setHeaders(reply: FastifyReply, file: string): void {
   if (norm.includes("/_next/static/")) void reply.header("cache-control", "public, max-age=31536000, immutable");
   else if (norm.endsWith(".wasm") || norm.endsWith(".mjs")) void reply.header("cache-control", "public, max-age=86400");
   else void reply.header("cache-control", "no-cache");
+  if (norm.endsWith(".html")) void reply.header("content-security-policy", policyOf(norm));
   if (norm.endsWith(".wasm")) void reply.header("content-type", "application/wasm");
   else if (norm.endsWith(".mjs")) void reply.header("content-type", "text/javascript; charset=utf-8");
 }
@@ -87,8 +91,19 @@ function setHeaders(reply: FastifyReply, file: string): void {
  */
 export async function registerWebApp(http: FastifyInstance, app: AppContext, webDir: string): Promise<void> {
   const root = path.resolve(webDir);
+  // The wallet page reads the chain through the server's browser RPC URL.
+  const connectOrigins = app.chain ? [new URL(app.chain.info.rpcUrl).origin] : [];
+  const policies = pagePolicies(root, connectOrigins);
+  const noInlinePolicy = contentSecurityPolicy([], connectOrigins);
+  const policyOf = (htmlFile: string) => policies.get(path.relative(root, htmlFile).split(path.sep).join("/")) ?? noInlinePolicy;
   // preCompressed: the build writes .br/.gz next to each text asset (apps/web/scripts/build.ts).
-  await http.register(fastifyStatic, { root, serve: false, cacheControl: false, preCompressed: true, setHeaders });
+  await http.register(fastifyStatic, {
+    root,
+    serve: false,
+    cacheControl: false,
+    preCompressed: true,
+    setHeaders: (reply: FastifyReply, file: string) => setHeaders(reply, file, policyOf),
+  });
 
   const webConfig: WebConfig = {
     mode: app.config.STUN_MODE,

@@ -9,11 +9,14 @@ export interface AuthedCall {
   accountId: string;
   /** The calling key (its id and scopes); set by every surface. */
   key?: KeyAuth;
+  /** The caller's address as a rate-limit id (limits/rate-limits.ts addressId). */
+  ip: string;
 }
 export interface PublicCall {
   app: AppContext;
   accountId: string | undefined;
   key?: KeyAuth | undefined;
+  ip: string;
 }
 
 /**

@@ -52,8 +52,13 @@ function nonceStore(app: AppContext): Map<string, number> {
   return store;
 }
 
-/** A new single-use SIWE nonce (alphanumeric, as EIP-4361 requires). */
-export function issueSiweNonce(app: AppContext, now = Date.now()): SiweNonceResponse {
+/**
+ * A new single-use SIWE nonce (alphanumeric, as EIP-4361 requires) for a caller at address `ip`
+ * (an addressId). Each address may take RATE_LIMIT_SIWE_NONCES per nonce lifetime, so no one
+ * address can fill the instance's MAX_NONCES.
+ */
+export async function issueSiweNonce(app: AppContext, ip: string, now = Date.now()): Promise<SiweNonceResponse> {
+  await app.limits.hit("siweNonce", ip);
   const store = nonceStore(app);
   if (store.size >= MAX_NONCES / 2) {
     for (const [n, until] of store) if (until <= now) store.delete(n);

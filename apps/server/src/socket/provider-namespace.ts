@@ -25,6 +25,8 @@ import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../scheduler/assignment-lifecycle";
 import { LIVE_STATUSES } from "../scheduler/live-assignments";
+import { clientIp } from "../limits/client-ip";
+import { addressId, retryAfterOf } from "../limits/rate-limits";
 
 type AckFn = (ack: Ack | RegisterAck) => void;
 
@@ -74,6 +76,15 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
   const pending = new Set<Promise<void>>();
   let closed = false;
   nsp.use(async (socket, next) => {
+    // Connection attempts count per address before the key is checked, so keys cannot be guessed
+    // at socket speed. The refusal reaches the client as connect_error "RATE_LIMITED: …" with
+    // `data: { code, retryAfterSeconds }`.
+    try {
+      await app.limits.hit("providerConnect", addressId(clientIp(socket.request, app.config.trustProxy)));
+    } catch (e) {
+      const err = e instanceof StunError ? e : new StunError("INTERNAL", "internal error");
+      return next(Object.assign(new Error(`${err.code}: ${err.message}`), { data: { code: err.code, retryAfterSeconds: retryAfterOf(err) } }));
+    }
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
     try {

@@ -2,15 +2,17 @@ import type { FastifyRequest } from "fastify";
 import type { AppContext, CallContext } from "../context";
 import { bearerToken } from "../auth/api-keys";
 import { authenticateKey } from "../auth/key-auth";
+import { addressId } from "../limits/rate-limits";
 
-/** tRPC context: the app, and the caller when a valid bearer key came with the request. */
+/** tRPC context: the app, the caller when a valid bearer key came with the request, and its address. */
 export async function createTrpcContext(app: AppContext, req: FastifyRequest): Promise<CallContext> {
+  const ip = addressId(req.ip);
   const token = bearerToken(req.headers.authorization);
-  if (!token) return { app, accountId: undefined };
+  if (!token) return { app, accountId: undefined, ip };
   try {
     const key = await authenticateKey(app, token);
-    return { app, accountId: key.accountId, key };
+    return { app, accountId: key.accountId, key, ip };
   } catch (authError) {
-    return { app, accountId: undefined, authError };
+    return { app, accountId: undefined, authError, ip };
   }
 }

@@ -1,4 +1,5 @@
 import { TRPCError, initTRPC } from "@trpc/server";
+import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { StunError } from "@stun/shared";
 import type { CallContext } from "../context";
 import { toStunError } from "../http/errors";
@@ -21,6 +22,15 @@ const TRPC_CODES: Record<number, TRPCError["code"]> = {
 export function toTrpcError(e: unknown): TRPCError {
   const err = toStunError(e);
   return new TRPCError({ code: TRPC_CODES[err.status] ?? "INTERNAL_SERVER_ERROR", message: err.message, cause: err });
+}
+
+/**
+ * A /trpc request refused before tRPC ran (a 429 from the rate limits) in the shape tRPC itself
+ * answers a StunError with, so tRPC clients read it (`data.stunCode`) like any procedure's error.
+ */
+export function trpcErrorBody(err: StunError) {
+  const code = TRPC_CODES[err.status] ?? "INTERNAL_SERVER_ERROR";
+  return { error: { code: TRPC_ERROR_CODES_BY_KEY[code], message: err.message, data: { code, httpStatus: err.status, stunCode: err.code } } };
 }
 
 export const t = initTRPC.context<CallContext>().create({

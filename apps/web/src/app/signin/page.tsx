@@ -7,6 +7,7 @@ import { Button, Card, CopyButton, ErrorNotice, FieldError, PageHeader, inputCla
 import { maskKey, setApiKey, useApiKey } from "@/lib/api-key";
 import { toUiError, type UiError } from "@/lib/errors";
 import { formatAmount } from "@/lib/format";
+import { safeNext } from "@/lib/safe-next";
 import { accountWithKey, createAccount, faucet, fetchWebConfig } from "@/lib/rest";
 
 /** Sign-In with Ethereum (wagmi + viem), loaded after the page. */
@@ -15,14 +16,11 @@ const SiweCard = dynamic(() => import("@/wallet/siwe-card"), { ssr: false });
 /** Local accounts start with this much from the faucet. */
 const STARTING_FUNDS = "1000000";
 
-function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/models";
-}
-
 function SignIn() {
   const router = useRouter();
   const params = useSearchParams();
-  const next = safeNext(params.get("next"));
+  // Rendered in the browser only (useSearchParams inside Suspense), so window is there.
+  const next = safeNext(params.get("next"), window.location.origin);
   const queryClient = useQueryClient();
   const current = useApiKey();
   const keyId = useId();
