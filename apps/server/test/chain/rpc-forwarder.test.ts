@@ -49,7 +49,7 @@ describe("npm start's RPC forwarder", () => {
       const r = await call("eth_blockNumber", [], { origin });
       expect(r.status).toBe(403);
       expect(r.headers.get("access-control-allow-origin")).toBeNull();
-      expect((await r.json()).error).toMatchObject({ code: -32600, message: expect.stringContaining(`Origin ${origin} may not use this RPC`) });
+      expect(((await r.json()) as { error: unknown }).error).toMatchObject({ code: -32600, message: expect.stringContaining(`Origin ${origin} may not use this RPC`) });
     }
     // DNS rebinding: a page at evil.example resolved to 127.0.0.1 sends its own Host.
     // (node:http, since fetch sets Host itself.)
@@ -88,7 +88,7 @@ describe("npm start's RPC forwarder", () => {
       for (const headers of [web, {}]) {
         const r = await call(method, params, headers);
         expect(r.status, method).toBe(403);
-        expect((await r.json()).error).toMatchObject({ code: -32601, message: expect.stringContaining(method) });
+        expect(((await r.json()) as { error: unknown }).error).toMatchObject({ code: -32601, message: expect.stringContaining(method) });
       }
     }
     // A batch that hides one refused call among reads is refused whole.
