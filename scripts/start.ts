@@ -9,10 +9,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { type Server, createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LocalChain, accountView, createAccount, faucet, parseConfig, stakeFunds, startLocalChain, startServer } from "@stun/server";
+import { type LocalChain, accountView, createAccount, faucet, parseConfig, stakeFunds, startLocalChain, startRpcForwarder, startServer, webAppOrigins } from "@stun/server";
 import { anvilBinary } from "@stun/contracts/anvil";
 import { WEB_OUT, buildWeb } from "../apps/web/scripts/build";
 
@@ -41,7 +40,7 @@ if (!Number.isInteger(providerCount) || providerCount < 0) {
 // in local mode, when no CHAIN is configured and STUN_CHAIN is not `off`; when it cannot start
 // (anvil's npm binary is Linux x64 only), everything else runs without a chain.
 let localChain: LocalChain | undefined;
-let rpcProxy: { url: string; server: Server } | undefined;
+let rpcProxy: Awaited<ReturnType<typeof startRpcForwarder>> | undefined;
 let chainNote = "";
 const wantChain = process.env.STUN_CHAIN !== "off" && !process.env.CHAIN && (process.env.STUN_MODE ?? "local") === "local";
 if (wantChain) {
@@ -150,29 +149,16 @@ console.log(`
 
 /**
  * A JSON-RPC forwarder on a fixed loopback port to anvil's changing one, so the RPC URL a browser
- * wallet saves for the local network keeps working across restarts. Undefined (anvil's own URL is
- * used) when the port is taken or 0.
+ * wallet saves for the local network keeps working across restarts. It answers only the web app's
+ * origins (and wallet extensions) and never lets a caller use anvil's unlocked accounts or admin
+ * methods (apps/server/src/chain/rpc-forwarder.ts). Undefined (anvil's own URL is used) when the
+ * port is taken or 0.
  */
-async function startRpcProxy(target: string, port: number): Promise<{ url: string; server: Server } | undefined> {
+async function startRpcProxy(target: string, port: number): Promise<Awaited<ReturnType<typeof startRpcForwarder>> | undefined> {
   if (!Number.isInteger(port) || port <= 0) return undefined;
-  const cors = { "access-control-allow-origin": "*", "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type", "access-control-max-age": "600" };
-  const proxy = createServer((req, res) => {
-    if (req.method === "OPTIONS") return void res.writeHead(204, cors).end();
-    if (req.method !== "POST") return void res.writeHead(405, cors).end();
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) })
-        .then(async (r) => res.writeHead(r.status, { ...cors, "content-type": "application/json" }).end(Buffer.from(await r.arrayBuffer())))
-        .catch((e: unknown) => res.writeHead(502, cors).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32603, message: `local chain unreachable: ${(e as Error).message}` } })));
-    });
-  });
-  return new Promise((resolve) => {
-    proxy.once("error", (e) => {
-      console.error(`  Port ${port} is taken (${(e as NodeJS.ErrnoException).code}): browsers use anvil's own URL ${target}, which changes at every start (STUN_CHAIN_RPC_PORT picks another port)`);
-      resolve(undefined);
-    });
-    proxy.listen(port, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${port}`, server: proxy }));
+  return startRpcForwarder({ target, port, allowedOrigins: webAppOrigins(Number(process.env.PORT ?? "4000")) }).catch((e: NodeJS.ErrnoException) => {
+    console.error(`  Port ${port} is taken (${e.code}): browsers use anvil's own URL ${target}, which changes at every start (STUN_CHAIN_RPC_PORT picks another port)`);
+    return undefined;
   });
 }
 

@@ -191,7 +191,7 @@ async function main() {
       const depBatchReceipt = await mined(market(r).write.settleFromDeposits([depBatch, await signDepositSettlements(settlers.slice(0, 2), domain, depBatch)]));
       record(`settleFromDeposits (${BATCH} tasks, 1 provider each)`, depBatchReceipt);
       record("settleFromDeposits, per task", `${depBatchReceipt.gasUsed / BigInt(BATCH)}`);
-      const w = { account, token: usd, amount: 1_000n, to: r, nonce: newId() };
+      const w = { account, token: usd, amount: 1_000n, to: r, nonce: newId(), deadline: (await chain.now()) + 3_600n };
       record("withdrawDeposit", await mined(market(r).write.withdrawDeposit([w, await signDepositWithdrawal(settlers.slice(0, 2), domain, w)])));
       await chain.increaseTime(3_601n);
       record("release (a task paid from a deposit, 1 provider)", await mined(market(r).write.release([one[0]!.taskId, payoutOf(dep1)[0]!])));
@@ -222,7 +222,7 @@ async function main() {
       record("withdrawStake", await mined(market(p3!.address).write.withdrawStake()));
     }
 
-    console.log(`ComputeMarketplace gas (solc 0.8.30, optimizer 200 runs, evm cancun; anvil ${chain.chain.id}):\n`);
+    console.log(`ComputeMarketplace gas (solc 0.8.30, optimizer 150 runs, evm cancun; anvil ${chain.chain.id}):\n`);
     console.log("| operation | gas |\n|---|---:|");
     for (const [label, gas] of rows) console.log(`| ${label} | ${BigInt(gas).toLocaleString("en-US")} |`);
   } finally {

@@ -70,6 +70,7 @@ export const depositWithdrawalTypes = {
     { name: "amount", type: "uint256" },
     { name: "to", type: "address" },
     { name: "nonce", type: "bytes32" },
+    { name: "deadline", type: "uint256" },
   ],
 } as const;
 
@@ -112,6 +113,8 @@ export type DepositWithdrawal = {
   amount: bigint;
   to: Address;
   nonce: Hex;
+  /** Unix seconds: the last second the order can be executed (`WithdrawalExpired` after it). */
+  deadline: bigint;
 };
 
 export function settlementTypedData(domain: MarketplaceDomain, settlement: Settlement) {

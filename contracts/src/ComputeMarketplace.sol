@@ -132,7 +132,9 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     /**
      * @notice What M settlers sign (EIP-712 `DepositWithdrawal`) to send `amount` of a Stun
      * account's unspent deposit in `token` to `to` (credited to `to`, taken with {withdraw}).
-     * `nonce` is any unique id (the server's withdrawal id); each can be used once.
+     * `nonce` is any unique id (the server's withdrawal id); each can be used once. `deadline`
+     * (Unix seconds) is the last second the order can be executed: after it, an order whose nonce
+     * is still unused can never pay, so the signer may safely treat it as cancelled.
      */
     struct DepositWithdrawal {
         bytes32 account;
@@ -140,6 +142,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         uint256 amount;
         address to;
         bytes32 nonce;
+        uint256 deadline;
     }
 
     /// @notice A model's registered Groth16 verifier (a snarkjs-exported contract) and its number of public signals.
@@ -183,7 +186,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
             "DepositSettlementBatch(DepositSettlement[] settlements)DepositSettlement(bytes32 taskId,bytes32 resultDigest,bytes32 account,address token,address modelCreator,address[] providers,uint256[] amounts)"
         );
     bytes32 public constant DEPOSIT_WITHDRAWAL_TYPEHASH =
-        keccak256("DepositWithdrawal(bytes32 account,address token,uint256 amount,address to,bytes32 nonce)");
+        keccak256("DepositWithdrawal(bytes32 account,address token,uint256 amount,address to,bytes32 nonce,uint256 deadline)");
 
     /// @notice Most executions (providers) one settlement may pay.
     uint256 public constant MAX_PROVIDERS = 32;
@@ -342,6 +345,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     error ZeroAccount();
     error InsufficientDeposit(bytes32 account, address token, uint256 requested, uint256 available);
     error WithdrawalNonceUsed(bytes32 nonce);
+    error WithdrawalExpired(bytes32 nonce, uint256 deadline);
     error InvalidZkVerifier(address verifier, uint16 nPublic);
     error ZkVerifierNotSet(uint256 modelHash);
     error NotZkTask(bytes32 taskId);
@@ -612,12 +616,16 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
      * @notice Sends part of a Stun account's unspent deposit back out, with M settler signatures
      * over the EIP-712 `DepositWithdrawal`: `amount` leaves the deposit and is credited to `to`,
      * who takes it with {withdraw}. Stun's server asks for it when the account withdraws its
-     * balance to its linked wallet.
+     * balance to its linked wallet. Reverts `WithdrawalNonceUsed` for a nonce already used and
+     * `WithdrawalExpired` once `block.timestamp` is past the order's deadline.
+     * @param withdrawal the account, token, amount, recipient, nonce and deadline the settlers signed
+     * @param signatures settler signatures, signers strictly ascending
      */
     function withdrawDeposit(DepositWithdrawal calldata withdrawal, bytes[] calldata signatures) external whenNotPaused {
         if (withdrawal.amount == 0) revert ZeroAmount();
         if (withdrawal.to == address(0)) revert ZeroAddress();
         if (withdrawalNonceUsed[withdrawal.nonce]) revert WithdrawalNonceUsed(withdrawal.nonce);
+        if (block.timestamp > withdrawal.deadline) revert WithdrawalExpired(withdrawal.nonce, withdrawal.deadline);
         _checkSettlerSignatures(depositWithdrawalDigest(withdrawal), signatures);
         uint256 available = depositOf[withdrawal.account][withdrawal.token];
         if (withdrawal.amount > available) {
@@ -1018,7 +1026,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
                         withdrawal.token,
                         withdrawal.amount,
                         withdrawal.to,
-                        withdrawal.nonce
+                        withdrawal.nonce,
+                        withdrawal.deadline
                     )
                 )
             );

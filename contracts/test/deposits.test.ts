@@ -72,6 +72,9 @@ async function settleBatch(batch: DepositSettlement[], signers = stun.settlers.s
   return stun.mined(stun.market(stun.accounts.outsider.address).write.settleFromDeposits([batch, await signBatch(batch, signers)]));
 }
 
+/** A withdrawal deadline no test's clock reaches. */
+const FAR_FUTURE = 2n ** 40n;
+
 function withdrawal(opts: Partial<DepositWithdrawal> = {}): DepositWithdrawal {
   return {
     account: opts.account ?? ALICE,
@@ -79,6 +82,7 @@ function withdrawal(opts: Partial<DepositWithdrawal> = {}): DepositWithdrawal {
     amount: opts.amount ?? 100n,
     to: opts.to ?? stun.accounts.requester.address,
     nonce: opts.nonce ?? idToBytes32(`wdr_${seq++}`),
+    deadline: opts.deadline ?? FAR_FUTURE,
   };
 }
 const signWithdrawal = (w: DepositWithdrawal, signers = stun.settlers.slice(0, 2)) => signDepositWithdrawal(signers, stun.domain, w);
@@ -349,6 +353,29 @@ describe("withdrawDeposit", () => {
     expect(await deposited(ALICE, stun.usd)).toBe(100n);
     await stun.mined(m.write.withdrawDeposit([w, await signWithdrawal(w, stun.settlers)]));
     expect(await deposited(ALICE, stun.usd)).toBe(0n);
+  });
+});
+
+describe("withdrawDeposit deadline", () => {
+  it("executes an order up to its deadline second and refuses it after (WithdrawalExpired), leaving the nonce unused", async () => {
+    await deposit(ALICE, 200n);
+    const m = stun.market(stun.accounts.outsider.address);
+    const now = await stun.chain.now();
+    // The next block's timestamp is set explicitly: exactly the deadline passes, one second later does not.
+    const onTime = withdrawal({ amount: 50n, deadline: now + 100n });
+    await stun.chain.testClient.setNextBlockTimestamp({ timestamp: now + 100n });
+    await stun.mined(m.write.withdrawDeposit([onTime, await signWithdrawal(onTime)]));
+    expect(await stun.market().read.withdrawalNonceUsed([onTime.nonce])).toBe(true);
+
+    const late = withdrawal({ amount: 50n, deadline: now + 200n });
+    const signatures = await signWithdrawal(late);
+    await stun.chain.increaseTime(101n); // the latest block is at now + 201
+    expect(await stun.chain.now()).toBeGreaterThan(late.deadline);
+    await expectRevert(m.write.withdrawDeposit([late, signatures]), "WithdrawalExpired", [late.nonce, late.deadline]);
+    expect(await stun.market().read.withdrawalNonceUsed([late.nonce])).toBe(false);
+    expect(await deposited(ALICE, stun.usd)).toBe(150n);
+    // Signatures bind the deadline: the same order with a later deadline is not what they signed.
+    await expectRevert(m.write.withdrawDeposit([{ ...late, deadline: FAR_FUTURE }, signatures]), "UnknownSigner");
   });
 });
 

@@ -346,7 +346,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
             const [account, token] = chosen;
             const amount = (deposits.get(`${account}:${token}`)! * BigInt(action.share)) / 100n;
             if (amount === 0n) break;
-            const w = { account, token, amount, to: requesters[action.to]!, nonce: keccak256(toHex(`wdr-${runs}-${nonce++}`)) };
+            const w = { account, token, amount, to: requesters[action.to]!, nonce: keccak256(toHex(`wdr-${runs}-${nonce++}`)), deadline: 2n ** 40n };
             await send(stun.market(accounts.outsider.address).write.withdrawDeposit([w, await signDepositWithdrawal(stun.settlers.slice(0, 2), stun.domain, w)]));
             addDeposit(account, token, -amount);
             credit(token, w.to, amount);
@@ -395,7 +395,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
       for (const [k, v] of deposits) {
         if (v === 0n) continue;
         const [account, token] = k.split(":") as [Hex, Address];
-        const w = { account, token, amount: v, to: accounts.requester.address, nonce: keccak256(toHex(`drain-${runs}-${nonce++}`)) };
+        const w = { account, token, amount: v, to: accounts.requester.address, nonce: keccak256(toHex(`drain-${runs}-${nonce++}`)), deadline: 2n ** 40n };
         await send(stun.market(accounts.outsider.address).write.withdrawDeposit([w, await signDepositWithdrawal(stun.settlers.slice(0, 2), stun.domain, w)]));
         deposits.set(k, 0n);
         credit(token, w.to, v);

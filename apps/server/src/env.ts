@@ -182,7 +182,7 @@ export function parseConfig(source: Record<string, string | undefined> = process
     minSlash: env.MIN_SLASH ?? d.minSlash,
   };
   const webDir = resolveWebDir(env.WEB_DIR);
-  const chain = resolveChainConfig(env);
+  const chain = resolveChainConfig(env, { production: env.STUN_MODE === "production" });
   if (chain.issues.length > 0) throw new Error(`Invalid configuration:\n${chain.issues.map((i) => `  ${i}`).join("\n")}`);
   return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir, chain: chain.chain, trustProxy: parseTrustProxy(env.TRUST_PROXY) };
 }

@@ -3,4 +3,4 @@ export { parseConfig, type Config } from "./env";
 export type { AppRouter } from "./trpc/routers/_app";
 export { accountView, createAccount, faucet } from "./services/accounts";
 export { liveStakeAtRisk, stakeFunds, unstakeFunds } from "./services/stake";
-export { startLocalChain, type LocalChain } from "./chain";
+export { startLocalChain, startRpcForwarder, webAppOrigins, type LocalChain } from "./chain";

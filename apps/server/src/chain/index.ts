@@ -1,7 +1,7 @@
 /**
  * The chain adapter (docs/ARCHITECTURE.md "Chain adapter"; README "Chain settlement"): on-chain
  * deposits credited to the ledger, accepted tasks of chain-funded requesters settled on chain out of
- * their deposits (mirrored in the ledger), withdrawals of deposits, and a local chain for npm start.
+ * their deposits (mirrored in the ledger), withdrawals of deposits, and a local chain for npm start with its browser-facing RPC forwarder.
  */
 export { ChainAdapter, type ChainInfo, type ChainToken } from "./adapter";
 export { CHAIN_NAMES, CHAIN_PRESETS, type ChainConfig, type ChainName } from "./config";
@@ -9,5 +9,6 @@ export { DepositWatcher } from "./deposits";
 export { chainBalance, type ChainBalance } from "./ledger";
 export { type LocalChain, type LocalChainAddresses, type LocalChainOptions, startLocalChain } from "./local";
 export { registerChainRoutes } from "./routes";
+export { type RpcForwarder, refusedMethod, startRpcForwarder, webAppOrigins } from "./rpc-forwarder";
 export { SettlementSubmitter, type SettlementEntry } from "./settlements";
 export { WithdrawalSubmitter, type WithdrawalView } from "./withdrawals";

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ChainWithdrawal" ADD COLUMN     "deadline" TIMESTAMP(3);
