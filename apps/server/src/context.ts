@@ -7,6 +7,7 @@ import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
 import type { ChainAdapter } from "./chain/adapter";
 import type { ZkModels } from "./zk/zk-models";
+import type { OnnxWorkerPool } from "./onnx/worker-pool";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -17,6 +18,8 @@ export interface AppContext {
   metrics: Metrics;
   bus: EventBus;
   providers: ProviderRegistry;
+  /** The worker threads that run every server-side onnxruntime job (onnx/worker-pool.ts). */
+  onnx: OnnxWorkerPool;
   /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
   zk: ZkModels;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
