@@ -18,7 +18,7 @@ export interface AppContext {
   metrics: Metrics;
   bus: EventBus;
   providers: ProviderRegistry;
-  /** The worker threads that run every server-side onnxruntime job (onnx/worker-pool.ts). */
+  /** The worker processes that run every server-side onnxruntime job (onnx/worker-pool.ts). */
   onnx: OnnxWorkerPool;
   /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
   zk: ZkModels;

@@ -66,14 +66,14 @@ export const EnvSchema = z.object({
    */
   ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(512 * 1024),
   // Server-side onnxruntime runs (upload check, calibration, canaries, referee): onnx/worker-pool.ts.
-  /** Worker threads that run models for the server (default: half the cores, 1 to 4). */
+  /** Worker processes that run models for the server (default: half the cores, 1 to 4). */
   ONNX_WORKERS: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)))),
   /** Wall-clock limit of one server-side job (an upload's whole check, a canary answer, a referee run); past it: MODEL_TOO_COSTLY. */
   ONNX_JOB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
-  /** JS heap limit of each ONNX worker thread, in MiB. */
+  /** JS heap limit of each ONNX worker process, in MiB. */
   ONNX_WORKER_HEAP_MB: z.coerce.number().int().min(16).default(512),
-  /** Growth of the server's resident memory during a job that stops it (MODEL_TOO_COSTLY), in MiB. */
-  ONNX_MAX_RSS_GROWTH_MB: z.coerce.number().int().positive().default(1024),
+  /** Resident memory of an ONNX worker process (onnxruntime's included) that stops its job (MODEL_TOO_COSTLY), in MiB. */
+  ONNX_WORKER_RSS_MB: z.coerce.number().int().positive().default(1024),
   /** Largest total element count of a server-side run's inputs (those generated from declared shapes: else MODEL_TOO_LARGE_INPUT at upload) and of its outputs. */
   ONNX_MAX_ELEMENTS: z.coerce.number().int().positive().default(16 * 1024 * 1024),
   /** Largest total byte size of a server-side run's inputs and of its outputs. */

@@ -50,7 +50,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
         size: config.ONNX_WORKERS,
         heapMb: config.ONNX_WORKER_HEAP_MB,
         timeoutMs: config.ONNX_JOB_TIMEOUT_MS,
-        maxRssGrowthMb: config.ONNX_MAX_RSS_GROWTH_MB,
+        maxRssMb: config.ONNX_WORKER_RSS_MB,
         budget: { maxElements: config.ONNX_MAX_ELEMENTS, maxBytes: config.ONNX_MAX_TENSOR_BYTES },
       },
       log,

@@ -9,7 +9,7 @@ import { DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "./run-bud
  * can build a session from it (which checks operators, types and shapes). The session is built
  * with graph optimizations disabled, so no constant folding runs at validation (a graph that folds
  * into a huge constant costs nothing here), and kept in the reference-session cache for the
- * calibration that follows. Runs inside an ONNX worker thread (./worker-pool.ts).
+ * calibration that follows. Runs inside an ONNX worker process (./worker-pool.ts).
  */
 export async function validateModel(bytes: Uint8Array, budget: RunBudget = DEFAULT_RUN_BUDGET): Promise<ModelSignature> {
   const signature = readModelSignature(bytes);

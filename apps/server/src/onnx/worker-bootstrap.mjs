@@ -1,4 +1,4 @@
-// The ONNX worker thread's entry (onnx/worker-pool.ts). A worker starts as plain Node, whoever
+// The ONNX worker process's entry (onnx/worker-pool.ts). A worker starts as plain Node, whoever
 // started the server (tsx CLI, vitest, bin/stun-server.mjs): register tsx's loader here, then load
 // the TypeScript worker.
 import { register } from "tsx/esm/api";

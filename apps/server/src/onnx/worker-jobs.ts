@@ -1,5 +1,5 @@
 /**
- * The jobs an ONNX worker thread runs (./worker-main.ts), as plain functions of their message: the
+ * The jobs an ONNX worker process runs (./worker-main.ts), as plain functions of their message: the
  * upload check (validate, then calibrate), a canary's known answer, and a referee run. Everything
  * that touches onnxruntime, generates random inputs or measures outputs happens here, off the
  * server's event loop; the pool (./worker-pool.ts) only moves bytes in and results out.
@@ -27,32 +27,21 @@ export interface OnnxJobResults {
 
 export type OnnxJobResult = OnnxJobResults[keyof OnnxJobResults];
 
-/** The distinct ArrayBuffers behind tensors' bytes, to transfer rather than copy. */
-export function tensorBuffers(...maps: Record<string, RawTensor>[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const map of maps) {
-    for (const t of Object.values(map)) if (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer) buffers.add(t.data.buffer);
-  }
-  return [...buffers];
-}
-
-/** Runs one job; returns its result and the buffers to transfer with it. */
-export async function runOnnxJob(job: OnnxJob, budget: RunBudget): Promise<{ result: OnnxJobResult; transfer: ArrayBuffer[] }> {
+/** Runs one job. */
+export async function runOnnxJob(job: OnnxJob, budget: RunBudget): Promise<OnnxJobResult> {
   switch (job.kind) {
     case "check-upload": {
       const signature = await validateModel(job.model, budget);
       const calibration = await calibrateModel(job.model, signature, { budget });
-      return { result: { signature, calibration }, transfer: [] };
+      return { signature, calibration };
     }
     case "known-answer": {
-      const answer = await makeKnownAnswer(job.model, job.signature, seededRng(job.seed), budget);
-      return { result: answer, transfer: tensorBuffers(answer.inputs, answer.outputs) };
+      return makeKnownAnswer(job.model, job.signature, seededRng(job.seed), budget);
     }
     case "run": {
       const inputs = deserializeTensorMap(job.inputs);
       assertRunBudget(Object.values(inputs), budget, "inputs");
-      const outputs = await runReference(job.model, inputs, { budget });
-      return { result: outputs, transfer: tensorBuffers(outputs) };
+      return runReference(job.model, inputs, { budget });
     }
   }
 }

@@ -23,7 +23,7 @@ export function canReferee(model: Pick<ModelRow, "calibration" | "sizeBytes">, m
 }
 
 /**
- * The reference outputs for a task's inputs (run in an ONNX worker thread, within the run budget);
+ * The reference outputs for a task's inputs (run in an ONNX worker process, within the run budget);
  * undefined when the run fails or goes over budget (a provider tie-breaker then decides).
  */
 export async function refereeOutputs(app: AppContext, model: ModelRow, inputSha256: string): Promise<Record<string, RawTensor> | undefined> {

@@ -41,7 +41,7 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
     if (!(await app.blobs.has(sha256))) await app.blobs.put(bytes, sha256);
     return toModelView(existing);
   }
-  // In an ONNX worker thread: the graph and session check, then QA's reference run (per-model
+  // In an ONNX worker process: the graph and session check, then QA's reference run (per-model
   // tolerance for comparing replicas across backends). A model over the run budget is refused
   // (MODEL_TOO_LARGE_INPUT before anything runs, MODEL_TOO_COSTLY when a run goes over time,
   // memory or output size); one that merely cannot run on random inputs is stored uncalibrated.
