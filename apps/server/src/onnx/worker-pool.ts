@@ -166,15 +166,18 @@ export class OnnxWorkerPool {
     this.workers.add(slot);
     this.unref(slot); // an idle pool never keeps the process alive; a job in flight refs it
     worker.on("message", (m: WorkerReply) => this.onReply(slot, m));
+    // A worker that fails before it is ready (a broken install) fails what waits, rather than
+    // being replaced for ever.
+    const failQueueIfNeverReady = (why: string) => {
+      if (!slot.ready && !slot.stopping) for (const p of this.queue.splice(0)) this.fail(p, "INTERNAL", `the model runner could not start: ${why}`);
+    };
     worker.on("error", (err) => {
       this.log?.warn({ err }, "ONNX worker failed");
-      if (!slot.ready) {
-        // It never started (a broken install): fail what waits rather than start workers for ever.
-        for (const p of this.queue.splice(0)) this.fail(p, "INTERNAL", `the model runner could not start: ${err.message}`);
-      }
+      failQueueIfNeverReady(err.message);
       void this.stop(slot, "INTERNAL", "the model runner failed");
     });
     worker.on("exit", (code, signal) => {
+      failQueueIfNeverReady(`it exited (${signal ?? code})`);
       if (!slot.stopping) {
         // Not killed by the pool: V8 ends a process whose heap limit is hit (abort / exit 134).
         const heap = signal === "SIGABRT" || code === 134;
