@@ -9,6 +9,7 @@ import type { ChainAdapter } from "./chain/adapter";
 import type { ZkModels } from "./zk/zk-models";
 import type { KeyAuth } from "./auth/key-auth";
 import type { RateLimits } from "./limits/rate-limits";
+import type { OnnxWorkerPool } from "./onnx/worker-pool";
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -19,6 +20,8 @@ export interface AppContext {
   metrics: Metrics;
   bus: EventBus;
   providers: ProviderRegistry;
+  /** The worker processes that run every server-side onnxruntime job (onnx/worker-pool.ts). */
+  onnx: OnnxWorkerPool;
   /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
   zk: ZkModels;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */

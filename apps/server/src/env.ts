@@ -91,6 +91,19 @@ export const EnvSchema = z.object({
   ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce.bigint().positive().default(2n * 1024n ** 3n),
   /** Kept from the escrow of a user task that expires (its deadline passed), to the treasury; the rest is refunded. */
   EXPIRED_TASK_FEE: z.coerce.bigint().nonnegative().default(0n),
+  // Server-side onnxruntime runs (upload check, calibration, canaries, referee): onnx/worker-pool.ts.
+  /** Worker processes that run models for the server (default: half the cores, 1 to 4). */
+  ONNX_WORKERS: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)))),
+  /** Wall-clock limit of one server-side job (an upload's whole check, a canary answer, a referee run); past it: MODEL_TOO_COSTLY. */
+  ONNX_JOB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** JS heap limit of each ONNX worker process, in MiB. */
+  ONNX_WORKER_HEAP_MB: z.coerce.number().int().min(16).default(512),
+  /** Resident memory of an ONNX worker process (onnxruntime's included) that stops its job (MODEL_TOO_COSTLY), in MiB. */
+  ONNX_WORKER_RSS_MB: z.coerce.number().int().positive().default(1024),
+  /** Largest total element count of a server-side run's inputs (those generated from declared shapes: else MODEL_TOO_LARGE_INPUT at upload) and of its outputs. */
+  ONNX_MAX_ELEMENTS: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  /** Largest total byte size of a server-side run's inputs and of its outputs. */
+  ONNX_MAX_TENSOR_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */

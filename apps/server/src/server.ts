@@ -16,6 +16,7 @@ import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
 import { ChainAdapter } from "./chain/adapter";
 import { ZkModels } from "./zk/zk-models";
+import { OnnxWorkerPool } from "./onnx/worker-pool";
 import { registerChainRoutes } from "./chain/routes";
 import { StorageSweeper } from "./storage/storage-sweeper";
 import { RateLimits } from "./limits/rate-limits";
@@ -47,6 +48,16 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     bus: new EventBus(),
     providers: new ProviderRegistry(),
     limits: await RateLimits.open(config, log),
+    onnx: new OnnxWorkerPool(
+      {
+        size: config.ONNX_WORKERS,
+        heapMb: config.ONNX_WORKER_HEAP_MB,
+        timeoutMs: config.ONNX_JOB_TIMEOUT_MS,
+        maxRssMb: config.ONNX_WORKER_RSS_MB,
+        budget: { maxElements: config.ONNX_MAX_ELEMENTS, maxBytes: config.ONNX_MAX_TENSOR_BYTES },
+      },
+      log,
+    ),
   } as AppContext;
   app.zk = new ZkModels(app);
 
@@ -117,6 +128,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       void io.close();
       await http.close().catch(() => undefined);
       while (sweeping) await new Promise((r) => setTimeout(r, 5));
+      await app.onnx.close();
       await redis?.close();
       await app.limits.close();
       if (!opts.db) await db.close();

@@ -16,6 +16,10 @@ export const ERROR_STATUS = {
   AMOUNT_OUT_OF_RANGE: 400,
   /** Verification mode `zk` on a model the zkML compiler cannot prove (names the operators). */
   MODEL_NOT_PROVABLE: 400,
+  /** A model whose inputs, at their smallest declared shapes, exceed the server's run budget (refused at upload without running it). */
+  MODEL_TOO_LARGE_INPUT: 400,
+  /** A model whose server-side run went over its time, memory or output budget (the worker running it was stopped). */
+  MODEL_TOO_COSTLY: 400,
   INVALID_JSON: 400,
   /** A JSON body that nests arrays/objects deeper than JSON_MAX_DEPTH (refused before it is parsed). */
   BODY_TOO_DEEP: 400,

@@ -4,7 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { float32ToFloat16, type Dtype, type WireTensor } from "@stun/shared";
-import { type Dim, GraphBuilder, attr, bytesOf, mulberry32, onnx, type NumericArray, uniformF32 } from "./onnx-builder";
+import { type Dim, GraphBuilder, attr, bytesOf, mulberry32, onnx, type NumericArray, tensorProto, uniformF32 } from "./onnx-builder";
 
 // ---------------------------------------------------------------------------------------------
 // MLP
@@ -341,6 +341,37 @@ export function buildSlowModel(opts: number | SlowModelOptions = {}): BuiltSlowM
   g.op("ReduceMean", [h], { axes: attr.ints([0]), keepdims: attr.int(1) }, "y");
   g.output("y", "float32", [1, size]);
   return { bytes: g.build(), inputName: "x", outputName: "y", inputShape: [1, size], outputShape: [1, size], size, steps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Abusive models (security issue #12): tiny files that cost the server a lot to run
+
+/**
+ * `x` float32 [side,side] → Identity → `y`: ~130 bytes whose fixed input shape makes anyone who
+ * generates an input for it (the server's upload calibration did) allocate and fill side² floats —
+ * 25 M at the default 5000.
+ */
+export function buildLargeInputModel(side = 5000): Uint8Array {
+  const g = new GraphBuilder("large_input");
+  g.input("x", "float32", [side, side]);
+  g.op("Identity", ["x"], {}, "y");
+  g.output("y", "float32", [side, side]);
+  return g.build();
+}
+
+/**
+ * `x` float32 [1] + ConstantOfShape([side,side]) → `y` (shape undeclared): ~290 bytes that build
+ * a side² float constant (8000² = 256 MB) — at load time where graph optimizations fold constants,
+ * else at run time — and return a tensor as large.
+ */
+export function buildConstantBombModel(side = 8000): Uint8Array {
+  const g = new GraphBuilder("constant_bomb");
+  g.input("x", "float32", [1]);
+  const shape = g.initializer("shape", "int64", [2], BigInt64Array.of(BigInt(side), BigInt(side)));
+  const c = g.op("ConstantOfShape", [shape], { value: attr.tensor(tensorProto("value", "float32", [1], Float32Array.of(1))) });
+  g.op("Add", ["x", c], {}, "y");
+  g.output("y", "float32");
+  return g.build();
 }
 
 // ---------------------------------------------------------------------------------------------

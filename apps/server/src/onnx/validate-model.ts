@@ -1,21 +1,24 @@
-import * as ort from "onnxruntime-node";
 import { StunError } from "@stun/shared";
+import { loadReferenceSession } from "../qa/reference-run";
 import { readModelSignature, type ModelSignature } from "./model-signature";
+import { DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "./run-budget";
 
 /**
- * A model is accepted when its graph parses and onnxruntime can build a session from it (which
- * checks operators, types and shapes). The session is released straight away.
+ * A model is accepted when its graph parses, its inputs at their smallest declared shapes fit the
+ * run budget (MODEL_TOO_LARGE_INPUT otherwise, checked before anything is built), and onnxruntime
+ * can build a session from it (which checks operators, types and shapes). The session is built
+ * with graph optimizations disabled, so no constant folding runs at validation (a graph that folds
+ * into a huge constant costs nothing here), and kept in the reference-session cache for the
+ * calibration that follows. Runs inside an ONNX worker process (./worker-pool.ts).
  */
-export async function validateModel(bytes: Uint8Array): Promise<ModelSignature> {
+export async function validateModel(bytes: Uint8Array, budget: RunBudget = DEFAULT_RUN_BUDGET): Promise<ModelSignature> {
   const signature = readModelSignature(bytes);
-  let session: ort.InferenceSession | undefined;
+  assertInputBudget(signature.inputs, budget);
   try {
-    session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "disabled" });
+    await loadReferenceSession(bytes, "disabled");
   } catch (e) {
     const message = (e as Error).message.split("\n")[0]?.slice(0, 500) ?? "unknown error";
     throw new StunError("MODEL_INVALID", `onnxruntime cannot load the model: ${message}`);
-  } finally {
-    await session?.release().catch(() => undefined);
   }
   return signature;
 }

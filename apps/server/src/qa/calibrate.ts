@@ -30,6 +30,7 @@ import {
   type TensorInfo,
   type Tolerance,
 } from "@stun/shared";
+import { BUDGET_ERROR_CODES, DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "../onnx/run-budget";
 import { randomInputs, runReference, seededRng, type Rng } from "./reference-run";
 
 /** The result of calibrating a model; JSON-safe (stored in the Model row's `calibration` column). */
@@ -65,6 +66,8 @@ export interface CalibrateOptions {
    * still be calibrated.
    */
   examples?: Record<string, RawTensor>[];
+  /** The run budget (default {@link DEFAULT_RUN_BUDGET}): random inputs and every run's outputs must fit it. */
+  budget?: RunBudget;
 }
 
 /** Input sets per calibration: each costs three runs; four keep an upload's calibration cheap while the safety factor covers what they miss. */
@@ -95,11 +98,11 @@ const message = (e: unknown): string => ((e instanceof Error ? e.message : Strin
 // ---------------------------------------------------------------------------------------------
 // Perturbation and measurement
 
-/** Float values of a float tensor as plain numbers (float16 decoded); null for other dtypes. */
+/** Float values of a float tensor as plain numbers (float16 decoded into a Float32Array); null for other dtypes. */
 function floatValues(t: RawTensor): ArrayLike<number> | null {
   if (!isFloatDtype(t.dtype)) return null;
   const typed = toTypedArray(t);
-  return t.dtype === "float16" ? Array.from(typed.data as Uint16Array, float16ToFloat32) : (typed.data as Float32Array | Float64Array);
+  return t.dtype === "float16" ? Float32Array.from(typed.data as Uint16Array, float16ToFloat32) : (typed.data as Float32Array | Float64Array);
 }
 
 /** x·(1 + ε·u), u uniform in [-1, 1], for every float input: what a backend with coarser rounding would see. */
@@ -111,9 +114,15 @@ function perturb(inputs: Record<string, RawTensor>, rng: Rng): Record<string, Ra
       continue;
     }
     const eps = PERTURBATION[t.dtype];
-    const values = Array.from(floatValues(t)!, (v) => v * (1 + eps * (rng() * 2 - 1)));
+    const values = floatValues(t)!;
+    const nudge = (i: number): number => values[i]! * (1 + eps * (rng() * 2 - 1));
+    // Typed arrays filled in place: no JS array of every element on the worker's heap.
     const typed =
-      t.dtype === "float16" ? Uint16Array.from(values, float32ToFloat16) : t.dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values);
+      t.dtype === "float16"
+        ? Uint16Array.from({ length: values.length }, (_, i) => float32ToFloat16(nudge(i)))
+        : t.dtype === "float32"
+          ? Float32Array.from({ length: values.length }, (_, i) => nudge(i))
+          : Float64Array.from({ length: values.length }, (_, i) => nudge(i));
     out[name] = { dtype: t.dtype, dims: t.dims, data: new Uint8Array(typed.buffer) };
   }
   return out;
@@ -177,9 +186,11 @@ export function defaultTolerance(outputs: readonly TensorInfo[]): Tolerance {
 /**
  * The model's reference run: `samples` seeded random input sets (or the given examples), each run
  * as is, with perturbed float inputs, and unoptimized; the largest output deviation sets the
- * tolerance. Never throws: a model onnxruntime cannot run on random inputs (inputs with rules,
- * like Silero VAD's audio length and `sr`, or indices that must be in range) gets status "failed",
- * its reason, the default tolerance and same-backend quorums.
+ * tolerance. A model onnxruntime cannot run on random inputs (inputs with rules, like Silero VAD's
+ * audio length and `sr`, or indices that must be in range) gets status "failed", its reason, the
+ * default tolerance and same-backend quorums. Throws only when the model is over the run budget
+ * (MODEL_TOO_LARGE_INPUT before anything runs, MODEL_TOO_COSTLY for its outputs): such a model is
+ * refused, not calibrated.
  */
 export async function calibrateModel(modelBytes: Uint8Array, signature: ModelIO, opts: CalibrateOptions = {}): Promise<Calibration> {
   const failed = (reason: string): Calibration => ({
@@ -191,16 +202,19 @@ export async function calibrateModel(modelBytes: Uint8Array, signature: ModelIO,
     sameBackendQuorum: true,
     reason,
   });
+  const budget = opts.budget ?? DEFAULT_RUN_BUDGET;
+  if (!opts.examples) assertInputBudget(signature.inputs, budget);
   const rng = seededRng(opts.seed ?? 1);
   const deviation: Deviation = { drift: {}, compared: 0 };
   try {
     const sets = opts.examples ?? Array.from({ length: opts.samples ?? DEFAULT_SAMPLES }, () => randomInputs(signature.inputs, rng));
     for (const inputs of sets) {
-      const reference = await runReference(modelBytes, inputs);
-      measure(reference, await runReference(modelBytes, perturb(inputs, rng)), deviation);
-      measure(reference, await runReference(modelBytes, inputs, { optimization: "disabled" }), deviation);
+      const reference = await runReference(modelBytes, inputs, { budget });
+      measure(reference, await runReference(modelBytes, perturb(inputs, rng), { budget }), deviation);
+      measure(reference, await runReference(modelBytes, inputs, { optimization: "disabled", budget }), deviation);
     }
   } catch (e) {
+    if (e instanceof StunError && BUDGET_ERROR_CODES.has(e.code)) throw e;
     return failed(`the model does not run on ${opts.examples ? "the example" : "random"} inputs: ${message(e)}`);
   }
   const hasFloatOutput = signature.outputs.some((o) => isFloatDtype(o.dtype));
@@ -237,13 +251,15 @@ export interface KnownAnswer {
  * tasks are mixed into the stream and look like any other task to providers; a provider whose
  * result disagrees with the known answer (under {@link compareOptionsFor}) is caught without a
  * second replica. Throws MODEL_INVALID when the model cannot run on random inputs (no canaries
- * can be made for it).
+ * can be made for it), and the budget's errors when it is over the run budget.
  */
-export async function makeKnownAnswer(modelBytes: Uint8Array, signature: ModelIO, rng: Rng): Promise<KnownAnswer> {
+export async function makeKnownAnswer(modelBytes: Uint8Array, signature: ModelIO, rng: Rng, budget: RunBudget = DEFAULT_RUN_BUDGET): Promise<KnownAnswer> {
+  assertInputBudget(signature.inputs, budget);
   const inputs = randomInputs(signature.inputs, rng);
   try {
-    return { inputs, outputs: await runReference(modelBytes, inputs) };
+    return { inputs, outputs: await runReference(modelBytes, inputs, { budget }) };
   } catch (e) {
+    if (e instanceof StunError && BUDGET_ERROR_CODES.has(e.code)) throw e;
     throw new StunError("MODEL_INVALID", `no known answer: the model does not run on random inputs: ${message(e)}`);
   }
 }

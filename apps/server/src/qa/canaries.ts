@@ -10,10 +10,9 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import type { ModelRow } from "../services/models";
 import type { StoredVerification } from "../services/task-view";
-import { makeKnownAnswer, type Calibration } from "./calibrate";
+import type { Calibration } from "./calibrate";
 import { drawCanary } from "./policy";
 import { QA_ACCOUNT_ID, fundQaTask } from "./qa-account";
-import { seededRng } from "./reference-run";
 import { unpredictableUniform } from "./unpredictable";
 import { pinBlob } from "../storage/blob-pins";
 
@@ -42,7 +41,7 @@ export async function injectCanary(app: AppContext, model: ModelRow, maxPrice: b
   if (calibration?.status !== "calibrated") return undefined;
   const bytes = await app.blobs.get(model.sha256);
   const signature = { inputs: model.inputs as TensorInfo[], outputs: model.outputs as TensorInfo[] };
-  const { inputs, outputs } = await makeKnownAnswer(bytes, signature, seededRng(randomInt(2 ** 31)));
+  const { inputs, outputs } = await app.onnx.knownAnswer(bytes, signature, randomInt(2 ** 31));
   const inputBytes = serializeTensorMap(inputs);
   const answerBytes = serializeTensorMap(outputs);
   const inputSha256 = await app.blobs.put(inputBytes);

@@ -5,11 +5,10 @@
  * one honest provider; the reference run cannot collude. bench/qa-sim measured honest providers'
  * losses to false accusations going to 0 with it (docs/QA.md).
  */
-import { deserializeTensorMap, type RawTensor } from "@stun/shared";
+import type { RawTensor } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../services/models";
 import type { Calibration } from "./calibrate";
-import { runReference } from "./reference-run";
 
 /** The candidate id the referee's outputs carry in a decision. */
 export const REFEREE = "referee";
@@ -23,11 +22,14 @@ export function canReferee(model: Pick<ModelRow, "calibration" | "sizeBytes">, m
   return c?.status === "calibrated" && !c.sameBackendQuorum && model.sizeBytes <= maxBytes;
 }
 
-/** The reference outputs for a task's inputs; undefined when the run fails (a provider tie-breaker then decides). */
+/**
+ * The reference outputs for a task's inputs (run in an ONNX worker process, within the run budget);
+ * undefined when the run fails or goes over budget (a provider tie-breaker then decides).
+ */
 export async function refereeOutputs(app: AppContext, model: ModelRow, inputSha256: string): Promise<Record<string, RawTensor> | undefined> {
   try {
     const [bytes, inputs] = await Promise.all([app.blobs.get(model.sha256), app.blobs.get(inputSha256)]);
-    return await runReference(bytes, deserializeTensorMap(inputs));
+    return await app.onnx.run(bytes, inputs);
   } catch (err) {
     app.log.warn({ err, modelId: model.id }, "referee run failed; a provider tie-breaker decides");
     return undefined;

@@ -25,6 +25,7 @@ import {
   type RawTensor,
   type TensorInfo,
 } from "@stun/shared";
+import { DEFAULT_RUN_BUDGET, assertRunBudget, concreteDims, type RunBudget } from "../onnx/run-budget";
 
 /** A uniform PRNG on [0, 1), like Math.random; seeded ones make calibration reproducible. */
 export type Rng = () => number;
@@ -34,11 +35,6 @@ export const seededRng = (seed: number): Rng => mulberry32(seed);
 
 // ---------------------------------------------------------------------------------------------
 // Random inputs
-
-/** Symbolic (string) and negative dimensions are unknown: the smallest real size, 1, is used. */
-export function concreteDims(shape: TensorInfo["shape"]): number[] {
-  return shape.map((d) => (typeof d === "number" && d >= 0 ? d : 1));
-}
 
 /** Largest integer a random integer input takes (inclusive): small and ≥ 0, so index-like inputs are valid more often. */
 export const RANDOM_INT_MAX = 3;
@@ -146,7 +142,9 @@ function releaseWhenIdle(entry: Entry): Promise<void> {
 
 /**
  * One thread per session: reference runs share the server's CPUs with request handling, and a
- * fixed thread count keeps reductions in the same order run to run. onnxruntime's own log is
+ * fixed thread count keeps reductions in the same order run to run. No CPU memory arena and no
+ * memory pattern: what a run allocates is returned when it ends, not kept for the session's life
+ * (a model that builds a huge intermediate once does not hold it). onnxruntime's own log is
  * silenced below "fatal": a run that fails (expected for some models on random inputs) throws,
  * and callers report the message.
  */
@@ -161,6 +159,8 @@ function acquire(modelBytes: Uint8Array, level: OptimizationLevel): Entry {
       graphOptimizationLevel: level,
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
+      enableCpuMemArena: false,
+      enableMemPattern: false,
       logSeverityLevel: 4,
     });
     entry = { session, inFlight: 0, evicted: false };
@@ -181,13 +181,35 @@ function acquire(modelBytes: Uint8Array, level: OptimizationLevel): Entry {
 }
 
 /**
+ * Builds (or finds) the cached session of a model at an optimization level; throws onnxruntime's
+ * error when the model cannot load. Upload validation uses it, so calibration reuses the session.
+ */
+export async function loadReferenceSession(modelBytes: Uint8Array, level: OptimizationLevel): Promise<void> {
+  const entry = acquire(modelBytes, level);
+  try {
+    await entry.session;
+  } finally {
+    entry.inFlight--;
+    void releaseWhenIdle(entry);
+  }
+}
+
+export interface ReferenceRunOptions {
+  optimization?: OptimizationLevel;
+  /** Outputs over it fail MODEL_TOO_COSTLY before they are copied (default {@link DEFAULT_RUN_BUDGET}). */
+  budget?: RunBudget;
+}
+
+/**
  * Runs a model on onnxruntime-node's CPU provider and returns every output as a RawTensor. Throws
- * onnxruntime's error when the model cannot load or cannot run on these inputs.
+ * onnxruntime's error when the model cannot load or cannot run on these inputs, and
+ * MODEL_TOO_COSTLY when its outputs exceed the budget. The server calls it only inside its ONNX
+ * worker threads (onnx/worker-pool.ts), never on the event loop.
  */
 export async function runReference(
   modelBytes: Uint8Array,
   inputs: Record<string, RawTensor>,
-  opts: { optimization?: OptimizationLevel } = {},
+  opts: ReferenceRunOptions = {},
 ): Promise<Record<string, RawTensor>> {
   const entry = acquire(modelBytes, opts.optimization ?? "all");
   try {
@@ -195,6 +217,11 @@ export async function runReference(
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, raw] of Object.entries(inputs)) feeds[name] = rawToOrt(name, raw);
     const results = await session.run(feeds);
+    assertRunBudget(
+      session.outputNames.map((n) => ({ dtype: results[n]!.type as Dtype, dims: results[n]!.dims })),
+      opts.budget ?? DEFAULT_RUN_BUDGET,
+      "outputs",
+    );
     const outputs: Record<string, RawTensor> = {};
     for (const name of session.outputNames) outputs[name] = ortToRaw(results[name]!);
     return outputs;

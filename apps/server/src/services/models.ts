@@ -2,8 +2,6 @@ import { StunError, type ModelView, type TensorInfo } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import { newId } from "../ids";
-import { validateModel } from "../onnx/validate-model";
-import { calibrateModel } from "../qa/calibrate";
 import { pinBlob } from "../storage/blob-pins";
 import { assertStorageRoom, chargeStorage } from "../storage/quota";
 
@@ -45,12 +43,14 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
     if (!(await app.blobs.has(sha256))) await app.blobs.put(bytes, sha256);
     return toModelView(existing);
   }
-  // A new model is charged to its uploader: refused before the (costly) validation when it cannot fit.
+  // A new model is charged to its uploader: refused before the (costly) check when it cannot fit.
   await assertStorageRoom(app, ownerId, bytes.byteLength, "this model");
-  const signature = await validateModel(bytes);
+  // In an ONNX worker process: the graph and session check, then QA's reference run (per-model
+  // tolerance for comparing replicas across backends). A model over the run budget is refused
+  // (MODEL_TOO_LARGE_INPUT before anything runs, MODEL_TOO_COSTLY when a run goes over time,
+  // memory or output size); one that merely cannot run on random inputs is stored uncalibrated.
+  const { signature, calibration } = await app.onnx.checkUpload(bytes);
   await app.blobs.put(bytes, sha256);
-  // QA's reference run: per-model tolerance for comparing replicas across backends (never throws).
-  const calibration = await calibrateModel(bytes, signature);
   const data = {
     id: newId("mdl"),
     sha256,
