@@ -198,8 +198,24 @@ export function scanOnnxExternalData(bytes: Uint8Array): ExternalDataScan {
   }
 }
 
-/** The sentence every refusal uses (server upload, native agent, browser agent). */
-export function externalDataMessage(scan: Extract<ExternalDataScan, { kind: "external" }>): string {
+function externalDataMessage(scan: Extract<ExternalDataScan, { kind: "external" }>): string {
   const file = scan.location !== undefined ? ` (location "${scan.location}")` : "";
-  return `the model stores tensor data in an external file${file} at ${scan.where}; only self-contained models are accepted (embed the weights, e.g. onnx.save(model, path, save_as_external_data=False))`;
+  return `the model keeps tensor data in an external file${file} at ${scan.where}; only self-contained models are accepted (save it with its weights embedded, e.g. onnx.save(model, path, save_as_external_data=False))`;
+}
+
+/** Why a model must not reach onnxruntime: external data, or bytes a protobuf parser would not read as ONNX. */
+export interface ModelRefusal {
+  code: "MODEL_EXTERNAL_DATA" | "MODEL_INVALID";
+  message: string;
+}
+
+/**
+ * The one check every runner makes before creating a session (server upload and reference runs,
+ * native agent, browser agent): undefined when the model is self-contained.
+ */
+export function externalDataRefusal(bytes: Uint8Array): ModelRefusal | undefined {
+  const scan = scanOnnxExternalData(bytes);
+  if (scan.kind === "clean") return undefined;
+  if (scan.kind === "external") return { code: "MODEL_EXTERNAL_DATA", message: externalDataMessage(scan) };
+  return { code: "MODEL_INVALID", message: `not an ONNX model: ${scan.reason}` };
 }

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import onnxProto from "onnx-proto";
 import type { onnx as P } from "onnx-proto";
 import { describe, expect, it } from "vitest";
-import { externalDataMessage, MAX_MESSAGE_DEPTH, scanOnnxExternalData } from "../src/onnx-external-data";
+import { externalDataRefusal, MAX_MESSAGE_DEPTH, scanOnnxExternalData } from "../src/onnx-external-data";
 
 // Models are built with onnx-proto (protobufjs), the encoder every other tool in the repo uses, so
 // the detector is checked against real ONNX bytes, not against its own idea of the format.
@@ -66,7 +66,10 @@ describe("scanOnnxExternalData", () => {
   it("finds external data in an initializer, with its location and name", () => {
     const scan = scanOnnxExternalData(model(graph({ initializer: [embedded("a"), external("W")] })));
     expect(scan).toEqual({ kind: "external", where: 'graph.initializer[1] "W"', location: KEYS });
-    if (scan.kind === "external") expect(externalDataMessage(scan)).toContain(`"${KEYS}"`);
+    expect(externalDataRefusal(model(graph({ initializer: [external("W")] })))).toEqual({
+      code: "MODEL_EXTERNAL_DATA",
+      message: expect.stringContaining(`external file (location "${KEYS}") at graph.initializer[0] "W"`),
+    });
   });
 
   it("finds it in a sparse initializer's values and in its indices", () => {
@@ -145,6 +148,7 @@ describe("scanOnnxExternalData", () => {
     });
     expect(scanOnnxExternalData(model(clean, { functions: [{ name: "f", node: [constant("fc", embedded("fk"))] }] }))).toEqual({ kind: "clean" });
     expect(scanOnnxExternalData(new Uint8Array(0))).toEqual({ kind: "clean" });
+    expect(externalDataRefusal(model(clean))).toBeUndefined();
   });
 
   it("answers malformed for truncated, garbage and over-deep input, and never throws", () => {
@@ -153,6 +157,7 @@ describe("scanOnnxExternalData", () => {
     expect(scanOnnxExternalData(new Uint8Array([0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f]))).toEqual({ kind: "malformed", reason: "length past the end of its message" });
     expect(scanOnnxExternalData(new Uint8Array([0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))).toMatchObject({ kind: "malformed" });
     expect(scanOnnxExternalData(new TextEncoder().encode("not a model at all, just text"))).toMatchObject({ kind: "malformed" });
+    expect(externalDataRefusal(bytes.subarray(0, bytes.length - 3))).toMatchObject({ code: "MODEL_INVALID" });
 
     let g = graph();
     for (let i = 0; i < MAX_MESSAGE_DEPTH; i++) g = graph({ node: [ifNode(g)] });
