@@ -10,9 +10,10 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildFileReadingModel } from "@stun/testkit";
 import { runReference } from "../../src/qa/reference-run";
-import { api } from "../support/api";
+import { newId } from "../../src/ids";
+import { api, toJsonTensor } from "../support/api";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 
 describeDb("models with external data (issue #12)", () => {
   let net: TestNetwork;
@@ -65,5 +66,36 @@ describeDb("models with external data (issue #12)", () => {
   it("a reference run (calibration, referee, canaries) refuses a stored model with external data before onnxruntime loads it", async () => {
     const x = { dtype: "float32" as const, dims: [1], data: new Uint8Array(4) };
     await expect(runReference(buildFileReadingModel("package.json", 16).bytes, { x })).rejects.toMatchObject({ code: "MODEL_EXTERNAL_DATA" });
+  });
+
+  it("a real provider refuses a model stored before the check (bypassing upload): task:error MODEL_EXTERNAL_DATA, nothing read", async () => {
+    const provider = await net.addProvider({ name: "ext-guard" });
+    // As if uploaded by a server without the check: blob and row written directly.
+    const attack = buildFileReadingModel("package.json", 16);
+    const sha256 = await net.server.app.blobs.put(attack.bytes);
+    const model = await net.db.prisma.model.create({
+      data: {
+        id: newId("mdl"),
+        sha256,
+        name: "reader",
+        ownerId: net.accountId,
+        sizeBytes: attack.bytes.byteLength,
+        inputs: [{ name: "x", dtype: "float32", shape: [1] }],
+        outputs: [
+          { name: "y", dtype: "float32", shape: [1] },
+          { name: "leak", dtype: "uint8", shape: [16] },
+        ],
+      },
+    });
+    const x = toJsonTensor({ dtype: "float32", dims: [1], data: new Uint8Array(4) });
+    const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId: model.id, inputs: { x }, verification: { mode: "none" } } });
+    expect(sub.status).toBe(202);
+    const failed = await eventually(
+      () => net.db.prisma.assignment.findFirst({ where: { taskId: sub.body.id, providerId: provider.providerId, errorCode: "MODEL_EXTERNAL_DATA" } }),
+      30_000,
+      "the provider's MODEL_EXTERNAL_DATA",
+    );
+    expect(failed.status).toBe("failed");
+    expect(await net.db.prisma.assignment.count({ where: { taskId: sub.body.id, outputSha256: { not: null } } })).toBe(0);
   });
 });
