@@ -4,7 +4,7 @@
  * check refuses such models (issue #12), and this makes sure that even a model that slipped past it
  * finds nothing to read — not the operator's home, project or key files.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -21,6 +21,3 @@ export function enterPrivateWorkDir(): PrivateWorkDir {
   process.chdir(dir);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
-
-/** Whether `dir` holds nothing (for the start-up log and tests). */
-export const isEmptyDir = (dir: string): boolean => readdirSync(dir).length === 0;
