@@ -4,14 +4,32 @@
  * STUN_PROVIDERS native providers (default 1), a first API key, and — in local mode — a local chain
  * (anvil with the Stun contracts, from the chain adapter's startLocalChain) the server settles on.
  * Honours PORT (API and web app, default 4000), DATA_DIR (default ./.stun), STUN_PROVIDERS,
- * STUN_WEB_BUILD (`off`: never run `next build`), STUN_CHAIN (`off`: no local chain), and every
+ * STUN_WEB_BUILD (`off`: never run `next build`), STUN_CHAIN (`off`: no local chain), STUN_SECRETS_DIR
+ * (where the local API keys are kept, default $XDG_STATE_HOME/stun or ~/.local/state/stun), and every
  * server variable in README § Configuration (a CHAIN already set is used as it is).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LocalChain, accountView, createAccount, faucet, parseConfig, stakeFunds, startLocalChain, startRpcForwarder, startServer, webAppOrigins } from "@stun/server";
+import {
+  type LocalChain,
+  accountView,
+  assertOutside,
+  createAccount,
+  faucet,
+  localKeysFile,
+  moveLegacySecret,
+  parseConfig,
+  readSecretFile,
+  secretsDir,
+  stakeFunds,
+  startLocalChain,
+  startRpcForwarder,
+  startServer,
+  webAppOrigins,
+  writeSecretFile,
+} from "@stun/server";
 import { anvilBinary } from "@stun/contracts/anvil";
 import { WEB_OUT, buildWeb } from "../apps/web/scripts/build";
 
@@ -64,8 +82,13 @@ if (wantChain) {
 }
 
 let config: ReturnType<typeof parseConfig>;
+let keysFile: string;
 try {
   config = parseConfig(process.env);
+  // The local API keys live outside every working directory and DATA_DIR (issue #12).
+  assertOutside(secretsDir(), { "working directory": process.cwd(), "data directory (DATA_DIR)": config.dataDir });
+  keysFile = localKeysFile(config.dataDir);
+  moveLegacySecret(path.join(config.dataDir, "local-keys.json"), keysFile); // where versions before #12 kept them
 } catch (e) {
   await localChain?.stop();
   throw e;
@@ -80,22 +103,21 @@ try {
 }
 const app = server.app;
 
-/** The local operator's and the local providers' accounts persist in DATA_DIR between runs. */
+/** The local operator's and the local providers' accounts persist between runs (keys in `keysFile`, 0600). */
 interface LocalKeys {
   requester: { accountId: string; apiKey: string };
   provider: { accountId: string; apiKey: string };
 }
-const keysFile = path.join(config.dataDir, "local-keys.json");
 async function localKeys(): Promise<LocalKeys> {
-  if (existsSync(keysFile)) {
-    const keys = JSON.parse(readFileSync(keysFile, "utf8")) as LocalKeys;
+  const saved = readSecretFile(keysFile);
+  if (saved !== undefined) {
+    const keys = JSON.parse(saved) as LocalKeys;
     const known = await app.db.prisma.account.count({ where: { id: { in: [keys.requester.accountId, keys.provider.accountId] } } });
     if (known === 2) return keys;
   }
   const keys = { requester: await createAccount(app), provider: await createAccount(app) };
   if (config.local) await faucet(app, keys.requester.accountId, 1_000_000n);
-  mkdirSync(config.dataDir, { recursive: true });
-  writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  writeSecretFile(keysFile, JSON.stringify(keys, null, 2));
   return keys;
 }
 const keys = await localKeys();
@@ -140,6 +162,7 @@ console.log(`
   Chain      ${localChain ? localChainLines(localChain) : chainNote}
 
   Your API key (requester, funded): ${keys.requester.apiKey}
+    (both local accounts' keys are kept in ${keysFile})
     sign in to the web app with it, or use it from a shell:
     export STUN_API_KEY=${keys.requester.apiKey} STUN_SERVER=${server.url}
     npx stun models upload model.onnx

@@ -186,6 +186,7 @@ export class ProviderAgent {
       executionProviders: backend.executionProviders,
       ...(backend.fallbackReason ? { backendNote: backend.fallbackReason } : {}),
       hardware,
+      cwd: process.cwd(), // the CLI's private empty directory (./work-dir.ts)
       benchmark: benchmark ? { ips: benchmark.ips, msPerInference: Number(benchmark.msPerInference.toFixed(4)), model: "mlp-784-512-256-10" } : null,
       server: o.server,
       slots: this.registration.slots,

@@ -1,4 +1,5 @@
 /** Command-line arguments of `stun-provider` (node:util parseArgs), with environment fallbacks. */
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { AmountSchema, RegionSchema } from "@stun/shared";
 import type { ProviderAgentOptions } from "./agent";
@@ -157,7 +158,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (values.stake !== undefined) options.stake = values.stake;
   if (values.region !== undefined) options.region = values.region;
   if (values.name !== undefined) options.name = values.name;
-  if (values["cache-dir"] !== undefined) options.cacheDir = values["cache-dir"];
+  // Absolute now: the agent then runs from a private empty directory (./work-dir.ts).
+  if (values["cache-dir"] !== undefined) options.cacheDir = path.resolve(values["cache-dir"]);
   if (cacheMb !== undefined) options.cacheMb = cacheMb;
   if (fault !== undefined) options.fault = fault;
   const threads = int("threads", values.threads, 1, 256);

@@ -3,6 +3,7 @@ import { ProviderAgent } from "./agent";
 import { quietOrtLogs } from "./backend";
 import { USAGE, UsageError, parseCli } from "./cli";
 import { createJsonLogger } from "./logger";
+import { enterPrivateWorkDir } from "./work-dir";
 
 /** Runs until stopped; resolves with the process exit code (0 clean stop, 1 fatal, 2 bad arguments). */
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -25,8 +26,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   for (const w of parsed.warnings) log.warn(w);
   quietOrtLogs(); // before the first session: onnxruntime's own stderr lines would break the JSON log
 
+  // parseCli made every path absolute, so leaving the operator's directory changes nothing else.
+  const workDir = enterPrivateWorkDir(); // the agent's "starting" log line shows it
   const agent = new ProviderAgent({ ...options, logger: log });
-  return new Promise<number>((resolve) => {
+  const exitCode = await new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -55,4 +58,6 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
       void agent.stop({ graceMs: 0 }).finally(() => resolve(1));
     });
   });
+  workDir.remove();
+  return exitCode;
 }

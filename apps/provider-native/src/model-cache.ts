@@ -9,8 +9,20 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import ort from "onnxruntime-node";
+import { externalDataRefusal } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import { type Logger, silentLogger } from "./logger";
+
+/**
+ * A model that keeps tensor data in external files would make onnxruntime read them from this
+ * machine (relative to the working directory): refused before any session is created.
+ */
+function refuseUnlessSelfContained(sha256: string, bytes: Uint8Array): void {
+  const refusal = externalDataRefusal(bytes);
+  if (!refusal) return;
+  const code = refusal.code === "MODEL_EXTERNAL_DATA" ? "MODEL_EXTERNAL_DATA" : "MODEL_LOAD_FAILED";
+  throw new ProviderError(code, `model ${sha256} refused: ${refusal.message}`);
+}
 
 export interface ModelRef {
   sha256: string;
@@ -180,6 +192,7 @@ export class ModelCache {
       try {
         const { bytes, fetchMs } = await this.getBytes(model);
         const t0 = performance.now();
+        refuseUnlessSelfContained(model.sha256, bytes);
         let session: ort.InferenceSession;
         try {
           session = await ort.InferenceSession.create(bytes, { ...this.opts.sessionOptions, executionProviders: this.opts.executionProviders });

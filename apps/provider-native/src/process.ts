@@ -29,6 +29,8 @@ export interface SpawnProviderOptions {
   /** Extra CLI arguments, e.g. ["--name", "p1", "--slots", "2", "--fault", "perturb"]. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The directory it is started from (default this process's); the agent itself then moves to a private empty one. */
+  cwd?: string;
   /** How long to wait for `{"msg":"registered"}` (default 60 s). */
   timeoutMs?: number;
   /** Echo the child's stderr to this process's stderr (debugging). */
@@ -38,6 +40,7 @@ export interface SpawnProviderOptions {
 export async function spawnProviderProcess(opts: SpawnProviderOptions): Promise<ProviderProcess> {
   const child = spawn(process.execPath, [PROVIDER_BIN, "--server", opts.server, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env, STUN_API_KEY: opts.apiKey },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdio: ["ignore", "ignore", "pipe"],
   });
   const lines: Record<string, unknown>[] = [];

@@ -1,10 +1,11 @@
 // stun-provider as a child process: what the server's end-to-end tests will do.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildMlp, buildSlowModel, wireTensor } from "@stun/testkit";
+import { buildFileReadingModel, buildMlp, buildSlowModel, wireTensor } from "@stun/testkit";
 import { PROVIDER_BIN, type ProviderProcess, spawnProviderProcess } from "../src/process";
 import { type FakeMarketplace, startFakeMarketplace } from "./support/fake-marketplace";
 import { f32, maxAbsDiff } from "./support/tensors";
@@ -54,6 +55,29 @@ describe("stun-provider process", () => {
     expect(market.drains).toBe(1);
     expect(market.results.map((x) => x.assignmentId)).toEqual(["asg_p1", "asg_p2"]);
     expect(proc.lines.at(-1)).toMatchObject({ msg: "stopped" });
+  });
+
+  it("runs from a fresh private empty directory and refuses a model that reads a file through external data (MODEL_EXTERNAL_DATA)", async () => {
+    // Started from a directory holding a "secret" and with a relative --cache-dir, as an operator would.
+    await writeFile(path.join(dir, "secret.txt"), "hunter2-hunter2-");
+    proc = await spawnProviderProcess({ server: market.url, apiKey: market.apiKey, cwd: dir, args: ["--name", "proc-ext", "--cache-dir", "cache", "--benchmark-ms", "0"] });
+    const cwd = String(proc.lines.find((l) => l.msg === "starting")!.cwd);
+    expect(cwd).not.toBe(dir);
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(statSync(cwd).mode & 0o777).toBe(0o700);
+    if (process.platform === "linux") expect(readlinkSync(`/proc/${proc.child.pid}/cwd`)).toBe(cwd);
+    expect(proc.lines.find((l) => l.msg === "starting")!.cacheDir).toBe(path.join(dir, "cache")); // resolved before leaving
+
+    // The model is served as is: this marketplace has no upload check, like a server bypassed or out of date.
+    const attack = market.models.add("reader", buildFileReadingModel("secret.txt", 16).bytes);
+    await market.assign(attack, { x: wireTensor("float32", [1], new Float32Array([1])) }, { assignmentId: "asg_ext" });
+    const error = await market.waitFor(() => market.errors[0]);
+    expect(error).toMatchObject({ assignmentId: "asg_ext", code: "MODEL_EXTERNAL_DATA", message: expect.stringContaining('location "secret.txt"') });
+    expect(market.results).toEqual([]);
+    expect(readdirSync(cwd)).toEqual([]);
+
+    expect(await proc.stop()).toBe(0);
+    expect(existsSync(cwd)).toBe(false); // removed at exit
   });
 
   it("a SIGKILLed provider simply disappears (the server's lease timeout handles its work)", async () => {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { buildBenchmarkMlp as nativeBenchmarkMlp } from "@stun/provider-native";
-import { buildMlp } from "@stun/testkit";
+import { buildFileReadingModel, buildMlp } from "@stun/testkit";
 import { buildBenchmarkMlp } from "../src/provider/benchmark-model";
 import { chooseBackend, type GpuProbe, probeWebGpu } from "../src/provider/gpu";
 import { openModelStore } from "../src/provider/model-store";
@@ -134,5 +134,28 @@ describe("browser provider: pure parts", () => {
     serve = mlp.bytes;
     await expect(r3.run({ model, inputs: { nope: inputs.x } })).rejects.toMatchObject({ code: "INPUT_INVALID" });
     await r3.close();
+  });
+
+  it("runner: refuses a model that reads a file through external data (MODEL_EXTERNAL_DATA) before onnxruntime loads it", async () => {
+    // On onnxruntime-node (the same API as onnxruntime-web) this model would read package.json from the cwd.
+    const attack = buildFileReadingModel("package.json", 16);
+    const model = { sha256: hex(attack.bytes), url: "/api/v1/models/mdl_x/file", sizeBytes: attack.bytes.byteLength };
+    const sessionsCreated: unknown[] = [];
+    const countingOrt = {
+      ...ortAsWeb,
+      InferenceSession: { create: (...args: unknown[]) => (sessionsCreated.push(args), (ortAsWeb.InferenceSession.create as (...a: unknown[]) => unknown)(...args)) },
+    } as unknown as OrtModule;
+    const runner = new WebRunner({
+      ort: countingOrt,
+      store: await openModelStore({ maxBytes: 1 << 20 }),
+      server: "http://127.0.0.1:4000",
+      apiKey: "stun_k",
+      sessionOptions: { executionProviders: ["cpu"] },
+      fetch: (async () => new Response(attack.bytes as Uint8Array<ArrayBuffer>, { status: 200 })) as typeof fetch,
+    });
+    const inputs = { x: { dtype: "float32" as const, dims: [1], data: new Uint8Array(4) } };
+    await expect(runner.run({ model, inputs })).rejects.toMatchObject({ code: "MODEL_EXTERNAL_DATA", message: expect.stringContaining('location "package.json"') });
+    expect(sessionsCreated).toEqual([]);
+    await runner.close();
   });
 });

@@ -5,6 +5,8 @@
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   MODEL_INVALID: 400,
+  /** The model keeps tensor data in external files (`external_data`): refused before onnxruntime sees it. */
+  MODEL_EXTERNAL_DATA: 400,
   TENSOR_INVALID: 400,
   INPUT_UNKNOWN: 400,
   INPUT_MISSING: 400,

@@ -20,3 +20,4 @@ export * from "./scoring";
 export * from "./provider-index";
 export * from "./random";
 export * from "./zk";
+export * from "./onnx-external-data";

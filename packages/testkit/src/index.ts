@@ -1,2 +1,3 @@
 export * from "./onnx-builder";
 export * from "./models";
+export * from "./external-data-models";

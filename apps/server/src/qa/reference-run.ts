@@ -26,6 +26,7 @@ import {
   type TensorInfo,
 } from "@stun/shared";
 import { DEFAULT_RUN_BUDGET, assertRunBudget, concreteDims, type RunBudget } from "../onnx/run-budget";
+import { assertSelfContainedModel } from "../onnx/self-contained";
 
 /** A uniform PRNG on [0, 1), like Math.random; seeded ones make calibration reproducible. */
 export type Rng = () => number;
@@ -140,6 +141,12 @@ function releaseWhenIdle(entry: Entry): Promise<void> {
   return entry.session.then((s) => s.release()).catch(() => undefined);
 }
 
+/** A session only for a self-contained model: external data would be read from the server's cwd. */
+async function createSelfContainedSession(modelBytes: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  assertSelfContainedModel(modelBytes);
+  return ort.InferenceSession.create(modelBytes, options);
+}
+
 /**
  * One thread per session: reference runs share the server's CPUs with request handling, and a
  * fixed thread count keeps reductions in the same order run to run. No CPU memory arena and no
@@ -154,7 +161,8 @@ function acquire(modelBytes: Uint8Array, level: OptimizationLevel): Entry {
   if (entry) {
     sessions.delete(key);
   } else {
-    const session = ort.InferenceSession.create(modelBytes, {
+    // Stored models passed the upload check; this one guards models stored before it existed.
+    const session = createSelfContainedSession(modelBytes, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: level,
       intraOpNumThreads: 1,

@@ -2,6 +2,7 @@ import { StunError, type ModelView, type TensorInfo } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import { newId } from "../ids";
+import { assertSelfContainedModel } from "../onnx/self-contained";
 import { pinBlob } from "../storage/blob-pins";
 import { assertStorageRoom, chargeStorage } from "../storage/quota";
 
@@ -49,6 +50,8 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
   // tolerance for comparing replicas across backends). A model over the run budget is refused
   // (MODEL_TOO_LARGE_INPUT before anything runs, MODEL_TOO_COSTLY when a run goes over time,
   // memory or output size); one that merely cannot run on random inputs is stored uncalibrated.
+  // Refused here already (cheap, one pass over the bytes): no worker ever sees a model that reads files.
+  assertSelfContainedModel(bytes);
   const { signature, calibration } = await app.onnx.checkUpload(bytes);
   await app.blobs.put(bytes, sha256);
   const data = {

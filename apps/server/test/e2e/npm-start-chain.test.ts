@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { type Hex, createPublicClient, createWalletClient, defineChain, http, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { accountToBytes32, computeMarketplaceAbi, mockERC20Abi } from "@stun/contracts";
+import { localKeysFile } from "../../src/local-secrets";
 import { testDbKind } from "../support/database";
 import { api } from "../support/api";
 import { eventually, freePort } from "../support/network";
@@ -57,7 +58,8 @@ describe.runIf(testDbKind === "pglite")("npm start: local chain", () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-start-chain-"));
     const port = await freePort();
     const rpcPort = await freePort();
-    const env = { PORT: String(port), DATA_DIR: dataDir, STUN_CHAIN_RPC_PORT: String(rpcPort) };
+    const secrets = mkdtempSync(path.join(os.tmpdir(), "stun-secrets-"));
+    const env = { PORT: String(port), DATA_DIR: dataDir, STUN_SECRETS_DIR: secrets, STUN_CHAIN_RPC_PORT: String(rpcPort) };
     const url = `http://127.0.0.1:${port}`;
     let run: Started | undefined;
     try {
@@ -76,7 +78,7 @@ describe.runIf(testDbKind === "pglite")("npm start: local chain", () => {
       expect(info).toMatchObject({ enabled: true, chainId: 31337, rpcUrl: rpc, marketplace, ledgerToken: token });
 
       // A deposit from the demo wallet, through the printed RPC URL, for the requester's account.
-      const keys = JSON.parse(readFileSync(path.join(dataDir, "local-keys.json"), "utf8")) as { requester: { accountId: string; apiKey: string } };
+      const keys = JSON.parse(readFileSync(localKeysFile(dataDir, { STUN_SECRETS_DIR: secrets }), "utf8")) as { requester: { accountId: string; apiKey: string } };
       const key = keys.requester.apiKey;
       const before = BigInt((await api(url, "GET", "/accounts/me", { key })).body.balance);
       const chain = defineChain({ id: 31337, name: "local", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpc] } } });
@@ -104,6 +106,7 @@ describe.runIf(testDbKind === "pglite")("npm start: local chain", () => {
     } finally {
       if (run && run.child.exitCode === null) run.child.kill("SIGKILL");
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(secrets, { recursive: true, force: true });
     }
   }, 180_000);
 });

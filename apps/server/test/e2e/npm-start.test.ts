@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { buildMlp } from "@stun/testkit";
+import { localKeysFile } from "../../src/local-secrets";
 import { testDbKind } from "../support/database";
 import { api, runTask, toJsonTensor, uploadModel } from "../support/api";
 
@@ -18,13 +19,18 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 describe.runIf(testDbKind === "pglite")("npm start", () => {
   it("starts the marketplace with a local provider and a funded key, and stops on SIGINT", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-start-"));
+    const secrets = path.join(mkdtempSync(path.join(os.tmpdir(), "stun-secrets-")), "stun");
+    // Keys left under DATA_DIR by a version before issue #12 (accounts this database does not know).
+    const legacy = path.join(dataDir, "local-keys.json");
+    const stale = { requester: { accountId: "acc_gone", apiKey: "stun_gone" }, provider: { accountId: "acc_gone2", apiKey: "stun_gone2" } };
+    writeFileSync(legacy, JSON.stringify(stale), { mode: 0o644 });
     const port = 40_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: root,
       // The web build (next build, when apps/web/out is stale) is left out here: the web tests build
       // and serve it (apps/web/test, apps/server/test/api/web.test.ts). So is the local chain:
       // npm-start-chain.test.ts starts it.
-      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_PROVIDERS: "1", LOG_LEVEL: "warn", STUN_WEB_BUILD: "off", STUN_CHAIN: "off" },
+      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, STUN_SECRETS_DIR: secrets, STUN_PROVIDERS: "1", LOG_LEVEL: "warn", STUN_WEB_BUILD: "off", STUN_CHAIN: "off" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -49,8 +55,16 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
         await home.arrayBuffer();
       } else expect(out).toMatch(/Web app +not built/);
       expect(Number((await api(url, "GET", "/accounts/me", { key })).body.balance)).toBeGreaterThan(0);
+      // The keys are kept outside the working directory and DATA_DIR, private (issue #12); the
+      // legacy file under DATA_DIR is gone.
+      const keysFile = localKeysFile(dataDir, { STUN_SECRETS_DIR: secrets });
+      expect(out).toContain(`keys are kept in ${keysFile}`);
+      expect(statSync(keysFile).mode & 0o777).toBe(0o600);
+      expect(statSync(secrets).mode & 0o777).toBe(0o700);
+      expect(existsSync(legacy)).toBe(false);
       // The local providers' account is staked, so they take paid work.
-      const local = JSON.parse(readFileSync(path.join(dataDir, "local-keys.json"), "utf8")) as { provider: { apiKey: string } };
+      const local = JSON.parse(readFileSync(keysFile, "utf8")) as { requester: { apiKey: string }; provider: { apiKey: string } };
+      expect(local.requester.apiKey).toBe(key);
       expect((await api(url, "GET", "/accounts/me", { key: local.provider.apiKey })).body.stake).toBe("100000");
       const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2 });
       const modelId = await uploadModel(url, key, mlp.bytes);
@@ -62,6 +76,7 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(path.dirname(secrets), { recursive: true, force: true });
     }
   }, 150_000);
 });

@@ -6,6 +6,8 @@ export type ProviderErrorCode =
   | "MODEL_FETCH_FAILED"
   | "MODEL_HASH_MISMATCH"
   | "MODEL_LOAD_FAILED"
+  /** The model keeps tensor data in external files: refused before onnxruntime-web sees it (issue #12). */
+  | "MODEL_EXTERNAL_DATA"
   | "INPUT_INVALID"
   | "RUN_FAILED"
   | "WEBGPU_UNAVAILABLE"

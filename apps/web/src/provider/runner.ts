@@ -9,11 +9,19 @@
  */
 import { serverUrl } from "./server-url";
 import type * as Ort from "onnxruntime-web";
-import type { Timings, WireTensorMap } from "@stun/shared";
+import { externalDataRefusal, type Timings, type WireTensorMap } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import type { ModelStore } from "./model-store";
 import { sha256Hex } from "./sha256";
 import { type OrtModule, ortToWire, wireToOrt } from "./tensors";
+
+/** A model with external data would make onnxruntime fetch or read files it names: refused before any session. */
+function refuseUnlessSelfContained(sha256: string, bytes: Uint8Array): void {
+  const refusal = externalDataRefusal(bytes);
+  if (!refusal) return;
+  const code = refusal.code === "MODEL_EXTERNAL_DATA" ? "MODEL_EXTERNAL_DATA" : "MODEL_LOAD_FAILED";
+  throw new ProviderError(code, `model ${sha256} refused: ${refusal.message}`);
+}
 
 export interface ModelRef {
   sha256: string;
@@ -127,6 +135,7 @@ export class WebRunner {
     entry.ready = (async () => {
       try {
         const { bytes, fetchMs, source } = await this.getBytes(model);
+        refuseUnlessSelfContained(model.sha256, bytes);
         const t0 = performance.now();
         let session: Ort.InferenceSession;
         try {
