@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_AMOUNT } from "@stun/shared";
 import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
+import { NET_POLICIES } from "./qa/quorum";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 import { keysEnvShape } from "./auth/config";
 import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
@@ -66,6 +67,18 @@ export const EnvSchema = z.object({
   RECHECK_LIMIT: z.coerce.number().int().min(0).optional(),
   /** A wrong result costs this multiple of its price in stake; stake must cover it for live work. */
   SLASH_MULTIPLE: z.coerce.bigint().nonnegative().optional(),
+  /**
+   * How far the network prefix (/24, /48) separates the providers checking one task, besides their
+   * operators (docs/QA.md § Identities): off, prefer (distinct where enough providers), require.
+   */
+  QUORUM_NETWORK: z.enum(NET_POLICIES).default("prefer"),
+  /**
+   * Lets `auto` run a new provider's task alone, unchecked (receipt check `single`), when no provider
+   * of another operator is registered and the server cannot referee the model — for every task, as
+   * if each asked `verification.allowSingle`. For a one-provider local network (npm start); never
+   * for a marketplace of strangers.
+   */
+  ALLOW_SINGLE: bool.default(false),
   /** Largest model (bytes) whose disputes the server's own reference run decides; 0 turns the referee off. */
   REFEREE_MAX_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
   MIN_SLASH: z.coerce.bigint().nonnegative().optional(),

@@ -1,6 +1,35 @@
+import { Prisma } from "../db/generated/client";
 import type { Tx } from "../db/database";
 import { LIVE_STATUSES } from "../scheduler/live-assignments";
 import { newPairTrust, type PairTrust } from "./policy";
+import type { Identity } from "./quorum";
+
+/**
+ * The wallet addresses tied to the account in column `account` (lower-case): its signed-in wallet,
+ * the senders of its deposits and the destinations of its withdrawals (qa/quorum.ts: accounts that
+ * share one are one operator). An SQL expression, for the queries below.
+ */
+const linksOf = (account: Prisma.Sql): Prisma.Sql => Prisma.sql`
+  ARRAY(SELECT DISTINCT lower(x) FROM (
+    SELECT la."walletAddress" AS x FROM "Account" la WHERE la.id = ${account}
+    UNION ALL SELECT d."fromAddress" FROM "ChainDeposit" d WHERE d."accountId" = ${account}
+    UNION ALL SELECT w."toAddress" FROM "ChainWithdrawal" w WHERE w."accountId" = ${account}
+  ) s WHERE x IS NOT NULL)`;
+
+/** The operators (account and wallet links) of providers, by provider id. The network prefix is the caller's to add. */
+export async function loadProviderIdentities(tx: Tx, providerIds: readonly string[]): Promise<Map<string, Identity>> {
+  if (providerIds.length === 0) return new Map();
+  const rows = await tx.$queryRaw<Array<{ id: string; accountId: string; links: string[] }>>`
+    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links
+    FROM "Provider" p WHERE p.id = ANY(${[...providerIds]}::text[])`;
+  return new Map(rows.map((r) => [r.id, { account: r.accountId, links: r.links }]));
+}
+
+/** An account's operator identity (its wallet links), e.g. a task's requester. */
+export async function loadAccountIdentity(tx: Tx, accountId: string): Promise<Identity> {
+  const [row] = await tx.$queryRaw<Array<{ links: string[] }>>`SELECT ${linksOf(Prisma.sql`${accountId}`)} AS links`;
+  return { account: accountId, links: row?.links ?? [] };
+}
 
 /** What the dispatcher needs to know of a candidate provider beyond the live registry. */
 export interface CandidateFacts {
@@ -9,12 +38,24 @@ export interface CandidateFacts {
   /** Its account's stake, and the prices of the account's live executions. */
   stake: bigint;
   atRisk: bigint;
+  /** Its operator: account and wallet links (the network prefix comes from the live registry). */
+  identity: Identity;
 }
 
-type Row = { id: string; streak: number | null; solo: number | null; checked: number | null; invalid: number | null; stake: bigint; atRisk: bigint | null };
+type Row = {
+  id: string;
+  accountId: string;
+  links: string[];
+  streak: number | null;
+  solo: number | null;
+  checked: number | null;
+  invalid: number | null;
+  stake: bigint;
+  atRisk: bigint | null;
+};
 
 /**
- * One statement for all candidates: pair trust, account stake and value at risk. Read inside the
+ * One statement for all candidates: pair trust, account stake and value at risk, operator identity. Read inside the
  * claiming transaction so the decision uses the committed record (another instance may have just
  * reset a pair), and so the executions this transaction inserted count as at risk. The account
  * rows are share-locked: an unstake (which locks the row) waits for this claim, and then counts
@@ -23,7 +64,7 @@ type Row = { id: string; streak: number | null; solo: number | null; checked: nu
 export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise<Map<string, CandidateFacts>> {
   if (providerIds.length === 0) return new Map();
   const rows = await tx.$queryRaw<Row[]>`
-    SELECT p.id, t.streak, t.solo, t.checked, t.invalid, acc.stake,
+    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, t.streak, t.solo, t.checked, t.invalid, acc.stake,
            (SELECT SUM(a.price) FROM "Assignment" a JOIN "Provider" q ON q.id = a."providerId"
             WHERE q."accountId" = p."accountId" AND a.status = ANY(${[...LIVE_STATUSES]}::text[])) AS "atRisk"
     FROM "Provider" p
@@ -38,6 +79,7 @@ export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise
         trust: r.streak === null ? newPairTrust() : { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 },
         stake: BigInt(r.stake),
         atRisk: BigInt(r.atRisk ?? 0),
+        identity: { account: r.accountId, links: r.links },
       },
     ]),
   );

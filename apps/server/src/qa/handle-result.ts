@@ -22,6 +22,8 @@ import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
 import { MAX_TIE_BREAKERS } from "../services/tasks";
 import { checkOutputs } from "./check-outputs";
+import { loadAccountIdentity, loadProviderIdentities } from "./candidates";
+import { earnsCredit, type Identity } from "./quorum";
 import { REFEREE, canReferee, refereeOutputs } from "./referee";
 import { compareOptionsFor, type Calibration } from "./calibrate";
 import { decide, type Candidate, type Decision } from "./decide";
@@ -151,7 +153,7 @@ function checkOf(task: TaskRow, v: StoredVerification): ReceiptQa["check"] {
   if (task.kind === "recheck") return "recheck";
   if (v.mode === "none") return "unverified";
   if (v.mode === "zk") return "proof";
-  if (v.plan === "solo" || v.plan === "single" || v.plan === "audit") return v.plan;
+  if (v.plan === "solo" || v.plan === "single" || v.plan === "audit" || v.plan === "referee") return v.plan;
   return "replicated";
 }
 
@@ -187,6 +189,24 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     outcome.statsChanged.push(effects.stats);
     app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
   };
+
+  // `auto` with nobody of another operator to check the lone execution: the server's reference run does.
+  if (task.kind === "user" && v.plan === "referee") {
+    const reference = canReferee(model, app.config.REFEREE_MAX_BYTES) ? await refereeOutputs(app, model, task.inputSha256) : undefined;
+    if (!reference) {
+      // The reference run failed or went over budget: a provider of another operator checks instead.
+      const replicate: StoredVerification = { ...v, single: false, plan: "replicate" };
+      await tx.$executeRaw`
+        UPDATE "Task" SET wanted = ${v.replicas}, verification = ${JSON.stringify(replicate)}::jsonb, status = 'verifying' WHERE id = ${taskId}`;
+      outcome.announce = "verifying";
+      return outcome;
+    }
+    const lone = completed[0]!;
+    if (!compareTensorMaps(reference, candidates[0]!.outputs, compare).equal) {
+      await verdict(lone, false);
+      return await retryAfterWrong(app, tx, task, outcome);
+    }
+  }
 
   // The candidates and the verdict. A re-check's original solo result is its first replica.
   let original: (CompletedRow & { taskId: string; requesterId: string; cost: bigint }) | undefined;
@@ -234,11 +254,12 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
   }
 
   // Accepted. Compared executions are evidence; a single unchecked one joins its pair's solo window.
-  const checked = completed.length > 1 || task.kind !== "user" || (v.mode !== "none" && !v.single);
+  const checked = completed.length > 1 || task.kind !== "user" || (v.mode !== "none" && !v.single) || v.plan === "referee";
+  const credit = checked ? await creditOf(tx, task, decision.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined)) : undefined;
   for (const id of decision.winners) {
     const c = byId.get(id);
     if (!c) continue; // the re-checked original
-    if (checked) await verdict(c, true);
+    if (checked) await verdict(c, true, { credit: credit!.get(c.id) ?? true });
     // mode none is the requester's choice of no checking: not a solo result to re-check later.
     else outcome.statsChanged.push(await recordSoloVerdict(tx, judged(c, taskId), v.mode !== "none"));
   }
@@ -274,6 +295,35 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     WHERE id = ${taskId}`;
   outcome.announce = "completed";
   if (task.kind === "user") outcome.latencyMs = Date.now() - task.createdAt.getTime();
+  return outcome;
+}
+
+/**
+ * Whether each winner's valid verdict earns reputation and trust: not on a task its own operator
+ * submitted, nor when it agreed only with providers of its own operator (qa/quorum.ts).
+ */
+async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[]): Promise<Map<string, boolean>> {
+  const [requester, providers] = await Promise.all([loadAccountIdentity(tx, task.requesterId), loadProviderIdentities(tx, winners.map((w) => w.providerId))]);
+  const identityOf = (w: CompletedRow): Identity => providers.get(w.providerId) ?? { account: w.accountId, links: [] };
+  return new Map(winners.map((w) => [w.id, earnsCredit(identityOf(w), requester, winners.filter((o) => o.id !== w.id).map(identityOf))]));
+}
+
+/**
+ * The task's one execution was wrong (the referee disagreed): the execution is taken back and the
+ * task runs again on a provider of another operator, checked the same way — or, once it has used
+ * up its attempts, fails and is refunded.
+ */
+async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: Outcome): Promise<Outcome> {
+  const [row] = await tx.$queryRaw<Array<{ attempts: number }>>`SELECT attempts FROM "Task" WHERE id = ${task.id}`;
+  const attempts = (row?.attempts ?? 0) + 1;
+  if (attempts >= app.config.MAX_ATTEMPTS) {
+    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the server's reference run disagreed with every execution");
+    outcome.announce = "failed";
+    return outcome;
+  }
+  await tx.$executeRaw`
+    UPDATE "Task" SET attempts = ${attempts}, dispatched = dispatched - 1, status = 'queued', "updatedAt" = ${new Date()} WHERE id = ${task.id}`;
+  outcome.announce = "queued";
   return outcome;
 }
 

@@ -43,17 +43,25 @@ export interface Wronged {
 /**
  * A checked verdict (the result was compared with another execution or a known answer).
  * `verdict` is what the assignment is marked: accepted / rejected, or `overturned` for a solo
- * result a re-check found wrong.
+ * result a re-check found wrong. `credit: false` (a valid result on a task of the provider's own
+ * operator, or agreeing only with that operator's providers) moves neither reputation nor trust.
  */
 export async function recordCheckedVerdict(
   tx: Tx,
   policy: QaPolicy,
   j: Judged,
   valid: boolean,
-  opts: { verdict?: string; wronged?: Wronged } = {},
+  opts: { verdict?: string; wronged?: Wronged; credit?: boolean } = {},
 ): Promise<VerdictEffects> {
   const verdict = opts.verdict ?? (valid ? "accepted" : "rejected");
   await tx.$executeRaw`UPDATE "Assignment" SET verdict = ${verdict} WHERE id = ${j.assignmentId}`;
+  // A valid result on its own operator's task, or agreeing only with itself, earns nothing (qa/quorum.ts).
+  if (valid && opts.credit === false) {
+    const [stats] = await tx.$queryRaw<ProviderStats[]>`
+      UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId}
+      RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
+    return { stats: stats!, slashed: 0n, rechecks: 0 };
+  }
   const [evidence] = await tx.$queryRaw<Array<{ validWeight: number; invalidWeight: number }>>`
     SELECT "validWeight", "invalidWeight" FROM "Provider" WHERE id = ${j.providerId} FOR NO KEY UPDATE`;
   const next = addVerdict(evidence ?? { validWeight: 0, invalidWeight: 0 }, valid);

@@ -113,16 +113,28 @@ export async function lapseLeases(app: AppContext): Promise<number> {
   return lapsed.length;
 }
 
+/**
+ * A checked task that ran but still lacked executions: it was waiting for checkers of other
+ * operators (e.g. `replicas` above the distinct operators online), not for any provider.
+ */
+const waitedForChecker = (t: { wanted: number; dispatched: number; verification: unknown }): boolean => {
+  const mode = (t.verification as StoredVerification).mode;
+  return (mode === "auto" || mode === "redundant") && t.dispatched > 0 && t.dispatched < t.wanted;
+};
+
 /** Tasks past their deadline: expired and refunded. */
 export async function expireTasks(app: AppContext): Promise<number> {
   const due = await app.db.prisma.task.findMany({
     where: { status: { in: [...OPEN_TASK_STATUSES] }, deadline: { lt: new Date() } },
-    select: { id: true },
+    select: { id: true, wanted: true, dispatched: true, verification: true },
     take: 500,
   });
   let expired = 0;
-  for (const { id } of due) {
-    if (await endOpenTask(app, id, "expired", "DEADLINE_EXCEEDED", "the task's deadline passed before a verified result")) expired++;
+  for (const t of due) {
+    const [code, message] = waitedForChecker(t)
+      ? ["CHECKER_UNAVAILABLE", "no provider of another operator was free to check the result before the deadline"]
+      : ["DEADLINE_EXCEEDED", "the task's deadline passed before a verified result"];
+    if (await endOpenTask(app, t.id, "expired", code, message)) expired++;
   }
   return expired;
 }

@@ -11,9 +11,11 @@ import { newId } from "../ids";
 import type { StoredVerification } from "../services/task-view";
 import type { Tx } from "../db/database";
 import type { Calibration } from "../qa/calibrate";
-import { loadCandidateFacts, type CandidateFacts } from "../qa/candidates";
+import { loadCandidateFacts, loadProviderIdentities, type CandidateFacts } from "../qa/candidates";
 import { unpredictableUniform } from "../qa/unpredictable";
 import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/policy";
+import { pickDistinct, sameOperator, type Identity } from "../qa/quorum";
+import { canReferee } from "../qa/referee";
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
 import { LIVE_STATUSES } from "./live-assignments";
 import type { LocalProvider } from "./provider-registry";
@@ -39,11 +41,23 @@ interface ClaimRow {
   maxPrice: bigint;
   wanted: number;
   dispatched: number;
+  attempts: number;
   inputSha256: string;
   modelId: string;
   modelSha256: string;
   modelSize: number;
   calibration: unknown;
+}
+
+type Candidate = { p: LocalProvider; f: CandidateFacts };
+
+/** An `auto` task's first dispatch: its plan, the executions it wants, and who starts now. */
+interface FirstPlan {
+  plan: NonNullable<StoredVerification["plan"]>;
+  wanted: number;
+  picks: Candidate[];
+  /** Replicas must share the lead's backend (the model's calibration). */
+  backend?: string;
 }
 
 interface Dispatch {
@@ -123,7 +137,7 @@ export class Dispatcher {
     try {
       await db.prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<ClaimRow[]>`
-          SELECT t.id, t.kind, t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched,
+          SELECT t.id, t.kind, t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched, t.attempts,
                  t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize", m.calibration
           FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
           WHERE t.dispatched < t.wanted
@@ -136,15 +150,6 @@ export class Dispatcher {
         for (const row of rows) {
           seen.push(row.id);
           if (providers.freeSlots() === 0) break;
-          // Providers already running or done with this task are not asked again (independent
-          // replicas). Every such assignment counts in `dispatched`, so none exist when it is 0.
-          const taken =
-            row.dispatched === 0
-              ? []
-              : await tx.assignment.findMany({
-                  where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
-                  select: { providerId: true },
-                });
           const v = row.verification as StoredVerification;
           // A zk task waits for its model's circuit and keys (built in the background, then
           // the dispatcher is poked); the proving fee is part of each execution's price.
@@ -154,42 +159,30 @@ export class Dispatcher {
             continue;
           }
           const fee = v.zk ? BigInt(v.zk.fee) : 0n;
-          const exclude = new Set(taken.map((a) => a.providerId));
-          // A re-check never goes back to the provider whose result it checks.
-          if (v.recheck) exclude.add(v.recheck.providerId);
-          const req = matchRequest(row, exclude, v.backend, fee);
+          // Providers already running or done with this task are not asked again (independent
+          // replicas); a re-check never goes back to the provider whose result it checks.
+          const taken = await takenBy(tx, row, v);
+          const req = matchRequest(row, new Set([...taken, ...(v.avoid ?? [])]), v.backend, fee);
           const endTimer = this.app.metrics.matchDuration.startTimer();
           const first = v.mode === "auto" && row.dispatched === 0 && v.single === undefined;
-          const need = first ? v.replicas : row.wanted - row.dispatched;
-          const eligible = await this.eligible(tx, providers.pick(req, need + EXTRA_CANDIDATES));
-          let picks: Array<{ p: LocalProvider; f: CandidateFacts }>;
+          let picks: Candidate[];
           if (first) {
-            // `auto`: how the first pick's pair is checked decides the executions (docs/QA.md).
-            const lead = eligible[0];
-            if (!lead) {
+            const plan = await this.planFirst(tx, row, v, req);
+            if (!plan) {
               endTimer();
               continue;
             }
-            const sameBackend = (row.calibration as Calibration | null)?.sameBackendQuorum === true;
-            const others = preferTrusted(
-              eligible.slice(1).filter((c) => !sameBackend || c.p.backend === lead.p.backend),
-              (c) => c.f.trust,
-              config.qa,
-            );
-            let plan: StoredVerification["plan"] = planExecution(lead.f.trust, config.qa, unpredictableUniform());
-            // The only eligible provider online: waiting for a second one could take until the
-            // deadline (a one-provider local network), so it runs alone, unchecked ("single").
-            if (plan !== "solo" && others.length === 0) plan = "single";
-            const alone = plan === "solo" || plan === "single";
-            picks = alone ? [lead] : [lead, ...others.slice(0, v.replicas - 1)];
-            const wanted = alone ? 1 : v.replicas;
-            const verification: StoredVerification = { ...v, single: alone, plan, ...(sameBackend && !alone ? { backend: lead.p.backend } : {}) };
-            await tx.$executeRaw`UPDATE "Task" SET wanted = ${wanted}, verification = ${JSON.stringify(verification)}::jsonb WHERE id = ${row.id}`;
+            picks = plan.picks;
+            const verification: StoredVerification = { ...v, single: plan.wanted === 1, plan: plan.plan, ...(plan.backend ? { backend: plan.backend } : {}) };
+            await tx.$executeRaw`UPDATE "Task" SET wanted = ${plan.wanted}, verification = ${JSON.stringify(verification)}::jsonb WHERE id = ${row.id}`;
+          } else if (checks(row, v)) {
+            // Checkers (replicas, tie-breakers, re-checks): of other operators than every execution
+            // of the task, trusted pairs first.
+            const takenIds = await this.identities(tx, taken);
+            picks = await this.checkers(tx, req, [...takenIds.values()], row.wanted - row.dispatched);
           } else {
-            // Checkers (replicas, tie-breakers, re-checks) come from trusted pairs first; a canary
-            // or an unverified task takes the scheduler's order.
-            const checking = v.mode !== "none" && row.kind !== "canary";
-            picks = (checking ? preferTrusted(eligible, (c) => c.f.trust, config.qa) : eligible).slice(0, need);
+            // A canary or an unverified task takes the scheduler's order.
+            picks = (await this.eligible(tx, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES))).slice(0, row.wanted - row.dispatched);
           }
           endTimer();
           picks = withinStake(picks, config.qa);
@@ -226,13 +219,81 @@ export class Dispatcher {
   }
 
   /**
+   * How an `auto` task's first dispatch is checked (docs/QA.md § Plan): the lead (the best-scored
+   * eligible provider) and its pair record decide. A trusted pair may run alone (`solo`); any other
+   * result is checked before it is delivered — by replicas on providers of other operators (those
+   * free now start now, the rest follow as providers free up), or, when no provider of another
+   * operator is registered at all, by the server's reference run (`referee`) — and runs unchecked
+   * (`single`) only where the requester or the operator allowed it. Undefined: nobody to run it now.
+   */
+  private async planFirst(tx: Tx, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan | undefined> {
+    const { config, providers } = this.app;
+    const eligible = await this.eligible(tx, providers.pick(req, v.replicas + EXTRA_CANDIDATES));
+    const lead = eligible[0];
+    if (!lead) return undefined;
+    const plan = planExecution(lead.f.trust, config.qa, unpredictableUniform());
+    if (plan === "solo") return { plan, wanted: 1, picks: [lead] };
+    const sameBackend = (row.calibration as Calibration | null)?.sameBackendQuorum === true;
+    const backend = sameBackend ? lead.p.backend : undefined;
+    const checkerReq: MatchRequest = { ...req, exclude: new Set([...(req.exclude ?? []), lead.p.id]), ...(backend ? { backend: backend as Requirements["backend"] } : {}) };
+    const others = await this.checkers(tx, checkerReq, [this.identity(lead)], v.replicas - 1);
+    const replicate = { plan, wanted: v.replicas, picks: [lead, ...others], ...(backend ? { backend } : {}) };
+    if (others.length > 0 || (await this.checkerRegistered(tx, checkerReq, this.identity(lead)))) return replicate;
+    // Nobody of another operator could check it: the server's own reference run does, when it can.
+    if (canReferee({ calibration: row.calibration, sizeBytes: row.modelSize }, config.REFEREE_MAX_BYTES)) return { plan: "referee", wanted: 1, picks: [lead] };
+    if (v.allowSingle || config.ALLOW_SINGLE) return { plan: "single", wanted: 1, picks: [lead] };
+    // Waits for a checker to join, until the deadline (then CHECKER_UNAVAILABLE, refunded).
+    return replicate;
+  }
+
+  /**
+   * Up to `n` checkers for a request: eligible (stake covers them), of other operators than `taken`
+   * and than each other, trusted pairs first, in the scheduler's order within each group. Asks the
+   * index for more candidates while one operator's providers crowd out the others.
+   */
+  private async checkers(tx: Tx, req: MatchRequest, taken: Identity[], n: number): Promise<Candidate[]> {
+    if (n <= 0) return [];
+    const { providers, config } = this.app;
+    let k = n + EXTRA_CANDIDATES;
+    for (;;) {
+      const found = providers.pick(req, k);
+      const eligible = preferTrusted(await this.eligible(tx, found), (c) => c.f.trust, config.qa);
+      const picks = pickDistinct(eligible, (c) => this.identity(c), taken, n, config.QUORUM_NETWORK);
+      if (picks.length >= n || found.length < k || k >= providers.size) return picks;
+      k *= 4;
+    }
+  }
+
+  /** Whether a provider of another operator than `lead` that could run the request is registered here, busy or idle. */
+  private async checkerRegistered(tx: Tx, req: MatchRequest, lead: Identity): Promise<boolean> {
+    const others = this.app.providers.registered(req, (p) => p.accountId !== lead.account);
+    if (others.length === 0) return false;
+    const ids = await loadProviderIdentities(tx, others.map((p) => p.id));
+    return [...ids.values()].some((id) => !sameOperator(id, lead));
+  }
+
+  /** The operators of providers (wallet links from the database, network prefix from the registry). */
+  private async identities(tx: Tx, providerIds: readonly string[]): Promise<Map<string, Identity>> {
+    const ids = await loadProviderIdentities(tx, providerIds);
+    for (const [id, identity] of ids) {
+      const net = this.app.providers.get(id)?.net;
+      if (net) ids.set(id, { ...identity, net });
+    }
+    return ids;
+  }
+
+  private identity(c: Candidate): Identity {
+    return c.p.net ? { ...c.f.identity, net: c.p.net } : c.f.identity;
+  }
+
+  /**
    * The candidates whose account stake covers one more execution at their price (free work needs
    * no stake), with their pair trust — in the index's order.
    */
-  private async eligible(tx: Tx, candidates: LocalProvider[]): Promise<Array<{ p: LocalProvider; f: CandidateFacts }>> {
+  private async eligible(tx: Tx, candidates: LocalProvider[]): Promise<Candidate[]> {
     if (candidates.length === 0) return [];
     const facts = await loadCandidateFacts(tx, candidates.map((p) => p.id));
-    const out: Array<{ p: LocalProvider; f: CandidateFacts }> = [];
+    const out: Candidate[] = [];
     for (const p of candidates) {
       const f = facts.get(p.id);
       if (!f) continue;
@@ -275,7 +336,7 @@ export class Dispatcher {
  * (its facts were read before any of them was inserted). Executions inserted by earlier rows of the
  * same claim are already in the facts (same transaction).
  */
-function withinStake(picks: Array<{ p: LocalProvider; f: CandidateFacts }>, policy: QaPolicy): Array<{ p: LocalProvider; f: CandidateFacts }> {
+function withinStake(picks: Candidate[], policy: QaPolicy): Candidate[] {
   const added = new Map<string, bigint>();
   return picks.filter(({ p, f }) => {
     const extra = added.get(p.accountId) ?? 0n;
@@ -283,6 +344,27 @@ function withinStake(picks: Array<{ p: LocalProvider; f: CandidateFacts }>, poli
     added.set(p.accountId, extra + p.price);
     return true;
   });
+}
+
+/** Whether the task's executions are compared with one another (so need distinct operators). */
+const checks = (row: ClaimRow, v: StoredVerification): boolean => row.kind !== "canary" && (v.mode === "auto" || v.mode === "redundant");
+
+/**
+ * The providers that ran or run the task (live or completed executions), and the provider whose
+ * result a re-check checks. Every such execution counts in `dispatched`, so none exist while it is
+ * 0 on a task that never had an execution judged and taken back (attempts 0).
+ */
+async function takenBy(tx: Tx, row: ClaimRow, v: StoredVerification): Promise<string[]> {
+  const ids =
+    row.dispatched === 0 && row.attempts === 0
+      ? []
+      : (
+          await tx.assignment.findMany({
+            where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
+            select: { providerId: true },
+          })
+        ).map((a) => a.providerId);
+  return v.recheck ? [...ids, v.recheck.providerId] : ids;
 }
 
 /** What the index matches on; `fee` (zk proving) comes out of the price ceiling the provider's own price must fit under. */

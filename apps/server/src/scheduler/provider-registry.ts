@@ -1,4 +1,4 @@
-import { ProviderIndex, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
+import { ProviderIndex, isEligible, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
 import type { Socket } from "socket.io";
 
 export interface AssignmentRef {
@@ -31,6 +31,8 @@ export interface LocalProvider {
   draining: boolean;
   /** Backing off after a BUSY answer: out of matching for a moment. */
   resting?: boolean;
+  /** The network prefix it connects from (qa/quorum.ts), when known. */
+  net?: string;
 }
 
 /**
@@ -94,6 +96,20 @@ export class ProviderRegistry {
   pick(req: MatchRequest, k: number): LocalProvider[] {
     if (k <= 0) return [];
     return this.index.pick(req, k).map((id) => this.byId.get(id)!);
+  }
+
+  /**
+   * The providers registered here that could take the request if they had a free slot — busy or
+   * idle, not leaving — that `accept` lets through. Walks every provider: for the rare question
+   * "does a checker exist at all" (qa: a task waits for one rather than run unchecked).
+   */
+  registered(req: MatchRequest, accept: (p: LocalProvider) => boolean = () => true): LocalProvider[] {
+    const out: LocalProvider[] = [];
+    for (const p of this.byId.values()) {
+      if (p.draining || !accept(p)) continue;
+      if (isEligible({ ...this.snapshot(p), active: 0 }, req)) out.push(p);
+    }
+    return out;
   }
 
   reserve(providerId: string, assignmentId: string, ref: AssignmentRef): void {

@@ -14,8 +14,16 @@ export interface StoredVerification {
   argmax: boolean;
   /** `auto` decided to run this task on one provider (`plan` says why). */
   single?: boolean;
-  /** How `auto` checks it (qa/policy.ts): replicate | audit | solo, or single (only provider online). */
-  plan?: "replicate" | "audit" | "solo" | "single";
+  /**
+   * How `auto` checks it (qa/policy.ts, scheduler/dispatcher.ts): replicate | audit | solo, referee
+   * (the server's reference run checks the one execution), or single (alone, unchecked: allowed by
+   * `allowSingle` or ALLOW_SINGLE, and no checker registered).
+   */
+  plan?: "replicate" | "audit" | "solo" | "referee" | "single";
+  /** The requester allows `single` when no checker is registered (VerificationRequest.allowSingle). */
+  allowSingle?: boolean;
+  /** Providers that must not run this task (e.g. a canary's: those that ran the task its input came from). */
+  avoid?: string[];
   /** Replicas must run on this backend (the model's calibration asks for same-backend quorums). */
   backend?: string;
   /** Mode zk: the proving fee each execution's price includes (base units), from the circuit's size. */
@@ -56,7 +64,7 @@ export const TASK_VIEW_INCLUDE = {
 };
 
 function outcome(status: string, v: StoredVerification): TaskView["verification"]["outcome"] {
-  if (status === "completed") return v.mode === "none" || v.single ? "single" : "accepted";
+  if (status === "completed") return v.mode === "none" || (v.single && v.plan !== "referee") ? "single" : "accepted";
   if (status === "failed" || status === "expired") return "rejected";
   return "pending";
 }

@@ -29,7 +29,7 @@ export const MAX_TIE_BREAKERS = 1;
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
   const mode = v?.mode ?? "auto";
   const replicas = mode === "none" || mode === "zk" ? 1 : (v?.replicas ?? 2);
-  return { mode, replicas, argmax: v?.argmax ?? false };
+  return { mode, replicas, argmax: v?.argmax ?? false, ...(mode === "auto" && v?.allowSingle ? { allowSingle: true } : {}) };
 }
 
 /** Executions the escrow must cover in the worst case (a zk task pays one: a result without a valid proof is not paid). */

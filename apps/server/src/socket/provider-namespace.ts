@@ -25,6 +25,7 @@ import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../scheduler/assignment-lifecycle";
 import { LIVE_STATUSES } from "../scheduler/live-assignments";
+import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";
 import { addressId, retryAfterOf } from "../limits/rate-limits";
 
@@ -148,6 +149,12 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
   };
 }
 
+/** The network prefix the provider connects from (qa/quorum.ts: quorums prefer distinct ones). */
+function netOf(app: AppContext, socket: Socket): { net?: string } {
+  const net = networkPrefix(clientIp(socket.request, app.config.trustProxy));
+  return net ? { net } : {};
+}
+
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
   const accountId = socket.data.accountId as string;
   const price = BigInt(reg.price);
@@ -196,6 +203,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     socket,
     active: new Map(),
     draining: false,
+    ...netOf(app, socket),
   });
   app.metrics.providersOnline.set(app.providers.size);
   app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots }, "provider registered");

@@ -28,7 +28,13 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     const modelId = await uploadModel(net.url, creatorKey, mlp.bytes, "mlp");
     const x = Float32Array.from({ length: 2 * 16 }, (_, i) => Math.sin(i));
     const treasuryBefore = await getLedgerBalance(net.db, "system:treasury");
-    const providerBefore = await getBalances(net.db, net.providerAccountId);
+    // Each provider runs under an account of its own: what they earned together.
+    const providersBalance = async () => {
+      let sum = 0n;
+      for (const p of net.providers) sum += (await getBalances(net.db, p.accountId)).balance;
+      return sum;
+    };
+    const providerBefore = await providersBalance();
     const requesterBefore = (await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body;
 
     const done = await runTask(net.url, net.apiKey, {
@@ -64,7 +70,7 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     expect(BigInt(requesterBefore.balance) - BigInt(requesterAfter.balance)).toBe(PRICE);
     expect(requesterAfter.escrow).toBe(requesterBefore.escrow);
     expect((await api(net.url, "GET", "/accounts/me", { key: creatorKey })).body.balance).toBe("5");
-    expect((await getBalances(net.db, net.providerAccountId)).balance - providerBefore.balance).toBe(80n);
+    expect((await providersBalance()) - providerBefore).toBe(80n);
     expect((await getLedgerBalance(net.db, "system:treasury")) - treasuryBefore).toBe(15n);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });

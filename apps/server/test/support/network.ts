@@ -11,13 +11,23 @@ import { openTestDatabase, type TestDatabase } from "./database";
 
 export interface ProviderProcess extends SpawnedProvider {
   name: string;
+  /** The account it runs under ("" when started with a bare key), and that account's API key. */
+  accountId: string;
+  apiKey: string;
+}
+
+/** An account providers run under. */
+export interface ProviderAccount {
+  accountId: string;
+  apiKey: string;
 }
 
 /** Starts a real provider process (onnxruntime-node) and waits until it has registered. */
-export async function spawnProvider(url: string, apiKey: string, name: string, args: string[] = []): Promise<ProviderProcess> {
+export async function spawnProvider(url: string, key: string | ProviderAccount, name: string, args: string[] = []): Promise<ProviderProcess> {
+  const account = typeof key === "string" ? { apiKey: key, accountId: "" } : key;
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), "stun-cache-"));
-  const p = await spawnProviderProcess({ server: url, apiKey, args: ["--name", name, "--cache-dir", cacheDir, ...args] });
-  return Object.assign(p, { name });
+  const p = await spawnProviderProcess({ server: url, apiKey: account.apiKey, args: ["--name", name, "--cache-dir", cacheDir, ...args] });
+  return Object.assign(p, { name, accountId: account.accountId, apiKey: account.apiKey });
 }
 
 export interface TestNetwork {
@@ -28,11 +38,17 @@ export interface TestNetwork {
   /** A funded requester. */
   apiKey: string;
   accountId: string;
-  /** The account the providers run under. */
+  /**
+   * The first provider's account. Every provider runs under an account of its own (one operator
+   * each: QA never lets one operator's providers check each other) unless `addProvider` is given one.
+   */
   providerApiKey: string;
   providerAccountId: string;
   providers: ProviderProcess[];
-  addProvider(opts?: { name?: string; args?: string[] }): Promise<ProviderProcess>;
+  /** A new account with the network's provider stake (what each provider gets by default). */
+  addProviderAccount(): Promise<ProviderAccount>;
+  /** Starts a provider, under `account` (e.g. another provider's, for a Sybil) or else a new account of its own. */
+  addProvider(opts?: { name?: string; args?: string[]; account?: ProviderAccount }): Promise<ProviderProcess>;
   /** Stops the server (not the providers, not the database), then starts it again on the same port. */
   restartServer(): Promise<void>;
   close(): Promise<void>;
@@ -94,12 +110,16 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
   let server = await startServer(config, { db });
   const requester = await createAccount(server.app);
   await faucet(server.app, requester.accountId, opts.funds ?? 1_000_000_000n);
-  const providerAccount = await createAccount(server.app);
   const providerStake = opts.providerStake ?? 1_000_000n;
-  if (providerStake > 0n) {
-    await faucet(server.app, providerAccount.accountId, providerStake);
-    await stakeFunds(server.app, providerAccount.accountId, providerStake);
-  }
+  const newProviderAccount = async (): Promise<ProviderAccount> => {
+    const account = await createAccount(server.app);
+    if (providerStake > 0n) {
+      await faucet(server.app, account.accountId, providerStake);
+      await stakeFunds(server.app, account.accountId, providerStake);
+    }
+    return account;
+  };
+  const providerAccount = await newProviderAccount();
   const providers: ProviderProcess[] = [];
   const net: TestNetwork = {
     url: server.url,
@@ -111,8 +131,10 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
     providerApiKey: providerAccount.apiKey,
     providerAccountId: providerAccount.accountId,
     providers,
+    addProviderAccount: newProviderAccount,
     async addProvider(o = {}) {
-      const p = await spawnProvider(server.url, providerAccount.apiKey, o.name ?? `p${providers.length + 1}`, o.args ?? []);
+      const account = o.account ?? (providers.length === 0 ? providerAccount : await newProviderAccount());
+      const p = await spawnProvider(server.url, account, o.name ?? `p${providers.length + 1}`, o.args ?? []);
       providers.push(p);
       return p;
     },

@@ -96,6 +96,12 @@ export const VerificationRequestSchema = z.object({
   replicas: z.number().int().min(2).max(5).optional(),
   /** Compare classifier outputs by argmax instead of value tolerance. */
   argmax: z.boolean().optional(),
+  /**
+   * `auto` only. When no provider of another operator is registered to check a new provider's
+   * result and the server cannot referee the model, run it alone, unchecked (receipt check
+   * `single`), instead of waiting for a checker until the deadline. Off by default.
+   */
+  allowSingle: z.boolean().optional(),
 });
 export type VerificationRequest = z.infer<typeof VerificationRequestSchema>;
 
@@ -152,11 +158,14 @@ export const ReceiptQaSchema = z.object({
   kind: z.enum(["user", "canary", "recheck"]),
   /**
    * replicated: replicas agreed (a new pair, or mode replicated); audit: a trusted pair, checked at
-   * random; solo: a trusted pair alone, unchecked; single: the only provider online; unverified:
+   * random; solo: a trusted pair alone, unchecked; referee: one execution, checked by the server's own
+   * reference run (no provider of another operator was registered to check it); single: alone and
+   * unchecked, as the requester allowed (verification.allowSingle) or the server is configured
+   * (ALLOW_SINGLE, npm start's one-provider mode); unverified:
    * mode none; known-answer: compared with the canary's answer; recheck: compared with the original;
    * proof: a zk proof of output = model(input) verified by the server.
    */
-  check: z.enum(["replicated", "audit", "solo", "single", "unverified", "known-answer", "recheck", "proof"]),
+  check: z.enum(["replicated", "audit", "solo", "referee", "single", "unverified", "known-answer", "recheck", "proof"]),
   /** For a solo result: whether it was re-checked after its pair was caught, and what that found. */
   recheck: z.enum(["none", "queued", "confirmed", "corrected"]),
   /** The replicas disagreed and the server's own reference run decided (no provider tie-breaker). */
