@@ -3,8 +3,9 @@
  * the marketplace catch it. Nothing here runs unless the operator asks for it explicitly with
  * `--fault <name>` (or STUN_PROVIDER_FAULT); the agent logs a warning at start when it is on.
  *
- * - `perturb`: adds noise to every floating-point output (float32, float64, float16), large
- *   enough to fail a tolerance-aware comparison (±(0.01 + 5%·|v|)); other dtypes are untouched.
+ * - `perturb`: adds noise to every element of every floating-point output (float32, float64,
+ *   float16), large enough to fail a tolerance-aware comparison (±(0.005 … 0.015 + 5%·|v|));
+ *   other dtypes are untouched.
  * - `forge-proof`: on zk tasks, changes the first output the proof publishes after proving (a
  *   forged claim the server's verifier must reject); outputs are untouched.
  */
@@ -17,8 +18,9 @@ export const isFault = (s: string): s is Fault => (FAULTS as readonly string[]).
 
 export type OutputFault = (outputs: WireTensorMap) => WireTensorMap;
 
+/** v moved by at least 0.005 and at most 0.015 + 5%·|v|, either way: every element is wrong, never by chance right. */
 function noise(rand: () => number, v: number): number {
-  return v + (rand() * 2 - 1) * (0.01 + 0.05 * Math.abs(v)) + (rand() < 0.5 ? -0.005 : 0.005);
+  return v + (rand() < 0.5 ? -1 : 1) * (0.005 + rand() * (0.01 + 0.05 * Math.abs(v)));
 }
 
 function perturbTensor(t: WireTensor, rand: () => number): WireTensor {
