@@ -111,7 +111,7 @@ describeDb("web app serving (WEB_DIR)", () => {
   });
 
   it("keeps the API routes", async () => {
-    expect(await api(net.url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok" } });
+    expect(await api(net.url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok", providers: { online: 0 } } });
     expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body.accountId).toBe(net.accountId);
     expect((await fetch(`${net.url}/metrics`)).headers.get("content-type")).toMatch(/^text\/plain/);
   });
