@@ -29,15 +29,21 @@ const benchDb = process.env.DATABASE_URL ? await createBenchDatabase(process.env
 const server = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", STUN_FSYNC: process.env.STUN_FSYNC ?? "true", ...(benchDb ? { DATABASE_URL: benchDb.url } : {}) }));
 const requester = await createAccount(server.app);
 await faucet(server.app, requester.accountId, 10n ** 15n);
-const providerAccount = await createAccount(server.app);
-// Paid work needs stake (slashMultiple × the price of each live execution).
-await faucet(server.app, providerAccount.accountId, 1_000_000n);
-await stakeFunds(server.app, providerAccount.accountId, 1_000_000n);
+// Each provider under an account of its own (QA never lets one operator check itself); paid work
+// needs stake (slashMultiple × the price of each live execution).
+const providerAccounts = await Promise.all(
+  [1, 2].map(async () => {
+    const account = await createAccount(server.app);
+    await faucet(server.app, account.accountId, 1_000_000n);
+    await stakeFunds(server.app, account.accountId, 1_000_000n);
+    return account;
+  }),
+);
 const providers = await Promise.all(
   [1, 2].map((i) =>
     spawnProviderProcess({
       server: server.url,
-      apiKey: providerAccount.apiKey,
+      apiKey: providerAccounts[i - 1]!.apiKey,
       args: ["--name", `bench-${i}`, "--price", "10", "--cache-dir", path.join(dataDir, `cache-${i}`)],
     }),
   ),

@@ -45,7 +45,10 @@ describe("browser provider agent: pause and throttle", () => {
 
   const submitSlow = async (n: TestNetwork, modelId: string, seed: number) => {
     const x = Float32Array.from({ length: 512 }, (_, i) => Math.cos(i + seed));
-    const res = await api(n.url, "POST", "/tasks", { key: n.apiKey, json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 512], data: new Uint8Array(x.buffer) }) } } });
+    // The slow model cannot be refereed by the server (it is not calibrated) and the agent is the only
+    // operator online: `allowSingle` lets it run alone rather than wait for a checker.
+    const inputs = { x: toJsonTensor({ dtype: "float32", dims: [1, 512], data: new Uint8Array(x.buffer) }) };
+    const res = await api(n.url, "POST", "/tasks", { key: n.apiKey, json: { modelId, inputs, verification: { mode: "auto", allowSingle: true } } });
     expect(res.status).toBe(202);
     return res.body.id as string;
   };

@@ -155,7 +155,8 @@ describe("web app: Contribute tab (browser provider)", () => {
   });
 
   it("shares a redundant task with a native provider: both executions accepted", async () => {
-    const native = await net.addProvider({ name: "native-1" });
+    // Another operator than the tab's (net.providerApiKey): one operator never checks itself.
+    const native = await net.addProvider({ name: "native-1", account: await net.addProviderAccount() });
     const x = input(11);
     const done = await waitTask(net.url, net.apiKey, await submit(x, { verification: { mode: "redundant", replicas: 2 } }), 90);
     expect(done.status, JSON.stringify(done.error)).toBe("completed");

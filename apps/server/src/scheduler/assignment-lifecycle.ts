@@ -9,6 +9,12 @@ export type LossReason = "disconnect" | "lease" | "error" | "released" | "reject
 /** Reasons that say nothing against the task itself: they do not use up one of its attempts. */
 const FREE_RETRY: ReadonlySet<LossReason> = new Set(["released", "rejected", "restart"]);
 
+/** An `auto` task's verification before its first dispatch decided a plan (the requester's options stay). */
+function undecided(v: StoredVerification): StoredVerification {
+  const { single: _single, plan: _plan, backend: _backend, ...asked } = v;
+  return asked;
+}
+
 /** Tells providers (on this instance) to drop assignments, and frees their slots. */
 export function sendCancellations(app: AppContext, cancellations: Cancellation[], reason: string): void {
   for (const c of cancellations) {
@@ -86,7 +92,7 @@ export async function loseAssignment(app: AppContext, assignmentId: string, reas
         attempts,
         dispatched: { decrement: 1 },
         ...(live === 0 ? { status: "queued" } : {}),
-        ...(redecide ? { verification: { mode: v.mode, replicas: v.replicas, argmax: v.argmax }, wanted: v.replicas } : {}),
+        ...(redecide ? { verification: undecided(v) as object, wanted: v.replicas } : {}),
       },
     });
     if (live === 0) announce = { taskId: task.id, status: "queued" };

@@ -236,7 +236,8 @@ export class Dispatcher {
     const sameBackend = (row.calibration as Calibration | null)?.sameBackendQuorum === true;
     const backend = sameBackend ? lead.p.backend : undefined;
     const checkerReq: MatchRequest = { ...req, exclude: new Set([...(req.exclude ?? []), lead.p.id]), ...(backend ? { backend: backend as Requirements["backend"] } : {}) };
-    const others = await this.checkers(tx, checkerReq, [this.identity(lead)], v.replicas - 1);
+    const sameOrigin = eligible.slice(1).filter((c) => !backend || c.p.backend === backend);
+    const others = await this.checkers(tx, checkerReq, [this.identity(lead)], v.replicas - 1, sameOrigin);
     const replicate = { plan, wanted: v.replicas, picks: [lead, ...others], ...(backend ? { backend } : {}) };
     if (others.length > 0 || (await this.checkerRegistered(tx, checkerReq, this.identity(lead)))) return replicate;
     // Nobody of another operator could check it: the server's own reference run does, when it can.
@@ -251,14 +252,19 @@ export class Dispatcher {
    * and than each other, trusted pairs first, in the scheduler's order within each group. Asks the
    * index for more candidates while one operator's providers crowd out the others.
    */
-  private async checkers(tx: Tx, req: MatchRequest, taken: Identity[], n: number): Promise<Candidate[]> {
+  private async checkers(tx: Tx, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
     if (n <= 0) return [];
     const { providers, config } = this.app;
-    let k = n + EXTRA_CANDIDATES;
+    const choose = (eligible: Candidate[]) => pickDistinct(preferTrusted(eligible, (c) => c.f.trust, config.qa), (c) => this.identity(c), taken, n, config.QUORUM_NETWORK);
+    // The lead's own candidate list first (no second round trip when it holds enough operators).
+    if (known) {
+      const picks = choose(known);
+      if (picks.length >= n) return picks;
+    }
+    let k = (known ? 4 : 1) * (n + EXTRA_CANDIDATES);
     for (;;) {
       const found = providers.pick(req, k);
-      const eligible = preferTrusted(await this.eligible(tx, found), (c) => c.f.trust, config.qa);
-      const picks = pickDistinct(eligible, (c) => this.identity(c), taken, n, config.QUORUM_NETWORK);
+      const picks = choose(await this.eligible(tx, found));
       if (picks.length >= n || found.length < k || k >= providers.size) return picks;
       k *= 4;
     }

@@ -1,12 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { brotliCompressSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { contentSecurityPolicy, inlineScriptHashes } from "../../src/http/content-security-policy";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { useWebNetwork, writeWebExport } from "../support/web-export";
 
 const sha = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
 
@@ -17,18 +14,14 @@ const page = (title: string, inline: string[]) =>
 
 /** A web build shaped like Next.js's static export, with inline flight-data scripts as it writes them. */
 function fakeExport(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "stun-web-csp-"));
-  const put = (rel: string, body: string | Buffer) => {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), body);
-  };
   const models = page("models", [MODELS_SCRIPT]);
-  put("index.html", page("home", HOME_SCRIPTS));
-  put("models.html", models);
-  put("models.html.br", brotliCompressSync(models));
-  put("404.html", page("not found", []));
-  put("_next/static/chunks/app.js", "console.log(1)");
-  return dir;
+  return writeWebExport({
+    "index.html": page("home", HOME_SCRIPTS),
+    "models.html": models,
+    "models.html.br": brotliCompressSync(models),
+    "404.html": page("not found", []),
+    "_next/static/chunks/app.js": "console.log(1)",
+  });
 }
 
 const directives = (policy: string | null): Map<string, string> =>
@@ -52,18 +45,9 @@ describe("content-security-policy", () => {
 
 /** The server sends each page with a policy naming exactly that page's inline scripts. */
 describeDb("web app security headers", () => {
-  let net: TestNetwork;
-  let dir: string;
-  beforeAll(async () => {
-    dir = fakeExport();
-    net = await startTestNetwork({ env: { WEB_DIR: dir } });
-  });
-  afterAll(async () => {
-    await net?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const network = useWebNetwork(fakeExport);
 
-  const get = (p: string, headers: Record<string, string> = { accept: "text/html" }) => fetch(`${net.url}${p}`, { headers });
+  const get = (p: string, headers: Record<string, string> = { accept: "text/html" }) => fetch(`${network().url}${p}`, { headers });
 
   it("gives every page a CSP with its own inline-script hashes, frame-ancestors 'none' and X-Frame-Options: DENY", async () => {
     const home = await get("/");

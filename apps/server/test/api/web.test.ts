@@ -1,34 +1,29 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { brotliCompressSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/env";
 import { resolveWebFile } from "../../src/http/web";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { useWebNetwork, writeWebExport } from "../support/web-export";
 import { api } from "../support/api";
 
 const big = "console.log('stun');\n".repeat(200);
 
 /** A web build shaped like Next.js's static export (trailingSlash: false). */
-function fakeExport(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "stun-web-"));
-  const put = (rel: string, text: string) => {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  };
-  put("index.html", "<!doctype html><title>home</title>");
-  put("models.html", "<!doctype html><title>models</title>");
-  put("models.txt", "rsc payload");
-  put("models/__next._tree.txt", "segment");
-  put("404.html", "<!doctype html><title>not found</title>");
-  put(".stun-build-stamp", "abc");
-  put("_next/static/chunks/app.js", "console.log(1)");
-  put("_next/static/chunks/big.js", big);
-  writeFileSync(path.join(dir, "_next/static/chunks/big.js.br"), brotliCompressSync(big));
-  return dir;
-}
+const fakeExport = (): string =>
+  writeWebExport({
+    "index.html": "<!doctype html><title>home</title>",
+    "models.html": "<!doctype html><title>models</title>",
+    "models.txt": "rsc payload",
+    "models/__next._tree.txt": "segment",
+    "404.html": "<!doctype html><title>not found</title>",
+    ".stun-build-stamp": "abc",
+    "_next/static/chunks/app.js": "console.log(1)",
+    "_next/static/chunks/big.js": big,
+    "_next/static/chunks/big.js.br": brotliCompressSync(big),
+  });
 
 describe("resolveWebFile", () => {
   const dir = fakeExport();
@@ -54,18 +49,9 @@ describe("resolveWebFile", () => {
 
 /** The server serves the web app on the API's origin; the API's own routes and errors are unchanged. */
 describeDb("web app serving (WEB_DIR)", () => {
-  let net: TestNetwork;
-  let dir: string;
-  beforeAll(async () => {
-    dir = fakeExport();
-    net = await startTestNetwork({ env: { WEB_DIR: dir } });
-  });
-  afterAll(async () => {
-    await net?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const network = useWebNetwork(fakeExport);
 
-  const get = (p: string, accept = "text/html") => fetch(`${net.url}${p}`, { headers: { accept } });
+  const get = (p: string, accept = "text/html") => fetch(`${network().url}${p}`, { headers: { accept } });
 
   it("serves pages by clean URL with cross-origin isolation headers", async () => {
     for (const [p, title] of [["/", "home"], ["/models", "models"], ["/models?id=mdl_1", "models"], ["/index.html", "home"]] as const) {
@@ -83,12 +69,12 @@ describeDb("web app serving (WEB_DIR)", () => {
     expect(asset.headers.get("cross-origin-resource-policy")).toBe("same-origin");
     expect((await get("/models/__next._tree.txt", "*/*")).status).toBe(200);
     // Pre-compressed variants go to browsers that accept them, with the original's type.
-    const br = await fetch(`${net.url}/_next/static/chunks/big.js`, { headers: { "accept-encoding": "br" } });
+    const br = await fetch(`${network().url}/_next/static/chunks/big.js`, { headers: { "accept-encoding": "br" } });
     expect(br.headers.get("content-encoding")).toBe("br");
     expect(br.headers.get("content-type")).toMatch(/javascript/);
     expect(br.headers.get("cache-control")).toContain("immutable");
     expect(await br.text()).toBe(big); // fetch decodes it
-    const plain = await fetch(`${net.url}/_next/static/chunks/big.js`, { headers: { "accept-encoding": "identity" } });
+    const plain = await fetch(`${network().url}/_next/static/chunks/big.js`, { headers: { "accept-encoding": "identity" } });
     expect(plain.headers.get("content-encoding")).toBeNull();
     expect(await plain.text()).toBe(big);
   });
@@ -107,13 +93,13 @@ describeDb("web app serving (WEB_DIR)", () => {
     expect(trpc.headers.get("content-type")).toMatch(/^application\/json/);
     await trpc.arrayBuffer();
     expect((await get("/no-such-file.js", "*/*")).status).toBe(404);
-    expect((await fetch(`${net.url}/models`, { method: "POST" })).status).toBe(404);
+    expect((await fetch(`${network().url}/models`, { method: "POST" })).status).toBe(404);
   });
 
   it("keeps the API routes", async () => {
-    expect(await api(net.url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok", providers: { online: 0 } } });
-    expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body.accountId).toBe(net.accountId);
-    expect((await fetch(`${net.url}/metrics`)).headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await api(network().url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok", providers: { online: 0 } } });
+    expect((await api(network().url, "GET", "/accounts/me", { key: network().apiKey })).body.accountId).toBe(network().accountId);
+    expect((await fetch(`${network().url}/metrics`)).headers.get("content-type")).toMatch(/^text\/plain/);
   });
 
   it("serves onnxruntime-web's runtime at /ort/ and the web config", async () => {

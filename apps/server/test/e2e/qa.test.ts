@@ -28,13 +28,14 @@ describeDb("QA catches a faulty provider with real provider processes", () => {
   });
 
   it("a faulty provider is caught, slashed, its unchecked results re-checked and corrected; honest providers are paid", async () => {
-    net = await startTestNetwork({ env: { RECHECK_LIMIT: "10" } });
+    // No referee (as for a model too large for the server): alone online, the faulty provider runs
+    // two tasks unchecked, because the requester allowed `single` — wrong results delivered.
+    net = await startTestNetwork({ env: { RECHECK_LIMIT: "10", REFEREE_MAX_BYTES: "0" } });
     const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
-    // Alone online, the faulty provider runs two tasks unchecked ("single"): wrong results delivered.
     const cheater = await net.addProvider({ name: "faulty", args: FAULTY });
     const early = [];
     for (let i = 0; i < 2; i++) {
-      const done = await runTask(net.url, net.apiKey, { modelId, inputs: { x: tensor(input(i)) }, maxPrice: PRICE });
+      const done = await runTask(net.url, net.apiKey, { modelId, inputs: { x: tensor(input(i)) }, maxPrice: PRICE, verification: { mode: "auto", allowSingle: true } });
       expect(done.receipt.qa.check).toBe("single");
       expect(done.cost).toBe(PRICE);
       expect(Math.abs(float32Of(done.outputs.y)[0]! - mlp.forward(input(i), 1)[0]!)).toBeGreaterThan(1e-3);
@@ -92,43 +93,6 @@ describeDb("QA catches a faulty provider with real provider processes", () => {
       ),
     );
     for (const h of honest) expect(paidTo.has(h.providerId)).toBe(true);
-    expect(await checkLedgerInvariants(net.db)).toEqual([]);
-  });
-
-  it("canary tasks with known answers check a provider that runs alone", async () => {
-    net = await startTestNetwork({ env: { CANARY_RATE: "1" } });
-    const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
-    const model = (await api(net.url, "GET", `/models/${modelId}`, { key: net.apiKey })).body;
-    expect(model.id).toBe(modelId);
-
-    // An honest provider passes its canary: a checked, valid result.
-    const honest = await net.addProvider({ name: "honest", args: HONEST });
-    const done = await runTask(net.url, net.apiKey, { modelId, inputs: { x: tensor(input(1)) }, maxPrice: PRICE });
-    expect(done.status).toBe("completed");
-    const canary = await eventually(
-      async () => (await net!.db.prisma.task.findMany({ where: { kind: "canary", status: { in: ["completed", "failed"] } } }))[0],
-      30_000,
-      "the canary to finish",
-    );
-    expect(canary).toMatchObject({ status: "completed", requesterId: QA_ACCOUNT_ID });
-    expect((canary.receipt as { qa: unknown }).qa).toEqual({ kind: "canary", check: "known-answer", recheck: "none" });
-    const trust = await net.db.prisma.providerTrust.findFirst({ where: { providerId: honest.providerId } });
-    expect(trust).toMatchObject({ checked: 1, invalid: 0, streak: 1 });
-    await honest.kill();
-
-    // A faulty provider fails its canary: rejected, slashed (all to the treasury), not paid.
-    const cheater = await net.addProvider({ name: "faulty", args: FAULTY });
-    await runTask(net.url, net.apiKey, { modelId, inputs: { x: tensor(input(2)) }, maxPrice: PRICE });
-    const failed = await eventually(
-      async () => (await net!.db.prisma.task.findMany({ where: { kind: "canary", status: "failed" } }))[0],
-      30_000,
-      "the faulty provider's canary to fail",
-    );
-    expect(failed.errorCode).toBe("CANARY_FAILED");
-    const row = await net.db.prisma.provider.findUnique({ where: { id: cheater.providerId } });
-    expect(row).toMatchObject({ tasksRejected: 1, slashed: 100n });
-    const slash = await net.db.prisma.ledgerEntry.findMany({ where: { kind: "slash", account: "system:treasury" } });
-    expect(slash.map((e) => e.amount)).toEqual([100n]);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 
