@@ -3,12 +3,16 @@
  * when apps/web/out is missing or stale), the server on embedded PGlite under DATA_DIR,
  * STUN_PROVIDERS native providers (default 1), a first API key, and — in local mode — a local chain
  * (anvil with the Stun contracts, from the chain adapter's startLocalChain) the server settles on.
+ * It prints its banner (URLs and key: "Stun is running") only once every local provider has
+ * registered and /health counts them; a provider that exits first, or is not registered within
+ * STUN_PROVIDERS_READY_SECONDS (default 60), stops everything with a message saying which and why,
+ * and exit code 1 — a marketplace without its own providers is not ready (STUN_PROVIDERS=0 runs none).
  * Honours PORT (API and web app, default 4000), DATA_DIR (default ./.stun), STUN_PROVIDERS,
- * STUN_WEB_BUILD (`off`: never run `next build`), STUN_CHAIN (`off`: no local chain), STUN_SECRETS_DIR
- * (where the local API keys are kept, default $XDG_STATE_HOME/stun or ~/.local/state/stun), and every
- * server variable in README § Configuration (a CHAIN already set is used as it is).
+ * STUN_PROVIDERS_READY_SECONDS, STUN_WEB_BUILD (`off`: never run `next build`), STUN_CHAIN (`off`: no
+ * local chain), STUN_SECRETS_DIR (where the local API keys are kept, default $XDG_STATE_HOME/stun or
+ * ~/.local/state/stun), and every server variable in README § Configuration (a CHAIN already set is
+ * used as it is).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +36,7 @@ import {
 } from "@stun/server";
 import { anvilBinary } from "@stun/contracts/anvil";
 import { WEB_OUT, buildWeb } from "../apps/web/scripts/build";
+import { type LocalProvider, allRegistered, healthShowsOnline, spawnLocalProvider } from "./local-providers";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -50,6 +55,11 @@ if (webBuild) {
 const providerCount = Number(process.env.STUN_PROVIDERS ?? "1");
 if (!Number.isInteger(providerCount) || providerCount < 0) {
   console.error(`STUN_PROVIDERS must be a whole number, got "${process.env.STUN_PROVIDERS}"`);
+  process.exit(2);
+}
+const readySeconds = Number(process.env.STUN_PROVIDERS_READY_SECONDS ?? "60");
+if (!Number.isFinite(readySeconds) || readySeconds <= 0) {
+  console.error(`STUN_PROVIDERS_READY_SECONDS must be a number of seconds above 0, got "${process.env.STUN_PROVIDERS_READY_SECONDS}"`);
   process.exit(2);
 }
 
@@ -133,22 +143,62 @@ if (config.local) {
   }
 }
 
-const providers: ChildProcess[] = [];
+const providers: LocalProvider[] = [];
 const providerBin = path.join(root, "apps/provider-native/bin/stun-provider.mjs");
-for (let i = 0; i < providerCount; i++) {
-  const child = spawn(
-    process.execPath,
-    [providerBin, "--server", server.url, "--name", `local-${i + 1}`, "--cache-dir", path.join(config.dataDir, "provider-cache")],
-    // The key in the environment, not the command line (`ps` shows that to every user).
-    { stdio: ["ignore", "inherit", "pipe"], env: { ...process.env, STUN_API_KEY: keys.provider.apiKey } },
+let stopping = false;
+async function stop(exitCode = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log("Stopping providers and server…");
+  await Promise.all(
+    providers.map(
+      ({ child: p }) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          p.once("exit", () => resolve());
+          p.kill("SIGTERM");
+          setTimeout(() => p.kill("SIGKILL"), 10_000).unref();
+        }),
+    ),
   );
-  child.stderr?.on("data", (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) {
-      if (line.includes('"registered"')) console.log(`  provider local-${i + 1} registered`);
-      else if (line.includes('"level":50') || line.includes('"level":60')) console.error(line);
-    }
-  });
-  providers.push(child);
+  await server.close();
+  rpcProxy?.server.close();
+  await localChain?.stop();
+  process.exit(exitCode);
+}
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
+
+for (let i = 0; i < providerCount; i++) {
+  providers.push(
+    spawnLocalProvider({
+      bin: providerBin,
+      server: server.url,
+      name: `local-${i + 1}`,
+      cacheDir: path.join(config.dataDir, "provider-cache"),
+      apiKey: keys.provider.apiKey,
+      say: (line) => console.log(line),
+      warn: (line) => console.error(line),
+    }),
+  );
+}
+// Ready means ready: the banner below (what people and scripts wait for) comes only once the local
+// providers are registered and the server's /health counts them. Until then /health answers with
+// fewer providers online, so a client polling it can tell too.
+if (providerCount > 0) {
+  try {
+    const until = Date.now() + readySeconds * 1000;
+    await allRegistered(providers, readySeconds * 1000);
+    await healthShowsOnline(server.url, providerCount, Math.max(1000, until - Date.now()));
+  } catch (e) {
+    // Ctrl-C while waiting: the providers' exits are expected, and stop() is already ending the process.
+    if (stopping) await new Promise(() => undefined);
+    console.error(
+      `\n  Stun did not start: ${(e as Error).message}.\n` +
+        `  Stopping. (STUN_PROVIDERS_READY_SECONDS waits longer on a slow machine; STUN_PROVIDERS=0 runs without local providers.)\n`,
+    );
+    await stop(1);
+  }
 }
 
 console.log(`
@@ -158,7 +208,7 @@ console.log(`
   API        ${server.url}/api/v1   (OpenAPI: ${server.url}/api/v1/openapi.json)
   tRPC       ${server.url}/trpc
   Metrics    ${server.url}/metrics
-  Providers  ${providerCount} native (onnxruntime-node, cpu)
+  Providers  ${providerCount} native (onnxruntime-node, cpu)${providerCount > 0 ? ", registered" : ""}
   Chain      ${localChain ? localChainLines(localChain) : chainNote}
 
   Your API key (requester, funded): ${keys.requester.apiKey}
@@ -204,27 +254,3 @@ function localChainLines(c: LocalChain): string {
       : []),
   ].join("\n");
 }
-
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  console.log("Stopping providers and server…");
-  await Promise.all(
-    providers.map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null) return resolve();
-          p.once("exit", () => resolve());
-          p.kill("SIGTERM");
-          setTimeout(() => p.kill("SIGKILL"), 10_000).unref();
-        }),
-    ),
-  );
-  await server.close();
-  rpcProxy?.server.close();
-  await localChain?.stop();
-  process.exit(0);
-}
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);

@@ -8,6 +8,12 @@ export function createMetrics() {
     registry,
     tasksSubmitted: new Counter({ name: "stun_tasks_submitted_total", help: "Tasks accepted for execution", registers: [registry] }),
     canaries: new Counter({ name: "stun_canaries_total", help: "Known-answer tasks QA mixed into the stream", registers: [registry] }),
+    canariesSkipped: new Counter({
+      name: "stun_canaries_skipped_total",
+      help: "Canary draws that made no canary (qa/canaries.ts), by reason: not-refereeable, no-source, source-gone, source-busy, too-widely-seen, error",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
     tasksFinished: new Counter({
       name: "stun_tasks_finished_total",
       help: "Tasks that reached a terminal status",

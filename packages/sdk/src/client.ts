@@ -9,6 +9,7 @@ import {
   ApiKeyViewSchema,
   CreatedKeySchema,
   CreateAccountResponseSchema,
+  HealthSchema,
   LedgerEntryViewSchema,
   ModelViewSchema,
   ProviderPublicSchema,
@@ -23,6 +24,7 @@ import {
   type CreatedKey,
   type KeyScope,
   type Dtype,
+  type Health,
   type LedgerEntryView,
   type ModelView,
   type ProviderPublic,
@@ -337,17 +339,9 @@ export class StunClient {
 
   // ---- network ----
 
-  async health(call?: CallOptions): Promise<{ status: string }> {
-    return this.request({
-      method: "GET",
-      path: "/health",
-      auth: false,
-      call,
-      parse: (b) => {
-        if (typeof b === "object" && b !== null && typeof (b as { status?: unknown }).status === "string") return { status: (b as { status: string }).status };
-        throw new StunApiError(0, "BAD_RESPONSE", "unexpected health answer from the server");
-      },
-    });
+  /** The server answers, and how many providers are online (work submitted now can run once `providers.online` > 0). */
+  async health(call?: CallOptions): Promise<Health> {
+    return this.request({ method: "GET", path: "/health", auth: false, call, parse: parseWith(HealthSchema, "health answer") });
   }
 
   async providers(call?: CallOptions): Promise<Provider[]> {

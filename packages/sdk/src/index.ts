@@ -37,6 +37,7 @@ export {
   type UploadModelOptions,
   type WaitOptions,
 } from "./client";
+export type { Health } from "@stun/shared";
 export { StunApiError, isStunApiError, errorFromResponse, type ClientErrorCode, type StunErrorCode } from "./errors";
 export {
   decodeTensor,

@@ -3,6 +3,7 @@ import { IdSchema, StunError, UploadModelQuerySchema } from "@stun/shared";
 import type { AppContext } from "../context";
 import { requireScope } from "../auth/scopes";
 import { authorizeCall } from "../procedures/define";
+import { createHealthCheck } from "../services/health";
 import { getModel, getModelRow, uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
@@ -51,7 +52,8 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     void reply.status(404).send(errorBody(new StunError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
   });
 
-  http.get(`${API}/health`, async () => ({ status: "ok" }));
+  const health = createHealthCheck(app);
+  http.get(`${API}/health`, () => health());
   const openapi = buildOpenApi(VERSION);
   http.get(`${API}/openapi.json`, async () => openapi);
   http.get("/metrics", async (_req, reply) => {

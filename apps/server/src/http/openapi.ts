@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ModelViewSchema, UploadModelQuerySchema } from "@stun/shared";
+import { HealthSchema, ModelViewSchema, UploadModelQuerySchema } from "@stun/shared";
 import { restRoutes } from "./rest/routes";
 
 const ErrorSchema = z.object({
@@ -41,7 +41,12 @@ export function buildOpenApi(version: string) {
     } else if (pathParams.length) op.parameters = pathParams;
     (paths[path] ??= {})[r.method.toLowerCase()] = op;
   }
-  paths["/api/v1/health"] = { get: { summary: "Liveness", responses: { "200": { description: "OK" } } } };
+  paths["/api/v1/health"] = {
+    get: {
+      summary: "Liveness, and how many providers are online (wait for providers.online before submitting work that must run now)",
+      responses: { "200": { description: "OK", content: json(HealthSchema, "output") } },
+    },
+  };
   paths["/api/v1/openapi.json"] = { get: { summary: "This document", responses: { "200": { description: "OK" } } } };
   paths["/api/v1/models"]!.post = {
     summary: "Upload an ONNX model (the raw file as the body); the same bytes give the same model",

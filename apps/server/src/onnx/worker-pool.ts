@@ -21,7 +21,6 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { StunError, type ErrorCode, type RawTensor } from "@stun/shared";
 import type { Logger } from "../logger";
-import type { ModelIO } from "../qa/calibrate";
 import type { RunBudget } from "./run-budget";
 import type { OnnxJob, OnnxJobResults } from "./worker-jobs";
 
@@ -96,12 +95,7 @@ export class OnnxWorkerPool {
     return this.call({ kind: "check-upload", model }) as Promise<OnnxJobResults["check-upload"]>;
   }
 
-  /** A canary's random inputs (from `seed`) and the reference outputs for them. */
-  knownAnswer(model: Uint8Array, signature: ModelIO, seed: number): Promise<OnnxJobResults["known-answer"]> {
-    return this.call({ kind: "known-answer", model, signature, seed }) as Promise<OnnxJobResults["known-answer"]>;
-  }
-
-  /** The model's reference outputs for a serialized tensor map (a task's stored inputs). */
+  /** The model's reference outputs for a serialized tensor map (a task's stored inputs): referee runs, canaries' answers. */
   run(model: Uint8Array, inputs: Uint8Array): Promise<Record<string, RawTensor>> {
     return this.call({ kind: "run", model, inputs }) as Promise<Record<string, RawTensor>>;
   }

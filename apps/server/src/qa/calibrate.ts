@@ -1,5 +1,5 @@
 /**
- * Backend-aware tolerance calibration and known answers.
+ * Backend-aware tolerance calibration.
  *
  * Providers run models on different backends (cpu, cuda, wasm, webgpu); their float outputs differ
  * in the low bits, and some models far more than the comparator's defaults allow (Silero VAD v5 on
@@ -236,30 +236,4 @@ export function compareOptionsFor(calibration: Calibration | null | undefined, a
     tolerance[dtype] = { abs: Math.max(base.abs, calibration.tolerance.abs), rel: Math.max(base.rel, calibration.tolerance.rel) };
   }
   return { tolerance, argmax };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Known answers
-
-export interface KnownAnswer {
-  inputs: Record<string, RawTensor>;
-  outputs: Record<string, RawTensor>;
-}
-
-/**
- * A canary: random inputs for the model and the server's own reference outputs for them. Canary
- * tasks are mixed into the stream and look like any other task to providers; a provider whose
- * result disagrees with the known answer (under {@link compareOptionsFor}) is caught without a
- * second replica. Throws MODEL_INVALID when the model cannot run on random inputs (no canaries
- * can be made for it), and the budget's errors when it is over the run budget.
- */
-export async function makeKnownAnswer(modelBytes: Uint8Array, signature: ModelIO, rng: Rng, budget: RunBudget = DEFAULT_RUN_BUDGET): Promise<KnownAnswer> {
-  assertInputBudget(signature.inputs, budget);
-  const inputs = randomInputs(signature.inputs, rng);
-  try {
-    return { inputs, outputs: await runReference(modelBytes, inputs, { budget }) };
-  } catch (e) {
-    if (e instanceof StunError && BUDGET_ERROR_CODES.has(e.code)) throw e;
-    throw new StunError("MODEL_INVALID", `no known answer: the model does not run on random inputs: ${message(e)}`);
-  }
 }

@@ -1,15 +1,15 @@
 /**
  * The server's own reference runs: a model (ONNX bytes) on onnxruntime-node's CPU provider, fed
  * RawTensors, answering RawTensors. Used to calibrate a model's tolerance at upload
- * (./calibrate.ts) and to make known-answer (canary) tasks.
+ * (./calibrate.ts), to referee disputed tasks and to answer canaries (./referee.ts, ./canaries.ts).
  *
- * Sessions are cached by (sha256, optimization level) in a small LRU so that making canaries for
- * the same model again costs one run, not one session build; an evicted session is released once
+ * Sessions are cached by (sha256, optimization level) in a small LRU so that running the same
+ * model again costs one run, not one session build; an evicted session is released once
  * its in-flight runs are done.
  *
  * The tensor conversion is written here (not imported from @stun/provider-native, which the server
  * may not depend on): inputs go through @stun/shared's `toTypedArray` (validates, copies), outputs
- * are copied out of onnxruntime's memory so a cached known answer owns its bytes.
+ * are copied out of onnxruntime's memory so a kept answer owns its bytes.
  */
 import { createHash } from "node:crypto";
 import * as ort from "onnxruntime-node";

@@ -6,6 +6,8 @@
  * live row references (blob-gc.ts). The row, its digests and its receipt stay; its outputs answer
  * 410 TASK_DATA_EXPIRED. A requester may purge its own finished task at once (DELETE …/data).
  *
+ * Finished canaries are purged at the first sweep, whatever the retention (purgeExpiredTaskData).
+ *
  * QA: a task with an open re-check is not purged until the re-check ends (the re-check compares
  * against the original execution's output and may correct the task). Solo results older than the
  * retention can no longer be re-checked: re-checks only pick tasks whose data is still there
@@ -55,20 +57,46 @@ async function blobsOfTasks(app: AppContext, ids: string[]): Promise<string[]> {
 }
 
 /**
- * Purges every task that finished before now − retention, a page at a time (rows another instance
- * is purging are skipped), then deletes the blobs nothing else references. Returns how many tasks.
+ * Purges every task that finished before now − retention, and every finished canary whatever its
+ * age, a page at a time (rows another instance is purging are skipped), then deletes the blobs
+ * nothing else references. Returns how many tasks.
+ *
+ * Canaries go at the first sweep after they finish: their verdict is recorded, and their input is a
+ * copy of a requester's task's (qa/canaries.ts) that keeps those bytes on disk while the canary's
+ * data is held — so after a requester deletes a task's data (or retention does), a canary replaying
+ * it keeps it at most until the canary ends, not a retention period longer.
  */
 export async function purgeExpiredTaskData(app: AppContext, now = new Date()): Promise<number> {
   const cutoff = new Date(now.getTime() - app.config.TASK_BLOB_RETENTION_HOURS * 3_600_000);
+  const finished = [...FINISHED_STATUSES];
+  const expired = await purgePages(
+    app,
+    now,
+    (tx) => tx.$queryRaw`
+      SELECT id FROM "Task"
+      WHERE "dataPurgedAt" IS NULL AND "completedAt" < ${cutoff} AND status = ANY(${finished}::text[])
+      ORDER BY "completedAt" LIMIT ${PAGE}
+      FOR UPDATE SKIP LOCKED`,
+  );
+  const canaries = await purgePages(
+    app,
+    now,
+    (tx) => tx.$queryRaw`
+      SELECT id FROM "Task"
+      WHERE kind = 'canary' AND "dataPurgedAt" IS NULL AND "completedAt" IS NOT NULL AND status = ANY(${finished}::text[])
+      ORDER BY "completedAt" LIMIT ${PAGE}
+      FOR UPDATE SKIP LOCKED`,
+  );
+  return expired + canaries;
+}
+
+/** Purges the tasks `due` locks (at most PAGE per transaction) until it finds no more, then their unreferenced blobs. */
+async function purgePages(app: AppContext, now: Date, due: (tx: Tx) => Promise<Array<{ id: string }>>): Promise<number> {
   let total = 0;
   for (;;) {
     const { locked, purged } = await app.db.prisma.$transaction(async (tx) => {
-      const due = await tx.$queryRaw<Array<{ id: string }>>`
-        SELECT id FROM "Task"
-        WHERE "dataPurgedAt" IS NULL AND "completedAt" < ${cutoff} AND status = ANY(${[...FINISHED_STATUSES]}::text[])
-        ORDER BY "completedAt" LIMIT ${PAGE}
-        FOR UPDATE SKIP LOCKED`;
-      return { locked: due.length, purged: due.length ? await purgeLockedTasks(tx, due.map((d) => d.id), now) : [] };
+      const rows = await due(tx);
+      return { locked: rows.length, purged: rows.length ? await purgeLockedTasks(tx, rows.map((d) => d.id), now) : [] };
     });
     total += purged.length;
     await deleteUnreferenced(app, await blobsOfTasks(app, purged.map((p) => p.id)));

@@ -22,7 +22,7 @@ describeDb("REST contract and bad input", () => {
   const x = (n = 4, batch = 1) => toJsonTensor({ dtype: "float32", dims: [batch, n], data: new Uint8Array(new Float32Array(batch * n).buffer) });
 
   it("serves health and an OpenAPI 3.1 document of every route", async () => {
-    expect(await api(url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok" } });
+    expect(await api(url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok", providers: { online: 0 } } });
     const doc = await api(url, "GET", "/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");

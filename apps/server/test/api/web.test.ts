@@ -97,7 +97,7 @@ describeDb("web app serving (WEB_DIR)", () => {
   });
 
   it("keeps the API routes", async () => {
-    expect(await api(network().url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok" } });
+    expect(await api(network().url, "GET", "/health")).toEqual({ status: 200, body: { status: "ok", providers: { online: 0 } } });
     expect((await api(network().url, "GET", "/accounts/me", { key: network().apiKey })).body.accountId).toBe(network().accountId);
     expect((await fetch(`${network().url}/metrics`)).headers.get("content-type")).toMatch(/^text\/plain/);
   });

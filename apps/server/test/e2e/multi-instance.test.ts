@@ -16,7 +16,7 @@ const REDIS_PREFIX = `stun-test-${process.pid}-${Date.now().toString(36)}`;
  * instances through Redis. Needs a shared database, so it runs in the PostgreSQL project.
  */
 describeDb("two server instances sharing PostgreSQL, Redis and the blob directory", () => {
-  it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, and wakes the long-poll", async () => {
+  it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, wakes the long-poll, and counts the provider in both instances' /health", async () => {
     const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a" } });
     const dbB = await createDatabase({ url: net.db.url! });
     const b = await startServer(
@@ -27,6 +27,9 @@ describeDb("two server instances sharing PostgreSQL, Redis and the blob director
     try {
       const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;
       expect(listed.map((p: { id: string }) => p.id)).toEqual([provider.providerId]);
+      // /health on either instance counts the network's providers (Provider.online), not its own.
+      expect((await api(net.url, "GET", "/health")).body).toEqual({ status: "ok", providers: { online: 1 } });
+      expect((await api(b.url, "GET", "/health")).body).toEqual({ status: "ok", providers: { online: 1 } });
 
       const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 5 });
       const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);

@@ -10,7 +10,7 @@ import { buildConstantBombModel, buildLargeInputModel, buildMlp, buildSlowModel 
 import { readModelSignature } from "../../src/onnx/model-signature";
 import { DEFAULT_RUN_BUDGET } from "../../src/onnx/run-budget";
 import { OnnxWorkerPool, type OnnxPoolOptions } from "../../src/onnx/worker-pool";
-import { calibrateModel, makeKnownAnswer } from "../../src/qa/calibrate";
+import { calibrateModel } from "../../src/qa/calibrate";
 import { randomInputs, releaseReferenceSessions, runReference, seededRng } from "../../src/qa/reference-run";
 
 const pools: OnnxWorkerPool[] = [];
@@ -37,17 +37,12 @@ const codeOf = async (promise: Promise<unknown>): Promise<string | undefined> =>
 const mlp = buildMlp({ inputSize: 16, hidden: [32], outputSize: 4 }).bytes;
 
 describe("OnnxWorkerPool", () => {
-  it("answers the upload check, known answers and runs as the in-process code does", async () => {
+  it("answers the upload check and runs as the in-process code does", async () => {
     const p = pool();
     const signature = readModelSignature(mlp);
     const checked = await p.checkUpload(mlp);
     expect(checked.signature).toEqual(signature);
     expect(checked.calibration).toEqual(await calibrateModel(mlp, signature));
-
-    const known = await p.knownAnswer(mlp, signature, 42);
-    const local = await makeKnownAnswer(mlp, signature, seededRng(42));
-    expect(known.inputs).toEqual(local.inputs);
-    expect(compareTensorMaps(known.outputs, local.outputs).equal).toBe(true);
 
     const inputs = randomInputs(signature.inputs, seededRng(3));
     const outputs = await p.run(mlp, serializeTensorMap(inputs));

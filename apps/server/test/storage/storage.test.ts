@@ -35,7 +35,7 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     net = undefined;
   });
 
-  it("deletes a finished task's input and output after retention (outputs answer 410, the row and receipt stay) but keeps blobs a live task, canary or model still references", async () => {
+  it("deletes a finished task's input and output after retention (outputs answer 410, the row and receipt stay) but keeps blobs a live task, a live canary — also of a purged source — or model still references; a finished canary's data goes at the next sweep", async () => {
     net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", "10"], env: { CANARY_RATE: "1" } });
     const app = net.server.app;
     const prisma = net.db.prisma;
@@ -47,33 +47,31 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     const before = await api(net.url, "GET", `/tasks/${done.id}/outputs`, { key: net.apiKey });
     expect(before.status).toBe(200);
     expect(before.body.outputs).toEqual(done.outputs);
-    // The canary drawn after it (known answer) runs too.
-    const finishedCanary = await eventually(
-      async () => (await prisma.task.findFirst({ where: { kind: "canary", status: "completed" } })) ?? undefined,
-      30_000,
-      "the first canary to finish",
-    );
-    // The same input again, in a task no provider's price fits: it stays queued (live), and so does its canary.
-    const waiting = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: x, maxPrice: "1", verification: { mode: "none" } } });
+    // Another input, in a task no provider's price fits: it stays queued (live). Its submit draws a
+    // canary replaying the finished task's input, which the only provider (it ran that task) may
+    // not run: the canary stays queued too.
+    const y = inputOf([4, 3, 2, 1]);
+    const waiting = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: y, maxPrice: "1", verification: { mode: "none" } } });
     expect(waiting.status).toBe(202);
-    const openCanary = await eventually(
+    const canary = await eventually(
       async () => (await prisma.task.findFirst({ where: { kind: "canary", status: "queued" } })) ?? undefined,
       10_000,
-      "the second canary",
+      "the canary",
     );
     const task = await prisma.task.findUniqueOrThrow({ where: { id: done.id } });
     const model = await prisma.model.findUniqueOrThrow({ where: { id: modelId } });
-    for (const sha of [task.inputSha256, task.outputSha256!, finishedCanary.inputSha256, finishedCanary.answerSha256!]) expect(blobExists(app, sha)).toBe(true);
+    expect(canary.inputSha256).toBe(task.inputSha256);
+    for (const sha of [task.inputSha256, task.outputSha256!, canary.answerSha256!]) expect(blobExists(app, sha)).toBe(true);
 
     const swept = await sweepStorage(app, nextWeek());
-    expect(swept.purgedTasks).toBe(2); // the task and the finished canary; the queued ones are live
+    expect(swept.purgedTasks).toBe(1); // the finished task; the queued ones are live
 
-    expect(blobExists(app, task.outputSha256!)).toBe(false);
-    expect(blobExists(app, task.inputSha256)).toBe(true); // the waiting task has the same input
-    expect(blobExists(app, finishedCanary.inputSha256)).toBe(false);
-    expect(blobExists(app, finishedCanary.answerSha256!)).toBe(false);
-    expect(blobExists(app, openCanary.answerSha256!)).toBe(true);
-    expect(blobExists(app, openCanary.inputSha256)).toBe(true);
+    // The canary's answer is the server's run on the same input: when the provider's output had the
+    // very same bytes (both onnxruntime on CPU), that blob is the canary's answer and stays too.
+    expect(blobExists(app, task.outputSha256!)).toBe(task.outputSha256 === canary.answerSha256);
+    expect(blobExists(app, task.inputSha256)).toBe(true); // the live canary replays it
+    expect(blobExists(app, canary.answerSha256!)).toBe(true);
+    expect(blobExists(app, sha256Hex(storedInput(y)))).toBe(true);
     expect(blobExists(app, model.sha256)).toBe(true);
     expect((await prisma.task.findUniqueOrThrow({ where: { id: waiting.body.id } })).dataPurgedAt).toBeNull();
 
@@ -86,6 +84,23 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     const gone = await api(net.url, "GET", `/tasks/${done.id}/outputs`, { key: net.apiKey });
     expect(gone.status).toBe(410);
     expect(gone.body.error.code).toBe("TASK_DATA_EXPIRED");
+
+    // A provider of another operator joins and runs the canary, from the input its source no longer holds.
+    await net.addProvider({ args: ["--price", "10"] });
+    const finished = await eventually(
+      async () => (await prisma.task.findFirst({ where: { id: canary.id, status: "completed" } })) ?? undefined,
+      30_000,
+      "the canary to finish",
+    );
+    expect((await prisma.assignment.findMany({ where: { taskId: finished.id } })).map((a) => a.verdict)).toEqual(["accepted"]);
+    // A finished canary's data goes at the next sweep (not a retention period later), and with it
+    // the last copy of the purged source's input and the answer.
+    expect((await sweepStorage(app)).purgedTasks).toBe(1);
+    expect((await prisma.task.findUniqueOrThrow({ where: { id: canary.id } })).dataPurgedAt).not.toBeNull();
+    expect(blobExists(app, task.inputSha256)).toBe(false);
+    expect(blobExists(app, canary.answerSha256!)).toBe(false);
+    expect(blobExists(app, task.outputSha256!)).toBe(false);
+    expect(blobExists(app, sha256Hex(storedInput(y)))).toBe(true);
     // A second sweep finds nothing more to do.
     expect(await sweepStorage(app, nextWeek())).toEqual({ purgedTasks: 0, blobs: 0, temp: 0 });
   }, 180_000);

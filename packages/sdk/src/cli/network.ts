@@ -35,14 +35,14 @@ export const networkCommands: Command[] = [
   },
   {
     path: ["health"],
-    summary: "check that the server answers",
+    summary: "check that the server answers, and how many providers are online",
     synopsis: "",
     options: {},
     positionals: { min: 0, max: 0 },
     async run(ctx) {
       const health = await ctx.client(false).health();
       if (ctx.json) return ctx.printJson(health);
-      ctx.out(`${ctx.server}: ${health.status}`);
+      ctx.out(`${ctx.server}: ${health.status}, ${health.providers.online} provider${health.providers.online === 1 ? "" : "s"} online`);
     },
   },
 ];

@@ -256,6 +256,18 @@ export const ProviderPublicSchema = z.object({
 });
 export type ProviderPublic = z.infer<typeof ProviderPublicSchema>;
 
+/**
+ * GET /api/v1/health: the server answers, and how many providers are online right now — registered
+ * on this instance, or on any instance of a multi-instance network (REDIS_URL). A client that needs
+ * work to run, not just an API that answers, waits for `providers.online` (npm start prints its
+ * banner only once its own providers count here).
+ */
+export const HealthSchema = z.object({
+  status: z.literal("ok"),
+  providers: z.object({ online: z.number().int().min(0) }),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
 export const StatsSchema = z.object({
   providersOnline: z.number().int(),
   tasks: z.record(z.string(), z.number().int()),
