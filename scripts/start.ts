@@ -91,6 +91,13 @@ if (wantChain) {
   chainNote = process.env.CHAIN ? `CHAIN=${process.env.CHAIN} (from the environment)` : process.env.STUN_CHAIN === "off" ? "off (STUN_CHAIN=off)" : "off (production mode)";
 }
 
+// QA in a one-provider local network: a new provider's result is checked before delivery, by the
+// server's own reference run when no provider of another operator is online. For a model the server
+// cannot run itself there is no checker at all, so with one local provider such tasks run alone,
+// unchecked (receipt check "single"), rather than wait for one (ALLOW_SINGLE; said in the banner).
+const localMode = (process.env.STUN_MODE ?? "local") === "local";
+if (localMode && providerCount === 1 && process.env.ALLOW_SINGLE === undefined) process.env.ALLOW_SINGLE = "true";
+
 let config: ReturnType<typeof parseConfig>;
 let keysFile: string;
 try {
@@ -113,33 +120,54 @@ try {
 }
 const app = server.app;
 
-/** The local operator's and the local providers' accounts persist between runs (keys in `keysFile`, 0600). */
+/**
+ * The local operator's and the local providers' accounts persist between runs (keys in `keysFile`,
+ * 0600). Each local provider has an account of its own (`provider` is local-1's, `providers` the
+ * others'): QA never lets one operator's providers check each other, so two local providers under
+ * one account would never replicate.
+ */
+type AccountKey = { accountId: string; apiKey: string };
 interface LocalKeys {
-  requester: { accountId: string; apiKey: string };
-  provider: { accountId: string; apiKey: string };
+  requester: AccountKey;
+  provider: AccountKey;
+  providers?: AccountKey[];
 }
 async function localKeys(): Promise<LocalKeys> {
   const saved = readSecretFile(keysFile);
+  let keys: LocalKeys | undefined;
   if (saved !== undefined) {
-    const keys = JSON.parse(saved) as LocalKeys;
-    const known = await app.db.prisma.account.count({ where: { id: { in: [keys.requester.accountId, keys.provider.accountId] } } });
-    if (known === 2) return keys;
+    const read = JSON.parse(saved) as LocalKeys;
+    const ids = [read.requester, read.provider, ...(read.providers ?? [])].map((k) => k.accountId);
+    if ((await app.db.prisma.account.count({ where: { id: { in: ids } } })) === ids.length) keys = read;
   }
-  const keys = { requester: await createAccount(app), provider: await createAccount(app) };
-  if (config.local) await faucet(app, keys.requester.accountId, 1_000_000n);
-  writeSecretFile(keysFile, JSON.stringify(keys, null, 2));
+  let changed = false;
+  if (!keys) {
+    keys = { requester: await createAccount(app), provider: await createAccount(app) };
+    if (config.local) await faucet(app, keys.requester.accountId, 1_000_000n);
+    changed = true;
+  }
+  const others = keys.providers ?? [];
+  while (others.length < providerCount - 1) {
+    others.push(await createAccount(app));
+    changed = true;
+  }
+  keys.providers = others;
+  if (changed) writeSecretFile(keysFile, JSON.stringify(keys, null, 2));
   return keys;
 }
 const keys = await localKeys();
+const providerKeys = [keys.provider, ...(keys.providers ?? [])].slice(0, providerCount);
 
-// Paid work needs stake (slashMultiple × the price of each live execution): in local mode the
-// providers' account is topped up to LOCAL_PROVIDER_STAKE from the faucet at every start.
+// Paid work needs stake (slashMultiple × the price of each live execution): in local mode each
+// provider's account is topped up to LOCAL_PROVIDER_STAKE from the faucet at every start.
 const LOCAL_PROVIDER_STAKE = 100_000n;
 if (config.local) {
-  const short = LOCAL_PROVIDER_STAKE - BigInt((await accountView(app, keys.provider.accountId)).stake);
-  if (short > 0n) {
-    await faucet(app, keys.provider.accountId, short);
-    await stakeFunds(app, keys.provider.accountId, short);
+  for (const k of providerKeys) {
+    const short = LOCAL_PROVIDER_STAKE - BigInt((await accountView(app, k.accountId)).stake);
+    if (short > 0n) {
+      await faucet(app, k.accountId, short);
+      await stakeFunds(app, k.accountId, short);
+    }
   }
 }
 
@@ -176,7 +204,7 @@ for (let i = 0; i < providerCount; i++) {
       server: server.url,
       name: `local-${i + 1}`,
       cacheDir: path.join(config.dataDir, "provider-cache"),
-      apiKey: keys.provider.apiKey,
+      apiKey: providerKeys[i]!.apiKey,
       say: (line) => console.log(line),
       warn: (line) => console.error(line),
     }),
@@ -208,17 +236,28 @@ console.log(`
   API        ${server.url}/api/v1   (OpenAPI: ${server.url}/api/v1/openapi.json)
   tRPC       ${server.url}/trpc
   Metrics    ${server.url}/metrics
-  Providers  ${providerCount} native (onnxruntime-node, cpu)${providerCount > 0 ? ", registered" : ""}
+  Providers  ${providerCount} native (onnxruntime-node, cpu)${providerCount > 0 ? ", registered" : ""}${providerCount > 1 ? ", each its own account" : ""}
+  QA         ${qaLine()}
   Chain      ${localChain ? localChainLines(localChain) : chainNote}
 
   Your API key (requester, funded): ${keys.requester.apiKey}
-    (both local accounts' keys are kept in ${keysFile})
+    (the local accounts' keys are kept in ${keysFile})
     sign in to the web app with it, or use it from a shell:
     export STUN_API_KEY=${keys.requester.apiKey} STUN_SERVER=${server.url}
     npx stun models upload model.onnx
 
   Ctrl-C stops everything.
 `);
+
+/** How results are checked on this local network (docs/QA.md § Plan). */
+function qaLine(): string {
+  const checked = "new providers' results checked before delivery";
+  if (providerCount > 1) return `${checked}: replicated on another local provider`;
+  const single = config.ALLOW_SINGLE
+    ? `; for models it cannot run, ${providerCount === 1 ? "the one provider runs them alone, unchecked (ALLOW_SINGLE; receipt check \"single\")" : "tasks run alone, unchecked (ALLOW_SINGLE)"}`
+    : "; for models it cannot run, tasks wait for a provider of another account";
+  return `${checked} by the server's own reference run (one operator online)${single}`;
+}
 
 /**
  * A JSON-RPC forwarder on a fixed loopback port to anvil's changing one, so the RPC URL a browser

@@ -79,15 +79,23 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
       expect(statSync(keysFile).mode & 0o777).toBe(0o600);
       expect(statSync(secrets).mode & 0o777).toBe(0o700);
       expect(existsSync(legacy)).toBe(false);
-      // The local providers' account is staked, so they take paid work.
-      const local = JSON.parse(readFileSync(keysFile, "utf8")) as { requester: { apiKey: string }; provider: { apiKey: string } };
+      // Each local provider has an account of its own (one operator never checks itself), staked so
+      // it takes paid work.
+      type Key = { accountId: string; apiKey: string };
+      const local = JSON.parse(readFileSync(keysFile, "utf8")) as { requester: Key; provider: Key; providers: Key[] };
       expect(local.requester.apiKey).toBe(key);
-      expect((await api(url, "GET", "/accounts/me", { key: local.provider.apiKey })).body.stake).toBe("100000");
+      const providerKeys = [local.provider, ...local.providers];
+      expect(new Set(providerKeys.map((k) => k.accountId)).size).toBe(PROVIDERS);
+      for (const k of providerKeys) expect((await api(url, "GET", "/accounts/me", { key: k.apiKey })).body.stake).toBe("100000");
+      expect(out()).toContain("each its own account");
       const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2 });
       const modelId = await uploadModel(url, key, mlp.bytes);
       const x = new Float32Array([1, 2, 3, 4]);
       const done = await runTask(url, key, { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) } });
       expect(done.status).toBe("completed");
+      // The default mode on two new local providers: replicated on both before delivery.
+      expect(done.receipt.qa.check).toBe("replicated");
+      expect(done.verification.executions).toHaveLength(2);
       child.kill("SIGINT");
       expect(await exited).toBe(0);
     } finally {
