@@ -9,8 +9,14 @@
  *   audited (replicated without its knowledge) with a probability that starts at `auditStart`
  *   and halves every `auditHalfLife` further valid checks, never below `auditFloor`.
  * - An invalid result resets the pair (streak 0: replicated again), slashes stake, and queues a
- *   re-check of its most recent `recheckLimit` unchecked (solo) results.
+ *   re-check of its most recent `recheckLimit` unchecked (solo) results. Trust then also waits for
+ *   `checksPerInvalid` lifetime checked results per lifetime invalid one (a lifetime invalid rate
+ *   of at most 1 / checksPerInvalid), so a pair that cheats now and then does not earn it back in
+ *   `trustAfter` checks.
  * - Canary tasks (known answers) are mixed into the stream at `canaryRate` per user task.
+ * - Referee audits: the server re-runs `refereeAuditRate` of the accepted results that providers
+ *   agreed on (replicas that agree, a re-check confirming a solo result) itself, and an agreement
+ *   its reference run contradicts is invalid for every provider in it.
  */
 export interface QaPolicy {
   trustAfter: number;
@@ -23,9 +29,26 @@ export interface QaPolicy {
   slashMultiple: bigint;
   /** The smallest slash, for wrong results on cheap work. */
   minSlash: bigint;
+  /**
+   * Lifetime checked results a pair must have per lifetime invalid verdict before it is trusted
+   * (again); 0 turns the rule off. Absent: the default (so a configuration written before this
+   * parameter existed keeps its meaning).
+   */
+  checksPerInvalid?: number;
+  /**
+   * Share of accepted results that providers agreed on which the server's own reference run
+   * re-checks before delivery (drawRefereeAudit), when at least one of them is trusted; 0 turns
+   * referee audits off. Absent: the default.
+   */
+  refereeAuditRate?: number;
+  /**
+   * The same share when none of the agreeing pairs is trusted (a network's cold start, newcomers
+   * checking newcomers): agreement between strangers with no record proves least. Absent: the default.
+   */
+  refereeAuditUntrusted?: number;
 }
 
-export const DEFAULT_QA_POLICY: QaPolicy = {
+export const DEFAULT_QA_POLICY: Required<QaPolicy> = {
   trustAfter: 20,
   auditStart: 0.5,
   auditFloor: 0.05,
@@ -34,6 +57,9 @@ export const DEFAULT_QA_POLICY: QaPolicy = {
   recheckLimit: 200,
   slashMultiple: 10n,
   minSlash: 10n,
+  checksPerInvalid: 100,
+  refereeAuditRate: 0.02,
+  refereeAuditUntrusted: 0.5,
 };
 
 /** A pair's record. `streak`: consecutive valid checked results; `solo`: results accepted alone
@@ -47,12 +73,23 @@ export interface PairTrust {
 
 export const newPairTrust = (): PairTrust => ({ streak: 0, solo: 0, checked: 0, invalid: 0 });
 
-export const isTrusted = (t: PairTrust, p: QaPolicy): boolean => t.streak >= p.trustAfter;
+/**
+ * Valid checked results since the pair became trusted; negative while it is not. A pair is trusted
+ * once it has `trustAfter` valid checked results in a row AND `checksPerInvalid` lifetime checked
+ * results per lifetime invalid one: whichever came later started its trust.
+ */
+export function trustedChecks(t: PairTrust, p: QaPolicy): number {
+  const needed = t.invalid * (p.checksPerInvalid ?? DEFAULT_QA_POLICY.checksPerInvalid);
+  return Math.min(t.streak - p.trustAfter, t.checked - needed);
+}
+
+export const isTrusted = (t: PairTrust, p: QaPolicy): boolean => trustedChecks(t, p) >= 0;
 
 /** The probability that this pair's next execution is checked (1 while it is not trusted). */
 export function checkProbability(t: PairTrust, p: QaPolicy): number {
-  if (!isTrusted(t, p)) return 1;
-  const decayed = p.auditStart * Math.pow(0.5, (t.streak - p.trustAfter) / p.auditHalfLife);
+  const since = trustedChecks(t, p);
+  if (since < 0) return 1;
+  const decayed = p.auditStart * Math.pow(0.5, since / p.auditHalfLife);
   return Math.min(1, Math.max(p.auditFloor, decayed));
 }
 
@@ -71,9 +108,9 @@ export function planExecution(t: PairTrust, p: QaPolicy, random: number): Execut
 /** The record after a checked result (replica, audit, canary or re-check) was judged. */
 export function afterChecked(t: PairTrust, valid: boolean, p: QaPolicy): PairTrust {
   if (!valid) return { streak: 0, solo: 0, checked: t.checked + 1, invalid: t.invalid + 1 };
-  const streak = t.streak + 1;
+  const next = { streak: t.streak + 1, solo: t.solo, checked: t.checked + 1, invalid: t.invalid };
   // Becoming trusted starts a new solo window (what a later re-check would look at).
-  return { streak, solo: streak === p.trustAfter ? 0 : t.solo, checked: t.checked + 1, invalid: t.invalid };
+  return trustedChecks(next, p) === 0 ? { ...next, solo: 0 } : next;
 }
 
 /** The record after a result was accepted alone, unchecked. */
@@ -81,6 +118,22 @@ export const afterSolo = (t: PairTrust): PairTrust => ({ ...t, solo: t.solo + 1 
 
 /** Whether to mix a canary into the stream next to a user task (`random` uniform in [0, 1)). */
 export const drawCanary = (p: QaPolicy, random: number): boolean => random < p.canaryRate;
+
+/**
+ * The probability that the server's reference run re-checks an accepted result that providers
+ * agreed on, before it is delivered: `refereeAuditRate`, or `refereeAuditUntrusted` when none of
+ * the agreeing pairs (`agreeing`: their records) is trusted. Agreement between replicas of
+ * different operators is no proof when strangers collude (colluding accounts, a Sybil swarm on
+ * many networks); a contradicted agreement is invalid for every provider in it.
+ */
+export function refereeAuditProbability(p: QaPolicy, agreeing: readonly PairTrust[]): number {
+  const trusted = agreeing.some((t) => isTrusted(t, p));
+  return trusted ? (p.refereeAuditRate ?? DEFAULT_QA_POLICY.refereeAuditRate) : (p.refereeAuditUntrusted ?? DEFAULT_QA_POLICY.refereeAuditUntrusted);
+}
+
+/** Whether to referee-audit an agreement (`random` uniform in [0, 1); crypto in the server). */
+export const drawRefereeAudit = (p: QaPolicy, random: number, agreeing: readonly PairTrust[]): boolean =>
+  random < refereeAuditProbability(p, agreeing);
 
 /** What a wrong result costs its provider: slashMultiple × price (at least minSlash), capped by its stake. */
 export function slashAmount(price: bigint, stake: bigint, p: QaPolicy): bigint {
