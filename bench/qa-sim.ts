@@ -6,7 +6,7 @@
  *                           [--sybil-schedule trusted|patient|always[:F]] [--ring-schedule …] [--quorum-net off|prefer|require]
  *                           [--scheduler reputation|uniform] [--base 0.1] [--stake 50]
  *                           [--trust-after N] [--audit-start P] [--audit-floor P] [--audit-half-life N] [--canary-rate P]
- *                           [--recheck-limit N] [--checks-per-invalid N] [--referee-audit-rate P] [--referee-audit-untrusted P] [--slash-multiple N] [--min-slash N]
+ *                           [--recheck-limit N] [--checks-per-invalid N] [--referee-audit-rate P] [--referee-audit-untrusted P] [--siblings off|operator|network] [--slash-multiple N] [--min-slash N]
  *                           [--sweep refereeAuditRate=0,0.02,0.05] [--sweep-shares 0,0.2] [--detail]
  *                           [--variant no-referee,any-operator]
  *
@@ -22,7 +22,7 @@
  * docs/QA.md for the policy. `--variant` measures other logic than the server's (SimConfig.variants).
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_QA_POLICY, type QaPolicy } from "../apps/server/src/qa/policy";
+import { DEFAULT_QA_POLICY, SIBLING_SCOPES, type QaPolicy, type SiblingScope } from "../apps/server/src/qa/policy";
 import { NET_POLICIES, type NetPolicy } from "../apps/server/src/qa/quorum";
 import { dishonestCount, parseMix } from "./qa-sim/population";
 import { VARIANTS, mergeResults, simulate, totalExecutions, type Schedule, type SimConfig, type SimResult, type Variant } from "./qa-sim/sim";
@@ -55,6 +55,7 @@ const { values: args } = parseArgs({
     "checks-per-invalid": { type: "string" },
     "referee-audit-rate": { type: "string" },
     "referee-audit-untrusted": { type: "string" },
+    siblings: { type: "string" },
     "slash-multiple": { type: "string" },
     "min-slash": { type: "string" },
     sweep: { type: "string" },
@@ -87,6 +88,10 @@ const policy: Required<QaPolicy> = { ...DEFAULT_QA_POLICY };
 for (const [flag, key] of FLAGS) {
   const v = num(flag, args[flag as keyof typeof args] as string | undefined);
   if (v !== undefined) policy[key] = v;
+}
+if (args.siblings !== undefined) {
+  if (!(SIBLING_SCOPES as readonly string[]).includes(args.siblings)) throw new Error(`--siblings must be one of ${SIBLING_SCOPES.join(", ")}`);
+  policy.siblings = args.siblings as SiblingScope;
 }
 if (args["slash-multiple"] !== undefined) policy.slashMultiple = BigInt(args["slash-multiple"]);
 if (args["min-slash"] !== undefined) policy.minSlash = BigInt(args["min-slash"]);
@@ -176,6 +181,7 @@ function printDetail(r: SimResult): void {
   const e = r.executions;
   const pop = Object.entries(r.population).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ");
   const rejoins = Object.entries(r.rejoins).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+  const resets = Object.entries(r.siblingResets).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
   console.log(
     `  ${share(r)}%: population ${pop}\n` +
       `      executions: first ${e.first}, replica ${e.replica}, tie-break ${e.tiebreak}, canary ${e.canary}, re-check ${e.recheck} (+${e.recheckTiebreak} tie-break), ` +
@@ -183,6 +189,7 @@ function printDetail(r: SimResult): void {
       `      corrections ${r.corrections} (${r.badCorrections} made a right result wrong), refunded ${r.refunded}; ` +
       `honest executions rejected ${r.honestRejectedExecutions} (value ${r.honestRejectedValue}), honest slashed ${r.honestSlashed}, ` +
       `honest unpaid in failed tasks ${r.honestUnpaidInFailedTasks}; re-joins after slashing: ${rejoins}; honest trusted at end ${r.honestTrustedAtEnd}/${r.population.honest * r.runs}\n` +
+      `      trusted pairs reset with a caught sibling (operator or /24): ${resets}\n` +
       `      wrong at delivery (kind, * returned its group's output, T trusted): ${lines(r.wrongAtDeliveryWhy)}\n` +
       `      wrong final: ${lines(r.wrongFinalWhy)}\n` +
       `      caught by: ${lines(r.caughtBy)}\n` +
@@ -207,7 +214,7 @@ console.log(
 );
 console.log(
   `policy: trustAfter ${p.trustAfter}, auditStart ${p.auditStart}, auditFloor ${p.auditFloor}, auditHalfLife ${p.auditHalfLife}, ` +
-    `canaryRate ${p.canaryRate}, recheckLimit ${p.recheckLimit}, checksPerInvalid ${p.checksPerInvalid}, refereeAuditRate ${p.refereeAuditRate}, refereeAuditUntrusted ${p.refereeAuditUntrusted}, ` +
+    `canaryRate ${p.canaryRate}, recheckLimit ${p.recheckLimit}, checksPerInvalid ${p.checksPerInvalid}, refereeAuditRate ${p.refereeAuditRate}, refereeAuditUntrusted ${p.refereeAuditUntrusted}, siblings ${p.siblings}, ` +
     `slashMultiple ${p.slashMultiple}, minSlash ${p.minSlash}\n`,
 );
 

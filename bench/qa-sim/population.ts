@@ -4,7 +4,8 @@
  * which the QA code sees through qa/quorum.ts exactly as the server does.
  *
  * - honest: each its own account and wallet; most on their own /24, some in a few shared cloud /24s.
- * - always-wrong, sometimes-wrong, lazy: like honest providers (their own accounts and networks).
+ * - always-wrong, sometimes-wrong, lazy: like honest providers (their own accounts and networks, so
+ *   some share a cloud /24 with honest ones).
  * - colluder: rings of `ringSize` providers on different accounts and networks, not linked — to the
  *   server, strangers.
  * - sybil: swarms of `swarmSize` providers run by one operator on different accounts, on `sybilNets`
@@ -31,7 +32,7 @@ export interface Shape {
   sybilNets: number;
 }
 
-/** Share of honest providers in a shared cloud /24 (one of CLOUD_NETS); the rest each on their own. */
+/** Share of providers (all but Sybil swarms) in a shared cloud /24 (one of CLOUD_NETS); the rest each on their own. */
 const CLOUD_SHARE = 0.2;
 const CLOUD_NETS = 4;
 
@@ -131,7 +132,7 @@ export function identities(shape: Shape, rng: Rng): (seat: Seat) => Identity {
       const net = `192.${g & 255}.${seat.member % Math.max(1, shape.sybilNets) & 255}.0/24`;
       return { account, links: [seat.member < shape.sybilLinked ? `0xsybil${g}` : ownWallet], net };
     }
-    if (seat.kind === "honest" && rng() < CLOUD_SHARE) return { account, links: [ownWallet], net: cloud(Math.floor(rng() * CLOUD_NETS)) };
+    if (rng() < CLOUD_SHARE) return { account, links: [ownWallet], net: cloud(Math.floor(rng() * CLOUD_NETS)) };
     return { account, links: [ownWallet], net: ownNet() };
   };
 }

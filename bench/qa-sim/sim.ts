@@ -34,7 +34,9 @@ import { mulberry32 } from "@stun/testkit";
 import { decide, type Candidate, type Decision } from "../../apps/server/src/qa/decide";
 import {
   afterChecked,
+  afterSiblingCaught,
   afterSolo,
+  catchResetsSiblings,
   checkProbability,
   drawCanary,
   drawRefereeAudit,
@@ -43,6 +45,7 @@ import {
   planExecution,
   preferTrusted,
   slashAmount,
+  sharesFate,
   slashSplit,
   stakeCovers,
   type PairTrust,
@@ -144,6 +147,8 @@ export interface SimResult {
   dishonestSlashed: bigint;
   refunded: bigint;
   rejoins: Record<Kind, number>;
+  /** Trusted pairs that lost their trust because a pair of their operator or network was caught (sharesFate), by kind. */
+  siblingResets: Record<Kind, number>;
   /** User tasks accepted without any check (solo). */
   solo: number;
   /** Honest identities trusted at the end. */
@@ -244,6 +249,7 @@ export function simulate(cfg: SimConfig): SimResult {
     dishonestSlashed: 0n,
     refunded: 0n,
     rejoins: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>,
+    siblingResets: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>,
     solo: 0,
     honestTrustedAtEnd: 0,
     ms: 0,
@@ -411,6 +417,7 @@ export function simulate(cfg: SimConfig): SimResult {
   function verdict(e: Exec, valid: boolean, check: Check, opts: { credit?: boolean; requesterPaid?: bigint } = {}): void {
     const p = e.p;
     if (p === SERVER || (valid && opts.credit === false)) return;
+    const before = p.trust;
     p.trust = afterChecked(p.trust, valid, policy);
     p.rep = addVerdict(p.rep, valid);
     p.score = reputationScore(p.rep);
@@ -421,6 +428,13 @@ export function simulate(cfg: SimConfig): SimResult {
     } else count(r.caughtBy, `${p.kind}: ${check}`);
     slash(p, p.price, opts.requesterPaid ?? 0n);
     queueRechecks(p);
+    // A trusted pair caught: the other pairs of its operator (and network prefix) share its fate.
+    if (!catchResetsSiblings(before, policy)) return;
+    for (const q of slots) {
+      if (q === p || !sharesFate(p.identity, q.identity, policy)) continue;
+      if (isTrusted(q.trust, policy)) r.siblingResets[q.kind]++;
+      q.trust = afterSiblingCaught(q.trust);
+    }
   }
 
   /** The pair's latest `recheckLimit` solo results not yet re-checked (server: queueRechecks). */

@@ -13,11 +13,15 @@
  *   `checksPerInvalid` lifetime checked results per lifetime invalid one (a lifetime invalid rate
  *   of at most 1 / checksPerInvalid), so a pair that cheats now and then does not earn it back in
  *   `trustAfter` checks.
+ * - When a trusted pair is caught, the other pairs of its operator (and, with `siblings: network`,
+ *   of its network prefix) lose their streak: a swarm's sleepers cannot be told apart.
  * - Canary tasks (known answers) are mixed into the stream at `canaryRate` per user task.
  * - Referee audits: the server re-runs `refereeAuditRate` of the accepted results that providers
  *   agreed on (replicas that agree, a re-check confirming a solo result) itself, and an agreement
  *   its reference run contradicts is invalid for every provider in it.
  */
+import { sameOperator, type Identity } from "./quorum";
+
 export interface QaPolicy {
   trustAfter: number;
   auditStart: number;
@@ -46,11 +50,20 @@ export interface QaPolicy {
    * checking newcomers): agreement between strangers with no record proves least. Absent: the default.
    */
   refereeAuditUntrusted?: number;
+  /**
+   * Who shares fate with a pair caught with a wrong result (sharesFate, afterSiblingCaught): `operator`
+   * — the other pairs of its operator (account, or accounts sharing a wallet link); `network` — also
+   * every pair on its network prefix; `off`. Absent: the default.
+   */
+  siblings?: SiblingScope;
 }
+
+export type SiblingScope = "off" | "operator" | "network";
+export const SIBLING_SCOPES = ["off", "operator", "network"] as const;
 
 export const DEFAULT_QA_POLICY: Required<QaPolicy> = {
   trustAfter: 20,
-  auditStart: 0.5,
+  auditStart: 1,
   auditFloor: 0.05,
   auditHalfLife: 10,
   canaryRate: 0.01,
@@ -60,6 +73,7 @@ export const DEFAULT_QA_POLICY: Required<QaPolicy> = {
   checksPerInvalid: 100,
   refereeAuditRate: 0.02,
   refereeAuditUntrusted: 0.5,
+  siblings: "network",
 };
 
 /** A pair's record. `streak`: consecutive valid checked results; `solo`: results accepted alone
@@ -112,6 +126,33 @@ export function afterChecked(t: PairTrust, valid: boolean, p: QaPolicy): PairTru
   // Becoming trusted starts a new solo window (what a later re-check would look at).
   return trustedChecks(next, p) === 0 ? { ...next, solo: 0 } : next;
 }
+
+/**
+ * Whether catching a pair (its record just before the invalid verdict) makes its siblings share
+ * its fate: it was trusted — a sleeper waking up, not a newcomer failing its first checks — and
+ * `siblings` is not `off`.
+ */
+export const catchResetsSiblings = (before: PairTrust, p: QaPolicy): boolean => (p.siblings ?? DEFAULT_QA_POLICY.siblings) !== "off" && isTrusted(before, p);
+
+/**
+ * Whether a provider (`other`) is a sibling of one just caught (`caught`): the same operator, or —
+ * with `siblings: network` — the same network prefix.
+ */
+export function sharesFate(caught: Identity, other: Identity, p: QaPolicy): boolean {
+  const scope = p.siblings ?? DEFAULT_QA_POLICY.siblings;
+  if (scope === "off") return false;
+  if (sameOperator(caught, other)) return true;
+  return scope === "network" && caught.net !== undefined && caught.net === other.net;
+}
+
+/**
+ * The record of a pair that shares fate with one just caught (catchResetsSiblings, sharesFate): it
+ * loses its streak — replicated again until it has `trustAfter` valid checks in a row, its audits
+ * then starting over at `auditStart` — without an invalid verdict, a slash or re-checks of its
+ * own. A swarm caught in one member cannot go on cheating in the others while their audits are
+ * down at the floor; an honest neighbour pays `trustAfter` checked executions.
+ */
+export const afterSiblingCaught = (t: PairTrust): PairTrust => (t.streak === 0 ? t : { ...t, streak: 0 });
 
 /** The record after a result was accepted alone, unchecked. */
 export const afterSolo = (t: PairTrust): PairTrust => ({ ...t, solo: t.solo + 1 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_QA_POLICY,
   afterChecked,
+  afterSiblingCaught,
   afterSolo,
+  catchResetsSiblings,
   checkProbability,
   drawCanary,
   drawRefereeAudit,
@@ -11,6 +13,7 @@ import {
   planExecution,
   preferTrusted,
   refereeAuditProbability,
+  sharesFate,
   slashAmount,
   slashSplit,
   stakeCovers,
@@ -18,6 +21,7 @@ import {
   type PairTrust,
   type QaPolicy,
 } from "../../src/qa/policy";
+import type { Identity } from "../../src/qa/quorum";
 
 const P: QaPolicy = {
   trustAfter: 5,
@@ -31,6 +35,7 @@ const P: QaPolicy = {
   checksPerInvalid: 10,
   refereeAuditRate: 0.03,
   refereeAuditUntrusted: 0.4,
+  siblings: "network",
 };
 
 /** A pair after `n` valid checked results in a row. */
@@ -230,6 +235,49 @@ describe("referee audits", () => {
   });
 });
 
+describe("siblings share the fate of a caught pair", () => {
+  const id = (account: string, links: string[] = [], net?: string): Identity => ({ account, links, ...(net ? { net } : {}) });
+  const caught = id("a", ["0xw"], "10.0.0.0/24");
+
+  it("only a trusted pair's catch resets its siblings (a sleeper, not a newcomer failing its first checks)", () => {
+    expect(catchResetsSiblings(validRun(P.trustAfter), P)).toBe(true);
+    expect(catchResetsSiblings(validRun(P.trustAfter - 1), P)).toBe(false);
+    expect(catchResetsSiblings(newPairTrust(), P)).toBe(false);
+    expect(catchResetsSiblings(validRun(P.trustAfter), { ...P, siblings: "off" })).toBe(false);
+  });
+
+  it("siblings: the same operator (account or a shared wallet link), and with `network` the same network prefix", () => {
+    const network = { ...P, siblings: "network" as const };
+    const operator = { ...P, siblings: "operator" as const };
+    for (const p of [network, operator]) {
+      expect(sharesFate(caught, id("a", [], "10.9.9.0/24"), p)).toBe(true);
+      expect(sharesFate(caught, id("b", ["0xw"], "10.9.9.0/24"), p)).toBe(true);
+      expect(sharesFate(caught, id("c", ["0xv"], "10.9.9.0/24"), p)).toBe(false);
+    }
+    expect(sharesFate(caught, id("d", [], "10.0.0.0/24"), network)).toBe(true);
+    expect(sharesFate(caught, id("d", [], "10.0.0.0/24"), operator)).toBe(false);
+    expect(sharesFate(id("a"), id("d"), network)).toBe(false); // prefixes unknown
+    expect(sharesFate(caught, id("a"), { ...P, siblings: "off" })).toBe(false);
+    const { siblings: _omitted, ...old } = P;
+    expect(sharesFate(caught, id("d", [], "10.0.0.0/24"), old)).toBe(DEFAULT_QA_POLICY.siblings === "network");
+  });
+
+  it("a sibling loses its streak (replicated again, audits start over) but gets no invalid verdict", () => {
+    const t = afterSolo(validRun(P.trustAfter + 30));
+    const copy = { ...t };
+    const reset = afterSiblingCaught(t);
+    expect(t).toEqual(copy);
+    expect(reset).toEqual({ ...t, streak: 0 });
+    expect(isTrusted(reset, P)).toBe(false);
+    for (const r of DRAWS) expect(planExecution(reset, P, r)).toBe("replicate");
+    const again = validRun(P.trustAfter, P, reset);
+    expect(isTrusted(again, P)).toBe(true);
+    expect(checkProbability(again, P)).toBeCloseTo(P.auditStart, 12);
+    expect(again.invalid).toBe(0);
+    expect(afterSiblingCaught(newPairTrust())).toEqual(newPairTrust());
+  });
+});
+
 describe("slashing and stake", () => {
   it("slashes slashMultiple × price", () => {
     expect(slashAmount(100n, 10_000n, P)).toBe(1000n);
@@ -329,6 +377,11 @@ describe("DEFAULT_QA_POLICY", () => {
       expect(rate).toBeGreaterThan(0);
       expect(rate).toBeLessThanOrEqual(1);
     }
+    // A pair's first execution as a trusted pair is always audited: cheating as soon as trust is won never pays.
+    let t = newPairTrust();
+    while (!isTrusted(t, d)) t = afterChecked(t, true, d);
+    expect(checkProbability(t, d)).toBe(1);
+    expect(["off", "operator", "network"]).toContain(d.siblings);
     // Strangers with no record are referee-audited at least as often as agreements a trusted pair vouches for.
     expect(d.refereeAuditUntrusted).toBeGreaterThanOrEqual(d.refereeAuditRate);
   });
