@@ -1,53 +1,63 @@
 /**
  * The adaptive-replication simulation: a population of providers runs a stream of user tasks under
- * the REAL QA code — planExecution/afterChecked/afterSolo/drawCanary/preferTrusted/slashAmount/
- * slashSplit/stakeCovers (apps/server/src/qa/policy.ts), addVerdict/reputationScore
- * (reputation.ts), decide (decide.ts, over findMajority and the tolerance-aware comparator of
- * @stun/shared) — driven the way the server drives them (see docs/QA.md):
+ * the REAL QA code — planExecution/afterChecked/afterSolo/drawCanary/drawRefereeAudit/preferTrusted/
+ * slashAmount/slashSplit/stakeCovers (apps/server/src/qa/policy.ts), pickDistinct/earnsCredit
+ * (quorum.ts), addVerdict/reputationScore (reputation.ts), decide (decide.ts, over findMajority and
+ * the tolerance-aware comparator of @stun/shared) — driven the way the server drives them (see
+ * docs/QA.md):
  *
- * - user task: the scheduler's candidates are its top `need + EXTRA_CANDIDATES` providers in a
- *   reputation-weighted random order (the server: in score order, reputation one factor); the
- *   lead is the first, planExecution on its pair's trust. `solo` → one execution, accepted
- *   unchecked (afterSolo; remembered as a solo result of the pair). `replicate`/`audit` → the
- *   second replica is the first of the other candidates ordered with preferTrusted;
- *   decide(); on disagreement one tie-breaker (preferTrusted, excluding both), decide() over three;
- *   winners afterChecked(true), losers afterChecked(false); no majority → the task fails.
- * - canary: drawCanary per user task → one known-answer execution on the scheduler's first pick,
- *   compared with the true answer under the same comparator → afterChecked(valid).
- * - every invalid verdict: afterChecked(false), slashAmount off the stake, and the pair's most
- *   recent `recheckLimit` solo results not yet re-checked are re-checked: a fresh execution by
- *   another provider (preferTrusted, excluding the suspect), a tie-breaker on disagreement, and a
+ * - user task: the lead is the scheduler's first pick (a reputation-weighted random order; the
+ *   server ranks by score, reputation one factor), planExecution on its pair's trust. `solo` → one
+ *   execution, accepted unchecked (afterSolo; remembered as a solo result of the pair). Otherwise
+ *   the result is never delivered unchecked: the checker is the first of the scheduler's top
+ *   candidates (excluding the lead) ordered with preferTrusted that pickDistinct accepts — another
+ *   operator than the lead, another network prefix preferred (the dispatcher's `checkers`) — and
+ *   decide() judges the two; on disagreement the server's reference run decides (the referee).
+ *   An agreement is re-run by the referee with drawRefereeAudit before delivery; if the referee
+ *   contradicts it, every agreeing replica is invalid and the referee's output is delivered.
+ *   Winners afterChecked(true) when earnsCredit allows it, losers afterChecked(false).
+ * - canary: drawCanary per user task → one known-answer execution on the scheduler's first pick
+ *   (its inputs are drawn like real ones: indistinguishable), compared with the true answer.
+ * - every invalid verdict: afterChecked(false), slashAmount off the stake, and the pair's most recent
+ *   `recheckLimit` solo results not yet re-checked are re-checked by a provider of another operator
+ *   (pickDistinct), the referee deciding a disagreement (and auditing an agreement, as above); a
  *   correction when the original loses — itself an invalid verdict for the original pair (slash
  *   split with the requester via slashSplit, and the next batch of its solo results queued).
  *
  * Each provider runs one backend here, so a (provider, backend) pair is a provider identity. A
  * provider whose stake no longer covers one execution (stakeCovers) leaves and comes back as a
- * fresh identity of the same kind with fresh stake (a Sybil re-join), so the dishonest share
- * stays constant for the whole run.
+ * fresh account of the same kind and group with fresh stake (a Sybil re-join), so the dishonest
+ * share stays constant for the whole run.
  */
 import { compareTensorMaps, type Backend } from "@stun/shared";
 import { mulberry32 } from "@stun/testkit";
 import { decide, type Candidate, type Decision } from "../../apps/server/src/qa/decide";
 import {
   afterChecked,
+  afterSiblingCaught,
   afterSolo,
+  catchResetsSiblings,
+  checkProbability,
   drawCanary,
+  drawRefereeAudit,
   isTrusted,
   newPairTrust,
   planExecution,
   preferTrusted,
   slashAmount,
+  sharesFate,
   slashSplit,
   stakeCovers,
   type PairTrust,
   type QaPolicy,
 } from "../../apps/server/src/qa/policy";
+import { earnsCredit, pickDistinct, type Identity, type NetPolicy } from "../../apps/server/src/qa/quorum";
 import { addVerdict, reputationScore, type ReputationEvidence } from "../../apps/server/src/qa/reputation";
 import type { StoredVerification } from "../../apps/server/src/services/task-view";
 import { IN, TinyModel, brokenOutput, gauss, honestOutput, randomOutput, toOutputs, type Outputs, type Rng } from "./model";
+import { KINDS, identities, isGroupKind, populationFor, seatsFor, type Kind, type Mix, type Seat, type Shape } from "./population";
 
-export const KINDS = ["honest", "always-wrong", "sometimes-wrong", "lazy", "colluder"] as const;
-export type Kind = (typeof KINDS)[number];
+export { KINDS, type Kind } from "./population";
 
 /** The dispatcher's candidates beyond those needed (apps/server/src/scheduler/dispatcher.ts). */
 export const EXTRA_CANDIDATES = 3;
@@ -55,54 +65,81 @@ export const EXTRA_CANDIDATES = 3;
 /** How often a sometimes-wrong provider returns a wrong result. */
 export const SOMETIMES_WRONG_RATE = 0.1;
 
+/**
+ * When a group member returns its group's wrong output on a task no other member of its group
+ * touches (on a task a member already ran, or runs alongside, it always agrees with that member):
+ * `always`; `trusted` — while its own pair is trusted (running alone or audited, it cannot tell
+ * which); `patient` — only once its pair's audit probability is down to the floor (a sleeper that
+ * knows the policy and its own record). Either only from task `from` × tasks on (a swarm waking
+ * up at once).
+ */
+export interface Schedule {
+  mode: "always" | "trusted" | "patient";
+  from: number;
+}
+
 export interface SimConfig {
   providers: number;
   /** Measured user tasks. */
   tasks: number;
   /** Unmeasured user tasks run after them (see the task stream below). */
   drain: number;
-  /** Share of providers that are dishonest (split evenly among the four dishonest kinds). */
+  /** Share of providers that are dishonest (split by populationFor), unless `mix` gives counts. */
   dishonest: number;
+  mix?: Mix;
+  shape: Shape;
+  sybilSchedule: Schedule;
+  ringSchedule: Schedule;
   seed: number;
   policy: QaPolicy;
+  /** How far network prefixes separate a quorum (the server's QUORUM_NETWORK). */
+  quorumNet: NetPolicy;
   /** `reputation`: pick probability ∝ schedulerBase + reputationScore; `uniform`: any provider alike. */
   scheduler: "reputation" | "uniform";
   schedulerBase: number;
   /** A new identity's stake, in multiples of its price. */
   stakeMultiple: bigint;
   /**
-   * Changes to the server's logic, to measure alternatives (none by default: the server's behaviour,
-   * where disputes of models the server can run are decided by its own reference run — qa/referee.ts).
-   * `fresh-recheck`: in a re-check the suspect's output is tested, not counted as a vote.
-   * `provider-tiebreak`: tie-breakers are providers (picked trusted-first), as for models too large
-   * for the server's referee (REFEREE_MAX_BYTES) or with same-backend quorums.
+   * Changes to the server's logic, to measure alternatives (none by default: the server's behaviour).
+   * `no-referee`: no server reference run — disputes go to a provider tie-breaker (picked like a
+   * checker) and there are no referee audits, as for models too large for the server
+   * (REFEREE_MAX_BYTES) or with same-backend quorums. `any-operator`: the logic before issue 11 —
+   * checkers by preferTrusted alone (operators and networks ignored) and credit for any valid result.
    */
   variants: readonly Variant[];
 }
 
-export const VARIANTS = ["fresh-recheck", "provider-tiebreak"] as const;
+export const VARIANTS = ["no-referee", "any-operator"] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface SimResult {
   config: SimConfig;
-  population: Record<Kind, number>;
-  /** User tasks accepted / failed, over all tasks (measured and drain). */
+  population: Mix;
+  /** User tasks accepted (delivered) / failed, over all tasks (measured and drain). */
   accepted: number;
   failed: number;
-  /** Accepted among the measured tasks: what the wrong counts are out of. */
+  /** User tasks whose result was wrong when first delivered (before any correction), over all tasks. */
+  wrongAtDelivery: number;
+  /** Accepted among the measured tasks: what the wrong final counts are out of. */
   measuredAccepted: number;
   wrongFinal: number;
   /** Wrong among the measured tasks when their window ended (before the drain let the QA catch up). */
   wrongAtWindowEnd: number;
-  wrongDelivered: number;
+  /** Wrong at delivery by how the result was accepted and by whom. */
+  wrongAtDeliveryWhy: Record<string, number>;
   /** Wrong final results by how they were accepted and whether a re-check looked at them. */
   wrongFinalWhy: Record<string, number>;
+  /** Invalid verdicts on dishonest providers, by kind and the check that caught them. */
+  caughtBy: Record<string, number>;
   honestLossWhy: Record<string, number>;
   corrections: number;
   /** Corrections that replaced a right result by a wrong one. */
   badCorrections: number;
-  /** Provider executions by role, and `server`: the server's referee runs (reference runs deciding disputes). */
-  executions: { first: number; replica: number; tiebreak: number; canary: number; recheck: number; recheckTiebreak: number; server: number };
+  /**
+   * Provider executions by role, and the server's reference runs: `server` (deciding disputes) and
+   * `refereeAudit` (re-checking agreements).
+   */
+  executions: { first: number; replica: number; tiebreak: number; canary: number; recheck: number; recheckTiebreak: number; server: number; refereeAudit: number };
   honestRejectedExecutions: number;
   honestRejectedValue: bigint;
   honestSlashed: bigint;
@@ -110,6 +147,8 @@ export interface SimResult {
   dishonestSlashed: bigint;
   refunded: bigint;
   rejoins: Record<Kind, number>;
+  /** Trusted pairs that lost their trust because a pair of their operator or network was caught (sharesFate), by kind. */
+  siblingResets: Record<Kind, number>;
   /** User tasks accepted without any check (solo). */
   solo: number;
   /** Honest identities trusted at the end. */
@@ -122,7 +161,9 @@ export interface SimResult {
 interface Provider {
   id: number;
   slot: number;
+  seat: Seat;
   kind: Kind;
+  identity: Identity;
   backend: Backend;
   price: bigint;
   stake: bigint;
@@ -136,7 +177,7 @@ interface Provider {
 interface Exec {
   p: Provider;
   out: Outputs;
-  /** A colluder returned the shared wrong answer. */
+  /** A group member returned its group's wrong output. */
   colluded: boolean;
 }
 
@@ -144,71 +185,71 @@ interface Task {
   x: Float32Array;
   truth: Float64Array;
   truthOut: Outputs;
-  collusion?: Outputs;
+  /** Each group's shared wrong output for this input. */
+  collusion: Map<number, Outputs>;
   execs: Exec[];
   accepted?: Outputs;
-  /** How the current result was accepted: alone, by replica consensus, or by a re-check's correction. */
-  via?: "solo" | "consensus" | "correction";
+  /** How the current result was accepted. */
+  via?: "solo" | "consensus" | "referee audit" | "correction";
   soloBy?: Provider;
   rechecked: boolean;
-  everWrong: boolean;
 }
 
 type Role = keyof SimResult["executions"];
+/** What caught a wrong result: a dispute the referee (or a tie-breaker) decided, a canary, a re-check, a referee audit. */
+type Check = "dispute" | "canary" | "re-check executor" | "overturned by re-check" | "referee audit";
 
 /** Replicated tasks as the server stores them under `auto` (2 replicas, compared by value). */
 const V: StoredVerification = { mode: "auto", replicas: 2, argmax: false };
 
-/** Dishonest counts per kind: colluders in pairs (about a quarter), the rest split evenly. */
-export function populationFor(providers: number, dishonest: number): Record<Kind, number> {
-  const d = Math.round(providers * dishonest);
-  const colluder = d === 0 ? 0 : 2 * Math.max(1, Math.round(d / 8));
-  const rest = Math.max(0, d - colluder);
-  const third = Math.floor(rest / 3);
-  const extra = rest - 3 * third;
-  return {
-    honest: providers - colluder - rest,
-    "always-wrong": third + (extra > 0 ? 1 : 0),
-    "sometimes-wrong": third + (extra > 1 ? 1 : 0),
-    lazy: third,
-    colluder,
-  };
-}
+const count = (m: Record<string, number>, key: string): void => {
+  m[key] = (m[key] ?? 0) + 1;
+};
 
 export function simulate(cfg: SimConfig): SimResult {
   const t0 = performance.now();
   const { policy } = cfg;
+  const referee = !cfg.variants.includes("no-referee");
+  const anyOperator = cfg.variants.includes("any-operator");
   // Separate streams, so that a change in one decision does not reshuffle every other draw.
   const rngWorld = mulberry32(cfg.seed * 7919 + 1);
   const rngSched = mulberry32(cfg.seed * 7919 + 2);
   const rngPolicy = mulberry32(cfg.seed * 7919 + 3);
   const rngBehave = mulberry32(cfg.seed * 7919 + 4);
   const model = new TinyModel(mulberry32(cfg.seed * 7919 + 5));
-  /** The colluders' shared cheap stand-in: a wrong answer, but a deterministic function of the input. */
-  const fakeModel = new TinyModel(mulberry32(cfg.seed * 7919 + 6));
+  /** Each group's cheap stand-in: a wrong answer, but a deterministic function of the input. */
+  const fakeModels = new Map<number, TinyModel>();
+  const fakeOf = (g: number): TinyModel => {
+    let m = fakeModels.get(g);
+    if (!m) fakeModels.set(g, (m = new TinyModel(mulberry32(cfg.seed * 7919 + 100 + g))));
+    return m;
+  };
 
-  const population = populationFor(cfg.providers, cfg.dishonest);
+  const population = cfg.mix ?? populationFor(cfg.providers, cfg.dishonest, cfg.shape);
   const r: SimResult = {
     config: cfg,
     population,
     accepted: 0,
     failed: 0,
+    wrongAtDelivery: 0,
     measuredAccepted: 0,
     wrongFinal: 0,
     wrongAtWindowEnd: 0,
-    wrongDelivered: 0,
+    wrongAtDeliveryWhy: {},
     wrongFinalWhy: {},
+    caughtBy: {},
     honestLossWhy: {},
     corrections: 0,
     badCorrections: 0,
-    executions: { first: 0, replica: 0, tiebreak: 0, canary: 0, recheck: 0, recheckTiebreak: 0, server: 0 },
+    executions: { first: 0, replica: 0, tiebreak: 0, canary: 0, recheck: 0, recheckTiebreak: 0, server: 0, refereeAudit: 0 },
     honestRejectedExecutions: 0,
     honestRejectedValue: 0n,
     honestSlashed: 0n,
     honestUnpaidInFailedTasks: 0n,
     dishonestSlashed: 0n,
     refunded: 0n,
-    rejoins: { honest: 0, "always-wrong": 0, "sometimes-wrong": 0, lazy: 0, colluder: 0 },
+    rejoins: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>,
+    siblingResets: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>,
     solo: 0,
     honestTrustedAtEnd: 0,
     ms: 0,
@@ -217,17 +258,20 @@ export function simulate(cfg: SimConfig): SimResult {
 
   // ---- population ------------------------------------------------------------------------------
   let nextId = 0;
+  const identityOf = identities(cfg.shape, rngWorld);
   const randomBackend = (rng: Rng): Backend => {
     const u = rng();
     return u < 0.35 ? "webgpu" : u < 0.5 ? "wasm" : u < 0.8 ? "cuda" : "cpu";
   };
-  const newProvider = (slot: number, kind: Kind): Provider => {
+  const newProvider = (slot: number, seat: Seat): Provider => {
     const price = BigInt(80 + Math.floor(rngWorld() * 41));
     const rep = { validWeight: 0, invalidWeight: 0 };
     return {
       id: nextId++,
       slot,
-      kind,
+      seat,
+      kind: seat.kind,
+      identity: identityOf(seat),
       backend: randomBackend(rngWorld),
       price,
       stake: price * cfg.stakeMultiple,
@@ -237,31 +281,15 @@ export function simulate(cfg: SimConfig): SimResult {
       solos: [],
     };
   };
-  const kinds: Kind[] = [];
-  for (const k of KINDS) for (let i = 0; i < population[k]; i++) kinds.push(k);
-  // Shuffle, so that slot order (the scheduler's tie order) says nothing about kind.
-  for (let i = kinds.length - 1; i > 0; i--) {
-    const j = Math.floor(rngWorld() * (i + 1));
-    [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
-  }
-  const slots: Provider[] = kinds.map((k, slot) => newProvider(slot, k));
-  const partnerSlot: number[] = slots.map(() => -1);
-  const colluderSlots = slots.filter((p) => p.kind === "colluder").map((p) => p.slot);
-  for (let i = 0; i + 1 < colluderSlots.length; i += 2) {
-    partnerSlot[colluderSlots[i]!] = colluderSlots[i + 1]!;
-    partnerSlot[colluderSlots[i + 1]!] = colluderSlots[i]!;
-  }
+  const slots: Provider[] = seatsFor(population, cfg.shape, rngWorld).map((seat, slot) => newProvider(slot, seat));
 
   // ---- the scheduler ---------------------------------------------------------------------------
-  // The server's ProviderIndex ranks eligible providers by score (reputation is one factor) and the
-  // dispatcher takes the top `need + EXTRA_CANDIDATES`; for `auto` the lead is the first of them and
-  // the checkers are preferTrusted over the rest (tie-breakers and re-checks: preferTrusted over all
-  // of them; canaries: the order as is). The simulated score order is a weighted random permutation.
+  // The server's ProviderIndex ranks eligible providers by score (reputation is one factor); the
+  // simulated score order is a reputation-weighted random permutation, drawn afresh per request.
   const eligible = (p: Provider): boolean => stakeCovers(p.stake, 0n, p.price, policy);
   const weight = (p: Provider): number => (cfg.scheduler === "uniform" ? 1 : cfg.schedulerBase + p.score);
-  /** The scheduler's top `need + EXTRA_CANDIDATES` eligible providers not excluded (Efraimidis–Spirakis order). */
-  function candidatesFor(exclude: readonly Provider[], need: number): Provider[] {
-    const k = need + EXTRA_CANDIDATES;
+  /** The scheduler's top `k` eligible providers not excluded (Efraimidis–Spirakis order). */
+  function topCandidates(exclude: readonly Provider[], k: number): Provider[] {
     const keys: number[] = [];
     const top: Provider[] = [];
     for (const p of slots) {
@@ -280,27 +308,50 @@ export function simulate(cfg: SimConfig): SimResult {
     return top;
   }
   const trustOf = (c: Provider): PairTrust => c.trust;
-  /** A tie-breaker or re-check executor, as the dispatcher picks it. */
-  const pickChecker = (exclude: readonly Provider[]): Provider => {
-    const p = preferTrusted(candidatesFor(exclude, 1), trustOf, policy)[0];
-    if (!p) throw new Error("no provider left to check with");
+  const idOf = (c: Provider): Identity => c.identity;
+  /**
+   * Up to `n` checkers (replicas, tie-breakers, re-check executors) as the dispatcher's `checkers`
+   * picks them: the scheduler's top n + EXTRA_CANDIDATES, preferTrusted, then pickDistinct against
+   * the task's executors — asking for more candidates while one operator crowds out the others.
+   */
+  function checkers(executors: readonly Provider[], n: number): Provider[] {
+    const taken = executors.map(idOf);
+    for (let k = n + EXTRA_CANDIDATES; ; k *= 4) {
+      const found = topCandidates(executors, k);
+      const ordered = preferTrusted(found, trustOf, policy);
+      const picks = anyOperator ? ordered.slice(0, n) : pickDistinct(ordered, idOf, taken, n, cfg.quorumNet);
+      if (picks.length >= n || found.length < k) return picks;
+    }
+  }
+  const checker = (executors: readonly Provider[]): Provider => {
+    const p = checkers(executors, 1)[0];
+    if (!p) throw new Error("no provider of another operator left to check with");
     return p;
   };
 
   // ---- behaviour -------------------------------------------------------------------------------
+  let now = 0;
   const newTask = (): Task => {
     const x = Float32Array.from({ length: IN }, () => gauss(rngWorld));
     const truth = model.run(x);
-    return { x, truth, truthOut: toOutputs(truth), execs: [], rechecked: false, everWrong: false };
+    return { x, truth, truthOut: toOutputs(truth), collusion: new Map(), execs: [], rechecked: false };
   };
-  const partnerOf = (p: Provider): Provider | undefined => (partnerSlot[p.slot]! >= 0 ? slots[partnerSlot[p.slot]!] : undefined);
   const isWrong = (t: Task, out: Outputs): boolean => !compareTensorMaps(t.truthOut, out).equal;
+  const sameGroup = (a: Provider, b: Provider | undefined): boolean => b !== undefined && a.seat.group !== undefined && a.seat.group === b.seat.group;
+
+  /** Whether a group member cheats on a task no other member of its group touches. */
+  function onSchedule(p: Provider): boolean {
+    const s = p.kind === "sybil" ? cfg.sybilSchedule : cfg.ringSchedule;
+    if (now < s.from * cfg.tasks) return false;
+    if (s.mode === "always") return true;
+    return isTrusted(p.trust, policy) && (s.mode === "trusted" || checkProbability(p.trust, policy) <= policy.auditFloor);
+  }
 
   /**
-   * One execution. Colluders are honest until both partners' pairs are trusted; then both return
-   * the same wrong answer (a function of the input). They also coordinate on every task both touch:
-   * run together as the two replicas, they both cheat; a partner that ran the task before is
-   * copied (its honest answer or its wrong one), so they always agree with each other.
+   * One execution. Group members (colluding accounts, Sybil swarms) return their group's wrong
+   * output on their schedule; on any task two members touch they agree: run together (lead and
+   * checker) they both cheat, and a member that ran the task before (e.g. as the suspect of a
+   * re-check) is copied, its honest answer or its wrong one.
    */
   function execute(p: Provider, t: Task, role: Role, concurrent?: Provider): Exec {
     r.executions[role]++;
@@ -319,15 +370,16 @@ export function simulate(cfg: SimConfig): SimResult {
       case "lazy":
         out = randomOutput(rngBehave);
         break;
-      case "colluder": {
-        const partner = partnerOf(p);
-        const before = partner && t.execs.find((e) => e.p === partner);
-        colluded = before
-          ? before.colluded
-          : concurrent !== undefined && concurrent === partner
-            ? true
-            : partner !== undefined && isTrusted(p.trust, policy) && isTrusted(partner.trust, policy);
-        out = colluded ? (t.collusion ??= toOutputs(fakeModel.run(t.x))) : honestOutput(t.truth, p.backend, rngBehave);
+      case "colluder":
+      case "sybil": {
+        const g = p.seat.group!;
+        const before = t.execs.find((e) => e.p !== p && sameGroup(p, e.p));
+        colluded = before ? before.colluded : sameGroup(p, concurrent) || onSchedule(p);
+        if (colluded) {
+          let fake = t.collusion.get(g);
+          if (!fake) t.collusion.set(g, (fake = toOutputs(fakeOf(g).run(t.x))));
+          out = fake;
+        } else out = honestOutput(t.truth, p.backend, rngBehave);
         break;
       }
     }
@@ -337,9 +389,15 @@ export function simulate(cfg: SimConfig): SimResult {
   }
 
   // ---- verdicts, slashing, re-checks -----------------------------------------------------------
-  /** The server's reference runtime: the referee of disputes (unless `provider-tiebreak`). */
-  const SERVER: Provider = { ...newProvider(-1, "honest"), backend: "cpu" };
+  /** The server's reference runtime: the referee of disputes and of referee audits. */
+  const SERVER: Provider = { ...newProvider(-1, { kind: "honest", member: 0 }), backend: "cpu" };
   nextId--;
+  const serverRun = (t: Task, role: "server" | "refereeAudit"): Exec => {
+    r.executions[role]++;
+    const e = { p: SERVER, out: honestOutput(t.truth, "cpu", rngBehave), colluded: false };
+    t.execs.push(e);
+    return e;
+  };
   const recheckQueue: Array<{ task: Task; suspect: Provider }> = [];
 
   function slash(p: Provider, price: bigint, requesterPaid: bigint): void {
@@ -350,23 +408,33 @@ export function simulate(cfg: SimConfig): SimResult {
     if (requesterPaid > 0n) r.refunded += slashSplit(amount, requesterPaid).toRequester;
   }
 
-  function record(p: Provider, valid: boolean): void {
+  /**
+   * A checked verdict on an execution (replica, tie-breaker, canary, re-check executor, overturned
+   * original). Without credit (earnsCredit) a valid verdict moves neither trust nor reputation. An
+   * invalid one slashes (`requesterPaid`: a delivered result was wrong, the requester is refunded)
+   * and re-checks the pair's newest solo results.
+   */
+  function verdict(e: Exec, valid: boolean, check: Check, opts: { credit?: boolean; requesterPaid?: bigint } = {}): void {
+    const p = e.p;
+    if (p === SERVER || (valid && opts.credit === false)) return;
+    const before = p.trust;
     p.trust = afterChecked(p.trust, valid, policy);
     p.rep = addVerdict(p.rep, valid);
     p.score = reputationScore(p.rep);
-  }
-
-  /** A checked verdict on an execution (replica, tie-breaker, canary, re-check executor). */
-  function verdict(e: Exec, valid: boolean): void {
-    if (e.p === SERVER) return;
-    record(e.p, valid);
     if (valid) return;
-    if (e.p.kind === "honest") {
+    if (p.kind === "honest") {
       r.honestRejectedExecutions++;
-      r.honestRejectedValue += e.p.price;
+      r.honestRejectedValue += p.price;
+    } else count(r.caughtBy, `${p.kind}: ${check}`);
+    slash(p, p.price, opts.requesterPaid ?? 0n);
+    queueRechecks(p);
+    // A trusted pair caught: the other pairs of its operator (and network prefix) share its fate.
+    if (!catchResetsSiblings(before, policy)) return;
+    for (const q of slots) {
+      if (q === p || !sharesFate(p.identity, q.identity, policy)) continue;
+      if (isTrusted(q.trust, policy)) r.siblingResets[q.kind]++;
+      q.trust = afterSiblingCaught(q.trust);
     }
-    slash(e.p, e.p.price, 0n);
-    queueRechecks(e.p);
   }
 
   /** The pair's latest `recheckLimit` solo results not yet re-checked (server: queueRechecks). */
@@ -376,123 +444,134 @@ export function simulate(cfg: SimConfig): SimResult {
   }
 
   const candidates = (es: Exec[]): Candidate[] => es.map((e, i) => ({ assignmentId: String(i), outputs: e.out }));
-  /** Applies a decision's winners/losers to executions (by index); returns the winners' output. */
-  function judge(d: Extract<Decision, { kind: "accept" }>, es: Exec[], skip?: number): Outputs {
-    for (const id of d.winners) if (Number(id) !== skip) verdict(es[Number(id)]!, true);
+  const label = (es: readonly Exec[]): string => es.map((x) => x.p.kind + (x.colluded ? "*" : "") + (isTrusted(x.p.trust, policy) ? "T" : "")).join(",");
+  /** Whether the winners' valid verdict earns credit: not when agreeing only with its own operator. */
+  const creditFor = (e: Exec, winners: readonly Exec[]): boolean =>
+    anyOperator || earnsCredit(e.p.identity, undefined, winners.filter((w) => w !== e && w.p !== SERVER).map((w) => w.p.identity));
+
+  /** Applies a decision's winners/losers to executions (by index, `skip` excepted); returns the winners' output. */
+  function judge(d: Extract<Decision, { kind: "accept" }>, es: Exec[], check: Check, skip?: number): Outputs {
+    const winners = d.winners.map((id) => es[Number(id)]!);
+    for (const id of d.winners) if (Number(id) !== skip) verdict(es[Number(id)]!, true, check, { credit: creditFor(es[Number(id)]!, winners) });
     for (const id of d.losers) {
       const e = es[Number(id)]!;
-      if (e.p.kind === "honest" && e.p !== SERVER) {
-        const why = `${skip === 0 ? "re-check" : "task"}: ${es.map((x) => x.p.kind + (x.colluded ? "*" : "") + (isTrusted(x.p.trust, policy) ? "T" : "")).join(",")} honest#${id}`;
-        r.honestLossWhy[why] = (r.honestLossWhy[why] ?? 0) + 1;
-      }
-      if (Number(id) !== skip) verdict(e, false);
+      if (e.p.kind === "honest" && e.p !== SERVER) count(r.honestLossWhy, `${skip === 0 ? "re-check" : "task"}: ${label(es)} honest#${id}`);
+      if (Number(id) !== skip) verdict(e, false, check);
     }
-    return es[Number(d.winners[0])]!.out;
-  }
-
-  function deliver(t: Task, out: Outputs, via: NonNullable<Task["via"]>): void {
-    t.accepted = out;
-    t.via = via;
-    if (isWrong(t, out)) t.everWrong = true;
+    return winners[0]!.out;
   }
 
   /**
-   * A tie-breaker: the server's own reference run (qa/referee.ts: exact answer, no verdict for it),
-   * or — under `provider-tiebreak` — a provider picked with preferTrusted.
+   * A referee audit of an agreement between providers (drawRefereeAudit): the server's reference
+   * run, before delivery. Returns it when it contradicts the agreement, else undefined.
    */
-  function tieBreaker(t: Task, exclude: readonly Provider[], role: Role): Exec {
-    if (cfg.variants.includes("provider-tiebreak")) return execute(pickChecker(exclude), t, role);
-    r.executions.server++;
-    const e = { p: SERVER, out: honestOutput(t.truth, "cpu", rngBehave), colluded: false };
-    t.execs.push(e);
-    return e;
+  function refereeAudit(t: Task, es: readonly Exec[]): Exec | undefined {
+    if (!referee || es.some((e) => e.p === SERVER) || !drawRefereeAudit(policy, rngPolicy(), es.map((e) => e.p.trust))) return undefined;
+    const ref = serverRun(t, "refereeAudit");
+    return decide(V, 2, candidates([es[0]!, ref])).kind === "accept" ? undefined : ref;
+  }
+
+  function deliver(t: Task, out: Outputs, via: NonNullable<Task["via"]>, by: readonly Exec[]): void {
+    const first = t.accepted === undefined;
+    t.accepted = out;
+    t.via = via;
+    if (first && isWrong(t, out)) {
+      r.wrongAtDelivery++;
+      count(r.wrongAtDeliveryWhy, `${via}: ${label(by)}`);
+    }
+  }
+
+  /** A tie-breaker: the server's own reference run (qa/referee.ts), or — under `no-referee` — a provider checker. */
+  function tieBreaker(t: Task, es: readonly Exec[], role: "tiebreak" | "recheckTiebreak"): Exec {
+    return referee ? serverRun(t, "server") : execute(checker(es.map((e) => e.p)), t, role);
+  }
+
+  /** The suspect's result is overturned: the requester's result is corrected and the suspect pays for it. */
+  function overturn(t: Task, original: Exec, consensus: Outputs, by: readonly Exec[]): void {
+    const wasWrong = isWrong(t, t.accepted!);
+    deliver(t, consensus, "correction", by);
+    r.corrections++;
+    if (!wasWrong && isWrong(t, consensus)) r.badCorrections++;
+    // As the server does (recordCheckedVerdict): an invalid verdict, a slash split with the wronged
+    // requester, and the next batch of the pair's solo results not yet re-checked is queued.
+    verdict(original, false, "overturned by re-check", { requesterPaid: original.p.price });
   }
 
   /** Re-checks one solo result of a suspect pair. */
   function recheck(t: Task, suspect: Provider): void {
     const original = t.execs.find((e) => e.p === suspect)!;
     t.rechecked = true;
-    const rc = execute(pickChecker([suspect]), t, "recheck");
-    let es = [original, rc];
+    const es = [original, execute(checker([suspect]), t, "recheck")];
     let d = decide(V, 2, candidates(es));
-    let consensus: Outputs;
-    if (d.kind === "tiebreak" && cfg.variants.includes("fresh-recheck")) {
-      // Variant: the suspect's output is what is tested, not a vote. Fresh executions decide
-      // among themselves (a second tie-breaker when the first two disagree), and the original
-      // stands only if it agrees with their majority.
-      es = [rc, tieBreaker(t, [suspect, rc.p], "recheckTiebreak")];
-      d = decide(V, 2, candidates(es));
-      if (d.kind === "tiebreak") {
-        es.push(tieBreaker(t, [suspect, ...es.map((e) => e.p)], "recheckTiebreak"));
-        d = decide(V, 3, candidates(es));
-      }
-      if (d.kind !== "accept") return; // inconclusive: the original stands, nobody is judged
-      consensus = judge(d, es);
-      if (decide(V, 2, candidates([original, { ...original, out: consensus }])).kind === "accept") return;
-    } else {
-      if (d.kind === "tiebreak") {
-        es.push(tieBreaker(t, [suspect, rc.p], "recheckTiebreak"));
-        d = decide(V, 3, candidates(es));
-      }
-      if (d.kind !== "accept") return; // no majority: the original stands, nobody is judged
-      // The original pair earns no trust from re-checks of its own results (index 0 is skipped).
-      consensus = judge(d, es, 0);
-      if (!d.losers.includes("0")) return;
+    if (d.kind === "tiebreak") {
+      es.push(tieBreaker(t, es, "recheckTiebreak"));
+      d = decide(V, 3, candidates(es));
     }
-    // Overturned: the requester's result is corrected, and the suspect pays for it (the requester
-    // gets back what it paid); its recent solo results are already being re-checked.
-    const wasWrong = isWrong(t, t.accepted!);
-    deliver(t, consensus, "correction");
-    r.corrections++;
-    if (!wasWrong && isWrong(t, consensus)) r.badCorrections++;
-    // As the server does (recordCheckedVerdict): an invalid verdict, a slash split with the wronged
-    // requester, and the next batch of the pair's solo results not yet re-checked is queued.
-    record(suspect, false);
-    if (suspect.kind === "honest") r.honestRejectedValue += suspect.price;
-    slash(suspect, suspect.price, suspect.price);
-    queueRechecks(suspect);
+    if (d.kind !== "accept") return; // no majority: the original stands, nobody is judged
+    if (es.length === 2) {
+      const ref = refereeAudit(t, es);
+      if (ref) {
+        verdict(es[1]!, false, "referee audit");
+        overturn(t, original, ref.out, [ref]);
+        return;
+      }
+    }
+    // The original pair earns no trust from re-checks of its own results (index 0 is skipped).
+    const consensus = judge(d, es, "re-check executor", 0);
+    if (d.losers.includes("0")) overturn(t, original, consensus, es.filter((_, i) => d.winners.includes(String(i))));
+  }
+
+  /** A user task under `auto`. */
+  function runUserTask(t: Task): void {
+    const lead = topCandidates([], 1)[0];
+    if (!lead) throw new Error("no provider");
+    const plan = planExecution(lead.trust, policy, rngPolicy());
+    if (plan === "solo") {
+      const e = execute(lead, t, "first");
+      deliver(t, e.out, "solo", [e]);
+      t.soloBy = lead;
+      lead.trust = afterSolo(lead.trust);
+      lead.solos.push(t);
+      r.accepted++;
+      r.solo++;
+      return;
+    }
+    // Checked before delivery: a checker of another operator (the task waits for one; here one is always free).
+    const second = checker([lead]);
+    const es = [execute(lead, t, "first", second), execute(second, t, "replica", lead)];
+    let d = decide(V, 2, candidates(es));
+    if (d.kind === "tiebreak") {
+      es.push(tieBreaker(t, es, "tiebreak"));
+      d = decide(V, 3, candidates(es));
+    }
+    if (d.kind !== "accept") {
+      r.failed++; // inconclusive: no verdicts, the requester is refunded, nobody is paid
+      for (const e of es) if (e.p.kind === "honest" && e.p !== SERVER) r.honestUnpaidInFailedTasks += e.p.price;
+      return;
+    }
+    r.accepted++;
+    const ref = es.length === 2 ? refereeAudit(t, es) : undefined;
+    if (ref) {
+      for (const e of es) verdict(e, false, "referee audit");
+      deliver(t, ref.out, "referee audit", [ref]);
+    } else deliver(t, judge(d, es, "dispute"), "consensus", es);
   }
 
   // ---- the task stream -------------------------------------------------------------------------
-  // Wrong results are counted over the first `tasks` user tasks; the `drain` tasks after them are
-  // the same traffic, run so that the QA process has time to catch (and re-check) the pairs that
-  // delivered wrong results near the end of that window. Every other figure covers all tasks.
+  // Wrong final results are counted over the first `tasks` user tasks; the `drain` tasks after them
+  // are the same traffic, run so that the QA process has time to catch (and re-check) the pairs
+  // that delivered wrong results near the end of that window. Every other figure covers all tasks.
   const userTasks: Task[] = [];
-  for (let n = 0; n < cfg.tasks + cfg.drain; n++) {
-    if (n === cfg.tasks) r.wrongAtWindowEnd = userTasks.filter((u) => u.accepted && isWrong(u, u.accepted)).length;
+  for (now = 0; now < cfg.tasks + cfg.drain; now++) {
+    if (now === cfg.tasks) r.wrongAtWindowEnd = userTasks.filter((u) => u.accepted && isWrong(u, u.accepted)).length;
     const t = newTask();
-    if (n < cfg.tasks) userTasks.push(t);
-    const [first, ...rest] = candidatesFor([], V.replicas);
-    if (!first || rest.length === 0) throw new Error("not enough providers");
-    const plan = planExecution(first.trust, policy, rngPolicy());
-    if (plan === "solo") {
-      deliver(t, execute(first, t, "first").out, "solo");
-      t.soloBy = first;
-      first.trust = afterSolo(first.trust);
-      first.solos.push(t);
-      r.accepted++;
-      r.solo++;
-    } else {
-      const second = preferTrusted(rest, trustOf, policy)[0]!;
-      const es = [execute(first, t, "first", second), execute(second, t, "replica", first)];
-      let d = decide(V, 2, candidates(es));
-      if (d.kind === "tiebreak") {
-        es.push(tieBreaker(t, [first, second], "tiebreak"));
-        d = decide(V, 3, candidates(es));
-      }
-      if (d.kind === "accept") {
-        deliver(t, judge(d, es), "consensus");
-        r.accepted++;
-      } else {
-        r.failed++; // inconclusive: no verdicts, the requester is refunded, nobody is paid
-        for (const e of es) if (e.p.kind === "honest" && e.p !== SERVER) r.honestUnpaidInFailedTasks += e.p.price;
-      }
-    }
+    if (now < cfg.tasks) userTasks.push(t);
+    runUserTask(t);
 
     if (drawCanary(policy, rngPolicy())) {
       const c = newTask();
-      const e = execute(candidatesFor([], 1)[0]!, c, "canary");
-      verdict(e, !isWrong(c, e.out));
+      const e = execute(topCandidates([], 1)[0]!, c, "canary");
+      verdict(e, !isWrong(c, e.out), "canary");
     }
 
     while (recheckQueue.length > 0) {
@@ -505,23 +584,20 @@ export function simulate(cfg: SimConfig): SimResult {
       const p = slots[s]!;
       if (!eligible(p)) {
         r.rejoins[p.kind]++;
-        slots[s] = newProvider(s, p.kind);
+        slots[s] = newProvider(s, p.seat);
       }
     }
   }
 
   for (const t of userTasks) {
     if (t.accepted) r.measuredAccepted++;
-    if (t.everWrong) r.wrongDelivered++;
     if (t.accepted && isWrong(t, t.accepted)) {
       r.wrongFinal++;
       const why =
         t.via === "solo"
           ? `solo by ${t.soloBy!.kind}, ${t.rechecked ? "upheld by its re-check" : slots[t.soloBy!.slot] === t.soloBy && t.soloBy!.solos.includes(t) ? "open window" : "never re-checked"}`
-          : t.via === "consensus"
-            ? "replica consensus"
-            : "correction";
-      r.wrongFinalWhy[why] = (r.wrongFinalWhy[why] ?? 0) + 1;
+          : t.via!;
+      count(r.wrongFinalWhy, why);
     }
   }
   if (cfg.drain === 0) r.wrongAtWindowEnd = r.wrongFinal;
@@ -530,22 +606,22 @@ export function simulate(cfg: SimConfig): SimResult {
   return r;
 }
 
-/** Sums runs of one configuration (different seeds) into one result; `config` is the first run's. */
+/** Sums runs of one configuration (different seeds) into one result; `config` and `population` are the first run's. */
 export function mergeResults(rs: readonly SimResult[]): SimResult {
   const [head, ...rest] = rs;
   if (!head) throw new Error("nothing to merge");
   const m: SimResult = structuredClone(head);
+  const into = m as unknown as Record<string, unknown>;
   for (const r of rest) {
-    for (const k of Object.keys(m) as Array<keyof SimResult>) {
-      const a = m[k];
-      const b = r[k];
-      if (typeof a === "number") (m as unknown as Record<string, number>)[k] = a + (b as number);
-      else if (typeof a === "bigint") (m as unknown as Record<string, bigint>)[k] = a + (b as bigint);
+    for (const [k, b] of Object.entries(r)) {
+      const a = into[k];
+      if (typeof a === "number") into[k] = a + (b as number);
+      else if (typeof a === "bigint") into[k] = a + (b as bigint);
+      else if (k !== "config" && k !== "population" && a && typeof a === "object") {
+        const sums = a as Record<string, number>;
+        for (const [key, n] of Object.entries(b as Record<string, number>)) sums[key] = (sums[key] ?? 0) + n;
+      }
     }
-    for (const [k, n] of Object.entries(r.executions)) m.executions[k as keyof SimResult["executions"]] += n;
-    for (const [k, n] of Object.entries(r.rejoins)) m.rejoins[k as Kind] += n;
-    for (const [k, n] of Object.entries(r.wrongFinalWhy)) m.wrongFinalWhy[k] = (m.wrongFinalWhy[k] ?? 0) + n;
-    for (const [k, n] of Object.entries(r.honestLossWhy)) m.honestLossWhy[k] = (m.honestLossWhy[k] ?? 0) + n;
   }
   m.runs = rs.length;
   return m;

@@ -2,19 +2,26 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_QA_POLICY,
   afterChecked,
+  afterSiblingCaught,
   afterSolo,
+  catchResetsSiblings,
   checkProbability,
   drawCanary,
+  drawRefereeAudit,
   isTrusted,
   newPairTrust,
   planExecution,
   preferTrusted,
+  refereeAuditProbability,
+  sharesFate,
   slashAmount,
   slashSplit,
   stakeCovers,
+  trustedChecks,
   type PairTrust,
   type QaPolicy,
 } from "../../src/qa/policy";
+import type { Identity } from "../../src/qa/quorum";
 
 const P: QaPolicy = {
   trustAfter: 5,
@@ -25,6 +32,10 @@ const P: QaPolicy = {
   recheckLimit: 50,
   slashMultiple: 10n,
   minSlash: 25n,
+  checksPerInvalid: 10,
+  refereeAuditRate: 0.03,
+  refereeAuditUntrusted: 0.4,
+  siblings: "network",
 };
 
 /** A pair after `n` valid checked results in a row. */
@@ -111,6 +122,50 @@ describe("trust and the execution plan", () => {
     expect(again.invalid).toBe(1);
   });
 
+  it("after an invalid verdict, trust also waits for checksPerInvalid lifetime checks per invalid one", () => {
+    // Caught on its 3rd check: 1 invalid needs 10 checked results, so a streak of trustAfter is not enough.
+    let t = afterChecked(validRun(2), false, P);
+    expect(t).toMatchObject({ streak: 0, checked: 3, invalid: 1 });
+    t = validRun(P.trustAfter, P, t);
+    expect(t.checked).toBe(8);
+    expect(isTrusted(t, P)).toBe(false);
+    expect(trustedChecks(t, P)).toBe(-2);
+    for (const r of DRAWS) expect(planExecution(t, P, r)).toBe("replicate");
+    t = validRun(2, P, t);
+    expect(isTrusted(t, P)).toBe(true);
+    expect(trustedChecks(t, P)).toBe(0);
+    // Its audits start over at auditStart from the moment it became trusted, not from the streak.
+    expect(checkProbability(t, P)).toBeCloseTo(P.auditStart, 12);
+    expect(checkProbability(validRun(P.auditHalfLife, P, t), P)).toBeCloseTo(P.auditStart / 2, 12);
+    // Each further invalid verdict raises the bar: 2 invalid need 20 checked results.
+    let twice = afterChecked(t, false, P);
+    twice = validRun(P.trustAfter, P, twice);
+    expect(twice.checked).toBe(16);
+    expect(isTrusted(twice, P)).toBe(false);
+    expect(isTrusted(validRun(4, P, twice), P)).toBe(true);
+    // A clean pair never waits for it; checksPerInvalid 0 turns the rule off.
+    expect(isTrusted(validRun(P.trustAfter), P)).toBe(true);
+    const off = { ...P, checksPerInvalid: 0 };
+    expect(isTrusted(validRun(off.trustAfter, off, afterChecked(newPairTrust(), false, off)), off)).toBe(true);
+  });
+
+  it("the solo window restarts when the invalid-rate bar is what made the pair trusted", () => {
+    let t = validRun(P.trustAfter + 1, P, afterChecked(newPairTrust(), false, P));
+    expect(isTrusted(t, P)).toBe(false);
+    t = afterSolo(t);
+    expect(t.solo).toBe(1);
+    while (!isTrusted(t, P)) t = afterChecked(t, true, P);
+    expect(t.checked).toBe(P.checksPerInvalid);
+    expect(t.solo).toBe(0);
+  });
+
+  it("a policy without checksPerInvalid (written before it existed) gets the default", () => {
+    const { checksPerInvalid: _omitted, ...old } = P;
+    const caught = validRun(P.trustAfter, old, afterChecked(newPairTrust(), false, old));
+    expect(isTrusted(caught, old)).toBe(DEFAULT_QA_POLICY.checksPerInvalid <= caught.checked);
+    expect(trustedChecks(caught, old)).toBe(Math.min(0, caught.checked - DEFAULT_QA_POLICY.checksPerInvalid));
+  });
+
   it("becoming trusted starts a new solo window; later valid checks keep it", () => {
     // Solo results counted while untrusted (e.g. a one-provider network) are not in the window.
     let t = afterSolo(afterSolo(afterSolo(validRun(P.trustAfter - 1))));
@@ -146,6 +201,80 @@ describe("canaries", () => {
     expect(drawCanary(P, 0)).toBe(true);
     expect(drawCanary(P, P.canaryRate)).toBe(false);
     expect(drawCanary({ ...P, canaryRate: 0 }, 0)).toBe(false);
+  });
+});
+
+describe("referee audits", () => {
+  const trusted = validRun(P.trustAfter);
+  const fresh = newPairTrust();
+
+  it("audits an agreement at refereeAuditRate when a pair in it is trusted, at refereeAuditUntrusted when none is", () => {
+    expect(refereeAuditProbability(P, [trusted, fresh])).toBe(P.refereeAuditRate);
+    expect(refereeAuditProbability(P, [fresh, trusted])).toBe(P.refereeAuditRate);
+    expect(refereeAuditProbability(P, [trusted, trusted])).toBe(P.refereeAuditRate);
+    expect(refereeAuditProbability(P, [fresh, fresh])).toBe(P.refereeAuditUntrusted);
+    // A caught pair below the invalid-rate bar counts as untrusted, whatever its streak.
+    const caught = validRun(P.trustAfter, P, afterChecked(newPairTrust(), false, P));
+    expect(refereeAuditProbability(P, [caught, fresh])).toBe(P.refereeAuditUntrusted);
+  });
+
+  it("drawn when the draw is under the probability; rate 0 never audits", () => {
+    const count = (agreeing: PairTrust[], p = P) => DRAWS.filter((r) => drawRefereeAudit(p, r, agreeing)).length;
+    expect(count([trusted, trusted])).toBe(DRAWS.filter((r) => r < P.refereeAuditRate!).length);
+    expect(count([fresh, fresh])).toBe(DRAWS.filter((r) => r < P.refereeAuditUntrusted!).length);
+    expect(drawRefereeAudit(P, 0, [trusted])).toBe(true);
+    expect(drawRefereeAudit(P, P.refereeAuditRate!, [trusted])).toBe(false);
+    expect(count([trusted], { ...P, refereeAuditRate: 0 })).toBe(0);
+    expect(count([fresh], { ...P, refereeAuditUntrusted: 0 })).toBe(0);
+  });
+
+  it("a policy without the rates (written before they existed) gets the defaults", () => {
+    const { refereeAuditRate: _a, refereeAuditUntrusted: _b, ...old } = P;
+    expect(refereeAuditProbability(old, [validRun(old.trustAfter, old)])).toBe(DEFAULT_QA_POLICY.refereeAuditRate);
+    expect(refereeAuditProbability(old, [newPairTrust()])).toBe(DEFAULT_QA_POLICY.refereeAuditUntrusted);
+  });
+});
+
+describe("siblings share the fate of a caught pair", () => {
+  const id = (account: string, links: string[] = [], net?: string): Identity => ({ account, links, ...(net ? { net } : {}) });
+  const caught = id("a", ["0xw"], "10.0.0.0/24");
+
+  it("only a trusted pair's catch resets its siblings (a sleeper, not a newcomer failing its first checks)", () => {
+    expect(catchResetsSiblings(validRun(P.trustAfter), P)).toBe(true);
+    expect(catchResetsSiblings(validRun(P.trustAfter - 1), P)).toBe(false);
+    expect(catchResetsSiblings(newPairTrust(), P)).toBe(false);
+    expect(catchResetsSiblings(validRun(P.trustAfter), { ...P, siblings: "off" })).toBe(false);
+  });
+
+  it("siblings: the same operator (account or a shared wallet link), and with `network` the same network prefix", () => {
+    const network = { ...P, siblings: "network" as const };
+    const operator = { ...P, siblings: "operator" as const };
+    for (const p of [network, operator]) {
+      expect(sharesFate(caught, id("a", [], "10.9.9.0/24"), p)).toBe(true);
+      expect(sharesFate(caught, id("b", ["0xw"], "10.9.9.0/24"), p)).toBe(true);
+      expect(sharesFate(caught, id("c", ["0xv"], "10.9.9.0/24"), p)).toBe(false);
+    }
+    expect(sharesFate(caught, id("d", [], "10.0.0.0/24"), network)).toBe(true);
+    expect(sharesFate(caught, id("d", [], "10.0.0.0/24"), operator)).toBe(false);
+    expect(sharesFate(id("a"), id("d"), network)).toBe(false); // prefixes unknown
+    expect(sharesFate(caught, id("a"), { ...P, siblings: "off" })).toBe(false);
+    const { siblings: _omitted, ...old } = P;
+    expect(sharesFate(caught, id("d", [], "10.0.0.0/24"), old)).toBe(DEFAULT_QA_POLICY.siblings === "network");
+  });
+
+  it("a sibling loses its streak (replicated again, audits start over) but gets no invalid verdict", () => {
+    const t = afterSolo(validRun(P.trustAfter + 30));
+    const copy = { ...t };
+    const reset = afterSiblingCaught(t);
+    expect(t).toEqual(copy);
+    expect(reset).toEqual({ ...t, streak: 0 });
+    expect(isTrusted(reset, P)).toBe(false);
+    for (const r of DRAWS) expect(planExecution(reset, P, r)).toBe("replicate");
+    const again = validRun(P.trustAfter, P, reset);
+    expect(isTrusted(again, P)).toBe(true);
+    expect(checkProbability(again, P)).toBeCloseTo(P.auditStart, 12);
+    expect(again.invalid).toBe(0);
+    expect(afterSiblingCaught(newPairTrust())).toEqual(newPairTrust());
   });
 });
 
@@ -243,5 +372,17 @@ describe("DEFAULT_QA_POLICY", () => {
     expect(Number.isInteger(d.recheckLimit) && d.recheckLimit > 0).toBe(true);
     expect(d.slashMultiple).toBeGreaterThanOrEqual(1n);
     expect(d.minSlash).toBeGreaterThan(0n);
+    expect(Number.isInteger(d.checksPerInvalid) && d.checksPerInvalid >= d.trustAfter).toBe(true);
+    for (const rate of [d.refereeAuditRate, d.refereeAuditUntrusted]) {
+      expect(rate).toBeGreaterThan(0);
+      expect(rate).toBeLessThanOrEqual(1);
+    }
+    // A pair's first execution as a trusted pair is always audited: cheating as soon as trust is won never pays.
+    let t = newPairTrust();
+    while (!isTrusted(t, d)) t = afterChecked(t, true, d);
+    expect(checkProbability(t, d)).toBe(1);
+    expect(["off", "operator", "network"]).toContain(d.siblings);
+    // Strangers with no record are referee-audited at least as often as agreements a trusted pair vouches for.
+    expect(d.refereeAuditUntrusted).toBeGreaterThanOrEqual(d.refereeAuditRate);
   });
 });
