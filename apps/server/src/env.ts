@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_AMOUNT } from "@stun/shared";
-import { DEFAULT_QA_POLICY, type QaPolicy } from "./qa/policy";
+import { DEFAULT_QA_POLICY, SIBLING_SCOPES, type QaPolicy } from "./qa/policy";
 import { NET_POLICIES } from "./qa/quorum";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 import { keysEnvShape } from "./auth/config";
@@ -63,6 +63,14 @@ export const EnvSchema = z.object({
   AUDIT_HALF_LIFE: z.coerce.number().positive().optional(),
   /** Canary tasks (known answers) mixed in per user task. */
   CANARY_RATE: z.coerce.number().min(0).max(1).optional(),
+  /** Lifetime checked results a pair needs per lifetime invalid verdict before it is trusted again (0: off). */
+  CHECKS_PER_INVALID: z.coerce.number().int().min(0).optional(),
+  /** Share of agreed results (replicas that agree) the server's reference run audits before delivery, when one of the agreeing pairs is trusted. */
+  REFEREE_AUDIT_RATE: z.coerce.number().min(0).max(1).optional(),
+  /** The same share when none of the agreeing pairs is trusted (newcomers checking newcomers). */
+  REFEREE_AUDIT_UNTRUSTED: z.coerce.number().min(0).max(1).optional(),
+  /** Who loses their streak when a trusted pair is caught: off, operator (its account and wallet-linked accounts), network (also its /24 or /48). */
+  QA_SIBLINGS: z.enum(SIBLING_SCOPES).optional(),
   /** Solo results re-checked when their pair is caught with a wrong one. */
   RECHECK_LIMIT: z.coerce.number().int().min(0).optional(),
   /** A wrong result costs this multiple of its price in stake; stake must cover it for live work. */
@@ -206,6 +214,10 @@ export function parseConfig(source: Record<string, string | undefined> = process
     recheckLimit: env.RECHECK_LIMIT ?? d.recheckLimit,
     slashMultiple: env.SLASH_MULTIPLE ?? d.slashMultiple,
     minSlash: env.MIN_SLASH ?? d.minSlash,
+    checksPerInvalid: env.CHECKS_PER_INVALID ?? d.checksPerInvalid,
+    refereeAuditRate: env.REFEREE_AUDIT_RATE ?? d.refereeAuditRate,
+    refereeAuditUntrusted: env.REFEREE_AUDIT_UNTRUSTED ?? d.refereeAuditUntrusted,
+    siblings: env.QA_SIBLINGS ?? d.siblings,
   };
   const webDir = resolveWebDir(env.WEB_DIR);
   const chain = resolveChainConfig(env, { production: env.STUN_MODE === "production" });

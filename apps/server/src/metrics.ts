@@ -26,6 +26,11 @@ export function createMetrics() {
       labelNames: ["verdict"],
       registers: [registry],
     }),
+    refereeAudits: new Counter({
+      name: "stun_referee_audits_total",
+      help: "Agreements of replicas the server's reference run re-checked before delivery",
+      registers: [registry],
+    }),
     assignmentsLost: new Counter({
       name: "stun_assignments_lost_total",
       help: "Assignments re-queued (provider gone, lease lapsed or provider error)",

@@ -19,10 +19,36 @@ const linksOf = (account: Prisma.Sql): Prisma.Sql => Prisma.sql`
 /** The operators (account and wallet links) of providers, by provider id. The network prefix is the caller's to add. */
 export async function loadProviderIdentities(tx: Tx, providerIds: readonly string[]): Promise<Map<string, Identity>> {
   if (providerIds.length === 0) return new Map();
-  const rows = await tx.$queryRaw<Array<{ id: string; accountId: string; links: string[] }>>`
-    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links
+  const rows = await tx.$queryRaw<Array<{ id: string; accountId: string; links: string[]; netPrefix: string | null }>>`
+    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix"
     FROM "Provider" p WHERE p.id = ANY(${[...providerIds]}::text[])`;
-  return new Map(rows.map((r) => [r.id, { account: r.accountId, links: r.links }]));
+  return new Map(rows.map((r) => [r.id, identityOf(r)]));
+}
+
+const identityOf = (r: { accountId: string; links: string[]; netPrefix: string | null }): Identity => ({
+  account: r.accountId,
+  links: r.links,
+  ...(r.netPrefix ? { net: r.netPrefix } : {}),
+});
+
+/**
+ * The providers that share fate with one just caught (policy.ts sharesFate): its operator's other
+ * providers (its account, accounts sharing a wallet link) and, by `network`, those last seen on its
+ * network prefix — each with its identity, for the pure rule to decide.
+ */
+export async function loadSiblingCandidates(tx: Tx, caught: Identity, providerId: string, network: boolean): Promise<Map<string, Identity>> {
+  const links = [...caught.links];
+  const rows = await tx.$queryRaw<Array<{ id: string; accountId: string; links: string[]; netPrefix: string | null }>>`
+    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix"
+    FROM "Provider" p
+    WHERE p.id <> ${providerId} AND (
+      p."accountId" = ${caught.account}
+      OR (${network} AND p."netPrefix" IS NOT NULL AND p."netPrefix" = ${caught.net ?? null})
+      OR p."accountId" IN (
+        SELECT a.id FROM "Account" a WHERE lower(a."walletAddress") = ANY(${links}::text[])
+        UNION SELECT d."accountId" FROM "ChainDeposit" d WHERE lower(d."fromAddress") = ANY(${links}::text[])
+        UNION SELECT w."accountId" FROM "ChainWithdrawal" w WHERE lower(w."toAddress") = ANY(${links}::text[])))`;
+  return new Map(rows.map((r) => [r.id, identityOf(r)]));
 }
 
 /** An account's operator identity (its wallet links), e.g. a task's requester. */
@@ -38,7 +64,7 @@ export interface CandidateFacts {
   /** Its account's stake, and the prices of the account's live executions. */
   stake: bigint;
   atRisk: bigint;
-  /** Its operator: account and wallet links (the network prefix comes from the live registry). */
+  /** Its operator: account and wallet links, and the network prefix it last connected from. */
   identity: Identity;
 }
 
@@ -46,6 +72,7 @@ type Row = {
   id: string;
   accountId: string;
   links: string[];
+  netPrefix: string | null;
   streak: number | null;
   solo: number | null;
   checked: number | null;
@@ -64,7 +91,7 @@ type Row = {
 export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise<Map<string, CandidateFacts>> {
   if (providerIds.length === 0) return new Map();
   const rows = await tx.$queryRaw<Row[]>`
-    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, t.streak, t.solo, t.checked, t.invalid, acc.stake,
+    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix", t.streak, t.solo, t.checked, t.invalid, acc.stake,
            (SELECT SUM(a.price) FROM "Assignment" a JOIN "Provider" q ON q.id = a."providerId"
             WHERE q."accountId" = p."accountId" AND a.status = ANY(${[...LIVE_STATUSES]}::text[])) AS "atRisk"
     FROM "Provider" p
@@ -79,7 +106,7 @@ export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise
         trust: r.streak === null ? newPairTrust() : { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 },
         stake: BigInt(r.stake),
         atRisk: BigInt(r.atRisk ?? 0),
-        identity: { account: r.accountId, links: r.links },
+        identity: identityOf(r),
       },
     ]),
   );

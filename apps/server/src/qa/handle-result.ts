@@ -24,6 +24,8 @@ import { MAX_TIE_BREAKERS } from "../services/tasks";
 import { checkOutputs } from "./check-outputs";
 import { loadAccountIdentity, loadProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
+import { drawRefereeAudit, newPairTrust, type PairTrust } from "./policy";
+import { unpredictableUniform } from "./unpredictable";
 import { REFEREE, canReferee, refereeOutputs } from "./referee";
 import { compareOptionsFor, type Calibration } from "./calibrate";
 import { decide, type Candidate, type Decision } from "./decide";
@@ -204,7 +206,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     const lone = completed[0]!;
     if (!compareTensorMaps(reference, candidates[0]!.outputs, compare).equal) {
       await verdict(lone, false);
-      return await retryAfterWrong(app, tx, task, outcome);
+      return await retryAfterWrong(app, tx, task, outcome, task.wanted);
     }
   }
 
@@ -253,6 +255,30 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     return outcome;
   }
 
+  // Replicas that agree are no proof when strangers collude: the server's reference run audits a
+  // share of agreements before delivery (policy.ts drawRefereeAudit); a contradicted agreement is
+  // invalid for every provider in it, and the task runs again on other operators' providers.
+  let refereeAudited = false;
+  if (task.kind === "user" && !refereed && decision.winners.length >= 2 && canReferee(model, app.config.REFEREE_MAX_BYTES)) {
+    const agreeing = completed.filter((c) => decision.winners.includes(c.id));
+    if (agreeing.length >= 2 && drawRefereeAudit(policy, unpredictableUniform(), await pairTrusts(tx, agreeing))) {
+      const reference = await refereeOutputs(app, model, task.inputSha256);
+      if (reference) {
+        refereeAudited = true;
+        app.metrics.refereeAudits.inc();
+        const agreed = candidates.find((c) => c.assignmentId === agreeing[0]!.id)!.outputs;
+        if (!compareTensorMaps(reference, agreed, compare).equal) {
+          app.metrics.verdicts.inc({ verdict: "contradicted" });
+          for (const c of agreeing) await verdict(c, false);
+          for (const c of completed) if (!decision.winners.includes(c.id)) await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
+          // The next execution (another operator's) is checked by the reference run itself: the
+          // operators left may be too few for a new quorum, and no quorum checks better.
+          return await retryAfterWrong(app, tx, task, outcome, 1, { ...v, single: true, plan: "referee" });
+        }
+      }
+    }
+  }
+
   // Accepted. Compared executions are evidence; a single unchecked one joins its pair's solo window.
   const checked = completed.length > 1 || task.kind !== "user" || (v.mode !== "none" && !v.single) || v.plan === "referee";
   const credit = checked ? await creditOf(tx, task, decision.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined)) : undefined;
@@ -282,7 +308,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
       backend: c.backend,
       verdict: decision.winners.includes(c.id) ? "accepted" : "rejected",
     })),
-    qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none", ...(refereed ? { refereed } : {}) },
+    qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none", ...(refereed ? { refereed } : {}), ...(refereeAudited ? { refereeAudited } : {}) },
     ...(zk ? { zk } : {}),
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
@@ -309,22 +335,32 @@ async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[]): Promise
 }
 
 /**
- * The task's one execution was wrong (the referee disagreed): the execution is taken back and the
- * task runs again on a provider of another operator, checked the same way — or, once it has used
- * up its attempts, fails and is refunded.
+ * The server's reference run contradicted what the task's executions delivered (a lone result, or
+ * an agreement of replicas): those were judged invalid; the task runs again — `wanted` executions on
+ * providers of operators that have not run it yet (stragglers cancelled), checked as `verification`
+ * says — or, once it has used up its attempts, fails and is refunded.
  */
-async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: Outcome): Promise<Outcome> {
+async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: Outcome, wanted: number, verification?: StoredVerification): Promise<Outcome> {
   const [row] = await tx.$queryRaw<Array<{ attempts: number }>>`SELECT attempts FROM "Task" WHERE id = ${task.id}`;
   const attempts = (row?.attempts ?? 0) + 1;
   if (attempts >= app.config.MAX_ATTEMPTS) {
-    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the server's reference run disagreed with every execution");
+    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the server's reference run contradicted the providers' results");
     outcome.announce = "failed";
     return outcome;
   }
+  outcome.cancellations = await cancelLiveAssignments(tx, task.id);
   await tx.$executeRaw`
-    UPDATE "Task" SET attempts = ${attempts}, dispatched = dispatched - 1, status = 'queued', "updatedAt" = ${new Date()} WHERE id = ${task.id}`;
+    UPDATE "Task" SET attempts = ${attempts}, wanted = ${wanted}, dispatched = 0, status = 'queued', "updatedAt" = ${new Date()} WHERE id = ${task.id}`;
+  if (verification) await tx.$executeRaw`UPDATE "Task" SET verification = ${JSON.stringify(verification)}::jsonb WHERE id = ${task.id}`;
   outcome.announce = "queued";
   return outcome;
+}
+
+/** The (provider, backend) pair records of executions. */
+async function pairTrusts(tx: Tx, executions: CompletedRow[]): Promise<PairTrust[]> {
+  const rows = await tx.$queryRaw<Array<PairTrust & { providerId: string; backend: string }>>`
+    SELECT "providerId", backend, streak, solo, checked, invalid FROM "ProviderTrust" WHERE "providerId" = ANY(${executions.map((e) => e.providerId)}::text[])`;
+  return executions.map((e) => rows.find((r) => r.providerId === e.providerId && r.backend === e.backend) ?? newPairTrust());
 }
 
 /** A zk result's proof, checked against the task's stored input (zk/zk-job.ts). */

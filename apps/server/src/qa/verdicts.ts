@@ -6,7 +6,8 @@
  */
 import type { Tx } from "../db/database";
 import { slash } from "../ledger";
-import { afterChecked, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
+import { afterChecked, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
+import { loadProviderIdentities, loadSiblingCandidates } from "./candidates";
 import { addVerdict, reputationScore } from "./reputation";
 import { queueRechecks } from "./rechecks";
 
@@ -71,12 +72,14 @@ export async function recordCheckedVerdict(
         "tasksCompleted" = "tasksCompleted" + ${valid ? 1 : 0}, "tasksRejected" = "tasksRejected" + ${valid ? 0 : 1}
     WHERE id = ${j.providerId}
     RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
-  await writeTrust(tx, j.providerId, j.backend, afterChecked(await readTrust(tx, j.providerId, j.backend), valid, policy));
+  const before = await readTrust(tx, j.providerId, j.backend);
+  await writeTrust(tx, j.providerId, j.backend, afterChecked(before, valid, policy));
   let slashed = 0n;
   let rechecks = 0;
   if (!valid) {
     slashed = await slashProvider(tx, policy, j, opts.wronged);
     rechecks = await queueRechecks(tx, policy, j.providerId, j.backend);
+    if (catchResetsSiblings(before, policy)) await resetSiblings(tx, policy, j.providerId);
   }
   return { stats: stats!, slashed, rechecks };
 }
@@ -97,6 +100,22 @@ export async function recordSoloVerdict(tx: Tx, j: Judged, solo: boolean): Promi
     UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId}
     RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
   return stats!;
+}
+
+/**
+ * A trusted pair was caught: the pairs of every provider that shares its fate (its operator's, and
+ * by QA_SIBLINGS its network prefix's) lose their streak — checked again like newcomers, without a
+ * verdict, slash or re-check of their own (policy.ts afterSiblingCaught).
+ */
+async function resetSiblings(tx: Tx, policy: QaPolicy, providerId: string): Promise<void> {
+  const caught = (await loadProviderIdentities(tx, [providerId])).get(providerId);
+  if (!caught) return;
+  const candidates = await loadSiblingCandidates(tx, caught, providerId, policy.siblings === "network");
+  const siblings = [...candidates].filter(([, identity]) => sharesFate(caught, identity, policy)).map(([id]) => id);
+  if (siblings.length === 0) return;
+  // afterSiblingCaught: the streak goes to 0; checked, invalid and the solo window stay.
+  await tx.$executeRaw`
+    UPDATE "ProviderTrust" SET streak = 0, "updatedAt" = ${new Date()} WHERE "providerId" = ANY(${siblings}::text[]) AND streak > 0`;
 }
 
 async function readTrust(tx: Tx, providerId: string, backend: string): Promise<PairTrust> {

@@ -158,7 +158,9 @@ function netOf(app: AppContext, socket: Socket): { net?: string } {
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
   const accountId = socket.data.accountId as string;
   const price = BigInt(reg.price);
+  const { net } = netOf(app, socket);
   const fields = {
+    netPrefix: net ?? null,
     kind: reg.kind,
     backend: reg.backend,
     region: reg.region,
@@ -203,7 +205,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     socket,
     active: new Map(),
     draining: false,
-    ...netOf(app, socket),
+    ...(net ? { net } : {}),
   });
   app.metrics.providersOnline.set(app.providers.size);
   app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots }, "provider registered");

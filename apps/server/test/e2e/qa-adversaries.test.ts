@@ -116,6 +116,24 @@ describeDb("QA against cheaters and Sybils, under load", () => {
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   }, 180_000);
 
+  it("colluding accounts that agree with each other are caught by referee audits before anything wrong is delivered", async () => {
+    // Every agreement between untrusted pairs is audited (REFEREE_AUDIT_UNTRUSTED=1): two unlinked
+    // accounts answering [42,42,42,42] agree as the two replicas, the reference run contradicts them.
+    net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", PRICE], env: { REFEREE_AUDIT_UNTRUSTED: "1" } });
+    const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
+    const ring = [await cheaterOf(await net.addProviderAccount(), "ring-a", fortyTwo), await cheaterOf(await net.addProviderAccount(), "ring-b", fortyTwo)];
+    const tasks = await runMany(12, 4, (i) => submitFor(net!.apiKey, modelId, i, i % 2 === 0 ? { mode: "redundant" } : undefined));
+    for (const [i, t] of tasks.entries()) {
+      expect(t.status, t.id).toBe("completed");
+      expect(isRight(t.outputs, input(i)), t.id).toBe(true);
+      expect(t.receipt.qa.refereeAudited || t.receipt.qa.refereed || t.receipt.qa.check === "referee", t.id).toBeTruthy();
+    }
+    await expectNeverTrusted(ring.map((p) => p.providerId));
+    const contradicted = await net.db.prisma.assignment.count({ where: { providerId: { in: ring.map((p) => p.providerId) }, verdict: "rejected" } });
+    expect(contradicted).toBeGreaterThan(0);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  }, 180_000);
+
   it("accounts linked by a wallet are one operator, and nobody earns trust from their own tasks", async () => {
     net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", PRICE] });
     const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);

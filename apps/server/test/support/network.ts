@@ -103,8 +103,11 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
     DATA_DIR: dataDir,
     LOG_LEVEL: "warn",
     STUN_FSYNC: "false",
-    // Canaries are drawn at random: tests that want them turn them on (test/e2e/qa.test.ts).
+    // Canaries and referee audits are drawn at random: tests that want them turn them on
+    // (test/e2e/canaries.test.ts, qa-adversaries.test.ts).
     CANARY_RATE: "0",
+    REFEREE_AUDIT_RATE: "0",
+    REFEREE_AUDIT_UNTRUSTED: "0",
     ...opts.env,
   });
   let server = await startServer(config, { db });

@@ -170,6 +170,8 @@ export const ReceiptQaSchema = z.object({
   recheck: z.enum(["none", "queued", "confirmed", "corrected"]),
   /** The replicas disagreed and the server's own reference run decided (no provider tie-breaker). */
   refereed: z.boolean().optional(),
+  /** The replicas agreed and the server's own reference run re-checked that agreement before delivery (a referee audit, docs/QA.md). */
+  refereeAudited: z.boolean().optional(),
 });
 export type ReceiptQa = z.infer<typeof ReceiptQaSchema>;
 
