@@ -134,6 +134,41 @@ describeDb("QA against cheaters and Sybils, under load", () => {
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   }, 180_000);
 
+  for (const siblings of ["operator", "network"] as const) {
+    it(`a swarm member caught once trusted takes its siblings' trust with it (QA_SIBLINGS=${siblings})`, async () => {
+      // Small numbers so the swarm is trusted quickly; every trusted execution audited.
+      net = await startTestNetwork({
+        providers: 2,
+        providerArgs: () => ["--price", PRICE],
+        env: { TRUST_AFTER: "2", CHECKS_PER_INVALID: "0", AUDIT_START: "1", AUDIT_FLOOR: "1", QA_SIBLINGS: siblings, REFEREE_MAX_BYTES: "0" },
+      });
+      const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
+      const swarm = await net.addProviderAccount();
+      let lying = false;
+      const sleeper = (inputs: WireTensorMap) => (lying ? fortyTwo() : { y: float32Tensor([1, 4], mlp.forward(float32sOf(inputs.x!), 1)) });
+      const members = [await cheaterOf(swarm, "m1", sleeper), await cheaterOf(swarm, "m2", sleeper)];
+      const streakOf = async (id: string) => (await net!.db.prisma.providerTrust.findFirst({ where: { providerId: id } }))?.streak ?? 0;
+      // Honest phase: everyone earns a streak of at least 2 (trusted).
+      for (let i = 0; i < 12 && (await Promise.all([...members, ...net.providers].map((p) => streakOf(p.providerId)))).some((s) => s < 2); i++) {
+        await runMany(4, 4, (k) => submitFor(net!.apiKey, modelId, 10 * i + k, { mode: "redundant", replicas: 3 }));
+      }
+      for (const p of [...members, ...net.providers]) expect(await streakOf(p.providerId)).toBeGreaterThanOrEqual(2);
+      // The swarm wakes: the first member caught resets the other's streak (and, by network, the
+      // honest providers' on the same 127.0.0.1/24 too); nothing wrong is delivered.
+      lying = true;
+      const honestBefore = await Promise.all(net.providers.map((p) => streakOf(p.providerId)));
+      const t = await submitFor(net.apiKey, modelId, 500, { mode: "redundant", replicas: 3 });
+      expect(isRight(t.outputs, input(500)), t.id).toBe(true);
+      const caught = t.verification.executions.filter((e: { verdict: string }) => e.verdict === "rejected");
+      expect(caught).toHaveLength(1);
+      for (const m of members) expect(await streakOf(m.providerId)).toBe(0);
+      // The honest providers' valid verdicts on this task came first (+1), then the catch.
+      const honestAfter = await Promise.all(net.providers.map((p) => streakOf(p.providerId)));
+      if (siblings === "operator") expect(honestAfter).toEqual(honestBefore.map((s) => s + 1));
+      else expect(honestAfter).toEqual([0, 0]);
+    }, 180_000);
+  }
+
   it("accounts linked by a wallet are one operator, and nobody earns trust from their own tasks", async () => {
     net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", PRICE] });
     const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
