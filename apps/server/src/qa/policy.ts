@@ -58,8 +58,8 @@ export interface QaPolicy {
   siblings?: SiblingScope;
 }
 
-export type SiblingScope = "off" | "operator" | "network";
 export const SIBLING_SCOPES = ["off", "operator", "network"] as const;
+export type SiblingScope = (typeof SIBLING_SCOPES)[number];
 
 export const DEFAULT_QA_POLICY: Required<QaPolicy> = {
   trustAfter: 20,
