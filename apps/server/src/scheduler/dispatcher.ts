@@ -178,7 +178,7 @@ export class Dispatcher {
           } else if (checks(row, v)) {
             // Checkers (replicas, tie-breakers, re-checks): of other operators than every execution
             // of the task, trusted pairs first.
-            const takenIds = await this.identities(tx, taken);
+            const takenIds = await loadProviderIdentities(tx, taken);
             picks = await this.checkers(tx, req, [...takenIds.values()], row.wanted - row.dispatched);
           } else {
             // A canary or an unverified task takes the scheduler's order.
@@ -237,9 +237,9 @@ export class Dispatcher {
     const backend = sameBackend ? lead.p.backend : undefined;
     const checkerReq: MatchRequest = { ...req, exclude: new Set([...(req.exclude ?? []), lead.p.id]), ...(backend ? { backend: backend as Requirements["backend"] } : {}) };
     const sameOrigin = eligible.slice(1).filter((c) => !backend || c.p.backend === backend);
-    const others = await this.checkers(tx, checkerReq, [this.identity(lead)], v.replicas - 1, sameOrigin);
+    const others = await this.checkers(tx, checkerReq, [lead.f.identity], v.replicas - 1, sameOrigin);
     const replicate = { plan, wanted: v.replicas, picks: [lead, ...others], ...(backend ? { backend } : {}) };
-    if (others.length > 0 || (await this.checkerRegistered(tx, checkerReq, this.identity(lead)))) return replicate;
+    if (others.length > 0 || (await this.checkerRegistered(tx, checkerReq, lead.f.identity))) return replicate;
     // Nobody of another operator could check it: the server's own reference run does, when it can.
     if (canReferee({ calibration: row.calibration, sizeBytes: row.modelSize }, config.REFEREE_MAX_BYTES)) return { plan: "referee", wanted: 1, picks: [lead] };
     if (v.allowSingle || config.ALLOW_SINGLE) return { plan: "single", wanted: 1, picks: [lead] };
@@ -255,7 +255,7 @@ export class Dispatcher {
   private async checkers(tx: Tx, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
     if (n <= 0) return [];
     const { providers, config } = this.app;
-    const choose = (eligible: Candidate[]) => pickDistinct(preferTrusted(eligible, (c) => c.f.trust, config.qa), (c) => this.identity(c), taken, n, config.QUORUM_NETWORK);
+    const choose = (eligible: Candidate[]) => pickDistinct(preferTrusted(eligible, (c) => c.f.trust, config.qa), (c) => c.f.identity, taken, n, config.QUORUM_NETWORK);
     // The lead's own candidate list first (no second round trip when it holds enough operators).
     if (known) {
       const picks = choose(known);
@@ -278,19 +278,6 @@ export class Dispatcher {
     return [...ids.values()].some((id) => !sameOperator(id, lead));
   }
 
-  /** The operators of providers (wallet links from the database, network prefix from the registry). */
-  private async identities(tx: Tx, providerIds: readonly string[]): Promise<Map<string, Identity>> {
-    const ids = await loadProviderIdentities(tx, providerIds);
-    for (const [id, identity] of ids) {
-      const net = this.app.providers.get(id)?.net;
-      if (net) ids.set(id, { ...identity, net });
-    }
-    return ids;
-  }
-
-  private identity(c: Candidate): Identity {
-    return c.p.net ? { ...c.f.identity, net: c.p.net } : c.f.identity;
-  }
 
   /**
    * The candidates whose account stake covers one more execution at their price (free work needs

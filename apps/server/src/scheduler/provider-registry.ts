@@ -31,8 +31,6 @@ export interface LocalProvider {
   draining: boolean;
   /** Backing off after a BUSY answer: out of matching for a moment. */
   resting?: boolean;
-  /** The network prefix it connects from (qa/quorum.ts), when known. */
-  net?: string;
 }
 
 /**

@@ -150,17 +150,15 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
 }
 
 /** The network prefix the provider connects from (qa/quorum.ts: quorums prefer distinct ones). */
-function netOf(app: AppContext, socket: Socket): { net?: string } {
-  const net = networkPrefix(clientIp(socket.request, app.config.trustProxy));
-  return net ? { net } : {};
+function netOf(app: AppContext, socket: Socket): string | undefined {
+  return networkPrefix(clientIp(socket.request, app.config.trustProxy));
 }
 
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
   const accountId = socket.data.accountId as string;
   const price = BigInt(reg.price);
-  const { net } = netOf(app, socket);
   const fields = {
-    netPrefix: net ?? null,
+    netPrefix: netOf(app, socket) ?? null,
     kind: reg.kind,
     backend: reg.backend,
     region: reg.region,
@@ -205,7 +203,6 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     socket,
     active: new Map(),
     draining: false,
-    ...(net ? { net } : {}),
   });
   app.metrics.providersOnline.set(app.providers.size);
   app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots }, "provider registered");
