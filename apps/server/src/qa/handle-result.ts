@@ -12,6 +12,7 @@ import {
 } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
+import { retryOnConflict } from "../db/retry-conflicts";
 import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../scheduler/assignment-lifecycle";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
@@ -96,8 +97,10 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
 
   let outcome: Outcome | undefined;
   // The result path runs raw SQL: it is the busiest transaction, and Prisma's per-query overhead
-  // was most of its cost. The task row is locked first, as every writer does.
-  await db.prisma.$transaction(async (tx) => {
+  // was most of its cost. The task row is locked first, as every writer does. A deadlock with
+  // another result transaction (PostgreSQL) runs it again.
+  await retryOnConflict(() => db.prisma.$transaction(async (tx) => {
+    outcome = undefined;
     const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
     await pinBlob(tx, blobs, outputSha256, stored);
     const done = await tx.$executeRaw`
@@ -107,7 +110,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
     if (done === 0 || !task) return;
     outcome = await judge(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
-  });
+  }));
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
@@ -179,11 +182,16 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
     }
     return outcome;
   }
+  // Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
+  // PostgreSQL would lock overlapping providers in their own completion orders and deadlock:
+  // lock them all here first, in one order (by id).
+  const v = task.verification as unknown as StoredVerification;
+  const judgedProviders = [...new Set([...completed.map((c) => c.providerId), ...(v.recheck ? [v.recheck.providerId] : [])])].sort();
+  await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ANY(${judgedProviders}::text[]) ORDER BY id FOR NO KEY UPDATE`;
   const outputsOf = async (c: { id: string; outputSha256: string }) =>
     c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256));
   const candidates: Candidate[] = [];
   for (const c of completed) candidates.push({ assignmentId: c.id, outputs: await outputsOf(c) });
-  const v = task.verification as unknown as StoredVerification;
   const compare = compareOptionsFor(model.calibration as Calibration | null, v.argmax);
   const byId = new Map(completed.map((c) => [c.id, c]));
   const verdict = async (c: CompletedRow, valid: boolean, opts?: Parameters<typeof recordCheckedVerdict>[4]) => {

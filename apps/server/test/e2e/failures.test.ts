@@ -41,7 +41,10 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     expect(accepted[0]!.status).toBe("completed");
     expect(accepted[0]!.providerId).not.toBe(victim.providerId);
     expect(done.cost).toBe("50");
-    expect((await getBalances(net.db, net.providerAccountId)).balance).toBe(earned(50n));
+    // Paid once, to the survivor's account (each provider has an account of its own).
+    const survivor = net.providers.find((p) => p.providerId === accepted[0]!.providerId)!;
+    expect((await getBalances(net.db, survivor.accountId)).balance).toBe(earned(50n));
+    expect((await getBalances(net.db, victim.accountId)).balance).toBe(0n);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 

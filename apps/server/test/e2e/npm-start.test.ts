@@ -8,7 +8,7 @@ import { HealthSchema, type Health } from "@stun/shared";
 import { buildMlp } from "@stun/testkit";
 import { localKeysFile } from "../../src/local-secrets";
 import { testDbKind } from "../support/database";
-import { eventually } from "../support/network";
+import { eventually, freePort } from "../support/network";
 import { api, runTask, toJsonTensor, uploadModel } from "../support/api";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -30,7 +30,7 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
     const legacy = path.join(dataDir, "local-keys.json");
     const stale = { requester: { accountId: "acc_gone", apiKey: "stun_gone" }, provider: { accountId: "acc_gone2", apiKey: "stun_gone2" } };
     writeFileSync(legacy, JSON.stringify(stale), { mode: 0o644 });
-    const run = npmStart({ DATA_DIR: dataDir, STUN_SECRETS_DIR: secrets, STUN_PROVIDERS: String(PROVIDERS) });
+    const run = await npmStart({ DATA_DIR: dataDir, STUN_SECRETS_DIR: secrets, STUN_PROVIDERS: String(PROVIDERS) });
     const { child, exited, url } = run;
     const out = () => run.out;
     // Ready means ready: /health is polled from the start, and every answer to a request sent after
@@ -110,7 +110,7 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
   it("stops with exit code 1, saying which provider is missing, when its providers are not registered in time", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-start-"));
     const secrets = path.join(mkdtempSync(path.join(os.tmpdir(), "stun-secrets-")), "stun");
-    const run = npmStart({ DATA_DIR: dataDir, STUN_SECRETS_DIR: secrets, STUN_PROVIDERS: "1", STUN_PROVIDERS_READY_SECONDS: "0.001" });
+    const run = await npmStart({ DATA_DIR: dataDir, STUN_SECRETS_DIR: secrets, STUN_PROVIDERS: "1", STUN_PROVIDERS_READY_SECONDS: "0.001" });
     try {
       expect(await run.exited).toBe(1);
       expect(run.out).toContain("Stun did not start: provider local-1 did not register within 0.001 s");
@@ -124,8 +124,9 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
 });
 
 /** `npm start` (scripts/start.ts) on a random port, its stdout and stderr collected in `out`. */
-function npmStart(env: Record<string, string>) {
-  const port = 40_000 + Math.floor(Math.random() * 20_000);
+async function npmStart(env: Record<string, string>) {
+  // A port free right now (a random one collided with another test's listener under load).
+  const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: root,
     // The web build (next build, when apps/web/out is stale) is left out here: the web tests build
