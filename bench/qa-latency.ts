@@ -39,7 +39,8 @@ const HONEST = Number(values.honest);
 const CHEATER_SLOTS = Number(values["cheater-slots"]);
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-qa-bench-"));
-const server = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "error", CANARY_RATE: "0", STUN_FSYNC: process.env.STUN_FSYNC ?? "true" }));
+// One requester key sends every task: the per-key rate limit is lifted (RATE_LIMIT_PER_KEY 0).
+const server = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "error", CANARY_RATE: "0", RATE_LIMIT_PER_KEY: "0", STUN_FSYNC: process.env.STUN_FSYNC ?? "true" }));
 const requester = await createAccount(server.app);
 await faucet(server.app, requester.accountId, 10n ** 15n);
 async function operator() {
