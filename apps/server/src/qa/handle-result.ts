@@ -126,6 +126,7 @@ type TaskRow = {
   status: string;
   wanted: number;
   dispatched: number;
+  attempts: number;
   verification: unknown;
   escrowHeld: bigint;
   inputSha256: string;
@@ -349,8 +350,7 @@ async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[]): Promise
  * says — or, once it has used up its attempts, fails and is refunded.
  */
 async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: Outcome, wanted: number, verification?: StoredVerification): Promise<Outcome> {
-  const [row] = await tx.$queryRaw<Array<{ attempts: number }>>`SELECT attempts FROM "Task" WHERE id = ${task.id}`;
-  const attempts = (row?.attempts ?? 0) + 1;
+  const attempts = task.attempts + 1;
   if (attempts >= app.config.MAX_ATTEMPTS) {
     outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the server's reference run contradicted the providers' results");
     outcome.announce = "failed";
@@ -358,8 +358,9 @@ async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: 
   }
   outcome.cancellations = await cancelLiveAssignments(tx, task.id);
   await tx.$executeRaw`
-    UPDATE "Task" SET attempts = ${attempts}, wanted = ${wanted}, dispatched = 0, status = 'queued', "updatedAt" = ${new Date()} WHERE id = ${task.id}`;
-  if (verification) await tx.$executeRaw`UPDATE "Task" SET verification = ${JSON.stringify(verification)}::jsonb WHERE id = ${task.id}`;
+    UPDATE "Task" SET attempts = ${attempts}, wanted = ${wanted}, dispatched = 0, status = 'queued', "updatedAt" = ${new Date()},
+                      verification = COALESCE(${verification ? JSON.stringify(verification) : null}::jsonb, verification)
+    WHERE id = ${task.id}`;
   outcome.announce = "queued";
   return outcome;
 }

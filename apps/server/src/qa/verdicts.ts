@@ -6,7 +6,7 @@
  */
 import type { Tx } from "../db/database";
 import { slash } from "../ledger";
-import { afterChecked, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
+import { DEFAULT_QA_POLICY, afterChecked, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
 import { loadProviderIdentities, loadSiblingCandidates } from "./candidates";
 import { addVerdict, reputationScore } from "./reputation";
 import { queueRechecks } from "./rechecks";
@@ -110,7 +110,7 @@ export async function recordSoloVerdict(tx: Tx, j: Judged, solo: boolean): Promi
 async function resetSiblings(tx: Tx, policy: QaPolicy, providerId: string): Promise<void> {
   const caught = (await loadProviderIdentities(tx, [providerId])).get(providerId);
   if (!caught) return;
-  const candidates = await loadSiblingCandidates(tx, caught, providerId, policy.siblings === "network");
+  const candidates = await loadSiblingCandidates(tx, caught, providerId, (policy.siblings ?? DEFAULT_QA_POLICY.siblings) === "network");
   const siblings = [...candidates].filter(([, identity]) => sharesFate(caught, identity, policy)).map(([id]) => id);
   if (siblings.length === 0) return;
   // afterSiblingCaught: the streak goes to 0; checked, invalid and the solo window stay.
