@@ -281,6 +281,7 @@ function localChainLines(c: LocalChain): string {
   return [
     `anvil (local, chain id ${c.chainId}), RPC ${rpc}   (state in ${path.join(config.dataDir, "chain")})`,
     `             Marketplace ${c.addresses.marketplace}`,
+    `             Staking     ${c.addresses.staking}`,
     `             mUSD        ${c.addresses.token}   (the ledger token: deposits credit your Stun balance)`,
     `             STUN        ${c.addresses.stunToken}`,
     ...(demo

@@ -1,6 +1,7 @@
 /**
- * Gas report: deploys the Stun stack on a fresh anvil and prints the gas each marketplace operation
- * uses (transaction gasUsed, intrinsic gas and calldata included), as a Markdown table.
+ * Gas report: deploys the Stun stack on a fresh anvil and prints the gas each marketplace and
+ * staking operation uses (transaction gasUsed, intrinsic gas and calldata included), as a Markdown
+ * table, and next to it each contract's deployed bytecode size and its headroom under EIP-170.
  *
  * Figures are for the steady state: one warm-up round runs first, so the accounts already hold
  * token balances and claimable credits (their storage slots are non-zero), as on a live network;
@@ -35,12 +36,13 @@ import {
   signSettlement,
   signSettlementBatch,
   signSlash,
+  stakingAbi,
   stunTokenAbi,
   deployZkVerifier,
   registerZkVerifier,
   zkProofArgs,
 } from "../src-ts";
-import { compile, staleGeneratedFiles } from "./compile";
+import { EIP170_LIMIT, SETTINGS, SIZE_HEADROOM, compile, deployedSize, staleGeneratedFiles } from "./compile";
 
 const BATCH = 10;
 
@@ -72,6 +74,7 @@ async function main() {
       if (receipt.status !== "success") throw new Error("transaction reverted");
       return receipt;
     };
+    const staking = (who: Address) => getContract({ address: d.staking, abi: stakingAbi, client: { public: chain.publicClient, wallet: wallet(who) } });
     const stun = (who: Address) => getContract({ address: d.token, abi: stunTokenAbi, client: { public: chain.publicClient, wallet: wallet(who) } });
     const musd = (who: Address) => getContract({ address: usd, abi: mockERC20Abi, client: { public: chain.publicClient, wallet: wallet(who) } });
 
@@ -79,6 +82,7 @@ async function main() {
       await mined(stun(deployer!.address).write.transfer([who.address, parseEther("1000000")]));
       await mined(musd(deployer!.address).write.mint([who.address, 10n ** 15n]));
       await mined(stun(who.address).write.approve([d.marketplace, 2n ** 256n - 1n]));
+      await mined(stun(who.address).write.approve([d.staking, 2n ** 256n - 1n]));
       await mined(musd(who.address).write.approve([d.marketplace, 2n ** 256n - 1n]));
     }
 
@@ -119,12 +123,12 @@ async function main() {
       };
       const r = requester!.address;
       if (round === "warm-up") {
-        for (const p of providers) await mined(market(p).write.registerProvider([parseEther("1000")]));
+        for (const p of providers) await mined(staking(p).write.registerProvider([parseEther("1000")]));
       } else {
         const fresh = chain.accounts[0]!.address; // the deployer registers as a provider only now
-        await mined(stun(fresh).write.approve([d.marketplace, 2n ** 256n - 1n]));
-        record("registerProvider", await mined(market(fresh).write.registerProvider([parseEther("1000")])));
-        record("addStake", await mined(market(p1!.address).write.addStake([parseEther("1")])));
+        await mined(stun(fresh).write.approve([d.staking, 2n ** 256n - 1n]));
+        record("registerProvider (Staking)", await mined(staking(fresh).write.registerProvider([parseEther("1000")])));
+        record("addStake (Staking)", await mined(staking(p1!.address).write.addStake([parseEther("1")])));
       }
 
       const erc20Task = newId();
@@ -216,15 +220,22 @@ async function main() {
       }
 
       const order = { provider: p2!.address, amount: 10n, beneficiary: r, beneficiaryAmount: 4n, nonce: newId() };
-      record("slash", await mined(market(r).write.slash([order, await signSlash(settlers.slice(0, 2), domain, order)])));
-      record("requestUnstake", await mined(market(p3!.address).write.requestUnstake([1n])));
+      record("slash (takes the stake from Staking)", await mined(market(r).write.slash([order, await signSlash(settlers.slice(0, 2), domain, order)])));
+      record("requestUnstake (Staking)", await mined(staking(p3!.address).write.requestUnstake([1n])));
       await chain.increaseTime(3_601n);
-      record("withdrawStake", await mined(market(p3!.address).write.withdrawStake()));
+      record("withdrawStake (Staking)", await mined(staking(p3!.address).write.withdrawStake()));
     }
 
-    console.log(`ComputeMarketplace gas (solc 0.8.30, optimizer 150 runs, evm cancun; anvil ${chain.chain.id}):\n`);
+    const compiler = `solc 0.8.30, ${SETTINGS.viaIR ? "via IR, " : ""}optimizer ${SETTINGS.optimizer.runs} runs, evm ${SETTINGS.evmVersion}`;
+    console.log(`ComputeMarketplace and Staking gas (${compiler}; anvil ${chain.chain.id}):\n`);
     console.log("| operation | gas |\n|---|---:|");
     for (const [label, gas] of rows) console.log(`| ${label} | ${BigInt(gas).toLocaleString("en-US")} |`);
+    const fmt = (n: number) => n.toLocaleString("en-US");
+    console.log(`\nDeployed bytecode (EIP-170 limit ${fmt(EIP170_LIMIT)} bytes; every contract keeps ≥ ${fmt(SIZE_HEADROOM)} bytes of headroom):\n`);
+    console.log("| contract | deployed bytes | headroom |\n|---|---:|---:|");
+    for (const [name, a] of [...artifacts].filter(([, a]) => !a.sourceName.startsWith("test/"))) {
+      console.log(`| ${name} | ${fmt(deployedSize(a))} | ${fmt(EIP170_LIMIT - deployedSize(a))} |`);
+    }
   } finally {
     await chain.stop();
     await shutdownZk();

@@ -1,6 +1,7 @@
 /**
  * Deploys Stun's contracts with viem: the STUN token, the TimelockController that owns the
- * marketplace, the Governor that proposes to the timelock, and the ComputeMarketplace.
+ * marketplace, the Governor that proposes to the timelock, and the ComputeMarketplace (whose
+ * constructor creates its Staking and its ZkProofChecker).
  */
 import {
   type Abi,
@@ -84,6 +85,8 @@ export interface StunDeployment {
   timelock: Address;
   governor: Address;
   marketplace: Address;
+  /** Providers' stake: created by the marketplace's constructor (`staking()`); providers approve and stake here. */
+  staking: Address;
   /** Block of the last deployment transaction (start of event scans). */
   blockNumber: bigint;
 }
@@ -109,7 +112,7 @@ async function confirm(publicClient: PublicClient, hash: Hash): Promise<bigint> 
 
 /**
  * Deploys StunToken, TimelockController, StunGovernor and ComputeMarketplace (owned by the
- * timelock; the governor is the timelock's proposer and canceller; anyone may execute), then
+ * timelock, which also sets Staking's parameters; the governor is the timelock's proposer and canceller; anyone may execute), then
  * renounces the deployer's timelock admin unless `keepTimelockAdmin`. Returns the addresses.
  */
 export async function deployStun(walletClient: DeployWalletClient, opts: DeployStunOptions): Promise<StunDeployment> {
@@ -151,6 +154,8 @@ export async function deployStun(walletClient: DeployWalletClient, opts: DeployS
     },
   ]);
 
+  const staking = await publicClient.readContract({ address: marketplace.address, abi: computeMarketplaceAbi, functionName: "staking" });
+
   let blockNumber = marketplace.blockNumber;
   const grant = async (role: Hex, account: Address) => {
     const hash = await walletClient.writeContract({
@@ -181,6 +186,7 @@ export async function deployStun(walletClient: DeployWalletClient, opts: DeployS
     timelock: timelock.address,
     governor: governor.address,
     marketplace: marketplace.address,
+    staking: getAddress(staking),
     blockNumber,
   };
 }

@@ -14,13 +14,22 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {FeeSplit} from "./FeeSplit.sol";
 import {SettlerSet} from "./SettlerSet.sol";
 import {ZkProofChecker} from "./ZkProofChecker.sol";
+import {Staking} from "./Staking.sol";
+import {IComputeMarketplace} from "./interfaces/IComputeMarketplace.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
 
 /**
  * @title ComputeMarketplace
- * @notice Stun's on-chain settlement: task escrow (native ETH or an allow-listed ERC-20), provider
- * stake (in STUN), settlement by an M-of-N set of settler keys with the 80/15/5 fee split, a
- * dispute window before payouts can be claimed, refunds after a task's deadline, slashing, and an
- * emergency pause.
+ * @notice Stun's on-chain settlement: task escrow (native ETH or an allow-listed ERC-20),
+ * settlement by an M-of-N set of settler keys with the 80/15/5 fee split, a dispute window before
+ * payouts can be claimed, refunds after a task's deadline, slashing orders, and an emergency pause.
+ * Its types, events and errors are in {IComputeMarketplace}.
+ *
+ * Provider stake (in STUN) lives in {Staking}, a separate contract this one creates in its
+ * constructor (`staking()`): providers register and stake there; this contract asks it whether a
+ * provider is registered before paying it, and M settler signatures over a `Slash` here make it
+ * hand slashed stake over, to be credited like any payout. Staking obeys this contract's owner and
+ * pause.
  *
  * A task's life: `createTask` (Escrowed) → `settle` / `settleBatch` by M settler signatures
  * (Settled; the unspent escrow is credited to the requester at once) → after the dispute window,
@@ -49,142 +58,37 @@ import {ZkProofChecker} from "./ZkProofChecker.sol";
  *
  * Tokens on the allow-list must be plain ERC-20s (no fee on transfer, no rebasing).
  */
-contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP712, SettlerSet {
+contract ComputeMarketplace is IComputeMarketplace, Ownable, Pausable, ReentrancyGuardTransient, EIP712, SettlerSet {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
-    // ─── Types ───────────────────────────────────────────────────────────────────────────────
-
-    /// @notice None (unknown id) → Escrowed → Settled → Released | Disputed; Escrowed → Refunded; zk: Escrowed → Released.
-    enum TaskStatus {
-        None,
-        Escrowed,
-        Settled,
-        Released,
-        Disputed,
-        Refunded
-    }
-
-    /// @notice One task's escrow and settlement record (three storage slots at creation).
-    struct Task {
-        address requester;
-        uint40 deadline; // settle by this time (inclusive); refundable after it
-        uint40 releaseAt; // end of the dispute window (set at settlement)
-        TaskStatus status;
-        bool zk; // created with {createZkTask}: settled only by {settleWithProof}
-        address token; // address(0) = native ETH
-        uint96 amount; // escrowed
-        address modelCreator; // address(0): the creator's share goes to the treasury
-        uint96 cost; // Σ accepted executions' prices (set at settlement), ≤ amount
-        bytes32 resultDigest; // the settled result (set at settlement)
-        bytes32 payoutHash; // keccak256(abi.encode(Payout)) committed at settlement
-    }
-
-    /**
-     * @notice What M settlers sign to settle a task (EIP-712 `Settlement`): the result and the
-     * accepted executions, one (provider, price) per execution. The cost is Σ amounts.
-     */
-    struct Settlement {
-        bytes32 taskId;
-        bytes32 resultDigest;
-        address[] providers;
-        uint256[] amounts;
-    }
-
-    /// @notice A settlement's split, as emitted in {TaskSettled}; `release` takes it back.
-    struct Payout {
-        address[] providers;
-        uint256[] shares;
-        uint256 treasuryShare;
-        uint256 creatorShare;
-    }
-
-    /**
-     * @notice What M settlers sign to slash a provider (EIP-712 `Slash`): up to `amount` of its
-     * stake (active first, then unbonding), of which up to `beneficiaryAmount` goes to
-     * `beneficiary` (a wronged requester) and the rest to the treasury. `nonce` is any unique id
-     * (the ledger's slash id); each can be used once.
-     */
-    struct SlashOrder {
-        address provider;
-        uint256 amount;
-        address beneficiary;
-        uint256 beneficiaryAmount;
-        bytes32 nonce;
-    }
-
-    /**
-     * @notice What M settlers sign, batched (EIP-712 `DepositSettlementBatch`), to pay one
-     * accepted task out of a Stun account's deposit: as {Settlement}, plus the paying `account`,
-     * the deposit's `token` and the task's `modelCreator` (address(0): its share goes to the
-     * treasury). Providers need no stake on chain here (Stun holds their stake in its ledger).
-     */
-    struct DepositSettlement {
-        bytes32 taskId;
-        bytes32 resultDigest;
-        bytes32 account;
-        address token;
-        address modelCreator;
-        address[] providers;
-        uint256[] amounts;
-    }
-
-    /**
-     * @notice What M settlers sign (EIP-712 `DepositWithdrawal`) to send `amount` of a Stun
-     * account's unspent deposit in `token` to `to` (credited to `to`, taken with {withdraw}).
-     * `nonce` is any unique id (the server's withdrawal id); each can be used once. `deadline`
-     * (Unix seconds) is the last second the order can be executed: after it, an order whose nonce
-     * is still unused can never pay, so the signer may safely treat it as cancelled.
-     */
-    struct DepositWithdrawal {
-        bytes32 account;
-        address token;
-        uint256 amount;
-        address to;
-        bytes32 nonce;
-        uint256 deadline;
-    }
-
-    /// @notice A model's registered Groth16 verifier (a snarkjs-exported contract) and its number of public signals.
-    struct ZkVerifier {
-        address verifier;
-        uint16 nPublic;
-    }
-
-    /// @notice What the requester of a zk task commits to: the zkML circuit's publicSignals[0] and [1].
-    struct ZkTerms {
-        uint256 modelHash; // names the model's weights
-        uint256 inputHash; // Poseidon of the task's (private) input
-    }
-
-    /// @notice A provider's stake (in the stake token).
-    struct ProviderStake {
-        uint128 staked;
-        uint128 unbonding;
-        uint64 unbondingEnd;
-        bool registered;
-    }
-
     // ─── Constants ───────────────────────────────────────────────────────────────────────────
 
-    /// @dev EIP-712 type strings (viem: `types` in src-ts/typed-data.ts).
+    // EIP-712 type hashes (viem: `types` in src-ts/typed-data.ts).
+    /// @notice EIP-712 type hash of `Settlement` (what {settle} checks).
     bytes32 public constant SETTLEMENT_TYPEHASH =
         keccak256("Settlement(bytes32 taskId,bytes32 resultDigest,address[] providers,uint256[] amounts)");
+    /// @notice EIP-712 type hash of `SettlementBatch` (what {settleBatch} checks).
     bytes32 public constant SETTLEMENT_BATCH_TYPEHASH =
         keccak256(
             "SettlementBatch(Settlement[] settlements)Settlement(bytes32 taskId,bytes32 resultDigest,address[] providers,uint256[] amounts)"
         );
+    /// @notice EIP-712 type hash of `Dispute` (what {dispute} checks).
     bytes32 public constant DISPUTE_TYPEHASH = keccak256("Dispute(bytes32 taskId,bytes32 resultDigest)");
+    /// @notice EIP-712 type hash of `Slash` (what {slash} checks).
     bytes32 public constant SLASH_TYPEHASH =
         keccak256("Slash(address provider,uint256 amount,address beneficiary,uint256 beneficiaryAmount,bytes32 nonce)");
+    /// @notice EIP-712 type hash of one `DepositSettlement` of a batch.
     bytes32 public constant DEPOSIT_SETTLEMENT_TYPEHASH =
         keccak256(
             "DepositSettlement(bytes32 taskId,bytes32 resultDigest,bytes32 account,address token,address modelCreator,address[] providers,uint256[] amounts)"
         );
+    /// @notice EIP-712 type hash of `DepositSettlementBatch` (what {settleFromDeposits} checks).
     bytes32 public constant DEPOSIT_SETTLEMENT_BATCH_TYPEHASH =
         keccak256(
             "DepositSettlementBatch(DepositSettlement[] settlements)DepositSettlement(bytes32 taskId,bytes32 resultDigest,bytes32 account,address token,address modelCreator,address[] providers,uint256[] amounts)"
         );
+    /// @notice EIP-712 type hash of `DepositWithdrawal` (what {withdrawDeposit} checks).
     bytes32 public constant DEPOSIT_WITHDRAWAL_TYPEHASH =
         keccak256("DepositWithdrawal(bytes32 account,address token,uint256 amount,address to,bytes32 nonce,uint256 deadline)");
 
@@ -192,17 +96,18 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     uint256 public constant MAX_PROVIDERS = 32;
     /// @notice Upper bound on treasuryBps + creatorBps (providers keep at least 70%).
     uint256 public constant MAX_FEE_BPS = 3_000;
-    /// @notice Bounds on the dispute window.
+    /// @notice Lower bound on the dispute window.
     uint64 public constant MIN_DISPUTE_WINDOW = 1 minutes;
+    /// @notice Upper bound on the dispute window.
     uint64 public constant MAX_DISPUTE_WINDOW = 30 days;
-    /// @notice Upper bound on the unbonding delay (its lower bound is the dispute window).
-    uint64 public constant MAX_UNBONDING_DELAY = 90 days;
     /// @notice Fewest public signals of a zkML circuit: modelHash, inputHash, one output, taskId, provider.
     uint16 internal constant MIN_ZK_PUBLIC_SIGNALS = 5;
 
     // ─── State ───────────────────────────────────────────────────────────────────────────────
 
-    /// @notice The token providers stake (STUN).
+    /// @notice Providers' stake (created by the constructor; this contract is its owner-of-record, pause switch and slasher).
+    IStaking public immutable staking;
+    /// @notice The token providers stake (STUN): {staking}'s, in which slashed stake is credited.
     IERC20 public immutable stakeToken;
     /// @notice Checks zkML proofs for {settleWithProof} (created by the constructor; stateless).
     ZkProofChecker public immutable zkProofChecker;
@@ -215,12 +120,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     uint16 public creatorBps;
     /// @notice Seconds after settlement during which settlers can dispute it.
     uint64 public disputeWindow;
-    /// @notice Seconds between an unstake request and the stake's withdrawal (≥ disputeWindow).
-    uint64 public unbondingDelay;
     /// @notice May pause and unpause (as may the owner).
     address public guardian;
-    /// @notice Smallest stake to register as a provider.
-    uint256 public minStake;
 
     /// @notice Tokens tasks can be escrowed in; address(0) is native ETH.
     mapping(address token => bool) public isTokenAllowed;
@@ -242,144 +143,18 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     mapping(bytes32 taskId => ZkTerms) public zkTermsOf;
 
     mapping(bytes32 taskId => Task) private _tasks;
-    mapping(address provider => ProviderStake) private _stakes;
-
-    // ─── Events ──────────────────────────────────────────────────────────────────────────────
-
-    event TaskCreated(
-        bytes32 indexed taskId,
-        address indexed requester,
-        address indexed token,
-        uint256 amount,
-        uint64 deadline,
-        address modelCreator
-    );
-    /// @notice `change` (escrow − cost) is credited to the requester now; the payout after `releaseAt`.
-    event TaskSettled(
-        bytes32 indexed taskId,
-        bytes32 resultDigest,
-        uint256 cost,
-        uint256 change,
-        uint64 releaseAt,
-        Payout payout
-    );
-    event TaskReleased(bytes32 indexed taskId);
-    event TaskDisputed(bytes32 indexed taskId, uint256 refunded);
-    event TaskRefunded(bytes32 indexed taskId, uint256 refunded);
-    event Withdrawn(address indexed token, address indexed account, uint256 amount);
-    /// @notice `from` added `amount` of `token` to Stun account `account`'s deposit.
-    event Deposited(bytes32 indexed account, address indexed from, address indexed token, uint256 amount);
-    /// @notice Task `taskId` was paid out of `account`'s deposit (its split is in the {TaskSettled} of the same call).
-    event SettledFromDeposit(bytes32 indexed taskId, bytes32 indexed account, address indexed token, uint256 cost);
-    /// @notice `amount` of `account`'s deposit was credited to `to` (for {withdraw}).
-    event DepositWithdrawn(bytes32 indexed account, address indexed token, address indexed to, uint256 amount, bytes32 nonce);
-
-    /// @notice A zk task's requester committed to these terms (with its {TaskCreated} in the same call).
-    event ZkTaskCreated(bytes32 indexed taskId, uint256 indexed modelHash, uint256 inputHash);
-    /**
-     * @notice A zk task was settled with a valid proof: its whole escrow (`cost`) was split and
-     * credited at once; `resultDigest` = keccak256 of the proof's output signals (32 bytes each).
-     */
-    event TaskSettledWithProof(
-        bytes32 indexed taskId,
-        address indexed provider,
-        uint256 indexed modelHash,
-        uint256 cost,
-        bytes32 resultDigest
-    );
-
-    event ProviderRegistered(address indexed provider, uint256 stake);
-    event StakeAdded(address indexed provider, uint256 amount, uint256 staked);
-    event UnstakeRequested(address indexed provider, uint256 amount, uint256 unbonding, uint64 unbondingEnd);
-    event StakeWithdrawn(address indexed provider, uint256 amount);
-    event ProviderSlashed(
-        address indexed provider,
-        bytes32 indexed nonce,
-        uint256 slashed,
-        address beneficiary,
-        uint256 toBeneficiary,
-        uint256 toTreasury
-    );
-
-    event FeeSplitChanged(uint16 treasuryBps, uint16 creatorBps);
-    event DisputeWindowChanged(uint64 disputeWindow);
-    event UnbondingDelayChanged(uint64 unbondingDelay);
-    event MinStakeChanged(uint256 minStake);
-    event TokenAllowed(address indexed token, bool allowed);
-    event TreasuryChanged(address indexed previous, address indexed treasury);
-    event GuardianChanged(address indexed previous, address indexed guardian);
-    /// @notice `verifier` (address(0): none) now verifies proofs of model `modelHash`, with `nPublic` public signals.
-    event ZkVerifierSet(uint256 indexed modelHash, address indexed verifier, uint16 nPublic);
-
-    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
-
-    error ZeroAddress();
-    error ZeroAmount();
-    error TokenNotAllowed(address token);
-    error InvalidEthValue(uint256 expected, uint256 sent);
-    error InvalidDeadline(uint64 deadline);
-    error TaskExists(bytes32 taskId);
-    error InvalidTaskStatus(bytes32 taskId, TaskStatus status);
-    error DeadlinePassed(bytes32 taskId, uint64 deadline);
-    error DeadlineNotReached(bytes32 taskId, uint64 deadline);
-    error InvalidProviderCount(uint256 count);
-    error LengthMismatch(uint256 providers, uint256 amounts);
-    error ProviderNotRegistered(address provider);
-    error CostExceedsEscrow(bytes32 taskId, uint256 cost, uint256 escrow);
-    error EmptyBatch();
-    error DisputeWindowOpen(bytes32 taskId, uint64 releaseAt);
-    error DisputeWindowClosed(bytes32 taskId, uint64 releaseAt);
-    error PayoutMismatch(bytes32 taskId);
-    error NothingToWithdraw(address token, address account);
-    error AlreadyRegistered(address provider);
-    error StakeBelowMinimum(uint256 amount, uint256 minStake);
-    error InsufficientStake(uint256 requested, uint256 staked);
-    error NothingUnbonding(address provider);
-    error UnbondingNotOver(uint64 unbondingEnd);
-    error SlashNonceUsed(bytes32 nonce);
-    error BeneficiaryAmountTooLarge(uint256 beneficiaryAmount, uint256 amount);
-    error NotGuardian(address account);
-    error FeeBpsOutOfBounds(uint256 treasuryBps, uint256 creatorBps);
-    error DisputeWindowOutOfBounds(uint64 disputeWindow);
-    error UnbondingDelayOutOfBounds(uint64 unbondingDelay);
-    error ZeroAccount();
-    error InsufficientDeposit(bytes32 account, address token, uint256 requested, uint256 available);
-    error WithdrawalNonceUsed(bytes32 nonce);
-    error WithdrawalExpired(bytes32 nonce, uint256 deadline);
-    error InvalidZkVerifier(address verifier, uint16 nPublic);
-    error ZkVerifierNotSet(uint256 modelHash);
-    error NotZkTask(bytes32 taskId);
-    error ZkTaskNeedsProof(bytes32 taskId);
-    // {settleWithProof} also bubbles up the errors of {ZkProofChecker}.
 
     // ─── Construction ────────────────────────────────────────────────────────────────────────
 
-    /// @notice Deployment parameters (see the state variables of the same names).
-    struct Config {
-        address owner;
-        address guardian;
-        address treasury;
-        IERC20 stakeToken;
-        address[] settlers;
-        uint256 settlerThreshold;
-        uint16 treasuryBps;
-        uint16 creatorBps;
-        uint64 disputeWindow;
-        uint64 unbondingDelay;
-        uint256 minStake;
-        address[] allowedTokens;
-    }
-
+    /// @notice Deploys the marketplace with its {ZkProofChecker} and its {Staking} (given `config`'s stake settings).
     constructor(Config memory config) Ownable(config.owner) EIP712("Stun ComputeMarketplace", "1") {
-        if (address(config.stakeToken) == address(0)) revert ZeroAddress();
-        stakeToken = config.stakeToken;
         zkProofChecker = new ZkProofChecker();
         _setTreasury(config.treasury);
         _setGuardian(config.guardian);
         _setFeeSplit(config.treasuryBps, config.creatorBps);
         _setDisputeWindow(config.disputeWindow);
-        _setUnbondingDelay(config.unbondingDelay);
-        _setMinStake(config.minStake);
+        stakeToken = config.stakeToken; // Staking's constructor refuses address(0)
+        staking = new Staking(config.stakeToken, config.disputeWindow, config.unbondingDelay, config.minStake);
         _setSettlers(config.settlers, config.settlerThreshold);
         for (uint256 i = 0; i < config.allowedTokens.length; ++i) {
             _setTokenAllowed(config.allowedTokens[i], true);
@@ -542,6 +317,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
     /// @dev Uses an ERC-2612 permit for `amount` of `token` (not ETH); a failing permit is ignored.
     function _tryPermit(address token, uint256 amount, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s) private {
         if (token == address(0)) revert TokenNotAllowed(token);
+        // Both blocks empty on purpose: a failed permit falls back to an ordinary allowance.
+        // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(token).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
     }
 
@@ -671,7 +448,7 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         if (n != settlement.amounts.length) revert LengthMismatch(n, settlement.amounts.length);
         for (uint256 i = 0; i < n; ++i) {
             address provider = settlement.providers[i];
-            if (!_stakes[provider].registered) revert ProviderNotRegistered(provider);
+            if (!staking.isRegistered(provider)) revert ProviderNotRegistered(provider);
         }
 
         (uint256 cost, uint256 treasuryShare, uint256 creatorShare, uint256[] memory shares) = FeeSplit.split(
@@ -740,6 +517,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         uint256 inputHash = zkTermsOf[taskId].inputHash;
         address checker = address(zkProofChecker);
         bytes4 selector = ZkProofChecker.check.selector;
+        // Hand-encoded to copy the calldata arrays as they are (see above).
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             // check(Claim(taskId, modelHash, inputHash, verifier, nPublic), pA, pB, pC, pubSignals)
             let n := pubSignals.length
@@ -878,66 +657,15 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         }
     }
 
-    // ─── Stake ───────────────────────────────────────────────────────────────────────────────
-
-    /// @notice Registers the caller as a provider with an initial stake of at least `minStake`.
-    function registerProvider(uint256 amount) external nonReentrant whenNotPaused {
-        ProviderStake storage s = _stakes[msg.sender];
-        if (s.registered) revert AlreadyRegistered(msg.sender);
-        if (amount < minStake) revert StakeBelowMinimum(amount, minStake);
-        s.registered = true;
-        s.staked = amount.toUint128();
-        emit ProviderRegistered(msg.sender, amount);
-        if (amount != 0) stakeToken.safeTransferFrom(msg.sender, address(this), amount);
-    }
-
-    /// @notice Adds `amount` to the caller's stake.
-    function addStake(uint256 amount) external nonReentrant whenNotPaused {
-        ProviderStake storage s = _stakes[msg.sender];
-        if (!s.registered) revert ProviderNotRegistered(msg.sender);
-        if (amount == 0) revert ZeroAmount();
-        uint256 staked = s.staked + amount;
-        s.staked = staked.toUint128();
-        emit StakeAdded(msg.sender, amount, staked);
-        stakeToken.safeTransferFrom(msg.sender, address(this), amount);
-    }
+    // ─── Slashing ────────────────────────────────────────────────────────────────────────────
 
     /**
-     * @notice Moves `amount` of the caller's stake to unbonding; it can be withdrawn after
-     * `unbondingDelay` (≥ the dispute window, so that work still disputable can be slashed).
-     * Unbonding stake can still be slashed. A new request restarts the delay for the whole
-     * unbonding amount.
+     * @notice Slashes a provider with M settler signatures over the EIP-712 `Slash`: {Staking}
+     * takes up to `order.amount` from its stake (active first, then unbonding) and sends it here;
+     * up to `order.beneficiaryAmount` of it is credited to `order.beneficiary` and the rest to the
+     * treasury. Works while paused (it only moves credits out of reach of the provider).
      */
-    function requestUnstake(uint256 amount) external {
-        ProviderStake storage s = _stakes[msg.sender];
-        if (!s.registered) revert ProviderNotRegistered(msg.sender);
-        if (amount == 0) revert ZeroAmount();
-        if (amount > s.staked) revert InsufficientStake(amount, s.staked);
-        s.staked -= uint128(amount);
-        uint256 unbonding = s.unbonding + amount;
-        s.unbonding = unbonding.toUint128();
-        uint64 end = uint64(block.timestamp) + unbondingDelay;
-        s.unbondingEnd = end;
-        emit UnstakeRequested(msg.sender, amount, unbonding, end);
-    }
-
-    /// @notice Sends the caller its unbonding stake once the unbonding delay is over.
-    function withdrawStake() external nonReentrant whenNotPaused {
-        ProviderStake storage s = _stakes[msg.sender];
-        uint256 amount = s.unbonding;
-        if (amount == 0) revert NothingUnbonding(msg.sender);
-        if (block.timestamp < s.unbondingEnd) revert UnbondingNotOver(s.unbondingEnd);
-        s.unbonding = 0;
-        emit StakeWithdrawn(msg.sender, amount);
-        stakeToken.safeTransfer(msg.sender, amount);
-    }
-
-    /**
-     * @notice Slashes a provider with M settler signatures over the EIP-712 `Slash`: takes up to
-     * `order.amount` from its stake (active first, then unbonding), credits up to
-     * `order.beneficiaryAmount` of it to `order.beneficiary` and the rest to the treasury.
-     */
-    function slash(SlashOrder calldata order, bytes[] calldata signatures) external {
+    function slash(SlashOrder calldata order, bytes[] calldata signatures) external nonReentrant {
         if (order.amount == 0) revert ZeroAmount();
         if (order.beneficiaryAmount > order.amount) revert BeneficiaryAmountTooLarge(order.beneficiaryAmount, order.amount);
         if (order.beneficiaryAmount != 0 && order.beneficiary == address(0)) revert ZeroAddress();
@@ -945,7 +673,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         _checkSettlerSignatures(slashDigest(order), signatures);
         slashNonceUsed[order.nonce] = true;
 
-        uint256 slashed = _takeStake(order.provider, order.amount);
+        // The only external call; Staking is this contract's own creation and sends the stake token here.
+        uint256 slashed = staking.slash(order.provider, order.amount);
         uint256 toBeneficiary = order.beneficiaryAmount < slashed ? order.beneficiaryAmount : slashed;
         uint256 toTreasury = slashed - toBeneficiary;
         address token = address(stakeToken);
@@ -954,30 +683,11 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         emit ProviderSlashed(order.provider, order.nonce, slashed, order.beneficiary, toBeneficiary, toTreasury);
     }
 
-    /// @dev Removes up to `amount` from `provider`'s stake, active first, then unbonding.
-    function _takeStake(address provider, uint256 amount) private returns (uint256 taken) {
-        ProviderStake storage s = _stakes[provider];
-        if (!s.registered) revert ProviderNotRegistered(provider);
-        uint256 staked = s.staked;
-        uint256 fromStake = amount < staked ? amount : staked;
-        uint256 unbonding = s.unbonding;
-        uint256 rest = amount - fromStake;
-        uint256 fromUnbonding = rest < unbonding ? rest : unbonding;
-        s.staked = uint128(staked - fromStake);
-        s.unbonding = uint128(unbonding - fromUnbonding);
-        return fromStake + fromUnbonding;
-    }
-
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
     /// @notice A task's record (status None for an unknown id).
     function getTask(bytes32 taskId) external view returns (Task memory) {
         return _tasks[taskId];
-    }
-
-    /// @notice A provider's stake.
-    function stakeOf(address provider) external view returns (ProviderStake memory) {
-        return _stakes[provider];
     }
 
     /// @notice The split {settle} would make of `amounts` with the current fee parameters.
@@ -1104,18 +814,8 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
 
     /// @notice Sets the dispute window (MIN_DISPUTE_WINDOW..MAX_DISPUTE_WINDOW, ≤ unbondingDelay); applies to later settlements.
     function setDisputeWindow(uint64 newDisputeWindow) external onlyOwner {
-        if (newDisputeWindow > unbondingDelay) revert DisputeWindowOutOfBounds(newDisputeWindow);
+        if (newDisputeWindow > staking.unbondingDelay()) revert DisputeWindowOutOfBounds(newDisputeWindow);
         _setDisputeWindow(newDisputeWindow);
-    }
-
-    /// @notice Sets the unbonding delay (disputeWindow..MAX_UNBONDING_DELAY); applies to later unstake requests.
-    function setUnbondingDelay(uint64 newUnbondingDelay) external onlyOwner {
-        _setUnbondingDelay(newUnbondingDelay);
-    }
-
-    /// @notice Sets the smallest stake to register.
-    function setMinStake(uint256 newMinStake) external onlyOwner {
-        _setMinStake(newMinStake);
     }
 
     /// @notice Replaces the settler set and its threshold (M of N).
@@ -1166,19 +866,6 @@ contract ComputeMarketplace is Ownable, Pausable, ReentrancyGuardTransient, EIP7
         }
         disputeWindow = newDisputeWindow;
         emit DisputeWindowChanged(newDisputeWindow);
-    }
-
-    function _setUnbondingDelay(uint64 newUnbondingDelay) private {
-        if (newUnbondingDelay < disputeWindow || newUnbondingDelay > MAX_UNBONDING_DELAY) {
-            revert UnbondingDelayOutOfBounds(newUnbondingDelay);
-        }
-        unbondingDelay = newUnbondingDelay;
-        emit UnbondingDelayChanged(newUnbondingDelay);
-    }
-
-    function _setMinStake(uint256 newMinStake) private {
-        minStake = newMinStake;
-        emit MinStakeChanged(newMinStake);
     }
 
     function _setTokenAllowed(address token, bool allowed) private {

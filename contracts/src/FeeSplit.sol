@@ -63,7 +63,7 @@ library FeeSplit {
                 uint256 rj = remainders[j];
                 if (rj > ri || (rj == ri && j < i)) ++ahead;
             }
-            if (ahead < leftover) shares[i] += 1;
+            if (ahead < leftover) ++shares[i];
         }
     }
 }

@@ -11,7 +11,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
  * refused).
  */
 abstract contract SettlerSet {
-    /// @dev Most settlers a set may hold (bounds the cost of replacing it).
+    /// @notice Most settlers a set may hold (bounds the cost of replacing it).
     uint256 public constant MAX_SETTLERS = 32;
 
     address[] private _settlers;

@@ -14,6 +14,7 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
  * mint or burn afterwards.
  */
 contract StunToken is ERC20, ERC20Permit, ERC20Votes {
+    /// @notice Mints the whole supply (no more can ever be minted).
     /// @param holder receives the whole initial supply
     /// @param initialSupply in base units (18 decimals)
     constructor(address holder, uint256 initialSupply) ERC20("Stun", "STUN") ERC20Permit("Stun") {

@@ -78,6 +78,8 @@ contract ZkProofChecker {
         if (p == 0 || p > type(uint160).max) revert InvalidProofProvider(p);
         if (!_verify(c.verifier, pA, pB, pC, pubSignals)) revert InvalidProof(c.taskId);
         provider = address(uint160(p));
+        // Hashes the output signals in place, without copying them to a new memory array.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let len := shl(5, sub(n, 4))
             let ptr := mload(0x40)
@@ -95,6 +97,8 @@ contract ZkProofChecker {
         uint256 len = 32;
         while (len != 0 && taskId[len - 1] == 0) --len;
         bytes memory id = abi.encodePacked(taskId);
+        // Shortens the array in place (Solidity has no way to truncate a bytes memory).
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(id, len) // shorten to the id's bytes
         }

@@ -1,9 +1,9 @@
 /**
  * The build: the committed TypeScript ABIs (src-ts/generated) are what the current Solidity sources
- * compile to, and every contract fits the EIP-170 size limit.
+ * compile to, and every contract keeps room under the EIP-170 size limit.
  */
 import { expect, it } from "vitest";
-import { compile, sourceHash, staleGeneratedFiles } from "../scripts/compile";
+import { EIP170_LIMIT, SIZE_HEADROOM, compile, deployedSize, sourceHash, staleGeneratedFiles } from "../scripts/compile";
 import { SOURCE_HASH } from "../src-ts";
 
 it("src-ts/generated is up to date with the sources (else: npm run compile -w @stun/contracts)", () => {
@@ -12,8 +12,11 @@ it("src-ts/generated is up to date with the sources (else: npm run compile -w @s
   expect(SOURCE_HASH).toBe(sourceHash());
 });
 
-it("every deployable contract fits in 24,576 bytes (EIP-170)", () => {
-  for (const [name, artifact] of compile({ quiet: true })) {
-    expect((artifact.deployedBytecode.length - 2) / 2, name).toBeLessThanOrEqual(24_576);
+it("every deployable contract leaves at least 4 KB under EIP-170's 24,576 bytes (deployed code ≤ 20,480 bytes)", () => {
+  const artifacts = compile({ quiet: true });
+  // The marketplace and the contracts it creates are the ones that grow; they must be measured.
+  for (const name of ["ComputeMarketplace", "Staking", "ZkProofChecker"]) expect(artifacts.has(name), name).toBe(true);
+  for (const [name, artifact] of artifacts) {
+    expect(deployedSize(artifact), name).toBeLessThanOrEqual(EIP170_LIMIT - SIZE_HEADROOM);
   }
 });

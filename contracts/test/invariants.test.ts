@@ -4,13 +4,13 @@
  * jumps (fast-check, on a real EVM):
  *
  * - after every step, the marketplace holds exactly what it owes, per token: escrow of open tasks,
- *   cost of settled-but-unreleased tasks, every claimable credit, every Stun account's unspent
- *   deposit, and (in STUN) every stake;
+ *   cost of settled-but-unreleased tasks, every claimable credit (slashed stake included) and every
+ *   Stun account's unspent deposit; and Staking holds exactly every stake, in STUN;
  * - a JS model of every credit, stake and split (the ledger's `splitFee`) matches the chain;
  * - tokens are conserved: Σ balances over all holders (marketplace included) is constant — for ETH,
  *   once the gas each transaction paid is added back;
- * - draining everything at the end (refund, release, unstake, withdraw) leaves the marketplace with
- *   exactly zero of every token.
+ * - draining everything at the end (refund, release, unstake, withdraw) leaves the marketplace and
+ *   Staking with exactly zero of every token.
  */
 import { splitFee } from "@stun/shared";
 import fc from "fast-check";
@@ -101,13 +101,14 @@ interface ModelTask {
   payout?: { providers: readonly Address[]; shares: readonly bigint[]; treasuryShare: bigint; creatorShare: bigint };
 }
 
-it("balances are conserved and the marketplace stays exactly solvent over random operation sequences", async () => {
+it("balances are conserved and the marketplace and Staking stay exactly solvent over random operation sequences", async () => {
   const { accounts } = stun;
   const requesters = [accounts.requester.address, accounts.requester2.address, accounts.outsider.address];
   const providers = [accounts.p1.address, accounts.p2.address, accounts.p3.address];
   const tokens: Address[] = [ETH, stun.deployment.token, stun.usd];
-  const holders: Address[] = [...stun.chain.accounts.map((a) => a.address), stun.deployment.marketplace];
   const market = stun.deployment.marketplace;
+  const staking = stun.deployment.staking;
+  const holders: Address[] = [...stun.chain.accounts.map((a) => a.address), market, staking];
   const treasury = accounts.treasury.address;
   const stunAccounts = [idToBytes32("acc_invariant_a"), idToBytes32("acc_invariant_b")];
   let runs = 0;
@@ -131,7 +132,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
       const key = (token: Address, who: Address) => `${token}:${who}`;
       const credit = (token: Address, who: Address, amount: bigint) => claimable.set(key(token, who), (claimable.get(key(token, who)) ?? 0n) + amount);
       const stakes = new Map<Address, { staked: bigint; unbonding: bigint; end: bigint }>();
-      for (const p of providers) stakes.set(p, { ...(await stun.market().read.stakeOf([p])), end: 0n });
+      for (const p of providers) stakes.set(p, { ...(await stun.staking().read.stakeOf([p])), end: 0n });
       /** Unspent deposits, by `${account}:${token}`. */
       const deposits = new Map<string, bigint>();
       const addDeposit = (account: Hex, token: Address, amount: bigint) =>
@@ -156,11 +157,14 @@ it("balances are conserved and the marketplace stays exactly solvent over random
         }
         for (const [k, v] of claimable) if (k.startsWith(`${token}:`)) sum += v;
         for (const [k, v] of deposits) if (k.endsWith(`:${token}`)) sum += v;
-        if (token === stun.deployment.token) for (const s of stakes.values()) sum += s.staked + s.unbonding;
         return sum;
       };
+      const staked = (token: Address) => (token === stun.deployment.token ? [...stakes.values()].reduce((sum, s) => sum + s.staked + s.unbonding, 0n) : 0n);
       const checkSolvency = async () => {
-        for (const token of tokens) expect(await balanceOf(token, market), `marketplace balance of ${token}`).toBe(owed(token));
+        for (const token of tokens) {
+          expect(await balanceOf(token, market), `marketplace balance of ${token}`).toBe(owed(token));
+          expect(await balanceOf(token, staking), `staking balance of ${token}`).toBe(staked(token));
+        }
       };
       const settleExpect = (t: ModelTask, s: Settlement, event: ReturnType<typeof settledEvents>[number]) => {
         const split = splitFee(s.amounts.map((amount, i) => ({ id: String(i), amount })));
@@ -281,7 +285,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
           case "stake": {
             const provider = providers[action.provider]!;
             const s = stakes.get(provider)!;
-            const m = stun.market(provider);
+            const m = stun.staking(provider);
             if (action.op === "add") {
               await send(m.write.addStake([action.amount]));
               s.staked += action.amount;
@@ -358,12 +362,12 @@ it("balances are conserved and the marketplace stays exactly solvent over random
 
       // The model's credits and stakes are the chain's.
       for (const token of tokens) {
-        for (const who of holders.slice(0, -1)) {
+        for (const who of holders.slice(0, -2)) {
           expect(await stun.market().read.claimable([token, who]), `claimable ${token} of ${who}`).toBe(claimable.get(key(token, who)) ?? 0n);
         }
       }
       for (const p of providers) {
-        const s = await stun.market().read.stakeOf([p]);
+        const s = await stun.staking().read.stakeOf([p]);
         expect([s.staked, s.unbonding]).toEqual([stakes.get(p)!.staked, stakes.get(p)!.unbonding]);
       }
       for (const t of tasks) expect((await stun.market().read.getTask([t.id])).status).toBe(t.status);
@@ -387,7 +391,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
       }
       for (const [p, s] of stakes) {
         if (s.staked > 0n) {
-          await send(stun.market(p).write.requestUnstake([s.staked]));
+          await send(stun.staking(p).write.requestUnstake([s.staked]));
           s.unbonding += s.staked;
           s.staked = 0n;
         }
@@ -403,7 +407,7 @@ it("balances are conserved and the marketplace stays exactly solvent over random
       await stun.chain.increaseTime(UNBONDING_DELAY);
       for (const [p, s] of stakes) {
         if (s.unbonding > 0n) {
-          await send(stun.market(p).write.withdrawStake());
+          await send(stun.staking(p).write.withdrawStake());
           s.unbonding = 0n;
         }
       }
@@ -414,7 +418,10 @@ it("balances are conserved and the marketplace stays exactly solvent over random
           await withdraw(token, who);
         }
       }
-      for (const token of tokens) expect(await balanceOf(token, market), `drained marketplace, ${token}`).toBe(0n);
+      for (const token of tokens) {
+        expect(await balanceOf(token, market), `drained marketplace, ${token}`).toBe(0n);
+        expect(await balanceOf(token, staking), `drained staking, ${token}`).toBe(0n);
+      }
 
       // Conservation across all holders (ETH: plus the gas paid).
       const after = await totals();

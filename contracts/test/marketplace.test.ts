@@ -21,6 +21,7 @@ import {
   type Settlement,
   TaskStatus,
   computeMarketplaceAbi,
+  stakingAbi,
   disputeTypedData,
   settlementBatchTypedData,
   settlementTypedData,
@@ -106,11 +107,13 @@ describe("createTask", () => {
     expect((await stun.market().read.getTask([id])).token).toBe(zeroAddress);
   });
 
-  it("escrows STUN (the stake token is also an escrow token) next to the stakes", async () => {
+  it("escrows STUN (the stake token is also an escrow token) apart from the stakes, which Staking holds", async () => {
     const staked = MIN_STAKE * 30n;
-    expect(await stun.stun().read.balanceOf([stun.deployment.marketplace])).toBe(staked);
+    expect(await stun.stun().read.balanceOf([stun.deployment.staking])).toBe(staked);
+    expect(await stun.stun().read.balanceOf([stun.deployment.marketplace])).toBe(0n);
     await createTask({ token: stun.deployment.token, amount: 777n });
-    expect(await stun.stun().read.balanceOf([stun.deployment.marketplace])).toBe(staked + 777n);
+    expect(await stun.stun().read.balanceOf([stun.deployment.marketplace])).toBe(777n);
+    expect(await stun.stun().read.balanceOf([stun.deployment.staking])).toBe(staked);
   });
 
   it("takes an ERC-2612 permit instead of an approval (createTaskWithPermit)", async () => {
@@ -417,21 +420,21 @@ describe("release, dispute, refund, withdraw", () => {
 });
 
 describe("stake", () => {
-  it("register, add, request unstake, withdraw after the unbonding delay", async () => {
+  it("register, add, request unstake, withdraw after the unbonding delay (on Staking)", async () => {
     const { outsider } = stun.accounts;
-    const m = stun.market(outsider.address);
+    const m = stun.staking(outsider.address);
     await expectRevert(m.write.registerProvider([MIN_STAKE - 1n]), "StakeBelowMinimum", [MIN_STAKE - 1n, MIN_STAKE]);
     await expectRevert(m.write.addStake([1n]), "ProviderNotRegistered", [outsider.address]);
     await expectRevert(m.write.requestUnstake([1n]), "ProviderNotRegistered", [outsider.address]);
     const r = await stun.mined(m.write.registerProvider([MIN_STAKE]));
-    expect(parseEventLogs({ abi: computeMarketplaceAbi, logs: r.logs, eventName: "ProviderRegistered" })[0]?.args).toEqual({
+    expect(parseEventLogs({ abi: stakingAbi, logs: r.logs, eventName: "ProviderRegistered" })[0]?.args).toEqual({
       provider: outsider.address,
       stake: MIN_STAKE,
     });
     await expectRevert(m.write.registerProvider([MIN_STAKE]), "AlreadyRegistered", [outsider.address]);
     await expectRevert(m.write.addStake([0n]), "ZeroAmount", []);
     const add = await stun.mined(m.write.addStake([50n]));
-    expect(parseEventLogs({ abi: computeMarketplaceAbi, logs: add.logs, eventName: "StakeAdded" })[0]?.args).toEqual({
+    expect(parseEventLogs({ abi: stakingAbi, logs: add.logs, eventName: "StakeAdded" })[0]?.args).toEqual({
       provider: outsider.address,
       amount: 50n,
       staked: MIN_STAKE + 50n,
@@ -442,7 +445,7 @@ describe("stake", () => {
     await expectRevert(m.write.withdrawStake(), "NothingUnbonding", [outsider.address]);
     const u = await stun.mined(m.write.requestUnstake([60n]));
     const end = (await stun.chain.now()) + UNBONDING_DELAY;
-    expect(parseEventLogs({ abi: computeMarketplaceAbi, logs: u.logs, eventName: "UnstakeRequested" })[0]?.args).toEqual({
+    expect(parseEventLogs({ abi: stakingAbi, logs: u.logs, eventName: "UnstakeRequested" })[0]?.args).toEqual({
       provider: outsider.address,
       amount: 60n,
       unbonding: 60n,
@@ -453,7 +456,7 @@ describe("stake", () => {
     await stun.chain.increaseTime(UNBONDING_DELAY);
     const before = await stun.stun().read.balanceOf([outsider.address]);
     const w = await stun.mined(m.write.withdrawStake());
-    expect(parseEventLogs({ abi: computeMarketplaceAbi, logs: w.logs, eventName: "StakeWithdrawn" })[0]?.args).toEqual({ provider: outsider.address, amount: 60n });
+    expect(parseEventLogs({ abi: stakingAbi, logs: w.logs, eventName: "StakeWithdrawn" })[0]?.args).toEqual({ provider: outsider.address, amount: 60n });
     expect(await stun.stun().read.balanceOf([outsider.address])).toBe(before + 60n);
     expect((await m.read.stakeOf([outsider.address])).unbonding).toBe(0n);
   });
@@ -461,7 +464,7 @@ describe("stake", () => {
   it("slash: M settlers take stake (active, then unbonding) to a wronged requester and the treasury", async () => {
     const { p1, requester, treasury, outsider } = stun.accounts;
     const stake = MIN_STAKE * 10n;
-    await stun.mined(stun.market(p1.address).write.requestUnstake([stake - 100n]));
+    await stun.mined(stun.staking(p1.address).write.requestUnstake([stake - 100n]));
     const order = { provider: p1.address, amount: 150n, beneficiary: requester.address, beneficiaryAmount: 40n, nonce: keccak256(toHex("slash-1")) };
     const sigs = await signSlash(stun.settlers.slice(0, 2), stun.domain, order);
     const m = stun.market(outsider.address);
@@ -474,7 +477,8 @@ describe("stake", () => {
       toBeneficiary: 40n,
       toTreasury: 110n,
     });
-    const after = await m.read.stakeOf([p1.address]);
+    expect(parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName: "StakeSlashed" })[0]?.args).toEqual({ provider: p1.address, amount: 150n });
+    const after = await stun.staking().read.stakeOf([p1.address]);
     expect(after.staked).toBe(0n);
     expect(after.unbonding).toBe(stake - 100n - 50n);
     expect(await claimable(stun.deployment.token, requester.address)).toBe(40n);
@@ -489,7 +493,10 @@ describe("stake", () => {
       toBeneficiary: stake - 150n,
       toTreasury: 0n,
     });
-    expect(await m.read.stakeOf([p1.address])).toMatchObject({ staked: 0n, unbonding: 0n, registered: true });
+    expect(await stun.staking().read.stakeOf([p1.address])).toMatchObject({ staked: 0n, unbonding: 0n, registered: true });
+    // The slashed stake moved from Staking to the marketplace, which owes it as credits.
+    expect(await stun.stun().read.balanceOf([stun.deployment.staking])).toBe(MIN_STAKE * 20n);
+    expect(await stun.stun().read.balanceOf([stun.deployment.marketplace])).toBe(stake);
   });
 
   it("slash reverts: zero amount, beneficiary amount too large, no beneficiary, unregistered, too few signatures", async () => {
@@ -507,6 +514,12 @@ describe("stake", () => {
     const toTreasury = { ...base, beneficiary: zeroAddress, beneficiaryAmount: 0n };
     await stun.mined(m.write.slash([toTreasury, await sign(toTreasury)]));
     expect(await claimable(stun.deployment.token, stun.accounts.treasury.address)).toBe(10n);
+  });
+
+  it("Staking takes stake only for the marketplace (which checks the settlers' order)", async () => {
+    const { p1, outsider } = stun.accounts;
+    await expectRevert(stun.staking(outsider.address).write.slash([p1.address, 1n]), "NotMarketplace", [outsider.address]);
+    expect((await stun.staking().read.stakeOf([p1.address])).staked).toBe(MIN_STAKE * 10n);
   });
 });
 
@@ -537,16 +550,17 @@ describe("pause", () => {
     const bs = settlement(batchTask.id, [p1.address], [1n]);
     await expectRevert(m.write.settle([bs, await stun.signSettlement(bs)]), "EnforcedPause", []);
     await expectRevert(m.write.settleBatch([[bs], await signSettlementBatch(stun.settlers.slice(0, 2), stun.domain, [bs])]), "EnforcedPause", []);
-    await expectRevert(m.write.registerProvider([MIN_STAKE]), "EnforcedPause", []);
-    await expectRevert(stun.market(p1.address).write.addStake([1n]), "EnforcedPause", []);
-    await expectRevert(stun.market(p1.address).write.withdrawStake(), "EnforcedPause", []);
+    // Staking obeys the marketplace's pause.
+    await expectRevert(stun.staking(requester.address).write.registerProvider([MIN_STAKE]), "EnforcedPause", []);
+    await expectRevert(stun.staking(p1.address).write.addStake([1n]), "EnforcedPause", []);
+    await expectRevert(stun.staking(p1.address).write.withdrawStake(), "EnforcedPause", []);
     await expectRevert(m.write.withdraw([stun.usd]), "EnforcedPause", []);
     await stun.chain.increaseTime(DISPUTE_WINDOW);
     await expectRevert(m.write.release([settledTask.id, event!.payout]), "EnforcedPause", []);
     await expectRevert(m.write.releaseBatch([[settledTask.id], [event!.payout]]), "EnforcedPause", []);
 
     await stun.mined(m.write.refund([open.id]));
-    await stun.mined(stun.market(p1.address).write.requestUnstake([1n]));
+    await stun.mined(stun.staking(p1.address).write.requestUnstake([1n]));
     const order = { provider: p1.address, amount: 1n, beneficiary: zeroAddress, beneficiaryAmount: 0n, nonce: zeroHash };
     await stun.mined(m.write.slash([order, await signSlash(stun.settlers.slice(0, 2), stun.domain, order)]));
 
@@ -588,14 +602,19 @@ describe("views and EIP-712", () => {
     expect(await m.read.treasury()).toBe(stun.accounts.treasury.address);
     expect(await m.read.stakeToken()).toBe(stun.deployment.token);
     expect([await m.read.treasuryBps(), await m.read.creatorBps()]).toEqual([1_500, 500]);
-    expect([await m.read.disputeWindow(), await m.read.unbondingDelay(), await m.read.minStake()]).toEqual([DISPUTE_WINDOW, UNBONDING_DELAY, MIN_STAKE]);
+    expect(await m.read.disputeWindow()).toBe(DISPUTE_WINDOW);
+    const staking = stun.staking();
+    expect(await m.read.staking()).toBe(stun.deployment.staking);
+    expect([await staking.read.marketplace(), await staking.read.stakeToken()]).toEqual([stun.deployment.marketplace, stun.deployment.token]);
+    expect([await staking.read.unbondingDelay(), await staking.read.minStake()]).toEqual([UNBONDING_DELAY, MIN_STAKE]);
     expect(await m.read.settlers()).toEqual(stun.settlers.map((s) => s.address));
     expect(await m.read.isSettler([stun.settlers[0]!.address])).toBe(true);
     expect(await m.read.isSettler([stun.accounts.outsider.address])).toBe(false);
     for (const token of [ETH, stun.usd, stun.deployment.token]) expect(await m.read.isTokenAllowed([token])).toBe(true);
     expect(await m.read.isTokenAllowed([stun.accounts.outsider.address])).toBe(false);
     expect(await m.read.previewSplit([[2_000n]])).toEqual([2_000n, 300n, 100n, [1_600n]]);
-    expect(await m.read.stakeOf([stun.accounts.p1.address])).toEqual({ staked: MIN_STAKE * 10n, unbonding: 0n, unbondingEnd: 0n, registered: true });
+    expect(await staking.read.stakeOf([stun.accounts.p1.address])).toEqual({ staked: MIN_STAKE * 10n, unbonding: 0n, unbondingEnd: 0n, registered: true });
+    expect([await staking.read.isRegistered([stun.accounts.p1.address]), await staking.read.isRegistered([stun.accounts.outsider.address])]).toEqual([true, false]);
   });
 });
 

@@ -1,15 +1,17 @@
 /**
- * ComputeMarketplace's parameters: every setter (owner only, within bounds, with its event) on a
- * marketplace owned by a plain account, and the constructor's checks. The timelocked and governed
+ * ComputeMarketplace's and its Staking's parameters: every setter (the marketplace's owner only,
+ * within bounds, with its event) on a marketplace owned by a plain account, and the constructor's
+ * checks. The timelocked and governed
  * path is in governance.test.ts.
  */
 import { type Address, type Hex, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { computeMarketplaceAbi, computeMarketplaceBytecode, signSettlement } from "../src-ts";
+import { computeMarketplaceAbi, computeMarketplaceBytecode, signSettlement, stakingAbi } from "../src-ts";
 import { type Stun, digest, expectRevert, startStun } from "./support/stun";
 
 let stun: Stun;
 let market: Address;
+let staking: Address;
 let snapshot: Hex;
 
 function config(overrides: Record<string, unknown> = {}) {
@@ -38,6 +40,7 @@ const deployMarket = async (overrides: Record<string, unknown> = {}) => {
 beforeAll(async () => {
   stun = await startStun();
   market = await deployMarket();
+  staking = (await stun.chain.publicClient.readContract({ address: market, abi: computeMarketplaceAbi, functionName: "staking" })) as Address;
 });
 afterAll(() => stun?.stop());
 beforeEach(async () => {
@@ -47,15 +50,19 @@ afterEach(async () => {
   await stun.chain.revert(snapshot);
 });
 
-const as = (who: Address) =>
-  ({ address: market, abi: computeMarketplaceAbi, account: stun.chain.wallets.find((w) => w.account.address === who)!.account }) as const;
-const write = (who: Address, functionName: string, args: readonly unknown[]) =>
-  stun.chain.wallets.find((w) => w.account.address === who)!.writeContract({ ...as(who), functionName, args } as never);
+/** Functions of Staking (every other name is the marketplace's). */
+const STAKING_FUNCTIONS = new Set(["setMinStake", "setUnbondingDelay", "minStake", "unbondingDelay", "registerProvider"]);
+const target = (functionName: string) =>
+  STAKING_FUNCTIONS.has(functionName) ? ({ address: staking, abi: stakingAbi } as const) : ({ address: market, abi: computeMarketplaceAbi } as const);
+const write = (who: Address, functionName: string, args: readonly unknown[]) => {
+  const wallet = stun.chain.wallets.find((w) => w.account.address === who)!;
+  return wallet.writeContract({ ...target(functionName), account: wallet.account, functionName, args } as never);
+};
 const read = (functionName: string, args: readonly unknown[] = []) =>
-  stun.chain.publicClient.readContract({ address: market, abi: computeMarketplaceAbi, functionName, args } as never) as Promise<unknown>;
+  stun.chain.publicClient.readContract({ ...target(functionName), functionName, args } as never) as Promise<unknown>;
 async function eventArgs(hash: Promise<Hex>, eventName: string) {
   const receipt = await stun.mined(hash);
-  return (parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs }) as Array<{ eventName: string; args: unknown }>).find((l) => l.eventName === eventName)?.args;
+  return (parseEventLogs({ abi: [...computeMarketplaceAbi, ...stakingAbi], logs: receipt.logs }) as Array<{ eventName: string; args: unknown }>).find((l) => l.eventName === eventName)?.args;
 }
 
 /** splitFee generalised to any basis points (the ledger's rule; packages/shared fixes 1,500/500). */
@@ -76,7 +83,7 @@ function splitWith(amounts: bigint[], treasuryBps: bigint, creatorBps: bigint) {
 }
 
 describe("setters", () => {
-  it("are owner-only", async () => {
+  it("are owner-only (Staking's: the marketplace's owner only)", async () => {
     const outsider = stun.accounts.outsider.address;
     const calls: Array<[string, unknown[]]> = [
       ["setFeeSplit", [1_000, 500]],

@@ -27,6 +27,7 @@ contract StunGovernor is
     GovernorTimelockControl
 {
     /// @param token the STUN token (votes)
+    /// @notice Sets the governor's token, timelock and voting rules.
     /// @param timelock the TimelockController this governor proposes to (and that executes)
     /// @param initialVotingDelay blocks between a proposal and the start of its vote
     /// @param initialVotingPeriod blocks the vote lasts

@@ -1,6 +1,6 @@
 /**
  * Test fixture: a fresh anvil with the whole Stun stack deployed (token, timelock, governor,
- * marketplace, a mock stablecoin), named accounts, and helpers to send transactions, sign as
+ * marketplace and its staking, a mock stablecoin), named accounts, and helpers to send transactions, sign as
  * settlers and check custom errors.
  */
 import {
@@ -30,6 +30,7 @@ import {
   marketplaceDomain,
   mockERC20Abi,
   signSettlement,
+  stakingAbi,
   stunGovernorAbi,
   stunTokenAbi,
   timelockControllerAbi,
@@ -42,7 +43,7 @@ export const TIMELOCK_DELAY = 86_400n;
 export const MIN_STAKE = parseEther("100");
 
 /** Every error any of the contracts can raise, for decoding reverts that bubble through calls. */
-const ALL_ERRORS = [computeMarketplaceAbi, stunTokenAbi, stunGovernorAbi, timelockControllerAbi, mockERC20Abi]
+const ALL_ERRORS = [computeMarketplaceAbi, stakingAbi, stunTokenAbi, stunGovernorAbi, timelockControllerAbi, mockERC20Abi]
   .flat()
   .filter((item) => item.type === "error") as Abi;
 
@@ -86,6 +87,9 @@ export async function startStun() {
   /** The marketplace as `who` (reads through the public client, writes from `who`'s wallet). */
   const market = (who: Address = deployer.address) =>
     getContract({ address: deployment.marketplace, abi: computeMarketplaceAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  /** Providers' stake as `who`. */
+  const staking = (who: Address = deployer.address) =>
+    getContract({ address: deployment.staking, abi: stakingAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
   const stun = (who: Address = deployer.address) =>
     getContract({ address: deployment.token, abi: stunTokenAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
   const musd = (who: Address = deployer.address) =>
@@ -108,9 +112,10 @@ export async function startStun() {
     await mined(stun().write.transfer([who.address, parseEther("1000000")]));
     await mined(musd().write.mint([who.address, parseUnits("1000000", 6)]));
     await mined(stun(who.address).write.approve([deployment.marketplace, 2n ** 256n - 1n]));
+    await mined(stun(who.address).write.approve([deployment.staking, 2n ** 256n - 1n]));
     await mined(musd(who.address).write.approve([deployment.marketplace, 2n ** 256n - 1n]));
   }
-  for (const p of [p1, p2, p3]) await mined(market(p.address).write.registerProvider([MIN_STAKE * 10n]));
+  for (const p of [p1, p2, p3]) await mined(staking(p.address).write.registerProvider([MIN_STAKE * 10n]));
 
   return {
     chain,
@@ -120,6 +125,7 @@ export async function startStun() {
     accounts: { deployer, treasury, requester, requester2, p1, p2, p3, creator, outsider, voter1, voter2 },
     settlers: settlerAccounts,
     market,
+    staking,
     stun,
     musd,
     timelock,

@@ -27,6 +27,8 @@ export interface LocalChainOptions {
 
 export interface LocalChainAddresses {
   marketplace: Address;
+  /** Providers' on-chain stake (created by the marketplace). */
+  staking: Address;
   /** The ledger token (mUSD): deposits in it are credited base unit for base unit. */
   token: Address;
   stunToken: Address;
@@ -86,7 +88,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     if (savedPath && existsSync(savedPath) && statePath && existsSync(statePath)) {
       const s = JSON.parse(readFileSync(savedPath, "utf8")) as Saved;
       const code = await publicClient.getCode({ address: s.addresses.marketplace });
-      if (code && code !== "0x") saved = s;
+      // A state saved before Staking was split out of the marketplace is redeployed over.
+      if (code && code !== "0x" && s.addresses.staking) saved = s;
     }
 
     if (!saved) {
@@ -119,6 +122,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       saved = {
         addresses: {
           marketplace: d.marketplace,
+          staking: d.staking,
           token: getAddress(token),
           stunToken: d.token,
           timelock: d.timelock,
