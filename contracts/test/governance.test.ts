@@ -5,7 +5,7 @@
  */
 import { type Hex, encodeFunctionData, keccak256, parseEther, parseEventLogs, toHex, zeroHash } from "viem";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE, computeMarketplaceAbi, stunTokenAbi } from "../src-ts";
+import { CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE, computeMarketplaceAbi, stakingAbi, stunTokenAbi } from "../src-ts";
 import { TIMELOCK_DELAY, type Stun, expectRevert, startStun } from "./support/stun";
 
 let stun: Stun;
@@ -92,6 +92,19 @@ describe("timelock", () => {
     expect(parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "FeeSplitChanged" })[0]?.args).toEqual({ treasuryBps: 1_000, creatorBps: 400 });
     expect([await market.read.treasuryBps(), await market.read.creatorBps()]).toEqual([1_000, 400]);
     expect(await timelock.read.isOperationDone([id])).toBe(true);
+  });
+
+  it("also governs Staking: its parameters change only through the marketplace's owner, the timelock", async () => {
+    const { deployer } = stun.accounts;
+    await expectRevert(stun.staking(deployer.address).write.setMinStake([1n]), "OwnableUnauthorizedAccount", [deployer.address]);
+    const data = encodeFunctionData({ abi: stakingAbi, functionName: "setMinStake", args: [12_345n] });
+    const args = [stun.deployment.staking, 0n, data, zeroHash, keccak256(toHex("min-stake"))] as const;
+    const timelock = stun.timelock(deployer.address);
+    await stun.mined(timelock.write.schedule([...args, TIMELOCK_DELAY]));
+    await stun.chain.increaseTime(TIMELOCK_DELAY);
+    const receipt = await stun.mined(timelock.write.execute([...args]));
+    expect(parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName: "MinStakeChanged" })[0]?.args).toEqual({ minStake: 12_345n });
+    expect(await stun.staking().read.minStake()).toBe(12_345n);
   });
 
   it("a parameter out of bounds reverts at execution with the marketplace's error", async () => {
