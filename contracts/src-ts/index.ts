@@ -8,7 +8,7 @@ export * from "./deploy";
 export * from "./ids";
 export * from "./zk";
 
-/** ComputeMarketplace.TaskStatus, by its numeric value. */
+/** IComputeMarketplace.TaskStatus, by its numeric value. */
 export const TaskStatus = { None: 0, Escrowed: 1, Settled: 2, Released: 3, Disputed: 4, Refunded: 5 } as const;
 export type TaskStatusName = keyof typeof TaskStatus;
 

@@ -82,7 +82,7 @@ export type Settlement = {
   amounts: readonly bigint[];
 };
 
-/** A slash order (see ComputeMarketplace.SlashOrder). */
+/** A slash order (see IComputeMarketplace.SlashOrder). */
 export type SlashOrder = {
   provider: Address;
   amount: bigint;
@@ -92,7 +92,7 @@ export type SlashOrder = {
 };
 
 /**
- * A task paid out of a Stun account's deposit (ComputeMarketplace.DepositSettlement): `account` is
+ * A task paid out of a Stun account's deposit (IComputeMarketplace.DepositSettlement): `account` is
  * the account id as bytes32 (see `accountToBytes32`), `modelCreator` address(0) gives the creator's
  * share to the treasury.
  */
@@ -106,7 +106,7 @@ export type DepositSettlement = {
   amounts: readonly bigint[];
 };
 
-/** A withdrawal of a Stun account's unspent deposit (ComputeMarketplace.DepositWithdrawal). */
+/** A withdrawal of a Stun account's unspent deposit (IComputeMarketplace.DepositWithdrawal). */
 export type DepositWithdrawal = {
   account: Hex;
   token: Address;
