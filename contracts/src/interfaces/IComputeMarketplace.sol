@@ -115,7 +115,7 @@ interface IComputeMarketplace {
         uint256 inputHash; // Poseidon of the task's (private) input
     }
 
-    /// @notice Deployment parameters (see the state variables of the same names).
+    /// @notice Deployment parameters (see the state variables of the same names, here and on {Staking}).
     struct Config {
         address owner;
         address guardian;
