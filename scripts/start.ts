@@ -10,7 +10,7 @@
  * Honours PORT (API and web app, default 4000), DATA_DIR (default ./.stun), STUN_PROVIDERS,
  * STUN_PROVIDERS_READY_SECONDS, STUN_WEB_BUILD (`off`: never run `next build`), STUN_CHAIN (`off`: no
  * local chain), STUN_SECRETS_DIR (where the local API keys are kept, default $XDG_STATE_HOME/stun or
- * ~/.local/state/stun), and every server variable in README § Configuration (a CHAIN already set is
+ * ~/.local/state/stun), and every server variable in docs/CONFIGURATION.md (a CHAIN already set is
  * used as it is).
  */
 import { accessSync, constants as fsConstants } from "node:fs";

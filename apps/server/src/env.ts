@@ -101,7 +101,7 @@ export const EnvSchema = z.object({
    * instance (~1.5 s of CPU for 44k parameters ≈ 180 KB, in slices: the longest stall ~50 ms).
    */
   ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(512 * 1024),
-  // Storage limits (apps/server/src/storage; README "Storage retention and quotas").
+  // Storage limits (apps/server/src/storage; docs/CONCEPTS.md "Storage retention and quotas").
   /** Hours a finished task's input and output blobs are kept; then they are deleted (the row and receipt stay). */
   TASK_BLOB_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
   /** Seconds between storage sweeps (retention purge + blob garbage collection), network-wide. */
@@ -162,7 +162,7 @@ export const EnvSchema = z.object({
    * (any hop), a hop count, or comma-separated proxy addresses/CIDRs. Unset: the TCP peer.
    */
   TRUST_PROXY: z.string().min(1).optional(),
-  /** On-chain deposits and settlement (apps/server/src/chain; README "Chain settlement"): off unless CHAIN is set. */
+  /** On-chain deposits and settlement (apps/server/src/chain; docs/CHAIN.md): off unless CHAIN is set. */
   ...chainEnvShape,
 });
 

@@ -1,7 +1,7 @@
 import { parseConfig } from "./env";
 import { startServer } from "./server";
 
-/** `stun-server`: starts one marketplace server from the environment (see README § Configuration). */
+/** `stun-server`: starts one marketplace server from the environment (see docs/CONFIGURATION.md). */
 const config = parseConfig();
 const server = await startServer(config);
 let stopping = false;

@@ -8,6 +8,7 @@ import { buildMlp } from "@stun/testkit";
 import { api, float32Of } from "../../server/test/support/api";
 import { launchBrowser, type TestBrowser } from "./support/browser";
 import { ARTIFACTS, startWebNetwork, type TestNetwork } from "./support/network";
+import { publishScreenshot } from "./support/docs-screenshots";
 
 /** The tolerance of the issue: |got − ref| ≤ 1e-4 + 1e-3·|ref|. */
 const close = (got: number, ref: number) => Math.abs(got - ref) <= 1e-4 + 1e-3 * Math.abs(ref);
@@ -19,7 +20,9 @@ const close = (got: number, ref: number) => Math.abs(got - ref) <= 1e-4 + 1e-3 *
  * Contribute tab on WASM and is the only provider on the network. The outputs the task page shows
  * must match onnxruntime-node run here on the same model bytes and input. The server runs with a
  * non-default SLASH_MULTIPLE, which the Contribute tab's stake card must show (/web-config.json).
- * Screenshots of both pages land in test/artifacts (marketplace-requester.png, marketplace-provider.png).
+ * Screenshots of both pages land in test/artifacts (marketplace-requester.png, marketplace-provider.png);
+ * the requester's task page is also the README's docs/screenshots/task.png, written when missing or
+ * with STUN_UPDATE_SCREENSHOTS=1.
  */
 describe("web app: a requester's task runs on a browser provider (no native provider)", () => {
   const SLASH_MULTIPLE = "20";
@@ -36,9 +39,11 @@ describe("web app: a requester's task runs on a browser provider (no native prov
   let taskId = "";
 
   const providerStatus = (p: Page) => p.getByTestId("provider-status").getAttribute("data-status");
-  const shot = async (p: Page, name: string) => {
+  const shot = async (p: Page, name: string, docsName?: string) => {
     await p.evaluate(() => window.scrollTo(0, 0));
-    await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+    const file = path.join(ARTIFACTS, `${name}.png`);
+    await p.screenshot({ path: file, fullPage: true });
+    if (docsName) publishScreenshot(file, docsName);
   };
   /** Signs `p` in through /signin with `key`; the app then opens /models. */
   const signIn = async (p: Page, key: string) => {
@@ -146,7 +151,7 @@ describe("web app: a requester's task runs on a browser provider (no native prov
     // Paid: cost 1 at the browser provider's price 1, all of it to the provider (the account is polled every 5 s).
     await expect.poll(() => provider.getByTestId("earned").textContent(), { timeout: 15_000 }).toBe("1");
     expect((await api(net.url, "GET", "/accounts/me", { key: net.providerApiKey })).body).toMatchObject({ balance: "1", stake: "1000000" });
-    await shot(requester, "marketplace-requester");
+    await shot(requester, "marketplace-requester", "task");
     await shot(provider, "marketplace-provider");
     expect(requesterBrowser.errors()).toEqual([]);
     expect(providerBrowser.errors()).toEqual([]);

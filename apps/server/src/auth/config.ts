@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** API key settings (README "API keys"), spread into env.ts's schema. */
+/** API key settings (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"), spread into env.ts's schema. */
 export const keysEnvShape = {
   /** Lifetime of the API key a Sign-In with Ethereum issues (a session), in seconds. Default 7 days. */
   SIWE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 24 * 3600).default(7 * 24 * 3600),

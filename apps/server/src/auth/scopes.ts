@@ -1,7 +1,7 @@
 import { StunError, type KeyScope } from "@stun/shared";
 
 /**
- * What a key's scopes allow (README "API keys"). `admin` allows everything; every key may read;
+ * What a key's scopes allow (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"). `admin` allows everything; every key may read;
  * a call that needs one of several scopes passes with any of them.
  */
 export function hasScope(scopes: readonly string[], need: KeyScope): boolean {

@@ -1,5 +1,5 @@
 /**
- * The chain adapter (docs/ARCHITECTURE.md "Chain adapter"; README "Chain settlement"): on-chain
+ * The chain adapter (docs/ARCHITECTURE.md "Chain adapter"; docs/CHAIN.md): on-chain
  * deposits credited to the ledger, accepted tasks of chain-funded requesters settled on chain out of
  * their deposits (mirrored in the ledger), withdrawals of deposits, and a local chain for npm start with its browser-facing RPC forwarder.
  */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { HealthSchema, ModelViewSchema, UploadModelQuerySchema } from "@stun/shared";
 import { restRoutes } from "./rest/routes";
+import { defaultScopes } from "../auth/scopes";
 
 const ErrorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
@@ -27,7 +28,8 @@ export function buildOpenApi(version: string) {
     const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
     const op: Record<string, unknown> = {
       summary: p.summary,
-      ...(p.auth ? { security: [{ bearer: [] }] } : {}),
+      // Bearer scopes are not OpenAPI scopes (those are OAuth's), so the key scopes a call needs ride in an extension.
+      ...(p.auth ? { security: [{ bearer: [] }], "x-stun-scopes": p.scopes ?? defaultScopes(p.kind) } : {}),
       responses: { [String(r.status ?? 200)]: { description: "OK", content: json(p.output, "output") }, ...errorResponses },
     };
     if (r.method === "POST" && r.path !== "/accounts" && r.path !== "/auth/siwe/nonce") op.requestBody = { required: true, content: json(p.input, "input") };
@@ -51,6 +53,7 @@ export function buildOpenApi(version: string) {
   paths["/api/v1/models"]!.post = {
     summary: "Upload an ONNX model (the raw file as the body); the same bytes give the same model",
     security: [{ bearer: [] }],
+    "x-stun-scopes": ["requester"],
     parameters: Object.keys(UploadModelQuerySchema.shape).map((name) => ({ name, in: "query", schema: { type: "string" } })),
     requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
     responses: { "201": { description: "Created", content: json(ModelViewSchema, "output") }, ...errorResponses, "413": tooLarge("MODEL_LIMIT") },
@@ -59,6 +62,7 @@ export function buildOpenApi(version: string) {
     get: {
       summary: "Download a model's ONNX file (providers fetch models by this route)",
       security: [{ bearer: [] }],
+      "x-stun-scopes": ["read"],
       parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
       responses: { "200": { description: "The ONNX file", content: { "application/octet-stream": {} } } },
     },
@@ -67,6 +71,7 @@ export function buildOpenApi(version: string) {
     get: {
       summary: "A zk model's circuit.wasm (witness generator), circuit.zkey (proving key) or verification_key.json; 404 until its circuit is ready",
       security: [{ bearer: [] }],
+      "x-stun-scopes": ["read"],
       parameters: [
         { name: "id", in: "path", required: true, schema: { type: "string" } },
         { name: "file", in: "path", required: true, schema: { type: "string", enum: ["circuit.wasm", "circuit.zkey", "verification_key.json"] } },

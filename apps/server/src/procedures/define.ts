@@ -56,7 +56,7 @@ type ProcedureBody<I extends z.ZodType, O extends z.ZodType> =
 /** Declares a procedure, keeping its literal `kind` so tRPC's router type knows queries from mutations. */
 export const procedure = <I extends z.ZodType, O extends z.ZodType, K extends "query" | "mutation">(p: Procedure<I, O> & { kind: K }): Procedure<I, O> & { kind: K } => p;
 
-/** Throws KEY_SCOPE (403) unless the calling key may call `p` (README "API keys"). Public procedures check inside. */
+/** Throws KEY_SCOPE (403) unless the calling key may call `p` (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"). Public procedures check inside. */
 export function authorizeCall(p: Procedure, key: KeyAuth): void {
   if (p.auth) requireScope(key.scopes, p.scopes ?? defaultScopes(p.kind), `call this (${p.summary.split(/[:(]/)[0]!.trim().toLowerCase()})`);
 }

@@ -1,5 +1,5 @@
 /**
- * API keys of an account (README "API keys"): create, list, revoke, rotate, and the keys made by
+ * API keys of an account (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"): create, list, revoke, rotate, and the keys made by
  * account creation and wallet sign-in. Only a key's sha256 is stored; its secret is returned once.
  *
  * Rules: a key manages (creates, revokes, rotates) only keys whose scopes it covers (auth/scopes.ts

@@ -470,7 +470,7 @@ function WalletBody() {
         <Card title="On-chain settlement">
           <p className="text-sm text-slate-600" data-testid="chain-off">
             On-chain settlement is off on this server: it keeps its ledger only, so there is nothing to deposit on chain. You can still sign in with Ethereum. (A server
-            operator turns it on with the chain settings in the README; <code className="font-mono text-xs">npm start</code> runs a local chain.)
+            operator turns it on with the <code className="font-mono text-xs">CHAIN_*</code> settings in docs/CONFIGURATION.md; <code className="font-mono text-xs">npm start</code> runs a local chain.)
           </p>
         </Card>
       )}

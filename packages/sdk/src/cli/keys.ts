@@ -1,4 +1,4 @@
-/** `stun keys list|create|revoke|rotate`: the account's API keys (README "API keys"). */
+/** `stun keys list|create|revoke|rotate`: the account's API keys (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"). */
 import { KEY_SCOPES, type KeyScope } from "@stun/shared";
 import type { ApiKeyInfo, NewApiKey } from "../client";
 import { saveConfig } from "./config";

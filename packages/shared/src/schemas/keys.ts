@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * API keys (README "API keys"): every key belongs to one account and carries scopes.
+ * API keys (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"): every key belongs to one account and carries scopes.
  *
  * - `admin`: everything the account may do, key management and wallet linking included
  *   (the key made with the account, and Sign-In with Ethereum sessions).

@@ -19,7 +19,7 @@ const params = (r: FastifyRequest) => r.params ?? {};
 const bodyAndParams = (r: FastifyRequest) => ({ ...(r.body as object), ...(r.params as object) });
 const queryAndParams = (r: FastifyRequest) => ({ ...(r.query as object), ...(r.params as object) });
 
-/** The REST contract (README § API): each route wires one procedure. */
+/** The REST contract (docs/API.md; the reference docs/REST.md is generated from it through the OpenAPI document): each route wires one procedure. */
 export const restRoutes: RestRoute[] = [
   { method: "POST", path: "/accounts", procedure: procedures.accounts.create, status: 201, input: none },
   { method: "GET", path: "/accounts/me", procedure: procedures.accounts.me, input: none },

@@ -8,7 +8,7 @@ import { trpc } from "@/lib/trpc";
 
 const STATUS: Record<ApiKeyView["status"], Tone> = { active: "green", revoked: "red", expired: "amber" };
 
-/** The account's API keys (README "API keys"): name, prefix, scopes, status, dates; revoke. */
+/** The account's API keys (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"): name, prefix, scopes, status, dates; revoke. */
 export function KeysCard() {
   const queryClient = useQueryClient();
   const keys = useQuery({ queryKey: ["keys.list"], queryFn: () => trpc.keys.list.query({ limit: 100 }) });
