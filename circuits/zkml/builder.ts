@@ -9,9 +9,7 @@ import type { ResolvedZkmlOptions } from "./options";
 import type { DynValue } from "./value";
 
 /** One constrained step: a component whose output is a new signal. */
-export type Step =
-  | { kind: "rescale"; input: Lin; nBits: number; shift: number; relu: boolean; out: number; node: string }
-  | { kind: "max"; a: Lin; b: Lin; nBits: number; out: number; node: string };
+export type Step = { kind: "rescale"; input: Lin; nBits: number; shift: number; relu: boolean; out: number; node: string } | { kind: "max"; a: Lin; b: Lin; nBits: number; out: number; node: string };
 
 type StepWithoutOut = Step extends infer S ? (S extends Step ? Omit<S, "out"> : never) : never;
 

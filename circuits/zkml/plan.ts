@@ -51,7 +51,8 @@ export function planModel(bytes: Uint8Array, options: ZkmlOptions = {}): Plan {
   if (bad.length > 0) throw new ZkmlUnsupportedError(bad, SUPPORTED_OPS);
 
   const floatTypes = new Set([ELEM_FLOAT, ELEM_DOUBLE, ELEM_FLOAT16]);
-  if (model.inputs.length !== 1) throw new ZkmlUnsupportedError([{ op: "graph", node: "inputs", reason: `the model has ${model.inputs.length} inputs; exactly one (float) input is supported` }], SUPPORTED_OPS);
+  if (model.inputs.length !== 1)
+    throw new ZkmlUnsupportedError([{ op: "graph", node: "inputs", reason: `the model has ${model.inputs.length} inputs; exactly one (float) input is supported` }], SUPPORTED_OPS);
   const gi = model.inputs[0]!;
   if (!floatTypes.has(gi.elemType)) throw new ZkmlUnsupportedError([{ op: "graph", node: gi.name, reason: "the input must be a float tensor" }], SUPPORTED_OPS);
   const inShape = gi.shape.map((d) => (typeof d === "number" && d > 0 ? d : 1));

@@ -54,8 +54,7 @@ function averagePoolOf(c: CircuitBuilder, node: OnnxNode, x0: Value, kernel: num
   return { kind: "dyn", shape: [N, C, g.oH, g.oW], e: 2, data: out };
 }
 
-export const averagePool: Handler = (c, node, ins, name) =>
-  averagePoolOf(c, node, need(ins[0], "X"), ints(node, "kernel_shape", []), int(node, "count_include_pad", 0) === 1, name);
+export const averagePool: Handler = (c, node, ins, name) => averagePoolOf(c, node, need(ins[0], "X"), ints(node, "kernel_shape", []), int(node, "count_include_pad", 0) === 1, name);
 
 export const globalAveragePool: Handler = (c, node, ins, name) => {
   const x = need(ins[0], "X");
