@@ -62,7 +62,13 @@ let templatesDigest: string | undefined;
 function templatesHash(): string {
   if (!templatesDigest) {
     const h = createHash("sha256");
-    for (const f of readdirSync(SRC_DIR).filter((f) => f.endsWith(".circom")).sort()) h.update(f).update("\0").update(readFileSync(join(SRC_DIR, f))).update("\0");
+    const templates = readdirSync(SRC_DIR)
+      .filter((f) => f.endsWith(".circom"))
+      .sort();
+    for (const f of templates) {
+      h.update(f).update("\0");
+      h.update(readFileSync(join(SRC_DIR, f))).update("\0");
+    }
     templatesDigest = h.digest("hex");
   }
   return templatesDigest;
@@ -70,7 +76,10 @@ function templatesHash(): string {
 
 /** The cache key of a source: what `compileCircuit` would name its folder after. */
 export function circuitHash(source: string, optimize: 1 | 2 = 2): string {
-  return createHash("sha256").update(JSON.stringify({ v: 1, circom2: CIRCOM2_VERSION, optimize, templates: templatesHash() })).update(source).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify({ v: 1, circom2: CIRCOM2_VERSION, optimize, templates: templatesHash() }))
+    .update(source)
+    .digest("hex");
 }
 
 const ANSI = /\x1b\[[0-9;]*m/g;

@@ -59,7 +59,9 @@ export async function setupKeys(circuit: CompiledCircuit, opts: SetupOptions = {
   const r1cs = r1csDigest(circuit);
   if (opts.zkeyPath) return adoptZkey(circuit, r1cs, opts.zkeyPath);
   const ptau = await resolvePtau(requiredPower(circuit.info.constraints, circuit.info.publicInputs + circuit.info.publicOutputs), opts);
-  const key = createHash("sha256").update(JSON.stringify({ v: 1, r1cs, ptau: ptau.id, seed: DEV_CEREMONY_SEED })).digest("hex");
+  const key = createHash("sha256")
+    .update(JSON.stringify({ v: 1, r1cs, ptau: ptau.id, seed: DEV_CEREMONY_SEED }))
+    .digest("hex");
   const dir = join(CACHE_DIR, "keys", `${circuit.name}-${key.slice(0, 16)}`);
   let p = inflight.get(dir);
   if (!p) {
@@ -92,7 +94,10 @@ async function makeKeys(circuit: CompiledCircuit, r1cs: string, ptau: PtauFile, 
     rmSync(z0);
     const setupMs = Math.round(performance.now() - t0);
     writeFileSync(join(tmp, "verification_key.json"), `${JSON.stringify(vkey, null, 1)}\n`);
-    writeFileSync(join(tmp, "meta.json"), `${JSON.stringify({ circuit: circuit.name, r1cs, ptau: { source: ptau.source, power: ptau.power, id: ptau.id }, setupMs, insecure: ptau.source === "dev" }, null, 2)}\n`);
+    writeFileSync(
+      join(tmp, "meta.json"),
+      `${JSON.stringify({ circuit: circuit.name, r1cs, ptau: { source: ptau.source, power: ptau.power, id: ptau.id }, setupMs, insecure: ptau.source === "dev" }, null, 2)}\n`,
+    );
     log?.(`keys: ${circuit.name}: ready in ${(setupMs / 1000).toFixed(1)} s`);
     try {
       renameSync(tmp, dir);

@@ -18,7 +18,12 @@ function getPoseidon(): Promise<PoseidonFn> {
 export async function poseidon(inputs: readonly (bigint | number)[], initialState: bigint = 0n): Promise<bigint> {
   if (inputs.length < 1 || inputs.length > 16) throw new RangeError(`Poseidon takes 1–16 inputs, got ${inputs.length}`);
   const p = await getPoseidon();
-  return p.F.toObject(p(inputs.map((v) => toField(v)), initialState));
+  return p.F.toObject(
+    p(
+      inputs.map((v) => toField(v)),
+      initialState,
+    ),
+  );
 }
 
 /** Chunks hashed between two yields to the event loop (~15 ms of work). */

@@ -48,7 +48,9 @@ export function devBeaconHash(label: string, seed = DEV_CEREMONY_SEED): string {
 }
 
 function devPtauId(power: number, seed: string): string {
-  return createHash("sha256").update(JSON.stringify({ scheme: 1, power, seed, snarkjs: SNARKJS_VERSION, beaconIterationsExp: BEACON_ITERATIONS_EXP })).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify({ scheme: 1, power, seed, snarkjs: SNARKJS_VERSION, beaconIterationsExp: BEACON_ITERATIONS_EXP }))
+    .digest("hex");
 }
 
 /** Where the dev ceremony of 2^power is (or will be) cached. */

@@ -11,7 +11,11 @@ async function check(bytes: Uint8Array, dims: number[], seed: number, tol = 1e-3
   const m = await buildModelCircuit(bytes);
   let worst = 0;
   for (let s = 0; s < 10; s++) {
-    const x = randomInput(dims.reduce((a, b) => a * b, 1), seed + s, 2);
+    const x = randomInput(
+      dims.reduce((a, b) => a * b, 1),
+      seed + s,
+      2,
+    );
     worst = Math.max(worst, maxAbsDiff(simulate(m, x).outputs[0]!.data, await runOrt(bytes, x, dims)));
   }
   expect(worst).toBeLessThan(tol);
