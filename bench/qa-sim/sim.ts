@@ -53,7 +53,7 @@ import {
 } from "../../apps/server/src/qa/policy";
 import { earnsCredit, pickDistinct, type Identity, type NetPolicy } from "../../apps/server/src/qa/quorum";
 import { addVerdict, reputationScore, type ReputationEvidence } from "../../apps/server/src/qa/reputation";
-import type { StoredVerification } from "../../apps/server/src/services/task-view";
+import type { StoredVerification } from "../../apps/server/src/tasks/verification";
 import { IN, TinyModel, brokenOutput, gauss, honestOutput, randomOutput, toOutputs, type Outputs, type Rng } from "./model";
 import { KINDS, identities, isGroupKind, populationFor, seatsFor, type Kind, type Mix, type Seat, type Shape } from "./population";
 

@@ -23,7 +23,7 @@ import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
 import { newId } from "../ids";
 import type { ModelRow } from "../services/models";
-import type { StoredVerification } from "../services/task-view";
+import type { StoredVerification } from "../tasks/verification";
 import { pinBlob } from "../storage/blob-pins";
 import { drawCanarySource, lockCanarySource, type CanarySource, type SourceRefusal } from "./canary-source";
 import { drawCanary } from "./policy";

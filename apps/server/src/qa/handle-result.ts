@@ -15,13 +15,13 @@ import { sha256Hex } from "../blobs/blob-store";
 import { retryOnConflict } from "../db/retry-conflicts";
 import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../scheduler/assignment-lifecycle";
-import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
+import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
 import { pinBlob } from "../storage/blob-pins";
-import type { StoredVerification } from "../services/task-view";
+import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow, type ModelRow } from "../services/models";
-import { MAX_TIE_BREAKERS } from "../services/tasks";
+import { MAX_TIE_BREAKERS } from "../tasks/verification";
 import { checkOutputs } from "./check-outputs";
 import { loadAccountIdentity, loadProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
@@ -62,7 +62,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
     });
     if (!row || row.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
     if (!(LIVE_STATUSES as readonly string[]).includes(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
-    const zk = (row.task.verification as unknown as StoredVerification).mode === "zk";
+    const zk = parseVerification(row.task.verification).mode === "zk";
     ref = { taskId: row.taskId, modelId: row.task.modelId, ...(zk ? { zk } : {}) };
   }
   const a = { id: msg.assignmentId, taskId: ref.taskId };
@@ -186,7 +186,7 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
   // Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
   // PostgreSQL would lock overlapping providers in their own completion orders and deadlock:
   // lock them all here first, in one order (by id).
-  const v = task.verification as unknown as StoredVerification;
+  const v = parseVerification(task.verification);
   const judgedProviders = [...new Set([...completed.map((c) => c.providerId), ...(v.recheck ? [v.recheck.providerId] : [])])].sort();
   await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ANY(${judgedProviders}::text[]) ORDER BY id FOR NO KEY UPDATE`;
   const outputsOf = async (c: { id: string; outputSha256: string }) =>

@@ -8,7 +8,7 @@ import {
 } from "@stun/shared";
 import type { AppContext } from "../context";
 import { newId } from "../ids";
-import type { StoredVerification } from "../services/task-view";
+import { parseVerification, type StoredVerification } from "../tasks/verification";
 import type { Tx } from "../db/database";
 import type { Calibration } from "../qa/calibrate";
 import { loadCandidateFacts, loadProviderIdentities, type CandidateFacts } from "../qa/candidates";
@@ -17,7 +17,7 @@ import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/
 import { pickDistinct, sameOperator, type Identity } from "../qa/quorum";
 import { canReferee } from "../qa/referee";
 import { loseAssignment, markRunning } from "./assignment-lifecycle";
-import { LIVE_STATUSES } from "./live-assignments";
+import { LIVE_STATUSES } from "../tasks/statuses";
 import type { LocalProvider } from "./provider-registry";
 import { getModelRow } from "../services/models";
 import { zkJobFor } from "../zk/zk-job";
@@ -150,7 +150,7 @@ export class Dispatcher {
         for (const row of rows) {
           seen.push(row.id);
           if (providers.freeSlots() === 0) break;
-          const v = row.verification as StoredVerification;
+          const v = parseVerification(row.verification);
           // A zk task waits for its model's circuit and keys (built in the background, then
           // the dispatcher is poked); the proving fee is part of each execution's price.
           const zk = v.mode === "zk" ? this.app.zk.ready(row.modelId) : undefined;

@@ -24,7 +24,7 @@ import { zodMessage } from "../http/errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../scheduler/assignment-lifecycle";
-import { LIVE_STATUSES } from "../scheduler/live-assignments";
+import { LIVE_STATUSES } from "../tasks/statuses";
 import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";
 import { addressId, retryAfterOf } from "../limits/rate-limits";

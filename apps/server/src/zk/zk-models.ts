@@ -5,7 +5,7 @@ import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../services/models";
 import { endOpenTask } from "../scheduler/assignment-lifecycle";
-import { OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
+import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { loadCircuits } from "./circuits";
 
 /** A model whose circuit and keys are built: zk tasks on it can be dispatched and verified. */
