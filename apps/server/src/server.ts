@@ -10,7 +10,7 @@ import { buildHttpApp } from "./http/app";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { connectRedis } from "./redis";
-import { expireTasks, lapseLeases, recoverOnStartup } from "./scheduler/assignment-lifecycle";
+import { expireTasks, lapseLeases, recoverOnStartup } from "./tasks/lifecycle";
 import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";

@@ -22,7 +22,7 @@ import { serializeTensorMap } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
 import { newId } from "../ids";
-import type { ModelRow } from "../services/models";
+import type { ModelRow } from "../models/row";
 import type { StoredVerification } from "../tasks/verification";
 import { pinBlob } from "../storage/blob-pins";
 import { drawCanarySource, lockCanarySource, type CanarySource, type SourceRefusal } from "./canary-source";

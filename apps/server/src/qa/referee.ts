@@ -7,7 +7,7 @@
  */
 import type { RawTensor } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { ModelRow } from "../services/models";
+import type { ModelRow } from "../models/row";
 import type { Calibration } from "./calibrate";
 
 /** The candidate id the referee's outputs carry in a decision. */

@@ -16,10 +16,10 @@ import { unpredictableUniform } from "../qa/unpredictable";
 import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/policy";
 import { pickDistinct, sameOperator, type Identity } from "../qa/quorum";
 import { canReferee } from "../qa/referee";
-import { loseAssignment, markRunning } from "./assignment-lifecycle";
+import { loseAssignment, markRunning } from "../tasks/lifecycle";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import type { LocalProvider } from "./provider-registry";
-import { getModelRow } from "../services/models";
+import { getModelRow } from "../models/row";
 import { zkJobFor } from "../zk/zk-job";
 import type { ReadyZkModel } from "../zk/zk-models";
 

@@ -23,7 +23,7 @@ import { trackKeySocket, watchKeyChanges } from "./key-sockets";
 import { zodMessage } from "../http/errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
-import { loseAssignment } from "../scheduler/assignment-lifecycle";
+import { loseAssignment } from "../tasks/lifecycle";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { StunError, type ZkModelStatus } from "@stun/shared";
 import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
 import type { AppContext } from "../context";
-import type { ModelRow } from "../services/models";
-import { endOpenTask } from "../scheduler/assignment-lifecycle";
+import type { ModelRow } from "../models/row";
+import { endOpenTask } from "../tasks/lifecycle";
 import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { loadCircuits } from "./circuits";
 

@@ -1,8 +1,8 @@
 import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
-import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../tasks/statuses";
-import { endTaskUnpaid, type Cancellation } from "./task-failure";
-import { parseVerification, type StoredVerification } from "../tasks/verification";
+import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
+import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
+import { parseVerification, type StoredVerification } from "./verification";
 
 export type LossReason = "disconnect" | "lease" | "error" | "released" | "rejected" | "restart";
 
