@@ -4,7 +4,7 @@ import type { AppContext } from "../context";
 import { requireScope } from "../auth/scopes";
 import { authorizeCall } from "../procedures/define";
 import { createHealthCheck } from "../services/health";
-import { getModel, getModelRow } from "../models/row";
+import { getModel, getModelRow } from "../models/cache";
 import { uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";

@@ -20,7 +20,7 @@ import { maybeInjectCanary } from "../qa/canaries";
 import { pinBlob } from "../storage/blob-pins";
 import { purgeTaskData } from "../storage/retention";
 import { assertStorageRoom, chargeStorage } from "../storage/quota";
-import { getModelRow } from "../models/row";
+import { getModelRow } from "../models/cache";
 import { TASK_VIEW_INCLUDE, toTaskView } from "./task-view";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
 
