@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import { AUTH_REQUIRED, authenticateBeforeBody, callerOf, optionalCallerOf } from "./auth";
 import { closeUnreadRequest } from "./early-close";
 import { trpcErrorBody } from "../trpc/trpc";
-import { errorBody, toStunError } from "./errors";
+import { errorBody, toStunError } from "../errors";
 import { jsonBodyParser } from "./json-body";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";

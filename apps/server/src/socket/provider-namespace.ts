@@ -20,7 +20,7 @@ import type { AppContext } from "../context";
 import { authenticateKey } from "../auth/key-auth";
 import { requireScope } from "../auth/scopes";
 import { trackKeySocket, watchKeyChanges } from "./key-sockets";
-import { zodMessage } from "../http/errors";
+import { zodMessage } from "../errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../tasks/lifecycle";
