@@ -201,18 +201,18 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     policy,
     auditDraw: 0,
   };
+  // The judge asks for each costly fact at most once: the reference run, and the agreeing pairs'
+  // records with the audit draw.
+  const byId = new Map(completed.map((c) => [c.id, c]));
   let j = judge(input);
-  for (let drawn = false; j.kind === "need-reference" || j.kind === "need-agreeing-trust"; j = judge(input)) {
+  for (; j.kind === "need-reference" || j.kind === "need-agreeing-trust"; j = judge(input)) {
     if (j.kind === "need-reference") input.reference = (await refereeOutputs(app, model, task.inputSha256)) ?? null;
     else {
-      const byId = new Map(completed.map((c) => [c.id, c]));
       input.agreeingTrust = await pairTrusts(tx, j.agreeing.map((id) => byId.get(id)!));
-      if (!drawn) input.auditDraw = unpredictableUniform();
-      drawn = true;
+      input.auditDraw = unpredictableUniform();
     }
   }
 
-  const byId = new Map(completed.map((c) => [c.id, c]));
   const credit =
     j.kind === "accept" && j.checked ? await creditOf(tx, task, j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined)) : undefined;
   for (const { assignmentId, verdict } of "verdicts" in j ? j.verdicts : []) {
