@@ -1,28 +1,32 @@
 /**
  * The adaptive-replication simulation: a population of providers runs a stream of user tasks under
- * the REAL QA code — planExecution/afterChecked/afterSolo/drawCanary/drawRefereeAudit/preferTrusted/
- * slashAmount/slashSplit/stakeCovers (apps/server/src/qa/policy.ts), pickDistinct/earnsCredit
- * (quorum.ts), addVerdict/reputationScore (reputation.ts), decide (decide.ts, over findMajority and
- * the tolerance-aware comparator of @stun/shared) — driven the way the server drives them (see
- * docs/QA.md):
+ * the REAL server code — the dispatcher's planner (apps/server/src/scheduler/plan.ts: planLead,
+ * planChecked, chooseCheckers), the result judge (qa/judge.ts: quorum by decide over findMajority
+ * and the tolerance-aware comparator of @stun/shared, the referee, referee audits, re-checks,
+ * canaries), afterChecked/afterSolo/drawCanary/slashAmount/slashSplit/stakeCovers (qa/policy.ts),
+ * earnsCredit (quorum.ts), addVerdict/reputationScore (reputation.ts) — driven the way the server
+ * drives them (see docs/QA.md); what the simulation itself models is who is online, the
+ * scheduler's order, and what each provider returns:
  *
  * - user task: the lead is the scheduler's first pick (a reputation-weighted random order; the
- *   server ranks by score, reputation one factor), planExecution on its pair's trust. `solo` → one
+ *   server ranks by score, reputation one factor), planLead on its pair's trust. `solo` → one
  *   execution, accepted unchecked (afterSolo; remembered as a solo result of the pair). Otherwise
  *   the result is never delivered unchecked: the checker is the first of the scheduler's top
- *   candidates (excluding the lead) ordered with preferTrusted that pickDistinct accepts — another
- *   operator than the lead, another network prefix preferred (the dispatcher's `checkers`) — and
- *   decide() judges the two; on disagreement the server's reference run decides (the referee).
- *   An agreement is re-run by the referee with drawRefereeAudit before delivery; if the referee
- *   contradicts it, every agreeing replica is invalid and the referee's output is delivered.
- *   Winners afterChecked(true) when earnsCredit allows it, losers afterChecked(false).
+ *   candidates (excluding the lead) that chooseCheckers accepts — trusted pairs first, another
+ *   operator than the lead, another network prefix preferred — and the judge decides; on
+ *   disagreement the server's reference run decides (the referee). An agreement is re-run by the
+ *   referee on the audit draw before delivery; if the referee contradicts it, every agreeing replica
+ *   is invalid and the task runs again on another operator's provider, checked by the referee (the
+ *   server's retryAfterWrong, up to MAX_ATTEMPTS). Valid verdicts afterChecked(true) when earnsCredit
+ *   allows it, invalid ones afterChecked(false).
  * - canary: drawCanary per user task → one known-answer execution on the scheduler's first pick
- *   (its inputs are drawn like real ones: indistinguishable), compared with the true answer.
+ *   (its inputs are drawn like real ones: indistinguishable), judged against the true answer.
  * - every invalid verdict: afterChecked(false), slashAmount off the stake, and the pair's most recent
  *   `recheckLimit` solo results not yet re-checked are re-checked by a provider of another operator
- *   (pickDistinct), the referee deciding a disagreement (and auditing an agreement, as above); a
- *   correction when the original loses — itself an invalid verdict for the original pair (slash
- *   split with the requester via slashSplit, and the next batch of its solo results queued).
+ *   (chooseCheckers), judged as the server judges a re-check task (the referee deciding a
+ *   disagreement; re-checks are not referee-audited); a correction when the original loses — itself
+ *   an invalid verdict for the original pair (slash split with the requester via slashSplit, and
+ *   the next batch of its solo results queued).
  *
  * Each provider runs one backend here, so a (provider, backend) pair is a provider identity. A
  * provider whose stake no longer covers one execution (stakeCovers) leaves and comes back as a
@@ -31,7 +35,9 @@
  */
 import { compareTensorMaps, type Backend } from "@stun/shared";
 import { mulberry32 } from "@stun/testkit";
-import { decide, type Candidate, type Decision } from "../../apps/server/src/qa/decide";
+import type { Candidate } from "../../apps/server/src/qa/decide";
+import { REFEREE } from "../../apps/server/src/qa/referee";
+import { judge, type JudgeInput } from "../../apps/server/src/qa/judge";
 import {
   afterChecked,
   afterSiblingCaught,
@@ -39,10 +45,8 @@ import {
   catchResetsSiblings,
   checkProbability,
   drawCanary,
-  drawRefereeAudit,
   isTrusted,
   newPairTrust,
-  planExecution,
   preferTrusted,
   slashAmount,
   sharesFate,
@@ -51,9 +55,10 @@ import {
   type PairTrust,
   type QaPolicy,
 } from "../../apps/server/src/qa/policy";
-import { earnsCredit, pickDistinct, type Identity, type NetPolicy } from "../../apps/server/src/qa/quorum";
+import { earnsCredit, type Identity, type NetPolicy } from "../../apps/server/src/qa/quorum";
 import { addVerdict, reputationScore, type ReputationEvidence } from "../../apps/server/src/qa/reputation";
-import type { StoredVerification } from "../../apps/server/src/services/task-view";
+import { chooseCheckers, decidedVerification, planChecked, planLead, type Candidate as Placeable } from "../../apps/server/src/scheduler/plan";
+import type { StoredVerification } from "../../apps/server/src/tasks/verification";
 import { IN, TinyModel, brokenOutput, gauss, honestOutput, randomOutput, toOutputs, type Outputs, type Rng } from "./model";
 import { KINDS, identities, isGroupKind, populationFor, seatsFor, type Kind, type Mix, type Seat, type Shape } from "./population";
 
@@ -199,6 +204,9 @@ type Role = keyof SimResult["executions"];
 /** What caught a wrong result: a dispute the referee (or a tie-breaker) decided, a canary, a re-check, a referee audit. */
 type Check = "dispute" | "canary" | "re-check executor" | "overturned by re-check" | "referee audit";
 
+/** A task's executions before it fails (the server's MAX_ATTEMPTS default). */
+const MAX_ATTEMPTS = 3;
+
 /** Replicated tasks as the server stores them under `auto` (2 replicas, compared by value). */
 const V: StoredVerification = { mode: "auto", replicas: 2, argmax: false };
 
@@ -308,18 +316,22 @@ export function simulate(cfg: SimConfig): SimResult {
     return top;
   }
   const trustOf = (c: Provider): PairTrust => c.trust;
-  const idOf = (c: Provider): Identity => c.identity;
+  /** A provider as the dispatcher's planner sees a candidate (scheduler/plan.ts): its offer and its facts. */
+  const placeable = (p: Provider): Placeable & { sim: Provider } => ({
+    p: { id: String(p.id), accountId: p.identity.account, backend: p.backend, price: p.price },
+    f: { trust: p.trust, stake: p.stake, atRisk: 0n, identity: p.identity },
+    sim: p,
+  });
   /**
    * Up to `n` checkers (replicas, tie-breakers, re-check executors) as the dispatcher's `checkers`
-   * picks them: the scheduler's top n + EXTRA_CANDIDATES, preferTrusted, then pickDistinct against
+   * picks them: the scheduler's top n + EXTRA_CANDIDATES, then the planner's chooseCheckers against
    * the task's executors — asking for more candidates while one operator crowds out the others.
    */
   function checkers(executors: readonly Provider[], n: number): Provider[] {
-    const taken = executors.map(idOf);
+    const taken = executors.map((p) => p.identity);
     for (let k = n + EXTRA_CANDIDATES; ; k *= 4) {
       const found = topCandidates(executors, k);
-      const ordered = preferTrusted(found, trustOf, policy);
-      const picks = anyOperator ? ordered.slice(0, n) : pickDistinct(ordered, idOf, taken, n, cfg.quorumNet);
+      const picks = anyOperator ? preferTrusted(found, trustOf, policy).slice(0, n) : chooseCheckers(found.map(placeable), taken, n, policy, cfg.quorumNet).map((c) => c.sim);
       if (picks.length >= n || found.length < k) return picks;
     }
   }
@@ -443,32 +455,51 @@ export function simulate(cfg: SimConfig): SimResult {
     for (const task of queued.reverse()) recheckQueue.push({ task, suspect: p });
   }
 
-  const candidates = (es: Exec[]): Candidate[] => es.map((e, i) => ({ assignmentId: String(i), outputs: e.out }));
+  /** Executions as the judge sees them: the id is the index in `es`. */
+  const candidates = (es: readonly Exec[]): Candidate[] => es.map((e, i) => ({ assignmentId: String(i), outputs: e.out }));
   const label = (es: readonly Exec[]): string => es.map((x) => x.p.kind + (x.colluded ? "*" : "") + (isTrusted(x.p.trust, policy) ? "T" : "")).join(",");
   /** Whether the winners' valid verdict earns credit: not when agreeing only with its own operator. */
   const creditFor = (e: Exec, winners: readonly Exec[]): boolean =>
     anyOperator || earnsCredit(e.p.identity, undefined, winners.filter((w) => w !== e && w.p !== SERVER).map((w) => w.p.identity));
 
-  /** Applies a decision's winners/losers to executions (by index, `skip` excepted); returns the winners' output. */
-  function judge(d: Extract<Decision, { kind: "accept" }>, es: Exec[], check: Check, skip?: number): Outputs {
-    const winners = d.winners.map((id) => es[Number(id)]!);
-    for (const id of d.winners) if (Number(id) !== skip) verdict(es[Number(id)]!, true, check, { credit: creditFor(es[Number(id)]!, winners) });
-    for (const id of d.losers) {
-      const e = es[Number(id)]!;
-      if (e.p.kind === "honest" && e.p !== SERVER) count(r.honestLossWhy, `${skip === 0 ? "re-check" : "task"}: ${label(es)} honest#${id}`);
-      if (Number(id) !== skip) verdict(e, false, check);
+  /**
+   * Runs the server's judge (qa/judge.ts) over a task's executions `es` until it reaches a judgement,
+   * giving it what it asks for: the server's reference run (under `no-referee` the server cannot
+   * referee), the agreeing pairs' records with a draw for the referee audit, and one more execution
+   * per tie-breaker. `first` is the index of the first execution judged (a re-check's original,
+   * index 0, is judged by the re-check, not as one of its results).
+   */
+  function judgeUntilDone(t: Task, es: Exec[], base: Omit<JudgeInput, "results" | "compare" | "refereeable" | "policy" | "auditDraw">, first: number, tiebreakRole: "tiebreak" | "recheckTiebreak") {
+    const input: JudgeInput = { ...base, results: candidates(es).slice(first), compare: { argmax: false }, refereeable: referee, policy, auditDraw: 0 };
+    if (first > 0) input.original = candidates(es)[0]!;
+    for (;;) {
+      const j = judge(input);
+      if (j.kind === "need-reference") {
+        const ref = serverRun(t, j.use === "audit" ? "refereeAudit" : "server");
+        input.reference = ref.out;
+      } else if (j.kind === "need-agreeing-trust") {
+        input.agreeingTrust = j.agreeing.map((id) => es[Number(id)]!.p.trust);
+        input.auditDraw = rngPolicy();
+      } else if (j.kind === "tiebreak") {
+        es.push(execute(checker(es.map((e) => e.p)), t, tiebreakRole));
+        input.results = candidates(es).slice(first);
+        input.wanted++;
+      } else return { judgement: j, reference: input.reference ?? undefined };
     }
-    return winners[0]!.out;
   }
 
-  /**
-   * A referee audit of an agreement between providers (drawRefereeAudit): the server's reference
-   * run, before delivery. Returns it when it contradicts the agreement, else undefined.
-   */
-  function refereeAudit(t: Task, es: readonly Exec[]): Exec | undefined {
-    if (!referee || es.some((e) => e.p === SERVER) || !drawRefereeAudit(policy, rngPolicy(), es.map((e) => e.p.trust))) return undefined;
-    const ref = serverRun(t, "refereeAudit");
-    return decide(V, 2, candidates([es[0]!, ref])).kind === "accept" ? undefined : ref;
+  /** Records the judge's verdicts on executions of `es` (ids are indices); counts honest providers' losses. */
+  function record(j: { verdicts: Array<{ assignmentId: string; verdict: string }>; winners?: string[]; losers?: string[] }, es: readonly Exec[], check: Check, where: string): void {
+    const winners = (j.winners ?? []).filter((id) => id !== REFEREE).map((id) => es[Number(id)]!);
+    for (const id of j.losers ?? []) {
+      const e = id === REFEREE ? undefined : es[Number(id)];
+      if (e && e.p.kind === "honest") count(r.honestLossWhy, `${where}: ${label(es)} honest#${id}`);
+    }
+    for (const { assignmentId, verdict: v } of j.verdicts) {
+      const e = es[Number(assignmentId)]!;
+      if (v === "valid") verdict(e, true, check, { credit: creditFor(e, winners) });
+      else if (v === "invalid") verdict(e, false, check);
+    }
   }
 
   function deliver(t: Task, out: Outputs, via: NonNullable<Task["via"]>, by: readonly Exec[]): void {
@@ -479,11 +510,6 @@ export function simulate(cfg: SimConfig): SimResult {
       r.wrongAtDelivery++;
       count(r.wrongAtDeliveryWhy, `${via}: ${label(by)}`);
     }
-  }
-
-  /** A tie-breaker: the server's own reference run (qa/referee.ts), or — under `no-referee` — a provider checker. */
-  function tieBreaker(t: Task, es: readonly Exec[], role: "tiebreak" | "recheckTiebreak"): Exec {
-    return referee ? serverRun(t, "server") : execute(checker(es.map((e) => e.p)), t, role);
   }
 
   /** The suspect's result is overturned: the requester's result is corrected and the suspect pays for it. */
@@ -497,64 +523,68 @@ export function simulate(cfg: SimConfig): SimResult {
     verdict(original, false, "overturned by re-check", { requesterPaid: original.p.price });
   }
 
-  /** Re-checks one solo result of a suspect pair. */
+  /** The output the judge accepted: its first winner's, a provider's or the reference run's. */
+  const winnerOutput = (winners: readonly string[], es: readonly Exec[], reference: Outputs | undefined): Outputs =>
+    winners[0] === REFEREE ? reference! : es[Number(winners[0])]!.out;
+
+  /** Re-checks one solo result of a suspect pair: a task of kind recheck, the original its first replica. */
   function recheck(t: Task, suspect: Provider): void {
     const original = t.execs.find((e) => e.p === suspect)!;
     t.rechecked = true;
     const es = [original, execute(checker([suspect]), t, "recheck")];
-    let d = decide(V, 2, candidates(es));
-    if (d.kind === "tiebreak") {
-      es.push(tieBreaker(t, es, "recheckTiebreak"));
-      d = decide(V, 3, candidates(es));
-    }
-    if (d.kind !== "accept") return; // no majority: the original stands, nobody is judged
-    if (es.length === 2) {
-      const ref = refereeAudit(t, es);
-      if (ref) {
-        verdict(es[1]!, false, "referee audit");
-        overturn(t, original, ref.out, [ref]);
-        return;
-      }
-    }
-    // The original pair earns no trust from re-checks of its own results (index 0 is skipped).
-    const consensus = judge(d, es, "re-check executor", 0);
-    if (d.losers.includes("0")) overturn(t, original, consensus, es.filter((_, i) => d.winners.includes(String(i))));
+    const v: StoredVerification = { mode: "redundant", replicas: 2, argmax: false, recheck: { taskId: "", assignmentId: "0", providerId: String(suspect.id) } };
+    const { judgement: j, reference } = judgeUntilDone(t, es, { kind: "recheck", v, wanted: 1 }, 1, "recheckTiebreak");
+    if (j.kind !== "accept") return; // no majority: the original stands, nobody is judged
+    // The original pair earns no trust from re-checks of its own results (the judge leaves it out).
+    record(j, es, "re-check executor", "re-check");
+    if (j.overturned) overturn(t, original, winnerOutput(j.winners, es, reference), j.winners.filter((id) => id !== REFEREE).map((id) => es[Number(id)]!));
   }
 
-  /** A user task under `auto`. */
+  /** A user task under `auto`: planned by the dispatcher's planner, judged by the server's judge. */
   function runUserTask(t: Task): void {
-    const lead = topCandidates([], 1)[0];
-    if (!lead) throw new Error("no provider");
-    const plan = planExecution(lead.trust, policy, rngPolicy());
-    if (plan === "solo") {
-      const e = execute(lead, t, "first");
+    const leadP = topCandidates([], 1)[0];
+    if (!leadP) throw new Error("no provider");
+    const lead = planLead([placeable(leadP)], rngPolicy(), policy, false)!;
+    if (lead.kind === "solo") {
+      const e = execute(leadP, t, "first");
       deliver(t, e.out, "solo", [e]);
-      t.soloBy = lead;
-      lead.trust = afterSolo(lead.trust);
-      lead.solos.push(t);
+      t.soloBy = leadP;
+      leadP.trust = afterSolo(leadP.trust);
+      leadP.solos.push(t);
       r.accepted++;
       r.solo++;
       return;
     }
     // Checked before delivery: a checker of another operator (the task waits for one; here one is always free).
-    const second = checker([lead]);
-    const es = [execute(lead, t, "first", second), execute(second, t, "replica", lead)];
-    let d = decide(V, 2, candidates(es));
-    if (d.kind === "tiebreak") {
-      es.push(tieBreaker(t, es, "tiebreak"));
-      d = decide(V, 3, candidates(es));
+    const second = checker([leadP]);
+    const plan = planChecked(lead, { others: [placeable(second)], checkerRegistered: true, refereeable: referee, allowSingle: false, replicas: V.replicas });
+    let v = decidedVerification(V, plan);
+    let es = [execute(leadP, t, "first", second), execute(second, t, "replica", leadP)];
+    let { judgement: j, reference } = judgeUntilDone(t, es, { kind: "user", v, wanted: plan.wanted }, 0, "tiebreak");
+    // The reference run contradicted what the executions delivered: they are invalid, and the task
+    // runs again on a provider of an operator that has not run it, checked by the reference run
+    // (the server's retryAfterWrong), until it has used up its attempts.
+    const ran: Provider[] = es.map((e) => e.p);
+    let attempts = 0;
+    while (j.kind === "retry") {
+      record(j, es, "referee audit", "task");
+      if (++attempts >= MAX_ATTEMPTS) break;
+      if (j.verification) v = j.verification;
+      const next = checker(ran);
+      ran.push(next);
+      es = [execute(next, t, "replica")];
+      ({ judgement: j, reference } = judgeUntilDone(t, es, { kind: "user", v, wanted: j.wanted }, 0, "tiebreak"));
     }
-    if (d.kind !== "accept") {
-      r.failed++; // inconclusive: no verdicts, the requester is refunded, nobody is paid
-      for (const e of es) if (e.p.kind === "honest" && e.p !== SERVER) r.honestUnpaidInFailedTasks += e.p.price;
+    if (j.kind !== "accept") {
+      r.failed++; // inconclusive: the requester is refunded, nobody is paid
+      for (const e of t.execs) if (e.p.kind === "honest" && e.p !== SERVER) r.honestUnpaidInFailedTasks += e.p.price;
+      if (j.kind === "fail") record(j, es, "dispute", "task");
       return;
     }
     r.accepted++;
-    const ref = es.length === 2 ? refereeAudit(t, es) : undefined;
-    if (ref) {
-      for (const e of es) verdict(e, false, "referee audit");
-      deliver(t, ref.out, "referee audit", [ref]);
-    } else deliver(t, judge(d, es, "dispute"), "consensus", es);
+    record(j, es, "dispute", "task");
+    const winners = j.winners.filter((id) => id !== REFEREE).map((id) => es[Number(id)]!);
+    deliver(t, winnerOutput(j.winners, es, reference), attempts > 0 ? "referee audit" : "consensus", attempts > 0 ? [...winners, ...t.execs.filter((e) => e.p === SERVER)] : es);
   }
 
   // ---- the task stream -------------------------------------------------------------------------
@@ -571,7 +601,8 @@ export function simulate(cfg: SimConfig): SimResult {
     if (drawCanary(policy, rngPolicy())) {
       const c = newTask();
       const e = execute(topCandidates([], 1)[0]!, c, "canary");
-      verdict(e, !isWrong(c, e.out), "canary");
+      const j = judge({ kind: "canary", v: { mode: "none", replicas: 1, argmax: false }, wanted: 1, results: candidates([e]), answer: c.truthOut, compare: {}, refereeable: false, policy, auditDraw: 0 });
+      if (j.kind === "accept" || j.kind === "fail") record(j, [e], "canary", "canary");
     }
 
     while (recheckQueue.length > 0) {

@@ -6,10 +6,32 @@ import type { Metrics } from "./metrics";
 import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
 import type { ChainAdapter } from "./chain/adapter";
-import type { ZkModels } from "./zk/zk-models";
-import type { KeyAuth } from "./auth/key-auth";
+import type { ZkModelStatus } from "@stun/shared";
+import type { ModelRow } from "./models/row";
+import type { ReadyZkModel } from "./zk/ready-model";
+import type { KeyAuth } from "./auth/scopes";
 import type { RateLimits } from "./limits/rate-limits";
 import type { OnnxWorkerPool } from "./onnx/worker-pool";
+
+/**
+ * Models' zkML circuits (zk/zk-models.ts ZkModels, one per instance). An interface here, so that
+ * this file imports no module that imports it back: every folder may depend on the context.
+ */
+export interface ZkCircuits {
+  /** Whether the compiler supports the model (else MODEL_NOT_PROVABLE), its proving fee and circuit size; starts the build. */
+  prepare(model: ModelRow): Promise<{ fee: bigint; constraints: number }>;
+  /** The model's built circuit and keys, when ready on this instance. */
+  ready(modelId: string): ReadyZkModel | undefined;
+  /** Why the model's circuit cannot be built, once that is known. */
+  failure(modelId: string): string | undefined;
+  /** The model's circuit, waiting for a build in progress; undefined when it cannot be built. */
+  whenReady(model: ModelRow): Promise<ReadyZkModel | undefined>;
+  status(model: ModelRow): Promise<ZkModelStatus>;
+  /** Starts building the model's circuit on this instance if it has not yet. */
+  start(model: ModelRow): void;
+  /** Fails the model's open zk tasks (refunded) after its build failed. */
+  failQueued(modelId: string, why: string): Promise<void>;
+}
 
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
@@ -23,7 +45,7 @@ export interface AppContext {
   /** The worker processes that run every server-side onnxruntime job (onnx/worker-pool.ts). */
   onnx: OnnxWorkerPool;
   /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
-  zk: ZkModels;
+  zk: ZkCircuits;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
   chain?: ChainAdapter;
   /** Request, nonce and connection limits (apps/server/src/limits). */

@@ -10,14 +10,13 @@ import { buildHttpApp } from "./http/app";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { connectRedis } from "./redis";
-import { expireTasks, lapseLeases, recoverOnStartup } from "./scheduler/assignment-lifecycle";
+import { expireTasks, lapseLeases, recoverOnStartup } from "./tasks/lifecycle";
 import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
 import { ChainAdapter } from "./chain/adapter";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
-import { registerChainRoutes } from "./chain/routes";
 import { StorageSweeper } from "./storage/storage-sweeper";
 import { RateLimits } from "./limits/rate-limits";
 
@@ -65,7 +64,6 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   // GET /api/v1/chain describe it; a bad chain setting stops the start with what is wrong.
   if (config.chain) app.chain = await ChainAdapter.start(app, config.chain);
   const http = await buildHttpApp(app);
-  registerChainRoutes(http, app, app.chain);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,
     // A killed provider is noticed at once (its TCP connection closes); pings catch silent network

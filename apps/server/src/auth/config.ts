@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** How long an issued sign-in (SIWE) nonce stays valid (services/wallets.ts), and its rate limit's window (limits/rate-limits.ts). */
+export const SIWE_NONCE_TTL_MS = 10 * 60_000;
+
 /** API key settings (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"), spread into env.ts's schema. */
 export const keysEnvShape = {
   /** Lifetime of the API key a Sign-In with Ethereum issues (a session), in seconds. Default 7 days. */

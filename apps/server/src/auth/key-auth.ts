@@ -10,15 +10,9 @@
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
 import { hashApiKey } from "./api-keys";
+import type { KeyAuth } from "./scopes";
 
-/** Who is calling: the key's account, the key itself and what it may do. */
-export interface KeyAuth {
-  accountId: string;
-  keyId: string;
-  scopes: string[];
-  /** ms since the epoch; null: never expires. */
-  expiresAt: number | null;
-}
+export type { KeyAuth } from "./scopes";
 
 export const AUTH_CACHE_MS = 30_000;
 /** lastUsedAt is written when it is older than this (so at most once per key per window and instance). */

@@ -1,5 +1,14 @@
 import { StunError, type KeyScope } from "@stun/shared";
 
+/** Who is calling: the key's account, the key itself and what it may do. */
+export interface KeyAuth {
+  accountId: string;
+  keyId: string;
+  scopes: string[];
+  /** ms since the epoch; null: never expires. */
+  expiresAt: number | null;
+}
+
 /**
  * What a key's scopes allow (docs/CONCEPTS.md "API keys: scopes, expiry, revocation"). `admin` allows everything; every key may read;
  * a call that needs one of several scopes passes with any of them.

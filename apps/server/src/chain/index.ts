@@ -8,7 +8,6 @@ export { CHAIN_NAMES, CHAIN_PRESETS, type ChainConfig, type ChainName } from "./
 export { DepositWatcher } from "./deposits";
 export { chainBalance, type ChainBalance } from "./ledger";
 export { type LocalChain, type LocalChainAddresses, type LocalChainOptions, startLocalChain } from "./local";
-export { registerChainRoutes } from "./routes";
 export { type RpcForwarder, refusedMethod, startRpcForwarder, webAppOrigins } from "./rpc-forwarder";
 export { SettlementSubmitter, type SettlementEntry } from "./settlements";
 export { WithdrawalSubmitter, type WithdrawalView } from "./withdrawals";

@@ -14,7 +14,7 @@ import { normalizeIP } from "@fastify/rate-limit";
 import { StunError } from "@stun/shared";
 import type { Config } from "../env";
 import type { Logger } from "../logger";
-import { SIWE_NONCE_TTL_MS } from "../services/wallets";
+import { SIWE_NONCE_TTL_MS } from "../auth/config";
 
 interface CounterStore {
   incr(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void, windowMs: number, max: number): void;

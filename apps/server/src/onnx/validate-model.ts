@@ -1,6 +1,6 @@
 import { StunError } from "@stun/shared";
-import { loadReferenceSession } from "../qa/reference-run";
-import { readModelSignature, type ModelSignature } from "./model-signature";
+import { loadReferenceSession } from "./reference-run";
+import { readModelSignature, type ModelSignature } from "../models/signature";
 import { DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "./run-budget";
 import { assertSelfContainedModel } from "./self-contained";
 

@@ -5,9 +5,10 @@
  * server's event loop; the pool (./worker-pool.ts) only moves bytes in and results out.
  */
 import { deserializeTensorMap, type RawTensor } from "@stun/shared";
-import { calibrateModel, type Calibration } from "../qa/calibrate";
-import { runReference } from "../qa/reference-run";
-import type { ModelSignature } from "./model-signature";
+import type { Calibration } from "../models/calibration";
+import { calibrateModel } from "./calibrate";
+import { runReference } from "./reference-run";
+import type { ModelSignature } from "../models/signature";
 import { assertRunBudget, type RunBudget } from "./run-budget";
 import { validateModel } from "./validate-model";
 

@@ -15,7 +15,10 @@ import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
 import { linkedWalletProcedure } from "./auth/wallet";
+import { chainAccountProcedure } from "./chain/account";
 import { chainSettlementsProcedure } from "./chain/settlements";
+import { chainStatusProcedure } from "./chain/status";
+import { listWithdrawalsProcedure, withdrawProcedure } from "./chain/withdrawals";
 import { createKeyProcedure } from "./keys/create";
 import { listKeysProcedure } from "./keys/list";
 import { revokeKeyProcedure } from "./keys/revoke";
@@ -41,6 +44,12 @@ export const procedures = {
   },
   network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
   auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
-  chain: { settlements: chainSettlementsProcedure },
+  chain: {
+    status: chainStatusProcedure,
+    account: chainAccountProcedure,
+    withdraw: withdrawProcedure,
+    withdrawals: listWithdrawalsProcedure,
+    settlements: chainSettlementsProcedure,
+  },
   keys: { list: listKeysProcedure, create: createKeyProcedure, revoke: revokeKeyProcedure, rotate: rotateKeyProcedure },
 };

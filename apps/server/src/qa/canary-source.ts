@@ -8,7 +8,7 @@
 import { randomInt } from "node:crypto";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
-import { OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
+import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 
 /** How many of the model's latest finished user tasks the source is drawn from (uniformly). */
 export const RECENT_SOURCES = 50;

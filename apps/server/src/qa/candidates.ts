@@ -1,6 +1,6 @@
 import { Prisma } from "../db/generated/client";
 import type { Tx } from "../db/database";
-import { LIVE_STATUSES } from "../scheduler/live-assignments";
+import { LIVE_STATUSES } from "../tasks/statuses";
 import { newPairTrust, type PairTrust } from "./policy";
 import type { Identity } from "./quorum";
 

@@ -1,6 +1,6 @@
 import { findMajority, type CompareOptions, type RawTensor } from "@stun/shared";
-import type { StoredVerification } from "../services/task-view";
-import { MAX_TIE_BREAKERS } from "../services/tasks";
+import type { StoredVerification } from "../tasks/verification";
+import { MAX_TIE_BREAKERS } from "../tasks/verification";
 
 export interface Candidate {
   assignmentId: string;

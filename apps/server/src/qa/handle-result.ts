@@ -1,5 +1,4 @@
 import {
-  compareTensorMaps,
   deserializeTensorMap,
   serializeTensorMap,
   type Ack,
@@ -14,22 +13,23 @@ import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import { retryOnConflict } from "../db/retry-conflicts";
 import type { Tx } from "../db/database";
-import { loseAssignment, sendCancellations } from "../scheduler/assignment-lifecycle";
-import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
-import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../scheduler/task-failure";
+import { loseAssignment, sendCancellations } from "../tasks/lifecycle";
+import { isLive, isOpen } from "../tasks/statuses";
+import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
 import { pinBlob } from "../storage/blob-pins";
-import type { StoredVerification } from "../services/task-view";
+import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { settleAcceptedTask } from "../settlement/settle-task";
-import { getModelRow, type ModelRow } from "../services/models";
-import { MAX_TIE_BREAKERS } from "../services/tasks";
+import { getModelRow } from "../models/cache";
+import type { ModelRow } from "../models/row";
 import { checkOutputs } from "./check-outputs";
 import { loadAccountIdentity, loadProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
-import { drawRefereeAudit, newPairTrust, type PairTrust } from "./policy";
+import { newPairTrust, type PairTrust } from "./policy";
 import { unpredictableUniform } from "./unpredictable";
-import { REFEREE, canReferee, refereeOutputs } from "./referee";
-import { compareOptionsFor, type Calibration } from "./calibrate";
-import { decide, type Candidate, type Decision } from "./decide";
+import { canReferee, refereeOutputs } from "./referee";
+import { calibrationOf, compareOptionsFor } from "../models/calibration";
+import type { Candidate } from "./decide";
+import { judge, type JudgeInput } from "./judge";
 import { recordCheckedVerdict, recordSoloVerdict, type Judged, type ProviderStats } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 
@@ -61,8 +61,8 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true, verification: true } } },
     });
     if (!row || row.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
-    if (!(LIVE_STATUSES as readonly string[]).includes(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
-    const zk = (row.task.verification as unknown as StoredVerification).mode === "zk";
+    if (!isLive(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
+    const zk = parseVerification(row.task.verification).mode === "zk";
     ref = { taskId: row.taskId, modelId: row.task.modelId, ...(zk ? { zk } : {}) };
   }
   const a = { id: msg.assignmentId, taskId: ref.taskId };
@@ -109,7 +109,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
           "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
       WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
     if (done === 0 || !task) return;
-    outcome = await judge(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
+    outcome = await judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
   }));
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
@@ -153,21 +153,15 @@ const judged = (c: CompletedRow, taskId: string): Judged => ({
   price: BigInt(c.price),
 });
 
-/** How QA checked the task, for its receipt. */
-function checkOf(task: TaskRow, v: StoredVerification): ReceiptQa["check"] {
-  if (task.kind === "canary") return "known-answer";
-  if (task.kind === "recheck") return "recheck";
-  if (v.mode === "none") return "unverified";
-  if (v.mode === "zk") return "proof";
-  if (v.plan === "solo" || v.plan === "single" || v.plan === "audit" || v.plan === "referee") return v.plan;
-  return "replicated";
-}
-
-async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, zk?: ZkReceipt): Promise<Outcome> {
+/**
+ * Judges the task once every wanted execution is in (judge.ts decides; this loads what it asks
+ * for and applies the judgement inside the result transaction).
+ */
+async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, zk?: ZkReceipt): Promise<Outcome> {
   const taskId = task.id;
   const policy = app.config.qa;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
-  if (!(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) {
+  if (!isOpen(task.status)) {
     await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'late' WHERE id = ${fresh.assignmentId}`;
     return outcome;
   }
@@ -186,138 +180,94 @@ async function judge(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fr
   // Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
   // PostgreSQL would lock overlapping providers in their own completion orders and deadlock:
   // lock them all here first, in one order (by id).
-  const v = task.verification as unknown as StoredVerification;
+  const v = parseVerification(task.verification);
   const judgedProviders = [...new Set([...completed.map((c) => c.providerId), ...(v.recheck ? [v.recheck.providerId] : [])])].sort();
   await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ANY(${judgedProviders}::text[]) ORDER BY id FOR NO KEY UPDATE`;
   const outputsOf = async (c: { id: string; outputSha256: string }) =>
     c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256));
-  const candidates: Candidate[] = [];
-  for (const c of completed) candidates.push({ assignmentId: c.id, outputs: await outputsOf(c) });
-  const compare = compareOptionsFor(model.calibration as Calibration | null, v.argmax);
-  const byId = new Map(completed.map((c) => [c.id, c]));
-  const verdict = async (c: CompletedRow, valid: boolean, opts?: Parameters<typeof recordCheckedVerdict>[4]) => {
-    const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, opts);
-    outcome.statsChanged.push(effects.stats);
-    app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
+  const results: Candidate[] = [];
+  for (const c of completed) results.push({ assignmentId: c.id, outputs: await outputsOf(c) });
+  // A re-check's original solo result is its first replica.
+  const original = task.kind !== "canary" && v.recheck ? await loadOriginal(tx, v.recheck.assignmentId) : undefined;
+  const input: JudgeInput = {
+    kind: task.kind,
+    v,
+    wanted: task.wanted,
+    results,
+    ...(original ? { original: { assignmentId: original.id, outputs: await outputsOf(original) } } : {}),
+    ...(task.kind === "canary" ? { answer: deserializeTensorMap(await app.blobs.get(task.answerSha256!)) } : {}),
+    compare: compareOptionsFor(calibrationOf(model), v.argmax),
+    refereeable: canReferee(model, app.config.REFEREE_MAX_BYTES),
+    policy,
+    auditDraw: 0,
   };
+  // The judge asks for each costly fact at most once: the reference run, and the agreeing pairs'
+  // records with the audit draw.
+  const byId = new Map(completed.map((c) => [c.id, c]));
+  let j = judge(input);
+  for (; j.kind === "need-reference" || j.kind === "need-agreeing-trust"; j = judge(input)) {
+    if (j.kind === "need-reference") input.reference = (await refereeOutputs(app, model, task.inputSha256)) ?? null;
+    else {
+      input.agreeingTrust = await pairTrusts(tx, j.agreeing.map((id) => byId.get(id)!));
+      input.auditDraw = unpredictableUniform();
+    }
+  }
 
-  // `auto` with nobody of another operator to check the lone execution: the server's reference run does.
-  if (task.kind === "user" && v.plan === "referee") {
-    const reference = canReferee(model, app.config.REFEREE_MAX_BYTES) ? await refereeOutputs(app, model, task.inputSha256) : undefined;
-    if (!reference) {
-      // The reference run failed or went over budget: a provider of another operator checks instead.
-      const replicate: StoredVerification = { ...v, single: false, plan: "replicate" };
+  const credit =
+    j.kind === "accept" && j.checked ? await creditOf(tx, task, j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined)) : undefined;
+  for (const { assignmentId, verdict } of "verdicts" in j ? j.verdicts : []) {
+    const c = byId.get(assignmentId)!;
+    if (verdict === "inconclusive") await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
+    // mode none is the requester's choice of no checking: not a solo result to re-check later.
+    else if (verdict === "solo") outcome.statsChanged.push(await recordSoloVerdict(tx, judged(c, taskId), v.mode !== "none"));
+    else {
+      const valid = verdict === "valid";
+      const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, valid ? { credit: credit?.get(c.id) ?? true } : undefined);
+      outcome.statsChanged.push(effects.stats);
+      app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
+    }
+  }
+
+  switch (j.kind) {
+    case "replicate":
       await tx.$executeRaw`
-        UPDATE "Task" SET wanted = ${v.replicas}, verification = ${JSON.stringify(replicate)}::jsonb, status = 'verifying' WHERE id = ${taskId}`;
+        UPDATE "Task" SET wanted = ${v.replicas}, verification = ${JSON.stringify(j.verification)}::jsonb, status = 'verifying' WHERE id = ${taskId}`;
       outcome.announce = "verifying";
       return outcome;
-    }
-    const lone = completed[0]!;
-    if (!compareTensorMaps(reference, candidates[0]!.outputs, compare).equal) {
-      await verdict(lone, false);
-      return await retryAfterWrong(app, tx, task, outcome, task.wanted);
-    }
-  }
-
-  // The candidates and the verdict. A re-check's original solo result is its first replica.
-  let original: (CompletedRow & { taskId: string; requesterId: string; cost: bigint }) | undefined;
-  let decision: Decision;
-  let refereed = false;
-  if (task.kind === "canary") {
-    const answer = deserializeTensorMap(await app.blobs.get(task.answerSha256!));
-    const ok = compareTensorMaps(answer, candidates[0]!.outputs, compare).equal;
-    decision = ok ? { kind: "accept", winners: [completed[0]!.id], losers: [] } : { kind: "no-consensus", losers: [completed[0]!.id] };
-  } else {
-    let all = candidates;
-    let wanted = task.wanted;
-    if (v.recheck) {
-      original = await loadOriginal(tx, v.recheck.assignmentId);
-      all = [{ assignmentId: original.id, outputs: await outputsOf(original) }, ...candidates];
-      wanted += 1;
-    }
-    decision = decide(v, wanted, all, compare);
-    // Replicas disagree: the server's reference run decides when it can (qa/referee.ts), else a
-    // provider tie-breaker is added below.
-    if (decision.kind === "tiebreak" && canReferee(model, app.config.REFEREE_MAX_BYTES)) {
-      const reference = await refereeOutputs(app, model, task.inputSha256);
-      if (reference) {
-        decision = decide(v, Math.max(wanted + 1, v.replicas + MAX_TIE_BREAKERS), [...all, { assignmentId: REFEREE, outputs: reference }], compare);
-        refereed = true;
-      }
-    }
-  }
-
-  if (decision.kind === "tiebreak") {
-    await tx.task.update({ where: { id: taskId }, data: { wanted: { increment: 1 }, status: "verifying" } });
-    outcome.announce = "verifying";
-    return outcome;
-  }
-  if (decision.kind === "no-consensus") {
-    for (const c of completed) {
-      if (decision.losers.includes(c.id)) await verdict(c, false);
-      else await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
-    }
-    const [code, message] =
-      task.kind === "canary" ? ["CANARY_FAILED", "the output did not match the known answer"] : ["NO_CONSENSUS", "the providers' outputs did not agree"];
-    outcome.cancellations = await endTaskUnpaid(tx, task, "failed", code, message);
-    outcome.announce = "failed";
-    return outcome;
-  }
-
-  // Replicas that agree are no proof when strangers collude: the server's reference run audits a
-  // share of agreements before delivery (policy.ts drawRefereeAudit); a contradicted agreement is
-  // invalid for every provider in it, and the task runs again on other operators' providers.
-  let refereeAudited = false;
-  if (task.kind === "user" && !refereed && decision.winners.length >= 2 && canReferee(model, app.config.REFEREE_MAX_BYTES)) {
-    const agreeing = completed.filter((c) => decision.winners.includes(c.id));
-    if (agreeing.length >= 2 && drawRefereeAudit(policy, unpredictableUniform(), await pairTrusts(tx, agreeing))) {
-      const reference = await refereeOutputs(app, model, task.inputSha256);
-      if (reference) {
-        refereeAudited = true;
+    case "tiebreak":
+      await tx.task.update({ where: { id: taskId }, data: { wanted: { increment: 1 }, status: "verifying" } });
+      outcome.announce = "verifying";
+      return outcome;
+    case "fail":
+      outcome.cancellations = await endTaskUnpaid(tx, task, "failed", j.code, j.message);
+      outcome.announce = "failed";
+      return outcome;
+    case "retry":
+      if (j.contradictedAgreement) {
         app.metrics.refereeAudits.inc();
-        const agreed = candidates.find((c) => c.assignmentId === agreeing[0]!.id)!.outputs;
-        if (!compareTensorMaps(reference, agreed, compare).equal) {
-          app.metrics.verdicts.inc({ verdict: "contradicted" });
-          for (const c of agreeing) await verdict(c, false);
-          for (const c of completed) if (!decision.winners.includes(c.id)) await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
-          // The next execution (another operator's) is checked by the reference run itself: the
-          // operators left may be too few for a new quorum, and no quorum checks better.
-          return await retryAfterWrong(app, tx, task, outcome, 1, { ...v, single: true, plan: "referee" });
-        }
+        app.metrics.verdicts.inc({ verdict: "contradicted" });
       }
-    }
+      return await retryAfterWrong(app, tx, task, outcome, j.wanted, j.verification);
+    case "accept":
+      break;
   }
+  if (j.qa.refereeAudited) app.metrics.refereeAudits.inc();
+  if (original) await settleRecheck(app, tx, original, j.overturned, byId.get(j.winners[0]!)!, outcome);
 
-  // Accepted. Compared executions are evidence; a single unchecked one joins its pair's solo window.
-  const checked = completed.length > 1 || task.kind !== "user" || (v.mode !== "none" && !v.single) || v.plan === "referee";
-  const credit = checked ? await creditOf(tx, task, decision.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined)) : undefined;
-  for (const id of decision.winners) {
-    const c = byId.get(id);
-    if (!c) continue; // the re-checked original
-    if (checked) await verdict(c, true, { credit: credit!.get(c.id) ?? true });
-    // mode none is the requester's choice of no checking: not a solo result to re-check later.
-    else outcome.statsChanged.push(await recordSoloVerdict(tx, judged(c, taskId), v.mode !== "none"));
-  }
-  for (const id of decision.losers) {
-    const c = byId.get(id);
-    if (c) await verdict(c, false);
-  }
-  if (original) await settleRecheck(app, tx, original, decision.losers.includes(original.id), byId.get(decision.winners[0]!)!, outcome);
-
-  const winners = decision.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined);
+  const winners = j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined);
   const first = winners[0]!;
   const { cost, receipt } = await settleAcceptedTask(tx, {
     task: { ...task, verification: v },
     model,
     winners: winners.map((c) => ({ assignmentId: c.id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) })),
     outputDigest: first.outputDigest,
-    compare,
+    compare: input.compare,
     executions: completed.map((c) => ({
       providerId: c.providerId,
       backend: c.backend,
-      verdict: decision.winners.includes(c.id) ? "accepted" : "rejected",
+      verdict: j.winners.includes(c.id) ? "accepted" : "rejected",
     })),
-    qa: { kind: task.kind as ReceiptQa["kind"], check: checkOf(task, v), recheck: "none", ...(refereed ? { refereed } : {}), ...(refereeAudited ? { refereeAudited } : {}) },
+    qa: { kind: task.kind as ReceiptQa["kind"], check: j.qa.check, recheck: "none", ...(j.qa.refereed ? { refereed: true } : {}), ...(j.qa.refereeAudited ? { refereeAudited: true } : {}) },
     ...(zk ? { zk } : {}),
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.

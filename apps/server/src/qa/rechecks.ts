@@ -7,8 +7,8 @@
  */
 import type { Tx } from "../db/database";
 import { newId } from "../ids";
-import { MAX_TIE_BREAKERS } from "../services/tasks";
-import type { StoredVerification } from "../services/task-view";
+import { MAX_TIE_BREAKERS } from "../tasks/verification";
+import { parseVerification, type StoredVerification } from "../tasks/verification";
 import type { QaPolicy } from "./policy";
 import { QA_ACCOUNT_ID, fundQaTask } from "./qa-account";
 
@@ -48,7 +48,7 @@ export async function queueRechecks(tx: Tx, policy: QaPolicy, providerId: string
   await tx.$executeRaw`UPDATE "Assignment" SET "recheckedAt" = ${now} WHERE id = ANY(${solos.map((s) => s.assignmentId)}::text[])`;
   for (const s of solos) {
     const id = newId("tsk");
-    const original = s.verification as StoredVerification;
+    const original = parseVerification(s.verification);
     const verification: StoredVerification = {
       mode: "redundant",
       replicas: 2,

@@ -7,8 +7,8 @@
  */
 import type { RawTensor } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { ModelRow } from "../services/models";
-import type { Calibration } from "./calibrate";
+import type { ModelRow } from "../models/row";
+import { calibrationOf } from "../models/calibration";
 
 /** The candidate id the referee's outputs carry in a decision. */
 export const REFEREE = "referee";
@@ -18,7 +18,7 @@ export const REFEREE = "referee";
  * across backends (no same-backend quorum) and small enough to run inside the result transaction.
  */
 export function canReferee(model: Pick<ModelRow, "calibration" | "sizeBytes">, maxBytes: number): boolean {
-  const c = model.calibration as Calibration | null | undefined;
+  const c = calibrationOf(model);
   return c?.status === "calibrated" && !c.sameBackendQuorum && model.sizeBytes <= maxBytes;
 }
 

@@ -8,20 +8,31 @@ import {
 } from "@stun/shared";
 import type { AppContext } from "../context";
 import { newId } from "../ids";
-import type { StoredVerification } from "../services/task-view";
+import { parseVerification, type StoredVerification } from "../tasks/verification";
 import type { Tx } from "../db/database";
-import type { Calibration } from "../qa/calibrate";
-import { loadCandidateFacts, loadProviderIdentities, type CandidateFacts } from "../qa/candidates";
+import { calibrationOf } from "../models/calibration";
+import { loadCandidateFacts, loadProviderIdentities } from "../qa/candidates";
 import { unpredictableUniform } from "../qa/unpredictable";
-import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/policy";
-import { pickDistinct, sameOperator, type Identity } from "../qa/quorum";
+import { sameOperator, type Identity } from "../qa/quorum";
 import { canReferee } from "../qa/referee";
-import { loseAssignment, markRunning } from "./assignment-lifecycle";
-import { LIVE_STATUSES } from "./live-assignments";
+import {
+  chooseCheckers,
+  comparesExecutions,
+  decidedVerification,
+  eligibleCandidates,
+  isFirstDispatch,
+  planChecked,
+  planLead,
+  withinStake,
+  type Candidate as PlanCandidate,
+  type FirstPlan,
+} from "./plan";
+import { loseAssignment, markRunning } from "../tasks/lifecycle";
+import { LIVE_STATUSES } from "../tasks/statuses";
 import type { LocalProvider } from "./provider-registry";
-import { getModelRow } from "../services/models";
+import { getModelRow } from "../models/cache";
 import { zkJobFor } from "../zk/zk-job";
-import type { ReadyZkModel } from "../zk/zk-models";
+import type { ReadyZkModel } from "../zk/ready-model";
 
 const PAGE = 64;
 const MAX_PAGES = 16;
@@ -49,15 +60,15 @@ interface ClaimRow {
   calibration: unknown;
 }
 
-type Candidate = { p: LocalProvider; f: CandidateFacts };
+type Candidate = PlanCandidate<LocalProvider>;
 
-/** An `auto` task's first dispatch: its plan, the executions it wants, and who starts now. */
-interface FirstPlan {
-  plan: NonNullable<StoredVerification["plan"]>;
-  wanted: number;
+/** A claimed task's plan for this pass: who runs it now, and the decided verification of a first dispatch. */
+interface Placement {
   picks: Candidate[];
-  /** Replicas must share the lead's backend (the model's calibration). */
-  backend?: string;
+  /** The zk proving fee each execution's price includes. */
+  fee: bigint;
+  zk?: ReadyZkModel;
+  decided?: { wanted: number; verification: StoredVerification };
 }
 
 interface Dispatch {
@@ -150,57 +161,8 @@ export class Dispatcher {
         for (const row of rows) {
           seen.push(row.id);
           if (providers.freeSlots() === 0) break;
-          const v = row.verification as StoredVerification;
-          // A zk task waits for its model's circuit and keys (built in the background, then
-          // the dispatcher is poked); the proving fee is part of each execution's price.
-          const zk = v.mode === "zk" ? this.app.zk.ready(row.modelId) : undefined;
-          if (v.mode === "zk" && !zk) {
-            this.buildCircuit(row.modelId);
-            continue;
-          }
-          const fee = v.zk ? BigInt(v.zk.fee) : 0n;
-          // Providers already running or done with this task are not asked again (independent
-          // replicas); a re-check never goes back to the provider whose result it checks.
-          const taken = await takenBy(tx, row, v);
-          const req = matchRequest(row, new Set([...taken, ...(v.avoid ?? [])]), v.backend, fee);
-          const endTimer = this.app.metrics.matchDuration.startTimer();
-          const first = v.mode === "auto" && row.dispatched === 0 && v.single === undefined;
-          let picks: Candidate[];
-          if (first) {
-            const plan = await this.planFirst(tx, row, v, req);
-            if (!plan) {
-              endTimer();
-              continue;
-            }
-            picks = plan.picks;
-            const verification: StoredVerification = { ...v, single: plan.wanted === 1, plan: plan.plan, ...(plan.backend ? { backend: plan.backend } : {}) };
-            await tx.$executeRaw`UPDATE "Task" SET wanted = ${plan.wanted}, verification = ${JSON.stringify(verification)}::jsonb WHERE id = ${row.id}`;
-          } else if (checks(row, v)) {
-            // Checkers (replicas, tie-breakers, re-checks): of other operators than every execution
-            // of the task, trusted pairs first.
-            const takenIds = await loadProviderIdentities(tx, taken);
-            picks = await this.checkers(tx, req, [...takenIds.values()], row.wanted - row.dispatched);
-          } else {
-            // A canary or an unverified task takes the scheduler's order.
-            picks = (await this.eligible(tx, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES))).slice(0, row.wanted - row.dispatched);
-          }
-          endTimer();
-          picks = withinStake(picks, config.qa);
-          if (picks.length === 0) continue;
-          const leaseUntil = new Date(Date.now() + config.LEASE_MS);
-          for (const { p } of picks) {
-            const assignmentId = newId("asg");
-            await tx.$executeRaw`
-              INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
-              VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price + fee}, ${leaseUntil})`;
-            providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}) });
-            reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}) });
-          }
-          await tx.$executeRaw`
-            UPDATE "Task"
-            SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
-                "updatedAt" = ${new Date()}
-            WHERE id = ${row.id}`;
+          const placement = await this.plan(tx, row);
+          if (placement) await this.apply(tx, row, placement, reserved);
         }
       });
     } catch (e) {
@@ -209,6 +171,77 @@ export class Dispatcher {
     }
     for (const d of reserved) if (d.row.status === "queued") this.app.bus.taskUpdated({ taskId: d.taskId, status: "assigned" });
     return { rows: rowCount, dispatches: reserved };
+  }
+
+  /**
+   * A claimed task's placement for this pass, or undefined when nobody runs it now. Reads what the
+   * decision needs (who already ran it, candidates and their facts) inside the claiming
+   * transaction; the decisions themselves are plan.ts's.
+   */
+  private async plan(tx: Tx, row: ClaimRow): Promise<Placement | undefined> {
+    const { providers, config } = this.app;
+    const v = parseVerification(row.verification);
+    // A zk task waits for its model's circuit and keys (built in the background, then
+    // the dispatcher is poked); the proving fee is part of each execution's price.
+    const zk = v.mode === "zk" ? this.app.zk.ready(row.modelId) : undefined;
+    if (v.mode === "zk" && !zk) {
+      this.buildCircuit(row.modelId);
+      return undefined;
+    }
+    const fee = v.zk ? BigInt(v.zk.fee) : 0n;
+    // Providers already running or done with this task are not asked again (independent
+    // replicas); a re-check never goes back to the provider whose result it checks.
+    const taken = await takenBy(tx, row, v);
+    const req = matchRequest(row, new Set([...taken, ...(v.avoid ?? [])]), v.backend, fee);
+    const endTimer = this.app.metrics.matchDuration.startTimer();
+    let picks: Candidate[];
+    let decided: Placement["decided"];
+    if (isFirstDispatch(v, row.dispatched)) {
+      const first = await this.planFirst(tx, row, v, req);
+      if (!first) {
+        endTimer();
+        return undefined;
+      }
+      picks = first.picks;
+      decided = { wanted: first.wanted, verification: decidedVerification(v, first) };
+    } else if (comparesExecutions(row.kind, v)) {
+      // Checkers (replicas, tie-breakers, re-checks): of other operators than every execution
+      // of the task, trusted pairs first.
+      const takenIds = await loadProviderIdentities(tx, taken);
+      picks = await this.checkers(tx, req, [...takenIds.values()], row.wanted - row.dispatched);
+    } else {
+      // A canary or an unverified task takes the scheduler's order.
+      picks = (await this.eligible(tx, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES))).slice(0, row.wanted - row.dispatched);
+    }
+    endTimer();
+    picks = withinStake(picks, config.qa);
+    // A first plan is stored even when nobody's stake covers its picks now (as before the split).
+    if (picks.length === 0 && !decided) return undefined;
+    return { picks, fee, ...(zk ? { zk } : {}), ...(decided ? { decided } : {}) };
+  }
+
+  /** Commits a placement: the task's decided plan, one assignment per pick, the slots reserved. */
+  private async apply(tx: Tx, row: ClaimRow, placement: Placement, reserved: Dispatch[]): Promise<void> {
+    const { providers, config } = this.app;
+    const { picks, fee, zk, decided } = placement;
+    if (decided) {
+      await tx.$executeRaw`UPDATE "Task" SET wanted = ${decided.wanted}, verification = ${JSON.stringify(decided.verification)}::jsonb WHERE id = ${row.id}`;
+    }
+    if (picks.length === 0) return;
+    const leaseUntil = new Date(Date.now() + config.LEASE_MS);
+    for (const { p } of picks) {
+      const assignmentId = newId("asg");
+      await tx.$executeRaw`
+        INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
+        VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price + fee}, ${leaseUntil})`;
+      providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}) });
+      reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}) });
+    }
+    await tx.$executeRaw`
+      UPDATE "Task"
+      SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
+          "updatedAt" = ${new Date()}
+      WHERE id = ${row.id}`;
   }
 
   /** Starts building a model's zk circuit on this instance if it has not yet (ZkModels.start). */
@@ -226,25 +259,25 @@ export class Dispatcher {
    * operator is registered at all, by the server's reference run (`referee`) — and runs unchecked
    * (`single`) only where the requester or the operator allowed it. Undefined: nobody to run it now.
    */
-  private async planFirst(tx: Tx, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan | undefined> {
+  private async planFirst(tx: Tx, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan<Candidate> | undefined> {
     const { config, providers } = this.app;
     const eligible = await this.eligible(tx, providers.pick(req, v.replicas + EXTRA_CANDIDATES));
-    const lead = eligible[0];
-    if (!lead) return undefined;
-    const plan = planExecution(lead.f.trust, config.qa, unpredictableUniform());
-    if (plan === "solo") return { plan, wanted: 1, picks: [lead] };
-    const sameBackend = (row.calibration as Calibration | null)?.sameBackendQuorum === true;
-    const backend = sameBackend ? lead.p.backend : undefined;
-    const checkerReq: MatchRequest = { ...req, exclude: new Set([...(req.exclude ?? []), lead.p.id]), ...(backend ? { backend: backend as Requirements["backend"] } : {}) };
-    const sameOrigin = eligible.slice(1).filter((c) => !backend || c.p.backend === backend);
-    const others = await this.checkers(tx, checkerReq, [lead.f.identity], v.replicas - 1, sameOrigin);
-    const replicate = { plan, wanted: v.replicas, picks: [lead, ...others], ...(backend ? { backend } : {}) };
-    if (others.length > 0 || (await this.checkerRegistered(tx, checkerReq, lead.f.identity))) return replicate;
-    // Nobody of another operator could check it: the server's own reference run does, when it can.
-    if (canReferee({ calibration: row.calibration, sizeBytes: row.modelSize }, config.REFEREE_MAX_BYTES)) return { plan: "referee", wanted: 1, picks: [lead] };
-    if (v.allowSingle || config.ALLOW_SINGLE) return { plan: "single", wanted: 1, picks: [lead] };
-    // Waits for a checker to join, until the deadline (then CHECKER_UNAVAILABLE, refunded).
-    return replicate;
+    const sameBackend = calibrationOf(row)?.sameBackendQuorum === true;
+    const lead = planLead(eligible, unpredictableUniform(), config.qa, sameBackend);
+    if (!lead || lead.kind === "solo") return lead?.plan;
+    const checkerReq: MatchRequest = {
+      ...req,
+      exclude: new Set([...(req.exclude ?? []), lead.lead.p.id]),
+      ...(lead.backend ? { backend: lead.backend as Requirements["backend"] } : {}),
+    };
+    const others = await this.checkers(tx, checkerReq, [lead.lead.f.identity], v.replicas - 1, lead.sameOrigin);
+    return planChecked(lead, {
+      others,
+      checkerRegistered: others.length === 0 && (await this.checkerRegistered(tx, checkerReq, lead.lead.f.identity)),
+      refereeable: canReferee({ calibration: row.calibration, sizeBytes: row.modelSize }, config.REFEREE_MAX_BYTES),
+      allowSingle: v.allowSingle === true || config.ALLOW_SINGLE,
+      replicas: v.replicas,
+    });
   }
 
   /**
@@ -255,7 +288,7 @@ export class Dispatcher {
   private async checkers(tx: Tx, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
     if (n <= 0) return [];
     const { providers, config } = this.app;
-    const choose = (eligible: Candidate[]) => pickDistinct(preferTrusted(eligible, (c) => c.f.trust, config.qa), (c) => c.f.identity, taken, n, config.QUORUM_NETWORK);
+    const choose = (eligible: Candidate[]) => chooseCheckers(eligible, taken, n, config.qa, config.QUORUM_NETWORK);
     // The lead's own candidate list first (no second round trip when it holds enough operators).
     if (known) {
       const picks = choose(known);
@@ -285,15 +318,7 @@ export class Dispatcher {
    */
   private async eligible(tx: Tx, candidates: LocalProvider[]): Promise<Candidate[]> {
     if (candidates.length === 0) return [];
-    const facts = await loadCandidateFacts(tx, candidates.map((p) => p.id));
-    const out: Candidate[] = [];
-    for (const p of candidates) {
-      const f = facts.get(p.id);
-      if (!f) continue;
-      if (!stakeCovers(f.stake, f.atRisk, p.price, this.app.config.qa)) continue;
-      out.push({ p, f });
-    }
-    return out;
+    return eligibleCandidates(candidates, await loadCandidateFacts(tx, candidates.map((p) => p.id)), this.app.config.qa);
   }
 
   /** Sends a committed assignment to its provider; no ack in time means the execution is lost. */
@@ -323,24 +348,6 @@ export class Dispatcher {
     }
   }
 }
-
-/**
- * The picks whose accounts' stake still covers them together: several picks may share an account
- * (its facts were read before any of them was inserted). Executions inserted by earlier rows of the
- * same claim are already in the facts (same transaction).
- */
-function withinStake(picks: Candidate[], policy: QaPolicy): Candidate[] {
-  const added = new Map<string, bigint>();
-  return picks.filter(({ p, f }) => {
-    const extra = added.get(p.accountId) ?? 0n;
-    if (!stakeCovers(f.stake, f.atRisk + extra, p.price, policy)) return false;
-    added.set(p.accountId, extra + p.price);
-    return true;
-  });
-}
-
-/** Whether the task's executions are compared with one another (so need distinct operators). */
-const checks = (row: ClaimRow, v: StoredVerification): boolean => row.kind !== "canary" && (v.mode === "auto" || v.mode === "redundant");
 
 /**
  * The providers that ran or run the task (live or completed executions), and the provider whose

@@ -1,34 +1,11 @@
-import { StunError, type ModelView, type TensorInfo } from "@stun/shared";
+import { StunError, type ModelView } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import { newId } from "../ids";
+import { toModelView } from "../models/row";
 import { assertSelfContainedModel } from "../onnx/self-contained";
 import { pinBlob } from "../storage/blob-pins";
 import { assertStorageRoom, chargeStorage } from "../storage/quota";
-
-export type ModelRow = {
-  id: string;
-  sha256: string;
-  name: string;
-  sizeBytes: number;
-  inputs: unknown;
-  outputs: unknown;
-  /** QA calibration (qa/calibrate.ts), null until calibrated. */
-  calibration?: unknown;
-  ownerId: string;
-  createdAt: Date;
-};
-
-export const toModelView = (m: ModelRow): ModelView => ({
-  id: m.id,
-  sha256: m.sha256,
-  name: m.name,
-  sizeBytes: m.sizeBytes,
-  inputs: m.inputs as TensorInfo[],
-  outputs: m.outputs as TensorInfo[],
-  ownerId: m.ownerId,
-  createdAt: m.createdAt.toISOString(),
-});
 
 /**
  * Stores an ONNX model by content. The same bytes always give the same model (the first
@@ -79,32 +56,4 @@ export async function uploadModel(app: AppContext, ownerId: string, bytes: Uint8
     if (winner) return toModelView(winner);
     throw e;
   }
-}
-
-const MODEL_CACHE_SIZE = 1000;
-const modelCache = new WeakMap<AppContext, Map<string, ModelRow>>();
-
-/**
- * A model row by id. Models never change once stored (they are content-addressed), so rows are
- * cached in memory: the submit and result paths do not pay a query for them.
- */
-export async function getModelRow(app: AppContext, id: string): Promise<ModelRow> {
-  let cache = modelCache.get(app);
-  if (!cache) modelCache.set(app, (cache = new Map()));
-  const hit = cache.get(id);
-  if (hit) return hit;
-  const m = await app.db.prisma.model.findUnique({ where: { id } });
-  if (!m) throw new StunError("MODEL_NOT_FOUND", `no model ${id}`);
-  if (cache.size >= MODEL_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  cache.set(id, m);
-  return m;
-}
-
-export async function getModel(app: AppContext, id: string): Promise<ModelView> {
-  return toModelView(await getModelRow(app, id));
-}
-
-export async function listModels(app: AppContext, limit = 100): Promise<ModelView[]> {
-  const rows = await app.db.prisma.model.findMany({ orderBy: { createdAt: "desc" }, take: limit });
-  return rows.map(toModelView);
 }

@@ -10,7 +10,7 @@ import type { Tx } from "../db/database";
 import { stake, unstake } from "../ledger";
 import { clientOf, type DbLike } from "../ledger/db";
 import { DEFAULT_QA_POLICY } from "../qa/policy";
-import { LIVE_STATUSES } from "../scheduler/live-assignments";
+import { LIVE_STATUSES } from "../tasks/statuses";
 import { accountView } from "./accounts";
 
 /**

@@ -7,30 +7,8 @@ import {
   type VerificationMode,
 } from "@stun/shared";
 import type { AppContext } from "../context";
+import { parseVerification, type StoredVerification } from "../tasks/verification";
 
-export interface StoredVerification {
-  mode: VerificationMode;
-  replicas: number;
-  argmax: boolean;
-  /** `auto` decided to run this task on one provider (`plan` says why). */
-  single?: boolean;
-  /**
-   * How `auto` checks it (qa/policy.ts, scheduler/dispatcher.ts): replicate | audit | solo, referee
-   * (the server's reference run checks the one execution), or single (alone, unchecked: allowed by
-   * `allowSingle` or ALLOW_SINGLE, and no checker registered).
-   */
-  plan?: "replicate" | "audit" | "solo" | "referee" | "single";
-  /** The requester allows `single` when no checker is registered (VerificationRequest.allowSingle). */
-  allowSingle?: boolean;
-  /** Providers that must not run this task (e.g. a canary's: those that ran the task its input came from). */
-  avoid?: string[];
-  /** Replicas must run on this backend (the model's calibration asks for same-backend quorums). */
-  backend?: string;
-  /** Mode zk: the proving fee each execution's price includes (base units), from the circuit's size. */
-  zk?: { fee: string; constraints: number };
-  /** A re-check: the solo execution it checks again (that result counts as the first replica). */
-  recheck?: { taskId: string; assignmentId: string; providerId: string };
-}
 
 type TaskRow = {
   id: string;
@@ -71,7 +49,7 @@ function outcome(status: string, v: StoredVerification): TaskView["verification"
 
 /** The public view of a task: outputs (from the blob store) once completed, and how it was checked. */
 export async function toTaskView(app: AppContext, t: TaskRow): Promise<TaskView> {
-  const v = t.verification as StoredVerification;
+  const v = parseVerification(t.verification);
   const view: TaskView = {
     id: t.id,
     status: t.status as TaskStatus,

@@ -20,11 +20,9 @@ import { maybeInjectCanary } from "../qa/canaries";
 import { pinBlob } from "../storage/blob-pins";
 import { purgeTaskData } from "../storage/retention";
 import { assertStorageRoom, chargeStorage } from "../storage/quota";
-import { getModelRow } from "./models";
-import { TASK_VIEW_INCLUDE, toTaskView, type StoredVerification } from "./task-view";
-
-/** Tie-breaker executions a redundant task may add when its replicas disagree. */
-export const MAX_TIE_BREAKERS = 1;
+import { getModelRow } from "../models/cache";
+import { TASK_VIEW_INCLUDE, toTaskView } from "./task-view";
+import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
 
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
   const mode = v?.mode ?? "auto";

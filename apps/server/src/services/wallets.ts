@@ -25,9 +25,8 @@ import type { AppContext } from "../context";
 import type { Config } from "../env";
 import { newId } from "../ids";
 import { issueSiweSession } from "./keys";
+import { SIWE_NONCE_TTL_MS } from "../auth/config";
 
-/** How long an issued nonce stays valid. */
-export const SIWE_NONCE_TTL_MS = 10 * 60_000;
 /** Most nonces one instance holds at once (each ~100 bytes); past it, new ones are refused (429). */
 const MAX_NONCES = 100_000;
 /** A message may say it was issued at most this far in the future (clock skew). */

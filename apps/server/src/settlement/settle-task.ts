@@ -1,7 +1,7 @@
 import { isFloatDtype, toleranceFor, splitFee, type CompareOptions, type Receipt, type ReceiptQa, type TensorInfo } from "@stun/shared";
 import type { Tx } from "../db/database";
 import { settle } from "../ledger";
-import type { StoredVerification } from "../services/task-view";
+import type { StoredVerification } from "../tasks/verification";
 
 export interface Winner {
   assignmentId: string;

@@ -16,7 +16,7 @@
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
-import { OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
+import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { deleteUnreferenced } from "./blob-gc";
 
 const FINISHED_STATUSES = ["completed", "failed", "expired"] as const;

@@ -2,7 +2,7 @@ import { TRPCError, initTRPC } from "@trpc/server";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { StunError } from "@stun/shared";
 import type { CallContext } from "../context";
-import { toStunError } from "../http/errors";
+import { toStunError } from "../errors";
 
 const TRPC_CODES: Record<number, TRPCError["code"]> = {
   400: "BAD_REQUEST",

@@ -1,6 +1,6 @@
 import { fromTypedArray, toTypedArray, type Groth16Proof, type RawTensor, type TensorInfo, type ZkJob, type ZkProof } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { ReadyZkModel } from "./zk-models";
+import type { ReadyZkModel } from "./ready-model";
 import { loadCircuits } from "./circuits";
 
 /**

@@ -2,19 +2,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { StunError, type ZkModelStatus } from "@stun/shared";
 import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
-import type { AppContext } from "../context";
-import type { ModelRow } from "../services/models";
-import { endOpenTask } from "../scheduler/assignment-lifecycle";
-import { OPEN_TASK_STATUSES } from "../scheduler/live-assignments";
+import type { AppContext, ZkCircuits } from "../context";
+import type { ModelRow } from "../models/row";
+import { endOpenTask } from "../tasks/lifecycle";
+import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { loadCircuits } from "./circuits";
+import type { ReadyZkModel } from "./ready-model";
 
-/** A model whose circuit and keys are built: zk tasks on it can be dispatched and verified. */
-export interface ReadyZkModel {
-  artifacts: ModelArtifacts;
-  /** sha256 of the proving key: names circuit + keys for the providers' caches. */
-  circuitHash: string;
-  constraints: number;
-}
 
 /** A circuit's size: the front end's estimate while it builds, the compiler's count once built. */
 const constraintsOf = (s: Extract<State, { status: "compiling" | "ready" }>): number =>
@@ -41,7 +35,7 @@ type State =
  * every instance builds the same ones. Builds are cached on disk by content (circuits/.cache or
  * STUN_ZK_CACHE): a restart finds them in a second.
  */
-export class ZkModels {
+export class ZkModels implements ZkCircuits {
   private readonly states = new Map<string, State>();
   private readonly front = new Map<string, Promise<State>>();
 

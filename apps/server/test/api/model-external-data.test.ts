@@ -9,7 +9,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildFileReadingModel } from "@stun/testkit";
-import { runReference } from "../../src/qa/reference-run";
+import { runReference } from "../../src/onnx/reference-run";
 import { newId } from "../../src/ids";
 import { api, toJsonTensor } from "../support/api";
 import { describeDb } from "../support/database";

@@ -29,6 +29,15 @@ describeDb("REST contract and bad input", () => {
     for (const p of ["/api/v1/tasks", "/api/v1/tasks/{id}", "/api/v1/models", "/api/v1/accounts", "/api/v1/faucet", "/api/v1/accounts/me", "/api/v1/accounts/me/stake"]) {
       expect(doc.body.paths[p], p).toBeDefined();
     }
+    // The chain adapter's routes are procedures like the others (documented, on tRPC too).
+    expect(Object.keys(doc.body.paths).filter((p) => p.startsWith("/api/v1/chain")).sort()).toEqual([
+      "/api/v1/chain",
+      "/api/v1/chain/account",
+      "/api/v1/chain/settlements",
+      "/api/v1/chain/withdrawals",
+    ]);
+    expect(Object.keys(doc.body.paths["/api/v1/chain/withdrawals"]).sort()).toEqual(["get", "post"]);
+    expect((await api(url, "GET", "/chain")).body).toEqual({ enabled: false });
     expect(doc.body.paths["/api/v1/tasks"].post.requestBody.content["application/json"].schema.properties.modelId).toBeDefined();
   });
 

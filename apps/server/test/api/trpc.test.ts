@@ -41,6 +41,16 @@ describeDb("tRPC at /trpc", () => {
     expect(done.body.result.data.outputs.y.data).toBe(toJsonTensor(input).data);
   });
 
+  it("serves the chain procedures REST has, here with on-chain settlement off", async () => {
+    const status = await call("GET", "chain.status");
+    expect(status.body.result.data).toEqual({ enabled: false });
+    const account = await call("GET", "chain.account", undefined, net.apiKey);
+    expect(account.status).toBe(404);
+    expect(account.body.error.data.stunCode).toBe("NOT_FOUND");
+    const withdraw = await call("POST", "chain.withdraw", { amount: "1" }, net.apiKey);
+    expect(withdraw.body.error.data.stunCode).toBe("NOT_FOUND");
+  });
+
   it("carries the stable error code in data.stunCode", async () => {
     const unauth = await call("GET", "accounts.me");
     expect(unauth.status).toBe(401);

@@ -7,11 +7,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { StunError, serializeTensorMap, compareTensorMaps, type RawTensor } from "@stun/shared";
 import { buildConstantBombModel, buildLargeInputModel, buildMlp, buildSlowModel } from "@stun/testkit";
-import { readModelSignature } from "../../src/onnx/model-signature";
+import { readModelSignature } from "../../src/models/signature";
 import { DEFAULT_RUN_BUDGET } from "../../src/onnx/run-budget";
 import { OnnxWorkerPool, type OnnxPoolOptions } from "../../src/onnx/worker-pool";
-import { calibrateModel } from "../../src/qa/calibrate";
-import { randomInputs, releaseReferenceSessions, runReference, seededRng } from "../../src/qa/reference-run";
+import { calibrateModel } from "../../src/onnx/calibrate";
+import { randomInputs, releaseReferenceSessions, runReference, seededRng } from "../../src/onnx/reference-run";
 
 const pools: OnnxWorkerPool[] = [];
 function pool(opts: Partial<OnnxPoolOptions> = {}): OnnxWorkerPool {

@@ -20,3 +20,73 @@ export type ChainSettlementView = z.infer<typeof ChainSettlementViewSchema>;
 
 export const ChainSettlementsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 export const ChainSettlementsResponseSchema = z.object({ settlements: z.array(ChainSettlementViewSchema) });
+
+const ChainTokenSchema = z.object({ address: z.string(), symbol: z.string(), decimals: z.number().int() });
+
+/**
+ * GET /api/v1/chain: `{ enabled: false }`, or the chain browsers and clients talk to (the server's
+ * ChainInfo) and `depositsScannedTo`, the last block the deposit watcher has processed. Loose:
+ * fields the chain adapter adds (new contracts) pass through every surface.
+ */
+export const ChainStatusSchema = z.union([
+  z.object({ enabled: z.literal(false) }),
+  z.looseObject({
+    enabled: z.literal(true),
+    /** `local`, `base`, … (CHAIN). */
+    network: z.string(),
+    chainId: z.number().int(),
+    name: z.string(),
+    /** The RPC URL for browsers. */
+    rpcUrl: z.string(),
+    explorerUrl: z.string().optional(),
+    marketplace: z.string(),
+    /** The token deposits are credited in (zero address: ETH). */
+    ledgerToken: z.string(),
+    stunToken: ChainTokenSchema,
+    tokens: z.array(ChainTokenSchema),
+    treasury: z.string(),
+    confirmations: z.number().int(),
+    /** Seconds between a settlement and its payouts becoming claimable. */
+    disputeWindowSeconds: z.number(),
+    /** A block number, as decimal text. */
+    depositsScannedTo: z.string(),
+  }),
+]);
+export type ChainStatus = z.infer<typeof ChainStatusSchema>;
+
+/** One on-chain deposit credited (or not) to the caller's account. */
+export const ChainDepositViewSchema = z.object({
+  txHash: z.string(),
+  logIndex: z.number().int(),
+  blockNumber: z.string(),
+  from: z.string(),
+  /** Token base units, as decimal text. */
+  amount: z.string(),
+  status: z.string(),
+  createdAt: z.string(),
+});
+
+/** GET /api/v1/chain/account: the caller's bytes32 deposit account, linked wallet, on-chain balance and latest deposits. */
+export const ChainAccountSchema = z.object({
+  accountId: z.string(),
+  depositAccount: z.string(),
+  walletAddress: z.string().nullable(),
+  /** Base units, as decimal text. */
+  onChain: z.object({ deposited: z.string(), settled: z.string(), withdrawn: z.string(), available: z.string() }),
+  deposits: z.array(ChainDepositViewSchema),
+});
+export type ChainAccount = z.infer<typeof ChainAccountSchema>;
+
+/** A withdrawal of on-chain deposit to the account's linked wallet. */
+export const WithdrawalViewSchema = z.object({
+  id: z.string(),
+  /** Base units, as decimal text. */
+  amount: z.string(),
+  to: z.string(),
+  /** pending until its transaction is confirmed (chain/withdrawals.ts). */
+  status: z.string(),
+  txHash: z.string().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+});
+export const ChainWithdrawalsResponseSchema = z.object({ withdrawals: z.array(WithdrawalViewSchema) });

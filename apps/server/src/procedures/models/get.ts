@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { IdSchema, ModelViewSchema } from "@stun/shared";
 import { procedure } from "../define";
-import { getModel } from "../../services/models";
+import { getModel } from "../../models/cache";
 
 export const getModelProcedure = procedure({
   kind: "query",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ModelViewSchema } from "@stun/shared";
 import { procedure } from "../define";
-import { listModels } from "../../services/models";
+import { listModels } from "../../models/cache";
 
 export const listModelsProcedure = procedure({
   kind: "query",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { IdSchema, ZkModelStatusSchema } from "@stun/shared";
 import { procedure } from "../define";
-import { getModelRow } from "../../services/models";
+import { getModelRow } from "../../models/cache";
 
 export const zkModelProcedure = procedure({
   kind: "query",

@@ -23,32 +23,15 @@ import {
   float32ToFloat16,
   isFloatDtype,
   toTypedArray,
-  type CompareOptions,
   type Dtype,
   type FloatDtype,
   type RawTensor,
   type TensorInfo,
   type Tolerance,
 } from "@stun/shared";
-import { BUDGET_ERROR_CODES, DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "../onnx/run-budget";
+import type { Calibration } from "../models/calibration";
+import { BUDGET_ERROR_CODES, DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "./run-budget";
 import { randomInputs, runReference, seededRng, type Rng } from "./reference-run";
-
-/** The result of calibrating a model; JSON-safe (stored in the Model row's `calibration` column). */
-export interface Calibration {
-  status: "calibrated" | "failed";
-  /** Applied to every float output (see {@link compareOptionsFor}); exact ({0,0}) when no output is float. */
-  tolerance: { abs: number; rel: number };
-  /**
-   * Largest output deviation measured, as a relative error with a floor near zero:
-   * max |a−b| / (max(|a|,|b|) + abs₀/rel₀) over float output elements, where abs₀/rel₀ is the
-   * output dtype's default tolerance (so 0.1 for float32). 0 when no output is float or on failure.
-   */
-  drift: number;
-  /** True when cross-backend noise is too large to compare replicas across backend classes. */
-  sameBackendQuorum: boolean;
-  /** Why calibration failed (status "failed"). */
-  reason?: string;
-}
 
 export interface ModelIO {
   inputs: TensorInfo[];
@@ -221,19 +204,4 @@ export async function calibrateModel(modelBytes: Uint8Array, signature: ModelIO,
   if (hasFloatOutput && deviation.compared === 0) return failed("the calibration inputs give no finite float outputs to measure");
   const drift = Math.max(0, ...Object.values(deviation.drift));
   return { status: "calibrated", ...toleranceFrom(deviation.drift, signature.outputs), drift };
-}
-
-/**
- * Comparator options for a model's replicas. A calibrated tolerance applies to every float dtype,
- * but never below that dtype's default (so a float16 + float32 model's combined tolerance does not
- * tighten float16, and an exact tolerance from integer outputs changes nothing). Null or failed
- * calibrations compare under the defaults.
- */
-export function compareOptionsFor(calibration: Calibration | null | undefined, argmax = false): CompareOptions {
-  if (!calibration || calibration.status !== "calibrated") return { argmax };
-  const tolerance: Partial<Record<Dtype, Tolerance>> = {};
-  for (const [dtype, base] of Object.entries(DEFAULT_TOLERANCES) as [FloatDtype, Tolerance][]) {
-    tolerance[dtype] = { abs: Math.max(base.abs, calibration.tolerance.abs), rel: Math.max(base.rel, calibration.tolerance.rel) };
-  }
-  return { tolerance, argmax };
 }

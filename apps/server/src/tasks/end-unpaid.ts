@@ -1,6 +1,6 @@
 import type { Tx } from "../db/database";
 import { chargeFee, refund } from "../ledger";
-import { LIVE_STATUSES } from "./live-assignments";
+import { LIVE_STATUSES } from "./statuses";
 
 export interface Cancellation {
   assignmentId: string;

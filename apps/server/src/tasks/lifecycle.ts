@@ -1,8 +1,8 @@
 import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
-import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./live-assignments";
-import { endTaskUnpaid, type Cancellation } from "./task-failure";
-import type { StoredVerification } from "../services/task-view";
+import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
+import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
+import { parseVerification, type StoredVerification } from "./verification";
 
 export type LossReason = "disconnect" | "lease" | "error" | "released" | "rejected" | "restart";
 
@@ -84,7 +84,7 @@ export async function loseAssignment(app: AppContext, assignmentId: string, reas
     const live = await tx.assignment.count({ where: { taskId: task.id, status: { in: [...LIVE_STATUSES, "completed"] } } });
     // An `auto` task that was to run alone on one provider is decided afresh with the next one:
     // the trust that made it single belonged to the provider that lost it.
-    const v = task.verification as unknown as StoredVerification;
+    const v = parseVerification(task.verification);
     const redecide = live === 0 && v.mode === "auto" && v.single !== undefined;
     await tx.task.update({
       where: { id: task.id },
@@ -124,7 +124,7 @@ export async function lapseLeases(app: AppContext): Promise<number> {
  * operators (e.g. `replicas` above the distinct operators online), not for any provider.
  */
 const waitedForChecker = (t: { wanted: number; dispatched: number; verification: unknown }): boolean => {
-  const mode = (t.verification as StoredVerification).mode;
+  const mode = parseVerification(t.verification).mode;
   return (mode === "auto" || mode === "redundant") && t.dispatched > 0 && t.dispatched < t.wanted;
 };
 

@@ -25,8 +25,8 @@ import {
   type RawTensor,
   type TensorInfo,
 } from "@stun/shared";
-import { DEFAULT_RUN_BUDGET, assertRunBudget, concreteDims, type RunBudget } from "../onnx/run-budget";
-import { assertSelfContainedModel } from "../onnx/self-contained";
+import { DEFAULT_RUN_BUDGET, assertRunBudget, concreteDims, type RunBudget } from "./run-budget";
+import { assertSelfContainedModel } from "./self-contained";
 
 /** A uniform PRNG on [0, 1), like Math.random; seeded ones make calibration reproducible. */
 export type Rng = () => number;

@@ -13,15 +13,10 @@ import {
   sileroVadPath,
   uniformF32,
 } from "@stun/testkit";
-import { readModelSignature } from "../../src/onnx/model-signature";
-import {
-  MAX_REL_TOLERANCE,
-  SAME_BACKEND_FACTOR,
-  calibrateModel,
-  compareOptionsFor,
-  type Calibration,
-} from "../../src/qa/calibrate";
-import { REFERENCE_SESSION_CACHE_SIZE, randomInputs, releaseReferenceSessions, runReference, seededRng } from "../../src/qa/reference-run";
+import { readModelSignature } from "../../src/models/signature";
+import { MAX_REL_TOLERANCE, SAME_BACKEND_FACTOR, calibrateModel } from "../../src/onnx/calibrate";
+import { compareOptionsFor, type Calibration } from "../../src/models/calibration";
+import { REFERENCE_SESSION_CACHE_SIZE, randomInputs, releaseReferenceSessions, runReference, seededRng } from "../../src/onnx/reference-run";
 
 const calibrate = (bytes: Uint8Array): Promise<Calibration> => calibrateModel(bytes, readModelSignature(bytes));
 

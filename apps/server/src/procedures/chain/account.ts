@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { ChainAccountSchema } from "@stun/shared";
+import { accountToBytes32 } from "@stun/contracts";
+import { chainBalance } from "../../chain/ledger";
+import { procedure } from "../define";
+import { needChain } from "./need-chain";
+
+/** The caller's bytes32 deposit account, linked wallet, on-chain balance and latest 50 deposits. */
+export const chainAccountProcedure = procedure({
+  kind: "query",
+  auth: true,
+  summary: "The caller's on-chain deposit account (bytes32), linked wallet, on-chain balance (deposited, settled, withdrawn, available) and latest deposits",
+  input: z.object({}).optional(),
+  output: ChainAccountSchema,
+  handler: async ({ app, accountId }) => {
+    const c = needChain(app);
+    const [account, balance, deposits] = await Promise.all([
+      app.db.prisma.account.findUnique({ where: { id: accountId }, select: { walletAddress: true } }),
+      chainBalance(app.db.prisma, c.cfg.chainId, accountId),
+      app.db.prisma.chainDeposit.findMany({ where: { chainId: c.cfg.chainId, accountId }, orderBy: { blockNumber: "desc" }, take: 50 }),
+    ]);
+    return {
+      accountId,
+      depositAccount: accountToBytes32(accountId),
+      walletAddress: account?.walletAddress ?? null,
+      onChain: {
+        deposited: balance.deposited.toString(),
+        settled: balance.settled.toString(),
+        withdrawn: balance.withdrawn.toString(),
+        available: balance.available.toString(),
+      },
+      deposits: deposits.map((d) => ({
+        txHash: d.txHash,
+        logIndex: d.logIndex,
+        blockNumber: d.blockNumber.toString(),
+        from: d.fromAddress,
+        amount: d.amount,
+        status: d.status,
+        createdAt: d.createdAt.toISOString(),
+      })),
+    };
+  },
+});
