@@ -19,7 +19,9 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
   });
 
   it("re-runs a task whose provider is killed mid-task on another provider, and pays once", async () => {
-    net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", "50"] });
+    // The upload check runs this 3 s model several times; on a loaded machine that crossed the 30 s
+    // job limit (MODEL_TOO_COSTLY), which is not what this test is about.
+    net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", "50"], env: { ONNX_JOB_TIMEOUT_MS: "300000" } });
     const slow = buildSlowModel({ ms: 3000 });
     const modelId = await uploadModel(net.url, net.apiKey, slow.bytes, "slow");
     const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: slowInput(slow.size), verification: { mode: "none" } } });
