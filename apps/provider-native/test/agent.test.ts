@@ -145,12 +145,35 @@ describe("ProviderAgent", () => {
     await agent.start();
     const m = slow();
     const model = market.models.add("slow", m.bytes);
+    // The model is loaded first: a disconnect aborts a download in flight (the real server gives a
+    // disconnected provider's work up), but an execution under way finishes and is delivered.
+    await market.assign(model, slowInput(m.size), { assignmentId: "asg_warm" });
+    await market.waitFor(() => market.results[0]);
     await market.assign(model, slowInput(m.size), { assignmentId: "asg_n" });
     market.socket().conn.close(); // the network goes away, not a server kick
     await market.waitFor(() => market.registrations.length === 2);
-    const r = await market.waitFor(() => market.results[0]);
+    const r = await market.waitFor(() => market.results[1]);
     expect(r.assignmentId).toBe("asg_n");
     expect(agent.isRegistered).toBe(true);
+  });
+
+  it("a dropped connection aborts a model download in flight and frees the slot at once (no BUSY until a fetch timeout)", async () => {
+    const agent = newAgent({ slots: 1 });
+    await agent.start();
+    const outcomes: { assignmentId: string; outcome: string }[] = [];
+    agent.events.on("task", (t) => outcomes.push(t));
+    const stalled = market.models.add("stalled", buildIdentityModel("int32", [2]).bytes, { delayMs: 30_000 }); // answers after the test
+    await market.assign(stalled, { x: wireTensor("int32", [2], Int32Array.of(1, 2)) }, { assignmentId: "asg_dl" });
+    await market.waitFor(() => market.models.countFor("stalled") === 1); // the download is in flight
+    market.socket().conn.close();
+    await market.waitFor(() => outcomes.find((o) => o.assignmentId === "asg_dl"));
+    expect(outcomes[0]).toMatchObject({ assignmentId: "asg_dl", outcome: "lost" });
+    expect(agent.active).toBe(0);
+    await market.waitFor(() => market.registrations.length === 2);
+    const model = market.models.add("id", buildIdentityModel("int32", [2]).bytes);
+    expect(await market.assign(model, { x: wireTensor("int32", [2], Int32Array.of(4, 5)) }, { assignmentId: "asg_next" })).toEqual({ ok: true });
+    expect((await market.waitFor(() => market.results[0])).assignmentId).toBe("asg_next");
+    expect(market.errors).toEqual([]); // the given-up task is not reported: the server has forgotten it
   });
 
   it("stop() drains: no new work, the running task finishes and is delivered, then it disconnects", async () => {
