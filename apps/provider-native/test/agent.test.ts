@@ -82,21 +82,22 @@ describe("ProviderAgent", () => {
   it("acks BUSY when its slots are full, ok for a repeated assignment, and reports active work in heartbeats", async () => {
     const agent = newAgent({ slots: 1 });
     await agent.start();
-    // Long enough to be still running while the next two assignments arrive on a loaded machine.
-    const m = buildSlowModel(2000); // ms
-    const model = market.models.add("slow", m.bytes);
+    // The slot is held by a slow model download rather than a slow run: onnxruntime-node's run
+    // blocks the event loop, so on a loaded machine the acks below could wait past their timeout.
+    const model = market.models.add("held", buildIdentityModel("int32", [2]).bytes, { delayMs: 1500 });
+    const input = { x: wireTensor("int32", [2], Int32Array.of(1, 2)) };
     const freed: string[] = [];
     agent.events.on("idle-slot", (id: string) => freed.push(id));
-    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
-    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
-    const busy = await market.assign(model, slowInput(m.size), { assignmentId: "asg_2" });
+    expect(await market.assign(model, input, { assignmentId: "asg_1" })).toEqual({ ok: true });
+    expect(await market.assign(model, input, { assignmentId: "asg_1" })).toEqual({ ok: true });
+    const busy = await market.assign(model, input, { assignmentId: "asg_2" });
     expect(busy).toMatchObject({ ok: false, error: { code: "BUSY" } });
     await market.waitFor(() => market.heartbeats.some((h) => h.active === 1));
     await market.waitFor(() => market.results.length === 1);
     expect(market.results.map((r) => r.assignmentId)).toEqual(["asg_1"]);
     // The slot frees once the result is acknowledged (the fake market records it on receipt).
     await market.waitFor(() => freed.includes("asg_1"));
-    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_3" })).toEqual({ ok: true });
+    expect(await market.assign(model, input, { assignmentId: "asg_3" })).toEqual({ ok: true });
   });
 
   it("acks VALIDATION_FAILED for a malformed assignment", async () => {
