@@ -19,6 +19,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The provider session and helpers both agents share, against a real socket.io server and real HTTP.
+          name: "provider-core",
+          root: "packages/provider-core",
+          include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "sdk",
           root: "packages/sdk",
           include: ["test/**/*.test.ts"],

@@ -14,8 +14,8 @@ const config: NextConfig = {
   trailingSlash: false,
   reactStrictMode: true,
   poweredByHeader: false,
-  // @stun/shared is TypeScript source (its package exports src/index.ts).
-  transpilePackages: ["@stun/shared"],
+  // @stun/shared and @stun/provider-core are TypeScript source (their packages export src/index.ts).
+  transpilePackages: ["@stun/shared", "@stun/provider-core"],
   images: { unoptimized: true },
   // Type checking is `npm run typecheck` (tsc 7, which Next's in-build checker cannot drive).
   typescript: { ignoreBuildErrors: true },

@@ -1,9 +1,10 @@
 /**
- * ProviderAgent: the native provider's connection to the marketplace. It connects to
- * `<server>/provider` (socket.io), registers, takes `task:assign`s up to its slot count, runs them,
- * and answers with `task:result` / `task:error` (retried across reconnects until the lease would
- * lapse). Heartbeats every 5 s extend leases. `stop()` drains: no new work, running tasks finish
- * (or are released after a grace period), then it disconnects.
+ * ProviderAgent: the native provider. It detects hardware, picks the onnxruntime-node backend,
+ * benchmarks, opens the model cache, and then hands the marketplace conversation to
+ * @stun/provider-core's ProviderSession (register, heartbeats, assignment checks, delivery across
+ * reconnects, cancel, drain), acting as its executor: run the model (runner.ts), prove zk tasks
+ * (zk-prover.ts). What the session reports becomes JSON log lines and `events`. `stop()` drains:
+ * no new work, running tasks finish (or are released after a grace period), then it disconnects.
  *
  * Usable in-process (`new ProviderAgent(opts).start()`) and as a child process (bin/stun-provider.mjs).
  */
@@ -11,27 +12,11 @@ import { EventEmitter } from "node:events";
 import os from "node:os";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { type Socket, io } from "socket.io-client";
-import {
-  AssignSchema,
-  CancelSchema,
-  PROTOCOL_VERSION,
-  PROVIDER_EVENTS,
-  PROVIDER_NAMESPACE,
-  RegisterSchema,
-  stopSnarkjsWorkers,
-  type Ack,
-  type Assign,
-  type AssignAck,
-  type ExecutionError,
-  type Register,
-  type RegisterAck,
-  type Result,
-} from "@stun/shared";
+import { ProviderSession, openProviderSocket, type SessionEvent } from "@stun/provider-core";
+import { RegisterSchema, stopSnarkjsWorkers, type Assign, type Result } from "@stun/shared";
 import { type BackendChoice, type CudaProbe, type SelectedBackend, selectBackend } from "./backend";
 import { type BenchmarkResult, runBenchmark } from "./benchmark";
 import { ZkProver } from "./zk-prover";
-import { ProviderError, errorMessage } from "./errors";
 import { type Fault, createFault, forgeProof } from "./faults";
 import { type Hardware, detectHardware } from "./hardware";
 import { type Logger, createJsonLogger } from "./logger";
@@ -83,42 +68,21 @@ export interface AgentInfo {
   benchmark?: BenchmarkResult;
 }
 
-interface ActiveTask {
-  assignmentId: string;
-  taskId: string;
-  leaseMs: number;
-  /** When the server's lease would lapse (heartbeats push it forward). */
-  deadline: number;
-  cancelled: boolean;
-  released: boolean;
-  done: Promise<void>;
-}
-
-/** Codes in a register ack that retrying will not fix. */
-const FATAL_REGISTER_CODES = new Set(["VALIDATION_FAILED", "UNAUTHORIZED", "FORBIDDEN"]);
-
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
   return path.join(base, "stun", "models");
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
 export class ProviderAgent {
   readonly events = new EventEmitter();
   readonly log: Logger;
   private readonly opts: ProviderAgentOptions;
-  private socket: Socket | undefined;
+  private session: ProviderSession | undefined;
   private runner: Runner | undefined;
   private cache: ModelCache | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private readonly tasks = new Map<string, ActiveTask>();
-  private registration: Register | undefined;
-  private registered = false;
-  private draining = false;
+  private prover: ZkProver | undefined;
   private stopping: Promise<void> | undefined;
   private startPromise: Promise<string> | undefined;
-  private _providerId: string | undefined;
   private _info: AgentInfo | undefined;
 
   constructor(opts: ProviderAgentOptions) {
@@ -128,17 +92,17 @@ export class ProviderAgent {
   }
 
   get providerId(): string | undefined {
-    return this._providerId;
+    return this.session?.providerId;
   }
   get info(): AgentInfo | undefined {
     return this._info;
   }
   /** Assignments taken and not yet answered. */
   get active(): number {
-    return this.tasks.size;
+    return this.session?.active ?? 0;
   }
   get isRegistered(): boolean {
-    return this.registered;
+    return this.session?.isRegistered ?? false;
   }
 
   /**
@@ -161,7 +125,7 @@ export class ProviderAgent {
     this._info = { backend, hardware, ...(benchmark ? { benchmark } : {}) };
 
     const name = o.name ?? os.hostname().slice(0, 100);
-    this.registration = RegisterSchema.parse({
+    const registration = RegisterSchema.parse({
       name,
       kind: "native",
       backend: backend.backend,
@@ -189,11 +153,11 @@ export class ProviderAgent {
       cwd: process.cwd(), // the CLI's private empty directory (./work-dir.ts)
       benchmark: benchmark ? { ips: benchmark.ips, msPerInference: Number(benchmark.msPerInference.toFixed(4)), model: "mlp-784-512-256-10" } : null,
       server: o.server,
-      slots: this.registration.slots,
+      slots: registration.slots,
       ...(o.threads ? { threads: o.threads } : {}),
-      price: this.registration.price,
+      price: registration.price,
       ...(o.stake !== undefined ? { stake: o.stake } : {}),
-      region: this.registration.region,
+      region: registration.region,
       cacheDir,
       ...(o.fault ? { fault: o.fault } : {}),
     });
@@ -213,220 +177,86 @@ export class ProviderAgent {
       await ensureStake({ server: o.server, apiKey: o.apiKey, target: BigInt(o.stake), logger: this.log });
     }
     if (this.stopping) throw new Error("provider agent stopped before it connected");
-    return this.connect();
-  }
-
-  private connect(): Promise<string> {
-    const o = this.opts;
-    return new Promise<string>((resolve, reject) => {
-      let settled = false;
-      const fail = (e: Error) => {
-        this.log.error("fatal", { err: e });
-        this.events.emit("fatal", e);
-        if (!settled) {
-          settled = true;
-          reject(e);
-        }
-        void this.shutdownSocket();
-      };
-      this.events.once("registered", (id: string) => {
-        if (!settled) {
-          settled = true;
-          resolve(id);
-        }
-      });
-      this.events.once("stopped", () => {
-        if (!settled) {
-          settled = true;
-          reject(new Error("provider agent stopped before it registered"));
-        }
-      });
-
-      const socket = io(`${o.server.replace(/\/+$/, "")}${PROVIDER_NAMESPACE}`, {
-        auth: { apiKey: o.apiKey, protocolVersion: PROTOCOL_VERSION },
-        transports: ["websocket"],
-        reconnection: true,
-        reconnectionDelay: o.reconnectDelayMs ?? 500,
-        reconnectionDelayMax: 5000,
-      });
-      this.socket = socket;
-
-      socket.on("connect", () => {
-        this.log.info("connected", { server: o.server });
-        void this.register(fail);
-      });
-      socket.on("connect_error", (err: Error) => {
-        if (/^(UNAUTHORIZED|KEY_REVOKED|KEY_EXPIRED|KEY_SCOPE)\b/.test(err.message) || !socket.active) {
-          fail(new Error(`the server refused the connection: ${err.message}`));
-          return;
-        }
-        this.log.warn("cannot reach the server; retrying", { server: o.server, err });
-      });
-      socket.on("disconnect", (reason) => {
-        this.registered = false;
-        if (this.stopping) return;
-        this.log.warn("disconnected", { reason });
-        if (!socket.active) fail(new Error(`the server closed the connection for good: ${reason}`));
-      });
-      socket.on(PROVIDER_EVENTS.assign, (payload: unknown, ack?: (a: AssignAck) => void) => this.onAssign(payload, ack));
-      socket.on(PROVIDER_EVENTS.cancel, (payload: unknown) => this.onCancel(payload));
-
-      this.heartbeat = setInterval(() => this.sendHeartbeat(), o.heartbeatMs ?? 5000);
-      this.heartbeat.unref();
+    const runner = this.runner;
+    this.session = new ProviderSession({
+      socket: openProviderSocket(o.server, o.apiKey, { reconnectDelayMs: o.reconnectDelayMs ?? 500 }),
+      registration,
+      executor: { execute: (a, signal) => this.execute(runner, a, signal) },
+      onEvent: (e) => this.onSessionEvent(e, registration.name),
+      heartbeatMs: o.heartbeatMs ?? 5000,
+      ackTimeoutMs: o.ackTimeoutMs ?? 10_000,
     });
+    return this.session.start();
   }
 
-  private async register(fail: (e: Error) => void): Promise<void> {
-    const socket = this.socket;
-    if (!socket || !this.registration) return;
-    for (let attempt = 1; socket.connected && !this.stopping; attempt++) {
-      let ack: RegisterAck;
-      try {
-        ack = (await socket.timeout(this.opts.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.register, this.registration)) as RegisterAck;
-      } catch {
-        this.log.warn("no answer to provider:register; retrying", { attempt });
-        continue;
-      }
-      if (ack.ok) {
-        this._providerId = ack.providerId;
-        this.registered = true;
-        this.log.info("registered", { providerId: ack.providerId, name: this.registration.name, backend: this.registration.backend, slots: this.registration.slots });
-        this.events.emit("registered", ack.providerId);
-        this.sendHeartbeat();
-        return;
-      }
-      if (FATAL_REGISTER_CODES.has(ack.error.code)) {
-        fail(new Error(`registration rejected: ${ack.error.code}: ${ack.error.message}`));
-        return;
-      }
-      this.log.warn("registration failed; retrying", { attempt, code: ack.error.code, message: ack.error.message });
-      await sleep(Math.min(5000, 250 * 2 ** attempt));
-    }
-  }
-
-  private sendHeartbeat(): void {
-    if (!this.registered || !this.socket?.connected) return;
-    this.socket.emit(PROVIDER_EVENTS.heartbeat, { active: this.tasks.size });
-    const now = Date.now();
-    for (const t of this.tasks.values()) t.deadline = now + t.leaseMs;
-  }
-
-  private onAssign(payload: unknown, ack?: (a: AssignAck) => void): void {
-    const reply = typeof ack === "function" ? ack : () => undefined;
-    const parsed = AssignSchema.safeParse(payload);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-      this.log.warn("invalid task:assign", { message });
-      reply({ ok: false, error: { code: "VALIDATION_FAILED", message } });
-      return;
-    }
-    const a = parsed.data;
-    if (this.tasks.has(a.assignmentId)) {
-      reply({ ok: true }); // a repeated assign (e.g. the server re-sent after a lost ack): already on it
-      return;
-    }
-    if (this.draining || this.stopping) {
-      reply({ ok: false, error: { code: "DRAINING", message: "this provider is shutting down" } });
-      return;
-    }
-    const slots = this.registration?.slots ?? 1;
-    if (this.tasks.size >= slots || !this.runner) {
-      reply({ ok: false, error: { code: "BUSY", message: `all ${slots} slot(s) are busy` } });
-      return;
-    }
-    const task: ActiveTask = {
-      assignmentId: a.assignmentId,
-      taskId: a.taskId,
-      leaseMs: a.leaseMs,
-      deadline: Date.now() + a.leaseMs,
-      cancelled: false,
-      released: false,
-      done: Promise.resolve(),
-    };
-    this.tasks.set(a.assignmentId, task);
-    reply({ ok: true });
-    this.log.info("task assigned", { assignmentId: a.assignmentId, taskId: a.taskId, model: a.model.sha256, active: this.tasks.size });
-    task.done = this.execute(task, a).finally(() => {
-      this.tasks.delete(task.assignmentId);
-      this.events.emit("idle-slot", task.assignmentId);
-    });
-  }
-
-  private prover: ZkProver | undefined;
   /** Made on the first zk task: snarkjs' worker threads start only when there is something to prove. */
   private zkProver(): ZkProver {
     return (this.prover ??= new ZkProver({ server: this.opts.server, apiKey: this.opts.apiKey }));
   }
 
-  private async execute(task: ActiveTask, a: Assign): Promise<void> {
-    const runner = this.runner!;
-    let message: { event: string; payload: Result | ExecutionError };
-    try {
-      const outcome = await runner.run({ model: a.model, inputs: a.inputs });
-      // A zk task also needs the proof that output = model(input) (zk-prover.ts).
-      let zk = a.zk ? await this.zkProver().prove(a.zk, a.inputs) : undefined;
-      if (zk && this.opts.fault === "forge-proof") zk = forgeProof(zk);
-      message = { event: PROVIDER_EVENTS.result, payload: { assignmentId: a.assignmentId, outputs: outcome.outputs, timings: outcome.timings, ...(zk ? { zk } : {}) } };
-      this.log.info("task done", { assignmentId: a.assignmentId, taskId: a.taskId, timings: roundTimings(outcome.timings), ...(zk ? { proveMs: zk.proveMs } : {}) });
-    } catch (e) {
-      const code = e instanceof ProviderError ? e.code : "RUN_FAILED";
-      message = { event: PROVIDER_EVENTS.error, payload: { assignmentId: a.assignmentId, code, message: errorMessage(e).slice(0, 2000) } };
-      this.log.warn("task failed", { assignmentId: a.assignmentId, taskId: a.taskId, code, message: errorMessage(e) });
-    }
-    if (task.cancelled || task.released) {
-      this.log.info(task.cancelled ? "task cancelled; result dropped" : "task released; result dropped", { assignmentId: a.assignmentId });
-      this.events.emit("task", { assignmentId: a.assignmentId, outcome: task.cancelled ? "cancelled" : "released" });
-      return;
-    }
-    const outcome = await this.deliver(task, message.event, message.payload);
-    this.events.emit("task", { assignmentId: a.assignmentId, outcome, event: message.event });
+  /** The session's executor: the model, then (for a zk task) the proof that output = model(input). */
+  private async execute(runner: Runner, a: Assign, signal: AbortSignal): Promise<Omit<Result, "assignmentId">> {
+    const outcome = await runner.run({ model: a.model, inputs: a.inputs, signal });
+    let zk = a.zk ? await this.zkProver().prove(a.zk, a.inputs) : undefined;
+    if (zk && this.opts.fault === "forge-proof") zk = forgeProof(zk);
+    return { outputs: outcome.outputs, timings: outcome.timings, ...(zk ? { zk } : {}) };
   }
 
-  /** Sends a result/error with an ack, retrying across reconnects until the lease would lapse. */
-  private async deliver(task: ActiveTask, event: string, payload: unknown): Promise<"delivered" | "rejected" | "lapsed" | "cancelled"> {
-    const ackTimeout = this.opts.ackTimeoutMs ?? 10_000;
-    for (;;) {
-      if (task.cancelled || task.released) return "cancelled";
-      const left = task.deadline - Date.now();
-      if (left <= 0) {
-        this.log.warn("lease lapsed before the answer reached the server; dropped", { assignmentId: task.assignmentId, event });
-        return "lapsed";
+  /** The session's story as log lines (the operator's view) and `events` (tests and embedders). */
+  private onSessionEvent(e: SessionEvent, name: string): void {
+    const o = this.opts;
+    switch (e.type) {
+      case "connected":
+        return this.log.info("connected", { server: o.server });
+      case "unreachable":
+        return this.log.warn("cannot reach the server; retrying", { server: o.server, err: e.message });
+      case "disconnected":
+        return this.log.warn("disconnected", { reason: e.reason });
+      case "register-retry":
+        if (e.code) return this.log.warn("registration failed; retrying", { attempt: e.attempt, code: e.code, message: e.message });
+        return this.log.warn("no answer to provider:register; retrying", { attempt: e.attempt });
+      case "registered":
+        this.log.info("registered", { providerId: e.providerId, name, backend: this.info?.backend.backend, slots: o.slots ?? 1 });
+        this.events.emit("registered", e.providerId);
+        return;
+      case "fatal": {
+        const err = new Error(e.message);
+        this.log.error("fatal", { err });
+        this.events.emit("fatal", err);
+        return;
       }
-      const socket = this.socket;
-      if (!socket || !this.registered || !socket.connected) {
-        await this.waitForRegistration(Math.min(left, 1000));
-        continue;
+      case "invalid-assign":
+        return this.log.warn("invalid task:assign", { message: e.message });
+      case "assigned":
+        return this.log.info("task assigned", { assignmentId: e.assign.assignmentId, taskId: e.assign.taskId, model: e.assign.model.sha256, active: e.active });
+      case "cancel":
+        return this.log.info("task cancel received", { assignmentId: e.assignmentId, reason: e.reason });
+      case "executed": {
+        const ids = { assignmentId: e.assign.assignmentId, taskId: e.assign.taskId };
+        if (e.result) return this.log.info("task done", { ...ids, timings: roundTimings(e.result.timings), ...(e.result.zk ? { proveMs: e.result.zk.proveMs } : {}) });
+        return this.log.warn("task failed", { ...ids, code: e.error?.code, message: e.error?.message });
       }
-      try {
-        const ack = (await socket.timeout(Math.min(ackTimeout, Math.max(left, 1))).emitWithAck(event, payload)) as Ack;
-        if (ack.ok) return "delivered";
-        this.log.warn("server rejected the answer", { assignmentId: task.assignmentId, event, code: ack.error.code, message: ack.error.message });
-        return "rejected";
-      } catch {
-        this.log.warn("no ack for the answer; will retry", { assignmentId: task.assignmentId, event });
+      case "delivery-retry":
+        return this.log.warn("no ack for the answer; will retry", { assignmentId: e.assignmentId, event: e.event });
+      case "finished": {
+        const assignmentId = e.assign.assignmentId;
+        if (e.outcome === "cancelled" || e.outcome === "released") this.log.info(`task ${e.outcome}; result dropped`, { assignmentId });
+        else if (e.outcome === "lapsed") this.log.warn("lease lapsed before the answer reached the server; dropped", { assignmentId, event: e.event });
+        else if (e.outcome === "rejected") this.log.warn("server rejected the answer", { assignmentId, event: e.event, code: e.code, message: e.message });
+        else if (e.outcome === "lost") this.log.warn("task given up: the connection dropped or the lease ended", { assignmentId, code: e.code, message: e.message });
+        this.events.emit("task", { assignmentId, outcome: e.outcome, ...("event" in e && e.event ? { event: e.event } : {}) });
+        return;
       }
+      case "slot-free":
+        this.events.emit("idle-slot", e.assignmentId);
+        return;
+      case "draining":
+        return this.log.info("draining", { active: e.active, graceMs: e.graceMs });
+      case "drain-unacked":
+        return this.log.warn("no ack for provider:drain");
+      case "released":
+        return this.log.info("task released", { assignmentId: e.assignmentId });
     }
-  }
-
-  private waitForRegistration(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.events.off("registered", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.events.on("registered", done);
-    });
-  }
-
-  private onCancel(payload: unknown): void {
-    const parsed = CancelSchema.safeParse(payload);
-    if (!parsed.success) return;
-    const task = this.tasks.get(parsed.data.assignmentId);
-    if (!task) return;
-    task.cancelled = true;
-    this.log.info("task cancel received", { assignmentId: task.assignmentId, reason: parsed.data.reason });
   }
 
   /**
@@ -440,46 +270,13 @@ export class ProviderAgent {
   }
 
   private async doStop(graceMs: number): Promise<void> {
-    this.draining = true;
-    const socket = this.socket;
-    this.log.info("draining", { active: this.tasks.size, graceMs });
-    if (socket?.connected && this.registered) {
-      try {
-        await socket.timeout(5000).emitWithAck(PROVIDER_EVENTS.drain, {});
-      } catch {
-        this.log.warn("no ack for provider:drain");
-      }
-    }
-    if (this.tasks.size > 0) {
-      const all = Promise.all([...this.tasks.values()].map((t) => t.done));
-      const finished = await Promise.race([all.then(() => true), sleep(graceMs).then(() => false)]);
-      if (!finished) {
-        for (const t of [...this.tasks.values()]) {
-          t.released = true;
-          if (socket?.connected && this.registered) {
-            try {
-              await socket.timeout(2000).emitWithAck(PROVIDER_EVENTS.release, { assignmentId: t.assignmentId });
-            } catch {
-              /* the server will time the lease out */
-            }
-          }
-          this.log.info("task released", { assignmentId: t.assignmentId });
-        }
-      }
-    }
-    await this.shutdownSocket();
+    // Stopped before the session existed: start() sees `stopping` and rejects; stopped while
+    // connecting: the session rejects start()'s promise.
+    await this.session?.stop(graceMs);
     await this.cache?.close();
     if (this.prover) await stopSnarkjsWorkers();
     this.log.info("stopped");
     this.events.emit("stopped");
-  }
-
-  private async shutdownSocket(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
-    this.registered = false;
-    this.socket?.removeAllListeners();
-    this.socket?.disconnect();
   }
 }
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import ort from "onnxruntime-node";
 import { buildProbeModel } from "./builtin-model";
-import { ProviderError, errorMessage } from "./errors";
+import { ProviderError, errorMessage } from "@stun/provider-core";
 
 export type BackendChoice = "cpu" | "cuda" | "auto";
 export type NativeBackend = "cpu" | "cuda";

@@ -3,7 +3,8 @@ export { CudaUnavailableError, probeCuda, quietOrtLogs, selectBackend, type Back
 export { runBenchmark, type BenchmarkResult } from "./benchmark";
 export { buildBenchmarkMlp, buildProbeModel, type BuiltinModel } from "./builtin-model";
 export { USAGE, UsageError, parseCli, type CliResult } from "./cli";
-export { ProviderError, type ProviderErrorCode } from "./errors";
+export { ProviderError } from "@stun/provider-core";
+export type { ProviderErrorCode } from "@stun/shared";
 export { FAULTS, createFault, isFault, type Fault, type OutputFault } from "./faults";
 export { NVIDIA_SMI_ARGS, detectHardware, parseNvidiaSmiCsv, runNvidiaSmi, type GpuInfo, type Hardware } from "./hardware";
 export { createJsonLogger, silentLogger, type LogLevel, type Logger } from "./logger";

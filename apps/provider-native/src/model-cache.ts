@@ -1,28 +1,16 @@
 /**
- * Models by content: downloaded once from the server (`GET <server><model.url>` with the API key),
- * verified by sha256, kept as `<dir>/<sha256>.onnx` under a size cap with least-recently-used
+ * Models by content: downloaded once from the server (@stun/provider-core's downloadVerified: the
+ * API key only to the server's origin, size-capped, verified by sha256, abandoned when every task
+ * waiting for it has been given up), kept as `<dir>/<sha256>.onnx` under a size cap with least-recently-used
  * eviction, and opened as onnxruntime sessions kept in a small in-memory LRU. Concurrent requests
  * for one model share one download and one session.
  */
-import { serverUrl } from "./server-url";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { externalDataRefusal } from "@stun/shared";
-import { ProviderError, errorMessage } from "./errors";
+import { ProviderError, SharedInterest, SharedWork, abortable, downloadVerified, errorMessage, refuseUnlessSelfContained } from "@stun/provider-core";
 import { type Logger, silentLogger } from "./logger";
-
-/**
- * A model that keeps tensor data in external files would make onnxruntime read them from this
- * machine (relative to the working directory): refused before any session is created.
- */
-function refuseUnlessSelfContained(sha256: string, bytes: Uint8Array): void {
-  const refusal = externalDataRefusal(bytes);
-  if (!refusal) return;
-  const code = refusal.code === "MODEL_EXTERNAL_DATA" ? "MODEL_EXTERNAL_DATA" : "MODEL_LOAD_FAILED";
-  throw new ProviderError(code, `model ${sha256} refused: ${refusal.message}`);
-}
 
 export interface ModelRef {
   sha256: string;
@@ -64,6 +52,8 @@ interface SessionEntry {
   settled: boolean;
   refs: number;
   evicted: boolean;
+  /** The load is abandoned (and the entry dropped) when every caller waiting for it has given up. */
+  interest: SharedInterest;
 }
 
 const MTIME_EVERY_MS = 10_000;
@@ -75,7 +65,7 @@ export class ModelCache {
   /** sha256 → size on disk; Map order is least → most recently used. */
   private readonly files = new Map<string, number>();
   private diskBytes = 0;
-  private readonly downloads = new Map<string, Promise<{ bytes: Uint8Array; fetchMs: number }>>();
+  private readonly downloads = new SharedWork<{ bytes: Uint8Array; fetchMs: number }>();
   private readonly sessions = new Map<string, SessionEntry>();
   private downloadCount = 0;
   private lastSession: string | undefined;
@@ -144,8 +134,12 @@ export class ModelCache {
     return new Lease(this, entry, entry.session, 0, 0);
   }
 
-  /** An open session for the model (downloading and loading it if needed). Call `release()` when done. */
-  async acquire(model: ModelRef): Promise<SessionLease> {
+  /**
+   * An open session for the model (downloading and loading it if needed). Call `release()` when done.
+   * When `signal` aborts this caller stops waiting (with the signal's reason), and a download that
+   * nobody waits for any more stops.
+   */
+  async acquire(model: ModelRef, signal?: AbortSignal): Promise<SessionLease> {
     const ready = this.tryAcquire(model);
     if (ready) return ready;
     let entry = this.sessions.get(model.sha256);
@@ -157,9 +151,10 @@ export class ModelCache {
       this.lastSession = model.sha256;
     }
     entry.refs++;
+    if (!entry.session) entry.interest.join(signal); // only a load still under way can be abandoned
     try {
       // Whoever waited for the load (first or joining) reports its fetch and load times.
-      const { session, fetchMs, loadMs } = await entry.ready;
+      const { session, fetchMs, loadMs } = await abortable(entry.ready, signal);
       return new Lease(this, entry, session, fetchMs, loadMs);
     } catch (err) {
       this.releaseEntry(entry);
@@ -187,10 +182,12 @@ export class ModelCache {
   }
 
   private openSession(model: ModelRef): SessionEntry {
-    const entry: SessionEntry = { sha256: model.sha256, settled: false, refs: 0, evicted: false, ready: undefined as never };
+    const entry: SessionEntry = { sha256: model.sha256, settled: false, refs: 0, evicted: false, interest: new SharedInterest(), ready: undefined as never };
+    // Abandoned: out of the map at once, so the next caller starts a fresh load.
+    entry.interest.signal.addEventListener("abort", () => !entry.session && this.forgetSession(model.sha256, entry), { once: true });
     entry.ready = (async () => {
       try {
-        const { bytes, fetchMs } = await this.getBytes(model);
+        const { bytes, fetchMs } = await this.getBytes(model, entry.interest.signal);
         const t0 = performance.now();
         refuseUnlessSelfContained(model.sha256, bytes);
         let session: ort.InferenceSession;
@@ -202,10 +199,7 @@ export class ModelCache {
         entry.session = session;
         return { session, fetchMs, loadMs: performance.now() - t0 };
       } catch (e) {
-        if (this.sessions.get(model.sha256) === entry) {
-          this.sessions.delete(model.sha256);
-          if (this.lastSession === model.sha256) this.lastSession = undefined;
-        }
+        this.forgetSession(model.sha256, entry);
         throw e;
       } finally {
         entry.settled = true;
@@ -213,6 +207,12 @@ export class ModelCache {
     })();
     entry.ready.catch(() => undefined); // failures reach whoever awaits; never an unhandled rejection
     return entry;
+  }
+
+  private forgetSession(sha: string, entry: SessionEntry): void {
+    if (this.sessions.get(sha) !== entry) return;
+    this.sessions.delete(sha);
+    if (this.lastSession === sha) this.lastSession = undefined;
   }
 
   /** Closes the least recently used idle sessions beyond `maxSessions`. */
@@ -228,8 +228,11 @@ export class ModelCache {
     }
   }
 
-  /** The model's bytes, verified: from disk when cached there, else downloaded (once for concurrent callers). */
-  async getBytes(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number }> {
+  /**
+   * The model's bytes, verified: from disk when cached there, else downloaded (once for concurrent
+   * callers; stopped when all of their signals have aborted).
+   */
+  async getBytes(model: ModelRef, signal?: AbortSignal): Promise<{ bytes: Uint8Array; fetchMs: number }> {
     if (this.files.has(model.sha256)) {
       const t0 = performance.now();
       const bytes = await readFile(this.filePath(model.sha256)).catch(() => undefined);
@@ -240,61 +243,14 @@ export class ModelCache {
       this.opts.logger.warn("cached model file missing or corrupt; downloading again", { sha256: model.sha256 });
       await this.removeFile(model.sha256);
     }
-    let pending = this.downloads.get(model.sha256);
-    if (!pending) {
-      pending = this.download(model).finally(() => this.downloads.delete(model.sha256));
-      this.downloads.set(model.sha256, pending);
-    }
-    return pending;
+    return this.downloads.run(model.sha256, signal, (shared) => this.download(model, shared));
   }
 
-  private modelUrl(url: string): string {
-    return serverUrl(this.opts.server, url, "MODEL_FETCH_FAILED");
-  }
-
-
-  private async download(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number }> {
+  private async download(model: ModelRef, signal: AbortSignal): Promise<{ bytes: Uint8Array; fetchMs: number }> {
     const t0 = performance.now();
-    const url = this.modelUrl(model.url);
     this.downloadCount++;
-    let res: Response;
-    try {
-      res = await this.opts.fetch(url, {
-        headers: { authorization: `Bearer ${this.opts.apiKey}` },
-        signal: AbortSignal.timeout(this.opts.fetchTimeoutMs),
-      });
-    } catch (e) {
-      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} failed: ${errorMessage(e)}`, { cause: e });
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} answered HTTP ${res.status}`);
-    }
-    const limit = model.sizeBytes && model.sizeBytes > 0 ? model.sizeBytes : Number.POSITIVE_INFINITY;
-    const hash = createHash("sha256");
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    try {
-      if (res.body) {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          total += chunk.byteLength;
-          if (total > limit) {
-            await res.body.cancel().catch(() => undefined);
-            throw new ProviderError("MODEL_HASH_MISMATCH", `model ${model.sha256}: the server sent more than the expected ${limit} bytes`);
-          }
-          hash.update(chunk);
-          chunks.push(chunk);
-        }
-      }
-    } catch (e) {
-      if (e instanceof ProviderError) throw e;
-      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} failed while reading: ${errorMessage(e)}`, { cause: e });
-    }
-    const digest = hash.digest("hex");
-    if (digest !== model.sha256) {
-      throw new ProviderError("MODEL_HASH_MISMATCH", `model bytes hash to ${digest}, expected ${model.sha256}; not cached`);
-    }
-    const bytes = Buffer.concat(chunks, total);
+    const o = this.opts;
+    const bytes = await downloadVerified({ server: o.server, apiKey: o.apiKey, url: model.url, sha256: model.sha256, ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}), signal, timeoutMs: o.fetchTimeoutMs, fetch: o.fetch });
     const fetchMs = performance.now() - t0;
     await this.storeFile(model.sha256, bytes);
     return { bytes, fetchMs };

@@ -4,7 +4,7 @@
  */
 import type ort from "onnxruntime-node";
 import type { Timings, WireTensorMap } from "@stun/shared";
-import { ProviderError, errorMessage } from "./errors";
+import { ProviderError, errorMessage } from "@stun/provider-core";
 import type { OutputFault } from "./faults";
 import type { ModelCache, ModelRef } from "./model-cache";
 import { ortToWire, wireToOrt } from "./ort-tensors";
@@ -12,6 +12,8 @@ import { ortToWire, wireToOrt } from "./ort-tensors";
 export interface RunRequest {
   model: ModelRef;
   inputs: WireTensorMap;
+  /** Aborts a model download this run waits for (the assignment was given up). */
+  signal?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -42,7 +44,7 @@ export class Runner {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    const lease = this.cache.tryAcquire(req.model) ?? (await this.cache.acquire(req.model));
+    const lease = this.cache.tryAcquire(req.model) ?? (await this.cache.acquire(req.model, req.signal));
     try {
       const { session } = lease;
       const names = namesOf(session);

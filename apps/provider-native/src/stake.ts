@@ -6,7 +6,7 @@
  * (e.g. INSUFFICIENT_FUNDS) is a warning and the agent runs on.
  */
 import { AccountViewSchema } from "@stun/shared";
-import { errorMessage } from "./errors";
+import { errorMessage } from "@stun/provider-core";
 import type { Logger } from "./logger";
 
 export interface EnsureStakeOptions {

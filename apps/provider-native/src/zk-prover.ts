@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import { proveZkJob, zkInputValues, type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof } from "@stun/shared";
-import { ProviderError, errorMessage } from "./errors";
-import { serverUrl } from "./server-url";
+import { ProviderError, errorMessage } from "@stun/provider-core";
+import { serverUrl } from "@stun/provider-core";
 
 /** Circuits kept in memory (a 44k-parameter MLP's proving key is ~2 MB; bigger circuits tens of MB). */
 const MAX_CIRCUITS = 4;

@@ -82,21 +82,22 @@ describe("ProviderAgent", () => {
   it("acks BUSY when its slots are full, ok for a repeated assignment, and reports active work in heartbeats", async () => {
     const agent = newAgent({ slots: 1 });
     await agent.start();
-    // Long enough to be still running while the next two assignments arrive on a loaded machine.
-    const m = buildSlowModel(2000); // ms
-    const model = market.models.add("slow", m.bytes);
+    // The slot is held by a slow model download rather than a slow run: onnxruntime-node's run
+    // blocks the event loop, so on a loaded machine the acks below could wait past their timeout.
+    const model = market.models.add("held", buildIdentityModel("int32", [2]).bytes, { delayMs: 1500 });
+    const input = { x: wireTensor("int32", [2], Int32Array.of(1, 2)) };
     const freed: string[] = [];
     agent.events.on("idle-slot", (id: string) => freed.push(id));
-    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
-    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_1" })).toEqual({ ok: true });
-    const busy = await market.assign(model, slowInput(m.size), { assignmentId: "asg_2" });
+    expect(await market.assign(model, input, { assignmentId: "asg_1" })).toEqual({ ok: true });
+    expect(await market.assign(model, input, { assignmentId: "asg_1" })).toEqual({ ok: true });
+    const busy = await market.assign(model, input, { assignmentId: "asg_2" });
     expect(busy).toMatchObject({ ok: false, error: { code: "BUSY" } });
     await market.waitFor(() => market.heartbeats.some((h) => h.active === 1));
     await market.waitFor(() => market.results.length === 1);
     expect(market.results.map((r) => r.assignmentId)).toEqual(["asg_1"]);
     // The slot frees once the result is acknowledged (the fake market records it on receipt).
     await market.waitFor(() => freed.includes("asg_1"));
-    expect(await market.assign(model, slowInput(m.size), { assignmentId: "asg_3" })).toEqual({ ok: true });
+    expect(await market.assign(model, input, { assignmentId: "asg_3" })).toEqual({ ok: true });
   });
 
   it("acks VALIDATION_FAILED for a malformed assignment", async () => {
@@ -145,12 +146,35 @@ describe("ProviderAgent", () => {
     await agent.start();
     const m = slow();
     const model = market.models.add("slow", m.bytes);
+    // The model is loaded first: a disconnect aborts a download in flight (the real server gives a
+    // disconnected provider's work up), but an execution under way finishes and is delivered.
+    await market.assign(model, slowInput(m.size), { assignmentId: "asg_warm" });
+    await market.waitFor(() => market.results[0]);
     await market.assign(model, slowInput(m.size), { assignmentId: "asg_n" });
     market.socket().conn.close(); // the network goes away, not a server kick
     await market.waitFor(() => market.registrations.length === 2);
-    const r = await market.waitFor(() => market.results[0]);
+    const r = await market.waitFor(() => market.results[1]);
     expect(r.assignmentId).toBe("asg_n");
     expect(agent.isRegistered).toBe(true);
+  });
+
+  it("a dropped connection aborts a model download in flight and frees the slot at once (no BUSY until a fetch timeout)", async () => {
+    const agent = newAgent({ slots: 1 });
+    await agent.start();
+    const outcomes: { assignmentId: string; outcome: string }[] = [];
+    agent.events.on("task", (t) => outcomes.push(t));
+    const stalled = market.models.add("stalled", buildIdentityModel("int32", [2]).bytes, { delayMs: 30_000 }); // answers after the test
+    await market.assign(stalled, { x: wireTensor("int32", [2], Int32Array.of(1, 2)) }, { assignmentId: "asg_dl" });
+    await market.waitFor(() => market.models.countFor("stalled") === 1); // the download is in flight
+    market.socket().conn.close();
+    await market.waitFor(() => outcomes.find((o) => o.assignmentId === "asg_dl"));
+    expect(outcomes[0]).toMatchObject({ assignmentId: "asg_dl", outcome: "lost" });
+    expect(agent.active).toBe(0);
+    await market.waitFor(() => market.registrations.length === 2);
+    const model = market.models.add("id", buildIdentityModel("int32", [2]).bytes);
+    expect(await market.assign(model, { x: wireTensor("int32", [2], Int32Array.of(4, 5)) }, { assignmentId: "asg_next" })).toEqual({ ok: true });
+    expect((await market.waitFor(() => market.results[0])).assignmentId).toBe("asg_next");
+    expect(market.errors).toEqual([]); // the given-up task is not reported: the server has forgotten it
   });
 
   it("stop() drains: no new work, the running task finishes and is delivered, then it disconnects", async () => {

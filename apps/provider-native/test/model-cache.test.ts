@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildIdentityModel, buildMlp } from "@stun/testkit";
-import { ProviderError } from "../src/errors";
+import { ProviderError } from "@stun/provider-core";
 import { ModelCache, type ModelCacheOptions } from "../src/model-cache";
 import { type ModelServer, startModelServer } from "./support/model-server";
 

@@ -15,7 +15,7 @@ import {
   sileroVadPath,
   wireTensor,
 } from "@stun/testkit";
-import { ProviderError } from "../src/errors";
+import { ProviderError } from "@stun/provider-core";
 import { createFault } from "../src/faults";
 import { ModelCache } from "../src/model-cache";
 import { Runner } from "../src/runner";

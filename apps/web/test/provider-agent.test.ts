@@ -8,7 +8,7 @@ import { BrowserProviderAgent } from "../src/provider/agent";
 import type { FromWorker } from "../src/provider/messages";
 import { openModelStore } from "../src/provider/model-store";
 import { WebRunner } from "../src/provider/runner";
-import type { OrtModule } from "../src/provider/tensors";
+import type { OrtModule } from "../src/provider/ort-loader";
 
 /**
  * The Contribute tab's agent (the code its Web Worker runs) against the real server, here in Node

@@ -7,8 +7,8 @@ import { buildBenchmarkMlp } from "../src/provider/benchmark-model";
 import { chooseBackend, type GpuProbe, probeWebGpu } from "../src/provider/gpu";
 import { openModelStore } from "../src/provider/model-store";
 import { WebRunner } from "../src/provider/runner";
-import { sha256Hex, sha256Js } from "../src/provider/sha256";
-import { type OrtModule, ortToWire, wireToOrt } from "../src/provider/tensors";
+import { ortToWire, sha256Hex, sha256Js, wireToOrt } from "@stun/provider-core";
+import type { OrtModule } from "../src/provider/ort-loader";
 
 // onnxruntime-node and onnxruntime-web share onnxruntime-common's API (Tensor, InferenceSession),
 // so the browser provider's pure parts run here on the node build.

@@ -14,7 +14,7 @@ import { BrowserProviderAgent } from "../src/provider/agent";
 import type { FromWorker } from "../src/provider/messages";
 import { openModelStore } from "../src/provider/model-store";
 import { WebRunner } from "../src/provider/runner";
-import type { OrtModule } from "../src/provider/tensors";
+import type { OrtModule } from "../src/provider/ort-loader";
 import { ZkProver } from "../src/provider/zk-prover";
 
 const PROVIDER = "0x8ba1f109551bD432803012645Ac136ddd64DBA72";

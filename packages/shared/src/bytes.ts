@@ -43,3 +43,17 @@ export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
  * makes a pooled Buffer, not an offset-0 buffer).
  */
 export const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+
+/** The parts one after another in a new array (a single part is returned as it is, without a copy). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}

@@ -4,24 +4,12 @@
  * is too heavy to ship to a browser): a float32 MLP 784-512-256-10 at batch 1, Gemm + Relu layers,
  * IR 8, opset 17. Its inferences/s become `specs.benchmarkIps` in `provider:register`.
  */
-import { uniformWeights } from "@stun/shared";
+import { concatBytes as concat, uniformWeights } from "@stun/shared";
 
 const FLOAT = 1; // onnx.TensorProto.DataType.FLOAT
 const utf8 = new TextEncoder();
 
 type Bytes = Uint8Array;
-
-function concat(parts: readonly Bytes[]): Bytes {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
 function varint(value: number): Bytes {
   const out: number[] = [];

@@ -6,34 +6,30 @@
  */
 import type { WebBackend } from "./messages";
 
-export interface GpuInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  isFallbackAdapter: boolean;
-}
+/** What the tab keeps of the adapter (plain data: it crosses postMessage to the worker). */
+export type GpuInfo = Pick<GPUAdapterInfo, "vendor" | "architecture" | "device" | "description" | "isFallbackAdapter">;
 
 export type GpuProbe =
   | { available: true; info: GpuInfo }
   | { available: false; reason: "no-navigator-gpu" | "no-adapter" | "error"; message: string };
 
-interface GpuAdapterLike {
+/**
+ * A GPUAdapter as browsers have shipped it: before `GPUAdapter.info` (Chromium < 127) the
+ * information came from `requestAdapterInfo()` and `isFallbackAdapter` sat on the adapter itself.
+ */
+type AdapterAcrossVersions = Omit<GPUAdapter, "info"> & {
   info?: Partial<GpuInfo>;
   isFallbackAdapter?: boolean;
   requestAdapterInfo?: () => Promise<Partial<GpuInfo>>;
-}
-interface GpuLike {
-  requestAdapter(opts?: { powerPreference?: "high-performance" | "low-power" }): Promise<GpuAdapterLike | null>;
-}
+};
 
 export async function probeWebGpu(nav: { gpu?: unknown } = globalThis.navigator as { gpu?: unknown }): Promise<GpuProbe> {
-  const gpu = nav?.gpu as GpuLike | undefined;
+  const gpu = nav?.gpu as GPU | undefined;
   if (!gpu || typeof gpu.requestAdapter !== "function") {
     return { available: false, reason: "no-navigator-gpu", message: "this browser has no navigator.gpu (WebGPU is off or unsupported)" };
   }
   try {
-    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    const adapter = (await gpu.requestAdapter({ powerPreference: "high-performance" })) as AdapterAcrossVersions | null;
     if (!adapter) return { available: false, reason: "no-adapter", message: "navigator.gpu found no WebGPU adapter" };
     const raw: Partial<GpuInfo> = adapter.info ?? (adapter.requestAdapterInfo ? await adapter.requestAdapterInfo() : {});
     const info: GpuInfo = {

@@ -5,8 +5,11 @@
  * loads always come from the same onnxruntime-web release the server ships, and the export stays
  * small. Types come from the npm package.
  */
-import type { OrtModule } from "./tensors";
+import type * as Ort from "onnxruntime-web";
 import type { WebBackend } from "./messages";
+
+/** onnxruntime-web's module, as loadOrt gives it (tests pass onnxruntime-node's, which has the same API). */
+export type OrtModule = typeof Ort;
 
 export const ORT_BASE_PATH = "/ort/";
 

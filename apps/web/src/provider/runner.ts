@@ -2,26 +2,28 @@
  * Runs one assignment in the browser: model (by sha256) → onnxruntime-web session → outputs.
  *
  * Models come from the {@link ModelStore} (IndexedDB) when it holds bytes that still hash to the
- * sha256, else they are downloaded from the server (`GET <origin><model.url>` with the API key,
- * only ever on the server's own origin), checked (size cap `sizeBytes`, sha256) and stored.
+ * sha256, else they are downloaded from the server (@stun/provider-core's downloadVerified: the API
+ * key only to the server's own origin, size cap `sizeBytes`, sha256; abandoned when every task
+ * waiting for it has been given up) and stored.
  * Concurrent requests for one model share one download and one session; a few sessions stay open
  * (least recently used closed first).
  */
-import { serverUrl } from "./server-url";
 import type * as Ort from "onnxruntime-web";
-import { externalDataRefusal, type Timings, type WireTensorMap } from "@stun/shared";
-import { ProviderError, errorMessage } from "./errors";
+import {
+  ProviderError,
+  SharedInterest,
+  SharedWork,
+  abortable,
+  downloadVerified,
+  errorMessage,
+  ortToWire,
+  refuseUnlessSelfContained,
+  sha256Hex,
+  wireToOrt,
+} from "@stun/provider-core";
+import type { Timings, WireTensorMap } from "@stun/shared";
 import type { ModelStore } from "./model-store";
-import { sha256Hex } from "./sha256";
-import { type OrtModule, ortToWire, wireToOrt } from "./tensors";
-
-/** A model with external data would make onnxruntime fetch or read files it names: refused before any session. */
-function refuseUnlessSelfContained(sha256: string, bytes: Uint8Array): void {
-  const refusal = externalDataRefusal(bytes);
-  if (!refusal) return;
-  const code = refusal.code === "MODEL_EXTERNAL_DATA" ? "MODEL_EXTERNAL_DATA" : "MODEL_LOAD_FAILED";
-  throw new ProviderError(code, `model ${sha256} refused: ${refusal.message}`);
-}
+import type { OrtModule } from "./ort-loader";
 
 export interface ModelRef {
   sha256: string;
@@ -45,6 +47,8 @@ interface SessionEntry {
   outputs?: readonly string[];
   refs: number;
   evicted: boolean;
+  /** The load is abandoned (and the entry dropped) when every caller waiting for it has given up. */
+  interest: SharedInterest;
 }
 
 export interface RunnerOptions {
@@ -63,7 +67,7 @@ export interface RunnerOptions {
 
 export class WebRunner {
   private readonly sessions = new Map<string, SessionEntry>();
-  private readonly downloads = new Map<string, Promise<{ bytes: Uint8Array; fetchMs: number; source: "cache" | "download" }>>();
+  private readonly downloads = new SharedWork<{ bytes: Uint8Array; fetchMs: number; source: "cache" | "download" }>();
   private downloadCount = 0;
 
   constructor(private readonly o: RunnerOptions) {}
@@ -72,11 +76,13 @@ export class WebRunner {
     return this.downloadCount;
   }
 
-  async run(req: { model: ModelRef; inputs: WireTensorMap; signal?: { cancelled: boolean } }): Promise<RunOutcome> {
+  /** Runs the model on the inputs; `signal` aborts a model download this run waits for (the assignment was given up). */
+  async run(req: { model: ModelRef; inputs: WireTensorMap; signal?: AbortSignal }): Promise<RunOutcome> {
     const { ort } = this.o;
     const entry = await this.acquire(req.model);
     try {
-      const { session, fetchMs, loadMs, source } = await entry.ready;
+      if (!entry.session) entry.interest.join(req.signal); // only a load still under way can be abandoned
+      const { session, fetchMs, loadMs, source } = await abortable(entry.ready, req.signal);
       const inputs = (entry.inputs ??= new Set(session.inputNames));
       const outputNames = (entry.outputs ??= [...session.outputNames]);
       const feeds: Record<string, Ort.Tensor> = {};
@@ -131,10 +137,12 @@ export class WebRunner {
   }
 
   private open(model: ModelRef): SessionEntry {
-    const entry: SessionEntry = { refs: 0, evicted: false, ready: undefined as never };
+    const entry: SessionEntry = { refs: 0, evicted: false, interest: new SharedInterest(), ready: undefined as never };
+    // Abandoned: out of the map at once, so the next caller starts a fresh load.
+    entry.interest.signal.addEventListener("abort", () => !entry.session && this.sessions.get(model.sha256) === entry && this.sessions.delete(model.sha256), { once: true });
     entry.ready = (async () => {
       try {
-        const { bytes, fetchMs, source } = await this.getBytes(model);
+        const { bytes, fetchMs, source } = await this.getBytes(model, entry.interest.signal);
         refuseUnlessSelfContained(model.sha256, bytes);
         const t0 = performance.now();
         let session: Ort.InferenceSession;
@@ -155,16 +163,11 @@ export class WebRunner {
   }
 
   /** The model's verified bytes: from the store when they still hash right, else downloaded (once for concurrent callers). */
-  getBytes(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number; source: "cache" | "download" }> {
-    let pending = this.downloads.get(model.sha256);
-    if (!pending) {
-      pending = this.load(model).finally(() => this.downloads.delete(model.sha256));
-      this.downloads.set(model.sha256, pending);
-    }
-    return pending;
+  getBytes(model: ModelRef, signal?: AbortSignal): Promise<{ bytes: Uint8Array; fetchMs: number; source: "cache" | "download" }> {
+    return this.downloads.run(model.sha256, signal, (shared) => this.load(model, shared));
   }
 
-  private async load(model: ModelRef): Promise<{ bytes: Uint8Array; fetchMs: number; source: "cache" | "download" }> {
+  private async load(model: ModelRef, signal: AbortSignal): Promise<{ bytes: Uint8Array; fetchMs: number; source: "cache" | "download" }> {
     const t0 = performance.now();
     const stored = await this.o.store.get(model.sha256).catch(() => undefined);
     if (stored) {
@@ -175,60 +178,26 @@ export class WebRunner {
       }
       await this.o.store.delete(model.sha256).catch(() => undefined); // corrupt: fetch it again
     }
-    const bytes = await this.download(model);
+    const bytes = await this.download(model, signal);
     const fetchMs = performance.now() - t0;
     await this.o.store.put(model.sha256, bytes).catch(() => undefined); // a full disk only costs the next download
     this.o.onModel?.({ sha256: model.sha256, source: "download", bytes: bytes.byteLength, ms: fetchMs });
     return { bytes, fetchMs, source: "download" };
   }
 
-  private async download(model: ModelRef): Promise<Uint8Array> {
-    const url = serverUrl(this.o.server, model.url, "MODEL_FETCH_FAILED");
+  private download(model: ModelRef, signal: AbortSignal): Promise<Uint8Array> {
     this.downloadCount++;
-    const f = this.o.fetch ?? globalThis.fetch.bind(globalThis);
-    let res: Response;
-    try {
-      res = await f(url, {
-        headers: { authorization: `Bearer ${this.o.apiKey}` },
-        signal: AbortSignal.timeout(this.o.fetchTimeoutMs ?? 120_000),
-        cache: "no-store",
-      });
-    } catch (e) {
-      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} failed: ${errorMessage(e)}`, { cause: e });
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} answered HTTP ${res.status}`);
-    }
-    const limit = model.sizeBytes && model.sizeBytes > 0 ? model.sizeBytes : Number.POSITIVE_INFINITY;
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    try {
-      const reader = res.body?.getReader();
-      for (;;) {
-        if (!reader) break;
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (total > limit) {
-          await reader.cancel().catch(() => undefined);
-          throw new ProviderError("MODEL_HASH_MISMATCH", `model ${model.sha256}: the server sent more than the expected ${limit} bytes`);
-        }
-        chunks.push(value);
-      }
-    } catch (e) {
-      if (e instanceof ProviderError) throw e;
-      throw new ProviderError("MODEL_FETCH_FAILED", `GET ${url} failed while reading: ${errorMessage(e)}`, { cause: e });
-    }
-    const bytes = new Uint8Array(total);
-    let o = 0;
-    for (const c of chunks) {
-      bytes.set(c, o);
-      o += c.byteLength;
-    }
-    const digest = await sha256Hex(bytes);
-    if (digest !== model.sha256) throw new ProviderError("MODEL_HASH_MISMATCH", `model bytes hash to ${digest}, expected ${model.sha256}; not used`);
-    return bytes;
+    const o = this.o;
+    return downloadVerified({
+      server: o.server,
+      apiKey: o.apiKey,
+      url: model.url,
+      sha256: model.sha256,
+      ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}),
+      signal,
+      ...(o.fetchTimeoutMs ? { timeoutMs: o.fetchTimeoutMs } : {}),
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+    });
   }
 
   /** Closes every session not in use (those in use close when released). */

@@ -10,12 +10,11 @@
 import { RegisterSchema } from "@stun/shared";
 import { BrowserProviderAgent } from "./agent";
 import { buildBenchmarkMlp } from "./benchmark-model";
-import { ProviderError, errorMessage } from "./errors";
+import { ProviderError, errorMessage } from "@stun/provider-core";
 import type { FromWorker, StartConfig, TaskEvent, ToWorker, WebBackend, WorkerStats } from "./messages";
 import { type ModelStore, openModelStore } from "./model-store";
-import { loadOrt, sessionOptionsFor } from "./ort-loader";
+import { type OrtModule, loadOrt, sessionOptionsFor } from "./ort-loader";
 import { WebRunner } from "./runner";
-import type { OrtModule } from "./tensors";
 import { ZkProver } from "./zk-prover";
 
 export const BROWSER_PROVIDER_VERSION = "browser-0.1.0";

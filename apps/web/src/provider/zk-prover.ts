@@ -16,10 +16,8 @@
  * message says which.
  */
 import { type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof, proveZkJob, zkInputValues as sharedZkInputValues, zkWitnessInput } from "@stun/shared";
-import { ProviderError, errorMessage } from "./errors";
+import { ProviderError, errorMessage, serverUrl, sha256Hex } from "@stun/provider-core";
 import type { ModelStore } from "./model-store";
-import { serverUrl } from "./server-url";
-import { sha256Hex } from "./sha256";
 
 export interface ZkArtifacts {
   wasm: Uint8Array;

@@ -155,7 +155,40 @@ export const ResultSchema = z.object({
 });
 export type Result = z.infer<typeof ResultSchema>;
 
-/** provider → server `task:error` (ack: Ack): the execution failed on the provider. */
+/**
+ * The stable codes a provider puts in `task:error` (docs/PROTOCOL.md § task:error), one list for
+ * both agents (packages/provider-core's ProviderError carries them):
+ * - MODEL_FETCH_FAILED: the model file could not be downloaded
+ * - MODEL_HASH_MISMATCH: the downloaded bytes do not hash to the assignment's sha256 (or overran sizeBytes)
+ * - MODEL_LOAD_FAILED: onnxruntime could not create a session from the file
+ * - MODEL_EXTERNAL_DATA: the model keeps tensor data in external files (refused before onnxruntime
+ *   sees it: onnxruntime would read them from the provider's machine — issue #12)
+ * - INPUT_INVALID: an input tensor is malformed (size, dtype, bool values, unknown name)
+ * - RUN_FAILED: onnxruntime failed while running (wrong shapes, missing inputs, kernel errors)
+ * - CUDA_UNAVAILABLE: a native agent asked for CUDA where its execution provider cannot load
+ * - WEBGPU_UNAVAILABLE: a browser agent asked for WebGPU where onnxruntime-web cannot run on it
+ * - PROOF_FAILED: a zk task's proof could not be made (circuit download, key mismatch, input,
+ *   witness out of range, snarkjs, timeout)
+ */
+export const PROVIDER_ERROR_CODES = [
+  "MODEL_FETCH_FAILED",
+  "MODEL_HASH_MISMATCH",
+  "MODEL_LOAD_FAILED",
+  "MODEL_EXTERNAL_DATA",
+  "INPUT_INVALID",
+  "RUN_FAILED",
+  "CUDA_UNAVAILABLE",
+  "WEBGPU_UNAVAILABLE",
+  "PROOF_FAILED",
+] as const;
+export const ProviderErrorCodeSchema = z.enum(PROVIDER_ERROR_CODES);
+export type ProviderErrorCode = z.infer<typeof ProviderErrorCodeSchema>;
+
+/**
+ * provider → server `task:error` (ack: Ack): the execution failed on the provider. `code` is one of
+ * PROVIDER_ERROR_CODES from today's agents; the server takes any short code, so an agent newer than
+ * the server can add one without its errors being refused.
+ */
 export const ExecutionErrorSchema = z.object({
   assignmentId: IdSchema,
   code: z.string().max(64),

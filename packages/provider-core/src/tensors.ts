@@ -1,19 +1,34 @@
 /**
- * Wire tensors (raw little-endian bytes, or string[]) ⇄ onnxruntime-web tensors — the browser
- * twin of apps/provider-native/src/ort-tensors.ts, without Node's Buffer. socket.io delivers
- * binary attachments to browsers as ArrayBuffers; results go back as Uint8Array views of the
- * output's own memory (sent as binary attachments, never JSON numbers).
+ * Wire tensors (raw little-endian bytes, or string[]) ⇄ onnxruntime tensors, for onnxruntime-node
+ * and onnxruntime-web alike (both take the onnxruntime-common Tensor API, passed in as `ort`, so
+ * this module loads neither). No copy where the bytes allow it: an aligned input becomes a
+ * typed-array view of the received buffer and an output goes back as a Uint8Array view of the
+ * tensor's own memory. This is the providers' hot path, so it is written here rather than through
+ * @stun/shared's `toTypedArray` (which always copies); it shares @stun/shared's dtype → typed array
+ * table, so the rules are the same: bool is one byte 0/1, float16 travels as its bit patterns
+ * (Uint16Array), int64/uint64 as BigInt64/BigUint64 arrays. socket.io delivers binary attachments
+ * as Buffers (Node) or ArrayBuffers (browsers); both are accepted.
  */
-import type * as Ort from "onnxruntime-web";
 import { DTYPE_BYTES, DTYPES, HOST_IS_LITTLE_ENDIAN, MAX_RANK, TYPED_ARRAY_BY_DTYPE, swapBytesInPlace, type Dtype, type TypedArray, type WireTensor } from "@stun/shared";
 import { ProviderError } from "./errors";
 
-export type OrtModule = typeof Ort;
+/** What this module needs of an onnxruntime tensor. */
+export interface OrtTensorLike {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+/** What this module needs of an onnxruntime module: its Tensor constructor. */
+export interface OrtTensorModule<T extends OrtTensorLike> {
+  // `any`: onnxruntime's overloads tie the data type to the dtype, which is only known at run time here
+  Tensor: new (type: any, data: any, dims: readonly number[]) => T;
+}
 
 const invalid = (name: string, why: string) => new ProviderError("INPUT_INVALID", `input "${name}": ${why}`);
 
 /** A wire tensor as an ort.Tensor; throws ProviderError INPUT_INVALID when it is malformed. */
-export function wireToOrt(ort: OrtModule, name: string, t: WireTensor): Ort.Tensor {
+export function wireToOrt<T extends OrtTensorLike>(ort: OrtTensorModule<T>, name: string, t: WireTensor): T {
   const { dtype, dims } = t;
   if (!(DTYPES as readonly string[]).includes(dtype)) throw invalid(name, `unknown dtype ${JSON.stringify(dtype)}`);
   if (!Array.isArray(dims) || dims.length > MAX_RANK || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -38,16 +53,16 @@ export function wireToOrt(ort: OrtModule, name: string, t: WireTensor): Ort.Tens
   if (HOST_IS_LITTLE_ENDIAN && bytes.byteOffset % width === 0) {
     data = new TYPED_ARRAY_BY_DTYPE[dtype](bytes.buffer, bytes.byteOffset, count);
   } else {
-    const copy = new Uint8Array(bytes);
+    const copy = new Uint8Array(bytes); // a real copy at offset 0 (Buffer#slice would be a view)
     if (!HOST_IS_LITTLE_ENDIAN) swapBytesInPlace(copy, width);
     data = new TYPED_ARRAY_BY_DTYPE[dtype](copy.buffer, 0, count);
   }
-  // onnxruntime-web calls bool tensors' data a Uint8Array, like Stun's wire format.
-  return new ort.Tensor(dtype as never, data as never, dims);
+  // onnxruntime calls bool tensors' data a Uint8Array, like Stun's wire format.
+  return new ort.Tensor(dtype, data, dims);
 }
 
-/** An ort-web output as a wire tensor: a Uint8Array view of the tensor's bytes, or string[]. */
-export function ortToWire(name: string, t: Ort.Tensor): WireTensor {
+/** An ort output as a wire tensor: a Uint8Array view of the tensor's bytes (no copy), or string[]. */
+export function ortToWire(name: string, t: OrtTensorLike): WireTensor {
   const dtype = t.type as Dtype;
   if (!(DTYPES as readonly string[]).includes(dtype)) {
     throw new ProviderError("RUN_FAILED", `output "${name}" has dtype ${t.type}, which Stun does not carry`);

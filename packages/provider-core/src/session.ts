@@ -1,0 +1,412 @@
+/**
+ * ProviderSession: one agent's conversation with the marketplace (docs/PROTOCOL.md), the same for
+ * the native agent and the browser agent, which differ only in how they run a task (the
+ * {@link TaskExecutor} they pass in) and in how they report what happens (the {@link SessionEvent}s
+ * they listen to).
+ *
+ * The states a session goes through:
+ * - connecting → registering (on every connect; retried with backoff up to 5 s while the answer is
+ *   a retryable error or never comes) → online. A refused key or a registration the server rejects
+ *   as invalid is fatal: retrying cannot fix it.
+ * - online: heartbeats every `heartbeatMs` extend every running assignment's lease; `task:assign`
+ *   is validated and acked at once (VALIDATION_FAILED, ok for a repeat, DRAINING, BUSY when the
+ *   slots are full or the executor says so), then run; the answer (`task:result` / `task:error`)
+ *   is sent with an ack, retried across reconnects until the lease would lapse.
+ * - `task:cancel`: the answer is dropped. A disconnect or the end of the lease aborts the task's
+ *   signal (a model download in flight stops: the server has given the assignment up), but an
+ *   execution that still finishes is delivered after the reconnect, for the server to judge.
+ * - stop(graceMs): `provider:drain`, running tasks finish and deliver for up to graceMs, what is
+ *   left is released (`task:release`), then the socket closes.
+ */
+import {
+  AssignSchema,
+  CancelSchema,
+  PROVIDER_EVENTS,
+  type Ack,
+  type Assign,
+  type AssignAck,
+  type ExecutionError,
+  type Register,
+  type RegisterAck,
+  type Result,
+} from "@stun/shared";
+import { ProviderError, errorMessage } from "./errors";
+import type { ProviderSocket } from "./socket";
+
+/** What an agent does with an assignment once the session has accepted it. */
+export interface TaskExecutor {
+  /**
+   * Runs the assignment. `signal` aborts when the server no longer waits for the answer (cancel,
+   * release, disconnect, lease end): a download should stop. Failures are best thrown as
+   * ProviderErrors (their code goes into `task:error`); anything else is RUN_FAILED.
+   */
+  execute(assign: Assign, signal: AbortSignal): Promise<Omit<Result, "assignmentId">>;
+  /** A reason to answer BUSY although a slot is free (the browser's throttle), or undefined. */
+  busyReason?(): string | undefined;
+}
+
+/** How an accepted assignment ended. */
+export type TaskOutcome =
+  | { outcome: "delivered"; event: "task:result"; payload: Result }
+  | { outcome: "delivered"; event: "task:error"; payload: ExecutionError }
+  /** The server answered the delivery with an error (e.g. the assignment was no longer its). */
+  | { outcome: "rejected"; event: string; code: string; message: string }
+  /** The lease ran out before the answer reached the server. */
+  | { outcome: "lapsed"; event?: string }
+  /** The server cancelled it (`task:cancel`); the answer was dropped. */
+  | { outcome: "cancelled" }
+  /** The agent gave it back (stop/unload); the answer was dropped. */
+  | { outcome: "released" }
+  /** The execution was aborted because the connection dropped: the server has given it up already. */
+  | { outcome: "lost"; code: string; message: string };
+
+export type SessionEvent =
+  | { type: "connecting" }
+  | { type: "connected" }
+  /** Cannot reach the server; socket.io keeps trying. */
+  | { type: "unreachable"; message: string }
+  | { type: "disconnected"; reason: string }
+  | { type: "registered"; providerId: string }
+  | { type: "register-retry"; attempt: number; code?: string; message: string }
+  /** Retrying cannot fix this (refused key, rejected registration, closed for good): the session stopped. */
+  | { type: "fatal"; code: string; message: string }
+  | { type: "invalid-assign"; message: string }
+  | { type: "assigned"; assign: Assign; active: number }
+  | { type: "cancel"; assignmentId: string; reason: string }
+  /** The execution finished (before delivery): ok with the result, or the error it will report. */
+  | { type: "executed"; assign: Assign; result?: Result; error?: ExecutionError }
+  | { type: "delivery-retry"; assignmentId: string; event: string }
+  | ({ type: "finished"; assign: Assign } & TaskOutcome)
+  /** A slot is free again (after "finished"). */
+  | { type: "slot-free"; assignmentId: string }
+  | { type: "draining"; active: number; graceMs: number }
+  | { type: "drain-unacked" }
+  | { type: "released"; assignmentId: string }
+  | { type: "stopped" };
+
+export interface ProviderSessionOptions {
+  /** The socket, not yet connected (socket.ts: openProviderSocket); the session connects it. */
+  socket: ProviderSocket;
+  registration: Register;
+  executor: TaskExecutor;
+  onEvent?: (e: SessionEvent) => void;
+  heartbeatMs?: number;
+  ackTimeoutMs?: number;
+}
+
+interface ActiveTask {
+  assign: Assign;
+  /** When the server's lease would lapse (heartbeats push it forward). */
+  deadline: number;
+  cancelled: boolean;
+  released: boolean;
+  /** Aborted when the server stops waiting for the answer (see TaskExecutor.execute). */
+  abort: AbortController;
+  leaseTimer?: ReturnType<typeof setTimeout>;
+  done: Promise<void>;
+}
+
+/** Codes in a register ack that retrying will not fix. */
+const FATAL_REGISTER_CODES = new Set(["VALIDATION_FAILED", "UNAUTHORIZED", "FORBIDDEN"]);
+/** connect_error messages from the server's handshake check that retrying will not fix. */
+const FATAL_CONNECT = /^(UNAUTHORIZED|KEY_REVOKED|KEY_EXPIRED|KEY_SCOPE)\b/;
+
+/** Timers that do not keep a Node process alive (browsers have no unref). */
+function unref<T>(timer: T): T {
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+const sleep = (ms: number) => new Promise<void>((r) => unref(setTimeout(r, ms)));
+
+export class ProviderSession {
+  private readonly tasks = new Map<string, ActiveTask>();
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private registered = false;
+  private draining = false;
+  private stopped = false;
+  private registeredWaiters: Array<() => void> = [];
+  private started: Promise<string> | undefined;
+  private stopping: Promise<void> | undefined;
+  private _providerId: string | undefined;
+
+  constructor(private readonly o: ProviderSessionOptions) {}
+
+  get providerId(): string | undefined {
+    return this._providerId;
+  }
+  /** Assignments taken and not yet answered. */
+  get active(): number {
+    return this.tasks.size;
+  }
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  private emit(e: SessionEvent): void {
+    this.o.onEvent?.(e);
+  }
+
+  /**
+   * Connects and registers (and again after every reconnect). Resolves with the provider id at the
+   * first registration; rejects on what retrying cannot fix, or when stopped before registering.
+   */
+  start(): Promise<string> {
+    this.started ??= new Promise<string>((resolve, reject) => {
+      const socket = this.o.socket;
+      let settled = false;
+      this.onFirst = (id, err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve(id!);
+      };
+      this.emit({ type: "connecting" });
+      socket.on("connect", () => {
+        this.emit({ type: "connected" });
+        void this.register();
+      });
+      socket.on("connect_error", (err: Error) => {
+        if (FATAL_CONNECT.test(err.message) || !socket.active) {
+          this.fatal("UNAUTHORIZED", `the server refused the connection: ${err.message}`);
+          return;
+        }
+        this.emit({ type: "unreachable", message: err.message });
+      });
+      socket.on("disconnect", (reason: string) => {
+        this.registered = false;
+        // The server forgets a disconnected provider's assignments: downloads for them are wasted.
+        for (const t of this.tasks.values()) t.abort.abort(new ProviderError("MODEL_FETCH_FAILED", `the connection dropped (${reason})`));
+        if (this.stopped || this.draining) return;
+        if (!socket.active) {
+          this.fatal("DISCONNECTED", `the server closed the connection for good: ${reason}`);
+          return;
+        }
+        this.emit({ type: "disconnected", reason });
+      });
+      socket.on(PROVIDER_EVENTS.assign, (payload: unknown, ack?: (a: AssignAck) => void) => this.onAssign(payload, ack));
+      socket.on(PROVIDER_EVENTS.cancel, (payload: unknown) => this.onCancel(payload));
+      this.heartbeat = unref(setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs ?? 5000));
+      socket.connect();
+    });
+    return this.started;
+  }
+
+  /** Settles start()'s promise once. */
+  private onFirst: (providerId: string | undefined, err?: Error) => void = () => undefined;
+
+  private fatal(code: string, message: string): void {
+    this.emit({ type: "fatal", code, message });
+    this.onFirst(undefined, new Error(message));
+    this.shutdownSocket();
+  }
+
+  private async register(): Promise<void> {
+    const socket = this.o.socket;
+    for (let attempt = 1; socket.connected && !this.stopped; attempt++) {
+      let ack: RegisterAck;
+      try {
+        ack = (await socket.timeout(this.o.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.register, this.o.registration)) as RegisterAck;
+      } catch {
+        this.emit({ type: "register-retry", attempt, message: "no answer to provider:register" });
+        continue;
+      }
+      if (ack.ok) {
+        this._providerId = ack.providerId;
+        this.registered = true;
+        this.emit({ type: "registered", providerId: ack.providerId });
+        this.onFirst(ack.providerId);
+        this.sendHeartbeat();
+        for (const w of this.registeredWaiters.splice(0)) w();
+        return;
+      }
+      if (FATAL_REGISTER_CODES.has(ack.error.code)) {
+        this.fatal(ack.error.code, `registration rejected: ${ack.error.code}: ${ack.error.message}`);
+        return;
+      }
+      this.emit({ type: "register-retry", attempt, code: ack.error.code, message: ack.error.message });
+      await sleep(Math.min(5000, 250 * 2 ** attempt));
+    }
+  }
+
+  private sendHeartbeat(): void {
+    if (!this.registered || !this.o.socket.connected) return;
+    this.o.socket.emit(PROVIDER_EVENTS.heartbeat, { active: this.tasks.size });
+    const now = Date.now();
+    for (const t of this.tasks.values()) this.extendLease(t, now);
+  }
+
+  /** The lease runs `leaseMs` from now; when it ends unextended, the task's signal aborts. */
+  private extendLease(t: ActiveTask, now: number): void {
+    t.deadline = now + t.assign.leaseMs;
+    if (t.leaseTimer) clearTimeout(t.leaseTimer);
+    t.leaseTimer = unref(setTimeout(() => t.abort.abort(new ProviderError("MODEL_FETCH_FAILED", "the assignment's lease ended")), t.assign.leaseMs));
+  }
+
+  private onAssign(payload: unknown, ack?: (a: AssignAck) => void): void {
+    const reply = typeof ack === "function" ? ack : () => undefined;
+    const parsed = AssignSchema.safeParse(payload);
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      reply({ ok: false, error: { code: "VALIDATION_FAILED", message } });
+      this.emit({ type: "invalid-assign", message });
+      return;
+    }
+    const a = parsed.data;
+    if (this.tasks.has(a.assignmentId)) {
+      reply({ ok: true }); // a repeated assign (the server re-sent after a lost ack): already on it
+      return;
+    }
+    if (this.draining || this.stopped) {
+      reply({ ok: false, error: { code: "DRAINING", message: "this provider is shutting down" } });
+      return;
+    }
+    const slots = this.o.registration.slots;
+    const busy = this.tasks.size >= slots ? `all ${slots} slot(s) are busy` : this.o.executor.busyReason?.();
+    if (busy) {
+      reply({ ok: false, error: { code: "BUSY", message: busy } });
+      return;
+    }
+    const task: ActiveTask = { assign: a, deadline: 0, cancelled: false, released: false, abort: new AbortController(), done: Promise.resolve() };
+    this.extendLease(task, Date.now());
+    this.tasks.set(a.assignmentId, task);
+    reply({ ok: true });
+    this.emit({ type: "assigned", assign: a, active: this.tasks.size });
+    task.done = this.run(task).finally(() => {
+      if (task.leaseTimer) clearTimeout(task.leaseTimer);
+      this.tasks.delete(a.assignmentId);
+      this.emit({ type: "slot-free", assignmentId: a.assignmentId });
+    });
+  }
+
+  private async run(task: ActiveTask): Promise<void> {
+    const a = task.assign;
+    const finish = (o: TaskOutcome) => this.emit({ type: "finished", assign: a, ...o });
+    let answer: { event: "task:result"; payload: Result } | { event: "task:error"; payload: ExecutionError };
+    try {
+      const r = await this.o.executor.execute(a, task.abort.signal);
+      answer = { event: "task:result", payload: { assignmentId: a.assignmentId, ...r } };
+      this.emit({ type: "executed", assign: a, result: answer.payload });
+    } catch (e) {
+      if (task.cancelled || task.released) return finish({ outcome: task.cancelled ? "cancelled" : "released" });
+      if (task.abort.signal.aborted) {
+        // Aborted because the server gave the assignment up (disconnect, lease end): nobody waits for an error.
+        return finish({ outcome: "lost", code: e instanceof ProviderError ? e.code : "RUN_FAILED", message: errorMessage(e) });
+      }
+      const code = e instanceof ProviderError ? e.code : "RUN_FAILED";
+      answer = { event: "task:error", payload: { assignmentId: a.assignmentId, code, message: errorMessage(e).slice(0, 2000) } };
+      this.emit({ type: "executed", assign: a, error: answer.payload });
+    }
+    if (task.cancelled || task.released) return finish({ outcome: task.cancelled ? "cancelled" : "released" });
+    finish(await this.deliver(task, answer));
+  }
+
+  /** Sends a result/error with an ack, retrying across reconnects until the lease would lapse. */
+  private async deliver(task: ActiveTask, answer: { event: "task:result"; payload: Result } | { event: "task:error"; payload: ExecutionError }): Promise<TaskOutcome> {
+    const ackTimeout = this.o.ackTimeoutMs ?? 10_000;
+    for (;;) {
+      if (task.cancelled) return { outcome: "cancelled" };
+      if (task.released) return { outcome: "released" };
+      const left = task.deadline - Date.now();
+      if (left <= 0) return { outcome: "lapsed", event: answer.event };
+      const socket = this.o.socket;
+      if (!this.registered || !socket.connected) {
+        await this.waitForRegistration(Math.min(left, 1000));
+        continue;
+      }
+      try {
+        const ack = (await socket.timeout(Math.min(ackTimeout, Math.max(left, 1))).emitWithAck(answer.event, answer.payload)) as Ack;
+        if (ack.ok) return { outcome: "delivered", ...answer };
+        return { outcome: "rejected", event: answer.event, code: ack.error.code, message: ack.error.message };
+      } catch {
+        this.emit({ type: "delivery-retry", assignmentId: task.assign.assignmentId, event: answer.event });
+      }
+    }
+  }
+
+  private waitForRegistration(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = unref(setTimeout(finish, ms));
+      function finish() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.registeredWaiters.push(finish);
+    });
+  }
+
+  private onCancel(payload: unknown): void {
+    const parsed = CancelSchema.safeParse(payload);
+    if (!parsed.success) return;
+    const task = this.tasks.get(parsed.data.assignmentId);
+    if (!task) return;
+    task.cancelled = true;
+    task.abort.abort(new ProviderError("RUN_FAILED", `cancelled: ${parsed.data.reason}`));
+    this.emit({ type: "cancel", assignmentId: task.assign.assignmentId, reason: parsed.data.reason });
+  }
+
+  /**
+   * Graceful shutdown: tells the server to send no more work (provider:drain), lets running tasks
+   * finish and deliver for up to `graceMs`, releases what is still running (task:release), then
+   * disconnects. Safe to call more than once.
+   */
+  stop(graceMs: number): Promise<void> {
+    this.stopping ??= this.doStop(graceMs);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    this.draining = true;
+    const socket = this.o.socket;
+    this.emit({ type: "draining", active: this.tasks.size, graceMs });
+    if (socket.connected && this.registered) {
+      try {
+        await socket.timeout(5000).emitWithAck(PROVIDER_EVENTS.drain, {});
+      } catch {
+        this.emit({ type: "drain-unacked" });
+      }
+    }
+    if (this.tasks.size > 0) {
+      const all = Promise.all([...this.tasks.values()].map((t) => t.done));
+      const finished = await Promise.race([all.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!finished) {
+        for (const t of [...this.tasks.values()]) {
+          this.markReleased(t);
+          if (socket.connected && this.registered) {
+            // No ack in time: the server times the lease out instead.
+            await socket.timeout(2000).emitWithAck(PROVIDER_EVENTS.release, { assignmentId: t.assign.assignmentId }).catch(() => undefined);
+          }
+          this.emit({ type: "released", assignmentId: t.assign.assignmentId });
+        }
+      }
+    }
+    this.onFirst(undefined, new Error("the provider stopped before it registered"));
+    this.shutdownSocket();
+    this.emit({ type: "stopped" });
+  }
+
+  /** The page is closing: give everything back without waiting for acks, then disconnect. */
+  unload(): void {
+    if (this.stopped) return;
+    const socket = this.o.socket;
+    for (const t of this.tasks.values()) {
+      this.markReleased(t);
+      if (socket.connected && this.registered) socket.emit(PROVIDER_EVENTS.release, { assignmentId: t.assign.assignmentId });
+    }
+    this.onFirst(undefined, new Error("the provider stopped before it registered"));
+    this.shutdownSocket();
+  }
+
+  private markReleased(t: ActiveTask): void {
+    t.released = true;
+    t.abort.abort(new ProviderError("RUN_FAILED", "released"));
+  }
+
+  private shutdownSocket(): void {
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    this.registered = false;
+    this.o.socket.removeAllListeners();
+    this.o.socket.disconnect();
+  }
+}

@@ -1,0 +1,21 @@
+import { PROTOCOL_VERSION, PROVIDER_NAMESPACE } from "@stun/shared";
+import { type Socket, io } from "socket.io-client";
+
+/** What a ProviderSession uses of a socket.io client socket. */
+export type ProviderSocket = Pick<Socket, "on" | "emit" | "timeout" | "connect" | "disconnect" | "removeAllListeners" | "connected" | "active">;
+
+/**
+ * The provider connection both agents open: `<server>/provider` over WebSocket with the API key
+ * and protocol version in the handshake, reconnecting with backoff from `reconnectDelayMs` (default
+ * 500 ms) up to 5 s. Not connected yet: ProviderSession.start() connects it once its handlers are on.
+ */
+export function openProviderSocket(server: string, apiKey: string, opts: { reconnectDelayMs?: number } = {}): Socket {
+  return io(`${server.replace(/\/+$/, "")}${PROVIDER_NAMESPACE}`, {
+    auth: { apiKey, protocolVersion: PROTOCOL_VERSION },
+    transports: ["websocket"],
+    autoConnect: false,
+    reconnection: true,
+    reconnectionDelay: opts.reconnectDelayMs ?? 500,
+    reconnectionDelayMax: 5000,
+  });
+}
