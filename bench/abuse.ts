@@ -49,7 +49,10 @@ const server = spawn(process.execPath, [path.join(root, "apps/server/bin/stun-se
 });
 const until = Date.now() + 120_000;
 for (;;) {
-  const ok = await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false);
+  const ok = await fetch(`${url}/api/v1/health`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (ok) break;
   if (Date.now() > until || server.exitCode !== null) throw new Error("the server did not come up");
   await new Promise((r) => setTimeout(r, 200));
@@ -116,8 +119,7 @@ const bigUpload = () => {
 
 const bombs = [buildLargeInputModel(), buildConstantBombModel()];
 let bomb = 0;
-const bombUpload = () =>
-  fetch(`${url}/api/v1/models`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: bombs[bomb++ % bombs.length] }).then(outcome);
+const bombUpload = () => fetch(`${url}/api/v1/models`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: bombs[bomb++ % bombs.length] }).then(outcome);
 
 const flood = () => fetch(`${url}/api/v1/accounts/me`, { headers: auth }).then(async (r) => `${r.status}${r.status === 429 ? ` retry-after ${r.headers.get("retry-after") ? "set" : "missing"}` : ""}`);
 

@@ -205,7 +205,9 @@ try {
 
   console.log(`browser provider throughput (${os.cpus()[0]?.model.trim()}, ${CORES} cores)`);
   console.log(`  native : onnxruntime-node ${ort.env.versions.common}, CPU EP, intra-op threads: ${values["native-threads"] ?? "default"} — the native provider's Runner`);
-  console.log(`  browser: Chromium ${chromiumVersion}, onnxruntime-web ${info.version} WASM, ${info.threads} thread(s), cross-origin isolated: ${info.isolated} — the Contribute tab's WebRunner in a Web Worker`);
+  console.log(
+    `  browser: Chromium ${chromiumVersion}, onnxruntime-web ${info.version} WASM, ${info.threads} thread(s), cross-origin isolated: ${info.isolated} — the Contribute tab's WebRunner in a Web Worker`,
+  );
   console.log(`${ROUNDS} alternating rounds of ${SECONDS}s each; median inferences/s\n`);
 
   for (const c of cases) {

@@ -102,7 +102,14 @@ const cases: Case[] = [];
       salt: toField(12345n + BigInt(i)).toString(),
     });
   }
-  cases.push({ name: "result commitment (16 outputs)", constraints: circuit.info.constraints, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkey: keys.vkey, witness: (i) => witnesses.get(i)! });
+  cases.push({
+    name: "result commitment (16 outputs)",
+    constraints: circuit.info.constraints,
+    wasmPath: circuit.wasmPath,
+    zkeyPath: keys.zkeyPath,
+    vkey: keys.vkey,
+    witness: (i) => witnesses.get(i)!,
+  });
 }
 {
   const mlp = buildMlp({ inputSize: 784, hidden: [56], outputSize: 10, batch: 1, seed: 2024 });
@@ -226,7 +233,9 @@ try {
   const call = await workerCall(page, "/zk-bench-worker.js");
   const env = (await page.evaluate("({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent })")) as { isolated: boolean; cores: number; ua: string };
   console.log(`  native : Node ${process.version}, snarkjs 0.7.6 Node build (WASM, worker threads), artifacts in memory — proveZkJob as the native agent calls it`);
-  console.log(`  browser: Chromium ${browser.browser()?.version() ?? "?"} headless, cross-origin isolated: ${env.isolated}, navigator.hardwareConcurrency ${env.cores} — the Contribute tab's ZkProver in a module Web Worker, snarkjs browser build (nested workers; "1 thread": singleThread)\n`);
+  console.log(
+    `  browser: Chromium ${browser.browser()?.version() ?? "?"} headless, cross-origin isolated: ${env.isolated}, navigator.hardwareConcurrency ${env.cores} — the Contribute tab's ZkProver in a module Web Worker, snarkjs browser build (nested workers; "1 thread": singleThread)\n`,
+  );
 
   type Answer = { proof: Groth16Proof; publicSignals: string[]; ms: number };
   const inBrowser = async (c: Case, i: number, singleThread: boolean): Promise<number> => {
@@ -282,5 +291,7 @@ console.log("\n| circuit | constraints | native Node (median) | Chromium worker 
 console.log("|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const goal = r.circuit.startsWith("MLP") ? (median(r.browser) <= GOAL_BROWSER_S * 1000 ? "met" : "not met") : "–";
-  console.log(`| ${r.circuit} | ${r.constraints.toLocaleString("en-US")} | ${cell(r.native)} | ${cell(r.browser)} | ${cell(r.single)} | ${(median(r.browser) / median(r.native)).toFixed(2)}× | ${goal} |`);
+  console.log(
+    `| ${r.circuit} | ${r.constraints.toLocaleString("en-US")} | ${cell(r.native)} | ${cell(r.browser)} | ${cell(r.single)} | ${(median(r.browser) / median(r.native)).toFixed(2)}× | ${goal} |`,
+  );
 }

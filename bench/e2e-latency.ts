@@ -79,9 +79,7 @@ async function oneTask(mode: "none" | "redundant"): Promise<number> {
 
 function report(label: string, ms: number[]) {
   const p = percentiles(ms);
-  console.log(
-    `${label.padEnd(28)} n=${ms.length}  p50 ${p.p50.toFixed(2)} ms  p90 ${p.p90.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms  max ${p.max.toFixed(2)} ms`,
-  );
+  console.log(`${label.padEnd(28)} n=${ms.length}  p50 ${p.p50.toFixed(2)} ms  p90 ${p.p90.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms  max ${p.max.toFixed(2)} ms`);
   return p;
 }
 

@@ -59,7 +59,9 @@ try {
   const cache = await ModelCache.open({ server: "http://127.0.0.1:9", apiKey: "unused", dir, maxBytes: 1 << 30, sessionOptions });
   const runner = new Runner(cache);
 
-  console.log(`provider throughput (${os.cpus()[0]?.model.trim()}, ${os.availableParallelism()} cores, onnxruntime-node ${ort.env.versions.common}, CPU EP, intra-op threads: ${values.threads ?? "default"})`);
+  console.log(
+    `provider throughput (${os.cpus()[0]?.model.trim()}, ${os.availableParallelism()} cores, onnxruntime-node ${ort.env.versions.common}, CPU EP, intra-op threads: ${values.threads ?? "default"})`,
+  );
   console.log(`${ROUNDS} alternating rounds of ${SECONDS}s each; median inferences/s\n`);
   for (const c of cases) {
     const sha256 = createHash("sha256").update(c.bytes).digest("hex");
@@ -100,7 +102,9 @@ try {
     console.log(`  bare session.run : ${bm.toFixed(0).padStart(7)} inf/s  (${(1000 / bm).toFixed(4)} ms)`);
     console.log(`  provider runner  : ${rm_.toFixed(0).padStart(7)} inf/s  (${(1000 / rm_).toFixed(4)} ms)`);
     const q = [...ratios].sort((x, y) => x - y);
-    console.log(`  fraction         : ${(median(ratios) * 100).toFixed(1)}% (median of ${ROUNDS} paired rounds; quartiles ${(q[Math.floor(ROUNDS / 4)]! * 100).toFixed(0)}–${(q[Math.floor((3 * ROUNDS) / 4)]! * 100).toFixed(0)}%)  goal ≥ 95%`);
+    console.log(
+      `  fraction         : ${(median(ratios) * 100).toFixed(1)}% (median of ${ROUNDS} paired rounds; quartiles ${(q[Math.floor(ROUNDS / 4)]! * 100).toFixed(0)}–${(q[Math.floor((3 * ROUNDS) / 4)]! * 100).toFixed(0)}%)  goal ≥ 95%`,
+    );
     // The runner's own work per call, without the inference: cache lookup, wire → ort, ort → wire.
     const out = (await bareRun())[bare.outputNames[0]!]!;
     const N = 100_000;
@@ -114,7 +118,9 @@ try {
     }
     const overheadUs = ((performance.now() - t0) / N) * 1000;
     const bareUs = 1e6 / bm;
-    console.log(`  runner overhead  : ${overheadUs.toFixed(2)} µs/call (measured alone) = ${((overheadUs / bareUs) * 100).toFixed(2)}% of a bare inference → expected fraction ${((bareUs / (bareUs + overheadUs)) * 100).toFixed(1)}%\n`);
+    console.log(
+      `  runner overhead  : ${overheadUs.toFixed(2)} µs/call (measured alone) = ${((overheadUs / bareUs) * 100).toFixed(2)}% of a bare inference → expected fraction ${((bareUs / (bareUs + overheadUs)) * 100).toFixed(1)}%\n`,
+    );
     await bare.release();
   }
   await cache.close();

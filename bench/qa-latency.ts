@@ -66,7 +66,12 @@ const cheater =
         price: "10",
         slots: CHEATER_SLOTS,
         benchmarkIps: 1e6,
-        answer: (inputs: WireTensorMap) => ({ y: float32Tensor([1, 4], mlp.forward(float32sOf(inputs.x!), 1).map((v) => v + 0.5)) }),
+        answer: (inputs: WireTensorMap) => ({
+          y: float32Tensor(
+            [1, 4],
+            mlp.forward(float32sOf(inputs.x!), 1).map((v) => v + 0.5),
+          ),
+        }),
       })
     : undefined;
 

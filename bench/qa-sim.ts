@@ -131,8 +131,7 @@ const base: Omit<SimConfig, "dishonest" | "policy"> = {
 const shares = (s: string) => s.split(",").map((x) => Number(x));
 const RUNS = Number(args.runs);
 /** One row: `runs` independent runs (seeds seed, seed+1, …), their figures summed. */
-const row = (cfg: SimConfig): SimResult =>
-  mergeResults(Array.from({ length: RUNS }, (_, i) => simulate({ ...cfg, seed: cfg.seed + i })));
+const row = (cfg: SimConfig): SimResult => mergeResults(Array.from({ length: RUNS }, (_, i) => simulate({ ...cfg, seed: cfg.seed + i })));
 
 // ---- formatting --------------------------------------------------------------------------------
 const pct = (n: number, d: number) => (d === 0 ? "-" : `${((100 * n) / d).toFixed(3)}%`);
@@ -172,16 +171,27 @@ function goals(r: SimResult): string {
 
 function printTable(results: SimResult[], extra?: [string, number, (r: SimResult) => string]): void {
   const cols = extra ? [extra, ...COLUMNS] : COLUMNS;
-  console.log(cols.map(([h, w]) => pad(h, w)).join(" | ") + " | goals");
-  console.log(cols.map(([, w]) => "-".repeat(w)).join("-|-") + "-|------");
-  for (const r of results) console.log(cols.map(([, w, f]) => pad(f(r), w)).join(" | ") + " | " + goals(r));
+  console.log(`${cols.map(([h, w]) => pad(h, w)).join(" | ")} | goals`);
+  console.log(`${cols.map(([, w]) => "-".repeat(w)).join("-|-")}-|------`);
+  for (const r of results) console.log(`${cols.map(([, w, f]) => pad(f(r), w)).join(" | ")} | ${goals(r)}`);
 }
 
 function printDetail(r: SimResult): void {
   const e = r.executions;
-  const pop = Object.entries(r.population).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ");
-  const rejoins = Object.entries(r.rejoins).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
-  const resets = Object.entries(r.siblingResets).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+  const pop = Object.entries(r.population)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+  const rejoins =
+    Object.entries(r.rejoins)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ") || "none";
+  const resets =
+    Object.entries(r.siblingResets)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ") || "none";
   console.log(
     `  ${share(r)}%: population ${pop}\n` +
       `      executions: first ${e.first}, replica ${e.replica}, tie-break ${e.tiebreak}, canary ${e.canary}, re-check ${e.recheck} (+${e.recheckTiebreak} tie-break), ` +

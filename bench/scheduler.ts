@@ -160,7 +160,5 @@ console.log(`  with updates:     ${Math.round(PICKS / (wallMs / 1000)).toLocaleS
 console.log(`  decision time:    p50 ${fmt(p50)}  p99 ${fmt(p99)}  max ${fmt(max)}`);
 console.log(`  avg matches/pick: ${(matched / PICKS).toFixed(2)}; ${verified} picks checked against brute force: all equal`);
 const ok = rate >= GOAL_RATE && p99 <= GOAL_P99_MS;
-console.log(
-  `${ok ? "PASS" : "FAIL"}: ${Math.round(rate).toLocaleString("en-US")} picks/s (goal ≥ ${GOAL_RATE.toLocaleString("en-US")}), p99 ${fmt(p99)} (goal ≤ ${GOAL_P99_MS} ms)`,
-);
+console.log(`${ok ? "PASS" : "FAIL"}: ${Math.round(rate).toLocaleString("en-US")} picks/s (goal ≥ ${GOAL_RATE.toLocaleString("en-US")}), p99 ${fmt(p99)} (goal ≤ ${GOAL_P99_MS} ms)`);
 process.exitCode = ok ? 0 : 1;

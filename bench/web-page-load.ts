@@ -133,7 +133,12 @@ const median = (xs: number[]) => {
 const kib = (k: number) => (k < 10 ? k.toFixed(1) : String(Math.round(k)));
 const fmt = (xs: number[]) => `${Math.round(median(xs))} / ${Math.round(Math.max(...xs))} ms`;
 
-console.log(`# home page load, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${server.app.db.kind}, ${LOADS} loads each`);
+console.log(
+  `# home page load, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}, ${server.app.db.kind}, ${LOADS} loads each`,
+);
 console.log(`# median / max from navigation start; goal: < ${GOAL_MS} ms`);
 let worst = 0;
 try {

@@ -28,17 +28,7 @@ import {
   solidityVerifier,
   type ModelArtifacts,
 } from "@stun/circuits";
-import {
-  ETH,
-  deployZkVerifier,
-  computeMarketplaceAbi,
-  deployStun,
-  idToBytes32,
-  registerZkVerifier,
-  settleZkTask,
-  zkProofArgs,
-  zkProofArgsFromCalldata,
-} from "@stun/contracts";
+import { ETH, deployZkVerifier, computeMarketplaceAbi, deployStun, idToBytes32, registerZkVerifier, settleZkTask, zkProofArgs, zkProofArgsFromCalldata } from "@stun/contracts";
 import { startAnvil } from "@stun/contracts/anvil";
 import { buildMlp, mulberry32 } from "@stun/testkit";
 

@@ -178,8 +178,7 @@ for (const c of compiled) {
       const { proof, publicSignals, proveMs } = await groth16Prove(c.circuit.wasmPath, keys.zkeyPath, witnessInput(c.model, x, 1n, 2n));
       const tv = performance.now();
       const ok =
-        (await verifyInference(keys.vkey, proof, publicSignals, c.model.modelHash, { expectedInputHash: await inputHashOf(c.model, x) })) &&
-        (await groth16Verify(keys.vkey, publicSignals, proof));
+        (await verifyInference(keys.vkey, proof, publicSignals, c.model.modelHash, { expectedInputHash: await inputHashOf(c.model, x) })) && (await groth16Verify(keys.vkey, publicSignals, proof));
       return { ok, proveMs, verifyMs: (performance.now() - tv) / 2 };
     });
     const med = median(r.prove);

@@ -47,9 +47,7 @@ export function spawnLocalProvider(o: LocalProviderOptions): LocalProvider {
       }
     });
     child.once("error", (e) => reject(new Error(`provider ${o.name} did not start: ${e.message}`)));
-    child.once("exit", (code, signal) =>
-      reject(new Error(`provider ${o.name} exited (${signal ?? `code ${code}`}) before it registered${lastError ? `: ${lastError}` : ""}`)),
-    );
+    child.once("exit", (code, signal) => reject(new Error(`provider ${o.name} exited (${signal ?? `code ${code}`}) before it registered${lastError ? `: ${lastError}` : ""}`)));
   });
   // Settled by whoever waits; an exit after registration is not an unhandled rejection.
   registered.catch(() => undefined);
@@ -64,10 +62,7 @@ export async function allRegistered(providers: LocalProvider[], timeoutMs: numbe
   let timer: NodeJS.Timeout | undefined;
   const pending = new Set(providers.map((p) => p.name));
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${[...pending].map((n) => `provider ${n}`).join(", ")} did not register within ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => reject(new Error(`${[...pending].map((n) => `provider ${n}`).join(", ")} did not register within ${timeoutMs / 1000} s`)), timeoutMs);
   });
   try {
     await Promise.race([Promise.all(providers.map((p) => p.registered.then(() => pending.delete(p.name)))), timeout]);

@@ -221,10 +221,7 @@ if (providerCount > 0) {
   } catch (e) {
     // Ctrl-C while waiting: the providers' exits are expected, and stop() is already ending the process.
     if (stopping) await new Promise(() => undefined);
-    console.error(
-      `\n  Stun did not start: ${(e as Error).message}.\n` +
-        `  Stopping. (STUN_PROVIDERS_READY_SECONDS waits longer on a slow machine; STUN_PROVIDERS=0 runs without local providers.)\n`,
-    );
+    console.error(`\n  Stun did not start: ${(e as Error).message}.\n  Stopping. (STUN_PROVIDERS_READY_SECONDS waits longer on a slow machine; STUN_PROVIDERS=0 runs without local providers.)\n`);
     await stop(1);
   }
 }
@@ -254,7 +251,7 @@ function qaLine(): string {
   const checked = "new providers' results checked before delivery";
   if (providerCount > 1) return `${checked}: replicated on another local provider`;
   const single = config.ALLOW_SINGLE
-    ? `; for models it cannot run, ${providerCount === 1 ? "the one provider runs them alone, unchecked (ALLOW_SINGLE; receipt check \"single\")" : "tasks run alone, unchecked (ALLOW_SINGLE)"}`
+    ? `; for models it cannot run, ${providerCount === 1 ? 'the one provider runs them alone, unchecked (ALLOW_SINGLE; receipt check "single")' : "tasks run alone, unchecked (ALLOW_SINGLE)"}`
     : "; for models it cannot run, tasks wait for a provider of another account";
   return `${checked} by the server's own reference run (one operator online)${single}`;
 }

@@ -171,7 +171,9 @@ if (isMain) {
         const p = percentiles(r.latencies);
         const c = percentiles(r.checkedLatencies);
         const unchecked = r.needingCheck === 0 ? "-" : `${((100 * r.unchecked) / r.needingCheck).toFixed(2)}% of checked`;
-        console.log(`${util.toFixed(2)} | ${checked.toFixed(2).padStart(7)} | ${rule.padEnd(6)} | ${f(p.p50).padStart(17)} | ${f(p.p99).padStart(17)} | ${f(p.mean)} | ${`${f(c.p50)} / ${f(c.p99)}`.padStart(26)} | ${unchecked.padStart(19)} | ${f(r.busy)}`);
+        console.log(
+          `${util.toFixed(2)} | ${checked.toFixed(2).padStart(7)} | ${rule.padEnd(6)} | ${f(p.p50).padStart(17)} | ${f(p.p99).padStart(17)} | ${f(p.mean)} | ${`${f(c.p50)} / ${f(c.p99)}`.padStart(26)} | ${unchecked.padStart(19)} | ${f(r.busy)}`,
+        );
       }
     }
   }

@@ -129,7 +129,7 @@ export function identities(shape: Shape, rng: Rng): (seat: Seat) => Identity {
     const ownWallet = `0xw${accounts}`;
     if (seat.kind === "sybil") {
       const g = seat.group!;
-      const net = `192.${g & 255}.${seat.member % Math.max(1, shape.sybilNets) & 255}.0/24`;
+      const net = `192.${g & 255}.${(seat.member % Math.max(1, shape.sybilNets)) & 255}.0/24`;
       return { account, links: [seat.member < shape.sybilLinked ? `0xsybil${g}` : ownWallet], net };
     }
     if (rng() < CLOUD_SHARE) return { account, links: [ownWallet], net: cloud(Math.floor(rng() * CLOUD_NETS)) };

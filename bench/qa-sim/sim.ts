@@ -60,7 +60,7 @@ import { addVerdict, reputationScore, type ReputationEvidence } from "../../apps
 import { chooseCheckers, decidedVerification, planChecked, planLead, type Candidate as Placeable } from "../../apps/server/src/scheduler/plan";
 import type { StoredVerification } from "../../apps/server/src/tasks/verification";
 import { IN, TinyModel, brokenOutput, gauss, honestOutput, randomOutput, toOutputs, type Outputs, type Rng } from "./model";
-import { KINDS, identities, isGroupKind, populationFor, seatsFor, type Kind, type Mix, type Seat, type Shape } from "./population";
+import { KINDS, identities, populationFor, seatsFor, type Kind, type Mix, type Seat, type Shape } from "./population";
 
 export { KINDS, type Kind } from "./population";
 
@@ -460,7 +460,12 @@ export function simulate(cfg: SimConfig): SimResult {
   const label = (es: readonly Exec[]): string => es.map((x) => x.p.kind + (x.colluded ? "*" : "") + (isTrusted(x.p.trust, policy) ? "T" : "")).join(",");
   /** Whether the winners' valid verdict earns credit: not when agreeing only with its own operator. */
   const creditFor = (e: Exec, winners: readonly Exec[]): boolean =>
-    anyOperator || earnsCredit(e.p.identity, undefined, winners.filter((w) => w !== e && w.p !== SERVER).map((w) => w.p.identity));
+    anyOperator ||
+    earnsCredit(
+      e.p.identity,
+      undefined,
+      winners.filter((w) => w !== e && w.p !== SERVER).map((w) => w.p.identity),
+    );
 
   /**
    * Runs the server's judge (qa/judge.ts) over a task's executions `es` until it reaches a judgement,
@@ -524,8 +529,7 @@ export function simulate(cfg: SimConfig): SimResult {
   }
 
   /** The output the judge accepted: its first winner's, a provider's or the reference run's. */
-  const winnerOutput = (winners: readonly string[], es: readonly Exec[], reference: Outputs | undefined): Outputs =>
-    winners[0] === REFEREE ? reference! : es[Number(winners[0])]!.out;
+  const winnerOutput = (winners: readonly string[], es: readonly Exec[], reference: Outputs | undefined): Outputs => (winners[0] === REFEREE ? reference! : es[Number(winners[0])]!.out);
 
   /** Re-checks one solo result of a suspect pair: a task of kind recheck, the original its first replica. */
   function recheck(t: Task, suspect: Provider): void {
@@ -537,7 +541,13 @@ export function simulate(cfg: SimConfig): SimResult {
     if (j.kind !== "accept") return; // no majority: the original stands, nobody is judged
     // The original pair earns no trust from re-checks of its own results (the judge leaves it out).
     record(j, es, "re-check executor", "re-check");
-    if (j.overturned) overturn(t, original, winnerOutput(j.winners, es, reference), j.winners.filter((id) => id !== REFEREE).map((id) => es[Number(id)]!));
+    if (j.overturned)
+      overturn(
+        t,
+        original,
+        winnerOutput(j.winners, es, reference),
+        j.winners.filter((id) => id !== REFEREE).map((id) => es[Number(id)]!),
+      );
   }
 
   /** A user task under `auto`: planned by the dispatcher's planner, judged by the server's judge. */
@@ -601,7 +611,17 @@ export function simulate(cfg: SimConfig): SimResult {
     if (drawCanary(policy, rngPolicy())) {
       const c = newTask();
       const e = execute(topCandidates([], 1)[0]!, c, "canary");
-      const j = judge({ kind: "canary", v: { mode: "none", replicas: 1, argmax: false }, wanted: 1, results: candidates([e]), answer: c.truthOut, compare: {}, refereeable: false, policy, auditDraw: 0 });
+      const j = judge({
+        kind: "canary",
+        v: { mode: "none", replicas: 1, argmax: false },
+        wanted: 1,
+        results: candidates([e]),
+        answer: c.truthOut,
+        compare: {},
+        refereeable: false,
+        policy,
+        auditDraw: 0,
+      });
       if (j.kind === "accept" || j.kind === "fail") record(j, [e], "canary", "canary");
     }
 

@@ -211,8 +211,7 @@ export function generatedFiles(artifacts: Map<string, Artifact>, hash: string): 
     if (!a) throw new Error(`no artifact for ${name}`);
     files.set(
       `${name}.ts`,
-      `${header}\nexport const ${camel(name)}Abi = ${JSON.stringify(exportedAbi(artifacts, name), null, 2)} as const;\n\n` +
-        `export const ${camel(name)}Bytecode = "${a.bytecode}" as const;\n`,
+      `${header}\nexport const ${camel(name)}Abi = ${JSON.stringify(exportedAbi(artifacts, name), null, 2)} as const;\n\n` + `export const ${camel(name)}Bytecode = "${a.bytecode}" as const;\n`,
     );
   }
   files.set(

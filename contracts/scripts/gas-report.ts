@@ -114,8 +114,7 @@ async function main() {
       providers: providers.slice(0, k),
       amounts: providers.slice(0, k).map(() => 300n),
     });
-    const payoutOf = (receipt: TransactionReceipt) =>
-      parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "TaskSettled" }).map((l) => l.args.payout);
+    const payoutOf = (receipt: TransactionReceipt) => parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "TaskSettled" }).map((l) => l.args.payout);
 
     for (const round of ["warm-up", "measured"] as const) {
       const record = (label: string, receipt: TransactionReceipt | bigint | string) => {
@@ -203,15 +202,9 @@ async function main() {
       // A zk task in ETH, settled by anyone with a proof (the provider, treasury and creator hold ETH credits).
       const zkId = `tsk_gas_report_zk_${round}`;
       const zkTask = idToBytes32(zkId);
-      record(
-        "createZkTask (ETH)",
-        await mined(market(r).write.createZkTask([zkTask, ETH, 1_000n, await deadline(), creator!.address, BigInt(model.modelHash), zkInputHash], { value: 1_000n })),
-      );
+      record("createZkTask (ETH)", await mined(market(r).write.createZkTask([zkTask, ETH, 1_000n, await deadline(), creator!.address, BigInt(model.modelHash), zkInputHash], { value: 1_000n })));
       const zkProof = await proveInference(model, zkInput, { taskId: zkId, provider: p1!.address });
-      record(
-        `settleWithProof (MLP 4-8-3, ${verifier.nPublic} public signals)`,
-        await mined(market(r).write.settleWithProof([zkTask, ...zkProofArgs(zkProof.proof, zkProof.publicSignals)])),
-      );
+      record(`settleWithProof (MLP 4-8-3, ${verifier.nPublic} public signals)`, await mined(market(r).write.settleWithProof([zkTask, ...zkProofArgs(zkProof.proof, zkProof.publicSignals)])));
 
       if (round === "measured") {
         // (Not in the warm-up, so that every credit above lands on a non-zero balance.)

@@ -7,19 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
-import {
-  type Account,
-  type Chain,
-  type HDAccount,
-  type PublicClient,
-  type TestClient,
-  type Transport,
-  type WalletClient,
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  http,
-} from "viem";
+import { type Account, type Chain, type HDAccount, type PublicClient, type TestClient, type Transport, type WalletClient, createPublicClient, createTestClient, createWalletClient, http } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 
@@ -89,12 +77,18 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
       anvilBinary(),
       [
         "--silent",
-        "--host", "127.0.0.1",
-        "--port", String(port),
-        "--accounts", String(accountCount),
-        "--balance", String(options.balance ?? 1_000_000),
-        "--hardfork", "cancun",
-        "--chain-id", String(foundry.id),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--accounts",
+        String(accountCount),
+        "--balance",
+        String(options.balance ?? 1_000_000),
+        "--hardfork",
+        "cancun",
+        "--chain-id",
+        String(foundry.id),
         ...(options.args ?? []),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },

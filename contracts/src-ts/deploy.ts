@@ -91,13 +91,7 @@ export interface StunDeployment {
   blockNumber: bigint;
 }
 
-async function deploy(
-  walletClient: DeployWalletClient,
-  publicClient: PublicClient,
-  abi: Abi,
-  bytecode: Hex,
-  args: readonly unknown[],
-): Promise<{ address: Address; blockNumber: bigint }> {
+async function deploy(walletClient: DeployWalletClient, publicClient: PublicClient, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address; blockNumber: bigint }> {
   const hash = await walletClient.deployContract({ abi, bytecode, args } as Parameters<DeployWalletClient["deployContract"]>[0]);
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment failed (tx ${hash})`);
@@ -118,16 +112,8 @@ async function confirm(publicClient: PublicClient, hash: Hash): Promise<bigint> 
 export async function deployStun(walletClient: DeployWalletClient, opts: DeployStunOptions): Promise<StunDeployment> {
   const { publicClient } = opts;
   const deployer = walletClient.account.address;
-  const token = await deploy(walletClient, publicClient, stunTokenAbi, stunTokenBytecode, [
-    opts.tokenHolder ?? deployer,
-    opts.initialSupply ?? parseEther("1000000000"),
-  ]);
-  const timelock = await deploy(walletClient, publicClient, timelockControllerAbi, timelockControllerBytecode, [
-    opts.timelockDelay ?? 2n * 86_400n,
-    [],
-    [zeroAddress],
-    deployer,
-  ]);
+  const token = await deploy(walletClient, publicClient, stunTokenAbi, stunTokenBytecode, [opts.tokenHolder ?? deployer, opts.initialSupply ?? parseEther("1000000000")]);
+  const timelock = await deploy(walletClient, publicClient, timelockControllerAbi, timelockControllerBytecode, [opts.timelockDelay ?? 2n * 86_400n, [], [zeroAddress], deployer]);
   const governor = await deploy(walletClient, publicClient, stunGovernorAbi, stunGovernorBytecode, [
     token.address,
     timelock.address,
@@ -192,15 +178,7 @@ export async function deployStun(walletClient: DeployWalletClient, opts: DeployS
 }
 
 /** Deploys a MockERC20 (anyone can mint): a stand-in stablecoin for tests and local mode. */
-export async function deployMockToken(
-  walletClient: DeployWalletClient,
-  publicClient: PublicClient,
-  opts: { name?: string; symbol?: string; decimals?: number } = {},
-): Promise<Address> {
-  const { address } = await deploy(walletClient, publicClient, mockERC20Abi, mockERC20Bytecode, [
-    opts.name ?? "Mock USD",
-    opts.symbol ?? "mUSD",
-    opts.decimals ?? 6,
-  ]);
+export async function deployMockToken(walletClient: DeployWalletClient, publicClient: PublicClient, opts: { name?: string; symbol?: string; decimals?: number } = {}): Promise<Address> {
+  const { address } = await deploy(walletClient, publicClient, mockERC20Abi, mockERC20Bytecode, [opts.name ?? "Mock USD", opts.symbol ?? "mUSD", opts.decimals ?? 6]);
   return address;
 }

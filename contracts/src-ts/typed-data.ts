@@ -142,28 +142,20 @@ export function depositWithdrawalTypedData(domain: MarketplaceDomain, withdrawal
 }
 
 /** Signs `typedData` with every signer; the signatures come back ordered by signer address. */
-export async function signSorted(
-  signers: readonly LocalAccount[],
-  typedData: Parameters<LocalAccount["signTypedData"]>[0],
-): Promise<Hex[]> {
-  const signed = await Promise.all(
-    signers.map(async (s) => ({ address: s.address.toLowerCase(), signature: await s.signTypedData(typedData) })),
-  );
+export async function signSorted(signers: readonly LocalAccount[], typedData: Parameters<LocalAccount["signTypedData"]>[0]): Promise<Hex[]> {
+  const signed = await Promise.all(signers.map(async (s) => ({ address: s.address.toLowerCase(), signature: await s.signTypedData(typedData) })));
   signed.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return signed.map((s) => s.signature);
 }
 
-export const signSettlement = (signers: readonly LocalAccount[], domain: MarketplaceDomain, settlement: Settlement) =>
-  signSorted(signers, settlementTypedData(domain, settlement));
+export const signSettlement = (signers: readonly LocalAccount[], domain: MarketplaceDomain, settlement: Settlement) => signSorted(signers, settlementTypedData(domain, settlement));
 
 export const signSettlementBatch = (signers: readonly LocalAccount[], domain: MarketplaceDomain, settlements: readonly Settlement[]) =>
   signSorted(signers, settlementBatchTypedData(domain, settlements));
 
-export const signDispute = (signers: readonly LocalAccount[], domain: MarketplaceDomain, taskId: Hex, resultDigest: Hex) =>
-  signSorted(signers, disputeTypedData(domain, taskId, resultDigest));
+export const signDispute = (signers: readonly LocalAccount[], domain: MarketplaceDomain, taskId: Hex, resultDigest: Hex) => signSorted(signers, disputeTypedData(domain, taskId, resultDigest));
 
-export const signSlash = (signers: readonly LocalAccount[], domain: MarketplaceDomain, order: SlashOrder) =>
-  signSorted(signers, slashTypedData(domain, order));
+export const signSlash = (signers: readonly LocalAccount[], domain: MarketplaceDomain, order: SlashOrder) => signSorted(signers, slashTypedData(domain, order));
 
 export const signDepositSettlements = (signers: readonly LocalAccount[], domain: MarketplaceDomain, settlements: readonly DepositSettlement[]) =>
   signSorted(signers, depositSettlementBatchTypedData(domain, settlements));

@@ -8,20 +8,7 @@
  * {@link zkTaskField} of the task's bytes32 id (= circuits' `taskIdToField(stunId)`) and `provider`
  * the paid EVM address as an integer (= circuits' `addressToField("0x…")`).
  */
-import {
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-  encodeFunctionData,
-  encodePacked,
-  getAddress,
-  hexToBytes,
-  keccak256,
-  parseEventLogs,
-  sha256,
-  zeroHash,
-} from "viem";
+import { type Abi, type Address, type Hex, type PublicClient, encodeFunctionData, encodePacked, getAddress, hexToBytes, keccak256, parseEventLogs, sha256, zeroHash } from "viem";
 import type { DeployWalletClient } from "./deploy";
 import { computeMarketplaceAbi, timelockControllerAbi } from "./generated";
 
@@ -33,12 +20,7 @@ export interface SnarkjsProof {
 }
 
 /** `settleWithProof`'s arguments after the task id. */
-export type ZkProofArgs = readonly [
-  pA: readonly [bigint, bigint],
-  pB: readonly [readonly [bigint, bigint], readonly [bigint, bigint]],
-  pC: readonly [bigint, bigint],
-  pubSignals: readonly bigint[],
-];
+export type ZkProofArgs = readonly [pA: readonly [bigint, bigint], pB: readonly [readonly [bigint, bigint], readonly [bigint, bigint]], pC: readonly [bigint, bigint], pubSignals: readonly bigint[]];
 
 /**
  * The field element a proof must bind as its task id for the task `taskId` (bytes32): sha256 of the
@@ -232,10 +214,7 @@ export interface ZkSettlement {
  * bound in the proof is paid, not the sender) and waits for it. Throws (viem's decoded custom error,
  * e.g. `InvalidProof`, `ProofTaskMismatch`) when the marketplace refuses the proof.
  */
-export async function settleZkTask(
-  walletClient: DeployWalletClient,
-  opts: { publicClient: PublicClient; marketplace: Address; taskId: Hex; proof: ZkProofArgs },
-): Promise<ZkSettlement> {
+export async function settleZkTask(walletClient: DeployWalletClient, opts: { publicClient: PublicClient; marketplace: Address; taskId: Hex; proof: ZkProofArgs }): Promise<ZkSettlement> {
   const { publicClient, marketplace, taskId, proof } = opts;
   const { request } = await publicClient.simulateContract({
     address: marketplace,

@@ -48,9 +48,7 @@ const usdBalance = (who: Address) => stun.musd().read.balanceOf([who]);
 
 async function deposit(account: Hex, amount: bigint, opts: { token?: Address; who?: Address } = {}) {
   const token = opts.token ?? stun.usd;
-  return stun.mined(
-    stun.market(opts.who ?? stun.accounts.requester.address).write.deposit([token, amount, account], { value: token === ETH ? amount : 0n }),
-  );
+  return stun.mined(stun.market(opts.who ?? stun.accounts.requester.address).write.deposit([token, amount, account], { value: token === ETH ? amount : 0n }));
 }
 
 function entry(opts: Partial<DepositSettlement> & { providers: Address[]; amounts: bigint[] }): DepositSettlement {
@@ -138,11 +136,7 @@ describe("deposit", () => {
     expect(await stun.stun().read.balanceOf([voter1.address])).toBe(0n);
     // A used permit is ignored; with no allowance the transfer then fails. ETH has no permit.
     await stun.mined(stun.stun().write.transfer([voter1.address, 5_000n]));
-    await expectRevert(m.write.depositWithPermit([stun.deployment.token, 5_000n, BOB, deadline, 27, r, s]), "ERC20InsufficientAllowance", [
-      stun.deployment.marketplace,
-      0n,
-      5_000n,
-    ]);
+    await expectRevert(m.write.depositWithPermit([stun.deployment.token, 5_000n, BOB, deadline, 27, r, s]), "ERC20InsufficientAllowance", [stun.deployment.marketplace, 0n, 5_000n]);
     await expectRevert(m.write.depositWithPermit([ETH, 1n, BOB, deadline, 27, r, s]), "TokenNotAllowed", [ETH]);
   });
 
@@ -154,11 +148,7 @@ describe("deposit", () => {
     await expectRevert(m.write.deposit([stun.usd, 1n, zeroHash]), "ZeroAccount", []);
     await expectRevert(m.write.deposit([ETH, 100n, ALICE], { value: 99n }), "InvalidEthValue", [100n, 99n]);
     await expectRevert(m.write.deposit([stun.usd, 100n, ALICE], { value: 1n }), "InvalidEthValue", [0n, 1n]);
-    await expectRevert(stun.market(stun.accounts.voter2.address).write.deposit([stun.usd, 100n, ALICE]), "ERC20InsufficientAllowance", [
-      stun.deployment.marketplace,
-      0n,
-      100n,
-    ]);
+    await expectRevert(stun.market(stun.accounts.voter2.address).write.deposit([stun.usd, 100n, ALICE]), "ERC20InsufficientAllowance", [stun.deployment.marketplace, 0n, 100n]);
   });
 });
 
@@ -213,7 +203,12 @@ describe("settleFromDeposits", () => {
     await expectRevert(m.write.release([a.taskId, ea!.payout]), "DisputeWindowOpen", [a.taskId, ea!.releaseAt]);
     await expectRevert(m.write.refund([a.taskId]), "InvalidTaskStatus", [a.taskId, TaskStatus.Settled]);
     await stun.chain.increaseTime(DISPUTE_WINDOW);
-    await stun.mined(m.write.releaseBatch([[a.taskId, b.taskId], [ea!.payout, eb!.payout]]));
+    await stun.mined(
+      m.write.releaseBatch([
+        [a.taskId, b.taskId],
+        [ea!.payout, eb!.payout],
+      ]),
+    );
     expect(await claimable(stun.usd, p1.address)).toBe(9n + 320n);
     expect(await claimable(stun.usd, p2.address)).toBe(8n);
     expect(await claimable(stun.usd, p3.address)).toBe(11n);

@@ -16,12 +16,7 @@ beforeAll(async () => {
 afterAll(() => stun?.stop());
 
 /** Amounts of every size: tiny (many ties and leftovers), prices, 18-decimal sums, and huge (512-bit products). */
-const arbAmount = fc.oneof(
-  fc.bigInt({ min: 0n, max: 5n }),
-  fc.bigInt({ min: 0n, max: 10_000n }),
-  fc.bigInt({ min: 0n, max: 10n ** 24n }),
-  fc.bigInt({ min: 0n, max: 2n ** 200n }),
-);
+const arbAmount = fc.oneof(fc.bigInt({ min: 0n, max: 5n }), fc.bigInt({ min: 0n, max: 10_000n }), fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.bigInt({ min: 0n, max: 2n ** 200n }));
 
 function reference(amounts: readonly bigint[]) {
   const split = splitFee(amounts.map((amount, i) => ({ id: String(i), amount })));

@@ -73,11 +73,7 @@ describe("timelock", () => {
     const timelock = stun.timelock(deployer.address);
     expect(await timelock.read.getMinDelay()).toBe(TIMELOCK_DELAY);
     await expectRevert(timelock.write.schedule([...args, TIMELOCK_DELAY - 1n]), "TimelockInsufficientDelay", [TIMELOCK_DELAY - 1n, TIMELOCK_DELAY]);
-    await expectRevert(
-      stun.timelock(stun.accounts.outsider.address).write.schedule([...args, TIMELOCK_DELAY]),
-      "AccessControlUnauthorizedAccount",
-      [stun.accounts.outsider.address, PROPOSER_ROLE],
-    );
+    await expectRevert(stun.timelock(stun.accounts.outsider.address).write.schedule([...args, TIMELOCK_DELAY]), "AccessControlUnauthorizedAccount", [stun.accounts.outsider.address, PROPOSER_ROLE]);
     await stun.mined(timelock.write.schedule([...args, TIMELOCK_DELAY]));
     const id = await timelock.read.hashOperation([...args]);
     expect(await timelock.read.isOperationPending([id])).toBe(true);
@@ -124,10 +120,7 @@ describe("timelock", () => {
     expect(await timelock.read.hasRole([EXECUTOR_ROLE, "0x0000000000000000000000000000000000000000"])).toBe(true);
     expect(await timelock.read.hasRole([DEFAULT_ADMIN_ROLE, deployer.address])).toBe(false);
     expect(await timelock.read.hasRole([DEFAULT_ADMIN_ROLE, stun.deployment.timelock])).toBe(true);
-    await expectRevert(stun.timelock(deployer.address).write.grantRole([PROPOSER_ROLE, outsider.address]), "AccessControlUnauthorizedAccount", [
-      deployer.address,
-      DEFAULT_ADMIN_ROLE,
-    ]);
+    await expectRevert(stun.timelock(deployer.address).write.grantRole([PROPOSER_ROLE, outsider.address]), "AccessControlUnauthorizedAccount", [deployer.address, DEFAULT_ADMIN_ROLE]);
     // The timelock (as owner) can pause too.
     const data = encodeFunctionData({ abi: computeMarketplaceAbi, functionName: "pause" });
     const args = [stun.deployment.marketplace, 0n, data, zeroHash, zeroHash] as const;

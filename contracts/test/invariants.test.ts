@@ -16,18 +16,7 @@ import { splitFee } from "@stun/shared";
 import fc from "fast-check";
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  type DepositSettlement,
-  ETH,
-  type Settlement,
-  TaskStatus,
-  idToBytes32,
-  signDepositSettlements,
-  signDepositWithdrawal,
-  signDispute,
-  signSettlementBatch,
-  signSlash,
-} from "../src-ts";
+import { type DepositSettlement, ETH, type Settlement, TaskStatus, idToBytes32, signDepositSettlements, signDepositWithdrawal, signDispute, signSettlementBatch, signSlash } from "../src-ts";
 import { DISPUTE_WINDOW, type Stun, UNBONDING_DELAY, digest, settledEvents, startStun } from "./support/stun";
 
 let stun: Stun;
@@ -61,17 +50,55 @@ type Action =
 const SEED = Number(process.env.STUN_FC_SEED || 20261126);
 
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant("create" as const), who: fc.nat(2), token: fc.nat(2), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }), deadlineIn: fc.bigInt({ min: 30n, max: 3n * 3_600n }), withCreator: fc.boolean() }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("settle" as const), task: fc.nat(), executions: fc.array(fc.record({ provider: fc.nat(2), share: fc.nat(100) }), { minLength: 1, maxLength: 4 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("create" as const),
+      who: fc.nat(2),
+      token: fc.nat(2),
+      amount: fc.bigInt({ min: 1n, max: 10n ** 6n }),
+      deadlineIn: fc.bigInt({ min: 30n, max: 3n * 3_600n }),
+      withCreator: fc.boolean(),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant("settle" as const), task: fc.nat(), executions: fc.array(fc.record({ provider: fc.nat(2), share: fc.nat(100) }), { minLength: 1, maxLength: 4 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("batch" as const), tasks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), price: fc.bigInt({ min: 0n, max: 1_000n }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("release" as const), task: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("dispute" as const), task: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), task: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("withdraw" as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("slash" as const), provider: fc.nat(2), amount: fc.bigInt({ min: 1n, max: 10n ** 21n }), toRequester: fc.boolean(), beneficiaryAmount: fc.bigInt({ min: 0n, max: 10n ** 21n }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("stake" as const), provider: fc.nat(2), op: fc.constantFrom("add" as const, "unstake" as const, "withdraw" as const), amount: fc.bigInt({ min: 1n, max: 10n ** 20n }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("slash" as const),
+      provider: fc.nat(2),
+      amount: fc.bigInt({ min: 1n, max: 10n ** 21n }),
+      toRequester: fc.boolean(),
+      beneficiaryAmount: fc.bigInt({ min: 0n, max: 10n ** 21n }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("stake" as const),
+      provider: fc.nat(2),
+      op: fc.constantFrom("add" as const, "unstake" as const, "withdraw" as const),
+      amount: fc.bigInt({ min: 1n, max: 10n ** 20n }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("deposit" as const), who: fc.nat(2), token: fc.nat(2), account: fc.nat(1), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("depositSettle" as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), executions: fc.array(fc.record({ provider: fc.nat(2), share: fc.nat(100) }), { minLength: 1, maxLength: 3 }), withCreator: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("depositSettle" as const),
+      picks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+      executions: fc.array(fc.record({ provider: fc.nat(2), share: fc.nat(100) }), { minLength: 1, maxLength: 3 }),
+      withCreator: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("depositWithdraw" as const), pick: fc.nat(), share: fc.nat(100), to: fc.nat(2) }) },
   {
     weight: 4,
@@ -116,9 +143,7 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
   const done = new Map<string, number>();
 
   const balanceOf = async (token: Address, who: Address) =>
-    token === ETH
-      ? stun.chain.publicClient.getBalance({ address: who })
-      : stun.chain.publicClient.readContract({ address: token, abi: stun.musd().abi, functionName: "balanceOf", args: [who] });
+    token === ETH ? stun.chain.publicClient.getBalance({ address: who }) : stun.chain.publicClient.readContract({ address: token, abi: stun.musd().abi, functionName: "balanceOf", args: [who] });
   const totals = async () => Promise.all(tokens.map(async (t) => (await Promise.all(holders.map((h) => balanceOf(t, h)))).reduce((a, b) => a + b, 0n)));
 
   await fc.assert(
@@ -135,8 +160,7 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
       for (const p of providers) stakes.set(p, { ...(await stun.staking().read.stakeOf([p])), end: 0n });
       /** Unspent deposits, by `${account}:${token}`. */
       const deposits = new Map<string, bigint>();
-      const addDeposit = (account: Hex, token: Address, amount: bigint) =>
-        deposits.set(`${account}:${token}`, (deposits.get(`${account}:${token}`) ?? 0n) + amount);
+      const addDeposit = (account: Hex, token: Address, amount: bigint) => deposits.set(`${account}:${token}`, (deposits.get(`${account}:${token}`) ?? 0n) + amount);
       let gasPaid = 0n;
       let nonce = 0;
       const before = await totals();
@@ -206,7 +230,10 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
             break;
           }
           case "settle": {
-            const t = pick(tasks.filter((x) => x.status === TaskStatus.Escrowed && x.deadline >= now + 5n), action.task);
+            const t = pick(
+              tasks.filter((x) => x.status === TaskStatus.Escrowed && x.deadline >= now + 5n),
+              action.task,
+            );
             if (!t) break;
             const n = BigInt(action.executions.length);
             const s: Settlement = {
@@ -235,12 +262,18 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
             break;
           }
           case "release": {
-            const t = pick(tasks.filter((x) => x.status === TaskStatus.Settled && x.releaseAt <= now), action.task);
+            const t = pick(
+              tasks.filter((x) => x.status === TaskStatus.Settled && x.releaseAt <= now),
+              action.task,
+            );
             if (t) await release(t);
             break;
           }
           case "dispute": {
-            const t = pick(tasks.filter((x) => x.status === TaskStatus.Settled && x.releaseAt > now + 5n), action.task);
+            const t = pick(
+              tasks.filter((x) => x.status === TaskStatus.Settled && x.releaseAt > now + 5n),
+              action.task,
+            );
             if (!t) break;
             const sigs = await signDispute(stun.settlers.slice(0, 2), stun.domain, t.id, digest(t.id));
             await send(stun.market(accounts.outsider.address).write.dispute([t.id, sigs]));
@@ -250,7 +283,10 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
             break;
           }
           case "refund": {
-            const t = pick(tasks.filter((x) => x.status === TaskStatus.Escrowed && x.deadline < now), action.task);
+            const t = pick(
+              tasks.filter((x) => x.status === TaskStatus.Escrowed && x.deadline < now),
+              action.task,
+            );
             if (!t) break;
             await send(stun.market(accounts.outsider.address).write.refund([t.id]));
             t.status = TaskStatus.Refunded;
@@ -314,9 +350,14 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
           case "depositSettle": {
             // Each pick spends up to a share of one funded (account, token) deposit.
             const funded = [...deposits].filter(([, v]) => v > 0n).map(([k]) => k.split(":") as [Hex, Address]);
-            const chosen = [...new Set(action.picks.map((i) => pick(funded, i)).filter((x) => x !== undefined).map((x) => x.join(":")))].map(
-              (k) => k.split(":") as [Hex, Address],
-            );
+            const chosen = [
+              ...new Set(
+                action.picks
+                  .map((i) => pick(funded, i))
+                  .filter((x) => x !== undefined)
+                  .map((x) => x.join(":")),
+              ),
+            ].map((k) => k.split(":") as [Hex, Address]);
             if (chosen.length === 0) break;
             const creator = action.withCreator ? accounts.creator.address : "0x0000000000000000000000000000000000000000";
             const n = BigInt(action.executions.length);
@@ -335,7 +376,18 @@ it("balances are conserved and the marketplace and Staking stay exactly solvent 
             const sigs = await signDepositSettlements(stun.settlers.slice(0, 2), stun.domain, batch);
             const events = settledEvents(await send(stun.market(accounts.outsider.address).write.settleFromDeposits([batch, sigs])));
             batch.forEach((s, i) => {
-              const t: ModelTask = { id: s.taskId, requester: "0x0000000000000000000000000000000000000000", token: s.token, amount: 0n, deadline: 0n, creator, status: TaskStatus.Escrowed, cost: 0n, releaseAt: 0n, account: s.account };
+              const t: ModelTask = {
+                id: s.taskId,
+                requester: "0x0000000000000000000000000000000000000000",
+                token: s.token,
+                amount: 0n,
+                deadline: 0n,
+                creator,
+                status: TaskStatus.Escrowed,
+                cost: 0n,
+                releaseAt: 0n,
+                account: s.account,
+              };
               settleExpect(t, { taskId: s.taskId, resultDigest: s.resultDigest, providers: s.providers, amounts: s.amounts }, events[i]!);
               t.amount = t.cost;
               addDeposit(s.account, s.token, -t.cost);

@@ -3,18 +3,7 @@
  * dispute window, disputes, refunds, withdrawals, stake, slashing and pause — every happy path and
  * every custom error.
  */
-import {
-  type Address,
-  type Hex,
-  hashTypedData,
-  keccak256,
-  parseEther,
-  parseEventLogs,
-  parseUnits,
-  toHex,
-  zeroAddress,
-  zeroHash,
-} from "viem";
+import { type Address, type Hex, hashTypedData, keccak256, parseEther, parseEventLogs, parseUnits, toHex, zeroAddress, zeroHash } from "viem";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   ETH,
@@ -49,9 +38,7 @@ afterEach(async () => {
 const HOUR = 3_600n;
 
 /** Creates a task; defaults: requester, mUSD, 10,000 units, deadline in 1 hour, creator set. */
-async function createTask(
-  opts: { id?: Hex; who?: Address; token?: Address; amount?: bigint; deadlineIn?: bigint; creator?: Address } = {},
-) {
+async function createTask(opts: { id?: Hex; who?: Address; token?: Address; amount?: bigint; deadlineIn?: bigint; creator?: Address } = {}) {
   const id = opts.id ?? stun.taskId(Math.random());
   const token = opts.token ?? stun.usd;
   const amount = opts.amount ?? 10_000n;
@@ -122,9 +109,7 @@ describe("createTask", () => {
     const deadline = (await stun.chain.now()) + HOUR;
     const { r, s, v } = await stun.signPermit(voter1, stun.deployment.marketplace, 5_000n, deadline);
     const id = stun.taskId("permit");
-    await stun.mined(
-      stun.market(voter1.address).write.createTaskWithPermit([id, stun.deployment.token, 5_000n, deadline, deployer.address, deadline, v, r, s]),
-    );
+    await stun.mined(stun.market(voter1.address).write.createTaskWithPermit([id, stun.deployment.token, 5_000n, deadline, deployer.address, deadline, v, r, s]));
     expect(await stun.stun().read.balanceOf([voter1.address])).toBe(0n);
     expect((await stun.market().read.getTask([id])).amount).toBe(5_000n);
 
@@ -135,11 +120,7 @@ describe("createTask", () => {
       "ERC20InsufficientAllowance",
       [stun.deployment.marketplace, 0n, 5_000n],
     );
-    await expectRevert(
-      stun.market(voter1.address).write.createTaskWithPermit([stun.taskId("permit3"), ETH, 1n, deadline, deployer.address, deadline, 27, r, s]),
-      "TokenNotAllowed",
-      [ETH],
-    );
+    await expectRevert(stun.market(voter1.address).write.createTaskWithPermit([stun.taskId("permit3"), ETH, 1n, deadline, deployer.address, deadline, 27, r, s]), "TokenNotAllowed", [ETH]);
   });
 
   it("reverts: token not allowed, zero amount, past deadline, reused id, wrong ETH value, missing allowance", async () => {
@@ -157,11 +138,11 @@ describe("createTask", () => {
     await expectRevert(m.write.createTask([stun.taskId("dup"), stun.usd, 1n, later, creator]), "TaskExists", [stun.taskId("dup")]);
     await expectRevert(m.write.createTask([stun.taskId(2), ETH, 100n, later, creator], { value: 99n }), "InvalidEthValue", [100n, 99n]);
     await expectRevert(m.write.createTask([stun.taskId(3), stun.usd, 100n, later, creator], { value: 1n }), "InvalidEthValue", [0n, 1n]);
-    await expectRevert(
-      stun.market(stun.accounts.voter2.address).write.createTask([stun.taskId(4), stun.usd, 100n, later, creator]),
-      "ERC20InsufficientAllowance",
-      [stun.deployment.marketplace, 0n, 100n],
-    );
+    await expectRevert(stun.market(stun.accounts.voter2.address).write.createTask([stun.taskId(4), stun.usd, 100n, later, creator]), "ERC20InsufficientAllowance", [
+      stun.deployment.marketplace,
+      0n,
+      100n,
+    ]);
   });
 });
 
@@ -331,7 +312,12 @@ describe("release, dispute, refund, withdraw", () => {
     await stun.chain.increaseTime(DISPUTE_WINDOW);
     const m = stun.market();
     await expectRevert(m.write.releaseBatch([[a.id, b.id], [ea!.payout]]), "LengthMismatch", [2n, 1n]);
-    await stun.mined(m.write.releaseBatch([[a.id, b.id], [ea!.payout, eb!.payout]]));
+    await stun.mined(
+      m.write.releaseBatch([
+        [a.id, b.id],
+        [ea!.payout, eb!.payout],
+      ]),
+    );
     expect(await claimable(stun.usd, treasury.address)).toBe(150n + 50n + 30n + 10n);
     expect(await claimable(stun.usd, p1.address)).toBe(800n + 160n);
   });
@@ -359,8 +345,7 @@ describe("release, dispute, refund, withdraw", () => {
     const hash = await wallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: [stun.deployment.marketplace] });
     const address = (await stun.mined(hash)).contractAddress!;
     const deadline = (await stun.chain.now()) + 100n;
-    const call = (functionName: string, args: unknown[], value = 0n) =>
-      wallet.writeContract({ address, abi: artifact.abi, functionName, args, value });
+    const call = (functionName: string, args: unknown[], value = 0n) => wallet.writeContract({ address, abi: artifact.abi, functionName, args, value });
     const id = stun.taskId("reenter");
     await stun.mined(call("createTask", [id, deadline], 1_000n));
     await stun.chain.increaseTime(101n);

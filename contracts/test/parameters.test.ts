@@ -52,14 +52,12 @@ afterEach(async () => {
 
 /** Functions of Staking (every other name is the marketplace's). */
 const STAKING_FUNCTIONS = new Set(["setMinStake", "setUnbondingDelay", "minStake", "unbondingDelay", "registerProvider"]);
-const target = (functionName: string) =>
-  STAKING_FUNCTIONS.has(functionName) ? ({ address: staking, abi: stakingAbi } as const) : ({ address: market, abi: computeMarketplaceAbi } as const);
+const target = (functionName: string) => (STAKING_FUNCTIONS.has(functionName) ? ({ address: staking, abi: stakingAbi } as const) : ({ address: market, abi: computeMarketplaceAbi } as const));
 const write = (who: Address, functionName: string, args: readonly unknown[]) => {
   const wallet = stun.chain.wallets.find((w) => w.account.address === who)!;
   return wallet.writeContract({ ...target(functionName), account: wallet.account, functionName, args } as never);
 };
-const read = (functionName: string, args: readonly unknown[] = []) =>
-  stun.chain.publicClient.readContract({ ...target(functionName), functionName, args } as never) as Promise<unknown>;
+const read = (functionName: string, args: readonly unknown[] = []) => stun.chain.publicClient.readContract({ ...target(functionName), functionName, args } as never) as Promise<unknown>;
 async function eventArgs(hash: Promise<Hex>, eventName: string) {
   const receipt = await stun.mined(hash);
   return (parseEventLogs({ abi: [...computeMarketplaceAbi, ...stakingAbi], logs: receipt.logs }) as Array<{ eventName: string; args: unknown }>).find((l) => l.eventName === eventName)?.args;

@@ -83,18 +83,15 @@ async function createZkTask(opts: { id?: string; modelHash?: string; inputHash?:
   const deadline = (await stun.chain.now()) + (opts.deadlineIn ?? HOUR);
   const creator = opts.creator ?? stun.accounts.creator.address;
   const receipt = await stun.mined(
-    stun
-      .market(stun.accounts.requester.address)
-      .write.createZkTask([id, token, amount, deadline, creator, BigInt(opts.modelHash ?? A.modelHash), BigInt(opts.inputHash ?? inputHash)], {
-        value: token === ETH ? amount : 0n,
-      }),
+    stun.market(stun.accounts.requester.address).write.createZkTask([id, token, amount, deadline, creator, BigInt(opts.modelHash ?? A.modelHash), BigInt(opts.inputHash ?? inputHash)], {
+      value: token === ETH ? amount : 0n,
+    }),
   );
   return { id, token, amount, deadline, creator, receipt };
 }
 
 /** settleWithProof from `who` (default: an outsider, neither requester nor provider). */
-const submit = (taskId: Hex, proof: ZkProofArgs, who: Address = stun.accounts.outsider.address) =>
-  stun.market(who).write.settleWithProof([taskId, ...proof]);
+const submit = (taskId: Hex, proof: ZkProofArgs, who: Address = stun.accounts.outsider.address) => stun.market(who).write.settleWithProof([taskId, ...proof]);
 
 const verifyProofAbi = [
   {
@@ -163,11 +160,7 @@ describe("encodings", () => {
 describe("setZkVerifier", () => {
   it("registers through the timelock with ZkVerifierSet; address(0) removes; the owner only; bounds", async () => {
     expect(await stun.market().read.zkVerifierOf([BigInt(A.modelHash)])).toEqual([verifierA, nPublic]);
-    await expectRevert(
-      stun.market(stun.accounts.outsider.address).write.setZkVerifier([BigInt(B.modelHash), verifierA, 7]),
-      "OwnableUnauthorizedAccount",
-      [stun.accounts.outsider.address],
-    );
+    await expectRevert(stun.market(stun.accounts.outsider.address).write.setZkVerifier([BigInt(B.modelHash), verifierA, 7]), "OwnableUnauthorizedAccount", [stun.accounts.outsider.address]);
     await expectRevert(viaTimelock(setZkVerifierData(B.modelHash, verifierA, 4)), "InvalidZkVerifier", [verifierA, 4]);
     await expectRevert(viaTimelock(setZkVerifierData(B.modelHash, stun.accounts.outsider.address, 7)), "InvalidZkVerifier", [stun.accounts.outsider.address, 7]);
     await expectRevert(viaTimelock(setZkVerifierData(0n, verifierA, 7)), "InvalidZkVerifier", [verifierA, 7]);

@@ -60,9 +60,7 @@ export function readMigrationList(dir = MIGRATIONS_DIR): MigrationList {
         path: d,
         migrationFile: {
           path: "migration.sql",
-          content: existsSync(file)
-            ? { tag: "ok" as const, value: readFileSync(file, "utf8") }
-            : { tag: "error" as const, value: `missing ${file}` },
+          content: existsSync(file) ? { tag: "ok" as const, value: readFileSync(file, "utf8") } : { tag: "error" as const, value: `missing ${file}` },
         },
       };
     }),

@@ -16,7 +16,10 @@ function timestamp(d = new Date()): string {
 async function main(): Promise<void> {
   const raw = process.argv[2];
   if (!raw) throw new Error("usage: npm run db:migration -- <name>");
-  const name = raw.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
+  const name = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_|_$/g, "");
   if (!name) throw new Error(`invalid migration name: ${raw}`);
   const sql = await diffMigrationsToSchema();
   if (sql === "") {

@@ -120,8 +120,7 @@ export class ProviderAgent {
     const hardware = o.hardware ?? (await detectHardware());
     const backend = await selectBackend(o.backend ?? "cpu", o.probeCuda ? { probeCuda: o.probeCuda } : {});
     const sessionOptions = o.threads ? { intraOpNumThreads: o.threads } : {};
-    const benchmark =
-      o.benchmarkMs === 0 ? undefined : await runBenchmark({ executionProviders: backend.executionProviders, sessionOptions, durationMs: o.benchmarkMs ?? 300 });
+    const benchmark = o.benchmarkMs === 0 ? undefined : await runBenchmark({ executionProviders: backend.executionProviders, sessionOptions, durationMs: o.benchmarkMs ?? 300 });
     this._info = { backend, hardware, ...(benchmark ? { benchmark } : {}) };
 
     const name = o.name ?? os.hostname().slice(0, 100);

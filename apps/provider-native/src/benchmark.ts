@@ -9,9 +9,7 @@ export interface BenchmarkResult {
   runs: number;
 }
 
-export async function runBenchmark(
-  opts: { executionProviders?: string[]; sessionOptions?: ort.InferenceSession.SessionOptions; durationMs?: number; warmup?: number } = {},
-): Promise<BenchmarkResult> {
+export async function runBenchmark(opts: { executionProviders?: string[]; sessionOptions?: ort.InferenceSession.SessionOptions; durationMs?: number; warmup?: number } = {}): Promise<BenchmarkResult> {
   const model = buildBenchmarkMlp();
   const session = await ort.InferenceSession.create(model.bytes, { ...opts.sessionOptions, executionProviders: opts.executionProviders ?? ["cpu"] });
   try {

@@ -19,9 +19,7 @@ function f32Init(name: string, dims: number[], data: Float32Array): P.ITensorPro
 }
 
 function encode(graph: P.IGraphProto): Uint8Array {
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({ irVersion: 8, producerName: "stun-provider", opsetImport: [{ domain: "", version: 17 }], graph }),
-  ).finish();
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, producerName: "stun-provider", opsetImport: [{ domain: "", version: 17 }], graph })).finish();
 }
 
 /** Deterministic weights (mulberry32). */

@@ -26,12 +26,14 @@ function serialise(value: unknown): unknown {
 export function createJsonLogger(opts: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {}): Logger {
   const min = RANK[opts.level ?? "info"];
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
-  const log = (level: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (RANK[level] < min) return;
-    const entry: LogFields = { level, time: new Date().toISOString(), msg, ...opts.base };
-    for (const [k, v] of Object.entries(fields)) entry[k] = serialise(v);
-    write(`${JSON.stringify(entry)}\n`);
-  };
+  const log =
+    (level: LogLevel) =>
+    (msg: string, fields: LogFields = {}) => {
+      if (RANK[level] < min) return;
+      const entry: LogFields = { level, time: new Date().toISOString(), msg, ...opts.base };
+      for (const [k, v] of Object.entries(fields)) entry[k] = serialise(v);
+      write(`${JSON.stringify(entry)}\n`);
+    };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
 

@@ -250,7 +250,16 @@ export class ModelCache {
     const t0 = performance.now();
     this.downloadCount++;
     const o = this.opts;
-    const bytes = await downloadVerified({ server: o.server, apiKey: o.apiKey, url: model.url, sha256: model.sha256, ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}), signal, timeoutMs: o.fetchTimeoutMs, fetch: o.fetch });
+    const bytes = await downloadVerified({
+      server: o.server,
+      apiKey: o.apiKey,
+      url: model.url,
+      sha256: model.sha256,
+      ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}),
+      signal,
+      timeoutMs: o.fetchTimeoutMs,
+      fetch: o.fetch,
+    });
     const fetchMs = performance.now() - t0;
     await this.storeFile(model.sha256, bytes);
     return { bytes, fetchMs };

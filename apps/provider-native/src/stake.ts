@@ -19,9 +19,7 @@ export interface EnsureStakeOptions {
   timeoutMs?: number;
 }
 
-export type EnsureStakeResult =
-  | { ok: true; staked: bigint; stake: bigint }
-  | { ok: false; code: string; message: string };
+export type EnsureStakeResult = { ok: true; staked: bigint; stake: bigint } | { ok: false; code: string; message: string };
 
 class StakeError extends Error {
   constructor(

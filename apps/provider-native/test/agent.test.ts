@@ -102,7 +102,10 @@ describe("ProviderAgent", () => {
 
   it("acks VALIDATION_FAILED for a malformed assignment", async () => {
     await newAgent().start();
-    const ack = await market.socket().timeout(2000).emitWithAck("task:assign", { assignmentId: "x", taskId: "t", model: { sha256: "nope" } });
+    const ack = await market
+      .socket()
+      .timeout(2000)
+      .emitWithAck("task:assign", { assignmentId: "x", taskId: "t", model: { sha256: "nope" } });
     expect(ack).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
   });
 
@@ -236,9 +239,7 @@ describe("ProviderAgent", () => {
 
   it("a registration the server rejects as invalid makes start() fail", async () => {
     market.io.of("/provider").removeAllListeners("connection");
-    market.io.of("/provider").on("connection", (s) =>
-      s.on("provider:register", (_p: unknown, ack: (a: unknown) => void) => ack({ ok: false, error: { code: "VALIDATION_FAILED", message: "no" } })),
-    );
+    market.io.of("/provider").on("connection", (s) => s.on("provider:register", (_p: unknown, ack: (a: unknown) => void) => ack({ ok: false, error: { code: "VALIDATION_FAILED", message: "no" } })));
     await expect(newAgent().start()).rejects.toThrow(/registration rejected: VALIDATION_FAILED/);
   });
 });

@@ -11,17 +11,59 @@ const base = ["--server", "http://127.0.0.1:3000", "--api-key", "k"];
 
 describe("parseCli", () => {
   it("parses every option", () => {
-    const r = parseCli([
-      ...base,
-      "--backend", "cuda", "--price", "120", "--stake", "5000", "--region", "eu-west", "--slots", "4", "--name", "box-1",
-      "--cache-dir", "/tmp/c", "--cache-mb", "512", "--threads", "1", "--log-level", "warn", "--heartbeat-ms", "1000",
-      "--drain-timeout-ms", "0", "--benchmark-ms", "0", "--fault", "perturb",
-    ], {});
+    const r = parseCli(
+      [
+        ...base,
+        "--backend",
+        "cuda",
+        "--price",
+        "120",
+        "--stake",
+        "5000",
+        "--region",
+        "eu-west",
+        "--slots",
+        "4",
+        "--name",
+        "box-1",
+        "--cache-dir",
+        "/tmp/c",
+        "--cache-mb",
+        "512",
+        "--threads",
+        "1",
+        "--log-level",
+        "warn",
+        "--heartbeat-ms",
+        "1000",
+        "--drain-timeout-ms",
+        "0",
+        "--benchmark-ms",
+        "0",
+        "--fault",
+        "perturb",
+      ],
+      {},
+    );
     expect(r).toEqual({
       help: false,
       options: {
-        server: "http://127.0.0.1:3000", apiKey: "k", backend: "cuda", price: "120", stake: "5000", region: "eu-west", slots: 4, name: "box-1",
-        cacheDir: "/tmp/c", cacheMb: 512, threads: 1, logLevel: "warn", heartbeatMs: 1000, drainTimeoutMs: 0, benchmarkMs: 0, fault: "perturb",
+        server: "http://127.0.0.1:3000",
+        apiKey: "k",
+        backend: "cuda",
+        price: "120",
+        stake: "5000",
+        region: "eu-west",
+        slots: 4,
+        name: "box-1",
+        cacheDir: "/tmp/c",
+        cacheMb: 512,
+        threads: 1,
+        logLevel: "warn",
+        heartbeatMs: 1000,
+        drainTimeoutMs: 0,
+        benchmarkMs: 0,
+        fault: "perturb",
       },
       warnings: [API_KEY_ARGV_WARNING],
     });
@@ -92,9 +134,7 @@ describe("the API key's sources", () => {
     for (const mode of [0o644, 0o640, 0o604, 0o620]) {
       const file = keyFile(`open-${mode.toString(8)}`, "stun_secret", mode);
       expect(() => parseCli([...server, "--api-key-file", file], {})).toThrow(UsageError);
-      expect(() => parseCli([...server, "--api-key-file", file], {})).toThrow(
-        `the API key file ${file} is accessible to other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
-      );
+      expect(() => parseCli([...server, "--api-key-file", file], {})).toThrow(`the API key file ${file} is accessible to other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
     }
   });
 
@@ -113,10 +153,13 @@ describe("the API key's sources", () => {
 
 describe("stun-provider binary", () => {
   it("exits 2 with a usage message on bad arguments", () => {
-    const r = spawnSync(process.execPath, [BIN, "--server", "http://127.0.0.1:1", "--api-key", "k", "--slots", "zero"], { encoding: "utf8", env: { ...process.env, STUN_SERVER: "", STUN_API_KEY: "" } });
+    const r = spawnSync(process.execPath, [BIN, "--server", "http://127.0.0.1:1", "--api-key", "k", "--slots", "zero"], {
+      encoding: "utf8",
+      env: { ...process.env, STUN_SERVER: "", STUN_API_KEY: "" },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^stun-provider: --slots must be an integer/);
-    expect(r.stderr).toMatch(/Usage: stun-provider --server URL \[options\]   \(API key: env STUN_API_KEY or --api-key-file\)/);
+    expect(r.stderr).toMatch(/Usage: stun-provider --server URL \[options\] {3}\(API key: env STUN_API_KEY or --api-key-file\)/);
   });
 
   it("exits 2 when the server is missing, 0 with usage on --help", () => {

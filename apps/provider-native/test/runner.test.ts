@@ -5,16 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DTYPES, type WireTensor } from "@stun/shared";
-import {
-  buildIdentityModel,
-  buildMlp,
-  buildMultiIO,
-  buildSmallCnn,
-  sampleTensor,
-  sileroVadInputs,
-  sileroVadPath,
-  wireTensor,
-} from "@stun/testkit";
+import { buildIdentityModel, buildMlp, buildMultiIO, buildSmallCnn, sampleTensor, sileroVadInputs, sileroVadPath, wireTensor } from "@stun/testkit";
 import { ProviderError } from "@stun/provider-core";
 import { createFault } from "../src/faults";
 import { ModelCache } from "../src/model-cache";

@@ -2,17 +2,7 @@
 import { describe, expect, it } from "vitest";
 import ort from "onnxruntime-node";
 import { DTYPES, type WireTensor } from "@stun/shared";
-import {
-  buildIdentityModel,
-  buildMlp,
-  buildMultiIO,
-  buildSlowModel,
-  buildSmallCnn,
-  sampleTensor,
-  sileroVadInputs,
-  sileroVadPath,
-  onnx,
-} from "@stun/testkit";
+import { buildIdentityModel, buildMlp, buildMultiIO, buildSlowModel, buildSmallCnn, sampleTensor, sileroVadInputs, sileroVadPath, onnx } from "@stun/testkit";
 import { decode, maxAbsDiff } from "./support/tensors";
 
 /** A wire tensor as an ort.Tensor (the bytes copied into an aligned typed array by the test support's decoder). */

@@ -14,9 +14,7 @@ import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
  * The server's configuration, parsed once from the environment by one zod schema. Every default
  * runs locally with no set-up: embedded PGlite under DATA_DIR, blobs on the filesystem, local mode.
  */
-const bool = z
-  .enum(["1", "0", "true", "false", "yes", "no"])
-  .transform((v) => v === "1" || v === "true" || v === "yes");
+const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => v === "1" || v === "true" || v === "yes");
 
 export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -30,20 +28,35 @@ export const EnvSchema = z.object({
    * Namespace of this network's keys and channels in Redis: instances of one network share it;
    * two networks on one Redis (two test runs, staging beside production) must not.
    */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("stun"),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default("stun"),
   /** `local` enables the faucet; `production` hides it. */
   STUN_MODE: z.enum(["local", "production"]).default("local"),
   /**
    * Largest body of a request that carries tensors (task submit, REST and tRPC), in bytes; also
    * socket.io's largest message (a provider's result carries output tensors).
    */
-  BODY_LIMIT: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Largest body of every other JSON request (accounts, SIWE, faucet, stake, tRPC without tensors), in bytes. */
-  JSON_BODY_LIMIT: z.coerce.number().int().positive().default(64 * 1024),
+  JSON_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
   /** Deepest nesting of arrays/objects a JSON body may have; deeper is refused (BODY_TOO_DEEP) as it arrives. */
   JSON_MAX_DEPTH: z.coerce.number().int().min(4).max(1000).default(64),
   /** Largest ONNX upload, in bytes. */
-  MODEL_LIMIT: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  MODEL_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
   /** How long a provider holds an assignment without a heartbeat before it is re-queued. */
   LEASE_MS: z.coerce.number().int().positive().default(30_000),
   /** Executions a task may lose (provider gone, lease lapsed, provider error) before it fails. */
@@ -88,7 +101,11 @@ export const EnvSchema = z.object({
    */
   ALLOW_SINGLE: bool.default(false),
   /** Largest model (bytes) whose disputes the server's own reference run decides; 0 turns the referee off. */
-  REFEREE_MAX_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
+  REFEREE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(32 * 1024 * 1024),
   MIN_SLASH: z.coerce.bigint().nonnegative().optional(),
   /**
    * Verification mode `zk`: what proving adds to an execution's price, in base units per 1,000
@@ -100,21 +117,36 @@ export const EnvSchema = z.object({
    * constraints), and the compiler's front end hashes them on the server once per model and
    * instance (~1.5 s of CPU for 44k parameters ≈ 180 KB, in slices: the longest stall ~50 ms).
    */
-  ZK_MAX_MODEL_BYTES: z.coerce.number().int().positive().default(512 * 1024),
+  ZK_MAX_MODEL_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024),
   // Storage limits (apps/server/src/storage; docs/CONCEPTS.md "Storage retention and quotas").
   /** Hours a finished task's input and output blobs are kept; then they are deleted (the row and receipt stay). */
-  TASK_BLOB_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
+  TASK_BLOB_RETENTION_HOURS: z.coerce
+    .number()
+    .min(0)
+    .default(7 * 24),
   /** Seconds between storage sweeps (retention purge + blob garbage collection), network-wide. */
   STORAGE_SWEEP_SECONDS: z.coerce.number().positive().default(600),
   /** An unreferenced blob younger than this (seconds) is kept: it may belong to an upload in flight. */
   BLOB_GC_GRACE_SECONDS: z.coerce.number().min(0).default(3600),
   /** Bytes an account may hold: models it uploaded plus its tasks' inputs until purged. */
-  ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce.bigint().positive().default(2n * 1024n ** 3n),
+  ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce
+    .bigint()
+    .positive()
+    .default(2n * 1024n ** 3n),
   /** Kept from the escrow of a user task that expires (its deadline passed), to the treasury; the rest is refunded. */
   EXPIRED_TASK_FEE: z.coerce.bigint().nonnegative().default(0n),
   // Server-side onnxruntime runs (upload check, calibration, canaries, referee): onnx/worker-pool.ts.
   /** Worker processes that run models for the server (default: half the cores, 1 to 4). */
-  ONNX_WORKERS: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)))),
+  ONNX_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)))),
   /** Wall-clock limit of one server-side job (an upload's whole check, a canary answer, a referee run); past it: MODEL_TOO_COSTLY. */
   ONNX_JOB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** JS heap limit of each ONNX worker process, in MiB. */
@@ -122,9 +154,17 @@ export const EnvSchema = z.object({
   /** Resident memory of an ONNX worker process (onnxruntime's included) that stops its job (MODEL_TOO_COSTLY), in MiB. */
   ONNX_WORKER_RSS_MB: z.coerce.number().int().positive().default(1024),
   /** Largest total element count of a server-side run's inputs (those generated from declared shapes: else MODEL_TOO_LARGE_INPUT at upload) and of its outputs. */
-  ONNX_MAX_ELEMENTS: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  ONNX_MAX_ELEMENTS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Largest total byte size of a server-side run's inputs and of its outputs. */
-  ONNX_MAX_TENSOR_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  ONNX_MAX_TENSOR_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   INSTANCE_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** Tests turn off the fsync of blobs to keep the suite fast; production keeps it. */

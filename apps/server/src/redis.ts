@@ -4,7 +4,6 @@ import type { Server as IOServer } from "socket.io";
 import type { EventBus } from "./events";
 import type { Logger } from "./logger";
 
-
 /**
  * Several server instances share one Redis: socket.io rooms and broadcasts go through the Redis
  * adapter, and task/work events are relayed so a long-poll on one instance hears a task finished
@@ -25,9 +24,7 @@ export async function connectRedis(url: string, prefix: string, io: IOServer, bu
     if (message.slice(0, sep) === origin) return;
     bus.receive(channel.slice(CHANNEL_PREFIX.length), message.slice(sep + 1));
   });
-  bus.setRelay((channel, payload) =>
-    pub.publish(`${CHANNEL_PREFIX}${channel}`, `${origin}|${payload}`).catch((err) => log.warn({ err }, "event relay failed")),
-  );
+  bus.setRelay((channel, payload) => pub.publish(`${CHANNEL_PREFIX}${channel}`, `${origin}|${payload}`).catch((err) => log.warn({ err }, "event relay failed")));
   log.info("connected to Redis: socket.io adapter and event relay on");
   return {
     async close() {

@@ -32,9 +32,7 @@ const SWEEP_MS = 1000;
 /** The composition root: database, blob store, HTTP + tRPC + socket.io, dispatcher, sweepers. */
 export async function startServer(config: Config, opts: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
-  const db =
-    opts.db ??
-    (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
+  const db = opts.db ?? (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
   const blobs = new BlobStore(config.blobDir, config.STUN_FSYNC);
   await blobs.init();
   await ensureQaAccount(db.prisma);

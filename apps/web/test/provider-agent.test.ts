@@ -36,7 +36,15 @@ describe("browser provider agent: pause and throttle", () => {
     // A gate holds every run until the test opens it: "still running" without racing a clock.
     const runner = gate ? (Object.assign(Object.create(inner), { run: async (req: Parameters<WebRunner["run"]>[0]) => (await gate, inner.run(req)) }) as WebRunner) : inner;
     const registration = RegisterSchema.parse({ name: `tab-${agents.length}`, kind: "browser", backend: "wasm", price: "1", slots: 1, specs: { cores: 2, memoryMb: 0 } });
-    const agent = new BrowserProviderAgent({ server: n.url, apiKey: n.providerApiKey, registration, runner, duty, emit: (e) => events.push(e), ...(maxHeldRestMs !== undefined ? { maxHeldRestMs } : {}) });
+    const agent = new BrowserProviderAgent({
+      server: n.url,
+      apiKey: n.providerApiKey,
+      registration,
+      runner,
+      duty,
+      emit: (e) => events.push(e),
+      ...(maxHeldRestMs !== undefined ? { maxHeldRestMs } : {}),
+    });
     agents.push(agent);
     agent.start();
     await eventually(async () => events.some((e) => e.type === "registered"), 20_000, "the agent to register");

@@ -102,8 +102,7 @@ describe("browser provider: pure parts", () => {
     }) as typeof fetch;
     const store = await openModelStore({ maxBytes: 1 << 20 }); // node has no IndexedDB: the memory store
     expect(store.kind).toBe("memory");
-    const mk = () =>
-      new WebRunner({ ort: ortAsWeb, store, server: "http://127.0.0.1:4000", apiKey: "stun_k", sessionOptions: { executionProviders: ["cpu"] }, fetch: fakeFetch });
+    const mk = () => new WebRunner({ ort: ortAsWeb, store, server: "http://127.0.0.1:4000", apiKey: "stun_k", sessionOptions: { executionProviders: ["cpu"] }, fetch: fakeFetch });
     const x = Float32Array.from([0.5, -1, 2, 0.25]);
     const inputs = { x: { dtype: "float32" as const, dims: [1, 4], data: new Uint8Array(x.buffer) } };
     const model = { sha256, url: "/api/v1/models/mdl_1/file", sizeBytes: mlp.bytes.byteLength };

@@ -83,7 +83,12 @@ describe("web app: Contribute tab (browser provider)", () => {
     // Signed out: the tab says so and links to sign-in.
     await page.goto(`${net.url}/provide?backend=wasm`);
     await waitStatus(page, "signed-out");
-    expect(await page.getByRole("link", { name: /sign in/i }).first().getAttribute("href")).toBe("/signin");
+    expect(
+      await page
+        .getByRole("link", { name: /sign in/i })
+        .first()
+        .getAttribute("href"),
+    ).toBe("/signin");
 
     await signIn(page);
     await page.goto(`${net.url}/provide?backend=wasm`);
@@ -135,7 +140,12 @@ describe("web app: Contribute tab (browser provider)", () => {
     expect(await gpuPage.getByTestId("backend-reason").textContent()).toBe("WebGPU adapter: SwiftShader (fallback)");
     expect(await gpuPage.getByTestId("backend").textContent()).toBe("WebGPU");
     expect(await gpuPage.getByTestId("stake").textContent()).toBe("1,000");
-    expect(await gpuPage.getByText(/Local mode: added 1000 test units from the faucet and staked them/).first().isVisible()).toBe(true);
+    expect(
+      await gpuPage
+        .getByText(/Local mode: added 1000 test units from the faucet and staked them/)
+        .first()
+        .isVisible(),
+    ).toBe(true);
     const account = (await api(net.url, "GET", "/accounts/me", { key: fresh.body.apiKey })).body;
     expect(account).toMatchObject({ stake: "1000", balance: "0" });
 

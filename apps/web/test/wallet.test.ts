@@ -161,13 +161,28 @@ describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
     await page.goto(`${net.url}/`);
     const typed = {
       domain: { name: "Stun test", version: "1", chainId: chain.chainId, verifyingContract: chain.addresses.marketplace },
-      types: { Hello: [{ name: "who", type: "address" }, { name: "n", type: "uint256" }] },
+      types: {
+        Hello: [
+          { name: "who", type: "address" },
+          { name: "n", type: "uint256" },
+        ],
+      },
       primaryType: "Hello" as const,
       message: { who: wallet.account.address, n: 42n },
     };
-    const json = JSON.stringify(
-      { ...typed, types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }], ...typed.types }, message: { who: wallet.account.address, n: "42" } },
-    );
+    const json = JSON.stringify({
+      ...typed,
+      types: {
+        EIP712Domain: [
+          { name: "name", type: "string" },
+          { name: "version", type: "string" },
+          { name: "chainId", type: "uint256" },
+          { name: "verifyingContract", type: "address" },
+        ],
+        ...typed.types,
+      },
+      message: { who: wallet.account.address, n: "42" },
+    });
     const signature = (await page.evaluate(
       async ([address, data]) => {
         const eth = (window as unknown as { ethereum: { request(a: { method: string; params: unknown[] }): Promise<unknown> } }).ethereum;
@@ -228,10 +243,14 @@ describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
     const x = new Float32Array([1, 2, 3, 4]);
     const done = await runTask(net.url, key, { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) }, verification: { mode: "none" } });
     expect(done.status).toBe("completed");
-    const settled = await eventually(async () => {
-      const row = await net.db.prisma.chainSettlement.findUnique({ where: { taskId: done.id } });
-      return row?.txHash && ["submitted", "confirmed", "released"].includes(row.status) ? row : undefined;
-    }, 30_000, "the task's on-chain settlement");
+    const settled = await eventually(
+      async () => {
+        const row = await net.db.prisma.chainSettlement.findUnique({ where: { taskId: done.id } });
+        return row?.txHash && ["submitted", "confirmed", "released"].includes(row.status) ? row : undefined;
+      },
+      30_000,
+      "the task's on-chain settlement",
+    );
     const receipt = await chain.anvil.publicClient.getTransactionReceipt({ hash: settled.txHash as Hex });
     expect(receipt.status).toBe("success");
 

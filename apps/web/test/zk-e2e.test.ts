@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { type Address, type Hex, parseEther } from "viem";
+import { type Address, parseEther } from "viem";
 import { buildMlp } from "@stun/testkit";
 import { compileModelCircuit, inputHashOf, shutdownZk, solidityVerifier, type ModelArtifacts } from "@stun/circuits";
 import { ETH, computeMarketplaceAbi, deployAndRegisterZkVerifier, deployStun, idToBytes32, settleZkTask, zkProofArgs, type StunDeployment } from "@stun/contracts";
@@ -31,8 +31,7 @@ describe("zk tasks end to end: native and browser provers, verified by the serve
   let artifacts: ModelArtifacts;
   let providerWallet: Address;
 
-  const claimable = (who: Address) =>
-    anvil.publicClient.readContract({ address: stun.marketplace, abi: computeMarketplaceAbi, functionName: "claimable", args: [ETH, who] });
+  const claimable = (who: Address) => anvil.publicClient.readContract({ address: stun.marketplace, abi: computeMarketplaceAbi, functionName: "claimable", args: [ETH, who] });
 
   /**
    * The requester's zk task: submitted to the marketplace server, and its escrow put on chain under
@@ -82,7 +81,12 @@ describe("zk tasks end to end: native and browser provers, verified by the serve
     expect((await claimable(providerWallet)) - before).toBe((PRICE * 8000n) / 10000n);
     // The same proof cannot settle the task twice.
     await expect(
-      settleZkTask(outsider, { publicClient: anvil.publicClient, marketplace: stun.marketplace, taskId: idToBytes32(taskId), proof: zkProofArgs(done.receipt.zk.proof, done.receipt.zk.publicSignals) }),
+      settleZkTask(outsider, {
+        publicClient: anvil.publicClient,
+        marketplace: stun.marketplace,
+        taskId: idToBytes32(taskId),
+        proof: zkProofArgs(done.receipt.zk.proof, done.receipt.zk.publicSignals),
+      }),
     ).rejects.toThrow();
     return done;
   }

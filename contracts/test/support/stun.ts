@@ -35,7 +35,7 @@ import {
   stunTokenAbi,
   timelockControllerAbi,
 } from "../../src-ts";
-import { type Anvil, startAnvil } from "../../src-ts/anvil";
+import { startAnvil } from "../../src-ts/anvil";
 
 export const DISPUTE_WINDOW = 3_600n;
 export const UNBONDING_DELAY = 2n * 86_400n;
@@ -43,9 +43,7 @@ export const TIMELOCK_DELAY = 86_400n;
 export const MIN_STAKE = parseEther("100");
 
 /** Every error any of the contracts can raise, for decoding reverts that bubble through calls. */
-const ALL_ERRORS = [computeMarketplaceAbi, stakingAbi, stunTokenAbi, stunGovernorAbi, timelockControllerAbi, mockERC20Abi]
-  .flat()
-  .filter((item) => item.type === "error") as Abi;
+const ALL_ERRORS = [computeMarketplaceAbi, stakingAbi, stunTokenAbi, stunGovernorAbi, timelockControllerAbi, mockERC20Abi].flat().filter((item) => item.type === "error") as Abi;
 
 export async function startStun() {
   const chain = await startAnvil({ accounts: 14 });
@@ -85,19 +83,13 @@ export async function startStun() {
     return w;
   };
   /** The marketplace as `who` (reads through the public client, writes from `who`'s wallet). */
-  const market = (who: Address = deployer.address) =>
-    getContract({ address: deployment.marketplace, abi: computeMarketplaceAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  const market = (who: Address = deployer.address) => getContract({ address: deployment.marketplace, abi: computeMarketplaceAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
   /** Providers' stake as `who`. */
-  const staking = (who: Address = deployer.address) =>
-    getContract({ address: deployment.staking, abi: stakingAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
-  const stun = (who: Address = deployer.address) =>
-    getContract({ address: deployment.token, abi: stunTokenAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
-  const musd = (who: Address = deployer.address) =>
-    getContract({ address: usd, abi: mockERC20Abi, client: { public: chain.publicClient, wallet: walletOf(who) } });
-  const timelock = (who: Address = deployer.address) =>
-    getContract({ address: deployment.timelock, abi: timelockControllerAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
-  const governor = (who: Address = deployer.address) =>
-    getContract({ address: deployment.governor, abi: stunGovernorAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  const staking = (who: Address = deployer.address) => getContract({ address: deployment.staking, abi: stakingAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  const stun = (who: Address = deployer.address) => getContract({ address: deployment.token, abi: stunTokenAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  const musd = (who: Address = deployer.address) => getContract({ address: usd, abi: mockERC20Abi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  const timelock = (who: Address = deployer.address) => getContract({ address: deployment.timelock, abi: timelockControllerAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
+  const governor = (who: Address = deployer.address) => getContract({ address: deployment.governor, abi: stunGovernorAbi, client: { public: chain.publicClient, wallet: walletOf(who) } });
 
   /** Waits for `hash` and expects success. */
   const mined = async (hash: Promise<Hex> | Hex): Promise<TransactionReceipt> => {
@@ -172,8 +164,7 @@ export async function expectRevert(action: Promise<unknown> | (() => Promise<unk
   let decodedArgs = revert?.data?.args as readonly unknown[] | undefined;
   // Errors raised by another contract (bubbled up), or by a deployment, are decoded against every ABI.
   const raw =
-    revert?.raw ??
-    ((error as BaseError).walk((e) => typeof (e as { data?: unknown }).data === "string" && /^0x[0-9a-f]{8}/i.test((e as { data: string }).data)) as { data?: Hex } | null)?.data;
+    revert?.raw ?? ((error as BaseError).walk((e) => typeof (e as { data?: unknown }).data === "string" && /^0x[0-9a-f]{8}/i.test((e as { data: string }).data)) as { data?: Hex } | null)?.data;
   if (!name && raw) {
     const decoded = decodeErrorResult({ abi: ALL_ERRORS, data: raw });
     name = decoded.errorName;

@@ -18,18 +18,7 @@
  * - stop(graceMs): `provider:drain`, running tasks finish and deliver for up to graceMs, what is
  *   left is released (`task:release`), then the socket closes.
  */
-import {
-  AssignSchema,
-  CancelSchema,
-  PROVIDER_EVENTS,
-  type Ack,
-  type Assign,
-  type AssignAck,
-  type ExecutionError,
-  type Register,
-  type RegisterAck,
-  type Result,
-} from "@stun/shared";
+import { AssignSchema, CancelSchema, PROVIDER_EVENTS, type Ack, type Assign, type AssignAck, type ExecutionError, type Register, type RegisterAck, type Result } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import type { ProviderSocket } from "./socket";
 
@@ -373,7 +362,10 @@ export class ProviderSession {
           this.markReleased(t);
           if (socket.connected && this.registered) {
             // No ack in time: the server times the lease out instead.
-            await socket.timeout(2000).emitWithAck(PROVIDER_EVENTS.release, { assignmentId: t.assign.assignmentId }).catch(() => undefined);
+            await socket
+              .timeout(2000)
+              .emitWithAck(PROVIDER_EVENTS.release, { assignmentId: t.assign.assignmentId })
+              .catch(() => undefined);
           }
           this.emit({ type: "released", assignmentId: t.assign.assignmentId });
         }

@@ -22,7 +22,11 @@ export interface OrtTensorLike {
 /** What this module needs of an onnxruntime module: its Tensor constructor. */
 export interface OrtTensorModule<T extends OrtTensorLike> {
   // `any`: onnxruntime's overloads tie the data type to the dtype, which is only known at run time here
-  Tensor: new (type: any, data: any, dims: readonly number[]) => T;
+  Tensor: new (
+    type: any,
+    data: any,
+    dims: readonly number[],
+  ) => T;
 }
 
 const invalid = (name: string, why: string) => new ProviderError("INPUT_INVALID", `input "${name}": ${why}`);

@@ -8,7 +8,7 @@ import { openProviderSocket } from "../src/socket";
 import { MARKET_KEY, type Market, startMarket, waitFor } from "./support/market";
 
 let market: Market;
-let sessions: ProviderSession[] = [];
+const sessions: ProviderSession[] = [];
 
 beforeEach(async () => {
   market = await startMarket();
@@ -26,9 +26,7 @@ function gatedExecutor(instant = false) {
   let busy: string | undefined;
   const executor: TaskExecutor = {
     execute: (a: Assign, signal: AbortSignal) =>
-      instant
-        ? Promise.resolve(output())
-        : new Promise((resolve, reject) => runs.set(a.assignmentId, { resolve: (r) => resolve(r ?? output()), reject, signal })),
+      instant ? Promise.resolve(output()) : new Promise((resolve, reject) => runs.set(a.assignmentId, { resolve: (r) => resolve(r ?? output()), reject, signal })),
     busyReason: () => busy,
   };
   return { executor, runs, setBusy: (b: string | undefined) => (busy = b) };

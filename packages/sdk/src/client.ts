@@ -297,8 +297,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 /** Errors worth retrying while waiting on a task: the network blipped or the server is busy. */
 const isTransient = (e: unknown): boolean =>
-  e instanceof StunApiError &&
-  (e.code === "NETWORK_ERROR" || e.code === "TIMEOUT" || e.code === "RATE_LIMITED" || e.code === "UNAVAILABLE" || [502, 503, 504].includes(e.status));
+  e instanceof StunApiError && (e.code === "NETWORK_ERROR" || e.code === "TIMEOUT" || e.code === "RATE_LIMITED" || e.code === "UNAVAILABLE" || [502, 503, 504].includes(e.status));
 
 // ---- the client ---------------------------------------------------------------------------------
 
@@ -688,7 +687,10 @@ export class TaskHandle {
     const outputs = await this.getOutputs(options);
     const t = Object.hasOwn(outputs, name) ? outputs[name] : undefined;
     if (!t) {
-      const names = Object.keys(outputs).map((n) => JSON.stringify(n)).join(", ") || "none";
+      const names =
+        Object.keys(outputs)
+          .map((n) => JSON.stringify(n))
+          .join(", ") || "none";
       throw new StunApiError(0, "OUTPUT_NOT_FOUND", `task ${this.id} has no output "${name}" (its outputs: ${names})`, {
         details: { taskId: this.id, outputs: Object.keys(outputs) },
       });

@@ -38,12 +38,7 @@ export class StunApiError extends Error {
   readonly code: StunErrorCode | (string & {});
   readonly details?: Record<string, unknown>;
 
-  constructor(
-    status: number,
-    code: StunErrorCode | (string & {}),
-    message: string,
-    options?: { details?: Record<string, unknown>; cause?: unknown },
-  ) {
+  constructor(status: number, code: StunErrorCode | (string & {}), message: string, options?: { details?: Record<string, unknown>; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StunApiError";
     this.status = status;

@@ -215,8 +215,7 @@ function defaultDtypeFor(values: readonly Scalar[]): Dtype {
   return "float32";
 }
 
-const isTensorInit = (v: TensorInput): v is TensorInit =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && "data" in v;
+const isTensorInit = (v: TensorInput): v is TensorInit => typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && "data" in v;
 
 export interface ToRawOptions {
   /** The dtype for a plain JS array that does not say (e.g. the dtype the model declares). */

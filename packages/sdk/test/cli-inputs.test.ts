@@ -145,14 +145,6 @@ describe("writing outputs as .npy", () => {
   });
 
   it("file names are safe and distinct", () => {
-    expect([...outputFileNames(["y", "a/b", "a:b", "..", ".hidden", "", "Y"]).values()]).toEqual([
-      "y.npy",
-      "a_b.npy",
-      "a_b_2.npy",
-      "_.npy",
-      "_hidden.npy",
-      "__2.npy",
-      "Y_2.npy",
-    ]);
+    expect([...outputFileNames(["y", "a/b", "a:b", "..", ".hidden", "", "Y"]).values()]).toEqual(["y.npy", "a_b.npy", "a_b_2.npy", "_.npy", "_hidden.npy", "__2.npy", "Y_2.npy"]);
   });
 });

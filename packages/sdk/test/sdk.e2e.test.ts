@@ -93,12 +93,54 @@ describe("StunClient", () => {
   }, 120_000);
 
   const identityCases: [Dtype, NestedArray, (t: ReturnType<typeof toTensor>) => unknown][] = [
-    ["float32", [[1.5, -2, 3], [4, 5, 6]], (t) => Array.from(t.data as Float32Array)],
-    ["float16", [[1.5, -2, 3], [4, 5, 65504]], (t) => Array.from(t.data as Uint16Array, float16ToFloat32)],
-    ["int64", [[1n, -2n, 3n], [2n ** 62n, 5n, 6n]], (t) => t.data],
-    ["uint8", [[0, 1, 2], [253, 254, 255]], (t) => t.data],
-    ["bool", [[true, false, true], [false, false, true]], (t) => t.data],
-    ["string", [["a", "b", "c"], ["d", "é", ""]], (t) => t.data],
+    [
+      "float32",
+      [
+        [1.5, -2, 3],
+        [4, 5, 6],
+      ],
+      (t) => Array.from(t.data as Float32Array),
+    ],
+    [
+      "float16",
+      [
+        [1.5, -2, 3],
+        [4, 5, 65504],
+      ],
+      (t) => Array.from(t.data as Uint16Array, float16ToFloat32),
+    ],
+    [
+      "int64",
+      [
+        [1n, -2n, 3n],
+        [2n ** 62n, 5n, 6n],
+      ],
+      (t) => t.data,
+    ],
+    [
+      "uint8",
+      [
+        [0, 1, 2],
+        [253, 254, 255],
+      ],
+      (t) => t.data,
+    ],
+    [
+      "bool",
+      [
+        [true, false, true],
+        [false, false, true],
+      ],
+      (t) => t.data,
+    ],
+    [
+      "string",
+      [
+        ["a", "b", "c"],
+        ["d", "é", ""],
+      ],
+      (t) => t.data,
+    ],
   ];
   for (const [dtype, data, view] of identityCases) {
     it(`identity model round-trips ${dtype} from a nested JS array`, async () => {

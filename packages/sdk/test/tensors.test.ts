@@ -123,7 +123,12 @@ describe("JS arrays", () => {
       [4, 5, 6],
     ]);
     expect(t).toEqual({ dtype: "float32", dims: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) });
-    expect(flattenNested([[[1], [2]], [[3], [4]]])).toEqual({ values: [1, 2, 3, 4], shape: [2, 2, 1] });
+    expect(
+      flattenNested([
+        [[1], [2]],
+        [[3], [4]],
+      ]),
+    ).toEqual({ values: [1, 2, 3, 4], shape: [2, 2, 1] });
   });
 
   it("rejects ragged arrays", () => {
@@ -148,7 +153,17 @@ describe("JS arrays", () => {
   it("reshapes a flat array by dims; a nested array must agree with them", () => {
     expect(roundTrip({ dims: [2, 2], data: [1, 2, 3, 4] }).dims).toEqual([2, 2]);
     expect(roundTrip({ dims: [], data: [7] })).toEqual({ dtype: "float32", dims: [], data: new Float32Array([7]) });
-    expect(codeOf(() => toRawTensor({ dims: [1, 4], data: [[1, 2], [3, 4]] }))).toBe("TENSOR_INVALID");
+    expect(
+      codeOf(() =>
+        toRawTensor({
+          dims: [1, 4],
+          data: [
+            [1, 2],
+            [3, 4],
+          ],
+        }),
+      ),
+    ).toBe("TENSOR_INVALID");
     expect(codeOf(() => toRawTensor({ dims: [3], data: [1, 2] }))).toBe("INPUT_SIZE_MISMATCH");
   });
 
@@ -172,7 +187,11 @@ describe("JS arrays", () => {
       ["string", 5],
       ["float64", null],
     ];
-    for (const [dtype, v] of bad) expect(codeOf(() => toRawTensor({ dtype, data: [v] as never })), `${dtype} ${String(v)}`).toBe("TENSOR_INVALID");
+    for (const [dtype, v] of bad)
+      expect(
+        codeOf(() => toRawTensor({ dtype, data: [v] as never })),
+        `${dtype} ${String(v)}`,
+      ).toBe("TENSOR_INVALID");
   });
 
   it("names the tensor and the element in errors", () => {

@@ -85,8 +85,7 @@ export function toleranceFor(dtype: Dtype, option: CompareOptions["tolerance"]):
   return (option as Partial<Record<Dtype, Tolerance>>)[dtype] ?? base;
 }
 
-const jsonSafe = (v: number | bigint | string): unknown =>
-  typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
+const jsonSafe = (v: number | bigint | string): unknown => (typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v);
 
 /** Collects the result of one or more tensor comparisons. */
 class Accumulator {
@@ -114,15 +113,7 @@ class Accumulator {
  * Element rule: equal when |a−b| ≤ abs + rel·max(|a|,|b|). ±Infinity equals only the same
  * infinity; NaN equals NaN only when `nanEqual`. With `report` false only the diffs are recorded.
  */
-function compareNumbers(
-  name: string,
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  tol: Tolerance,
-  nanEqual: boolean,
-  report: boolean,
-  acc: Accumulator,
-): void {
+function compareNumbers(name: string, a: ArrayLike<number>, b: ArrayLike<number>, tol: Tolerance, nanEqual: boolean, report: boolean, acc: Accumulator): void {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
@@ -173,8 +164,7 @@ export function argmaxRows(values: ArrayLike<number>, rowLength: number): Int32A
   return out;
 }
 
-const floatValues = (t: Tensor): ArrayLike<number> =>
-  t.dtype === "float16" ? float16ArrayToFloat32(t.data) : (t.data as Float32Array | Float64Array);
+const floatValues = (t: Tensor): ArrayLike<number> => (t.dtype === "float16" ? float16ArrayToFloat32(t.data) : (t.data as Float32Array | Float64Array));
 
 function compareInto(name: string, expected: RawTensor, got: RawTensor, opts: CompareOptions, acc: Accumulator): void {
   if (expected.dtype !== got.dtype) {
@@ -224,11 +214,7 @@ export function compareTensors(expected: RawTensor, got: RawTensor, opts: Compar
 }
 
 /** Compares two output maps: every name in either, in sorted order ("missing" = only in `expected`, "extra" = only in `got`). */
-export function compareTensorMaps(
-  expected: Record<string, RawTensor>,
-  got: Record<string, RawTensor>,
-  opts: CompareOptions = {},
-): CompareResult {
+export function compareTensorMaps(expected: Record<string, RawTensor>, got: Record<string, RawTensor>, opts: CompareOptions = {}): CompareResult {
   const acc = new Accumulator();
   const names = [...new Set([...Object.keys(expected), ...Object.keys(got)])].sort();
   for (const name of names) {

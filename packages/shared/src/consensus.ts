@@ -54,11 +54,7 @@ export function groupByAgreement<T extends ReplicaResult>(results: readonly T[],
  * `winners` are its indices, `losers` all other indices, both ascending; null when no group
  * reaches the quorum (the caller adds a tie-breaker or fails the task).
  */
-export function findMajority<T extends ReplicaResult>(
-  results: readonly T[],
-  quorum: number,
-  opts: CompareOptions = {},
-): { winners: number[]; losers: number[] } | null {
+export function findMajority<T extends ReplicaResult>(results: readonly T[], quorum: number, opts: CompareOptions = {}): { winners: number[]; losers: number[] } | null {
   if (!Number.isInteger(quorum) || quorum < 1) throw new RangeError(`quorum must be a positive integer, got ${quorum}`);
   let best: number[] | undefined;
   for (const g of groupByAgreement(results, opts)) if (g.length >= quorum && g.length > (best?.length ?? 0)) best = g;

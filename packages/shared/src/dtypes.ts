@@ -1,21 +1,7 @@
 import { z } from "zod";
 
 /** Every tensor element type onnxruntime accepts as a model input or output. */
-export const DTYPES = [
-  "float32",
-  "float16",
-  "float64",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "bool",
-  "string",
-] as const;
+export const DTYPES = ["float32", "float16", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "string"] as const;
 
 export type Dtype = (typeof DTYPES)[number];
 export const DtypeSchema = z.enum(DTYPES);
@@ -37,5 +23,4 @@ export const DTYPE_BYTES: Record<Exclude<Dtype, "string">, number> = {
 };
 
 export const FLOAT_DTYPES = ["float32", "float16", "float64"] as const satisfies readonly Dtype[];
-export const isFloatDtype = (d: Dtype): d is (typeof FLOAT_DTYPES)[number] =>
-  (FLOAT_DTYPES as readonly Dtype[]).includes(d);
+export const isFloatDtype = (d: Dtype): d is (typeof FLOAT_DTYPES)[number] => (FLOAT_DTYPES as readonly Dtype[]).includes(d);

@@ -31,7 +31,8 @@ export function float32ToFloat16(x: number): number {
   // Subnormal range: value = m · 2^-24. m may round up to 1024, which is the smallest normal's encoding.
   if (a < TWO_POW_M14) return sign | roundHalfEven(a / TWO_POW_M24);
   let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--; // log2 can be off by one next to powers of two
+  if (2 ** e > a)
+    e--; // log2 can be off by one next to powers of two
   else if (2 ** (e + 1) <= a) e++;
   // Scaling by a power of two is exact; m ∈ [1024, 2048]. m = 2048 carries into the exponent, as it should.
   const m = roundHalfEven(a * 2 ** (10 - e));

@@ -214,7 +214,7 @@ export function encodeNpy(raw: RawTensor): Uint8Array {
   // Version 1.0 (u16 header length) always suffices: rank ≤ 8 keeps the header under 200 bytes.
   const preamble = 10;
   const total = Math.ceil((preamble + dict.length + 1) / HEADER_ALIGN) * HEADER_ALIGN;
-  const header = dict.padEnd(total - preamble - 1, " ") + "\n";
+  const header = `${dict.padEnd(total - preamble - 1, " ")}\n`;
 
   const out = new Uint8Array(total + body.length);
   out.set(MAGIC, 0);

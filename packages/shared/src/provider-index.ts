@@ -20,17 +20,7 @@
  * is above 2^53 (where Number() rounds): Number() is monotonic, so `Number(a) < Number(b)` implies
  * `a < b` and `>` likewise; below 2^53 the conversion is exact.
  */
-import {
-  type MatchRequest,
-  type ProviderSnapshot,
-  providerBaseScore,
-  priceFactor,
-  proximityFactor,
-  requestScore,
-  SCORE_WEIGHTS,
-  type ScoreWeights,
-  validateWeights,
-} from "./scoring";
+import { type MatchRequest, type ProviderSnapshot, providerBaseScore, priceFactor, proximityFactor, requestScore, SCORE_WEIGHTS, type ScoreWeights, validateWeights } from "./scoring";
 
 /** Maps strings to small dense integer codes. */
 class Interner {

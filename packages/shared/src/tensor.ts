@@ -157,8 +157,7 @@ export function fromTypedArray(t: Tensor, name = "tensor"): RawTensor {
   return raw;
 }
 
-const describe = (v: unknown): string =>
-  v === null ? "null" : typeof v === "object" ? ((v as object).constructor?.name ?? "object") : typeof v;
+const describe = (v: unknown): string => (v === null ? "null" : typeof v === "object" ? ((v as object).constructor?.name ?? "object") : typeof v);
 
 /** Parses a JSON tensor (base64 bytes or strings) and validates it. Throws TENSOR_INVALID / INPUT_SIZE_MISMATCH. */
 export function tensorFromJson(json: TensorJson, name: string): RawTensor {
@@ -231,8 +230,7 @@ export function validateInputsAgainstSignature(inputs: Record<string, RawTensor>
     if (t.dtype !== info.dtype) {
       throw new StunError("INPUT_DTYPE_MISMATCH", `input "${info.name}": expected dtype ${info.dtype}, got ${t.dtype}`);
     }
-    const mismatch = (why: string) =>
-      new StunError("INPUT_SHAPE_MISMATCH", `input "${info.name}": expected shape ${formatDims(info.shape)}, got ${formatDims(t.dims)} (${why})`);
+    const mismatch = (why: string) => new StunError("INPUT_SHAPE_MISMATCH", `input "${info.name}": expected shape ${formatDims(info.shape)}, got ${formatDims(t.dims)} (${why})`);
     if (t.dims.length !== info.shape.length) throw mismatch(`rank ${t.dims.length} instead of ${info.shape.length}`);
     info.shape.forEach((want, i) => {
       const got = t.dims[i]!;

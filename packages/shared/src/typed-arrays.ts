@@ -6,17 +6,7 @@
 import type { Dtype } from "./dtypes";
 
 /** Every typed array a fixed-size dtype decodes to (no Uint8ClampedArray, no float16 array type). */
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+export type TypedArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
 
 /** The constructor side of {@link TypedArray}: a fresh array of `length`, or a view of a buffer. */
 export interface TypedArrayConstructor {

@@ -40,13 +40,13 @@ describe("base64", () => {
   it.each([
     ["Zm9", "not a multiple of 4"],
     ["Zm9v Zg==", "not a multiple of 4"],
-    ["Zm 9", "character \" \" at offset 2"],
-    ["Zm-_", "character \"-\" at offset 2"],
+    ["Zm 9", 'character " " at offset 2'],
+    ["Zm-_", 'character "-" at offset 2'],
     ["Z===", "padding '=' at offset 1"],
     ["Zg=a", "padding '=' at offset 2"],
     ["Zh==", "padding bits are not zero"],
     ["Zm9=", "padding bits are not zero"],
-    ["Zm9é", "character \"é\" at offset 3"],
+    ["Zm9é", 'character "é" at offset 3'],
     ["====", "padding '=' at offset 0"],
   ])("rejects %j (%s)", (text, why) => {
     expect(() => decodeBase64(text)).toThrow(Base64Error);

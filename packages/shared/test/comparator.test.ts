@@ -98,9 +98,7 @@ describe("compareTensors", () => {
 
   it("reports dtype and dims differences without comparing values", () => {
     expect(compareTensors(t32([1]), t64([1])).mismatches).toEqual([{ output: "output", reason: "dtype", expected: "float32", got: "float64" }]);
-    expect(compareTensors(t32([1, 2], [2]), t32([1, 2], [1, 2])).mismatches).toEqual([
-      { output: "output", reason: "dims", expected: [2], got: [1, 2] },
-    ]);
+    expect(compareTensors(t32([1, 2], [2]), t32([1, 2], [1, 2])).mismatches).toEqual([{ output: "output", reason: "dims", expected: [2], got: [1, 2] }]);
   });
 });
 
@@ -119,9 +117,7 @@ describe("argmax mode", () => {
     expect(r.equal).toBe(true);
     expect(r.maxAbsDiff).toBeCloseTo(0.4, 6); // value diffs are still measured
     const other = t32([0.1, 0.2, 0.7, 0.5, 0.3, 0.2], [2, 3]);
-    expect(compareTensors(a, other, { argmax: true, name: "probs" }).mismatches).toEqual([
-      { output: "probs", reason: "argmax", index: 0, expected: 1, got: 2 },
-    ]);
+    expect(compareTensors(a, other, { argmax: true, name: "probs" }).mismatches).toEqual([{ output: "probs", reason: "argmax", index: 0, expected: 1, got: 2 }]);
   });
 
   it("compares scalars and non-float outputs by value", () => {

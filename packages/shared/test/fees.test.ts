@@ -2,10 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FEE_SPLIT, splitFee } from "../src/fees";
 
-const arbExecutions = fc.array(
-  fc.record({ id: fc.string({ maxLength: 4 }), amount: fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: 10n ** 30n })) }),
-  { maxLength: 7 },
-);
+const arbExecutions = fc.array(fc.record({ id: fc.string({ maxLength: 4 }), amount: fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: 10n ** 30n })) }), { maxLength: 7 });
 
 describe("splitFee", () => {
   it("splits 80/15/5", () => {
@@ -21,10 +18,23 @@ describe("splitFee", () => {
 
   it("hands leftover units to the largest fractional remainders, ties in input order", () => {
     // total 3 → pool 3, three equal shares of 1 each: exact.
-    expect(splitFee([{ id: "a", amount: 1n }, { id: "b", amount: 1n }, { id: "c", amount: 1n }]).providers.map((p) => p.amount)).toEqual([1n, 1n, 1n]);
+    expect(
+      splitFee([
+        { id: "a", amount: 1n },
+        { id: "b", amount: 1n },
+        { id: "c", amount: 1n },
+      ]).providers.map((p) => p.amount),
+    ).toEqual([1n, 1n, 1n]);
     // total 20 → treasury 3, creator 1, pool 16 split 1:1:1:1:1:... among amounts [2, 3, 5, 10]:
     // exact 1.6, 2.4, 4, 8 → floors 1, 2, 4, 8 (=15), leftover 1 to the largest remainder (a: .6).
-    expect(splitFee([{ id: "a", amount: 2n }, { id: "b", amount: 3n }, { id: "c", amount: 5n }, { id: "d", amount: 10n }]).providers).toEqual([
+    expect(
+      splitFee([
+        { id: "a", amount: 2n },
+        { id: "b", amount: 3n },
+        { id: "c", amount: 5n },
+        { id: "d", amount: 10n },
+      ]).providers,
+    ).toEqual([
       { id: "a", amount: 2n },
       { id: "b", amount: 2n },
       { id: "c", amount: 4n },
@@ -41,7 +51,12 @@ describe("splitFee", () => {
   });
 
   it("throws on a negative amount", () => {
-    expect(() => splitFee([{ id: "a", amount: 5n }, { id: "b", amount: -1n }])).toThrow("execution b: negative amount -1");
+    expect(() =>
+      splitFee([
+        { id: "a", amount: 5n },
+        { id: "b", amount: -1n },
+      ]),
+    ).toThrow("execution b: negative amount -1");
   });
 
   it("conserves every base unit, keeps each share within one unit of its proportion, and pays providers ≥ 80%", () => {

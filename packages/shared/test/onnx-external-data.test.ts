@@ -89,7 +89,10 @@ describe("scanOnnxExternalData", () => {
     const cases: [P.IAttributeProto, string][] = [
       [{ name: "ts", type: AT.TENSORS, tensors: [embedded("a"), external("b")] }, 'graph.node[0] "n".attribute[0] "ts".tensors[1] "b"'],
       [{ name: "st", type: AT.SPARSE_TENSOR, sparseTensor: { values: external("v"), dims: [2] } }, 'graph.node[0] "n".attribute[0] "st".sparse_tensor.values "v"'],
-      [{ name: "sts", type: AT.SPARSE_TENSORS, sparseTensors: [{ values: embedded("v") }, { values: embedded("w"), indices: external("i") }] }, 'graph.node[0] "n".attribute[0] "sts".sparse_tensors[1].indices "i"'],
+      [
+        { name: "sts", type: AT.SPARSE_TENSORS, sparseTensors: [{ values: embedded("v") }, { values: embedded("w"), indices: external("i") }] },
+        'graph.node[0] "n".attribute[0] "sts".sparse_tensors[1].indices "i"',
+      ],
     ];
     for (const [attribute, where] of cases) expect(scanOnnxExternalData(model(graph({ node: [node(attribute)] })))).toMatchObject({ kind: "external", where });
   });

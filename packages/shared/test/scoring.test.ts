@@ -33,8 +33,7 @@ describe("eligibility", () => {
 });
 
 describe("factors", () => {
-  const score = (factor: keyof ScoreWeights, p: Partial<ProviderSnapshot>, r: Partial<MatchRequest> = {}) =>
-    scoreProvider(provider(p), req(r), only(factor));
+  const score = (factor: keyof ScoreWeights, p: Partial<ProviderSnapshot>, r: Partial<MatchRequest> = {}) => scoreProvider(provider(p), req(r), only(factor));
 
   it("spec: saturating throughput, half at SPEC_IPS_HALF", () => {
     expect(score("spec", { benchmarkIps: 0 })).toBe(0);

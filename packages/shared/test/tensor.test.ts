@@ -95,9 +95,19 @@ describe("typed arrays", () => {
 
   it("gives each dtype the array type onnxruntime takes", () => {
     const expected: Record<string, string> = {
-      float32: "Float32Array", float16: "Uint16Array", float64: "Float64Array", int8: "Int8Array",
-      int16: "Int16Array", int32: "Int32Array", int64: "BigInt64Array", uint8: "Uint8Array",
-      uint16: "Uint16Array", uint32: "Uint32Array", uint64: "BigUint64Array", bool: "Uint8Array", string: "Array",
+      float32: "Float32Array",
+      float16: "Uint16Array",
+      float64: "Float64Array",
+      int8: "Int8Array",
+      int16: "Int16Array",
+      int32: "Int32Array",
+      int64: "BigInt64Array",
+      uint8: "Uint8Array",
+      uint16: "Uint16Array",
+      uint32: "Uint32Array",
+      uint64: "BigUint64Array",
+      bool: "Uint8Array",
+      string: "Array",
     };
     for (const dtype of DTYPES) {
       const raw: RawTensor = dtype === "string" ? { dtype, dims: [1], data: ["x"] } : { dtype, dims: [1], data: new Uint8Array(expectedByteLength(dtype, [1])) };
@@ -130,9 +140,7 @@ describe("typed arrays", () => {
   });
 
   it("rejects data of the wrong array type or length", () => {
-    expect(stunError(() => fromTypedArray({ dtype: "float32", dims: [1], data: new Float64Array(1) } as never)).message).toContain(
-      "float32 data must be a Float32Array, got Float64Array",
-    );
+    expect(stunError(() => fromTypedArray({ dtype: "float32", dims: [1], data: new Float64Array(1) } as never)).message).toContain("float32 data must be a Float32Array, got Float64Array");
     expect(stunError(() => fromTypedArray({ dtype: "int64", dims: [1], data: new Int32Array(2) } as never)).code).toBe("TENSOR_INVALID");
     expect(stunError(() => fromTypedArray({ dtype: "int32", dims: [3], data: new Int32Array(2) })).code).toBe("INPUT_SIZE_MISMATCH");
   });
@@ -211,8 +219,6 @@ describe("validateInputsAgainstSignature", () => {
   it("binds a symbol repeated within one input", () => {
     const square: TensorInfo[] = [{ name: "m", dtype: "float32", shape: ["n", "n"] }];
     validateInputsAgainstSignature({ m: f(3, 3) }, square);
-    expect(stunError(() => validateInputsAgainstSignature({ m: f(3, 4) }, square)).message).toContain(
-      '"n" was bound to 3 earlier in this input',
-    );
+    expect(stunError(() => validateInputsAgainstSignature({ m: f(3, 4) }, square)).message).toContain('"n" was bound to 3 earlier in this input');
   });
 });

@@ -420,30 +420,82 @@ export function sampleTensor(dtype: Dtype, dims: number[], seed = 1): WireTensor
   const int = (lo: number, hi: number) => Math.floor(lo + rand() * (hi - lo + 1));
   switch (dtype) {
     case "float32":
-      return wireTensor(dtype, dims, Float32Array.from({ length: n }, () => rand() * 20 - 10));
+      return wireTensor(
+        dtype,
+        dims,
+        Float32Array.from({ length: n }, () => rand() * 20 - 10),
+      );
     case "float64":
-      return wireTensor(dtype, dims, Float64Array.from({ length: n }, () => rand() * 2e6 - 1e6));
+      return wireTensor(
+        dtype,
+        dims,
+        Float64Array.from({ length: n }, () => rand() * 2e6 - 1e6),
+      );
     case "float16":
-      return wireTensor(dtype, dims, Uint16Array.from({ length: n }, () => float32ToFloat16Bits(rand() * 200 - 100)));
+      return wireTensor(
+        dtype,
+        dims,
+        Uint16Array.from({ length: n }, () => float32ToFloat16Bits(rand() * 200 - 100)),
+      );
     case "int8":
-      return wireTensor(dtype, dims, Int8Array.from({ length: n }, () => int(-128, 127)));
+      return wireTensor(
+        dtype,
+        dims,
+        Int8Array.from({ length: n }, () => int(-128, 127)),
+      );
     case "int16":
-      return wireTensor(dtype, dims, Int16Array.from({ length: n }, () => int(-32768, 32767)));
+      return wireTensor(
+        dtype,
+        dims,
+        Int16Array.from({ length: n }, () => int(-32768, 32767)),
+      );
     case "int32":
-      return wireTensor(dtype, dims, Int32Array.from({ length: n }, () => int(-2147483648, 2147483647)));
+      return wireTensor(
+        dtype,
+        dims,
+        Int32Array.from({ length: n }, () => int(-2147483648, 2147483647)),
+      );
     case "int64":
-      return wireTensor(dtype, dims, BigInt64Array.from({ length: n }, (_, i) => (BigInt(int(-2147483648, 2147483647)) << 31n) ^ BigInt(i)));
+      return wireTensor(
+        dtype,
+        dims,
+        BigInt64Array.from({ length: n }, (_, i) => (BigInt(int(-2147483648, 2147483647)) << 31n) ^ BigInt(i)),
+      );
     case "uint8":
-      return wireTensor(dtype, dims, Uint8Array.from({ length: n }, () => int(0, 255)));
+      return wireTensor(
+        dtype,
+        dims,
+        Uint8Array.from({ length: n }, () => int(0, 255)),
+      );
     case "uint16":
-      return wireTensor(dtype, dims, Uint16Array.from({ length: n }, () => int(0, 65535)));
+      return wireTensor(
+        dtype,
+        dims,
+        Uint16Array.from({ length: n }, () => int(0, 65535)),
+      );
     case "uint32":
-      return wireTensor(dtype, dims, Uint32Array.from({ length: n }, () => int(0, 4294967295)));
+      return wireTensor(
+        dtype,
+        dims,
+        Uint32Array.from({ length: n }, () => int(0, 4294967295)),
+      );
     case "uint64":
-      return wireTensor(dtype, dims, BigUint64Array.from({ length: n }, () => (BigInt(int(0, 4294967295)) << 32n) | BigInt(int(0, 4294967295))));
+      return wireTensor(
+        dtype,
+        dims,
+        BigUint64Array.from({ length: n }, () => (BigInt(int(0, 4294967295)) << 32n) | BigInt(int(0, 4294967295))),
+      );
     case "bool":
-      return wireTensor(dtype, dims, Uint8Array.from({ length: n }, () => (rand() < 0.5 ? 1 : 0)));
+      return wireTensor(
+        dtype,
+        dims,
+        Uint8Array.from({ length: n }, () => (rand() < 0.5 ? 1 : 0)),
+      );
     case "string":
-      return wireTensor(dtype, dims, Array.from({ length: n }, (_, i) => (i % 3 === 0 ? "" : `s${i}-${int(0, 1e6)}-ünï`)));
+      return wireTensor(
+        dtype,
+        dims,
+        Array.from({ length: n }, (_, i) => (i % 3 === 0 ? "" : `s${i}-${int(0, 1e6)}-ünï`)),
+      );
   }
 }

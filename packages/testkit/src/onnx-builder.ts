@@ -37,14 +37,7 @@ export type Dim = number | string;
 export type NumericArray = TypedArray;
 
 /** Node attributes, with the ONNX attribute type stated explicitly (JS numbers do not tell int from float). */
-export type AttrValue =
-  | { f: number }
-  | { i: number }
-  | { s: string }
-  | { floats: number[] }
-  | { ints: number[] }
-  | { t: P.ITensorProto }
-  | { g: P.IGraphProto };
+export type AttrValue = { f: number } | { i: number } | { s: string } | { floats: number[] } | { ints: number[] } | { t: P.ITensorProto } | { g: P.IGraphProto };
 
 export const attr = {
   float: (f: number): AttrValue => ({ f }),

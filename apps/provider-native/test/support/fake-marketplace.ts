@@ -4,18 +4,7 @@
  * what the agent sends. The end-to-end tests against apps/server live with the server.
  */
 import { Server, type Socket } from "socket.io";
-import {
-  HandshakeAuthSchema,
-  PROVIDER_EVENTS,
-  PROVIDER_NAMESPACE,
-  RegisterSchema,
-  type Ack,
-  type Assign,
-  type AssignAck,
-  type ExecutionError,
-  type Register,
-  type Result,
-} from "@stun/shared";
+import { HandshakeAuthSchema, PROVIDER_EVENTS, PROVIDER_NAMESPACE, RegisterSchema, type Ack, type Assign, type AssignAck, type ExecutionError, type Register, type Result } from "@stun/shared";
 import { type ModelServer, type ServedModel, startModelServer } from "./model-server";
 
 export interface FakeMarketplace {

@@ -43,7 +43,13 @@ export class BlobStore {
     const sha = knownSha256 ?? sha256Hex(bytes);
     const target = this.pathOf(sha);
     const now = new Date();
-    if (await fs.utimes(target, now, now).then(() => true, () => false)) return sha;
+    if (
+      await fs.utimes(target, now, now).then(
+        () => true,
+        () => false,
+      )
+    )
+      return sha;
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = path.join(this.dir, "tmp", `${sha}.${randomBytes(6).toString("hex")}`);
     const handle = await fs.open(tmp, "w");
@@ -105,7 +111,15 @@ export class BlobStore {
     for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
       const file = path.join(tmp, name);
       const st = await fs.stat(file).catch(() => undefined);
-      if (st?.isFile() && st.mtime < before && (await fs.unlink(file).then(() => true, () => false))) removed++;
+      if (
+        st?.isFile() &&
+        st.mtime < before &&
+        (await fs.unlink(file).then(
+          () => true,
+          () => false,
+        ))
+      )
+        removed++;
     }
     return removed;
   }

@@ -2,18 +2,7 @@
  * viem clients for the configured chain: a public client (reads, logs, receipts), the submitter's
  * wallet client (pays gas for the server's transactions) and the settler accounts that sign.
  */
-import {
-  type Account,
-  type Chain,
-  type LocalAccount,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-} from "viem";
+import { type Account, type Chain, type LocalAccount, type PublicClient, type Transport, type WalletClient, createPublicClient, createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type MarketplaceDomain, marketplaceDomain } from "@stun/contracts";
 import type { ChainConfig } from "./config";

@@ -63,7 +63,12 @@ export const chainEnvShape = {
    * Seconds a signed withdrawal order stays executable (its on-chain deadline, from the request).
    * Past it with the order's nonce still unused, the withdrawal can never pay and is reversed.
    */
-  CHAIN_WITHDRAWAL_TTL_S: z.coerce.number().int().min(60).max(30 * 86_400).default(3_600),
+  CHAIN_WITHDRAWAL_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(3_600),
   /** How long a sent transaction may go without a receipt before the server sends it again (default 3 min). */
   CHAIN_TX_TIMEOUT_MS: z.coerce.number().int().min(1).default(180_000),
   /** Most tasks per settleFromDeposits transaction. */
@@ -125,7 +130,9 @@ function keystoreKeys(env: ChainEnv, issues: string[]): string[] {
     return [];
   }
   const keys: string[] = [];
-  for (const file of env.CHAIN_SETTLER_KEYSTORE.split(",").map((f) => f.trim()).filter((f) => f !== "")) {
+  for (const file of env.CHAIN_SETTLER_KEYSTORE.split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "")) {
     try {
       keys.push(decryptKeystore(readFileSync(file, "utf8"), password));
     } catch (e) {

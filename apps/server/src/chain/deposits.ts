@@ -86,7 +86,10 @@ export class DepositWatcher {
         const depth = BigInt(Math.max(64, this.cfg.confirmations * 4));
         const low = cursor.blockNumber < head ? cursor.blockNumber : head;
         const back = low - depth >= this.cfg.startBlock - 1n ? low - depth : this.cfg.startBlock - 1n;
-        this.app.log.error({ cursor: cursor.blockNumber.toString(), head: head.toString(), rewindTo: back.toString() }, "chain: the cursor's block changed (reorg deeper than the confirmations, or a reset chain): rescanning");
+        this.app.log.error(
+          { cursor: cursor.blockNumber.toString(), head: head.toString(), rewindTo: back.toString() },
+          "chain: the cursor's block changed (reorg deeper than the confirmations, or a reset chain): rescanning",
+        );
         await this.setCursor(back);
         cursor = { blockNumber: back, blockHash: null };
       }

@@ -17,7 +17,17 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 
-const SIGNING_METHODS = new Set(["eth_sendTransaction", "eth_sign", "eth_signTransaction", "eth_signTypedData", "eth_signTypedData_v1", "eth_signTypedData_v3", "eth_signTypedData_v4", "eth_accounts", "eth_requestAccounts"]);
+const SIGNING_METHODS = new Set([
+  "eth_sendTransaction",
+  "eth_sign",
+  "eth_signTransaction",
+  "eth_signTypedData",
+  "eth_signTypedData_v1",
+  "eth_signTypedData_v3",
+  "eth_signTypedData_v4",
+  "eth_accounts",
+  "eth_requestAccounts",
+]);
 const ALLOWED_NAMESPACES = ["eth_", "net_", "web3_"];
 const EXTENSION_ORIGIN = /^(chrome|moz|safari-web)-extension:\/\/[A-Za-z0-9._-]+$/;
 const MAX_BODY = 1024 * 1024;

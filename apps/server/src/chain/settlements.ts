@@ -83,8 +83,7 @@ interface Candidate {
 
 type Row = { taskId: string; entry: SettlementEntry; attempts: number; mirrorTxId: string | null; txHash: string | null; submittedAt: Date | null };
 
-const toHexDigest = (digest: string | null): Hex =>
-  digest && /^[0-9a-f]{64}$/i.test(digest) ? (`0x${digest.toLowerCase()}` as Hex) : keccak256(new TextEncoder().encode(digest ?? ""));
+const toHexDigest = (digest: string | null): Hex => (digest && /^[0-9a-f]{64}$/i.test(digest) ? (`0x${digest.toLowerCase()}` as Hex) : keccak256(new TextEncoder().encode(digest ?? "")));
 
 /** Whether `e` is the contract refusing (a revert), as opposed to the RPC failing. */
 export function revertOf(e: unknown): ContractFunctionRevertedError | undefined {
@@ -148,7 +147,8 @@ export class SettlementSubmitter {
       account32: accountToBytes32(c.requesterId),
       token: this.cfg.token,
     };
-    const offchain = (reason: string) => this.insert(tx, c, { ...base, modelCreator: zeroAddress, providers: [], creator: { accountId: c.ownerId, paidTo: "treasury", share: "0" }, treasuryShare: "0", reason }, "offchain", null);
+    const offchain = (reason: string) =>
+      this.insert(tx, c, { ...base, modelCreator: zeroAddress, providers: [], creator: { accountId: c.ownerId, paidTo: "treasury", share: "0" }, treasuryShare: "0", reason }, "offchain", null);
 
     const balance = await chainBalance(tx, this.cfg.chainId, c.requesterId);
     if (balance.available < c.cost) return offchain(`the requester's on-chain deposit (${balance.available}) does not cover the cost ${c.cost}`);
@@ -331,7 +331,17 @@ export class SettlementSubmitter {
     };
     const hash = keccak256(
       encodeAbiParameters(
-        [{ type: "tuple", components: [{ name: "providers", type: "address[]" }, { name: "shares", type: "uint256[]" }, { name: "treasuryShare", type: "uint256" }, { name: "creatorShare", type: "uint256" }] }],
+        [
+          {
+            type: "tuple",
+            components: [
+              { name: "providers", type: "address[]" },
+              { name: "shares", type: "uint256[]" },
+              { name: "treasuryShare", type: "uint256" },
+              { name: "creatorShare", type: "uint256" },
+            ],
+          },
+        ],
         [split],
       ),
     );

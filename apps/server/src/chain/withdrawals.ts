@@ -160,7 +160,10 @@ export class WithdrawalSubmitter {
         }
         if (!receipt && Date.now() - w.updatedAt.getTime() < this.cfg.txTimeoutMs) continue;
         // Reverted, dropped or slow: checked and sent again below (the nonce makes a double payment impossible).
-        await prisma.chainWithdrawal.update({ where: { id: w.id }, data: { status: "pending", lastError: receipt ? `reverted: ${w.txHash}` : `no receipt after ${this.cfg.txTimeoutMs} ms: ${w.txHash}` } });
+        await prisma.chainWithdrawal.update({
+          where: { id: w.id },
+          data: { status: "pending", lastError: receipt ? `reverted: ${w.txHash}` : `no receipt after ${this.cfg.txTimeoutMs} ms: ${w.txHash}` },
+        });
       }
       if (await this.nonceUsed(order.nonce)) {
         await this.confirm(w);

@@ -19,10 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository's prisma/migrations folder (resolved from this file, not the cwd). */
-export const DEFAULT_MIGRATIONS_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../../../prisma/migrations",
-);
+export const DEFAULT_MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../prisma/migrations");
 
 /** Arbitrary constant key for pg_advisory_lock ("stun" + "migr" as bytes). */
 const LOCK_KEY = "7815599126349449586";
@@ -103,17 +100,12 @@ async function migrateLocked(conn: SqlConnection, opts: MigrateOptions): Promise
          "appliedAt" TIMESTAMPTZ NOT NULL DEFAULT now()
        )`,
     );
-    const { rows } = await conn.query<{ name: string; checksum: string }>(
-      `SELECT "name", "checksum" FROM "${MIGRATIONS_TABLE}"`,
-    );
+    const { rows } = await conn.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "${MIGRATIONS_TABLE}"`);
     const applied = new Map(rows.map((r) => [r.name, r.checksum]));
     const known = new Set(files.map((f) => f.name));
     for (const [name] of applied) {
       if (!known.has(name)) {
-        throw new MigrationError(
-          `database has migration ${name} applied, but it is not in the migrations folder: ` +
-            `this server build is older than the database`,
-        );
+        throw new MigrationError(`database has migration ${name} applied, but it is not in the migrations folder: this server build is older than the database`);
       }
     }
     const result: MigrateResult = { applied: [], skipped: [] };
@@ -145,10 +137,7 @@ async function applyOne(conn: SqlConnection, file: MigrationFile): Promise<void>
   await conn.exec("BEGIN");
   try {
     await conn.exec(file.sql);
-    await conn.query(`INSERT INTO "${MIGRATIONS_TABLE}" ("name", "checksum") VALUES ($1, $2)`, [
-      file.name,
-      file.checksum,
-    ]);
+    await conn.query(`INSERT INTO "${MIGRATIONS_TABLE}" ("name", "checksum") VALUES ($1, $2)`, [file.name, file.checksum]);
     await conn.exec("COMMIT");
   } catch (err) {
     await conn.exec("ROLLBACK").catch(() => {});

@@ -6,11 +6,7 @@
  * Prisma's P2002. This wrapper converts such errors into DriverAdapterError the same way the adapter
  * would. It is a no-op once both resolve to one PGlite (e.g. an npm `overrides` entry).
  */
-import {
-  DriverAdapterError,
-  type SqlDriverAdapterFactory,
-  type SqlDriverAdapter,
-} from "@prisma/driver-adapter-utils";
+import { DriverAdapterError, type SqlDriverAdapterFactory, type SqlDriverAdapter } from "@prisma/driver-adapter-utils";
 
 type Payload = ConstructorParameters<typeof DriverAdapterError>[0];
 
@@ -26,8 +22,7 @@ interface PgError {
 
 function isPgError(e: unknown): e is PgError {
   const o = e as Partial<PgError> | null;
-  return typeof o === "object" && o !== null && typeof o.code === "string" && typeof o.severity === "string" &&
-    typeof o.message === "string";
+  return typeof o === "object" && o !== null && typeof o.code === "string" && typeof o.severity === "string" && typeof o.message === "string";
 }
 
 function keyFields(e: PgError): string[] | undefined {
@@ -38,18 +33,24 @@ function mapError(e: PgError): Payload {
   const base = { originalCode: e.code, originalMessage: e.message };
   const fields = keyFields(e);
   switch (e.code) {
-    case "22001": return { ...base, kind: "LengthMismatch", column: e.column } as Payload;
-    case "22003": return { ...base, kind: "ValueOutOfRange", cause: e.message } as Payload;
-    case "22P02": return { ...base, kind: "InvalidInputValue", message: e.message } as Payload;
-    case "23505": return { ...base, kind: "UniqueConstraintViolation", constraint: fields ? { fields } : undefined } as Payload;
-    case "23502": return { ...base, kind: "NullConstraintViolation", constraint: fields ? { fields } : undefined } as Payload;
+    case "22001":
+      return { ...base, kind: "LengthMismatch", column: e.column } as Payload;
+    case "22003":
+      return { ...base, kind: "ValueOutOfRange", cause: e.message } as Payload;
+    case "22P02":
+      return { ...base, kind: "InvalidInputValue", message: e.message } as Payload;
+    case "23505":
+      return { ...base, kind: "UniqueConstraintViolation", constraint: fields ? { fields } : undefined } as Payload;
+    case "23502":
+      return { ...base, kind: "NullConstraintViolation", constraint: fields ? { fields } : undefined } as Payload;
     case "23503":
       return {
         ...base,
         kind: "ForeignKeyConstraintViolation",
         constraint: e.column ? { fields: [e.column] } : e.constraint ? { index: e.constraint } : undefined,
       } as Payload;
-    case "40001": return { ...base, kind: "TransactionWriteConflict" } as Payload;
+    case "40001":
+      return { ...base, kind: "TransactionWriteConflict" } as Payload;
     default:
       return {
         ...base,

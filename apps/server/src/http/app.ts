@@ -33,10 +33,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   // models: MODEL_LIMIT), and JSON is the only body type besides the model upload's bytes.
   const http = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true, trustProxy: app.config.trustProxy ?? false });
   http.removeAllContentTypeParsers();
-  http.addContentTypeParser(
-    "application/json",
-    jsonBodyParser({ limitFor: (req) => req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT, maxDepth: JSON_MAX_DEPTH, output: "json" }),
-  );
+  http.addContentTypeParser("application/json", jsonBodyParser({ limitFor: (req) => req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT, maxDepth: JSON_MAX_DEPTH, output: "json" }));
   // Rate limits first (onRequest hooks run in order): a flood costs no key lookup.
   limitApiRequests(http, app.limits);
   authenticateBeforeBody(http, app);

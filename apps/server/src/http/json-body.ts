@@ -60,10 +60,8 @@ export class JsonDepthScanner {
   }
 }
 
-export const tooLarge = (limit: number): StunError =>
-  new StunError("PAYLOAD_TOO_LARGE", `the request body is larger than this route's limit of ${limit} bytes`, { limit });
-export const tooDeep = (maxDepth: number): StunError =>
-  new StunError("BODY_TOO_DEEP", `the JSON body nests deeper than ${maxDepth} levels`, { maxDepth });
+export const tooLarge = (limit: number): StunError => new StunError("PAYLOAD_TOO_LARGE", `the request body is larger than this route's limit of ${limit} bytes`, { limit });
+export const tooDeep = (maxDepth: number): StunError => new StunError("BODY_TOO_DEEP", `the JSON body nests deeper than ${maxDepth} levels`, { maxDepth });
 
 export interface JsonBodyOptions {
   /** The most bytes this request's body may have. */

@@ -62,7 +62,7 @@ export function renderSchema(s: Schema | undefined, pad = ""): string {
         return extra && typeof extra === "object" ? `Record<string, ${renderSchema(extra as Schema, pad)}>` : "{}";
       }
       const required = new Set((s.required ?? []) as string[]);
-      const inner = pad + "  ";
+      const inner = `${pad}  `;
       const fields = names.map((n) => `${n}${required.has(n) ? "" : "?"}: ${renderSchema(props[n], inner)}`);
       const oneLine = `{ ${fields.join("; ")} }`;
       if (!oneLine.includes("\n") && pad.length + oneLine.length <= WIDTH) return oneLine;
@@ -85,7 +85,7 @@ export function renderSchema(s: Schema | undefined, pad = ""): string {
 }
 
 function fence(code: string): string {
-  return "```ts\n" + code + "\n```";
+  return `\`\`\`ts\n${code}\n\`\`\``;
 }
 
 function authOf(op: Operation): string {
@@ -135,7 +135,10 @@ function renderRoute(method: string, path: string, op: Operation): string {
     else if (schema.includes("\n") || schema.length > 60) lines.push(`${head}:`, "", fence(schema), "");
     else lines.push(`${head}: \`${schema}\``);
   }
-  return lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd();
+  return lines
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd();
 }
 
 /** docs/REST.md from the OpenAPI document. */

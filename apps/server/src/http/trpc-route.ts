@@ -38,10 +38,7 @@ export async function registerTrpc(http: FastifyInstance, app: AppContext): Prom
   const { BODY_LIMIT, JSON_BODY_LIMIT, JSON_MAX_DEPTH } = app.config;
   await http.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(
-      "application/json",
-      jsonBodyParser({ limitFor: (req) => (callCarriesTensors(pathOf(req)) ? BODY_LIMIT : JSON_BODY_LIMIT), maxDepth: JSON_MAX_DEPTH, output: "text" }),
-    );
+    scope.addContentTypeParser("application/json", jsonBodyParser({ limitFor: (req) => (callCarriesTensors(pathOf(req)) ? BODY_LIMIT : JSON_BODY_LIMIT), maxDepth: JSON_MAX_DEPTH, output: "text" }));
     scope.addHook("onRequest", async (req) => {
       if (!callCarriesTensors(pathOf(req))) return;
       const key = bearerToken(req.headers.authorization);

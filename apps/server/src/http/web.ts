@@ -74,7 +74,10 @@ function setHeaders(reply: FastifyReply, file: string, policyOf: (htmlFile: stri
   void reply.header("cross-origin-embedder-policy", "require-corp");
   void reply.header("cross-origin-resource-policy", "same-origin");
   void reply.header("x-content-type-options", "nosniff");
-  const norm = file.split(path.sep).join("/").replace(/\.(br|gz)$/, "");
+  const norm = file
+    .split(path.sep)
+    .join("/")
+    .replace(/\.(br|gz)$/, "");
   if (norm.includes("/_next/static/")) void reply.header("cache-control", "public, max-age=31536000, immutable");
   else if (norm.endsWith(".wasm") || norm.endsWith(".mjs")) void reply.header("cache-control", "public, max-age=86400");
   else void reply.header("cache-control", "no-cache");

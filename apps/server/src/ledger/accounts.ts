@@ -36,9 +36,7 @@ export const available = (accountId: string) => ledgerAccount(accountId, "availa
 export const escrow = (accountId: string) => ledgerAccount(accountId, "escrow");
 export const staked = (accountId: string) => ledgerAccount(accountId, "stake");
 
-export type ParsedLedgerAccount =
-  | { type: "account"; accountId: string; bucket: Bucket }
-  | { type: "system"; name: SystemAccount };
+export type ParsedLedgerAccount = { type: "account"; accountId: string; bucket: Bucket } | { type: "system"; name: SystemAccount };
 
 /** Parses a ledger account name; throws on anything not listed above. */
 export function parseLedgerAccount(name: string): ParsedLedgerAccount {

@@ -99,14 +99,7 @@ export async function slash(tx: Tx, providerAccountId: string, amount: bigint, o
   return postTransfer(tx, { kind: "slash", ...(opts.taskId !== undefined ? { taskId: opts.taskId } : {}), entries });
 }
 
-function move(
-  tx: Tx,
-  kind: string,
-  taskId: string | undefined,
-  from: string,
-  to: string,
-  amount: bigint,
-): Promise<TransferResult> {
+function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint): Promise<TransferResult> {
   return postTransfer(tx, {
     kind,
     ...(taskId !== undefined ? { taskId } : {}),

@@ -101,12 +101,12 @@ async function applyDeltas(tx: Tx, accountId: string, cols: Map<BalanceColumn, b
   }
   const short = [...cols].find(([col, d]) => d < 0n && row[col] < -d);
   const [col, d] = short ?? [...cols][0]!;
-  throw new StunError(
-    "INSUFFICIENT_FUNDS",
-    `account ${accountId} has ${col === "balance" ? "a balance" : col === "escrow" ? "escrow" : "a stake"} of ${row[col]}, ` +
-      `${-d} needed`,
-    { accountId, column: col, have: row[col].toString(), need: (-d).toString() },
-  );
+  throw new StunError("INSUFFICIENT_FUNDS", `account ${accountId} has ${col === "balance" ? "a balance" : col === "escrow" ? "escrow" : "a stake"} of ${row[col]}, ` + `${-d} needed`, {
+    accountId,
+    column: col,
+    have: row[col].toString(),
+    need: (-d).toString(),
+  });
 }
 
 const COLUMNS: readonly BalanceColumn[] = ["balance", "escrow", "stake"];

@@ -15,7 +15,12 @@ export function parseTrustProxy(setting: string | undefined): TrustProxy | undef
     const hops = Number(setting);
     return (_addr, hop) => hop < hops;
   }
-  return proxyAddr.compile(setting.split(",").map((s) => s.trim()).filter(Boolean));
+  return proxyAddr.compile(
+    setting
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 /**

@@ -16,19 +16,7 @@
  * the dtype default, never above a cap); a model whose tolerance had to be raised far above the
  * default is marked `sameBackendQuorum`: its replicas are compared only within one backend class.
  */
-import {
-  DEFAULT_TOLERANCES,
-  StunError,
-  float16ToFloat32,
-  float32ToFloat16,
-  isFloatDtype,
-  toTypedArray,
-  type Dtype,
-  type FloatDtype,
-  type RawTensor,
-  type TensorInfo,
-  type Tolerance,
-} from "@stun/shared";
+import { DEFAULT_TOLERANCES, StunError, float16ToFloat32, float32ToFloat16, isFloatDtype, toTypedArray, type FloatDtype, type RawTensor, type TensorInfo, type Tolerance } from "@stun/shared";
 import type { Calibration } from "../models/calibration";
 import { BUDGET_ERROR_CODES, DEFAULT_RUN_BUDGET, assertInputBudget, type RunBudget } from "./run-budget";
 import { randomInputs, runReference, seededRng, type Rng } from "./reference-run";

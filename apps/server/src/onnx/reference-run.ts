@@ -13,18 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import * as ort from "onnxruntime-node";
-import {
-  mulberry32,
-  DTYPE_BYTES,
-  DTYPES,
-  HOST_IS_LITTLE_ENDIAN,
-  float32ToFloat16,
-  swapBytesInPlace,
-  toTypedArray,
-  type Dtype,
-  type RawTensor,
-  type TensorInfo,
-} from "@stun/shared";
+import { mulberry32, DTYPE_BYTES, DTYPES, HOST_IS_LITTLE_ENDIAN, float32ToFloat16, swapBytesInPlace, toTypedArray, type Dtype, type RawTensor, type TensorInfo } from "@stun/shared";
 import { DEFAULT_RUN_BUDGET, assertRunBudget, concreteDims, type RunBudget } from "./run-budget";
 import { assertSelfContainedModel } from "./self-contained";
 
@@ -214,11 +203,7 @@ export interface ReferenceRunOptions {
  * MODEL_TOO_COSTLY when its outputs exceed the budget. The server calls it only inside its ONNX
  * worker threads (onnx/worker-pool.ts), never on the event loop.
  */
-export async function runReference(
-  modelBytes: Uint8Array,
-  inputs: Record<string, RawTensor>,
-  opts: ReferenceRunOptions = {},
-): Promise<Record<string, RawTensor>> {
+export async function runReference(modelBytes: Uint8Array, inputs: Record<string, RawTensor>, opts: ReferenceRunOptions = {}): Promise<Record<string, RawTensor>> {
   const entry = acquire(modelBytes, opts.optimization ?? "all");
   try {
     const session = await entry.session;

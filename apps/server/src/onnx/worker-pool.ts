@@ -212,10 +212,7 @@ export class OnnxWorkerPool {
     clearTimeout(p.queueTimer);
     slot.pending = p;
     this.ref(slot);
-    slot.timer = setTimeout(
-      () => void this.stop(slot, "MODEL_TOO_COSTLY", `the model's run took longer than the server's ${this.opts.timeoutMs} ms limit`),
-      this.opts.timeoutMs,
-    );
+    slot.timer = setTimeout(() => void this.stop(slot, "MODEL_TOO_COSTLY", `the model's run took longer than the server's ${this.opts.timeoutMs} ms limit`), this.opts.timeoutMs);
     slot.worker.send({ id: p.id, job: p.job });
     this.startSampler();
   }

@@ -7,10 +7,7 @@ export interface Candidate {
   outputs: Record<string, RawTensor>;
 }
 
-export type Decision =
-  | { kind: "accept"; winners: string[]; losers: string[] }
-  | { kind: "tiebreak" }
-  | { kind: "no-consensus"; losers: string[] };
+export type Decision = { kind: "accept"; winners: string[]; losers: string[] } | { kind: "tiebreak" } | { kind: "no-consensus"; losers: string[] };
 
 /** Agreeing replicas needed to accept: a strict majority of the replicas asked for. */
 export const quorumFor = (replicas: number): number => Math.floor(replicas / 2) + 1;

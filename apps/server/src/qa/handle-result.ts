@@ -1,14 +1,4 @@
-import {
-  deserializeTensorMap,
-  serializeTensorMap,
-  type Ack,
-  type ExecutionError,
-  type RawTensor,
-  type Receipt,
-  type ReceiptQa,
-  type Result,
-  type TensorInfo,
-} from "@stun/shared";
+import { deserializeTensorMap, serializeTensorMap, type Ack, type ExecutionError, type RawTensor, type Receipt, type ReceiptQa, type Result, type TensorInfo } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import { retryOnConflict } from "../db/retry-conflicts";
@@ -99,18 +89,20 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   // The result path runs raw SQL: it is the busiest transaction, and Prisma's per-query overhead
   // was most of its cost. The task row is locked first, as every writer does. A deadlock with
   // another result transaction (PostgreSQL) runs it again.
-  await retryOnConflict(() => db.prisma.$transaction(async (tx) => {
-    outcome = undefined;
-    const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
-    await pinBlob(tx, blobs, outputSha256, stored);
-    const done = await tx.$executeRaw`
+  await retryOnConflict(() =>
+    db.prisma.$transaction(async (tx) => {
+      outcome = undefined;
+      const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+      await pinBlob(tx, blobs, outputSha256, stored);
+      const done = await tx.$executeRaw`
       UPDATE "Assignment"
       SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
           "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
       WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
-    if (done === 0 || !task) return;
-    outcome = await judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
-  }));
+      if (done === 0 || !task) return;
+      outcome = await judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
+    }),
+  );
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
@@ -183,8 +175,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   const v = parseVerification(task.verification);
   const judgedProviders = [...new Set([...completed.map((c) => c.providerId), ...(v.recheck ? [v.recheck.providerId] : [])])].sort();
   await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ANY(${judgedProviders}::text[]) ORDER BY id FOR NO KEY UPDATE`;
-  const outputsOf = async (c: { id: string; outputSha256: string }) =>
-    c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256));
+  const outputsOf = async (c: { id: string; outputSha256: string }) => (c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256)));
   const results: Candidate[] = [];
   for (const c of completed) results.push({ assignmentId: c.id, outputs: await outputsOf(c) });
   // A re-check's original solo result is its first replica.
@@ -208,13 +199,22 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   for (; j.kind === "need-reference" || j.kind === "need-agreeing-trust"; j = judge(input)) {
     if (j.kind === "need-reference") input.reference = (await refereeOutputs(app, model, task.inputSha256)) ?? null;
     else {
-      input.agreeingTrust = await pairTrusts(tx, j.agreeing.map((id) => byId.get(id)!));
+      input.agreeingTrust = await pairTrusts(
+        tx,
+        j.agreeing.map((id) => byId.get(id)!),
+      );
       input.auditDraw = unpredictableUniform();
     }
   }
 
   const credit =
-    j.kind === "accept" && j.checked ? await creditOf(tx, task, j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined)) : undefined;
+    j.kind === "accept" && j.checked
+      ? await creditOf(
+          tx,
+          task,
+          j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined),
+        )
+      : undefined;
   for (const { assignmentId, verdict } of "verdicts" in j ? j.verdicts : []) {
     const c = byId.get(assignmentId)!;
     if (verdict === "inconclusive") await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
@@ -288,7 +288,13 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
  * submitted, nor when it agreed only with providers of its own operator (qa/quorum.ts).
  */
 async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[]): Promise<Map<string, boolean>> {
-  const [requester, providers] = await Promise.all([loadAccountIdentity(tx, task.requesterId), loadProviderIdentities(tx, winners.map((w) => w.providerId))]);
+  const [requester, providers] = await Promise.all([
+    loadAccountIdentity(tx, task.requesterId),
+    loadProviderIdentities(
+      tx,
+      winners.map((w) => w.providerId),
+    ),
+  ]);
   const identityOf = (w: CompletedRow): Identity => providers.get(w.providerId) ?? { account: w.accountId, links: [] };
   return new Map(winners.map((w) => [w.id, earnsCredit(identityOf(w), requester, winners.filter((o) => o.id !== w.id).map(identityOf))]));
 }

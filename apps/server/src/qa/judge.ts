@@ -124,8 +124,7 @@ export function judge(input: JudgeInput): Judgement {
   if (decision.kind === "tiebreak") return { kind: "tiebreak" };
   if (decision.kind === "no-consensus") {
     const losers = decision.losers;
-    const [code, message] =
-      kind === "canary" ? ["CANARY_FAILED", "the output did not match the known answer"] : ["NO_CONSENSUS", "the providers' outputs did not agree"];
+    const [code, message] = kind === "canary" ? ["CANARY_FAILED", "the output did not match the known answer"] : ["NO_CONSENSUS", "the providers' outputs did not agree"];
     return {
       kind: "fail",
       verdicts: results.map((r) => ({ assignmentId: r.assignmentId, verdict: losers.includes(r.assignmentId) ? "invalid" : "inconclusive" })),

@@ -103,7 +103,7 @@ export const isTrusted = (t: PairTrust, p: QaPolicy): boolean => trustedChecks(t
 export function checkProbability(t: PairTrust, p: QaPolicy): number {
   const since = trustedChecks(t, p);
   if (since < 0) return 1;
-  const decayed = p.auditStart * Math.pow(0.5, since / p.auditHalfLife);
+  const decayed = p.auditStart * 0.5 ** (since / p.auditHalfLife);
   return Math.min(1, Math.max(p.auditFloor, decayed));
 }
 
@@ -173,8 +173,7 @@ export function refereeAuditProbability(p: QaPolicy, agreeing: readonly PairTrus
 }
 
 /** Whether to referee-audit an agreement (`random` uniform in [0, 1); crypto in the server). */
-export const drawRefereeAudit = (p: QaPolicy, random: number, agreeing: readonly PairTrust[]): boolean =>
-  random < refereeAuditProbability(p, agreeing);
+export const drawRefereeAudit = (p: QaPolicy, random: number, agreeing: readonly PairTrust[]): boolean => random < refereeAuditProbability(p, agreeing);
 
 /** What a wrong result costs its provider: slashMultiple × price (at least minSlash), capped by its stake. */
 export function slashAmount(price: bigint, stake: bigint, p: QaPolicy): bigint {
@@ -195,8 +194,7 @@ export function slashSplit(amount: bigint, requesterPaid: bigint): { toRequester
  * The stake a provider account must hold to take one more execution at `price` while executions
  * worth `atRisk` (sum of prices) are live: every live execution must be slashable in full.
  */
-export const stakeCovers = (stake: bigint, atRisk: bigint, price: bigint, p: QaPolicy): boolean =>
-  price === 0n || stake >= (atRisk + price) * p.slashMultiple;
+export const stakeCovers = (stake: bigint, atRisk: bigint, price: bigint, p: QaPolicy): boolean => price === 0n || stake >= (atRisk + price) * p.slashMultiple;
 
 /**
  * Orders candidate checkers (the other replicas of a replicated or audited execution, re-checks,

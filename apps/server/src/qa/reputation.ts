@@ -31,5 +31,4 @@ export function addVerdict(e: ReputationEvidence, valid: boolean): ReputationEvi
   };
 }
 
-export const reputationScore = (e: ReputationEvidence): number =>
-  wilsonLowerBound(e.validWeight, e.validWeight + e.invalidWeight);
+export const reputationScore = (e: ReputationEvidence): number => wilsonLowerBound(e.validWeight, e.validWeight + e.invalidWeight);

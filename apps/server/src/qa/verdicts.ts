@@ -47,13 +47,7 @@ export interface Wronged {
  * result a re-check found wrong. `credit: false` (a valid result on a task of the provider's own
  * operator, or agreeing only with that operator's providers) moves neither reputation nor trust.
  */
-export async function recordCheckedVerdict(
-  tx: Tx,
-  policy: QaPolicy,
-  j: Judged,
-  valid: boolean,
-  opts: { verdict?: string; wronged?: Wronged; credit?: boolean } = {},
-): Promise<VerdictEffects> {
+export async function recordCheckedVerdict(tx: Tx, policy: QaPolicy, j: Judged, valid: boolean, opts: { verdict?: string; wronged?: Wronged; credit?: boolean } = {}): Promise<VerdictEffects> {
   const verdict = opts.verdict ?? (valid ? "accepted" : "rejected");
   await tx.$executeRaw`UPDATE "Assignment" SET verdict = ${verdict} WHERE id = ${j.assignmentId}`;
   // A valid result on its own operator's task, or agreeing only with itself, earns nothing (qa/quorum.ts).

@@ -1,11 +1,4 @@
-import {
-  PROVIDER_EVENTS,
-  deserializeTensorMap,
-  type Assign,
-  type AssignAck,
-  type MatchRequest,
-  type Requirements,
-} from "@stun/shared";
+import { PROVIDER_EVENTS, deserializeTensorMap, type Assign, type AssignAck, type MatchRequest, type Requirements } from "@stun/shared";
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
@@ -41,7 +34,6 @@ const ACK_TIMEOUT_MS = 10_000;
 const BUSY_BACKOFF_MS = 1000;
 /** Candidates asked of the index beyond those needed, for stake and trust to choose among. */
 const EXTRA_CANDIDATES = 3;
-
 
 interface ClaimRow {
   id: string;
@@ -142,7 +134,7 @@ export class Dispatcher {
   }
 
   private async claimPage(seen: string[]): Promise<{ rows: number; dispatches: Dispatch[] }> {
-    const { db, providers, config } = this.app;
+    const { db, providers } = this.app;
     const reserved: Dispatch[] = [];
     let rowCount = 0;
     try {
@@ -307,10 +299,12 @@ export class Dispatcher {
   private async checkerRegistered(tx: Tx, req: MatchRequest, lead: Identity): Promise<boolean> {
     const others = this.app.providers.registered(req, (p) => p.accountId !== lead.account);
     if (others.length === 0) return false;
-    const ids = await loadProviderIdentities(tx, others.map((p) => p.id));
+    const ids = await loadProviderIdentities(
+      tx,
+      others.map((p) => p.id),
+    );
     return [...ids.values()].some((id) => !sameOperator(id, lead));
   }
-
 
   /**
    * The candidates whose account stake covers one more execution at their price (free work needs
@@ -318,7 +312,14 @@ export class Dispatcher {
    */
   private async eligible(tx: Tx, candidates: LocalProvider[]): Promise<Candidate[]> {
     if (candidates.length === 0) return [];
-    return eligibleCandidates(candidates, await loadCandidateFacts(tx, candidates.map((p) => p.id)), this.app.config.qa);
+    return eligibleCandidates(
+      candidates,
+      await loadCandidateFacts(
+        tx,
+        candidates.map((p) => p.id),
+      ),
+      this.app.config.qa,
+    );
   }
 
   /** Sends a committed assignment to its provider; no ack in time means the execution is lost. */

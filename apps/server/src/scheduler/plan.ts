@@ -46,7 +46,13 @@ export function eligibleCandidates<O extends Offer>(offers: readonly O[], facts:
  */
 export function chooseCheckers<C extends Candidate>(eligible: readonly C[], taken: readonly Identity[], n: number, policy: QaPolicy, net: NetPolicy): C[] {
   if (n <= 0) return [];
-  return pickDistinct(preferTrusted(eligible, (c) => c.f.trust, policy), (c) => c.f.identity, taken, n, net);
+  return pickDistinct(
+    preferTrusted(eligible, (c) => c.f.trust, policy),
+    (c) => c.f.identity,
+    taken,
+    n,
+    net,
+  );
 }
 
 /**
@@ -87,9 +93,7 @@ export interface FirstPlan<C extends Candidate = Candidate> {
  * the lead's fellow candidates that may serve (no second look at the index when they suffice).
  * Undefined: nobody eligible to lead.
  */
-export type LeadPlan<C extends Candidate> =
-  | { kind: "solo"; plan: FirstPlan<C> }
-  | { kind: "checked"; lead: C; plan: "replicate" | "audit"; backend?: string; sameOrigin: C[] };
+export type LeadPlan<C extends Candidate> = { kind: "solo"; plan: FirstPlan<C> } | { kind: "checked"; lead: C; plan: "replicate" | "audit"; backend?: string; sameOrigin: C[] };
 
 export function planLead<C extends Candidate>(eligible: readonly C[], draw: number, policy: QaPolicy, sameBackendQuorum: boolean): LeadPlan<C> | undefined {
   const lead = eligible[0];

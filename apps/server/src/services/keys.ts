@@ -189,7 +189,10 @@ export async function issueSiweSession(app: AppContext, accountId: string): Prom
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       select: { id: true },
     });
-    const revoked = live.filter((k) => k.id !== created.key.id).slice(app.config.SIWE_SESSION_MAX - 1).map((k) => k.id);
+    const revoked = live
+      .filter((k) => k.id !== created.key.id)
+      .slice(app.config.SIWE_SESSION_MAX - 1)
+      .map((k) => k.id);
     if (revoked.length) await tx.apiKey.updateMany({ where: { id: { in: revoked } }, data: { revokedAt: now } });
     return { created, revoked };
   });

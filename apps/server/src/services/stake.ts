@@ -65,11 +65,11 @@ export async function unstakeFunds(app: AppContext, accountId: string, amount: b
     const locked = await liveStakeAtRisk(tx, accountId, app.config.qa.slashMultiple);
     if (staked - amount < locked) {
       const unlocked = staked > locked ? staked - locked : 0n;
-      throw new StunError(
-        "STAKE_LOCKED",
-        `${locked} of your stake of ${staked} backs your providers' running executions; at most ${unlocked} can be unstaked now`,
-        { stake: staked.toString(), locked: locked.toString(), unlocked: unlocked.toString() },
-      );
+      throw new StunError("STAKE_LOCKED", `${locked} of your stake of ${staked} backs your providers' running executions; at most ${unlocked} can be unstaked now`, {
+        stake: staked.toString(),
+        locked: locked.toString(),
+        unlocked: unlocked.toString(),
+      });
     }
     await unstake(tx, accountId, amount);
   });

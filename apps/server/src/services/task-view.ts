@@ -1,14 +1,6 @@
-import {
-  deserializeTensorMap,
-  tensorMapToJson,
-  type Receipt,
-  type TaskStatus,
-  type TaskView,
-  type VerificationMode,
-} from "@stun/shared";
+import { deserializeTensorMap, tensorMapToJson, type Receipt, type TaskStatus, type TaskView } from "@stun/shared";
 import type { AppContext } from "../context";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
-
 
 type TaskRow = {
   id: string;

@@ -95,7 +95,10 @@ export function siweDomains(config: Pick<Config, "HOST" | "PORT" | "SIWE_DOMAINS
     if (port === 80 || port === 443) out.add(h.toLowerCase());
   };
   if (config.SIWE_DOMAINS) {
-    for (const d of config.SIWE_DOMAINS.split(",").map((s) => s.trim()).filter(Boolean)) add(d);
+    for (const d of config.SIWE_DOMAINS.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean))
+      add(d);
     return [...out];
   }
   const hosts = LOOPBACK.has(config.HOST) ? ["localhost", "127.0.0.1", "::1"] : [config.HOST];

@@ -40,13 +40,7 @@ function errorAck(e: unknown): Ack {
  * Wraps a handler: validates the payload with its zod schema, requires registration where asked,
  * and always answers the ack — a bad message gets an error ack, never a crash or a hang.
  */
-function on<S extends z.ZodType>(
-  app: AppContext,
-  socket: Socket,
-  event: string,
-  schema: S,
-  handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | void>,
-): void {
+function on<S extends z.ZodType>(app: AppContext, socket: Socket, event: string, schema: S, handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | void>): void {
   socket.on(event, async (payload: unknown, ack?: AckFn) => {
     const reply = typeof ack === "function" ? ack : () => undefined;
     try {
@@ -105,12 +99,8 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
   nsp.on("connection", (socket) => {
     trackKeySocket(socket, socket.data.key);
     on(app, socket, PROVIDER_EVENTS.register, RegisterSchema, async (reg) => register(app, socket, reg));
-    on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) =>
-      providerId ? handleResult(app, providerId, msg) : notRegistered,
-    );
-    on(app, socket, PROVIDER_EVENTS.error, ExecutionErrorSchema, async (msg, providerId) =>
-      providerId ? handleExecutionError(app, providerId, msg) : notRegistered,
-    );
+    on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) => (providerId ? handleResult(app, providerId, msg) : notRegistered));
+    on(app, socket, PROVIDER_EVENTS.error, ExecutionErrorSchema, async (msg, providerId) => (providerId ? handleExecutionError(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.release, ReleaseSchema, async (msg, providerId) => {
       if (!providerId) return notRegistered;
       const a = await app.db.prisma.assignment.findUnique({ where: { id: msg.assignmentId }, select: { providerId: true } });

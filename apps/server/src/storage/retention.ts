@@ -96,10 +96,25 @@ async function purgePages(app: AppContext, now: Date, due: (tx: Tx) => Promise<A
   for (;;) {
     const { locked, purged } = await app.db.prisma.$transaction(async (tx) => {
       const rows = await due(tx);
-      return { locked: rows.length, purged: rows.length ? await purgeLockedTasks(tx, rows.map((d) => d.id), now) : [] };
+      return {
+        locked: rows.length,
+        purged: rows.length
+          ? await purgeLockedTasks(
+              tx,
+              rows.map((d) => d.id),
+              now,
+            )
+          : [],
+      };
     });
     total += purged.length;
-    await deleteUnreferenced(app, await blobsOfTasks(app, purged.map((p) => p.id)));
+    await deleteUnreferenced(
+      app,
+      await blobsOfTasks(
+        app,
+        purged.map((p) => p.id),
+      ),
+    );
     // A full page may hide more; a page of tasks all held back by open re-checks ends the pass.
     if (locked < PAGE || purged.length === 0) return total;
   }

@@ -71,13 +71,7 @@ export async function loseAssignment(app: AppContext, assignmentId: string, reas
     if (!task || !(OPEN_TASK_STATUSES as readonly string[]).includes(task.status)) return;
     const attempts = task.attempts + (FREE_RETRY.has(reason) ? 0 : 1);
     if (attempts >= config.MAX_ATTEMPTS) {
-      cancellations = await endTaskUnpaid(
-        tx,
-        task,
-        "failed",
-        "EXECUTION_FAILED",
-        `executions failed ${attempts} times (last: ${errorCode ?? reason})`,
-      );
+      cancellations = await endTaskUnpaid(tx, task, "failed", "EXECUTION_FAILED", `executions failed ${attempts} times (last: ${errorCode ?? reason})`);
       announce = { taskId: task.id, status: "failed" };
       return;
     }

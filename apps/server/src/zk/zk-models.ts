@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { StunError, type ZkModelStatus } from "@stun/shared";
-import type { ModelArtifacts, ModelCircuit } from "@stun/circuits";
+import type { ModelCircuit } from "@stun/circuits";
 import type { AppContext, ZkCircuits } from "../context";
 import type { ModelRow } from "../models/row";
 import { endOpenTask } from "../tasks/lifecycle";
@@ -9,10 +9,8 @@ import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { loadCircuits } from "./circuits";
 import type { ReadyZkModel } from "./ready-model";
 
-
 /** A circuit's size: the front end's estimate while it builds, the compiler's count once built. */
-const constraintsOf = (s: Extract<State, { status: "compiling" | "ready" }>): number =>
-  s.status === "ready" ? s.ready.constraints : s.circuit.stats.estimatedConstraints;
+const constraintsOf = (s: Extract<State, { status: "compiling" | "ready" }>): number => (s.status === "ready" ? s.ready.constraints : s.circuit.stats.estimatedConstraints);
 
 /** The files GET /api/v1/models/:id/zk/:file serves, by name. */
 export function zkFilePath(zk: ReadyZkModel, file: string): string | undefined {

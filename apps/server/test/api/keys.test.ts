@@ -181,11 +181,7 @@ describeDb("API keys: scopes, revocation, rotation, wallet sessions", () => {
       expect((await api(net.url, "POST", `/accounts/me/keys/${id}/revoke`, { key: net.apiKey })).status).toBe(200);
       await p.waitForLine((l) => l.msg === "fatal" || /closed the connection/.test(JSON.stringify(l)), 10_000).catch(() => undefined);
       await eventually(async () => p.child.exitCode !== null, 10_000, "the provider to exit");
-      await eventually(
-        async () => !(await net.db.prisma.provider.findUnique({ where: { id: p.providerId }, select: { online: true } }))?.online,
-        10_000,
-        "the provider to be offline",
-      );
+      await eventually(async () => !(await net.db.prisma.provider.findUnique({ where: { id: p.providerId }, select: { online: true } }))?.online, 10_000, "the provider to be offline");
       await expect(spawnProvider(net.url, apiKey, "revoked-again")).rejects.toThrow(/KEY_REVOKED/);
     } finally {
       await p.kill();
@@ -220,10 +216,7 @@ describeDb("API keys: scopes, revocation, rotation, wallet sessions", () => {
     const REDIS_PREFIX = `stun-keys-${process.pid}-${Date.now().toString(36)}`;
     const multi = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "keys-a" } });
     const dbB = await createDatabase({ url: multi.db.url! });
-    const b = await startServer(
-      parseConfig({ PORT: "0", DATA_DIR: multi.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "keys-b" }),
-      { db: dbB },
-    );
+    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: multi.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "keys-b" }), { db: dbB });
     try {
       const made = await api(multi.url, "POST", "/accounts/me/keys", { key: multi.apiKey, json: { name: "both", scopes: ["requester"] } });
       const key = made.body.apiKey as string;

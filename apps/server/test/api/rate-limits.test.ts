@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { io as connectSocket } from "socket.io-client";
 import { PROVIDER_NAMESPACE } from "@stun/shared";
 import { parseConfig } from "../../src/env";

@@ -30,12 +30,11 @@ describeDb("REST contract and bad input", () => {
       expect(doc.body.paths[p], p).toBeDefined();
     }
     // The chain adapter's routes are procedures like the others (documented, on tRPC too).
-    expect(Object.keys(doc.body.paths).filter((p) => p.startsWith("/api/v1/chain")).sort()).toEqual([
-      "/api/v1/chain",
-      "/api/v1/chain/account",
-      "/api/v1/chain/settlements",
-      "/api/v1/chain/withdrawals",
-    ]);
+    expect(
+      Object.keys(doc.body.paths)
+        .filter((p) => p.startsWith("/api/v1/chain"))
+        .sort(),
+    ).toEqual(["/api/v1/chain", "/api/v1/chain/account", "/api/v1/chain/settlements", "/api/v1/chain/withdrawals"]);
     expect(Object.keys(doc.body.paths["/api/v1/chain/withdrawals"]).sort()).toEqual(["get", "post"]);
     expect((await api(url, "GET", "/chain")).body).toEqual({ enabled: false });
     expect(doc.body.paths["/api/v1/tasks"].post.requestBody.content["application/json"].schema.properties.modelId).toBeDefined();
@@ -46,7 +45,13 @@ describeDb("REST contract and bad input", () => {
     expect(created.status).toBe(201);
     expect(created.body.apiKey).toMatch(/^stun_/);
     const k = created.body.apiKey;
-    expect((await api(url, "GET", "/accounts/me", { key: k })).body).toEqual({ accountId: created.body.accountId, balance: "0", escrow: "0", stake: "0", storage: { usedBytes: "0", quotaBytes: "2147483648" } });
+    expect((await api(url, "GET", "/accounts/me", { key: k })).body).toEqual({
+      accountId: created.body.accountId,
+      balance: "0",
+      escrow: "0",
+      stake: "0",
+      storage: { usedBytes: "0", quotaBytes: "2147483648" },
+    });
     const f = await api(url, "POST", "/faucet", { key: k, json: { amount: "12345" } });
     expect(f.status).toBe(200);
     expect(f.body.balance).toBe("12345");

@@ -88,7 +88,7 @@ describeDb("accounts.stake / accounts.unstake", () => {
     expect(over.body.error).toMatchObject({ code: "INSUFFICIENT_FUNDS", details: { have: "500", need: "501" } });
     // More than any BIGINT balance: still 402, not a database error.
     // Past the largest amount a request may name (MAX_AMOUNT): refused before the ledger (dos.test.ts).
-    expect((await api(net.url, "POST", "/accounts/me/stake", { key, json: { amount: "1" + "0".repeat(25) } })).status).toBe(400);
+    expect((await api(net.url, "POST", "/accounts/me/stake", { key, json: { amount: `1${"0".repeat(25)}` } })).status).toBe(400);
     expect((await api(net.url, "POST", "/accounts/me/stake", { key, json: { amount: "200" } })).status).toBe(200);
     const under = await api(net.url, "POST", "/accounts/me/unstake", { key, json: { amount: "201" } });
     expect(under.status).toBe(402);

@@ -25,7 +25,12 @@ function fakeExport(): string {
 }
 
 const directives = (policy: string | null): Map<string, string> =>
-  new Map((policy ?? "").split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values.join(" ")]));
+  new Map(
+    (policy ?? "")
+      .split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name, ...values]) => [name!, values.join(" ")]),
+  );
 
 describe("content-security-policy", () => {
   it("hashes exactly the inline scripts of a page (not src scripts, not empty ones)", () => {

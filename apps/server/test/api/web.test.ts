@@ -1,7 +1,6 @@
 import { rmSync } from "node:fs";
 import { brotliCompressSync } from "node:zlib";
 import os from "node:os";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/env";
 import { resolveWebFile } from "../../src/http/web";
@@ -54,7 +53,12 @@ describeDb("web app serving (WEB_DIR)", () => {
   const get = (p: string, accept = "text/html") => fetch(`${network().url}${p}`, { headers: { accept } });
 
   it("serves pages by clean URL with cross-origin isolation headers", async () => {
-    for (const [p, title] of [["/", "home"], ["/models", "models"], ["/models?id=mdl_1", "models"], ["/index.html", "home"]] as const) {
+    for (const [p, title] of [
+      ["/", "home"],
+      ["/models", "models"],
+      ["/models?id=mdl_1", "models"],
+      ["/index.html", "home"],
+    ] as const) {
       const res = await get(p);
       expect(res.status, p).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/html/);

@@ -66,10 +66,14 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     return done.id as string;
   };
   const settlementOf = (taskId: string, status: string) =>
-    eventually(async () => {
-      const row = await db().chainSettlement.findUnique({ where: { taskId } });
-      return row?.status === status ? row : undefined;
-    }, 30_000, `settlement of ${taskId} ${status}`);
+    eventually(
+      async () => {
+        const row = await db().chainSettlement.findUnique({ where: { taskId } });
+        return row?.status === status ? row : undefined;
+      },
+      30_000,
+      `settlement of ${taskId} ${status}`,
+    );
 
   beforeAll(async () => {
     chain = await startLocalChain({ demoAccounts: 4 });
@@ -149,7 +153,12 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
 
     const confirmed = await settlementOf(taskId, "confirmed");
     expect(confirmed).toMatchObject({ requesterId: requester.id, amount: PRICE, chainId: 31337 });
-    const entry = confirmed.entry as { providers: Array<{ to: string; paidTo: string; share: string; price: string }>; modelCreator: string; treasuryShare: string; creator: { share: string; paidTo: string } };
+    const entry = confirmed.entry as {
+      providers: Array<{ to: string; paidTo: string; share: string; price: string }>;
+      modelCreator: string;
+      treasuryShare: string;
+      creator: { share: string; paidTo: string };
+    };
     expect(entry.providers).toEqual([expect.objectContaining({ to: providerWallet.account.address, paidTo: "wallet", price: "100", share: "80" })]);
     expect(entry).toMatchObject({ modelCreator: creatorWallet.account.address, treasuryShare: "15", creator: { share: "5", paidTo: "wallet" } });
     expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(DEPOSIT - PRICE);

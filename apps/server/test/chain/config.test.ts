@@ -15,7 +15,14 @@ import { decryptKeystore, encryptKeystore } from "../../src/chain/keystore";
 const KEY = `0x${"11".repeat(32)}`;
 const KEY2 = `0x${"22".repeat(32)}`;
 const MARKET = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
-const full = { CHAIN: "base", CHAIN_RPC_URL: "https://rpc.example", CHAIN_MARKETPLACE_ADDRESS: MARKET.toLowerCase(), CHAIN_TOKEN_ADDRESS: "0x0000000000000000000000000000000000000000", CHAIN_SETTLER_KEYS: `${KEY}, ${KEY2}`, CHAIN_START_BLOCK: "123" };
+const full = {
+  CHAIN: "base",
+  CHAIN_RPC_URL: "https://rpc.example",
+  CHAIN_MARKETPLACE_ADDRESS: MARKET.toLowerCase(),
+  CHAIN_TOKEN_ADDRESS: "0x0000000000000000000000000000000000000000",
+  CHAIN_SETTLER_KEYS: `${KEY}, ${KEY2}`,
+  CHAIN_START_BLOCK: "123",
+};
 
 describe("CHAIN_* configuration", () => {
   it("is off without CHAIN", () => {
@@ -49,7 +56,9 @@ describe("CHAIN_* configuration", () => {
   });
 
   it("says what is missing or wrong", () => {
-    expect(() => parseConfig({ CHAIN: "base" })).toThrow(/CHAIN_RPC_URL: required[\s\S]*CHAIN_MARKETPLACE_ADDRESS: required[\s\S]*CHAIN_TOKEN_ADDRESS: required[\s\S]*CHAIN_SETTLER_KEYS: required[\s\S]*CHAIN_START_BLOCK: required on base/);
+    expect(() => parseConfig({ CHAIN: "base" })).toThrow(
+      /CHAIN_RPC_URL: required[\s\S]*CHAIN_MARKETPLACE_ADDRESS: required[\s\S]*CHAIN_TOKEN_ADDRESS: required[\s\S]*CHAIN_SETTLER_KEYS: required[\s\S]*CHAIN_START_BLOCK: required on base/,
+    );
     expect(() => parseConfig({ ...full, CHAIN: "mainnet" })).toThrow(/CHAIN/);
     expect(() => parseConfig({ ...full, CHAIN_MARKETPLACE_ADDRESS: "0x1234" })).toThrow(/CHAIN_MARKETPLACE_ADDRESS: must be a 0x-prefixed 20-byte address/);
     expect(() => parseConfig({ ...full, CHAIN_SETTLER_KEYS: "0x12" })).toThrow(/CHAIN_SETTLER_KEYS: key 1 is not 0x \+ 64 hex digits/);
@@ -161,7 +170,9 @@ describe("CHAIN_SETTLER_KEYSTORE (Web3 Secret Storage v3)", () => {
       const wrong = writeSecret(path.join(dir, "wrong"), "correct horse battery");
       expect(() => parseConfig({ ...onlyKeystores, CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: wrong })).toThrow(new RegExp(`CHAIN_SETTLER_KEYSTORE: ${ksA}: wrong password`));
       const open = writeSecret(path.join(dir, "open"), "correct horse", 0o644);
-      expect(() => parseConfig({ ...onlyKeystores, CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: open })).toThrow(/CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: .*open is readable or writable by others \(mode 644\); chmod 600 it/);
+      expect(() => parseConfig({ ...onlyKeystores, CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: open })).toThrow(
+        /CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: .*open is readable or writable by others \(mode 644\); chmod 600 it/,
+      );
       expect(() => parseConfig({ ...onlyKeystores, CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: undefined })).toThrow(/CHAIN_SETTLER_KEYSTORE_PASSWORD_FILE: required with CHAIN_SETTLER_KEYSTORE/);
       expect(() => parseConfig({ ...onlyKeystores, CHAIN_SETTLER_KEYSTORE: path.join(dir, "nope.json") })).toThrow(/nope\.json: no such file/);
       // The same key twice (plain and in a keystore) and a development key in a keystore.
@@ -197,7 +208,9 @@ describe("startLocalChain", () => {
         expect(second.addresses).toEqual(first.addresses);
         expect(second.deployBlock).toBe(first.deployBlock);
         expect(await second.anvil.publicClient.getBlockNumber()).toBeGreaterThanOrEqual(head);
-        expect(await second.anvil.publicClient.readContract({ address: second.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "isTokenAllowed", args: [second.addresses.token] })).toBe(true);
+        expect(
+          await second.anvil.publicClient.readContract({ address: second.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "isTokenAllowed", args: [second.addresses.token] }),
+        ).toBe(true);
       } finally {
         await second.stop();
       }

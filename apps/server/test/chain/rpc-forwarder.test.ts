@@ -92,7 +92,13 @@ describe("npm start's RPC forwarder", () => {
       }
     }
     // A batch that hides one refused call among reads is refused whole.
-    const batch = await rpc([{ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }, { jsonrpc: "2.0", id: 2, method: "eth_sendTransaction", params: [{ from: unlocked, to: other, value: "0x1" }] }], web);
+    const batch = await rpc(
+      [
+        { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] },
+        { jsonrpc: "2.0", id: 2, method: "eth_sendTransaction", params: [{ from: unlocked, to: other, value: "0x1" }] },
+      ],
+      web,
+    );
     expect(batch.status).toBe(403);
     expect(await anvil.publicClient.getBalance({ address: other })).toBe(before);
     expect(refusedMethod("eth_getBalance")).toBeUndefined();

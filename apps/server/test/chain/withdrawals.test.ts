@@ -38,8 +38,7 @@ describeDb("chain: a withdrawal is reversed only when the chain shows it can nev
   const mined = async (hash: Promise<Hex> | Hex) => anvil().publicClient.waitForTransactionReceipt({ hash: await hash });
   const reversals = async () => new Set((await db().ledgerEntry.findMany({ where: { kind: "chain_withdraw_reversed" } })).map((e) => e.txId)).size;
   const guardian = () => anvil().wallets[0]!;
-  const setPaused = (paused: boolean) =>
-    mined(guardian().writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: paused ? "pause" : "unpause" }));
+  const setPaused = (paused: boolean) => mined(guardian().writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: paused ? "pause" : "unpause" }));
   const withdraw = async (amount: bigint): Promise<string> => {
     const r = await api(net.url, "POST", "/chain/withdrawals", { key: requester.key, json: { amount: String(amount) } });
     expect(r.status).toBe(201);
@@ -66,7 +65,9 @@ describeDb("chain: a withdrawal is reversed only when the chain shows it can nev
     requester = { id: r.body.accountId as string, key: r.body.apiKey as string };
     await db().account.update({ where: { id: requester.id }, data: { walletAddress: wallet.account.address.toLowerCase() } });
     await mined(wallet.writeContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "approve", args: [chain.addresses.marketplace, DEPOSIT] }));
-    await mined(wallet.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "deposit", args: [chain.addresses.token, DEPOSIT, accountToBytes32(requester.id)] }));
+    await mined(
+      wallet.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "deposit", args: [chain.addresses.token, DEPOSIT, accountToBytes32(requester.id)] }),
+    );
     await adapter().tick();
     expect(await balance()).toBe(DEPOSIT);
   }, 180_000);

@@ -29,16 +29,10 @@ describeDb("migrate", () => {
     const conn = await empty.connect();
     const result = await migrate(conn, { migrationsDir: dir });
     expect(result).toEqual({ applied: names(), skipped: [] });
-    const { rows } = await conn.query<{ name: string; checksum: string }>(
-      `SELECT "name", "checksum" FROM "_stun_migrations" ORDER BY "name"`,
-    );
+    const { rows } = await conn.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "_stun_migrations" ORDER BY "name"`);
     expect(rows).toEqual(readMigrations(dir).map((m) => ({ name: m.name, checksum: m.checksum })));
-    const tables = await conn.query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
-    );
-    expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(["Account", "ApiKey", "Assignment", "LedgerEntry", "Model", "Provider", "Task"]),
-    );
+    const tables = await conn.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["Account", "ApiKey", "Assignment", "LedgerEntry", "Model", "Provider", "Task"]));
   });
 
   it("is idempotent and applies only what is new", async () => {
@@ -57,7 +51,7 @@ describeDb("migrate", () => {
     await migrate(conn, { migrationsDir: dir });
     const first = names()[0]!;
     const file = path.join(dir, first, "migration.sql");
-    writeFileSync(file, readFileSync(file, "utf8") + "\n-- edited\n");
+    writeFileSync(file, `${readFileSync(file, "utf8")}\n-- edited\n`);
     await expect(migrate(conn, { migrationsDir: dir })).rejects.toThrow(MigrationError);
     await expect(migrate(conn, { migrationsDir: dir })).rejects.toThrow(/was edited after it was applied/);
   });

@@ -39,9 +39,7 @@ describe("docs/REST.md, generated from the OpenAPI document", () => {
         },
         required: ["status"],
       }),
-    ).toBe(
-      ["{", "  limit?: integer (1–500, default 100);", '  status: "queued" | "completed";', "  tags?: string[] (≤ 8 items);", "  extra?: Record<string, number>;", "}"].join("\n"),
-    );
+    ).toBe(["{", "  limit?: integer (1–500, default 100);", '  status: "queued" | "completed";', "  tags?: string[] (≤ 8 items);", "  extra?: Record<string, number>;", "}"].join("\n"));
     // Short enough for one line, it stays on one.
     expect(renderSchema({ type: "object", properties: { id: { type: "string" }, at: { type: ["string", "null"] } }, required: ["id"] })).toBe("{ id: string; at?: string | null }");
   });

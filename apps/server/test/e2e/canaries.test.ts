@@ -63,11 +63,13 @@ async function recordingProvider(url: string, account: ProviderAccount): Promise
     const data = msg.inputs.x!.data as Uint8Array;
     const x = new Float32Array(Uint8Array.from(data).buffer);
     const y = mlp.forward(x, 1);
-    void socket.emitWithAck(PROVIDER_EVENTS.result, {
-      assignmentId: msg.assignmentId,
-      outputs: { y: { dtype: "float32", dims: [1, 4], data: new Uint8Array(y.buffer) } },
-      timings: { fetchMs: 1, loadMs: 1, runMs: 1 },
-    }).catch(() => undefined); // closed at the end of the test
+    void socket
+      .emitWithAck(PROVIDER_EVENTS.result, {
+        assignmentId: msg.assignmentId,
+        outputs: { y: { dtype: "float32", dims: [1, 4], data: new Uint8Array(y.buffer) } },
+        timings: { fetchMs: 1, loadMs: 1, runMs: 1 },
+      })
+      .catch(() => undefined); // closed at the end of the test
   });
   const ack = await socket.timeout(20_000).emitWithAck(PROVIDER_EVENTS.register, {
     name: "recorder",
@@ -118,10 +120,14 @@ describeDb("canaries replay real inputs and look like work", () => {
     try {
       const user = await runTask(net.url, net.apiKey, { modelId, inputs: { x: tensor(input(2)) }, verification: { mode: "none" } });
       expect(user.status).toBe("completed");
-      const [canary] = await eventually(async () => {
-        const c = await canaries(net!);
-        return c.length === 1 && c[0]!.status === "completed" ? c : undefined;
-      }, 30_000, "the canary to complete");
+      const [canary] = await eventually(
+        async () => {
+          const c = await canaries(net!);
+          return c.length === 1 && c[0]!.status === "completed" ? c : undefined;
+        },
+        30_000,
+        "the canary to complete",
+      );
       const sourceRow = await net.db.prisma.task.findUniqueOrThrow({ where: { id: source.id } });
 
       // A real earlier input, queued like its source: same priority, price ceiling and requirements.

@@ -26,10 +26,14 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
     const modelId = await uploadModel(net.url, net.apiKey, slow.bytes, "slow");
     const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: slowInput(slow.size), verification: { mode: "none" } } });
     expect(sub.status).toBe(202);
-    const running = await eventually(async () => {
-      const a = await net!.db.prisma.assignment.findFirst({ where: { taskId: sub.body.id, status: "running" } });
-      return a ?? undefined;
-    }, 20_000, "the task to start running");
+    const running = await eventually(
+      async () => {
+        const a = await net!.db.prisma.assignment.findFirst({ where: { taskId: sub.body.id, status: "running" } });
+        return a ?? undefined;
+      },
+      20_000,
+      "the task to start running",
+    );
     const victim = net.providers.find((p) => p.providerId === running.providerId)!;
     expect(victim).toBeDefined();
     await victim.kill();
@@ -70,7 +74,11 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
       if (done.status !== "completed") {
         const rows = await net.db.prisma.assignment.findMany({ where: { taskId: { in: ids } }, orderBy: { createdAt: "asc" } });
         console.error("after restart:", JSON.stringify(rows.map((r) => [r.taskId.slice(-6), r.status, r.errorCode, r.createdAt, r.leaseUntil])));
-        console.error(net.providers[0]!.lines.slice(-15).map((l) => JSON.stringify(l)).join("\n"));
+        console.error(
+          net.providers[0]!.lines.slice(-15)
+            .map((l) => JSON.stringify(l))
+            .join("\n"),
+        );
       }
       expect(done.status, id).toBe("completed");
       expect(done.cost).toBe("10");
@@ -99,11 +107,7 @@ describeDb("failures: providers dying, the server restarting, a provider cheatin
       key: net.apiKey,
       json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 8], data: new Uint8Array(x.buffer) }) }, verification: { mode: "redundant" } },
     });
-    await eventually(
-      async () => (await net!.db.prisma.task.findUnique({ where: { id: sub.body.id } }))?.wanted === 3,
-      30_000,
-      "the replicas to disagree and a tie-breaker to be wanted",
-    );
+    await eventually(async () => (await net!.db.prisma.task.findUnique({ where: { id: sub.body.id } }))?.wanted === 3, 30_000, "the replicas to disagree and a tie-breaker to be wanted");
     await net.addProvider({ args: ["--price", "30"] });
     const done = await waitTask(net.url, net.apiKey, sub.body.id, 60);
     expect(done.status).toBe("completed");

@@ -19,10 +19,7 @@ describeDb("two server instances sharing PostgreSQL, Redis and the blob director
   it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, wakes the long-poll, and counts the provider in both instances' /health", async () => {
     const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a" } });
     const dbB = await createDatabase({ url: net.db.url! });
-    const b = await startServer(
-      parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b" }),
-      { db: dbB },
-    );
+    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b" }), { db: dbB });
     const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
     try {
       const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;

@@ -40,7 +40,10 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
     const poller = (async () => {
       while (polling) {
         const bannerShown = out().includes(BANNER);
-        const health = await fetch(`${url}/api/v1/health`).then((r) => r.json() as Promise<Health>, () => undefined);
+        const health = await fetch(`${url}/api/v1/health`).then(
+          (r) => r.json() as Promise<Health>,
+          () => undefined,
+        );
         if (health && bannerShown) afterBanner.push(HealthSchema.parse(health).providers.online);
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -60,7 +63,10 @@ describe.runIf(testDbKind === "pglite")("npm start", () => {
         expect(registered, `local-${i}`).toBeLessThan(out().indexOf(BANNER));
       }
       await eventually(async () => afterBanner.length >= 3, 10_000, "health answers after the banner");
-      expect(afterBanner.every((n) => n >= PROVIDERS), `online after the banner: ${afterBanner.join(",")}`).toBe(true);
+      expect(
+        afterBanner.every((n) => n >= PROVIDERS),
+        `online after the banner: ${afterBanner.join(",")}`,
+      ).toBe(true);
       const key = /Your API key[^:]*: (stun_\S+)/.exec(out())![1]!;
       expect(out()).toContain(`${url}/api/v1`);
       // The web app is served on the same origin when it has been built.

@@ -19,7 +19,12 @@ const tensor = (x: Float32Array) => toJsonTensor({ dtype: "float32", dims: [1, 4
 const PRICE = "10";
 
 /** The model's true output plus 0.5: what a cheater that ran the model and then lied would send. */
-const offByHalf = (inputs: WireTensorMap): WireTensorMap => ({ y: float32Tensor([1, 4], mlp.forward(float32sOf(inputs.x!), 1).map((v) => v + 0.5)) });
+const offByHalf = (inputs: WireTensorMap): WireTensorMap => ({
+  y: float32Tensor(
+    [1, 4],
+    mlp.forward(float32sOf(inputs.x!), 1).map((v) => v + 0.5),
+  ),
+});
 /** The same wrong answer from every Sybil: [42, 42, 42, 42]. */
 const fortyTwo = (): WireTensorMap => ({ y: float32Tensor([1, 4], new Float32Array([42, 42, 42, 42])) });
 
@@ -177,7 +182,20 @@ describeDb("QA against cheaters and Sybils, under load", () => {
     const wallet = "0x00000000000000000000000000000000000000aa";
     await net.db.prisma.account.update({ where: { id: a.accountId }, data: { walletAddress: wallet } });
     await net.db.prisma.chainDeposit.create({
-      data: { id: "dep_linked", chainId: 31337, txHash: `0x${"ab".repeat(32)}`, logIndex: 0, blockNumber: 1n, blockHash: `0x${"cd".repeat(32)}`, accountRef: "0x", accountId: b.accountId, fromAddress: "0x00000000000000000000000000000000000000AA", token: "0x", amount: "0", status: "credited" },
+      data: {
+        id: "dep_linked",
+        chainId: 31337,
+        txHash: `0x${"ab".repeat(32)}`,
+        logIndex: 0,
+        blockNumber: 1n,
+        blockHash: `0x${"cd".repeat(32)}`,
+        accountRef: "0x",
+        accountId: b.accountId,
+        fromAddress: "0x00000000000000000000000000000000000000AA",
+        token: "0x",
+        amount: "0",
+        status: "credited",
+      },
     });
     const linked = [await cheaterOf(a, "la", fortyTwo), await cheaterOf(b, "lb", fortyTwo)];
     // The linked operator submits tasks for its own providers to "verify", in both modes.

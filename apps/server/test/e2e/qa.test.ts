@@ -57,10 +57,14 @@ describeDb("QA catches a faulty provider with real provider processes", () => {
 
     // Its two unchecked results were re-checked on the honest providers and overturned.
     for (const [i, id] of early.entries()) {
-      const fixed = await eventually(async () => {
-        const t = (await waitTask(net!.url, net!.apiKey, id, 1)) as { receipt: { qa: { recheck: string } } };
-        return t.receipt.qa.recheck === "corrected" ? t : undefined;
-      }, 60_000, `task ${id} to be corrected`);
+      const fixed = await eventually(
+        async () => {
+          const t = (await waitTask(net!.url, net!.apiKey, id, 1)) as { receipt: { qa: { recheck: string } } };
+          return t.receipt.qa.recheck === "corrected" ? t : undefined;
+        },
+        60_000,
+        `task ${id} to be corrected`,
+      );
       expectCorrect((fixed as any).outputs, input(i));
       expect((fixed as any).correction.outputDigest).toBe((fixed as any).receipt.outputDigest);
       expect((fixed as any).correction.previousOutputDigest).not.toBe((fixed as any).receipt.outputDigest);

@@ -13,13 +13,11 @@ const PRICE = 100n;
 describeDb("tasks end to end: real providers running onnxruntime-node", () => {
   let net: TestNetwork;
   let creatorKey: string;
-  let creatorId: string;
 
   beforeAll(async () => {
     net = await startTestNetwork({ providers: 2, providerArgs: () => ["--price", String(PRICE)] });
     const creator = await api(net.url, "POST", "/accounts");
     creatorKey = creator.body.apiKey;
-    creatorId = creator.body.accountId;
   });
   afterAll(() => net?.close());
 
@@ -97,10 +95,18 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     const model = (await api(net.url, "GET", `/models/${modelId}`, { key: net.apiKey })).body;
     expect(model.inputs.length).toBeGreaterThanOrEqual(2);
     expect(model.outputs.length).toBeGreaterThanOrEqual(2);
-    const inputs = Object.fromEntries(model.inputs.map((i: { name: string; dtype: any; shape: (number | string)[] }, k: number) => [
-      i.name,
-      toJsonTensor(sampleTensor(i.dtype, i.shape.map((d) => (typeof d === "number" ? d : 2)), k + 1)),
-    ]));
+    const inputs = Object.fromEntries(
+      model.inputs.map((i: { name: string; dtype: any; shape: (number | string)[] }, k: number) => [
+        i.name,
+        toJsonTensor(
+          sampleTensor(
+            i.dtype,
+            i.shape.map((d) => (typeof d === "number" ? d : 2)),
+            k + 1,
+          ),
+        ),
+      ]),
+    );
     const done = await runTask(net.url, net.apiKey, { modelId, inputs, verification: { mode: "none" } });
     expect(done.status).toBe("completed");
     // The same model on bare onnxruntime-node gives the same bytes.

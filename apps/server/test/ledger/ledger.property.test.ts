@@ -10,16 +10,7 @@
 import fc from "fast-check";
 import { StunError, splitFee } from "@stun/shared";
 import { expect, it } from "vitest";
-import {
-  SYSTEM_MINT,
-  SYSTEM_TREASURY,
-  getBalances,
-  getLedgerBalance,
-  hold,
-  mint,
-  refund,
-  settle,
-} from "../../src/ledger";
+import { SYSTEM_MINT, SYSTEM_TREASURY, getBalances, getLedgerBalance, hold, mint, refund, settle } from "../../src/ledger";
 import { describeDb } from "../support/database";
 import { expectLedgerInvariantsHold, useLedgerDatabase } from "./support";
 
@@ -85,7 +76,10 @@ describeDb("ledger property: money is conserved", () => {
               m.escrow += o.maxPrice;
               open.push({ id: taskId, requester: who, held: o.maxPrice });
             } else {
-              const err = await attempt.then(() => undefined, (e: unknown) => e);
+              const err = await attempt.then(
+                () => undefined,
+                (e: unknown) => e,
+              );
               expect(err).toBeInstanceOf(StunError);
               expect((err as StunError).code).toBe("INSUFFICIENT_FUNDS");
             }

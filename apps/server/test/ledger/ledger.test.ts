@@ -33,7 +33,10 @@ describeDb("ledger", () => {
   }
   const balances = (id: string) => getBalances(db(), id);
   const expectCode = async (p: Promise<unknown>, code: string) => {
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StunError);
     expect((err as StunError).code).toBe(code);
   };
@@ -71,7 +74,10 @@ describeDb("ledger", () => {
     expect(await balances(a)).toEqual({ balance: 50n, escrow: 50n, stake: 0n });
     await db().prisma.$transaction((tx) => refund(tx, a, 50n, "t-r"));
     expect(await balances(a)).toEqual({ balance: 100n, escrow: 0n, stake: 0n });
-    await expectCode(db().prisma.$transaction((tx) => refund(tx, a, 1n, "t-r")), "INSUFFICIENT_FUNDS");
+    await expectCode(
+      db().prisma.$transaction((tx) => refund(tx, a, 1n, "t-r")),
+      "INSUFFICIENT_FUNDS",
+    );
     const kinds = (await db().prisma.ledgerEntry.findMany({ where: { taskId: "t-r" }, orderBy: { id: "asc" } })).map((e) => e.kind);
     expect(kinds).toEqual(["hold", "hold", "release", "release", "refund", "refund"]);
   });
@@ -127,9 +133,7 @@ describeDb("ledger", () => {
     const p = await account();
     await db().prisma.$transaction((tx) => hold(tx, req, 50n, "t-x"));
     const bad = (held: bigint, payout: bigint) =>
-      db().prisma.$transaction((tx) =>
-        settle(tx, { taskId: "t-x", requesterId: req, held, payouts: [{ accountId: p, amount: payout }], treasury: 1n, creator: { accountId: p, amount: 1n } }),
-      );
+      db().prisma.$transaction((tx) => settle(tx, { taskId: "t-x", requesterId: req, held, payouts: [{ accountId: p, amount: payout }], treasury: 1n, creator: { accountId: p, amount: 1n } }));
     await expectCode(bad(50n, 49n), "VALIDATION_FAILED");
     await expectCode(bad(50n, -1n), "VALIDATION_FAILED");
     await expectCode(bad(60n, 10n), "INSUFFICIENT_FUNDS"); // more than the escrow really holds
@@ -143,27 +147,50 @@ describeDb("ledger", () => {
     await db().prisma.$transaction((tx) => stake(tx, prov, 600n));
     await db().prisma.$transaction((tx) => unstake(tx, prov, 100n));
     expect(await balances(prov)).toEqual({ balance: 500n, escrow: 0n, stake: 500n });
-    await expectCode(db().prisma.$transaction((tx) => unstake(tx, prov, 501n)), "INSUFFICIENT_FUNDS");
+    await expectCode(
+      db().prisma.$transaction((tx) => unstake(tx, prov, 501n)),
+      "INSUFFICIENT_FUNDS",
+    );
     await db().prisma.$transaction((tx) => slash(tx, prov, 100n, { toTreasury: 100n, taskId: "t-sl" }));
     await db().prisma.$transaction((tx) => slash(tx, prov, 100n, { toTreasury: 40n, toAccountId: victim }));
     expect(await balances(prov)).toEqual({ balance: 500n, escrow: 0n, stake: 300n });
     expect((await balances(victim)).balance).toBe(60n);
     expect((await getLedgerBalance(db(), SYSTEM_TREASURY)) - treasuryBefore).toBe(140n);
-    await expectCode(db().prisma.$transaction((tx) => slash(tx, prov, 10n, { toTreasury: 5n })), "VALIDATION_FAILED");
-    await expectCode(db().prisma.$transaction((tx) => slash(tx, prov, 301n, { toTreasury: 301n })), "INSUFFICIENT_FUNDS");
+    await expectCode(
+      db().prisma.$transaction((tx) => slash(tx, prov, 10n, { toTreasury: 5n })),
+      "VALIDATION_FAILED",
+    );
+    await expectCode(
+      db().prisma.$transaction((tx) => slash(tx, prov, 301n, { toTreasury: 301n })),
+      "INSUFFICIENT_FUNDS",
+    );
     await expectLedgerInvariantsHold(db());
   });
 
   it("postTransfer rejects unbalanced, empty and unknown-account transfers", async () => {
     const a = await account(10n);
-    const run = (entries: { account: string; amount: bigint }[]) =>
-      db().prisma.$transaction((tx) => postTransfer(tx, { kind: "test", entries }));
+    const run = (entries: { account: string; amount: bigint }[]) => db().prisma.$transaction((tx) => postTransfer(tx, { kind: "test", entries }));
     await expectCode(run([]), "VALIDATION_FAILED");
     await expectCode(run([{ account: `acct:${a}:available`, amount: 1n }]), "VALIDATION_FAILED");
-    await expectCode(run([{ account: "acct:x", amount: 1n }, { account: SYSTEM_MINT, amount: -1n }]), "VALIDATION_FAILED");
-    await expectCode(run([{ account: "acct:nobody:available", amount: 1n }, { account: SYSTEM_MINT, amount: -1n }]), "NOT_FOUND");
+    await expectCode(
+      run([
+        { account: "acct:x", amount: 1n },
+        { account: SYSTEM_MINT, amount: -1n },
+      ]),
+      "VALIDATION_FAILED",
+    );
+    await expectCode(
+      run([
+        { account: "acct:nobody:available", amount: 1n },
+        { account: SYSTEM_MINT, amount: -1n },
+      ]),
+      "NOT_FOUND",
+    );
     await expectCode(mintAmount(a, 0n), "VALIDATION_FAILED");
-    await expectCode(db().prisma.$transaction((tx) => hold(tx, a, -5n, "t")), "VALIDATION_FAILED");
+    await expectCode(
+      db().prisma.$transaction((tx) => hold(tx, a, -5n, "t")),
+      "VALIDATION_FAILED",
+    );
   });
   const mintAmount = (id: string, amount: bigint) => db().prisma.$transaction((tx) => mint(tx, id, amount));
 
@@ -199,11 +226,7 @@ describeDb("ledger", () => {
   it("concurrent holds never overdraw", async () => {
     const a = await account(100n);
     const attempts = 12;
-    const results = await Promise.allSettled(
-      Array.from({ length: attempts }, (_, i) =>
-        db().prisma.$transaction((tx) => hold(tx, a, 30n, `t-c-${i}`), { maxWait: 30_000, timeout: 30_000 }),
-      ),
-    );
+    const results = await Promise.allSettled(Array.from({ length: attempts }, (_, i) => db().prisma.$transaction((tx) => hold(tx, a, 30n, `t-c-${i}`), { maxWait: 30_000, timeout: 30_000 })));
     const ok = results.filter((r) => r.status === "fulfilled").length;
     const failed = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
     expect(ok).toBe(3);

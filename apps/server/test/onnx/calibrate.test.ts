@@ -2,17 +2,7 @@ import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_TOLERANCES, compareTensorMaps, toTypedArray, type RawTensor } from "@stun/shared";
-import {
-  GraphBuilder,
-  buildIdentityModel,
-  buildMlp,
-  buildMultiIO,
-  buildSmallCnn,
-  mulberry32,
-  sileroVadInputs,
-  sileroVadPath,
-  uniformF32,
-} from "@stun/testkit";
+import { GraphBuilder, buildIdentityModel, buildMlp, buildMultiIO, buildSmallCnn, mulberry32, sileroVadInputs, sileroVadPath, uniformF32 } from "@stun/testkit";
 import { readModelSignature } from "../../src/models/signature";
 import { MAX_REL_TOLERANCE, SAME_BACKEND_FACTOR, calibrateModel } from "../../src/onnx/calibrate";
 import { compareOptionsFor, type Calibration } from "../../src/models/calibration";

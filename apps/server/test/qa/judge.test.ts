@@ -123,7 +123,12 @@ describe("judge: single executions", () => {
   it("judges a canary against its known answer", () => {
     const canary = input({ kind: "canary", v: { mode: "none", replicas: 1, argmax: false }, wanted: 1, results: [res("c")] });
     expect(judge({ ...canary, answer: RIGHT })).toMatchObject({ kind: "accept", checked: true, verdicts: [{ assignmentId: "c", verdict: "valid" }], qa: { check: "known-answer" } });
-    expect(judge({ ...canary, answer: WRONG })).toEqual({ kind: "fail", code: "CANARY_FAILED", message: "the output did not match the known answer", verdicts: [{ assignmentId: "c", verdict: "invalid" }] });
+    expect(judge({ ...canary, answer: WRONG })).toEqual({
+      kind: "fail",
+      code: "CANARY_FAILED",
+      message: "the output did not match the known answer",
+      verdicts: [{ assignmentId: "c", verdict: "invalid" }],
+    });
   });
 });
 

@@ -304,7 +304,11 @@ describe("slashing and stake", () => {
     expect(slashSplit(1000n, 0n)).toEqual({ toRequester: 0n, toTreasury: 1000n });
     expect(slashSplit(1000n, -50n)).toEqual({ toRequester: 0n, toTreasury: 1000n });
     expect(slashSplit(0n, 100n)).toEqual({ toRequester: 0n, toTreasury: 0n });
-    for (const [amount, paid] of [[1000n, 100n], [5n, 9n], [77n, 0n]] as const) {
+    for (const [amount, paid] of [
+      [1000n, 100n],
+      [5n, 9n],
+      [77n, 0n],
+    ] as const) {
       const s = slashSplit(amount, paid);
       expect(s.toRequester + s.toTreasury).toBe(amount);
     }

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  REPUTATION_DECAY,
-  REPUTATION_Z,
-  addVerdict,
-  reputationScore,
-  wilsonLowerBound,
-  type ReputationEvidence,
-} from "../../src/qa/reputation";
+import { REPUTATION_DECAY, REPUTATION_Z, addVerdict, reputationScore, wilsonLowerBound, type ReputationEvidence } from "../../src/qa/reputation";
 
 const NONE: ReputationEvidence = { validWeight: 0, invalidWeight: 0 };
 const verdicts = (vs: boolean[], from = NONE): ReputationEvidence => vs.reduce(addVerdict, from);

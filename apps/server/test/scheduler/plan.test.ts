@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CandidateFacts } from "../../src/qa/candidates";
 import { DEFAULT_QA_POLICY, newPairTrust, type PairTrust } from "../../src/qa/policy";
-import {
-  chooseCheckers,
-  comparesExecutions,
-  decidedVerification,
-  eligibleCandidates,
-  isFirstDispatch,
-  planChecked,
-  planLead,
-  withinStake,
-  type Candidate,
-  type Offer,
-} from "../../src/scheduler/plan";
+import { chooseCheckers, comparesExecutions, decidedVerification, eligibleCandidates, isFirstDispatch, planChecked, planLead, withinStake, type Candidate, type Offer } from "../../src/scheduler/plan";
 import type { StoredVerification } from "../../src/tasks/verification";
 
 const policy = { ...DEFAULT_QA_POLICY };

@@ -52,7 +52,12 @@ describe("ProviderRegistry", () => {
     r.free("a", "late");
     expect(r.pick(req, 2).map((p) => p.id)).toEqual(["b"]);
     vi.advanceTimersByTime(1000);
-    expect(r.pick(req, 2).map((p) => p.id).sort()).toEqual(["a", "b"]);
+    expect(
+      r
+        .pick(req, 2)
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(["a", "b"]);
     expect(r.freeSlots()).toBe(2);
   });
 

@@ -53,11 +53,7 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     const y = inputOf([4, 3, 2, 1]);
     const waiting = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: y, maxPrice: "1", verification: { mode: "none" } } });
     expect(waiting.status).toBe(202);
-    const canary = await eventually(
-      async () => (await prisma.task.findFirst({ where: { kind: "canary", status: "queued" } })) ?? undefined,
-      10_000,
-      "the canary",
-    );
+    const canary = await eventually(async () => (await prisma.task.findFirst({ where: { kind: "canary", status: "queued" } })) ?? undefined, 10_000, "the canary");
     const task = await prisma.task.findUniqueOrThrow({ where: { id: done.id } });
     const model = await prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     expect(canary.inputSha256).toBe(task.inputSha256);
@@ -87,11 +83,7 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
 
     // A provider of another operator joins and runs the canary, from the input its source no longer holds.
     await net.addProvider({ args: ["--price", "10"] });
-    const finished = await eventually(
-      async () => (await prisma.task.findFirst({ where: { id: canary.id, status: "completed" } })) ?? undefined,
-      30_000,
-      "the canary to finish",
-    );
+    const finished = await eventually(async () => (await prisma.task.findFirst({ where: { id: canary.id, status: "completed" } })) ?? undefined, 30_000, "the canary to finish");
     expect((await prisma.assignment.findMany({ where: { taskId: finished.id } })).map((a) => a.verdict)).toEqual(["accepted"]);
     // A finished canary's data goes at the next sweep (not a retention period later), and with it
     // the last copy of the purged source's input and the answer.
@@ -233,10 +225,9 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
       let b: RunningServer | undefined;
       if (testDbKind === "postgres") {
         dbB = await createDatabase({ url: net.db.url! });
-        b = await startServer(
-          parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", CANARY_RATE: "0", BLOB_GC_GRACE_SECONDS: "0", INSTANCE_ID: "instance-b" }),
-          { db: dbB },
-        );
+        b = await startServer(parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", CANARY_RATE: "0", BLOB_GC_GRACE_SECONDS: "0", INSTANCE_ID: "instance-b" }), {
+          db: dbB,
+        });
       }
       try {
         const a = net.server.app;

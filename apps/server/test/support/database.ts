@@ -60,7 +60,12 @@ function pgliteVersion(): string {
 async function makeSnapshot(which: "empty" | "migrated"): Promise<Blob> {
   const version = pgliteVersion();
   const hash = createHash("sha256").update(version);
-  if (which === "migrated") hash.update(readMigrations().map((m) => `${m.name}:${m.checksum}`).join("\n"));
+  if (which === "migrated")
+    hash.update(
+      readMigrations()
+        .map((m) => `${m.name}:${m.checksum}`)
+        .join("\n"),
+    );
   const file = path.join(os.tmpdir(), `stun-pglite-${which}-${hash.digest("hex").slice(0, 16)}.tar`);
   if (existsSync(file)) return new Blob([readFileSync(file)]);
   const db = new PGlite();
@@ -199,9 +204,7 @@ export function describeDb(name: string, fn: () => void): void {
     return;
   }
   if (process.env.CI) throw unreachable();
-  console.warn(
-    `PostgreSQL not reachable at ${PG_HOST}:${PG_PORT}: the PostgreSQL run of ${callerFile() ?? name} was left out`,
-  );
+  console.warn(`PostgreSQL not reachable at ${PG_HOST}:${PG_PORT}: the PostgreSQL run of ${callerFile() ?? name} was left out`);
   describe.skip(name, fn);
 }
 

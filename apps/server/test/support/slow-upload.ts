@@ -16,11 +16,7 @@ export interface EarlyAnswer {
  * stops writing. Errors on the request after the answer (the server closing the connection) are
  * expected and ignored.
  */
-export function postSlowly(
-  baseUrl: string,
-  path: string,
-  opts: { chunk: Buffer; total: number; declare?: boolean; headers?: Record<string, string> },
-): Promise<EarlyAnswer> {
+export function postSlowly(baseUrl: string, path: string, opts: { chunk: Buffer; total: number; declare?: boolean; headers?: Record<string, string> }): Promise<EarlyAnswer> {
   const url = new URL(path, baseUrl);
   return new Promise((resolve, reject) => {
     let sent = 0;

@@ -26,7 +26,11 @@ function Network({ apiKey }: { apiKey: string }) {
       ) : (
         <dl className="grid grid-cols-2 gap-4 lg:grid-cols-4" aria-busy={!s}>
           <Stat label="Providers online" value={s ? s.providersOnline : <Skeleton className="h-8 w-12" />} />
-          <Stat label="Tasks completed" value={s ? formatAmount(String(s.tasks.completed ?? 0)) : <Skeleton className="h-8 w-16" />} hint={s ? `${formatAmount(String(Object.values(s.tasks).reduce((a, b) => a + b, 0)))} submitted` : undefined} />
+          <Stat
+            label="Tasks completed"
+            value={s ? formatAmount(String(s.tasks.completed ?? 0)) : <Skeleton className="h-8 w-16" />}
+            hint={s ? `${formatAmount(String(Object.values(s.tasks).reduce((a, b) => a + b, 0)))} submitted` : undefined}
+          />
           <Stat label="Volume" value={s ? formatAmount(s.volume) : <Skeleton className="h-8 w-20" />} hint="base units settled" />
           <Stat label="Models" value={s ? s.models : <Skeleton className="h-8 w-10" />} />
         </dl>
@@ -68,9 +72,7 @@ export default function Home() {
         <div aria-hidden className="pointer-events-none absolute -bottom-28 right-40 size-60 rounded-full bg-sky-300/20 blur-2xl" />
         <p className="text-sm font-medium uppercase tracking-widest text-brand-100">Open inference marketplace</p>
         <h1 className="mt-3 max-w-3xl text-3xl font-semibold tracking-tight sm:text-4xl">Run AI models on anyone&apos;s GPU or browser — with results checked and payment in escrow.</h1>
-        <p className="mt-3 max-w-2xl text-brand-100">
-          Requesters pay per inference; providers earn by running ONNX models natively (CUDA, CPU) or right in a browser tab (WebGPU, WASM).
-        </p>
+        <p className="mt-3 max-w-2xl text-brand-100">Requesters pay per inference; providers earn by running ONNX models natively (CUDA, CPU) or right in a browser tab (WebGPU, WASM).</p>
         <div className="mt-6 flex flex-wrap gap-3">
           <Link href="/models" className="rounded-lg bg-white px-4 py-2 text-sm font-semibold text-brand-700 shadow-sm hover:bg-brand-50">
             Run a model

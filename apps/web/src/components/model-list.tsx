@@ -40,4 +40,3 @@ export function ModelList({ models, accountId, compact }: { models: ModelView[];
     </ul>
   );
 }
-

@@ -26,7 +26,10 @@ function Logo() {
     <Link href="/" className="flex items-center gap-2 rounded-md font-semibold tracking-tight text-slate-900" aria-label="Stun home">
       <svg aria-hidden viewBox="0 0 32 32" className="size-7">
         <rect width="32" height="32" rx="8" className="fill-brand-600" />
-        <path d="M9 20.5c1.6 1.5 3.8 2.3 6.4 2.3 3.6 0 5.9-1.7 5.9-4.4 0-2.4-1.6-3.5-5.1-4.2l-1.6-.3c-1.9-.4-2.6-.9-2.6-1.8 0-1.1 1.1-1.8 2.8-1.8 1.6 0 3 .6 4.1 1.6l1.8-2.2C19.3 8.4 17.3 7.6 15 7.6c-3.4 0-5.7 1.8-5.7 4.4 0 2.3 1.5 3.5 4.8 4.1l1.6.3c2.1.4 2.9.9 2.9 1.9 0 1.2-1.2 1.9-3.1 1.9-2 0-3.6-.7-4.9-2z" className="fill-white" />
+        <path
+          d="M9 20.5c1.6 1.5 3.8 2.3 6.4 2.3 3.6 0 5.9-1.7 5.9-4.4 0-2.4-1.6-3.5-5.1-4.2l-1.6-.3c-1.9-.4-2.6-.9-2.6-1.8 0-1.1 1.1-1.8 2.8-1.8 1.6 0 3 .6 4.1 1.6l1.8-2.2C19.3 8.4 17.3 7.6 15 7.6c-3.4 0-5.7 1.8-5.7 4.4 0 2.3 1.5 3.5 4.8 4.1l1.6.3c2.1.4 2.9.9 2.9 1.9 0 1.2-1.2 1.9-3.1 1.9-2 0-3.6-.7-4.9-2z"
+          className="fill-white"
+        />
       </svg>
       <span className="text-lg">Stun</span>
     </Link>

@@ -68,8 +68,8 @@ function InputField({ info, state, onChange }: { info: TensorInfo; state: InputS
   return (
     <fieldset className="rounded-lg border border-slate-200 p-4">
       <legend className="px-1 text-sm">
-        <span className="font-mono font-medium text-slate-900">{info.name}</span>{" "}
-        <span className="font-mono text-brand-700">{info.dtype}</span> <span className="font-mono text-slate-600">
+        <span className="font-mono font-medium text-slate-900">{info.name}</span> <span className="font-mono text-brand-700">{info.dtype}</span>{" "}
+        <span className="font-mono text-slate-600">
           <Shape shape={info.shape} />
         </span>
       </legend>
@@ -180,9 +180,7 @@ function ZkNote({ modelId }: { modelId: string }) {
 export function SubmitForm({ model }: { model: ModelView }) {
   const router = useRouter();
   const ids = useId();
-  const [inputs, setInputs] = useState<Record<string, InputState>>(() =>
-    Object.fromEntries(model.inputs.map((i) => [i.name, { source: "text", text: "" } satisfies InputState])),
-  );
+  const [inputs, setInputs] = useState<Record<string, InputState>>(() => Object.fromEntries(model.inputs.map((i) => [i.name, { source: "text", text: "" } satisfies InputState])));
   const [mode, setMode] = useState<VerificationMode>("auto");
   const [replicas, setReplicas] = useState(2);
   const [argmax, setArgmax] = useState(false);

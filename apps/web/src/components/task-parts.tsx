@@ -18,12 +18,7 @@ function stepStates(t: TaskView): StepState[] {
     return STEPS.map((s) => (s === "verifying" && single ? "skipped" : "done"));
   }
   if (t.status === "failed" || t.status === "expired") {
-    const reached = [
-      true,
-      ex.length > 0,
-      ex.some((e) => e.status !== "assigned"),
-      ex.filter((e) => e.status === "completed").length > 0 && t.verification.replicas > 1,
-    ];
+    const reached = [true, ex.length > 0, ex.some((e) => e.status !== "assigned"), ex.filter((e) => e.status === "completed").length > 0 && t.verification.replicas > 1];
     return STEPS.map((_, i) => (i < 4 ? (reached[i] ? "done" : "todo") : "failed"));
   }
   const at = STEPS.indexOf(t.status as (typeof STEPS)[number]);
@@ -61,9 +56,7 @@ export function StatusTimeline({ task }: { task: TaskView }) {
               >
                 {st === "done" ? "✓" : st === "failed" ? "✕" : st === "skipped" ? "–" : st === "current" ? <span className="live-dot size-2 rounded-full bg-brand-500" /> : i + 1}
               </span>
-              {i < STEPS.length - 1 ? (
-                <span aria-hidden className={cx("ml-2 hidden h-0.5 flex-1 rounded sm:block", st === "done" || st === "skipped" ? "bg-brand-300" : "bg-slate-200")} />
-              ) : null}
+              {i < STEPS.length - 1 ? <span aria-hidden className={cx("ml-2 hidden h-0.5 flex-1 rounded sm:block", st === "done" || st === "skipped" ? "bg-brand-300" : "bg-slate-200")} /> : null}
             </div>
             <div>
               <p className={cx("text-sm font-medium capitalize", st === "failed" ? "text-red-700" : st === "todo" ? "text-slate-400" : "text-slate-900")}>
@@ -71,11 +64,7 @@ export function StatusTimeline({ task }: { task: TaskView }) {
                 <span className="sr-only"> — {st}</span>
               </p>
               <p className="text-xs text-slate-500">
-                {st === "skipped"
-                  ? "Single execution: nothing to compare"
-                  : i === 4 && failed
-                    ? (task.error?.code ?? "ended without a result")
-                    : STEP_TEXT[step]}
+                {st === "skipped" ? "Single execution: nothing to compare" : i === 4 && failed ? (task.error?.code ?? "ended without a result") : STEP_TEXT[step]}
               </p>
             </div>
           </li>
@@ -327,7 +316,17 @@ export function Receipt({ task }: { task: TaskView }) {
       </div>
       <KeyValues
         rows={[
-          ["QA check", r.qa ? <span key="qa">{CHECK_TEXT[r.qa.check] ?? r.qa.check}{r.qa.recheck !== "none" ? ` · re-check ${r.qa.recheck}` : ""}</span> : "–"],
+          [
+            "QA check",
+            r.qa ? (
+              <span key="qa">
+                {CHECK_TEXT[r.qa.check] ?? r.qa.check}
+                {r.qa.recheck !== "none" ? ` · re-check ${r.qa.recheck}` : ""}
+              </span>
+            ) : (
+              "–"
+            ),
+          ],
           ["Task kind", r.qa?.kind ?? "user"],
           ["Tolerance", `abs ${r.tolerance.abs} · rel ${r.tolerance.rel}${r.tolerance.argmax ? " · argmax" : ""}`],
           ["Model SHA-256", <Digest key="m" value={r.modelSha256} />],

@@ -32,8 +32,7 @@ export const uploadModel = (file: Blob, name?: string): Promise<ModelView> =>
 
 export const createAccount = (): Promise<z.infer<typeof CreateAccountResponseSchema>> => rest("POST", "/accounts", { key: null });
 
-export const faucet = (key: string, amount: string): Promise<AccountView> =>
-  rest<AccountView>("POST", "/faucet", { key, body: JSON.stringify({ amount }), contentType: "application/json" });
+export const faucet = (key: string, amount: string): Promise<AccountView> => rest<AccountView>("POST", "/faucet", { key, body: JSON.stringify({ amount }), contentType: "application/json" });
 
 /** Checks a key before keeping it. */
 export const accountWithKey = (key: string): Promise<AccountView> => rest<AccountView>("GET", "/accounts/me", { key });

@@ -4,19 +4,7 @@
  * ends as a {@link RawTensor} (little-endian bytes) checked against the signature with the same
  * function the server uses, so most mistakes are caught before anything is sent.
  */
-import {
-  StunError,
-  TYPED_ARRAY_BY_DTYPE,
-  elementCount,
-  float32ToFloat16,
-  fromTypedArray,
-  parseNpy,
-  type Dtype,
-  type RawTensor,
-  type Tensor,
-  type TensorInfo,
-  type TypedArray,
-} from "@stun/shared";
+import { StunError, TYPED_ARRAY_BY_DTYPE, elementCount, float32ToFloat16, fromTypedArray, parseNpy, type Dtype, type RawTensor, type Tensor, type TensorInfo, type TypedArray } from "@stun/shared";
 import { formatShape } from "./format";
 
 type Scalar = number | string | boolean | bigint;
@@ -68,9 +56,7 @@ function flattenNested(value: Nested, name: string): { dims: number[]; values: S
  * another input) as bound, and one remaining free dim from the count.
  */
 export function resolveDims(info: TensorInfo, count: number, bound: ReadonlyMap<string, number> = new Map()): number[] {
-  const dims: Array<number | undefined> = info.shape.map((d) =>
-    typeof d === "number" ? (d >= 0 ? d : undefined) : d !== "" && bound.has(d) ? bound.get(d) : undefined,
-  );
+  const dims: Array<number | undefined> = info.shape.map((d) => (typeof d === "number" ? (d >= 0 ? d : undefined) : d !== "" && bound.has(d) ? bound.get(d) : undefined));
   const open = dims.flatMap((d, i) => (d === undefined ? [i] : []));
   const known = dims.reduce<number>((p, d) => p * (d ?? 1), 1);
   const shape = formatShape(info.shape);
@@ -79,10 +65,7 @@ export function resolveDims(info: TensorInfo, count: number, bound: ReadonlyMap<
     return dims as number[];
   }
   if (open.length > 1) {
-    fail(
-      "INPUT_SHAPE_MISMATCH",
-      `${info.name}: shape ${shape} has ${open.length} open dimensions, so a flat list is ambiguous; give a nested JSON array (e.g. ${example(info, 2)})`,
-    );
+    fail("INPUT_SHAPE_MISMATCH", `${info.name}: shape ${shape} has ${open.length} open dimensions, so a flat list is ambiguous; give a nested JSON array (e.g. ${example(info, 2)})`);
   }
   if (known === 0 || count % known !== 0 || count === 0) {
     fail("INPUT_SIZE_MISMATCH", `${info.name}: ${count} value${count === 1 ? "" : "s"} do not fill shape ${shape}: give a multiple of ${known}`);
@@ -174,10 +157,7 @@ export function parseTextInput(info: TensorInfo, text: string, bound: ReadonlyMa
     } else if (flat.dims.length === 1) {
       dims = resolveDims(info, flat.values.length, bound);
     } else {
-      return fail(
-        "INPUT_SHAPE_MISMATCH",
-        `${info.name}: the array is nested ${flat.dims.length} deep (${formatShape(flat.dims)}) but shape ${formatShape(info.shape)} has rank ${info.shape.length}`,
-      );
+      return fail("INPUT_SHAPE_MISMATCH", `${info.name}: the array is nested ${flat.dims.length} deep (${formatShape(flat.dims)}) but shape ${formatShape(info.shape)} has rank ${info.shape.length}`);
     }
     values = flat.values;
   } else {

@@ -9,8 +9,7 @@ const headers = (): Record<string, string> => {
 };
 
 /** A long-poll (`wait` > 0) must not hold up the other queries of its batch: it goes alone. */
-const isLongPoll = (input: unknown): boolean =>
-  typeof input === "object" && input !== null && typeof (input as { wait?: unknown }).wait === "number" && (input as { wait: number }).wait > 0;
+const isLongPoll = (input: unknown): boolean => typeof input === "object" && input !== null && typeof (input as { wait?: unknown }).wait === "number" && (input as { wait: number }).wait > 0;
 
 /**
  * The typed tRPC client of the Stun server on this origin (`/trpc`), with the signed-in key.

@@ -43,8 +43,7 @@ function initializer(name: string, dims: readonly number[], data: Float32Array):
 }
 
 /** NodeProto. */
-const node = (op: string, inputs: readonly string[], outputs: readonly string[]): Bytes =>
-  concat([...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(4, op)]);
+const node = (op: string, inputs: readonly string[], outputs: readonly string[]): Bytes => concat([...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(4, op)]);
 
 /** Deterministic weights in ±scale (mulberry32). */
 const uniform = uniformWeights;

@@ -134,10 +134,22 @@ export function ContributeTab() {
           ) : null}
 
           <dl className="grid grid-cols-2 gap-4 lg:grid-cols-4">
-            <Stat label="Tasks done" value={<span data-testid="tasks-done">{v.stats.done.toLocaleString()}</span>} hint={v.stats.failed || v.stats.undelivered ? `${v.stats.failed} failed · ${v.stats.undelivered} not accepted` : "results delivered"} />
-            <Stat label="Throughput" value={<span data-testid="throughput">{v.throughput === 0 ? "0" : v.throughput < 10 ? v.throughput.toFixed(2) : Math.round(v.throughput).toLocaleString()}</span>} hint="inferences/s, last 10 s" />
+            <Stat
+              label="Tasks done"
+              value={<span data-testid="tasks-done">{v.stats.done.toLocaleString()}</span>}
+              hint={v.stats.failed || v.stats.undelivered ? `${v.stats.failed} failed · ${v.stats.undelivered} not accepted` : "results delivered"}
+            />
+            <Stat
+              label="Throughput"
+              value={<span data-testid="throughput">{v.throughput === 0 ? "0" : v.throughput < 10 ? v.throughput.toFixed(2) : Math.round(v.throughput).toLocaleString()}</span>}
+              hint="inferences/s, last 10 s"
+            />
             <Stat label="Earned" value={<span data-testid="earned">{v.earned !== undefined ? formatAmount(v.earned) : "–"}</span>} hint="base units this session (account change)" />
-            <Stat label="Backend" value={<span data-testid="backend">{backendLabel}</span>} hint={avgRun !== undefined ? `avg run ${formatMs(avgRun)}` : v.runtime?.benchmarkIps !== undefined ? `benchmark ${v.runtime.benchmarkIps.toLocaleString()} inf/s` : "not started"} />
+            <Stat
+              label="Backend"
+              value={<span data-testid="backend">{backendLabel}</span>}
+              hint={avgRun !== undefined ? `avg run ${formatMs(avgRun)}` : v.runtime?.benchmarkIps !== undefined ? `benchmark ${v.runtime.benchmarkIps.toLocaleString()} inf/s` : "not started"}
+            />
           </dl>
 
           <div className="grid gap-6 lg:grid-cols-3">
@@ -147,8 +159,28 @@ export function ContributeTab() {
               </p>
               <KeyValues
                 rows={[
-                  ["Provider", settings ? <span key="p"><span className="font-medium">{settings.name}</span>{v.providerId ? <> · <Mono>{v.providerId}</Mono></> : null}</span> : "–"],
-                  ["Backend", <span key="b" data-testid="backend-reason">{decision ? decision.reason : "checking WebGPU…"}</span>],
+                  [
+                    "Provider",
+                    settings ? (
+                      <span key="p">
+                        <span className="font-medium">{settings.name}</span>
+                        {v.providerId ? (
+                          <>
+                            {" "}
+                            · <Mono>{v.providerId}</Mono>
+                          </>
+                        ) : null}
+                      </span>
+                    ) : (
+                      "–"
+                    ),
+                  ],
+                  [
+                    "Backend",
+                    <span key="b" data-testid="backend-reason">
+                      {decision ? decision.reason : "checking WebGPU…"}
+                    </span>,
+                  ],
                   [
                     "Runtime",
                     v.runtime
@@ -156,10 +188,18 @@ export function ContributeTab() {
                       : `${v.cores} logical cores · ${v.crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated"}`,
                   ],
                   ["Benchmark", v.runtime?.benchmarkIps !== undefined ? `${v.runtime.benchmarkIps.toLocaleString()} inferences/s (MLP 784-512-256-10, batch 1)` : "measured at start"],
-                  ["Model cache", `${v.runtime?.storage === "memory" ? "memory only (IndexedDB unavailable)" : "IndexedDB, by sha256"} · ${v.stats.downloads} download${v.stats.downloads === 1 ? "" : "s"} · ${v.stats.cacheHits} from cache`],
+                  [
+                    "Model cache",
+                    `${v.runtime?.storage === "memory" ? "memory only (IndexedDB unavailable)" : "IndexedDB, by sha256"} · ${v.stats.downloads} download${v.stats.downloads === 1 ? "" : "s"} · ${v.stats.cacheHits} from cache`,
+                  ],
                   ["Last run", v.stats.lastRunMs !== undefined ? formatMs(v.stats.lastRunMs) : "–"],
                   ...(v.stats.proofs
-                    ? [["zk proofs", <span key="z" data-testid="zk-proofs">{`${v.stats.proofs} · avg ${formatMs((v.stats.proveMsTotal ?? 0) / v.stats.proofs)} (snarkjs Groth16)`}</span>] satisfies [string, ReactNode]]
+                    ? [
+                        ["zk proofs", <span key="z" data-testid="zk-proofs">{`${v.stats.proofs} · avg ${formatMs((v.stats.proveMsTotal ?? 0) / v.stats.proofs)} (snarkjs Groth16)`}</span>] satisfies [
+                          string,
+                          ReactNode,
+                        ],
+                      ]
                     : []),
                 ]}
               />
@@ -180,7 +220,13 @@ export function ContributeTab() {
               </dl>
               <p className="mt-3 text-xs text-slate-600">
                 Paid work needs a stake of <span data-testid="stake-multiple">{multiple.toString()}</span>× the price of each task in progress
-                {settings ? <> — at price {formatAmount(settings.price)}: {formatAmount(need)}</> : null}. Wrong results are slashed from it.
+                {settings ? (
+                  <>
+                    {" "}
+                    — at price {formatAmount(settings.price)}: {formatAmount(need)}
+                  </>
+                ) : null}
+                . Wrong results are slashed from it.
               </p>
               {v.stakeNote ? (
                 <p role="status" className={cx("mt-3 rounded-lg px-3 py-2 text-xs", v.stakeNote.tone === "warn" ? "bg-amber-50 text-amber-900" : "bg-emerald-50 text-emerald-800")}>
@@ -201,10 +247,12 @@ export function ContributeTab() {
                   }
                   setStakeError(null);
                   setStaking(true);
-                  stake(stakeAmount).then(
-                    () => setStakeAmount(""),
-                    (err: unknown) => setStakeError(`${toUiError(err).code}: ${toUiError(err).message}`),
-                  ).finally(() => setStaking(false));
+                  stake(stakeAmount)
+                    .then(
+                      () => setStakeAmount(""),
+                      (err: unknown) => setStakeError(`${toUiError(err).code}: ${toUiError(err).message}`),
+                    )
+                    .finally(() => setStaking(false));
                 }}
               >
                 <div className="flex-1">
@@ -235,7 +283,11 @@ export function ContributeTab() {
           </div>
 
           {v.lastError ? (
-            <ErrorNotice error={{ code: v.lastError.code, message: v.lastError.message }} title={v.status === "error" ? "The provider stopped" : "Last error"} onRetry={v.status === "error" ? () => void start() : undefined} />
+            <ErrorNotice
+              error={{ code: v.lastError.code, message: v.lastError.message }}
+              title={v.status === "error" ? "The provider stopped" : "Last error"}
+              onRetry={v.status === "error" ? () => void start() : undefined}
+            />
           ) : null}
 
           <div className="grid gap-6 lg:grid-cols-3">
@@ -243,11 +295,25 @@ export function ContributeTab() {
               {settings ? (
                 <form className="grid gap-5 sm:grid-cols-2" onSubmit={(e) => e.preventDefault()}>
                   <Field label="Provider name" htmlFor={ids.name} hint={nameOk ? "Your provider's identity on this account: keep it to keep its reputation." : undefined}>
-                    <input id={ids.name} className={inputClass} value={settings.name} maxLength={100} disabled={running} aria-invalid={!nameOk || undefined} onChange={(e) => updateSettings({ name: e.target.value })} />
+                    <input
+                      id={ids.name}
+                      className={inputClass}
+                      value={settings.name}
+                      maxLength={100}
+                      disabled={running}
+                      aria-invalid={!nameOk || undefined}
+                      onChange={(e) => updateSettings({ name: e.target.value })}
+                    />
                     {!nameOk ? <p className="mt-1 text-xs text-red-700">1–100 characters.</p> : null}
                   </Field>
                   <Field label="Backend" htmlFor={ids.backend} hint={restartNote ?? "Auto picks WebGPU on a real GPU, else WASM."}>
-                    <select id={ids.backend} className={inputClass} value={settings.backend} disabled={running} onChange={(e) => updateSettings({ backend: e.target.value as typeof settings.backend })}>
+                    <select
+                      id={ids.backend}
+                      className={inputClass}
+                      value={settings.backend}
+                      disabled={running}
+                      onChange={(e) => updateSettings({ backend: e.target.value as typeof settings.backend })}
+                    >
                       <option value="auto">Auto</option>
                       <option value="webgpu">WebGPU</option>
                       <option value="wasm">WASM (CPU)</option>
@@ -258,7 +324,13 @@ export function ContributeTab() {
                     htmlFor={ids.threads}
                     hint={!v.crossOriginIsolated ? "This page is not cross-origin isolated: WASM runs on 1 thread." : (restartNote ?? `Of ${v.cores} logical cores. Small models run fastest on 1.`)}
                   >
-                    <select id={ids.threads} className={inputClass} value={settings.threads} disabled={running || !v.crossOriginIsolated} onChange={(e) => updateSettings({ threads: Number(e.target.value) })}>
+                    <select
+                      id={ids.threads}
+                      className={inputClass}
+                      value={settings.threads}
+                      disabled={running || !v.crossOriginIsolated}
+                      onChange={(e) => updateSettings({ threads: Number(e.target.value) })}
+                    >
                       {Array.from({ length: Math.max(1, v.cores) }, (_, i) => i + 1).map((n) => (
                         <option key={n} value={n}>
                           {n}
@@ -279,8 +351,20 @@ export function ContributeTab() {
                       onChange={(e) => updateSettings({ usePct: Number(e.target.value) })}
                     />
                   </Field>
-                  <Field label="Price per task" htmlFor={ids.price} hint={priceOk ? (restartNote ?? "Base units per execution; requesters with a lower max price skip you. 0 = free work.") : undefined}>
-                    <input id={ids.price} inputMode="numeric" className={inputClass} value={settings.price} disabled={running} aria-invalid={!priceOk || undefined} onChange={(e) => updateSettings({ price: e.target.value.trim() })} />
+                  <Field
+                    label="Price per task"
+                    htmlFor={ids.price}
+                    hint={priceOk ? (restartNote ?? "Base units per execution; requesters with a lower max price skip you. 0 = free work.") : undefined}
+                  >
+                    <input
+                      id={ids.price}
+                      inputMode="numeric"
+                      className={inputClass}
+                      value={settings.price}
+                      disabled={running}
+                      aria-invalid={!priceOk || undefined}
+                      onChange={(e) => updateSettings({ price: e.target.value.trim() })}
+                    />
                     {!priceOk ? <p className="mt-1 text-xs text-red-700">A whole number of base units, e.g. 1.</p> : null}
                   </Field>
                 </form>
@@ -297,7 +381,13 @@ export function ContributeTab() {
                   {v.stats.recent.slice(0, 4).map((t) => (
                     <li key={`${t.taskId}-${t.at}`} className="flex items-baseline justify-between gap-2">
                       <span className="min-w-0 truncate">
-                        <span className={cx("mr-1.5 inline-block size-1.5 rounded-full align-middle", t.stage === "done" ? "bg-emerald-500" : t.stage === "failed" || t.stage === "undelivered" ? "bg-red-500" : "bg-slate-400")} aria-hidden />
+                        <span
+                          className={cx(
+                            "mr-1.5 inline-block size-1.5 rounded-full align-middle",
+                            t.stage === "done" ? "bg-emerald-500" : t.stage === "failed" || t.stage === "undelivered" ? "bg-red-500" : "bg-slate-400",
+                          )}
+                          aria-hidden
+                        />
                         Task <Mono>{t.taskId.slice(0, 14)}</Mono> {t.stage === "proving" ? "proving (zk)…" : t.stage}
                         {t.code ? ` (${t.code})` : ""}
                       </span>

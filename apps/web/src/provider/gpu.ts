@@ -9,9 +9,7 @@ import type { WebBackend } from "./messages";
 /** What the tab keeps of the adapter (plain data: it crosses postMessage to the worker). */
 export type GpuInfo = Pick<GPUAdapterInfo, "vendor" | "architecture" | "device" | "description" | "isFallbackAdapter">;
 
-export type GpuProbe =
-  | { available: true; info: GpuInfo }
-  | { available: false; reason: "no-navigator-gpu" | "no-adapter" | "error"; message: string };
+export type GpuProbe = { available: true; info: GpuInfo } | { available: false; reason: "no-navigator-gpu" | "no-adapter" | "error"; message: string };
 
 /**
  * A GPUAdapter as browsers have shipped it: before `GPUAdapter.info` (Chromium < 127) the

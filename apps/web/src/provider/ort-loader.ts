@@ -30,7 +30,5 @@ export async function loadOrt(origin: string, backend: WebBackend, threads: numb
 }
 
 export function sessionOptionsFor(backend: WebBackend): import("onnxruntime-web").InferenceSession.SessionOptions {
-  return backend === "webgpu"
-    ? { executionProviders: ["webgpu"], graphOptimizationLevel: "all" }
-    : { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+  return backend === "webgpu" ? { executionProviders: ["webgpu"], graphOptimizationLevel: "all" } : { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
 }

@@ -9,18 +9,7 @@
  * (least recently used closed first).
  */
 import type * as Ort from "onnxruntime-web";
-import {
-  ProviderError,
-  SharedInterest,
-  SharedWork,
-  abortable,
-  downloadVerified,
-  errorMessage,
-  ortToWire,
-  refuseUnlessSelfContained,
-  sha256Hex,
-  wireToOrt,
-} from "@stun/provider-core";
+import { ProviderError, SharedInterest, SharedWork, abortable, downloadVerified, errorMessage, ortToWire, refuseUnlessSelfContained, sha256Hex, wireToOrt } from "@stun/provider-core";
 import type { Timings, WireTensorMap } from "@stun/shared";
 import type { ModelStore } from "./model-store";
 import type { OrtModule } from "./ort-loader";

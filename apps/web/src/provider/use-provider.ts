@@ -209,8 +209,7 @@ class ProviderController {
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case "phase": {
-        const status: Status =
-          m.phase === "online" ? "online" : m.phase === "reconnecting" ? "reconnecting" : m.phase === "pausing" ? "pausing" : m.phase === "paused" ? "paused" : "starting";
+        const status: Status = m.phase === "online" ? "online" : m.phase === "reconnecting" ? "reconnecting" : m.phase === "pausing" ? "pausing" : m.phase === "paused" ? "paused" : "starting";
         if (this.view.status === "signed-out" && m.phase === "paused") break;
         this.patch({ status, detail: m.detail });
         if (m.phase === "paused") this.log("Paused: left the network");
@@ -220,7 +219,9 @@ class ProviderController {
       case "runtime": {
         const { type: _t, ...runtime } = m;
         this.patch({ runtime });
-        this.log(`onnxruntime-web ${m.ortVersion} ready on ${m.backend === "wasm" ? `WASM (${m.threads} thread${m.threads === 1 ? "" : "s"})` : "WebGPU"}${m.benchmarkIps !== undefined ? `, benchmark ${m.benchmarkIps} inf/s` : ""}`);
+        this.log(
+          `onnxruntime-web ${m.ortVersion} ready on ${m.backend === "wasm" ? `WASM (${m.threads} thread${m.threads === 1 ? "" : "s"})` : "WebGPU"}${m.benchmarkIps !== undefined ? `, benchmark ${m.benchmarkIps} inf/s` : ""}`,
+        );
         if (m.note) this.log(m.note, "warn");
         break;
       }
@@ -242,7 +243,9 @@ class ProviderController {
         this.log(m.source === "download" ? `Downloaded model ${m.sha256.slice(0, 12)}… (${m.bytes} bytes, sha256 checked)` : `Model ${m.sha256.slice(0, 12)}… from the browser cache`);
         break;
       case "circuit":
-        this.log(m.source === "download" ? `Downloaded zk circuit ${m.circuitHash.slice(0, 12)}… (${m.bytes} bytes, proving key checked)` : `zk circuit ${m.circuitHash.slice(0, 12)}… from the browser cache`);
+        this.log(
+          m.source === "download" ? `Downloaded zk circuit ${m.circuitHash.slice(0, 12)}… (${m.bytes} bytes, proving key checked)` : `zk circuit ${m.circuitHash.slice(0, 12)}… from the browser cache`,
+        );
         break;
       case "warning":
         this.log(m.message, "warn");

@@ -163,7 +163,11 @@ async function start(c: StartConfig): Promise<void> {
         memoryMb: Math.max(0, Math.round(c.memoryMb)),
         gpus: c.gpu && !c.gpu.isFallbackAdapter ? [{ name: [c.gpu.vendor, c.gpu.architecture, c.gpu.description].filter(Boolean).join(" ") || "WebGPU adapter", vramMb: 0 }] : [],
         ...(rt.benchmarkIps !== undefined ? { benchmarkIps: rt.benchmarkIps } : {}),
-        userAgent: `stun-browser-provider/${BROWSER_PROVIDER_VERSION} onnxruntime-web/${rt.ort.env.versions?.web ?? "?"} ${c.backend}${c.backend === "wasm" ? `x${rt.threads}` : ""} ${c.userAgent}`.slice(0, 500),
+        userAgent:
+          `stun-browser-provider/${BROWSER_PROVIDER_VERSION} onnxruntime-web/${rt.ort.env.versions?.web ?? "?"} ${c.backend}${c.backend === "wasm" ? `x${rt.threads}` : ""} ${c.userAgent}`.slice(
+            0,
+            500,
+          ),
       },
       version: BROWSER_PROVIDER_VERSION,
     });

@@ -82,5 +82,4 @@ export const erc20Abi = parseAbi([
 ]);
 
 /** A transaction's page on the chain's explorer, or undefined without an explorer. */
-export const txUrl = (c: Pick<WebChainConfig, "explorerUrl">, hash: string): string | undefined =>
-  c.explorerUrl ? `${c.explorerUrl.replace(/\/$/, "")}/tx/${hash}` : undefined;
+export const txUrl = (c: Pick<WebChainConfig, "explorerUrl">, hash: string): string | undefined => (c.explorerUrl ? `${c.explorerUrl.replace(/\/$/, "")}/tx/${hash}` : undefined);

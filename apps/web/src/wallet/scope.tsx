@@ -34,7 +34,11 @@ const noSubscribe = () => () => undefined;
 export function WalletScope({ children, fallback = null }: { children: ReactNode; fallback?: ReactNode }) {
   const config = useQuery({ queryKey: ["web-config"], queryFn: fetchWebConfig, staleTime: Infinity, retry: false });
   const injected = useSyncExternalStore(noSubscribe, hasInjectedWallet, () => false);
-  const client = useSyncExternalStore(noSubscribe, () => true, () => false);
+  const client = useSyncExternalStore(
+    noSubscribe,
+    () => true,
+    () => false,
+  );
   // A server without /web-config.json: no chain, and nothing else known.
   const webConfig: WebConfig | undefined = config.data ?? (config.isError ? { mode: "production", faucet: false } : undefined);
   if (!client || !webConfig) return <>{fallback}</>;

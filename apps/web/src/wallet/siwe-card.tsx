@@ -7,8 +7,8 @@ import { WalletScope } from "./scope";
 export function NoWalletNotice() {
   return (
     <p className="text-sm text-slate-600" data-testid="no-wallet">
-      No browser wallet found. Install an Ethereum wallet extension (MetaMask, Rabby, Frame, …) and reload this page. On a local server,{" "}
-      <code className="font-mono text-xs">npm start</code> prints a funded demo key to import into it.
+      No browser wallet found. Install an Ethereum wallet extension (MetaMask, Rabby, Frame, …) and reload this page. On a local server, <code className="font-mono text-xs">npm start</code> prints a
+      funded demo key to import into it.
     </p>
   );
 }
@@ -31,8 +31,7 @@ function SiweInner({ onSignedIn }: { onSignedIn: (apiKey: string) => Promise<voi
   return (
     <div className="space-y-3 text-sm text-slate-600">
       <p>
-        Connected as <Mono className="text-slate-900">{shortAddress(siwe.address)}</Mono>. Your wallet will ask you to sign a sign-in message for this site; nothing is
-        sent on chain.
+        Connected as <Mono className="text-slate-900">{shortAddress(siwe.address)}</Mono>. Your wallet will ask you to sign a sign-in message for this site; nothing is sent on chain.
       </p>
       {siwe.error ? <ErrorNotice error={siwe.error} title="Sign-in with Ethereum failed" /> : null}
       <Button

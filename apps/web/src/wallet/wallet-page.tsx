@@ -81,7 +81,14 @@ function WalletCard() {
   };
 
   return (
-    <Card title="Wallet" actions={<Button variant="ghost" size="sm" onClick={() => disconnect.mutate({})}>Disconnect</Button>}>
+    <Card
+      title="Wallet"
+      actions={
+        <Button variant="ghost" size="sm" onClick={() => disconnect.mutate({})}>
+          Disconnect
+        </Button>
+      }
+    >
       <KeyValues
         rows={[
           [
@@ -108,7 +115,9 @@ function WalletCard() {
             "Stun account",
             apiKey ? (
               linked.isPending ? (
-                <span key="l" className="text-slate-500">…</span>
+                <span key="l" className="text-slate-500">
+                  …
+                </span>
               ) : isLinked ? (
                 <span key="l" data-testid="wallet-linked">
                   <Badge tone="green">linked</Badge> to the account you are signed in to
@@ -283,8 +292,8 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
       <form onSubmit={onSubmit} noValidate className="space-y-3">
         <p className="text-sm text-slate-600">
           Sends {token.symbol} from this wallet to the marketplace contract <Mono>{shortAddress(chain.marketplace)}</Mono> for your account <Mono>{accountId}</Mono>
-          {isEth(token.address) ? "" : " (an approval first, when the contract's allowance is short)"}. The server credits your Stun balance, one base unit per base unit, once the
-          deposit has {chain.confirmations ?? 1} confirmation{(chain.confirmations ?? 1) === 1 ? "" : "s"}; tasks you pay with it are then settled on chain.
+          {isEth(token.address) ? "" : " (an approval first, when the contract's allowance is short)"}. The server credits your Stun balance, one base unit per base unit, once the deposit has{" "}
+          {chain.confirmations ?? 1} confirmation{(chain.confirmations ?? 1) === 1 ? "" : "s"}; tasks you pay with it are then settled on chain.
         </p>
         <div className="flex flex-wrap items-start gap-3">
           <div className="min-w-48 flex-1">
@@ -358,8 +367,11 @@ function ActivityCard({ chain, apiKey }: { chain: WebChainConfig; apiKey: string
         {account.data ? (
           <div className="space-y-4">
             <p className="text-sm text-slate-600">
-              On-chain deposit left: <span className="font-mono text-slate-900" data-testid="deposit-available">{units(account.data.onChain.available)}</span> (deposited{" "}
-              {units(account.data.onChain.deposited)}, settled {units(account.data.onChain.settled)}, withdrawn {units(account.data.onChain.withdrawn)}). Deposits go to account{" "}
+              On-chain deposit left:{" "}
+              <span className="font-mono text-slate-900" data-testid="deposit-available">
+                {units(account.data.onChain.available)}
+              </span>{" "}
+              (deposited {units(account.data.onChain.deposited)}, settled {units(account.data.onChain.settled)}, withdrawn {units(account.data.onChain.withdrawn)}). Deposits go to account{" "}
               <Mono className="break-all">{account.data.depositAccount}</Mono>.
             </p>
             {account.data.deposits.length ? (
@@ -469,8 +481,8 @@ function WalletBody() {
       ) : (
         <Card title="On-chain settlement">
           <p className="text-sm text-slate-600" data-testid="chain-off">
-            On-chain settlement is off on this server: it keeps its ledger only, so there is nothing to deposit on chain. You can still sign in with Ethereum. (A server
-            operator turns it on with the <code className="font-mono text-xs">CHAIN_*</code> settings in docs/CONFIGURATION.md; <code className="font-mono text-xs">npm start</code> runs a local chain.)
+            On-chain settlement is off on this server: it keeps its ledger only, so there is nothing to deposit on chain. You can still sign in with Ethereum. (A server operator turns it on with the{" "}
+            <code className="font-mono text-xs">CHAIN_*</code> settings in docs/CONFIGURATION.md; <code className="font-mono text-xs">npm start</code> runs a local chain.)
           </p>
         </Card>
       )}

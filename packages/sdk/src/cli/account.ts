@@ -36,7 +36,13 @@ export const accountCommands: Command[] = [
       const save = !flag(ctx, "no-save");
       if (save) await saveConfig(ctx.configPath, { server: ctx.server, accountId: created.accountId, apiKey: created.apiKey });
       if (ctx.json) return ctx.printJson({ ...created, server: ctx.server, ...(save ? { configPath: ctx.configPath } : {}) });
-      ctx.out(keyValues([["accountId", created.accountId], ["apiKey", created.apiKey], ["server", ctx.server]]));
+      ctx.out(
+        keyValues([
+          ["accountId", created.accountId],
+          ["apiKey", created.apiKey],
+          ["server", ctx.server],
+        ]),
+      );
       ctx.out(save ? `saved to ${ctx.configPath}` : "not saved (--no-save): pass --api-key or set STUN_API_KEY");
     },
   },

@@ -95,4 +95,8 @@ export function resolveSettings(input: {
 
 /** Server URLs compare without trailing slashes or a trailing /api/v1. */
 export const sameServer = (a: string, b: string): boolean => normalizeServer(a) === normalizeServer(b);
-export const normalizeServer = (url: string): string => url.trim().replace(/\/+$/, "").replace(/\/api\/v1$/, "");
+export const normalizeServer = (url: string): string =>
+  url
+    .trim()
+    .replace(/\/+$/, "")
+    .replace(/\/api\/v1$/, "");

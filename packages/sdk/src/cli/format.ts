@@ -18,7 +18,14 @@ export const toJson = (value: unknown): string => JSON.stringify(value, jsonRepl
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export const formatDims = (dims: readonly (number | string)[]): string => `[${dims.join(", ")}]`;
@@ -57,5 +64,10 @@ export interface ListOutput<T> {
 export function printList<T>(ctx: Context, { key, items, empty, header, row }: ListOutput<T>): void {
   if (ctx.json) return ctx.printJson({ [key]: items });
   if (items.length === 0) return ctx.out(empty);
-  ctx.out(table(header, items.map((item) => row(item))));
+  ctx.out(
+    table(
+      header,
+      items.map((item) => row(item)),
+    ),
+  );
 }

@@ -32,8 +32,7 @@ export function parseInputSpec(spec: string): InputSpec {
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 const isNpy = (bytes: Uint8Array): boolean => NPY_MAGIC.every((b, i) => bytes[i] === b);
 
-const tensorError = (name: string, where: string, message: string): StunApiError =>
-  new StunApiError(0, "TENSOR_INVALID", `input "${name}" (${where}): ${message}`);
+const tensorError = (name: string, where: string, message: string): StunApiError => new StunApiError(0, "TENSOR_INVALID", `input "${name}" (${where}): ${message}`);
 
 /**
  * Reads one input to a TensorInit (a RawTensor for .npy). Its dtype may be missing for JSON arrays;
@@ -85,7 +84,7 @@ const TENSOR_KEYS = new Set(["dtype", "dims", "data"]);
 export function jsonToTensorInit(value: unknown, name: string, where: string): TensorInit {
   if (Array.isArray(value)) return { data: value as NestedArray };
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return { dims: [], data: [value] };
-  if (typeof value !== "object" || value === null) throw tensorError(name, where, "expected an array, a value or {\"dtype\",\"dims\",\"data\"}");
+  if (typeof value !== "object" || value === null) throw tensorError(name, where, 'expected an array, a value or {"dtype","dims","data"}');
   const obj = value as Record<string, unknown>;
   const unknown = Object.keys(obj).filter((k) => !TENSOR_KEYS.has(k));
   if (unknown.length > 0) throw tensorError(name, where, `unknown key ${JSON.stringify(unknown[0])} (a tensor has "dtype", "dims" and "data")`);

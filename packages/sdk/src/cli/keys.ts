@@ -6,7 +6,10 @@ import { flag, intOption, list, UsageError, type Command, type Context } from ".
 import { keyValues, printList } from "./format";
 
 function scopesOf(ctx: Context): KeyScope[] {
-  const scopes = list(ctx, "scope").flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+  const scopes = list(ctx, "scope")
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (scopes.length === 0) throw new UsageError(`--scope is required: one or more of ${KEY_SCOPES.join(", ")}`);
   for (const s of scopes) if (!(KEY_SCOPES as readonly string[]).includes(s)) throw new UsageError(`unknown scope ${JSON.stringify(s)}: one of ${KEY_SCOPES.join(", ")}`);
   return scopes as KeyScope[];

@@ -29,8 +29,18 @@ export const networkCommands: Command[] = [
     async run(ctx) {
       const stats = await ctx.client().stats();
       if (ctx.json) return ctx.printJson(stats);
-      const tasks = Object.entries(stats.tasks).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
-      ctx.out(keyValues([["providersOnline", String(stats.providersOnline)], ["models", String(stats.models)], ["tasks", tasks], ["volume", String(stats.volume)]]));
+      const tasks =
+        Object.entries(stats.tasks)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ") || "none";
+      ctx.out(
+        keyValues([
+          ["providersOnline", String(stats.providersOnline)],
+          ["models", String(stats.models)],
+          ["tasks", tasks],
+          ["volume", String(stats.volume)],
+        ]),
+      );
     },
   },
   {

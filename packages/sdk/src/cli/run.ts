@@ -106,17 +106,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const wantsHelp = loose.values.help === true || loose.positionals[0] === "help";
     const words = loose.positionals[0] === "help" ? loose.positionals.slice(1) : loose.positionals;
     if (words.length === 0) {
-      if (wantsHelp) return out(mainUsage()), 0;
+      if (wantsHelp) return (out(mainUsage()), 0);
       err(mainUsage());
       return 2;
     }
     const resolved = resolveCommand(words);
     if (resolved.group) {
-      if (wantsHelp) return out(groupUsage(resolved.group.name, resolved.group.commands)), 0;
+      if (wantsHelp) return (out(groupUsage(resolved.group.name, resolved.group.commands)), 0);
       throw new UsageError(`"${resolved.group.name}" needs a command: ${resolved.group.commands.map((c) => c.path[1]).join(", ")}`);
     }
     command = resolved.command!;
-    if (wantsHelp) return out(commandUsage(command)), 0;
+    if (wantsHelp) return (out(commandUsage(command)), 0);
 
     // 2. Parse strictly with the global options and this command's own.
     let parsed: { positionals: string[]; values: ParsedValues };

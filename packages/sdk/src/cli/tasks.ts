@@ -17,7 +17,7 @@ export function outputFileNames(names: string[]): Map<string, string> {
   const used = new Set<string>();
   const out = new Map<string, string>();
   for (const name of names) {
-    let base = name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
+    const base = name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
     let file = `${base}.npy`;
     for (let i = 2; used.has(file.toLowerCase()); i++) file = `${base}_${i}.npy`;
     used.add(file.toLowerCase());
@@ -85,7 +85,7 @@ export const taskCommands: Command[] = [
       "--model ID --input NAME=SPEC [--input …] [--dtype D] [--verification none|redundant|auto|zk] [--replicas N]\n" +
       "      [--argmax] [--max-price AMOUNT] [--deadline S] [--priority 0-9] [--wait] [--timeout S] [--output-dir DIR]",
     help: [
-      "SPEC is FILE.npy, FILE.json or @JSON (inline). JSON is {\"dtype\",\"dims\",\"data\":[…]} or a (nested) array;",
+      'SPEC is FILE.npy, FILE.json or @JSON (inline). JSON is {"dtype","dims","data":[…]} or a (nested) array;',
       "arrays without a dtype take --dtype, else the dtype the model declares for that input.",
       "--wait waits for the result (up to --timeout seconds, default 600); --output-dir DIR implies --wait",
       "and writes each output as DIR/NAME.npy. Exits 1 when the task fails or expires.",
@@ -160,7 +160,12 @@ export const taskCommands: Command[] = [
       const task = await client.submitTask(options);
       if (!wait) {
         if (ctx.json) return ctx.printJson({ id: task.id, status: task.status });
-        ctx.out(keyValues([["id", task.id], ["status", task.status ?? "queued"]]));
+        ctx.out(
+          keyValues([
+            ["id", task.id],
+            ["status", task.status ?? "queued"],
+          ]),
+        );
         return;
       }
       if (!ctx.json) ctx.io.stderr.write(`submitted task ${task.id}; waiting…\n`);

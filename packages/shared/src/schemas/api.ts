@@ -1,16 +1,5 @@
 import { z } from "zod";
-import {
-  AmountSchema,
-  BalanceSchema,
-  BackendSchema,
-  CursorSchema,
-  IdSchema,
-  ProviderKindSchema,
-  RegionSchema,
-  Sha256Schema,
-  TensorInfoSchema,
-  TensorMapJsonSchema,
-} from "./common";
+import { AmountSchema, BalanceSchema, BackendSchema, CursorSchema, IdSchema, ProviderKindSchema, RegionSchema, Sha256Schema, TensorInfoSchema, TensorMapJsonSchema } from "./common";
 import { FieldDecimalSchema, Groth16ProofSchema } from "./protocol";
 
 // ---- accounts and money -------------------------------------------------------------------
@@ -109,7 +98,12 @@ export const PRIVACY_LEVELS = ["none", "tee", "zk"] as const;
 export const RequirementsSchema = z.object({
   backend: BackendSchema.optional(),
   kind: ProviderKindSchema.optional(),
-  minVramMb: z.number().int().nonnegative().max(2 ** 24).optional(),
+  minVramMb: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 24)
+    .optional(),
   minComputeCapability: z.number().nonnegative().max(100).optional(),
   region: RegionSchema.optional(),
   privacy: z.enum(PRIVACY_LEVELS).optional(),

@@ -18,7 +18,7 @@ export const MAX_AMOUNT = 10n ** 18n;
 export const AmountSchema = z
   .string()
   .max(19)
-  .regex(/^(0|[1-9]\d*)$/, "an amount is a string of integer base units, e.g. \"1000\"")
+  .regex(/^(0|[1-9]\d*)$/, 'an amount is a string of integer base units, e.g. "1000"')
   .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= MAX_AMOUNT, `an amount is at most ${MAX_AMOUNT} base units`);
 export type Amount = z.infer<typeof AmountSchema>;
 
@@ -29,13 +29,17 @@ export const BalanceSchema = z.string().regex(/^(0|[1-9]\d*)$/, "an amount is a 
 export const CursorSchema = z
   .string()
   .max(19)
-  .regex(/^[1-9]\d*$/, "a cursor is a positive integer id, e.g. \"1234\"")
+  .regex(/^[1-9]\d*$/, 'a cursor is a positive integer id, e.g. "1234"')
   .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= INT64_MAX, `a cursor is at most ${INT64_MAX}`);
 
 /** Free text a client names itself with (user agent, CPU or GPU model, driver, version). */
 export const LabelSchema = z.string().max(200);
 
-export const IdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "not a valid id");
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "not a valid id");
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256 hex digest");
 
 export const BACKENDS = ["webgpu", "wasm", "cuda", "cpu"] as const;
@@ -47,7 +51,11 @@ export const ProviderKindSchema = z.enum(PROVIDER_KINDS);
 export type ProviderKind = z.infer<typeof ProviderKindSchema>;
 
 /** Region names like "eu-west" or "us-east": the part before the first dash is the continent. */
-export const RegionSchema = z.string().min(1).max(32).regex(/^[a-z0-9-]+$/, "regions are lowercase, e.g. eu-west");
+export const RegionSchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[a-z0-9-]+$/, "regions are lowercase, e.g. eu-west");
 
 /** A dimension in a model signature: a number, or a string for a symbolic dimension. */
 export const ShapeEntrySchema = z.union([z.number().int(), z.string()]);
@@ -63,7 +71,11 @@ export const TensorNameSchema = z.string().min(1).max(256);
 
 /** A tensor in JSON: base64 of the raw little-endian bytes (bool one byte each), or strings. */
 /** One dimension of a tensor sent to the server (ONNX sizes fit in int32 in practice). */
-export const DimSchema = z.number().int().nonnegative().max(2 ** 31 - 1);
+export const DimSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(2 ** 31 - 1);
 export const DimsSchema = z.array(DimSchema).max(MAX_RANK);
 
 export const TensorJsonSchema = z.object({

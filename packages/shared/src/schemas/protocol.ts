@@ -1,16 +1,6 @@
 import { z } from "zod";
 import { DtypeSchema } from "../dtypes";
-import {
-  AmountSchema,
-  BackendSchema,
-  DimsSchema,
-  IdSchema,
-  LabelSchema,
-  ProviderKindSchema,
-  RegionSchema,
-  Sha256Schema,
-  TensorNameSchema,
-} from "./common";
+import { AmountSchema, BackendSchema, DimsSchema, IdSchema, LabelSchema, ProviderKindSchema, RegionSchema, Sha256Schema, TensorNameSchema } from "./common";
 
 /**
  * The provider protocol on the socket.io namespace `/provider` (docs/PROTOCOL.md tells it message
@@ -38,12 +28,19 @@ export const WireTensorMapSchema = z.record(TensorNameSchema, WireTensorSchema);
 export type WireTensorMap = z.infer<typeof WireTensorMapSchema>;
 
 /** A duration a provider reports, in milliseconds: at most a week. */
-export const DurationMsSchema = z.number().nonnegative().max(7 * 24 * 3600 * 1000);
+export const DurationMsSchema = z
+  .number()
+  .nonnegative()
+  .max(7 * 24 * 3600 * 1000);
 
 export const GpuInfoSchema = z.object({
   name: LabelSchema,
   /** Up to 16 TiB. */
-  vramMb: z.number().int().nonnegative().max(2 ** 24),
+  vramMb: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 24),
   computeCapability: z.number().nonnegative().max(100).optional(),
   driver: LabelSchema.optional(),
 });
@@ -52,7 +49,11 @@ export const ProviderSpecsSchema = z.object({
   cpuModel: LabelSchema.optional(),
   cores: z.number().int().positive().max(65_536),
   /** Up to 1 PiB. */
-  memoryMb: z.number().int().nonnegative().max(2 ** 30),
+  memoryMb: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 30),
   gpus: z.array(GpuInfoSchema).max(16).default([]),
   /** Measured at start on the built-in benchmark: inferences per second of a small MLP. */
   benchmarkIps: z.number().nonnegative().max(1e9).optional(),
@@ -105,7 +106,11 @@ export const ZkJobSchema = z.object({
   zkeyUrl: z.string().max(2048),
   /** The input tensor the circuit takes (its values, row-major, batch 1). */
   input: TensorNameSchema,
-  inputSize: z.number().int().positive().max(2 ** 31 - 1),
+  inputSize: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1),
   /** Fixed point: a real x enters the circuit as round(x · 2^scaleBits). */
   scaleBits: z.number().int().min(1).max(64),
   /** The task and the provider the proof is bound to (public signals), as field elements. */
@@ -130,7 +135,11 @@ export const AssignSchema = z.object({
   model: z.object({ id: IdSchema, sha256: Sha256Schema, sizeBytes: z.number().int().nonnegative(), url: z.string().max(2048) }),
   inputs: WireTensorMapSchema,
   /** Milliseconds the provider has before the lease lapses (heartbeats extend it). */
-  leaseMs: z.number().int().positive().max(7 * 24 * 3600 * 1000),
+  leaseMs: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600 * 1000),
   /** Set for a zk task: the result must carry a proof of this job. */
   zk: ZkJobSchema.optional(),
 });
@@ -223,4 +232,3 @@ export const PROVIDER_EVENTS = {
   release: "task:release",
   cancel: "task:cancel",
 } as const;
-

@@ -8,8 +8,7 @@ import { requireScope } from "../../auth/scopes";
 export const siweNonceProcedure = procedure({
   kind: "mutation",
   auth: false,
-  summary:
-    "Sign-In with Ethereum, step 1: a single-use nonce (valid 10 minutes) for the EIP-4361 message; each address may take RATE_LIMIT_SIWE_NONCES per 10 minutes (429 RATE_LIMITED)",
+  summary: "Sign-In with Ethereum, step 1: a single-use nonce (valid 10 minutes) for the EIP-4361 message; each address may take RATE_LIMIT_SIWE_NONCES per 10 minutes (429 RATE_LIMITED)",
   input: z.object({}).optional(),
   output: SiweNonceResponseSchema,
   handler: ({ app, ip }) => issueSiweNonce(app, ip),

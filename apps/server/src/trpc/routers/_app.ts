@@ -31,8 +31,7 @@ function wire<P extends Procedure>(p: P): Wired<P> {
   return (p.kind === "query" ? base.query(run) : base.mutation(run)) as unknown as Wired<P>;
 }
 
-const wireAll = <R extends Record<string, Procedure>>(group: R) =>
-  t.router(Object.fromEntries(Object.entries(group).map(([k, p]) => [k, wire(p)])) as { [K in keyof R]: Wired<R[K]> });
+const wireAll = <R extends Record<string, Procedure>>(group: R) => t.router(Object.fromEntries(Object.entries(group).map(([k, p]) => [k, wire(p)])) as { [K in keyof R]: Wired<R[K]> });
 
 export const appRouter = t.router({
   accounts: wireAll(procedures.accounts),

@@ -59,15 +59,7 @@ function Upload() {
             choose one
           </label>
         </p>
-        <input
-          ref={inputRef}
-          id={fileId}
-          type="file"
-          accept=".onnx,application/octet-stream"
-          className="sr-only"
-          aria-label="ONNX model file"
-          onChange={(e) => choose(e.target.files?.[0])}
-        />
+        <input ref={inputRef} id={fileId} type="file" accept=".onnx,application/octet-stream" className="sr-only" aria-label="ONNX model file" onChange={(e) => choose(e.target.files?.[0])} />
         {file ? (
           <p className="mt-2 text-sm text-slate-600" data-testid="chosen-file">
             <span className="font-mono">{file.name}</span> · {formatBytes(file.size)}

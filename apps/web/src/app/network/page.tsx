@@ -82,7 +82,11 @@ function Dashboard() {
 
       <div className="grid gap-6 lg:grid-cols-3">
         <Card title="Providers by backend" id="by-backend">
-          <BarList label="Providers by backend" items={countBy(ps, (p) => p.backend).map(([label, value]) => ({ label, value, color: BACKEND_COLOR[label] ?? "bg-brand-500" }))} empty="No provider online" />
+          <BarList
+            label="Providers by backend"
+            items={countBy(ps, (p) => p.backend).map(([label, value]) => ({ label, value, color: BACKEND_COLOR[label] ?? "bg-brand-500" }))}
+            empty="No provider online"
+          />
         </Card>
         <Card title="Providers by region" id="by-region">
           <BarList label="Providers by region" items={countBy(ps, (p) => p.region).map(([label, value]) => ({ label, value, color: "bg-sky-500" }))} empty="No provider online" />

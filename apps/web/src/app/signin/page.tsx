@@ -118,8 +118,8 @@ function SignIn() {
           {created ? (
             <div className="space-y-3 text-sm">
               <p className="text-slate-700">
-                Account <span className="font-mono">{created.accountId}</span> created with {formatAmount(created.balance)} test units from the faucet. This is
-                its API key — it is shown only once, keep it:
+                Account <span className="font-mono">{created.accountId}</span> created with {formatAmount(created.balance)} test units from the faucet. This is its API key — it is shown only once,
+                keep it:
               </p>
               <div className="flex items-center gap-2 rounded-lg border border-slate-200 bg-slate-50 px-3 py-2">
                 <code className="min-w-0 flex-1 break-all font-mono text-xs" data-testid="new-api-key">

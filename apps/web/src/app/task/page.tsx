@@ -88,8 +88,8 @@ function Task({ id }: { id: string }) {
             <div role="alert" className="mt-4 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900">
               <p className="font-medium">This result was corrected on {formatTime(t.correction.at)}.</p>
               <p className="mt-1">
-                A re-check found the result first delivered (digest <Mono>{t.correction.previousOutputDigest.slice(0, 16)}…</Mono>) wrong; the outputs below are the corrected
-                ones (<Mono>{t.correction.outputDigest.slice(0, 16)}…</Mono>).
+                A re-check found the result first delivered (digest <Mono>{t.correction.previousOutputDigest.slice(0, 16)}…</Mono>) wrong; the outputs below are the corrected ones (
+                <Mono>{t.correction.outputDigest.slice(0, 16)}…</Mono>).
               </p>
             </div>
           ) : null}
