@@ -5,7 +5,7 @@ import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { EventBus } from "./events";
 import type { ProviderRegistry } from "./scheduler/provider-registry";
-import type { ChainAdapter } from "./chain/adapter";
+import type { ChainPort } from "./chain-port";
 import type { ZkModelStatus } from "@stun/shared";
 import type { ModelRow } from "./models/row";
 import type { ReadyZkModel } from "./zk/ready-model";
@@ -47,7 +47,7 @@ export interface AppContext {
   /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
   zk: ZkCircuits;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
-  chain?: ChainAdapter;
+  chain?: ChainPort;
   /** Request, nonce and connection limits (apps/server/src/limits). */
   limits: RateLimits;
 }

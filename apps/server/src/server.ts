@@ -24,6 +24,8 @@ export interface RunningServer {
   url: string;
   port: number;
   app: AppContext;
+  /** The chain adapter itself (app.chain is its ChainPort), when CHAIN is set. */
+  chain: ChainAdapter | undefined;
   close(): Promise<void>;
 }
 
@@ -60,7 +62,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
 
   // On-chain deposits and settlement (CHAIN set): checked before serving, so /web-config.json and
   // GET /api/v1/chain describe it; a bad chain setting stops the start with what is wrong.
-  if (config.chain) app.chain = await ChainAdapter.start(app, config.chain);
+  const chain = config.chain ? await ChainAdapter.start(app, config.chain) : undefined;
+  if (chain) app.chain = chain;
   const http = await buildHttpApp(app);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,
@@ -110,6 +113,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     url,
     port,
     app,
+    chain,
     async close() {
       if (closed) return;
       closed = true;

@@ -7,6 +7,7 @@
 import { type Address, getAddress, zeroAddress } from "viem";
 import { FEE_SPLIT } from "@stun/shared";
 import { computeMarketplaceAbi, mockERC20Abi } from "@stun/contracts";
+import type { ChainInfo, ChainPort, ChainToken } from "../chain-port";
 import type { AppContext } from "../context";
 import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
@@ -14,39 +15,9 @@ import { DepositWatcher } from "./deposits";
 import { SettlementSubmitter, errorText } from "./settlements";
 import { WithdrawalSubmitter } from "./withdrawals";
 
-export interface ChainToken {
-  address: Address;
-  symbol: string;
-  decimals: number;
-}
+export type { ChainInfo, ChainToken };
 
-/**
- * What browsers and clients need to know about the chain (GET /api/v1/chain; the web app's
- * /web-config.json `chain`). Shaped like apps/web's WebChainConfig.
- */
-export interface ChainInfo {
-  /** `local`, `base`, … (CHAIN). */
-  network: string;
-  chainId: number;
-  /** A name for people ("Anvil (local)"). */
-  name: string;
-  /** The RPC URL for browsers (CHAIN_PUBLIC_RPC_URL, default CHAIN_RPC_URL). */
-  rpcUrl: string;
-  explorerUrl?: string;
-  marketplace: Address;
-  /** The token deposits are credited in, base unit for base unit (zero address: ETH). */
-  ledgerToken: Address;
-  /** STUN (stake, governance). */
-  stunToken: ChainToken;
-  /** Tokens a deposit can be made in that the ledger credits: the ledger token. */
-  tokens: ChainToken[];
-  treasury: Address;
-  confirmations: number;
-  /** Seconds between a settlement and its payouts becoming claimable. */
-  disputeWindowSeconds: number;
-}
-
-export class ChainAdapter {
+export class ChainAdapter implements ChainPort {
   readonly clients: ChainClients;
   readonly deposits: DepositWatcher;
   readonly settlements: SettlementSubmitter;

@@ -23,20 +23,13 @@ import { type DepositWithdrawal, accountToBytes32, computeMarketplaceAbi, idToBy
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
+import type { WithdrawalView } from "@stun/shared";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 import { chainBalance, reverseTransfer } from "./ledger";
 import { errorText, revertOf } from "./settlements";
 
-export interface WithdrawalView {
-  id: string;
-  amount: string;
-  to: string;
-  status: string;
-  txHash: string | null;
-  error: string | null;
-  createdAt: string;
-}
+export type { WithdrawalView };
 
 type WithdrawalRow = {
   id: string;

@@ -4,7 +4,7 @@ import path from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context";
-import type { ChainInfo } from "../chain/adapter";
+import type { ChainInfo } from "../chain-port";
 import { contentSecurityPolicy, pagePolicies } from "./content-security-policy";
 
 /** Paths that belong to the API: an unknown one gets the API's JSON 404, never the web app's page. */

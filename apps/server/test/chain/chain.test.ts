@@ -33,7 +33,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
   let providerWallet: (typeof chain.anvil.wallets)[number];
   let creatorWallet: (typeof chain.anvil.wallets)[number];
 
-  const adapter = (): ChainAdapter => net.server.app.chain!;
+  const adapter = (): ChainAdapter => net.server.chain!;
   const db = () => net.db.prisma;
   const walletOf = (address: Address) => chain.anvil.wallets.find((w) => w.account.address === address)!;
   const read = <T>(functionName: string, args: readonly unknown[]) =>

@@ -28,7 +28,7 @@ describeDb("chain: a withdrawal is reversed only when the chain shows it can nev
   let requester: { id: string; key: string };
   let wallet: LocalChain["anvil"]["wallets"][number];
 
-  const adapter = (): ChainAdapter => net.server.app.chain!;
+  const adapter = (): ChainAdapter => net.server.chain!;
   const db = () => net.db.prisma;
   const anvil = () => chain.anvil;
   const balance = async () => (await getBalances(net.db, requester.id)).balance;

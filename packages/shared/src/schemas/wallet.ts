@@ -89,4 +89,5 @@ export const WithdrawalViewSchema = z.object({
   error: z.string().nullable(),
   createdAt: z.string(),
 });
+export type WithdrawalView = z.infer<typeof WithdrawalViewSchema>;
 export const ChainWithdrawalsResponseSchema = z.object({ withdrawals: z.array(WithdrawalViewSchema) });

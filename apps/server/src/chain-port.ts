@@ -1,0 +1,54 @@
+/**
+ * The chain adapter (chain/adapter.ts ChainAdapter) as the rest of the server sees it through the
+ * AppContext. An interface in a root module, so that context.ts imports nothing of chain/, whose
+ * modules take the context: no import cycle, not even a type-only one (.dependency-cruiser.cjs).
+ */
+import type { Address, PublicClient } from "viem";
+import type { WithdrawalView } from "@stun/shared";
+
+export interface ChainToken {
+  address: Address;
+  symbol: string;
+  decimals: number;
+}
+
+/**
+ * What browsers and clients need to know about the chain (GET /api/v1/chain; the web app's
+ * /web-config.json `chain`). Shaped like apps/web's WebChainConfig.
+ */
+export interface ChainInfo {
+  /** `local`, `base`, … (CHAIN). */
+  network: string;
+  chainId: number;
+  /** A name for people ("Anvil (local)"). */
+  name: string;
+  /** The RPC URL for browsers (CHAIN_PUBLIC_RPC_URL, default CHAIN_RPC_URL). */
+  rpcUrl: string;
+  explorerUrl?: string;
+  marketplace: Address;
+  /** The token deposits are credited in, base unit for base unit (zero address: ETH). */
+  ledgerToken: Address;
+  /** STUN (stake, governance). */
+  stunToken: ChainToken;
+  /** Tokens a deposit can be made in that the ledger credits: the ledger token. */
+  tokens: ChainToken[];
+  treasury: Address;
+  confirmations: number;
+  /** Seconds between a settlement and its payouts becoming claimable. */
+  disputeWindowSeconds: number;
+}
+
+export interface ChainPort {
+  /** What browsers and clients are told about the chain (GET /api/v1/chain, /web-config.json). */
+  readonly info: ChainInfo;
+  readonly cfg: { readonly chainId: number };
+  /** For SIWE: smart-contract wallets' signatures are checked by a call to the chain. */
+  readonly clients: { readonly publicClient: Pick<PublicClient, "verifyMessage"> };
+  readonly deposits: { cursor(): Promise<{ blockNumber: bigint }> };
+  readonly withdrawals: {
+    /** Withdraws that much of the account's on-chain deposit to its linked wallet. */
+    request(accountId: string, amount: bigint): Promise<WithdrawalView>;
+    list(accountId: string): Promise<WithdrawalView[]>;
+  };
+  stop(): Promise<void>;
+}
