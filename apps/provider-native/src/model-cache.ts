@@ -1,5 +1,5 @@
 /**
- * Models by content: downloaded once from the server (@stun/provider-core's downloadVerified: the
+ * Models by content: downloaded once from the server (@stun/provider-core's downloadModel: the
  * API key only to the server's origin, size-capped, verified by sha256, abandoned when every task
  * waiting for it has been given up), kept as `<dir>/<sha256>.onnx` under a size cap with least-recently-used
  * eviction, and opened as onnxruntime sessions kept in a small in-memory LRU. Concurrent requests
@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { ProviderError, SharedInterest, SharedWork, abortable, downloadVerified, errorMessage, refuseUnlessSelfContained } from "@stun/provider-core";
+import { ProviderError, SharedInterest, SharedWork, abortable, downloadModel, errorMessage, refuseUnlessSelfContained } from "@stun/provider-core";
 import { type Logger, silentLogger } from "./logger";
 
 export interface ModelRef {
@@ -249,17 +249,7 @@ export class ModelCache {
   private async download(model: ModelRef, signal: AbortSignal): Promise<{ bytes: Uint8Array; fetchMs: number }> {
     const t0 = performance.now();
     this.downloadCount++;
-    const o = this.opts;
-    const bytes = await downloadVerified({
-      server: o.server,
-      apiKey: o.apiKey,
-      url: model.url,
-      sha256: model.sha256,
-      ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}),
-      signal,
-      timeoutMs: o.fetchTimeoutMs,
-      fetch: o.fetch,
-    });
+    const bytes = await downloadModel(this.opts, model, signal);
     const fetchMs = performance.now() - t0;
     await this.storeFile(model.sha256, bytes);
     return { bytes, fetchMs };

@@ -69,3 +69,25 @@ export async function downloadVerified(d: VerifiedDownload): Promise<Uint8Array>
   if (digest !== d.sha256) throw new ProviderError("MODEL_HASH_MISMATCH", `the bytes hash to ${digest}, expected ${d.sha256}; not used`);
   return bytes;
 }
+
+/** An agent's connection to its server, as a download needs it. */
+export interface DownloadSource {
+  server: string;
+  apiKey: string;
+  fetchTimeoutMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
+}
+
+/** A model an assignment names (`{url, sha256, sizeBytes}`), downloaded and verified from the agent's server. */
+export function downloadModel(src: DownloadSource, model: { url: string; sha256: string; sizeBytes?: number | undefined }, signal: AbortSignal): Promise<Uint8Array> {
+  return downloadVerified({
+    server: src.server,
+    apiKey: src.apiKey,
+    url: model.url,
+    sha256: model.sha256,
+    ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}),
+    signal,
+    ...(src.fetchTimeoutMs ? { timeoutMs: src.fetchTimeoutMs } : {}),
+    ...(src.fetch ? { fetch: src.fetch } : {}),
+  });
+}

@@ -1,5 +1,5 @@
 export { abortable, SharedInterest, SharedWork } from "./abort";
-export { downloadVerified, type VerifiedDownload } from "./download";
+export { type DownloadSource, downloadModel, downloadVerified, type VerifiedDownload } from "./download";
 export { ProviderError, errorMessage } from "./errors";
 export { refuseUnlessSelfContained } from "./model-refusal";
 export { serverUrl } from "./server-url";

@@ -2,14 +2,14 @@
  * Runs one assignment in the browser: model (by sha256) → onnxruntime-web session → outputs.
  *
  * Models come from the {@link ModelStore} (IndexedDB) when it holds bytes that still hash to the
- * sha256, else they are downloaded from the server (@stun/provider-core's downloadVerified: the API
+ * sha256, else they are downloaded from the server (@stun/provider-core's downloadModel: the API
  * key only to the server's own origin, size cap `sizeBytes`, sha256; abandoned when every task
  * waiting for it has been given up) and stored.
  * Concurrent requests for one model share one download and one session; a few sessions stay open
  * (least recently used closed first).
  */
 import type * as Ort from "onnxruntime-web";
-import { ProviderError, SharedInterest, SharedWork, abortable, downloadVerified, errorMessage, ortToWire, refuseUnlessSelfContained, sha256Hex, wireToOrt } from "@stun/provider-core";
+import { ProviderError, SharedInterest, SharedWork, abortable, downloadModel, errorMessage, ortToWire, refuseUnlessSelfContained, sha256Hex, wireToOrt } from "@stun/provider-core";
 import type { Timings, WireTensorMap } from "@stun/shared";
 import type { ModelStore } from "./model-store";
 import type { OrtModule } from "./ort-loader";
@@ -176,17 +176,7 @@ export class WebRunner {
 
   private download(model: ModelRef, signal: AbortSignal): Promise<Uint8Array> {
     this.downloadCount++;
-    const o = this.o;
-    return downloadVerified({
-      server: o.server,
-      apiKey: o.apiKey,
-      url: model.url,
-      sha256: model.sha256,
-      ...(model.sizeBytes ? { sizeBytes: model.sizeBytes } : {}),
-      signal,
-      ...(o.fetchTimeoutMs ? { timeoutMs: o.fetchTimeoutMs } : {}),
-      ...(o.fetch ? { fetch: o.fetch } : {}),
-    });
+    return downloadModel(this.o, model, signal);
   }
 
   /** Closes every session not in use (those in use close when released). */
