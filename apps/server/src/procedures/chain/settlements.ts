@@ -1,5 +1,6 @@
-import { ChainSettlementsQuerySchema, ChainSettlementsResponseSchema, StunError } from "@stun/shared";
+import { ChainSettlementsQuerySchema, ChainSettlementsResponseSchema } from "@stun/shared";
 import { procedure } from "../define";
+import { needChain } from "./need-chain";
 
 /**
  * The caller's on-chain settlements (tasks it paid from its on-chain deposit), newest first, with
@@ -13,8 +14,7 @@ export const chainSettlementsProcedure = procedure({
   input: ChainSettlementsQuerySchema,
   output: ChainSettlementsResponseSchema,
   handler: async ({ app, accountId }, input) => {
-    const chain = app.chain;
-    if (!chain) throw new StunError("NOT_FOUND", "on-chain settlement is off on this server (CHAIN is not set)");
+    const chain = needChain(app);
     const rows = await app.db.prisma.chainSettlement.findMany({
       where: { chainId: chain.cfg.chainId, requesterId: accountId, status: { not: "offchain" } },
       orderBy: [{ createdAt: "desc" }, { taskId: "desc" }],
