@@ -1,5 +1,6 @@
 import type { Config } from "./env";
 import type { Database } from "./db/database";
+import type { GroupCommit } from "./db/group-commit";
 import type { BlobStore } from "./blobs/blob-store";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -37,6 +38,8 @@ export interface ZkCircuits {
 export interface AppContext {
   config: Config;
   db: Database;
+  /** Group commit (db/group-commit.ts): the submit and result transactions of many tasks share one commit. */
+  commits: GroupCommit;
   blobs: BlobStore;
   log: Logger;
   metrics: Metrics;

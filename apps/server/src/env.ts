@@ -139,6 +139,8 @@ export const EnvSchema = z.object({
     .default(2n * 1024n ** 3n),
   /** Kept from the escrow of a user task that expires (its deadline passed), to the treasury; the rest is refunded. */
   EXPIRED_TASK_FEE: z.coerce.bigint().nonnegative().default(0n),
+  /** Most submits or results that share one database commit (db/group-commit.ts); 1 turns group commit off. */
+  GROUP_COMMIT_MAX: z.coerce.number().int().min(1).max(1024).default(64),
   // Server-side onnxruntime runs (upload check, calibration, canaries, referee): onnx/worker-pool.ts.
   /** Worker processes that run models for the server (default: half the cores, 1 to 4). */
   ONNX_WORKERS: z.coerce

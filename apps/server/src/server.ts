@@ -5,6 +5,7 @@ import type { Config } from "./env";
 import type { AppContext } from "./context";
 import { BlobStore } from "./blobs/blob-store";
 import { createDatabase, type Database } from "./db/database";
+import { GroupCommit } from "./db/group-commit";
 import { EventBus } from "./events";
 import { buildHttpApp } from "./http/app";
 import { createLogger, type Logger } from "./logger";
@@ -41,6 +42,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const app = {
     config,
     db,
+    commits: new GroupCommit(db, config.GROUP_COMMIT_MAX),
     blobs,
     log,
     metrics: createMetrics(),

@@ -1,7 +1,6 @@
 import { deserializeTensorMap, serializeTensorMap, type Ack, type ExecutionError, type RawTensor, type Receipt, type ReceiptQa, type Result, type TensorInfo } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
-import { retryOnConflict } from "../db/retry-conflicts";
 import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../tasks/lifecycle";
 import { isLive, isOpen } from "../tasks/statuses";
@@ -85,24 +84,21 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   const outputSha256 = await blobs.put(stored, outputDigest);
   const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
 
-  let outcome: Outcome | undefined;
   // The result path runs raw SQL: it is the busiest transaction, and Prisma's per-query overhead
-  // was most of its cost. The task row is locked first, as every writer does. A deadlock with
-  // another result transaction (PostgreSQL) runs it again.
-  await retryOnConflict(() =>
-    db.prisma.$transaction(async (tx) => {
-      outcome = undefined;
-      const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
-      await pinBlob(tx, blobs, outputSha256, stored);
-      const done = await tx.$executeRaw`
+  // was most of its cost. The task row is locked first, as every writer does. Group commit: results
+  // arriving together share one transaction, each in a savepoint of its own; a deadlock with another
+  // result transaction (PostgreSQL) runs this one again (db/group-commit.ts).
+  const outcome = await app.commits.run(async (tx): Promise<Outcome | undefined> => {
+    const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+    await pinBlob(tx, blobs, outputSha256, stored);
+    const done = await tx.$executeRaw`
       UPDATE "Assignment"
       SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
           "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
       WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
-      if (done === 0 || !task) return;
-      outcome = await judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
-    }),
-  );
+    if (done === 0 || !task) return undefined;
+    return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
+  });
   app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);

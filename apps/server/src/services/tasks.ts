@@ -81,7 +81,8 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   const id = newId("tsk");
   const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
 
-  await app.db.prisma.$transaction(async (tx) => {
+  // Group commit: a burst of submits shares one transaction (each in a savepoint of its own).
+  await app.commits.run(async (tx) => {
     await hold(tx, requesterId, held, id);
     await chargeStorage(tx, app, requesterId, inputBytes.byteLength, "this task's input");
     await pinBlob(tx, app.blobs, inputSha256, inputBytes);

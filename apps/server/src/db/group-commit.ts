@@ -1,0 +1,118 @@
+/**
+ * Group commit: many small units of work (a submit's hold and Task row, a result's judgement and
+ * settlement) share one database transaction, so a burst of them pays for one BEGIN/COMMIT — one
+ * WAL flush on PostgreSQL, one PGlite commit — instead of one each.
+ *
+ * - Units queue while a batch is committing; the next batch takes up to `maxBatch` of them.
+ * - Each unit of a batch of several runs inside its own SAVEPOINT: a unit that throws is rolled back
+ *   alone (ROLLBACK TO SAVEPOINT) and its caller gets the error; the others commit.
+ * - A unit's promise settles only after the whole batch committed: nothing it wrote is announced
+ *   before it is durable. A failed COMMIT fails every unit of the batch.
+ * - A unit PostgreSQL aborted for a deadlock or serialization conflict (40P01, 40001) runs again in a
+ *   later batch (up to ATTEMPTS times), as retryOnConflict does for a whole transaction.
+ *
+ * Units must use only the `tx` they are given (on PGlite the outer client waits for the
+ * transaction: database.ts) and must not change in-memory state they cannot take back: they may be
+ * rolled back or run again. Do that after the unit's promise resolved.
+ */
+import type { Database, Tx } from "./database";
+import { isRetryableConflict } from "./retry-conflicts";
+
+export type Unit<T> = (tx: Tx) => Promise<T>;
+
+interface Pending {
+  unit: Unit<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  attempts: number;
+}
+
+const ATTEMPTS = 5;
+
+export interface GroupCommitStats {
+  batches: number;
+  units: number;
+}
+
+export class GroupCommit {
+  private readonly queue: Pending[] = [];
+  private running = false;
+  readonly stats: GroupCommitStats = { batches: 0, units: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly maxBatch = 64,
+  ) {}
+
+  /** Runs `unit` in the next batch; resolves with its result once that batch committed. */
+  run<T>(unit: Unit<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ unit, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
+    } finally {
+      this.running = false;
+      this.kick();
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    let outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    try {
+      await this.db.prisma.$transaction(
+        async (tx) => {
+          outcomes = [];
+          // A batch of one needs no savepoint: its failure is the transaction's.
+          if (batch.length === 1) {
+            outcomes.push({ ok: true, value: await batch[0]!.unit(tx) });
+            return;
+          }
+          for (const p of batch) {
+            await tx.$executeRawUnsafe("SAVEPOINT group_unit");
+            try {
+              const value = await p.unit(tx);
+              await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
+              outcomes.push({ ok: true, value });
+            } catch (err) {
+              await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT group_unit");
+              outcomes.push({ ok: false, err });
+            }
+          }
+        },
+        // Units wait their turn in the queue, not in Prisma's; a batch of many may take a while.
+        { maxWait: 30_000, timeout: 60_000 },
+      );
+    } catch (err) {
+      // The transaction as a whole failed (a batch of one threw, or COMMIT failed): every unit
+      // failed with it, and none of its writes happened.
+      outcomes = batch.map(() => ({ ok: false, err }));
+    }
+    this.stats.batches++;
+    this.stats.units += batch.length;
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      // A short random pause so the two that met do not meet again at once.
+      else if (isRetryableConflict(o.err) && ++p.attempts < ATTEMPTS)
+        setTimeout(
+          () => {
+            this.queue.push(p);
+            this.kick();
+          },
+          Math.random() * 20 * p.attempts,
+        );
+      else p.reject(o.err);
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import pg from "pg";
+import { createDatabase } from "../../src/db/database";
+import { GroupCommit } from "../../src/db/group-commit";
+import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
+
+const rowsOf = async (db: TestDatabase) =>
+  (await db.prisma.$queryRawUnsafe<Array<{ id: number; n: number }>>(`SELECT id, n FROM group_commit_probe ORDER BY id`)).map((r) => [Number(r.id), Number(r.n)]);
+
+describeDb("group commit: many units, one transaction", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    await db.prisma.$executeRawUnsafe(`CREATE TABLE group_commit_probe (id int PRIMARY KEY, n int NOT NULL DEFAULT 0)`);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("commits units queued together in one transaction, and each caller gets its own result", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        commits.run(async (tx) => {
+          await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${i})`;
+          return i * 2;
+        }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
+    // The first unit starts a batch at once; the nine queued behind it share the next.
+    expect(commits.stats).toEqual({ batches: 2, units: 10 });
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("rolls back a failing unit alone (its savepoint), gives its caller the error, and commits the others", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`);
+    const batch = [2, 3, 4].map((id) =>
+      commits.run(async (tx) => {
+        await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id * 10})`;
+        // Unit 3 then breaks a constraint: its own first insert must go too.
+        if (id === 3) await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`;
+        return id;
+      }),
+    );
+    await first;
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 20, 40]);
+    // The failing unit's error is the database's (a unique violation), not a wrapper's.
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/unique|P2010|23505|duplicate/i);
+  });
+
+  it("fails a lone unit's transaction as a whole: nothing it wrote stays", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    await expect(
+      commits.run(async (tx) => {
+        await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (7)`;
+        throw new Error("changed my mind");
+      }),
+    ).rejects.toThrow("changed my mind");
+    expect(await rowsOf(db)).toEqual([]);
+  });
+
+  it.runIf(testDbKind === "postgres")("a unit's result is visible to other connections when its promise resolves (durable before announced)", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      const seen = await Promise.all(
+        [1, 2, 3].map((id) =>
+          commits
+            .run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id})`)
+            .then(async () => (await other.query("SELECT count(*)::int AS c FROM group_commit_probe WHERE id = $1", [id])).rows[0].c as number),
+        ),
+      );
+      expect(seen).toEqual([1, 1, 1]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it.runIf(testDbKind === "postgres")("runs a unit PostgreSQL aborted for a deadlock again, so both units of a deadlock commit once", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    await db.prisma.$executeRawUnsafe(`INSERT INTO group_commit_probe (id) VALUES (1), (2)`);
+    const db2 = await createDatabase({ url: db.url! });
+    try {
+      const a = new GroupCommit(db);
+      const b = new GroupCommit(db2);
+      // Each unit locks one row, waits until the other has locked its row, then asks for the
+      // other's: a real deadlock, which PostgreSQL breaks by aborting one of them (40P01).
+      let locked = 0;
+      const bothLocked = () =>
+        new Promise<void>((resolve) => {
+          const check = () => (locked >= 2 ? resolve() : setTimeout(check, 5));
+          check();
+        });
+      let runs = 0;
+      const unit = (first: number, second: number) => async (tx: Parameters<Parameters<GroupCommit["run"]>[0]>[0]) => {
+        runs++;
+        await tx.$executeRaw`UPDATE group_commit_probe SET n = n + 1 WHERE id = ${first}`;
+        locked++;
+        await bothLocked();
+        await tx.$executeRaw`UPDATE group_commit_probe SET n = n + 1 WHERE id = ${second}`;
+      };
+      await Promise.all([a.run(unit(1, 2)), b.run(unit(2, 1))]);
+      // Each row counted once per unit: the aborted run left nothing behind.
+      expect(await rowsOf(db)).toEqual([
+        [1, 2],
+        [2, 2],
+      ]);
+      expect(runs).toBe(3);
+    } finally {
+      await db2.close();
+    }
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * One Stun server for the load benches, in a process of its own (so the load generator's CPU is
+ * not the server's, and `--cpu-prof` profiles only the server): the real server (PGlite in a temp
+ * directory, or the PostgreSQL database at DATABASE_URL), a requester and `--providers` provider
+ * accounts, funded and staked. Prints one JSON line `{ url, requesterKey, providerKeys }` on stdout
+ * when ready. Then it takes commands on stdin, one per line, and answers each with a JSON line:
+ *   `start [profile]` — begin a measured window: counters reset (and the CPU profiler on, node:inspector);
+ *   `stop [FILE]` — end it: `{ cpuMs, statements, transactions }` (this process's user+system CPU; on
+ *                   PGlite every statement and transaction the server ran), the profile written to FILE.
+ * SIGTERM closes it.
+ *
+ *   node --import tsx bench/support/bench-server.ts --providers 8
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { createInterface } from "node:readline";
+import { PGlite } from "@electric-sql/pglite";
+import { createDatabase } from "../../apps/server/src/db/database";
+import { parseConfig } from "../../apps/server/src/env";
+import { startServer } from "../../apps/server/src/server";
+import { createAccount, faucet } from "../../apps/server/src/services/accounts";
+import { stakeFunds } from "../../apps/server/src/services/stake";
+
+const { values } = parseArgs({ options: { providers: { type: "string", default: "2" }, "database-url": { type: "string" } } });
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-bench-"));
+const databaseUrl = values["database-url"];
+// On PGlite the bench counts what the server asks of the database: every statement (inside
+// transactions too) and every transaction.
+const counts = { statements: 0, transactions: 0 };
+/** `start sql`: every statement is also printed to stderr (to see what one task costs). */
+let printSql = false;
+const note = (sql: unknown) => {
+  counts.statements++;
+  if (printSql) process.stderr.write(`SQL ${String(sql).replace(/\s+/g, " ").slice(0, 160)}\n`);
+};
+function counted(pglite: PGlite): PGlite {
+  const query = pglite.query.bind(pglite);
+  const transaction = pglite.transaction.bind(pglite);
+  pglite.query = ((...args: Parameters<PGlite["query"]>) => {
+    note(args[0]);
+    return query(...args);
+  }) as PGlite["query"];
+  pglite.transaction = ((fn: Parameters<PGlite["transaction"]>[0]) => {
+    counts.transactions++;
+    return transaction((tx) => {
+      const q = tx.query.bind(tx);
+      tx.query = ((...args: Parameters<typeof q>) => {
+        note(args[0]);
+        return q(...args);
+      }) as typeof tx.query;
+      return fn(tx);
+    });
+  }) as PGlite["transaction"];
+  return pglite;
+}
+const db = databaseUrl ? undefined : await createDatabase({ dataDir: path.join(dataDir, "db"), pglite: counted(new PGlite(path.join(dataDir, "db"))) });
+// The bench sends every task under one requester key: the per-key and per-IP rate limits are lifted.
+const server = await startServer(
+  parseConfig({
+    PORT: "0",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    RATE_LIMIT_PER_KEY: "0",
+    RATE_LIMIT_PER_IP: "0",
+    STUN_FSYNC: process.env.STUN_FSYNC ?? "true",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  }),
+  db ? { db } : {},
+);
+const requester = await createAccount(server.app);
+await faucet(server.app, requester.accountId, 10n ** 15n);
+// Each provider under an account of its own (QA never lets one operator check itself); paid work
+// needs stake (slashMultiple × the price of each live execution).
+const providerKeys: string[] = [];
+for (let i = 0; i < Number(values.providers); i++) {
+  const account = await createAccount(server.app);
+  await faucet(server.app, account.accountId, 10n ** 9n);
+  await stakeFunds(server.app, account.accountId, 10n ** 9n);
+  providerKeys.push(account.apiKey);
+}
+process.stdout.write(`${JSON.stringify({ url: server.url, requesterKey: requester.apiKey, providerKeys, db: server.app.db.kind })}\n`);
+
+let closing = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, async () => {
+    if (closing) return;
+    closing = true;
+    await server.close();
+    await db?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+const session = new Session();
+session.connect();
+let window = { cpu: process.cpuUsage() };
+let profiling = false;
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, arg] = line.trim().split(/\s+/);
+  if (command === "start") {
+    profiling = arg === "profile";
+    printSql = arg === "sql";
+    if (profiling) {
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    }
+    counts.statements = 0;
+    counts.transactions = 0;
+    window = { cpu: process.cpuUsage() };
+  } else if (command === "stop") {
+    const cpu = process.cpuUsage(window.cpu);
+    if (profiling && arg) writeFileSync(arg, JSON.stringify((await session.post("Profiler.stop")).profile));
+    process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, ...(db ? counts : {}) })}\n`);
+  }
+}
+
+process.kill(process.pid, "SIGTERM");
