@@ -89,14 +89,19 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   // arriving together share one transaction, each in a savepoint of its own; a deadlock with another
   // result transaction (PostgreSQL) runs this one again (db/group-commit.ts).
   const outcome = await app.commits.run(async (tx): Promise<Outcome | undefined> => {
-    const [task] = await tx.$queryRaw<TaskRow[]>`SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE`;
+    // One statement: lock the task row, then complete the assignment if it is still live.
+    const [task] = await tx.$queryRaw<Array<TaskRow & { done: number }>>`
+      WITH t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
+      a AS (
+        UPDATE "Assignment"
+        SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
+            "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
+        WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
+        RETURNING id
+      )
+      SELECT t.*, (SELECT count(*) FROM a)::int AS done FROM t`;
+    if (!task || Number(task.done) === 0) return undefined;
     await pinBlob(tx, blobs, outputSha256, stored);
-    const done = await tx.$executeRaw`
-      UPDATE "Assignment"
-      SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
-          "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
-      WHERE id = ${a.id} AND status IN ('assigned', 'running')`;
-    if (done === 0 || !task) return undefined;
     return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
   });
   app.providers.free(providerId, a.id);

@@ -26,22 +26,44 @@ export function sendCancellations(app: AppContext, cancellations: Cancellation[]
   }
 }
 
-/** The provider acknowledged the assignment and started: assigned → running. */
-export async function markRunning(app: AppContext, assignmentId: string): Promise<void> {
-  // One statement. Locks the task row before the assignment row — the order every other writer
-  // (dispatch, results, losses, expiry) uses — so it cannot deadlock with them on PostgreSQL.
+/** Acks waiting for the next flush, per server (markRunning). */
+const pendingMarks = new WeakMap<AppContext, { ids: string[]; done: Promise<void> }>();
+
+/**
+ * The provider acknowledged the assignment and started: assigned → running. Acks that arrive in the
+ * same turn of the event loop are written together, in one statement (a burst of dispatches is
+ * acknowledged in a burst); resolves once that statement committed.
+ */
+export function markRunning(app: AppContext, assignmentId: string): Promise<void> {
+  let batch = pendingMarks.get(app);
+  if (!batch) {
+    const ids: string[] = [];
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      pendingMarks.delete(app);
+      return markAllRunning(app, ids);
+    });
+    batch = { ids, done };
+    pendingMarks.set(app, batch);
+  }
+  batch.ids.push(assignmentId);
+  return batch.done;
+}
+
+async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise<void> {
+  // One statement. Locks the task rows (in id order) before the assignment rows — the order every
+  // other writer (dispatch, results, losses, expiry) uses — so it cannot deadlock with them on PostgreSQL.
   const rows = await app.db.prisma.$queryRaw<Array<{ id: string }>>`
     WITH locked AS (
-      SELECT t.id FROM "Task" t WHERE t.id = (SELECT "taskId" FROM "Assignment" WHERE id = ${assignmentId}) FOR UPDATE
+      SELECT t.id FROM "Task" t WHERE t.id IN (SELECT "taskId" FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])) ORDER BY t.id FOR UPDATE
     ), a AS (
       UPDATE "Assignment" SET status = 'running'
-      WHERE id = ${assignmentId} AND status = 'assigned' AND EXISTS (SELECT 1 FROM locked)
+      WHERE id = ANY(${assignmentIds}::text[]) AND status = 'assigned' AND "taskId" IN (SELECT id FROM locked)
       RETURNING "taskId"
     )
     UPDATE "Task" SET status = 'running', "updatedAt" = ${new Date()}
-    WHERE id = (SELECT "taskId" FROM a) AND status = 'assigned'
+    WHERE id IN (SELECT "taskId" FROM a) AND status = 'assigned'
     RETURNING id`;
-  if (rows[0]) app.bus.taskUpdated({ taskId: rows[0].id, status: "running" });
+  for (const r of rows) app.bus.taskUpdated({ taskId: r.id, status: "running" });
 }
 
 /**
