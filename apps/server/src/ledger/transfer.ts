@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { INT64_MAX, StunError } from "@stun/shared";
-import { Prisma } from "../db/generated/client";
 import type { Tx } from "../db/database";
 import { BUCKET_COLUMN, parseLedgerAccount, type BalanceColumn } from "./accounts";
 
@@ -48,65 +47,96 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
     deltas.set(parsed.accountId, cols);
   }
 
-  // Sorted so concurrent transfers lock rows in one order (no deadlocks between them).
-  for (const accountId of [...deltas.keys()].sort()) {
-    await applyDeltas(tx, accountId, deltas.get(accountId)!);
-  }
-
   const txId = randomUUID();
-  if (legs.length > 0) {
-    // One raw statement for all legs: this runs on every submit and settlement, where Prisma's
-    // per-query overhead is most of the cost. Amounts travel as decimal text (exact), cast in SQL.
-    const accounts = legs.map((leg) => leg.account);
-    const amounts = legs.map((leg) => leg.amount.toString());
-    await tx.$executeRaw`
-      INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
-      SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}, ${new Date()}
-      FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
-      ORDER BY e.n`;
+  const ids = [...deltas.keys()].sort();
+  if (ids.length > 0) {
+    await applyTransfer(tx, txId, input, legs, ids, deltas);
+    return { txId };
   }
+  if (legs.length > 0) await insertEntries(tx, txId, input, legs);
   return { txId };
 }
 
-/**
- * One conditional UPDATE per account: `SET col = col + d … WHERE id = $1 AND col >= -d` for every
- * decreasing column and `col <= INT64_MAX - d` for every increasing one (so the sum never leaves
- * bigint: PostgreSQL would fail the statement, an INTERNAL error). On PostgreSQL a concurrent
- * writer of the same row waits and re-checks the condition against the committed value, so two
- * holds can never overdraw together. The guards compare, never add, so they cannot overflow.
- */
-async function applyDeltas(tx: Tx, accountId: string, cols: Map<BalanceColumn, bigint>): Promise<void> {
-  const delta = (col: BalanceColumn) => cols.get(col) ?? 0n;
-  if (delta("balance") === 0n && delta("escrow") === 0n && delta("stake") === 0n) return;
-  const guards = COLUMNS.map((col) => {
-    const d = delta(col);
-    const c = Prisma.raw(`"${col}"`);
-    return d < 0n ? Prisma.sql`${c} >= ${-d}` : d > 0n ? Prisma.sql`${c} <= ${INT64_MAX - d}` : Prisma.sql`TRUE`;
-  });
-  // Raw SQL: this is on the submit and settlement paths.
-  const count = await tx.$executeRaw`
-    UPDATE "Account"
-    SET "balance" = "balance" + ${delta("balance")}, "escrow" = "escrow" + ${delta("escrow")}, "stake" = "stake" + ${delta("stake")}
-    WHERE "id" = ${accountId} AND ${Prisma.join(guards, " AND ")}`;
-  if (count === 1) return;
+/** The legs as the entry insert's parameters: amounts travel as decimal text (exact), cast in SQL. */
+const entryParams = (legs: LedgerLeg[]) => ({ accounts: legs.map((leg) => leg.account), amounts: legs.map((leg) => leg.amount.toString()) });
 
-  const row = await tx.account.findUnique({ where: { id: accountId } });
-  if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);
-  const over = [...cols].find(([col, d]) => d > 0n && row[col] > INT64_MAX - d);
-  if (over) {
-    throw new StunError("AMOUNT_OUT_OF_RANGE", `account ${accountId}'s ${over[0]} of ${row[over[0]]} cannot grow by ${over[1]}: the ledger holds at most ${INT64_MAX}`, {
-      accountId,
-      column: over[0],
-    });
-  }
-  const short = [...cols].find(([col, d]) => d < 0n && row[col] < -d);
-  const [col, d] = short ?? [...cols][0]!;
-  throw new StunError("INSUFFICIENT_FUNDS", `account ${accountId} has ${col === "balance" ? "a balance" : col === "escrow" ? "escrow" : "a stake"} of ${row[col]}, ` + `${-d} needed`, {
-    accountId,
-    column: col,
-    have: row[col].toString(),
-    need: (-d).toString(),
-  });
+/** The legs' entries alone: a transfer between system accounts, where no Account row moves. */
+async function insertEntries(tx: Tx, txId: string, input: TransferInput, legs: LedgerLeg[]): Promise<void> {
+  const { accounts, amounts } = entryParams(legs);
+  await tx.$executeRaw`
+    INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
+    SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}, ${new Date()}
+    FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
+    ORDER BY e.n`;
 }
 
-const COLUMNS: readonly BalanceColumn[] = ["balance", "escrow", "stake"];
+/**
+ * The whole transfer in one statement (it runs on every submit and settlement, where each statement
+ * is a round trip): the Account rows are locked in id order (concurrent transfers never deadlock),
+ * each moved by its deltas under guards — `col >= need` for every decreasing column and
+ * `col <= room` (INT64_MAX − delta) for every increasing one, computed here so the SQL never
+ * overflows — and the entries are written only when every row passed its guards. On PostgreSQL a
+ * concurrent writer of a row waits and re-checks the guards against the committed value, so two
+ * holds can never overdraw together. When a row fails its guard the statement writes no entries,
+ * and the error says which account and column (the caller rolls its transaction back).
+ */
+async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: LedgerLeg[], ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>): Promise<void> {
+  const param = (col: BalanceColumn, f: (d: bigint) => bigint) => ids.map((id) => f(deltas.get(id)!.get(col) ?? 0n).toString());
+  const delta = (col: BalanceColumn) => param(col, (d) => d);
+  const need = (col: BalanceColumn) => param(col, (d) => (d < 0n ? -d : 0n));
+  const room = (col: BalanceColumn) => param(col, (d) => (d > 0n ? INT64_MAX - d : INT64_MAX));
+  const { accounts, amounts } = entryParams(legs);
+  const [row] = await tx.$queryRaw<Array<{ updated: number }>>`
+    WITH d AS (
+      SELECT * FROM unnest(${ids}::text[], ${delta("balance")}::bigint[], ${delta("escrow")}::bigint[], ${delta("stake")}::bigint[],
+                           ${need("balance")}::bigint[], ${need("escrow")}::bigint[], ${need("stake")}::bigint[],
+                           ${room("balance")}::bigint[], ${room("escrow")}::bigint[], ${room("stake")}::bigint[])
+        AS d(id, db, de, ds, nb, ne, ns, rb, re, rs)
+    ),
+    locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM d) ORDER BY a.id FOR NO KEY UPDATE),
+    moved AS (
+      UPDATE "Account" a SET "balance" = a."balance" + d.db, "escrow" = a."escrow" + d.de, "stake" = a."stake" + d.ds
+      FROM d
+      WHERE a.id = d.id AND a.id IN (SELECT id FROM locked)
+        AND a."balance" >= d.nb AND a."balance" <= d.rb AND a."escrow" >= d.ne AND a."escrow" <= d.re AND a."stake" >= d.ns AND a."stake" <= d.rs
+      RETURNING a.id
+    ),
+    entries AS (
+      INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
+      SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}, ${new Date()}
+      FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
+      WHERE (SELECT count(*) FROM moved) = ${ids.length}
+      ORDER BY e.n
+    )
+    SELECT (SELECT count(*) FROM moved)::int AS updated`;
+  if (Number(row?.updated) === ids.length) return;
+  await explainRefusal(tx, ids, deltas);
+}
+
+/** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE or INSUFFICIENT_FUNDS, for the first account that fails. */
+async function explainRefusal(tx: Tx, ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>): Promise<never> {
+  for (const accountId of ids) {
+    const cols = deltas.get(accountId)!;
+    const row = await tx.account.findUnique({ where: { id: accountId } });
+    if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);
+    const over = [...cols].find(([col, d]) => d > 0n && row[col] > INT64_MAX - d);
+    if (over) {
+      throw new StunError("AMOUNT_OUT_OF_RANGE", `account ${accountId}'s ${over[0]} of ${row[over[0]]} cannot grow by ${over[1]}: the ledger holds at most ${INT64_MAX}`, {
+        accountId,
+        column: over[0],
+      });
+    }
+    const short = [...cols].find(([col, d]) => d < 0n && row[col] < -d);
+    if (short) {
+      const [col, d] = short;
+      throw new StunError("INSUFFICIENT_FUNDS", `account ${accountId} has ${col === "balance" ? "a balance" : col === "escrow" ? "escrow" : "a stake"} of ${row[col]}, ` + `${-d} needed`, {
+        accountId,
+        column: col,
+        have: row[col].toString(),
+        need: (-d).toString(),
+      });
+    }
+  }
+  throw new StunError("INTERNAL", "a ledger transfer's guards refused it, but no account is short");
+}
+
