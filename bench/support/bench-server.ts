@@ -2,8 +2,8 @@
  * One Stun server for the load benches, in a process of its own (so the load generator's CPU is
  * not the server's, and `--cpu-prof` profiles only the server): the real server (PGlite in a temp
  * directory, or the PostgreSQL database at DATABASE_URL), a requester and `--providers` provider
- * accounts, funded and staked. Prints one JSON line `{ url, requesterKey, providerKeys }` on stdout
- * when ready. Then it takes commands on stdin, one per line, and answers each with a JSON line:
+ * accounts, funded and staked. Prints `BENCH {url, requesterKey, providerKeys}` on stdout
+ * when ready. Then it takes commands on stdin, one per line, and answers with a `BENCH {…}` line:
  *   `start [profile]` — begin a measured window: counters reset (and the CPU profiler on, node:inspector);
  *   `stop [FILE]` — end it: `{ cpuMs, statements, transactions }` (this process's user+system CPU; on
  *                   PGlite every statement and transaction the server ran), the profile written to FILE.
@@ -25,8 +25,20 @@ import { startServer } from "../../apps/server/src/server";
 import { createAccount, faucet } from "../../apps/server/src/services/accounts";
 import { stakeFunds } from "../../apps/server/src/services/stake";
 
-const { values } = parseArgs({ options: { providers: { type: "string", default: "2" }, "database-url": { type: "string" } } });
-const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-bench-"));
+const { values } = parseArgs({
+  options: {
+    providers: { type: "string", default: "2" },
+    // Several instances (bench/scale-out.ts): one database and Redis; only the first makes accounts.
+    "database-url": { type: "string" },
+    "redis-url": { type: "string" },
+    "redis-prefix": { type: "string" },
+    "no-accounts": { type: "boolean", default: false },
+    // Instances on one filesystem may share the data directory (its blobs) instead of BLOB_STORE=postgres.
+    "data-dir": { type: "string" },
+  },
+});
+const ownDir = values["data-dir"] === undefined;
+const dataDir = values["data-dir"] ?? mkdtempSync(path.join(os.tmpdir(), "stun-bench-"));
 const databaseUrl = values["database-url"];
 // On PGlite the bench counts what the server asks of the database: every statement (inside
 // transactions too) and every transaction.
@@ -59,30 +71,33 @@ function counted(pglite: PGlite): PGlite {
 }
 const db = databaseUrl ? undefined : await createDatabase({ dataDir: path.join(dataDir, "db"), pglite: counted(new PGlite(path.join(dataDir, "db"))) });
 // The bench sends every task under one requester key: the per-key and per-IP rate limits are lifted.
+// Other settings (BLOB_STORE, GROUP_COMMIT_MAX …) come from the environment.
 const server = await startServer(
   parseConfig({
+    ...process.env,
     PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "warn",
     RATE_LIMIT_PER_KEY: "0",
     RATE_LIMIT_PER_IP: "0",
     STUN_FSYNC: process.env.STUN_FSYNC ?? "true",
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    DATABASE_URL: databaseUrl,
+    ...(values["redis-url"] ? { REDIS_URL: values["redis-url"], REDIS_PREFIX: values["redis-prefix"] ?? "stun-bench" } : {}),
   }),
   db ? { db } : {},
 );
-const requester = await createAccount(server.app);
-await faucet(server.app, requester.accountId, 10n ** 15n);
+const requester = values["no-accounts"] ? undefined : await createAccount(server.app);
+if (requester) await faucet(server.app, requester.accountId, 10n ** 15n);
 // Each provider under an account of its own (QA never lets one operator check itself); paid work
 // needs stake (slashMultiple × the price of each live execution).
 const providerKeys: string[] = [];
-for (let i = 0; i < Number(values.providers); i++) {
+for (let i = 0; requester && i < Number(values.providers); i++) {
   const account = await createAccount(server.app);
   await faucet(server.app, account.accountId, 10n ** 9n);
   await stakeFunds(server.app, account.accountId, 10n ** 9n);
   providerKeys.push(account.apiKey);
 }
-process.stdout.write(`${JSON.stringify({ url: server.url, requesterKey: requester.apiKey, providerKeys, db: server.app.db.kind })}\n`);
+process.stdout.write(`BENCH ${JSON.stringify({ url: server.url, requesterKey: requester?.apiKey, providerKeys, db: server.app.db.kind })}\n`);
 
 let closing = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -91,7 +106,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     closing = true;
     await server.close();
     await db?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   });
 }
@@ -115,7 +130,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (command === "stop") {
     const cpu = process.cpuUsage(window.cpu);
     if (profiling && arg) writeFileSync(arg, JSON.stringify((await session.post("Profiler.stop")).profile));
-    process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, ...(db ? counts : {}) })}\n`);
+    process.stdout.write(`BENCH ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, ...(db ? counts : {}) })}\n`);
   }
 }
 

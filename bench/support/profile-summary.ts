@@ -51,7 +51,9 @@ for (const [id, us] of selfUs) {
 const busy = total - idle;
 const tasks = values.tasks ? Number(values.tasks) : undefined;
 const fmt = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%${tasks ? `  ${(us / 1000 / tasks).toFixed(3).padStart(7)} ms/task` : ""}`;
-console.log(`profile: ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / total).toFixed(0)}%)${tasks ? `, ${tasks} tasks: ${(busy / 1000 / tasks).toFixed(3)} ms CPU per task` : ""}`);
+console.log(
+  `profile: ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / total).toFixed(0)}%)${tasks ? `, ${tasks} tasks: ${(busy / 1000 / tasks).toFixed(3)} ms CPU per task` : ""}`,
+);
 console.log("\nself time by package / file:");
 for (const [k, us] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) console.log(`  ${fmt(us)}  ${k}`);
 console.log("\nself time by function:");

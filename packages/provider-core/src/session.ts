@@ -93,6 +93,8 @@ interface ActiveTask {
   abort: AbortController;
   leaseTimer?: ReturnType<typeof setTimeout>;
   done: Promise<void>;
+  /** Still running (a slot is taken); false once it is only being delivered. */
+  executing: boolean;
 }
 
 /** Codes in a register ack that retrying will not fix. */
@@ -126,6 +128,13 @@ export class ProviderSession {
   /** Assignments taken and not yet answered. */
   get active(): number {
     return this.tasks.size;
+  }
+
+  /** Assignments still running (each takes one of the registered slots). */
+  private executingCount(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) if (t.executing) n++;
+    return n;
   }
   get isRegistered(): boolean {
     return this.registered;
@@ -249,13 +258,15 @@ export class ProviderSession {
       reply({ ok: false, error: { code: "DRAINING", message: "this provider is shutting down" } });
       return;
     }
+    // A slot is taken while a task runs, not while its answer is delivered: the server frees the
+    // slot when the result arrives, before it commits it, so the next assignment overlaps that commit.
     const slots = this.o.registration.slots;
-    const busy = this.tasks.size >= slots ? `all ${slots} slot(s) are busy` : this.o.executor.busyReason?.();
+    const busy = this.executingCount() >= slots ? `all ${slots} slot(s) are busy` : this.o.executor.busyReason?.();
     if (busy) {
       reply({ ok: false, error: { code: "BUSY", message: busy } });
       return;
     }
-    const task: ActiveTask = { assign: a, deadline: 0, cancelled: false, released: false, abort: new AbortController(), done: Promise.resolve() };
+    const task: ActiveTask = { assign: a, deadline: 0, cancelled: false, released: false, abort: new AbortController(), done: Promise.resolve(), executing: true };
     this.extendLease(task, Date.now());
     this.tasks.set(a.assignmentId, task);
     reply({ ok: true });
@@ -272,7 +283,9 @@ export class ProviderSession {
     const finish = (o: TaskOutcome) => this.emit({ type: "finished", assign: a, ...o });
     let answer: { event: "task:result"; payload: Result } | { event: "task:error"; payload: ExecutionError };
     try {
-      const r = await this.o.executor.execute(a, task.abort.signal);
+      const r = await this.o.executor.execute(a, task.abort.signal).finally(() => {
+        task.executing = false;
+      });
       answer = { event: "task:result", payload: { assignmentId: a.assignmentId, ...r } };
       this.emit({ type: "executed", assign: a, result: answer.payload });
     } catch (e) {

@@ -9,7 +9,7 @@
  * - A unit's promise settles only after the whole batch committed: nothing it wrote is announced
  *   before it is durable. A failed COMMIT fails every unit of the batch.
  * - A unit PostgreSQL aborted for a deadlock or serialization conflict (40P01, 40001) runs again in a
- *   later batch (up to ATTEMPTS times), as retryOnConflict does for a whole transaction.
+ *   later batch (up to ATTEMPTS times), after a short random pause.
  *
  * Units must use only the `tx` they are given (on PGlite the outer client waits for the
  * transaction: database.ts) and must not change in-memory state they cannot take back: they may be

@@ -2,11 +2,10 @@
  * PostgreSQL aborts one of two transactions that wait on each other's locks (deadlock, 40P01) or
  * that cannot be serialized (40001); the standard answer is to run the aborted one again. The
  * result path takes many row locks in an order set by the data (providers, their accounts, the
- * treasury, other tasks' rows for re-checks), so under concurrency it is retried here rather than
- * losing the provider's result.
+ * treasury, other tasks' rows for re-checks), so under concurrency the unit is run again by group
+ * commit (db/group-commit.ts) rather than losing the provider's result.
  */
 const RETRYABLE = new Set(["40P01", "40001"]);
-const ATTEMPTS = 5;
 
 /** The PostgreSQL error code behind a Prisma driver-adapter error, if any. */
 function sqlState(e: unknown): string | undefined {
@@ -17,16 +16,3 @@ function sqlState(e: unknown): string | undefined {
 }
 
 export const isRetryableConflict = (e: unknown): boolean => RETRYABLE.has(sqlState(e) ?? "");
-
-/** Runs `run` (one whole transaction) again when PostgreSQL aborted it for a deadlock or a serialization conflict. */
-export async function retryOnConflict<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (e) {
-      if (attempt >= ATTEMPTS || !isRetryableConflict(e)) throw e;
-      // A short random pause so the two do not meet again at once.
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-    }
-  }
-}

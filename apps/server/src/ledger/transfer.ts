@@ -139,4 +139,3 @@ async function explainRefusal(tx: Tx, ids: string[], deltas: Map<string, Map<Bal
   }
   throw new StunError("INTERNAL", "a ledger transfer's guards refused it, but no account is short");
 }
-

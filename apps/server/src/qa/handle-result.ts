@@ -84,6 +84,56 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   const outputSha256 = await blobs.put(stored, outputDigest);
   const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
 
+  // The server's reference run (seconds at worst) never runs inside the transaction, where it would
+  // hold the task's locks and every other unit of the batch: when the judge asks for it, the unit
+  // rolls back, the run happens outside, and the unit runs again with it (once per result).
+  // The provider's slot is free once its result is here (provider-core frees it when the run ends):
+  // the next assignment is dispatched while this result commits.
+  app.providers.free(providerId, a.id);
+  const known: KnownFacts = {};
+  for (;;) {
+    try {
+      return await completeAssignment(app, providerId, a, model, { outputs, outputSha256, outputDigest, outputMeta, stored, timings: msg.timings }, known, zkReceipt);
+    } catch (e) {
+      if (!(e instanceof NeedReference) || known.reference !== undefined) throw e;
+      known.reference = (await refereeOutputs(app, model, e.inputSha256)) ?? null;
+    }
+  }
+}
+
+/** What a result's judgement learnt outside its transaction: the reference run's outputs (null: it failed). */
+interface KnownFacts {
+  reference?: Record<string, RawTensor> | null;
+}
+
+/** Thrown inside the result transaction when the judge needs the reference run and it is not known yet. */
+class NeedReference extends Error {
+  constructor(readonly inputSha256: string) {
+    super("the judge needs the server's reference run");
+  }
+}
+
+interface StoredResult {
+  outputs: Record<string, RawTensor>;
+  outputSha256: string;
+  outputDigest: string;
+  outputMeta: Record<string, { dtype: string; dims: number[] }>;
+  stored: Uint8Array;
+  timings: Result["timings"];
+}
+
+/** The result's transaction (group commit): the assignment completed and, once the task has every execution it wants, judged. */
+async function completeAssignment(
+  app: AppContext,
+  providerId: string,
+  a: { id: string; taskId: string },
+  model: ModelRow,
+  r: StoredResult,
+  known: KnownFacts,
+  zkReceipt: ZkReceipt | undefined,
+): Promise<Ack> {
+  const { blobs } = app;
+  const { outputs, outputSha256, outputDigest, outputMeta, stored } = r;
   // The result path runs raw SQL: it is the busiest transaction, and Prisma's per-query overhead
   // was most of its cost. The task row is locked first, as every writer does. Group commit: results
   // arriving together share one transaction, each in a savepoint of its own; a deadlock with another
@@ -95,16 +145,15 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       a AS (
         UPDATE "Assignment"
         SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
-            "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(msg.timings)}::jsonb, "completedAt" = ${new Date()}
+            "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${new Date()}
         WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
         RETURNING id
       )
       SELECT t.*, (SELECT count(*) FROM a)::int AS done FROM t`;
     if (!task || Number(task.done) === 0) return undefined;
     await pinBlob(tx, blobs, outputSha256, stored);
-    return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, zkReceipt);
+    return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, zkReceipt);
   });
-  app.providers.free(providerId, a.id);
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
   return { ok: true };
@@ -150,7 +199,7 @@ const judged = (c: CompletedRow, taskId: string): Judged => ({
  * Judges the task once every wanted execution is in (judge.ts decides; this loads what it asks
  * for and applies the judgement inside the result transaction).
  */
-async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, zk?: ZkReceipt): Promise<Outcome> {
+async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, known: KnownFacts, zk?: ZkReceipt): Promise<Outcome> {
   const taskId = task.id;
   const policy = app.config.qa;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
@@ -198,8 +247,10 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   const byId = new Map(completed.map((c) => [c.id, c]));
   let j = judge(input);
   for (; j.kind === "need-reference" || j.kind === "need-agreeing-trust"; j = judge(input)) {
-    if (j.kind === "need-reference") input.reference = (await refereeOutputs(app, model, task.inputSha256)) ?? null;
-    else {
+    if (j.kind === "need-reference") {
+      if (known.reference === undefined) throw new NeedReference(task.inputSha256);
+      input.reference = known.reference;
+    } else {
       input.agreeingTrust = await pairTrusts(
         tx,
         j.agreeing.map((id) => byId.get(id)!),

@@ -1,0 +1,98 @@
+/**
+ * Scale-out: 1, 2 and 3 server instances (processes) on one PostgreSQL database and one Redis, the
+ * native providers and the requesters spread over them (provider i and client j on instance i mod N,
+ * j mod N). For each N: tasks/s and p50/p99 of a closed loop, the servers' CPU-seconds per task
+ * (summed over instances: the goal is within 10% of one instance's), and from PostgreSQL the
+ * transactions per task and the lock waits seen (pg_locks sampled every 20 ms during the run).
+ *
+ * This machine has 2 cores: N instances share them, so tasks/s cannot grow with N here; CPU per
+ * task is what shows whether an instance costs more work per task as the network grows.
+ *
+ *   npx tsx bench/scale-out.ts [--instances 1,2,3] [--providers 6] [--slots 2] [--clients 24] [--seconds 10] [--mode none]
+ * Instances share blobs through BLOB_STORE when set (e.g. BLOB_STORE=postgres), else one data directory.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { spawnProviderProcess } from "@stun/provider-native";
+import pg from "pg";
+import { percentiles } from "./stats";
+import { benchRequester, closedLoop, createBenchDatabase, startBenchServer, type Mode } from "./support/load";
+
+const { values } = parseArgs({
+  options: {
+    instances: { type: "string", default: "1,2,3" },
+    providers: { type: "string", default: "6" },
+    slots: { type: "string", default: "2" },
+    clients: { type: "string", default: "24" },
+    seconds: { type: "string", default: "10" },
+    mode: { type: "string", default: "none" },
+  },
+});
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const mode = values.mode as Mode;
+const clients = Number(values.clients);
+
+console.log(
+  `# scale-out: ${os.cpus().length} cores, PostgreSQL + Redis, ${values.providers} native providers × ${values.slots} slots, ${clients} clients, mode ${mode}, ${values.seconds} s per point`,
+);
+const base: { cpu?: number } = {};
+for (const n of values.instances.split(",").map(Number)) {
+  const db = await createBenchDatabase();
+  const shared = mkdtempSync(path.join(os.tmpdir(), "stun-scale-"));
+  const common = ["--database-url", db.url, "--redis-url", REDIS_URL, "--redis-prefix", `stun-bench-${process.pid}-${n}`, "--data-dir", shared];
+  const first = await startBenchServer(["--providers", values.providers, ...common]);
+  const servers = [first, ...(await Promise.all(Array.from({ length: n - 1 }, () => startBenchServer(["--no-accounts", ...common]))))];
+  const providers = await Promise.all(
+    first.info.providerKeys.map((apiKey, i) =>
+      spawnProviderProcess({
+        server: servers[i % n]!.info.url,
+        apiKey,
+        args: ["--name", `scale-${i}`, "--price", "10", "--slots", values.slots, "--benchmark-ms", "0", "--cache-dir", path.join(shared, `cache-${i}`)],
+      }),
+    ),
+  );
+  const one = await benchRequester(first.info.url, first.info.requesterKey);
+  const requesters = await Promise.all(servers.map((s) => benchRequester(s.info.url, first.info.requesterKey, one.modelId)));
+  for (let i = 0; i < 30; i++) await requesters[i % n]!.oneTask(mode);
+
+  const stats = new pg.Client({ connectionString: db.url });
+  await stats.connect();
+  const commits = async () => Number((await stats.query("SELECT xact_commit + xact_rollback AS x FROM pg_stat_database WHERE datname = current_database()")).rows[0].x);
+  const x0 = await commits();
+  let lockSamples = 0;
+  let waiting = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      waiting += Number((await stats.query("SELECT count(*) AS c FROM pg_locks WHERE NOT granted")).rows[0].c);
+      lockSamples++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  await Promise.all(servers.map((s) => s.start()));
+  const { ms, secs } = await closedLoop(clients, Number(values.seconds), (c) => requesters[c % n]!.oneTask(mode));
+  const windows = await Promise.all(servers.map((s) => s.stop()));
+  sampling = false;
+  await sampler;
+  // pg_stat_database is updated when a backend reports; give the last ones a moment.
+  await new Promise((r) => setTimeout(r, 700));
+  const xacts = (await commits()) - x0 - lockSamples - 2;
+  await stats.end();
+
+  const p = percentiles(ms);
+  const cpu = windows.reduce((s, w) => s + w.cpuMs, 0) / ms.length;
+  base.cpu ??= cpu;
+  console.log(
+    `${String(n)} instance${n === 1 ? " " : "s"}  n=${String(ms.length).padStart(5)}  ${(ms.length / secs).toFixed(1).padStart(6)} tasks/s  p50 ${p.p50.toFixed(1).padStart(6)} ms  p99 ${p.p99.toFixed(1).padStart(6)} ms` +
+      `  server CPU ${cpu.toFixed(2)} ms/task (${((100 * cpu) / base.cpu).toFixed(0)}% of 1 instance; per instance ${windows.map((w) => (w.cpuMs / ms.length).toFixed(2)).join(" / ")})` +
+      `  ${(xacts / ms.length).toFixed(2)} transactions/task, ${(waiting / lockSamples).toFixed(2)} lock waiters on average`,
+  );
+
+  await Promise.all(providers.map((pr) => pr.stop(5000)));
+  await Promise.all(servers.map((s) => s.close()));
+  await db.drop();
+  rmSync(shared, { recursive: true, force: true });
+}
+process.exit(0);

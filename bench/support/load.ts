@@ -1,0 +1,146 @@
+/**
+ * What the load benches share (bench/throughput.ts, bench/scale-out.ts): a bench server process
+ * (bench-server.ts) driven over stdin, a PostgreSQL database of the bench's own, the tiny MLP every
+ * task runs, and closed- and open-loop requesters over REST.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { buildMlp } from "@stun/testkit";
+import pg from "pg";
+
+export type Mode = "none" | "redundant" | "auto";
+
+export interface BenchServerInfo {
+  url: string;
+  requesterKey: string;
+  providerKeys: string[];
+  db: string;
+}
+
+/** The server's CPU (and on PGlite its statements) over one measured window. */
+export interface ServerWindow {
+  cpuMs: number;
+  statements?: number;
+  transactions?: number;
+}
+
+export interface BenchServer {
+  info: BenchServerInfo;
+  /** Starts a measured window (`profile`: with the CPU profiler). */
+  start(profile?: boolean): Promise<void>;
+  /** Ends it; the profile is written to `profileFile` when one was started. */
+  stop(profileFile?: string): Promise<ServerWindow>;
+  close(): Promise<void>;
+}
+
+/** Starts bench/support/bench-server.ts with `args`; resolves once it printed its JSON line. */
+export async function startBenchServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "bench-server.ts"), ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  // Its answers are the stdout lines starting "BENCH "; the rest is the server's own log.
+  const next = async (): Promise<unknown> => {
+    for (;;) {
+      const r = await lines.next();
+      if (r.done) throw new Error("the bench server exited");
+      if (r.value.startsWith("BENCH ")) return JSON.parse(r.value.slice(6));
+    }
+  };
+  const info = (await next()) as BenchServerInfo;
+  return {
+    info,
+    async start(profile = false) {
+      child.stdin!.write(profile ? "start profile\n" : "start\n");
+    },
+    async stop(profileFile) {
+      child.stdin!.write(`stop${profileFile ? ` ${profileFile}` : ""}\n`);
+      return (await next()) as ServerWindow;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** A database of the bench's own on the PostgreSQL server at `adminUrl` (dropped by `drop`). */
+export async function createBenchDatabase(adminUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres"): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `stun_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** A requester of one server: uploads the bench MLP (64-128-10), then runs tasks submit → result. */
+export async function benchRequester(url: string, key: string, modelId?: string): Promise<{ modelId: string; oneTask(mode: Mode, t0?: number): Promise<number> }> {
+  const auth = { authorization: `Bearer ${key}` };
+  const headers = { ...auth, "content-type": "application/json" };
+  if (!modelId) {
+    const mlp = buildMlp({ inputSize: 64, hidden: [128], outputSize: 10, batch: 1 });
+    const upload = await fetch(`${url}/api/v1/models?name=bench-mlp`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: mlp.bytes });
+    if (!upload.ok) throw new Error(`model upload: HTTP ${upload.status} ${await upload.text()}`);
+    modelId = ((await upload.json()) as { id: string }).id;
+  }
+  const x = Buffer.from(new Float32Array(64).map((_, i) => Math.sin(i)).buffer).toString("base64");
+  const bodies = new Map<Mode, string>();
+  const bodyOf = (mode: Mode) => bodies.get(mode) ?? bodies.set(mode, JSON.stringify({ modelId, inputs: { x: { dtype: "float32", dims: [1, 64], data: x } }, verification: { mode } })).get(mode)!;
+  return {
+    modelId,
+    /** One task, submit → completed result (REST long-poll); its latency in ms from `t0`. */
+    async oneTask(mode, t0 = performance.now()) {
+      const sub = await fetch(`${url}/api/v1/tasks`, { method: "POST", headers, body: bodyOf(mode) });
+      if (!sub.ok) throw new Error(`submit: HTTP ${sub.status} ${await sub.text()}`);
+      const { id } = (await sub.json()) as { id: string };
+      const res = await fetch(`${url}/api/v1/tasks/${id}?wait=30`, { headers: auth });
+      const body = (await res.json()) as { status: string };
+      if (body.status !== "completed") throw new Error(`task ${id} ended ${body.status}`);
+      return performance.now() - t0;
+    },
+  };
+}
+
+/** `clients` requesters, each running its next task when the last one finished, for `seconds`. Client i runs `task(i)`. */
+export async function closedLoop(clients: number, seconds: number, task: (client: number) => Promise<number>): Promise<{ ms: number[]; secs: number }> {
+  const ms: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      while (performance.now() < end) ms.push(await task(i));
+    }),
+  );
+  return { ms, secs: (performance.now() - t0) / 1000 };
+}
+
+/** Tasks arriving at `rate` per second for `seconds`, whatever the server does; each one's latency from its scheduled arrival. */
+export async function openLoop(rate: number, seconds: number, task: (t0: number) => Promise<number>): Promise<{ ms: number[]; secs: number }> {
+  const ms: number[] = [];
+  const t0 = performance.now();
+  const total = Math.round(rate * seconds);
+  const running: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    running.push(task(due).then((t) => void ms.push(t)));
+  }
+  await Promise.all(running);
+  return { ms, secs: (performance.now() - t0) / 1000 };
+}
