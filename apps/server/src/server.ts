@@ -3,7 +3,7 @@ import { ensureQaAccount } from "./qa/qa-account";
 import { Server as IOServer } from "socket.io";
 import type { Config } from "./env";
 import type { AppContext } from "./context";
-import { BlobStore } from "./blobs/blob-store";
+import { openBlobStore } from "./blobs/open";
 import { createDatabase, type Database } from "./db/database";
 import { EventBus } from "./events";
 import { buildHttpApp } from "./http/app";
@@ -35,8 +35,7 @@ const SWEEP_MS = 1000;
 export async function startServer(config: Config, opts: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
   const db = opts.db ?? (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
-  const blobs = new BlobStore(config.blobDir, config.STUN_FSYNC);
-  await blobs.init();
+  const blobs = await openBlobStore(config, db);
   await ensureQaAccount(db.prisma);
   const app = {
     config,

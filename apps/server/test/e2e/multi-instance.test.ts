@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect, it } from "vitest";
 import { buildMlp } from "@stun/testkit";
 import { createDatabase } from "../../src/db/database";
@@ -13,13 +16,17 @@ const REDIS_PREFIX = `stun-test-${process.pid}-${Date.now().toString(36)}`;
 
 /**
  * Several stateless instances serve one network: work is claimed from PostgreSQL, events cross
- * instances through Redis. Needs a shared database, so it runs in the PostgreSQL project.
+ * instances through Redis, blobs live in the database (BLOB_STORE=postgres) and each instance has a
+ * DATA_DIR of its own. Needs a shared database, so it runs in the PostgreSQL project.
  */
-describeDb("two server instances sharing PostgreSQL, Redis and the blob directory", () => {
+describeDb("two server instances sharing PostgreSQL and Redis, with no shared filesystem", () => {
   it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, wakes the long-poll, and counts the provider in both instances' /health", async () => {
-    const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a" } });
+    const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a", BLOB_STORE: "postgres" } });
     const dbB = await createDatabase({ url: net.db.url! });
-    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b" }), { db: dbB });
+    const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
+    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b", BLOB_STORE: "postgres" }), {
+      db: dbB,
+    });
     const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
     try {
       const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;
@@ -46,11 +53,15 @@ describeDb("two server instances sharing PostgreSQL, Redis and the blob director
       const expected = mlp.forward(x, 1);
       for (let i = 0; i < 3; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
       expect(done.verification.executions[0].providerId).toBe(provider.providerId);
+      // The model was uploaded to A, the input submitted to A; B (no shared files) read both to
+      // dispatch, and A serves the output B stored.
+      expect((await api(net.url, "GET", `/tasks/${done.id}/outputs`, { key: net.apiKey })).status).toBe(200);
     } finally {
       await provider.kill();
       await b.close();
       await dbB.close();
       await net.close();
+      rmSync(dataDirB, { recursive: true, force: true });
     }
   });
 });
