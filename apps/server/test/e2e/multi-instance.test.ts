@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
 import { buildMlp } from "@stun/testkit";
 import { createDatabase } from "../../src/db/database";
 import { parseConfig } from "../../src/env";
 import { startServer } from "../../src/server";
 import { describeDb, testDbKind } from "../support/database";
-import { spawnProvider, startTestNetwork } from "../support/network";
+import { eventually, spawnProvider, startTestNetwork } from "../support/network";
 import { api, float32Of, runTask, toJsonTensor, uploadModel } from "../support/api";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
@@ -58,6 +60,48 @@ describeDb("two server instances sharing PostgreSQL and Redis, with no shared fi
       expect((await api(net.url, "GET", `/tasks/${done.id}/outputs`, { key: net.apiKey })).status).toBe(200);
     } finally {
       await provider.kill();
+      await b.close();
+      await dbB.close();
+      await net.close();
+      rmSync(dataDirB, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(testDbKind === "postgres")("shares SIWE nonces (issued by A, verified once on B, refused again on A) and recovers the provider rows of an instance whose presence key expired", async () => {
+    const shared = { REDIS_URL, REDIS_PREFIX, BLOB_STORE: "postgres", SIWE_DOMAINS: "stun.test" };
+    const net = await startTestNetwork({ env: { ...shared, INSTANCE_ID: "instance-a" } });
+    const dbB = await createDatabase({ url: net.db.url! });
+    const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
+    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", ...shared, INSTANCE_ID: "instance-b" }), { db: dbB });
+    try {
+      const wallet = privateKeyToAccount(generatePrivateKey());
+      const nonce = (await api(net.url, "POST", "/auth/siwe/nonce")).body.nonce as string;
+      const message = createSiweMessage({
+        domain: "stun.test",
+        address: wallet.address,
+        uri: "https://stun.test",
+        version: "1",
+        chainId: 31337,
+        nonce,
+        issuedAt: new Date(),
+        expirationTime: new Date(Date.now() + 60_000),
+      });
+      const signature = await wallet.signMessage({ message });
+      const onB = await api(b.url, "POST", "/auth/siwe/verify", { json: { message, signature } });
+      expect(onB.status).toBe(200);
+      const againOnA = await api(net.url, "POST", "/auth/siwe/verify", { json: { message, signature } });
+      expect(againOnA.status).toBe(401);
+      expect(againOnA.body.error.code).toBe("SIWE_INVALID");
+
+      // A provider row an instance that no longer exists left online (its process was killed): a
+      // surviving instance's presence sweep sets it offline, so /health stops counting it.
+      await net.db.prisma.provider.create({
+        data: { id: "prv_ghost", accountId: net.providerAccountId, name: "ghost", kind: "native", backend: "cpu", region: "local", price: 1n, specs: {}, online: true, instanceId: "instance-gone" },
+      });
+      expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(1);
+      await eventually(async () => !(await net.db.prisma.provider.findUniqueOrThrow({ where: { id: "prv_ghost" } })).online, 10_000, "the ghost provider offline");
+      expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(0);
+    } finally {
       await b.close();
       await dbB.close();
       await net.close();
