@@ -234,12 +234,12 @@ export class ProviderSession {
     const round = Math.floor(this.failures++ / this.sockets.length);
     const delay = round === 0 ? 0 : Math.min(5000, 250 * 2 ** (round - 1));
     this.emit({ type: "failover", index: this.current, reason });
-    this.failoverTimer = unref(
-      setTimeout(() => {
-        this.failoverTimer = undefined;
-        if (!this.stopped) this.socket.connect();
-      }, delay),
-    );
+    // Not unref'd: like socket.io's own reconnection timer, it is what keeps an agent alive
+    // between two connections.
+    this.failoverTimer = setTimeout(() => {
+      this.failoverTimer = undefined;
+      if (!this.stopped) this.socket.connect();
+    }, delay);
   }
 
   /** Settles start()'s promise once. */

@@ -20,6 +20,7 @@ import type { AppContext } from "../context";
 import { authenticateKey } from "../auth/key-auth";
 import { requireScope } from "../auth/scopes";
 import { trackKeySocket, watchKeyChanges } from "./key-sockets";
+import { relayCancellations } from "./remote-cancels";
 import { zodMessage } from "../errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
@@ -95,6 +96,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     }
   });
   const unwatchKeys = watchKeyChanges(app, nsp);
+  const unrelayCancels = relayCancellations(app);
 
   nsp.on("connection", (socket) => {
     trackKeySocket(socket, socket.data.key);
@@ -135,6 +137,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
       while (pending.size) await Promise.all([...pending]);
       closed = true;
       unwatchKeys();
+      unrelayCancels();
     },
   };
 }
