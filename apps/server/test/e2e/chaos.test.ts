@@ -15,6 +15,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 const REDIS_URL = "redis://127.0.0.1:6379";
 const INSTANCES = 3;
 const PROVIDERS = 4;
+/** Requester accounts, each a client of one instance (client c of instance c % 3). */
+const CLIENTS = 6;
 /** Tasks submitted before the kill (to all three instances) and after it (to the two left). */
 const BEFORE_KILL = 60;
 const AFTER_KILL = 30;
@@ -118,12 +120,13 @@ describeDb("chaos: three instances, one killed mid-load", () => {
           if (stake > 0n) expect((await api(url, "POST", "/accounts/me/stake", { key, json: { amount: String(stake) } })).status).toBe(200);
           return { key, accountId: created.body.accountId as string };
         };
-        const requester = await account(0, 10_000_000_000n, 0n);
+        const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, c) => account(c, 10_000_000_000n, 0n)));
+        const requesterIds = clients.map((c) => c.accountId);
         const operators = await Promise.all(Array.from({ length: PROVIDERS }, (_, i) => account(i + 1, 1_000_000n, 1_000_000n)));
 
         // ~100 ms a run: long enough that the kill finds work in flight.
         const slow = buildSlowModel({ ms: 100, size: 256 });
-        const modelId = await uploadModel(urls[1]!, requester.key, slow.bytes);
+        const modelId = await uploadModel(urls[1]!, clients[0]!.key, slow.bytes);
 
         // Provider i knows every instance, listing instance i % 3 first: 0 and 3 start on instance 0.
         const cacheDir = (i: number) => mkdtempSync(path.join(dataDir, `cache-${i}-`));
@@ -146,22 +149,34 @@ describeDb("chaos: three instances, one killed mid-load", () => {
           const x = new Float32Array(slow.size).map((_, k) => Math.sin(n * 31 + k));
           return { x: toJsonTensor({ dtype: "float32", dims: [1, slow.size], data: new Uint8Array(x.buffer) }) };
         };
+        // Task n belongs to client n % CLIENTS, sent to that client's instance (or, once it is
+        // gone, to a surviving one). 503 UNAVAILABLE (no database connection free in time) says
+        // nothing was done: the client tries again, as the SDK's callers are told to.
+        const clientOf = (n: number) => clients[n % CLIENTS]!;
+        let busy = 0;
         const submit = async (n: number, live: string[]): Promise<string> => {
           const json = { modelId, inputs: input(n), verification: n % 2 ? { mode: "redundant", replicas: 2 } : { mode: "none" }, deadlineSeconds: 600 };
-          const res = await api(live[n % live.length]!, "POST", "/tasks", { key: requester.key, json });
-          if (res.status !== 202) throw new Error(`submit ${n}: ${res.status} ${JSON.stringify(res.body)}`);
-          return res.body.id as string;
+          for (let attempt = 1; ; attempt++) {
+            const res = await api(live[(n % CLIENTS) % live.length]!, "POST", "/tasks", { key: clientOf(n).key, json });
+            if (res.status === 202) return res.body.id as string;
+            if (res.status !== 503 || attempt >= 20) throw new Error(`submit ${n}: ${res.status} ${JSON.stringify(res.body)}`);
+            busy++;
+            await new Promise((r) => setTimeout(r, 100 * attempt));
+          }
         };
         const ids = await Promise.all(Array.from({ length: BEFORE_KILL }, (_, n) => submit(n, urls)));
 
-        // Kill instance 0 the moment one of its providers is running a task it handed out.
+        // Kill instance 0 once a sixth of the tasks are done, at a moment one of its providers is
+        // running a task it handed out (most of the queue is still waiting: they keep busy).
         await eventually(
-          async () => (await db.prisma.assignment.count({ where: { status: "running", provider: { instanceId: victim.id } } })) > 0,
+          async () =>
+            (await db.prisma.task.count({ where: { requesterId: { in: requesterIds }, status: "completed" } })) >= BEFORE_KILL / 6 &&
+            (await db.prisma.assignment.count({ where: { status: "running", provider: { instanceId: victim.id } } })) > 0,
           60_000,
-          "a task running on a provider of instance 0",
+          "a task running on a provider of instance 0, mid-load",
         );
         const atKill = {
-          completed: await db.prisma.task.count({ where: { requesterId: requester.accountId, status: "completed" } }),
+          completed: await db.prisma.task.count({ where: { requesterId: { in: requesterIds }, status: "completed" } }),
           liveOnVictim: await db.prisma.assignment.count({ where: { status: { in: ["assigned", "running"] }, provider: { instanceId: victim.id } } }),
         };
         victim.child.kill("SIGKILL");
@@ -175,7 +190,7 @@ describeDb("chaos: three instances, one killed mid-load", () => {
         const finals = await Promise.all(
           ids.map(async (id, n) => {
             for (;;) {
-              const res = await onAny(urls, n % INSTANCES, (url) => api(url, "GET", `/tasks/${id}?wait=20`, { key: requester.key }));
+              const res = await onAny(urls, (n % CLIENTS) % INSTANCES, (url) => api(url, "GET", `/tasks/${id}?wait=20`, { key: clientOf(n).key }));
               expect(res.status).toBe(200);
               if (TERMINAL.includes(res.body.status)) return res.body;
             }
@@ -185,7 +200,7 @@ describeDb("chaos: three instances, one killed mid-load", () => {
 
         // Every task completed, with its receipt; none lost, none duplicated.
         expect(finals.filter((t) => t.status !== "completed").map((t) => `${t.id}: ${t.status} ${t.error?.code ?? ""}`)).toEqual([]);
-        const rows = await db.prisma.task.findMany({ where: { requesterId: requester.accountId }, select: { id: true, receipt: true, status: true, verification: true, wanted: true } });
+        const rows = await db.prisma.task.findMany({ where: { requesterId: { in: requesterIds } }, select: { id: true, receipt: true, status: true, verification: true, wanted: true } });
         expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
         expect(rows.filter((r) => r.receipt === null)).toEqual([]);
 
@@ -204,11 +219,11 @@ describeDb("chaos: three instances, one killed mid-load", () => {
         );
         expect(await db.prisma.provider.count({ where: { instanceId: victim.id } })).toBe(0);
 
-        const lost = await db.prisma.assignment.count({ where: { status: "lost", task: { requesterId: requester.accountId } } });
-        const attempts = await db.prisma.task.aggregate({ where: { requesterId: requester.accountId }, _max: { attempts: true } });
+        const lost = await db.prisma.assignment.count({ where: { status: "lost", task: { requesterId: { in: requesterIds } } } });
+        const attempts = await db.prisma.task.aggregate({ where: { requesterId: { in: requesterIds } }, _max: { attempts: true } });
         console.info(
           `chaos: ${ids.length} tasks (${ids.filter((_, n) => n % 2).length} redundant); at the kill ${atKill.completed} completed, ${atKill.liveOnVictim} executions live on the killed instance's providers; ` +
-            `${lost} executions lost and re-run (most attempts on one task: ${attempts._max.attempts}); all done ${allDoneMs} ms after the kill; ${Date.now() - started} ms in all`,
+            `${lost} executions lost and re-run (most attempts on one task: ${attempts._max.attempts}); ${busy} submits answered 503 and retried; all done ${allDoneMs} ms after the kill; ${Date.now() - started} ms in all`,
         );
       } catch (e) {
         for (const s of instances) console.error(`--- ${s.id} output:\n${s.out.slice(-4000)}`);
