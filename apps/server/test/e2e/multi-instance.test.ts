@@ -4,7 +4,8 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { buildMlp } from "@stun/testkit";
+import { buildMlp, buildSlowModel } from "@stun/testkit";
+import { endOpenTask } from "../../src/tasks/lifecycle";
 import { createDatabase } from "../../src/db/database";
 import { parseConfig } from "../../src/env";
 import { startServer } from "../../src/server";
@@ -102,6 +103,38 @@ describeDb("two server instances sharing PostgreSQL and Redis, with no shared fi
       await eventually(async () => !(await net.db.prisma.provider.findUniqueOrThrow({ where: { id: "prv_ghost" } })).online, 10_000, "the ghost provider offline");
       expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(0);
     } finally {
+      await b.close();
+      await dbB.close();
+      await net.close();
+      rmSync(dataDirB, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(testDbKind === "postgres")("a task ended on one instance cancels its execution on a provider connected to the other", async () => {
+    const shared = { REDIS_URL, REDIS_PREFIX, BLOB_STORE: "postgres" };
+    const net = await startTestNetwork({ env: { ...shared, INSTANCE_ID: "instance-a" } });
+    const dbB = await createDatabase({ url: net.db.url! });
+    const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
+    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", ...shared, INSTANCE_ID: "instance-b" }), { db: dbB });
+    const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
+    try {
+      const slow = buildSlowModel({ ms: 3000 });
+      const modelId = await uploadModel(net.url, net.apiKey, slow.bytes);
+      const x = new Float32Array(slow.size).fill(0.5);
+      const sub = await api(net.url, "POST", "/tasks", {
+        key: net.apiKey,
+        json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, slow.size], data: new Uint8Array(x.buffer) }) }, verification: { mode: "none" } },
+      });
+      expect(sub.status).toBe(202);
+      const running = await eventually(async () => net.db.prisma.assignment.findFirst({ where: { taskId: sub.body.id, status: "running" } }), 30_000, "the execution running on B's provider");
+      expect(b.app.providers.get(provider.providerId)?.active.has(running.id)).toBe(true);
+      // Instance A ends the task (as its deadline sweeper would): it holds no socket to the provider.
+      expect(await endOpenTask(net.server.app, sub.body.id, "failed", "EXECUTION_FAILED", "ended on instance A")).toBe(true);
+      await provider.waitForLine((l) => l.msg === "task cancel received" && l.assignmentId === running.id, 10_000);
+      expect(b.app.providers.get(provider.providerId)?.active.size).toBe(0);
+      expect((await net.db.prisma.assignment.findUniqueOrThrow({ where: { id: running.id } })).status).toBe("cancelled");
+    } finally {
+      await provider.kill();
       await b.close();
       await dbB.close();
       await net.close();
