@@ -5,7 +5,8 @@
  * expired (the instance crashed: `kill -9`, a lost machine) is set offline, and its live
  * assignments go back to the queue without using an attempt (`restart`, as after a single
  * instance's restart) — instead of waiting for their leases, and instead of counting in /health
- * forever. Each change is conditional, so two instances sweeping at once recover it once.
+ * forever. Each change is conditional, so two instances sweeping at once recover it once. An
+ * instance that was only slow finds its connected providers' rows offline and takes them back.
  */
 import type { Redis } from "ioredis";
 import type { AppContext, InstanceLiveness } from "../context";
@@ -48,10 +49,26 @@ export class InstancePresence implements InstanceLiveness {
   private async tick(): Promise<void> {
     try {
       await this.beat();
+      await this.reclaim();
       await this.sweep();
     } catch (err) {
       this.app.log.warn({ err }, "instance presence sweep failed");
     }
+  }
+
+  /**
+   * This instance's own providers whose rows another instance took offline (this one missed its
+   * beats for TTL_MS: a stall, a Redis outage) are online here again; their lost work was
+   * re-queued. A row another instance holds now (the provider moved) is left alone.
+   */
+  private async reclaim(): Promise<void> {
+    const ids = this.app.providers.list().map((p) => p.id);
+    if (ids.length === 0) return;
+    const { count } = await this.app.db.prisma.provider.updateMany({
+      where: { id: { in: ids }, online: false, instanceId: null },
+      data: { online: true, instanceId: this.app.config.INSTANCE_ID, lastSeenAt: new Date() },
+    });
+    if (count) this.app.log.warn({ providers: count }, "marked this instance's providers online again after another instance took them offline");
   }
 
   /** Recovers the providers of every instance whose key has expired; returns those instances. */

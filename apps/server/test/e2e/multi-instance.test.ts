@@ -23,50 +23,57 @@ const REDIS_PREFIX = `stun-test-${process.pid}-${Date.now().toString(36)}`;
  * DATA_DIR of its own. Needs a shared database, so it runs in the PostgreSQL project.
  */
 describeDb("two server instances sharing PostgreSQL and Redis, with no shared filesystem", () => {
-  it.runIf(testDbKind === "postgres")("runs a task submitted to one instance on a provider of the other, wakes the long-poll, and counts the provider in both instances' /health", async () => {
-    const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a", BLOB_STORE: "postgres" } });
-    const dbB = await createDatabase({ url: net.db.url! });
-    const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
-    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b", BLOB_STORE: "postgres" }), {
-      db: dbB,
-    });
-    const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
-    try {
-      const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;
-      expect(listed.map((p: { id: string }) => p.id)).toEqual([provider.providerId]);
-      // /health on either instance counts the network's providers (Provider.online), not its own.
-      expect((await api(net.url, "GET", "/health")).body).toEqual({ status: "ok", providers: { online: 1 } });
-      expect((await api(b.url, "GET", "/health")).body).toEqual({ status: "ok", providers: { online: 1 } });
-
-      const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 5 });
-      const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
-      const x = new Float32Array([0.5, -1, 2, 0]);
-      // Instance A hears of the completion, which happens on B, only through the Redis relay.
-      const heardOnA: string[] = [];
-      const off = net.server.app.bus.onTask((u) => heardOnA.push(`${u.taskId}:${u.status}`));
-      const done = await runTask(net.url, net.apiKey, {
-        modelId,
-        inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) },
-        verification: { mode: "none" },
+  it.runIf(testDbKind === "postgres")(
+    "runs a task submitted to one instance on a provider of the other, wakes the long-poll, and counts the provider in both instances' /health; B takes its provider's row back when A took it offline",
+    async () => {
+      const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-a", BLOB_STORE: "postgres" } });
+      const dbB = await createDatabase({ url: net.db.url! });
+      const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
+      const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX, INSTANCE_ID: "instance-b", BLOB_STORE: "postgres" }), {
+        db: dbB,
       });
-      expect(done.status).toBe("completed");
-      off();
-      expect(heardOnA).toContain(`${done.id}:completed`);
-      const y = float32Of(done.outputs.y);
-      const expected = mlp.forward(x, 1);
-      for (let i = 0; i < 3; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
-      expect(done.verification.executions[0].providerId).toBe(provider.providerId);
-      // The model was uploaded to A, the input submitted to A; B (no shared files) read both to
-      // dispatch, and A serves the output B stored.
-      expect((await api(net.url, "GET", `/tasks/${done.id}/outputs`, { key: net.apiKey })).status).toBe(200);
-    } finally {
-      await provider.kill();
-      await b.close();
-      await dbB.close();
-      await net.close();
-      rmSync(dataDirB, { recursive: true, force: true });
-    }
-  });
+      const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
+      try {
+        const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers;
+        expect(listed.map((p: { id: string }) => p.id)).toEqual([provider.providerId]);
+        // /health on either instance counts the network's providers (Provider.online), not its own.
+        expect((await api(net.url, "GET", "/health")).body).toEqual({ status: "ok", providers: { online: 1 } });
+        expect((await api(b.url, "GET", "/health")).body).toEqual({ status: "ok", providers: { online: 1 } });
+
+        const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 5 });
+        const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
+        const x = new Float32Array([0.5, -1, 2, 0]);
+        // Instance A hears of the completion, which happens on B, only through the Redis relay.
+        const heardOnA: string[] = [];
+        const off = net.server.app.bus.onTask((u) => heardOnA.push(`${u.taskId}:${u.status}`));
+        const done = await runTask(net.url, net.apiKey, {
+          modelId,
+          inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) },
+          verification: { mode: "none" },
+        });
+        expect(done.status).toBe("completed");
+        off();
+        expect(heardOnA).toContain(`${done.id}:completed`);
+        const y = float32Of(done.outputs.y);
+        const expected = mlp.forward(x, 1);
+        for (let i = 0; i < 3; i++) expect(y[i]).toBeCloseTo(expected[i]!, 4);
+        expect(done.verification.executions[0].providerId).toBe(provider.providerId);
+        // The model was uploaded to A, the input submitted to A; B (no shared files) read both to
+        // dispatch, and A serves the output B stored.
+        expect((await api(net.url, "GET", `/tasks/${done.id}/outputs`, { key: net.apiKey })).status).toBe(200);
+        // B stalled past its presence TTL and A took B's provider offline: B, which still holds
+        // the provider's socket, takes the row back.
+        await net.db.prisma.provider.update({ where: { id: provider.providerId }, data: { online: false, instanceId: null } });
+        await eventually(async () => (await net.db.prisma.provider.findUniqueOrThrow({ where: { id: provider.providerId } })).instanceId === "instance-b", 10_000, "the row back online on B");
+      } finally {
+        await provider.kill();
+        await b.close();
+        await dbB.close();
+        await net.close();
+        rmSync(dataDirB, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.runIf(testDbKind === "postgres")("shares SIWE nonces (issued by A, verified once on B, refused again on A) and recovers the provider rows of an instance whose presence key expired", async () => {
     const shared = { REDIS_URL, REDIS_PREFIX, BLOB_STORE: "postgres", SIWE_DOMAINS: "stun.test" };
