@@ -18,8 +18,8 @@ const PROVIDERS = 4;
 /** Requester accounts, each a client of one instance (client c of instance c % 3). */
 const CLIENTS = 6;
 /** Tasks submitted before the kill (to all three instances) and after it (to the two left). */
-const BEFORE_KILL = 60;
-const AFTER_KILL = 30;
+const BEFORE_KILL = 48;
+const AFTER_KILL = 24;
 const TERMINAL = ["completed", "failed", "expired"];
 
 interface Instance {
