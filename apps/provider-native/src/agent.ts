@@ -12,7 +12,7 @@ import { EventEmitter } from "node:events";
 import os from "node:os";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { ProviderSession, openProviderSocket, type SessionEvent } from "@stun/provider-core";
+import { ProviderSession, openProviderSockets, serverList, type SessionEvent } from "@stun/provider-core";
 import { RegisterSchema, stopSnarkjsWorkers, type Assign, type Result } from "@stun/shared";
 import { type BackendChoice, type CudaProbe, type SelectedBackend, selectBackend } from "./backend";
 import { type BenchmarkResult, runBenchmark } from "./benchmark";
@@ -26,7 +26,10 @@ import { ensureStake } from "./stake";
 import { AGENT_VERSION } from "./version";
 
 export interface ProviderAgentOptions {
-  /** Server base URL, e.g. http://127.0.0.1:3000 */
+  /**
+   * Server base URL, e.g. http://127.0.0.1:3000; or several instances of one network,
+   * comma-separated: the session fails over between them, downloads and proofs go to the one in use.
+   */
   server: string;
   apiKey: string;
   /** Provider name; the server keys providers by (account, name), so run several agents under different names. */
@@ -163,7 +166,7 @@ export class ProviderAgent {
     if (o.fault) this.log.warn("TEST-ONLY fault injection is on: this provider returns wrong results on purpose", { fault: o.fault });
 
     this.cache = await ModelCache.open({
-      server: o.server,
+      server: () => this.server(),
       apiKey: o.apiKey,
       dir: cacheDir,
       maxBytes: Math.floor((o.cacheMb ?? 2048) * 1024 * 1024),
@@ -173,12 +176,12 @@ export class ProviderAgent {
     });
     this.runner = new Runner(this.cache, o.fault ? { fault: createFault(o.fault) } : {});
     if (o.stake !== undefined && BigInt(o.stake) > 0n) {
-      await ensureStake({ server: o.server, apiKey: o.apiKey, target: BigInt(o.stake), logger: this.log });
+      await ensureStake({ server: this.server(), apiKey: o.apiKey, target: BigInt(o.stake), logger: this.log });
     }
     if (this.stopping) throw new Error("provider agent stopped before it connected");
     const runner = this.runner;
     this.session = new ProviderSession({
-      socket: openProviderSocket(o.server, o.apiKey, { reconnectDelayMs: o.reconnectDelayMs ?? 500 }),
+      socket: openProviderSockets(o.server, o.apiKey, { reconnectDelayMs: o.reconnectDelayMs ?? 500 }),
       registration,
       executor: { execute: (a, signal) => this.execute(runner, a, signal) },
       onEvent: (e) => this.onSessionEvent(e, registration.name),
@@ -190,7 +193,13 @@ export class ProviderAgent {
 
   /** Made on the first zk task: snarkjs' worker threads start only when there is something to prove. */
   private zkProver(): ZkProver {
-    return (this.prover ??= new ZkProver({ server: this.opts.server, apiKey: this.opts.apiKey }));
+    return (this.prover ??= new ZkProver({ server: () => this.server(), apiKey: this.opts.apiKey }));
+  }
+
+  /** The server in use: with several, the one the session is connected to (it assigned the work). */
+  private server(): string {
+    const servers = serverList(this.opts.server);
+    return servers[this.session?.serverIndex ?? 0] ?? this.opts.server;
   }
 
   /** The session's executor: the model, then (for a zk task) the proof that output = model(input). */
@@ -206,9 +215,11 @@ export class ProviderAgent {
     const o = this.opts;
     switch (e.type) {
       case "connected":
-        return this.log.info("connected", { server: o.server });
+        return this.log.info("connected", { server: this.server() });
       case "unreachable":
-        return this.log.warn("cannot reach the server; retrying", { server: o.server, err: e.message });
+        return this.log.warn("cannot reach the server; retrying", { server: this.server(), err: e.message });
+      case "failover":
+        return this.log.warn("moving to the next server", { server: this.server(), reason: e.reason });
       case "disconnected":
         return this.log.warn("disconnected", { reason: e.reason });
       case "register-retry":

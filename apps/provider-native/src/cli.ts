@@ -1,6 +1,7 @@
 /** Command-line arguments of `stun-provider` (node:util parseArgs), with environment fallbacks. */
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { serverList } from "@stun/provider-core";
 import { AmountSchema, RegionSchema } from "@stun/shared";
 import type { ProviderAgentOptions } from "./agent";
 import type { BackendChoice } from "./backend";
@@ -13,7 +14,8 @@ export const USAGE = `Usage: stun-provider --server URL [options]   (API key: en
 Runs ONNX inference for the Stun marketplace on this machine (onnxruntime-node).
 
 Required (or from the environment):
-  --server URL          marketplace server, e.g. http://127.0.0.1:4000   (env STUN_SERVER)
+  --server URL[,URL…]   marketplace server, e.g. http://127.0.0.1:4000   (env STUN_SERVER);
+                        several instances of one network, comma-separated: fails over to the next
   STUN_API_KEY          your Stun API key, from the environment, or:
   --api-key-file PATH   a file holding it (must not be readable by group or others: chmod 600)
   --api-key KEY         deprecated: visible to every user in \`ps\`; use one of the above
@@ -119,13 +121,17 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 
   const server = values.server ?? env.STUN_SERVER;
   if (!server) throw new UsageError("--server is required (or set STUN_SERVER)");
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new UsageError(`--server must be a URL like http://127.0.0.1:4000, got "${server}"`);
+  const servers = serverList(server);
+  if (servers.length === 0) throw new UsageError(`--server must be a URL like http://127.0.0.1:4000, got "${server}"`);
+  for (const one of servers) {
+    let url: URL;
+    try {
+      url = new URL(one);
+    } catch {
+      throw new UsageError(`--server must be a URL like http://127.0.0.1:4000 (or several, comma-separated), got "${one}"`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--server must be an http(s) URL, got "${one}"`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--server must be an http(s) URL, got "${server}"`);
   const warnings: string[] = [];
   const apiKey = apiKeyOf(values, env, warnings);
 

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { ProviderError, SharedInterest, SharedWork, abortable, downloadModel, errorMessage, refuseUnlessSelfContained } from "@stun/provider-core";
+import { ProviderError, SharedInterest, SharedWork, abortable, downloadModel, errorMessage, refuseUnlessSelfContained, type ServerRef } from "@stun/provider-core";
 import { type Logger, silentLogger } from "./logger";
 
 export interface ModelRef {
@@ -20,7 +20,8 @@ export interface ModelRef {
 }
 
 export interface ModelCacheOptions {
-  server: string;
+  /** The server, or how to find the one in use (several instances). */
+  server: ServerRef;
   apiKey: string;
   dir: string;
   /** Size cap for the files on disk. */

@@ -7,13 +7,14 @@ import { createHash } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import { proveZkJob, zkInputValues, type Groth16Prover, type WireTensorMap, type ZkJob, type ZkProof } from "@stun/shared";
 import { ProviderError, errorMessage } from "@stun/provider-core";
-import { serverUrl } from "@stun/provider-core";
+import { currentServer, serverUrl, type ServerRef } from "@stun/provider-core";
 
 /** Circuits kept in memory (a 44k-parameter MLP's proving key is ~2 MB; bigger circuits tens of MB). */
 const MAX_CIRCUITS = 4;
 
 export interface ZkProverOptions {
-  server: string;
+  /** The server, or how to find the one in use (several instances). */
+  server: ServerRef;
   apiKey: string;
   fetch?: typeof fetch;
   fetchTimeoutMs?: number;
@@ -64,7 +65,7 @@ export class ZkProver {
   }
 
   private async get(url: string): Promise<Uint8Array> {
-    const full = serverUrl(this.opts.server, url, "PROOF_FAILED");
+    const full = serverUrl(currentServer(this.opts.server), url, "PROOF_FAILED");
     let res: Response;
     try {
       res = await (this.opts.fetch ?? fetch)(full, {

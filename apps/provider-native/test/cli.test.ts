@@ -86,6 +86,8 @@ describe("parseCli", () => {
     [[...base, "--api-key-file", "/k"], /--api-key-file or --api-key, not both/],
     [["--server", "not a url", "--api-key", "k"], /--server must be a URL/],
     [["--server", "ftp://x", "--api-key", "k"], /http\(s\)/],
+    [["--server", "http://a:4000,ftp://x", "--api-key", "k"], /http\(s\) URL, got "ftp:\/\/x"/],
+    [["--server", " , ", "--api-key", "k"], /--server must be a URL/],
     [[...base, "--backend", "tpu"], /--backend must be one of cpu, cuda, auto/],
     [[...base, "--price", "1.5"], /--price/],
     [[...base, "--price", "-3"], /--price/],

@@ -12,6 +12,7 @@ import type { ModelRow } from "./models/row";
 import type { ReadyZkModel } from "./zk/ready-model";
 import type { KeyAuth } from "./auth/scopes";
 import type { RateLimits } from "./limits/rate-limits";
+import type { SiweNonceStore } from "./auth/siwe-nonces";
 import type { OnnxWorkerPool } from "./onnx/worker-pool";
 
 /**
@@ -34,6 +35,11 @@ export interface ZkCircuits {
   failQueued(modelId: string, why: string): Promise<void>;
 }
 
+/** Which server instances are alive (scheduler/instance-presence.ts), with several instances on Redis. */
+export interface InstanceLiveness {
+  isAlive(instanceId: string): Promise<boolean>;
+}
+
 /** Everything a handler needs, built once in server.ts (the composition root). */
 export interface AppContext {
   config: Config;
@@ -53,6 +59,10 @@ export interface AppContext {
   chain?: ChainPort;
   /** Request, nonce and connection limits (apps/server/src/limits). */
   limits: RateLimits;
+  /** Sign-In with Ethereum nonces between issue and verify: in memory, or in Redis (auth/siwe-nonces.ts). */
+  siweNonces: SiweNonceStore;
+  /** With REDIS_URL: which instances are alive (a provider's earlier instance, when it re-registers here). */
+  presence?: InstanceLiveness;
 }
 
 /** A request's context: the app plus who is calling (undefined for public routes). */

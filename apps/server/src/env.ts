@@ -132,6 +132,12 @@ export const EnvSchema = z.object({
   STORAGE_SWEEP_SECONDS: z.coerce.number().positive().default(600),
   /** An unreferenced blob younger than this (seconds) is kept: it may belong to an upload in flight. */
   BLOB_GC_GRACE_SECONDS: z.coerce.number().min(0).default(3600),
+  /**
+   * Where blobs (models, task inputs and outputs) live: `fs` under DATA_DIR/blobs (one instance), or
+   * `postgres`, the `Blob` table of the database, which every instance shares (several instances
+   * with no shared filesystem; docs/ARCHITECTURE.md "Several instances").
+   */
+  BLOB_STORE: z.enum(["fs", "postgres"]).default("fs"),
   /** Bytes an account may hold: models it uploaded plus its tasks' inputs until purged. */
   ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce
     .bigint()

@@ -31,6 +31,9 @@ export function toStunError(e: unknown): StunError {
   if (err.statusCode === 413) return new StunError("PAYLOAD_TOO_LARGE", "the request body is too large");
   if (err.statusCode === 415) return new StunError("UNSUPPORTED_MEDIA_TYPE", err.message ?? "unsupported media type");
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new StunError("VALIDATION_FAILED", err.message ?? "bad request");
+  // Prisma could not start a transaction in time: every database connection of this instance is
+  // busy. Nothing was written, so the client may safely try again (503).
+  if (err.code === "P2028") return new StunError("UNAVAILABLE", "the server is busy (no database connection free in time); nothing was done: try again");
   return new StunError("INTERNAL", "internal error");
 }
 

@@ -4,15 +4,22 @@ import type { Server as IOServer } from "socket.io";
 import type { EventBus } from "./events";
 import type { Logger } from "./logger";
 
+/** The instance's Redis connection for commands (SIWE nonces, instance presence); connected. */
+export async function openRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  return redis;
+}
+
 /**
  * Several server instances share one Redis: socket.io rooms and broadcasts go through the Redis
  * adapter, and task/work events are relayed so a long-poll on one instance hears a task finished
- * on another.
+ * on another. Opens its own connections (duplicates of `redis`); closes them, not `redis`.
  */
-export async function connectRedis(url: string, prefix: string, io: IOServer, bus: EventBus, log: Logger): Promise<{ close(): Promise<void> }> {
+export async function connectRedis(redis: Redis, prefix: string, io: IOServer, bus: EventBus, log: Logger): Promise<{ close(): Promise<void> }> {
   const CHANNEL_PREFIX = `${prefix}:events:`;
-  const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  const sub = pub.duplicate();
+  const pub = redis.duplicate();
+  const sub = redis.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub, { key: `${prefix}:socket.io` }));
   const events = pub.duplicate();

@@ -3,14 +3,16 @@ import { ensureQaAccount } from "./qa/qa-account";
 import { Server as IOServer } from "socket.io";
 import type { Config } from "./env";
 import type { AppContext } from "./context";
-import { BlobStore } from "./blobs/blob-store";
+import { openBlobStore } from "./blobs/open";
 import { createDatabase, type Database } from "./db/database";
 import { GroupCommit } from "./db/group-commit";
 import { EventBus } from "./events";
 import { buildHttpApp } from "./http/app";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
-import { connectRedis } from "./redis";
+import { connectRedis, openRedis } from "./redis";
+import { MemorySiweNonces, RedisSiweNonces, type SiweNonceStore } from "./auth/siwe-nonces";
+import { InstancePresence, recoverInstance } from "./scheduler/instance-presence";
 import { expireTasks, lapseLeases, recoverOnStartup } from "./tasks/lifecycle";
 import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
@@ -36,8 +38,10 @@ const SWEEP_MS = 1000;
 export async function startServer(config: Config, opts: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
   const db = opts.db ?? (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
-  const blobs = new BlobStore(config.blobDir, config.STUN_FSYNC);
-  await blobs.init();
+  const blobs = await openBlobStore(config, db);
+  // Several instances: one command connection for the state they share (SIWE nonces, presence).
+  const redisClient = config.REDIS_URL ? await openRedis(config.REDIS_URL) : undefined;
+  const siweNonces: SiweNonceStore = redisClient ? new RedisSiweNonces(redisClient, config.REDIS_PREFIX) : new MemorySiweNonces();
   await ensureQaAccount(db.prisma);
   const app = {
     config,
@@ -49,6 +53,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     bus: new EventBus(),
     providers: new ProviderRegistry(),
     limits: await RateLimits.open(config, log),
+    siweNonces,
     onnx: new OnnxWorkerPool(
       {
         size: config.ONNX_WORKERS,
@@ -75,7 +80,15 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     pingTimeout: 20_000,
     cors: { origin: true },
   });
-  const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, config.REDIS_PREFIX, io, app.bus, log) : undefined;
+  const redis = redisClient ? await connectRedis(redisClient, config.REDIS_PREFIX, io, app.bus, log) : undefined;
+  const presence = redisClient ? new InstancePresence(app, redisClient, config.REDIS_PREFIX) : undefined;
+  if (presence) {
+    app.presence = presence;
+    // Rows an earlier run under this INSTANCE_ID left online: nobody holds a socket to us yet.
+    const left = await recoverInstance(app, config.INSTANCE_ID);
+    if (left.providers) log.info(left, "recovered the providers an earlier run of this instance left online");
+    await presence.start();
+  }
   const providerNamespace = attachProviderNamespace(app, io);
 
   // Single instance: nobody else can hold our old assignments, so re-queue them now. With Redis
@@ -131,7 +144,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       await http.close().catch(() => undefined);
       while (sweeping) await new Promise((r) => setTimeout(r, 5));
       await app.onnx.close();
+      await presence?.stop();
       await redis?.close();
+      await redisClient?.quit().catch(() => undefined);
       await app.limits.close();
       if (!opts.db) await db.close();
     },

@@ -6,7 +6,7 @@
  */
 import { concatBytes, type ProviderErrorCode } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
-import { serverUrl } from "./server-url";
+import { currentServer, serverUrl, type ServerRef } from "./server-url";
 import { sha256Hex } from "./sha256";
 
 export interface VerifiedDownload {
@@ -72,7 +72,8 @@ export async function downloadVerified(d: VerifiedDownload): Promise<Uint8Array>
 
 /** An agent's connection to its server, as a download needs it. */
 export interface DownloadSource {
-  server: string;
+  /** The server (or how to find the one in use: server-url.ts ServerRef). */
+  server: ServerRef;
   apiKey: string;
   fetchTimeoutMs?: number | undefined;
   fetch?: typeof fetch | undefined;
@@ -81,7 +82,7 @@ export interface DownloadSource {
 /** A model an assignment names (`{url, sha256, sizeBytes}`), downloaded and verified from the agent's server. */
 export function downloadModel(src: DownloadSource, model: { url: string; sha256: string; sizeBytes?: number | undefined }, signal: AbortSignal): Promise<Uint8Array> {
   return downloadVerified({
-    server: src.server,
+    server: currentServer(src.server),
     apiKey: src.apiKey,
     url: model.url,
     sha256: model.sha256,

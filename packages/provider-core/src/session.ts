@@ -15,6 +15,9 @@
  * - `task:cancel`: the answer is dropped. A disconnect or the end of the lease aborts the task's
  *   signal (a model download in flight stops: the server has given the assignment up), but an
  *   execution that still finishes is delivered after the reconnect, for the server to judge.
+ * - Several servers (instances of one network): one socket per server; when the connection drops,
+ *   or cannot be made, the session moves on to the next server (round robin, backing off up to 5 s
+ *   once every server has failed) instead of waiting for the same one to come back.
  * - stop(graceMs): `provider:drain`, running tasks finish and deliver for up to graceMs, what is
  *   left is released (`task:release`), then the socket closes.
  */
@@ -55,6 +58,8 @@ export type SessionEvent =
   /** Cannot reach the server; socket.io keeps trying. */
   | { type: "unreachable"; message: string }
   | { type: "disconnected"; reason: string }
+  /** Several servers: moving on to the server at `index` of the session's sockets. */
+  | { type: "failover"; index: number; reason: string }
   | { type: "registered"; providerId: string }
   | { type: "register-retry"; attempt: number; code?: string; message: string }
   /** Retrying cannot fix this (refused key, rejected registration, closed for good): the session stopped. */
@@ -74,8 +79,12 @@ export type SessionEvent =
   | { type: "stopped" };
 
 export interface ProviderSessionOptions {
-  /** The socket, not yet connected (socket.ts: openProviderSocket); the session connects it. */
-  socket: ProviderSocket;
+  /**
+   * The socket, not yet connected (socket.ts: openProviderSocket); the session connects it. Or one
+   * socket per server of a network of several instances: the session uses one at a time and fails
+   * over to the next.
+   */
+  socket: ProviderSocket | readonly ProviderSocket[];
   registration: Register;
   executor: TaskExecutor;
   onEvent?: (e: SessionEvent) => void;
@@ -111,6 +120,11 @@ const sleep = (ms: number) => new Promise<void>((r) => unref(setTimeout(r, ms)))
 
 export class ProviderSession {
   private readonly tasks = new Map<string, ActiveTask>();
+  private readonly sockets: readonly ProviderSocket[];
+  private current = 0;
+  /** Failed connections in a row across the servers (failover backoff). */
+  private failures = 0;
+  private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private registered = false;
   private draining = false;
@@ -120,10 +134,22 @@ export class ProviderSession {
   private stopping: Promise<void> | undefined;
   private _providerId: string | undefined;
 
-  constructor(private readonly o: ProviderSessionOptions) {}
+  constructor(private readonly o: ProviderSessionOptions) {
+    this.sockets = Array.isArray(o.socket) ? (o.socket as readonly ProviderSocket[]) : [o.socket as ProviderSocket];
+    if (this.sockets.length === 0) throw new Error("ProviderSession needs at least one socket");
+  }
+
+  /** The socket in use. */
+  private get socket(): ProviderSocket {
+    return this.sockets[this.current]!;
+  }
 
   get providerId(): string | undefined {
     return this._providerId;
+  }
+  /** Which of the session's sockets (servers) is in use. */
+  get serverIndex(): number {
+    return this.current;
   }
   /** Assignments taken and not yet answered. */
   get active(): number {
@@ -150,7 +176,6 @@ export class ProviderSession {
    */
   start(): Promise<string> {
     this.started ??= new Promise<string>((resolve, reject) => {
-      const socket = this.o.socket;
       let settled = false;
       this.onFirst = (id, err) => {
         if (settled) return;
@@ -159,34 +184,71 @@ export class ProviderSession {
         else resolve(id!);
       };
       this.emit({ type: "connecting" });
-      socket.on("connect", () => {
-        this.emit({ type: "connected" });
-        void this.register();
-      });
-      socket.on("connect_error", (err: Error) => {
-        if (FATAL_CONNECT.test(err.message) || !socket.active) {
-          this.fatal("UNAUTHORIZED", `the server refused the connection: ${err.message}`);
-          return;
-        }
-        this.emit({ type: "unreachable", message: err.message });
-      });
-      socket.on("disconnect", (reason: string) => {
-        this.registered = false;
-        // The server forgets a disconnected provider's assignments: downloads for them are wasted.
-        for (const t of this.tasks.values()) t.abort.abort(new ProviderError("MODEL_FETCH_FAILED", `the connection dropped (${reason})`));
-        if (this.stopped || this.draining) return;
-        if (!socket.active) {
-          this.fatal("DISCONNECTED", `the server closed the connection for good: ${reason}`);
-          return;
-        }
-        this.emit({ type: "disconnected", reason });
-      });
-      socket.on(PROVIDER_EVENTS.assign, (payload: unknown, ack?: (a: AssignAck) => void) => this.onAssign(payload, ack));
-      socket.on(PROVIDER_EVENTS.cancel, (payload: unknown) => this.onCancel(payload));
+      for (const socket of this.sockets) this.listen(socket);
       this.heartbeat = unref(setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs ?? 5000));
-      socket.connect();
+      this.socket.connect();
     });
     return this.started;
+  }
+
+  /** The session's handlers on one of its sockets; events of a socket not in use are ignored. */
+  private listen(socket: ProviderSocket): void {
+    const several = this.sockets.length > 1;
+    socket.on("connect", () => {
+      if (socket !== this.socket) return;
+      this.failures = 0;
+      this.emit({ type: "connected" });
+      void this.register();
+    });
+    socket.on("connect_error", (err: Error) => {
+      if (socket !== this.socket) return;
+      if (FATAL_CONNECT.test(err.message) || !socket.active) {
+        this.fatal("UNAUTHORIZED", `the server refused the connection: ${err.message}`);
+        return;
+      }
+      this.emit({ type: "unreachable", message: err.message });
+      if (several) this.failover(err.message);
+    });
+    socket.on("disconnect", (reason: string) => {
+      if (socket !== this.socket) return;
+      this.registered = false;
+      // The server forgets a disconnected provider's assignments: downloads for them are wasted.
+      for (const t of this.tasks.values()) t.abort.abort(new ProviderError("MODEL_FETCH_FAILED", `the connection dropped (${reason})`));
+      if (this.stopped || this.draining) return;
+      // One server that closed the connection itself: retrying cannot help. With several, the next
+      // one is asked (a revoked key is refused there at connect, which is fatal).
+      if (!socket.active && !several) {
+        this.fatal("DISCONNECTED", `the server closed the connection for good: ${reason}`);
+        return;
+      }
+      this.emit({ type: "disconnected", reason });
+      if (several) this.failover(reason);
+    });
+    socket.on(PROVIDER_EVENTS.assign, (payload: unknown, ack?: (a: AssignAck) => void) => {
+      if (socket === this.socket) this.onAssign(payload, ack);
+      else if (typeof ack === "function") ack({ ok: false, error: { code: "BUSY", message: "not this provider's current connection" } });
+    });
+    socket.on(PROVIDER_EVENTS.cancel, (payload: unknown) => this.onCancel(payload));
+  }
+
+  /**
+   * Moves to the next server: the current socket stops (and stops reconnecting), the next one
+   * connects — at once after a dropped connection, with a backoff once every server has failed.
+   */
+  private failover(reason: string): void {
+    if (this.stopped || this.failoverTimer) return;
+    const old = this.socket;
+    this.current = (this.current + 1) % this.sockets.length;
+    old.disconnect();
+    const round = Math.floor(this.failures++ / this.sockets.length);
+    const delay = round === 0 ? 0 : Math.min(5000, 250 * 2 ** (round - 1));
+    this.emit({ type: "failover", index: this.current, reason });
+    // Not unref'd: like socket.io's own reconnection timer, it is what keeps an agent alive
+    // between two connections.
+    this.failoverTimer = setTimeout(() => {
+      this.failoverTimer = undefined;
+      if (!this.stopped) this.socket.connect();
+    }, delay);
   }
 
   /** Settles start()'s promise once. */
@@ -199,7 +261,7 @@ export class ProviderSession {
   }
 
   private async register(): Promise<void> {
-    const socket = this.o.socket;
+    const socket = this.socket;
     for (let attempt = 1; socket.connected && !this.stopped; attempt++) {
       let ack: RegisterAck;
       try {
@@ -227,8 +289,8 @@ export class ProviderSession {
   }
 
   private sendHeartbeat(): void {
-    if (!this.registered || !this.o.socket.connected) return;
-    this.o.socket.emit(PROVIDER_EVENTS.heartbeat, { active: this.tasks.size });
+    if (!this.registered || !this.socket.connected) return;
+    this.socket.emit(PROVIDER_EVENTS.heartbeat, { active: this.tasks.size });
     const now = Date.now();
     for (const t of this.tasks.values()) this.extendLease(t, now);
   }
@@ -310,7 +372,7 @@ export class ProviderSession {
       if (task.released) return { outcome: "released" };
       const left = task.deadline - Date.now();
       if (left <= 0) return { outcome: "lapsed", event: answer.event };
-      const socket = this.o.socket;
+      const socket = this.socket;
       if (!this.registered || !socket.connected) {
         await this.waitForRegistration(Math.min(left, 1000));
         continue;
@@ -358,7 +420,7 @@ export class ProviderSession {
 
   private async doStop(graceMs: number): Promise<void> {
     this.draining = true;
-    const socket = this.o.socket;
+    const socket = this.socket;
     this.emit({ type: "draining", active: this.tasks.size, graceMs });
     if (socket.connected && this.registered) {
       try {
@@ -392,7 +454,7 @@ export class ProviderSession {
   /** The page is closing: give everything back without waiting for acks, then disconnect. */
   unload(): void {
     if (this.stopped) return;
-    const socket = this.o.socket;
+    const socket = this.socket;
     for (const t of this.tasks.values()) {
       this.markReleased(t);
       if (socket.connected && this.registered) socket.emit(PROVIDER_EVENTS.release, { assignmentId: t.assign.assignmentId });
@@ -411,7 +473,11 @@ export class ProviderSession {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.registered = false;
-    this.o.socket.removeAllListeners();
-    this.o.socket.disconnect();
+    if (this.failoverTimer) clearTimeout(this.failoverTimer);
+    this.failoverTimer = undefined;
+    for (const socket of this.sockets) {
+      socket.removeAllListeners();
+      socket.disconnect();
+    }
   }
 }

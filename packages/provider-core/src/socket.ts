@@ -1,5 +1,6 @@
 import { PROTOCOL_VERSION, PROVIDER_NAMESPACE } from "@stun/shared";
 import { type Socket, io } from "socket.io-client";
+import { serverList } from "./server-url";
 
 /** What a ProviderSession uses of a socket.io client socket. */
 export type ProviderSocket = Pick<Socket, "on" | "emit" | "timeout" | "connect" | "disconnect" | "removeAllListeners" | "connected" | "active">;
@@ -18,4 +19,9 @@ export function openProviderSocket(server: string, apiKey: string, opts: { recon
     reconnectionDelay: opts.reconnectDelayMs ?? 500,
     reconnectionDelayMax: 5000,
   });
+}
+
+/** One socket per server of `servers` (comma-separated instances of one network: server-url.ts serverList). */
+export function openProviderSockets(servers: string, apiKey: string, opts: { reconnectDelayMs?: number } = {}): Socket[] {
+  return serverList(servers).map((server) => openProviderSocket(server, apiKey, opts));
 }

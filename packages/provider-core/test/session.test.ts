@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RegisterSchema, type Assign, type Result } from "@stun/shared";
 import { ProviderError } from "../src/errors";
 import { ProviderSession, type SessionEvent, type TaskExecutor } from "../src/session";
-import { openProviderSocket } from "../src/socket";
+import { openProviderSocket, openProviderSockets } from "../src/socket";
 import { MARKET_KEY, type Market, startMarket, waitFor } from "./support/market";
 
 let market: Market;
@@ -199,5 +199,35 @@ describe("ProviderSession", () => {
     expect(finished(events, "asg_rel")).toMatchObject({ outcome: "released" });
     expect(events.some((e) => e.type === "stopped")).toBe(true);
     expect(market.results).toEqual([]);
+  });
+
+  it("with several servers, skips one it cannot reach, and when its server goes away fails over to the next, registers there and delivers the running task's answer", async () => {
+    const second = await startMarket();
+    try {
+      const g = gatedExecutor();
+      const events: SessionEvent[] = [];
+      const session = new ProviderSession({
+        // Port 1: connection refused at once.
+        socket: openProviderSockets(`http://127.0.0.1:1,${market.url},${second.url}/`, MARKET_KEY, { reconnectDelayMs: 50 }),
+        registration: RegisterSchema.parse({ name: "p1", kind: "native", backend: "cpu", price: "5", slots: 1, specs: { cores: 2, memoryMb: 0 } }),
+        executor: g.executor,
+        onEvent: (e) => events.push(e),
+        heartbeatMs: 100,
+        ackTimeoutMs: 300,
+      });
+      sessions.push(session);
+      expect(await session.start()).toBe("prv_p1");
+      expect(session.serverIndex).toBe(1);
+      expect(events.find((e) => e.type === "failover")).toMatchObject({ index: 1 });
+      expect(await market.assign({ assignmentId: "asg_1" })).toEqual({ ok: true });
+      await market.close();
+      await waitFor(() => second.registrations.length === 1);
+      expect(session.serverIndex).toBe(2);
+      g.runs.get("asg_1")!.resolve();
+      expect(await waitFor(() => second.results[0])).toMatchObject({ assignmentId: "asg_1" });
+      expect(market.results).toEqual([]);
+    } finally {
+      await second.close();
+    }
   });
 });

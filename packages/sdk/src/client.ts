@@ -113,8 +113,14 @@ export interface NetworkStats extends Omit<Stats, "volume"> {
 // ---- options ------------------------------------------------------------------------------------
 
 export interface StunClientOptions {
-  /** Server root, e.g. "http://localhost:4000" (a trailing "/api/v1" is accepted too). */
-  baseUrl?: string;
+  /**
+   * Server root, e.g. "http://localhost:4000" (a trailing "/api/v1" is accepted too). Several
+   * instances of one network: a list (or comma-separated). Calls go to the one that last answered;
+   * when it cannot be reached, reads (GET, long-polls included) move on to the next. The API has no
+   * idempotency key, so a submit or any other write moves on only when the connection was refused
+   * (nothing was sent); a write cut off later rejects with NETWORK_ERROR, as with one server.
+   */
+  baseUrl?: string | readonly string[];
   apiKey?: string;
   /** Default per-request timeout (ms). */
   timeoutMs?: number;
@@ -301,15 +307,29 @@ const isTransient = (e: unknown): boolean =>
 
 // ---- the client ---------------------------------------------------------------------------------
 
+/** Connection refused: the request never reached a server, so it is safe to send elsewhere. */
+const wasRefused = (e: unknown): boolean => {
+  const cause = (e as { cause?: { code?: string; cause?: { code?: string } } }).cause;
+  return cause?.code === "ECONNREFUSED" || cause?.cause?.code === "ECONNREFUSED";
+};
+
 export class StunClient {
+  /** The first server (of `baseUrls`). */
   readonly baseUrl: string;
+  /** Every server the client may use (one, or several instances of one network). */
+  readonly baseUrls: readonly string[];
+  /** Index in baseUrls of the server that answered last. */
+  private current = 0;
   readonly apiKey: string | undefined;
   private readonly timeoutMs: number;
   private readonly uploadTimeoutMs: number;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: StunClientOptions = {}) {
-    this.baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+    const list = typeof options.baseUrl === "string" ? options.baseUrl.split(",") : (options.baseUrl ?? [DEFAULT_BASE_URL]);
+    this.baseUrls = list.filter((u) => u.trim() !== "").map(normalizeBaseUrl);
+    if (this.baseUrls.length === 0) throw new StunApiError(0, "VALIDATION_FAILED", "no server URL in baseUrl");
+    this.baseUrl = this.baseUrls[0]!;
     this.apiKey = options.apiKey;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.uploadTimeoutMs = options.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
@@ -319,7 +339,7 @@ export class StunClient {
   }
 
   /** Creates an account (no API key needed) and returns its id and API key (shown only once). */
-  static async createAccount(baseUrl: string = DEFAULT_BASE_URL, options: CallOptions & { fetch?: typeof fetch } = {}): Promise<CreatedAccount> {
+  static async createAccount(baseUrl: string | readonly string[] = DEFAULT_BASE_URL, options: CallOptions & { fetch?: typeof fetch } = {}): Promise<CreatedAccount> {
     const client = new StunClient({ baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
     return client.request({
       method: "POST",
@@ -333,7 +353,7 @@ export class StunClient {
 
   /** A copy of this client using another API key (e.g. after createAccount). */
   withApiKey(apiKey: string): StunClient {
-    return new StunClient({ baseUrl: this.baseUrl, apiKey, timeoutMs: this.timeoutMs, uploadTimeoutMs: this.uploadTimeoutMs, fetch: this.fetchImpl });
+    return new StunClient({ baseUrl: this.baseUrls, apiKey, timeoutMs: this.timeoutMs, uploadTimeoutMs: this.uploadTimeoutMs, fetch: this.fetchImpl });
   }
 
   // ---- network ----
@@ -588,9 +608,14 @@ export class StunClient {
 
   // ---- transport ----
 
-  private async request<T>(spec: RequestSpec<T>): Promise<T> {
-    const url = new URL(`${this.baseUrl}/api/v1${spec.path}`);
+  private urlOf(base: string, spec: RequestSpec<unknown>): URL {
+    const url = new URL(`${base}/api/v1${spec.path}`);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private async request<T>(spec: RequestSpec<T>): Promise<T> {
+    let url = this.urlOf(this.baseUrls[this.current]!, spec as RequestSpec<unknown>);
     const headers: Record<string, string> = { accept: "application/json" };
     if (spec.auth !== false && this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     let body: RequestInit["body"];
@@ -622,11 +647,18 @@ export class StunClient {
 
     let res: Response;
     let text: string;
-    try {
-      res = await this.fetchImpl(url, { method: spec.method, headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
-      text = await res.text();
-    } catch (e) {
-      return failed(e);
+    // Several servers: on a failed connection move on (see StunClientOptions.baseUrl), each once.
+    for (let tried = 1; ; tried++) {
+      try {
+        res = await this.fetchImpl(url, { method: spec.method, headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
+        text = await res.text();
+        break;
+      } catch (e) {
+        const another = tried < this.baseUrls.length && !callerSignal?.aborted && !timeout?.aborted && (spec.method === "GET" || wasRefused(e));
+        if (!another) return failed(e);
+        this.current = (this.current + 1) % this.baseUrls.length;
+        url = this.urlOf(this.baseUrls[this.current]!, spec as RequestSpec<unknown>);
+      }
     }
     if (!res.ok) throw errorFromResponse(res.status, text, res.statusText);
     let parsed: unknown;

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StunApiError, StunClient, errorFromResponse, isStunApiError, outputsOf, toTaskInfo } from "../src/index";
@@ -98,6 +99,69 @@ describe("transport failures", () => {
   it("waitForTask gives up with TIMEOUT when the server never answers", async () => {
     const client = new StunClient({ baseUrl: blackHoleUrl, apiKey: "k", timeoutMs: 100 });
     await expect(client.waitForTask("t1", { timeoutMs: 400 })).rejects.toMatchObject({ code: "TIMEOUT" });
+  });
+});
+
+describe("several servers (baseUrl list)", () => {
+  // A server that answers; one that drops every connection once the request has arrived (an
+  // instance killed mid-request); and a port nothing listens on (connection refused).
+  let ok: http.Server;
+  let okUrl: string;
+  const okSeen: string[] = [];
+  let dropper: Server;
+  let dropUrl: string;
+  let droppedRequests = 0;
+  let closedUrl: string;
+
+  beforeAll(async () => {
+    ok = http.createServer((req, res) => {
+      okSeen.push(`${req.method} ${req.url}`);
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/api/v1/health") return void res.end(JSON.stringify({ status: "ok", providers: { online: 2 } }));
+      if (req.url === "/api/v1/accounts") return void res.writeHead(201).end(JSON.stringify({ accountId: "acc_1", apiKey: "sk_1" }));
+      res.writeHead(404).end(JSON.stringify({ error: { code: "NOT_FOUND", message: "no" } }));
+    });
+    await new Promise<void>((r) => ok.listen(0, "127.0.0.1", r));
+    okUrl = `http://127.0.0.1:${(ok.address() as { port: number }).port}`;
+    dropper = createServer((socket) =>
+      socket.once("data", () => {
+        droppedRequests++;
+        socket.destroy();
+      }),
+    );
+    await new Promise<void>((r) => dropper.listen(0, "127.0.0.1", r));
+    dropUrl = `http://127.0.0.1:${(dropper.address() as { port: number }).port}`;
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    closedUrl = `http://127.0.0.1:${(probe.address() as { port: number }).port}`;
+    await new Promise((r) => probe.close(r));
+  });
+  afterAll(async () => {
+    ok.closeAllConnections();
+    await new Promise((r) => ok.close(r));
+    await new Promise((r) => dropper.close(r));
+  });
+
+  it("accepts a list or a comma-separated string; a read moves on from a refused or dropped server and stays on the one that answered", async () => {
+    expect(new StunClient({ baseUrl: "http://a:1/, http://b:2/api/v1" }).baseUrls).toEqual(["http://a:1", "http://b:2"]);
+    expect(() => new StunClient({ baseUrl: [] })).toThrow(StunApiError);
+    const client = new StunClient({ baseUrl: [closedUrl, dropUrl, okUrl] });
+    okSeen.length = 0;
+    const before = droppedRequests;
+    expect(await client.health()).toEqual({ status: "ok", providers: { online: 2 } });
+    expect(droppedRequests).toBe(before + 1);
+    expect(await client.health()).toEqual({ status: "ok", providers: { online: 2 } });
+    expect(droppedRequests).toBe(before + 1); // the second call went straight to the server that answered
+    expect(okSeen).toEqual(["GET /api/v1/health", "GET /api/v1/health"]);
+  });
+
+  it("a write moves on only from a refused connection: one cut off after sending is NETWORK_ERROR, never sent twice", async () => {
+    okSeen.length = 0;
+    expect(await StunClient.createAccount([closedUrl, okUrl])).toEqual({ accountId: "acc_1", apiKey: "sk_1" });
+    expect(okSeen).toEqual(["POST /api/v1/accounts"]);
+    okSeen.length = 0;
+    await expect(StunClient.createAccount([dropUrl, okUrl])).rejects.toMatchObject({ code: "NETWORK_ERROR" });
+    expect(okSeen).toEqual([]);
   });
 });
 

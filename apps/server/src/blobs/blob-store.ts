@@ -1,126 +1,50 @@
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, type ReadStream } from "node:fs";
-import fs from "node:fs/promises";
-import path from "node:path";
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { Tx } from "../db/database";
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
-const SHA_RE = /^[0-9a-f]{64}$/;
+export const SHA_RE = /^[0-9a-f]{64}$/;
+
+/** Throws unless `sha256` is 64 lower-case hex digits. */
+export function checkSha256(sha256: string): string {
+  if (!SHA_RE.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+  return sha256;
+}
+
+/** What get/stream throw for a blob that is not there (the filesystem's own code, for both stores). */
+export function blobNotFound(sha256: string): Error {
+  return Object.assign(new Error(`blob ${sha256} not found`), { code: "ENOENT" });
+}
 
 /**
- * Content-addressed blob store on the filesystem: models, task inputs and outputs, each stored
- * once under its sha256. Writes go to a temporary file, are fsynced, then renamed into place, so
- * a blob that exists is complete — a task never points at half a file after a crash.
+ * Content-addressed storage of models, task inputs and outputs and canary answers, each stored once
+ * under its sha256. Two implementations (BLOB_STORE): the filesystem under DATA_DIR (one instance,
+ * fs-blob-store.ts) and a table of the shared database (several instances, postgres-blob-store.ts).
+ *
+ * `tx`: inside a database transaction (pins, the collector) the store's own database work joins it;
+ * the filesystem store ignores it. A blob that exists is complete.
  */
-export class BlobStore {
-  constructor(
-    private readonly dir: string,
-    private readonly fsync = true,
-  ) {}
-
-  async init(): Promise<void> {
-    await fs.mkdir(path.join(this.dir, "tmp"), { recursive: true });
-  }
-
-  pathOf(sha256: string): string {
-    if (!SHA_RE.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
-    return path.join(this.dir, sha256.slice(0, 2), sha256);
-  }
-
-  async has(sha256: string): Promise<boolean> {
-    return fs.access(this.pathOf(sha256)).then(
-      () => true,
-      () => false,
-    );
-  }
-
+export interface BlobStore {
+  readonly kind: "fs" | "postgres";
+  init(): Promise<void>;
+  has(sha256: string, tx?: Tx): Promise<boolean>;
   /**
-   * Stores the bytes (if new) and returns their sha256. A blob already there is touched (mtime =
+   * Stores the bytes (if new) and returns their sha256. A blob already there is touched (its time =
    * now): the garbage collector keeps blobs younger than its grace period, so a new reference to an
    * old unreferenced blob is not collected before its row is written (storage/blob-gc.ts).
    */
-  async put(bytes: Uint8Array, knownSha256?: string): Promise<string> {
-    const sha = knownSha256 ?? sha256Hex(bytes);
-    const target = this.pathOf(sha);
-    const now = new Date();
-    if (
-      await fs.utimes(target, now, now).then(
-        () => true,
-        () => false,
-      )
-    )
-      return sha;
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const tmp = path.join(this.dir, "tmp", `${sha}.${randomBytes(6).toString("hex")}`);
-    const handle = await fs.open(tmp, "w");
-    try {
-      await handle.writeFile(bytes);
-      if (this.fsync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, target);
-    return sha;
-  }
-
-  async get(sha256: string): Promise<Buffer> {
-    return fs.readFile(this.pathOf(sha256));
-  }
-
-  stream(sha256: string): ReadStream {
-    return createReadStream(this.pathOf(sha256));
-  }
-
+  put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string>;
+  /** The bytes; rejects with code ENOENT when the blob is not there. */
+  get(sha256: string): Promise<Buffer>;
+  stream(sha256: string): Readable;
   /** Deletes a blob; false when it was not there. */
-  async remove(sha256: string): Promise<boolean> {
-    return fs.unlink(this.pathOf(sha256)).then(
-      () => true,
-      (e: NodeJS.ErrnoException) => {
-        if (e.code === "ENOENT") return false;
-        throw e;
-      },
-    );
-  }
-
+  remove(sha256: string, tx?: Tx): Promise<boolean>;
   /**
    * Every stored blob last written (or touched) before `before`, in pages of `pageSize` (the
-   * collector checks references a page at a time). Files that are not blobs are left alone.
+   * collector checks references a page at a time).
    */
-  async *listOlderThan(before: Date, pageSize: number): AsyncGenerator<string[]> {
-    let page: string[] = [];
-    for (const shard of await fs.readdir(this.dir).catch(() => [] as string[])) {
-      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-      for (const name of await fs.readdir(path.join(this.dir, shard)).catch(() => [] as string[])) {
-        if (!SHA_RE.test(name) || name.slice(0, 2) !== shard) continue;
-        const st = await fs.stat(path.join(this.dir, shard, name)).catch(() => undefined);
-        if (!st?.isFile() || st.mtime >= before) continue;
-        page.push(name);
-        if (page.length >= pageSize) {
-          yield page;
-          page = [];
-        }
-      }
-    }
-    if (page.length) yield page;
-  }
-
-  /** Deletes temporary files older than `before`: writes a crash or a failed request left behind. */
-  async removeStaleTemp(before: Date): Promise<number> {
-    const tmp = path.join(this.dir, "tmp");
-    let removed = 0;
-    for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
-      const file = path.join(tmp, name);
-      const st = await fs.stat(file).catch(() => undefined);
-      if (
-        st?.isFile() &&
-        st.mtime < before &&
-        (await fs.unlink(file).then(
-          () => true,
-          () => false,
-        ))
-      )
-        removed++;
-    }
-    return removed;
-  }
+  listOlderThan(before: Date, pageSize: number): AsyncGenerator<string[]>;
+  /** Deletes partial writes older than `before` that crashes left behind; the count removed. */
+  removeStaleTemp(before: Date): Promise<number>;
 }

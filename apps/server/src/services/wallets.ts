@@ -1,12 +1,11 @@
 /**
  * Wallets: Sign-In with Ethereum (EIP-4361) and the account ↔ wallet link.
  *
- * - `issueSiweNonce` hands out a random nonce, remembered by this server instance for
- *   SIWE_NONCE_TTL_MS and usable once. The store is an in-memory map per instance: with several
- *   instances behind a load balancer, the nonce and the verify call must reach the same instance
- *   (sticky sessions), or the verify fails with SIWE_INVALID and the client asks again.
+ * - `issueSiweNonce` hands out a random nonce, remembered for SIWE_NONCE_TTL_MS and usable once
+ *   (auth/siwe-nonces.ts: in this instance's memory, or in Redis when REDIS_URL is set, so any
+ *   instance verifies a nonce another issued, and spends it for all).
  * - `verifySiwe` checks the message (parsed with viem's parseSiweMessage, checked with
- *   validateSiweMessage): its nonce is one this instance issued and has not seen used, its domain
+ *   validateSiweMessage): its nonce is one the network issued and has not seen used, its domain
  *   is one of this server's (SIWE_DOMAINS), its chain id is allowed, it is inside its validity
  *   window; then the signature (viem verifyMessage: an EOA's ECDSA signature). Then it links the
  *   wallet to the caller's account (when called with an admin API key) or signs in to the account
@@ -27,8 +26,6 @@ import { newId } from "../ids";
 import { issueSiweSession } from "./keys";
 import { SIWE_NONCE_TTL_MS } from "../auth/config";
 
-/** Most nonces one instance holds at once (each ~100 bytes); past it, new ones are refused (429). */
-const MAX_NONCES = 100_000;
 /** A message may say it was issued at most this far in the future (clock skew). */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -44,40 +41,26 @@ export interface SiweOptions {
   now?: () => number;
 }
 
-const nonceStores = new WeakMap<AppContext, Map<string, number>>();
-function nonceStore(app: AppContext): Map<string, number> {
-  let store = nonceStores.get(app);
-  if (!store) nonceStores.set(app, (store = new Map()));
-  return store;
-}
-
 /**
  * A new single-use SIWE nonce (alphanumeric, as EIP-4361 requires) for a caller at address `ip`
  * (an addressId). Each address may take RATE_LIMIT_SIWE_NONCES per nonce lifetime, so no one
- * address can fill the instance's MAX_NONCES.
+ * address can fill an instance's in-memory store.
  */
 export async function issueSiweNonce(app: AppContext, ip: string, now = Date.now()): Promise<SiweNonceResponse> {
   await app.limits.hit("siweNonce", ip);
-  const store = nonceStore(app);
-  if (store.size >= MAX_NONCES / 2) {
-    for (const [n, until] of store) if (until <= now) store.delete(n);
-  }
-  if (store.size >= MAX_NONCES) throw new StunError("RATE_LIMITED", "too many sign-ins in progress; try again in a minute");
   // 128 random bits as hex (alphanumeric, as EIP-4361 asks). Not viem's generateSiweNonce: it draws
   // from Math.random, and consecutive nonces overlap.
   const nonce = randomBytes(16).toString("hex");
   const expiresAt = now + SIWE_NONCE_TTL_MS;
-  store.set(nonce, expiresAt);
+  if (!(await app.siweNonces.put(nonce, expiresAt, now))) throw new StunError("RATE_LIMITED", "too many sign-ins in progress; try again in a minute");
   return { nonce, expiresAt: new Date(expiresAt).toISOString() };
 }
 
-/** Takes a nonce out of the store: true when it was issued here and has not expired. */
-function consumeNonce(app: AppContext, nonce: string, now: number): boolean {
-  const store = nonceStore(app);
-  const until = store.get(nonce);
-  if (until === undefined) return false;
-  store.delete(nonce);
-  return until > now;
+/** Takes a nonce out of the store: true when it was issued and has not expired. */
+async function consumeNonce(app: AppContext, nonce: string, now: number): Promise<boolean> {
+  if (!/^[0-9a-f]{32}$/.test(nonce)) return false; // not one issueSiweNonce makes
+  const until = await app.siweNonces.take(nonce);
+  return until !== undefined && until > now;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "0.0.0.0", "::"]);
@@ -127,7 +110,7 @@ export async function checkSiwe(app: AppContext, req: SiweVerifyRequest, opts: S
     throw invalid("not an EIP-4361 message: it needs a domain, address, URI, version 1, chain ID and nonce");
   }
   // The nonce is spent by any attempt that names it, so a signature cannot be tried twice.
-  if (!consumeNonce(app, nonce, now)) throw invalid("unknown, expired or already used nonce: ask for a new one (auth.siweNonce)");
+  if (!(await consumeNonce(app, nonce, now))) throw invalid("unknown, expired or already used nonce: ask for a new one (auth.siweNonce)");
   const domains = siweDomains(app.config);
   if (!domains.includes(domain.toLowerCase())) {
     throw invalid(`the message is for ${domain}, not this server (${domains.join(", ")}; set SIWE_DOMAINS to the web app's host)`);

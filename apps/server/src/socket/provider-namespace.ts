@@ -20,6 +20,7 @@ import type { AppContext } from "../context";
 import { authenticateKey } from "../auth/key-auth";
 import { requireScope } from "../auth/scopes";
 import { trackKeySocket, watchKeyChanges } from "./key-sockets";
+import { relayCancellations } from "./remote-cancels";
 import { zodMessage } from "../errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
@@ -95,6 +96,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     }
   });
   const unwatchKeys = watchKeyChanges(app, nsp);
+  const unrelayCancels = relayCancellations(app);
 
   nsp.on("connection", (socket) => {
     trackKeySocket(socket, socket.data.key);
@@ -135,6 +137,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
       while (pending.size) await Promise.all([...pending]);
       closed = true;
       unwatchKeys();
+      unrelayCancels();
     },
   };
 }
@@ -159,6 +162,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     instanceId: app.config.INSTANCE_ID,
     lastSeenAt: new Date(),
   };
+  const before = await app.db.prisma.provider.findUnique({ where: { accountId_name: { accountId, name: reg.name } }, select: { online: true, instanceId: true } });
   const row = await app.db.prisma.provider.upsert({
     where: { accountId_name: { accountId, name: reg.name } },
     create: { id: newId("prv"), accountId, name: reg.name, ...fields },
@@ -171,6 +175,14 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     previous.socket.data.replaced = true;
     previous.socket.disconnect(true);
     await dropProvider(app, row.id, "disconnect");
+  } else if (!previous) {
+    // Several instances: a provider that comes here from another instance's connection left
+    // assignments there, which that connection can no longer answer (and which our heartbeats
+    // would keep alive). They go back to the queue: free when that instance is dead (its crash
+    // is not the task's fault), else as a disconnect.
+    const elsewhere = before?.online && before.instanceId && before.instanceId !== app.config.INSTANCE_ID ? before.instanceId : undefined;
+    const reason = elsewhere && app.presence && !(await app.presence.isAlive(elsewhere)) ? "restart" : "disconnect";
+    await loseLiveAssignments(app, row.id, reason);
   }
   socket.data.providerId = row.id;
   await socket.join(`provider:${row.id}`);
@@ -200,16 +212,27 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
   return { ok: true, providerId: row.id };
 }
 
-/** Removes a provider from matching; its live work goes back to the queue. */
-async function dropProvider(app: AppContext, providerId: string, reason: "disconnect" | "restart"): Promise<void> {
-  const p = app.providers.remove(providerId);
-  app.metrics.providersOnline.set(app.providers.size);
+/** The provider's live assignments (only `ids` when given) go back to the queue; how many. */
+async function loseLiveAssignments(app: AppContext, providerId: string, reason: "disconnect" | "restart", ids?: string[]): Promise<number> {
   const live = await app.db.prisma.assignment.findMany({
-    where: { providerId, status: { in: [...LIVE_STATUSES] } },
+    where: { providerId, status: { in: [...LIVE_STATUSES] }, ...(ids ? { id: { in: ids } } : {}) },
     select: { id: true },
   });
   for (const a of live) await loseAssignment(app, a.id, reason);
-  if (p) app.log.info({ providerId, requeued: live.length }, "provider left");
+  return live.length;
+}
+
+/**
+ * Removes a provider from matching; its live work goes back to the queue — only what this
+ * instance handed it when it has registered on another instance since (that instance holds the rest).
+ */
+async function dropProvider(app: AppContext, providerId: string, reason: "disconnect" | "restart"): Promise<void> {
+  const p = app.providers.remove(providerId);
+  app.metrics.providersOnline.set(app.providers.size);
+  const row = await app.db.prisma.provider.findUnique({ where: { id: providerId }, select: { online: true, instanceId: true } });
+  const movedAway = row?.online === true && row.instanceId !== null && row.instanceId !== app.config.INSTANCE_ID;
+  const requeued = await loseLiveAssignments(app, providerId, reason, movedAway ? [...(p?.active.keys() ?? [])] : undefined);
+  if (p) app.log.info({ providerId, requeued }, "provider left");
 }
 
 async function disconnected(app: AppContext, socket: Socket, reason: "disconnect" | "restart"): Promise<void> {
@@ -219,7 +242,8 @@ async function disconnected(app: AppContext, socket: Socket, reason: "disconnect
   if (current && current.socket.id !== socket.id) return;
   try {
     await dropProvider(app, providerId, reason);
-    await app.db.prisma.provider.update({ where: { id: providerId }, data: { online: false, instanceId: null, lastSeenAt: new Date() } });
+    // Offline only while the row still names this instance: the provider may be on another already.
+    await app.db.prisma.provider.updateMany({ where: { id: providerId, instanceId: app.config.INSTANCE_ID }, data: { online: false, instanceId: null, lastSeenAt: new Date() } });
   } catch (e) {
     app.log.error({ err: e, providerId }, "cleanup after disconnect failed");
   }

@@ -44,7 +44,7 @@ export async function deleteUnreferenced(app: AppContext, shas: string[]): Promi
         locked.map((r) => r.sha),
       );
       const deleted: string[] = [];
-      for (const { sha } of locked) if (!referenced.has(sha) && (await app.blobs.remove(sha))) deleted.push(sha);
+      for (const { sha } of locked) if (!referenced.has(sha) && (await app.blobs.remove(sha, tx))) deleted.push(sha);
       return deleted;
     },
     { timeout: 60_000 },

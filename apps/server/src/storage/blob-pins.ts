@@ -3,7 +3,8 @@
  * has a PostgreSQL advisory lock key (from its sha256). A transaction that inserts a row pointing at
  * a blob takes the key's *shared* lock and makes sure the file exists (writing it again from the
  * bytes it has if the collector deleted it a moment before); the collector takes the *exclusive*
- * lock before it re-checks a blob's references and deletes it. So the collector either deletes
+ * lock before it re-checks a blob's references and deletes it (with BLOB_STORE=postgres the blob's
+ * row is written and deleted inside those same transactions). So the collector either deletes
  * first (and the writer puts the file back) or sees the writer's committed row (and keeps it).
  */
 import type { Tx } from "../db/database";
@@ -18,5 +19,5 @@ export const blobLockKey = (sha256: string): bigint => BigInt.asIntN(64, BigInt(
  */
 export async function pinBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${blobLockKey(sha256)})`;
-  if (!(await blobs.has(sha256))) await blobs.put(bytes, sha256);
+  if (!(await blobs.has(sha256, tx))) await blobs.put(bytes, sha256, tx);
 }

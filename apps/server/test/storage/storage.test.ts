@@ -5,6 +5,7 @@ import { afterEach, expect, it } from "vitest";
 import { buildMlp } from "@stun/testkit";
 import { serializeTensorMap, tensorMapFromJson, type TensorMapJson } from "@stun/shared";
 import { sha256Hex } from "../../src/blobs/blob-store";
+import type { FsBlobStore } from "../../src/blobs/fs-blob-store";
 import type { AppContext } from "../../src/context";
 import { createDatabase, type Database } from "../../src/db/database";
 import { parseConfig } from "../../src/env";
@@ -21,7 +22,7 @@ const inputOf = (values: number[]): TensorMapJson => ({
 });
 /** The bytes the server stores for these inputs (the STNT container), hence the quota charge and blob address. */
 const storedInput = (inputs: TensorMapJson): Uint8Array => serializeTensorMap(tensorMapFromJson(inputs));
-const blobExists = (app: AppContext, sha: string): boolean => existsSync(app.blobs.pathOf(sha));
+const blobExists = (app: AppContext, sha: string): boolean => existsSync((app.blobs as FsBlobStore).pathOf(sha));
 const hoursAgo = (h: number): Date => new Date(Date.now() - h * 3_600_000);
 /** A moment past the default retention (7 days) and grace: what the sweep sees a week from now. */
 const nextWeek = (): Date => new Date(Date.now() + (7 * 24 + 2) * 3_600_000);
@@ -159,11 +160,11 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     const app = net.server.app;
     const old = hoursAgo(2);
     const orphan = await app.blobs.put(randomBytes(64));
-    utimesSync(app.blobs.pathOf(orphan), old, old);
+    utimesSync((app.blobs as FsBlobStore).pathOf(orphan), old, old);
     const inFlight = await app.blobs.put(randomBytes(64)); // written, its row not yet: within the grace period
     const modelId = await uploadModel(net.url, net.apiKey, buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 10 }).bytes);
     const modelSha = (await net.db.prisma.model.findUniqueOrThrow({ where: { id: modelId } })).sha256;
-    utimesSync(app.blobs.pathOf(modelSha), old, old);
+    utimesSync((app.blobs as FsBlobStore).pathOf(modelSha), old, old);
     const staleTemp = path.join(app.config.blobDir, "tmp", `${orphan}.dead`);
     writeFileSync(staleTemp, "half a blob");
     utimesSync(staleTemp, old, old);
@@ -265,7 +266,7 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
         for (let i = 0; i < inputs.length; i++) {
           if (i % 2 === 0) {
             expect(blobExists(a, shas[i]!), `input ${i} of a live task`).toBe(true);
-            expect(sha256Hex(readFileSync(a.blobs.pathOf(shas[i]!)))).toBe(shas[i]);
+            expect(sha256Hex(readFileSync((a.blobs as FsBlobStore).pathOf(shas[i]!)))).toBe(shas[i]);
           } else {
             expect(blobExists(a, shas[i]!), `orphan ${i}`).toBe(false);
           }

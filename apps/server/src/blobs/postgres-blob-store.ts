@@ -1,0 +1,76 @@
+import { Readable } from "node:stream";
+import type { Database, Tx } from "../db/database";
+import { blobNotFound, checkSha256, sha256Hex, type BlobStore } from "./blob-store";
+
+/**
+ * The blob store as the `Blob` table of the shared database (BLOB_STORE=postgres): every instance
+ * reads what any other wrote, with no shared filesystem. A row is written in one statement, so a
+ * blob that exists is complete; there are no temporary files. Bytes are held in memory while they
+ * travel (models are bounded by MODEL_MAX_BYTES, tensors by BODY_LIMIT).
+ */
+export class PostgresBlobStore implements BlobStore {
+  readonly kind = "postgres";
+
+  constructor(private readonly db: Database) {}
+
+  async init(): Promise<void> {}
+
+  private q(tx?: Tx): Tx {
+    return tx ?? this.db.prisma;
+  }
+
+  async has(sha256: string, tx?: Tx): Promise<boolean> {
+    return (await this.q(tx).blob.count({ where: { sha256: checkSha256(sha256) } })) > 0;
+  }
+
+  async put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string> {
+    const sha = checkSha256(knownSha256 ?? sha256Hex(bytes));
+    const q = this.q(tx);
+    // Touch first: the common case (a repeated input, a known model) sends no bytes.
+    const touched = await q.$executeRaw`UPDATE "Blob" SET "touchedAt" = now() WHERE sha256 = ${sha}`;
+    if (touched > 0) return sha;
+    await q.$executeRaw`
+      INSERT INTO "Blob" (sha256, bytes, size, "touchedAt") VALUES (${sha}, ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)}, ${bytes.byteLength}, now())
+      ON CONFLICT (sha256) DO UPDATE SET "touchedAt" = now()`;
+    return sha;
+  }
+
+  async get(sha256: string): Promise<Buffer> {
+    const row = await this.db.prisma.blob.findUnique({ where: { sha256: checkSha256(sha256) }, select: { bytes: true } });
+    if (!row) throw blobNotFound(sha256);
+    return Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
+  }
+
+  stream(sha256: string): Readable {
+    const get = () => this.get(sha256);
+    return Readable.from(
+      (async function* () {
+        yield await get();
+      })(),
+    );
+  }
+
+  async remove(sha256: string, tx?: Tx): Promise<boolean> {
+    return (await this.q(tx).blob.deleteMany({ where: { sha256: checkSha256(sha256) } })).count > 0;
+  }
+
+  async *listOlderThan(before: Date, pageSize: number): AsyncGenerator<string[]> {
+    let after = "";
+    for (;;) {
+      const rows = await this.db.prisma.blob.findMany({
+        where: { touchedAt: { lt: before }, sha256: { gt: after } },
+        orderBy: { sha256: "asc" },
+        take: pageSize,
+        select: { sha256: true },
+      });
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.sha256;
+      yield rows.map((r) => r.sha256);
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async removeStaleTemp(): Promise<number> {
+    return 0;
+  }
+}
