@@ -123,7 +123,10 @@ async function flood(rate: number, stop: Promise<void>): Promise<{ sent: number;
 }
 
 console.log(`# throughput: ${os.cpus().length} cores, ${db}, ${providers.length} native providers × ${values.slots} slot(s), MLP 64-128-10, ${SECONDS} s per point`);
+// Warm-up, sequential then concurrent: the first canaries start the server's ONNX worker processes
+// (seconds of CPU on two cores), which must not land in a measured point.
 for (let i = 0; i < 50; i++) await requester.oneTask("none");
+await closedLoop(8, 5, () => requester.oneTask("none"));
 for (const mode of MODES) {
   for (const c of CLIENTS) await measure(`closed, ${mode}, ${c} client${c === 1 ? "" : "s"}`, () => closedLoop(c, SECONDS, () => requester.oneTask(mode)));
   for (const rate of RATES) await measure(`open, ${mode}, ${rate}/s offered`, () => openLoop(rate, SECONDS, (t0) => requester.oneTask(mode, t0)));

@@ -47,6 +47,7 @@ export async function startBenchServer(args: string[], env: NodeJS.ProcessEnv = 
       const r = await lines.next();
       if (r.done) throw new Error("the bench server exited");
       if (r.value.startsWith("BENCH ")) return JSON.parse(r.value.slice(6));
+      process.stderr.write(`server: ${r.value}\n`);
     }
   };
   const info = (await next()) as BenchServerInfo;
