@@ -177,6 +177,7 @@ type TaskRow = {
 
 interface CompletedRow {
   id: string;
+  completedAt: Date;
   providerId: string;
   backend: string;
   price: bigint;
@@ -207,11 +208,17 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'late' WHERE id = ${fresh.assignmentId}`;
     return outcome;
   }
-  const completed = await tx.$queryRaw<CompletedRow[]>`
-    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", p."accountId"
-    FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
-    WHERE a."taskId" = ${taskId} AND a.status = 'completed' AND a.verdict IS NULL
-    ORDER BY a."completedAt" ASC, a.id ASC`;
+  // Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
+  // PostgreSQL would lock overlapping providers in their own completion orders and deadlock: the
+  // executions' providers are locked here, in one order (by id), as they are read.
+  const completed = (
+    await tx.$queryRaw<CompletedRow[]>`
+      SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", a."completedAt", p."accountId"
+      FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
+      WHERE a."taskId" = ${taskId} AND a.status = 'completed' AND a.verdict IS NULL
+      ORDER BY p.id
+      FOR NO KEY UPDATE OF p`
+  ).sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   if (completed.length < task.wanted) {
     if (task.status !== "verifying") {
       await tx.task.update({ where: { id: taskId }, data: { status: "verifying" } });
@@ -219,12 +226,10 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     }
     return outcome;
   }
-  // Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
-  // PostgreSQL would lock overlapping providers in their own completion orders and deadlock:
-  // lock them all here first, in one order (by id).
   const v = parseVerification(task.verification);
-  const judgedProviders = [...new Set([...completed.map((c) => c.providerId), ...(v.recheck ? [v.recheck.providerId] : [])])].sort();
-  await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ANY(${judgedProviders}::text[]) ORDER BY id FOR NO KEY UPDATE`;
+  // A re-check also judges the original execution's provider (rare: a deadlock this order cannot
+  // rule out is run again by group commit).
+  if (v.recheck) await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ${v.recheck.providerId} FOR NO KEY UPDATE`;
   const outputsOf = async (c: { id: string; outputSha256: string }) => (c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256)));
   const results: Candidate[] = [];
   for (const c of completed) results.push({ assignmentId: c.id, outputs: await outputsOf(c) });
@@ -394,7 +399,7 @@ async function checkZkProof(app: AppContext, providerId: string, taskId: string,
 
 async function loadOriginal(tx: Tx, assignmentId: string) {
   const [row] = await tx.$queryRaw<Array<CompletedRow & { taskId: string; requesterId: string; cost: bigint }>>`
-    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", p."accountId",
+    SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", a."completedAt", p."accountId",
            t.id AS "taskId", t."requesterId", COALESCE(t.cost, 0) AS cost
     FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId" JOIN "Task" t ON t.id = a."taskId"
     WHERE a.id = ${assignmentId}
