@@ -14,6 +14,7 @@ import { expireTasks, lapseLeases, recoverOnStartup } from "./tasks/lifecycle";
 import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
+import { attachRequesterNamespace } from "./socket/requester-namespace";
 import { ChainAdapter } from "./chain/adapter";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
@@ -75,6 +76,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   });
   const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, config.REDIS_PREFIX, io, app.bus, log) : undefined;
   const providerNamespace = attachProviderNamespace(app, io);
+  const requesterNamespace = attachRequesterNamespace(app, io);
 
   // Single instance: nobody else can hold our old assignments, so re-queue them now. With Redis
   // (several instances) leases decide instead.
@@ -122,6 +124,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       await app.chain?.stop();
       await dispatcher.stop();
       io.disconnectSockets(true);
+      requesterNamespace.close();
+      requesterNamespace.nsp.disconnectSockets(true);
       await providerNamespace.settle();
       // Fastify closes the HTTP server and forces keep-alive connections shut; io.close() alone
       // would wait for idle clients' keep-alive timeouts.

@@ -5,8 +5,12 @@
  * disconnected when the key no longer holds.
  */
 import type { Namespace, Socket } from "socket.io";
+import { HandshakeAuthSchema, StunError, type KeyScope } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { KeyAuth } from "../auth/key-auth";
+import { authenticateKey, type KeyAuth } from "../auth/key-auth";
+import { requireScope } from "../auth/scopes";
+import { clientIp } from "../limits/client-ip";
+import { addressId, retryAfterOf } from "../limits/rate-limits";
 
 const room = (keyId: string) => `key:${keyId}`;
 /** setTimeout's longest delay; a later expiry is checked again when this fires. */
@@ -51,4 +55,36 @@ export function watchKeyChanges(app: AppContext, nsp: Namespace): () => void {
       }
     })();
   });
+}
+
+type Middleware = Parameters<Namespace["use"]>[0];
+
+/**
+ * A namespace's handshake: the connection attempt counts against the address's limit before the
+ * key is checked (so keys cannot be guessed at socket speed), then the API key of
+ * `{ apiKey, protocolVersion }` must hold and allow one of `needs`. Sets `socket.data.accountId`
+ * and `socket.data.key`. A refusal reaches the client as connect_error "<CODE>: message" (clients
+ * match the code at the start) with the code in `data`.
+ */
+export function keyHandshake(app: AppContext, needs: readonly KeyScope[], what: string): Middleware {
+  return async (socket, next) => {
+    try {
+      await app.limits.hit("providerConnect", addressId(clientIp(socket.request, app.config.trustProxy)));
+    } catch (e) {
+      const err = e instanceof StunError ? e : new StunError("INTERNAL", "internal error");
+      return next(Object.assign(new Error(`${err.code}: ${err.message}`), { data: { code: err.code, retryAfterSeconds: retryAfterOf(err) } }));
+    }
+    const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
+    try {
+      const key = await authenticateKey(app, auth.data.apiKey);
+      requireScope(key.scopes, needs, what);
+      socket.data.accountId = key.accountId;
+      socket.data.key = key;
+      next();
+    } catch (e) {
+      const err = e instanceof StunError ? e : new StunError("UNAUTHORIZED", "invalid API key");
+      next(Object.assign(new Error(`${err.code}: ${err.message}`), { data: { code: err.code, message: err.message } }));
+    }
+  };
 }
