@@ -8,7 +8,6 @@ import {
   RegisterSchema,
   ReleaseSchema,
   ResultSchema,
-  StunError,
   type Ack,
   type Register,
   type RegisterAck,
