@@ -612,6 +612,11 @@ export class StunClient {
     }
   }
 
+  /** Closes the push channel's socket, if one is open (it never keeps a Node process alive, so this is optional). */
+  close(): void {
+    this.push?.close();
+  }
+
   /** A handle on an existing task (no request until it is used). */
   task(id: string): TaskHandle {
     return new TaskHandle(this, id);

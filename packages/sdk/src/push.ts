@@ -1,8 +1,9 @@
 /**
  * Waiting for a task on the server's push channel: the socket.io namespace `/requester`
- * (docs/API.md "Pushed task updates"). One socket per client, opened by the first wait and closed
- * when the last one ends (so nothing keeps a script's process alive). When the socket cannot
- * connect, or drops, the wait says so with PushUnavailable and the client long-polls instead.
+ * (docs/API.md "Pushed task updates"). One socket per client, opened by the first wait and kept
+ * for the next ones; it does not keep a Node process alive by itself (`autoUnref`: a wait in
+ * progress does). When the socket cannot connect, or drops, the wait says so with PushUnavailable
+ * and the client long-polls instead; the next wait tries to connect again.
  */
 import { io, type Socket } from "socket.io-client";
 import { ERROR_STATUS, PROTOCOL_VERSION, REQUESTER_EVENTS, REQUESTER_NAMESPACE, TaskUpdateSchema, TaskWatchAckSchema, isTerminalStatus } from "@stun/shared";
@@ -19,6 +20,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class TaskPush {
   private socket: Socket | undefined;
   private connected: Promise<Socket> | undefined;
+  /** Keeps the process alive while a wait runs (the socket itself is unref'd). */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
   private users = 0;
 
   constructor(
@@ -34,7 +37,7 @@ export class TaskPush {
    */
   async untilTerminal(taskId: string, deadline: number, signal?: AbortSignal): Promise<boolean> {
     signal?.throwIfAborted();
-    this.users++;
+    if (this.users++ === 0) this.keepAlive = setInterval(() => undefined, MAX_TIMER_MS);
     try {
       const socket = await this.connect();
       return await new Promise<boolean>((resolve, reject) => {
@@ -73,7 +76,7 @@ export class TaskPush {
           .catch(() => finish(() => reject(new PushUnavailable("no answer to the subscription"))));
       });
     } finally {
-      if (--this.users === 0) this.close();
+      if (--this.users === 0) clearInterval(this.keepAlive);
     }
   }
 
@@ -84,9 +87,13 @@ export class TaskPush {
         transports: ["websocket"],
         reconnection: false,
         timeout: this.connectTimeoutMs,
+        autoUnref: true,
       });
       this.socket = socket;
       socket.once("connect", () => resolve(socket));
+      socket.once("disconnect", () => {
+        if (this.socket === socket) this.close();
+      });
       socket.once("connect_error", (e: Error) => {
         this.close();
         reject(new PushUnavailable(`push channel refused: ${e.message}`));
@@ -95,6 +102,7 @@ export class TaskPush {
     return this.connected;
   }
 
+  /** Closes the socket (a later wait opens another). */
   close(): void {
     this.socket?.close();
     this.socket = undefined;
