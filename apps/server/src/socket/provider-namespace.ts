@@ -15,7 +15,7 @@ import {
 import type { Server as IOServer } from "socket.io";
 import type { z } from "zod";
 import type { AppContext } from "../context";
-import { keyHandshake, trackKeySocket, watchKeyChanges } from "./key-sockets";
+import { keyHandshake, trackKeySocket } from "./key-sockets";
 import { onAcked } from "./acks";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
@@ -42,10 +42,9 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
   const pending = new Set<Promise<void>>();
   let closed = false;
   nsp.use(keyHandshake(app, ["provider"], "connect as a provider"));
-  const unwatchKeys = watchKeyChanges(app, nsp);
 
   nsp.on("connection", (socket) => {
-    trackKeySocket(socket, socket.data.key);
+    trackKeySocket(app, socket, socket.data.key);
     on(app, socket, PROVIDER_EVENTS.register, RegisterSchema, async (reg) => register(app, socket, reg));
     on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) => (providerId ? handleResult(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.error, ExecutionErrorSchema, async (msg, providerId) => (providerId ? handleExecutionError(app, providerId, msg) : notRegistered));
@@ -82,7 +81,6 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     async settle() {
       while (pending.size) await Promise.all([...pending]);
       closed = true;
-      unwatchKeys();
     },
   };
 }

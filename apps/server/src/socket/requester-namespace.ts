@@ -11,7 +11,7 @@ import { REQUESTER_EVENTS, REQUESTER_NAMESPACE, TaskWatchSchema, type TaskWatch,
 import type { AppContext } from "../context";
 import { openTaskWatch, taskOwners, toUpdateMessage } from "../services/task-updates";
 import { onAcked } from "./acks";
-import { keyHandshake, trackKeySocket, watchKeyChanges } from "./key-sockets";
+import { keyHandshake, trackKeySocket } from "./key-sockets";
 
 const taskRoom = (taskId: string) => `task:${taskId}`;
 const accountRoom = (accountId: string) => `account:${accountId}`;
@@ -26,7 +26,6 @@ export function attachRequesterNamespace(app: AppContext, io: IOServer): Request
   const owners = taskOwners(app);
   // Every key may read its own tasks.
   nsp.use(keyHandshake(app, ["read"], "watch tasks"));
-  const unwatchKeys = watchKeyChanges(app, nsp);
   /** This instance's sockets subscribed to all of their account's tasks: only then is a task's requester looked for. */
   let accountWide = 0;
 
@@ -40,7 +39,7 @@ export function attachRequesterNamespace(app: AppContext, io: IOServer): Request
   });
 
   nsp.on("connection", (socket: Socket) => {
-    trackKeySocket(socket, socket.data.key);
+    trackKeySocket(app, socket, socket.data.key);
     const accountId = socket.data.accountId as string;
     const leaveAccount = () => {
       if (!socket.data.allTasks) return;
@@ -74,7 +73,6 @@ export function attachRequesterNamespace(app: AppContext, io: IOServer): Request
     nsp,
     close() {
       offTask();
-      unwatchKeys();
     },
   };
 }

@@ -25,6 +25,16 @@ describeDb("pushed task updates: the /requester namespace and tasks.watch", () =
     if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.id as string;
   };
+  const trpcClient = (apiKey: string) =>
+    createTRPCClient<AppRouter>({
+      links: [
+        splitLink({
+          condition: (op) => op.type === "subscription",
+          true: httpSubscriptionLink({ url: `${net.url}/trpc`, EventSource, connectionParams: { apiKey } }),
+          false: httpBatchLink({ url: `${net.url}/trpc` }),
+        }),
+      ],
+    });
   const watcher = async (key: string) => {
     const w = await connectWatcher(net.url, key);
     watchers.push(w);
@@ -84,20 +94,10 @@ describeDb("pushed task updates: the /requester namespace and tasks.watch", () =
   });
 
   it("tasks.watch (tRPC over SSE) gives the same updates, to the owner only", async () => {
-    const client = (apiKey: string) =>
-      createTRPCClient<AppRouter>({
-        links: [
-          splitLink({
-            condition: (op) => op.type === "subscription",
-            true: httpSubscriptionLink({ url: `${net.url}/trpc`, EventSource, connectionParams: { apiKey } }),
-            false: httpBatchLink({ url: `${net.url}/trpc` }),
-          }),
-        ],
-      });
     const taskId = await submit(net.apiKey);
     const heard: TaskUpdateMessage[] = [];
     const done = await new Promise<TaskUpdateMessage>((resolve, reject) => {
-      const sub = client(net.apiKey).tasks.watch.subscribe(
+      const sub = trpcClient(net.apiKey).tasks.watch.subscribe(
         { taskId },
         {
           onData: (u) => {
@@ -115,7 +115,7 @@ describeDb("pushed task updates: the /requester namespace and tasks.watch", () =
     expect(heard.every((u) => u.taskId === taskId)).toBe(true);
 
     const refused = await new Promise<unknown>((resolve) => {
-      const sub = client(otherKey).tasks.watch.subscribe(
+      const sub = trpcClient(otherKey).tasks.watch.subscribe(
         { taskId },
         {
           onData: () => resolve(new Error("heard another account's task")),
@@ -127,5 +127,30 @@ describeDb("pushed task updates: the /requester namespace and tasks.watch", () =
       );
     });
     expect(refused).toMatchObject({ data: { stunCode: "TASK_NOT_FOUND" } });
+  });
+
+  it("a revoked key's socket is closed and its tasks.watch stream ends with KEY_REVOKED", async () => {
+    const made = await api(net.url, "POST", "/accounts/me/keys", { key: net.apiKey, json: { name: "watch-only", scopes: ["read"] } });
+    expect(made.status).toBe(201);
+    const w = await watcher(made.body.apiKey);
+    expect(await w.subscribe()).toEqual({ ok: true });
+    const closed = new Promise<string>((resolve) => w.socket.once("disconnect", resolve));
+    const taskId = await submit(net.apiKey);
+    const ended = new Promise<unknown>((resolve) => {
+      let opened = false;
+      trpcClient(made.body.apiKey).tasks.watch.subscribe(
+        { taskId },
+        {
+          onData: () => {
+            // The first message (the task's status now) says the stream is open: revoke then.
+            if (!opened) void api(net.url, "POST", `/accounts/me/keys/${made.body.key.id}/revoke`, { key: net.apiKey });
+            opened = true;
+          },
+          onError: resolve,
+        },
+      );
+    });
+    expect(await ended).toMatchObject({ data: { stunCode: "KEY_REVOKED" } });
+    expect(await closed).toBe("io server disconnect");
   });
 });

@@ -4,6 +4,7 @@ import type { KeyAuth } from "../../auth/key-auth";
 import type { TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
 import type { z } from "zod";
 import { StunError, TaskWatchSchema, type TaskUpdateMessage } from "@stun/shared";
+import { whileKeyHolds } from "../../services/keys";
 import { taskUpdates } from "../../services/task-updates";
 import { t, toTrpcError } from "../trpc";
 
@@ -42,7 +43,14 @@ const wireAll = <R extends Record<string, Procedure>>(group: R) => t.router(Obje
 const watch = t.procedure.input(TaskWatchSchema).subscription(async function* ({ ctx, input, signal }): AsyncGenerator<TaskUpdateMessage> {
   try {
     if (!ctx.key) throw ctx.authError ?? new StunError("UNAUTHORIZED", "missing or invalid API key");
-    yield* taskUpdates(ctx.app, ctx.key.accountId, input, signal);
+    // The stream ends when its key expires or is revoked, as a socket of that key is closed.
+    const hold = whileKeyHolds(ctx.app, ctx.key, signal);
+    try {
+      yield* taskUpdates(ctx.app, ctx.key.accountId, input, hold.signal);
+    } finally {
+      hold.release();
+    }
+    if (!signal?.aborted) throw new StunError("KEY_REVOKED", "this API key was revoked or has expired");
   } catch (e) {
     throw toTrpcError(e);
   }
