@@ -4,6 +4,8 @@ import type { TaskStatus } from "@stun/shared";
 export interface TaskUpdate {
   taskId: string;
   status: TaskStatus;
+  /** The task's requester, where the announcer has it at hand (submit): pushed updates need it (services/task-updates.ts). */
+  requesterId?: string;
 }
 
 /**

@@ -17,6 +17,7 @@ import { expireTasks, lapseLeases, recoverOnStartup } from "./tasks/lifecycle";
 import { Dispatcher } from "./scheduler/dispatcher";
 import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
+import { attachRequesterNamespace } from "./socket/requester-namespace";
 import { ChainAdapter } from "./chain/adapter";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
@@ -90,6 +91,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     await presence.start();
   }
   const providerNamespace = attachProviderNamespace(app, io);
+  const requesterNamespace = attachRequesterNamespace(app, io);
 
   // Single instance: nobody else can hold our old assignments, so re-queue them now. With Redis
   // (several instances) leases decide instead.
@@ -137,6 +139,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       await app.chain?.stop();
       await dispatcher.stop();
       io.disconnectSockets(true);
+      requesterNamespace.close();
+      requesterNamespace.nsp.disconnectSockets(true);
       await providerNamespace.settle();
       // Fastify closes the HTTP server and forces keep-alive connections shut; io.close() alone
       // would wait for idle clients' keep-alive timeouts.

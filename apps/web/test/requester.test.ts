@@ -142,10 +142,19 @@ describe("web app: requester", () => {
   it("runs a task from the generated form and shows the verified outputs live", async () => {
     await page.getByLabel("Values for x").fill("1, 2, 3, 4");
     await shot("model");
+    // The task page hears the task's statuses pushed (tasks.watch over SSE) and never long-polls.
+    const trpcCalls: string[] = [];
+    const record = (r: { url(): string }) => {
+      if (r.url().includes("/trpc/")) trpcCalls.push(decodeURIComponent(r.url()));
+    };
+    page.on("request", record);
     await page.getByRole("button", { name: "Run task" }).click();
     await page.waitForURL(/\/task\?id=tsk_/);
     const status = page.getByTestId("task-status");
     await expect.poll(() => status.getAttribute("data-status"), { timeout: 30_000 }).toBe("completed");
+    page.off("request", record);
+    expect(trpcCalls.some((u) => u.includes("/trpc/tasks.watch"))).toBe(true);
+    expect(trpcCalls.filter((u) => u.includes("tasks.get") && /"wait":[1-9]/.test(u))).toEqual([]);
     const values = (await page.getByTestId("values-y").locator("td").allInnerTexts()).map(Number);
     expect(values).toHaveLength(3);
     values.forEach((v, i) => expect(close(v, expected[i]!), `y[${i}] = ${v}, expected ${expected[i]}`).toBe(true));

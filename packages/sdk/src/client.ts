@@ -40,6 +40,7 @@ import {
 } from "@stun/shared";
 import { StunApiError, errorFromResponse } from "./errors";
 import { decodeTensor, toRawTensor, type Tensor, type TensorInput } from "./tensors";
+import { PushUnavailable, TaskPush, type WaitPath } from "./push";
 
 export const DEFAULT_BASE_URL = "http://localhost:4000";
 /** Per-request timeout unless the call or the client says otherwise. */
@@ -48,6 +49,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_UPLOAD_TIMEOUT_MS = 600_000;
 /** How long `task.wait()` waits for a terminal status unless told. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 600_000;
+/** How long a wait gives the push channel to connect and answer before long-polling. */
+export const DEFAULT_PUSH_CONNECT_TIMEOUT_MS = 5_000;
 /** The server's long-poll cap (`GET /tasks/:id?wait=S`, S ≤ 60). */
 const MAX_WAIT_SECONDS = 60;
 
@@ -128,6 +131,13 @@ export interface StunClientOptions {
   uploadTimeoutMs?: number;
   /** A fetch implementation (defaults to the global one). */
   fetch?: typeof fetch;
+  /**
+   * Waits hear the task's end pushed on the server's `/requester` socket (default true); false, or
+   * a socket that cannot connect within `pushConnectTimeoutMs`, long-polls `GET /tasks/:id?wait=`.
+   */
+  push?: boolean;
+  /** How long a wait gives the push channel to connect and answer before long-polling (default 5000 ms). */
+  pushConnectTimeoutMs?: number;
 }
 
 /** Options every call takes. */
@@ -164,6 +174,8 @@ export interface WaitOptions {
   /** Total time to wait for a terminal status (default 10 minutes; Infinity waits forever). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Told how the wait learnt the task's end: "push", or "long-poll" (push off, or unavailable). */
+  onPath?: (path: WaitPath) => void;
 }
 
 export interface ListTasksOptions extends CallOptions {
@@ -324,6 +336,7 @@ export class StunClient {
   private readonly timeoutMs: number;
   private readonly uploadTimeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly push: TaskPush | undefined;
 
   constructor(options: StunClientOptions = {}) {
     const list = typeof options.baseUrl === "string" ? options.baseUrl.split(",") : (options.baseUrl ?? [DEFAULT_BASE_URL]);
@@ -336,6 +349,7 @@ export class StunClient {
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== "function") throw new StunApiError(0, "VALIDATION_FAILED", "no fetch implementation: pass options.fetch");
     this.fetchImpl = f.bind(globalThis);
+    if (options.push !== false && this.apiKey) this.push = new TaskPush(this.baseUrl, this.apiKey, options.pushConnectTimeoutMs ?? DEFAULT_PUSH_CONNECT_TIMEOUT_MS);
   }
 
   /** Creates an account (no API key needed) and returns its id and API key (shown only once). */
@@ -567,11 +581,28 @@ export class StunClient {
     return last;
   }
 
-  /** Like waitForTask but returns the last view, terminal or not, when the time is up. */
+  /**
+   * Like waitForTask but returns the last view, terminal or not, when the time is up. Hears the end
+   * on the push channel when it can (then one plain GET for the view), else long-polls.
+   */
   async pollTask(id: string, options: WaitOptions = {}): Promise<TaskInfo> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const { signal } = options;
+    if (this.push) {
+      try {
+        await this.push.untilTerminal(id, deadline, signal);
+        options.onPath?.("push");
+        return await this.getTask(id, signal ? { signal } : {});
+      } catch (e) {
+        if (!(e instanceof PushUnavailable)) throw e;
+      }
+    }
+    options.onPath?.("long-poll");
+    return this.longPoll(id, deadline, signal);
+  }
+
+  private async longPoll(id: string, deadline: number, signal: AbortSignal | undefined): Promise<TaskInfo> {
     let backoff = 250;
     let last: TaskInfo | undefined;
     for (;;) {
@@ -599,6 +630,11 @@ export class StunClient {
         backoff = Math.min(backoff * 2, 5000);
       } else backoff = 250;
     }
+  }
+
+  /** Closes the push channel's socket, if one is open (it never keeps a Node process alive, so this is optional). */
+  close(): void {
+    this.push?.close();
   }
 
   /** A handle on an existing task (no request until it is used). */

@@ -17,6 +17,7 @@ export {
   DEFAULT_TIMEOUT_MS,
   DEFAULT_UPLOAD_TIMEOUT_MS,
   DEFAULT_WAIT_TIMEOUT_MS,
+  DEFAULT_PUSH_CONNECT_TIMEOUT_MS,
   type Account,
   type ApiKeyInfo,
   type CreateKeyOptions,
@@ -38,6 +39,7 @@ export {
   type WaitOptions,
 } from "./client";
 export type { Health } from "@stun/shared";
+export type { WaitPath } from "./push";
 export { StunApiError, isStunApiError, errorFromResponse, type ClientErrorCode, type StunErrorCode } from "./errors";
 export {
   decodeTensor,

@@ -3,6 +3,7 @@ export * from "./errors";
 export * from "./schemas/common";
 export * from "./schemas/api";
 export * from "./schemas/protocol";
+export * from "./schemas/task-updates";
 export * from "./schemas/auth";
 export * from "./schemas/wallet";
 export * from "./schemas/keys";

@@ -48,7 +48,7 @@ export async function registerTrpc(http: FastifyInstance, app: AppContext): Prom
     scope.all("/trpc/:path", { bodyLimit: BODY_LIMIT }, async (req, reply) => {
       await fastifyRequestHandler({
         router: appRouter,
-        createContext: ({ req: r }: { req: FastifyRequest }) => createTrpcContext(app, r),
+        createContext: ({ req: r, info }) => createTrpcContext(app, r, info.connectionParams),
         maxBatchSize: TRPC_MAX_BATCH,
         maxBodySize: BODY_LIMIT,
         // A procedure's RATE_LIMITED (SIWE nonces) gets the same Retry-After as a REST 429.

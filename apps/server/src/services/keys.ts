@@ -7,7 +7,7 @@
  * key manages none. A non-admin key with an expiry cannot make a key that outlives it (create:
  * KEY_SCOPE; rotate: the new key's expiry is capped at the caller's). Revocation
  * and rotation are announced with `bus.keysChanged` after commit: every instance drops the key from
- * its auth cache and disconnects the provider sockets it opened.
+ * its auth cache and ends the sockets and subscription streams it opened (`whileKeyHolds`).
  */
 import { StunError, type ApiKeyView, type CreateKeyRequest, type CreatedKey, type KeyKind, type KeyScope, type RotateKeyRequest } from "@stun/shared";
 import type { AppContext } from "../context";
@@ -198,4 +198,44 @@ export async function issueSiweSession(app: AppContext, accountId: string): Prom
   });
   await app.bus.keysChanged(revoked);
   return created.apiKey;
+}
+
+/** setTimeout's longest delay; a later expiry is checked again when this fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A long-lived use of `key` (a socket, a subscription stream): `signal` aborts when the key
+ * expires or is revoked — `bus.keysChanged` names it on every instance, and the key is read again
+ * (revoked: abort; expiry changed by a rotation: re-armed) — or when `parent` aborts. `release()`
+ * once the use ends.
+ */
+export function whileKeyHolds(app: AppContext, key: KeyAuth, parent?: AbortSignal): { signal: AbortSignal; release(): void } {
+  const ctl = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (expiresAt: number | null) => {
+    clearTimeout(timer);
+    if (expiresAt === null) return;
+    const delay = expiresAt - Date.now();
+    if (delay <= 0) return ctl.abort();
+    timer = setTimeout(() => arm(expiresAt), Math.min(delay, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm(key.expiresAt);
+  const off = app.bus.onKeysChanged((keyIds) => {
+    if (!keyIds.includes(key.keyId)) return;
+    void app.db.prisma.apiKey
+      .findUnique({ where: { id: key.keyId }, select: { revokedAt: true, expiresAt: true } })
+      .then((row) => (!row || row.revokedAt ? ctl.abort() : arm(row.expiresAt?.getTime() ?? null)))
+      .catch(() => undefined);
+  });
+  const onParent = () => ctl.abort();
+  if (parent?.aborted) ctl.abort();
+  else parent?.addEventListener("abort", onParent, { once: true });
+  const release = () => {
+    clearTimeout(timer);
+    off();
+    parent?.removeEventListener("abort", onParent);
+  };
+  ctl.signal.addEventListener("abort", release, { once: true });
+  return { signal: ctl.signal, release };
 }

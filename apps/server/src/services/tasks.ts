@@ -101,7 +101,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   // After this request is answered: making a canary (a reference run, two blobs, a transaction)
   // must not delay the submit it follows.
   setImmediate(() => void maybeInjectCanary(app, model, id));
-  app.bus.taskUpdated({ taskId: id, status: "queued" });
+  app.bus.taskUpdated({ taskId: id, status: "queued", requesterId });
   app.bus.workAvailable();
   // The model's circuit build may have failed while this task was being stored (after the build
   // had already failed the model's open zk tasks): then this one fails too, now.

@@ -2,14 +2,12 @@ import type { Namespace, Socket } from "socket.io";
 import {
   DrainSchema,
   ExecutionErrorSchema,
-  HandshakeAuthSchema,
   HeartbeatSchema,
   PROVIDER_EVENTS,
   PROVIDER_NAMESPACE,
   RegisterSchema,
   ReleaseSchema,
   ResultSchema,
-  StunError,
   type Ack,
   type Register,
   type RegisterAck,
@@ -17,46 +15,19 @@ import {
 import type { Server as IOServer } from "socket.io";
 import type { z } from "zod";
 import type { AppContext } from "../context";
-import { authenticateKey } from "../auth/key-auth";
-import { requireScope } from "../auth/scopes";
-import { trackKeySocket, watchKeyChanges } from "./key-sockets";
+import { keyHandshake, trackKeySocket } from "./key-sockets";
+import { onAcked } from "./acks";
 import { relayCancellations } from "./remote-cancels";
-import { zodMessage } from "../errors";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
 import { loseAssignment } from "../tasks/lifecycle";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";
-import { addressId, retryAfterOf } from "../limits/rate-limits";
 
-type AckFn = (ack: Ack | RegisterAck) => void;
-
-function errorAck(e: unknown): Ack {
-  if (e instanceof StunError) return { ok: false, error: { code: e.code, message: e.message } };
-  return { ok: false, error: { code: "INTERNAL", message: "internal error" } };
-}
-
-/**
- * Wraps a handler: validates the payload with its zod schema, requires registration where asked,
- * and always answers the ack — a bad message gets an error ack, never a crash or a hang.
- */
+/** A provider event: validated, acked, with the socket's registered provider (socket/acks.ts). */
 function on<S extends z.ZodType>(app: AppContext, socket: Socket, event: string, schema: S, handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | void>): void {
-  socket.on(event, async (payload: unknown, ack?: AckFn) => {
-    const reply = typeof ack === "function" ? ack : () => undefined;
-    try {
-      const parsed = schema.safeParse(payload);
-      if (!parsed.success) {
-        reply({ ok: false, error: { code: "VALIDATION_FAILED", message: zodMessage(parsed.error) } });
-        return;
-      }
-      const result = await handler(parsed.data, socket.data.providerId as string | undefined);
-      reply(result ?? { ok: true });
-    } catch (e) {
-      if (!(e instanceof StunError)) app.log.error({ err: e, event }, "provider message failed");
-      reply(errorAck(e));
-    }
-  });
+  onAcked(app, socket, event, schema, (payload) => handler(payload, socket.data.providerId as string | undefined));
 }
 
 const notRegistered: Ack = { ok: false, error: { code: "NOT_REGISTERED", message: "send provider:register first" } };
@@ -71,35 +42,11 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
   const nsp = io.of(PROVIDER_NAMESPACE);
   const pending = new Set<Promise<void>>();
   let closed = false;
-  nsp.use(async (socket, next) => {
-    // Connection attempts count per address before the key is checked, so keys cannot be guessed
-    // at socket speed. The refusal reaches the client as connect_error "RATE_LIMITED: …" with
-    // `data: { code, retryAfterSeconds }`.
-    try {
-      await app.limits.hit("providerConnect", addressId(clientIp(socket.request, app.config.trustProxy)));
-    } catch (e) {
-      const err = e instanceof StunError ? e : new StunError("INTERNAL", "internal error");
-      return next(Object.assign(new Error(`${err.code}: ${err.message}`), { data: { code: err.code, retryAfterSeconds: retryAfterOf(err) } }));
-    }
-    const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
-    if (!auth.success) return next(new Error("UNAUTHORIZED: handshake needs { apiKey, protocolVersion: 1 }"));
-    try {
-      const key = await authenticateKey(app, auth.data.apiKey);
-      requireScope(key.scopes, ["provider"], "connect as a provider");
-      socket.data.accountId = key.accountId;
-      socket.data.key = key;
-      next();
-    } catch (e) {
-      // "<CODE>: message" (clients match the code at the start), and the code in `data`.
-      const err = e instanceof StunError ? e : new StunError("UNAUTHORIZED", "invalid API key");
-      next(Object.assign(new Error(`${err.code}: ${err.message}`), { data: { code: err.code, message: err.message } }));
-    }
-  });
-  const unwatchKeys = watchKeyChanges(app, nsp);
+  nsp.use(keyHandshake(app, ["provider"], "connect as a provider"));
   const unrelayCancels = relayCancellations(app);
 
   nsp.on("connection", (socket) => {
-    trackKeySocket(socket, socket.data.key);
+    trackKeySocket(app, socket, socket.data.key);
     on(app, socket, PROVIDER_EVENTS.register, RegisterSchema, async (reg) => register(app, socket, reg));
     on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) => (providerId ? handleResult(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.error, ExecutionErrorSchema, async (msg, providerId) => (providerId ? handleExecutionError(app, providerId, msg) : notRegistered));
@@ -136,7 +83,6 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     async settle() {
       while (pending.size) await Promise.all([...pending]);
       closed = true;
-      unwatchKeys();
       unrelayCancels();
     },
   };

@@ -34,6 +34,8 @@ export function trpcErrorBody(err: StunError) {
 }
 
 export const t = initTRPC.context<CallContext>().create({
+  // Subscriptions (tasks.watch) over SSE: a ping every 15 s keeps an idle stream open through proxies.
+  sse: { ping: { enabled: true, intervalMs: 15_000 } },
   errorFormatter({ shape, error }) {
     const cause = error.cause instanceof StunError ? error.cause : undefined;
     return { ...shape, data: { ...shape.data, stack: undefined, stunCode: cause?.code ?? (error.code === "BAD_REQUEST" ? "VALIDATION_FAILED" : error.code) } };

@@ -12,6 +12,7 @@ import { startServer } from "../../src/server";
 import { describeDb, testDbKind } from "../support/database";
 import { eventually, spawnProvider, startTestNetwork } from "../support/network";
 import { api, float32Of, runTask, toJsonTensor, uploadModel } from "../support/api";
+import { connectWatcher } from "../support/requester-watch";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
 // This test's own namespace in the shared Redis: another run on the machine never hears its events.
@@ -146,6 +147,49 @@ describeDb("two server instances sharing PostgreSQL and Redis, with no shared fi
       await dbB.close();
       await net.close();
       rmSync(dataDirB, { recursive: true, force: true });
+    }
+  });
+});
+
+describeDb("pushed task updates across two instances", () => {
+  it.runIf(testDbKind === "postgres")("a requester's socket on either instance hears its task, run on the other, once", async () => {
+    const net = await startTestNetwork({ env: { REDIS_URL, REDIS_PREFIX: `${REDIS_PREFIX}-push`, INSTANCE_ID: "instance-a" } });
+    const dbB = await createDatabase({ url: net.db.url! });
+    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: net.dataDir, LOG_LEVEL: "warn", STUN_FSYNC: "false", REDIS_URL, REDIS_PREFIX: `${REDIS_PREFIX}-push`, INSTANCE_ID: "instance-b" }), {
+      db: dbB,
+    });
+    const provider = await spawnProvider(b.url, net.providerApiKey, "on-b", ["--price", "10"]);
+    const onA = await connectWatcher(net.url, net.apiKey);
+    const onB = await connectWatcher(b.url, net.apiKey);
+    try {
+      expect(await onA.subscribe()).toEqual({ ok: true });
+      expect(await onB.subscribe()).toEqual({ ok: true });
+      const modelId = await uploadModel(net.url, net.apiKey, buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 6 }).bytes);
+      const submit = async () => {
+        const x = new Float32Array([0.5, -1, 2, 0]);
+        const res = await api(net.url, "POST", "/tasks", {
+          key: net.apiKey,
+          json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) }, verification: { mode: "none" } },
+        });
+        return res.body.id as string;
+      };
+      // Submitted on A, run by B's provider: A's socket hears the completion through the relay, B's
+      // hears of a task it learnt the requester of from the relayed submit.
+      const first = await submit();
+      expect(await onA.terminal(first)).toEqual({ taskId: first, status: "completed" });
+      expect(await onB.terminal(first)).toEqual({ taskId: first, status: "completed" });
+      // A later task as the barrier: by its end any duplicate of the first would have arrived.
+      const second = await submit();
+      await onA.terminal(second);
+      await onB.terminal(second);
+      for (const w of [onA, onB]) expect(w.heard.filter((u) => u.taskId === first && u.status === "completed")).toHaveLength(1);
+    } finally {
+      onA.socket.close();
+      onB.socket.close();
+      await provider.kill();
+      await b.close();
+      await dbB.close();
+      await net.close();
     }
   });
 });

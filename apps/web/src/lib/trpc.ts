@@ -1,5 +1,5 @@
 "use client";
-import { createTRPCClient, httpBatchLink, httpLink, splitLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import type { AppRouter } from "@stun/server";
 import { getApiKey } from "./api-key";
 
@@ -18,9 +18,14 @@ const isLongPoll = (input: unknown): boolean => typeof input === "object" && inp
 export const trpc = createTRPCClient<AppRouter>({
   links: [
     splitLink({
-      condition: (op) => isLongPoll(op.input),
-      true: httpLink({ url: "/trpc", headers }),
-      false: httpBatchLink({ url: "/trpc", headers, maxURLLength: 4000 }),
+      // Subscriptions (tasks.watch) over SSE: EventSource sends no headers, so the key goes as connectionParams.
+      condition: (op) => op.type === "subscription",
+      true: httpSubscriptionLink({ url: "/trpc", connectionParams: () => ({ apiKey: getApiKey() ?? "" }) }),
+      false: splitLink({
+        condition: (op) => isLongPoll(op.input),
+        true: httpLink({ url: "/trpc", headers }),
+        false: httpBatchLink({ url: "/trpc", headers, maxURLLength: 4000 }),
+      }),
     }),
   ],
 });

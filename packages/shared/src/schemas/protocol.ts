@@ -74,7 +74,7 @@ export const RegisterSchema = z.object({
 });
 export type Register = z.infer<typeof RegisterSchema>;
 
-const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: z.string().max(64), message: z.string().max(2000) }) });
+export const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: z.string().max(64), message: z.string().max(2000) }) });
 export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), providerId: IdSchema }), AckErrorSchema]);
 export type RegisterAck = z.infer<typeof RegisterAckSchema>;
 

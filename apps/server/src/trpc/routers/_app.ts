@@ -3,7 +3,9 @@ import { authorizeCall, type Procedure } from "../../procedures/define";
 import type { KeyAuth } from "../../auth/key-auth";
 import type { TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
 import type { z } from "zod";
-import { StunError } from "@stun/shared";
+import { StunError, TaskWatchSchema, type TaskUpdateMessage } from "@stun/shared";
+import { whileKeyHolds } from "../../services/keys";
+import { taskUpdates } from "../../services/task-updates";
 import { t, toTrpcError } from "../trpc";
 
 /**
@@ -33,10 +35,31 @@ function wire<P extends Procedure>(p: P): Wired<P> {
 
 const wireAll = <R extends Record<string, Procedure>>(group: R) => t.router(Object.fromEntries(Object.entries(group).map(([k, p]) => [k, wire(p)])) as { [K in keyof R]: Wired<R[K]> });
 
+/**
+ * `tasks.watch`: the caller's task updates over SSE (httpSubscriptionLink) — one task (its status
+ * now first, then each change) or, without `taskId`, all of its account's tasks; TASK_NOT_FOUND for
+ * another account's task. The same messages as the `/requester` socket.io namespace.
+ */
+const watch = t.procedure.input(TaskWatchSchema).subscription(async function* ({ ctx, input, signal }): AsyncGenerator<TaskUpdateMessage> {
+  try {
+    if (!ctx.key) throw ctx.authError ?? new StunError("UNAUTHORIZED", "missing or invalid API key");
+    // The stream ends when its key expires or is revoked, as a socket of that key is closed.
+    const hold = whileKeyHolds(ctx.app, ctx.key, signal);
+    try {
+      yield* taskUpdates(ctx.app, ctx.key.accountId, input, hold.signal);
+    } finally {
+      hold.release();
+    }
+    if (!signal?.aborted) throw new StunError("KEY_REVOKED", "this API key was revoked or has expired");
+  } catch (e) {
+    throw toTrpcError(e);
+  }
+});
+
 export const appRouter = t.router({
   accounts: wireAll(procedures.accounts),
   models: wireAll(procedures.models),
-  tasks: wireAll(procedures.tasks),
+  tasks: t.mergeRouters(wireAll(procedures.tasks), t.router({ watch })),
   network: wireAll(procedures.network),
   auth: wireAll(procedures.auth),
   chain: wireAll(procedures.chain),

@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
-import { Suspense, useMemo } from "react";
+import { Suspense, useEffect, useMemo, useState } from "react";
 import { isTerminalStatus, type TaskView } from "@stun/shared";
 import { SignedIn } from "@/components/signed-in";
 import { Executions, Outputs, Receipt, StatusTimeline } from "@/components/task-parts";
@@ -11,22 +11,37 @@ import { toUiError } from "@/lib/errors";
 import { formatAmount, formatMs, formatTime } from "@/lib/format";
 import { trpc } from "@/lib/trpc";
 
-/** Seconds each long-poll may wait: the server answers at once when the task ends, else after this. */
+/** Seconds each long-poll may wait (only when the push channel failed): the server answers at once when the task ends, else after this. */
 const LONG_POLL_S = 2;
 
 function Task({ id }: { id: string }) {
   const queryClient = useQueryClient();
-  const key = ["tasks.get", id];
+  const key = useMemo(() => ["tasks.get", id], [id]);
+  // Live from the server's push (tRPC subscription tasks.watch); long-polling only if that fails.
+  const [pushFailed, setPushFailed] = useState(false);
   const task = useQuery({
     queryKey: key,
     queryFn: () => {
       const prev = queryClient.getQueryData<TaskView>(key);
-      return trpc.tasks.get.query({ id, wait: prev && !isTerminalStatus(prev.status) ? LONG_POLL_S : 0 });
+      return trpc.tasks.get.query({ id, wait: pushFailed && prev && !isTerminalStatus(prev.status) ? LONG_POLL_S : 0 });
     },
-    // Live: the next long-poll starts right after the last one answered, until the task ends.
-    refetchInterval: (q) => (q.state.data && isTerminalStatus(q.state.data.status) ? false : 100),
+    refetchInterval: (q) => (!pushFailed || (q.state.data && isTerminalStatus(q.state.data.status)) ? false : 100),
     refetchIntervalInBackground: true,
   });
+  useEffect(() => {
+    const sub = trpc.tasks.watch.subscribe(
+      { taskId: id },
+      {
+        // Each status the task reaches (its current one first): the view is read again when it changed.
+        onData: (u) => {
+          if (queryClient.getQueryData<TaskView>(key)?.status !== u.status) void queryClient.invalidateQueries({ queryKey: key });
+          if (isTerminalStatus(u.status)) sub.unsubscribe();
+        },
+        onError: () => setPushFailed(true),
+      },
+    );
+    return () => sub.unsubscribe();
+  }, [id, key, queryClient]);
   const providers = useQuery({ queryKey: ["network.providers"], queryFn: () => trpc.network.providers.query(), staleTime: 30_000 });
   const model = useQuery({
     queryKey: ["models.get", task.data?.modelId],
