@@ -16,8 +16,8 @@ import { parseConfig } from "../apps/server/src/env";
 import { startServer } from "../apps/server/src/server";
 import { createAccount, faucet } from "../apps/server/src/services/accounts";
 import { stakeFunds } from "../apps/server/src/services/stake";
-import pg from "pg";
 import { percentiles } from "./stats";
+import { createBenchDatabase } from "./support/load";
 
 const { values } = parseArgs({ options: { tasks: { type: "string", default: "300" } } });
 const N = Number(values.tasks);
@@ -112,22 +112,3 @@ await server.close();
 await benchDb?.drop();
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
-
-async function createBenchDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `stun_bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
