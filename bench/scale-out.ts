@@ -5,10 +5,14 @@
  * (summed over instances: the goal is within 10% of one instance's), and from PostgreSQL the
  * transactions per task and the lock waits seen (pg_locks sampled every 20 ms during the run).
  *
+ * `--requesters K` spreads the clients over K requester accounts (client j is account j mod K): with
+ * one, every submit and settlement locks that one Account row, the hot row a single heavy
+ * requester is.
+ *
  * This machine has 2 cores: N instances share them, so tasks/s cannot grow with N here; CPU per
  * task is what shows whether an instance costs more work per task as the network grows.
  *
- *   npx tsx bench/scale-out.ts [--instances 1,2,3] [--providers 6] [--slots 2] [--clients 24] [--seconds 10] [--mode none]
+ *   npx tsx bench/scale-out.ts [--instances 1,2,3] [--providers 6] [--slots 2] [--clients 24] [--requesters 1] [--seconds 10] [--mode none]
  * Instances share blobs through BLOB_STORE when set (e.g. BLOB_STORE=postgres), else one data directory.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,7 +22,7 @@ import { parseArgs } from "node:util";
 import { spawnProviderProcess } from "@stun/provider-native";
 import pg from "pg";
 import { percentiles } from "./stats";
-import { benchRequester, closedLoop, createBenchDatabase, startBenchServer, type Mode } from "./support/load";
+import { benchRequester, closedLoop, createBenchDatabase, fundedRequester, startBenchServer, type Mode } from "./support/load";
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     providers: { type: "string", default: "6" },
     slots: { type: "string", default: "2" },
     clients: { type: "string", default: "24" },
+    requesters: { type: "string", default: "1" },
     seconds: { type: "string", default: "10" },
     mode: { type: "string", default: "none" },
   },
@@ -35,7 +40,7 @@ const mode = values.mode as Mode;
 const clients = Number(values.clients);
 
 console.log(
-  `# scale-out: ${os.cpus().length} cores, PostgreSQL + Redis, ${values.providers} native providers × ${values.slots} slots, ${clients} clients, mode ${mode}, ${values.seconds} s per point`,
+  `# scale-out: ${os.cpus().length} cores, PostgreSQL + Redis, ${values.providers} native providers × ${values.slots} slots, ${clients} clients of ${values.requesters} requester account(s), mode ${mode}, ${values.seconds} s per point`,
 );
 const base: { cpu?: number } = {};
 for (const n of values.instances.split(",").map(Number)) {
@@ -54,8 +59,10 @@ for (const n of values.instances.split(",").map(Number)) {
     ),
   );
   const one = await benchRequester(first.info.url, first.info.requesterKey);
-  const requesters = await Promise.all(servers.map((s) => benchRequester(s.info.url, first.info.requesterKey, one.modelId)));
-  for (let i = 0; i < 30; i++) await requesters[i % n]!.oneTask(mode);
+  // Client j: account j mod K on instance j mod N.
+  const keys = [first.info.requesterKey, ...(await Promise.all(Array.from({ length: Number(values.requesters) - 1 }, () => fundedRequester(first.info.url))))];
+  const requesters = await Promise.all(Array.from({ length: Math.max(n, keys.length) }, (_, j) => benchRequester(servers[j % n]!.info.url, keys[j % keys.length]!, one.modelId)));
+  for (let i = 0; i < 30; i++) await requesters[i % requesters.length]!.oneTask(mode);
 
   const stats = new pg.Client({ connectionString: db.url });
   await stats.connect();
@@ -72,7 +79,7 @@ for (const n of values.instances.split(",").map(Number)) {
     }
   })();
   await Promise.all(servers.map((s) => s.start()));
-  const { ms, secs } = await closedLoop(clients, Number(values.seconds), (c) => requesters[c % n]!.oneTask(mode));
+  const { ms, secs } = await closedLoop(clients, Number(values.seconds), (c) => requesters[c % requesters.length]!.oneTask(mode));
   const windows = await Promise.all(servers.map((s) => s.stop()));
   sampling = false;
   await sampler;

@@ -117,6 +117,18 @@ export async function benchRequester(url: string, key: string, modelId?: string)
   };
 }
 
+/** A new requester account on the server at `url` (local mode's faucet funds it); its API key. */
+export async function fundedRequester(url: string, amount = 10n ** 12n): Promise<string> {
+  const { apiKey } = (await (await fetch(`${url}/api/v1/accounts`, { method: "POST" })).json()) as { apiKey: string };
+  const funded = await fetch(`${url}/api/v1/faucet`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ amount: amount.toString() }),
+  });
+  if (!funded.ok) throw new Error(`faucet: HTTP ${funded.status} ${await funded.text()}`);
+  return apiKey;
+}
+
 /** `clients` requesters, each running its next task when the last one finished, for `seconds`. Client i runs `task(i)`. */
 export async function closedLoop(clients: number, seconds: number, task: (client: number) => Promise<number>): Promise<{ ms: number[]; secs: number }> {
   const ms: number[] = [];
