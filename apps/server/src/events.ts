@@ -1,6 +1,9 @@
 import { EventEmitter } from "node:events";
 import type { TaskStatus } from "@stun/shared";
 
+/** How long relayed "work available" pokes are gathered into one dispatcher pass (EventBus). */
+const REMOTE_WORK_COALESCE_MS = 10;
+
 export interface TaskUpdate {
   taskId: string;
   status: TaskStatus;
@@ -21,6 +24,21 @@ export class EventBus {
     this.emitter.setMaxListeners(0);
   }
 
+  /**
+   * Relayed "work available" pokes are coalesced: at most one dispatcher pass per
+   * REMOTE_WORK_COALESCE_MS for all of them (under load every task sends two), so instances do not
+   * multiply each other's claim passes. The dispatcher's own timer is the backstop.
+   */
+  private workPending = false;
+  private workFromElsewhere(): void {
+    if (this.workPending) return;
+    this.workPending = true;
+    setTimeout(() => {
+      this.workPending = false;
+      this.emitter.emit("work");
+    }, REMOTE_WORK_COALESCE_MS).unref();
+  }
+
   /** Connects a cross-instance relay: outgoing events are published through it. */
   setRelay(relay: (channel: string, payload: string) => unknown): void {
     this.relay = relay;
@@ -29,7 +47,7 @@ export class EventBus {
   /** Delivers an event that arrived from another instance. */
   receive(channel: string, payload: string): void {
     if (channel === "task") this.emitter.emit("task", JSON.parse(payload) as TaskUpdate);
-    else if (channel === "work") this.emitter.emit("work");
+    else if (channel === "work") this.workFromElsewhere();
     else if (channel === "keys") this.emitter.emit("keys", JSON.parse(payload) as string[]);
   }
 
@@ -38,9 +56,14 @@ export class EventBus {
     this.relay?.("task", JSON.stringify(update));
   }
 
-  workAvailable(): void {
+  /**
+   * Work may be claimable: dispatchers run a pass. `here`: only this instance's can use it (a slot
+   * of a provider connected here came free, a provider registered here) — not relayed, so other
+   * instances do not run claim passes that find nothing.
+   */
+  workAvailable(where: "everywhere" | "here" = "everywhere"): void {
     this.emitter.emit("work");
-    this.relay?.("work", "");
+    if (where === "everywhere") this.relay?.("work", "");
   }
 
   /**

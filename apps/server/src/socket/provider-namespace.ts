@@ -154,7 +154,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
   });
   app.metrics.providersOnline.set(app.providers.size);
   app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots }, "provider registered");
-  app.bus.workAvailable();
+  app.bus.workAvailable("here");
   return { ok: true, providerId: row.id };
 }
 
