@@ -16,7 +16,8 @@ export interface ReputationEvidence {
 }
 
 export function wilsonLowerBound(valid: number, total: number, z = REPUTATION_Z): number {
-  if (total <= 0) return 0;
+  // No valid evidence: the bound is exactly 0 (the formula below leaves ~1e-17 of rounding for some totals).
+  if (total <= 0 || valid <= 0) return 0;
   const phat = valid / total;
   const z2 = z * z;
   const centre = phat + z2 / (2 * total);

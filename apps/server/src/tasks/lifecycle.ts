@@ -1,6 +1,7 @@
 import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
+import { isRetryableConflict } from "../db/retry-conflicts";
 import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
 import { parseVerification, type StoredVerification } from "./verification";
 
@@ -50,8 +51,21 @@ export function markRunning(app: AppContext, assignmentId: string): Promise<void
 }
 
 async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise<void> {
-  // One statement. Locks the task rows (in id order) before the assignment rows — the order every
-  // other writer (dispatch, results, losses, expiry) uses — so it cannot deadlock with them on PostgreSQL.
+  // The acks were given: a deadlock (PostgreSQL, with a group-commit batch holding several tasks'
+  // rows) is run again, never taken for a missing ack (which would lose running executions).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await markRunningOnce(app, assignmentIds);
+    } catch (e) {
+      if (attempt >= 5 || !isRetryableConflict(e)) throw e;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
+}
+
+async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<void> {
+  // One statement. Locks the task rows (in id order) before the assignment rows, the order every
+  // other writer (dispatch, results, losses, expiry) uses.
   const rows = await app.db.prisma.$queryRaw<Array<{ id: string }>>`
     WITH locked AS (
       SELECT t.id FROM "Task" t WHERE t.id IN (SELECT "taskId" FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])) ORDER BY t.id FOR UPDATE

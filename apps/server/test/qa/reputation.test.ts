@@ -6,6 +6,16 @@ const verdicts = (vs: boolean[], from = NONE): ReputationEvidence => vs.reduce(a
 const repeat = (v: boolean, n: number): boolean[] => Array.from({ length: n }, () => v);
 
 describe("wilsonLowerBound", () => {
+  it("is exactly 0 with no valid evidence, for every amount of invalid evidence (no rounding residue)", () => {
+    // Seen in CI: a cheater's decayed invalid weight gave 6.3e-18, and "never trusted" checks 0.
+    let e: ReputationEvidence = { validWeight: 0, invalidWeight: 0 };
+    for (let i = 0; i < 300; i++) {
+      e = addVerdict(e, false);
+      expect(reputationScore(e)).toBe(0);
+      expect(wilsonLowerBound(0, i + 1)).toBe(0);
+    }
+  });
+
   it("is 0 with no evidence", () => {
     expect(wilsonLowerBound(0, 0)).toBe(0);
     expect(wilsonLowerBound(0, -1)).toBe(0);
