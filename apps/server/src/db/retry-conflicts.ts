@@ -6,6 +6,7 @@
  * commit (db/group-commit.ts) rather than losing the provider's result.
  */
 const RETRYABLE = new Set(["40P01", "40001"]);
+const ATTEMPTS = 5;
 
 /** The PostgreSQL error code behind a Prisma driver-adapter error, if any. */
 function sqlState(e: unknown): string | undefined {
@@ -16,3 +17,16 @@ function sqlState(e: unknown): string | undefined {
 }
 
 export const isRetryableConflict = (e: unknown): boolean => RETRYABLE.has(sqlState(e) ?? "");
+
+/** Runs `run` (one whole transaction or statement) again when PostgreSQL aborted it for a deadlock or a serialization conflict. */
+export async function retryOnConflict<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if (attempt >= ATTEMPTS || !isRetryableConflict(e)) throw e;
+      // A short random pause so the two do not meet again at once.
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
-import { isRetryableConflict } from "../db/retry-conflicts";
+import { retryOnConflict } from "../db/retry-conflicts";
 import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
 import { parseVerification, type StoredVerification } from "./verification";
 
@@ -53,14 +53,7 @@ export function markRunning(app: AppContext, assignmentId: string): Promise<void
 async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise<void> {
   // The acks were given: a deadlock (PostgreSQL, with a group-commit batch holding several tasks'
   // rows) is run again, never taken for a missing ack (which would lose running executions).
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await markRunningOnce(app, assignmentIds);
-    } catch (e) {
-      if (attempt >= 5 || !isRetryableConflict(e)) throw e;
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-    }
-  }
+  await retryOnConflict(() => markRunningOnce(app, assignmentIds));
 }
 
 async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<void> {
