@@ -22,3 +22,4 @@ export * from "./provider-index";
 export * from "./random";
 export * from "./zk";
 export * from "./onnx-external-data";
+export * from "./schemas/tee";
