@@ -23,6 +23,10 @@ export const ERROR_STATUS = {
   /** A model whose server-side run went over its time, memory or output budget (the worker running it was stopped). */
   MODEL_TOO_COSTLY: 400,
   INVALID_JSON: 400,
+  /** A sealed (privacy "tee") input or output that does not open: tampered, sealed to another key or for another model. */
+  SEALED_INVALID: 400,
+  /** TEE evidence that does not verify (the details name the attestation reason code). */
+  ATTESTATION_INVALID: 400,
   /** A JSON body that nests arrays/objects deeper than JSON_MAX_DEPTH (refused before it is parsed). */
   BODY_TOO_DEEP: 400,
   UNAUTHORIZED: 401,
@@ -41,6 +45,8 @@ export const ERROR_STATUS = {
   TASK_NOT_FOUND: 404,
   ASSIGNMENT_NOT_FOUND: 404,
   CONFLICT: 409,
+  /** A sealed task names evidence the provider no longer holds (it re-attested or left): fetch the providers again and reseal. */
+  EVIDENCE_STALE: 409,
   /** An unstake would leave less stake than the account's live executions need. */
   STAKE_LOCKED: 409,
   /** The wallet is already linked to another account. */
