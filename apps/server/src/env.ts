@@ -9,6 +9,8 @@ import { NET_POLICIES } from "./qa/quorum";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 import { keysEnvShape } from "./auth/config";
 import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
+import { loadTeePolicy } from "./tee/tee-policy";
+import type { AttestationPolicy } from "@stun/tee";
 
 /**
  * The server's configuration, parsed once from the environment by one zod schema. Every default
@@ -100,6 +102,15 @@ export const EnvSchema = z.object({
    * for a marketplace of strangers.
    */
   ALLOW_SINGLE: bool.default(false),
+  /**
+   * The attestation policy (docs/TEE.md): a JSON file naming accepted TDX MRTDs/RTMRs, SEV-SNP
+   * measurements, TCB minimums and debug. Unset: any measurement, TCB UpToDate/SWHardeningNeeded, no debug.
+   */
+  TEE_POLICY_FILE: z.string().optional(),
+  /** Accept the simulated TEE (development). Default on locally; production refuses to start with it on. */
+  TEE_ALLOW_SIMULATED: bool.optional(),
+  /** A PCCS (Intel's collateral cache) for TDX evidence that carries no collateral, e.g. https://pccs.example/sgx/certification/v4/. */
+  TEE_PCCS_URL: z.url().optional(),
   /** Largest model (bytes) whose disputes the server's own reference run decides; 0 turns the referee off. */
   REFEREE_MAX_BYTES: z.coerce
     .number()
@@ -227,6 +238,8 @@ export interface Config extends Env {
   chain: ChainConfig | undefined;
   /** TRUST_PROXY as fastify's trustProxy function; undefined: the TCP peer is the client. */
   trustProxy: TrustProxy | undefined;
+  /** What TEE evidence the server accepts (TEE_POLICY_FILE, TEE_ALLOW_SIMULATED). */
+  teePolicy: AttestationPolicy;
 }
 
 /** This checkout's web build (apps/server/src → apps/web/out). */
@@ -270,5 +283,16 @@ export function parseConfig(source: Record<string, string | undefined> = process
   const webDir = resolveWebDir(env.WEB_DIR);
   const chain = resolveChainConfig(env, { production: env.STUN_MODE === "production" });
   if (chain.issues.length > 0) throw new Error(`Invalid configuration:\n${chain.issues.map((i) => `  ${i}`).join("\n")}`);
-  return { ...env, qa, dataDir, blobDir: path.join(dataDir, "blobs"), local: env.STUN_MODE === "local", webDir, chain: chain.chain, trustProxy: parseTrustProxy(env.TRUST_PROXY) };
+  const teePolicy = loadTeePolicy(env);
+  return {
+    ...env,
+    qa,
+    dataDir,
+    blobDir: path.join(dataDir, "blobs"),
+    local: env.STUN_MODE === "local",
+    webDir,
+    chain: chain.chain,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    teePolicy,
+  };
 }

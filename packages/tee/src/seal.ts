@@ -5,7 +5,7 @@
  * A sealed request (requester → TEE provider) carries the requester's reply key inside the
  * ciphertext, so the server cannot swap it; its AAD binds the model's sha256, so the server cannot
  * run the inputs through another model. The sealed outputs (provider → requester) bind the model
- * and the digest of the input ciphertext they answer.
+ * and the digest of the sealed input they answer.
  */
 import { Aes128Gcm, CipherSuite, HkdfSha256 } from "@hpke/core";
 import { DhkemX25519HkdfSha256 } from "@hpke/dhkem-x25519";
@@ -50,8 +50,22 @@ async function open(privateKey: Uint8Array, box: SealedBox, aad: Uint8Array, wha
   }
 }
 
-/** sha256 (hex) of a box's ciphertext: a sealed task's input/output digest. */
-export const sealedDigest = async (box: SealedBox): Promise<string> => sha256Hex(boxBytes(box.ciphertext, "ciphertext"));
+const ENC_BYTES = 32;
+
+/** A box as one byte string, `enc ‖ ciphertext` (X25519's enc is 32 bytes): how the server stores it. */
+export function sealedBoxBytes(box: SealedBox): Uint8Array {
+  const enc = boxBytes(box.enc, "enc");
+  if (enc.length !== ENC_BYTES) throw new StunError("VALIDATION_FAILED", `enc is ${ENC_BYTES} bytes (X25519), not ${enc.length}`);
+  return concatBytes(enc, boxBytes(box.ciphertext, "ciphertext"));
+}
+
+export function sealedBoxFromBytes(bytes: Uint8Array): SealedBox {
+  if (bytes.length < ENC_BYTES + 16) throw new StunError("SEALED_INVALID", "too short for a sealed box");
+  return { enc: b64(bytes.subarray(0, ENC_BYTES)), ciphertext: b64(bytes.subarray(ENC_BYTES)) };
+}
+
+/** sha256 (hex) of `enc ‖ ciphertext`: a sealed task's input/output digest and blob address. */
+export const sealedDigest = async (box: SealedBox): Promise<string> => sha256Hex(sealedBoxBytes(box));
 
 export interface SealRequestOptions {
   /** The attested provider's HPKE public key (from the evidence the requester verified). */
@@ -71,7 +85,7 @@ export async function sealRequest(o: SealRequestOptions): Promise<SealedBox> {
 export interface OpenedRequest {
   inputs: Record<string, RawTensor>;
   replyPublicKey: Uint8Array;
-  /** sha256 of the input ciphertext (the output seal binds it). */
+  /** sealedDigest of the input box (the output seal binds it). */
   inputDigest: string;
 }
 

@@ -8,6 +8,7 @@ import { listModelsProcedure } from "./models/list";
 import { zkModelProcedure } from "./models/zk";
 import { activityProcedure } from "./network/activity";
 import { providersProcedure } from "./network/providers";
+import { providerTeeProcedure } from "./network/provider-tee";
 import { statsProcedure } from "./network/stats";
 import { getTaskProcedure } from "./tasks/get";
 import { deleteTaskDataProcedure, taskOutputsProcedure } from "./tasks/data";
@@ -42,7 +43,7 @@ export const procedures = {
     outputs: taskOutputsProcedure,
     deleteData: deleteTaskDataProcedure,
   },
-  network: { providers: providersProcedure, stats: statsProcedure, activity: activityProcedure },
+  network: { providers: providersProcedure, providerTee: providerTeeProcedure, stats: statsProcedure, activity: activityProcedure },
   auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
   chain: {
     status: chainStatusProcedure,

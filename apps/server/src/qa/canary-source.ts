@@ -50,6 +50,8 @@ export async function drawCanarySource(app: AppContext, modelId: string, exclude
     WHERE t."modelId" = ${modelId} AND t."completedAt" IS NOT NULL AND t.kind = 'user' AND t.status = 'completed'
       AND t."dataPurgedAt" IS NULL AND t.id <> ${excludeTaskId}
       AND COALESCE(t.verification->>'mode', '') <> 'zk'
+      -- A sealed task's input is ciphertext for one provider's key: nobody else could run it.
+      AND NOT (t.verification ? 'tee')
       AND NOT EXISTS (SELECT 1 FROM "Task" o WHERE o."inputSha256" = t."inputSha256" AND o.status = ANY(${[...OPEN_TASK_STATUSES]}::text[]))
     ORDER BY t."completedAt" DESC
     LIMIT ${RECENT_SOURCES}`;

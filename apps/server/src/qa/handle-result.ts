@@ -21,6 +21,7 @@ import type { Candidate } from "./decide";
 import { judge, type JudgeInput } from "./judge";
 import { recordCheckedVerdict, recordSoloVerdict, type Judged, type ProviderStats } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
+import { sealedBoxBytes } from "@stun/tee";
 
 type ZkReceipt = NonNullable<Receipt["zk"]>;
 
@@ -51,14 +52,16 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
     });
     if (!row || row.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
     if (!isLive(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
-    const zk = parseVerification(row.task.verification).mode === "zk";
-    ref = { taskId: row.taskId, modelId: row.task.modelId, ...(zk ? { zk } : {}) };
+    const v = parseVerification(row.task.verification);
+    ref = { taskId: row.taskId, modelId: row.task.modelId, ...(v.mode === "zk" ? { zk: true } : {}), ...(v.tee ? { sealed: true } : {}) };
   }
   const a = { id: msg.assignmentId, taskId: ref.taskId };
   const model = await getModelRow(app, ref.modelId);
+  if (ref.sealed) return handleSealedResult(app, providerId, a, model, msg);
 
   let outputs: Record<string, RawTensor>;
   try {
+    if (msg.sealed) throw new Error("a sealed result for a task that was not sealed");
     outputs = checkOutputs(msg.outputs as Record<string, RawTensor>, model.outputs as TensorInfo[]);
   } catch (e) {
     await loseAssignment(app, a.id, "error", "OUTPUT_INVALID");
@@ -99,6 +102,26 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       known.reference = (await refereeOutputs(app, model, e.inputSha256)) ?? null;
     }
   }
+}
+
+/**
+ * A sealed task's result (docs/TEE.md): outputs sealed to the requester's key, stored as they came
+ * (enc ‖ ciphertext); the server checks only their form. One execution in an attested TEE: it is
+ * accepted as `attested`, and the requester checks the outputs open under its key for its input.
+ */
+async function handleSealedResult(app: AppContext, providerId: string, a: { id: string; taskId: string }, model: ModelRow, msg: Result): Promise<Ack> {
+  let stored: Uint8Array;
+  try {
+    if (!msg.sealed || Object.keys(msg.outputs).length > 0) throw new Error("a sealed task's result carries its outputs sealed (`sealed`), and none in the clear");
+    stored = sealedBoxBytes(msg.sealed);
+  } catch (e) {
+    await loseAssignment(app, a.id, "error", "OUTPUT_INVALID");
+    return fail("OUTPUT_INVALID", (e as Error).message);
+  }
+  const outputDigest = sha256Hex(stored);
+  const outputSha256 = await app.blobs.put(stored, outputDigest);
+  app.providers.free(providerId, a.id);
+  return completeAssignment(app, providerId, a, model, { outputs: {}, outputSha256, outputDigest, outputMeta: {}, stored, timings: msg.timings }, {}, undefined);
 }
 
 /** What a result's judgement learnt outside its transaction: the reference run's outputs (null: it failed). */
@@ -324,7 +347,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       backend: c.backend,
       verdict: j.winners.includes(c.id) ? "accepted" : "rejected",
     })),
-    qa: { kind: task.kind as ReceiptQa["kind"], check: j.qa.check, recheck: "none", ...(j.qa.refereed ? { refereed: true } : {}), ...(j.qa.refereeAudited ? { refereeAudited: true } : {}) },
+    qa: { kind: task.kind as ReceiptQa["kind"], check: v.tee ? "attested" : j.qa.check, recheck: "none", ...(j.qa.refereed ? { refereed: true } : {}), ...(j.qa.refereeAudited ? { refereeAudited: true } : {}) },
     ...(zk ? { zk } : {}),
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.

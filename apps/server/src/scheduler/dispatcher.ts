@@ -25,6 +25,7 @@ import { LIVE_STATUSES } from "../tasks/statuses";
 import type { LocalProvider } from "./provider-registry";
 import { getModelRow } from "../models/cache";
 import { zkJobFor } from "../zk/zk-job";
+import { sealedBoxFromBytes } from "@stun/tee";
 import type { ReadyZkModel } from "../zk/ready-model";
 
 const PAGE = 64;
@@ -61,6 +62,8 @@ interface Placement {
   fee: bigint;
   zk?: ReadyZkModel;
   decided?: { wanted: number; verification: StoredVerification };
+  /** A sealed task (privacy "tee"). */
+  sealed?: true;
 }
 
 interface Dispatch {
@@ -173,6 +176,13 @@ export class Dispatcher {
   private async plan(tx: Tx, row: ClaimRow): Promise<Placement | undefined> {
     const { providers, config } = this.app;
     const v = parseVerification(row.verification);
+    // A sealed task goes to the provider it was sealed to, and only while it holds that key.
+    if (v.tee) {
+      const p = providers.sealedTarget(v.tee.providerId, v.tee.publicKey);
+      if (!p || p.price > BigInt(row.maxPrice)) return undefined;
+      const picks = withinStake(await this.eligible(tx, [p]), config.qa);
+      return picks.length > 0 ? { picks, fee: 0n, sealed: true } : undefined;
+    }
     // A zk task waits for its model's circuit and keys (built in the background, then
     // the dispatcher is poked); the proving fee is part of each execution's price.
     const zk = v.mode === "zk" ? this.app.zk.ready(row.modelId) : undefined;
@@ -215,7 +225,7 @@ export class Dispatcher {
   /** Commits a placement: the task's decided plan, one assignment per pick, the slots reserved. */
   private async apply(tx: Tx, row: ClaimRow, placement: Placement, reserved: Dispatch[]): Promise<void> {
     const { providers, config } = this.app;
-    const { picks, fee, zk, decided } = placement;
+    const { picks, fee, zk, decided, sealed } = placement;
     if (decided) {
       await tx.$executeRaw`UPDATE "Task" SET wanted = ${decided.wanted}, verification = ${JSON.stringify(decided.verification)}::jsonb WHERE id = ${row.id}`;
     }
@@ -226,7 +236,7 @@ export class Dispatcher {
       await tx.$executeRaw`
         INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
         VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price + fee}, ${leaseUntil})`;
-      providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}) });
+      providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}), ...(sealed ? { sealed } : {}) });
       reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}) });
     }
     await tx.$executeRaw`
@@ -326,12 +336,15 @@ export class Dispatcher {
   private async send(d: Dispatch): Promise<void> {
     const { app } = this;
     try {
-      const inputs = deserializeTensorMap(await app.blobs.get(d.row.inputSha256));
+      const input = await app.blobs.get(d.row.inputSha256);
+      // A sealed task's blob is the box itself (enc ‖ ciphertext), relayed as it came.
+      const sealed = parseVerification(d.row.verification).tee ? sealedBoxFromBytes(input) : undefined;
       const msg: Assign = {
         assignmentId: d.assignmentId,
         taskId: d.taskId,
         model: { id: d.row.modelId, sha256: d.row.modelSha256, sizeBytes: d.row.modelSize, url: `/api/v1/models/${d.row.modelId}/file` },
-        inputs,
+        inputs: sealed ? {} : deserializeTensorMap(input),
+        ...(sealed ? { sealed } : {}),
         leaseMs: app.config.LEASE_MS,
         ...(d.zk ? { zk: await zkJobFor(app, d.zk, d.row.modelId, d.taskId, d.provider.id) } : {}),
       };

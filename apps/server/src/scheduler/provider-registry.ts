@@ -1,11 +1,14 @@
 import { ProviderIndex, isEligible, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
 import type { Socket } from "socket.io";
+import type { AttestedKey } from "../tee/attest-provider";
 
 export interface AssignmentRef {
   taskId: string;
   modelId: string;
   /** A zk task: the result must carry a proof. */
   zk?: boolean;
+  /** A sealed task: the result carries sealed outputs. */
+  sealed?: boolean;
 }
 
 /** A provider connected to this server instance. */
@@ -31,6 +34,8 @@ export interface LocalProvider {
   draining: boolean;
   /** Backing off after a BUSY answer: out of matching for a moment. */
   resting?: boolean;
+  /** Attested TEE provider: the key sealed tasks are sealed to (docs/TEE.md). */
+  tee?: AttestedKey;
 }
 
 /**
@@ -133,6 +138,25 @@ export class ProviderRegistry {
     if (!p) return;
     Object.assign(p, stats);
     if (!p.draining && !p.resting) this.index.upsert(this.snapshot(p));
+  }
+
+  /** Records a provider's attested key (undefined: not, or no longer, attested). */
+  setTee(id: string, key: AttestedKey | undefined): void {
+    const p = this.byId.get(id);
+    if (!p) return;
+    if (key) p.tee = key;
+    else delete p.tee;
+  }
+
+  /**
+   * The provider a sealed task was sealed to, when it is here, takes work, has a free slot and
+   * still holds the key the task was sealed to (a restarted agent has a new key: its old sealed
+   * tasks wait for their deadline).
+   */
+  sealedTarget(providerId: string, publicKey: string): LocalProvider | undefined {
+    const p = this.byId.get(providerId);
+    if (!p || p.draining || p.resting || p.active.size >= p.slots || p.tee?.publicKey !== publicKey) return undefined;
+    return p;
   }
 
   /** Free slots across providers that take work. */

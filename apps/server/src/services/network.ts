@@ -1,4 +1,4 @@
-import type { NetworkActivity, ProviderPublic, Stats } from "@stun/shared";
+import { StunError, TeeAttestationViewSchema, TeeEvidenceSchema, type NetworkActivity, type ProviderPublic, type ProviderTee, type Stats } from "@stun/shared";
 import type { AppContext } from "../context";
 import { isTrusted, newPairTrust } from "../qa/policy";
 
@@ -27,8 +27,27 @@ export async function listProviders(app: AppContext): Promise<ProviderPublic[]> 
       slashed: p.slashed.toString(),
       trust: { trusted: isTrusted(t, app.config.qa), streak: t.streak, checked: t.checked, invalid: t.invalid },
       specs: p.specs as Record<string, unknown>,
+      tee: teeViewOf(p.teeAttestation),
     };
   });
+}
+
+/** A row's stored attestation, or null (none, or written by something else). */
+const teeViewOf = (json: unknown): ProviderPublic["tee"] => {
+  const v = TeeAttestationViewSchema.safeParse(json);
+  return v.success ? v.data : null;
+};
+
+/** A provider's current TEE evidence, for a requester to verify before it seals (docs/TEE.md). */
+export async function providerTee(app: AppContext, providerId: string): Promise<ProviderTee> {
+  const p = await app.db.prisma.provider.findUnique({ where: { id: providerId }, select: { online: true, teeAttestation: true, teeEvidence: true } });
+  if (!p) throw new StunError("NOT_FOUND", `no provider ${providerId}`);
+  const attestation = teeViewOf(p.teeAttestation);
+  const evidence = TeeEvidenceSchema.safeParse(p.teeEvidence);
+  if (!attestation || attestation.status !== "attested" || !evidence.success) {
+    throw new StunError("NOT_FOUND", `provider ${providerId} has no accepted TEE evidence${attestation?.reason ? ` (refused: ${attestation.reason.code}: ${attestation.reason.message})` : ""}`);
+  }
+  return { providerId, online: p.online, attestation, evidence: evidence.data };
 }
 
 /** Network totals. */

@@ -1,4 +1,5 @@
-import { deserializeTensorMap, tensorMapToJson, type Receipt, type TaskStatus, type TaskView } from "@stun/shared";
+import { deserializeTensorMap, tensorMapToJson, type Receipt, type TaskOutputs, type TaskStatus, type TaskView } from "@stun/shared";
+import { sealedBoxFromBytes } from "@stun/tee";
 import type { AppContext } from "../context";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 
@@ -65,11 +66,19 @@ export async function toTaskView(app: AppContext, t: TaskRow): Promise<TaskView>
     completedAt: t.completedAt?.toISOString() ?? null,
   };
   if (t.dataPurgedAt) view.dataPurgedAt = t.dataPurgedAt.toISOString();
-  else if (t.status === "completed" && t.outputSha256) {
-    view.outputs = tensorMapToJson(deserializeTensorMap(await app.blobs.get(t.outputSha256)));
-  }
+  else if (t.status === "completed" && t.outputSha256) Object.assign(view, await storedOutputs(app, { verification: t.verification, outputSha256: t.outputSha256 }));
   const c = t.correction as { at: string; previousOutputDigest: string; outputDigest: string } | null | undefined;
   if (c) view.correction = { at: c.at, previousOutputDigest: c.previousOutputDigest, outputDigest: c.outputDigest };
   if (t.errorCode) view.error = { code: t.errorCode, message: t.errorMessage ?? t.errorCode };
   return view;
+}
+
+/**
+ * A completed task's outputs from their blob: tensors, or for a sealed task (privacy "tee") the box
+ * sealed to the requester, which the server cannot open.
+ */
+export async function storedOutputs(app: AppContext, t: { verification: unknown; outputSha256: string }): Promise<Pick<TaskOutputs, "outputs" | "sealed">> {
+  const blob = await app.blobs.get(t.outputSha256);
+  if ((t.verification as { tee?: unknown } | null)?.tee) return { outputs: {}, sealed: sealedBoxFromBytes(blob) };
+  return { outputs: tensorMapToJson(deserializeTensorMap(blob)) };
 }

@@ -21,8 +21,9 @@ import { pinBlob } from "../storage/blob-pins";
 import { purgeTaskData } from "../storage/retention";
 import { assertStorageRoom, chargeStorage } from "../storage/quota";
 import { getModelRow } from "../models/cache";
-import { TASK_VIEW_INCLUDE, toTaskView } from "./task-view";
+import { TASK_VIEW_INCLUDE, storedOutputs, toTaskView } from "./task-view";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
+import { prepareSealedInput, type PreparedInput } from "./sealed-input";
 
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
   const mode = v?.mode ?? "auto";
@@ -36,11 +37,10 @@ export const maxExecutions = (v: StoredVerification): number => (v.mode === "non
 /**
  * The verification a submit asks for. `requirements.privacy: "zk"` means mode zk (the input stays
  * out of what anyone but the server and the provider sees: the proof commits to it by hash);
- * `tee` is not offered yet.
+ * `tee` tasks are sealed (sealed-input.ts).
  */
 function verificationOf(body: SubmitTask): StoredVerification {
   const privacy = body.requirements?.privacy ?? "none";
-  if (privacy === "tee") throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "tee" is not offered by this marketplace yet`);
   if (privacy === "zk") {
     if (body.verification?.mode !== undefined && body.verification.mode !== "zk") {
       throw new StunError("REQUIREMENTS_UNSATISFIABLE", `privacy "zk" needs verification mode "zk", not "${body.verification.mode}"`);
@@ -50,15 +50,26 @@ function verificationOf(body: SubmitTask): StoredVerification {
   return resolveVerification(body.verification);
 }
 
+/** A submit's inputs in the clear, checked against the model's signature. */
+function prepareClearInput(body: SubmitTask, model: { inputs: unknown }): PreparedInput {
+  const inputs = tensorMapFromJson(body.inputs);
+  validateInputsAgainstSignature(inputs, model.inputs as TensorInfo[]);
+  return {
+    bytes: serializeTensorMap(inputs),
+    meta: Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, { dtype: t.dtype, dims: t.dims }])),
+    verification: verificationOf(body),
+  };
+}
+
 /**
- * Submit: validate the inputs against the model's signature, store them, then hold escrow and
- * queue the task in one transaction. Only after that commit is the task announced.
+ * Submit: validate the inputs against the model's signature (a sealed task's box against the
+ * provider it names), store them, then hold escrow and queue the task in one transaction. Only
+ * after that commit is the task announced.
  */
 export async function submitTask(app: AppContext, requesterId: string, body: SubmitTask): Promise<{ id: string; status: TaskStatus }> {
   const model = await getModelRow(app, body.modelId);
-  const verification = verificationOf(body);
-  const inputs = tensorMapFromJson(body.inputs);
-  validateInputsAgainstSignature(inputs, model.inputs as TensorInfo[]);
+  const sealed = body.sealed !== undefined || body.requirements?.privacy === "tee";
+  const { bytes: inputBytes, meta: inputMeta, verification } = sealed ? await prepareSealedInput(app, body) : prepareClearInput(body, model);
 
   const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : app.config.DEFAULT_MAX_PRICE;
   if (verification.mode === "zk") {
@@ -73,11 +84,9 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
     verification.zk = { fee: fee.toString(), constraints };
   }
   const held = maxPrice * BigInt(maxExecutions(verification));
-  const inputBytes = serializeTensorMap(inputs);
   // Refused before any byte is written when it cannot fit; chargeStorage below decides under lock.
   await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
   const inputSha256 = await app.blobs.put(inputBytes);
-  const inputMeta = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, { dtype: t.dtype, dims: t.dims }]));
   const id = newId("tsk");
   const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
 
@@ -100,7 +109,8 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   app.metrics.tasksSubmitted.inc();
   // After this request is answered: making a canary (a reference run, two blobs, a transaction)
   // must not delay the submit it follows.
-  setImmediate(() => void maybeInjectCanary(app, model, id));
+  // (A sealed task's ciphertext can feed no canary: only its provider's key opens it.)
+  if (!sealed) setImmediate(() => void maybeInjectCanary(app, model, id));
   app.bus.taskUpdated({ taskId: id, status: "queued", requesterId });
   app.bus.workAvailable();
   // The model's circuit build may have failed while this task was being stored (after the build
@@ -156,7 +166,7 @@ export async function getTaskOutputs(app: AppContext, requesterId: string, id: s
     });
   }
   if (t.status !== "completed" || !t.outputSha256) throw new StunError("CONFLICT", `task ${id} is ${t.status}: it has no outputs`);
-  return { id, outputs: tensorMapToJson(deserializeTensorMap(await app.blobs.get(t.outputSha256))) };
+  return { id, ...(await storedOutputs(app, { verification: t.verification, outputSha256: t.outputSha256 })) };
 }
 
 /** The requester deletes a finished task's inputs and outputs now (frees its quota); the task view after. */

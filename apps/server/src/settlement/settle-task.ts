@@ -58,6 +58,7 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     tolerance: { abs: tol.abs, rel: tol.rel, argmax: task.verification.argmax },
     executions: input.executions.map((e) => ({ ...e, backend: e.backend as Receipt["providers"][number]["backend"] })),
     qa: input.qa,
+    ...(task.verification.tee ? { tee: receiptTee(task.verification.tee) } : {}),
     ...(input.zk ? { zk: input.zk } : {}),
     cost: split.total.toString(),
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
@@ -65,3 +66,12 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
   };
   return { cost: split.total, receipt };
 }
+
+/** The evidence a sealed task was sealed to, as its receipt names it. */
+const receiptTee = (t: NonNullable<StoredVerification["tee"]>): NonNullable<Receipt["tee"]> => ({
+  providerId: t.providerId,
+  evidenceSha256: t.evidenceSha256,
+  kind: t.kind,
+  simulated: t.simulated,
+  measurement: t.measurement,
+});

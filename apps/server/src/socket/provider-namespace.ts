@@ -1,5 +1,8 @@
 import type { Namespace, Socket } from "socket.io";
+import { randomBytes } from "node:crypto";
 import {
+  AttestSchema,
+  ChallengeSchema,
   DrainSchema,
   ExecutionErrorSchema,
   HeartbeatSchema,
@@ -9,9 +12,12 @@ import {
   ReleaseSchema,
   ResultSchema,
   type Ack,
+  type ChallengeAck,
   type Register,
   type RegisterAck,
+  type TeeEvidence,
 } from "@stun/shared";
+import { Prisma } from "../db/generated/client";
 import type { Server as IOServer } from "socket.io";
 import type { z } from "zod";
 import type { AppContext } from "../context";
@@ -24,9 +30,10 @@ import { loseAssignment } from "../tasks/lifecycle";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";
+import { attestEvidence, type AttestationOutcome } from "../tee/attest-provider";
 
 /** A provider event: validated, acked, with the socket's registered provider (socket/acks.ts). */
-function on<S extends z.ZodType>(app: AppContext, socket: Socket, event: string, schema: S, handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | void>): void {
+function on<S extends z.ZodType>(app: AppContext, socket: Socket, event: string, schema: S, handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | ChallengeAck | void>): void {
   onAcked(app, socket, event, schema, (payload) => handler(payload, socket.data.providerId as string | undefined));
 }
 
@@ -47,7 +54,13 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
 
   nsp.on("connection", (socket) => {
     trackKeySocket(app, socket, socket.data.key);
+    on(app, socket, PROVIDER_EVENTS.challenge, ChallengeSchema.optional(), async () => {
+      // One outstanding nonce per connection, used once: evidence answering an older one is refused.
+      socket.data.teeNonce = randomBytes(32).toString("hex");
+      return { ok: true, nonce: socket.data.teeNonce as string };
+    });
     on(app, socket, PROVIDER_EVENTS.register, RegisterSchema, async (reg) => register(app, socket, reg));
+    on(app, socket, PROVIDER_EVENTS.attest, AttestSchema, async (msg, providerId) => (providerId ? reattest(app, socket, providerId, msg.tee) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.result, ResultSchema, async (msg, providerId) => (providerId ? handleResult(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.error, ExecutionErrorSchema, async (msg, providerId) => (providerId ? handleExecutionError(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.release, ReleaseSchema, async (msg, providerId) => {
@@ -93,10 +106,35 @@ function netOf(app: AppContext, socket: Socket): string | undefined {
   return networkPrefix(clientIp(socket.request, app.config.trustProxy));
 }
 
+/** Checks evidence against the nonce this socket was issued last, which it uses up. */
+async function checkEvidence(app: AppContext, socket: Socket, tee: TeeEvidence | undefined): Promise<AttestationOutcome | undefined> {
+  if (!tee) return undefined;
+  const nonce = socket.data.teeNonce as string | undefined;
+  socket.data.teeNonce = undefined;
+  return attestEvidence(app, tee, nonce);
+}
+
+/** The provider row's TEE columns for an outcome (none: not a TEE provider). */
+const teeColumns = (tee: TeeEvidence | undefined, outcome: AttestationOutcome | undefined) => ({
+  teeAttestation: outcome ? (outcome.view as Prisma.InputJsonValue) : Prisma.DbNull,
+  teeEvidence: outcome?.key && tee ? (tee as Prisma.InputJsonValue) : Prisma.DbNull,
+});
+
+/** provider:attest: fresh evidence (same or new key) replaces the old; refused evidence takes the provider out of sealed work. */
+async function reattest(app: AppContext, socket: Socket, providerId: string, tee: TeeEvidence): Promise<Ack> {
+  const outcome = await checkEvidence(app, socket, tee);
+  await app.db.prisma.provider.update({ where: { id: providerId }, data: teeColumns(tee, outcome) });
+  app.providers.setTee(providerId, outcome?.key);
+  if (outcome?.key) app.bus.workAvailable("here");
+  return outcome?.key ? { ok: true } : { ok: false, error: outcome!.view.reason ?? { code: "EVIDENCE_MALFORMED", message: "refused" } };
+}
+
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
   const accountId = socket.data.accountId as string;
   const price = BigInt(reg.price);
+  const attestation = await checkEvidence(app, socket, reg.tee);
   const fields = {
+    ...teeColumns(reg.tee, attestation),
     netPrefix: netOf(app, socket) ?? null,
     kind: reg.kind,
     backend: reg.backend,
@@ -151,9 +189,10 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     socket,
     active: new Map(),
     draining: false,
+    ...(attestation?.key ? { tee: attestation.key } : {}),
   });
   app.metrics.providersOnline.set(app.providers.size);
-  app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots }, "provider registered");
+  app.log.info({ providerId: row.id, name: reg.name, backend: reg.backend, slots: reg.slots, tee: attestation?.view.status }, "provider registered");
   app.bus.workAvailable("here");
   return { ok: true, providerId: row.id };
 }

@@ -151,6 +151,15 @@ const waitedForChecker = (t: { wanted: number; dispatched: number; verification:
   return (mode === "auto" || mode === "redundant") && t.dispatched > 0 && t.dispatched < t.wanted;
 };
 
+/** Why a task expired: the stable code and sentence its requester sees. */
+function expiryReason(t: { wanted: number; dispatched: number; verification: unknown }): [string, string] {
+  const tee = parseVerification(t.verification).tee;
+  if (tee && t.dispatched === 0)
+    return ["TEE_PROVIDER_UNAVAILABLE", `the attested provider ${tee.providerId} it was sealed to was not online with that key before the deadline (seal to another attested provider)`];
+  if (waitedForChecker(t)) return ["CHECKER_UNAVAILABLE", "no provider of another operator was free to check the result before the deadline"];
+  return ["DEADLINE_EXCEEDED", "the task's deadline passed before a verified result"];
+}
+
 /** Tasks past their deadline: expired and refunded. */
 export async function expireTasks(app: AppContext): Promise<number> {
   const due = await app.db.prisma.task.findMany({
@@ -160,9 +169,7 @@ export async function expireTasks(app: AppContext): Promise<number> {
   });
   let expired = 0;
   for (const t of due) {
-    const [code, message] = waitedForChecker(t)
-      ? ["CHECKER_UNAVAILABLE", "no provider of another operator was free to check the result before the deadline"]
-      : ["DEADLINE_EXCEEDED", "the task's deadline passed before a verified result"];
+    const [code, message] = expiryReason(t);
     if (await endOpenTask(app, t.id, "expired", code, message)) expired++;
   }
   return expired;

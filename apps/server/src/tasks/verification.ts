@@ -31,6 +31,20 @@ export const StoredVerificationSchema = z.looseObject({
   zk: z.object({ fee: z.string(), constraints: z.number() }).optional(),
   /** A re-check: the solo execution it checks again (that result counts as the first replica). */
   recheck: z.object({ taskId: z.string(), assignmentId: z.string(), providerId: z.string() }).optional(),
+  /**
+   * A sealed task (privacy "tee", docs/TEE.md): it runs once, on this provider only, while it holds
+   * this key; its input and output blobs are ciphertext the server cannot check.
+   */
+  tee: z
+    .object({
+      providerId: z.string(),
+      publicKey: z.string(),
+      evidenceSha256: z.string(),
+      kind: z.enum(["tdx", "sev-snp", "simulated"]),
+      simulated: z.boolean(),
+      measurement: z.string().nullable(),
+    })
+    .optional(),
 });
 
 export type StoredVerification = z.infer<typeof StoredVerificationSchema>;

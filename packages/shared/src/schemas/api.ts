@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AmountSchema, BalanceSchema, BackendSchema, CursorSchema, IdSchema, ProviderKindSchema, RegionSchema, Sha256Schema, TensorInfoSchema, TensorMapJsonSchema } from "./common";
 import { FieldDecimalSchema, Groth16ProofSchema } from "./protocol";
+import { SealedBoxSchema, SealedInputSchema, TeeAttestationViewSchema, TeeEvidenceSchema, TeeKindSchema } from "./tee";
 
 // ---- accounts and money -------------------------------------------------------------------
 
@@ -112,7 +113,13 @@ export type Requirements = z.infer<typeof RequirementsSchema>;
 
 export const SubmitTaskSchema = z.object({
   modelId: IdSchema,
-  inputs: TensorMapJsonSchema,
+  /** The input tensors in the clear; empty for a sealed task (`sealed`). */
+  inputs: TensorMapJsonSchema.default({}),
+  /**
+   * privacy "tee": the inputs sealed by the requester to one attested provider's key (docs/TEE.md).
+   * The server stores and relays only this ciphertext; the task runs on that provider alone.
+   */
+  sealed: SealedInputSchema.optional(),
   verification: VerificationRequestSchema.optional(),
   requirements: RequirementsSchema.optional(),
   /** The most the requester pays per execution, in base units. */
@@ -157,9 +164,10 @@ export const ReceiptQaSchema = z.object({
    * unchecked, as the requester allowed (verification.allowSingle) or the server is configured
    * (ALLOW_SINGLE, npm start's one-provider mode); unverified:
    * mode none; known-answer: compared with the canary's answer; recheck: compared with the original;
-   * proof: a zk proof of output = model(input) verified by the server.
+   * proof: a zk proof of output = model(input) verified by the server; attested: one execution
+   * in a TEE whose evidence the requester verified (a sealed task: the server cannot see outputs).
    */
-  check: z.enum(["replicated", "audit", "solo", "referee", "single", "unverified", "known-answer", "recheck", "proof"]),
+  check: z.enum(["replicated", "audit", "solo", "referee", "single", "unverified", "known-answer", "recheck", "proof", "attested"]),
   /** For a solo result: whether it was re-checked after its pair was caught, and what that found. */
   recheck: z.enum(["none", "queued", "confirmed", "corrected"]),
   /** The replicas disagreed and the server's own reference run decided (no provider tie-breaker). */
@@ -179,6 +187,10 @@ export const ReceiptSchema = z.object({
   /** Every execution that was compared, paid or not. */
   executions: z.array(z.object({ providerId: z.string(), backend: BackendSchema, verdict: z.string() })).optional(),
   qa: ReceiptQaSchema.optional(),
+  /** A sealed task (privacy "tee"): the evidence the requester sealed to, as the server accepted it (docs/TEE.md). */
+  tee: z
+    .object({ providerId: z.string(), evidenceSha256: Sha256Schema, kind: TeeKindSchema, simulated: z.boolean(), measurement: z.string().nullable() })
+    .optional(),
   /**
    * A zk task's proof: anyone can check it with the model's verification key
    * (GET /api/v1/models/:id/zk/verification_key.json) or on chain (ComputeMarketplace.settleWithProof).
@@ -203,6 +215,8 @@ export const TaskViewSchema = z.object({
   status: TaskStatusSchema,
   modelId: z.string(),
   outputs: TensorMapJsonSchema.optional(),
+  /** A sealed task's outputs (privacy "tee"), for the requester's reply key alone (docs/TEE.md). */
+  sealed: SealedBoxSchema.optional(),
   verification: VerificationViewSchema,
   cost: BalanceSchema.nullable(),
   receipt: ReceiptSchema.nullable(),
@@ -217,7 +231,12 @@ export const TaskViewSchema = z.object({
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
 /** GET /tasks/:id/outputs: a completed task's outputs (410 TASK_DATA_EXPIRED once retention deleted them). */
-export const TaskOutputsSchema = z.object({ id: z.string(), outputs: TensorMapJsonSchema });
+export const TaskOutputsSchema = z.object({
+  id: z.string(),
+  /** Empty for a sealed task: its outputs are in `sealed`, for the requester's key alone. */
+  outputs: TensorMapJsonSchema,
+  sealed: SealedBoxSchema.optional(),
+});
 export type TaskOutputs = z.infer<typeof TaskOutputsSchema>;
 
 export const GetTaskQuerySchema = z.object({
@@ -230,6 +249,15 @@ export const ListTasksQuerySchema = z.object({
 });
 
 // ---- network ------------------------------------------------------------------------------
+
+/** GET /providers/:id/tee: a provider's current TEE evidence, for a requester to verify before sealing to its key. */
+export const ProviderTeeSchema = z.object({
+  providerId: z.string(),
+  online: z.boolean(),
+  attestation: TeeAttestationViewSchema,
+  evidence: TeeEvidenceSchema,
+});
+export type ProviderTee = z.infer<typeof ProviderTeeSchema>;
 
 export const ProviderPublicSchema = z.object({
   id: z.string(),
@@ -249,6 +277,8 @@ export const ProviderPublicSchema = z.object({
   /** Adaptive replication's record of this provider on its current backend. */
   trust: z.object({ trusted: z.boolean(), streak: z.number().int(), checked: z.number().int(), invalid: z.number().int() }),
   specs: z.record(z.string(), z.unknown()),
+  /** What the server made of its TEE evidence (null: it sent none). Fetch the evidence itself from GET /providers/:id/tee to verify it yourself. */
+  tee: TeeAttestationViewSchema.nullable(),
 });
 export type ProviderPublic = z.infer<typeof ProviderPublicSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DtypeSchema } from "../dtypes";
+import { SealedBoxSchema, TeeEvidenceSchema } from "./tee";
 import { AmountSchema, BackendSchema, DimsSchema, IdSchema, LabelSchema, ProviderKindSchema, RegionSchema, Sha256Schema, TensorNameSchema } from "./common";
 
 /**
@@ -71,12 +72,22 @@ export const RegisterSchema = z.object({
   slots: z.number().int().min(1).max(64).default(1),
   specs: ProviderSpecsSchema,
   version: z.string().max(40).optional(),
+  /** A TEE provider's evidence, answering the nonce of `provider:challenge` (docs/TEE.md). */
+  tee: TeeEvidenceSchema.optional(),
 });
 export type Register = z.infer<typeof RegisterSchema>;
+
+/** provider → server `provider:challenge` (ack: ChallengeAck): a fresh single-use nonce for TEE evidence. */
+export const ChallengeSchema = z.object({});
+
+/** provider → server `provider:attest` (ack: Ack): fresh evidence (on a schedule), answering the latest challenge. */
+export const AttestSchema = z.object({ tee: TeeEvidenceSchema });
 
 export const AckErrorSchema = z.object({ ok: z.literal(false), error: z.object({ code: z.string().max(64), message: z.string().max(2000) }) });
 export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), providerId: IdSchema }), AckErrorSchema]);
 export type RegisterAck = z.infer<typeof RegisterAckSchema>;
+export const ChallengeAckSchema = z.union([z.object({ ok: z.literal(true), nonce: z.string().regex(/^[0-9a-f]{64}$/) }), AckErrorSchema]);
+export type ChallengeAck = z.infer<typeof ChallengeAckSchema>;
 
 /** A field element of BN254's scalar field as a decimal string (what snarkjs reads and writes). */
 export const FieldDecimalSchema = z.string().regex(/^(0|[1-9][0-9]{0,76})$/, "a decimal field element");
@@ -142,6 +153,8 @@ export const AssignSchema = z.object({
     .max(7 * 24 * 3600 * 1000),
   /** Set for a zk task: the result must carry a proof of this job. */
   zk: ZkJobSchema.optional(),
+  /** A sealed task (privacy "tee"): `inputs` is empty and this box, sealed to the provider's attested key, holds them. */
+  sealed: SealedBoxSchema.optional(),
 });
 export type Assign = z.infer<typeof AssignSchema>;
 export const AssignAckSchema = z.union([z.object({ ok: z.literal(true) }), AckErrorSchema]);
@@ -161,6 +174,8 @@ export const ResultSchema = z.object({
   timings: TimingsSchema,
   /** Required when the assignment had a zk job. */
   zk: ZkProofSchema.optional(),
+  /** A sealed task's outputs, sealed to the requester's reply key (`outputs` is then empty). */
+  sealed: SealedBoxSchema.optional(),
 });
 export type Result = z.infer<typeof ResultSchema>;
 
@@ -178,6 +193,8 @@ export type Result = z.infer<typeof ResultSchema>;
  * - WEBGPU_UNAVAILABLE: a browser agent asked for WebGPU where onnxruntime-web cannot run on it
  * - PROOF_FAILED: a zk task's proof could not be made (circuit download, key mismatch, input,
  *   witness out of range, snarkjs, timeout)
+ * - SEALED_INVALID: a sealed task's input does not open with the provider's TEE key for this model
+ *   (sealed to an earlier key, tampered, or for another model)
  */
 export const PROVIDER_ERROR_CODES = [
   "MODEL_FETCH_FAILED",
@@ -189,6 +206,7 @@ export const PROVIDER_ERROR_CODES = [
   "CUDA_UNAVAILABLE",
   "WEBGPU_UNAVAILABLE",
   "PROOF_FAILED",
+  "SEALED_INVALID",
 ] as const;
 export const ProviderErrorCodeSchema = z.enum(PROVIDER_ERROR_CODES);
 export type ProviderErrorCode = z.infer<typeof ProviderErrorCodeSchema>;
@@ -224,6 +242,8 @@ export type Ack = z.infer<typeof AckSchema>;
 /** Event names in one place, so both ends agree. */
 export const PROVIDER_EVENTS = {
   register: "provider:register",
+  challenge: "provider:challenge",
+  attest: "provider:attest",
   heartbeat: "provider:heartbeat",
   drain: "provider:drain",
   assign: "task:assign",

@@ -36,6 +36,7 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/tasks/:id/outputs", procedure: procedures.tasks.outputs, input: params },
   { method: "DELETE", path: "/tasks/:id/data", procedure: procedures.tasks.deleteData, input: params },
   { method: "GET", path: "/providers", procedure: procedures.network.providers, input: none },
+  { method: "GET", path: "/providers/:id/tee", procedure: procedures.network.providerTee, input: params },
   { method: "GET", path: "/stats", procedure: procedures.network.stats, input: none },
   { method: "GET", path: "/activity", procedure: procedures.network.activity, input: query },
   { method: "POST", path: "/auth/siwe/nonce", procedure: procedures.auth.siweNonce, input: none },

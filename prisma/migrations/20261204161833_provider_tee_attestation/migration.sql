@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Provider" ADD COLUMN     "teeAttestation" JSONB,
+ADD COLUMN     "teeEvidence" JSONB;
