@@ -12,13 +12,14 @@ import { EventEmitter } from "node:events";
 import os from "node:os";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { ProviderSession, openProviderSockets, serverList, type SessionEvent } from "@stun/provider-core";
+import { ProviderError, ProviderSession, openProviderSockets, serverList, type SessionEvent } from "@stun/provider-core";
 import { RegisterSchema, stopSnarkjsWorkers, type Assign, type Result } from "@stun/shared";
 import { type BackendChoice, type CudaProbe, type SelectedBackend, selectBackend } from "./backend";
 import { type BenchmarkResult, runBenchmark } from "./benchmark";
 import { ZkProver } from "./zk-prover";
 import { type Fault, createFault, forgeProof } from "./faults";
 import { type Hardware, detectHardware } from "./hardware";
+import { TeeIdentity, type TeeMode } from "./tee/tee-identity";
 import { type Logger, createJsonLogger } from "./logger";
 import { ModelCache } from "./model-cache";
 import { Runner } from "./runner";
@@ -48,6 +49,14 @@ export interface ProviderAgentOptions {
   cacheMb?: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's choice). */
   threads?: number;
+  /**
+   * Confidential inference (docs/TEE.md): register as a TEE provider with evidence from this guest
+   * (tdx, sev-snp, auto: whichever is here) or the simulated TEE (development only; production
+   * servers refuse it). Sealed tasks are opened and answered inside this process only.
+   */
+  tee?: TeeMode;
+  /** How often fresh evidence is sent (default hourly). */
+  teeRefreshMs?: number;
   /** TEST-ONLY: make this a faulty provider (see faults.ts). */
   fault?: Fault;
   heartbeatMs?: number;
@@ -87,6 +96,7 @@ export class ProviderAgent {
   private stopping: Promise<void> | undefined;
   private startPromise: Promise<string> | undefined;
   private _info: AgentInfo | undefined;
+  private tee: TeeIdentity | undefined;
 
   constructor(opts: ProviderAgentOptions) {
     this.opts = opts;
@@ -126,6 +136,8 @@ export class ProviderAgent {
     const benchmark = o.benchmarkMs === 0 ? undefined : await runBenchmark({ executionProviders: backend.executionProviders, sessionOptions, durationMs: o.benchmarkMs ?? 300 });
     this._info = { backend, hardware, ...(benchmark ? { benchmark } : {}) };
 
+    // Before anything connects: no TEE here is a clear start-up failure (TEE_UNAVAILABLE), not a plain provider.
+    if (o.tee) this.tee = await TeeIdentity.create(o.tee);
     const name = o.name ?? os.hostname().slice(0, 100);
     const registration = RegisterSchema.parse({
       name,
@@ -162,7 +174,9 @@ export class ProviderAgent {
       region: registration.region,
       cacheDir,
       ...(o.fault ? { fault: o.fault } : {}),
+      ...(this.tee ? { tee: this.tee.kind } : {}),
     });
+    if (this.tee?.kind === "simulated") this.log.warn("simulated TEE: for development only; it proves nothing and production servers refuse it");
     if (o.fault) this.log.warn("TEST-ONLY fault injection is on: this provider returns wrong results on purpose", { fault: o.fault });
 
     this.cache = await ModelCache.open({
@@ -187,6 +201,7 @@ export class ProviderAgent {
       onEvent: (e) => this.onSessionEvent(e, registration.name),
       heartbeatMs: o.heartbeatMs ?? 5000,
       ackTimeoutMs: o.ackTimeoutMs ?? 10_000,
+      ...(this.tee ? { attest: (nonce: string) => this.tee!.evidence(nonce), attestEveryMs: o.teeRefreshMs ?? 3600_000 } : {}),
     });
     return this.session.start();
   }
@@ -204,10 +219,19 @@ export class ProviderAgent {
 
   /** The session's executor: the model, then (for a zk task) the proof that output = model(input). */
   private async execute(runner: Runner, a: Assign, signal: AbortSignal): Promise<Omit<Result, "assignmentId">> {
+    if (a.sealed) return this.executeSealed(runner, a, signal);
     const outcome = await runner.run({ model: a.model, inputs: a.inputs, signal });
     let zk = a.zk ? await this.zkProver().prove(a.zk, a.inputs) : undefined;
     if (zk && this.opts.fault === "forge-proof") zk = forgeProof(zk);
     return { outputs: outcome.outputs, timings: outcome.timings, ...(zk ? { zk } : {}) };
+  }
+
+  /** A sealed task: opened with the TEE key, run, and its outputs sealed to the requester; nothing of either is logged. */
+  private async executeSealed(runner: Runner, a: Assign, signal: AbortSignal): Promise<Omit<Result, "assignmentId">> {
+    if (!this.tee) throw new ProviderError("SEALED_INVALID", "this agent runs no TEE (start it with --tee)");
+    const opened = await this.tee.open(a);
+    const outcome = await runner.run({ model: a.model, inputs: opened.inputs, signal });
+    return { outputs: {}, timings: outcome.timings, sealed: await opened.seal(outcome.outputs) };
   }
 
   /** The session's story as log lines (the operator's view) and `events` (tests and embedders). */

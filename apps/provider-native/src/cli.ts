@@ -8,6 +8,7 @@ import type { BackendChoice } from "./backend";
 import { FAULTS, isFault } from "./faults";
 import { readApiKeyFile } from "./api-key-file";
 import type { LogLevel } from "./logger";
+import { TEE_MODES, type TeeMode } from "./tee/tee-identity";
 
 export const USAGE = `Usage: stun-provider --server URL [options]   (API key: env STUN_API_KEY or --api-key-file)
 
@@ -37,6 +38,10 @@ Options:
   --heartbeat-ms N      heartbeat interval (default 5000)
   --drain-timeout-ms N  on SIGINT/SIGTERM, how long running tasks may finish before release (default 30000)
   --benchmark-ms N      start-up benchmark duration, 0 to skip (default 300)
+  --tee MODE            confidential inference (docs/TEE.md): auto | tdx | sev-snp | simulated
+                        (register as a TEE provider with this guest's evidence; simulated is for
+                        development only and proves nothing; no TEE here: exits with TEE_UNAVAILABLE)
+  --tee-refresh-s N     send fresh TEE evidence every N seconds (default 3600)
   --fault F             TEST ONLY: misbehave on purpose (${FAULTS.join(", ")}) (env STUN_PROVIDER_FAULT)
   -h, --help            show this help
 
@@ -111,6 +116,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         "drain-timeout-ms": { type: "string" },
         "benchmark-ms": { type: "string" },
         fault: { type: "string" },
+        tee: { type: "string" },
+        "tee-refresh-s": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -159,7 +166,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const fault = values.fault ?? (env.STUN_PROVIDER_FAULT || undefined);
   if (fault !== undefined && !isFault(fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(", ")}, got "${fault}"`);
 
+  const tee = values.tee;
+  if (tee !== undefined && !(TEE_MODES as readonly string[]).includes(tee)) throw new UsageError(`--tee must be one of ${TEE_MODES.join(", ")}, got "${tee}"`);
+
   const options: ProviderAgentOptions & { logLevel: LogLevel } = { server, apiKey, backend: backend as BackendChoice, logLevel };
+  if (tee !== undefined) options.tee = tee as TeeMode;
+  const teeRefreshS = int("tee-refresh-s", values["tee-refresh-s"], 10, 86_400);
+  if (teeRefreshS !== undefined) options.teeRefreshMs = teeRefreshS * 1000;
   if (values.price !== undefined) options.price = values.price;
   if (values.stake !== undefined) options.stake = values.stake;
   if (values.region !== undefined) options.region = values.region;

@@ -21,7 +21,20 @@
  * - stop(graceMs): `provider:drain`, running tasks finish and deliver for up to graceMs, what is
  *   left is released (`task:release`), then the socket closes.
  */
-import { AssignSchema, CancelSchema, PROVIDER_EVENTS, type Ack, type Assign, type AssignAck, type ExecutionError, type Register, type RegisterAck, type Result } from "@stun/shared";
+import {
+  AssignSchema,
+  CancelSchema,
+  PROVIDER_EVENTS,
+  type Ack,
+  type Assign,
+  type AssignAck,
+  type ChallengeAck,
+  type ExecutionError,
+  type Register,
+  type RegisterAck,
+  type Result,
+  type TeeEvidence,
+} from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
 import type { ProviderSocket } from "./socket";
 
@@ -61,6 +74,9 @@ export type SessionEvent =
   /** Several servers: moving on to the server at `index` of the session's sockets. */
   | { type: "failover"; index: number; reason: string }
   | { type: "registered"; providerId: string }
+  /** Fresh TEE evidence was accepted (provider:attest), or refused with the server's reason. */
+  | { type: "attested" }
+  | { type: "attest-refused"; code: string; message: string }
   | { type: "register-retry"; attempt: number; code?: string; message: string }
   /** Retrying cannot fix this (refused key, rejected registration, closed for good): the session stopped. */
   | { type: "fatal"; code: string; message: string }
@@ -90,6 +106,13 @@ export interface ProviderSessionOptions {
   onEvent?: (e: SessionEvent) => void;
   heartbeatMs?: number;
   ackTimeoutMs?: number;
+  /**
+   * A TEE agent (docs/TEE.md): evidence binding its sealing key to a server nonce. The session asks
+   * `provider:challenge` before every registration and registers with the evidence; every
+   * `attestEveryMs` it sends fresh evidence (`provider:attest`).
+   */
+  attest?: (nonce: string) => Promise<TeeEvidence>;
+  attestEveryMs?: number;
 }
 
 interface ActiveTask {
@@ -126,6 +149,7 @@ export class ProviderSession {
   private failures = 0;
   private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private attestTimer: ReturnType<typeof setInterval> | undefined;
   private registered = false;
   private draining = false;
   private stopped = false;
@@ -186,6 +210,7 @@ export class ProviderSession {
       this.emit({ type: "connecting" });
       for (const socket of this.sockets) this.listen(socket);
       this.heartbeat = unref(setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs ?? 5000));
+      if (this.o.attest && this.o.attestEveryMs) this.attestTimer = unref(setInterval(() => void this.reattest(), this.o.attestEveryMs));
       this.socket.connect();
     });
     return this.started;
@@ -265,9 +290,14 @@ export class ProviderSession {
     for (let attempt = 1; socket.connected && !this.stopped; attempt++) {
       let ack: RegisterAck;
       try {
-        ack = (await socket.timeout(this.o.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.register, this.o.registration)) as RegisterAck;
-      } catch {
-        this.emit({ type: "register-retry", attempt, message: "no answer to provider:register" });
+        const tee = this.o.attest ? await this.evidence(socket) : undefined;
+        ack = (await socket.timeout(this.o.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.register, tee ? { ...this.o.registration, tee } : this.o.registration)) as RegisterAck;
+      } catch (e) {
+        if (e instanceof ProviderError && e.code === "TEE_UNAVAILABLE") {
+          this.fatal(e.code, e.message);
+          return;
+        }
+        this.emit({ type: "register-retry", attempt, message: `no answer to provider:register (${errorMessage(e)})` });
         continue;
       }
       if (ack.ok) {
@@ -285,6 +315,26 @@ export class ProviderSession {
       }
       this.emit({ type: "register-retry", attempt, code: ack.error.code, message: ack.error.message });
       await sleep(Math.min(5000, 250 * 2 ** attempt));
+    }
+  }
+
+  /** Fresh TEE evidence for a nonce the server issues now (provider:challenge). */
+  private async evidence(socket: ProviderSocket): Promise<TeeEvidence> {
+    const ack = (await socket.timeout(this.o.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.challenge, {})) as ChallengeAck;
+    if (!ack.ok) throw new Error(`provider:challenge refused: ${ack.error.code}: ${ack.error.message}`);
+    return this.o.attest!(ack.nonce);
+  }
+
+  /** provider:attest on the schedule: evidence that expires or is refused is logged as an event, and the provider keeps working as a plain one. */
+  private async reattest(): Promise<void> {
+    const socket = this.socket;
+    if (!this.o.attest || !this.registered || !socket.connected) return;
+    try {
+      const tee = await this.evidence(socket);
+      const ack = (await socket.timeout(this.o.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.attest, { tee })) as Ack;
+      this.emit(ack.ok ? { type: "attested" } : { type: "attest-refused", code: ack.error.code, message: ack.error.message });
+    } catch (e) {
+      this.emit({ type: "attest-refused", code: "NO_ANSWER", message: errorMessage(e) });
     }
   }
 
@@ -471,6 +521,7 @@ export class ProviderSession {
   private shutdownSocket(): void {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.attestTimer) clearInterval(this.attestTimer);
     this.heartbeat = undefined;
     this.registered = false;
     if (this.failoverTimer) clearTimeout(this.failoverTimer);

@@ -195,6 +195,7 @@ export type Result = z.infer<typeof ResultSchema>;
  *   witness out of range, snarkjs, timeout)
  * - SEALED_INVALID: a sealed task's input does not open with the provider's TEE key for this model
  *   (sealed to an earlier key, tampered, or for another model)
+ * - TEE_UNAVAILABLE: a TEE agent cannot produce evidence here (no TDX/SEV-SNP guest interface)
  */
 export const PROVIDER_ERROR_CODES = [
   "MODEL_FETCH_FAILED",
@@ -207,6 +208,7 @@ export const PROVIDER_ERROR_CODES = [
   "WEBGPU_UNAVAILABLE",
   "PROOF_FAILED",
   "SEALED_INVALID",
+  "TEE_UNAVAILABLE",
 ] as const;
 export const ProviderErrorCodeSchema = z.enum(PROVIDER_ERROR_CODES);
 export type ProviderErrorCode = z.infer<typeof ProviderErrorCodeSchema>;
