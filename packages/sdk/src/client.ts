@@ -13,11 +13,13 @@ import {
   LedgerEntryViewSchema,
   ModelViewSchema,
   ProviderPublicSchema,
+  ProviderTeeSchema,
   StatsSchema,
   SubmitTaskResponseSchema,
   TaskViewSchema,
   ZkModelStatusSchema,
   isTerminalStatus,
+  tensorMapFromJson,
   tensorToJson,
   type AccountView,
   type ApiKeyView,
@@ -28,6 +30,7 @@ import {
   type LedgerEntryView,
   type ModelView,
   type ProviderPublic,
+  type ProviderTee,
   type Receipt,
   type Requirements,
   type Stats,
@@ -39,7 +42,8 @@ import {
   type ZkModelStatus,
 } from "@stun/shared";
 import { StunApiError, errorFromResponse } from "./errors";
-import { decodeTensor, toRawTensor, type Tensor, type TensorInput } from "./tensors";
+import { decodeTensor, toRawTensor, toTensor, type Tensor, type TensorInput } from "./tensors";
+import { openSealedTask, sealSubmit, type SealedTaskKey, type TeeOptions } from "./sealed";
 import { PushUnavailable, TaskPush, type WaitPath } from "./push";
 
 export const DEFAULT_BASE_URL = "http://localhost:4000";
@@ -168,6 +172,11 @@ export interface SubmitTaskOptions {
    * Arrays that do not say default to float32 (numbers), int64 (bigints), bool, string.
    */
   dtypes?: Record<string, Dtype>;
+  /**
+   * A sealed task (`requirements.privacy: "tee"`, docs/TEE.md): which attested provider, and the
+   * attestation policy this client checks its evidence against before sealing.
+   */
+  tee?: TeeOptions;
 }
 
 export interface WaitOptions {
@@ -537,9 +546,19 @@ export class StunClient {
    * `await handle.wait()` or `await handle.getOutput(name)` for the result.
    */
   async submitTask(options: SubmitTaskOptions, call?: CallOptions): Promise<TaskHandle> {
-    const body = buildSubmitBody(options);
+    let body = buildSubmitBody(options);
+    let key: SealedTaskKey | undefined;
+    if (options.requirements?.privacy === "tee") {
+      // The clear inputs never leave this process: they are sealed to the provider's attested key.
+      ({ body, key } = await sealSubmit(this, body, tensorMapFromJson(body.inputs), options.tee));
+    }
     const res = await this.request({ method: "POST", path: "/tasks", json: body, call, parse: parseWith(SubmitTaskResponseSchema, "task") });
-    return new TaskHandle(this, res.id, res.status);
+    return new TaskHandle(this, res.id, res.status, key);
+  }
+
+  /** A provider's current TEE evidence (verify it with @stun/tee verifyEvidence before sealing to it; submitTask does). */
+  async providerTee(id: string, call?: CallOptions): Promise<ProviderTee> {
+    return this.request({ method: "GET", path: `/providers/${encodeURIComponent(id)}/tee`, call, parse: parseWith(ProviderTeeSchema, "provider evidence") });
   }
 
   /** The task now; with `wait` (seconds, ≤ 60) the server holds the answer until it is terminal or the time is up. */
@@ -716,10 +735,14 @@ export class TaskHandle {
   private lastInfo: TaskInfo | undefined;
   private lastStatus: TaskStatus | undefined;
 
-  constructor(client: StunClient, id: string, status?: TaskStatus) {
+  /** A sealed task's key to its outputs (kept in memory only). */
+  private readonly sealedKey: SealedTaskKey | undefined;
+
+  constructor(client: StunClient, id: string, status?: TaskStatus, sealedKey?: SealedTaskKey) {
     this.client = client;
     this.id = id;
     this.lastStatus = status;
+    this.sealedKey = sealedKey;
   }
 
   /** The status last seen (undefined before the first request about this task). */
@@ -747,6 +770,13 @@ export class TaskHandle {
     return this.remember(await this.client.waitForTask(this.id, options));
   }
 
+  /** Opens a completed sealed task's outputs into `outputs` (they come back sealed to this handle's reply key). */
+  private async unseal(info: TaskInfo): Promise<TaskInfo> {
+    if (!this.sealedKey || info.status !== "completed" || !info.sealed) return info;
+    const outputs = await openSealedTask({ id: info.id, sealed: info.sealed, receipt: info.receipt === null ? null : (info.receipt as unknown as Receipt) }, this.sealedKey);
+    return { ...info, outputs: Object.fromEntries(Object.entries(outputs).map(([name, raw]) => [name, toTensor(raw, name)])) };
+  }
+
   /**
    * One output tensor, waiting for the task first if needed. Throws StunApiError TASK_FAILED or
    * TASK_EXPIRED when the task did not complete, OUTPUT_NOT_FOUND for an unknown name.
@@ -771,7 +801,8 @@ export class TaskHandle {
     return outputsOf(await this.wait(options));
   }
 
-  private remember(info: TaskInfo): TaskInfo {
+  private async remember(fetched: TaskInfo): Promise<TaskInfo> {
+    const info = await this.unseal(fetched);
     this.lastInfo = info;
     return info;
   }

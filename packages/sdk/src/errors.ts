@@ -24,7 +24,9 @@ export type ClientErrorCode =
   /** The CLI has no API key for the server (no --api-key, STUN_API_KEY or config entry). */
   | "NO_API_KEY"
   /** The CLI's config file is not a JSON object of strings. */
-  | "CONFIG_INVALID";
+  | "CONFIG_INVALID"
+  /** A sealed task (privacy "tee"): no attested TEE provider is online to seal it to. */
+  | "NO_ATTESTED_PROVIDER";
 
 export type StunErrorCode = ErrorCode | ClientErrorCode;
 

@@ -40,6 +40,7 @@ export {
 } from "./client";
 export type { Health } from "@stun/shared";
 export type { WaitPath } from "./push";
+export { openSealedTask, sealSubmit, type SealedTaskKey, type TeeOptions } from "./sealed";
 export { StunApiError, isStunApiError, errorFromResponse, type ClientErrorCode, type StunErrorCode } from "./errors";
 export {
   decodeTensor,
