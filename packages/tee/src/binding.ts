@@ -17,7 +17,5 @@ export async function reportDataFor(publicKey: Uint8Array, nonceHex: string): Pr
  * public inputs to the check, not part of what was attested). A sealed task and its receipt name it.
  */
 export async function evidenceSha256(e: Pick<TeeEvidence, "kind" | "publicKey" | "nonce" | "quote">): Promise<string> {
-  return sha256Hex(
-    concatBytes(utf8(`${e.kind}\0`), evidenceBytes(e.publicKey, "publicKey"), fromHex(e.nonce), evidenceBytes(e.quote, "quote")),
-  );
+  return sha256Hex(concatBytes(utf8(`${e.kind}\0`), evidenceBytes(e.publicKey, "publicKey"), fromHex(e.nonce), evidenceBytes(e.quote, "quote")));
 }

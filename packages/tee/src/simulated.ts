@@ -38,8 +38,7 @@ export function verifySimulatedReport(report: Uint8Array): VerifiedQuote {
     throw new AttestationError("EVIDENCE_MALFORMED", `not a simulated TEE report (${SIMULATED_REPORT_BYTES} bytes starting "STUNSIM1")`);
   if (report[MAGIC.length] !== 1) throw new AttestationError("EVIDENCE_MALFORMED", `simulated report version ${report[MAGIC.length]} is not 1`);
   const body = report.subarray(0, BODY_BYTES);
-  if (!ed25519.verify(report.subarray(BODY_BYTES), body, SIMULATED_VENDOR_PUBLIC))
-    throw new AttestationError("SIGNATURE_INVALID", "the simulated report's signature does not verify");
+  if (!ed25519.verify(report.subarray(BODY_BYTES), body, SIMULATED_VENDOR_PUBLIC)) throw new AttestationError("SIGNATURE_INVALID", "the simulated report's signature does not verify");
   const at = MAGIC.length + 2;
   return {
     kind: "simulated",

@@ -1,18 +1,6 @@
 import { decodeBase64, encodeBase64, StunError, type TeeEvidence } from "@stun/shared";
 import { describe, expect, it } from "vitest";
-import {
-  AttestationError,
-  evidenceSha256,
-  generateTeeKeyPair,
-  makeSimulatedReport,
-  openOutputs,
-  openRequest,
-  parsePolicy,
-  reportDataFor,
-  sealOutputs,
-  sealRequest,
-  verifyEvidence,
-} from "../src";
+import { AttestationError, evidenceSha256, generateTeeKeyPair, makeSimulatedReport, openOutputs, openRequest, parsePolicy, reportDataFor, sealOutputs, sealRequest, verifyEvidence } from "../src";
 
 const MODEL = "a".repeat(64);
 const OTHER_MODEL = "b".repeat(64);
@@ -92,7 +80,11 @@ describe("sealing", () => {
     const back = await openOutputs(requester.privateKey, sealedOut, MODEL, opened.inputDigest);
     expect(new Float32Array(back.y!.data.slice().buffer)).toEqual(new Float32Array([6]));
 
-    const code = (p: Promise<unknown>) => p.then(() => "opened", (e: unknown) => (e instanceof StunError ? e.code : String(e)));
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "opened",
+        (e: unknown) => (e instanceof StunError ? e.code : String(e)),
+      );
     // Another key, another model (the server swapped it), a flipped byte, outputs for another input.
     expect(await code(openRequest(requester.privateKey, box, MODEL))).toBe("SEALED_INVALID");
     expect(await code(openRequest(provider.privateKey, box, OTHER_MODEL))).toBe("SEALED_INVALID");

@@ -10,9 +10,7 @@ export type HardwareTeeKind = "tdx" | "sev-snp";
 
 export const TSM_REPORT_DIR = "/sys/kernel/config/tsm/report";
 
-export type TeeDetection =
-  | { available: true; kind: HardwareTeeKind; via: "configfs-tsm" }
-  | { available: false; reason: string; kind?: HardwareTeeKind };
+export type TeeDetection = { available: true; kind: HardwareTeeKind; via: "configfs-tsm" } | { available: false; reason: string; kind?: HardwareTeeKind };
 
 export interface DetectPaths {
   tsmReportDir: string;

@@ -347,7 +347,13 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       backend: c.backend,
       verdict: j.winners.includes(c.id) ? "accepted" : "rejected",
     })),
-    qa: { kind: task.kind as ReceiptQa["kind"], check: v.tee ? "attested" : j.qa.check, recheck: "none", ...(j.qa.refereed ? { refereed: true } : {}), ...(j.qa.refereeAudited ? { refereeAudited: true } : {}) },
+    qa: {
+      kind: task.kind as ReceiptQa["kind"],
+      check: v.tee ? "attested" : j.qa.check,
+      recheck: "none",
+      ...(j.qa.refereed ? { refereed: true } : {}),
+      ...(j.qa.refereeAudited ? { refereeAudited: true } : {}),
+    },
     ...(zk ? { zk } : {}),
   });
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.

@@ -33,7 +33,10 @@ export async function prepareSealedInput(app: AppContext, body: SubmitTask): Pro
     throw new StunError("REQUIREMENTS_UNSATISFIABLE", `provider ${sealed.providerId} is not an attested TEE provider`);
   }
   if (attestation.data.evidenceSha256 !== sealed.evidenceSha256) {
-    throw new StunError("EVIDENCE_STALE", `provider ${sealed.providerId} now holds other evidence (${attestation.data.evidenceSha256}): fetch GET /providers/${sealed.providerId}/tee, verify it and seal again`);
+    throw new StunError(
+      "EVIDENCE_STALE",
+      `provider ${sealed.providerId} now holds other evidence (${attestation.data.evidenceSha256}): fetch GET /providers/${sealed.providerId}/tee, verify it and seal again`,
+    );
   }
   const a = attestation.data;
   return {

@@ -33,7 +33,13 @@ import { clientIp } from "../limits/client-ip";
 import { attestEvidence, type AttestationOutcome } from "../tee/attest-provider";
 
 /** A provider event: validated, acked, with the socket's registered provider (socket/acks.ts). */
-function on<S extends z.ZodType>(app: AppContext, socket: Socket, event: string, schema: S, handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | ChallengeAck | void>): void {
+function on<S extends z.ZodType>(
+  app: AppContext,
+  socket: Socket,
+  event: string,
+  schema: S,
+  handler: (payload: z.infer<S>, providerId: string | undefined) => Promise<Ack | RegisterAck | ChallengeAck | void>,
+): void {
   onAcked(app, socket, event, schema, (payload) => handler(payload, socket.data.providerId as string | undefined));
 }
 

@@ -32,7 +32,11 @@ function collateralFetcher(app: AppContext): ((quote: Uint8Array) => Promise<unk
  */
 export async function attestEvidence(app: AppContext, evidence: TeeEvidence, nonce: string | undefined): Promise<AttestationOutcome> {
   const verifiedAt = new Date().toISOString();
-  const sha = await evidenceSha256(evidence).catch(() => createHash("sha256").update(JSON.stringify([evidence.kind, evidence.publicKey, evidence.nonce, evidence.quote])).digest("hex"));
+  const sha = await evidenceSha256(evidence).catch(() =>
+    createHash("sha256")
+      .update(JSON.stringify([evidence.kind, evidence.publicKey, evidence.nonce, evidence.quote]))
+      .digest("hex"),
+  );
   const base = { kind: evidence.kind, simulated: evidence.kind === "simulated", evidenceSha256: sha, verifiedAt };
   try {
     if (nonce === undefined) throw new AttestationError("NONCE_MISMATCH", "no challenge was issued to this connection: ask provider:challenge, then send evidence answering its nonce");
@@ -43,7 +47,8 @@ export async function attestEvidence(app: AppContext, evidence: TeeEvidence, non
       key: { publicKey: evidence.publicKey, evidenceSha256: a.evidenceSha256 },
     };
   } catch (e) {
-    const reason = e instanceof AttestationError ? { code: e.code, message: e.message } : { code: "EVIDENCE_MALFORMED", message: `the evidence could not be checked: ${(e as Error).message}`.slice(0, 2000) };
+    const reason =
+      e instanceof AttestationError ? { code: e.code, message: e.message } : { code: "EVIDENCE_MALFORMED", message: `the evidence could not be checked: ${(e as Error).message}`.slice(0, 2000) };
     app.log.warn({ kind: evidence.kind, reason: reason.code }, "TEE evidence refused");
     return { view: { ...base, status: "refused", measurement: null, tcbStatus: null, reason } };
   }

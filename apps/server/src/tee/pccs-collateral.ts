@@ -12,7 +12,9 @@ const MAX_ENTRIES = 256;
 export function pccsCollateral(pccsUrl: string): (quote: Uint8Array) => Promise<unknown> {
   const cache = new Map<string, { at: number; value: Promise<unknown> }>();
   return async (quote) => {
-    const key = createHash("sha256").update(quote.subarray(0, 48 + 584)).digest("hex");
+    const key = createHash("sha256")
+      .update(quote.subarray(0, 48 + 584))
+      .digest("hex");
     const hit = cache.get(key);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
     const { getCollateral } = await import("@phala/dcap-qvl");

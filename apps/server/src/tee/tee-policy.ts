@@ -23,8 +23,7 @@ export function loadTeePolicy(env: { STUN_MODE: "local" | "production"; TEE_POLI
     }
   })();
   const production = env.STUN_MODE === "production";
-  const allowSimulated = env.TEE_ALLOW_SIMULATED ?? (production ? false : (file as { allowSimulated?: boolean }).allowSimulated ?? true);
-  if (production && (allowSimulated || parsed.allowSimulated))
-    throw new Error("Invalid configuration:\n  TEE_ALLOW_SIMULATED: the simulated TEE proves nothing and is never accepted in production");
+  const allowSimulated = env.TEE_ALLOW_SIMULATED ?? (production ? false : ((file as { allowSimulated?: boolean }).allowSimulated ?? true));
+  if (production && (allowSimulated || parsed.allowSimulated)) throw new Error("Invalid configuration:\n  TEE_ALLOW_SIMULATED: the simulated TEE proves nothing and is never accepted in production");
   return { ...parsed, allowSimulated };
 }

@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from "../../src/server";
 import { createAccount, faucet } from "../../src/services/accounts";
 import { stakeFunds } from "../../src/services/stake";
 import { openTestDatabase, type TestDatabase } from "./database";
+import type { Logger } from "../../src/logger";
 
 export interface ProviderProcess extends SpawnedProvider {
   name: string;
@@ -59,6 +60,8 @@ export interface TestNetworkOptions {
   /** Extra CLI args per provider index. */
   providerArgs?: (i: number) => string[];
   env?: Record<string, string>;
+  /** The server's logger (default: JSON at LOG_LEVEL warn on stdout); tests that read the logs pass their own. */
+  logger?: Logger;
   funds?: bigint;
   /**
    * Staked for the provider account (from the faucet, so its balance stays 0): paid work needs
@@ -110,7 +113,7 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
     REFEREE_AUDIT_UNTRUSTED: "0",
     ...opts.env,
   });
-  let server = await startServer(config, { db });
+  let server = await startServer(config, { db, ...(opts.logger ? { logger: opts.logger } : {}) });
   const requester = await createAccount(server.app);
   await faucet(server.app, requester.accountId, opts.funds ?? 1_000_000_000n);
   const providerStake = opts.providerStake ?? 1_000_000n;
@@ -143,7 +146,7 @@ export async function startTestNetwork(opts: TestNetworkOptions = {}): Promise<T
     },
     async restartServer() {
       await server.close();
-      server = await startServer(config, { db });
+      server = await startServer(config, { db, ...(opts.logger ? { logger: opts.logger } : {}) });
       net.server = server;
     },
     async close() {

@@ -188,9 +188,7 @@ export const ReceiptSchema = z.object({
   executions: z.array(z.object({ providerId: z.string(), backend: BackendSchema, verdict: z.string() })).optional(),
   qa: ReceiptQaSchema.optional(),
   /** A sealed task (privacy "tee"): the evidence the requester sealed to, as the server accepted it (docs/TEE.md). */
-  tee: z
-    .object({ providerId: z.string(), evidenceSha256: Sha256Schema, kind: TeeKindSchema, simulated: z.boolean(), measurement: z.string().nullable() })
-    .optional(),
+  tee: z.object({ providerId: z.string(), evidenceSha256: Sha256Schema, kind: TeeKindSchema, simulated: z.boolean(), measurement: z.string().nullable() }).optional(),
   /**
    * A zk task's proof: anyone can check it with the model's verification key
    * (GET /api/v1/models/:id/zk/verification_key.json) or on chain (ComputeMarketplace.settleWithProof).
