@@ -19,6 +19,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // TEE evidence: real TDX quotes and SEV-SNP reports (recorded fixtures), policy, sealing.
+          name: "tee",
+          root: "packages/tee",
+          include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
           // The provider session and helpers both agents share, against a real socket.io server and real HTTP.
           name: "provider-core",
           root: "packages/provider-core",

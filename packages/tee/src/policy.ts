@@ -5,15 +5,7 @@ import type { VerifiedQuote } from "./verified-quote";
 const Hex48 = z.string().regex(/^[0-9a-f]{96}$/, "48 bytes of lower-case hex");
 
 /** TDX TCB statuses from best to worst (Intel's TCB info v3). */
-export const TDX_TCB_STATUSES = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-  "Revoked",
-] as const;
+export const TDX_TCB_STATUSES = ["UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded", "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked"] as const;
 
 /**
  * Which evidence the marketplace (or a requester) accepts: a JSON file (`TEE_POLICY_FILE` on the
@@ -65,9 +57,7 @@ export function applyPolicy(quote: VerifiedQuote, policy: AttestationPolicy): vo
     if (p.mrtd && !p.mrtd.includes(quote.measurement)) throw new AttestationError("MEASUREMENT_NOT_ALLOWED", `MRTD ${quote.measurement} is not in the policy`);
     if (p.rtmrs) {
       const r = quote.rtmrs;
-      const ok =
-        r !== undefined &&
-        p.rtmrs.some((set) => (["rtmr0", "rtmr1", "rtmr2", "rtmr3"] as const).every((name, i) => set[name] === undefined || set[name] === r[i]));
+      const ok = r !== undefined && p.rtmrs.some((set) => (["rtmr0", "rtmr1", "rtmr2", "rtmr3"] as const).every((name, i) => set[name] === undefined || set[name] === r[i]));
       if (!ok) throw new AttestationError("MEASUREMENT_NOT_ALLOWED", "the RTMRs match no set in the policy");
     }
     return;
@@ -80,6 +70,5 @@ export function applyPolicy(quote: VerifiedQuote, policy: AttestationPolicy): vo
     const low = t === undefined ? ["all"] : (["bootloader", "tee", "snp", "microcode"] as const).filter((c) => t[c] < p.minTcb![c]);
     if (low.length > 0) throw new AttestationError("TCB_NOT_ACCEPTED", `reported TCB below the policy's minimum (${low.join(", ")})`);
   }
-  if (p.measurements && !p.measurements.includes(quote.measurement))
-    throw new AttestationError("MEASUREMENT_NOT_ALLOWED", `measurement ${quote.measurement} is not in the policy`);
+  if (p.measurements && !p.measurements.includes(quote.measurement)) throw new AttestationError("MEASUREMENT_NOT_ALLOWED", `measurement ${quote.measurement} is not in the policy`);
 }
