@@ -1,5 +1,6 @@
 import { AttestationError, type AttestationErrorCode } from "./errors";
 import type { VerifiedQuote } from "./verified-quote";
+import { commonName, parseCertDer, pemCertificates } from "./x509-lite";
 
 /** The collateral fields @phala/dcap-qvl reads (PCCS "v4" collateral: PEM chains, JSON bodies, hex or byte-array CRLs/signatures). */
 const COLLATERAL_STRINGS = ["pck_crl_issuer_chain", "tcb_info_issuer_chain", "tcb_info", "qe_identity_issuer_chain", "qe_identity"] as const;
@@ -52,6 +53,38 @@ function checkCollateral(collateral: unknown): Record<string, unknown> {
   return c;
 }
 
+/**
+ * Every certificate of the PCK chain (the collateral's `pck_certificate_chain`, else the one inside
+ * the quote) and of the collateral's issuer chains must be valid at `nowSecs`. dcap-qvl checks this in
+ * Node, but its browser build has no certificate dates (`validFrom` is undefined and every comparison
+ * with it is false), so this is checked here for both.
+ */
+export function checkTdxCertificateValidity(quote: Uint8Array, collateral: Record<string, unknown>, nowSecs: number): void {
+  let quoteText = "";
+  for (const b of quote) quoteText += String.fromCharCode(b);
+  const texts = [
+    typeof collateral.pck_certificate_chain === "string" ? collateral.pck_certificate_chain : quoteText,
+    ...["tcb_info_issuer_chain", "qe_identity_issuer_chain", "pck_crl_issuer_chain"].map((k) => String(collateral[k])),
+  ];
+  const now = nowSecs * 1000;
+  for (const text of texts) {
+    for (const der of pemCertificates(text)) {
+      let notBefore: Date;
+      let notAfter: Date;
+      let name: string;
+      try {
+        const c = parseCertDer(der);
+        ({ notBefore, notAfter } = c);
+        name = commonName(c.subject);
+      } catch (e) {
+        throw new AttestationError("CERT_CHAIN_INVALID", `a certificate in the TDX chain does not parse (${(e as Error).message})`);
+      }
+      if (!(now >= notBefore.getTime() && now <= notAfter.getTime()))
+        throw new AttestationError("CERT_CHAIN_INVALID", `${name} is valid ${notBefore.toISOString()} to ${notAfter.toISOString()}, not at ${new Date(now).toISOString()}`);
+    }
+  }
+}
+
 type DcapQvl = typeof import("@phala/dcap-qvl");
 let dcap: Promise<DcapQvl> | undefined;
 /** Loaded on first use (a CommonJS package: its exports may sit on `default` when bundled as ESM). */
@@ -73,6 +106,8 @@ const loadDcap = (): Promise<DcapQvl> => {
  * `tcbStatus` for the policy to decide. Edited collateral fails its Intel signature: COLLATERAL_INVALID.
  */
 export async function verifyTdxQuote(quote: Uint8Array, collateral: unknown, nowSecs: number): Promise<VerifiedQuote> {
+  // dcap-qvl compares dates with `<`/`>`: NaN would pass every validity check.
+  if (!Number.isFinite(nowSecs)) throw new RangeError(`nowSecs must be a number of seconds, not ${nowSecs}`);
   if (!(quote instanceof Uint8Array) || quote.length < 48) throw new AttestationError("EVIDENCE_MALFORMED", "a TDX quote starts with a 48-byte header");
   const teeType = new DataView(quote.buffer, quote.byteOffset, quote.byteLength).getUint32(4, true);
   if (teeType !== TEE_TYPE_TDX) throw new AttestationError("EVIDENCE_MALFORMED", `the quote's TEE type is 0x${teeType.toString(16)}, not TDX (0x81)`);
@@ -84,6 +119,7 @@ export async function verifyTdxQuote(quote: Uint8Array, collateral: unknown, now
   } catch (e) {
     throw refusal(e);
   }
+  checkTdxCertificateValidity(quote, c, nowSecs);
   const report = verified.report;
   const td = report.type === "td15" ? (report.data as { base: import("@phala/dcap-qvl").TDReport10 }).base : report.type === "td10" ? (report.data as import("@phala/dcap-qvl").TDReport10) : undefined;
   if (!td) throw new AttestationError("EVIDENCE_MALFORMED", `the quote carries a ${report.type} report, not a TD report`);

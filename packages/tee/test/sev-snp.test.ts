@@ -134,4 +134,8 @@ describe("SEV-SNP report verification (real Milan report + VCEK)", () => {
     badAlgo[0x34] = 2;
     expect((await refusal(verifySevSnpReport(badAlgo, CERTS, NOW))).code).toBe("EVIDENCE_MALFORMED");
   });
+
+  it("refuses a nowSecs that is not a number", async () => {
+    await expect(verifySevSnpReport(REPORT, CERTS, Number.NaN)).rejects.toThrow(RangeError);
+  });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttestationError } from "../src/errors";
 import { applyPolicy, parsePolicy } from "../src/policy";
-import { verifyTdxQuote } from "../src/tdx";
+import { checkTdxCertificateValidity, verifyTdxQuote } from "../src/tdx";
 
 // Real TDX quotes with the Intel-signed collateral fetched for them (Phala-Network/dcap-qvl sample/, see
 // fixtures/README.md). tdx_quote (v4) + its collateral: TCB info and QE identity valid 2025-06-19..07-19.
@@ -142,5 +142,30 @@ describe("Intel TDX quote verification (real quote + Intel collateral, @phala/dc
     const sgx = QUOTE.slice();
     sgx[4] = 0; // TEE type SGX
     expect((await refusal(verifyTdxQuote(sgx, COLLATERAL, NOW))).code).toBe("EVIDENCE_MALFORMED");
+  });
+
+  it("checks every certificate's validity itself (dcap-qvl's browser build does not): CERT_CHAIN_INVALID outside it", () => {
+    expect(() => checkTdxCertificateValidity(QUOTE, COLLATERAL, NOW)).not.toThrow();
+    // Intel's SGX root CA is valid 2018-05-21..2049-12-31; the PCK and signing certificates inside that.
+    for (const when of [Date.UTC(2050, 0, 1) / 1000, Date.UTC(2018, 0, 1) / 1000]) {
+      const e = (() => {
+        try {
+          checkTdxCertificateValidity(QUOTE, COLLATERAL, when);
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(e).toBeInstanceOf(AttestationError);
+      expect((e as AttestationError).code).toBe("CERT_CHAIN_INVALID");
+      expect((e as AttestationError).message).toMatch(/is valid .* not at/);
+    }
+    // The chain it reads is the quote's (3 certificates) unless the collateral brings one.
+    expect(() => checkTdxCertificateValidity(QUOTE, { ...COLLATERAL, pck_certificate_chain: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }, NOW)).toThrow(
+      expect.objectContaining({ code: "CERT_CHAIN_INVALID" }),
+    );
+  });
+
+  it("refuses a nowSecs that is not a number (NaN would pass dcap-qvl's date comparisons)", async () => {
+    await expect(verifyTdxQuote(QUOTE, COLLATERAL, Number.NaN)).rejects.toThrow(RangeError);
   });
 });
