@@ -14,6 +14,10 @@ const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 const pemB64 = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "");
 const CERTS = { vcek: b64(VCEK_DER) };
 const NOW = Date.UTC(2025, 0, 1) / 1000;
+// A second real Milan report, from a guest without DEBUG (POLICY 0x30000), and its VCEK (virtee/sev
+// tests/certs_data: report_milan.hex as bytes, vcek_milan.der; VCEK valid 2023-04-03..2030-04-03).
+const NODEBUG_REPORT = fixture("snp-milan-nodebug-report.bin");
+const NODEBUG_CERTS = { vcek: b64(fixture("snp-milan-nodebug-vcek.der")) };
 const hexAt = (b: Uint8Array, from: number, to: number) => Buffer.from(b.subarray(from, to)).toString("hex");
 const MEASUREMENT = hexAt(REPORT, 0x90, 0xc0);
 
@@ -137,5 +141,22 @@ describe("SEV-SNP report verification (real Milan report + VCEK)", () => {
 
   it("refuses a nowSecs that is not a number", async () => {
     await expect(verifySevSnpReport(REPORT, CERTS, Number.NaN)).rejects.toThrow(RangeError);
+  });
+
+  it("accepts the second real report (no DEBUG) and the default policy accepts it", async () => {
+    const q = await verifySevSnpReport(NODEBUG_REPORT, NODEBUG_CERTS, NOW);
+    expect(q.measurement).toBe(hexAt(NODEBUG_REPORT, 0x90, 0xc0));
+    expect(q.snpTcb).toEqual({ bootloader: 3, tee: 0, snp: 8, microcode: 115 });
+    expect(q.debug).toBe(false);
+    expect(parseSnpReport(NODEBUG_REPORT).policy).toBe(0x30000n);
+    expect(() => applyPolicy(q, parsePolicy({}))).not.toThrow();
+    expect(() => applyPolicy(q, parsePolicy({ sevSnp: { measurements: [q.measurement], minTcb: { bootloader: 3, tee: 0, snp: 8, microcode: 115 } } }))).not.toThrow();
+    expect(() => applyPolicy(q, parsePolicy({ sevSnp: { minTcb: { bootloader: 3, tee: 0, snp: 9, microcode: 115 } } }))).toThrow(expect.objectContaining({ code: "TCB_NOT_ACCEPTED" }));
+    expect(() => applyPolicy(q, parsePolicy({ sevSnp: { measurements: [MEASUREMENT] } }))).toThrow(expect.objectContaining({ code: "MEASUREMENT_NOT_ALLOWED" }));
+  });
+
+  it("refuses a report with another chip's genuine VCEK (same AMD chain): SIGNATURE_INVALID", async () => {
+    expect((await refusal(verifySevSnpReport(NODEBUG_REPORT, CERTS, NOW))).code).toBe("SIGNATURE_INVALID");
+    expect((await refusal(verifySevSnpReport(REPORT, NODEBUG_CERTS, NOW))).code).toBe("SIGNATURE_INVALID");
   });
 });
