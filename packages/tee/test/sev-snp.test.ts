@@ -159,4 +159,15 @@ describe("SEV-SNP report verification (real Milan report + VCEK)", () => {
     expect((await refusal(verifySevSnpReport(NODEBUG_REPORT, CERTS, NOW))).code).toBe("SIGNATURE_INVALID");
     expect((await refusal(verifySevSnpReport(REPORT, NODEBUG_CERTS, NOW))).code).toBe("SIGNATURE_INVALID");
   });
+
+  it("walks a Turin VCEK to the pinned Turin ASK/ARK (so the pin is right): its chain passes, then the Milan report's signature fails", async () => {
+    // A real Turin VCEK (virtee/sev tests/certs_data/vcek_turin.der, valid 2024-11-06..2031-11-06); no Turin report is public here.
+    const turin = { vcek: b64(fixture("snp-turin-vcek.der")) };
+    const when = Date.UTC(2025, 5, 1) / 1000;
+    expect((await refusal(verifySevSnpReport(REPORT, turin, when))).code).toBe("SIGNATURE_INVALID");
+    expect((await refusal(verifySevSnpReport(REPORT, { ...turin, ask: pemB64(AMD_SNP_ROOTS.Turin.ask), ark: pemB64(AMD_SNP_ROOTS.Turin.ark) }, when))).code).toBe("SIGNATURE_INVALID");
+    expect((await refusal(verifySevSnpReport(REPORT, { ...turin, ark: pemB64(AMD_SNP_ROOTS.Milan.ark) }, when))).code).toBe("CERT_CHAIN_INVALID");
+    expect((await refusal(verifySevSnpReport(REPORT, { ...turin, ask: pemB64(AMD_SNP_ROOTS.Genoa.ask) }, when))).code).toBe("CERT_CHAIN_INVALID");
+    expect((await refusal(verifySevSnpReport(REPORT, turin, Date.UTC(2024, 0, 1) / 1000))).code).toBe("CERT_CHAIN_INVALID");
+  });
 });

@@ -77,6 +77,12 @@ describe("Intel TDX quote verification (real quote + Intel collateral, @phala/dc
     expect(() => applyPolicy({ ...q, debug: true }, parsePolicy({}))).toThrow(expect.objectContaining({ code: "DEBUG_GUEST" }));
   });
 
+  it("policy refuses TDX when it is turned off, and a kind it does not know: KIND_NOT_ACCEPTED", async () => {
+    const q = await verifyTdxQuote(QUOTE, COLLATERAL, NOW);
+    expect(() => applyPolicy(q, parsePolicy({ tdx: { enabled: false } }))).toThrow(expect.objectContaining({ code: "KIND_NOT_ACCEPTED" }));
+    expect(() => applyPolicy({ ...q, kind: "sgx" as never }, parsePolicy({}))).toThrow(expect.objectContaining({ code: "KIND_NOT_ACCEPTED" }));
+  });
+
   it("refuses one flipped byte of the body, the MRTD, TD_ATTRIBUTES.DEBUG, the report data or the signature: SIGNATURE_INVALID", async () => {
     for (const at of [48 + 1 /* TEE_TCB_SVN */, MRTD, TD_ATTRIBUTES, REPORT_DATA, REPORT_DATA + 63, 10 /* header */, SIGNATURE, SIGNATURE + 40]) {
       const e = await refusal(verifyTdxQuote(flipped(at), COLLATERAL, NOW));
