@@ -19,7 +19,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // TEE evidence verification (real recorded TDX/SEV-SNP evidence) and HPKE sealing.
+          // TEE evidence: real TDX quotes and SEV-SNP reports (recorded fixtures), policy, sealing.
           name: "tee",
           root: "packages/tee",
           include: ["test/**/*.test.ts"],

@@ -62,6 +62,7 @@ export function applyPolicy(quote: VerifiedQuote, policy: AttestationPolicy): vo
     }
     return;
   }
+  if (quote.kind !== "sev-snp") throw new AttestationError("KIND_NOT_ACCEPTED", `unknown kind of TEE evidence: ${String(quote.kind)}`);
   const p = policy.sevSnp;
   if (!p.enabled) throw new AttestationError("KIND_NOT_ACCEPTED", "the policy does not accept AMD SEV-SNP");
   if (quote.debug && !p.allowDebug) throw new AttestationError("DEBUG_GUEST", "the guest policy allows debugging: the host can read its memory");

@@ -15,8 +15,9 @@ export interface VerifiedQuote {
   /**
    * TDX: Intel's TCB status ("UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
    * "ConfigurationAndSWHardeningNeeded", "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked").
-   * SEV-SNP: "UpToDate" when the reported TCB meets the policy's minimum is decided in policy.ts; the
-   * verifier reports the components in `snpTcb`. Simulated: "Simulated".
+   * SEV-SNP: AMD gives no status; the verifier writes the reported components
+   * ("bl:2 tee:0 snp:5 ucode:68", for people) and policy.ts compares `snpTcb` with its minimum.
+   * Simulated: "Simulated".
    */
   tcbStatus: string;
   /** Intel security advisories that apply (TDX). */
