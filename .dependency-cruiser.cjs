@@ -8,7 +8,28 @@
 const SRC = "^apps/server/src/";
 
 /** apps/server/src's folders, lowest first: a folder may import only folders before it. */
-const LAYERS = ["db", "blobs", "ledger", "auth", "tasks", "models", "settlement", "storage", "onnx", "zk", "tee", "qa", "scheduler", "limits", "services", "chain", "procedures", "trpc", "http", "socket"];
+const LAYERS = [
+  "db",
+  "blobs",
+  "ledger",
+  "auth",
+  "tasks",
+  "models",
+  "settlement",
+  "storage",
+  "onnx",
+  "zk",
+  "tee",
+  "qa",
+  "scheduler",
+  "limits",
+  "services",
+  "chain",
+  "procedures",
+  "trpc",
+  "http",
+  "socket",
+];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -4,6 +4,9 @@ import { AttestationError } from "./errors";
 import { base64Bytes, type Cert, commonName, equalBytes, OID_RSASSA_PSS, parseCertDer } from "./x509-lite";
 import type { VerifiedQuote } from "./verified-quote";
 
+/** WebCrypto's BufferSource (DOM typings) wants ArrayBuffer-backed views: a copy is. */
+const ab = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
+
 /** An attestation report (ABI spec 56860, versions 2-5) is 0x4A0 bytes; bytes 0..0x2A0 are signed. */
 export const SNP_REPORT_BYTES = 0x4a0;
 const SIGNED_BYTES = 0x2a0;
@@ -115,8 +118,8 @@ async function checkSignedBy(cert: Cert, issuer: Cert, what: string): Promise<vo
     throw new AttestationError("CERT_CHAIN_INVALID", `the ${what} is signed with ${oid}/${hash}; AMD's SEV chain uses RSASSA-PSS with SHA-384`);
   let ok = false;
   try {
-    const key = await crypto.subtle.importKey("spki", issuer.spki, { name: "RSA-PSS", hash }, false, ["verify"]);
-    ok = await crypto.subtle.verify({ name: "RSA-PSS", saltLength }, key, cert.signature, cert.tbs);
+    const key = await crypto.subtle.importKey("spki", ab(issuer.spki), { name: "RSA-PSS", hash }, false, ["verify"]);
+    ok = await crypto.subtle.verify({ name: "RSA-PSS", saltLength }, key, ab(cert.signature), ab(cert.tbs));
   } catch {
     ok = false;
   }
@@ -177,11 +180,11 @@ export async function verifySevSnpReport(report: Uint8Array, certs: SnpCertifica
   // The report's signature, by the VCEK's P-384 key.
   let key: Awaited<ReturnType<typeof crypto.subtle.importKey>>;
   try {
-    key = await crypto.subtle.importKey("spki", vcek.spki, { name: "ECDSA", namedCurve: "P-384" }, false, ["verify"]);
+    key = await crypto.subtle.importKey("spki", ab(vcek.spki), { name: "ECDSA", namedCurve: "P-384" }, false, ["verify"]);
   } catch (e) {
     throw new AttestationError("CERT_CHAIN_INVALID", `the VCEK's key is not a P-384 key (${(e as Error).message})`);
   }
-  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-384" }, key, r.signatureP1363, report.subarray(0, SIGNED_BYTES));
+  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-384" }, key, ab(r.signatureP1363), ab(report.subarray(0, SIGNED_BYTES)));
   if (!ok) throw new AttestationError("SIGNATURE_INVALID", "the report's signature does not verify with the VCEK's key");
 
   // The VCEK certifies one TCB (and one chip): the report must claim the same.

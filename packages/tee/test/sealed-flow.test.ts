@@ -73,12 +73,12 @@ describe("sealing", () => {
     expect(decodeBase64(box.ciphertext).length).toBeGreaterThan(12);
     const opened = await openRequest(provider.privateKey, box, MODEL);
     expect(opened.replyPublicKey).toEqual(requester.publicKey);
-    expect(new Float32Array(opened.inputs.x!.data.slice().buffer)).toEqual(new Float32Array([1, 2, 3]));
+    expect(new Float32Array((opened.inputs.x!.data as Uint8Array).slice().buffer)).toEqual(new Float32Array([1, 2, 3]));
 
     const outputs = { y: { dtype: "float32" as const, dims: [1], data: new Uint8Array(new Float32Array([6]).buffer) } };
     const sealedOut = await sealOutputs(opened.replyPublicKey, outputs, MODEL, opened.inputDigest);
     const back = await openOutputs(requester.privateKey, sealedOut, MODEL, opened.inputDigest);
-    expect(new Float32Array(back.y!.data.slice().buffer)).toEqual(new Float32Array([6]));
+    expect(new Float32Array((back.y!.data as Uint8Array).slice().buffer)).toEqual(new Float32Array([6]));
 
     const code = (p: Promise<unknown>) =>
       p.then(

@@ -127,7 +127,12 @@ describeDb("TEE evidence at registration: verified, recorded attested or refused
     const reg = await p.register("cheat", await simulatedEvidence(await p.challenge(), keys.publicKey));
     const { attestation } = (await api(net.url, "GET", `/providers/${reg.providerId}/tee`, { key: net.apiKey })).body;
     const model = (await api(net.url, "GET", `/models/${modelId}`, { key: net.apiKey })).body;
-    const box = await sealRequest({ providerPublicKey: keys.publicKey, modelSha256: model.sha256, inputs: { x: { dtype: "float32", dims: [1, 4], data: new Uint8Array(16) } }, replyPublicKey: keys.publicKey });
+    const box = await sealRequest({
+      providerPublicKey: keys.publicKey,
+      modelSha256: model.sha256,
+      inputs: { x: { dtype: "float32", dims: [1, 4], data: new Uint8Array(16) } },
+      replyPublicKey: keys.publicKey,
+    });
     const submit = await api(net.url, "POST", "/tasks", {
       key: net.apiKey,
       json: { modelId, requirements: { privacy: "tee" }, sealed: { ...box, providerId: reg.providerId, evidenceSha256: attestation.evidenceSha256 }, maxPrice: "10", deadlineSeconds: 120 },

@@ -3,12 +3,11 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import * as ort from "onnxruntime-node";
 import { pino } from "pino";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { StunClient, isStunApiError } from "@stun/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StunClient, isStunApiError, sealSubmit } from "../src/index";
 import { buildMlp } from "@stun/testkit";
-import { describeDb } from "../support/database";
-import { eventually, startTestNetwork, type ProviderProcess, type TestNetwork } from "../support/network";
-import { api, uploadModel } from "../support/api";
+import { eventually, startTestNetwork, type ProviderProcess, type TestNetwork } from "../../../apps/server/test/support/network";
+import { api, uploadModel } from "../../../apps/server/test/support/api";
 
 /** Every file under `dir`. */
 function filesUnder(dir: string): string[] {
@@ -23,7 +22,7 @@ function filesUnder(dir: string): string[] {
  * simulated TEE, and a plain provider beside it. The inputs and outputs must never be readable by
  * the server: not in the database, not in the blob store, not in its logs.
  */
-describeDb("sealed tasks (privacy tee): SDK, simulated-TEE native provider", () => {
+describe("sealed tasks (privacy tee): SDK, simulated-TEE native provider", () => {
   let net: TestNetwork;
   let modelId: string;
   let teeProvider: ProviderProcess;
@@ -129,10 +128,12 @@ describeDb("sealed tasks (privacy tee): SDK, simulated-TEE native provider", () 
     const balance = async () => BigInt(((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body as { balance: string }).balance);
     // Sealed while the provider is attested; then the agent stops (its key dies with it).
     const before = await balance();
-    const { body } = await (async () => {
-      const { sealSubmit } = await import("@stun/sdk");
-      return sealSubmit(c, { modelId, inputs: {}, maxPrice: "100", deadlineSeconds: 3 }, { x: { dtype: "float32", dims: [1, 8], data: new Uint8Array(x.buffer) } }, { policy: devPolicy });
-    })();
+    const { body } = await sealSubmit(
+      c,
+      { modelId, inputs: {}, maxPrice: "100", deadlineSeconds: 3 },
+      { x: { dtype: "float32", dims: [1, 8], data: new Uint8Array(x.buffer) } },
+      { policy: devPolicy },
+    );
     await teeProvider.kill();
     await eventually(async () => !(await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers.some((p: { name: string }) => p.name === "tee"), 20_000, "the TEE provider offline");
     const res = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: body });
