@@ -1,6 +1,6 @@
 import { ProviderIndex, isEligible, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
 import type { Socket } from "socket.io";
-import type { AttestedKey } from "../tee/attest-provider";
+import type { AttestedKey } from "../tee/attested-key";
 
 export interface AssignmentRef {
   taskId: string;

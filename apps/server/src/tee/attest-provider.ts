@@ -2,14 +2,8 @@ import { createHash } from "node:crypto";
 import type { TeeAttestationView, TeeEvidence } from "@stun/shared";
 import { AttestationError, evidenceSha256, verifyEvidence } from "@stun/tee";
 import type { AppContext } from "../context";
+import type { AttestedKey } from "./attested-key";
 import { pccsCollateral } from "./pccs-collateral";
-
-/** What matching needs of an attested provider: the key requesters seal to. */
-export interface AttestedKey {
-  /** base64 of the X25519 public key. */
-  publicKey: string;
-  evidenceSha256: string;
-}
 
 export interface AttestationOutcome {
   view: TeeAttestationView;
