@@ -4,7 +4,9 @@ import { Writable } from "node:stream";
 import * as ort from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseNpy } from "@stun/shared";
 import { StunClient, isStunApiError, sealSubmit } from "../src/index";
+import { runStun, tempDir } from "./support/cli";
 import { buildMlp } from "@stun/testkit";
 import { eventually, startTestNetwork, type ProviderProcess, type TestNetwork } from "../../../apps/server/test/support/network";
 import { api, uploadModel } from "../../../apps/server/test/support/api";
@@ -98,6 +100,27 @@ describe("sealed tasks (privacy tee): SDK, simulated-TEE native provider", () =>
     const logs = logLines.join("");
     expect(logs.length).toBeGreaterThan(0);
     for (const n of needles) expect(logs.includes(n), "the server's logs hold plaintext").toBe(false);
+  });
+
+  it("stun tasks submit --tee: seals, waits and writes the opened outputs; without --tee-allow-simulated it refuses the simulated TEE", async () => {
+    const dir = await tempDir();
+    try {
+      const env = { STUN_SERVER: net.url, STUN_API_KEY: net.apiKey };
+      const input = `x=@${JSON.stringify({ dtype: "float32", dims: [1, 8], data: [0.25, 0.5, -0.75, 1, 0, -1, 0.125, 2] })}`;
+      const refused = await runStun(["tasks", "submit", "--model", modelId, "--input", input, "--tee"], { cwd: dir.path, env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/ATTESTATION_INVALID.*SIMULATED_NOT_ALLOWED/);
+      const r = await runStun(["tasks", "submit", "--model", modelId, "--input", input, "--tee", "--tee-allow-simulated", "--output-dir", "out", "--json"], { cwd: dir.path, env });
+      expect(r.code, r.stderr).toBe(0);
+      const info = JSON.parse(r.stdout) as { status: string; receipt: { qa: { check: string } } };
+      expect([info.status, info.receipt.qa.check]).toEqual(["completed", "attested"]);
+      const session = await ort.InferenceSession.create(mlp.bytes);
+      const ref = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from([0.25, 0.5, -0.75, 1, 0, -1, 0.125, 2]), [1, 8]) });
+      const written = parseNpy(new Uint8Array(readFileSync(path.join(dir.path, "out", `${session.outputNames[0]}.npy`))));
+      expect(Array.from(new Float32Array((written.data as Uint8Array).slice().buffer))).toEqual(Array.from(ref[session.outputNames[0]!]!.data as Float32Array));
+    } finally {
+      await dir.remove();
+    }
   });
 
   it("refuses simulated evidence under the SDK's default policy, before anything is sent", async () => {

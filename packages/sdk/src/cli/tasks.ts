@@ -83,12 +83,16 @@ export const taskCommands: Command[] = [
     summary: "submit an inference task",
     synopsis:
       "--model ID --input NAME=SPEC [--input …] [--dtype D] [--verification none|redundant|auto|zk] [--replicas N]\n" +
-      "      [--argmax] [--max-price AMOUNT] [--deadline S] [--priority 0-9] [--wait] [--timeout S] [--output-dir DIR]",
+      "      [--argmax] [--max-price AMOUNT] [--deadline S] [--priority 0-9] [--wait] [--timeout S] [--output-dir DIR]\n" +
+      "      [--tee [--tee-provider ID] [--tee-allow-simulated]]",
     help: [
       'SPEC is FILE.npy, FILE.json or @JSON (inline). JSON is {"dtype","dims","data":[…]} or a (nested) array;',
       "arrays without a dtype take --dtype, else the dtype the model declares for that input.",
       "--wait waits for the result (up to --timeout seconds, default 600); --output-dir DIR implies --wait",
       "and writes each output as DIR/NAME.npy. Exits 1 when the task fails or expires.",
+      "--tee seals the inputs to an attested TEE provider (docs/TEE.md): its evidence is verified here first, the",
+      "server only relays ciphertext, and the outputs open only with this process's reply key, so --tee waits.",
+      "--tee-allow-simulated accepts the simulated TEE (development: it proves nothing).",
       "Example: stun tasks submit --model m_123 --input x=@[[1,2,3,4]] --verification redundant --wait",
     ].join("\n"),
     options: {
@@ -104,10 +108,15 @@ export const taskCommands: Command[] = [
       wait: { type: "boolean", short: "w" },
       timeout: { type: "string" },
       "output-dir": { type: "string", short: "o" },
+      tee: { type: "boolean" },
+      "tee-provider": { type: "string" },
+      "tee-allow-simulated": { type: "boolean" },
     },
     positionals: { min: 0, max: 0 },
     async run(ctx) {
       const modelId = str(ctx, "model");
+      const tee = flag(ctx, "tee");
+      if (!tee && (str(ctx, "tee-provider") !== undefined || flag(ctx, "tee-allow-simulated"))) throw new UsageError("--tee-provider and --tee-allow-simulated go with --tee");
       if (!modelId) throw new UsageError("--model ID is required");
       const specs = list(ctx, "input").map(parseInputSpec);
       if (specs.length === 0) throw new UsageError("at least one --input NAME=SPEC is required");
@@ -128,7 +137,8 @@ export const taskCommands: Command[] = [
       const deadlineSeconds = intOption(ctx, "deadline", 1, 86_400);
       const priority = intOption(ctx, "priority", 0, 9);
       const timeout = secondsOption(ctx, "timeout");
-      const wait = flag(ctx, "wait") || str(ctx, "output-dir") !== undefined;
+      // A sealed task's outputs open only with the reply key this process holds: it waits for them.
+      const wait = flag(ctx, "wait") || str(ctx, "output-dir") !== undefined || tee;
       const client = ctx.client();
 
       const inits = await Promise.all(specs.map((s) => loadInput(s, ctx.resolvePath)));
@@ -156,6 +166,11 @@ export const taskCommands: Command[] = [
       if (maxPrice !== undefined) options.maxPrice = maxPrice;
       if (deadlineSeconds !== undefined) options.deadlineSeconds = deadlineSeconds;
       if (priority !== undefined) options.priority = priority;
+      if (tee) {
+        options.requirements = { privacy: "tee" };
+        const providerId = str(ctx, "tee-provider");
+        options.tee = { ...(providerId ? { providerId } : {}), policy: { allowSimulated: flag(ctx, "tee-allow-simulated") } };
+      }
 
       const task = await client.submitTask(options);
       if (!wait) {
