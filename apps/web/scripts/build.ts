@@ -1,7 +1,7 @@
 /**
  * Builds the web app's static export (apps/web/out) with `next build` when it is missing or stale.
  * Staleness is a content hash of everything the export is made from (apps/web sources and config,
- * and @stun/shared and @stun/provider-core, which are bundled), kept in out/.stun-build-stamp. Concurrent callers (test
+ * and @stun/shared, @stun/provider-core and @stun/tee, which are bundled), kept in out/.stun-build-stamp. Concurrent callers (test
  * runs, npm start) share one build through a lock file.
  *
  * Used by `npm start` (scripts/start.ts), the web tests' global setup, and `npm run build -w @stun/web`
@@ -33,6 +33,8 @@ const INPUTS = [
   "packages/shared/package.json",
   "packages/provider-core/src",
   "packages/provider-core/package.json",
+  "packages/tee/src",
+  "packages/tee/package.json",
 ];
 
 function listFiles(abs: string, out: string[]): void {

@@ -2,13 +2,14 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useId, useState, type FormEvent } from "react";
-import { StunError, tensorMapToJson, validateInputsAgainstSignature, type ModelView, type RawTensor, type TensorInfo, type VerificationMode } from "@stun/shared";
-import { formatAmount, formatShape } from "@/lib/format";
-import { toUiError, type UiError } from "@/lib/errors";
+import { StunError, tensorMapToJson, validateInputsAgainstSignature, type ModelView, type ProviderPublic, type RawTensor, type TensorInfo, type VerificationMode } from "@stun/shared";
+import { formatAmount, formatShape, shortHash } from "@/lib/format";
+import { ClientError, toUiError, type UiError } from "@/lib/errors";
+import { sealInPage, storeSealedKey, verifyProviderInPage } from "@/lib/sealed";
 import { example, imageLayout, imageToTensor, npyToTensor, parseTextInput, randomExample, type ImageLayout } from "@/lib/tensor-input";
 import { trpc } from "@/lib/trpc";
 import { Shape } from "./signature";
-import { Button, ErrorNotice, FieldError, cx, inputBase, inputClass } from "./ui";
+import { Badge, Button, ErrorNotice, FieldError, Mono, cx, inputBase, inputClass } from "./ui";
 
 type Source = "text" | "npy" | "image";
 
@@ -176,6 +177,91 @@ function ZkNote({ modelId }: { modelId: string }) {
   );
 }
 
+type Privacy = "clear" | "tee";
+
+/** How an attested provider reads in the list: simulated ones say they prove nothing. */
+export const teeProviderLabel = (p: ProviderPublic): string =>
+  `${p.name} · ${p.tee?.kind} · price ${formatAmount(p.price)}${p.tee?.simulated ? " · SIMULATED TEE — development only, proves nothing" : ""}`;
+
+/**
+ * Private (TEE): the attested provider to seal to, this page's own verification of its evidence
+ * (live, so a refusal shows before anything is sent), and the development-only switch for
+ * simulated evidence.
+ */
+function TeeOptions({
+  providers,
+  providerId,
+  onProvider,
+  allowSimulated,
+  onAllowSimulated,
+}: {
+  providers: ProviderPublic[] | undefined;
+  providerId: string;
+  onProvider: (id: string) => void;
+  allowSimulated: boolean;
+  onAllowSimulated: (v: boolean) => void;
+}) {
+  const ids = useId();
+  const verified = useQuery({
+    queryKey: ["tee.verifyInPage", providerId, allowSimulated],
+    queryFn: () => verifyProviderInPage(providerId, allowSimulated),
+    enabled: !!providerId,
+    retry: false,
+    staleTime: 10_000,
+  });
+  const refusal = verified.error ? toUiError(verified.error) : null;
+  return (
+    <div className="mt-3 space-y-3 rounded-lg border border-slate-200 p-4 text-sm" data-testid="tee-options">
+      <p className="text-xs text-slate-600">
+        The inputs are encrypted in this page to a key that provider&apos;s TEE evidence binds, after this page verifies that evidence itself; the server only relays ciphertext. The outputs come back
+        sealed to a reply key kept in this tab only (sessionStorage): close the tab or the browser and they can no longer be read.
+      </p>
+      {!providers ? (
+        <p className="text-xs text-slate-500">Loading the attested providers…</p>
+      ) : providers.length === 0 ? (
+        <p role="alert" className="text-sm text-red-700" data-testid="tee-none">
+          No provider with attested TEE evidence is online: a private task cannot be sealed now.
+        </p>
+      ) : (
+        <>
+          <label className="block">
+            <span className="block font-medium text-slate-800">Attested provider</span>
+            <select id={`${ids}-provider`} className={`${inputBase} mt-1.5 w-full`} value={providerId} onChange={(e) => onProvider(e.target.value)}>
+              {providers.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {teeProviderLabel(p)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="flex items-center gap-2 text-slate-700">
+            <input type="checkbox" checked={allowSimulated} onChange={(e) => onAllowSimulated(e.target.checked)} className="size-4 accent-brand-600" />
+            Accept simulated TEE (development)
+          </label>
+          <div data-testid="tee-verification" data-state={verified.isPending ? "pending" : refusal ? "refused" : "verified"} aria-live="polite">
+            {verified.isPending ? (
+              <p className="text-xs text-slate-500">Verifying the provider&apos;s evidence in this page…</p>
+            ) : verified.isError ? (
+              <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+                <code className="mr-2 rounded bg-red-100 px-1.5 py-0.5 font-mono text-xs">{refusal?.code}</code>
+                {refusal?.message}
+              </p>
+            ) : (
+              <p className="flex flex-wrap items-center gap-2 text-xs text-slate-700">
+                <Badge tone="green">verified in this page</Badge>
+                {verified.data.simulated ? <Badge tone="amber">SIMULATED TEE — development only, proves nothing</Badge> : null}
+                <span>
+                  {verified.data.kind} · measurement <Mono>{shortHash(verified.data.measurement, 12)}</Mono> · evidence <Mono>{shortHash(verified.data.evidenceSha256, 12)}</Mono>
+                </span>
+              </p>
+            )}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
+
 /** The run form generated from a model's input signature. */
 export function SubmitForm({ model }: { model: ModelView }) {
   const router = useRouter();
@@ -186,20 +272,37 @@ export function SubmitForm({ model }: { model: ModelView }) {
   const [argmax, setArgmax] = useState(false);
   const [maxPrice, setMaxPrice] = useState("");
   const [formError, setFormError] = useState<UiError | null>(null);
+  const [privacy, setPrivacy] = useState<Privacy>("clear");
+  const [teeChoice, setTeeChoice] = useState("");
+  const [allowSimulated, setAllowSimulated] = useState(false);
+  const providers = useQuery({ queryKey: ["network.providers"], queryFn: () => trpc.network.providers.query(), enabled: privacy === "tee", staleTime: 5_000 });
+  const attested = providers.data?.providers.filter((p) => p.tee?.status === "attested");
+  const teeProviderId = attested?.some((p) => p.id === teeChoice) ? teeChoice : (attested?.[0]?.id ?? "");
 
   const submit = useMutation({
-    mutationFn: (tensors: Record<string, RawTensor>) =>
-      trpc.tasks.submit.mutate({
+    mutationFn: async (tensors: Record<string, RawTensor>) => {
+      const price = maxPrice.trim() ? { maxPrice: maxPrice.trim() } : {};
+      if (privacy === "tee") {
+        if (!teeProviderId) throw new ClientError("NO_ATTESTED_PROVIDER", "No provider with attested TEE evidence is online to seal this task to.");
+        // The provider's current evidence, verified here again (it may have re-attested), then sealed here: only ciphertext leaves the page.
+        const attestation = await verifyProviderInPage(teeProviderId, allowSimulated);
+        const { sealed, key } = await sealInPage(attestation, model.sha256, tensors);
+        const res = await trpc.tasks.submit.mutate({ modelId: model.id, inputs: {}, requirements: { privacy: "tee" }, sealed, ...price });
+        storeSealedKey(res.id, key);
+        return res;
+      }
+      return trpc.tasks.submit.mutate({
         modelId: model.id,
         inputs: tensorMapToJson(tensors),
         verification: { mode, ...(mode === "redundant" ? { replicas } : {}), ...(mode !== "none" && mode !== "zk" && argmax ? { argmax: true } : {}) },
-        ...(maxPrice.trim() ? { maxPrice: maxPrice.trim() } : {}),
-      }),
+        ...price,
+      });
+    },
     onSuccess: (res) => router.push(`/task?id=${res.id}`),
   });
 
   const priceInvalid = maxPrice.trim() !== "" && !/^(0|[1-9]\d{0,29})$/.test(maxPrice.trim());
-  const executions = mode === "none" || mode === "zk" ? 1 : (mode === "redundant" ? replicas : 2) + 1;
+  const executions = privacy === "tee" || mode === "none" || mode === "zk" ? 1 : (mode === "redundant" ? replicas : 2) + 1;
   const perExecution = maxPrice.trim() && !priceInvalid ? BigInt(maxPrice.trim()) : BigInt(DEFAULT_MAX_PRICE);
 
   const onSubmit = (e: FormEvent) => {
@@ -246,6 +349,7 @@ export function SubmitForm({ model }: { model: ModelView }) {
   };
 
   const serverError = submit.error ? toUiError(submit.error) : null;
+  const refusedHere = submit.error instanceof ClientError;
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-5" aria-label="Run this model">
       <div className="space-y-4">
@@ -255,46 +359,103 @@ export function SubmitForm({ model }: { model: ModelView }) {
       </div>
 
       <fieldset>
-        <legend className="text-sm font-medium text-slate-800">Verification</legend>
-        <div className="mt-2 grid gap-2 sm:grid-cols-2 lg:grid-cols-4">
-          {MODES.map((m) => (
+        <legend className="text-sm font-medium text-slate-800">Privacy</legend>
+        <div className="mt-2 grid gap-2 sm:grid-cols-2">
+          {(
+            [
+              ["clear", "Standard", "Inputs and outputs travel in the clear to the server and the providers, which lets results be verified by replication."],
+              ["tee", "Private (TEE)", "Inputs sealed in this page to one attested TEE provider; the server and everyone else see only ciphertext."],
+            ] as Array<[Privacy, string, string]>
+          ).map(([p, title, text]) => (
             <label
-              key={m.mode}
+              key={p}
               className={cx(
                 "cursor-pointer rounded-lg border p-3 text-sm has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-brand-500",
-                mode === m.mode ? "border-brand-500 bg-brand-50/60 ring-1 ring-brand-500" : "border-slate-200 hover:border-slate-300",
+                privacy === p ? "border-brand-500 bg-brand-50/60 ring-1 ring-brand-500" : "border-slate-200 hover:border-slate-300",
               )}
             >
               <span className="flex items-center gap-2 font-medium text-slate-900">
-                <input type="radio" name="verification" value={m.mode} checked={mode === m.mode} onChange={() => setMode(m.mode)} className="accent-brand-600" />
-                {m.title}
+                <input
+                  type="radio"
+                  name="privacy"
+                  value={p}
+                  checked={privacy === p}
+                  onChange={() => {
+                    setPrivacy(p);
+                    submit.reset();
+                  }}
+                  className="accent-brand-600"
+                />
+                {title}
               </span>
-              <span className="mt-1 block text-xs text-slate-600">{m.text}</span>
+              <span className="mt-1 block text-xs text-slate-600">{text}</span>
             </label>
           ))}
         </div>
-        <div className="mt-3 flex flex-wrap items-center gap-5 text-sm">
-          {mode === "redundant" ? (
-            <label className="flex items-center gap-2">
-              Replicas
-              <select className={`${inputBase} w-20`} value={replicas} onChange={(e) => setReplicas(Number(e.target.value))}>
-                {[2, 3, 4, 5].map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
-              </select>
-            </label>
-          ) : null}
-          {mode === "zk" ? <ZkNote modelId={model.id} /> : null}
-          {mode !== "none" && mode !== "zk" ? (
-            <label className="flex items-center gap-2 text-slate-700">
-              <input type="checkbox" checked={argmax} onChange={(e) => setArgmax(e.target.checked)} className="size-4 accent-brand-600" />
-              Compare results by argmax (classifiers)
-            </label>
-          ) : null}
-        </div>
+        {privacy === "tee" ? (
+          <TeeOptions
+            providers={attested}
+            providerId={teeProviderId}
+            onProvider={(id) => {
+              setTeeChoice(id);
+              submit.reset();
+            }}
+            allowSimulated={allowSimulated}
+            onAllowSimulated={(v) => {
+              setAllowSimulated(v);
+              submit.reset();
+            }}
+          />
+        ) : null}
       </fieldset>
+
+      {privacy === "tee" ? (
+        <p className="text-sm text-slate-600">
+          <span className="font-medium text-slate-800">Verification:</span> a sealed task runs once, inside the TEE you seal to; what vouches for it is the attestation, not replication.
+        </p>
+      ) : (
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">Verification</legend>
+          <div className="mt-2 grid gap-2 sm:grid-cols-2 lg:grid-cols-4">
+            {MODES.map((m) => (
+              <label
+                key={m.mode}
+                className={cx(
+                  "cursor-pointer rounded-lg border p-3 text-sm has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-brand-500",
+                  mode === m.mode ? "border-brand-500 bg-brand-50/60 ring-1 ring-brand-500" : "border-slate-200 hover:border-slate-300",
+                )}
+              >
+                <span className="flex items-center gap-2 font-medium text-slate-900">
+                  <input type="radio" name="verification" value={m.mode} checked={mode === m.mode} onChange={() => setMode(m.mode)} className="accent-brand-600" />
+                  {m.title}
+                </span>
+                <span className="mt-1 block text-xs text-slate-600">{m.text}</span>
+              </label>
+            ))}
+          </div>
+          <div className="mt-3 flex flex-wrap items-center gap-5 text-sm">
+            {mode === "redundant" ? (
+              <label className="flex items-center gap-2">
+                Replicas
+                <select className={`${inputBase} w-20`} value={replicas} onChange={(e) => setReplicas(Number(e.target.value))}>
+                  {[2, 3, 4, 5].map((n) => (
+                    <option key={n} value={n}>
+                      {n}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            ) : null}
+            {mode === "zk" ? <ZkNote modelId={model.id} /> : null}
+            {mode !== "none" && mode !== "zk" ? (
+              <label className="flex items-center gap-2 text-slate-700">
+                <input type="checkbox" checked={argmax} onChange={(e) => setArgmax(e.target.checked)} className="size-4 accent-brand-600" />
+                Compare results by argmax (classifiers)
+              </label>
+            ) : null}
+          </div>
+        </fieldset>
+      )}
 
       <div className="flex flex-wrap items-end gap-4">
         <div>
@@ -322,7 +483,7 @@ export function SubmitForm({ model }: { model: ModelView }) {
       </div>
 
       {formError ? <ErrorNotice error={formError} title="Check the inputs" /> : null}
-      {serverError ? <ErrorNotice error={serverError} title="The server refused the task" /> : null}
+      {serverError ? <ErrorNotice error={serverError} title={refusedHere ? "Nothing was sent: this page refused to seal the task" : "The server refused the task"} /> : null}
 
       <div className="flex items-center gap-3">
         <Button type="submit" disabled={submit.isPending || submit.isSuccess}>

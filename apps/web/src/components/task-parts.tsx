@@ -187,8 +187,8 @@ function OutputTensor({ o }: { o: DecodedOutput }) {
   );
 }
 
-export function Outputs({ task }: { task: TaskView }) {
-  const outputs = Object.entries(task.outputs ?? {}).map(([name, json]) => {
+export function Outputs({ outputs: tensors }: { outputs: TaskView["outputs"] }) {
+  const outputs = Object.entries(tensors ?? {}).map(([name, json]) => {
     try {
       return decodeOutput(name, json);
     } catch (e) {
@@ -265,6 +265,7 @@ const CHECK_TEXT: Record<string, string> = {
   "known-answer": "known answer — a canary",
   recheck: "re-check of an earlier solo result",
   proof: "zero-knowledge proof — output = model(input), verified by the server",
+  attested: "attested — run sealed inside a TEE whose evidence the requester verified",
 };
 
 function Digest({ value }: { value: string }) {
@@ -332,6 +333,19 @@ export function Receipt({ task }: { task: TaskView }) {
           ["Model SHA-256", <Digest key="m" value={r.modelSha256} />],
           ["Input digest", <Digest key="i" value={r.inputDigest} />],
           ["Output digest", <Digest key="o" value={r.outputDigest} />],
+          ...(r.tee
+            ? ([
+                [
+                  "TEE",
+                  <span key="tee" className="flex flex-wrap items-center gap-1.5">
+                    {r.tee.kind}
+                    {r.tee.simulated ? <Badge tone="amber">SIMULATED</Badge> : null} · provider <Mono>{r.tee.providerId}</Mono>
+                  </span>,
+                ],
+                ["TEE evidence", <Digest key="te" value={r.tee.evidenceSha256} />],
+                ["TEE measurement", r.tee.measurement ? <Digest key="tm" value={r.tee.measurement} /> : "–"],
+              ] as [ReactNode, ReactNode][])
+            : []),
           ...(r.zk
             ? ([
                 ["Model hash (zk)", <Digest key="zm" value={r.zk.modelHash} />],
@@ -352,6 +366,38 @@ export function Receipt({ task }: { task: TaskView }) {
           ["Completed", formatTime(r.completedAt)],
         ]}
       />
+    </div>
+  );
+}
+
+// ---- sealed (privacy tee) ----------------------------------------------------------------------
+
+/** What a sealed task was sealed to: the receipt's record once completed, else what this tab sealed to. */
+export interface SealedTo {
+  kind: string;
+  simulated: boolean;
+  measurement: string | null;
+  evidenceSha256: string;
+  providerId: string;
+}
+
+/** The sealed-task banner: inputs and outputs encrypted end to end to an attested TEE, and which one. */
+export function SealedNotice({ to }: { to: SealedTo | null }) {
+  return (
+    <div className="rounded-lg border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-950" data-testid="sealed-notice" data-simulated={to?.simulated ? "true" : "false"}>
+      <p className="font-medium">Sealed: inputs and outputs encrypted end to end to an attested TEE.</p>
+      {to ? (
+        <p className="mt-1 flex flex-wrap items-center gap-1.5 text-xs">
+          {to.simulated ? <Badge tone="amber">SIMULATED TEE — development only, proves nothing</Badge> : <Badge tone="green">real TEE</Badge>}
+          <span>
+            {to.kind} · provider <Mono>{to.providerId}</Mono> · measurement {to.measurement ? <Mono>{shortHash(to.measurement, 12)}</Mono> : "–"} · evidence sha256{" "}
+            <span title={to.evidenceSha256}>
+              <Mono>{shortHash(to.evidenceSha256, 12)}</Mono>
+            </span>
+          </span>
+        </p>
+      ) : null}
+      <p className="mt-1 text-xs text-emerald-900">The server stores and relays only ciphertext. The outputs open in this browser tab alone, with the reply key it kept when it sealed the task.</p>
     </div>
   );
 }

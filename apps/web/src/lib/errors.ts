@@ -20,6 +20,17 @@ export class RestError extends Error {
   }
 }
 
+/** An error found in the page itself (e.g. TEE evidence this page's verifier refused), with its stable code. */
+export class ClientError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ClientError";
+  }
+}
+
 /** A zod error message (a JSON array of issues) as one readable line. */
 function readableIssues(message: string): string {
   try {
@@ -35,6 +46,7 @@ function readableIssues(message: string): string {
 
 export function toUiError(e: unknown): UiError {
   if (e instanceof RestError) return { code: e.code, message: e.message, status: e.status };
+  if (e instanceof ClientError) return { code: e.code, message: e.message };
   if (e instanceof StunError) return { code: e.code, message: e.message };
   if (e instanceof TRPCClientError) {
     const data = (e as TRPCClientError<never>).data as { stunCode?: string; code?: string; httpStatus?: number } | undefined;

@@ -30,6 +30,44 @@ function countBy(providers: ProviderPublic[], key: (p: ProviderPublic) => string
   return [...m];
 }
 
+/** What the server made of a provider's TEE evidence: attested (SIMULATED said loudly) or refused with the reason. */
+export function TeeAttestation({ tee }: { tee: ProviderPublic["tee"] }) {
+  if (!tee) return <span className="text-slate-400">–</span>;
+  if (tee.status === "refused") {
+    return (
+      <span className="flex flex-col gap-0.5" data-testid="tee-attestation" data-status="refused">
+        <span>
+          <Badge tone="red">refused</Badge> <span className="text-xs text-slate-500">{tee.kind}</span>
+        </span>
+        {tee.reason ? (
+          <span className="max-w-64 whitespace-normal text-xs text-red-700" title={tee.reason.message}>
+            <code className="font-mono">{tee.reason.code}</code> {tee.reason.message}
+          </span>
+        ) : null}
+      </span>
+    );
+  }
+  return (
+    <span
+      className="flex flex-col gap-0.5"
+      data-testid="tee-attestation"
+      data-status="attested"
+      title={`evidence sha256 ${tee.evidenceSha256}${tee.measurement ? ` · measurement ${tee.measurement}` : ""}`}
+    >
+      <span>
+        <Badge tone="green">attested</Badge> <span className="text-xs text-slate-500">{tee.kind}</span>
+      </span>
+      {tee.simulated ? (
+        <Badge tone="amber" className="whitespace-normal">
+          SIMULATED TEE — development only, proves nothing
+        </Badge>
+      ) : tee.tcbStatus ? (
+        <span className="text-xs text-slate-500">TCB {tee.tcbStatus}</span>
+      ) : null}
+    </span>
+  );
+}
+
 function useNow(ms: number) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
@@ -139,7 +177,7 @@ function Dashboard() {
             Start one with <Mono>npm start</Mono>, the <Mono>stun-provider</Mono> agent, or the Contribute tab in a browser.
           </EmptyState>
         ) : (
-          <Table head={["Provider", "Backend", "Region", "Price", "Reputation", "Trust", "Load", "Results", "Slashed"]} caption="Providers online">
+          <Table head={["Provider", "Backend", "Region", "Price", "Reputation", "Trust", "TEE", "Load", "Results", "Slashed"]} caption="Providers online">
             {ps.map((p) => (
               <tr key={p.id}>
                 <td className={td}>
@@ -165,6 +203,9 @@ function Dashboard() {
                   <span className="ml-1.5 text-xs tabular-nums text-slate-500">
                     {p.trust.checked} checked{p.trust.invalid ? `, ${p.trust.invalid} bad` : ""}
                   </span>
+                </td>
+                <td className={td}>
+                  <TeeAttestation tee={p.tee} />
                 </td>
                 <td className={cx(td, "tabular-nums")}>
                   {p.load}/{p.slots}

@@ -3,16 +3,44 @@ import Link from "next/link";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useMemo, useState } from "react";
-import { isTerminalStatus, type TaskView } from "@stun/shared";
+import { isTerminalStatus, tensorMapToJson, type TaskView } from "@stun/shared";
 import { SignedIn } from "@/components/signed-in";
-import { Executions, Outputs, Receipt, StatusTimeline } from "@/components/task-parts";
+import { Executions, Outputs, Receipt, SealedNotice, StatusTimeline, type SealedTo } from "@/components/task-parts";
 import { ButtonLink, Card, CopyButton, EmptyState, ErrorNotice, LoadingCard, Mono, PageHeader, Stat, StatusBadge } from "@/components/ui";
 import { toUiError } from "@/lib/errors";
 import { formatAmount, formatMs, formatTime } from "@/lib/format";
+import { loadSealedKey, openSealedInPage, type SealedTaskKey } from "@/lib/sealed";
 import { trpc } from "@/lib/trpc";
 
 /** Seconds each long-poll may wait (only when the push channel failed): the server answers at once when the task ends, else after this. */
 const LONG_POLL_S = 2;
+
+/** A completed sealed task's outputs, opened here with this tab's reply key (after checking the receipt names what this tab sealed). */
+function SealedOutputs({ task, sealedKey }: { task: TaskView; sealedKey: SealedTaskKey | null }) {
+  const opened = useQuery({
+    queryKey: ["tasks.openSealed", task.id, task.receipt?.outputDigest],
+    queryFn: async () => tensorMapToJson(await openSealedInPage(task, sealedKey!)),
+    enabled: !!sealedKey,
+    retry: false,
+    staleTime: Infinity,
+  });
+  if (!sealedKey) {
+    return (
+      <p className="text-sm text-slate-700" data-testid="sealed-no-key">
+        The outputs are sealed to a reply key that only the browser tab which submitted this task kept (sessionStorage). This tab does not hold it, so the outputs cannot be read here — not by the
+        server either.
+      </p>
+    );
+  }
+  if (opened.isPending) return <p className="text-sm text-slate-500">Opening the sealed outputs in this page…</p>;
+  if (opened.isError) return <ErrorNotice error={toUiError(opened.error)} title="The sealed outputs did not open" />;
+  return (
+    <div className="space-y-3" data-testid="sealed-outputs">
+      <p className="text-xs text-slate-500">Decrypted in this page with the tab&apos;s reply key; the server never held them in the clear.</p>
+      <Outputs outputs={opened.data} />
+    </div>
+  );
+}
 
 function Task({ id }: { id: string }) {
   const queryClient = useQueryClient();
@@ -50,12 +78,16 @@ function Task({ id }: { id: string }) {
     staleTime: Infinity,
   });
   const byId = useMemo(() => new Map((providers.data?.providers ?? []).map((p) => [p.id, p])), [providers.data]);
+  // The reply key of a task this tab sealed (never sent anywhere).
+  const sealedKey = useMemo(() => loadSealedKey(id), [id]);
 
   if (task.isPending) return <LoadingCard label="Loading the task" rows={4} />;
   if (task.isError) return <ErrorNotice error={toUiError(task.error)} title="Could not load this task" onRetry={() => void task.refetch()} />;
   const t = task.data;
   const live = !isTerminalStatus(t.status);
   const elapsed = t.completedAt ? Date.parse(t.completedAt) - Date.parse(t.createdAt) : null;
+  const isSealed = !!(t.sealed || t.receipt?.tee || sealedKey);
+  const sealedTo: SealedTo | null = t.receipt?.tee ?? sealedKey;
 
   return (
     <>
@@ -80,6 +112,7 @@ function Task({ id }: { id: string }) {
         }
       />
       <div className="space-y-6">
+        {isSealed ? <SealedNotice to={sealedTo} /> : null}
         <Card
           title="Status"
           actions={
@@ -123,7 +156,7 @@ function Task({ id }: { id: string }) {
 
         {t.status === "completed" ? (
           <Card title="Outputs" id="outputs">
-            <Outputs task={t} />
+            {isSealed ? <SealedOutputs task={t} sealedKey={sealedKey} /> : <Outputs outputs={t.outputs} />}
           </Card>
         ) : live ? (
           <Card title="Outputs">
