@@ -1,7 +1,7 @@
 // ProviderSession against a real socket.io server (support/market.ts), with a stand-in executor:
 // the executor is what each agent adapts, the session is what is under test.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RegisterSchema, type Assign, type Result } from "@stun/shared";
+import { RegisterSchema, type Assign, type Result, type TeeEvidence } from "@stun/shared";
 import { ProviderError } from "../src/errors";
 import { ProviderSession, type SessionEvent, type TaskExecutor } from "../src/session";
 import { openProviderSocket, openProviderSockets } from "../src/socket";
@@ -32,7 +32,7 @@ function gatedExecutor(instant = false) {
   return { executor, runs, setBusy: (b: string | undefined) => (busy = b) };
 }
 
-function newSession(executor: TaskExecutor, extra: { slots?: number; heartbeatMs?: number; key?: string } = {}) {
+function newSession(executor: TaskExecutor, extra: { slots?: number; heartbeatMs?: number; key?: string; attest?: (nonce: string) => Promise<TeeEvidence>; attestEveryMs?: number } = {}) {
   const events: SessionEvent[] = [];
   const session = new ProviderSession({
     socket: openProviderSocket(market.url, extra.key ?? MARKET_KEY, { reconnectDelayMs: 50 }),
@@ -41,6 +41,7 @@ function newSession(executor: TaskExecutor, extra: { slots?: number; heartbeatMs
     onEvent: (e) => events.push(e),
     heartbeatMs: extra.heartbeatMs ?? 100,
     ackTimeoutMs: 300,
+    ...(extra.attest ? { attest: extra.attest, attestEveryMs: extra.attestEveryMs ?? 0 } : {}),
   });
   sessions.push(session);
   return { session, events };
@@ -49,6 +50,36 @@ function newSession(executor: TaskExecutor, extra: { slots?: number; heartbeatMs
 const finished = (events: SessionEvent[], id: string) => events.find((e): e is Extract<SessionEvent, { type: "finished" }> => e.type === "finished" && e.assign.assignmentId === id);
 
 describe("ProviderSession", () => {
+  it("a TEE agent answers a fresh challenge with evidence at every registration, re-attests on its schedule, and hears a refusal", async () => {
+    const evidence = async (nonce: string): Promise<TeeEvidence> => ({ kind: "simulated", publicKey: "A".repeat(43) + "=", nonce, quote: "AAAA" });
+    const { session, events } = newSession(gatedExecutor(true).executor, { attest: evidence, attestEveryMs: 150 });
+    await session.start();
+    expect(market.registrations[0]!.tee).toEqual(await evidence(market.nonces[0]!));
+    await waitFor(() => market.attestations.length >= 2);
+    // Each piece of evidence answers the nonce handed out just before it.
+    expect((market.attestations[0] as TeeEvidence).nonce).toBe(market.nonces[1]);
+    expect((market.attestations[1] as TeeEvidence).nonce).toBe(market.nonces[2]);
+    market.attestAcks.push({ ok: false, error: { code: "SIGNATURE_INVALID", message: "bad" } });
+    await waitFor(() => events.find((e) => e.type === "attest-refused"));
+    // A reconnect registers again with evidence for a new nonce.
+    market.socket().conn.close(); // the connection drops (not a server disconnect): socket.io reconnects
+    await waitFor(() => market.registrations.length >= 2);
+    const second = market.registrations[1]!.tee!;
+    expect(market.nonces).toContain(second.nonce);
+    expect(second.nonce).not.toBe(market.registrations[0]!.tee!.nonce);
+  });
+
+  it("a TEE agent whose evidence cannot be made stops with TEE_UNAVAILABLE", async () => {
+    const { session, events } = newSession(gatedExecutor(true).executor, {
+      attest: async () => {
+        throw new ProviderError("TEE_UNAVAILABLE", "configfs-tsm report failed");
+      },
+    });
+    await expect(session.start()).rejects.toThrow(/configfs-tsm report failed/);
+    expect(events.find((e) => e.type === "fatal")).toMatchObject({ code: "TEE_UNAVAILABLE" });
+    expect(market.registrations).toEqual([]);
+  });
+
   it("registers, heartbeats, runs an assignment and delivers its result", async () => {
     const { session, events } = newSession(gatedExecutor(true).executor);
     expect(await session.start()).toBe("prv_p1");

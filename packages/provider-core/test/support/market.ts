@@ -19,6 +19,11 @@ export interface Market {
   errors: ExecutionError[];
   releases: string[];
   drains: number;
+  /** Nonces handed out on provider:challenge, and the evidence sent with provider:attest. */
+  nonces: string[];
+  attestations: unknown[];
+  /** How the next provider:attest is answered (default ok). */
+  attestAcks: Ack[];
   /** How the next registrations are answered (default ok). */
   registerAcks: RegisterAck[];
   /** Results/errors not acked, as if lost (counted down). */
@@ -76,6 +81,9 @@ export async function startMarket(): Promise<Market> {
     errors: [],
     releases: [],
     drains: 0,
+    nonces: [],
+    attestations: [],
+    attestAcks: [],
     registerAcks: [],
     dropAnswers: 0,
     files,
@@ -111,6 +119,15 @@ export async function startMarket(): Promise<Market> {
     s.on(PROVIDER_EVENTS.register, (r: Register, ack: (a: RegisterAck) => void) => {
       m.registrations.push(r);
       ack(m.registerAcks.shift() ?? { ok: true, providerId: `prv_${r.name}` });
+    });
+    s.on(PROVIDER_EVENTS.challenge, (_: unknown, ack: (a: { ok: true; nonce: string }) => void) => {
+      const nonce = (m.nonces.length + 1).toString(16).padStart(64, "0");
+      m.nonces.push(nonce);
+      ack({ ok: true, nonce });
+    });
+    s.on(PROVIDER_EVENTS.attest, (msg: { tee: unknown }, ack: (a: Ack) => void) => {
+      m.attestations.push(msg.tee);
+      ack(m.attestAcks.shift() ?? { ok: true });
     });
     s.on(PROVIDER_EVENTS.heartbeat, (h: { active: number }) => m.heartbeats.push(h));
     s.on(PROVIDER_EVENTS.result, answer(m.results));
