@@ -57,7 +57,7 @@ async function verification(): Promise<void> {
 }
 
 async function sealing(): Promise<void> {
-  console.log("\n## HPKE seal/open (X25519 in JS, AES-128-GCM)");
+  console.log("\n## HPKE seal/open (X25519 from WebCrypto, AES-128-GCM)");
   const provider = await generateTeeKeyPair();
   const requester = await generateTeeKeyPair();
   const model = "0".repeat(64);

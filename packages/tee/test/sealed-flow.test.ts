@@ -66,6 +66,23 @@ describe("simulated evidence", () => {
 });
 
 describe("sealing", () => {
+  it("interoperates with the pure-JS X25519 (what a browser without WebCrypto X25519 uses)", async () => {
+    const { Aes128Gcm, CipherSuite, HkdfSha256 } = await import("@hpke/core");
+    const { DhkemX25519HkdfSha256 } = await import("@hpke/dhkem-x25519");
+    const js = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes128Gcm() });
+    const pair = await js.kem.generateKeyPair();
+    const provider = { publicKey: new Uint8Array(await js.kem.serializePublicKey(pair.publicKey)), privateKey: new Uint8Array(await js.kem.serializePrivateKey(pair.privateKey)) };
+    const requester = await generateTeeKeyPair();
+    const box = await sealRequest({ providerPublicKey: provider.publicKey, modelSha256: MODEL, inputs, replyPublicKey: requester.publicKey });
+    const plain = await js.open(
+      { recipientKey: pair, enc: decodeBase64(box.enc), info: new TextEncoder().encode("stun-tee-v1") },
+      decodeBase64(box.ciphertext),
+      new TextEncoder().encode(`stun-tee-v1/input\0${MODEL}`),
+    );
+    expect(new TextDecoder().decode(new Uint8Array(plain).subarray(0, 4))).toBe("STSR");
+    expect((await openRequest(provider.privateKey, box, MODEL)).replyPublicKey).toEqual(requester.publicKey);
+  });
+
   it("round-trips inputs to the provider and outputs to the requester, and nobody else opens them", async () => {
     const provider = await generateTeeKeyPair();
     const requester = await generateTeeKeyPair();
