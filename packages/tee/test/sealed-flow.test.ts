@@ -112,3 +112,14 @@ describe("sealing", () => {
     expect(await code(openRequest(provider.privateKey, { ...box, enc: "not base64!" }, MODEL))).toBe("VALIDATION_FAILED");
   });
 });
+
+describe("the evidence schema", () => {
+  it("bounds what a provider may make the server store", async () => {
+    const { TeeEvidenceSchema, MAX_COLLATERAL_JSON } = await import("@stun/shared");
+    const base = { kind: "tdx", publicKey: "A".repeat(43) + "=", nonce: "0".repeat(64), quote: "AAAA" };
+    expect(TeeEvidenceSchema.safeParse({ ...base, collateral: { tcb_info: "x" } }).success).toBe(true);
+    expect(TeeEvidenceSchema.safeParse({ ...base, collateral: { padding: "x".repeat(MAX_COLLATERAL_JSON) } }).success).toBe(false);
+    expect(TeeEvidenceSchema.safeParse({ ...base, nonce: "zz" }).success).toBe(false);
+    expect(TeeEvidenceSchema.safeParse({ ...base, kind: "sgx" }).success).toBe(false);
+  });
+});

@@ -24,6 +24,8 @@ export const hexOf = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{$
 
 /** The most a quote/report may weigh (a TDX v5 quote with its certification chain is ~5-8 KiB). */
 export const MAX_QUOTE_BYTES = 64 * 1024;
+/** The most TDX collateral may weigh as JSON (Intel's is ~20-40 KiB: TCB info, QE identity, CRLs, chains). */
+export const MAX_COLLATERAL_JSON = 256 * 1024;
 
 /** SEV-SNP certificates (DER): the VCEK that signed the report and, optionally, the ASK/ARK above it (the verifier pins AMD's roots). */
 export const SnpCertificatesSchema = z.object({
@@ -46,7 +48,10 @@ export const TeeEvidenceSchema = z.object({
   /** The raw quote (tdx), report (sev-snp) or simulated report, base64. */
   quote: base64Of(MAX_QUOTE_BYTES),
   /** tdx: the DCAP collateral (Intel-signed; the provider's PCCS or the server's fetches it). */
-  collateral: z.record(z.string(), z.unknown()).optional(),
+  collateral: z
+    .record(z.string(), z.unknown())
+    .refine((c) => JSON.stringify(c).length <= MAX_COLLATERAL_JSON, `collateral is larger than ${MAX_COLLATERAL_JSON} bytes of JSON`)
+    .optional(),
   /** sev-snp: the certificate chain. */
   certificates: SnpCertificatesSchema.optional(),
 });
