@@ -1,5 +1,6 @@
 import { decodeBase64, encodeBase64, StunError, type TeeEvidence } from "@stun/shared";
 import { describe, expect, it } from "vitest";
+import { refusal } from "./support/evidence";
 import { AttestationError, evidenceSha256, generateTeeKeyPair, makeSimulatedReport, openOutputs, openRequest, parsePolicy, reportDataFor, sealOutputs, sealRequest, verifyEvidence } from "../src";
 
 const MODEL = "a".repeat(64);
@@ -18,14 +19,7 @@ async function simulatedEvidence(options: { debug?: boolean; nonce?: string; bin
 const dev = parsePolicy({ allowSimulated: true });
 const production = parsePolicy({});
 
-async function refusal(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AttestationError);
-  return (e as AttestationError).code;
-}
+const refusalCode = async (p: Promise<unknown>): Promise<string> => (await refusal(p)).code;
 
 describe("simulated evidence", () => {
   it("is accepted by a development policy and names the key it binds", async () => {
@@ -39,20 +33,20 @@ describe("simulated evidence", () => {
 
   it("is refused by the production policy", async () => {
     const { evidence } = await simulatedEvidence();
-    expect(await refusal(verifyEvidence(evidence, production))).toBe("SIMULATED_NOT_ALLOWED");
+    expect(await refusalCode(verifyEvidence(evidence, production))).toBe("SIMULATED_NOT_ALLOWED");
   });
 
   it("refuses another key, another nonce, a tampered report and a debug guest, each with its reason", async () => {
     const { evidence, report } = await simulatedEvidence();
     const other = await generateTeeKeyPair();
-    expect(await refusal(verifyEvidence({ ...evidence, publicKey: encodeBase64(other.publicKey) }, dev))).toBe("REPORT_DATA_MISMATCH");
-    expect(await refusal(verifyEvidence(evidence, dev, { expectedNonce: "1f".repeat(32) }))).toBe("NONCE_MISMATCH");
+    expect(await refusalCode(verifyEvidence({ ...evidence, publicKey: encodeBase64(other.publicKey) }, dev))).toBe("REPORT_DATA_MISMATCH");
+    expect(await refusalCode(verifyEvidence(evidence, dev, { expectedNonce: "1f".repeat(32) }))).toBe("NONCE_MISMATCH");
     const stale = await simulatedEvidence({ bindNonce: "2f".repeat(32) });
-    expect(await refusal(verifyEvidence(stale.evidence, dev))).toBe("REPORT_DATA_MISMATCH");
+    expect(await refusalCode(verifyEvidence(stale.evidence, dev))).toBe("REPORT_DATA_MISMATCH");
     const flipped = report.slice();
     flipped[20]! ^= 1;
-    expect(await refusal(verifyEvidence({ ...evidence, quote: encodeBase64(flipped) }, dev))).toBe("SIGNATURE_INVALID");
-    expect(await refusal(verifyEvidence({ ...evidence, quote: encodeBase64(report.subarray(0, 100)) }, dev))).toBe("EVIDENCE_MALFORMED");
+    expect(await refusalCode(verifyEvidence({ ...evidence, quote: encodeBase64(flipped) }, dev))).toBe("SIGNATURE_INVALID");
+    expect(await refusalCode(verifyEvidence({ ...evidence, quote: encodeBase64(report.subarray(0, 100)) }, dev))).toBe("EVIDENCE_MALFORMED");
     const debug = await simulatedEvidence({ debug: true });
     // A debug simulated guest is still simulated: development accepts it, production never parses it.
     expect((await verifyEvidence(debug.evidence, dev)).quote.debug).toBe(true);
@@ -60,8 +54,8 @@ describe("simulated evidence", () => {
 
   it("refuses evidence with no collateral or certificates for the hardware kinds", async () => {
     const { evidence } = await simulatedEvidence();
-    expect(await refusal(verifyEvidence({ ...evidence, kind: "tdx" }, production))).toBe("COLLATERAL_INVALID");
-    expect(await refusal(verifyEvidence({ ...evidence, kind: "sev-snp" }, production))).toBe("EVIDENCE_MALFORMED");
+    expect(await refusalCode(verifyEvidence({ ...evidence, kind: "tdx" }, production))).toBe("COLLATERAL_INVALID");
+    expect(await refusalCode(verifyEvidence({ ...evidence, kind: "sev-snp" }, production))).toBe("EVIDENCE_MALFORMED");
   });
 });
 

@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import { AMD_SNP_ROOTS } from "../src/amd-roots";
 import { AttestationError } from "../src/errors";
 import { applyPolicy, parsePolicy } from "../src/policy";
+import { fixture, flippedAt, refusal } from "./support/evidence";
 import { parseSnpReport, verifySevSnpReport } from "../src/sev-snp";
 
 // A real report from a Milan guest and the VCEK AMD's KDS issued for its chip and TCB
 // (google/go-sev-guest verify/testdata, see fixtures/README.md). The VCEK is valid 2022-09-24..2029-09-24.
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 const REPORT = fixture("snp-milan-report.bin");
 const VCEK_DER = fixture("snp-milan-vcek.der");
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
@@ -21,19 +21,7 @@ const NODEBUG_CERTS = { vcek: b64(fixture("snp-milan-nodebug-vcek.der")) };
 const hexAt = (b: Uint8Array, from: number, to: number) => Buffer.from(b.subarray(from, to)).toString("hex");
 const MEASUREMENT = hexAt(REPORT, 0x90, 0xc0);
 
-async function refusal(p: Promise<unknown>): Promise<AttestationError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AttestationError);
-  return e as AttestationError;
-}
-const flipped = (at: number) => {
-  const r = REPORT.slice();
-  r[at]! ^= 0x01;
-  return r;
-};
+const flipped = (at: number) => flippedAt(REPORT, at);
 
 describe("SEV-SNP report verification (real Milan report + VCEK)", () => {
   it("accepts the real report: measurement, report data, reported TCB, its POLICY.DEBUG bit", async () => {

@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttestationError } from "../src/errors";
 import { applyPolicy, parsePolicy } from "../src/policy";
+import { fixture, flippedAt, refusal } from "./support/evidence";
 import { checkTdxCertificateValidity, verifyTdxQuote } from "../src/tdx";
 
 // Real TDX quotes with the Intel-signed collateral fetched for them (Phala-Network/dcap-qvl sample/, see
 // fixtures/README.md). tdx_quote (v4) + its collateral: TCB info and QE identity valid 2025-06-19..07-19.
 // tdx_quote_outdated (v5, TD 1.5) + its collateral: valid 2026-02-18..03-20.
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 const json = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as Record<string, unknown>;
 const QUOTE = fixture("tdx_quote");
 const COLLATERAL = json("tdx_quote_collateral.json");
@@ -25,19 +25,7 @@ const REPORT_DATA = 48 + 520;
 const SIGNATURE = 48 + 584 + 4;
 const hexAt = (b: Uint8Array, from: number, len: number) => Buffer.from(b.subarray(from, from + len)).toString("hex");
 
-async function refusal(p: Promise<unknown>): Promise<AttestationError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AttestationError);
-  return e as AttestationError;
-}
-const flipped = (at: number) => {
-  const q = QUOTE.slice();
-  q[at]! ^= 0x01;
-  return q;
-};
+const flipped = (at: number) => flippedAt(QUOTE, at);
 /** The PCK certificate chain the quote carries (PEM: PCK, platform/processor CA, Intel SGX root CA). */
 const pckChain = (): string[] =>
   Buffer.from(QUOTE)
