@@ -550,7 +550,7 @@ export class StunClient {
     let key: SealedTaskKey | undefined;
     if (options.requirements?.privacy === "tee") {
       // The clear inputs never leave this process: they are sealed to the provider's attested key.
-      ({ body, key } = await sealSubmit(this, body, tensorMapFromJson(body.inputs), options.tee));
+      ({ body, key } = await sealSubmit(this, body, tensorMapFromJson(body.inputs ?? {}), options.tee));
     }
     const res = await this.request({ method: "POST", path: "/tasks", json: body, call, parse: parseWith(SubmitTaskResponseSchema, "task") });
     return new TaskHandle(this, res.id, res.status, key);

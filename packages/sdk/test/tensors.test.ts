@@ -234,10 +234,10 @@ describe("buildSubmitBody", () => {
       deadlineSeconds: 30,
       priority: 2,
     });
-    expect(body.inputs.x).toEqual(tensorToJson(toRawTensor(new Float32Array([1, 2]))));
-    expect(body.inputs.ids).toMatchObject({ dtype: "int64", dims: [1, 2] });
-    expect(decodeTensor(body.inputs.ids!).data).toEqual(new BigInt64Array([3n, 4n]));
-    expect(body.inputs.words).toEqual({ dtype: "string", dims: [1], data: ["a"] });
+    expect(body.inputs!.x).toEqual(tensorToJson(toRawTensor(new Float32Array([1, 2]))));
+    expect(body.inputs!.ids).toMatchObject({ dtype: "int64", dims: [1, 2] });
+    expect(decodeTensor(body.inputs!.ids!).data).toEqual(new BigInt64Array([3n, 4n]));
+    expect(body.inputs!.words).toEqual({ dtype: "string", dims: [1], data: ["a"] });
     expect(body).toMatchObject({ modelId: "m1", verification: { mode: "redundant", replicas: 3 }, maxPrice: "1000", deadlineSeconds: 30, priority: 2 });
   });
 

@@ -21,7 +21,7 @@ export async function prepareSealedInput(app: AppContext, body: SubmitTask): Pro
   if (body.requirements?.privacy !== "tee" || !sealed) {
     throw new StunError("VALIDATION_FAILED", `a sealed input needs requirements.privacy "tee", and privacy "tee" needs a sealed input (docs/TEE.md)`);
   }
-  if (Object.keys(body.inputs).length > 0) throw new StunError("VALIDATION_FAILED", "a sealed task carries no inputs in the clear: put them all in the sealed box");
+  if (Object.keys(body.inputs ?? {}).length > 0) throw new StunError("VALIDATION_FAILED", "a sealed task carries no inputs in the clear: put them all in the sealed box");
   const mode = body.verification?.mode ?? "auto";
   if (mode !== "auto" && mode !== "none") {
     throw new StunError("REQUIREMENTS_UNSATISFIABLE", `a sealed task runs once, in the attested TEE: verification "${mode}" is not offered for privacy "tee" (docs/TEE.md)`);

@@ -52,7 +52,7 @@ function verificationOf(body: SubmitTask): StoredVerification {
 
 /** A submit's inputs in the clear, checked against the model's signature. */
 function prepareClearInput(body: SubmitTask, model: { inputs: unknown }): PreparedInput {
-  const inputs = tensorMapFromJson(body.inputs);
+  const inputs = tensorMapFromJson(body.inputs ?? {});
   validateInputsAgainstSignature(inputs, model.inputs as TensorInfo[]);
   return {
     bytes: serializeTensorMap(inputs),

@@ -111,22 +111,26 @@ export const RequirementsSchema = z.object({
 });
 export type Requirements = z.infer<typeof RequirementsSchema>;
 
-export const SubmitTaskSchema = z.object({
-  modelId: IdSchema,
-  /** The input tensors in the clear; empty for a sealed task (`sealed`). */
-  inputs: TensorMapJsonSchema.default({}),
-  /**
-   * privacy "tee": the inputs sealed by the requester to one attested provider's key (docs/TEE.md).
-   * The server stores and relays only this ciphertext; the task runs on that provider alone.
-   */
-  sealed: SealedInputSchema.optional(),
-  verification: VerificationRequestSchema.optional(),
-  requirements: RequirementsSchema.optional(),
-  /** The most the requester pays per execution, in base units. */
-  maxPrice: AmountSchema.optional(),
-  deadlineSeconds: z.number().int().min(1).max(86_400).optional(),
-  priority: z.number().int().min(0).max(9).optional(),
-});
+export const SubmitTaskSchema = z
+  .object({
+    modelId: IdSchema,
+    /** The input tensors in the clear: required, except for a sealed task (`sealed`), where they are absent or empty. */
+    inputs: TensorMapJsonSchema.optional(),
+    /**
+     * privacy "tee": the inputs sealed by the requester to one attested provider's key (docs/TEE.md).
+     * The server stores and relays only this ciphertext; the task runs on that provider alone.
+     */
+    sealed: SealedInputSchema.optional(),
+    verification: VerificationRequestSchema.optional(),
+    requirements: RequirementsSchema.optional(),
+    /** The most the requester pays per execution, in base units. */
+    maxPrice: AmountSchema.optional(),
+    deadlineSeconds: z.number().int().min(1).max(86_400).optional(),
+    priority: z.number().int().min(0).max(9).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.inputs === undefined && b.sealed === undefined) ctx.addIssue({ code: "custom", path: ["inputs"], message: "inputs are required (or, for privacy tee, a sealed box)" });
+  });
 export type SubmitTask = z.infer<typeof SubmitTaskSchema>;
 
 export const TASK_STATUSES = ["queued", "assigned", "running", "verifying", "completed", "failed", "expired"] as const;
