@@ -29,7 +29,8 @@ export interface LocalProviderOptions {
 
 /** Starts one provider process; its stdout goes to ours, its JSON log lines are read for registration and errors. */
 export function spawnLocalProvider(o: LocalProviderOptions): LocalProvider {
-  const child = spawn(process.execPath, [o.bin, "--server", o.server, "--name", o.name, "--cache-dir", o.cacheDir], {
+  // The simulated TEE (development only, labelled everywhere): sealed tasks (privacy tee) run locally too.
+  const child = spawn(process.execPath, [o.bin, "--server", o.server, "--name", o.name, "--cache-dir", o.cacheDir, "--tee", "simulated"], {
     stdio: ["ignore", "inherit", "pipe"],
     env: { ...process.env, STUN_API_KEY: o.apiKey },
   });

@@ -233,7 +233,7 @@ console.log(`
   API        ${server.url}/api/v1   (OpenAPI: ${server.url}/api/v1/openapi.json)
   tRPC       ${server.url}/trpc
   Metrics    ${server.url}/metrics
-  Providers  ${providerCount} native (onnxruntime-node, cpu)${providerCount > 0 ? ", registered" : ""}${providerCount > 1 ? ", each its own account" : ""}
+  Providers  ${providerCount} native (onnxruntime-node, cpu)${providerCount > 0 ? ", registered" : ""}${providerCount > 1 ? ", each its own account" : ""}${providerCount > 0 ? ",\n             in the simulated TEE (privacy tee tasks run locally; it proves nothing: docs/TEE.md)" : ""}
   QA         ${qaLine()}
   Chain      ${localChain ? localChainLines(localChain) : chainNote}
 
