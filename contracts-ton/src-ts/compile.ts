@@ -23,8 +23,14 @@ export type ContractName = "marketplace" | "test-jetton-minter" | "test-jetton-w
 
 function sourcesHash(version: string): string {
   const hash = createHash("sha256").update(version);
-  for (const file of readdirSync(SOURCE_DIR).filter((f) => f.endsWith(".tolk")).sort()) {
-    hash.update(file).update("\0").update(readFileSync(join(SOURCE_DIR, file))).update("\0");
+  for (const file of readdirSync(SOURCE_DIR)
+    .filter((f) => f.endsWith(".tolk"))
+    .sort()) {
+    hash
+      .update(file)
+      .update("\0")
+      .update(readFileSync(join(SOURCE_DIR, file)))
+      .update("\0");
   }
   return hash.digest("hex").slice(0, 16);
 }

@@ -136,12 +136,7 @@ export function marketplaceData(config: MarketplaceConfig): Cell {
 export function payoutOrderCell(order: PayoutOrder): Cell {
   const lines = Dictionary.empty(Dictionary.Keys.Uint(16), payoutLineValue);
   order.lines.forEach((line, index) => lines.set(index, line));
-  return beginCell()
-    .storeAddress(order.marketplace)
-    .storeUint(order.nonce, 64)
-    .storeUint(order.deadline, 32)
-    .storeDict(lines)
-    .endCell();
+  return beginCell().storeAddress(order.marketplace).storeUint(order.nonce, 64).storeUint(order.deadline, 32).storeDict(lines).endCell();
 }
 
 /** One settler's ed25519 signature of `order` (over its cell hash). */
@@ -166,12 +161,7 @@ export function signaturesCell(signatures: SettlerSignature[], keepOrder = false
 
 /** The body of a `Payout` message. */
 export function payoutBody(order: Cell, signatures: Cell | null, queryId = 0n): Cell {
-  return beginCell()
-    .storeUint(MarketplaceOp.payout, 32)
-    .storeUint(queryId, 64)
-    .storeRef(order)
-    .storeMaybeRef(signatures)
-    .endCell();
+  return beginCell().storeUint(MarketplaceOp.payout, 32).storeUint(queryId, 64).storeRef(order).storeMaybeRef(signatures).endCell();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,11 +244,7 @@ export class Marketplace implements Contract {
   }
 
   /** Executes a signed payout order; `value` must cover PAYOUT_TON_PER_LINE per line. */
-  async sendPayout(
-    provider: ContractProvider,
-    via: Sender,
-    args: { order: Cell; signatures: Cell | null; value: bigint; queryId?: bigint },
-  ): Promise<void> {
+  async sendPayout(provider: ContractProvider, via: Sender, args: { order: Cell; signatures: Cell | null; value: bigint; queryId?: bigint }): Promise<void> {
     await provider.internal(via, {
       value: args.value,
       sendMode: SendMode.PAY_GAS_SEPARATELY,
@@ -274,11 +260,7 @@ export class Marketplace implements Contract {
     });
   }
 
-  async sendSetSettlers(
-    provider: ContractProvider,
-    via: Sender,
-    args: { settlers: Buffer[]; threshold: number; value?: bigint },
-  ): Promise<void> {
+  async sendSetSettlers(provider: ContractProvider, via: Sender, args: { settlers: Buffer[]; threshold: number; value?: bigint }): Promise<void> {
     await provider.internal(via, {
       value: args.value ?? 50_000_000n,
       sendMode: SendMode.PAY_GAS_SEPARATELY,

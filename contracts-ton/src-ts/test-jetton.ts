@@ -2,17 +2,7 @@
  * Wrappers of the test-only TEP-74 jetton (src/test-jetton-*.tolk): a minter whose admin mints to
  * any owner, and the standard wallet's `transfer`. Only tests and the fee bench use them.
  */
-import {
-  type Address,
-  beginCell,
-  type Cell,
-  type Contract,
-  type ContractProvider,
-  contractAddress,
-  type Sender,
-  SendMode,
-  type StateInit,
-} from "@ton/core";
+import { type Address, beginCell, type Cell, type Contract, type ContractProvider, contractAddress, type Sender, SendMode, type StateInit } from "@ton/core";
 
 export const JettonOp = { mint: 0x4d494e54, transfer: 0x0f8a7ea5 } as const;
 
@@ -36,11 +26,7 @@ export class TestJettonMinter implements Contract {
   }
 
   /** Mints `amount` to `to`'s wallet (admin only); `forwardTonAmount` > 0 notifies `to`. */
-  async sendMint(
-    provider: ContractProvider,
-    via: Sender,
-    args: { to: Address; amount: bigint; value?: bigint; forwardTonAmount?: bigint; forwardPayload?: Cell },
-  ): Promise<void> {
+  async sendMint(provider: ContractProvider, via: Sender, args: { to: Address; amount: bigint; value?: bigint; forwardTonAmount?: bigint; forwardPayload?: Cell }): Promise<void> {
     const body = beginCell()
       .storeUint(JettonOp.mint, 32)
       .storeUint(0, 64)
@@ -53,9 +39,7 @@ export class TestJettonMinter implements Contract {
   }
 
   async getWalletAddress(provider: ContractProvider, owner: Address): Promise<Address> {
-    const { stack } = await provider.get("get_wallet_address", [
-      { type: "slice", cell: beginCell().storeAddress(owner).endCell() },
-    ]);
+    const { stack } = await provider.get("get_wallet_address", [{ type: "slice", cell: beginCell().storeAddress(owner).endCell() }]);
     return stack.readAddress();
   }
 }

@@ -1,16 +1,7 @@
 import { type Address, beginCell, type Cell, toNano } from "@ton/core";
 import { beforeEach, describe, expect, it } from "vitest";
 import { bytes32ToAccount, depositForwardPayload, depositTagCell } from "../src-ts/account-tag";
-import {
-  MarketplaceError,
-  MarketplaceOp,
-  type PayoutOrder,
-  PAYOUT_TON_PER_LINE,
-  marketplaceEvents,
-  payoutOrderCell,
-  signPayoutOrder,
-  signaturesCell,
-} from "../src-ts/marketplace";
+import { MarketplaceError, MarketplaceOp, type PayoutOrder, PAYOUT_TON_PER_LINE, marketplaceEvents, payoutOrderCell, signPayoutOrder, signaturesCell } from "../src-ts/marketplace";
 import { computeOf, createWorld, NOW, ONE, txOf, type World } from "./support/setup";
 
 let w: World;
@@ -244,6 +235,19 @@ describe("admin", () => {
     expect(marketplaceEvents(tx.outMessages.values(), w.marketplace.address)).toEqual([{ type: "SettlersChanged", threshold: 1, count: 1 }]);
     expect(await w.marketplace.getSettlers()).toEqual([w.outsider.publicKey]);
     expect(await w.marketplace.getThreshold()).toBe(1);
+
+    // the new set alone signs payouts now; a former settler is unknown
+    await deposit(10n * ONE, depositForwardPayload("acc_alice_0001"));
+    const bob = (await w.blockchain.treasury("bob")).address;
+    const cell = payoutOrderCell({ marketplace: w.marketplace.address, nonce: 9n, deadline: NOW + 60, lines: [{ to: bob, amount: 4n * ONE }] });
+    const signedBy = (key: { publicKey: Buffer; secretKey: Buffer }) => signaturesCell([{ publicKey: key.publicKey, signature: signPayoutOrder(cell, key.secretKey) }]);
+    const former = w.settlers[0];
+    if (!former) throw new Error("no settler");
+    const refused = await w.marketplace.sendPayout(w.relayer.getSender(), { order: cell, signatures: signedBy(former), value: toNano("1") });
+    expect(computeOf(txOf(refused.transactions, w.marketplace.address, MarketplaceOp.payout)).exitCode).toBe(MarketplaceError.UNKNOWN_SIGNER);
+    const paid = await w.marketplace.sendPayout(w.relayer.getSender(), { order: cell, signatures: signedBy(w.outsider), value: toNano("1") });
+    expect(computeOf(txOf(paid.transactions, w.marketplace.address, MarketplaceOp.payout)).exitCode).toBe(0);
+    expect(await (await w.wallet(w.usdt, bob)).getBalance()).toBe(4n * ONE);
   });
 
   it("sets the jetton wallet once", async () => {

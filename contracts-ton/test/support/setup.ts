@@ -34,11 +34,7 @@ function keyFromLabel(label: string): KeyPair {
 }
 
 export async function createWorld(): Promise<World> {
-  const [marketplaceCode, walletCode, minterCode] = await Promise.all([
-    compileContract("marketplace"),
-    compileContract("test-jetton-wallet"),
-    compileContract("test-jetton-minter"),
-  ]);
+  const [marketplaceCode, walletCode, minterCode] = await Promise.all([compileContract("marketplace"), compileContract("test-jetton-wallet"), compileContract("test-jetton-minter")]);
   const blockchain = await Blockchain.create();
   blockchain.now = NOW;
   const admin = await blockchain.treasury("admin");
@@ -54,9 +50,7 @@ export async function createWorld(): Promise<World> {
   await usdt.sendDeploy(admin.getSender(), toNano("0.1"));
   await other.sendDeploy(alice.getSender(), toNano("0.1"));
 
-  const marketplace = blockchain.openContract(
-    Marketplace.createFromConfig({ admin: admin.address, settlers: settlers.map((k) => k.publicKey), threshold: 2 }, marketplaceCode),
-  );
+  const marketplace = blockchain.openContract(Marketplace.createFromConfig({ admin: admin.address, settlers: settlers.map((k) => k.publicKey), threshold: 2 }, marketplaceCode));
   await marketplace.sendDeploy(admin.getSender(), toNano("0.5"));
   await marketplace.sendSetJettonWallet(admin.getSender(), await usdt.getWalletAddress(marketplace.address));
 
@@ -82,7 +76,7 @@ export async function createWorld(): Promise<World> {
 export function txOf(transactions: BlockchainTransaction[], address: Address, op?: number): BlockchainTransaction {
   const found = transactions.filter((tx) => {
     const msg = tx.inMessage;
-    if (!msg || msg.info.type !== "internal" || !msg.info.dest.equals(address)) return false;
+    if (msg?.info.type !== "internal" || !msg.info.dest.equals(address)) return false;
     if (op === undefined) return true;
     const body = msg.body.beginParse();
     return body.remainingBits >= 32 && body.preloadUint(32) === op;
