@@ -1,4 +1,5 @@
 import { type Address, beginCell, type Cell, toNano } from "@ton/core";
+import { internal } from "@ton/sandbox";
 import { beforeEach, describe, expect, it } from "vitest";
 import { bytes32ToAccount, depositForwardPayload, depositTagCell } from "../src-ts/account-tag";
 import { MarketplaceError, MarketplaceOp, type PayoutOrder, PAYOUT_TON_PER_LINE, marketplaceEvents, payoutOrderCell, signPayoutOrder, signaturesCell } from "../src-ts/marketplace";
@@ -151,10 +152,32 @@ describe("payouts", () => {
 
   it("pays each recipient's jetton wallet once on M of N signatures, and marks the nonce used", async () => {
     expect(await w.marketplace.isNonceUsed(1n)).toBe(false);
-    const { tx, events } = await payout(order(), [0, 2]);
+    const tonBefore = (await w.blockchain.getContract(w.marketplace.address)).balance;
+    const { result, tx, events } = await payout(order(), [0, 2]);
     expect(computeOf(tx).exitCode).toBe(0);
+    // the action phase ran (a failed one would undo the payout) and the relayer got its surplus back
+    expect(tx.description.type === "generic" && tx.description.actionPhase?.success).toBe(true);
+    expect((await w.blockchain.getContract(w.marketplace.address)).balance).toBe(tonBefore);
+    expect(txOf(result.transactions, w.relayer.address)).toBeDefined();
     expect(events).toEqual([{ type: "PaidOut", nonce: 1n, count: 2, total: 42n * ONE }]);
     expect(await balances()).toEqual({ bob: 30n * ONE, carol: 12n * ONE, marketplace: 58n * ONE, counted: 58n * ONE });
+    expect(await w.marketplace.isNonceUsed(1n)).toBe(true);
+  });
+
+  it("counts a payout transfer bounced back by its jetton wallet again (PayoutBounced); ignores other bounces", async () => {
+    await payout(order(), [0, 1]);
+    expect(await w.marketplace.getJettonBalance()).toBe(58n * ONE);
+    const bouncedTransfer = (amount: bigint) => beginCell().storeUint(0xffffffff, 32).storeUint(MarketplaceOp.jettonTransfer, 32).storeUint(1n, 64).storeCoins(amount).endCell();
+    const stranger = await w.blockchain.treasury("stranger");
+    const ignored = await w.blockchain.sendMessage(internal({ from: stranger.address, to: w.marketplace.address, value: toNano("0.05"), bounced: true, body: bouncedTransfer(30n * ONE) }));
+    expect(marketplaceEvents(txOf(ignored.transactions, w.marketplace.address).outMessages.values(), w.marketplace.address)).toEqual([]);
+    expect(await w.marketplace.getJettonBalance()).toBe(58n * ONE);
+
+    const jettonWallet = await w.usdt.getWalletAddress(w.marketplace.address);
+    const bounced = await w.blockchain.sendMessage(internal({ from: jettonWallet, to: w.marketplace.address, value: toNano("0.05"), bounced: true, body: bouncedTransfer(30n * ONE) }));
+    const tx = txOf(bounced.transactions, w.marketplace.address);
+    expect(marketplaceEvents(tx.outMessages.values(), w.marketplace.address)).toEqual([{ type: "PayoutBounced", nonce: 1n, amount: 30n * ONE }]);
+    expect(await w.marketplace.getJettonBalance()).toBe(88n * ONE);
     expect(await w.marketplace.isNonceUsed(1n)).toBe(true);
   });
 
