@@ -6,7 +6,7 @@
  * `npx tsx contracts-ton/src-ts/compile.ts` compiles every contract and prints its code hash.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cell } from "@ton/core";
@@ -47,7 +47,10 @@ export async function compileContract(name: ContractName): Promise<Cell> {
   if (result.status === "error") throw new Error(`Tolk compilation of ${name} failed:\n${result.message}`);
   const code = Cell.fromBase64(result.codeBoc64);
   mkdirSync(BUILD_DIR, { recursive: true });
-  writeFileSync(cached, code.toBoc());
+  // write then rename: test files compiling in parallel never read a half-written cache entry
+  const partial = `${cached}.${process.pid}.tmp`;
+  writeFileSync(partial, code.toBoc());
+  renameSync(partial, cached);
   return code;
 }
 
