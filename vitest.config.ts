@@ -81,6 +81,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The TON marketplace (Tolk) in @ton/sandbox; contracts compile on demand (@ton/tolk-js),
+          // cached by their sources' hash in contracts-ton/build.
+          name: "contracts-ton",
+          root: "contracts-ton",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // circom circuits and real Groth16 proofs (snarkjs): the global setup builds the development
           // powers of tau (2^11, ~1 min cold) and the result-commitment keys once, cached in circuits/.cache.
           name: "circuits",

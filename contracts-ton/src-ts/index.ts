@@ -1,0 +1,2 @@
+export * from "./account-tag";
+export * from "./marketplace";
