@@ -28,10 +28,20 @@ export const walletsEnvShape = {
   SIWS_NETWORKS: z
     .string()
     .default("mainnet,devnet,testnet,localnet")
-    .transform((s) => s.split(",").map((n) => n.trim().replace(/^solana:/, "")).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(",")
+        .map((n) => n.trim().replace(/^solana:/, ""))
+        .filter(Boolean),
+    ),
   /** TonConnect networks a ton_proof may name (comma-separated): -239 mainnet, -3 testnet. Default both. */
   TON_NETWORKS: z
     .string()
     .default("-239,-3")
-    .transform((s) => s.split(",").map((n) => n.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
 };

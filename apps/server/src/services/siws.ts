@@ -91,7 +91,7 @@ function signatureBytes(text: string): Uint8Array | undefined {
 export function parseSiwsMessage(message: string): SiwsFields {
   const parts = message.split("\n\n");
   const head = parts[0]!.split("\n");
-  if (head.length !== 2 || !head[0]!.endsWith(HEADER)) throw invalid("not a Sign-In With Solana message (\"<domain> wants you to sign in with your Solana account:\\n<address>…\")");
+  if (head.length !== 2 || !head[0]!.endsWith(HEADER)) throw invalid('not a Sign-In With Solana message ("<domain> wants you to sign in with your Solana account:\\n<address>…")');
   const domain = head[0]!.slice(0, -HEADER.length);
   const address = head[1]!;
   let statement: string | undefined;

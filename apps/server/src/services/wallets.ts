@@ -27,7 +27,6 @@ import { signInWithWallet } from "./linked-wallets";
 import { CLOCK_SKEW_MS } from "./sign-in-nonces";
 import { SIWE_NONCE_TTL_MS } from "../auth/config";
 
-
 export interface SiweOptions {
   /** The chain ids a message may name; undefined: any. */
   chainIds?: readonly number[];

@@ -291,7 +291,12 @@ describeDb("wallet sign-ins of three families: SIWS, ton_proof, SIWE", () => {
     const sol = solanaWallet();
     expectCode(await tonVerify({ ...tonProof(wallet, { domain, payload: await tonPayload() }), address: sol.address }), 401, "TON_PROOF_INVALID", /is not a raw TON address/);
     // A user-friendly (base64) address is not the raw form either.
-    expectCode(await tonVerify({ ...tonProof(wallet, { domain, payload: await tonPayload() }), address: "EQBvW8Z5huBkMJYdnfAEM5JqTNkuWX3diqYENkWsIL0XggGG" }), 401, "TON_PROOF_INVALID", /raw TON address/);
+    expectCode(
+      await tonVerify({ ...tonProof(wallet, { domain, payload: await tonPayload() }), address: "EQBvW8Z5huBkMJYdnfAEM5JqTNkuWX3diqYENkWsIL0XggGG" }),
+      401,
+      "TON_PROOF_INVALID",
+      /raw TON address/,
+    );
 
     expectCode(await tonVerify(tonProof(wallet, { domain, payload: await tonPayload(), network: "1" })), 401, "TON_PROOF_INVALID", /network 1 is not allowed/);
     const testnet = tonProof(wallet, { domain, payload: await tonPayload(), network: "-3" });
@@ -322,7 +327,12 @@ describeDb("wallet sign-ins of three families: SIWS, ton_proof, SIWE", () => {
     const mine = tonWallet();
     const hijack = tonProof(mine, { domain, payload: await tonPayload(), address: wallet.address });
     expectCode(await tonVerify(hijack), 401, "TON_PROOF_INVALID", /state_init does not hash to/);
-    expectCode(await tonVerify({ ...tonProof(wallet, { domain, payload: await tonPayload() }), public_key: impostor.publicKey.toString("hex") }), 401, "TON_PROOF_INVALID", /public_key is not the key/);
+    expectCode(
+      await tonVerify({ ...tonProof(wallet, { domain, payload: await tonPayload() }), public_key: impostor.publicKey.toString("hex") }),
+      401,
+      "TON_PROOF_INVALID",
+      /public_key is not the key/,
+    );
     expectCode(await tonVerify(tonProof(wallet, { domain, payload: await tonPayload(), stateInit: "bm90IGEgYm9j" })), 401, "TON_PROOF_INVALID", /not a base64 BOC/);
     const shape = await tonVerify({ address: wallet.address, network: "-239" });
     expect(shape.status).toBe(400);

@@ -8,8 +8,7 @@ import { requireScope } from "../../auth/scopes";
 export const tonProofPayloadProcedure = procedure({
   kind: "mutation",
   auth: false,
-  summary:
-    "TonConnect ton_proof, step 1: a single-use payload (valid 10 minutes) for the wallet to sign; counts against the same RATE_LIMIT_SIWE_NONCES per address as SIWE nonces (429 RATE_LIMITED)",
+  summary: "TonConnect ton_proof, step 1: a single-use payload (valid 10 minutes) for the wallet to sign; counts against the same RATE_LIMIT_SIWE_NONCES per address as SIWE nonces (429 RATE_LIMITED)",
   input: z.object({}).optional(),
   output: TonProofPayloadResponseSchema,
   handler: async ({ app, ip }) => {
