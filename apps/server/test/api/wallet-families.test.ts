@@ -1,9 +1,9 @@
-import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { base58 } from "@scure/base";
-import { beginCell, storeStateInit } from "@ton/core";
-import { keyPairFromSeed, sign as tonSign, type KeyPair } from "@ton/crypto";
+import { beginCell } from "@ton/core";
+import { keyPairFromSeed } from "@ton/crypto";
 import { WalletContractV3R1, WalletContractV3R2, WalletContractV4, WalletContractV5R1 } from "@ton/ton";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
@@ -13,100 +13,7 @@ import { checkTonProof, tonWalletPublicKey } from "../../src/services/ton-proof"
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
 import { api } from "../support/api";
-
-// ------------------------------------------------------------------ Solana wallets (node:crypto ed25519)
-
-interface SolanaWallet {
-  address: string;
-  sign(message: string): Buffer;
-}
-
-/** A Solana keypair: node's own ed25519 (not the server's @noble/curves), its public key in base58. */
-function solanaWallet(): SolanaWallet {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url");
-  return { address: base58.encode(raw), sign: (message) => nodeSign(null, Buffer.from(message, "utf8"), privateKey) };
-}
-
-interface SiwsInput {
-  domain: string;
-  address: string;
-  statement?: string;
-  uri?: string;
-  version?: string;
-  chainId?: string;
-  nonce?: string;
-  issuedAt?: string;
-  expirationTime?: string;
-  notBefore?: string;
-  requestId?: string;
-  resources?: string[];
-}
-
-/** The wallet-standard solana:signIn message text (@solana/wallet-standard-util createSignInMessageText's format). */
-function createSignInMessageText(input: SiwsInput): string {
-  let message = `${input.domain} wants you to sign in with your Solana account:\n${input.address}`;
-  if (input.statement) message += `\n\n${input.statement}`;
-  const fields: string[] = [];
-  if (input.uri) fields.push(`URI: ${input.uri}`);
-  if (input.version) fields.push(`Version: ${input.version}`);
-  if (input.chainId) fields.push(`Chain ID: ${input.chainId}`);
-  if (input.nonce) fields.push(`Nonce: ${input.nonce}`);
-  if (input.issuedAt) fields.push(`Issued At: ${input.issuedAt}`);
-  if (input.expirationTime) fields.push(`Expiration Time: ${input.expirationTime}`);
-  if (input.notBefore) fields.push(`Not Before: ${input.notBefore}`);
-  if (input.requestId) fields.push(`Request ID: ${input.requestId}`);
-  if (input.resources) {
-    fields.push("Resources:");
-    for (const r of input.resources) fields.push(`- ${r}`);
-  }
-  if (fields.length) message += `\n\n${fields.join("\n")}`;
-  return message;
-}
-
-// ------------------------------------------------------------------ TON wallets (@ton/ton contracts, @ton/crypto keys)
-
-type WalletCtor = typeof WalletContractV4 | typeof WalletContractV5R1 | typeof WalletContractV3R2 | typeof WalletContractV3R1;
-
-interface TonWallet {
-  keyPair: KeyPair;
-  /** Raw `0:<hex>`. */
-  address: string;
-  /** The StateInit as a base64 BOC, as TonConnect's walletStateInit. */
-  stateInit: string;
-}
-
-function tonWallet(Contract: WalletCtor = WalletContractV4): TonWallet {
-  const keyPair = keyPairFromSeed(randomBytes(32));
-  const wallet = Contract.create({ workchain: 0, publicKey: keyPair.publicKey });
-  const stateInit = beginCell().store(storeStateInit(wallet.init)).endCell().toBoc().toString("base64");
-  return { keyPair, address: wallet.address.toRawString(), stateInit };
-}
-
-const sha256 = (...parts: Buffer[]) => createHash("sha256").update(Buffer.concat(parts)).digest();
-
-/** A TonConnect ton_proof reply, signed as the TonConnect spec writes it ("ton-proof-item-v2/" …). */
-function tonProof(wallet: TonWallet, o: { domain: string; payload: string; timestamp?: number; signer?: KeyPair; network?: string; address?: string; stateInit?: string }) {
-  const timestamp = o.timestamp ?? Math.floor(Date.now() / 1000);
-  const address = o.address ?? wallet.address;
-  const [wc, hash] = address.split(":");
-  const wcBytes = Buffer.alloc(4);
-  wcBytes.writeInt32BE(Number(wc));
-  const domain = Buffer.from(o.domain, "utf8");
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(domain.length);
-  const ts = Buffer.alloc(8);
-  ts.writeBigUInt64LE(BigInt(timestamp));
-  const msg = Buffer.concat([Buffer.from("ton-proof-item-v2/"), wcBytes, Buffer.from(hash!, "hex"), len, domain, ts, Buffer.from(o.payload)]);
-  const signed = sha256(Buffer.from([0xff, 0xff]), Buffer.from("ton-connect"), sha256(msg));
-  const signature = tonSign(signed, (o.signer ?? wallet.keyPair).secretKey).toString("base64");
-  return {
-    address,
-    network: o.network ?? "-239",
-    public_key: wallet.keyPair.publicKey.toString("hex"),
-    proof: { timestamp, domain: { lengthBytes: domain.length, value: o.domain }, signature, payload: o.payload, state_init: o.stateInit ?? wallet.stateInit },
-  };
-}
+import { createSignInMessageText, solanaWallet, tonProof, tonWallet, type SiwsInput, type SolanaWallet } from "../support/wallet-signers";
 
 describe("TON wallet contracts", () => {
   it("reads the public key from the state_init of every wallet version the server knows (v3R1, v3R2, v4R2, v5R1)", () => {
