@@ -56,17 +56,21 @@ export async function linkWallet(app: AppContext, accountId: string, wallet: Pro
   try {
     await prisma.$transaction([
       prisma.linkedWallet.deleteMany({ where: { accountId, family, NOT: { address } } }),
-      prisma.linkedWallet.upsert({
-        where: { family_address: { family, address } },
-        create: { family, address, accountId, network },
-        update: { network },
-      }),
+      // Create, never upsert: a wallet another account linked since the check above must fail the
+      // unique key here, not be "updated" while it stays the other account's.
+      holder === accountId
+        ? prisma.linkedWallet.updateMany({ where: { family, address, accountId }, data: { network } })
+        : prisma.linkedWallet.create({ data: { family, address, accountId, network } }),
       ...(family === "evm" ? [prisma.account.update({ where: { id: accountId }, data: { walletAddress: address } })] : []),
     ]);
   } catch (e) {
-    // A unique key (the wallet, or Account.walletAddress): someone linked it in between.
-    if ((await accountOfWallet(app, family, address)) !== accountId) throw inUse(wallet);
-    throw e;
+    // A unique key: someone linked this wallet in between (the wallet, or Account.walletAddress),
+    // or another wallet of this family was linked to the account at the same moment.
+    const now = await accountOfWallet(app, family, address);
+    if (now === accountId) return;
+    if (now !== undefined) throw inUse(wallet);
+    if (!(await app.db.prisma.account.findUnique({ where: { id: accountId }, select: { id: true } }))) throw e;
+    throw new StunError("CONFLICT", `another ${family} wallet was being linked to this account at the same time; sign in again`);
   }
 }
 

@@ -305,6 +305,27 @@ describeDb("wallet sign-ins of three families: SIWS, ton_proof, SIWE", () => {
     expectCode(await siwsVerify(sm6, base58.encode(sol2.sign(sm6)), sol2.address, readKey.body.apiKey), 403, "KEY_SCOPE", /link a wallet/);
   });
 
+  it("races: two accounts linking one wallet at once get one link (the other WALLET_IN_USE); two wallets of one family linking to one account leave one", async () => {
+    const a = await api(net.url, "POST", "/accounts");
+    const b = await api(net.url, "POST", "/accounts");
+    const ton = tonWallet();
+    const [pa, pb] = [await tonPayload(), await tonPayload()];
+    const both = await Promise.all([tonVerify(tonProof(ton, { domain, payload: pa }), a.body.apiKey), tonVerify(tonProof(ton, { domain, payload: pb }), b.body.apiKey)]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(both.find((r) => r.status === 409)!.body.error.code).toBe("WALLET_IN_USE");
+    const holders = await net.db.prisma.linkedWallet.findMany({ where: { family: "ton", address: ton.address } });
+    expect(holders.map((h) => h.accountId)).toEqual([both.find((r) => r.status === 200)!.body.accountId]);
+
+    const [s1, s2] = [solanaWallet(), solanaWallet()];
+    const [m1, m2] = [siwsMessage(s1, await siwsNonce()), siwsMessage(s2, await siwsNonce())];
+    const links = await Promise.all([siwsVerify(m1, base58.encode(s1.sign(m1)), s1.address, a.body.apiKey), siwsVerify(m2, base58.encode(s2.sign(m2)), s2.address, a.body.apiKey)]);
+    for (const r of links) expect(r.status === 200 || (r.status === 409 && r.body.error.code === "CONFLICT")).toBe(true);
+    const wallets = (await api(net.url, "GET", "/accounts/me/wallets", { key: a.body.apiKey })).body.wallets as { family: string; address: string }[];
+    const solana = wallets.filter((w) => w.family === "solana");
+    expect(solana).toHaveLength(1);
+    expect([s1.address, s2.address]).toContain(solana[0]!.address);
+  });
+
   it("SIWS and ton_proof work over tRPC too, and are in the OpenAPI document", async () => {
     const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${net.url}/trpc` })] });
     const sol = solanaWallet();
