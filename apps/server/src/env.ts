@@ -7,7 +7,7 @@ import { MAX_AMOUNT } from "@stun/shared";
 import { DEFAULT_QA_POLICY, SIBLING_SCOPES, type QaPolicy } from "./qa/policy";
 import { NET_POLICIES } from "./qa/quorum";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
-import { keysEnvShape } from "./auth/config";
+import { keysEnvShape, walletsEnvShape } from "./auth/config";
 import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
 import { loadTeePolicy } from "./tee/tee-policy";
 import type { AttestationPolicy } from "@stun/tee";
@@ -201,6 +201,8 @@ export const EnvSchema = z.object({
   SIWE_DOMAINS: z.string().min(1).optional(),
   /** API keys: wallet-session lifetime and cap (auth/config.ts). */
   ...keysEnvShape,
+  /** Wallet sign-ins of the Solana and TON families: the networks they may name (auth/config.ts). */
+  ...walletsEnvShape,
   // Rate limits (http/rate-limits.ts): fixed windows, counted in Redis when REDIS_URL is set (shared by
   // every instance), else in this process. Generous defaults: a person, an SDK script, the web app,
   // the tests and `npm start` stay far below them; a flood meets 429 RATE_LIMITED.

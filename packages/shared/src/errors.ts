@@ -32,6 +32,10 @@ export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   /** A Sign-In with Ethereum message or signature that does not check out (nonce, domain, chain, time, signer). */
   SIWE_INVALID: 401,
+  /** A Sign-In With Solana message or signature that does not check out (format, public key, nonce, domain, chain, time, signer). */
+  SIWS_INVALID: 401,
+  /** A TonConnect ton_proof that does not check out (address, network, state_init, domain, timestamp, payload, signer). */
+  TON_PROOF_INVALID: 401,
   /** The API key was revoked (keys.revoke/rotate, or replaced by a newer wallet sign-in). */
   KEY_REVOKED: 401,
   /** The API key's expiry has passed. */

@@ -2,6 +2,8 @@
  * Where Sign-In with Ethereum nonces wait between auth.siweNonce and auth.siweVerify: this
  * process's memory (one instance), or Redis when REDIS_URL is set, so a nonce one instance issued
  * verifies on any other, and is spent once across all of them (SET NX to issue, GETDEL to spend).
+ * Sign-In With Solana nonces and TonConnect ton_proof payloads live here too, under a family
+ * prefix (`solana:<nonce>`, `ton:<payload>`: services/sign-in-nonces.ts).
  */
 import type { Redis } from "ioredis";
 

@@ -19,6 +19,9 @@ const errorResponses = {
 /** 413 PAYLOAD_TOO_LARGE: the body is over the route's limit (400 BODY_TOO_DEEP: nested past JSON_MAX_DEPTH). */
 const tooLarge = (limit: string) => ({ description: `Body larger than ${limit} bytes`, content: json(ErrorSchema, "output") });
 
+/** POST routes that take no body. */
+const NO_BODY = new Set(["/accounts", "/auth/siwe/nonce", "/auth/siws/nonce", "/auth/ton-proof/payload"]);
+
 /** The OpenAPI 3.1 document of every REST route, generated from the same zod schemas. */
 export function buildOpenApi(version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -32,7 +35,7 @@ export function buildOpenApi(version: string) {
       ...(p.auth ? { security: [{ bearer: [] }], "x-stun-scopes": p.scopes ?? defaultScopes(p.kind) } : {}),
       responses: { [String(r.status ?? 200)]: { description: "OK", content: json(p.output, "output") }, ...errorResponses },
     };
-    if (r.method === "POST" && r.path !== "/accounts" && r.path !== "/auth/siwe/nonce") op.requestBody = { required: true, content: json(p.input, "input") };
+    if (r.method === "POST" && !NO_BODY.has(r.path)) op.requestBody = { required: true, content: json(p.input, "input") };
     if (r.method === "POST") (op.responses as Record<string, unknown>)["413"] = tooLarge(p.tensors ? "BODY_LIMIT" : "JSON_BODY_LIMIT");
     if (r.method === "GET") {
       const schema = z.toJSONSchema(p.input, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, unknown> };

@@ -15,7 +15,9 @@ import { deleteTaskDataProcedure, taskOutputsProcedure } from "./tasks/data";
 import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
-import { linkedWalletProcedure } from "./auth/wallet";
+import { linkedWalletProcedure, linkedWalletsProcedure } from "./auth/wallet";
+import { siwsNonceProcedure, siwsVerifyProcedure } from "./auth/siws";
+import { tonProofPayloadProcedure, tonProofVerifyProcedure } from "./auth/ton-proof";
 import { chainAccountProcedure } from "./chain/account";
 import { chainSettlementsProcedure } from "./chain/settlements";
 import { chainStatusProcedure } from "./chain/status";
@@ -44,7 +46,16 @@ export const procedures = {
     deleteData: deleteTaskDataProcedure,
   },
   network: { providers: providersProcedure, providerTee: providerTeeProcedure, stats: statsProcedure, activity: activityProcedure },
-  auth: { siweNonce: siweNonceProcedure, siweVerify: siweVerifyProcedure, wallet: linkedWalletProcedure },
+  auth: {
+    siweNonce: siweNonceProcedure,
+    siweVerify: siweVerifyProcedure,
+    siwsNonce: siwsNonceProcedure,
+    siwsVerify: siwsVerifyProcedure,
+    tonProofPayload: tonProofPayloadProcedure,
+    tonProofVerify: tonProofVerifyProcedure,
+    wallet: linkedWalletProcedure,
+    wallets: linkedWalletsProcedure,
+  },
   chain: {
     status: chainStatusProcedure,
     account: chainAccountProcedure,

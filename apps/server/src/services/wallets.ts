@@ -10,7 +10,8 @@
  *   window; then the signature (viem verifyMessage: an EOA's ECDSA signature). Then it links the
  *   wallet to the caller's account (when called with an admin API key) or signs in to the account
  *   linked to the wallet, creating one when there is none, and returns a new session API key
- *   (expiring after SIWE_SESSION_TTL_SECONDS; the account keeps its SIWE_SESSION_MAX newest).
+ *   (expiring after SIWE_SESSION_TTL_SECONDS; the account keeps its SIWE_SESSION_MAX newest):
+ *   services/linked-wallets.ts, shared with Sign-In With Solana and TonConnect ton_proof.
  *
  * Smart-contract wallets (ERC-1271 / ERC-6492) sign with a contract, not a key: checking them needs
  * a call to the chain (viem's publicClient.verifyMessage); `SiweOptions.verifyContractSignature`
@@ -22,12 +23,9 @@ import { getAddress, verifyMessage, type Address, type Hex } from "viem";
 import { parseSiweMessage, validateSiweMessage } from "viem/siwe";
 import type { AppContext } from "../context";
 import type { Config } from "../env";
-import { newId } from "../ids";
-import { issueSiweSession } from "./keys";
+import { signInWithWallet } from "./linked-wallets";
+import { CLOCK_SKEW_MS } from "./sign-in-nonces";
 import { SIWE_NONCE_TTL_MS } from "../auth/config";
-
-/** A message may say it was issued at most this far in the future (clock skew). */
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface SiweOptions {
   /** The chain ids a message may name; undefined: any. */
@@ -154,36 +152,6 @@ export async function walletOf(app: AppContext, accountId: string): Promise<stri
   return row?.walletAddress ?? undefined;
 }
 
-/** Links `address` to `accountId`; WALLET_IN_USE when another account has it. */
-async function linkWallet(app: AppContext, accountId: string, wallet: string): Promise<void> {
-  const holder = await accountByWallet(app, wallet);
-  if (holder && holder !== accountId) throw new StunError("WALLET_IN_USE", `${wallet} is already linked to another account`);
-  if (holder === accountId) return;
-  try {
-    await app.db.prisma.account.update({ where: { id: accountId }, data: { walletAddress: wallet } });
-  } catch (e) {
-    // The unique walletAddress: someone linked it in between.
-    if ((await accountByWallet(app, wallet)) !== accountId) throw new StunError("WALLET_IN_USE", `${wallet} is already linked to another account`);
-    if (!(await app.db.prisma.account.findUnique({ where: { id: accountId }, select: { id: true } }))) throw e;
-  }
-}
-
-/** The account linked to `wallet`, created (with the link) when there is none. */
-async function accountForWallet(app: AppContext, wallet: string): Promise<{ accountId: string; created: boolean }> {
-  const existing = await accountByWallet(app, wallet);
-  if (existing) return { accountId: existing, created: false };
-  const accountId = newId("acc");
-  try {
-    await app.db.prisma.account.create({ data: { id: accountId, walletAddress: wallet } });
-    return { accountId, created: true };
-  } catch (e) {
-    // Two first sign-ins of one wallet at once: the unique walletAddress lets one win.
-    const winner = await accountByWallet(app, wallet);
-    if (winner) return { accountId: winner, created: false };
-    throw e;
-  }
-}
-
 /**
  * auth.siweVerify: checks the message and signature, then links the wallet to the caller's account
  * (`callerId`, from an API key) or signs in to the wallet's account (created on first sign-in).
@@ -191,17 +159,6 @@ async function accountForWallet(app: AppContext, wallet: string): Promise<{ acco
  * services/keys.ts `issueSiweSession`).
  */
 export async function verifySiwe(app: AppContext, callerId: string | undefined, req: SiweVerifyRequest, opts: SiweOptions = {}): Promise<SiweVerifyResponse> {
-  const { address } = await checkSiwe(app, req, opts);
-  const wallet = address.toLowerCase();
-  let accountId: string;
-  let created = false;
-  if (callerId) {
-    await linkWallet(app, callerId, wallet);
-    accountId = callerId;
-  } else {
-    ({ accountId, created } = await accountForWallet(app, wallet));
-  }
-  const apiKey = await issueSiweSession(app, accountId);
-  app.log.info({ accountId, wallet, created, linked: !!callerId }, "signed in with Ethereum");
-  return { accountId, apiKey, walletAddress: wallet, created };
+  const { address, chainId } = await checkSiwe(app, req, opts);
+  return signInWithWallet(app, callerId, { family: "evm", address: address.toLowerCase(), network: `eip155:${chainId}` });
 }

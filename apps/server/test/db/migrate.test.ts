@@ -35,6 +35,20 @@ describeDb("migrate", () => {
     expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["Account", "ApiKey", "Assignment", "LedgerEntry", "Model", "Provider", "Task"]));
   });
 
+  it("linked_wallets backfills every EVM wallet already linked (Account.walletAddress) as a LinkedWallet row", async () => {
+    const linked = names().find((n) => n.endsWith("_linked_wallets"))!;
+    const sql = readFileSync(path.join(dir, linked, "migration.sql"), "utf8");
+    const later = names().filter((n) => n > linked);
+    for (const n of [linked, ...later]) rmSync(path.join(dir, n), { recursive: true });
+    const conn = await empty.connect();
+    await migrate(conn, { migrationsDir: dir });
+    await conn.exec(`INSERT INTO "Account" ("id", "walletAddress") VALUES ('acc_a', '0x00000000000000000000000000000000000000aa'), ('acc_b', NULL)`);
+    addMigration(linked, sql);
+    expect((await migrate(conn, { migrationsDir: dir })).applied).toEqual([linked]);
+    const { rows } = await conn.query(`SELECT "family", "address", "accountId", "network" FROM "LinkedWallet"`);
+    expect(rows).toEqual([{ family: "evm", address: "0x00000000000000000000000000000000000000aa", accountId: "acc_a", network: "eip155" }]);
+  });
+
   it("is idempotent and applies only what is new", async () => {
     const conn = await empty.connect();
     await migrate(conn, { migrationsDir: dir });

@@ -4,6 +4,8 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
+import { base58 } from "@scure/base";
+import { createSignInMessageText, solanaWallet, tonProof, tonWallet } from "../support/wallet-signers";
 import { buildMlp, buildSlowModel } from "@stun/testkit";
 import { endOpenTask } from "../../src/tasks/lifecycle";
 import { createDatabase } from "../../src/db/database";
@@ -76,47 +78,69 @@ describeDb("two server instances sharing PostgreSQL and Redis, with no shared fi
     },
   );
 
-  it.runIf(testDbKind === "postgres")("shares SIWE nonces (issued by A, verified once on B, refused again on A) and recovers the provider rows of an instance whose presence key expired", async () => {
-    const shared = { REDIS_URL, REDIS_PREFIX, BLOB_STORE: "postgres", SIWE_DOMAINS: "stun.test" };
-    const net = await startTestNetwork({ env: { ...shared, INSTANCE_ID: "instance-a" } });
-    const dbB = await createDatabase({ url: net.db.url! });
-    const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
-    const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", ...shared, INSTANCE_ID: "instance-b" }), { db: dbB });
-    try {
-      const wallet = privateKeyToAccount(generatePrivateKey());
-      const nonce = (await api(net.url, "POST", "/auth/siwe/nonce")).body.nonce as string;
-      const message = createSiweMessage({
-        domain: "stun.test",
-        address: wallet.address,
-        uri: "https://stun.test",
-        version: "1",
-        chainId: 31337,
-        nonce,
-        issuedAt: new Date(),
-        expirationTime: new Date(Date.now() + 60_000),
-      });
-      const signature = await wallet.signMessage({ message });
-      const onB = await api(b.url, "POST", "/auth/siwe/verify", { json: { message, signature } });
-      expect(onB.status).toBe(200);
-      const againOnA = await api(net.url, "POST", "/auth/siwe/verify", { json: { message, signature } });
-      expect(againOnA.status).toBe(401);
-      expect(againOnA.body.error.code).toBe("SIWE_INVALID");
+  it.runIf(testDbKind === "postgres")(
+    "shares SIWE, SIWS and ton_proof nonces (issued by A, verified once on B, refused again on A) and recovers the provider rows of an instance whose presence key expired",
+    async () => {
+      const shared = { REDIS_URL, REDIS_PREFIX, BLOB_STORE: "postgres", SIWE_DOMAINS: "stun.test" };
+      const net = await startTestNetwork({ env: { ...shared, INSTANCE_ID: "instance-a" } });
+      const dbB = await createDatabase({ url: net.db.url! });
+      const dataDirB = mkdtempSync(path.join(os.tmpdir(), "stun-test-b-"));
+      const b = await startServer(parseConfig({ PORT: "0", DATA_DIR: dataDirB, LOG_LEVEL: "warn", STUN_FSYNC: "false", ...shared, INSTANCE_ID: "instance-b" }), { db: dbB });
+      try {
+        const wallet = privateKeyToAccount(generatePrivateKey());
+        const nonce = (await api(net.url, "POST", "/auth/siwe/nonce")).body.nonce as string;
+        const message = createSiweMessage({
+          domain: "stun.test",
+          address: wallet.address,
+          uri: "https://stun.test",
+          version: "1",
+          chainId: 31337,
+          nonce,
+          issuedAt: new Date(),
+          expirationTime: new Date(Date.now() + 60_000),
+        });
+        const signature = await wallet.signMessage({ message });
+        const onB = await api(b.url, "POST", "/auth/siwe/verify", { json: { message, signature } });
+        expect(onB.status).toBe(200);
+        const againOnA = await api(net.url, "POST", "/auth/siwe/verify", { json: { message, signature } });
+        expect(againOnA.status).toBe(401);
+        expect(againOnA.body.error.code).toBe("SIWE_INVALID");
 
-      // A provider row an instance that no longer exists left online (its process was killed): a
-      // surviving instance's presence sweep sets it offline, so /health stops counting it.
-      await net.db.prisma.provider.create({
-        data: { id: "prv_ghost", accountId: net.providerAccountId, name: "ghost", kind: "native", backend: "cpu", region: "local", price: 1n, specs: {}, online: true, instanceId: "instance-gone" },
-      });
-      expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(1);
-      await eventually(async () => !(await net.db.prisma.provider.findUniqueOrThrow({ where: { id: "prv_ghost" } })).online, 10_000, "the ghost provider offline");
-      expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(0);
-    } finally {
-      await b.close();
-      await dbB.close();
-      await net.close();
-      rmSync(dataDirB, { recursive: true, force: true });
-    }
-  });
+        // The Solana and TON families share the store under their own prefix: a SIWS nonce and a
+        // ton_proof payload issued by A verify once on B, and never again on A.
+        const sol = solanaWallet();
+        const siws = createSignInMessageText({
+          domain: "stun.test",
+          address: sol.address,
+          uri: "https://stun.test",
+          version: "1",
+          chainId: "mainnet",
+          nonce: (await api(net.url, "POST", "/auth/siws/nonce")).body.nonce,
+          issuedAt: new Date().toISOString(),
+        });
+        const siwsBody = { message: siws, signature: base58.encode(sol.sign(siws)), publicKey: sol.address };
+        expect((await api(b.url, "POST", "/auth/siws/verify", { json: siwsBody })).status).toBe(200);
+        expect((await api(net.url, "POST", "/auth/siws/verify", { json: siwsBody })).body.error.code).toBe("SIWS_INVALID");
+        const proof = tonProof(tonWallet(), { domain: "stun.test", payload: (await api(net.url, "POST", "/auth/ton-proof/payload")).body.payload });
+        expect((await api(b.url, "POST", "/auth/ton-proof/verify", { json: proof })).status).toBe(200);
+        expect((await api(net.url, "POST", "/auth/ton-proof/verify", { json: proof })).body.error.code).toBe("TON_PROOF_INVALID");
+
+        // A provider row an instance that no longer exists left online (its process was killed): a
+        // surviving instance's presence sweep sets it offline, so /health stops counting it.
+        await net.db.prisma.provider.create({
+          data: { id: "prv_ghost", accountId: net.providerAccountId, name: "ghost", kind: "native", backend: "cpu", region: "local", price: 1n, specs: {}, online: true, instanceId: "instance-gone" },
+        });
+        expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(1);
+        await eventually(async () => !(await net.db.prisma.provider.findUniqueOrThrow({ where: { id: "prv_ghost" } })).online, 10_000, "the ghost provider offline");
+        expect((await api(b.url, "GET", "/health")).body.providers.online).toBe(0);
+      } finally {
+        await b.close();
+        await dbB.close();
+        await net.close();
+        rmSync(dataDirB, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.runIf(testDbKind === "postgres")("a task ended on one instance cancels its execution on a provider connected to the other", async () => {
     const shared = { REDIS_URL, REDIS_PREFIX, BLOB_STORE: "postgres" };
