@@ -25,9 +25,7 @@ export function rpcSolanaChain(url: string): SolanaChain {
       return rows.map((r) => ({ signature: r.signature, slot: BigInt(r.slot), failed: r.err !== null }));
     },
     async finalizedTransaction(signature): Promise<SolanaTransactionView | null> {
-      const tx = (await rpc
-        .getTransaction(signature as Signature, { commitment: "finalized", encoding: "json", maxSupportedTransactionVersion: 0 })
-        .send()) as unknown as JsonTx | null;
+      const tx = (await rpc.getTransaction(signature as Signature, { commitment: "finalized", encoding: "json", maxSupportedTransactionVersion: 0 }).send()) as unknown as JsonTx | null;
       if (!tx) return null;
       const keys = [...tx.transaction.message.accountKeys, ...(tx.meta?.loadedAddresses?.writable ?? []), ...(tx.meta?.loadedAddresses?.readonly ?? [])];
       const instructions: SolanaInstructionView[] = tx.transaction.message.instructions.map((ix) => ({
@@ -56,7 +54,9 @@ export function rpcSolanaChain(url: string): SolanaChain {
     },
     async signatureStatuses(signatures): Promise<Array<SolanaSignatureStatus | null>> {
       const { value } = await rpc.getSignatureStatuses(signatures as Signature[], { searchTransactionHistory: true }).send();
-      return value.map((s) => (s ? { slot: BigInt(s.slot), finalized: s.confirmationStatus === "finalized", err: s.err ? JSON.stringify(s.err, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) : null } : null));
+      return value.map((s) =>
+        s ? { slot: BigInt(s.slot), finalized: s.confirmationStatus === "finalized", err: s.err ? JSON.stringify(s.err, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) : null } : null,
+      );
     },
     async mintDecimals(mint) {
       const known = decimals.get(mint);

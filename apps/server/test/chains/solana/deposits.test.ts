@@ -105,7 +105,10 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
     const sig = await bed.send(user, [
       getTransferCheckedInstruction({ source, mint: bed.mint, destination: await associatedTokenAccount(bystander.address, bed.mint), authority: user, amount: 10n, decimals: 6 }),
       getTransferCheckedInstruction({ source, mint: bed.mint, destination: bed.depositAccount, authority: user, amount: 20n, decimals: 6 }),
-      { ...(await import("@solana-program/memo")).getAddMemoInstruction({ memo: ` ${account}\n` }), programAddress: (await import("@solana/kit")).address("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo") },
+      {
+        ...(await import("@solana-program/memo")).getAddMemoInstruction({ memo: ` ${account}\n` }),
+        programAddress: (await import("@solana/kit")).address("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"),
+      },
     ]);
     await expect(bed.deposit(user, 5_000n, account)).rejects.toThrow(/transaction failed/); // more than it holds: lands failed
     expect(await scanner().drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0 });

@@ -8,14 +8,7 @@
  * Test hooks: `dropNext()` makes the next send vanish (the network lost it: never executed, never
  * indexed), `expireBlockhash()` moves to a new blockhash (the old one can no longer land).
  */
-import {
-  type Transaction,
-  getAddressDecoder,
-  getBase58Decoder,
-  getBase64Encoder,
-  getCompiledTransactionMessageDecoder,
-  getTransactionDecoder,
-} from "@solana/kit";
+import { type Transaction, getAddressDecoder, getBase58Decoder, getBase64Encoder, getCompiledTransactionMessageDecoder, getTransactionDecoder } from "@solana/kit";
 import { LiteSVM } from "litesvm";
 import type { SolanaChain, SolanaInstructionView, SolanaSignatureInfo, SolanaSignatureStatus, SolanaTransactionView } from "../../../src/chains/solana/chain";
 import { TOKEN_PROGRAM } from "../../../src/chains/solana/chain";
