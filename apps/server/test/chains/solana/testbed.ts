@@ -46,6 +46,8 @@ export interface Testbed {
   /** Sends instructions in one transaction; returns its signature (throws unless it landed). */
   send(feePayer: TransactionSigner, ixs: Instruction[]): Promise<string>;
   newMint(): Promise<Address>;
+  /** Creates `owner`'s ATA of `mint` (idempotent) and mints `tokens` into it; returns the ATA. */
+  fund(owner: Address, tokens: bigint, mint?: Address): Promise<Address>;
   /** A wallet with SOL and `tokens` of `mint` in its ATA. */
   newUser(tokens: bigint, mint?: Address): Promise<KeyPairSigner>;
   /** Token balance of an owner's ATA (0 when it does not exist). */
@@ -85,7 +87,7 @@ export async function createTestbed(): Promise<Testbed> {
     return mint.address;
   };
 
-  const fund = async (owner: Address, tokens: bigint, mint: Address) => {
+  const fund = async (owner: Address, tokens: bigint, mint: Address = mintAddress()) => {
     const ata = await associatedTokenAccount(owner, mint);
     const ixs: Instruction[] = [getCreateAssociatedTokenIdempotentInstruction({ payer, ata, owner, mint })];
     if (tokens > 0n) ixs.push(getMintToCheckedInstruction({ mint, token: ata, mintAuthority: payer, amount: tokens, decimals: DECIMALS }));
@@ -93,7 +95,10 @@ export async function createTestbed(): Promise<Testbed> {
     return ata;
   };
 
+  let mintSet: Address | undefined;
+  const mintAddress = () => mintSet!;
   const mint = await newMint();
+  mintSet = mint;
   const depositAccount = await fund(depositOwner.address, 0n, mint);
   await fund(settlement.address, 1_000_000_000n, mint);
 
@@ -111,6 +116,7 @@ export async function createTestbed(): Promise<Testbed> {
     settlement,
     send,
     newMint,
+    fund,
     async newUser(tokens, m = mint) {
       const user = await generateKeyPairSigner();
       chain.svm.airdrop(user.address, lamports(1_000_000_000n));
