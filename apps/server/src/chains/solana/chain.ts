@@ -56,6 +56,8 @@ export interface SolanaChain {
   sendTransaction(wireBase64: string): Promise<void>;
   /** Statuses of signatures, searching the whole history (null: never seen). */
   signatureStatuses(signatures: string[]): Promise<Array<SolanaSignatureStatus | null>>;
+  /** Which of these accounts exist (at confirmed commitment or better). */
+  accountsExist(addresses: string[]): Promise<boolean[]>;
   /** The mint's decimals. */
   mintDecimals(mint: string): Promise<number>;
 }

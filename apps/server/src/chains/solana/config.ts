@@ -24,7 +24,7 @@ export const solanaEnvShape = {
   /** Keypair file (solana-keygen JSON, mode 0600) of the key that signs payouts from its own token account and pays their fees. */
   SOLANA_SETTLEMENT_KEY: z.string().min(1).optional(),
   SOLANA_POLL_MS: z.coerce.number().int().min(100).default(5_000),
-  /** Most payouts per transaction (fewer when 1232 bytes hold fewer). */
+  /** Most payouts per transaction (fewer when 1232 bytes hold fewer: 10 new wallets, 20 holders). */
   SOLANA_PAYOUT_BATCH: z.coerce.number().int().min(1).max(20).default(10),
 };
 

@@ -29,8 +29,8 @@ export function rpcSolanaChain(url: string): SolanaChain {
       if (!tx) return null;
       const keys = [...tx.transaction.message.accountKeys, ...(tx.meta?.loadedAddresses?.writable ?? []), ...(tx.meta?.loadedAddresses?.readonly ?? [])];
       const instructions: SolanaInstructionView[] = tx.transaction.message.instructions.map((ix) => ({
-        programAddress: keys[ix.programIdIndex]!,
-        accounts: ix.accounts.map((i) => keys[i]!),
+        programAddress: keys[Number(ix.programIdIndex)]!,
+        accounts: ix.accounts.map((i) => keys[Number(i)]!),
         data: new Uint8Array(base58.encode(ix.data)),
       }));
       return {
@@ -38,7 +38,7 @@ export function rpcSolanaChain(url: string): SolanaChain {
         slot: BigInt(tx.slot),
         failed: tx.meta?.err != null,
         instructions,
-        tokenAccounts: (tx.meta?.postTokenBalances ?? []).map((b) => ({ address: keys[b.accountIndex]!, mint: b.mint, owner: b.owner ?? "" })),
+        tokenAccounts: (tx.meta?.postTokenBalances ?? []).map((b) => ({ address: keys[Number(b.accountIndex)]!, mint: b.mint, owner: b.owner ?? "" })),
       };
     },
     async latestBlockhash() {
@@ -57,6 +57,14 @@ export function rpcSolanaChain(url: string): SolanaChain {
       return value.map((s) =>
         s ? { slot: BigInt(s.slot), finalized: s.confirmationStatus === "finalized", err: s.err ? JSON.stringify(s.err, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) : null } : null,
       );
+    },
+    async accountsExist(addresses) {
+      const out: boolean[] = [];
+      for (let i = 0; i < addresses.length; i += 100) {
+        const { value } = await rpc.getMultipleAccounts(addresses.slice(i, i + 100) as Address[], { commitment: "confirmed", encoding: "base64", dataSlice: { offset: 0, length: 0 } }).send();
+        out.push(...value.map((a) => a !== null));
+      }
+      return out;
     },
     async mintDecimals(mint) {
       const known = decimals.get(mint);

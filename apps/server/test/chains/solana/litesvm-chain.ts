@@ -122,6 +122,10 @@ export class LiteSvmChain implements SolanaChain {
     });
   }
 
+  async accountsExist(addresses: string[]): Promise<boolean[]> {
+    return addresses.map((a) => this.svm.getAccount(a as never).exists);
+  }
+
   async mintDecimals(mint: string): Promise<number> {
     const acc = this.svm.getAccount(mint as never);
     if (!acc.exists) throw new Error(`mint ${mint} not found`);

@@ -6,6 +6,7 @@
  * landing (paid once with a new transaction). A transaction that lands failed reverses the debits.
  * The ledger's invariants hold after each.
  */
+import { generateKeyPairSigner } from "@solana/kit";
 import { beforeAll, expect, it } from "vitest";
 import { StunError } from "@stun/shared";
 import type { PayoutRail } from "../../../src/chains/family";
@@ -137,20 +138,37 @@ describeDb("solana payouts: batched, idempotent across restarts", () => {
     await expectLedgerInvariantsHold(db());
   });
 
-  it("batches as many recipients as fit one transaction", async () => {
+  it("batches as many recipients as fit one transaction, creating the token accounts new wallets lack", async () => {
     const account = await funded(100_000n);
-    const to = await recipients(12);
+    const holders = await recipients(6);
+    const fresh = await Promise.all(Array.from({ length: 6 }, () => generateKeyPairSigner()));
     const q = queue();
-    const fit = await rail().fit(to.map((r, i) => ({ id: String(i), to: r.address, amount: 1n })));
-    expect(fit.length).toBeGreaterThanOrEqual(5);
+    const fit = await rail().fit(fresh.map((r, i) => ({ id: String(i), to: r.address, amount: 1n })));
+    expect(fit.length).toBe(6);
     const ids = [];
+    const to = [...holders, ...fresh, fresh[0]!]; // 13 payouts, the last to a wallet paid earlier in the queue
     for (const r of to) ids.push((await q.request(account, r.address, 7n)).id);
     await q.tick();
     await q.tick();
     const rows = await rowsOf(ids);
     expect(rows.every((row) => row.status === "confirmed")).toBe(true);
-    expect(new Set(rows.map((row) => row.txId)).size).toBe(Math.ceil(12 / Math.min(fit.length, 10)));
-    for (const r of to) expect(await bed.balance(r.address)).toBe(7n);
+    expect(new Set(rows.map((row) => row.txId)).size).toBe(2); // 10 + 3 (SOLANA_PAYOUT_BATCH 10)
+    for (const r of holders) expect(await bed.balance(r.address)).toBe(7n);
+    for (const r of fresh.slice(1)) expect(await bed.balance(r.address)).toBe(7n);
+    expect(await bed.balance(fresh[0]!.address)).toBe(14n);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("pays twice to one new wallet in one batch with one token-account create", async () => {
+    const account = await funded(1_000n);
+    const wallet = await generateKeyPairSigner();
+    const q = queue();
+    const ids = [(await q.request(account, wallet.address, 5n)).id, (await q.request(account, wallet.address, 6n)).id];
+    expect(await q.tick()).toMatchObject({ sent: 2 });
+    expect(await q.tick()).toMatchObject({ confirmed: 2 });
+    const rows = await rowsOf(ids);
+    expect(rows[0]!.txId).toBe(rows[1]!.txId);
+    expect(await bed.balance(wallet.address)).toBe(11n);
     await expectLedgerInvariantsHold(db());
   });
 
