@@ -1,4 +1,7 @@
-/** SolanaChain over a cluster's JSON-RPC (@solana/kit), every read at finalized commitment. */
+/**
+ * SolanaChain over a cluster's JSON-RPC (@solana/kit), every read at finalized commitment (kit
+ * leaves `commitment: "finalized"` out of the request: it is the RPC's default).
+ */
 import { type Address, type Base64EncodedWireTransaction, type Signature, address, createSolanaRpc, getBase58Encoder, getBase64Encoder } from "@solana/kit";
 import type { SolanaChain, SolanaInstructionView, SolanaSignatureInfo, SolanaSignatureStatus, SolanaTransactionView } from "./chain";
 
@@ -55,7 +58,13 @@ export function rpcSolanaChain(url: string): SolanaChain {
     async signatureStatuses(signatures): Promise<Array<SolanaSignatureStatus | null>> {
       const { value } = await rpc.getSignatureStatuses(signatures as Signature[], { searchTransactionHistory: true }).send();
       return value.map((s) =>
-        s ? { slot: BigInt(s.slot), finalized: s.confirmationStatus === "finalized", err: s.err ? JSON.stringify(s.err, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) : null } : null,
+        s
+          ? {
+              slot: BigInt(s.slot),
+              finalized: s.confirmationStatus === "finalized",
+              err: s.err ? JSON.stringify(s.err, (_k, v) => (typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v)) : null,
+            }
+          : null,
       );
     },
     async accountsExist(addresses) {
