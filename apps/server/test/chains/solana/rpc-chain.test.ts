@@ -78,7 +78,7 @@ describe("solana: the JSON-RPC chain access", () => {
       context: { slot: 10 },
       value: (params[0] as string[]).map((a) =>
         bed.chain.svm.getAccount(a as never).exists
-          ? { data: ["", "base64"], executable: false, lamports: 2039280, owner: "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", rentEpoch: 18446744073709551615, space: 165 }
+          ? { data: ["", "base64"], executable: false, lamports: 2039280, owner: "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", rentEpoch: 0, space: 165 }
           : null,
       ),
     });
