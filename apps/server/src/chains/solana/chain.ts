@@ -52,7 +52,7 @@ export interface SolanaChain {
   latestBlockhash(): Promise<{ blockhash: string; lastValidBlockHeight: bigint }>;
   /** Whether a transaction with this blockhash can still land. */
   isBlockhashValid(blockhash: string): Promise<boolean>;
-  /** Sends a signed transaction (base64 wire bytes). */
+  /** Sends a signed transaction (base64 wire bytes), without preflight: one that fails lands failed. */
   sendTransaction(wireBase64: string): Promise<void>;
   /** Statuses of signatures, searching the whole history (null: never seen). */
   signatureStatuses(signatures: string[]): Promise<Array<SolanaSignatureStatus | null>>;

@@ -53,7 +53,9 @@ export function rpcSolanaChain(url: string): SolanaChain {
       return value;
     },
     async sendTransaction(wireBase64) {
-      await rpc.sendTransaction(wireBase64 as Base64EncodedWireTransaction, { encoding: "base64", preflightCommitment: "confirmed" }).send();
+      // No preflight: a payout that would fail lands failed (its fee paid), a definite outcome the
+      // queue reverses; refused at preflight it would only expire and be re-sent, again and again.
+      await rpc.sendTransaction(wireBase64 as Base64EncodedWireTransaction, { encoding: "base64", skipPreflight: true }).send();
     },
     async signatureStatuses(signatures): Promise<Array<SolanaSignatureStatus | null>> {
       const { value } = await rpc.getSignatureStatuses(signatures as Signature[], { searchTransactionHistory: true }).send();

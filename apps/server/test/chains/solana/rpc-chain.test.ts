@@ -151,7 +151,7 @@ describe("solana: the JSON-RPC chain access", () => {
     expect(JSON.parse(prepared.lifetime)).toEqual({ blockhash: bed.chain.svm.latestBlockhash(), lastValidBlockHeight: "3000000150" });
     await rail.broadcast(prepared);
     expect(sent).toEqual([prepared.wire]);
-    expect(calls.find((c) => c.method === "sendTransaction")!.params[1]).toMatchObject({ encoding: "base64" });
+    expect(calls.find((c) => c.method === "sendTransaction")!.params[1]).toMatchObject({ encoding: "base64", skipPreflight: true });
     // The canned status: landed, finalized, failed.
     expect(await rail.status(prepared)).toEqual({ state: "failed", reason: '{"InstructionError":[0,{"Custom":1}]}' });
     expect(calls.find((c) => c.method === "getSignatureStatuses")!.params[1]).toMatchObject({ searchTransactionHistory: true });
