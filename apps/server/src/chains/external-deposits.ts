@@ -28,7 +28,6 @@ export interface RecordResult {
 
 /** Why a deposit is not credited, or null when it is (the account tag names an existing account). */
 async function unmatchedReason(tx: Tx, d: ObservedDeposit, rules: DepositRules): Promise<string | null> {
-  if (!d.final) return "not final";
   if (d.token !== rules.token) return `token ${d.token} is not the ledger token ${rules.token}`;
   if (d.amount <= 0n) return "the amount is not positive";
   if (d.amount > MAX_LEDGER_AMOUNT) return "the amount exceeds the ledger's 64-bit balances";
@@ -42,6 +41,9 @@ async function unmatchedReason(tx: Tx, d: ObservedDeposit, rules: DepositRules):
 export async function recordDeposits(tx: Tx, deposits: readonly ObservedDeposit[], rules: DepositRules): Promise<RecordResult> {
   const result: RecordResult = { credited: 0, unmatched: 0, duplicate: 0 };
   for (const d of deposits) {
+    // Recorded once means decided once: a deposit the chain may still revert must not be recorded
+    // (unmatched, it could never be credited later). Throwing rolls the scan back, cursor included.
+    if (!d.final) throw new Error(`deposit ${d.family}:${d.network}:${d.txId}:${d.index} is not final: sources return only final deposits`);
     const reason = await unmatchedReason(tx, d, rules);
     const accountId = reason === null ? d.accountTag!.trim() : null;
     const id = newId("xdep");

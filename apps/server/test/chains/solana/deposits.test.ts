@@ -95,6 +95,24 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
     await expectLedgerInvariantsHold(db());
   });
 
+  it("refuses a deposit that is not final: nothing recorded, the cursor stays", async () => {
+    const account = await newAccount();
+    const source = {
+      family: "solana" as const,
+      network: "localnet",
+      cursorId: "deposits:solana:localnet:not-final-test",
+      scan: async () => ({
+        deposits: [{ family: "solana" as const, network: "localnet", txId: "sigNotFinal", index: 0, accountTag: account, token: bed.mint, amount: 5n, from: "x", slotOrLt: 1n, final: false }],
+        cursor: "sigNotFinal",
+      }),
+    };
+    const s = new DepositScanner(db(), source, { token: bed.mint });
+    await expect(s.tick()).rejects.toThrow(/is not final/);
+    expect(await s.cursor()).toBeNull();
+    expect(await deposits("sigNotFinal")).toEqual([]);
+    expect((await getBalances(db(), account)).balance).toBe(0n);
+  });
+
   it("ignores a failed transaction and transfers to other accounts in a deposit's transaction", async () => {
     const account = await newAccount();
     const user = await bed.newUser(1_000n);
