@@ -12,6 +12,7 @@ const LAYERS = [
   "db",
   "blobs",
   "ledger",
+  "chains",
   "auth",
   "tasks",
   "models",

@@ -7,6 +7,7 @@ import { MAX_AMOUNT } from "@stun/shared";
 import { DEFAULT_QA_POLICY, SIBLING_SCOPES, type QaPolicy } from "./qa/policy";
 import { NET_POLICIES } from "./qa/quorum";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
+import { type SolanaConfig, resolveSolanaConfig, solanaEnvShape } from "./chains/solana/config";
 import { keysEnvShape, walletsEnvShape } from "./auth/config";
 import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
 import { loadTeePolicy } from "./tee/tee-policy";
@@ -225,6 +226,8 @@ export const EnvSchema = z.object({
   TRUST_PROXY: z.string().min(1).optional(),
   /** On-chain deposits and settlement (apps/server/src/chain; docs/CHAIN.md): off unless CHAIN is set. */
   ...chainEnvShape,
+  /** Solana SPL deposits (memo = account id) and batched payouts (apps/server/src/chains; docs/CHAIN.md "Solana"): off unless SOLANA_RPC_URL is set. */
+  ...solanaEnvShape,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -238,6 +241,8 @@ export interface Config extends Env {
   webDir: string | undefined;
   /** The chain adapter's settings, or undefined when CHAIN is unset (no chain). */
   chain: ChainConfig | undefined;
+  /** The Solana rail's settings, or undefined when SOLANA_RPC_URL is unset. */
+  solana: SolanaConfig | undefined;
   /** TRUST_PROXY as fastify's trustProxy function; undefined: the TCP peer is the client. */
   trustProxy: TrustProxy | undefined;
   /** What TEE evidence the server accepts (TEE_POLICY_FILE, TEE_ALLOW_SIMULATED). */
@@ -284,7 +289,9 @@ export function parseConfig(source: Record<string, string | undefined> = process
   };
   const webDir = resolveWebDir(env.WEB_DIR);
   const chain = resolveChainConfig(env, { production: env.STUN_MODE === "production" });
-  if (chain.issues.length > 0) throw new Error(`Invalid configuration:\n${chain.issues.map((i) => `  ${i}`).join("\n")}`);
+  const solana = resolveSolanaConfig(env);
+  const issues = [...chain.issues, ...solana.issues];
+  if (issues.length > 0) throw new Error(`Invalid configuration:\n${issues.map((i) => `  ${i}`).join("\n")}`);
   const teePolicy = loadTeePolicy(env);
   return {
     ...env,
@@ -294,6 +301,7 @@ export function parseConfig(source: Record<string, string | undefined> = process
     local: env.STUN_MODE === "local",
     webDir,
     chain: chain.chain,
+    solana: solana.solana,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     teePolicy,
   };

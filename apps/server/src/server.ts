@@ -19,6 +19,7 @@ import { ProviderRegistry } from "./scheduler/provider-registry";
 import { attachProviderNamespace } from "./socket/provider-namespace";
 import { attachRequesterNamespace } from "./socket/requester-namespace";
 import { ChainAdapter } from "./chain/adapter";
+import { SolanaRail } from "./chains/solana/service";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
 import { StorageSweeper } from "./storage/storage-sweeper";
@@ -30,6 +31,8 @@ export interface RunningServer {
   app: AppContext;
   /** The chain adapter itself (app.chain is its ChainPort), when CHAIN is set. */
   chain: ChainAdapter | undefined;
+  /** The Solana rail (SPL deposits with a memo, batched payouts), when SOLANA_RPC_URL is set. */
+  solana: SolanaRail | undefined;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   // GET /api/v1/chain describe it; a bad chain setting stops the start with what is wrong.
   const chain = config.chain ? await ChainAdapter.start(app, config.chain) : undefined;
   if (chain) app.chain = chain;
+  const solana = config.solana ? await SolanaRail.start(db, config.solana, log) : undefined;
   const http = await buildHttpApp(app);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,
@@ -131,12 +135,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     port,
     app,
     chain,
+    solana,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
       await storageSweeper.stop();
       await app.chain?.stop();
+      await solana?.stop();
       await dispatcher.stop();
       io.disconnectSockets(true);
       requesterNamespace.close();
