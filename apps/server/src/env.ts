@@ -8,6 +8,7 @@ import { DEFAULT_QA_POLICY, SIBLING_SCOPES, type QaPolicy } from "./qa/policy";
 import { NET_POLICIES } from "./qa/quorum";
 import { type ChainConfig, chainEnvShape, resolveChainConfig } from "./chain/config";
 import { type SolanaConfig, resolveSolanaConfig, solanaEnvShape } from "./chains/solana/config";
+import { type TonConfig, resolveTonConfig, tonEnvShape } from "./chains/ton/config";
 import { keysEnvShape, walletsEnvShape } from "./auth/config";
 import { parseTrustProxy, type TrustProxy } from "./limits/client-ip";
 import { loadTeePolicy } from "./tee/tee-policy";
@@ -228,6 +229,7 @@ export const EnvSchema = z.object({
   ...chainEnvShape,
   /** Solana SPL deposits (memo = account id) and batched payouts (apps/server/src/chains; docs/CHAIN.md "Solana"): off unless SOLANA_RPC_URL is set. */
   ...solanaEnvShape,
+  ...tonEnvShape,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -243,6 +245,8 @@ export interface Config extends Env {
   chain: ChainConfig | undefined;
   /** The Solana rail's settings, or undefined when SOLANA_RPC_URL is unset. */
   solana: SolanaConfig | undefined;
+  /** The TON rail (the marketplace contract's deposits through a toncenter API), or undefined when TON_API_URL is unset. */
+  ton: TonConfig | undefined;
   /** TRUST_PROXY as fastify's trustProxy function; undefined: the TCP peer is the client. */
   trustProxy: TrustProxy | undefined;
   /** What TEE evidence the server accepts (TEE_POLICY_FILE, TEE_ALLOW_SIMULATED). */
@@ -290,7 +294,8 @@ export function parseConfig(source: Record<string, string | undefined> = process
   const webDir = resolveWebDir(env.WEB_DIR);
   const chain = resolveChainConfig(env, { production: env.STUN_MODE === "production" });
   const solana = resolveSolanaConfig(env);
-  const issues = [...chain.issues, ...solana.issues];
+  const ton = resolveTonConfig(env);
+  const issues = [...chain.issues, ...solana.issues, ...ton.issues];
   if (issues.length > 0) throw new Error(`Invalid configuration:\n${issues.map((i) => `  ${i}`).join("\n")}`);
   const teePolicy = loadTeePolicy(env);
   return {
@@ -302,6 +307,7 @@ export function parseConfig(source: Record<string, string | undefined> = process
     webDir,
     chain: chain.chain,
     solana: solana.solana,
+    ton: ton.ton,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     teePolicy,
   };

@@ -20,6 +20,7 @@ import { attachProviderNamespace } from "./socket/provider-namespace";
 import { attachRequesterNamespace } from "./socket/requester-namespace";
 import { ChainAdapter } from "./chain/adapter";
 import { SolanaRail } from "./chains/solana/service";
+import { TonRail } from "./chains/ton/service";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
 import { StorageSweeper } from "./storage/storage-sweeper";
@@ -33,6 +34,8 @@ export interface RunningServer {
   chain: ChainAdapter | undefined;
   /** The Solana rail (SPL deposits with a memo, batched payouts), when SOLANA_RPC_URL is set. */
   solana: SolanaRail | undefined;
+  /** The TON rail (deposits to the marketplace contract), when TON_API_URL is set. */
+  ton: TonRail | undefined;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const chain = config.chain ? await ChainAdapter.start(app, config.chain) : undefined;
   if (chain) app.chain = chain;
   const solana = config.solana ? await SolanaRail.start(db, config.solana, log) : undefined;
+  const ton = config.ton ? TonRail.start(db, config.ton, log) : undefined;
   const http = await buildHttpApp(app);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,
@@ -136,6 +140,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     app,
     chain,
     solana,
+    ton,
     async close() {
       if (closed) return;
       closed = true;
@@ -143,6 +148,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       await storageSweeper.stop();
       await app.chain?.stop();
       await solana?.stop();
+      await ton?.stop();
       await dispatcher.stop();
       io.disconnectSockets(true);
       requesterNamespace.close();

@@ -32,7 +32,7 @@ async function unmatchedReason(tx: Tx, d: ObservedDeposit, rules: DepositRules):
   if (d.amount <= 0n) return "the amount is not positive";
   if (d.amount > MAX_LEDGER_AMOUNT) return "the amount exceeds the ledger's 64-bit balances";
   const tag = d.accountTag?.trim() ?? "";
-  if (tag === "") return "no memo naming a Stun account";
+  if (tag === "") return "no memo or forward payload naming a Stun account";
   const [row] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE id = ${tag}`;
   return row ? null : `no Stun account ${JSON.stringify(tag.slice(0, 80))}`;
 }

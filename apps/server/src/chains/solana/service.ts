@@ -13,25 +13,20 @@ import type { SolanaConfig } from "./config";
 import { SolanaDepositSource } from "./deposits";
 import { SolanaPayoutRail, associatedTokenAccount } from "./payouts";
 import { rpcSolanaChain } from "./rpc-chain";
-
-interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import { PollLoop, type RailLog as Log } from "../poll-loop";
 
 export class SolanaRail {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: PollLoop;
 
   private constructor(
     readonly depositAccount: string,
     readonly scanner: DepositScanner,
     readonly payouts: PayoutQueue | undefined,
     private readonly log: Log,
-    private readonly pollMs: number,
-  ) {}
+    pollMs: number,
+  ) {
+    this.loop = new PollLoop("solana", () => this.pass(), pollMs, log);
+  }
 
   /** Builds the rail and starts its loop (no RPC call before the first pass). */
   static async start(db: Database, cfg: SolanaConfig, log: Log, chain: SolanaChain = rpcSolanaChain(cfg.rpcUrl)): Promise<SolanaRail> {
@@ -45,7 +40,7 @@ export class SolanaRail {
     }
     const r = new SolanaRail(depositAccount, scanner, payouts, log, cfg.pollMs);
     log.info({ network: cfg.network, mint: cfg.mint, depositAccount, payouts: payouts !== undefined }, "solana: deposits (SPL transfer + memo) and payouts on");
-    r.schedule(0);
+    r.loop.start();
     return r;
   }
 
@@ -59,21 +54,7 @@ export class SolanaRail {
     }
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pass()
-        .catch((e: unknown) => this.log.error({ error: e instanceof Error ? e.message : String(e) }, "solana: pass failed (retried)"))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule(this.pollMs);
-        });
-    }, ms);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

@@ -64,7 +64,7 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
     const chainBefore = await getLedgerBalance(db(), SYSTEM_CHAIN);
     const pass = await scanner().drain();
     expect(pass).toEqual({ credited: 0, unmatched: 2, duplicate: 0 });
-    expect(await deposits(noMemo)).toMatchObject([{ status: "unmatched", accountId: null, accountTag: null, reason: "no memo naming a Stun account", ledgerTxId: null }]);
+    expect(await deposits(noMemo)).toMatchObject([{ status: "unmatched", accountId: null, accountTag: null, reason: "no memo or forward payload naming a Stun account", ledgerTxId: null }]);
     expect(await deposits(wrongMemo)).toMatchObject([{ status: "unmatched", accountId: null, accountTag: "acc_nobody_by_that_name", reason: 'no Stun account "acc_nobody_by_that_name"' }]);
     expect(await getLedgerBalance(db(), SYSTEM_CHAIN)).toBe(chainBefore);
     expect((await getBalances(db(), account)).balance).toBe(0n);

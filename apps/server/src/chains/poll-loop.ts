@@ -1,0 +1,47 @@
+/**
+ * A chain rail's background loop: one pass now, then one every `pollMs` after the previous pass
+ * ended (never two at once). A failing pass (the chain's API down) is logged and tried again next
+ * time: the passes are idempotent (durable cursors and payout rows), so nothing is lost or doubled.
+ */
+export interface RailLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export class PollLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly pass: () => Promise<void>,
+    private readonly pollMs: number,
+    private readonly log: RailLog,
+  ) {}
+
+  start(): this {
+    this.schedule(0);
+    return this;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass()
+        .catch((e: unknown) => this.log.error({ error: e instanceof Error ? e.message : String(e) }, `${this.name}: pass failed (retried)`))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(this.pollMs);
+        });
+    }, ms);
+  }
+
+  /** Stops scheduling and waits for a pass in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
