@@ -13,6 +13,7 @@ import type { ReadyZkModel } from "./zk/ready-model";
 import type { KeyAuth } from "./auth/scopes";
 import type { RateLimits } from "./limits/rate-limits";
 import type { SiweNonceStore } from "./auth/siwe-nonces";
+import type { PayoutRails } from "./payout-rails";
 import type { OnnxWorkerPool } from "./onnx/worker-pool";
 
 /**
@@ -63,6 +64,8 @@ export interface AppContext {
   siweNonces: SiweNonceStore;
   /** With REDIS_URL: which instances are alive (a provider's earlier instance, when it re-registers here). */
   presence?: InstanceLiveness;
+  /** Payout queues on Solana / TON, for the families whose rail runs here with a payout key. */
+  payoutRails: PayoutRails;
 }
 
 /** A request's context: the app plus who is calling (undefined for public routes). */

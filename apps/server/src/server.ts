@@ -61,6 +61,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     providers: new ProviderRegistry(),
     limits: await RateLimits.open(config, log),
     siweNonces,
+    payoutRails: {},
     onnx: new OnnxWorkerPool(
       {
         size: config.ONNX_WORKERS,
@@ -80,6 +81,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   if (chain) app.chain = chain;
   const solana = config.solana ? await SolanaRail.start(db, config.solana, log) : undefined;
   const ton = config.ton ? TonRail.start(db, config.ton, log) : undefined;
+  if (solana?.payouts && config.solana) app.payoutRails.solana = { network: config.solana.network, request: (a, to, amount) => solana.payouts!.request(a, to, amount) };
   const http = await buildHttpApp(app);
   const io = new IOServer(http.server, {
     maxHttpBufferSize: config.BODY_LIMIT,

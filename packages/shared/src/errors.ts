@@ -55,6 +55,10 @@ export const ERROR_STATUS = {
   STAKE_LOCKED: 409,
   /** The wallet is already linked to another account. */
   WALLET_IN_USE: 409,
+  /** A payout to a chain family whose wallet the account has not linked (sign in with it first). */
+  WALLET_NOT_LINKED: 409,
+  /** The linked wallet was proven on another network than the one this server pays out on. */
+  WALLET_WRONG_NETWORK: 409,
   /** A finished task's inputs and outputs were deleted after the retention period (the task and receipt remain). */
   TASK_DATA_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,

@@ -22,6 +22,7 @@ import { chainAccountProcedure } from "./chain/account";
 import { chainSettlementsProcedure } from "./chain/settlements";
 import { chainStatusProcedure } from "./chain/status";
 import { listWithdrawalsProcedure, withdrawProcedure } from "./chain/withdrawals";
+import { listPayoutsProcedure, payoutProcedure } from "./chain/payouts";
 import { createKeyProcedure } from "./keys/create";
 import { listKeysProcedure } from "./keys/list";
 import { revokeKeyProcedure } from "./keys/revoke";
@@ -61,6 +62,8 @@ export const procedures = {
     account: chainAccountProcedure,
     withdraw: withdrawProcedure,
     withdrawals: listWithdrawalsProcedure,
+    payout: payoutProcedure,
+    payouts: listPayoutsProcedure,
     settlements: chainSettlementsProcedure,
   },
   keys: { list: listKeysProcedure, create: createKeyProcedure, revoke: revokeKeyProcedure, rotate: rotateKeyProcedure },

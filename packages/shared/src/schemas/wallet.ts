@@ -91,3 +91,32 @@ export const WithdrawalViewSchema = z.object({
 });
 export type WithdrawalView = z.infer<typeof WithdrawalViewSchema>;
 export const ChainWithdrawalsResponseSchema = z.object({ withdrawals: z.array(WithdrawalViewSchema) });
+
+/** Chain families the ledger pays out on besides the EVM marketplace (docs/CHAIN.md). */
+export const PAYOUT_FAMILIES = ["solana", "ton"] as const;
+
+/** POST /chain/payouts: pay that much of the caller's balance to its linked wallet of `family`. */
+export const ExternalPayoutRequestSchema = z.object({
+  family: z.enum(PAYOUT_FAMILIES),
+  /** Base units of the family's configured token (one ledger unit each). */
+  amount: z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units"),
+});
+export type ExternalPayoutRequest = z.infer<typeof ExternalPayoutRequestSchema>;
+
+/** One payout to a wallet on Solana or TON: pending → sent → confirmed, or failed (refunded). */
+export const ExternalPayoutViewSchema = z.object({
+  id: z.string(),
+  family: z.string(),
+  network: z.string(),
+  to: z.string(),
+  amount: z.string(),
+  status: z.string(),
+  /** The transaction paying it (shared by its batch), once signed. */
+  txId: z.string().nullable(),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  confirmedAt: z.string().nullable(),
+});
+export type ExternalPayoutView = z.infer<typeof ExternalPayoutViewSchema>;
+export const ExternalPayoutsResponseSchema = z.object({ payouts: z.array(ExternalPayoutViewSchema) });

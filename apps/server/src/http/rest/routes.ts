@@ -51,6 +51,8 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/chain/account", procedure: procedures.chain.account, input: none },
   { method: "POST", path: "/chain/withdrawals", procedure: procedures.chain.withdraw, status: 201, input: body },
   { method: "GET", path: "/chain/withdrawals", procedure: procedures.chain.withdrawals, input: none },
+  { method: "POST", path: "/chain/payouts", procedure: procedures.chain.payout, status: 201, input: body },
+  { method: "GET", path: "/chain/payouts", procedure: procedures.chain.payouts, input: none },
   { method: "GET", path: "/chain/settlements", procedure: procedures.chain.settlements, input: query },
   { method: "GET", path: "/accounts/me/keys", procedure: procedures.keys.list, input: query },
   { method: "POST", path: "/accounts/me/keys", procedure: procedures.keys.create, status: 201, input: body },
