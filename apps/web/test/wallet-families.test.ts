@@ -125,7 +125,9 @@ describe("web app: Solana and TON wallets", () => {
     expect(await link.getByRole("alert").count(), (await link.getByRole("alert").allTextContents()).join()).toBe(0);
     await expect.poll(() => familyRow(pageB, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaB.keys.address);
     expect(solanaB.signedMessages).toHaveLength(1);
-    expect(solanaB.signedMessages[0]).toMatch(new RegExp(`^${host().replace(/[.]/g, "\\.")} wants you to sign in with your Solana account:\\n${solanaB.keys.address}\\n\\nLink this wallet to my Stun account\\.\\n\\nURI: `));
+    expect(solanaB.signedMessages[0]).toMatch(
+      new RegExp(`^${host().replace(/[.]/g, "\\.")} wants you to sign in with your Solana account:\\n${solanaB.keys.address}\\n\\nLink this wallet to my Stun account\\.\\n\\nURI: `),
+    );
     const me = (await (await fetch(`${net.url}/api/v1/accounts/me`, { headers: { authorization: `Bearer ${net.apiKey}` } })).json()) as { accountId: string };
     const row = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaB.keys.address } } });
     expect(row?.accountId).toBe(me.accountId);

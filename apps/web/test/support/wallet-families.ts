@@ -81,8 +81,8 @@ export async function installSolanaTestWallet(context: BrowserContext, opts: Sol
   const binding = `__stunSolanaWallet${++bindings}`;
   await context.exposeBinding(binding, async (_source, req: { kind: string; message?: string; input?: Record<string, string> }) => {
     if (req.kind === "signIn-text") {
-      const input = { ...req.input!, ...(opts.forceChainId ? { chainId: opts.forceChainId } : {}) };
-      return createSignInMessageText({ ...input, domain: input.domain!, address: keys.address });
+      const input: Record<string, string> = { ...req.input!, ...(opts.forceChainId ? { chainId: opts.forceChainId } : {}) };
+      return createSignInMessageText({ ...input, domain: input.domain ?? "", address: keys.address });
     }
     const text = Buffer.from(req.message!, "base64").toString("utf8");
     out.signedMessages.push(text);
