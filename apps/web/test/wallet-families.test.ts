@@ -9,7 +9,7 @@ import { type SolanaTestWallet, type TonTestWallet, installSolanaTestWallet, ins
 
 /**
  * Solana and TON wallets in the web app, in real Chromium: a Wallet Standard Solana wallet and a
- * TonConnect injected (JS bridge) wallet, their keys in the test process (support/wallet-families.ts).
+ * TonConnect injected (JS bridge) wallet with real ed25519 keys (support/wallet-families.ts).
  * Sign-In With Solana creates an account; linking a Solana (signMessage fallback) and a TON wallet
  * (ton_proof) to a signed-in account; the wallet page lists every linked wallet with its family and
  * network; the server's codes (WALLET_IN_USE, SIWS_INVALID, TON_PROOF_INVALID) show in the page.
@@ -61,13 +61,13 @@ describe("web app: Solana and TON wallets", () => {
     await pageA.waitForURL((u) => u.pathname === "/wallet");
 
     expect(solanaA.signedMessages).toHaveLength(1);
-    expect(solanaA.signedMessages[0]).toContain(`${host()} wants you to sign in with your Solana account:\n${solanaA.keys.address}`);
+    expect(solanaA.signedMessages[0]).toContain(`${host()} wants you to sign in with your Solana account:\n${solanaA.address}`);
     expect(solanaA.signedMessages[0]).toContain("Chain ID: mainnet");
     expect(await pageA.evaluate(() => localStorage.getItem("stun.apiKey"))).toMatch(/^stun_/);
-    const row = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaA.keys.address } } });
+    const row = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaA.address } } });
     expect(row?.network).toBe("solana:mainnet");
 
-    await expect.poll(() => familyRow(pageA, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaA.keys.address);
+    await expect.poll(() => familyRow(pageA, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaA.address);
     expect(await familyRow(pageA, "solana").getByTestId("linked-wallet-network").textContent()).toBe("solana:mainnet");
     expect(a.errors()).toEqual([]);
   });
@@ -80,7 +80,7 @@ describe("web app: Solana and TON wallets", () => {
     // The wallet read the manifest this server serves and proved its host.
     expect(tonA.proofs).toHaveLength(1);
     expect(tonA.proofs[0]!.domain).toBe(host());
-    const solanaRow = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaA.keys.address } } });
+    const solanaRow = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaA.address } } });
     const tonRow = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "ton", address: sharedTon.address } } });
     expect(tonRow?.accountId).toBe(solanaRow?.accountId);
     expect(a.errors()).toEqual([]);
@@ -108,7 +108,7 @@ describe("web app: Solana and TON wallets", () => {
     await expect.poll(() => linkedRows(pageA).evaluateAll((rows) => rows.map((r) => r.getAttribute("data-family")))).toEqual(["evm", "solana", "ton"]);
     expect(await familyRow(pageA, "evm").getByTestId("linked-wallet-address").textContent()).toBe(evm.address.toLowerCase());
     expect(await familyRow(pageA, "evm").getByTestId("linked-wallet-network").textContent()).toBe("eip155:1");
-    expect(await familyRow(pageA, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaA.keys.address);
+    expect(await familyRow(pageA, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaA.address);
     expect(await familyRow(pageA, "ton").getByTestId("linked-wallet-address").textContent()).toBe(sharedTon.address);
     expect(a.errors()).toEqual([]);
   });
@@ -123,13 +123,13 @@ describe("web app: Solana and TON wallets", () => {
     await link.getByRole("button", { name: "Link Stun Message Signer" }).click();
     await familyRow(pageB, "solana").or(link.getByRole("alert")).first().waitFor();
     expect(await link.getByRole("alert").count(), (await link.getByRole("alert").allTextContents()).join()).toBe(0);
-    await expect.poll(() => familyRow(pageB, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaB.keys.address);
+    await expect.poll(() => familyRow(pageB, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaB.address);
     expect(solanaB.signedMessages).toHaveLength(1);
     expect(solanaB.signedMessages[0]).toMatch(
-      new RegExp(`^${host().replace(/[.]/g, "\\.")} wants you to sign in with your Solana account:\\n${solanaB.keys.address}\\n\\nLink this wallet to my Stun account\\.\\n\\nURI: `),
+      new RegExp(`^${host().replace(/[.]/g, "\\.")} wants you to sign in with your Solana account:\\n${solanaB.address}\\n\\nLink this wallet to my Stun account\\.\\n\\nURI: `),
     );
     const me = (await (await fetch(`${net.url}/api/v1/accounts/me`, { headers: { authorization: `Bearer ${net.apiKey}` } })).json()) as { accountId: string };
-    const row = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaB.keys.address } } });
+    const row = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaB.address } } });
     expect(row?.accountId).toBe(me.accountId);
     expect(b.errors()).toEqual([]);
   });

@@ -1,24 +1,31 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { base58 } from "@scure/base";
+import { build } from "esbuild";
 import type { BrowserContext } from "playwright-core";
-import { type SolanaWallet, type TonWallet, createSignInMessageText, solanaWallet, tonProof } from "../../../server/test/support/wallet-signers";
+import { type TonWallet, tonProof } from "../../../server/test/support/wallet-signers";
 
 /**
  * Test wallets of the non-EVM families for real Chromium, each installed in every page of a browser
- * context before any page script runs, their keys in the test process (real ed25519 signatures
- * cross an exposed binding, like support/wallet.ts's EIP-1193 wallet):
+ * context before any page script runs, with real ed25519 keys:
  *
  * - a Wallet Standard Solana wallet, registered through the `wallet-standard:register-wallet` /
  *   `wallet-standard:app-ready` event protocol, with `standard:connect`, `standard:events`,
  *   `solana:signTransaction` (refuses: nothing here signs transactions), `solana:signMessage` and,
- *   optionally, `solana:signIn`;
+ *   optionally, `solana:signIn`; its key lives and signs in the page (@noble/curves, bundled by esbuild);
  * - a TonConnect injected JS-bridge wallet at `window[jsBridgeKey].tonconnect` (connect with
  *   ton_addr + ton_proof, restoreConnection, send, listen), which reads the app's manifest for the
- *   domain it proves, as real wallets do.
+ *   domain it proves, as real wallets do; its ton_proof is signed in the test process (@ton/crypto,
+ *   for a WalletContractV4 built with @ton/ton) across an exposed binding.
  */
 
 export interface SolanaTestWallet {
-  keys: SolanaWallet;
+  /** The wallet's base58 address (its ed25519 public key). */
+  address: string;
   name: string;
-  /** The messages the wallet signed (SIWS texts), in order. */
+  /** The messages the wallet signed (SIWS texts), in order, as the page reported them. */
   signedMessages: string[];
 }
 
@@ -28,18 +35,54 @@ export interface SolanaTestWalletOptions {
   signIn?: boolean;
   /** A `Chain ID` the wallet writes into signIn messages instead of the app's (a wallet on another cluster). */
   forceChainId?: string;
-  keys?: SolanaWallet;
 }
 
-const SOLANA_PAGE_SCRIPT = (opts: { name: string; address: string; publicKey: number[]; signIn: boolean; binding: string }) => `(() => {
+let nobleBundle: Promise<string> | undefined;
+
+/** @noble/curves' ed25519 for the page, bundled once (an IIFE defining `__stunNoble` in its scope). */
+function nobleEd25519Script(): Promise<string> {
+  nobleBundle ??= build({
+    stdin: { contents: 'export { ed25519 } from "@noble/curves/ed25519.js";', resolveDir: path.dirname(fileURLToPath(import.meta.url)), loader: "js" },
+    bundle: true,
+    format: "iife",
+    globalName: "__stunNoble",
+    platform: "browser",
+    write: false,
+  }).then((r) => r.outputFiles[0]!.text);
+  return nobleBundle;
+}
+
+const SOLANA_PAGE_SCRIPT = (noble: string, opts: { name: string; address: string; publicKey: number[]; secretKey: number[]; signIn: boolean; forceChainId: string | null; report: string }) => `(() => {
+  ${noble}
+  const ed25519 = __stunNoble.ed25519;
   const o = ${JSON.stringify(opts)};
-  const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
-  const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  const secretKey = new Uint8Array(o.secretKey);
+  const sign = (bytes) => {
+    window[o.report](new TextDecoder().decode(bytes));
+    return ed25519.sign(bytes, secretKey);
+  };
+  // @solana/wallet-standard-util's createSignInMessageText.
+  const signInText = (i) => {
+    let m = i.domain + " wants you to sign in with your Solana account:\\n" + i.address;
+    if (i.statement) m += "\\n\\n" + i.statement;
+    const f = [];
+    if (i.uri) f.push("URI: " + i.uri);
+    if (i.version) f.push("Version: " + i.version);
+    if (i.chainId) f.push("Chain ID: " + i.chainId);
+    if (i.nonce) f.push("Nonce: " + i.nonce);
+    if (i.issuedAt) f.push("Issued At: " + i.issuedAt);
+    if (i.expirationTime) f.push("Expiration Time: " + i.expirationTime);
+    if (i.notBefore) f.push("Not Before: " + i.notBefore);
+    if (i.requestId) f.push("Request ID: " + i.requestId);
+    if (i.resources) { f.push("Resources:"); for (const r of i.resources) f.push("- " + r); }
+    if (f.length) m += "\\n\\n" + f.join("\\n");
+    return m;
+  };
   const listeners = new Set();
   let accounts = [];
   const features = ["solana:signMessage", "solana:signTransaction"].concat(o.signIn ? ["solana:signIn"] : []);
   const account = { address: o.address, publicKey: new Uint8Array(o.publicKey), chains: ["solana:mainnet", "solana:devnet"], features, label: o.name };
-  const sign = async (bytes, kind, input) => unb64(await window[o.binding]({ message: b64(bytes), kind, input }));
+  const setAccounts = (next) => { accounts = next; for (const l of listeners) l({ accounts }); };
   const wallet = {
     version: "1.0.0",
     name: o.name,
@@ -47,23 +90,23 @@ const SOLANA_PAGE_SCRIPT = (opts: { name: string; address: string; publicKey: nu
     chains: ["solana:mainnet", "solana:devnet"],
     get accounts() { return accounts; },
     features: {
-      "standard:connect": { version: "1.0.0", connect: async () => { accounts = [account]; for (const l of listeners) l({ accounts }); return { accounts }; } },
-      "standard:disconnect": { version: "1.0.0", disconnect: async () => { accounts = []; for (const l of listeners) l({ accounts }); } },
+      "standard:connect": { version: "1.0.0", connect: async () => { setAccounts([account]); return { accounts }; } },
+      "standard:disconnect": { version: "1.0.0", disconnect: async () => setAccounts([]) },
       "standard:events": { version: "1.0.0", on: (event, l) => { if (event !== "change") return () => {}; listeners.add(l); return () => listeners.delete(l); } },
       "solana:signTransaction": { version: "1.0.0", supportedTransactionVersions: ["legacy", 0], signTransaction: async () => { throw new Error("this test wallet signs no transactions"); } },
-      "solana:signMessage": { version: "1.0.0", signMessage: async (...inputs) => Promise.all(inputs.map(async (i) => ({ signedMessage: i.message, signature: await sign(i.message, "message") }))) },
+      "solana:signMessage": { version: "1.0.0", signMessage: async (...inputs) => inputs.map((i) => ({ signedMessage: i.message, signature: sign(i.message) })) },
     },
   };
   if (o.signIn) {
     wallet.features["solana:signIn"] = {
       version: "1.0.0",
-      signIn: async (...inputs) => Promise.all(inputs.map(async (input) => {
-        accounts = [account];
-        for (const l of listeners) l({ accounts });
-        const text = await window[o.binding]({ kind: "signIn-text", input: { ...input, address: o.address } });
-        const signedMessage = new TextEncoder().encode(text);
-        return { account, signedMessage, signature: await sign(signedMessage, "signIn"), signatureType: "ed25519" };
-      })),
+      signIn: async (...inputs) => {
+        setAccounts([account]);
+        return inputs.map((input) => {
+          const signedMessage = new TextEncoder().encode(signInText({ ...input, address: o.address, ...(o.forceChainId ? { chainId: o.forceChainId } : {}) }));
+          return { account, signedMessage, signature: sign(signedMessage), signatureType: "ed25519" };
+        });
+      },
     };
   }
   const callback = ({ register }) => register(wallet);
@@ -73,23 +116,30 @@ const SOLANA_PAGE_SCRIPT = (opts: { name: string; address: string; publicKey: nu
 
 let bindings = 0;
 
-/** Installs a Wallet Standard Solana wallet in every page of `context`. */
+/**
+ * Installs a Wallet Standard Solana wallet in every page of `context`: a fresh ed25519 key
+ * (@noble/curves), signing in the page; the page reports what it signed to the test.
+ */
 export async function installSolanaTestWallet(context: BrowserContext, opts: SolanaTestWalletOptions = {}): Promise<SolanaTestWallet> {
-  const keys = opts.keys ?? solanaWallet();
+  const secretKey = new Uint8Array(randomBytes(32));
+  const publicKey = ed25519.getPublicKey(secretKey);
   const name = opts.name ?? "Stun Test Solana";
-  const out: SolanaTestWallet = { keys, name, signedMessages: [] };
-  const binding = `__stunSolanaWallet${++bindings}`;
-  await context.exposeBinding(binding, async (_source, req: { kind: string; message?: string; input?: Record<string, string> }) => {
-    if (req.kind === "signIn-text") {
-      const input: Record<string, string> = { ...req.input!, ...(opts.forceChainId ? { chainId: opts.forceChainId } : {}) };
-      return createSignInMessageText({ ...input, domain: input.domain ?? "", address: keys.address });
-    }
-    const text = Buffer.from(req.message!, "base64").toString("utf8");
+  const out: SolanaTestWallet = { address: base58.encode(publicKey), name, signedMessages: [] };
+  const report = `__stunSolanaSigned${++bindings}`;
+  await context.exposeBinding(report, (_source, text: string) => {
     out.signedMessages.push(text);
-    return keys.sign(text).toString("base64");
   });
-  const publicKey = [...(await import("@scure/base")).base58.decode(keys.address)];
-  await context.addInitScript(SOLANA_PAGE_SCRIPT({ name, address: keys.address, publicKey, signIn: opts.signIn ?? true, binding }));
+  await context.addInitScript(
+    SOLANA_PAGE_SCRIPT(await nobleEd25519Script(), {
+      name,
+      address: out.address,
+      publicKey: [...publicKey],
+      secretKey: [...secretKey],
+      signIn: opts.signIn ?? true,
+      forceChainId: opts.forceChainId ?? null,
+      report,
+    }),
+  );
   return out;
 }
 
