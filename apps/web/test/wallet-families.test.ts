@@ -1,10 +1,11 @@
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { tonWallet } from "../../server/test/support/wallet-signers";
 import { launchBrowser, type TestBrowser } from "./support/browser";
-import { startWebNetwork, type TestNetwork } from "./support/network";
+import { ARTIFACTS, startWebNetwork, type TestNetwork } from "./support/network";
 import { type SolanaTestWallet, type TonTestWallet, installSolanaTestWallet, installTonTestWallet, stubNonLocalRequests } from "./support/wallet-families";
 
 /**
@@ -110,6 +111,7 @@ describe("web app: Solana and TON wallets", () => {
     expect(await familyRow(pageA, "evm").getByTestId("linked-wallet-network").textContent()).toBe("eip155:1");
     expect(await familyRow(pageA, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaA.address);
     expect(await familyRow(pageA, "ton").getByTestId("linked-wallet-address").textContent()).toBe(sharedTon.address);
+    await pageA.locator("#linked-wallets").screenshot({ path: path.join(ARTIFACTS, "wallet-families.png") });
     expect(a.errors()).toEqual([]);
   });
 
