@@ -6,6 +6,9 @@
  * injected script runs only if it is byte-for-byte one the build wrote.
  *
  * - 'wasm-unsafe-eval': onnxruntime-web and snarkjs compile WebAssembly.
+ * - 'unsafe-hashes' with the hash of the empty string: TonConnect UI sets an empty `ontouchstart`
+ *   attribute on <body> (a Mobile Safari :active fix); an empty handler runs nothing, and no other
+ *   inline handler matches it.
  * - worker-src blob: data: — onnxruntime-web's proxy and snarkjs' nested prover workers start from
  *   blob:/data: URLs (which inherit the creating page's or worker's policy).
  * - connect-src 'self' (CSP3: also ws:/wss: to this host, for socket.io) plus the chain's browser
@@ -27,11 +30,14 @@ export function inlineScriptHashes(html: string): string[] {
   return [...new Set(hashes)];
 }
 
+/** sha256 of "" as a CSP source: allows only empty inline event handlers (see above). */
+export const EMPTY_HANDLER_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='";
+
 /** The policy of a page whose inline scripts have `scriptHashes`; `connectOrigins`: extra origins it may fetch. */
 export function contentSecurityPolicy(scriptHashes: readonly string[], connectOrigins: readonly string[] = []): string {
   return [
     "default-src 'self'",
-    `script-src 'self' 'wasm-unsafe-eval'${scriptHashes.map((h) => ` ${h}`).join("")}`,
+    `script-src 'self' 'wasm-unsafe-eval' 'unsafe-hashes' ${EMPTY_HANDLER_HASH}${scriptHashes.map((h) => ` ${h}`).join("")}`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",

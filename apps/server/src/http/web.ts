@@ -119,6 +119,14 @@ export async function registerWebApp(http: FastifyInstance, app: AppContext, web
     return webConfig;
   });
 
+  // TonConnect's app manifest: wallets show its name and sign ton_proof for its url's host, so the
+  // url is the origin the browser reached this server at (HTTPS behind a proxy: x-forwarded-proto).
+  http.get("/tonconnect-manifest.json", async (req, reply) => {
+    void reply.header("cache-control", "no-cache").header("access-control-allow-origin", "*");
+    const origin = `${req.protocol}://${req.host}`;
+    return { url: origin, name: "Stun", iconUrl: `${origin}/icon.svg` };
+  });
+
   const ort = ortDistDir();
   if (ort) {
     http.get("/ort/*", async (req: FastifyRequest, reply: FastifyReply) => {

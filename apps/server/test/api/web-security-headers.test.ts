@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { brotliCompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { contentSecurityPolicy, inlineScriptHashes } from "../../src/http/content-security-policy";
+import { EMPTY_HANDLER_HASH, contentSecurityPolicy, inlineScriptHashes } from "../../src/http/content-security-policy";
 import { describeDb } from "../support/database";
 import { useWebNetwork, writeWebExport } from "../support/web-export";
 
@@ -40,7 +40,9 @@ describe("content-security-policy", () => {
 
   it("allows only this origin (and the chain's RPC origin) to be fetched, and no framing", () => {
     const d = directives(contentSecurityPolicy([sha("a()")], ["http://127.0.0.1:8545"]));
-    expect(d.get("script-src")).toBe(`'self' 'wasm-unsafe-eval' ${sha("a()")}`);
+    expect(d.get("script-src")).toBe(`'self' 'wasm-unsafe-eval' 'unsafe-hashes' ${EMPTY_HANDLER_HASH} ${sha("a()")}`);
+    // The one inline event handler allowed is the empty one (TonConnect UI's <body ontouchstart="">).
+    expect(EMPTY_HANDLER_HASH).toBe(sha(""));
     expect(d.get("connect-src")).toBe("'self' http://127.0.0.1:8545");
     expect(d.get("frame-ancestors")).toBe("'none'");
     expect(d.get("object-src")).toBe("'none'");
@@ -59,7 +61,7 @@ describeDb("web app security headers", () => {
     expect(home.status).toBe(200);
     expect(home.headers.get("x-frame-options")).toBe("DENY");
     const homePolicy = directives(home.headers.get("content-security-policy"));
-    expect(homePolicy.get("script-src")).toBe(`'self' 'wasm-unsafe-eval' ${HOME_SCRIPTS.map(sha).join(" ")}`);
+    expect(homePolicy.get("script-src")).toBe(`'self' 'wasm-unsafe-eval' 'unsafe-hashes' ${EMPTY_HANDLER_HASH} ${HOME_SCRIPTS.map(sha).join(" ")}`);
     expect(homePolicy.get("frame-ancestors")).toBe("'none'");
     expect(homePolicy.get("script-src")).not.toMatch(/unsafe-inline|'unsafe-eval'/);
 
@@ -67,14 +69,14 @@ describeDb("web app security headers", () => {
     for (const headers of [{ accept: "text/html" }, { accept: "text/html", "accept-encoding": "br" }] as Record<string, string>[]) {
       const models = await get("/models", headers);
       expect(models.status).toBe(200);
-      expect(directives(models.headers.get("content-security-policy")).get("script-src")).toBe(`'self' 'wasm-unsafe-eval' ${sha(MODELS_SCRIPT)}`);
+      expect(directives(models.headers.get("content-security-policy")).get("script-src")).toBe(`'self' 'wasm-unsafe-eval' 'unsafe-hashes' ${EMPTY_HANDLER_HASH} ${sha(MODELS_SCRIPT)}`);
     }
   });
 
   it("the 404 page has a policy too; assets are not framable either", async () => {
     const missing = await get("/no-such-page");
     expect(missing.status).toBe(404);
-    expect(directives(missing.headers.get("content-security-policy")).get("script-src")).toBe("'self' 'wasm-unsafe-eval'");
+    expect(directives(missing.headers.get("content-security-policy")).get("script-src")).toBe(`'self' 'wasm-unsafe-eval' 'unsafe-hashes' ${EMPTY_HANDLER_HASH}`);
     expect(missing.headers.get("x-frame-options")).toBe("DENY");
     const asset = await get("/_next/static/chunks/app.js", { accept: "*/*" });
     expect(asset.status).toBe(200);

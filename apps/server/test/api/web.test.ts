@@ -121,4 +121,13 @@ describeDb("web app serving (WEB_DIR)", () => {
     const cfg = await get("/web-config.json", "application/json");
     expect(await cfg.json()).toEqual({ mode: "local", faucet: true, slashMultiple: "10" });
   });
+
+  it("serves the TonConnect manifest for the origin the browser reached (wallets prove its host in ton_proof)", async () => {
+    const res = await get("/tonconnect-manifest.json", "application/json");
+    expect(res.status).toBe(200);
+    // Wallets fetch it from their own origin (an extension, a phone).
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    const origin = new URL(network().url).origin;
+    expect(await res.json()).toEqual({ url: origin, name: "Stun", iconUrl: `${origin}/icon.svg` });
+  });
 });

@@ -15,6 +15,7 @@ import { type ChainAccountView, type WebChainConfig, type WebToken, accountToByt
 import { shortAddress, useConnectWallet, useSignInWithEthereum } from "./hooks";
 import { NoWalletNotice } from "./siwe-card";
 import { WalletScope, useWalletScope } from "./scope";
+import { LinkedWalletsCard } from "./families/wallet-families";
 
 /** `1234.5` with thousands separators in the integer part. */
 export function formatUnitsGrouped(value: bigint, decimals: number, maxFraction = 6): string {
@@ -476,6 +477,7 @@ function WalletBody() {
   return (
     <div className="space-y-6">
       <WalletCard />
+      <LinkedWalletsCard />
       {chain ? (
         <ChainSection chain={chain} />
       ) : (

@@ -12,6 +12,8 @@ import { accountWithKey, createAccount, faucet, fetchWebConfig } from "@/lib/res
 
 /** Sign-In with Ethereum (wagmi + viem), loaded after the page. */
 const SiweCard = dynamic(() => import("@/wallet/siwe-card"), { ssr: false });
+/** Sign-In With Solana and TonConnect ton_proof (wallet adapter, TonConnect), loaded after the page. */
+const OtherWalletsSignInCard = dynamic(() => import("@/wallet/families/wallet-families").then((m) => m.OtherWalletsSignInCard), { ssr: false });
 
 /** Local accounts start with this much from the faucet. */
 const STARTING_FUNDS = "1000000";
@@ -112,6 +114,7 @@ function SignIn() {
       </Card>
 
       <SiweCard onSignedIn={signIn} />
+      <OtherWalletsSignInCard onSignedIn={signIn} />
 
       {config.data?.faucet ? (
         <Card className="mt-6" title="New here? Create a local account">

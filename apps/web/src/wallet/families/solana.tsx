@@ -1,0 +1,130 @@
+"use client";
+import type { Adapter } from "@solana/wallet-adapter-base";
+import { WalletProvider, useWallet } from "@solana/wallet-adapter-react";
+import { useState, type ReactNode } from "react";
+import type { SiweNonceResponse, WalletSignInResponse } from "@stun/shared";
+import { Button, ErrorNotice } from "@/components/ui";
+import { toUiError, type UiError } from "@/lib/errors";
+import { rest } from "@/lib/rest";
+
+/** No adapters of our own: wallet-standard Solana wallets (Phantom, Solflare, Backpack, …) are discovered by the provider. */
+const NO_ADAPTERS: Adapter[] = [];
+
+/** Solana wallets for the components inside (the wallet adapter's provider; nothing connects until asked). */
+export function SolanaScope({ children }: { children: ReactNode }) {
+  return (
+    <WalletProvider wallets={NO_ADAPTERS} autoConnect={false} localStorageKey="stun.solanaWallet">
+      {children}
+    </WalletProvider>
+  );
+}
+
+/** The cluster a Sign-In With Solana message names (the server's SIWS_NETWORKS must include it). */
+export const SIWS_CHAIN = "mainnet";
+
+export interface SiwsFields {
+  domain: string;
+  address: string;
+  statement: string;
+  uri: string;
+  chainId: string;
+  nonce: string;
+  issuedAt: string;
+  expirationTime: string;
+}
+
+/** The wallet-standard `solana:signIn` message text (@solana/wallet-standard-util's createSignInMessageText format). */
+export function siwsMessageText(f: SiwsFields): string {
+  return [
+    `${f.domain} wants you to sign in with your Solana account:\n${f.address}`,
+    f.statement,
+    [`URI: ${f.uri}`, "Version: 1", `Chain ID: ${f.chainId}`, `Nonce: ${f.nonce}`, `Issued At: ${f.issuedAt}`, `Expiration Time: ${f.expirationTime}`].join("\n"),
+  ].join("\n\n");
+}
+
+const base64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+
+/**
+ * Sign-In With Solana with one wallet: a nonce from the server, then the wallet's `solana:signIn`
+ * (it writes and signs the message) when it has the feature, else connect + `signMessage` of the
+ * message this app writes. With `apiKey` the wallet is linked to that account, without it signs in.
+ */
+export function useSignInWithSolana() {
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<UiError | null>(null);
+  const run = async (adapter: Adapter, apiKey: string | null): Promise<WalletSignInResponse | undefined> => {
+    setPending(true);
+    setError(null);
+    try {
+      const { nonce } = await rest<SiweNonceResponse>("POST", "/auth/siws/nonce", { key: null });
+      const input = {
+        domain: window.location.host,
+        statement: apiKey ? "Link this wallet to my Stun account." : "Sign in to Stun with this wallet.",
+        uri: window.location.origin,
+        version: "1",
+        chainId: SIWS_CHAIN,
+        nonce,
+        issuedAt: new Date().toISOString(),
+        expirationTime: new Date(Date.now() + 10 * 60_000).toISOString(),
+      };
+      let body: { message: string; signature: string; publicKey: string };
+      if ("signIn" in adapter && typeof adapter.signIn === "function") {
+        const out = await adapter.signIn(input);
+        const publicKey = adapter.publicKey?.toBase58();
+        if (!publicKey) throw new Error("the wallet signed in without sharing its account");
+        body = { message: new TextDecoder().decode(out.signedMessage), signature: base64(out.signature), publicKey };
+      } else {
+        // A Wallet Standard adapter offers signMessage once connected (its account lists the feature).
+        if (!adapter.connected) await adapter.connect();
+        const address = adapter.publicKey?.toBase58();
+        if (!address) throw new Error("the wallet did not share an account");
+        if (!("signMessage" in adapter) || typeof adapter.signMessage !== "function") throw new Error(`${adapter.name} can neither sign in nor sign messages`);
+        const message = siwsMessageText({ ...input, address });
+        const signature = await adapter.signMessage(new TextEncoder().encode(message));
+        body = { message, signature: base64(signature), publicKey: address };
+      }
+      return await rest<WalletSignInResponse>("POST", "/auth/siws/verify", { key: apiKey, body: JSON.stringify(body), contentType: "application/json" });
+    } catch (e) {
+      setError(toUiError(e));
+      return undefined;
+    } finally {
+      setPending(false);
+    }
+  };
+  return { pending, error, run };
+}
+
+/**
+ * "Sign in with Solana" (no `apiKey`) or "Link a Solana wallet" (`apiKey`): one button per
+ * wallet-standard Solana wallet in this browser. `onDone` gets the server's answer.
+ */
+export function SolanaWalletControl({ apiKey, onDone }: { apiKey: string | null; onDone: (out: WalletSignInResponse) => Promise<void> | void }) {
+  const { wallets } = useWallet();
+  const siws = useSignInWithSolana();
+  const usable = wallets.filter((w) => w.readyState === "Installed" || w.readyState === "Loadable");
+  const verb = apiKey ? "Link" : "Sign in with";
+  return (
+    <div className="space-y-3 text-sm text-slate-600" data-testid="solana-wallets">
+      {usable.length === 0 ? (
+        <p data-testid="no-solana-wallet">No Solana wallet found in this browser. Install one that supports the Wallet Standard (Phantom, Solflare, Backpack, …) and reload this page.</p>
+      ) : (
+        <div className="flex flex-wrap gap-2">
+          {usable.map((w) => (
+            <Button
+              key={w.adapter.name}
+              variant={apiKey ? "secondary" : "primary"}
+              disabled={siws.pending}
+              onClick={async () => {
+                const out = await siws.run(w.adapter, apiKey);
+                if (out) await onDone(out);
+              }}
+            >
+              {siws.pending ? "Waiting for the wallet…" : `${verb} ${w.adapter.name}`}
+            </Button>
+          ))}
+        </div>
+      )}
+      {siws.error ? <ErrorNotice error={siws.error} title={apiKey ? "Linking the Solana wallet failed" : "Sign-in with Solana failed"} /> : null}
+    </div>
+  );
+}
