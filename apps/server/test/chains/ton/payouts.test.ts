@@ -21,6 +21,8 @@ import { PayoutQueue } from "../../../src/chains/payouts";
 import { TonPayoutRail, isTonAddress, payoutNonce } from "../../../src/chains/ton/payouts";
 import { resolveTonConfig } from "../../../src/chains/ton/config";
 import { toncenterV3 } from "../../../src/chains/ton/toncenter";
+import { TonRail } from "../../../src/chains/ton/service";
+import { eventually } from "../../support/network";
 import { getBalances, mint } from "../../../src/ledger";
 import { newId } from "../../../src/ids";
 import { describeDb } from "../../support/database";
@@ -238,6 +240,50 @@ describeDb("TON payouts: settler-signed orders relayed by the hot wallet, each p
     expect(refused?.description.aborted).toBe(true);
     expect(await r.status(again)).toEqual({ state: "confirmed" });
     expect((await balances()).map((b, i) => b - before[i]!)).toEqual([1n * ONE, 2n * ONE, 3n * ONE]);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("an order the marketplace refuses (paused, exit 402) fails: nothing paid, the debits reversed", async () => {
+    const account = await funded(100n * ONE);
+    const before = await balances();
+    const q = queue();
+    await requestThree(q, account);
+    await w.marketplace.sendSetPaused(w.admin.getSender(), true);
+    try {
+      expect(await q.tick()).toMatchObject({ sent: 3 });
+      expect((await getBalances(db(), account)).balance).toBe(94n * ONE);
+      expect(await q.tick()).toMatchObject({ failed: 3, sent: 0 });
+    } finally {
+      await w.marketplace.sendSetPaused(w.admin.getSender(), false);
+    }
+    const rows = await db().prisma.externalPayout.findMany({ where: { accountId: account } });
+    expect(rows.every((r) => r.status === "failed" && /exit 402: paused/.test(r.lastError ?? ""))).toBe(true);
+    expect((await getBalances(db(), account)).balance).toBe(100n * ONE);
+    expect(await balances()).toEqual(before);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("the server's TON rail pays in its loop, after the deposits", async () => {
+    const account = await funded(10n * ONE);
+    const before = await balances();
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const cfg = {
+      network: "testnet" as const,
+      apiUrl: url,
+      apiKey: undefined,
+      marketplace: w.marketplace.address.toRawString(),
+      jettonMaster: w.usdt.address.toRawString(),
+      pollMs: 50,
+      payouts: { walletKey: walletKey.secretKey, settlerKeys: [w.settlers[0]!.secretKey, w.settlers[1]!.secretKey], batch: 10, lifetimeS: 600 },
+    };
+    const ton = TonRail.start(db(), cfg, quiet, undefined, () => w.blockchain.now!);
+    try {
+      const p = await ton.payouts!.request(account, recipients[0]!.toString({ bounceable: false }), 4n * ONE);
+      await eventually(async () => (await ton.payouts!.get(p.id))?.status === "confirmed", 20_000, "the rail's payout");
+    } finally {
+      await ton.stop();
+    }
+    expect((await balances())[0]! - before[0]!).toBe(4n * ONE);
     await expectLedgerInvariantsHold(db());
   });
 });
