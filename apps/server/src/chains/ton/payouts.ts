@@ -54,7 +54,9 @@ const keyPair = (key: Uint8Array) => (key.length === 32 ? keyPairFromSeed(Buffer
 
 /** The batch's nonce: the first 64 bits of sha256 over its sorted payout ids. */
 export function payoutNonce(ids: string[]): bigint {
-  const digest = createHash("sha256").update([...ids].sort().join("\n")).digest();
+  const digest = createHash("sha256")
+    .update([...ids].sort().join("\n"))
+    .digest();
   return digest.readBigUInt64BE(0);
 }
 

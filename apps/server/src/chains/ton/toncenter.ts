@@ -25,7 +25,10 @@ const TransactionSchema = z.object({
     })
     .passthrough(),
   /** The inbound message (its body: what the transaction was asked to do). */
-  in_msg: z.object({ source: z.string().nullable().optional(), message_content: z.object({ body: z.string().nullable().optional() }).nullable().optional() }).nullable().optional(),
+  in_msg: z
+    .object({ source: z.string().nullable().optional(), message_content: z.object({ body: z.string().nullable().optional() }).nullable().optional() })
+    .nullable()
+    .optional(),
   out_msgs: z.array(OutMessageSchema),
 });
 export type TonTransaction = z.infer<typeof TransactionSchema>;

@@ -42,7 +42,7 @@ describeDb("payouts to a linked Solana wallet", () => {
   beforeAll(async () => {
     bed = await createTestbed();
     queue = new PayoutQueue(db(), new SolanaPayoutRail(bed.chain, "localnet", bed.mint, bed.settlement), { maxBatch: 10 });
-    app = { db: db(), payoutRails: { solana: { network: "localnet", request: (a, to, amount) => queue.request(a, to, amount) } } } as unknown as AppContext;
+    app = { db: db(), payoutRails: { solana: { network: "localnet", request: (a: string, to: string, amount: bigint) => queue.request(a, to, amount) } } } as unknown as AppContext;
   });
 
   const funded = async (amount: bigint) => {

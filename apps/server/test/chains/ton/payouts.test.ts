@@ -154,7 +154,13 @@ describeDb("TON payouts: settler-signed orders relayed by the hot wallet, each p
     url = await api.listen();
     // The marketplace's jettons come from a deposit.
     const aliceWallet = await w.wallet(w.usdt, w.alice.address);
-    await aliceWallet.sendTransfer(w.alice.getSender(), { to: w.marketplace.address, amount: 500n * ONE, responseTo: w.alice.address, forwardTonAmount: toNano("0.05"), forwardPayload: depositForwardPayload("acc_pool") });
+    await aliceWallet.sendTransfer(w.alice.getSender(), {
+      to: w.marketplace.address,
+      amount: 500n * ONE,
+      responseTo: w.alice.address,
+      forwardTonAmount: toNano("0.05"),
+      forwardPayload: depositForwardPayload("acc_pool"),
+    });
     expect(await w.marketplace.getJettonBalance()).toBe(500n * ONE);
     // The hot wallet, deployed and funded by a treasury.
     hot = w.blockchain.openContract(WalletContractV4.create({ workchain: 0, publicKey: walletKey.publicKey }));
