@@ -14,13 +14,12 @@ import { createHash } from "node:crypto";
 import { Address, Cell, SendMode, beginCell, external, internal, storeMessage } from "@ton/core";
 import { keyPairFromSecretKey, keyPairFromSeed } from "@ton/crypto";
 import { WalletContractV4 } from "@ton/ton";
-import { MAX_PAYOUT_LINES, MarketplaceError, PAYOUT_TON_PER_LINE, parseMarketplaceEvent, payoutBody, payoutOrderCell, signPayoutOrder, signaturesCell } from "@stun/contracts-ton";
+import { MAX_PAYOUT_LINES, MarketplaceError, MarketplaceOp, PAYOUT_TON_PER_LINE, parseMarketplaceEvent, payoutBody, payoutOrderCell, signPayoutOrder, signaturesCell } from "@stun/contracts-ton";
 import type { PayoutOrder, PayoutRail, PayoutStatus, PreparedPayout } from "../family";
 import type { TonCenter, TonTransaction } from "./toncenter";
 
 /** TON the wallet adds to the order's per-line TON for the marketplace's own gas. */
 const PAYOUT_TON_BASE = 50_000_000n;
-const PAYOUT_OP = 0x50415954;
 
 export interface TonLifetime {
   nonce: string;
@@ -208,7 +207,7 @@ function refusal(tx: TonTransaction, nonce: bigint, deadline: number): number | 
   if (!body) return undefined;
   try {
     const s = cellOf(body).beginParse();
-    if (s.remainingBits < 96 || s.loadUint(32) !== PAYOUT_OP) return undefined;
+    if (s.remainingBits < 96 || s.loadUint(32) !== MarketplaceOp.payout) return undefined;
     s.loadUintBig(64);
     const order = s.loadRef().beginParse();
     order.loadAddress();
