@@ -85,6 +85,7 @@ export class TonPayoutRail implements PayoutRail {
    * batches prepared before the first lands must not share one; once it expired, the chain's counts.
    */
   private lastSigned: { next: number; validUntil: number } | undefined;
+  private thresholdMet = false;
 
   constructor(private readonly o: TonPayoutRailOptions) {
     this.network = o.network;
@@ -107,6 +108,7 @@ export class TonPayoutRail implements PayoutRail {
 
   async prepare(orders: PayoutOrder[]): Promise<PreparedPayout> {
     if (orders.length === 0 || orders.length > MAX_PAYOUT_LINES) throw new Error(`a TON payout order has 1..${MAX_PAYOUT_LINES} lines`);
+    await this.checkThreshold();
     const nonce = payoutNonce(orders.map((o) => o.id));
     const deadline = this.now() + (this.o.lifetimeS ?? 600);
     const order = payoutOrderCell({ marketplace: this.marketplace, nonce, deadline, lines: orders.map((o) => ({ to: Address.parse(o.to), amount: o.amount })) });
@@ -153,6 +155,16 @@ export class TonPayoutRail implements PayoutRail {
 
   private now(): number {
     return this.o.now ? this.o.now() : Math.floor(Date.now() / 1000);
+  }
+
+  /** Refuses to sign (nothing leaves, the payouts stay pending) while the held keys are fewer than the contract's threshold. */
+  private async checkThreshold(): Promise<void> {
+    if (this.thresholdMet) return;
+    const r = await this.o.api.runGetMethod(this.o.marketplace, "get_threshold", []);
+    const threshold = r.exitCode === 0 ? Number(r.stack[0] ?? 0n) : Number.NaN;
+    if (!(this.settlers.length >= threshold))
+      throw new Error(`TON_SETTLER_KEYS holds ${this.settlers.length} settler keys, the marketplace needs ${Number.isNaN(threshold) ? "(unknown)" : threshold}`);
+    this.thresholdMet = true;
   }
 
   private async chainSeqno(): Promise<number> {

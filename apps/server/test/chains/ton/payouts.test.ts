@@ -269,6 +269,21 @@ describeDb("TON payouts: settler-signed orders relayed by the hot wallet, each p
     await expectLedgerInvariantsHold(db());
   });
 
+  it("signs nothing while it holds fewer settler keys than the marketplace's threshold", async () => {
+    const one = new TonPayoutRail({
+      network: "testnet",
+      marketplace: w.marketplace.address.toRawString(),
+      jettonMaster: w.usdt.address.toRawString(),
+      api: toncenterV3(url),
+      walletKey: walletKey.secretKey,
+      settlerKeys: [w.settlers[0]!.secretKey],
+      now: () => w.blockchain.now!,
+    });
+    const received = api.state.received;
+    await expect(one.prepare([{ id: "xpay_x", to: recipients[0]!.toString(), amount: ONE }])).rejects.toThrow(/holds 1 settler keys, the marketplace needs 2/);
+    expect(api.state.received).toBe(received);
+  });
+
   it("the server's TON rail pays in its loop, after the deposits", async () => {
     const account = await funded(10n * ONE);
     const before = await balances();
