@@ -254,8 +254,10 @@ describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
     const receipt = await chain.anvil.publicClient.getTransactionReceipt({ hash: settled.txHash as Hex });
     expect(receipt.status).toBe("success");
 
+    // The page refetches settlements every 3 s: the row may first show while the settlement is still
+    // pending (no transaction yet), so wait for the transaction's link itself.
     const row = page.getByTestId("settlement-row").filter({ hasText: done.id });
-    await row.waitFor({ timeout: 15_000 });
+    await row.locator(`[data-hash="${settled.txHash}"]`).waitFor({ timeout: 15_000 });
     expect(await row.locator(`[data-hash="${settled.txHash}"]`).count()).toBe(1);
     await expect.poll(() => page.getByTestId("ledger-balance").textContent()).toBe(formatCount(25_000_000n - BigInt(done.cost)));
     expect((await api(net.url, "GET", "/accounts/me", { key })).body.balance).toBe(String(25_000_000n - BigInt(done.cost)));
