@@ -45,3 +45,18 @@ export class PollLoop {
     await this.running;
   }
 }
+
+/** A rail's pass: deposits up to date (at most 5 scans), then the payout queue's tick; what moved is logged. */
+export async function depositsThenPayouts(
+  name: string,
+  scanner: { drain(maxPasses: number): Promise<{ credited: number; unmatched: number }> },
+  payouts: { tick(): Promise<{ sent: number; confirmed: number; failed: number; expired: number }> } | undefined,
+  log: RailLog,
+): Promise<void> {
+  const d = await scanner.drain(5);
+  if (d.credited + d.unmatched > 0) log.info({ ...d }, `${name}: deposits recorded`);
+  if (payouts) {
+    const p = await payouts.tick();
+    if (p.sent + p.confirmed + p.failed + p.expired > 0) log.info({ ...p }, `${name}: payouts`);
+  }
+}

@@ -4,9 +4,9 @@
  * (the `solana-keygen` JSON array of 64 bytes), read once here; the file must not be readable by
  * group or others.
  */
-import { readFileSync, statSync } from "node:fs";
 import { isAddress } from "@solana/kit";
 import { z } from "zod";
+import { readSecretJson } from "../secret-file";
 
 export const SOLANA_NETWORKS = ["devnet", "testnet", "mainnet-beta", "localnet"] as const;
 export type SolanaNetwork = (typeof SOLANA_NETWORKS)[number];
@@ -43,19 +43,7 @@ export interface SolanaConfig {
 
 /** Reads a solana-keygen keypair file: a JSON array of 64 bytes. Throws a one-line reason. */
 export function readKeypairFile(file: string): Uint8Array {
-  let text: string;
-  try {
-    if ((statSync(file).mode & 0o077) !== 0) throw new Error("readable by group or others (chmod 600 it)");
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new Error((e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message);
-  }
-  let bytes: unknown;
-  try {
-    bytes = JSON.parse(text);
-  } catch {
-    throw new Error("not a JSON array of 64 bytes");
-  }
+  const bytes = readSecretJson(file, "not a JSON array of 64 bytes");
   if (!Array.isArray(bytes) || bytes.length !== 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) throw new Error("not a JSON array of 64 bytes");
   return Uint8Array.from(bytes as number[]);
 }

@@ -13,7 +13,7 @@ import type { SolanaConfig } from "./config";
 import { SolanaDepositSource } from "./deposits";
 import { SolanaPayoutRail, associatedTokenAccount } from "./payouts";
 import { rpcSolanaChain } from "./rpc-chain";
-import { PollLoop, type RailLog as Log } from "../poll-loop";
+import { PollLoop, depositsThenPayouts, type RailLog as Log } from "../poll-loop";
 
 export class SolanaRail {
   private readonly loop: PollLoop;
@@ -45,13 +45,8 @@ export class SolanaRail {
   }
 
   /** One pass: deposits, then payouts. */
-  async pass(): Promise<void> {
-    const d = await this.scanner.drain(5);
-    if (d.credited + d.unmatched > 0) this.log.info({ ...d }, "solana: deposits recorded");
-    if (this.payouts) {
-      const p = await this.payouts.tick();
-      if (p.sent + p.confirmed + p.failed + p.expired > 0) this.log.info({ ...p }, "solana: payouts");
-    }
+  pass(): Promise<void> {
+    return depositsThenPayouts("solana", this.scanner, this.payouts, this.log);
   }
 
   stop(): Promise<void> {

@@ -4,9 +4,9 @@
  * toncenter-compatible HTTP API; with TON_WALLET_KEY and TON_SETTLER_KEYS it also pays out
  * (M-of-N settler-signed `payout` orders relayed by the hot wallet: docs/CHAIN.md "TON").
  */
-import { readFileSync, statSync } from "node:fs";
 import { Address } from "@ton/core";
 import { z } from "zod";
+import { readSecretJson } from "../secret-file";
 
 export const TON_NETWORKS = ["mainnet", "testnet"] as const;
 
@@ -53,22 +53,6 @@ const hexKey = (v: unknown): Uint8Array => {
   if (typeof v !== "string" || !/^(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$/.test(v)) throw new Error("a key is hex of 32 (seed) or 64 (secret key) bytes");
   return Uint8Array.from(Buffer.from(v, "hex"));
 };
-
-/** A key file's JSON, refused when group or others can read it. */
-function readSecretJson(file: string): unknown {
-  let text: string;
-  try {
-    if ((statSync(file).mode & 0o077) !== 0) throw new Error("readable by group or others (chmod 600 it)");
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new Error((e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error("not JSON");
-  }
-}
 
 /** TON_WALLET_KEY's file: a JSON string of hex. */
 export function readTonWalletKey(file: string): Uint8Array {

@@ -8,7 +8,7 @@
 import type { Database } from "../../db/database";
 import { DepositScanner } from "../deposit-scanner";
 import { PayoutQueue } from "../payouts";
-import { PollLoop, type RailLog } from "../poll-loop";
+import { PollLoop, depositsThenPayouts, type RailLog } from "../poll-loop";
 import type { TonConfig } from "./config";
 import { TonDepositSource } from "./deposit-source";
 import { TonPayoutRail } from "./payouts";
@@ -59,13 +59,8 @@ export class TonRail {
   }
 
   /** One pass: deposits, then payouts. */
-  async pass(): Promise<void> {
-    const d = await this.scanner.drain(5);
-    if (d.credited + d.unmatched > 0) this.log.info({ ...d }, "ton: deposits recorded");
-    if (this.payouts) {
-      const p = await this.payouts.tick();
-      if (p.sent + p.confirmed + p.failed + p.expired > 0) this.log.info({ ...p }, "ton: payouts");
-    }
+  pass(): Promise<void> {
+    return depositsThenPayouts("ton", this.scanner, this.payouts, this.log);
   }
 
   stop(): Promise<void> {
