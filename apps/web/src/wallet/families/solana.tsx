@@ -1,11 +1,11 @@
 "use client";
 import type { Adapter } from "@solana/wallet-adapter-base";
 import { WalletProvider, useWallet } from "@solana/wallet-adapter-react";
-import { useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
 import type { SiweNonceResponse, WalletSignInResponse } from "@stun/shared";
 import { Button, ErrorNotice } from "@/components/ui";
-import { toUiError, type UiError } from "@/lib/errors";
 import { rest } from "@/lib/rest";
+import { useWalletSignIn } from "./wallet-sign-in";
 
 /** No adapters of our own: wallet-standard Solana wallets (Phantom, Solflare, Backpack, …) are discovered by the provider. */
 const NO_ADAPTERS: Adapter[] = [];
@@ -50,48 +50,36 @@ const base64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (b) => Stri
  * message this app writes. With `apiKey` the wallet is linked to that account, without it signs in.
  */
 export function useSignInWithSolana() {
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<UiError | null>(null);
-  const run = async (adapter: Adapter, apiKey: string | null): Promise<WalletSignInResponse | undefined> => {
-    setPending(true);
-    setError(null);
-    try {
-      const { nonce } = await rest<SiweNonceResponse>("POST", "/auth/siws/nonce", { key: null });
-      const input = {
-        domain: window.location.host,
-        statement: apiKey ? "Link this wallet to my Stun account." : "Sign in to Stun with this wallet.",
-        uri: window.location.origin,
-        version: "1",
-        chainId: SIWS_CHAIN,
-        nonce,
-        issuedAt: new Date().toISOString(),
-        expirationTime: new Date(Date.now() + 10 * 60_000).toISOString(),
-      };
-      let body: { message: string; signature: string; publicKey: string };
-      if ("signIn" in adapter && typeof adapter.signIn === "function") {
-        const out = await adapter.signIn(input);
-        const publicKey = adapter.publicKey?.toBase58();
-        if (!publicKey) throw new Error("the wallet signed in without sharing its account");
-        body = { message: new TextDecoder().decode(out.signedMessage), signature: base64(out.signature), publicKey };
-      } else {
-        // A Wallet Standard adapter offers signMessage once connected (its account lists the feature).
-        if (!adapter.connected) await adapter.connect();
-        const address = adapter.publicKey?.toBase58();
-        if (!address) throw new Error("the wallet did not share an account");
-        if (!("signMessage" in adapter) || typeof adapter.signMessage !== "function") throw new Error(`${adapter.name} can neither sign in nor sign messages`);
-        const message = siwsMessageText({ ...input, address });
-        const signature = await adapter.signMessage(new TextEncoder().encode(message));
-        body = { message, signature: base64(signature), publicKey: address };
-      }
-      return await rest<WalletSignInResponse>("POST", "/auth/siws/verify", { key: apiKey, body: JSON.stringify(body), contentType: "application/json" });
-    } catch (e) {
-      setError(toUiError(e));
-      return undefined;
-    } finally {
-      setPending(false);
+  return useWalletSignIn(async (adapter: Adapter, apiKey: string | null): Promise<WalletSignInResponse> => {
+    const { nonce } = await rest<SiweNonceResponse>("POST", "/auth/siws/nonce", { key: null });
+    const input = {
+      domain: window.location.host,
+      statement: apiKey ? "Link this wallet to my Stun account." : "Sign in to Stun with this wallet.",
+      uri: window.location.origin,
+      version: "1",
+      chainId: SIWS_CHAIN,
+      nonce,
+      issuedAt: new Date().toISOString(),
+      expirationTime: new Date(Date.now() + 10 * 60_000).toISOString(),
+    };
+    let body: { message: string; signature: string; publicKey: string };
+    if ("signIn" in adapter && typeof adapter.signIn === "function") {
+      const out = await adapter.signIn(input);
+      const publicKey = adapter.publicKey?.toBase58();
+      if (!publicKey) throw new Error("the wallet signed in without sharing its account");
+      body = { message: new TextDecoder().decode(out.signedMessage), signature: base64(out.signature), publicKey };
+    } else {
+      // A Wallet Standard adapter offers signMessage once connected (its account lists the feature).
+      if (!adapter.connected) await adapter.connect();
+      const address = adapter.publicKey?.toBase58();
+      if (!address) throw new Error("the wallet did not share an account");
+      if (!("signMessage" in adapter) || typeof adapter.signMessage !== "function") throw new Error(`${adapter.name} can neither sign in nor sign messages`);
+      const message = siwsMessageText({ ...input, address });
+      const signature = await adapter.signMessage(new TextEncoder().encode(message));
+      body = { message, signature: base64(signature), publicKey: address };
     }
-  };
-  return { pending, error, run };
+    return await rest<WalletSignInResponse>("POST", "/auth/siws/verify", { key: apiKey, body: JSON.stringify(body), contentType: "application/json" });
+  });
 }
 
 /**

@@ -1,11 +1,12 @@
 "use client";
 import { TonConnect, TonConnectUIProvider, isWalletInfoCurrentlyInjected, type Wallet, type WalletInfoInjectable } from "@tonconnect/ui-react";
 import { useQuery } from "@tanstack/react-query";
-import { useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
 import type { TonProofPayloadResponse, TonProofVerifyRequest, WalletSignInResponse } from "@stun/shared";
 import { Button, ErrorNotice } from "@/components/ui";
-import { toUiError, type UiError } from "@/lib/errors";
+import { toUiError } from "@/lib/errors";
 import { rest } from "@/lib/rest";
+import { useWalletSignIn } from "./wallet-sign-in";
 
 let connector: TonConnect | undefined;
 
@@ -65,28 +66,16 @@ function proofRequest(wallet: Wallet): TonProofVerifyRequest {
  * wallet is linked to that account, without it signs in.
  */
 export function useTonProof() {
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<UiError | null>(null);
-  const run = async (wallet: WalletInfoInjectable, apiKey: string | null): Promise<WalletSignInResponse | undefined> => {
-    setPending(true);
-    setError(null);
+  return useWalletSignIn(async (wallet: WalletInfoInjectable, apiKey: string | null): Promise<WalletSignInResponse> => {
     const c = tonConnector();
-    try {
-      const { payload } = await rest<TonProofPayloadResponse>("POST", "/auth/ton-proof/payload", { key: null });
-      // A proof comes only with a new connection.
-      if (c.connected) await c.disconnect();
-      const connected = nextConnection(c);
-      c.connect({ jsBridgeKey: wallet.jsBridgeKey }, { tonProof: payload });
-      const body = proofRequest(await connected);
-      return await rest<WalletSignInResponse>("POST", "/auth/ton-proof/verify", { key: apiKey, body: JSON.stringify(body), contentType: "application/json" });
-    } catch (e) {
-      setError(toUiError(e));
-      return undefined;
-    } finally {
-      setPending(false);
-    }
-  };
-  return { pending, error, run };
+    const { payload } = await rest<TonProofPayloadResponse>("POST", "/auth/ton-proof/payload", { key: null });
+    // A proof comes only with a new connection.
+    if (c.connected) await c.disconnect();
+    const connected = nextConnection(c);
+    c.connect({ jsBridgeKey: wallet.jsBridgeKey }, { tonProof: payload });
+    const body = proofRequest(await connected);
+    return await rest<WalletSignInResponse>("POST", "/auth/ton-proof/verify", { key: apiKey, body: JSON.stringify(body), contentType: "application/json" });
+  });
 }
 
 /** The TON wallets injected in this browser that the wallets list names. */
