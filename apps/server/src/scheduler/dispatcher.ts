@@ -73,6 +73,8 @@ interface Dispatch {
   row: ClaimRow;
   /** A zk task's circuit: the assignment carries a proving job. */
   zk?: ReadyZkModel;
+  /** A sealed task: its input blob is the box, relayed as it came. */
+  sealed?: true;
 }
 
 /**
@@ -237,7 +239,7 @@ export class Dispatcher {
         INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
         VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price + fee}, ${leaseUntil})`;
       providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}), ...(sealed ? { sealed } : {}) });
-      reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}) });
+      reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}), ...(sealed ? { sealed } : {}) });
     }
     await tx.$executeRaw`
       UPDATE "Task"
@@ -338,7 +340,7 @@ export class Dispatcher {
     try {
       const input = await app.blobs.get(d.row.inputSha256);
       // A sealed task's blob is the box itself (enc ‖ ciphertext), relayed as it came.
-      const sealed = parseVerification(d.row.verification).tee ? sealedBoxFromBytes(input) : undefined;
+      const sealed = d.sealed ? sealedBoxFromBytes(input) : undefined;
       const msg: Assign = {
         assignmentId: d.assignmentId,
         taskId: d.taskId,
