@@ -77,12 +77,14 @@ async function measure(label: string, run: () => Promise<{ ms: number[]; secs: n
   const { ms, secs } = await run();
   const w = await server.stop(file);
   const p = percentiles(ms);
+  const gc = w.groupCommit;
   const point = { label, n: ms.length, perSecond: ms.length / secs, p50: p.p50, p99: p.p99 };
   points.push(point);
   const per = (x: number | undefined, digits: number) => (x === undefined ? "" : (x / ms.length).toFixed(digits));
   console.log(
     `${label.padEnd(36)} n=${String(ms.length).padStart(5)}  ${point.perSecond.toFixed(1).padStart(7)} tasks/s  p50 ${p.p50.toFixed(1).padStart(6)} ms  p99 ${p.p99.toFixed(1).padStart(6)} ms` +
-      `  server CPU ${per(w.cpuMs, 2)} ms/task${w.statements !== undefined ? `, ${per(w.statements, 1)} statements, ${per(w.transactions, 2)} transactions/task` : ""}`,
+      `  server CPU ${per(w.cpuMs, 2)} ms/task${w.statements !== undefined ? `, ${per(w.statements, 1)} statements, ${per(w.transactions, 2)} transactions/task` : ""}` +
+      `  group commit ${((100 * gc.busyMs) / (secs * 1000)).toFixed(0)}% busy, ${(gc.units / Math.max(1, gc.batches)).toFixed(1)} units/batch`,
   );
   return point;
 }

@@ -21,6 +21,8 @@ export interface BenchServerInfo {
 /** The server's CPU (and on PGlite its statements) over one measured window. */
 export interface ServerWindow {
   cpuMs: number;
+  /** The group commit's batches, units and milliseconds in flight over the window. */
+  groupCommit: { batches: number; units: number; busyMs: number };
   statements?: number;
   transactions?: number;
 }

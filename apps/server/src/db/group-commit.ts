@@ -4,8 +4,9 @@
  * WAL flush on PostgreSQL, one PGlite commit — instead of one each.
  *
  * - Units queue while a batch is committing; the next batch takes up to `maxBatch` of them.
- * - Each unit of a batch of several runs inside its own SAVEPOINT: a unit that throws is rolled back
- *   alone (ROLLBACK TO SAVEPOINT) and its caller gets the error; the others commit.
+ * - A batch first runs whole, with no savepoint. A unit that throws gets its error, and the others
+ *   run again in a second transaction, each inside its own SAVEPOINT: a unit that throws then is
+ *   rolled back alone (ROLLBACK TO SAVEPOINT) and its caller gets the error; the others commit.
  * - A unit's promise settles only after the whole batch committed: nothing it wrote is announced
  *   before it is durable. A failed COMMIT fails every unit of the batch.
  * - A unit PostgreSQL aborted for a deadlock or serialization conflict (40P01, 40001) runs again in a
@@ -20,6 +21,8 @@ import { isRetryableConflict } from "./retry-conflicts";
 
 export type Unit<T> = (tx: Tx) => Promise<T>;
 
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
 interface Pending {
   unit: Unit<unknown>;
   resolve(value: unknown): void;
@@ -32,12 +35,14 @@ const ATTEMPTS = 5;
 export interface GroupCommitStats {
   batches: number;
   units: number;
+  /** Milliseconds a batch was in flight: near the elapsed time, the queue is the bottleneck. */
+  busyMs: number;
 }
 
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private running = false;
-  readonly stats: GroupCommitStats = { batches: 0, units: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0 };
 
   constructor(
     private readonly db: Database,
@@ -68,36 +73,9 @@ export class GroupCommit {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
-    let outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
-    try {
-      await this.db.prisma.$transaction(
-        async (tx) => {
-          outcomes = [];
-          // A batch of one needs no savepoint: its failure is the transaction's.
-          if (batch.length === 1) {
-            outcomes.push({ ok: true, value: await batch[0]!.unit(tx) });
-            return;
-          }
-          for (const p of batch) {
-            await tx.$executeRawUnsafe("SAVEPOINT group_unit");
-            try {
-              const value = await p.unit(tx);
-              await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
-              outcomes.push({ ok: true, value });
-            } catch (err) {
-              await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT group_unit");
-              outcomes.push({ ok: false, err });
-            }
-          }
-        },
-        // Units wait their turn in the queue, not in Prisma's; a batch of many may take a while.
-        { maxWait: 30_000, timeout: 60_000 },
-      );
-    } catch (err) {
-      // The transaction as a whole failed (a batch of one threw, or COMMIT failed): every unit
-      // failed with it, and none of its writes happened.
-      outcomes = batch.map(() => ({ ok: false, err }));
-    }
+    const started = performance.now();
+    const outcomes = batch.length === 1 ? await this.inSavepoints(batch) : await this.together(batch);
+    this.stats.busyMs += performance.now() - started;
     this.stats.batches++;
     this.stats.units += batch.length;
     batch.forEach((p, i) => {
@@ -114,5 +92,71 @@ export class GroupCommit {
         );
       else p.reject(o.err);
     });
+  }
+
+  /**
+   * The optimistic run: every unit in one transaction with no savepoint (two round trips fewer per
+   * unit). When a unit throws, the transaction is rolled back: that unit fails with its error — it
+   * saw exactly the state the units before it left, as it would in any run — and the others run
+   * again, each in a savepoint, so one batch costs at most two transactions.
+   */
+  private async together(batch: Pending[]): Promise<Outcome[]> {
+    let failed: { index: number; err: unknown } | undefined;
+    try {
+      const values = await this.transaction(async (tx) => {
+        const values: unknown[] = [];
+        for (const [index, p] of batch.entries()) {
+          try {
+            values.push(await p.unit(tx));
+          } catch (err) {
+            failed = { index, err };
+            throw err;
+          }
+        }
+        return values;
+      });
+      return values.map((value) => ({ ok: true, value }));
+    } catch (err) {
+      // BEGIN or COMMIT failed: every unit failed with it, and none of its writes happened.
+      if (!failed) return batch.map(() => ({ ok: false, err }));
+    }
+    const { index, err } = failed;
+    const rest = await this.inSavepoints(batch.filter((_, i) => i !== index));
+    return [...rest.slice(0, index), { ok: false, err }, ...rest.slice(index)];
+  }
+
+  /** Each unit in a savepoint of its own (a lone unit needs none: its failure is the transaction's). */
+  private async inSavepoints(batch: Pending[]): Promise<Outcome[]> {
+    let outcomes: Outcome[] = [];
+    try {
+      await this.transaction(async (tx) => {
+        outcomes = [];
+        if (batch.length === 1) {
+          outcomes.push({ ok: true, value: await batch[0]!.unit(tx) });
+          return;
+        }
+        for (const p of batch) {
+          await tx.$executeRawUnsafe("SAVEPOINT group_unit");
+          try {
+            const value = await p.unit(tx);
+            await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
+            outcomes.push({ ok: true, value });
+          } catch (err) {
+            await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT group_unit");
+            outcomes.push({ ok: false, err });
+          }
+        }
+      });
+    } catch (err) {
+      // The transaction as a whole failed (a lone unit threw, or COMMIT failed): every unit
+      // failed with it, and none of its writes happened.
+      outcomes = batch.map(() => ({ ok: false, err }));
+    }
+    return outcomes;
+  }
+
+  private transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    // Units wait their turn in the queue, not in Prisma's; a batch of many may take a while.
+    return this.db.prisma.$transaction(fn, { maxWait: 30_000, timeout: 60_000 });
   }
 }

@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import type { Tx } from "../db/database";
+import { isRetryableConflict } from "../db/retry-conflicts";
 import { calibrationOf } from "../models/calibration";
 import { loadCandidateFacts, loadProviderIdentities } from "../qa/candidates";
 import { unpredictableUniform } from "../qa/unpredictable";
@@ -35,6 +36,8 @@ const ACK_TIMEOUT_MS = 10_000;
 const BUSY_BACKOFF_MS = 1000;
 /** Candidates asked of the index beyond those needed, for stake and trust to choose among. */
 const EXTRA_CANDIDATES = 3;
+/** Deadlocked claim passes run again at once, up to this many times in a row. */
+const PASS_CONFLICT_ATTEMPTS = 5;
 
 interface ClaimRow {
   id: string;
@@ -117,9 +120,20 @@ export class Dispatcher {
 
   private async loop(): Promise<void> {
     try {
+      let conflicts = 0;
       do {
         this.again = false;
-        await this.pass();
+        try {
+          await this.pass();
+          conflicts = 0;
+        } catch (e) {
+          // A claim that PostgreSQL aborted for a deadlock with a result batch (it share-locks the
+          // candidates' accounts, a batch locks them in its units' order) runs again at once, after
+          // a short random pause, instead of waiting for the next poke or tick.
+          if (!isRetryableConflict(e) || ++conflicts >= PASS_CONFLICT_ATTEMPTS) throw e;
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * conflicts));
+          this.again = true;
+        }
       } while (this.again && !this.stopped);
     } catch (e) {
       this.app.log.error({ err: e }, "dispatch pass failed");

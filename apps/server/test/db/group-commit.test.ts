@@ -30,7 +30,7 @@ describeDb("group commit: many units, one transaction", () => {
     );
     expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
     // The first unit starts a batch at once; the nine queued behind it share the next.
-    expect(commits.stats).toEqual({ batches: 2, units: 10 });
+    expect(commits.stats).toMatchObject({ batches: 2, units: 10 });
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
@@ -52,6 +52,30 @@ describeDb("group commit: many units, one transaction", () => {
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 20, 40]);
     // The failing unit's error is the database's (a unique violation), not a wrapper's.
     expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/unique|P2010|23505|duplicate/i);
+  });
+
+  it("when several units of a batch fail, each alone fails — also one whose failure the units before it caused", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`);
+    // The second batch: 5 inserts 50; 6 inserts 50 again (fails because 5 ran before it); 7 throws
+    // in JS after writing; 8 commits. The first run fails at 6, the savepoint run at 7.
+    let runsOf8 = 0;
+    const batch = [5, 6, 7, 8].map((id) =>
+      commits.run(async (tx) => {
+        await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id === 6 ? 50 : id * 10})`;
+        if (id === 7) throw new Error("unit 7 refuses");
+        if (id === 8) runsOf8++;
+        return id;
+      }),
+    );
+    await first;
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect((settled[2] as PromiseRejectedResult).reason).toEqual(new Error("unit 7 refuses"));
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 50, 80]);
+    // The first run stopped at unit 6, before unit 8: it ran once, in the savepoint run.
+    expect(runsOf8).toBe(1);
   });
 
   it("fails a lone unit's transaction as a whole: nothing it wrote stays", async () => {
