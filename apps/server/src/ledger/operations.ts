@@ -6,7 +6,7 @@
 import { StunError } from "@stun/shared";
 import type { Tx } from "../db/database";
 import { SYSTEM_MINT, SYSTEM_TREASURY, available, escrow, staked } from "./accounts";
-import { postTransfer, type LedgerLeg, type TransferResult } from "./transfer";
+import { postTransfer, type LedgerLeg, type TransferInput, type TransferResult } from "./transfer";
 
 export function assertPositive(amount: bigint, what = "amount"): void {
   if (amount <= 0n) throw new StunError("VALIDATION_FAILED", `${what} must be positive (got ${amount})`);
@@ -26,11 +26,12 @@ export async function mint(tx: Tx, accountId: string, amount: bigint): Promise<T
 
 /**
  * available → escrow for a task. The conditional update guarantees concurrent holds never overdraw;
+ * `also` charges the task's input to the account's storage and writes the Task row in the same statement.
  * throws INSUFFICIENT_FUNDS (roll the surrounding transaction back) when the balance is short.
  */
-export async function hold(tx: Tx, accountId: string, amount: bigint, taskId: string): Promise<TransferResult> {
+export async function hold(tx: Tx, accountId: string, amount: bigint, taskId: string, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<TransferResult> {
   assertPositive(amount);
-  return move(tx, "hold", taskId, available(accountId), escrow(accountId), amount);
+  return move(tx, "hold", taskId, available(accountId), escrow(accountId), amount, also);
 }
 
 /** escrow → available (part of a hold no longer needed). */
@@ -99,7 +100,7 @@ export async function slash(tx: Tx, providerAccountId: string, amount: bigint, o
   return postTransfer(tx, { kind: "slash", ...(opts.taskId !== undefined ? { taskId: opts.taskId } : {}), entries });
 }
 
-function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint): Promise<TransferResult> {
+function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<TransferResult> {
   return postTransfer(tx, {
     kind,
     ...(taskId !== undefined ? { taskId } : {}),
@@ -107,5 +108,6 @@ function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to
       { account: from, amount: -amount },
       { account: to, amount },
     ],
+    ...also,
   });
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { INT64_MAX, StunError } from "@stun/shared";
 import type { Tx } from "../db/database";
+import { Prisma } from "../db/generated/client";
 import { BUCKET_COLUMN, parseLedgerAccount, type BalanceColumn } from "./accounts";
 
 export interface LedgerLeg {
@@ -18,6 +19,23 @@ export interface TransferInput {
   kind: string;
   taskId?: string;
   entries: LedgerLeg[];
+  /** Bytes charged to one of the moved accounts' `storageBytes` in the same guarded update (a task's input). */
+  storage?: StorageCharge;
+  /**
+   * Data-modifying statements (INSERT/UPDATE …) run by the same statement as the transfer, one round
+   * trip in all (a submit's Task row). They do not wait for the guards: a refused transfer throws,
+   * and the caller's transaction or savepoint rolls them back with it.
+   */
+  alongside?: Prisma.Sql[];
+}
+
+export interface StorageCharge {
+  accountId: string;
+  bytes: bigint;
+  /** The most `storageBytes` may hold after the charge. */
+  quota: bigint;
+  /** The error when the charge would pass the quota, given the bytes already used. */
+  refused(usedBytes: bigint): StunError;
 }
 
 export interface TransferResult {
@@ -49,10 +67,12 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
 
   const txId = randomUUID();
   const ids = [...deltas.keys()].sort();
+  if (input.storage && !deltas.has(input.storage.accountId)) throw new StunError("INTERNAL", "a storage charge must go to an account the transfer moves");
   if (ids.length > 0) {
     await applyTransfer(tx, txId, input, legs, ids, deltas);
     return { txId };
   }
+  if (input.alongside?.length) throw new StunError("INTERNAL", "statements alongside a transfer need an account row to move");
   if (legs.length > 0) await insertEntries(tx, txId, input, legs);
   return { txId };
 }
@@ -85,20 +105,31 @@ async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: L
   const delta = (col: BalanceColumn) => param(col, (d) => d);
   const need = (col: BalanceColumn) => param(col, (d) => (d < 0n ? -d : 0n));
   const room = (col: BalanceColumn) => param(col, (d) => (d > 0n ? INT64_MAX - d : INT64_MAX));
+  const { storage } = input;
+  const charged = (id: string) => (storage?.accountId === id ? storage : undefined);
+  const storageDelta = ids.map((id) => (charged(id)?.bytes ?? 0n).toString());
+  const storageRoom = ids.map((id) => {
+    const c = charged(id);
+    return (c ? c.quota - c.bytes : INT64_MAX).toString();
+  });
   const { accounts, amounts } = entryParams(legs);
+  const alongside = (input.alongside ?? []).map((statement, i) => Prisma.sql`, ${Prisma.raw(`alongside_${i}`)} AS (${statement})`);
   const [row] = await tx.$queryRaw<Array<{ updated: number }>>`
     WITH d AS (
       SELECT * FROM unnest(${ids}::text[], ${delta("balance")}::bigint[], ${delta("escrow")}::bigint[], ${delta("stake")}::bigint[],
                            ${need("balance")}::bigint[], ${need("escrow")}::bigint[], ${need("stake")}::bigint[],
-                           ${room("balance")}::bigint[], ${room("escrow")}::bigint[], ${room("stake")}::bigint[])
-        AS d(id, db, de, ds, nb, ne, ns, rb, re, rs)
+                           ${room("balance")}::bigint[], ${room("escrow")}::bigint[], ${room("stake")}::bigint[],
+                           ${storageDelta}::bigint[], ${storageRoom}::bigint[])
+        AS d(id, db, de, ds, nb, ne, ns, rb, re, rs, sb, sr)
     ),
     locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM d) ORDER BY a.id FOR NO KEY UPDATE),
     moved AS (
-      UPDATE "Account" a SET "balance" = a."balance" + d.db, "escrow" = a."escrow" + d.de, "stake" = a."stake" + d.ds
+      UPDATE "Account" a SET "balance" = a."balance" + d.db, "escrow" = a."escrow" + d.de, "stake" = a."stake" + d.ds,
+                             "storageBytes" = a."storageBytes" + d.sb
       FROM d
       WHERE a.id = d.id AND a.id IN (SELECT id FROM locked)
         AND a."balance" >= d.nb AND a."balance" <= d.rb AND a."escrow" >= d.ne AND a."escrow" <= d.re AND a."stake" >= d.ns AND a."stake" <= d.rs
+        AND a."storageBytes" <= d.sr
       RETURNING a.id
     ),
     entries AS (
@@ -107,14 +138,14 @@ async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: L
       FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
       WHERE (SELECT count(*) FROM moved) = ${ids.length}
       ORDER BY e.n
-    )
+    )${alongside.length > 0 ? Prisma.join(alongside, "") : Prisma.empty}
     SELECT (SELECT count(*) FROM moved)::int AS updated`;
   if (Number(row?.updated) === ids.length) return;
-  await explainRefusal(tx, ids, deltas);
+  await explainRefusal(tx, ids, deltas, storage);
 }
 
-/** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE or INSUFFICIENT_FUNDS, for the first account that fails. */
-async function explainRefusal(tx: Tx, ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>): Promise<never> {
+/** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */
+async function explainRefusal(tx: Tx, ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>, storage: StorageCharge | undefined): Promise<never> {
   for (const accountId of ids) {
     const cols = deltas.get(accountId)!;
     const row = await tx.account.findUnique({ where: { id: accountId } });
@@ -136,6 +167,7 @@ async function explainRefusal(tx: Tx, ids: string[], deltas: Map<string, Map<Bal
         need: (-d).toString(),
       });
     }
+    if (storage?.accountId === accountId && row.storageBytes > storage.quota - storage.bytes) throw storage.refused(row.storageBytes);
   }
   throw new StunError("INTERNAL", "a ledger transfer's guards refused it, but no account is short");
 }

@@ -17,9 +17,10 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
 import { maybeInjectCanary } from "../qa/canaries";
-import { pinBlob } from "../storage/blob-pins";
+import { ensurePinnedBlob, pinLock } from "../storage/blob-pins";
+import { Prisma } from "../db/generated/client";
 import { purgeTaskData } from "../storage/retention";
-import { assertStorageRoom, chargeStorage } from "../storage/quota";
+import { assertStorageRoom, storageCharge } from "../storage/quota";
 import { getModelRow } from "../models/cache";
 import { TASK_VIEW_INCLUDE, storedOutputs, toTaskView } from "./task-view";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
@@ -84,27 +85,27 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
     verification.zk = { fee: fee.toString(), constraints };
   }
   const held = maxPrice * BigInt(maxExecutions(verification));
-  // Refused before any byte is written when it cannot fit; chargeStorage below decides under lock.
+  // Refused before any byte is written when it cannot fit; the hold's storage charge decides under lock.
   await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
   const inputSha256 = await app.blobs.put(inputBytes);
   const id = newId("tsk");
   const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
 
-  // Group commit: a burst of submits shares one transaction (each in a savepoint of its own).
+  // Group commit: a burst of submits shares one transaction. One statement per submit (each is a
+  // round trip on the hot path): the hold, the storage charge, the input's pin lock and the Task
+  // row. Times are sent from here, as Prisma does, so every timestamp column holds UTC.
+  const now = Date.now();
+  const insertTask = Prisma.sql`
+    INSERT INTO "Task" (id, "requesterId", "modelId", status, priority, "inputSha256", "inputMeta", "inputBytes", verification,
+                        requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
+    SELECT ${id}, ${requesterId}, ${model.id}, 'queued', ${body.priority ?? 0}, ${inputSha256},
+           ${JSON.stringify(inputMeta)}::jsonb, ${inputBytes.byteLength}, ${JSON.stringify(verification)}::jsonb,
+           ${JSON.stringify(body.requirements ?? {})}::jsonb, ${maxPrice}, ${held}, ${verification.replicas},
+           ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)}
+    FROM (SELECT ${pinLock(inputSha256)}) AS pin`;
   await app.commits.run(async (tx) => {
-    await hold(tx, requesterId, held, id);
-    await chargeStorage(tx, app, requesterId, inputBytes.byteLength, "this task's input");
-    await pinBlob(tx, app.blobs, inputSha256, inputBytes);
-    // Raw SQL: every submit runs this (Prisma's per-query overhead was most of its cost). Times
-    // are sent from here, as Prisma does, so every timestamp column holds UTC.
-    const now = Date.now();
-    await tx.$executeRaw`
-      INSERT INTO "Task" (id, "requesterId", "modelId", status, priority, "inputSha256", "inputMeta", "inputBytes", verification,
-                          requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
-      VALUES (${id}, ${requesterId}, ${model.id}, 'queued', ${body.priority ?? 0}, ${inputSha256},
-              ${JSON.stringify(inputMeta)}::jsonb, ${inputBytes.byteLength}, ${JSON.stringify(verification)}::jsonb,
-              ${JSON.stringify(body.requirements ?? {})}::jsonb, ${maxPrice}, ${held}, ${verification.replicas},
-              ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)})`;
+    await hold(tx, requesterId, held, id, { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: [insertTask] });
+    await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
   });
   app.metrics.tasksSubmitted.inc();
   // After this request is answered: making a canary (a reference run, two blobs, a transaction)

@@ -8,6 +8,7 @@
  * first (and the writer puts the file back) or sees the writer's committed row (and keeps it).
  */
 import type { Tx } from "../db/database";
+import { Prisma } from "../db/generated/client";
 import type { BlobStore } from "../blobs/blob-store";
 
 /** The advisory lock key of a blob: the first 64 bits of its sha256, as a signed bigint. */
@@ -18,6 +19,14 @@ export const blobLockKey = (sha256: string): bigint => BigInt.asIntN(64, BigInt(
  * commit and ensures the file is there (rewritten from `bytes` when it is not).
  */
 export async function pinBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${blobLockKey(sha256)})`;
+  await tx.$executeRaw`SELECT ${pinLock(sha256)}`;
+  await ensurePinnedBlob(tx, blobs, sha256, bytes);
+}
+
+/** The pin's lock as an SQL expression, for a statement that takes it itself (a submit's Task insert); then ensurePinnedBlob. */
+export const pinLock = (sha256: string): Prisma.Sql => Prisma.sql`pg_advisory_xact_lock_shared(${blobLockKey(sha256)})`;
+
+/** After the pin's lock is held: the blob is there (written again from `bytes` when the collector just deleted it). */
+export async function ensurePinnedBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
   if (!(await blobs.has(sha256, tx))) await blobs.put(bytes, sha256, tx);
 }

@@ -9,6 +9,7 @@
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
+import type { StorageCharge } from "../ledger";
 
 export interface StorageUsage {
   usedBytes: bigint;
@@ -33,6 +34,12 @@ function quotaExceeded(what: string, adding: bigint, usage: StorageUsage): StunE
 export async function assertStorageRoom(app: AppContext, accountId: string, adding: number, what: string): Promise<void> {
   const usage = await storageUsage(app, accountId);
   if (usage.usedBytes + BigInt(adding) > usage.quotaBytes) throw quotaExceeded(what, BigInt(adding), usage);
+}
+
+/** `adding` bytes charged to the account with a ledger transfer (a submit's hold): the same guard as chargeStorage, in the transfer's statement. */
+export function storageCharge(app: AppContext, accountId: string, adding: number, what: string): StorageCharge {
+  const quotaBytes = app.config.ACCOUNT_STORAGE_QUOTA_BYTES;
+  return { accountId, bytes: BigInt(adding), quota: quotaBytes, refused: (usedBytes) => quotaExceeded(what, BigInt(adding), { usedBytes, quotaBytes }) };
 }
 
 /**
