@@ -6,7 +6,7 @@
 import { StunError } from "@stun/shared";
 import type { Tx } from "../db/database";
 import { SYSTEM_TREASURY, available, escrow } from "./accounts";
-import { postTransfer, type LedgerLeg, type TransferResult } from "./transfer";
+import { postTransfer, type LedgerLeg, type TransferInput, type TransferResult } from "./transfer";
 
 export interface Payout {
   accountId: string;
@@ -24,6 +24,8 @@ export interface SettleInput {
   treasury: bigint;
   /** The model creator's share. */
   creator: Payout;
+  /** Statements written by the transfer's own statement (the completed Task row): TransferInput.alongside. */
+  alongside?: TransferInput["alongside"];
 }
 
 export interface SettleResult extends TransferResult {
@@ -48,6 +50,6 @@ export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> 
     { account: available(input.creator.accountId), amount: input.creator.amount },
     { account: available(input.requesterId), amount: returned },
   ];
-  const result = await postTransfer(tx, { kind: "settle", taskId: input.taskId, entries });
+  const result = await postTransfer(tx, { kind: "settle", taskId: input.taskId, entries, ...(input.alongside ? { alongside: input.alongside } : {}) });
   return { ...result, returned };
 }

@@ -5,7 +5,8 @@ import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../tasks/lifecycle";
 import { isLive, isOpen } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
-import { pinBlob } from "../storage/blob-pins";
+import { ensurePinnedBlob, pinLock } from "../storage/blob-pins";
+import { Prisma } from "../db/generated/client";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { settleAcceptedTask } from "../settlement/settle-task";
 import { getModelRow } from "../models/cache";
@@ -162,7 +163,8 @@ async function completeAssignment(
   // arriving together share one transaction, each in a savepoint of its own; a deadlock with another
   // result transaction (PostgreSQL) runs this one again (db/group-commit.ts).
   const outcome = await app.commits.run(async (tx): Promise<Outcome | undefined> => {
-    // One statement: lock the task row, then complete the assignment if it is still live.
+    // One statement: lock the task row, complete the assignment if it is still live, and take the
+    // output's pin lock (storage/blob-pins.ts).
     const [task] = await tx.$queryRaw<Array<TaskRow & { done: number }>>`
       WITH t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
       a AS (
@@ -172,9 +174,9 @@ async function completeAssignment(
         WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
         RETURNING id
       )
-      SELECT t.*, (SELECT count(*) FROM a)::int AS done FROM t`;
+      SELECT t.*, (SELECT count(*) FROM a)::int AS done FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
     if (!task || Number(task.done) === 0) return undefined;
-    await pinBlob(tx, blobs, outputSha256, stored);
+    await ensurePinnedBlob(tx, blobs, outputSha256, stored);
     return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, zkReceipt);
   });
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
@@ -336,7 +338,10 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
 
   const winners = j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined);
   const first = winners[0]!;
-  const { cost, receipt } = await settleAcceptedTask(tx, {
+  // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
+  if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
+  // The settlement's statement also completes the Task row (one round trip).
+  await settleAcceptedTask(tx, {
     task: { ...task, verification: v },
     model,
     winners: winners.map((c) => ({ assignmentId: c.id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) })),
@@ -355,15 +360,15 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       ...(j.qa.refereeAudited ? { refereeAudited: true } : {}),
     },
     ...(zk ? { zk } : {}),
+    alongside: ({ cost, receipt }) => [
+      Prisma.sql`
+        UPDATE "Task"
+        SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
+            "outputSha256" = ${first.outputSha256}, "outputMeta" = ${JSON.stringify(first.outputMeta ?? {})}::jsonb,
+            "outputDigest" = ${first.outputDigest}, "completedAt" = ${new Date()}, "updatedAt" = ${new Date()}
+        WHERE id = ${taskId}`,
+    ],
   });
-  // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
-  if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
-  await tx.$executeRaw`
-    UPDATE "Task"
-    SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
-        "outputSha256" = ${first.outputSha256}, "outputMeta" = ${JSON.stringify(first.outputMeta ?? {})}::jsonb,
-        "outputDigest" = ${first.outputDigest}, "completedAt" = ${new Date()}, "updatedAt" = ${new Date()}
-    WHERE id = ${taskId}`;
   outcome.announce = "completed";
   if (task.kind === "user") outcome.latencyMs = Date.now() - task.createdAt.getTime();
   return outcome;

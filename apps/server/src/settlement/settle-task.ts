@@ -1,5 +1,6 @@
 import { isFloatDtype, toleranceFor, splitFee, type CompareOptions, type Receipt, type ReceiptQa, type TensorInfo } from "@stun/shared";
 import type { Tx } from "../db/database";
+import type { Prisma } from "../db/generated/client";
 import { settle } from "../ledger";
 import type { StoredVerification } from "../tasks/verification";
 
@@ -22,6 +23,8 @@ export interface SettleInput {
   qa: ReceiptQa;
   /** A zk task's proof, for the receipt. */
   zk?: Receipt["zk"];
+  /** Statements the settlement's own statement also writes, given the cost and receipt (the completed Task row). */
+  alongside?: (settled: { cost: bigint; receipt: Receipt }) => Prisma.Sql[];
 }
 
 /**
@@ -33,14 +36,6 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
   const { task, model, winners } = input;
   const split = splitFee(winners.map((w) => ({ id: w.assignmentId, amount: w.price })));
   const paid = new Map(split.providers.map((p) => [p.id, p.amount]));
-  await settle(tx, {
-    taskId: task.id,
-    requesterId: task.requesterId,
-    held: task.escrowHeld,
-    payouts: winners.map((w) => ({ accountId: w.providerAccountId, amount: paid.get(w.assignmentId) ?? 0n })),
-    treasury: split.treasury,
-    creator: { accountId: model.ownerId, amount: split.creator },
-  });
   const providerTotal = split.providers.reduce((s, p) => s + p.amount, 0n);
   // The tolerance the comparator applied to the first float output: calibrated or its dtype's default; exact otherwise.
   const floatOut = (model.outputs as TensorInfo[]).find((o) => isFloatDtype(o.dtype));
@@ -64,6 +59,15 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
     completedAt: new Date().toISOString(),
   };
+  await settle(tx, {
+    taskId: task.id,
+    requesterId: task.requesterId,
+    held: task.escrowHeld,
+    payouts: winners.map((w) => ({ accountId: w.providerAccountId, amount: paid.get(w.assignmentId) ?? 0n })),
+    treasury: split.treasury,
+    creator: { accountId: model.ownerId, amount: split.creator },
+    ...(input.alongside ? { alongside: input.alongside({ cost: split.total, receipt }) } : {}),
+  });
   return { cost: split.total, receipt };
 }
 
