@@ -85,8 +85,10 @@ type Row = {
  * One statement for all candidates: pair trust, account stake and value at risk, operator identity. Read inside the
  * claiming transaction so the decision uses the committed record (another instance may have just
  * reset a pair), and so the executions this transaction inserted count as at risk. The account
- * rows are share-locked: an unstake (which locks the row) waits for this claim, and then counts
- * the executions it added.
+ * rows are key-share-locked: a stake change (stake, unstake, slash: FOR UPDATE) waits for this
+ * claim, and then counts the executions it added; a claim waits for a stake change and reads the
+ * new stake. Settlements' credits (FOR NO KEY UPDATE) neither wait for claims nor make them wait:
+ * with FOR SHARE, a claim and a result batch crediting the same providers took turns, or deadlocked.
  */
 export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise<Map<string, CandidateFacts>> {
   if (providerIds.length === 0) return new Map();
@@ -98,7 +100,7 @@ export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise
     JOIN "Account" acc ON acc.id = p."accountId"
     LEFT JOIN "ProviderTrust" t ON t."providerId" = p.id AND t.backend = p.backend
     WHERE p.id = ANY(${providerIds}::text[])
-    FOR SHARE OF acc`;
+    FOR KEY SHARE OF acc`;
   return new Map(
     rows.map((r) => [
       r.id,

@@ -131,7 +131,8 @@ async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTr
  * provider's account stake: to the wronged requester what it paid, the rest to the treasury.
  */
 async function slashProvider(tx: Tx, policy: QaPolicy, j: Judged, wronged: Wronged | undefined): Promise<bigint> {
-  const [acc] = await tx.$queryRaw<Array<{ stake: bigint }>>`SELECT stake FROM "Account" WHERE id = ${j.accountId} FOR NO KEY UPDATE`;
+  // FOR UPDATE: a claim reading this stake (FOR KEY SHARE, qa/candidates.ts) waits for the slash.
+  const [acc] = await tx.$queryRaw<Array<{ stake: bigint }>>`SELECT stake FROM "Account" WHERE id = ${j.accountId} FOR UPDATE`;
   const amount = slashAmount(j.price, BigInt(acc?.stake ?? 0n), policy);
   if (amount <= 0n) return 0n;
   const split = slashSplit(amount, wronged?.paid ?? 0n);

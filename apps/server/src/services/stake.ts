@@ -29,10 +29,14 @@ function assertPositive(amount: bigint): void {
   if (amount <= 0n) throw new StunError("VALIDATION_FAILED", "amount must be positive");
 }
 
-/** Locks the account row for the rest of `tx` and returns its balances (NOT_FOUND if none). */
+/**
+ * Locks the account row for the rest of `tx` and returns its balances (NOT_FOUND if none). FOR
+ * UPDATE, the one mode that conflicts with a dispatcher claim's FOR KEY SHARE (qa/candidates.ts): a
+ * stake change waits for the claims reading the stake, and they wait for it.
+ */
 async function lockAccount(tx: Tx, accountId: string): Promise<{ balance: bigint; stake: bigint }> {
   const [row] = await tx.$queryRaw<{ balance: bigint; stake: bigint }[]>`
-    SELECT balance, stake FROM "Account" WHERE id = ${accountId} FOR NO KEY UPDATE`;
+    SELECT balance, stake FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
   if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);
   return { balance: BigInt(row.balance), stake: BigInt(row.stake) };
 }
