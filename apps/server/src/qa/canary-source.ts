@@ -38,23 +38,27 @@ export interface CanarySource {
 /**
  * A source for a canary of `modelId`, drawn at random among the model's latest RECENT_SOURCES user
  * tasks that completed, whose data is still held (`dataPurgedAt IS NULL`: a requester who deleted
- * it, or retention, took it out of QA's hands), that were not zk tasks (their input is private to
- * the server and the one prover) and whose input is in no open task (nobody may be sent it while
- * the avoid list cannot yet know who runs those). `excludeTaskId` is the task whose submit drew
+ * it, or retention, took it out of QA's hands) and that were not zk tasks (their input is private
+ * to the server and the one prover), less those whose input is in an open task (nobody may be sent
+ * it while the avoid list cannot yet know who runs those). `excludeTaskId` is the task whose submit drew
  * the canary. Undefined when there is none.
  */
 export async function drawCanarySource(app: AppContext, modelId: string, excludeTaskId: string): Promise<CanarySource | undefined> {
   const rows = await app.db.prisma.$queryRaw<CanarySource[]>`
     SELECT t.id, t."inputSha256", t."inputMeta", t.priority, t.requirements, t."maxPrice"
-    FROM "Task" t
-    WHERE t."modelId" = ${modelId} AND t."completedAt" IS NOT NULL AND t.kind = 'user' AND t.status = 'completed'
-      AND t."dataPurgedAt" IS NULL AND t.id <> ${excludeTaskId}
-      AND COALESCE(t.verification->>'mode', '') <> 'zk'
-      -- A sealed task's input is ciphertext for one provider's key: nobody else could run it.
-      AND NOT (t.verification ? 'tee')
-      AND NOT EXISTS (SELECT 1 FROM "Task" o WHERE o."inputSha256" = t."inputSha256" AND o.status = ANY(${[...OPEN_TASK_STATUSES]}::text[]))
-    ORDER BY t."completedAt" DESC
-    LIMIT ${RECENT_SOURCES}`;
+    FROM (
+      SELECT * FROM "Task" t
+      WHERE t."modelId" = ${modelId} AND t."completedAt" IS NOT NULL AND t.kind = 'user' AND t.status = 'completed'
+        AND t."dataPurgedAt" IS NULL AND t.id <> ${excludeTaskId}
+        AND COALESCE(t.verification->>'mode', '') <> 'zk'
+        -- A sealed task's input is ciphertext for one provider's key: nobody else could run it.
+        AND NOT (t.verification ? 'tee')
+      ORDER BY t."completedAt" DESC
+      LIMIT ${RECENT_SOURCES}
+    ) t
+    -- After the LIMIT: an input in many open tasks (a requester sending the same input over and
+    -- over) costs RECENT_SOURCES index probes, not one per completed task of the model.
+    WHERE NOT EXISTS (SELECT 1 FROM "Task" o WHERE o."inputSha256" = t."inputSha256" AND o.status = ANY(${[...OPEN_TASK_STATUSES]}::text[]))`;
   if (rows.length === 0) return undefined;
   const row = rows[randomInt(rows.length)]!;
   return { ...row, maxPrice: BigInt(row.maxPrice) };
