@@ -247,19 +247,23 @@ export class Dispatcher {
     }
     if (picks.length === 0) return;
     const leaseUntil = new Date(Date.now() + config.LEASE_MS);
-    for (const { p } of picks) {
-      const assignmentId = newId("asg");
-      await tx.$executeRaw`
-        INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
-        VALUES (${assignmentId}, ${row.id}, ${p.id}, 'assigned', ${p.backend}, ${p.price + fee}, ${leaseUntil})`;
-      providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}), ...(sealed ? { sealed } : {}) });
-      reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}), ...(sealed ? { sealed } : {}) });
-    }
+    const assignments = picks.map(({ p }) => ({ id: newId("asg"), p }));
+    // One statement: the assignments and the task's dispatch count.
     await tx.$executeRaw`
+      WITH inserted AS (
+        INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
+        SELECT a.id, ${row.id}, a.provider, 'assigned', a.backend, a.price::bigint, ${leaseUntil}
+        FROM unnest(${assignments.map((a) => a.id)}::text[], ${assignments.map((a) => a.p.id)}::text[], ${assignments.map((a) => a.p.backend)}::text[],
+                    ${assignments.map((a) => (a.p.price + fee).toString())}::text[]) AS a(id, provider, backend, price)
+      )
       UPDATE "Task"
       SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
           "updatedAt" = ${new Date()}
       WHERE id = ${row.id}`;
+    for (const { id: assignmentId, p } of assignments) {
+      providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}), ...(sealed ? { sealed } : {}) });
+      reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}), ...(sealed ? { sealed } : {}) });
+    }
   }
 
   /** Starts building a model's zk circuit on this instance if it has not yet (ZkModels.start). */
