@@ -120,3 +120,87 @@ export const ExternalPayoutViewSchema = z.object({
 });
 export type ExternalPayoutView = z.infer<typeof ExternalPayoutViewSchema>;
 export const ExternalPayoutsResponseSchema = z.object({ payouts: z.array(ExternalPayoutViewSchema) });
+
+/** How to deposit on Solana to the caller's account (docs/CHAIN.md "Solana"). */
+export const SolanaDepositInfoSchema = z.object({
+  network: z.string(),
+  /** The JSON-RPC endpoint the server reads (the web app builds and sends the deposit through it). */
+  rpcUrl: z.string(),
+  /** The SPL token credited, base unit for base unit. */
+  mint: z.string(),
+  /** The wallet owning the deposit token account. */
+  depositOwner: z.string(),
+  /** The deposit token account: the associated token account of depositOwner for mint (the transfer's destination). */
+  depositAccount: z.string(),
+  /** The Memo instruction's text: the Stun account id. */
+  memo: z.string(),
+  /** The commitment a deposit needs before it is credited. */
+  confirmation: z.literal("finalized"),
+});
+export type SolanaDepositInfo = z.infer<typeof SolanaDepositInfoSchema>;
+
+/** How to deposit on TON to the caller's account (docs/CHAIN.md "TON"). */
+export const TonDepositInfoSchema = z.object({
+  network: z.string(),
+  /** The marketplace contract (the jetton transfer's destination), user-friendly bounceable form. */
+  marketplace: z.string(),
+  /** The accepted jetton master, user-friendly form. */
+  jettonMaster: z.string(),
+  /** The forward payload naming the account (Either bit + ref to "STUN" ‖ account bytes32): a base64 BOC. */
+  forwardPayload: z.string(),
+  /** The tag cell alone ("STUN" ‖ account bytes32) as hex, for wallets that ask for the payload cell's bits. */
+  tagHex: z.string(),
+  /** forward_ton_amount to attach (nanotons): the contract needs 0.01–0.05 TON to log the deposit. */
+  forwardTonAmount: z.string(),
+  /** The commitment a deposit needs before it is credited. */
+  confirmation: z.literal("masterchain"),
+});
+export type TonDepositInfo = z.infer<typeof TonDepositInfoSchema>;
+
+/** GET /chain/deposit-info: per family, where and how the caller deposits; null: the rail is off on this server. */
+export const DepositInfoResponseSchema = z.object({
+  accountId: z.string(),
+  solana: SolanaDepositInfoSchema.nullable(),
+  ton: TonDepositInfoSchema.nullable(),
+  /** The families this server pays out on (POST /chain/payouts). */
+  payoutFamilies: z.array(z.enum(PAYOUT_FAMILIES)),
+});
+export type DepositInfoResponse = z.infer<typeof DepositInfoResponseSchema>;
+
+/** One deposit on Solana or TON attributable to the caller: credited to it, or unmatched while naming it (e.g. another token). */
+export const ExternalDepositViewSchema = z.object({
+  id: z.string(),
+  family: z.string(),
+  network: z.string(),
+  txId: z.string(),
+  index: z.number().int(),
+  from: z.string(),
+  token: z.string(),
+  /** Token base units, decimal text. */
+  amount: z.string(),
+  /** credited | unmatched */
+  status: z.string(),
+  /** Why it was not credited (unmatched only). */
+  reason: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ExternalDepositView = z.infer<typeof ExternalDepositViewSchema>;
+export const ExternalDepositsResponseSchema = z.object({ deposits: z.array(ExternalDepositViewSchema) });
+export type ExternalDepositsResponse = z.infer<typeof ExternalDepositsResponseSchema>;
+
+/** POST /chain/ton-deposit-message: the TonConnect message a TON wallet sends to deposit `amount` from `owner`. */
+export const TonDepositMessageRequestSchema = z.object({
+  amount: z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units"),
+  /** The depositing wallet's address (raw 0:… or user-friendly). */
+  owner: z.string().min(1).max(100),
+});
+export type TonDepositMessageRequest = z.infer<typeof TonDepositMessageRequestSchema>;
+export const TonDepositMessageSchema = z.object({
+  /** The owner's jetton wallet for the accepted jetton (the message's destination). */
+  address: z.string(),
+  /** Nanotons to attach (forward_ton_amount + the jetton wallets' fees; unspent returns to the owner). */
+  amount: z.string(),
+  /** The TEP-74 transfer body as a base64 BOC. */
+  payload: z.string(),
+});
+export type TonDepositMessage = z.infer<typeof TonDepositMessageSchema>;

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { DepositInfoResponseSchema, ExternalDepositsResponseSchema, TonDepositMessageRequestSchema, TonDepositMessageSchema } from "@stun/shared";
+import { procedure } from "../define";
+import { depositInfo, listExternalDeposits, tonDepositMessage } from "../../services/external-deposits";
+
+export const depositInfoProcedure = procedure({
+  kind: "query",
+  auth: true,
+  summary: "How the caller deposits on Solana (token account + memo) and TON (marketplace + forward payload) to its account; a family is null when its rail is off here",
+  input: z.object({}).optional(),
+  output: DepositInfoResponseSchema,
+  handler: ({ app, accountId }) => depositInfo(app, accountId),
+});
+
+export const externalDepositsProcedure = procedure({
+  kind: "query",
+  auth: true,
+  summary: "The caller's deposits on Solana and TON: credited ones and unmatched ones naming it, newest first",
+  input: z.object({}).optional(),
+  output: ExternalDepositsResponseSchema,
+  handler: async ({ app, accountId }) => ({ deposits: await listExternalDeposits(app, accountId) }),
+});
+
+export const tonDepositMessageProcedure = procedure({
+  kind: "mutation",
+  auth: true,
+  summary: "The TonConnect message (to the owner's jetton wallet, TEP-74 transfer tagged with the caller's account) that deposits `amount` from `owner`",
+  input: TonDepositMessageRequestSchema,
+  output: TonDepositMessageSchema,
+  handler: ({ app, accountId }, input) => tonDepositMessage(app, accountId, input),
+});

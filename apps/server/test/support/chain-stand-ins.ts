@@ -1,0 +1,133 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { base58 } from "@scure/base";
+import { Address } from "@ton/core";
+
+/**
+ * What the Solana and TON rails and the web app's deposit buttons reach over HTTP, served from
+ * the test process on 127.0.0.1 (no validator or TON node runs here): a Solana JSON-RPC answering
+ * `getLatestBlockhash` and recording `sendTransaction`, and a toncenter v3 answering the jetton
+ * wallet index from `jettonWallets` and an empty transaction list. Everything else is a JSON-RPC
+ * "method not found" / HTTP 501, which the rails log as a failed pass and retry. CORS is open, as
+ * public RPC endpoints are, since browsers call it from the web app's origin.
+ */
+export interface ChainStandIn {
+  /** The Solana JSON-RPC endpoint. */
+  solanaRpcUrl: string;
+  /** The toncenter API root. */
+  tonApiUrl: string;
+  /** The base64 transactions sent with `sendTransaction`, in order. */
+  solanaSent: string[];
+  /** owner (raw `0:…`) → its jetton wallet (raw) for the configured master. */
+  jettonWallets: Map<string, string>;
+  /** JSON-RPC methods asked, in order. */
+  solanaMethods: string[];
+  close(): Promise<void>;
+}
+
+const readBody = async (req: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+};
+
+export async function startChainStandIn(): Promise<ChainStandIn> {
+  const solanaSent: string[] = [];
+  const solanaMethods: string[] = [];
+  const jettonWallets = new Map<string, string>();
+  const blockhash = base58.encode(randomBytes(32));
+  const server: Server = createServer(async (req, res) => {
+    res.setHeader("access-control-allow-origin", "*");
+    res.setHeader("access-control-allow-headers", "content-type, solana-client, x-api-key");
+    res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
+    if (req.method === "OPTIONS") return void res.writeHead(204).end();
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    const json = (status: number, body: unknown) => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (url.pathname === "/solana" && req.method === "POST") {
+      const call = JSON.parse(await readBody(req)) as { id: unknown; method: string; params?: unknown[] };
+      solanaMethods.push(call.method);
+      const ok = (result: unknown) => json(200, { jsonrpc: "2.0", id: call.id, result });
+      if (call.method === "getLatestBlockhash") return ok({ context: { slot: 100 }, value: { blockhash, lastValidBlockHeight: 1_000 } });
+      if (call.method === "getSignaturesForAddress") return ok([]);
+      if (call.method === "sendTransaction") {
+        const wire = Buffer.from(String(call.params?.[0]), "base64");
+        solanaSent.push(wire.toString("base64"));
+        return ok(base58.encode(wire.subarray(1, 65)));
+      }
+      return json(200, { jsonrpc: "2.0", id: call.id, error: { code: -32601, message: `the stand-in has no ${call.method}` } });
+    }
+    if (url.pathname === "/ton/api/v3/transactions") return json(200, { transactions: [] });
+    if (url.pathname === "/ton/api/v3/jetton/wallets") {
+      const owner = url.searchParams.get("owner_address") ?? "";
+      const wallet = jettonWallets.get(Address.parse(owner).toRawString());
+      return json(200, { jetton_wallets: wallet ? [{ address: wallet }] : [] });
+    }
+    json(501, { error: `the stand-in does not serve ${req.method} ${url.pathname}` });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    solanaRpcUrl: `${root}/solana`,
+    tonApiUrl: `${root}/ton`,
+    solanaSent,
+    solanaMethods,
+    jettonWallets,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface RailsSetup {
+  env: Record<string, string>;
+  solanaMint: string;
+  solanaDepositOwner: string;
+  tonMarketplace: Address;
+  tonJettonMaster: Address;
+}
+
+const secretFile = (dir: string, name: string, content: unknown): string => {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify(content));
+  chmodSync(file, 0o600);
+  return file;
+};
+
+/**
+ * SOLANA_* and TON_* for a server whose rails read `standIn`: mainnet networks, fresh addresses,
+ * payout keys (so both families pay out), and a poll interval long enough that only the start's
+ * pass runs during a test (payouts stay `pending`).
+ */
+export function railsEnv(standIn: ChainStandIn): RailsSetup {
+  const dir = mkdtempSync(path.join(tmpdir(), "stun-rails-"));
+  const seed = randomBytes(32);
+  const solanaKey = [...seed, ...ed25519.getPublicKey(seed)];
+  const solanaMint = base58.encode(randomBytes(32));
+  const solanaDepositOwner = base58.encode(randomBytes(32));
+  const tonMarketplace = new Address(0, randomBytes(32));
+  const tonJettonMaster = new Address(0, randomBytes(32));
+  return {
+    solanaMint,
+    solanaDepositOwner,
+    tonMarketplace,
+    tonJettonMaster,
+    env: {
+      SOLANA_RPC_URL: standIn.solanaRpcUrl,
+      SOLANA_NETWORK: "mainnet-beta",
+      SOLANA_MINT: solanaMint,
+      SOLANA_DEPOSIT_OWNER: solanaDepositOwner,
+      SOLANA_SETTLEMENT_KEY: secretFile(dir, "solana.json", solanaKey),
+      SOLANA_POLL_MS: "3600000",
+      TON_API_URL: standIn.tonApiUrl,
+      TON_NETWORK: "mainnet",
+      TON_MARKETPLACE: tonMarketplace.toString(),
+      TON_JETTON_MASTER: tonJettonMaster.toString(),
+      TON_WALLET_KEY: secretFile(dir, "ton-wallet.json", randomBytes(32).toString("hex")),
+      TON_SETTLER_KEYS: secretFile(dir, "ton-settlers.json", [randomBytes(32).toString("hex")]),
+      TON_POLL_MS: "3600000",
+    },
+  };
+}
