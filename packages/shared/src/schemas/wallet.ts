@@ -95,11 +95,14 @@ export const ChainWithdrawalsResponseSchema = z.object({ withdrawals: z.array(Wi
 /** Chain families the ledger pays out on besides the EVM marketplace (docs/CHAIN.md). */
 export const PAYOUT_FAMILIES = ["solana", "ton"] as const;
 
+/** A positive amount of a chain family's token in integer base units (one ledger unit each), decimal text under 2⁶³. */
+export const PositiveBaseUnitsSchema = z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units");
+
 /** POST /chain/payouts: pay that much of the caller's balance to its linked wallet of `family`. */
 export const ExternalPayoutRequestSchema = z.object({
   family: z.enum(PAYOUT_FAMILIES),
   /** Base units of the family's configured token (one ledger unit each). */
-  amount: z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units"),
+  amount: PositiveBaseUnitsSchema,
 });
 export type ExternalPayoutRequest = z.infer<typeof ExternalPayoutRequestSchema>;
 
@@ -190,7 +193,7 @@ export type ExternalDepositsResponse = z.infer<typeof ExternalDepositsResponseSc
 
 /** POST /chain/ton-deposit-message: the TonConnect message a TON wallet sends to deposit `amount` from `owner`. */
 export const TonDepositMessageRequestSchema = z.object({
-  amount: z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units"),
+  amount: PositiveBaseUnitsSchema,
   /** The depositing wallet's address (raw 0:… or user-friendly). */
   owner: z.string().min(1).max(100),
 });
