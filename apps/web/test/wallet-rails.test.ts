@@ -7,6 +7,7 @@ import { Address, Cell } from "@ton/core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { bytes32ToAccount, DEPOSIT_TAG } from "@stun/contracts-ton";
+import { recordDeposits } from "../../server/src/chains/external-deposits";
 import { mint } from "../../server/src/ledger";
 import { tonWallet } from "../../server/test/support/wallet-signers";
 import { type ChainStandIn, type RailsSetup, railsEnv, startChainStandIn } from "../../server/test/support/chain-stand-ins";
@@ -119,7 +120,13 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(a.errors()).toEqual([]);
   });
 
-  it("Deposit on Solana: the wallet signs an SPL transfer to the deposit account with the account id as memo, sent to the RPC", async () => {
+  it("Solana: the wallet's token balance; Deposit: the wallet signs an SPL transfer to the deposit account with the account id as memo, sent to the RPC", async () => {
+    // The connected wallet's token balance, read from the RPC (its associated token account).
+    const [walletAta] = PublicKey.findProgramAddressSync([new PublicKey(solana.address).toBytes(), new PublicKey(TOKEN_PROGRAM).toBytes(), new PublicKey(rails.solanaMint).toBytes()], ATA_PROGRAM);
+    standIn.solanaTokenBalances.set(walletAta.toBase58(), 7_000_000n);
+    await rail("solana").getByRole("button", { name: "Show Stun Test Solana's balance" }).click();
+    await expect.poll(() => rail("solana").getByTestId("solana-wallet-balance").textContent()).toBe("7,000,000");
+
     const form = page.getByTestId("solana-deposit-form");
     await form.getByLabel("Deposit amount (base units)").fill("1500000");
     await form.getByRole("button", { name: "Deposit with Stun Test Solana" }).click();
@@ -135,6 +142,7 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(transfer.data[0]).toBe(3);
     expect(transfer.data.readBigUInt64LE(1)).toBe(1_500_000n);
     expect(transfer.keys[1]!.pubkey.toBase58()).toBe(await rail("solana").getByTestId("solana-deposit-account").textContent());
+    expect(transfer.keys[0]!.pubkey.toBase58()).toBe(walletAta.toBase58());
     expect(transfer.keys[2]!.pubkey.toBase58()).toBe(solana.address);
     const memo = tx.instructions.find((i) => MEMO_PROGRAMS.includes(i.programId.toBase58()))!;
     expect(memo.data.toString("utf8")).toBe(accountId);
@@ -178,6 +186,30 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(await row.getByTestId("payout-status").textContent()).toBe("pending");
     const payouts = await net.db.prisma.externalPayout.findMany({ where: { accountId } });
     expect(payouts.map((p) => [p.family, p.toAddress, p.amount.toString(), p.status])).toEqual([["solana", solana.address, "1200", "pending"]]);
+    expect(a.errors()).toEqual([]);
+  });
+
+  it("lists the account's deposits per family: credited, and unmatched ones naming it with the reason", async () => {
+    const deposit = (family: "solana" | "ton", txId: string, token: string) => ({
+      family,
+      network: family === "solana" ? "mainnet-beta" : "mainnet",
+      txId,
+      index: 0,
+      accountTag: accountId,
+      token,
+      amount: 4_200n,
+      from: family === "solana" ? solana.address : Address.parse(tonUser.address).toRawString(),
+      slotOrLt: 1n,
+      final: true,
+    });
+    await net.db.prisma.$transaction((tx) => recordDeposits(tx, [deposit("solana", "sol-credited", rails.solanaMint)], { token: rails.solanaMint }));
+    await net.db.prisma.$transaction((tx) => recordDeposits(tx, [deposit("ton", "ton-other-jetton", "0:other")], { token: rails.tonJettonMaster.toRawString() }));
+    const solanaRows = rail("solana").getByTestId("deposit-row-solana");
+    const tonRows = rail("ton").getByTestId("deposit-row-ton");
+    await expect.poll(() => solanaRows.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => tonRows.count(), { timeout: 15_000 }).toBe(1);
+    expect(await solanaRows.textContent()).toMatch(/4,200.*credited/);
+    expect(await tonRows.textContent()).toMatch(/4,200.*unmatched.*is not the ledger token/);
     expect(a.errors()).toEqual([]);
   });
 

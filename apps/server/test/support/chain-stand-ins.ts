@@ -11,7 +11,7 @@ import { Address } from "@ton/core";
 /**
  * What the Solana and TON rails and the web app's deposit buttons reach over HTTP, served from
  * the test process on 127.0.0.1 (no validator or TON node runs here): a Solana JSON-RPC answering
- * `getLatestBlockhash` and recording `sendTransaction`, and a toncenter v3 answering the jetton
+ * `getLatestBlockhash` and `getTokenAccountBalance` and recording `sendTransaction`, and a toncenter v3 answering the jetton
  * wallet index from `jettonWallets` and an empty transaction list. Everything else is a JSON-RPC
  * "method not found" / HTTP 501, which the rails log as a failed pass and retry. CORS is open, as
  * public RPC endpoints are, since browsers call it from the web app's origin.
@@ -27,6 +27,8 @@ export interface ChainStandIn {
   jettonWallets: Map<string, string>;
   /** JSON-RPC methods asked, in order. */
   solanaMethods: string[];
+  /** token account → its balance in base units (`getTokenAccountBalance`; others do not exist). */
+  solanaTokenBalances: Map<string, bigint>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
   const solanaSent: string[] = [];
   const solanaMethods: string[] = [];
   const jettonWallets = new Map<string, string>();
+  const solanaTokenBalances = new Map<string, bigint>();
   const blockhash = base58.encode(randomBytes(32));
   const server: Server = createServer(async (req, res) => {
     res.setHeader("access-control-allow-origin", "*");
@@ -54,6 +57,11 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
       const ok = (result: unknown) => json(200, { jsonrpc: "2.0", id: call.id, result });
       if (call.method === "getLatestBlockhash") return ok({ context: { slot: 100 }, value: { blockhash, lastValidBlockHeight: 1_000 } });
       if (call.method === "getSignaturesForAddress") return ok([]);
+      if (call.method === "getTokenAccountBalance") {
+        const balance = solanaTokenBalances.get(String(call.params?.[0]));
+        if (balance === undefined) return json(200, { jsonrpc: "2.0", id: call.id, error: { code: -32602, message: "Invalid param: could not find account" } });
+        return ok({ context: { slot: 100 }, value: { amount: balance.toString(), decimals: 6, uiAmount: null, uiAmountString: "" } });
+      }
       if (call.method === "sendTransaction") {
         const wire = Buffer.from(String(call.params?.[0]), "base64");
         solanaSent.push(wire.toString("base64"));
@@ -76,6 +84,7 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
     tonApiUrl: `${root}/ton`,
     solanaSent,
     solanaMethods,
+    solanaTokenBalances,
     jettonWallets,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

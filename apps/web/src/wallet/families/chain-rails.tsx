@@ -16,7 +16,8 @@ import { useApiKey } from "@/lib/api-key";
 import { toUiError, type UiError } from "@/lib/errors";
 import { formatAgo, formatAmount } from "@/lib/format";
 import { rest } from "@/lib/rest";
-import { depositFromSolanaWallet } from "./solana";
+import { PublicKey } from "@solana/web3.js";
+import { depositFromSolanaWallet, solanaTokenBalance } from "./solana";
 import { depositFromTonWallet } from "./ton";
 
 type RailFamily = "solana" | "ton";
@@ -123,24 +124,64 @@ function SolanaDepositForm({ info }: { info: SolanaDepositInfo }) {
   const { wallets } = useWallet();
   const queryClient = useQueryClient();
   const usable = wallets.filter((w) => w.readyState === "Installed" || w.readyState === "Loadable");
-  if (usable.length === 0) return <p className="text-sm text-slate-500">No Solana wallet in this browser: send the transfer and memo above from any wallet.</p>;
+  const adapter = usable[0]?.adapter;
+  // The wallet's account once it shared it (a deposit, or "Show balance"): its token balance is read then.
+  const [owner, setOwner] = useState<string | null>(adapter?.publicKey?.toBase58() ?? null);
+  const [connectError, setConnectError] = useState<UiError | null>(null);
+  const balance = useQuery({
+    queryKey: ["solana.balance", info.rpcUrl, info.mint, owner],
+    queryFn: () => solanaTokenBalance(info, new PublicKey(owner!)),
+    enabled: !!owner,
+    refetchInterval: 15_000,
+  });
+  if (!adapter) return <p className="text-sm text-slate-500">No Solana wallet in this browser: send the transfer and memo above from any wallet.</p>;
+  const showBalance = async () => {
+    setConnectError(null);
+    try {
+      if (!adapter.connected) await adapter.connect();
+      setOwner(adapter.publicKey?.toBase58() ?? null);
+    } catch (e) {
+      setConnectError(toUiError(e));
+    }
+  };
   return (
-    <AmountForm
-      testId="solana-deposit-form"
-      label="Deposit amount (base units)"
-      busyLabel="Waiting for the wallet…"
-      button={<Button type="submit">Deposit with {usable[0]!.adapter.name}</Button>}
-      run={async (amount) => {
-        // One wallet per browser is the common case; with several, the first installed one sends.
-        const signature = await depositFromSolanaWallet(usable[0]!.adapter, info, amount);
-        await queryClient.invalidateQueries({ queryKey: ["chain.deposits"] });
-        return (
+    <div className="space-y-3">
+      <p className="text-sm text-slate-600">
+        {owner ? (
           <>
-            Sent <Mono>{signature}</Mono>; credited once finalized.
+            {adapter.name} <Mono>{owner}</Mono> holds{" "}
+            <span className="font-mono text-slate-900" data-testid="solana-wallet-balance">
+              {balance.data === undefined ? "…" : formatAmount(balance.data)}
+            </span>{" "}
+            base units of the token.
           </>
-        );
-      }}
-    />
+        ) : (
+          <Button size="sm" variant="secondary" onClick={() => void showBalance()}>
+            Show {adapter.name}&apos;s balance
+          </Button>
+        )}
+      </p>
+      {balance.error ? <ErrorNotice error={toUiError(balance.error)} title="Could not read the wallet's token balance" /> : null}
+      {connectError ? <ErrorNotice error={connectError} title="The wallet did not connect" /> : null}
+      <AmountForm
+        testId="solana-deposit-form"
+        label="Deposit amount (base units)"
+        busyLabel="Waiting for the wallet…"
+        button={<Button type="submit">Deposit with {adapter.name}</Button>}
+        run={async (amount) => {
+          // One wallet per browser is the common case; with several, the first installed one sends.
+          const signature = await depositFromSolanaWallet(adapter, info, amount);
+          setOwner(adapter.publicKey?.toBase58() ?? null);
+          await queryClient.invalidateQueries({ queryKey: ["chain.deposits"] });
+          await queryClient.invalidateQueries({ queryKey: ["solana.balance"] });
+          return (
+            <>
+              Sent <Mono>{signature}</Mono>; credited once finalized.
+            </>
+          );
+        }}
+      />
+    </div>
   );
 }
 

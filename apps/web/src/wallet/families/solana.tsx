@@ -151,6 +151,20 @@ export function depositInstructions(owner: PublicKey, info: SolanaDepositInfo, a
   return [transfer, memo];
 }
 
+/**
+ * The owner's balance of the deposit token (base units, from its associated token account through
+ * the server's RPC); 0 when it has no token account yet.
+ */
+export async function solanaTokenBalance(info: SolanaDepositInfo, owner: PublicKey): Promise<bigint> {
+  try {
+    const { value } = await new Connection(info.rpcUrl, "confirmed").getTokenAccountBalance(associatedTokenAccount(owner, new PublicKey(info.mint)));
+    return BigInt(value.amount);
+  } catch (e) {
+    if (/could not find account/i.test((e as Error).message)) return 0n;
+    throw e;
+  }
+}
+
 /** The wallet-standard features a deposit uses (the shapes of @solana/wallet-standard-features). */
 interface StandardAccount {
   address: string;
