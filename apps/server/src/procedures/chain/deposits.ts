@@ -21,9 +21,11 @@ export const externalDepositsProcedure = procedure({
   handler: async ({ app, accountId }) => ({ deposits: await listExternalDeposits(app, accountId) }),
 });
 
+/** Writes nothing (a POST for its body): a requester key may build its deposit. */
 export const tonDepositMessageProcedure = procedure({
   kind: "mutation",
   auth: true,
+  scopes: ["requester"],
   summary: "The TonConnect message (to the owner's jetton wallet, TEP-74 transfer tagged with the caller's account) that deposits `amount` from `owner`",
   input: TonDepositMessageRequestSchema,
   output: TonDepositMessageSchema,
