@@ -6,11 +6,11 @@ import { base58 } from "@scure/base";
 import { Address, Cell } from "@ton/core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { bytes32ToAccount, DEPOSIT_TAG } from "@stun/contracts-ton";
+import { forwardPayloadAccount } from "@stun/contracts-ton";
 import { recordDeposits } from "../../server/src/chains/external-deposits";
 import { mint } from "../../server/src/ledger";
 import { tonWallet } from "../../server/test/support/wallet-signers";
-import { type ChainStandIn, type RailsSetup, railsEnv, startChainStandIn } from "../../server/test/support/chain-stand-ins";
+import { type ChainStandIn, type RailsSetup, railsEnv, readJettonTransfer, startChainStandIn } from "../../server/test/support/chain-stand-ins";
 import { launchBrowser, type TestBrowser } from "./support/browser";
 import { ARTIFACTS, startWebNetwork, type TestNetwork } from "./support/network";
 import { type SolanaTestWallet, type TonTestWallet, installSolanaTestWallet, installTonTestWallet, stubNonLocalRequests } from "./support/wallet-families";
@@ -18,15 +18,6 @@ import { type SolanaTestWallet, type TonTestWallet, installSolanaTestWallet, ins
 const TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 const ATA_PROGRAM = new PublicKey("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 const MEMO_PROGRAMS = ["MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"];
-
-/** The Stun account a forward payload (Either bit 1 + ref to "STUN" ‖ bytes32) names. */
-function taggedAccount(forwardPayload: Cell): string | undefined {
-  const s = forwardPayload.beginParse();
-  if (!s.loadBit()) return undefined;
-  const tag = s.loadRef().beginParse();
-  if (tag.loadUint(32) !== DEPOSIT_TAG) return undefined;
-  return bytes32ToAccount(tag.loadBuffer(32));
-}
 
 /**
  * The wallet page's Solana and TON part, in real Chromium against a server whose Solana and TON
@@ -115,7 +106,7 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(await rail("solana").getByTestId("solana-mint").textContent()).toBe(rails.solanaMint);
     expect(Address.parse((await rail("ton").getByTestId("ton-marketplace").textContent())!).equals(rails.tonMarketplace)).toBe(true);
     expect(Address.parse((await rail("ton").getByTestId("ton-jetton-master").textContent())!).equals(rails.tonJettonMaster)).toBe(true);
-    expect(taggedAccount(Cell.fromBase64((await rail("ton").getByTestId("ton-forward-payload").textContent())!))).toBe(accountId);
+    expect(forwardPayloadAccount(Cell.fromBase64((await rail("ton").getByTestId("ton-forward-payload").textContent())!).beginParse())).toBe(accountId);
     await rail("solana").screenshot({ path: path.join(ARTIFACTS, "wallet-rail-solana.png") });
     expect(a.errors()).toEqual([]);
   });
@@ -160,15 +151,10 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(ton.sent).toHaveLength(1);
     const [message] = ton.sent[0]!.messages;
     expect(Address.parse(message!.address).equals(tonUserJettonWallet)).toBe(true);
-    const body = Cell.fromBase64(message!.payload!).beginParse();
-    expect(body.loadUint(32)).toBe(0x0f8a7ea5);
-    body.loadUintBig(64);
-    expect(body.loadCoins()).toBe(2_500_000n);
-    expect(body.loadAddress().equals(rails.tonMarketplace)).toBe(true);
-    expect(body.loadAddress().equals(Address.parse(tonUser.address))).toBe(true);
-    body.loadBit();
-    body.loadCoins();
-    expect(taggedAccount(body.asCell())).toBe(accountId);
+    const transfer = readJettonTransfer(message!.payload!);
+    expect(transfer).toMatchObject({ op: 0x0f8a7ea5, amount: 2_500_000n, account: accountId });
+    expect(transfer.destination.equals(rails.tonMarketplace)).toBe(true);
+    expect(transfer.responseDestination.equals(Address.parse(tonUser.address))).toBe(true);
     expect(a.errors()).toEqual([]);
   });
 

@@ -9,22 +9,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { Address, Cell } from "@ton/core";
 import { address } from "@solana/kit";
 import { findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from "@solana-program/token";
-import { bytes32ToAccount, DEPOSIT_TAG } from "@stun/contracts-ton";
+import { forwardPayloadAccount } from "@stun/contracts-ton";
 import { recordDeposits } from "../../src/chains/external-deposits";
 import type { ObservedDeposit } from "../../src/chains/family";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
 import { api } from "../support/api";
-import { type ChainStandIn, type RailsSetup, railsEnv, startChainStandIn } from "../support/chain-stand-ins";
-
-/** The Stun account a forward payload (Either bit 1 + ref to "STUN" ‖ bytes32) names. */
-function taggedAccount(forwardPayload: Cell): string | undefined {
-  const s = forwardPayload.beginParse();
-  if (!s.loadBit()) return undefined;
-  const tag = s.loadRef().beginParse();
-  if (tag.loadUint(32) !== DEPOSIT_TAG) return undefined;
-  return bytes32ToAccount(tag.loadBuffer(32));
-}
+import { type ChainStandIn, type RailsSetup, railsEnv, readJettonTransfer, startChainStandIn } from "../support/chain-stand-ins";
 
 describeDb("deposits on Solana and TON: how to, the TON message, the listing", () => {
   let standIn: ChainStandIn;
@@ -57,7 +48,7 @@ describeDb("deposits on Solana and TON: how to, the TON message, the listing", (
     });
     expect(Address.parse(res.body.ton.marketplace).equals(rails.tonMarketplace)).toBe(true);
     expect(Address.parse(res.body.ton.jettonMaster).equals(rails.tonJettonMaster)).toBe(true);
-    expect(taggedAccount(Cell.fromBase64(res.body.ton.forwardPayload))).toBe(net.accountId);
+    expect(forwardPayloadAccount(Cell.fromBase64(res.body.ton.forwardPayload).beginParse())).toBe(net.accountId);
     expect(res.body.ton.tagHex).toBe(`5354554e${Buffer.from(net.accountId.padEnd(32, "\0")).toString("hex")}`);
     expect(res.body.payoutFamilies).toEqual(["solana", "ton"]);
     expect((await api(net.url, "GET", "/chain/deposit-info")).status).toBe(401);
@@ -71,16 +62,11 @@ describeDb("deposits on Solana and TON: how to, the TON message, the listing", (
     expect(res.status).toBe(200);
     expect(Address.parse(res.body.address).equals(jettonWallet)).toBe(true);
     expect(BigInt(res.body.amount)).toBeGreaterThan(BigInt(50_000_000));
-    const body = Cell.fromBase64(res.body.payload).beginParse();
-    expect(body.loadUint(32)).toBe(0x0f8a7ea5);
-    body.loadUintBig(64);
-    expect(body.loadCoins()).toBe(2_500_000n);
-    expect(body.loadAddress().equals(rails.tonMarketplace)).toBe(true);
-    expect(body.loadAddress().equals(owner)).toBe(true);
-    expect(body.loadBit()).toBe(false);
-    const forwardTon = body.loadCoins();
-    expect(forwardTon >= 10_000_000n && forwardTon <= 50_000_000n).toBe(true);
-    expect(taggedAccount(body.asCell())).toBe(net.accountId);
+    const transfer = readJettonTransfer(res.body.payload);
+    expect(transfer).toMatchObject({ op: 0x0f8a7ea5, amount: 2_500_000n, account: net.accountId });
+    expect(transfer.destination.equals(rails.tonMarketplace)).toBe(true);
+    expect(transfer.responseDestination.equals(owner)).toBe(true);
+    expect(transfer.forwardTonAmount >= 10_000_000n && transfer.forwardTonAmount <= 50_000_000n).toBe(true);
 
     // An owner with no jetton wallet, a bad address, a bad amount: clear 4xx.
     const none = await api(net.url, "POST", "/chain/ton-deposit-message", { key: net.apiKey, json: { amount: "1", owner: new Address(0, Buffer.alloc(32, 1)).toString() } });

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { base58 } from "@scure/base";
-import { Address } from "@ton/core";
+import { type Address as TonAddress, Address, Cell } from "@ton/core";
+import { forwardPayloadAccount } from "@stun/contracts-ton";
 
 /**
  * What the Solana and TON rails and the web app's deposit buttons reach over HTTP, served from
@@ -139,4 +140,17 @@ export function railsEnv(standIn: ChainStandIn): RailsSetup {
       TON_POLL_MS: "3600000",
     },
   };
+}
+
+/** A TEP-74 jetton `transfer` body (base64 BOC), read field by field, with the account its forward payload names. */
+export function readJettonTransfer(boc: string): { op: number; amount: bigint; destination: TonAddress; responseDestination: TonAddress; forwardTonAmount: bigint; account: string | undefined } {
+  const s = Cell.fromBase64(boc).beginParse();
+  const op = s.loadUint(32);
+  s.loadUintBig(64);
+  const amount = s.loadCoins();
+  const destination = s.loadAddress();
+  const responseDestination = s.loadAddress();
+  if (s.loadBit()) s.loadRef(); // custom_payload
+  const forwardTonAmount = s.loadCoins();
+  return { op, amount, destination, responseDestination, forwardTonAmount, account: forwardPayloadAccount(s) };
 }
