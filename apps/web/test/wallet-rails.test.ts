@@ -47,7 +47,7 @@ describe("web app: Solana and TON deposits and payouts", () => {
   beforeAll(async () => {
     standIn = await startChainStandIn();
     rails = railsEnv(standIn);
-    standIn.jettonWallets.set(Address.parse(tonUser.address).toRawString(), tonUserJettonWallet.toRawString());
+    standIn.jettonWallets.set(Address.parse(tonUser.address).toRawString(), { address: tonUserJettonWallet.toRawString(), balance: 3_000_000n });
     net = await startWebNetwork({ providers: 0, env: { ...rails.env, SIWS_NETWORKS: "mainnet", TON_NETWORKS: "-239" } });
     a = await launchBrowser();
     stubbed = await stubNonLocalRequests(a.context);
@@ -141,7 +141,11 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(a.errors()).toEqual([]);
   });
 
-  it("Deposit on TON: the wallet sends a jetton transfer to the marketplace whose forward payload names the account", async () => {
+  it("TON: the wallet's jetton balance; Deposit: the wallet sends a jetton transfer to the marketplace whose forward payload names the account", async () => {
+    // The wallet's jetton balance, read through the server's TON API once the wallet connected.
+    await rail("ton").getByRole("button", { name: "Show the TON wallet's balance" }).click();
+    await expect.poll(() => rail("ton").getByTestId("ton-wallet-balance").textContent()).toBe("3,000,000");
+
     const form = page.getByTestId("ton-deposit-form");
     await form.getByLabel("Deposit amount (jetton base units)").fill("2500000");
     await form.getByRole("button", { name: "Deposit with a TON wallet" }).click();

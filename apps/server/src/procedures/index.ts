@@ -23,7 +23,7 @@ import { chainSettlementsProcedure } from "./chain/settlements";
 import { chainStatusProcedure } from "./chain/status";
 import { listWithdrawalsProcedure, withdrawProcedure } from "./chain/withdrawals";
 import { listPayoutsProcedure, payoutProcedure } from "./chain/payouts";
-import { depositInfoProcedure, externalDepositsProcedure, tonDepositMessageProcedure } from "./chain/deposits";
+import { depositInfoProcedure, externalDepositsProcedure, tonBalanceProcedure, tonDepositMessageProcedure } from "./chain/deposits";
 import { createKeyProcedure } from "./keys/create";
 import { listKeysProcedure } from "./keys/list";
 import { revokeKeyProcedure } from "./keys/revoke";
@@ -68,6 +68,7 @@ export const procedures = {
     depositInfo: depositInfoProcedure,
     deposits: externalDepositsProcedure,
     tonDepositMessage: tonDepositMessageProcedure,
+    tonBalance: tonBalanceProcedure,
     settlements: chainSettlementsProcedure,
   },
   keys: { list: listKeysProcedure, create: createKeyProcedure, revoke: revokeKeyProcedure, rotate: rotateKeyProcedure },

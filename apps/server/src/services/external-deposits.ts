@@ -5,7 +5,7 @@
  */
 import { Address, beginCell, toNano } from "@ton/core";
 import { depositForwardPayload, depositTagCell } from "@stun/contracts-ton";
-import { StunError, type DepositInfoResponse, type ExternalDepositView, type SolanaDepositInfo, type TonDepositInfo, type TonDepositMessage, type TonDepositMessageRequest } from "@stun/shared";
+import { StunError, type DepositInfoResponse, type ExternalDepositView, type SolanaDepositInfo, type TonBalance, type TonDepositInfo, type TonDepositMessage, type TonDepositMessageRequest } from "@stun/shared";
 import { associatedTokenAccount } from "../chains/solana/payouts";
 import type { SolanaConfig } from "../chains/solana/config";
 import type { TonConfig } from "../chains/ton/config";
@@ -60,6 +60,29 @@ function needTon(app: AppContext): TonConfig {
   return app.config.ton;
 }
 
+function parseTonOwner(text: string): Address {
+  try {
+    return Address.parse(text);
+  } catch {
+    throw new StunError("VALIDATION_FAILED", `owner: not a TON address: ${JSON.stringify(text.slice(0, 100))}`);
+  }
+}
+
+async function jettonWalletOfOwner(ton: TonConfig, owner: Address, fetchImpl: typeof fetch) {
+  try {
+    return await jettonWalletOf(ton.apiUrl, ton.apiKey, owner.toRawString(), ton.jettonMaster, fetchImpl);
+  } catch (e) {
+    throw new StunError("UNAVAILABLE", `the TON API did not answer which jetton wallet ${owner.toRawString()} holds: ${(e as Error).message}`);
+  }
+}
+
+/** The owner's balance of the accepted jetton, through the TON API (0 without a jetton wallet). */
+export async function tonBalance(app: AppContext, owner: string, fetchImpl: typeof fetch = fetch): Promise<TonBalance> {
+  const ton = needTon(app);
+  const wallet = await jettonWalletOfOwner(ton, parseTonOwner(owner), fetchImpl);
+  return { jettonWallet: wallet?.address ?? null, balance: (wallet?.balance ?? 0n).toString() };
+}
+
 /**
  * The message a TonConnect wallet sends to deposit `amount` jetton base units from `owner` to the
  * caller's account: a TEP-74 `transfer` to the owner's jetton wallet (found through the TON API),
@@ -67,18 +90,8 @@ function needTon(app: AppContext): TonConfig {
  */
 export async function tonDepositMessage(app: AppContext, accountId: string, input: TonDepositMessageRequest, fetchImpl: typeof fetch = fetch): Promise<TonDepositMessage> {
   const ton = needTon(app);
-  let owner: Address;
-  try {
-    owner = Address.parse(input.owner);
-  } catch {
-    throw new StunError("VALIDATION_FAILED", `owner: not a TON address: ${JSON.stringify(input.owner.slice(0, 100))}`);
-  }
-  let wallet: string | null;
-  try {
-    wallet = await jettonWalletOf(ton.apiUrl, ton.apiKey, owner.toRawString(), ton.jettonMaster, fetchImpl);
-  } catch (e) {
-    throw new StunError("UNAVAILABLE", `the TON API did not answer which jetton wallet ${owner.toRawString()} holds: ${(e as Error).message}`);
-  }
+  const owner = parseTonOwner(input.owner);
+  const wallet = await jettonWalletOfOwner(ton, owner, fetchImpl);
   if (!wallet) throw new StunError("INSUFFICIENT_FUNDS", `${owner.toRawString()} holds no jetton wallet of ${ton.jettonMaster}: it has none of the token to deposit`);
   const body = beginCell()
     .storeUint(JETTON_TRANSFER, 32)
@@ -90,7 +103,7 @@ export async function tonDepositMessage(app: AppContext, accountId: string, inpu
     .storeCoins(TON_FORWARD_AMOUNT)
     .storeSlice(depositForwardPayload(accountId).beginParse())
     .endCell();
-  return { address: Address.parse(wallet).toString({ bounceable: true, testOnly: ton.network === "testnet" }), amount: TON_DEPOSIT_VALUE.toString(), payload: body.toBoc().toString("base64") };
+  return { address: Address.parse(wallet.address).toString({ bounceable: true, testOnly: ton.network === "testnet" }), amount: TON_DEPOSIT_VALUE.toString(), payload: body.toBoc().toString("base64") };
 }
 
 /** Deposits credited to the account, and unmatched ones whose tag names it (another token, too large), newest first. */

@@ -57,7 +57,7 @@ describeDb("deposits on Solana and TON: how to, the TON message, the listing", (
   it("builds the TonConnect deposit message from the owner's jetton wallet, tagged with the caller's account", async () => {
     const owner = new Address(0, Buffer.alloc(32, 7));
     const jettonWallet = new Address(0, Buffer.alloc(32, 9));
-    standIn.jettonWallets.set(owner.toRawString(), jettonWallet.toRawString());
+    standIn.jettonWallets.set(owner.toRawString(), { address: jettonWallet.toRawString(), balance: 9_000_000n });
     const res = await api(net.url, "POST", "/chain/ton-deposit-message", { key: net.apiKey, json: { amount: "2500000", owner: owner.toString() } });
     expect(res.status).toBe(200);
     expect(Address.parse(res.body.address).equals(jettonWallet)).toBe(true);
@@ -67,6 +67,13 @@ describeDb("deposits on Solana and TON: how to, the TON message, the listing", (
     expect(transfer.destination.equals(rails.tonMarketplace)).toBe(true);
     expect(transfer.responseDestination.equals(owner)).toBe(true);
     expect(transfer.forwardTonAmount >= 10_000_000n && transfer.forwardTonAmount <= 50_000_000n).toBe(true);
+
+    // Its balance, and an owner without a jetton wallet holding none.
+    const balance = await api(net.url, "GET", `/chain/ton-balance?owner=${encodeURIComponent(owner.toString())}`, { key: net.apiKey });
+    expect(balance.body).toEqual({ jettonWallet: jettonWallet.toRawString(), balance: "9000000" });
+    const empty = await api(net.url, "GET", `/chain/ton-balance?owner=${new Address(0, Buffer.alloc(32, 1)).toRawString()}`, { key: net.apiKey });
+    expect(empty.body).toEqual({ jettonWallet: null, balance: "0" });
+    expect((await api(net.url, "GET", "/chain/ton-balance?owner=nope", { key: net.apiKey })).body.error.code).toBe("VALIDATION_FAILED");
 
     // An owner with no jetton wallet, a bad address, a bad amount: clear 4xx.
     const none = await api(net.url, "POST", "/chain/ton-deposit-message", { key: net.apiKey, json: { amount: "1", owner: new Address(0, Buffer.alloc(32, 1)).toString() } });

@@ -41,6 +41,7 @@ describeDb("REST contract and bad input", () => {
       "/api/v1/chain/deposits",
       "/api/v1/chain/payouts",
       "/api/v1/chain/settlements",
+      "/api/v1/chain/ton-balance",
       "/api/v1/chain/ton-deposit-message",
       "/api/v1/chain/withdrawals",
     ]);

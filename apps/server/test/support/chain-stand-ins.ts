@@ -24,8 +24,8 @@ export interface ChainStandIn {
   tonApiUrl: string;
   /** The base64 transactions sent with `sendTransaction`, in order. */
   solanaSent: string[];
-  /** owner (raw `0:…`) → its jetton wallet (raw) for the configured master. */
-  jettonWallets: Map<string, string>;
+  /** owner (raw `0:…`) → its jetton wallet (raw) for the configured master, and that wallet's balance. */
+  jettonWallets: Map<string, { address: string; balance: bigint }>;
   /** JSON-RPC methods asked, in order. */
   solanaMethods: string[];
   /** token account → its balance in base units (`getTokenAccountBalance`; others do not exist). */
@@ -42,7 +42,7 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
 export async function startChainStandIn(): Promise<ChainStandIn> {
   const solanaSent: string[] = [];
   const solanaMethods: string[] = [];
-  const jettonWallets = new Map<string, string>();
+  const jettonWallets = new Map<string, { address: string; balance: bigint }>();
   const solanaTokenBalances = new Map<string, bigint>();
   const blockhash = base58.encode(randomBytes(32));
   const server: Server = createServer(async (req, res) => {
@@ -74,7 +74,7 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
     if (url.pathname === "/ton/api/v3/jetton/wallets") {
       const owner = url.searchParams.get("owner_address") ?? "";
       const wallet = jettonWallets.get(Address.parse(owner).toRawString());
-      return json(200, { jetton_wallets: wallet ? [{ address: wallet }] : [] });
+      return json(200, { jetton_wallets: wallet ? [{ address: wallet.address, balance: wallet.balance.toString() }] : [] });
     }
     json(501, { error: `the stand-in does not serve ${req.method} ${url.pathname}` });
   });

@@ -191,11 +191,24 @@ export type ExternalDepositView = z.infer<typeof ExternalDepositViewSchema>;
 export const ExternalDepositsResponseSchema = z.object({ deposits: z.array(ExternalDepositViewSchema) });
 export type ExternalDepositsResponse = z.infer<typeof ExternalDepositsResponseSchema>;
 
+/** A TON wallet address (raw 0:… or user-friendly), as a request names one. */
+const TonOwnerSchema = z.string().min(1).max(100);
+
+/** GET /chain/ton-balance?owner=: the owner's balance of the accepted jetton. */
+export const TonBalanceQuerySchema = z.object({ owner: TonOwnerSchema });
+export const TonBalanceSchema = z.object({
+  /** The owner's jetton wallet (raw), or null when it has none (balance 0). */
+  jettonWallet: z.string().nullable(),
+  /** Jetton base units, decimal text. */
+  balance: z.string(),
+});
+export type TonBalance = z.infer<typeof TonBalanceSchema>;
+
 /** POST /chain/ton-deposit-message: the TonConnect message a TON wallet sends to deposit `amount` from `owner`. */
 export const TonDepositMessageRequestSchema = z.object({
   amount: PositiveBaseUnitsSchema,
   /** The depositing wallet's address (raw 0:… or user-friendly). */
-  owner: z.string().min(1).max(100),
+  owner: TonOwnerSchema,
 });
 export type TonDepositMessageRequest = z.infer<typeof TonDepositMessageRequestSchema>;
 export const TonDepositMessageSchema = z.object({

@@ -56,6 +56,7 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/chain/deposit-info", procedure: procedures.chain.depositInfo, input: none },
   { method: "GET", path: "/chain/deposits", procedure: procedures.chain.deposits, input: none },
   { method: "POST", path: "/chain/ton-deposit-message", procedure: procedures.chain.tonDepositMessage, input: body },
+  { method: "GET", path: "/chain/ton-balance", procedure: procedures.chain.tonBalance, input: query },
   { method: "GET", path: "/chain/settlements", procedure: procedures.chain.settlements, input: query },
   { method: "GET", path: "/accounts/me/keys", procedure: procedures.keys.list, input: query },
   { method: "POST", path: "/accounts/me/keys", procedure: procedures.keys.create, status: 201, input: body },

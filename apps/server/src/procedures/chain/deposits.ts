@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { DepositInfoResponseSchema, ExternalDepositsResponseSchema, TonDepositMessageRequestSchema, TonDepositMessageSchema } from "@stun/shared";
+import { DepositInfoResponseSchema, ExternalDepositsResponseSchema, TonBalanceQuerySchema, TonBalanceSchema, TonDepositMessageRequestSchema, TonDepositMessageSchema } from "@stun/shared";
 import { procedure } from "../define";
-import { depositInfo, listExternalDeposits, tonDepositMessage } from "../../services/external-deposits";
+import { depositInfo, listExternalDeposits, tonBalance, tonDepositMessage } from "../../services/external-deposits";
 
 export const depositInfoProcedure = procedure({
   kind: "query",
@@ -30,4 +30,13 @@ export const tonDepositMessageProcedure = procedure({
   input: TonDepositMessageRequestSchema,
   output: TonDepositMessageSchema,
   handler: ({ app, accountId }, input) => tonDepositMessage(app, accountId, input),
+});
+
+export const tonBalanceProcedure = procedure({
+  kind: "query",
+  auth: true,
+  summary: "A TON wallet's balance of the jetton this server accepts (through its TON API), for the wallet page",
+  input: TonBalanceQuerySchema,
+  output: TonBalanceSchema,
+  handler: ({ app }, input) => tonBalance(app, input.owner),
 });

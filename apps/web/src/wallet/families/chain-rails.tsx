@@ -9,6 +9,7 @@ import {
   type ExternalPayoutView,
   type LinkedWalletsResponse,
   type SolanaDepositInfo,
+  type TonBalance,
   type TonDepositInfo,
 } from "@stun/shared";
 import { Badge, Button, Card, CopyButton, ErrorNotice, FieldError, KeyValues, Mono, STATUS_TONE, Table, cx, inputClass, td } from "@/components/ui";
@@ -18,7 +19,7 @@ import { formatAgo, formatAmount } from "@/lib/format";
 import { rest } from "@/lib/rest";
 import { PublicKey } from "@solana/web3.js";
 import { depositFromSolanaWallet, solanaTokenBalance } from "./solana";
-import { depositFromTonWallet } from "./ton";
+import { connectedTonWallet, depositFromTonWallet } from "./ton";
 
 type RailFamily = "solana" | "ton";
 const RAIL_NAME: Record<RailFamily, string> = { solana: "Solana", ton: "TON" };
@@ -187,22 +188,60 @@ function SolanaDepositForm({ info }: { info: SolanaDepositInfo }) {
 
 function TonDepositForm() {
   const queryClient = useQueryClient();
+  // The wallet's address once it connected (a deposit, or "Show balance"): its jetton balance is read then.
+  const [owner, setOwner] = useState<string | null>(null);
+  const [connectError, setConnectError] = useState<UiError | null>(null);
+  const balance = useQuery({
+    queryKey: ["ton.balance", owner],
+    queryFn: () => rest<TonBalance>("GET", `/chain/ton-balance?owner=${encodeURIComponent(owner!)}`),
+    enabled: !!owner,
+    refetchInterval: 15_000,
+  });
+  const showBalance = async () => {
+    setConnectError(null);
+    try {
+      setOwner((await connectedTonWallet()).account.address);
+    } catch (e) {
+      setConnectError(toUiError(e));
+    }
+  };
   return (
-    <AmountForm
-      testId="ton-deposit-form"
-      label="Deposit amount (jetton base units)"
-      busyLabel="Waiting for the wallet…"
-      button={<Button type="submit">Deposit with a TON wallet</Button>}
-      run={async (amount) => {
-        const { from } = await depositFromTonWallet(amount);
-        await queryClient.invalidateQueries({ queryKey: ["chain.deposits"] });
-        return (
+    <div className="space-y-3">
+      <p className="text-sm text-slate-600">
+        {owner ? (
           <>
-            Your wallet <Mono>{from}</Mono> sent the transfer; credited once the marketplace logs it.
+            <Mono>{owner}</Mono> holds{" "}
+            <span className="font-mono text-slate-900" data-testid="ton-wallet-balance">
+              {balance.data ? formatAmount(balance.data.balance) : "…"}
+            </span>{" "}
+            base units of the jetton.
           </>
-        );
-      }}
-    />
+        ) : (
+          <Button size="sm" variant="secondary" onClick={() => void showBalance()}>
+            Show the TON wallet&apos;s balance
+          </Button>
+        )}
+      </p>
+      {balance.error ? <ErrorNotice error={toUiError(balance.error)} title="Could not read the wallet's jetton balance" /> : null}
+      {connectError ? <ErrorNotice error={connectError} title="The TON wallet did not connect" /> : null}
+      <AmountForm
+        testId="ton-deposit-form"
+        label="Deposit amount (jetton base units)"
+        busyLabel="Waiting for the wallet…"
+        button={<Button type="submit">Deposit with a TON wallet</Button>}
+        run={async (amount) => {
+          const { from } = await depositFromTonWallet(amount);
+          setOwner(from);
+          await queryClient.invalidateQueries({ queryKey: ["chain.deposits"] });
+          await queryClient.invalidateQueries({ queryKey: ["ton.balance"] });
+          return (
+            <>
+              Your wallet <Mono>{from}</Mono> sent the transfer; credited once the marketplace logs it.
+            </>
+          );
+        }}
+      />
+    </div>
   );
 }
 
@@ -329,8 +368,9 @@ function RailCard({
             {name} deposits are not configured on this server.
           </p>
         )}
-        {payoutsOffered ? <PayoutForm family={family} linked={linked} /> : <p className="text-sm text-slate-500">This server does not pay out on {name}.</p>}
-        <RailActivity family={family} deposits={deposits} payouts={payouts} />
+        {payoutsOffered ? <PayoutForm family={family} linked={linked} /> : info ? <p className="text-sm text-slate-500">This server does not pay out on {name}.</p> : null}
+        {/* A rail that is off and never was used here: the one line above says it all. */}
+        {info || payoutsOffered || deposits.length || payouts.length ? <RailActivity family={family} deposits={deposits} payouts={payouts} /> : null}
       </section>
     </Card>
   );

@@ -121,7 +121,7 @@ export function TonWalletControl({ apiKey, onDone }: { apiKey: string | null; on
 }
 
 /** The first injected TON wallet in this browser, connected (without a proof) unless the connector already is. */
-async function connectedTonWallet(): Promise<Wallet> {
+export async function connectedTonWallet(): Promise<Wallet> {
   const c = tonConnector();
   if (c.connected && c.wallet) return c.wallet;
   const [injected] = (await c.getWallets()).filter(isWalletInfoCurrentlyInjected);
