@@ -5,7 +5,16 @@
  */
 import { Address, beginCell, toNano } from "@ton/core";
 import { depositForwardPayload, depositTagCell } from "@stun/contracts-ton";
-import { StunError, type DepositInfoResponse, type ExternalDepositView, type SolanaDepositInfo, type TonBalance, type TonDepositInfo, type TonDepositMessage, type TonDepositMessageRequest } from "@stun/shared";
+import {
+  StunError,
+  type DepositInfoResponse,
+  type ExternalDepositView,
+  type SolanaDepositInfo,
+  type TonBalance,
+  type TonDepositInfo,
+  type TonDepositMessage,
+  type TonDepositMessageRequest,
+} from "@stun/shared";
 import { associatedTokenAccount } from "../chains/solana/payouts";
 import type { SolanaConfig } from "../chains/solana/config";
 import type { TonConfig } from "../chains/ton/config";
