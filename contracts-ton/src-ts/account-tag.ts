@@ -5,7 +5,7 @@
  * as the EVM marketplace's bytes32 account (`accountToBytes32` in @stun/contracts), so one id reads
  * the same on every chain and decodes without a lookup table.
  */
-import { beginCell, type Cell } from "@ton/core";
+import { beginCell, type Cell, type Slice } from "@ton/core";
 
 /** "STUN": the first 32 bits of a deposit tag. */
 export const DEPOSIT_TAG = 0x5354554e;
@@ -44,4 +44,14 @@ export function depositTagCell(accountId: string): Cell {
  */
 export function depositForwardPayload(accountId: string): Cell {
   return beginCell().storeBit(true).storeRef(depositTagCell(accountId)).endCell();
+}
+
+/**
+ * The account a forward payload (Either Cell ^Cell, as read from a transfer at that field) names:
+ * the inverse of depositForwardPayload, inline or in a ref; undefined for anything else.
+ */
+export function forwardPayloadAccount(payload: Slice): string | undefined {
+  const tag = payload.loadBit() ? payload.loadRef().beginParse() : payload;
+  if (tag.remainingBits < 32 + 256 || tag.loadUint(32) !== DEPOSIT_TAG) return undefined;
+  return bytes32ToAccount(tag.loadBuffer(32));
 }

@@ -112,6 +112,9 @@ describe("web app: Solana and TON wallets", () => {
     expect(await familyRow(pageA, "solana").getByTestId("linked-wallet-address").textContent()).toBe(solanaA.address);
     expect(await familyRow(pageA, "ton").getByTestId("linked-wallet-address").textContent()).toBe(sharedTon.address);
     await pageA.locator("#linked-wallets").screenshot({ path: path.join(ARTIFACTS, "wallet-families.png") });
+    // This server runs neither rail: the page says so per family.
+    expect(await pageA.getByTestId("rail-off-solana").textContent()).toBe("Solana deposits are not configured on this server.");
+    expect(await pageA.getByTestId("rail-off-ton").textContent()).toBe("TON deposits are not configured on this server.");
     expect(a.errors()).toEqual([]);
   });
 

@@ -12,7 +12,8 @@
  * - worker-src blob: data: — onnxruntime-web's proxy and snarkjs' nested prover workers start from
  *   blob:/data: URLs (which inherit the creating page's or worker's policy).
  * - connect-src 'self' (CSP3: also ws:/wss: to this host, for socket.io) plus the chain's browser
- *   RPC origin when the server has a chain (the wallet page reads balances from it).
+ *   RPC origin when the server has a chain (the wallet page reads balances from it) and the Solana
+ *   rail's RPC origin (the wallet page sends a Solana deposit through it).
  * - style-src 'unsafe-inline': React and the wallet UIs set inline styles; styles cannot run code.
  * - frame-ancestors 'none' (and X-Frame-Options: DENY for old browsers): no clickjacking frames.
  */

@@ -95,7 +95,9 @@ function setHeaders(reply: FastifyReply, file: string, policyOf: (htmlFile: stri
 export async function registerWebApp(http: FastifyInstance, app: AppContext, webDir: string): Promise<void> {
   const root = path.resolve(webDir);
   // The wallet page reads the chain through the server's browser RPC URL.
-  const connectOrigins = app.chain ? [new URL(app.chain.info.rpcUrl).origin] : [];
+  // The browser reads the EVM chain's RPC, and sends Solana deposits through the Solana rail's RPC (wallet page).
+  const rpcUrls = [app.chain?.info.rpcUrl, app.config.solana?.rpcUrl].filter((u): u is string => u !== undefined);
+  const connectOrigins = [...new Set(rpcUrls.map((u) => new URL(u).origin))];
   const policies = pagePolicies(root, connectOrigins);
   const noInlinePolicy = contentSecurityPolicy([], connectOrigins);
   const policyOf = (htmlFile: string) => policies.get(path.relative(root, htmlFile).split(path.sep).join("/")) ?? noInlinePolicy;

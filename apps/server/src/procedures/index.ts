@@ -23,6 +23,7 @@ import { chainSettlementsProcedure } from "./chain/settlements";
 import { chainStatusProcedure } from "./chain/status";
 import { listWithdrawalsProcedure, withdrawProcedure } from "./chain/withdrawals";
 import { listPayoutsProcedure, payoutProcedure } from "./chain/payouts";
+import { depositInfoProcedure, externalDepositsProcedure, tonBalanceProcedure, tonDepositMessageProcedure } from "./chain/deposits";
 import { createKeyProcedure } from "./keys/create";
 import { listKeysProcedure } from "./keys/list";
 import { revokeKeyProcedure } from "./keys/revoke";
@@ -64,6 +65,10 @@ export const procedures = {
     withdrawals: listWithdrawalsProcedure,
     payout: payoutProcedure,
     payouts: listPayoutsProcedure,
+    depositInfo: depositInfoProcedure,
+    deposits: externalDepositsProcedure,
+    tonDepositMessage: tonDepositMessageProcedure,
+    tonBalance: tonBalanceProcedure,
     settlements: chainSettlementsProcedure,
   },
   keys: { list: listKeysProcedure, create: createKeyProcedure, revoke: revokeKeyProcedure, rotate: rotateKeyProcedure },

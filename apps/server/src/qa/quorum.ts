@@ -5,8 +5,8 @@
  * against the database, and bench/qa-sim runs the very same functions (docs/QA.md § Identities).
  *
  * An operator is known by its account and by its links: the wallet addresses tied to the account
- * (its signed-in wallet, the senders of its deposits, the destinations of its withdrawals). Two
- * accounts that share a link are one operator. The network prefix of a provider's connection
+ * on every chain family (its signed-in EVM, Solana and TON wallets, the senders of its deposits,
+ * the destinations of its withdrawals and payouts). Two accounts that share a link are one operator. The network prefix of a provider's connection
  * (a /24 for IPv4, a /48 for IPv6) is a softer signal: preferred distinct, required only when the
  * policy says so, since honest providers behind one NAT or in one cloud region share prefixes.
  */

@@ -34,7 +34,17 @@ describeDb("REST contract and bad input", () => {
       Object.keys(doc.body.paths)
         .filter((p) => p.startsWith("/api/v1/chain"))
         .sort(),
-    ).toEqual(["/api/v1/chain", "/api/v1/chain/account", "/api/v1/chain/payouts", "/api/v1/chain/settlements", "/api/v1/chain/withdrawals"]);
+    ).toEqual([
+      "/api/v1/chain",
+      "/api/v1/chain/account",
+      "/api/v1/chain/deposit-info",
+      "/api/v1/chain/deposits",
+      "/api/v1/chain/payouts",
+      "/api/v1/chain/settlements",
+      "/api/v1/chain/ton-balance",
+      "/api/v1/chain/ton-deposit-message",
+      "/api/v1/chain/withdrawals",
+    ]);
     expect(Object.keys(doc.body.paths["/api/v1/chain/withdrawals"]).sort()).toEqual(["get", "post"]);
     expect((await api(url, "GET", "/chain")).body).toEqual({ enabled: false });
     expect(doc.body.paths["/api/v1/tasks"].post.requestBody.content["application/json"].schema.properties.modelId).toBeDefined();

@@ -15,7 +15,8 @@ import { type ChainAccountView, type WebChainConfig, type WebToken, accountToByt
 import { shortAddress, useConnectWallet, useSignInWithEthereum } from "./hooks";
 import { NoWalletNotice } from "./siwe-card";
 import { WalletScope, useWalletScope } from "./scope";
-import { LinkedWalletsCard } from "./families/wallet-families";
+import { LinkedWalletsCard, WalletFamiliesScope } from "./families/wallet-families";
+import { ChainRailsSection } from "./families/chain-rails";
 
 /** `1234.5` with thousands separators in the integer part. */
 export function formatUnitsGrouped(value: bigint, decimals: number, maxFraction = 6): string {
@@ -477,7 +478,10 @@ function WalletBody() {
   return (
     <div className="space-y-6">
       <WalletCard />
-      <LinkedWalletsCard />
+      <WalletFamiliesScope>
+        <LinkedWalletsCard />
+        <ChainRailsSection />
+      </WalletFamiliesScope>
       {chain ? (
         <ChainSection chain={chain} />
       ) : (

@@ -5,6 +5,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { base58 } from "@scure/base";
 import { build } from "esbuild";
 import type { BrowserContext } from "playwright-core";
+import { beginCell } from "@ton/core";
 import { type TonWallet, tonProof } from "../../../server/test/support/wallet-signers";
 
 /**
@@ -13,10 +14,10 @@ import { type TonWallet, tonProof } from "../../../server/test/support/wallet-si
  *
  * - a Wallet Standard Solana wallet, registered through the `wallet-standard:register-wallet` /
  *   `wallet-standard:app-ready` event protocol, with `standard:connect`, `standard:events`,
- *   `solana:signTransaction` (refuses: nothing here signs transactions), `solana:signMessage` and,
+ *   `solana:signTransaction` (signs in its key's slot and reports the signed bytes), `solana:signMessage` and,
  *   optionally, `solana:signIn`; its key lives and signs in the page (@noble/curves, bundled by esbuild);
  * - a TonConnect injected JS-bridge wallet at `window[jsBridgeKey].tonconnect` (connect with
- *   ton_addr + ton_proof, restoreConnection, send, listen), which reads the app's manifest for the
+ *   ton_addr + ton_proof, restoreConnection, send (disconnect, sendTransaction: reported), listen), which reads the app's manifest for the
  *   domain it proves, as real wallets do; its ton_proof is signed in the test process (@ton/crypto,
  *   for a WalletContractV4 built with @ton/ton) across an exposed binding.
  */
@@ -27,6 +28,8 @@ export interface SolanaTestWallet {
   name: string;
   /** The messages the wallet signed (SIWS texts), in order, as the page reported them. */
   signedMessages: string[];
+  /** The transactions the wallet signed (`solana:signTransaction`), base64 wire bytes with its signature. */
+  signedTransactions: string[];
 }
 
 export interface SolanaTestWalletOptions {
@@ -52,7 +55,10 @@ function nobleEd25519Script(): Promise<string> {
   return nobleBundle;
 }
 
-const SOLANA_PAGE_SCRIPT = (noble: string, opts: { name: string; address: string; publicKey: number[]; secretKey: number[]; signIn: boolean; forceChainId: string | null; report: string }) => `(() => {
+const SOLANA_PAGE_SCRIPT = (
+  noble: string,
+  opts: { name: string; address: string; publicKey: number[]; secretKey: number[]; signIn: boolean; forceChainId: string | null; report: string; reportTx: string },
+) => `(() => {
   ${noble}
   const ed25519 = __stunNoble.ed25519;
   const o = ${JSON.stringify(opts)};
@@ -78,6 +84,23 @@ const SOLANA_PAGE_SCRIPT = (noble: string, opts: { name: string; address: string
     if (f.length) m += "\\n\\n" + f.join("\\n");
     return m;
   };
+  // A wire transaction: compact-u16 signature count (one byte here), the signatures, the message
+  // (a 0x80 version prefix for v0, a 3-byte header, the account keys). Signs in our key's slot.
+  const signTransaction = (wire) => {
+    const tx = new Uint8Array(wire);
+    const sigs = tx[0];
+    const message = tx.subarray(1 + 64 * sigs);
+    const body = message[0] & 0x80 ? message.subarray(1) : message;
+    const required = body[0];
+    const keys = body.subarray(4);
+    const me = new Uint8Array(o.publicKey);
+    let slot = -1;
+    for (let k = 0; k < required; k++) if (keys.subarray(32 * k, 32 * k + 32).every((b, j) => b === me[j])) slot = k;
+    if (slot < 0) throw new Error("the transaction does not ask this wallet to sign");
+    tx.set(ed25519.sign(message, secretKey), 1 + 64 * slot);
+    window[o.reportTx](btoa(Array.from(tx, (b) => String.fromCharCode(b)).join("")));
+    return tx;
+  };
   const listeners = new Set();
   let accounts = [];
   const features = ["solana:signMessage", "solana:signTransaction"].concat(o.signIn ? ["solana:signIn"] : []);
@@ -93,7 +116,7 @@ const SOLANA_PAGE_SCRIPT = (noble: string, opts: { name: string; address: string
       "standard:connect": { version: "1.0.0", connect: async () => { setAccounts([account]); return { accounts }; } },
       "standard:disconnect": { version: "1.0.0", disconnect: async () => setAccounts([]) },
       "standard:events": { version: "1.0.0", on: (event, l) => { if (event !== "change") return () => {}; listeners.add(l); return () => listeners.delete(l); } },
-      "solana:signTransaction": { version: "1.0.0", supportedTransactionVersions: ["legacy", 0], signTransaction: async () => { throw new Error("this test wallet signs no transactions"); } },
+      "solana:signTransaction": { version: "1.0.0", supportedTransactionVersions: ["legacy", 0], signTransaction: async (...inputs) => inputs.map((i) => ({ signedTransaction: signTransaction(i.transaction) })) },
       "solana:signMessage": { version: "1.0.0", signMessage: async (...inputs) => inputs.map((i) => ({ signedMessage: i.message, signature: sign(i.message) })) },
     },
   };
@@ -124,10 +147,14 @@ export async function installSolanaTestWallet(context: BrowserContext, opts: Sol
   const secretKey = new Uint8Array(randomBytes(32));
   const publicKey = ed25519.getPublicKey(secretKey);
   const name = opts.name ?? "Stun Test Solana";
-  const out: SolanaTestWallet = { address: base58.encode(publicKey), name, signedMessages: [] };
+  const out: SolanaTestWallet = { address: base58.encode(publicKey), name, signedMessages: [], signedTransactions: [] };
   const report = `__stunSolanaSigned${++bindings}`;
   await context.exposeBinding(report, (_source, text: string) => {
     out.signedMessages.push(text);
+  });
+  const reportTx = `__stunSolanaSignedTx${bindings}`;
+  await context.exposeBinding(reportTx, (_source, wire: string) => {
+    out.signedTransactions.push(wire);
   });
   await context.addInitScript(
     SOLANA_PAGE_SCRIPT(await nobleEd25519Script(), {
@@ -138,6 +165,7 @@ export async function installSolanaTestWallet(context: BrowserContext, opts: Sol
       signIn: opts.signIn ?? true,
       forceChainId: opts.forceChainId ?? null,
       report,
+      reportTx,
     }),
   );
   return out;
@@ -147,6 +175,8 @@ export interface TonTestWallet {
   wallet: TonWallet;
   /** The ton_proof payloads the wallet signed, and for which domain. */
   proofs: Array<{ domain: string; payload: string }>;
+  /** The `sendTransaction` requests the wallet accepted (TonConnect's JSON: valid_until, messages of address, amount, payload BOC). */
+  sent: Array<{ valid_until?: number; messages: Array<{ address: string; amount: string; payload?: string }> }>;
 }
 
 export interface TonTestWalletOptions {
@@ -157,7 +187,7 @@ export interface TonTestWalletOptions {
   network?: string;
 }
 
-const TON_PAGE_SCRIPT = (opts: { jsBridgeKey: string; binding: string }) => `(() => {
+const TON_PAGE_SCRIPT = (opts: { jsBridgeKey: string; binding: string; sendBinding: string }) => `(() => {
   const o = ${JSON.stringify(opts)};
   let id = 0;
   let connected = null;
@@ -188,7 +218,11 @@ const TON_PAGE_SCRIPT = (opts: { jsBridgeKey: string; binding: string }) => `(()
         connected = null;
         return { id: request.id, result: {} };
       }
-      return { id: request.id, error: { code: 400, message: "this test wallet only connects" } };
+      if (request.method === "sendTransaction" && connected) {
+        const boc = await window[o.sendBinding](JSON.parse(request.params[0]));
+        return { id: request.id, result: boc };
+      }
+      return { id: request.id, error: { code: 400, message: "this test wallet only connects and sends transactions" } };
     },
     listen(callback) {
       listeners.add(callback);
@@ -200,7 +234,7 @@ const TON_PAGE_SCRIPT = (opts: { jsBridgeKey: string; binding: string }) => `(()
 
 /** Installs a TonConnect injected wallet (JS bridge) in every page of `context`. */
 export async function installTonTestWallet(context: BrowserContext, opts: TonTestWalletOptions): Promise<TonTestWallet> {
-  const out: TonTestWallet = { wallet: opts.wallet, proofs: [] };
+  const out: TonTestWallet = { wallet: opts.wallet, proofs: [], sent: [] };
   const binding = `__stunTonWallet${++bindings}`;
   await context.exposeBinding(binding, async (_source, req: { manifestUrl: string; payload: string | null }) => {
     // As a real wallet: the proof's domain is the host of the url in the app's manifest.
@@ -210,7 +244,13 @@ export async function installTonTestWallet(context: BrowserContext, opts: TonTes
     out.proofs.push({ domain, payload });
     return tonProof(opts.wallet, { domain, payload, network: opts.network ?? "-239" });
   });
-  await context.addInitScript(TON_PAGE_SCRIPT({ jsBridgeKey: opts.jsBridgeKey ?? "tonkeeper", binding }));
+  // A sent transaction answers with a BOC (an empty cell here): nothing reaches a TON network.
+  const sendBinding = `__stunTonSend${bindings}`;
+  await context.exposeBinding(sendBinding, (_source, request: TonTestWallet["sent"][number]) => {
+    out.sent.push(request);
+    return beginCell().endCell().toBoc().toString("base64");
+  });
+  await context.addInitScript(TON_PAGE_SCRIPT({ jsBridgeKey: opts.jsBridgeKey ?? "tonkeeper", binding, sendBinding }));
   return out;
 }
 

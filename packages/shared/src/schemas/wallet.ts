@@ -95,11 +95,14 @@ export const ChainWithdrawalsResponseSchema = z.object({ withdrawals: z.array(Wi
 /** Chain families the ledger pays out on besides the EVM marketplace (docs/CHAIN.md). */
 export const PAYOUT_FAMILIES = ["solana", "ton"] as const;
 
+/** A positive amount of a chain family's token in integer base units (one ledger unit each), decimal text under 2⁶³. */
+export const PositiveBaseUnitsSchema = z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units");
+
 /** POST /chain/payouts: pay that much of the caller's balance to its linked wallet of `family`. */
 export const ExternalPayoutRequestSchema = z.object({
   family: z.enum(PAYOUT_FAMILIES),
   /** Base units of the family's configured token (one ledger unit each). */
-  amount: z.string().regex(/^[1-9]\d{0,18}$/, "a positive amount of integer base units"),
+  amount: PositiveBaseUnitsSchema,
 });
 export type ExternalPayoutRequest = z.infer<typeof ExternalPayoutRequestSchema>;
 
@@ -120,3 +123,100 @@ export const ExternalPayoutViewSchema = z.object({
 });
 export type ExternalPayoutView = z.infer<typeof ExternalPayoutViewSchema>;
 export const ExternalPayoutsResponseSchema = z.object({ payouts: z.array(ExternalPayoutViewSchema) });
+
+/** How to deposit on Solana to the caller's account (docs/CHAIN.md "Solana"). */
+export const SolanaDepositInfoSchema = z.object({
+  network: z.string(),
+  /** The JSON-RPC endpoint the server reads (the web app builds and sends the deposit through it). */
+  rpcUrl: z.string(),
+  /** The SPL token credited, base unit for base unit. */
+  mint: z.string(),
+  /** The wallet owning the deposit token account. */
+  depositOwner: z.string(),
+  /** The deposit token account: the associated token account of depositOwner for mint (the transfer's destination). */
+  depositAccount: z.string(),
+  /** The Memo instruction's text: the Stun account id. */
+  memo: z.string(),
+  /** The commitment a deposit needs before it is credited. */
+  confirmation: z.literal("finalized"),
+});
+export type SolanaDepositInfo = z.infer<typeof SolanaDepositInfoSchema>;
+
+/** How to deposit on TON to the caller's account (docs/CHAIN.md "TON"). */
+export const TonDepositInfoSchema = z.object({
+  network: z.string(),
+  /** The marketplace contract (the jetton transfer's destination), user-friendly bounceable form. */
+  marketplace: z.string(),
+  /** The accepted jetton master, user-friendly form. */
+  jettonMaster: z.string(),
+  /** The forward payload naming the account (Either bit + ref to "STUN" ‖ account bytes32): a base64 BOC. */
+  forwardPayload: z.string(),
+  /** The tag cell alone ("STUN" ‖ account bytes32) as hex, for wallets that ask for the payload cell's bits. */
+  tagHex: z.string(),
+  /** forward_ton_amount to attach (nanotons): the contract needs 0.01–0.05 TON to log the deposit. */
+  forwardTonAmount: z.string(),
+  /** The commitment a deposit needs before it is credited. */
+  confirmation: z.literal("masterchain"),
+});
+export type TonDepositInfo = z.infer<typeof TonDepositInfoSchema>;
+
+/** GET /chain/deposit-info: per family, where and how the caller deposits; null: the rail is off on this server. */
+export const DepositInfoResponseSchema = z.object({
+  accountId: z.string(),
+  solana: SolanaDepositInfoSchema.nullable(),
+  ton: TonDepositInfoSchema.nullable(),
+  /** The families this server pays out on (POST /chain/payouts). */
+  payoutFamilies: z.array(z.enum(PAYOUT_FAMILIES)),
+});
+export type DepositInfoResponse = z.infer<typeof DepositInfoResponseSchema>;
+
+/** One deposit on Solana or TON attributable to the caller: credited to it, or unmatched while naming it (e.g. another token). */
+export const ExternalDepositViewSchema = z.object({
+  id: z.string(),
+  family: z.string(),
+  network: z.string(),
+  txId: z.string(),
+  index: z.number().int(),
+  from: z.string(),
+  token: z.string(),
+  /** Token base units, decimal text. */
+  amount: z.string(),
+  /** credited | unmatched */
+  status: z.string(),
+  /** Why it was not credited (unmatched only). */
+  reason: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ExternalDepositView = z.infer<typeof ExternalDepositViewSchema>;
+export const ExternalDepositsResponseSchema = z.object({ deposits: z.array(ExternalDepositViewSchema) });
+export type ExternalDepositsResponse = z.infer<typeof ExternalDepositsResponseSchema>;
+
+/** A TON wallet address (raw 0:… or user-friendly), as a request names one. */
+const TonOwnerSchema = z.string().min(1).max(100);
+
+/** GET /chain/ton-balance?owner=: the owner's balance of the accepted jetton. */
+export const TonBalanceQuerySchema = z.object({ owner: TonOwnerSchema });
+export const TonBalanceSchema = z.object({
+  /** The owner's jetton wallet (raw), or null when it has none (balance 0). */
+  jettonWallet: z.string().nullable(),
+  /** Jetton base units, decimal text. */
+  balance: z.string(),
+});
+export type TonBalance = z.infer<typeof TonBalanceSchema>;
+
+/** POST /chain/ton-deposit-message: the TonConnect message a TON wallet sends to deposit `amount` from `owner`. */
+export const TonDepositMessageRequestSchema = z.object({
+  amount: PositiveBaseUnitsSchema,
+  /** The depositing wallet's address (raw 0:… or user-friendly). */
+  owner: TonOwnerSchema,
+});
+export type TonDepositMessageRequest = z.infer<typeof TonDepositMessageRequestSchema>;
+export const TonDepositMessageSchema = z.object({
+  /** The owner's jetton wallet for the accepted jetton (the message's destination). */
+  address: z.string(),
+  /** Nanotons to attach (forward_ton_amount + the jetton wallets' fees; unspent returns to the owner). */
+  amount: z.string(),
+  /** The TEP-74 transfer body as a base64 BOC. */
+  payload: z.string(),
+});
+export type TonDepositMessage = z.infer<typeof TonDepositMessageSchema>;

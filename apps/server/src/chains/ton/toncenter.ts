@@ -91,3 +91,25 @@ export function toncenterV3(baseUrl: string, apiKey?: string, fetchImpl: typeof 
     },
   };
 }
+
+const JettonWalletsSchema = z.object({ jetton_wallets: z.array(z.object({ address: z.string(), balance: z.string().regex(/^\d+$/) })) });
+
+/**
+ * The jetton wallet `owner` holds of `jettonMaster` and its balance (toncenter v3's jetton index:
+ * `GET /api/v3/jetton/wallets`), raw form, or null when the owner has none yet.
+ */
+export async function jettonWalletOf(
+  baseUrl: string,
+  apiKey: string | undefined,
+  owner: string,
+  jettonMaster: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ address: string; balance: bigint } | null> {
+  const q = new URLSearchParams({ owner_address: owner, jetton_address: jettonMaster, limit: "1", offset: "0" });
+  const res = await fetchImpl(`${baseUrl.replace(/\/+$/, "")}/api/v3/jetton/wallets?${q}`, { headers: apiKey ? { "X-API-Key": apiKey } : {} });
+  if (!res.ok) throw new Error(`toncenter: GET /api/v3/jetton/wallets answered ${res.status}`);
+  const parsed = JettonWalletsSchema.safeParse(await res.json());
+  if (!parsed.success) throw new Error(`toncenter: unexpected /api/v3/jetton/wallets answer: ${parsed.error.issues[0]?.message}`);
+  const wallet = parsed.data.jetton_wallets[0];
+  return wallet ? { address: wallet.address, balance: BigInt(wallet.balance) } : null;
+}

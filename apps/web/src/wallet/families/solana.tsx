@@ -2,7 +2,10 @@
 import type { Adapter } from "@solana/wallet-adapter-base";
 import { WalletProvider, useWallet } from "@solana/wallet-adapter-react";
 import type { ReactNode } from "react";
-import type { SiweNonceResponse, WalletSignInResponse } from "@stun/shared";
+import { base58 } from "@scure/base";
+import { Buffer } from "buffer";
+import { Connection, PublicKey, Transaction, TransactionInstruction } from "@solana/web3.js";
+import type { SiweNonceResponse, SolanaDepositInfo, WalletSignInResponse } from "@stun/shared";
 import { Button, ErrorNotice } from "@/components/ui";
 import { rest } from "@/lib/rest";
 import { useWalletSignIn } from "./wallet-sign-in";
@@ -115,4 +118,95 @@ export function SolanaWalletControl({ apiKey, onDone }: { apiKey: string | null;
       {siws.error ? <ErrorNotice error={siws.error} title={apiKey ? "Linking the Solana wallet failed" : "Sign-in with Solana failed"} /> : null}
     </div>
   );
+}
+
+const TOKEN_PROGRAM = new PublicKey("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+const ASSOCIATED_TOKEN_PROGRAM = new PublicKey("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+/** SPL Memo v2 (the server reads v1 and v2). */
+const MEMO_PROGRAM = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+
+/** The owner's associated token account for `mint` (where a wallet holds that token). */
+export function associatedTokenAccount(owner: PublicKey, mint: PublicKey): PublicKey {
+  return PublicKey.findProgramAddressSync([owner.toBytes(), TOKEN_PROGRAM.toBytes(), mint.toBytes()], ASSOCIATED_TOKEN_PROGRAM)[0];
+}
+
+/**
+ * The deposit transaction's instructions: an SPL Token `Transfer` of `amount` base units from the
+ * owner's token account to the marketplace's deposit token account, and a Memo naming the account.
+ */
+export function depositInstructions(owner: PublicKey, info: SolanaDepositInfo, amount: bigint): TransactionInstruction[] {
+  const data = new Uint8Array(9);
+  data[0] = 3; // Transfer
+  new DataView(data.buffer).setBigUint64(1, amount, true);
+  const transfer = new TransactionInstruction({
+    programId: TOKEN_PROGRAM,
+    keys: [
+      { pubkey: associatedTokenAccount(owner, new PublicKey(info.mint)), isSigner: false, isWritable: true },
+      { pubkey: new PublicKey(info.depositAccount), isSigner: false, isWritable: true },
+      { pubkey: owner, isSigner: true, isWritable: false },
+    ],
+    data: Buffer.from(data),
+  });
+  const memo = new TransactionInstruction({ programId: MEMO_PROGRAM, keys: [], data: Buffer.from(new TextEncoder().encode(info.memo)) });
+  return [transfer, memo];
+}
+
+/**
+ * The owner's balance of the deposit token (base units, from its associated token account through
+ * the server's RPC); 0 when it has no token account yet.
+ */
+export async function solanaTokenBalance(info: SolanaDepositInfo, owner: PublicKey): Promise<bigint> {
+  try {
+    const { value } = await new Connection(info.rpcUrl, "confirmed").getTokenAccountBalance(associatedTokenAccount(owner, new PublicKey(info.mint)));
+    return BigInt(value.amount);
+  } catch (e) {
+    if (/could not find account/i.test((e as Error).message)) return 0n;
+    throw e;
+  }
+}
+
+/** The wallet-standard features a deposit uses (the shapes of @solana/wallet-standard-features). */
+interface StandardAccount {
+  address: string;
+}
+interface StandardSolanaWallet {
+  accounts: readonly StandardAccount[];
+  features: {
+    "solana:signAndSendTransaction"?: { signAndSendTransaction(input: { account: StandardAccount; chain: string; transaction: Uint8Array }): Promise<readonly { signature: Uint8Array }[]> };
+    "solana:signTransaction"?: { signTransaction(input: { account: StandardAccount; chain: string; transaction: Uint8Array }): Promise<readonly { signedTransaction: Uint8Array }[]> };
+  };
+}
+
+/** The wallet-standard chain of a server's cluster (`mainnet-beta` is `solana:mainnet`). */
+export const solanaChainOf = (network: string): string => `solana:${network === "mainnet-beta" ? "mainnet" : network}`;
+
+/**
+ * Deposits from a Solana wallet: connects it, builds the transfer + memo on a recent blockhash from
+ * the server's RPC, has the wallet-standard wallet sign it for the server's cluster (signAndSend
+ * when it offers it, else signTransaction and this page sends it). Resolves to the signature.
+ */
+export async function depositFromSolanaWallet(adapter: Adapter, info: SolanaDepositInfo, amount: bigint): Promise<string> {
+  if (!adapter.connected) await adapter.connect();
+  const owner = adapter.publicKey;
+  if (!owner) throw new Error("the wallet did not share an account");
+  const connection = new Connection(info.rpcUrl, "confirmed");
+  const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash();
+  const tx = new Transaction({ feePayer: owner, blockhash, lastValidBlockHeight }).add(...depositInstructions(owner, info, amount));
+  const standard = "wallet" in adapter ? (adapter.wallet as StandardSolanaWallet) : undefined;
+  const account = standard?.accounts.find((a) => a.address === owner.toBase58());
+  // Not a wallet-standard wallet: the adapter's own send (it names the cluster from the RPC URL).
+  if (!standard || !account) return await adapter.sendTransaction(tx, connection);
+  const chain = solanaChainOf(info.network);
+  const transaction = new Uint8Array(tx.serialize({ requireAllSignatures: false, verifySignatures: false }));
+  const signAndSend = standard.features["solana:signAndSendTransaction"];
+  if (signAndSend) {
+    const [out] = await signAndSend.signAndSendTransaction({ account, chain, transaction });
+    if (!out) throw new Error("the wallet sent no transaction");
+    return base58.encode(out.signature);
+  }
+  const sign = standard.features["solana:signTransaction"];
+  if (!sign) throw new Error(`${adapter.name} can neither sign nor send transactions`);
+  const [out] = await sign.signTransaction({ account, chain, transaction });
+  if (!out) throw new Error("the wallet signed no transaction");
+  return await connection.sendRawTransaction(out.signedTransaction, { preflightCommitment: "confirmed" });
 }

@@ -2,7 +2,7 @@
 import { TonConnect, TonConnectUIProvider, isWalletInfoCurrentlyInjected, type Wallet, type WalletInfoInjectable } from "@tonconnect/ui-react";
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
-import type { TonProofPayloadResponse, TonProofVerifyRequest, WalletSignInResponse } from "@stun/shared";
+import type { TonDepositMessage, TonProofPayloadResponse, TonProofVerifyRequest, WalletSignInResponse } from "@stun/shared";
 import { Button, ErrorNotice } from "@/components/ui";
 import { toUiError } from "@/lib/errors";
 import { rest } from "@/lib/rest";
@@ -118,4 +118,30 @@ export function TonWalletControl({ apiKey, onDone }: { apiKey: string | null; on
       {proof.error ? <ErrorNotice error={proof.error} title={apiKey ? "Linking the TON wallet failed" : "Sign-in with TON failed"} /> : null}
     </div>
   );
+}
+
+/** The first injected TON wallet in this browser, connected (without a proof) unless the connector already is. */
+export async function connectedTonWallet(): Promise<Wallet> {
+  const c = tonConnector();
+  if (c.connected && c.wallet) return c.wallet;
+  const [injected] = (await c.getWallets()).filter(isWalletInfoCurrentlyInjected);
+  if (!injected) throw new Error("no TON wallet extension found in this browser");
+  const connected = nextConnection(c);
+  c.connect({ jsBridgeKey: injected.jsBridgeKey });
+  return await connected;
+}
+
+/**
+ * Deposits from the TON wallet: the server writes the jetton transfer (from the wallet's jetton
+ * wallet to the marketplace, the account's tag as forward payload), the wallet signs and sends it
+ * through TonConnect. Resolves to the signed message (base64 BOC) the wallet returns.
+ */
+export async function depositFromTonWallet(amount: bigint): Promise<{ from: string; boc: string }> {
+  const wallet = await connectedTonWallet();
+  const msg = await rest<TonDepositMessage>("POST", "/chain/ton-deposit-message", {
+    body: JSON.stringify({ amount: amount.toString(), owner: wallet.account.address }),
+    contentType: "application/json",
+  });
+  const { boc } = await tonConnector().sendTransaction({ validUntil: Math.floor(Date.now() / 1000) + 300, messages: [{ address: msg.address, amount: msg.amount, payload: msg.payload }] });
+  return { from: wallet.account.address, boc };
 }

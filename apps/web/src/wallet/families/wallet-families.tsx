@@ -50,7 +50,7 @@ export function OtherWalletsSignInCard({ onSignedIn }: { onSignedIn: (apiKey: st
   );
 }
 
-/** Every wallet linked to the signed-in account (EVM, Solana, TON), and linking a Solana or TON wallet. */
+/** Every wallet linked to the signed-in account (EVM, Solana, TON), and linking a Solana or TON wallet (inside WalletFamiliesScope). */
 export function LinkedWalletsCard() {
   const apiKey = useApiKey();
   const queryClient = useQueryClient();
@@ -84,6 +84,9 @@ export function LinkedWalletsCard() {
                   <span className="text-xs text-slate-500" data-testid="linked-wallet-network">
                     {networkLabel(w.network)}
                   </span>
+                  <time className="text-xs text-slate-500" dateTime={w.linkedAt} title={w.linkedAt} data-testid="linked-wallet-date">
+                    linked {new Date(w.linkedAt).toLocaleDateString("en-CA")}
+                  </time>
                 </li>
               ))}
             </ul>
@@ -95,7 +98,7 @@ export function LinkedWalletsCard() {
         ) : (
           <p className="text-sm text-slate-500">Loading…</p>
         )}
-        <WalletFamiliesScope>
+        <div>
           <section aria-label="Link a Solana wallet" className="space-y-2">
             <h3 className="text-sm font-medium text-slate-800">Link a Solana wallet</h3>
             <SolanaWalletControl apiKey={apiKey} onDone={onLinked} />
@@ -104,7 +107,7 @@ export function LinkedWalletsCard() {
             <h3 className="text-sm font-medium text-slate-800">Link a TON wallet</h3>
             <TonWalletControl apiKey={apiKey} onDone={onLinked} />
           </section>
-        </WalletFamiliesScope>
+        </div>
       </div>
     </Card>
   );
