@@ -1,0 +1,245 @@
+"""AsyncStunClient: the asyncio client (httpx.AsyncClient). All logic is in _core; this runs its flows
+with ``await`` where StunClient blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import httpx
+import numpy as np
+
+from . import _wire as w
+from ._core import (
+    DEFAULT_BASE_URL,
+    DEFAULT_PUSH_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_UPLOAD_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT,
+    PUSH_SILENCE_TIMEOUT,
+    Flow,
+    Operations,
+    Response,
+    RetryPolicy,
+    Send,
+    Sleep,
+    TaskWatcher,
+    Watch,
+    WaitPath,
+    WatchOutcome,
+    build_config,
+    completed_or_raise,
+    failure_of,
+    prepare,
+    terminal_or_timeout,
+    watch_request,
+)
+from .tensors import TensorLike
+from .types import Account, CreatedAccount, Health, LedgerEntry, Model, Provider, Receipt, Stats, TaskInfo
+
+T = TypeVar("T")
+
+
+class AsyncStunClient:
+    """The asyncio twin of :class:`StunClient`: same methods, awaited. ``async with`` or ``await aclose()``."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        push: bool = True,
+        push_url: str | None = None,
+        push_connect_timeout: float = DEFAULT_PUSH_CONNECT_TIMEOUT,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._ops = Operations(build_config(base_url, api_key, timeout, upload_timeout, retry, push, push_url, push_connect_timeout))
+        self._http = http_client or httpx.AsyncClient()
+        self._owns_http = http_client is None
+
+    @property
+    def base_url(self) -> str:
+        return self._ops.config.base_url
+
+    @property
+    def api_key(self) -> str | None:
+        return self._ops.config.api_key
+
+    def with_api_key(self, api_key: str) -> AsyncStunClient:
+        c = self._ops.config
+        return AsyncStunClient(c.base_url, api_key, timeout=c.timeout, upload_timeout=c.upload_timeout, retry=c.retry, push=c.push, push_url=c.push_url, push_connect_timeout=c.push_connect_timeout, http_client=self._http)
+
+    @classmethod
+    async def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
+        async with cls(base_url, **options) as c:
+            return await c._run(c._ops.create_account())
+
+    # ---- running flows
+
+    async def _run(self, flow: Flow[T]) -> T:
+        try:
+            instr = next(flow)
+            while True:
+                if isinstance(instr, Send):
+                    result: Any = await self._send(instr)
+                elif isinstance(instr, Sleep):
+                    await asyncio.sleep(instr.seconds)
+                    result = None
+                else:
+                    result = await self._watch(instr)
+                instr = flow.send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    async def _send(self, s: Send) -> Any:
+        p = prepare(self._ops.config, s.request)
+        try:
+            r = await self._http.request(p.method, p.url, params=p.params, headers=p.headers, content=p.content, timeout=p.timeout)
+        except httpx.HTTPError as e:
+            return failure_of(e)
+        return Response(r.status_code, r.headers, r.content, r.reason_phrase)
+
+    async def _watch(self, watch: Watch) -> WatchOutcome:
+        p = watch_request(self._ops.config, watch.task_id)
+        watcher = TaskWatcher(watch.task_id)
+        read = min(PUSH_SILENCE_TIMEOUT, max(0.05, watch.deadline - time.monotonic()))
+        try:
+            async with self._http.stream("GET", p.url, params=p.params, headers=p.headers, timeout=httpx.Timeout(read, connect=p.timeout)) as r:
+                bad = watcher.http_status(r.status_code, r.headers.get("content-type", ""))
+                if bad is not None:
+                    return bad
+                async for line in r.aiter_lines():
+                    out = watcher.line(line)
+                    if out is not None:
+                        return out
+                    if time.monotonic() >= watch.deadline:
+                        return WatchOutcome("deadline")
+                return watcher.ended()
+        except httpx.ReadTimeout:
+            return WatchOutcome("deadline") if time.monotonic() >= watch.deadline - 0.05 else WatchOutcome("unavailable", "the stream went silent")
+        except httpx.HTTPError as e:
+            return WatchOutcome("unavailable", failure_of(e).message)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncStunClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    # ---- the API (see StunClient for each method's documentation)
+
+    async def health(self) -> Health:
+        return await self._run(self._ops.health())
+
+    async def providers(self) -> list[Provider]:
+        return await self._run(self._ops.providers())
+
+    async def stats(self) -> Stats:
+        return await self._run(self._ops.stats())
+
+    async def openapi(self) -> dict[str, Any]:
+        return await self._run(self._ops.openapi())
+
+    async def account(self) -> Account:
+        return await self._run(self._ops.account())
+
+    async def faucet(self, amount: int | str) -> Account:
+        return await self._run(self._ops.faucet(amount))
+
+    async def stake(self, amount: int | str) -> Account:
+        return await self._run(self._ops.stake(amount))
+
+    async def unstake(self, amount: int | str) -> Account:
+        return await self._run(self._ops.unstake(amount))
+
+    async def ledger(self, *, limit: int | None = None, before: str | int | None = None) -> list[LedgerEntry]:
+        return await self._run(self._ops.ledger(limit, before))
+
+    async def upload_model(self, model: bytes | bytearray | memoryview | str | os.PathLike[str], *, name: str | None = None) -> Model:
+        return await self._run(self._ops.upload_model(model, name))
+
+    async def list_models(self, *, limit: int | None = None) -> list[Model]:
+        return await self._run(self._ops.list_models(limit))
+
+    async def get_model(self, model_id: str) -> Model:
+        return await self._run(self._ops.get_model(model_id))
+
+    async def submit(
+        self,
+        model: Model | str,
+        inputs: Mapping[str, TensorLike],
+        *,
+        verification: w.VerificationRequest | w.VerificationMode | None = None,
+        requirements: w.Requirements | None = None,
+        max_price: int | str | None = None,
+        deadline_seconds: int | None = None,
+        priority: int | None = None,
+        check: bool = True,
+    ) -> AsyncTaskHandle:
+        sub = await self._run(self._ops.submit(model, inputs, verification=verification, requirements=requirements, max_price=max_price, deadline_seconds=deadline_seconds, priority=priority, check=check))
+        return AsyncTaskHandle(self, sub.id, sub.status)
+
+    def task(self, task_id: str) -> AsyncTaskHandle:
+        return AsyncTaskHandle(self, task_id)
+
+    async def get_task(self, task_id: str, *, wait: float | None = None) -> TaskInfo:
+        return await self._run(self._ops.get_task(task_id, wait))
+
+    async def list_tasks(self, *, limit: int | None = None, status: w.TaskStatus | None = None) -> list[TaskInfo]:
+        return await self._run(self._ops.list_tasks(limit, status))
+
+    async def task_outputs(self, task_id: str) -> dict[str, np.ndarray[Any, Any]]:
+        return await self._run(self._ops.task_outputs(task_id))
+
+    async def receipt(self, task_id: str) -> Receipt | None:
+        return await self._run(self._ops.receipt(task_id))
+
+    async def wait_for_task(self, task_id: str, *, timeout: float | None = DEFAULT_WAIT_TIMEOUT, push: bool | None = None) -> tuple[TaskInfo, WaitPath]:
+        return await self._run(self._ops.wait(task_id, timeout, push))
+
+
+class AsyncTaskHandle:
+    """A submitted task: ``await handle.result()``."""
+
+    def __init__(self, client: AsyncStunClient, task_id: str, status: w.TaskStatus | None = None) -> None:
+        self._client = client
+        self.id = task_id
+        self._status = status
+        self.info: TaskInfo | None = None
+        self.path: WaitPath | None = None
+
+    @property
+    def status(self) -> w.TaskStatus | None:
+        return self.info.status if self.info else self._status
+
+    async def refresh(self) -> TaskInfo:
+        self.info = await self._client.get_task(self.id)
+        return self.info
+
+    async def wait(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+        if self.info is None or not self.info.terminal:
+            self.info, self.path = await self._client.wait_for_task(self.id, timeout=timeout)
+        return terminal_or_timeout(self.info, timeout)
+
+    async def result(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+        return completed_or_raise(await self.wait(timeout))
+
+    async def outputs(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> dict[str, np.ndarray[Any, Any]]:
+        return (await self.result(timeout)).outputs or {}
+
+    async def receipt(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
+        return (await self.result(timeout)).receipt
+
+    def __repr__(self) -> str:
+        return f"AsyncTaskHandle(id={self.id!r}, status={self.status!r})"

@@ -1,0 +1,266 @@
+"""StunClient: the blocking client (httpx.Client). All logic is in _core; this runs its flows."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import httpx
+import numpy as np
+
+from . import _wire as w
+from ._core import (
+    DEFAULT_BASE_URL,
+    DEFAULT_PUSH_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_UPLOAD_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT,
+    PUSH_SILENCE_TIMEOUT,
+    Flow,
+    Operations,
+    Response,
+    RetryPolicy,
+    Send,
+    Sleep,
+    TaskWatcher,
+    Watch,
+    WaitPath,
+    WatchOutcome,
+    build_config,
+    completed_or_raise,
+    failure_of,
+    prepare,
+    terminal_or_timeout,
+    watch_request,
+)
+from .tensors import TensorLike
+from .types import Account, CreatedAccount, Health, LedgerEntry, Model, Provider, Receipt, Stats, TaskInfo
+
+T = TypeVar("T")
+
+
+class StunClient:
+    """The requester's client for Stun's REST API (blocking). Use as a context manager, or ``close()``.
+
+    ``push`` (default on): waits hear a task's end on the server's ``tasks.watch`` stream (tRPC over
+    SSE), falling back to the REST long-poll when the stream cannot be used."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        push: bool = True,
+        push_url: str | None = None,
+        push_connect_timeout: float = DEFAULT_PUSH_CONNECT_TIMEOUT,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._ops = Operations(build_config(base_url, api_key, timeout, upload_timeout, retry, push, push_url, push_connect_timeout))
+        self._http = http_client or httpx.Client()
+        self._owns_http = http_client is None
+
+    @property
+    def base_url(self) -> str:
+        return self._ops.config.base_url
+
+    @property
+    def api_key(self) -> str | None:
+        return self._ops.config.api_key
+
+    def with_api_key(self, api_key: str) -> StunClient:
+        """A client of the same server and settings using another key (shares the HTTP connection pool)."""
+        c = self._ops.config
+        return StunClient(c.base_url, api_key, timeout=c.timeout, upload_timeout=c.upload_timeout, retry=c.retry, push=c.push, push_url=c.push_url, push_connect_timeout=c.push_connect_timeout, http_client=self._http)
+
+    @classmethod
+    def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
+        """Creates an account (no key needed); its API key is shown only this once."""
+        with cls(base_url, **options) as c:
+            return c._run(c._ops.create_account())
+
+    # ---- running flows
+
+    def _run(self, flow: Flow[T]) -> T:
+        try:
+            instr = next(flow)
+            while True:
+                if isinstance(instr, Send):
+                    result: Any = self._send(instr)
+                elif isinstance(instr, Sleep):
+                    time.sleep(instr.seconds)
+                    result = None
+                else:
+                    result = self._watch(instr)
+                instr = flow.send(result)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    def _send(self, s: Send) -> Any:
+        p = prepare(self._ops.config, s.request)
+        try:
+            r = self._http.request(p.method, p.url, params=p.params, headers=p.headers, content=p.content, timeout=p.timeout)
+        except httpx.HTTPError as e:
+            return failure_of(e)
+        return Response(r.status_code, r.headers, r.content, r.reason_phrase)
+
+    def _watch(self, watch: Watch) -> WatchOutcome:
+        p = watch_request(self._ops.config, watch.task_id)
+        watcher = TaskWatcher(watch.task_id)
+        read = min(PUSH_SILENCE_TIMEOUT, max(0.05, watch.deadline - time.monotonic()))
+        try:
+            with self._http.stream("GET", p.url, params=p.params, headers=p.headers, timeout=httpx.Timeout(read, connect=p.timeout)) as r:
+                bad = watcher.http_status(r.status_code, r.headers.get("content-type", ""))
+                if bad is not None:
+                    return bad
+                for line in r.iter_lines():
+                    out = watcher.line(line)
+                    if out is not None:
+                        return out
+                    if time.monotonic() >= watch.deadline:
+                        return WatchOutcome("deadline")
+                return watcher.ended()
+        except httpx.ReadTimeout:
+            return WatchOutcome("deadline") if time.monotonic() >= watch.deadline - 0.05 else WatchOutcome("unavailable", "the stream went silent")
+        except httpx.HTTPError as e:
+            return WatchOutcome("unavailable", failure_of(e).message)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> StunClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # ---- network
+
+    def health(self) -> Health:
+        return self._run(self._ops.health())
+
+    def providers(self) -> list[Provider]:
+        return self._run(self._ops.providers())
+
+    def stats(self) -> Stats:
+        return self._run(self._ops.stats())
+
+    def openapi(self) -> dict[str, Any]:
+        """The server's OpenAPI document."""
+        return self._run(self._ops.openapi())
+
+    # ---- account and money (amounts: int base units)
+
+    def account(self) -> Account:
+        return self._run(self._ops.account())
+
+    def faucet(self, amount: int | str) -> Account:
+        """Credits the balance (servers in local mode only); returns the account after it."""
+        return self._run(self._ops.faucet(amount))
+
+    def stake(self, amount: int | str) -> Account:
+        return self._run(self._ops.stake(amount))
+
+    def unstake(self, amount: int | str) -> Account:
+        return self._run(self._ops.unstake(amount))
+
+    def ledger(self, *, limit: int | None = None, before: str | int | None = None) -> list[LedgerEntry]:
+        return self._run(self._ops.ledger(limit, before))
+
+    # ---- models
+
+    def upload_model(self, model: bytes | bytearray | memoryview | str | os.PathLike[str], *, name: str | None = None) -> Model:
+        """Uploads an ONNX model from a path or bytes (same bytes, same model)."""
+        return self._run(self._ops.upload_model(model, name))
+
+    def list_models(self, *, limit: int | None = None) -> list[Model]:
+        return self._run(self._ops.list_models(limit))
+
+    def get_model(self, model_id: str) -> Model:
+        return self._run(self._ops.get_model(model_id))
+
+    # ---- tasks
+
+    def submit(
+        self,
+        model: Model | str,
+        inputs: Mapping[str, TensorLike],
+        *,
+        verification: w.VerificationRequest | w.VerificationMode | None = None,
+        requirements: w.Requirements | None = None,
+        max_price: int | str | None = None,
+        deadline_seconds: int | None = None,
+        priority: int | None = None,
+        check: bool = True,
+    ) -> TaskHandle:
+        """Submits a task and returns its handle at once; ``handle.result(timeout=)`` waits for it.
+        Inputs are checked against the model's signature first (``check=False`` skips that)."""
+        sub = self._run(self._ops.submit(model, inputs, verification=verification, requirements=requirements, max_price=max_price, deadline_seconds=deadline_seconds, priority=priority, check=check))
+        return TaskHandle(self, sub.id, sub.status)
+
+    def task(self, task_id: str) -> TaskHandle:
+        """A handle on an existing task (no request until it is used)."""
+        return TaskHandle(self, task_id)
+
+    def get_task(self, task_id: str, *, wait: float | None = None) -> TaskInfo:
+        """The task now; with ``wait`` (seconds ≤ 60) the server holds the answer until it is terminal."""
+        return self._run(self._ops.get_task(task_id, wait))
+
+    def list_tasks(self, *, limit: int | None = None, status: w.TaskStatus | None = None) -> list[TaskInfo]:
+        return self._run(self._ops.list_tasks(limit, status))
+
+    def task_outputs(self, task_id: str) -> dict[str, np.ndarray[Any, Any]]:
+        return self._run(self._ops.task_outputs(task_id))
+
+    def receipt(self, task_id: str) -> Receipt | None:
+        """The task's receipt (None until it completed)."""
+        return self._run(self._ops.receipt(task_id))
+
+    def wait_for_task(self, task_id: str, *, timeout: float | None = DEFAULT_WAIT_TIMEOUT, push: bool | None = None) -> tuple[TaskInfo, WaitPath]:
+        """The task once terminal (or its last view when ``timeout`` passes), and how the end was heard."""
+        return self._run(self._ops.wait(task_id, timeout, push))
+
+
+class TaskHandle:
+    """A submitted task: ``result()`` waits and returns it completed (raising for failed/expired)."""
+
+    def __init__(self, client: StunClient, task_id: str, status: w.TaskStatus | None = None) -> None:
+        self._client = client
+        self.id = task_id
+        self._status = status
+        self.info: TaskInfo | None = None
+        #: How the last wait heard the task's end: "push" or "long-poll".
+        self.path: WaitPath | None = None
+
+    @property
+    def status(self) -> w.TaskStatus | None:
+        return self.info.status if self.info else self._status
+
+    def refresh(self) -> TaskInfo:
+        self.info = self._client.get_task(self.id)
+        return self.info
+
+    def wait(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+        """The task once completed, failed or expired (not raised); StunTimeoutError when ``timeout`` passes first."""
+        if self.info is None or not self.info.terminal:
+            self.info, self.path = self._client.wait_for_task(self.id, timeout=timeout)
+        return terminal_or_timeout(self.info, timeout)
+
+    def result(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+        """The completed task (``.outputs`` are numpy arrays); raises TaskFailedError / TaskExpiredError."""
+        return completed_or_raise(self.wait(timeout))
+
+    def outputs(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> dict[str, np.ndarray[Any, Any]]:
+        return self.result(timeout).outputs or {}
+
+    def receipt(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
+        return self.result(timeout).receipt
+
+    def __repr__(self) -> str:
+        return f"TaskHandle(id={self.id!r}, status={self.status!r})"
