@@ -61,14 +61,9 @@ export interface RunResult {
 /** Runs the venv's python with `args` in sdks/python (never throws for a non-zero exit). */
 export function runPython(python: string, args: string[], env: Record<string, string>, timeoutMs = 600_000): Promise<RunResult> {
   return new Promise((resolvePromise) => {
-    execFile(
-      python,
-      args,
-      { cwd: pythonSdk, env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      },
-    );
+    execFile(python, args, { cwd: pythonSdk, env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolvePromise({ code, stdout, stderr });
+    });
   });
 }
