@@ -59,7 +59,7 @@ function withLock(fn) {
 
 export function ensurePython({ quiet = false } = {}) {
   const { py, version } = interpreter();
-  const stamp = createHash("sha256").update(readFileSync(pyproject)).update(`\0${py}\0${version}`).digest("hex");
+  const stamp = createHash("sha256").update(readFileSync(pyproject)).update(`\0${py}\0${version}\0${root}`).digest("hex");
   const fresh = () => existsSync(venvPython) && existsSync(stampFile) && readFileSync(stampFile, "utf8").trim() === stamp;
   if (fresh()) return venvPython;
   return withLock(() => {
