@@ -202,7 +202,7 @@ class TaskInfo:
     error: TaskError | None
     created_at: str
     completed_at: str | None
-    outputs: dict[str, np.ndarray[Any, Any]] | None = None
+    outputs: dict[str, np.ndarray[Any, Any]] | None = field(default=None, compare=False)
     data_purged_at: str | None = None
     raw: w.TaskView | None = field(default=None, repr=False, compare=False)
 
