@@ -18,7 +18,7 @@ async def test_async_client_end_to_end(server_url: str, mlp_path: str, reference
         assert (await stun.get_model(model.id)).sha256 == model.sha256
         tasks = await asyncio.gather(*(stun.submit(model, {"x": mlp_input(reference)}, verification="none") for _ in range(3)))
         results = await asyncio.gather(*(t.result(timeout=120) for t in tasks))
-        for t, r in zip(tasks, results):
+        for t, r in zip(tasks, results, strict=True):
             assert t.path == "push"
             assert r.outputs is not None
             np.testing.assert_allclose(r.outputs["y"], mlp_expected(reference), rtol=1e-5, atol=1e-6)

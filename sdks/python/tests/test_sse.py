@@ -10,13 +10,13 @@ def feed(w: TaskWatcher, text: str) -> list[object]:
 def test_tasks_watch_stream() -> None:
     w = TaskWatcher("tsk_1")
     out = feed(w, 'event: connected\ndata: {}\n\n: ping\n\ndata: {"taskId":"tsk_1","status":"queued"}\n\nevent: ping\ndata: \n\ndata: {"taskId":"tsk_1","status":"completed"}\n\n')
-    assert w.connected and [getattr(o, "kind") for o in out] == ["terminal"]
+    assert w.connected and [o.kind for o in out] == ["terminal"]
 
 
 def test_serialized_error_carries_the_stun_code() -> None:
     w = TaskWatcher("tsk_x")
     out = feed(w, 'event: serialized-error\ndata: {"code":-32004,"message":"no task tsk_x","data":{"code":"NOT_FOUND","httpStatus":404,"stunCode":"TASK_NOT_FOUND"}}\n\n')
-    err = getattr(out[0], "error")
+    err = out[0].error
     assert (err.status, err.code, err.message) == (404, "TASK_NOT_FOUND", "no task tsk_x")
 
 
@@ -26,5 +26,5 @@ def test_multiline_data_and_return() -> None:
     ev = p.feed("")
     assert ev is not None and ev.data == "a\nb"
     w = TaskWatcher("t")
-    assert getattr(feed(w, "event: return\ndata: \n\n")[0], "kind") == "unavailable"
+    assert feed(w, "event: return\ndata: \n\n")[0].kind == "unavailable"
     assert w.http_status(404, "application/json") is not None

@@ -18,3 +18,9 @@ def test_mypy_strict() -> None:
 
 def test_py_typed_marker_ships() -> None:
     assert (ROOT / "src" / "stun_client" / "py.typed").exists()
+
+
+def test_ruff_lint_and_format() -> None:
+    for args in (["check", "--no-cache", "src", "tests", "scripts"], ["format", "--no-cache", "--check", "src", "tests", "scripts"]):
+        p = subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stdout + p.stderr

@@ -1,9 +1,6 @@
 """stun-client: the Python client for Stun, an open marketplace for AI inference compute.
 
-    from stun_client import StunClient
-    with StunClient("http://localhost:4000", api_key) as stun:
-        model = stun.upload_model("mlp.onnx")
-        y = stun.submit(model, {"x": x}).result(timeout=60).outputs["y"]
+``StunClient`` (blocking) and ``AsyncStunClient`` (asyncio); see docs/PYTHON.md.
 """
 
 from ._async import AsyncStunClient, AsyncTaskHandle

@@ -28,8 +28,8 @@ from ._core import (
     Send,
     Sleep,
     TaskWatcher,
-    Watch,
     WaitPath,
+    Watch,
     WatchOutcome,
     build_config,
     completed_or_raise,
@@ -74,7 +74,17 @@ class AsyncStunClient:
 
     def with_api_key(self, api_key: str) -> AsyncStunClient:
         c = self._ops.config
-        return AsyncStunClient(c.base_url, api_key, timeout=c.timeout, upload_timeout=c.upload_timeout, retry=c.retry, push=c.push, push_url=c.push_url, push_connect_timeout=c.push_connect_timeout, http_client=self._http)
+        return AsyncStunClient(
+            c.base_url,
+            api_key,
+            timeout=c.timeout,
+            upload_timeout=c.upload_timeout,
+            retry=c.retry,
+            push=c.push,
+            push_url=c.push_url,
+            push_connect_timeout=c.push_connect_timeout,
+            http_client=self._http,
+        )
 
     @classmethod
     async def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
@@ -187,7 +197,9 @@ class AsyncStunClient:
         priority: int | None = None,
         check: bool = True,
     ) -> AsyncTaskHandle:
-        sub = await self._run(self._ops.submit(model, inputs, verification=verification, requirements=requirements, max_price=max_price, deadline_seconds=deadline_seconds, priority=priority, check=check))
+        sub = await self._run(
+            self._ops.submit(model, inputs, verification=verification, requirements=requirements, max_price=max_price, deadline_seconds=deadline_seconds, priority=priority, check=check)
+        )
         return AsyncTaskHandle(self, sub.id, sub.status)
 
     def task(self, task_id: str) -> AsyncTaskHandle:

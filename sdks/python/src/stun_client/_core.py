@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -103,7 +103,7 @@ class Watch:
     deadline: float
 
 
-Instruction = Union[Send, Sleep, Watch]
+Instruction = Send | Sleep | Watch
 Flow = Generator[Instruction, Any, T]
 
 

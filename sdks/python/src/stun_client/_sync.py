@@ -26,8 +26,8 @@ from ._core import (
     Send,
     Sleep,
     TaskWatcher,
-    Watch,
     WaitPath,
+    Watch,
     WatchOutcome,
     build_config,
     completed_or_raise,
@@ -76,7 +76,17 @@ class StunClient:
     def with_api_key(self, api_key: str) -> StunClient:
         """A client of the same server and settings using another key (shares the HTTP connection pool)."""
         c = self._ops.config
-        return StunClient(c.base_url, api_key, timeout=c.timeout, upload_timeout=c.upload_timeout, retry=c.retry, push=c.push, push_url=c.push_url, push_connect_timeout=c.push_connect_timeout, http_client=self._http)
+        return StunClient(
+            c.base_url,
+            api_key,
+            timeout=c.timeout,
+            upload_timeout=c.upload_timeout,
+            retry=c.retry,
+            push=c.push,
+            push_url=c.push_url,
+            push_connect_timeout=c.push_connect_timeout,
+            http_client=self._http,
+        )
 
     @classmethod
     def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:

@@ -114,7 +114,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]], empty: str) -
         return empty
     cells = [list(header), *[[str(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
 
 
 def amount(s: str) -> int:
@@ -203,7 +203,10 @@ def cmd_account_show(ctx: Context) -> None:
 def cmd_account_ledger(ctx: Context) -> None:
     with ctx.client() as c:
         entries = c.ledger(limit=ctx.args.limit)
-    ctx.out({"entries": [asdict(e) for e in entries]}, lambda: table(["ID", "AMOUNT", "KIND", "TASK", "CREATED"], [[e.id, e.amount, e.kind, e.task_id or "-", e.created_at] for e in entries], "no ledger entries"))
+    ctx.out(
+        {"entries": [asdict(e) for e in entries]},
+        lambda: table(["ID", "AMOUNT", "KIND", "TASK", "CREATED"], [[e.id, e.amount, e.kind, e.task_id or "-", e.created_at] for e in entries], "no ledger entries"),
+    )
 
 
 def cmd_money(op: str) -> Callable[[Context], None]:
@@ -217,7 +220,19 @@ def cmd_money(op: str) -> Callable[[Context], None]:
 def cmd_models_upload(ctx: Context) -> None:
     with ctx.client() as c:
         m = c.upload_model(ctx.args.path, name=ctx.args.name)
-    ctx.out(m, lambda: kv([("id", m.id), ("name", m.name), ("sha256", m.sha256), ("sizeBytes", m.size_bytes), ("inputs", ", ".join(f"{i.name} {i.dtype} {list(i.shape)}" for i in m.inputs)), ("outputs", ", ".join(f"{o.name} {o.dtype} {list(o.shape)}" for o in m.outputs))]))
+    ctx.out(
+        m,
+        lambda: kv(
+            [
+                ("id", m.id),
+                ("name", m.name),
+                ("sha256", m.sha256),
+                ("sizeBytes", m.size_bytes),
+                ("inputs", ", ".join(f"{i.name} {i.dtype} {list(i.shape)}" for i in m.inputs)),
+                ("outputs", ", ".join(f"{o.name} {o.dtype} {list(o.shape)}" for o in m.outputs)),
+            ]
+        ),
+    )
 
 
 def cmd_models_list(ctx: Context) -> None:
@@ -275,7 +290,10 @@ def cmd_tasks_get(ctx: Context) -> None:
 def cmd_tasks_list(ctx: Context) -> None:
     with ctx.client() as c:
         tasks = c.list_tasks(limit=ctx.args.limit, status=ctx.args.status)
-    ctx.out({"tasks": [t.raw for t in tasks]}, lambda: table(["ID", "STATUS", "MODEL", "COST", "CREATED"], [[t.id, t.status, t.model_id, "-" if t.cost is None else t.cost, t.created_at] for t in tasks], "no tasks"))
+    ctx.out(
+        {"tasks": [t.raw for t in tasks]},
+        lambda: table(["ID", "STATUS", "MODEL", "COST", "CREATED"], [[t.id, t.status, t.model_id, "-" if t.cost is None else t.cost, t.created_at] for t in tasks], "no tasks"),
+    )
 
 
 def cmd_receipt(ctx: Context) -> None:
@@ -283,7 +301,21 @@ def cmd_receipt(ctx: Context) -> None:
         r = c.receipt(ctx.args.id)
     if r is None:
         raise make_error(0, "RECEIPT_NOT_READY", f"task {ctx.args.id} has no receipt yet (it is not completed)")
-    ctx.out(r, lambda: kv([("task", r.task_id), ("modelSha256", r.model_sha256), ("inputDigest", r.input_digest), ("outputDigest", r.output_digest), ("cost", r.cost), ("split", f"providers {r.split.providers}, treasury {r.split.treasury}, creator {r.split.creator}"), ("providers", ", ".join(f"{p.provider_id} ({p.backend}) {p.paid}" for p in r.providers)), ("completedAt", r.completed_at)]))
+    ctx.out(
+        r,
+        lambda: kv(
+            [
+                ("task", r.task_id),
+                ("modelSha256", r.model_sha256),
+                ("inputDigest", r.input_digest),
+                ("outputDigest", r.output_digest),
+                ("cost", r.cost),
+                ("split", f"providers {r.split.providers}, treasury {r.split.treasury}, creator {r.split.creator}"),
+                ("providers", ", ".join(f"{p.provider_id} ({p.backend}) {p.paid}" for p in r.providers)),
+                ("completedAt", r.completed_at),
+            ]
+        ),
+    )
 
 
 def cmd_health(ctx: Context) -> None:

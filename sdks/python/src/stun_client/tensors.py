@@ -180,7 +180,7 @@ def check_inputs(inputs: Mapping[str, TensorLike], signature: Sequence[TensorInf
         shape, want = list(arr.shape), info["shape"]
         if len(shape) != len(want):
             raise _bad("INPUT_SHAPE_MISMATCH", f'input "{name}" has rank {len(shape)} (shape {shape}) but the model takes rank {len(want)} {want}')
-        for axis, (have, dim) in enumerate(zip(shape, want)):
+        for axis, (have, dim) in enumerate(zip(shape, want, strict=True)):
             if isinstance(dim, int) and dim >= 0 and have != dim:
                 raise _bad("INPUT_SHAPE_MISMATCH", f'input "{name}" has shape {shape} but the model takes {want} (axis {axis})')
             if isinstance(dim, str):
