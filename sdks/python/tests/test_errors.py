@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from stun_client import AuthenticationError, NetworkError, NotFoundError, StunApiError, StunClient, StunTimeoutError, ValidationError
+from stun_client import AuthenticationError, NetworkError, NotFoundError, StunApiError, StunClient, StunTimeoutError, TaskExpiredError, ValidationError
 from stun_client.errors import error_from_response
 
 
@@ -52,3 +52,15 @@ def test_error_bodies_that_are_not_stun_errors() -> None:
     e = error_from_response(502, b"<html>Bad Gateway</html>", "Bad Gateway")
     assert (e.status, e.code) == (502, "HTTP_ERROR") and "Bad Gateway" in e.message
     assert type(e).__name__ == "ServerError"
+
+
+def test_expired_task_raises_task_expired(client: StunClient, mlp_path: str) -> None:
+    # No provider meets the requirement, so the deadline passes; the end is heard on the push stream.
+    model = client.upload_model(mlp_path)
+    task = client.submit(model, {"x": [[0.0, 0.0, 0.0, 0.0]]}, requirements={"backend": "cuda"}, deadline_seconds=1)
+    with pytest.raises(TaskExpiredError) as e:
+        task.result(timeout=60)
+    assert (e.value.code, e.value.details["taskCode"]) == ("TASK_EXPIRED", "DEADLINE_EXCEEDED")
+    assert task.path == "push"
+    info = task.wait()  # wait() returns a terminal task whatever its status
+    assert info.status == "expired" and info.error is not None and info.outputs is None
