@@ -21,7 +21,9 @@ from ._core import (
     DEFAULT_UPLOAD_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT,
     PUSH_SILENCE_TIMEOUT,
+    ClientBase,
     Flow,
+    HandleBase,
     Operations,
     Response,
     RetryPolicy,
@@ -44,7 +46,7 @@ from .types import Account, CreatedAccount, Health, LedgerEntry, Model, Provider
 T = TypeVar("T")
 
 
-class AsyncStunClient:
+class AsyncStunClient(ClientBase):
     """The asyncio twin of :class:`StunClient`: same methods, awaited. ``async with`` or ``await aclose()``."""
 
     def __init__(
@@ -64,27 +66,8 @@ class AsyncStunClient:
         self._http = http_client or httpx.AsyncClient()
         self._owns_http = http_client is None
 
-    @property
-    def base_url(self) -> str:
-        return self._ops.config.base_url
-
-    @property
-    def api_key(self) -> str | None:
-        return self._ops.config.api_key
-
     def with_api_key(self, api_key: str) -> AsyncStunClient:
-        c = self._ops.config
-        return AsyncStunClient(
-            c.base_url,
-            api_key,
-            timeout=c.timeout,
-            upload_timeout=c.upload_timeout,
-            retry=c.retry,
-            push=c.push,
-            push_url=c.push_url,
-            push_connect_timeout=c.push_connect_timeout,
-            http_client=self._http,
-        )
+        return AsyncStunClient(self.base_url, api_key, **self._settings(), http_client=self._http)
 
     @classmethod
     async def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
@@ -221,19 +204,12 @@ class AsyncStunClient:
         return await self._run(self._ops.wait(task_id, timeout, push))
 
 
-class AsyncTaskHandle:
+class AsyncTaskHandle(HandleBase):
     """A submitted task: ``await handle.result()``."""
 
     def __init__(self, client: AsyncStunClient, task_id: str, status: w.TaskStatus | None = None) -> None:
+        super().__init__(task_id, status)
         self._client = client
-        self.id = task_id
-        self._status = status
-        self.info: TaskInfo | None = None
-        self.path: WaitPath | None = None
-
-    @property
-    def status(self) -> w.TaskStatus | None:
-        return self.info.status if self.info else self._status
 
     async def refresh(self) -> TaskInfo:
         self.info = await self._client.get_task(self.id)
@@ -252,6 +228,3 @@ class AsyncTaskHandle:
 
     async def receipt(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
         return (await self.result(timeout)).receipt
-
-    def __repr__(self) -> str:
-        return f"AsyncTaskHandle(id={self.id!r}, status={self.status!r})"

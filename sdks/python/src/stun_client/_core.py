@@ -625,3 +625,48 @@ def build_config(
         push_url=push_url,
         push_connect_timeout=push_connect_timeout,
     )
+
+
+class ClientBase:
+    """What StunClient and AsyncStunClient share besides the flows: their settings."""
+
+    _ops: Operations
+
+    @property
+    def base_url(self) -> str:
+        return self._ops.config.base_url
+
+    @property
+    def api_key(self) -> str | None:
+        return self._ops.config.api_key
+
+    def _settings(self) -> dict[str, Any]:
+        """This client's keyword settings (for a copy with another key)."""
+        c = self._ops.config
+        return {
+            "timeout": c.timeout,
+            "upload_timeout": c.upload_timeout,
+            "retry": c.retry,
+            "push": c.push,
+            "push_url": c.push_url,
+            "push_connect_timeout": c.push_connect_timeout,
+        }
+
+
+class HandleBase:
+    """What TaskHandle and AsyncTaskHandle share: the task's id and what was last seen of it."""
+
+    def __init__(self, task_id: str, status: w.TaskStatus | None = None) -> None:
+        self.id = task_id
+        self._status = status
+        #: The task as last fetched (None until refresh/wait).
+        self.info: TaskInfo | None = None
+        #: How the last wait heard the task's end: "push" or "long-poll".
+        self.path: WaitPath | None = None
+
+    @property
+    def status(self) -> w.TaskStatus | None:
+        return self.info.status if self.info else self._status
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, status={self.status!r})"

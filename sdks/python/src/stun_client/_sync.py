@@ -19,7 +19,9 @@ from ._core import (
     DEFAULT_UPLOAD_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT,
     PUSH_SILENCE_TIMEOUT,
+    ClientBase,
     Flow,
+    HandleBase,
     Operations,
     Response,
     RetryPolicy,
@@ -42,7 +44,7 @@ from .types import Account, CreatedAccount, Health, LedgerEntry, Model, Provider
 T = TypeVar("T")
 
 
-class StunClient:
+class StunClient(ClientBase):
     """The requester's client for Stun's REST API (blocking). Use as a context manager, or ``close()``.
 
     ``push`` (default on): waits hear a task's end on the server's ``tasks.watch`` stream (tRPC over
@@ -65,28 +67,9 @@ class StunClient:
         self._http = http_client or httpx.Client()
         self._owns_http = http_client is None
 
-    @property
-    def base_url(self) -> str:
-        return self._ops.config.base_url
-
-    @property
-    def api_key(self) -> str | None:
-        return self._ops.config.api_key
-
     def with_api_key(self, api_key: str) -> StunClient:
         """A client of the same server and settings using another key (shares the HTTP connection pool)."""
-        c = self._ops.config
-        return StunClient(
-            c.base_url,
-            api_key,
-            timeout=c.timeout,
-            upload_timeout=c.upload_timeout,
-            retry=c.retry,
-            push=c.push,
-            push_url=c.push_url,
-            push_connect_timeout=c.push_connect_timeout,
-            http_client=self._http,
-        )
+        return StunClient(self.base_url, api_key, **self._settings(), http_client=self._http)
 
     @classmethod
     def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
@@ -237,20 +220,12 @@ class StunClient:
         return self._run(self._ops.wait(task_id, timeout, push))
 
 
-class TaskHandle:
+class TaskHandle(HandleBase):
     """A submitted task: ``result()`` waits and returns it completed (raising for failed/expired)."""
 
     def __init__(self, client: StunClient, task_id: str, status: w.TaskStatus | None = None) -> None:
+        super().__init__(task_id, status)
         self._client = client
-        self.id = task_id
-        self._status = status
-        self.info: TaskInfo | None = None
-        #: How the last wait heard the task's end: "push" or "long-poll".
-        self.path: WaitPath | None = None
-
-    @property
-    def status(self) -> w.TaskStatus | None:
-        return self.info.status if self.info else self._status
 
     def refresh(self) -> TaskInfo:
         self.info = self._client.get_task(self.id)
@@ -271,6 +246,3 @@ class TaskHandle:
 
     def receipt(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
         return self.result(timeout).receipt
-
-    def __repr__(self) -> str:
-        return f"TaskHandle(id={self.id!r}, status={self.status!r})"
