@@ -25,6 +25,13 @@ def test_new_account_faucet_stake_ledger(server_url: str) -> None:
         assert all(isinstance(entry.amount, int) for entry in ledger)
 
 
+def test_with_api_key_shares_the_settings(server_url: str, client: StunClient) -> None:
+    created = StunClient.create_account(server_url)
+    other = client.with_api_key(created.api_key)
+    assert type(other) is StunClient and other.base_url == client.base_url
+    assert other.account().account_id == created.account_id
+
+
 def test_amounts_are_integers_never_floats(client: StunClient) -> None:
     with pytest.raises(TypeError):
         client.faucet(1.5)  # type: ignore[arg-type]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -13,64 +12,23 @@ from typing import Any, TypeVar, cast
 import httpx
 import numpy as np
 
+from . import _core
 from . import _wire as w
-from ._core import (
-    DEFAULT_BASE_URL,
-    DEFAULT_PUSH_CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    DEFAULT_UPLOAD_TIMEOUT,
-    DEFAULT_WAIT_TIMEOUT,
-    PUSH_SILENCE_TIMEOUT,
-    ClientBase,
-    Flow,
-    HandleBase,
-    Operations,
-    Response,
-    RetryPolicy,
-    Send,
-    Sleep,
-    TaskWatcher,
-    WaitPath,
-    Watch,
-    WatchOutcome,
-    build_config,
-    completed_or_raise,
-    failure_of,
-    prepare,
-    terminal_or_timeout,
-    watch_request,
-)
+from ._core import ClientBase, Flow, HandleBase, WaitPath
 from .tensors import TensorLike
 from .types import Account, CreatedAccount, Health, LedgerEntry, Model, Provider, Receipt, Stats, TaskInfo
 
 T = TypeVar("T")
 
 
-class AsyncStunClient(ClientBase):
+class AsyncStunClient(ClientBase[httpx.AsyncClient]):
     """The asyncio twin of :class:`StunClient`: same methods, awaited. ``async with`` or ``await aclose()``."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        push: bool = True,
-        push_url: str | None = None,
-        push_connect_timeout: float = DEFAULT_PUSH_CONNECT_TIMEOUT,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._ops = Operations(build_config(base_url, api_key, timeout, upload_timeout, retry, push, push_url, push_connect_timeout))
-        self._http = http_client or httpx.AsyncClient()
-        self._owns_http = http_client is None
-
-    def with_api_key(self, api_key: str) -> AsyncStunClient:
-        return AsyncStunClient(self.base_url, api_key, **self._settings(), http_client=self._http)
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient()
 
     @classmethod
-    async def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
+    async def create_account(cls, base_url: str = _core.DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
         async with cls(base_url, **options) as c:
             return await c._run(c._ops.create_account())
 
@@ -80,9 +38,9 @@ class AsyncStunClient(ClientBase):
         try:
             instr = next(flow)
             while True:
-                if isinstance(instr, Send):
+                if isinstance(instr, _core.Send):
                     result: Any = await self._send(instr)
-                elif isinstance(instr, Sleep):
+                elif isinstance(instr, _core.Sleep):
                     await asyncio.sleep(instr.seconds)
                     result = None
                 else:
@@ -91,34 +49,27 @@ class AsyncStunClient(ClientBase):
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    async def _send(self, s: Send) -> Any:
-        p = prepare(self._ops.config, s.request)
+    async def _send(self, s: _core.Send) -> Any:
+        p = _core.prepare(self._ops.config, s.request)
         try:
             r = await self._http.request(p.method, p.url, params=p.params, headers=p.headers, content=p.content, timeout=p.timeout)
         except httpx.HTTPError as e:
-            return failure_of(e)
-        return Response(r.status_code, r.headers, r.content, r.reason_phrase)
+            return _core.failure_of(e)
+        return _core.Response.of(r)
 
-    async def _watch(self, watch: Watch) -> WatchOutcome:
-        p = watch_request(self._ops.config, watch.task_id)
-        watcher = TaskWatcher(watch.task_id)
-        read = min(PUSH_SILENCE_TIMEOUT, max(0.05, watch.deadline - time.monotonic()))
+    async def _watch(self, watch: _core.Watch) -> _core.WatchOutcome:
+        watcher = _core.TaskWatcher(self._ops.config, watch)
+        p = watcher.request
         try:
-            async with self._http.stream("GET", p.url, params=p.params, headers=p.headers, timeout=httpx.Timeout(read, connect=p.timeout)) as r:
-                bad = watcher.http_status(r.status_code, r.headers.get("content-type", ""))
-                if bad is not None:
-                    return bad
-                async for line in r.aiter_lines():
-                    out = watcher.line(line)
-                    if out is not None:
-                        return out
-                    if time.monotonic() >= watch.deadline:
-                        return WatchOutcome("deadline")
-                return watcher.ended()
-        except httpx.ReadTimeout:
-            return WatchOutcome("deadline") if time.monotonic() >= watch.deadline - 0.05 else WatchOutcome("unavailable", "the stream went silent")
+            async with self._http.stream("GET", p.url, params=p.params, headers=p.headers, timeout=watcher.timeout) as r:
+                out = watcher.opened(r.status_code, r.headers.get("content-type", ""))
+                if out is None:
+                    async for line in r.aiter_lines():
+                        if (out := watcher.line(line)) is not None:
+                            break
+                return out or watcher.ended()
         except httpx.HTTPError as e:
-            return WatchOutcome("unavailable", failure_of(e).message)
+            return watcher.failed(e)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -200,7 +151,7 @@ class AsyncStunClient(ClientBase):
     async def receipt(self, task_id: str) -> Receipt | None:
         return await self._run(self._ops.receipt(task_id))
 
-    async def wait_for_task(self, task_id: str, *, timeout: float | None = DEFAULT_WAIT_TIMEOUT, push: bool | None = None) -> tuple[TaskInfo, WaitPath]:
+    async def wait_for_task(self, task_id: str, *, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT, push: bool | None = None) -> tuple[TaskInfo, WaitPath]:
         return await self._run(self._ops.wait(task_id, timeout, push))
 
 
@@ -215,16 +166,16 @@ class AsyncTaskHandle(HandleBase):
         self.info = await self._client.get_task(self.id)
         return self.info
 
-    async def wait(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+    async def wait(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
         if self.info is None or not self.info.terminal:
             self.info, self.path = await self._client.wait_for_task(self.id, timeout=timeout)
-        return terminal_or_timeout(self.info, timeout)
+        return _core.terminal_or_timeout(self.info, timeout)
 
-    async def result(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
-        return completed_or_raise(await self.wait(timeout))
+    async def result(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+        return _core.completed_or_raise(await self.wait(timeout))
 
-    async def outputs(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> dict[str, np.ndarray[Any, Any]]:
+    async def outputs(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> dict[str, np.ndarray[Any, Any]]:
         return (await self.result(timeout)).outputs or {}
 
-    async def receipt(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
+    async def receipt(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
         return (await self.result(timeout)).receipt

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -75,6 +75,11 @@ class Response:
     headers: Mapping[str, str]
     body: bytes
     reason: str = ""
+
+    @staticmethod
+    def of(r: httpx.Response) -> Response:
+        """A read httpx response (sync or async)."""
+        return Response(r.status_code, r.headers, r.content, r.reason_phrase)
 
 
 @dataclass(frozen=True)
@@ -282,21 +287,30 @@ class SseParser:
 
 
 class TaskWatcher:
-    """Reads one task's ``tasks.watch`` stream: terminal status, the server's refusal, or the end."""
+    """Reads one task's ``tasks.watch`` stream: terminal status, the server's refusal, or the end.
+    The clients only open the stream (``request``, ``timeout``) and feed it lines."""
 
-    def __init__(self, task_id: str) -> None:
-        self.task_id = task_id
+    def __init__(self, config: Config, watch: Watch) -> None:
+        self.task_id = watch.task_id
+        self.deadline = watch.deadline
+        self.request = watch_request(config, watch.task_id)
+        read = min(PUSH_SILENCE_TIMEOUT, max(0.05, watch.deadline - time.monotonic()))
+        self.timeout = httpx.Timeout(read, connect=config.push_connect_timeout)
         self.parser = SseParser()
         self.connected = False
 
-    def http_status(self, status: int, content_type: str) -> WatchOutcome | None:
+    def opened(self, status: int, content_type: str) -> WatchOutcome | None:
+        """The stream's answer: None to read on, or why it cannot be used."""
         if status != 200 or "text/event-stream" not in content_type:
             return WatchOutcome("unavailable", f"tasks.watch answered HTTP {status} ({content_type or 'no content type'})")
         return None
 
     def line(self, line: str) -> WatchOutcome | None:
         ev = self.parser.feed(line)
-        return None if ev is None else self.event(ev)
+        out = None if ev is None else self.event(ev)
+        if out is None and time.monotonic() >= self.deadline:
+            return WatchOutcome("deadline")
+        return out
 
     def event(self, ev: SseEvent) -> WatchOutcome | None:
         if ev.event == "connected":
@@ -319,6 +333,12 @@ class TaskWatcher:
     @staticmethod
     def ended() -> WatchOutcome:
         return WatchOutcome("unavailable", "the stream closed")
+
+    def failed(self, exc: Exception) -> WatchOutcome:
+        """An httpx exception while opening or reading: the deadline passed, or the stream is unusable."""
+        if isinstance(exc, httpx.ReadTimeout) and time.monotonic() >= self.deadline - 0.05:
+            return WatchOutcome("deadline")
+        return WatchOutcome("unavailable", failure_of(exc).message)
 
 
 def trpc_error(data: str) -> StunApiError:
@@ -627,10 +647,37 @@ def build_config(
     )
 
 
-class ClientBase:
-    """What StunClient and AsyncStunClient share besides the flows: their settings."""
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+C = TypeVar("C", bound="ClientBase[Any]")
 
-    _ops: Operations
+
+class ClientBase(Generic[H]):
+    """What StunClient and AsyncStunClient share besides the flows: settings and the HTTP client.
+
+    ``timeout`` and ``upload_timeout`` are seconds per request; ``retry`` the :class:`RetryPolicy`;
+    ``push`` (default on): waits hear a task's end on the server's ``tasks.watch`` stream (tRPC over
+    SSE, at ``push_url``, default ``<base_url>/trpc``), falling back to the REST long-poll when the
+    stream cannot be used; ``http_client`` an httpx client to use (not closed by this one)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        push: bool = True,
+        push_url: str | None = None,
+        push_connect_timeout: float = DEFAULT_PUSH_CONNECT_TIMEOUT,
+        http_client: H | None = None,
+    ) -> None:
+        self._ops = Operations(build_config(base_url, api_key, timeout, upload_timeout, retry, push, push_url, push_connect_timeout))
+        self._http: H = http_client if http_client is not None else self._new_http()
+        self._owns_http = http_client is None
+
+    def _new_http(self) -> H:
+        raise NotImplementedError
 
     @property
     def base_url(self) -> str:
@@ -640,17 +687,20 @@ class ClientBase:
     def api_key(self) -> str | None:
         return self._ops.config.api_key
 
-    def _settings(self) -> dict[str, Any]:
-        """This client's keyword settings (for a copy with another key)."""
+    def with_api_key(self: C, api_key: str) -> C:
+        """A client of the same server and settings using another key (shares the HTTP connection pool)."""
         c = self._ops.config
-        return {
-            "timeout": c.timeout,
-            "upload_timeout": c.upload_timeout,
-            "retry": c.retry,
-            "push": c.push,
-            "push_url": c.push_url,
-            "push_connect_timeout": c.push_connect_timeout,
-        }
+        return type(self)(
+            c.base_url,
+            api_key,
+            timeout=c.timeout,
+            upload_timeout=c.upload_timeout,
+            retry=c.retry,
+            push=c.push,
+            push_url=c.push_url,
+            push_connect_timeout=c.push_connect_timeout,
+            http_client=self._http,
+        )
 
 
 class HandleBase:

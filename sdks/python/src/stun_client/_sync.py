@@ -11,68 +11,26 @@ from typing import Any, TypeVar, cast
 import httpx
 import numpy as np
 
+from . import _core
 from . import _wire as w
-from ._core import (
-    DEFAULT_BASE_URL,
-    DEFAULT_PUSH_CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    DEFAULT_UPLOAD_TIMEOUT,
-    DEFAULT_WAIT_TIMEOUT,
-    PUSH_SILENCE_TIMEOUT,
-    ClientBase,
-    Flow,
-    HandleBase,
-    Operations,
-    Response,
-    RetryPolicy,
-    Send,
-    Sleep,
-    TaskWatcher,
-    WaitPath,
-    Watch,
-    WatchOutcome,
-    build_config,
-    completed_or_raise,
-    failure_of,
-    prepare,
-    terminal_or_timeout,
-    watch_request,
-)
+from ._core import ClientBase, Flow, HandleBase, WaitPath
 from .tensors import TensorLike
 from .types import Account, CreatedAccount, Health, LedgerEntry, Model, Provider, Receipt, Stats, TaskInfo
 
 T = TypeVar("T")
 
 
-class StunClient(ClientBase):
+class StunClient(ClientBase[httpx.Client]):
     """The requester's client for Stun's REST API (blocking). Use as a context manager, or ``close()``.
 
     ``push`` (default on): waits hear a task's end on the server's ``tasks.watch`` stream (tRPC over
     SSE), falling back to the REST long-poll when the stream cannot be used."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        push: bool = True,
-        push_url: str | None = None,
-        push_connect_timeout: float = DEFAULT_PUSH_CONNECT_TIMEOUT,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._ops = Operations(build_config(base_url, api_key, timeout, upload_timeout, retry, push, push_url, push_connect_timeout))
-        self._http = http_client or httpx.Client()
-        self._owns_http = http_client is None
-
-    def with_api_key(self, api_key: str) -> StunClient:
-        """A client of the same server and settings using another key (shares the HTTP connection pool)."""
-        return StunClient(self.base_url, api_key, **self._settings(), http_client=self._http)
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client()
 
     @classmethod
-    def create_account(cls, base_url: str = DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
+    def create_account(cls, base_url: str = _core.DEFAULT_BASE_URL, **options: Any) -> CreatedAccount:
         """Creates an account (no key needed); its API key is shown only this once."""
         with cls(base_url, **options) as c:
             return c._run(c._ops.create_account())
@@ -83,9 +41,9 @@ class StunClient(ClientBase):
         try:
             instr = next(flow)
             while True:
-                if isinstance(instr, Send):
+                if isinstance(instr, _core.Send):
                     result: Any = self._send(instr)
-                elif isinstance(instr, Sleep):
+                elif isinstance(instr, _core.Sleep):
                     time.sleep(instr.seconds)
                     result = None
                 else:
@@ -94,34 +52,27 @@ class StunClient(ClientBase):
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    def _send(self, s: Send) -> Any:
-        p = prepare(self._ops.config, s.request)
+    def _send(self, s: _core.Send) -> Any:
+        p = _core.prepare(self._ops.config, s.request)
         try:
             r = self._http.request(p.method, p.url, params=p.params, headers=p.headers, content=p.content, timeout=p.timeout)
         except httpx.HTTPError as e:
-            return failure_of(e)
-        return Response(r.status_code, r.headers, r.content, r.reason_phrase)
+            return _core.failure_of(e)
+        return _core.Response.of(r)
 
-    def _watch(self, watch: Watch) -> WatchOutcome:
-        p = watch_request(self._ops.config, watch.task_id)
-        watcher = TaskWatcher(watch.task_id)
-        read = min(PUSH_SILENCE_TIMEOUT, max(0.05, watch.deadline - time.monotonic()))
+    def _watch(self, watch: _core.Watch) -> _core.WatchOutcome:
+        watcher = _core.TaskWatcher(self._ops.config, watch)
+        p = watcher.request
         try:
-            with self._http.stream("GET", p.url, params=p.params, headers=p.headers, timeout=httpx.Timeout(read, connect=p.timeout)) as r:
-                bad = watcher.http_status(r.status_code, r.headers.get("content-type", ""))
-                if bad is not None:
-                    return bad
-                for line in r.iter_lines():
-                    out = watcher.line(line)
-                    if out is not None:
-                        return out
-                    if time.monotonic() >= watch.deadline:
-                        return WatchOutcome("deadline")
-                return watcher.ended()
-        except httpx.ReadTimeout:
-            return WatchOutcome("deadline") if time.monotonic() >= watch.deadline - 0.05 else WatchOutcome("unavailable", "the stream went silent")
+            with self._http.stream("GET", p.url, params=p.params, headers=p.headers, timeout=watcher.timeout) as r:
+                out = watcher.opened(r.status_code, r.headers.get("content-type", ""))
+                if out is None:
+                    for line in r.iter_lines():
+                        if (out := watcher.line(line)) is not None:
+                            break
+                return out or watcher.ended()
         except httpx.HTTPError as e:
-            return WatchOutcome("unavailable", failure_of(e).message)
+            return watcher.failed(e)
 
     def close(self) -> None:
         if self._owns_http:
@@ -215,7 +166,7 @@ class StunClient(ClientBase):
         """The task's receipt (None until it completed)."""
         return self._run(self._ops.receipt(task_id))
 
-    def wait_for_task(self, task_id: str, *, timeout: float | None = DEFAULT_WAIT_TIMEOUT, push: bool | None = None) -> tuple[TaskInfo, WaitPath]:
+    def wait_for_task(self, task_id: str, *, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT, push: bool | None = None) -> tuple[TaskInfo, WaitPath]:
         """The task once terminal (or its last view when ``timeout`` passes), and how the end was heard."""
         return self._run(self._ops.wait(task_id, timeout, push))
 
@@ -231,18 +182,18 @@ class TaskHandle(HandleBase):
         self.info = self._client.get_task(self.id)
         return self.info
 
-    def wait(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+    def wait(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
         """The task once completed, failed or expired (not raised); StunTimeoutError when ``timeout`` passes first."""
         if self.info is None or not self.info.terminal:
             self.info, self.path = self._client.wait_for_task(self.id, timeout=timeout)
-        return terminal_or_timeout(self.info, timeout)
+        return _core.terminal_or_timeout(self.info, timeout)
 
-    def result(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
+    def result(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> TaskInfo:
         """The completed task (``.outputs`` are numpy arrays); raises TaskFailedError / TaskExpiredError."""
-        return completed_or_raise(self.wait(timeout))
+        return _core.completed_or_raise(self.wait(timeout))
 
-    def outputs(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> dict[str, np.ndarray[Any, Any]]:
+    def outputs(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> dict[str, np.ndarray[Any, Any]]:
         return self.result(timeout).outputs or {}
 
-    def receipt(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
+    def receipt(self, timeout: float | None = _core.DEFAULT_WAIT_TIMEOUT) -> Receipt | None:
         return self.result(timeout).receipt
