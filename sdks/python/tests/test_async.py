@@ -16,7 +16,7 @@ async def test_async_client_end_to_end(server_url: str, mlp_path: str, reference
         assert (await stun.faucet(100_000)).balance == 100_000
         model = await stun.upload_model(mlp_path)
         assert (await stun.get_model(model.id)).sha256 == model.sha256
-        tasks = await asyncio.gather(*(stun.submit(model, {"x": mlp_input(reference)}, verification="none") for _ in range(3)))
+        tasks = await asyncio.gather(*(stun.submit(model, {"x": mlp_input(reference)}, verification="none") for _ in range(8)))  # 8 submits, then 8 push streams in flight
         results = await asyncio.gather(*(t.result(timeout=120) for t in tasks))
         for t, r in zip(tasks, results, strict=True):
             assert t.path == "push"
