@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createClient } from "graphql-sse";
+import { isTerminalStatus, type TaskUpdateMessage } from "@stun/shared";
+import { buildIdentityModel, sampleTensor } from "@stun/testkit";
+import { describeDb } from "../support/database";
+import { startTestNetwork, type TestNetwork } from "../support/network";
+import { toJsonTensor, uploadModel } from "../support/api";
+import { procedureEntries } from "../../src/procedures/catalog";
+
+/** GraphQL at /api/graphql: generated from the procedure table, same auth and stable codes as REST. */
+describeDb("GraphQL at /api/graphql", () => {
+  let net: TestNetwork;
+  const gql = async (query: string, variables?: Record<string, unknown>, key?: string, rawBody?: string) => {
+    const res = await fetch(`${net.url}/api/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: rawBody ?? JSON.stringify({ query, variables }),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const subscribe = (key: string, taskId?: string) => {
+    const client = createClient({ url: `${net.url}/api/graphql`, headers: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    const heard: TaskUpdateMessage[] = [];
+    const errors: unknown[] = [];
+    const done = new Promise<void>((resolve) => {
+      client.subscribe<{ taskUpdates: TaskUpdateMessage }>(
+        { query: "subscription ($taskId: ID) { taskUpdates(taskId: $taskId) { taskId status } }", variables: taskId ? { taskId } : {} },
+        {
+          next: (r) => {
+            if (r.errors) errors.push(...r.errors);
+            if (r.data) heard.push(r.data.taskUpdates);
+          },
+          error: (e) => {
+            errors.push(e);
+            resolve();
+          },
+          complete: () => resolve(),
+        },
+      );
+    });
+    return { heard, errors, done, close: () => client.dispose() };
+  };
+
+  beforeAll(async () => {
+    net = await startTestNetwork({ providers: 1 });
+  });
+  afterAll(() => net?.close());
+
+  it("exposes every procedure of the table as a Query or Mutation field", async () => {
+    const { body } = await gql("{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }");
+    const queries = body.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
+    const mutations = body.data.__schema.mutationType.fields.map((f: { name: string }) => f.name);
+    for (const { domain, name, procedure } of procedureEntries()) {
+      expect(procedure.kind === "query" ? queries : mutations, `${domain}.${name}`).toContain(`${domain}_${name}`);
+    }
+    expect(queries.length + mutations.length).toBe(procedureEntries().length);
+    expect(body.data.__schema.subscriptionType.fields.map((f: { name: string }) => f.name)).toEqual(["taskUpdates"]);
+  });
+
+  it("creates an account, reads it and funds it from the faucet", async () => {
+    const created = await gql("mutation { accounts_create { accountId apiKey } }");
+    expect(created.status).toBe(200);
+    const { accountId, apiKey } = created.body.data.accounts_create;
+    const me = await gql("{ accounts_me { accountId balance storage { usedBytes } } }", undefined, apiKey);
+    expect(me.body.data.accounts_me).toEqual({ accountId, balance: "0", storage: { usedBytes: "0" } });
+    const funded = await gql("mutation ($amount: String!) { accounts_faucet(amount: $amount) { balance } }", { amount: "5000" }, apiKey);
+    expect(funded.body.data.accounts_faucet.balance).toBe("5000");
+  });
+
+  it("runs a task and streams its updates through the subscription until it completes", async () => {
+    const model = buildIdentityModel("int16", [3]);
+    const modelId = await uploadModel(net.url, net.apiKey, model.bytes);
+    const all = subscribe(net.apiKey);
+    const input = sampleTensor("int16", [3], 4);
+    const sub = await gql(
+      "mutation ($modelId: String!, $inputs: JSON!, $verification: TasksSubmitInputVerification) { tasks_submit(modelId: $modelId, inputs: $inputs, verification: $verification) { id status } }",
+      { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode: "none" } },
+      net.apiKey,
+    );
+    expect(sub.body.errors).toBeUndefined();
+    const id = sub.body.data.tasks_submit.id as string;
+    const one = subscribe(net.apiKey, id);
+    const until = async (w: ReturnType<typeof subscribe>) => {
+      for (;;) {
+        if (w.heard.some((u) => u.taskId === id && isTerminalStatus(u.status))) return;
+        if (w.errors.length) throw new Error(JSON.stringify(w.errors));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until(one);
+    await until(all);
+    one.close();
+    all.close();
+    expect(one.heard.at(-1)).toEqual({ taskId: id, status: "completed" });
+    expect(one.heard.every((u) => u.taskId === id)).toBe(true);
+    const got = await gql("query ($id: String!) { tasks_get(id: $id) { id status outputs receipt { taskId modelSha256 } } }", { id }, net.apiKey);
+    expect(got.body.data.tasks_get).toMatchObject({ id, status: "completed", outputs: { y: { dtype: "int16", dims: [3], data: toJsonTensor(input).data } }, receipt: { taskId: id } });
+  });
+
+  it("refuses a subscription to another account's task, and hears nothing of it", async () => {
+    const model = buildIdentityModel("int16", [3]);
+    const modelId = await uploadModel(net.url, net.apiKey, model.bytes);
+    const other = (await gql("mutation { accounts_create { apiKey } }")).body.data.accounts_create.apiKey as string;
+    const sub = await gql("mutation ($modelId: String!, $inputs: JSON!) { tasks_submit(modelId: $modelId, inputs: $inputs) { id } }", { modelId, inputs: { x: toJsonTensor(sampleTensor("int16", [3], 1)) } }, net.apiKey);
+    const id = sub.body.data.tasks_submit.id as string;
+    const spy = subscribe(other, id);
+    await spy.done;
+    expect(spy.heard).toEqual([]);
+    expect(JSON.stringify(spy.errors)).toContain("TASK_NOT_FOUND");
+  });
+
+  it("answers with GraphQL errors carrying the stable code, never a 500", async () => {
+    const unauth = await gql("{ accounts_me { accountId } }");
+    expect(unauth.body.errors[0].extensions).toMatchObject({ code: "UNAUTHORIZED", status: 401 });
+    const missing = await gql('{ tasks_get(id: "task_nope") { id } }', undefined, net.apiKey);
+    expect(missing.body.errors[0].extensions).toMatchObject({ code: "TASK_NOT_FOUND", status: 404 });
+    expect(missing.body.data).toBeNull();
+    const bad = await gql('mutation { accounts_faucet(amount: "-5") { balance } }', undefined, net.apiKey);
+    expect(bad.body.errors[0].extensions).toMatchObject({ code: "VALIDATION_FAILED", status: 400 });
+
+    const malformed = await gql("{ accounts_me { accountId ");
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors[0].message).toMatch(/Syntax Error/);
+    const unknownField = await gql("{ accounts_me { nope } }", undefined, net.apiKey);
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body.errors[0].message).toMatch(/Cannot query field "nope"/);
+    const wrongType = await gql("query ($id: String!) { tasks_get(id: $id) { id } }", { id: 42 }, net.apiKey);
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.errors[0].message).toMatch(/\$id/);
+    const notJson = await gql("", undefined, undefined, "{not json");
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.errors[0].message).toBeTruthy();
+    const empty = await gql("", undefined, undefined, "");
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors[0].extensions.code).toBe("INVALID_JSON");
+  });
+});
