@@ -25,7 +25,11 @@ declare module "fastify" {
   }
 }
 
-type JsonBodyParser = (opts: { limitFor(req: FastifyRequest): number; maxDepth: number; output: "text" }) => (req: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: unknown) => void) => void;
+type JsonBodyParser = (opts: {
+  limitFor(req: FastifyRequest): number;
+  maxDepth: number;
+  output: "text";
+}) => (req: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: unknown) => void) => void;
 
 /** Mounts GraphQL; `jsonBodyParser` is the HTTP layer's limited JSON reader (passed in: http imports graphql, not the reverse). */
 export async function registerGraphql(http: FastifyInstance, app: AppContext, jsonBodyParser: JsonBodyParser): Promise<void> {

@@ -19,9 +19,7 @@ export interface ProcedureEntry {
 
 /** Every procedure of the table, in the table's order. */
 export function procedureEntries(): ProcedureEntry[] {
-  return Object.entries(procedures as Record<string, Record<string, Procedure>>).flatMap(([domain, group]) =>
-    Object.entries(group).map(([name, procedure]) => ({ domain, name, procedure })),
-  );
+  return Object.entries(procedures as Record<string, Record<string, Procedure>>).flatMap(([domain, group]) => Object.entries(group).map(([name, procedure]) => ({ domain, name, procedure })));
 }
 
 /** Who calls: the key of a valid bearer token, or why the token given was refused. */

@@ -101,7 +101,11 @@ describeDb("GraphQL at /api/graphql", () => {
     const model = buildIdentityModel("int16", [3]);
     const modelId = await uploadModel(net.url, net.apiKey, model.bytes);
     const other = (await gql("mutation { accounts_create { apiKey } }")).body.data.accounts_create.apiKey as string;
-    const sub = await gql("mutation ($modelId: String!, $inputs: JSON!) { tasks_submit(modelId: $modelId, inputs: $inputs) { id } }", { modelId, inputs: { x: toJsonTensor(sampleTensor("int16", [3], 1)) } }, net.apiKey);
+    const sub = await gql(
+      "mutation ($modelId: String!, $inputs: JSON!) { tasks_submit(modelId: $modelId, inputs: $inputs) { id } }",
+      { modelId, inputs: { x: toJsonTensor(sampleTensor("int16", [3], 1)) } },
+      net.apiKey,
+    );
     const id = sub.body.data.tasks_submit.id as string;
     const spy = subscribe(other, id);
     await spy.done;
