@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { isTerminalStatus } from "@stun/shared";
+import { isTerminalStatus, type TaskUpdateMessage } from "@stun/shared";
 import { buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
@@ -9,7 +9,7 @@ import { grpcClient, toGrpcError, type GrpcError } from "../support/grpc-client"
 import { procedureEntries } from "../../src/procedures/catalog";
 import { rpcName, serviceName } from "../../src/grpc/proto";
 
-type Update = { taskId: string; status: string };
+type Update = TaskUpdateMessage;
 
 /** The gRPC gateway on GRPC_PORT, through @grpc/grpc-js loading the checked-in docs/stun.proto. */
 describeDb("gRPC gateway", () => {

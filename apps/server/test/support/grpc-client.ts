@@ -2,6 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import type { TaskUpdateMessage } from "@stun/shared";
 
 /** The checked-in proto (docs/stun.proto), as a third-party client would load it. */
 export const STUN_PROTO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../docs/stun.proto");
@@ -43,8 +44,8 @@ export function grpcClient(port: number) {
       });
     },
     /** `Tasks.WatchTask(request)`: a readable stream of TaskUpdate messages. */
-    watch(request: { taskId?: string }, key?: string): grpc.ClientReadableStream<{ taskId: string; status: string }> {
-      return client("Tasks").WatchTask!.call(client("Tasks"), request, metadataFor(key)) as grpc.ClientReadableStream<{ taskId: string; status: string }>;
+    watch(request: { taskId?: string }, key?: string): grpc.ClientReadableStream<TaskUpdateMessage> {
+      return client("Tasks").WatchTask!.call(client("Tasks"), request, metadataFor(key)) as grpc.ClientReadableStream<TaskUpdateMessage>;
     },
     close() {
       for (const c of clients.values()) c.close();
