@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { createYoga } from "graphql-yoga";
+import { GraphQLError, Kind, type ValidationRule } from "graphql";
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
 import { bearerToken } from "../auth/api-keys";
@@ -17,6 +18,30 @@ import type { GatewayCaller } from "../procedures/catalog";
 import { buildGraphqlSchema, type GraphqlContext } from "./schema";
 
 export const GRAPHQL_PATH = "/api/graphql";
+
+/** Top-level fields (aliases included) per operation: as tRPC's TRPC_MAX_BATCH, one request must not become thousands of calls. */
+export const GRAPHQL_MAX_ROOT_FIELDS = 32;
+
+/** Refuses an operation selecting more than GRAPHQL_MAX_ROOT_FIELDS top-level fields (fragments counted by their fields). */
+const limitRootFields: ValidationRule = (context) => ({
+  OperationDefinition(op) {
+    let count = 0;
+    const visit = (set: typeof op.selectionSet, seen: Set<string>) => {
+      for (const sel of set.selections) {
+        if (sel.kind === Kind.FIELD) count++;
+        else if (sel.kind === Kind.INLINE_FRAGMENT) visit(sel.selectionSet, seen);
+        else if (!seen.has(sel.name.value)) {
+          seen.add(sel.name.value);
+          const fragment = context.getFragment(sel.name.value);
+          if (fragment) visit(fragment.selectionSet, seen);
+        }
+      }
+    };
+    visit(op.selectionSet, new Set());
+    if (count > GRAPHQL_MAX_ROOT_FIELDS)
+      context.reportError(new GraphQLError(`an operation may select at most ${GRAPHQL_MAX_ROOT_FIELDS} top-level fields (this one selects ${count})`, { nodes: op }));
+  },
+});
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -42,6 +67,7 @@ export async function registerGraphql(http: FastifyInstance, app: AppContext, js
     logging: false,
     // Errors are GraphQLErrors with the stable code (schema.ts); anything else is masked as "Unexpected error."
     maskedErrors: true,
+    plugins: [{ onValidate: ({ addValidationRule }) => addValidationRule(limitRootFields) }],
     context: ({ req, request }) => {
       const bodyBytes = typeof req.body === "string" ? Buffer.byteLength(req.body) : 0;
       const caller: GatewayCaller = { ...(req.graphqlCaller ?? { key: undefined }), ip: addressId(req.ip) };

@@ -113,6 +113,20 @@ describeDb("GraphQL at /api/graphql", () => {
     expect(JSON.stringify(spy.errors)).toContain("TASK_NOT_FOUND");
   });
 
+  it("holds bodies without tensors to JSON_BODY_LIMIT, and only a valid key may send more", async () => {
+    const { JSON_BODY_LIMIT, BODY_LIMIT } = net.server.app.config;
+    expect(BODY_LIMIT).toBeGreaterThan(JSON_BODY_LIMIT + 1024);
+    const big = (query: string) => JSON.stringify({ query: `# ${"x".repeat(JSON_BODY_LIMIT)}\n${query}` });
+    const anon = await gql("", undefined, undefined, big("{ network_stats { models } }"));
+    expect(anon.status).toBe(413);
+    expect(anon.body.errors[0].extensions.code).toBe("PAYLOAD_TOO_LARGE");
+    const keyed = await gql("", undefined, net.apiKey, big("{ network_stats { models } }"));
+    expect(keyed.body.errors[0].extensions).toMatchObject({ code: "PAYLOAD_TOO_LARGE", status: 413 });
+    // A tensor-carrying mutation may: it gets as far as its own checks (no such model).
+    const submit = await gql("", undefined, net.apiKey, big('mutation { tasks_submit(modelId: "mdl_nope", inputs: {}) { id } }'));
+    expect(submit.body.errors[0].extensions.code).toBe("MODEL_NOT_FOUND");
+  });
+
   it("answers with GraphQL errors carrying the stable code, never a 500", async () => {
     const unauth = await gql("{ accounts_me { accountId } }");
     expect(unauth.body.errors[0].extensions).toMatchObject({ code: "UNAUTHORIZED", status: 401 });
@@ -134,6 +148,9 @@ describeDb("GraphQL at /api/graphql", () => {
     const notJson = await gql("", undefined, undefined, "{not json");
     expect(notJson.status).toBe(400);
     expect(notJson.body.errors[0].message).toBeTruthy();
+    const batch = await gql(`{ ${Array.from({ length: 33 }, (_, i) => `s${i}: network_stats { models }`).join(" ")} }`, undefined, net.apiKey);
+    expect(batch.status).toBe(400);
+    expect(batch.body.errors[0].message).toMatch(/at most 32 top-level fields/);
     const empty = await gql("", undefined, undefined, "");
     expect(empty.status).toBe(400);
     expect(empty.body.errors[0].extensions.code).toBe("INVALID_JSON");
