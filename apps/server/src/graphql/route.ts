@@ -7,7 +7,7 @@
  * GraphiQL is off: it loads its page from a CDN, which neither the CSP nor an offline host allows.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { createYoga } from "graphql-yoga";
+import { createYoga, type Plugin } from "graphql-yoga";
 import { GraphQLError, Kind, type ValidationRule } from "graphql";
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
@@ -50,6 +50,8 @@ declare module "fastify" {
   }
 }
 
+const rootFieldLimit: Plugin = { onValidate: ({ addValidationRule }) => addValidationRule(limitRootFields) };
+
 type JsonBodyParser = (opts: {
   limitFor(req: FastifyRequest): number;
   maxDepth: number;
@@ -67,7 +69,7 @@ export async function registerGraphql(http: FastifyInstance, app: AppContext, js
     logging: false,
     // Errors are GraphQLErrors with the stable code (schema.ts); anything else is masked as "Unexpected error."
     maskedErrors: true,
-    plugins: [{ onValidate: ({ addValidationRule }) => addValidationRule(limitRootFields) }],
+    plugins: [rootFieldLimit],
     context: ({ req, request }) => {
       const bodyBytes = typeof req.body === "string" ? Buffer.byteLength(req.body) : 0;
       const caller: GatewayCaller = { ...(req.graphqlCaller ?? { key: undefined }), ip: addressId(req.ip) };
