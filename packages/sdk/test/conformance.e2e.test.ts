@@ -16,12 +16,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { buildClientSchema, getIntrospectionQuery, getNamedType, isObjectType, type GraphQLObjectType, type GraphQLSchema } from "graphql";
-import { createClient } from "graphql-sse";
 import { isTerminalStatus, type TaskUpdateMessage, type TensorJson } from "@stun/shared";
 import { buildMlp } from "@stun/testkit";
 import { startTestNetwork, type TestNetwork } from "../../../apps/server/test/support/network";
 import { api, uploadModel } from "../../../apps/server/test/support/api";
 import { grpcClient, type GrpcError } from "../../../apps/server/test/support/grpc-client";
+import { graphqlRequest, subscribeTaskUpdates } from "../../../apps/server/test/support/graphql-client";
 import type { AppRouter } from "../../../apps/server/src/trpc/routers/_app";
 import { StunApiError, StunClient } from "../src/index";
 import { tempDir } from "./support/cli";
@@ -148,15 +148,7 @@ function selectAll(type: GraphQLObjectType): string {
 const graphql: Surface = {
   name: "GraphQL",
   async run(ctx) {
-    const endpoint = `${ctx.url}/api/graphql`;
-    const gql = async (query: string, variables: Record<string, unknown> = {}, apiKey?: string) => {
-      const res = await fetch(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as { data?: any; errors?: { message: string; extensions: { code: string } }[] };
-    };
+    const gql = async (query: string, variables: Record<string, unknown> = {}, key?: string) => (await graphqlRequest(ctx.url, query, { variables, ...(key ? { key } : {}) })).body;
     const schema: GraphQLSchema = buildClientSchema((await gql(getIntrospectionQuery())).data);
     const receiptType = getNamedType(schema.getQueryType()!.getFields().tasks_get!.type) as GraphQLObjectType;
     const receiptSelection = selectAll(getNamedType(receiptType.getFields().receipt!.type) as GraphQLObjectType);
@@ -173,24 +165,9 @@ const graphql: Surface = {
       )
     ).data.tasks_submit;
     // The result is pushed: the taskUpdates subscription (server-sent events) until a terminal status.
-    const sse = createClient({ url: endpoint, headers: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0 });
-    await new Promise<void>((resolve, reject) => {
-      const stop = sse.subscribe<{ taskUpdates: TaskUpdateMessage }>(
-        { query: "subscription ($taskId: ID) { taskUpdates(taskId: $taskId) { status } }", variables: { taskId: sub.id } },
-        {
-          next: (r) => {
-            if (r.errors) reject(new Error(JSON.stringify(r.errors)));
-            if (r.data && isTerminalStatus(r.data.taskUpdates.status)) {
-              stop();
-              resolve();
-            }
-          },
-          error: reject,
-          complete: () => undefined,
-        },
-      );
-    });
-    sse.dispose();
+    const updates = subscribeTaskUpdates(ctx.url, apiKey, sub.id);
+    await updates.until((u) => isTerminalStatus(u.status));
+    updates.close();
     const task = (await gql(`query ($id: String!) { tasks_get(id: $id) { status outputs receipt ${receiptSelection} } }`, { id: sub.id }, apiKey)).data.tasks_get;
     const missing = await gql("query ($id: String!) { tasks_get(id: $id) { id } }", { id: MISSING_TASK }, apiKey);
     return {
@@ -200,7 +177,7 @@ const graphql: Surface = {
       outputs: normalizeJsonOutputs(task.outputs),
       receiptModelSha256: task.receipt.modelSha256,
       receiptKeys: keysOf(task.receipt),
-      errorCode: missing.errors?.[0]?.extensions.code ?? "none",
+      errorCode: missing.errors?.[0]?.extensions?.code ?? "none",
     };
   },
 };

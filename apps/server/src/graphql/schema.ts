@@ -28,7 +28,7 @@ import { StunError, TaskUpdateSchema } from "@stun/shared";
 import type { AppContext } from "../context";
 import { toStunError } from "../errors";
 import { callProcedure, procedureEntries, type GatewayCaller } from "../procedures/catalog";
-import { fromWire, shapeOf, toWire, type Field, type Shape } from "../procedures/shapes";
+import { fromWire, pascal, shapeOf, toWire, type Field, type Shape } from "../procedures/shapes";
 import { openUpdateStream } from "../procedures/watch";
 
 /** What every resolver gets: the app, the caller, and the request body's size (for the JSON_BODY_LIMIT of procedures without tensors). */
@@ -59,12 +59,26 @@ export function toGraphqlError(e: unknown, log?: AppContext["log"]): GraphQLErro
 /** The `errors` body of a request refused before GraphQL ran (rate limits, body limits). */
 export const graphqlErrorBody = (err: StunError) => ({ errors: [{ message: err.message, extensions: { code: err.code, status: err.status } }] });
 
-const pascal = (s: string): string => s.replace(/(^|[_\-\s]+)(\w)/g, (_m, _sep, c: string) => c.toUpperCase());
-
 const described = (f: Field): string | undefined => {
   const values = f.shape.kind === "string" && f.shape.enum ? `one of: ${f.shape.enum.join(", ")}` : undefined;
   return [f.description, values].filter(Boolean).join(" — ") || undefined;
 };
+
+/** The GraphQL scalar of a shape that is not a list or an object (both directions). */
+function scalarOf(shape: Exclude<Shape, { kind: "list" | "object" }>): GraphQLScalarType {
+  switch (shape.kind) {
+    case "string":
+      return GraphQLString;
+    case "boolean":
+      return GraphQLBoolean;
+    case "integer":
+      return shape.int32 ? GraphQLInt : GraphQLFloat;
+    case "number":
+      return GraphQLFloat;
+    case "json":
+      return JsonScalar;
+  }
+}
 
 /** Builds GraphQL types from shapes, naming each object type by where it was first met and reusing it for identical shapes. */
 class TypeBuilder {
@@ -73,16 +87,6 @@ class TypeBuilder {
 
   output(shape: Shape, name: string): GraphQLOutputType {
     switch (shape.kind) {
-      case "string":
-        return GraphQLString;
-      case "boolean":
-        return GraphQLBoolean;
-      case "integer":
-        return shape.int32 ? GraphQLInt : GraphQLFloat;
-      case "number":
-        return GraphQLFloat;
-      case "json":
-        return JsonScalar;
       case "list":
         return new GraphQLList(new GraphQLNonNull(this.output(shape.of, name)));
       case "object": {
@@ -103,21 +107,13 @@ class TypeBuilder {
         this.outputs.set(key, type);
         return type;
       }
+      default:
+        return scalarOf(shape);
     }
   }
 
   input(shape: Shape, name: string): GraphQLInputType {
     switch (shape.kind) {
-      case "string":
-        return GraphQLString;
-      case "boolean":
-        return GraphQLBoolean;
-      case "integer":
-        return shape.int32 ? GraphQLInt : GraphQLFloat;
-      case "number":
-        return GraphQLFloat;
-      case "json":
-        return JsonScalar;
       case "list":
         return new GraphQLList(new GraphQLNonNull(this.input(shape.of, name)));
       case "object": {
@@ -129,6 +125,8 @@ class TypeBuilder {
         this.inputs.set(key, type);
         return type;
       }
+      default:
+        return scalarOf(shape);
     }
   }
 

@@ -7,11 +7,9 @@
  */
 import { TaskUpdateSchema, TaskWatchSchema } from "@stun/shared";
 import { procedureEntries } from "../procedures/catalog";
-import { shapeOf, type Field, type Shape } from "../procedures/shapes";
+import { pascal, shapeOf, type Field, type Shape } from "../procedures/shapes";
 
 export const PROTO_PACKAGE = "stun.v1";
-
-export const pascal = (s: string): string => s.replace(/(^|[_\-\s]+)(\w)/g, (_m, _sep, c: string) => c.toUpperCase());
 
 /** The rpc of a table entry: `deleteData` → `DeleteData`. */
 export const rpcName = (name: string): string => pascal(name);

@@ -49,6 +49,9 @@ type JsonSchema = {
   $ref?: string;
 };
 
+/** `deleteData` → `DeleteData`, `sev-snp` → `SevSnp`: how the gateways name types, messages, services and rpcs. */
+export const pascal = (s: string): string => s.replace(/(^|[_\-\s]+)(\w)/g, (_m, _sep, c: string) => c.toUpperCase());
+
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 

@@ -1,45 +1,18 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createClient } from "graphql-sse";
-import { isTerminalStatus, type TaskUpdateMessage } from "@stun/shared";
+import { isTerminalStatus } from "@stun/shared";
 import { buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
 import { toJsonTensor, uploadModel } from "../support/api";
+import { graphqlRequest, subscribeTaskUpdates } from "../support/graphql-client";
 import { procedureEntries } from "../../src/procedures/catalog";
 
 /** GraphQL at /api/graphql: generated from the procedure table, same auth and stable codes as REST. */
 describeDb("GraphQL at /api/graphql", () => {
   let net: TestNetwork;
-  const gql = async (query: string, variables?: Record<string, unknown>, key?: string, rawBody?: string) => {
-    const res = await fetch(`${net.url}/api/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: rawBody ?? JSON.stringify({ query, variables }),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
-  const subscribe = (key: string, taskId?: string) => {
-    const client = createClient({ url: `${net.url}/api/graphql`, headers: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
-    const heard: TaskUpdateMessage[] = [];
-    const errors: unknown[] = [];
-    const done = new Promise<void>((resolve) => {
-      client.subscribe<{ taskUpdates: TaskUpdateMessage }>(
-        { query: "subscription ($taskId: ID) { taskUpdates(taskId: $taskId) { taskId status } }", variables: taskId ? { taskId } : {} },
-        {
-          next: (r) => {
-            if (r.errors) errors.push(...r.errors);
-            if (r.data) heard.push(r.data.taskUpdates);
-          },
-          error: (e) => {
-            errors.push(e);
-            resolve();
-          },
-          complete: () => resolve(),
-        },
-      );
-    });
-    return { heard, errors, done, close: () => client.dispose() };
-  };
+  const gql = (query: string, variables?: Record<string, unknown>, key?: string, rawBody?: string) =>
+    graphqlRequest(net.url, query, { ...(variables ? { variables } : {}), ...(key ? { key } : {}), ...(rawBody !== undefined ? { rawBody } : {}) });
+  const subscribe = (key: string, taskId?: string) => subscribeTaskUpdates(net.url, key, taskId);
 
   beforeAll(async () => {
     net = await startTestNetwork({ providers: 1 });
@@ -80,15 +53,8 @@ describeDb("GraphQL at /api/graphql", () => {
     expect(sub.body.errors).toBeUndefined();
     const id = sub.body.data.tasks_submit.id as string;
     const one = subscribe(net.apiKey, id);
-    const until = async (w: ReturnType<typeof subscribe>) => {
-      for (;;) {
-        if (w.heard.some((u) => u.taskId === id && isTerminalStatus(u.status))) return;
-        if (w.errors.length) throw new Error(JSON.stringify(w.errors));
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    await until(one);
-    await until(all);
+    await one.until((u) => u.taskId === id && isTerminalStatus(u.status));
+    await all.until((u) => u.taskId === id && isTerminalStatus(u.status));
     one.close();
     all.close();
     expect(one.heard.at(-1)).toEqual({ taskId: id, status: "completed" });
