@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { isTerminalStatus } from "@stun/shared";
 import { buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { eventually, startTestNetwork, taskListeners, type TestNetwork } from "../support/network";
 import { toJsonTensor, uploadModel } from "../support/api";
 import { graphqlRequest, subscribeTaskUpdates } from "../support/graphql-client";
 import { procedureEntries } from "../../src/procedures/catalog";
@@ -38,6 +38,25 @@ describeDb("GraphQL at /api/graphql", () => {
     expect(me.body.data.accounts_me).toEqual({ accountId, balance: "0", storage: { usedBytes: "0" } });
     const funded = await gql("mutation ($amount: String!) { accounts_faucet(amount: $amount) { balance } }", { amount: "5000" }, apiKey);
     expect(funded.body.data.accounts_faucet.balance).toBe("5000");
+  });
+
+  // Before any other test subscribes: the bus then holds no listener of a closing stream.
+  it("stops listening when the client closes its subscription", async () => {
+    const modelId = await uploadModel(net.url, net.apiKey, buildIdentityModel("int16", [3]).bytes);
+    const sub = await gql(
+      "mutation ($modelId: String!, $inputs: JSON!) { tasks_submit(modelId: $modelId, inputs: $inputs) { id } }",
+      { modelId, inputs: { x: toJsonTensor(sampleTensor("int16", [3], 2)) } },
+      net.apiKey,
+    );
+    const id = sub.body.data.tasks_submit.id as string;
+    expect((await gql("query ($id: String!) { tasks_get(id: $id, wait: 30) { status } }", { id }, net.apiKey)).body.data.tasks_get.status).toBe("completed");
+    const listeners = () => taskListeners(net);
+    const before = listeners();
+    const watch = subscribe(net.apiKey, id);
+    await watch.until((u) => u.taskId === id);
+    expect(listeners()).toBe(before + 1);
+    watch.close();
+    await eventually(async () => listeners() === before, 10_000, "the subscription's bus listener to go");
   });
 
   it("runs a task and streams its updates through the subscription until it completes", async () => {

@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { isTerminalStatus, type TaskUpdateMessage } from "@stun/shared";
 import { buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { eventually, startTestNetwork, taskListeners, type TestNetwork } from "../support/network";
 import { toJsonTensor, uploadModel } from "../support/api";
 import { grpcClient, toGrpcError, type GrpcError } from "../support/grpc-client";
 import { procedureEntries } from "../../src/procedures/catalog";
@@ -63,6 +63,22 @@ describeDb("gRPC gateway", () => {
     const { accountId, apiKey } = await rpc.call("Accounts", "Create", {});
     expect(await rpc.call("Accounts", "Me", {}, apiKey)).toMatchObject({ accountId, balance: "0", escrow: "0", stake: "0" });
     expect((await rpc.call("Accounts", "Faucet", { amount: "5000" }, apiKey)).balance).toBe("5000");
+  });
+
+  // Before any other test subscribes: the bus then holds no listener of a closing stream.
+  it("stops listening when the client cancels WatchTask", async () => {
+    const modelId = await uploadModel(net.url, net.apiKey, buildIdentityModel("int16", [3]).bytes);
+    const sub = await rpc.call("Tasks", "Submit", { modelId, inputs: JSON.stringify({ x: toJsonTensor(sampleTensor("int16", [3], 2)) }) }, net.apiKey);
+    expect((await rpc.call("Tasks", "Get", { id: sub.id, wait: 30 }, net.apiKey)).status).toBe("completed");
+    const before = taskListeners(net);
+    // Its first message (the task's status now) comes once it listens; then the client cancels.
+    let during = -1;
+    await collect(rpc.watch({ taskId: sub.id }, net.apiKey), () => {
+      during = taskListeners(net);
+      return true;
+    });
+    expect(during).toBe(before + 1);
+    await eventually(async () => taskListeners(net) === before, 10_000, "the stream's bus listener to go");
   });
 
   it("runs a task and streams its updates through WatchTask until it completes", async () => {
