@@ -136,6 +136,9 @@ describeDb("GraphQL at /api/graphql", () => {
     const batch = await gql(`{ ${Array.from({ length: 33 }, (_, i) => `s${i}: network_stats { models }`).join(" ")} }`, undefined, net.apiKey);
     expect(batch.status).toBe(400);
     expect(batch.body.errors[0].message).toMatch(/at most 32 top-level fields/);
+    const form = await fetch(`${net.url}/api/graphql`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{ network_stats { models } }" });
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as any).errors[0].extensions.code).toBe("UNSUPPORTED_MEDIA_TYPE");
     const empty = await gql("", undefined, undefined, "");
     expect(empty.status).toBe(400);
     expect(empty.body.errors[0].extensions.code).toBe("INVALID_JSON");
