@@ -67,8 +67,11 @@ export async function registerGraphql(http: FastifyInstance, app: AppContext, js
     graphiql: false,
     landingPage: false,
     logging: false,
-    // Errors are GraphQLErrors with the stable code (schema.ts); anything else is masked as "Unexpected error."
-    maskedErrors: true,
+    // Errors are GraphQLErrors with the stable code (schema.ts); anything else is masked as
+    // "Unexpected error." — never with its message or stack, whatever NODE_ENV says.
+    maskedErrors: { isDev: false },
+    // As REST: no CORS headers (a browser on another origin cannot send the JSON POST).
+    cors: false,
     plugins: [rootFieldLimit],
     context: ({ req, request }) => {
       const bodyBytes = typeof req.body === "string" ? Buffer.byteLength(req.body) : 0;
