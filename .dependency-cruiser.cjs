@@ -28,6 +28,8 @@ const LAYERS = [
   "chain",
   "procedures",
   "trpc",
+  "graphql",
+  "grpc",
   "http",
   "socket",
 ];

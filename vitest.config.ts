@@ -4,6 +4,10 @@ import { defineConfig } from "vitest/config";
 // embedded PGlite and once on real PostgreSQL (see apps/server/test/support/database.ts for how the
 // PostgreSQL run behaves when no server is reachable).
 export default defineConfig({
+  // graphql 16 ships CJS (main) and ESM (module) copies: Node (and graphql-yoga, loaded by Node)
+  // takes the CJS one, Vite would take the ESM one for the server's own imports, and graphql refuses
+  // a schema built by "another realm". Every test imports the copy Node does.
+  resolve: { alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }] },
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,

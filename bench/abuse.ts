@@ -119,7 +119,8 @@ const bigUpload = () => {
 
 const bombs = [buildLargeInputModel(), buildConstantBombModel()];
 let bomb = 0;
-const bombUpload = () => fetch(`${url}/api/v1/models`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: bombs[bomb++ % bombs.length] }).then(outcome);
+const bombUpload = () =>
+  fetch(`${url}/api/v1/models`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: new Uint8Array(bombs[bomb++ % bombs.length]!) }).then(outcome);
 
 const flood = () => fetch(`${url}/api/v1/accounts/me`, { headers: auth }).then(async (r) => `${r.status}${r.status === 429 ? ` retry-after ${r.headers.get("retry-after") ? "set" : "missing"}` : ""}`);
 

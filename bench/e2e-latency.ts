@@ -58,7 +58,7 @@ const mlp = buildMlp({ inputSize: 64, hidden: [128], outputSize: 10, batch: 1 })
 const upload = await fetch(`${server.url}/api/v1/models?name=bench-mlp`, {
   method: "POST",
   headers: { authorization: headers.authorization, "content-type": "application/octet-stream" },
-  body: mlp.bytes,
+  body: new Uint8Array(mlp.bytes),
 });
 const modelId = ((await upload.json()) as { id: string }).id;
 const x = Buffer.from(new Float32Array(64).map((_, i) => Math.sin(i)).buffer).toString("base64");

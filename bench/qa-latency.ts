@@ -79,7 +79,7 @@ const headers = { authorization: `Bearer ${requester.apiKey}`, "content-type": "
 const upload = await fetch(`${server.url}/api/v1/models?name=qa-bench-mlp`, {
   method: "POST",
   headers: { authorization: headers.authorization, "content-type": "application/octet-stream" },
-  body: mlp.bytes,
+  body: new Uint8Array(mlp.bytes),
 });
 const modelId = ((await upload.json()) as { id: string }).id;
 const inputOf = (i: number) => Float32Array.from({ length: 16 }, (_, j) => Math.sin(i + j));

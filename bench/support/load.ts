@@ -97,7 +97,7 @@ export async function benchRequester(url: string, key: string, modelId?: string)
   const headers = { ...auth, "content-type": "application/json" };
   if (!modelId) {
     const mlp = buildMlp({ inputSize: 64, hidden: [128], outputSize: 10, batch: 1 });
-    const upload = await fetch(`${url}/api/v1/models?name=bench-mlp`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: mlp.bytes });
+    const upload = await fetch(`${url}/api/v1/models?name=bench-mlp`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: new Uint8Array(mlp.bytes) });
     if (!upload.ok) throw new Error(`model upload: HTTP ${upload.status} ${await upload.text()}`);
     modelId = ((await upload.json()) as { id: string }).id;
   }

@@ -23,6 +23,11 @@ const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => v
 export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default("127.0.0.1"),
+  /**
+   * The gRPC gateway's port (docs/GATEWAYS.md), on HOST. Unset: no gRPC server (the default, and
+   * `npm start`'s); 0: any free port (tests read it from RunningServer.grpcPort).
+   */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DATA_DIR: z.string().default("./.stun"),
   /** postgres://… switches from embedded PGlite to PostgreSQL. */
   DATABASE_URL: z.string().url().optional(),

@@ -8,6 +8,7 @@ import { createDatabase, type Database } from "./db/database";
 import { GroupCommit } from "./db/group-commit";
 import { EventBus } from "./events";
 import { buildHttpApp } from "./http/app";
+import { startGrpcServer } from "./grpc/server";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { connectRedis, openRedis } from "./redis";
@@ -29,6 +30,8 @@ import { RateLimits } from "./limits/rate-limits";
 export interface RunningServer {
   url: string;
   port: number;
+  /** The gRPC gateway's port, when GRPC_PORT is set. */
+  grpcPort: number | undefined;
   app: AppContext;
   /** The chain adapter itself (app.chain is its ChainPort), when CHAIN is set. */
   chain: ChainAdapter | undefined;
@@ -41,7 +44,7 @@ export interface RunningServer {
 
 const SWEEP_MS = 1000;
 
-/** The composition root: database, blob store, HTTP + tRPC + socket.io, dispatcher, sweepers. */
+/** The composition root: database, blob store, HTTP (REST, tRPC, GraphQL) + socket.io, gRPC, dispatcher, sweepers. */
 export async function startServer(config: Config, opts: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
   const db = opts.db ?? (await createDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }));
@@ -131,15 +134,17 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   }, SWEEP_MS);
 
   await http.listen({ port: config.PORT, host: config.HOST });
+  const grpc = config.GRPC_PORT === undefined ? undefined : await startGrpcServer(app, config.HOST, config.GRPC_PORT);
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
-  log.info({ url, database: db.kind, dataDir: config.dataDir }, "stun server listening");
+  log.info({ url, grpcPort: grpc?.port, database: db.kind, dataDir: config.dataDir }, "stun server listening");
 
   let closed = false;
   return {
     url,
     port,
+    grpcPort: grpc?.port,
     app,
     chain,
     solana,
@@ -160,7 +165,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       // Fastify closes the HTTP server and forces keep-alive connections shut; io.close() alone
       // would wait for idle clients' keep-alive timeouts.
       void io.close();
-      await http.close().catch(() => undefined);
+      await Promise.all([http.close().catch(() => undefined), grpc?.close()]);
       while (sweeping) await new Promise((r) => setTimeout(r, 5));
       await app.onnx.close();
       await presence?.stop();

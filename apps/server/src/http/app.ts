@@ -16,6 +16,8 @@ import { jsonBodyParser } from "./json-body";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
 import { registerTrpc } from "./trpc-route";
+import { GRAPHQL_PATH, registerGraphql } from "../graphql/route";
+import { graphqlErrorBody } from "../graphql/schema";
 import { registerWebApp } from "./web";
 import { limitApiRequests } from "../limits/http-limits";
 import { addressId, retryAfterOf } from "../limits/rate-limits";
@@ -24,7 +26,7 @@ const API = "/api/v1";
 const VERSION = "0.1.0";
 
 /**
- * The HTTP surface: REST under /api/v1, tRPC under /trpc, Prometheus metrics at /metrics, and the
+ * The HTTP surface: REST under /api/v1, tRPC under /trpc, GraphQL at /api/graphql, Prometheus metrics at /metrics, and the
  * web app (when config.webDir is set) on every other GET path.
  */
 export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
@@ -44,7 +46,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
     closeUnreadRequest(req, reply);
     const retryAfter = retryAfterOf(err);
     if (retryAfter !== undefined) void reply.header("retry-after", String(retryAfter));
-    void reply.status(err.status).send(req.url.startsWith("/trpc") ? trpcErrorBody(err) : errorBody(err));
+    void reply.status(err.status).send(req.url.startsWith("/trpc") ? trpcErrorBody(err) : req.url.startsWith(GRAPHQL_PATH) ? graphqlErrorBody(err) : errorBody(err));
   });
   http.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody(new StunError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
@@ -110,6 +112,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   });
 
   await registerTrpc(http, app);
+  await registerGraphql(http, app, jsonBodyParser);
   // Last, so that every API route wins over the web app's catch-all.
   if (app.config.webDir) await registerWebApp(http, app, app.config.webDir);
   return http;

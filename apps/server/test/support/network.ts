@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import type { EventEmitter } from "node:events";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -80,6 +81,11 @@ export async function freePort(): Promise<number> {
     });
     s.on("error", reject);
   });
+}
+
+/** How many listeners the server's bus has for task announcements (a push subscription holds one while open). */
+export function taskListeners(net: TestNetwork): number {
+  return (net.server.app.bus as unknown as { emitter: EventEmitter }).emitter.listenerCount("task");
 }
 
 /** Waits until `check` returns a truthy value (polling), or fails after `ms`. */
