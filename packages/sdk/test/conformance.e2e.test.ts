@@ -6,10 +6,8 @@
  *
  * A runner in another language plugs in as one more entry of `surfaces`: it gets the server's
  * URL, the model file and the inputs file (`{"<input>": {"dtype", "dims", "data": [numbers]}}`)
- * and prints the normalized JSON as its last line. The Python SDK's, for example:
- *
- *   { name: "python", run: async (ctx) => JSON.parse(lastLine(execFileSync("python3", ["sdks/python/tests/conformance_scenario.py",
- *     "--url", ctx.url, "--model", ctx.modelPath, "--inputs", ctx.inputsPath], { encoding: "utf8" }))) }
+ * and prints the normalized JSON as its last line — as the Python SDK's does
+ * (sdks/python/tests/conformance_scenario.py, run in the venv scripts/ensure-python.mjs keeps).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +23,7 @@ import { graphqlRequest, subscribeTaskUpdates } from "../../../apps/server/test/
 import type { AppRouter } from "../../../apps/server/src/trpc/routers/_app";
 import { StunApiError, StunClient } from "../src/index";
 import { tempDir } from "./support/cli";
+import { ensurePython, runPython } from "./support/python";
 
 /** What every surface must answer alike. */
 export interface ScenarioResult {
@@ -248,8 +247,17 @@ const sdk: Surface = {
   },
 };
 
+const python: Surface = {
+  name: "Python SDK",
+  async run(ctx) {
+    const r = await runPython(ensurePython(), ["tests/conformance_scenario.py", "--url", ctx.url, "--model", ctx.modelPath, "--inputs", ctx.inputsPath], {});
+    if (r.code !== 0) throw new Error(`conformance_scenario.py exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as ScenarioResult;
+  },
+};
+
 /** Every surface the scenario runs through; another language's SDK is one more entry (see the top of the file). */
-const surfaces: Surface[] = [rest, trpc, graphql, grpcSurface, sdk];
+const surfaces: Surface[] = [rest, trpc, graphql, grpcSurface, sdk, python];
 
 let net: TestNetwork;
 let dir: { path: string; remove(): Promise<void> };
@@ -270,7 +278,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-it("gives the same answers through REST, tRPC, GraphQL, gRPC and the TS SDK", async () => {
+it("gives the same answers through REST, tRPC, GraphQL, gRPC, the TS SDK and the Python SDK", async () => {
   const results: Record<string, ScenarioResult> = {};
   for (const surface of surfaces) results[surface.name] = await surface.run(ctx);
   const [first, ...rest] = Object.values(results);
