@@ -63,6 +63,8 @@ export interface StartAnvilOptions {
   balance?: number;
   /** More anvil arguments (e.g. `--block-base-fee-per-gas 0`). */
   args?: readonly string[];
+  /** The chain id anvil reports (default 31337): a stand-in for a public chain in deploy tests. */
+  chainId?: number;
 }
 
 /** Starts anvil (`--silent`, automine, cancun) and waits until it answers. */
@@ -88,7 +90,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
         "--hardfork",
         "cancun",
         "--chain-id",
-        String(foundry.id),
+        String(options.chainId ?? foundry.id),
         ...(options.args ?? []),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
@@ -107,7 +109,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   const proc = child;
 
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const chain = foundry;
+  const chain: Chain = options.chainId === undefined ? foundry : { ...foundry, id: options.chainId };
   const transport = http(rpcUrl, { retryCount: 0 });
   // No block-number cache: snapshots revert the chain, and a cached number could be ahead of it.
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 50, cacheTime: 0 });

@@ -87,8 +87,10 @@ export interface StunDeployment {
   marketplace: Address;
   /** Providers' stake: created by the marketplace's constructor (`staking()`); providers approve and stake here. */
   staking: Address;
-  /** Block of the last deployment transaction (start of event scans). */
+  /** Block of the last deployment transaction. */
   blockNumber: bigint;
+  /** Block of the marketplace's deployment: the first block its events can be in (start of event scans). */
+  marketplaceBlockNumber: bigint;
 }
 
 async function deploy(walletClient: DeployWalletClient, publicClient: PublicClient, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address; blockNumber: bigint }> {
@@ -174,6 +176,7 @@ export async function deployStun(walletClient: DeployWalletClient, opts: DeployS
     marketplace: marketplace.address,
     staking: getAddress(staking),
     blockNumber,
+    marketplaceBlockNumber: marketplace.blockNumber,
   };
 }
 

@@ -5,6 +5,8 @@
 export * from "./generated";
 export * from "./typed-data";
 export * from "./deploy";
+export * from "./deploy-chain";
+export * from "./chains";
 export * from "./ids";
 export * from "./zk";
 

@@ -10,19 +10,9 @@ import { mnemonicToAccount, privateKeyToAddress } from "viem/accounts";
 import { ANVIL_MNEMONIC } from "@stun/contracts/anvil";
 import { decryptKeystore, readPrivateFile } from "./keystore";
 
-/** The chains Stun can settle on: id, a name for people, default confirmations, explorer. */
-export const CHAIN_PRESETS = {
-  local: { id: 31337, label: "Anvil (local)", confirmations: 1, explorerUrl: undefined },
-  ethereum: { id: 1, label: "Ethereum", confirmations: 12, explorerUrl: "https://etherscan.io" },
-  base: { id: 8453, label: "Base", confirmations: 12, explorerUrl: "https://basescan.org" },
-  arbitrum: { id: 42161, label: "Arbitrum One", confirmations: 12, explorerUrl: "https://arbiscan.io" },
-  sepolia: { id: 11155111, label: "Sepolia", confirmations: 3, explorerUrl: "https://sepolia.etherscan.io" },
-  "base-sepolia": { id: 84532, label: "Base Sepolia", confirmations: 3, explorerUrl: "https://sepolia.basescan.org" },
-  "arbitrum-sepolia": { id: 421614, label: "Arbitrum Sepolia", confirmations: 3, explorerUrl: "https://sepolia.arbiscan.io" },
-} as const satisfies Record<string, { id: number; label: string; confirmations: number; explorerUrl: string | undefined }>;
-
-export type ChainName = keyof typeof CHAIN_PRESETS;
-export const CHAIN_NAMES = Object.keys(CHAIN_PRESETS) as [ChainName, ...ChainName[]];
+// The chains Stun can settle on live with the contracts (their deploy script needs them too).
+export { CHAIN_NAMES, CHAIN_PRESETS, type ChainName } from "@stun/contracts/chains";
+import { CHAIN_NAMES, CHAIN_PRESETS, type ChainName } from "@stun/contracts/chains";
 
 const address = z.string().refine((v) => isAddress(v, { strict: false }), "must be a 0x-prefixed 20-byte address");
 const privateKey = /^0x[0-9a-fA-F]{64}$/;
