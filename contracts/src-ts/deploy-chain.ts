@@ -96,7 +96,7 @@ export async function checkDeployment(client: PublicClient, d: StunDeployment, e
 }
 
 /** The server settings a deployment gives (settler keys and the submitter key are the operator's to add). */
-export function serverEnvFor(record: ChainDeploymentRecord, rpcUrl: string): Record<string, string> {
+export function serverEnvFor(record: Pick<ChainDeploymentRecord, "chain" | "marketplace" | "depositToken" | "marketplaceBlockNumber" | "threshold">, rpcUrl: string): Record<string, string> {
   return {
     CHAIN: record.chain,
     CHAIN_RPC_URL: rpcUrl,

@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAddress } from "viem/accounts";
-import { computeMarketplaceAbi, serverEnvFor, type ChainDeploymentRecord } from "@stun/contracts";
+import type { Address } from "viem";
+import { computeMarketplaceAbi, serverEnvFor } from "@stun/contracts";
 import { parseConfig } from "../../src/env";
 import { startLocalChain } from "../../src/chain";
 import { decryptKeystore, encryptKeystore } from "../../src/chain/keystore";
@@ -31,13 +32,12 @@ describe("CHAIN_* configuration", () => {
 
   it("takes the settings the deploy script prints for a deployment (contracts/scripts/deploy.ts)", () => {
     const record = {
-      chain: "base-sepolia",
-      chainId: 84532,
-      marketplace: MARKET,
-      depositToken: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+      chain: "base-sepolia" as const,
+      marketplace: MARKET as Address,
+      depositToken: "0x036CbD53842c5426634e7929541eC2318f3dCF7e" as Address,
       marketplaceBlockNumber: "18000123",
       threshold: 2,
-    } as ChainDeploymentRecord;
+    };
     const c = parseConfig({ ...serverEnvFor(record, "https://sepolia.base.org"), CHAIN_SETTLER_KEYS: `${KEY}, ${KEY2}` }).chain!;
     expect(c).toMatchObject({ name: "base-sepolia", chainId: 84532, marketplace: MARKET, token: record.depositToken, startBlock: 18000123n, threshold: 2, confirmations: 3 });
   });
