@@ -2,7 +2,8 @@
  * DepositWatcher: credits the marketplace's `Deposited` logs to the ledger, each exactly once.
  *
  * - Reads logs from a durable cursor (`ChainCursor`, one per chain + marketplace) up to the last
- *   final block, `head − (CHAIN_CONFIRMATIONS − 1)`, at most CHAIN_LOG_RANGE blocks per request.
+ *   final block (readDepositLogs and finalBlock of chains/evm/deposit-source.ts, shared with
+ *   EvmDepositSource), `head − (CHAIN_CONFIRMATIONS − 1)`, at most CHAIN_LOG_RANGE blocks per request.
  * - Each range is one database transaction: a `ChainDeposit` row per log (unique on chainId, txHash,
  *   logIndex; a replayed log inserts nothing), the ledger credit `system:chain → acct:<id>:available`
  *   (kind `deposit`) for the new ones, and the cursor move. A crash anywhere re-reads the range.
@@ -16,27 +17,17 @@
  *   `reorged` with their credit reversed, or `vanished` when the balance no longer holds it (logged
  *   for an operator); a log that comes back is recorded again (credited again only if reversed).
  */
-import { type Hex, getAddress } from "viem";
-import { bytes32ToAccount, computeMarketplaceAbi } from "@stun/contracts";
+import { getAddress } from "viem";
+import { bytes32ToAccount } from "@stun/contracts";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
+import { type DepositLog, finalBlock, readDepositLogs, rewindBlock } from "../chains/evm/deposit-source";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 
 const MAX_LEDGER_AMOUNT = 2n ** 63n - 1n;
-
-export interface DepositLog {
-  txHash: Hex;
-  logIndex: number;
-  blockNumber: bigint;
-  blockHash: Hex;
-  account: Hex;
-  from: Hex;
-  token: Hex;
-  amount: bigint;
-}
 
 export interface WatchResult {
   /** New deposits credited / recorded unmatched in this pass. */
@@ -77,15 +68,13 @@ export class DepositWatcher {
     const { publicClient } = this.clients;
     const result: WatchResult = { credited: 0, unmatched: 0, cursor: 0n };
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-    const safe = head - BigInt(this.cfg.confirmations - 1);
+    const safe = finalBlock(head, this.cfg.confirmations);
     let cursor = await this.cursor();
 
     if (cursor.blockHash !== null) {
       const block = cursor.blockNumber <= head ? await publicClient.getBlock({ blockNumber: cursor.blockNumber }).catch(() => undefined) : undefined;
       if (block?.hash !== cursor.blockHash) {
-        const depth = BigInt(Math.max(64, this.cfg.confirmations * 4));
-        const low = cursor.blockNumber < head ? cursor.blockNumber : head;
-        const back = low - depth >= this.cfg.startBlock - 1n ? low - depth : this.cfg.startBlock - 1n;
+        const back = rewindBlock(cursor.blockNumber, head, this.cfg);
         this.app.log.error(
           { cursor: cursor.blockNumber.toString(), head: head.toString(), rewindTo: back.toString() },
           "chain: the cursor's block changed (reorg deeper than the confirmations, or a reset chain): rescanning",
@@ -98,26 +87,7 @@ export class DepositWatcher {
     for (let i = 0; i < maxRanges && cursor.blockNumber < safe; i++) {
       const from = cursor.blockNumber + 1n;
       const to = from + this.cfg.logRange - 1n < safe ? from + this.cfg.logRange - 1n : safe;
-      const events = await publicClient.getContractEvents({
-        address: this.cfg.marketplace,
-        abi: computeMarketplaceAbi,
-        eventName: "Deposited",
-        fromBlock: from,
-        toBlock: to,
-        strict: true,
-      });
-      const logs: DepositLog[] = events
-        .filter((e) => !e.removed && e.transactionHash && e.blockHash && e.logIndex !== null)
-        .map((e) => ({
-          txHash: e.transactionHash!,
-          logIndex: e.logIndex!,
-          blockNumber: e.blockNumber!,
-          blockHash: e.blockHash!,
-          account: e.args.account,
-          from: e.args.from,
-          token: e.args.token,
-          amount: e.args.amount,
-        }));
+      const logs = await readDepositLogs(publicClient, this.cfg.marketplace, from, to);
       const toBlock = await publicClient.getBlock({ blockNumber: to });
       const counts = await this.app.db.prisma.$transaction(
         async (tx) => {

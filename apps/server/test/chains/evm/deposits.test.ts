@@ -1,0 +1,148 @@
+/**
+ * EVM deposits through the family-neutral core: the marketplace's `Deposited` logs on a real anvil
+ * with the Stun contracts (startLocalChain), read by EvmDepositSource and recorded by the shared
+ * DepositScanner, with 3 confirmations: credited once per (chain, transaction, log) across a
+ * restart and a replay; not credited until 3 blocks deep; a deposit reorged away before it was deep
+ * enough never credited; a reorg under the cursor rewinds and rescans without crediting twice.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Hex, getAddress } from "viem";
+import { accountToBytes32, computeMarketplaceAbi, mockERC20Abi } from "@stun/contracts";
+import { DepositScanner } from "../../../src/chains/deposit-scanner";
+import { EvmDepositSource } from "../../../src/chains/evm/deposit-source";
+import { type LocalChain, startLocalChain } from "../../../src/chain";
+import { getBalances } from "../../../src/ledger";
+import { newId } from "../../../src/ids";
+import { describeDb } from "../../support/database";
+import { expectLedgerInvariantsHold, useLedgerDatabase } from "../../ledger/support";
+
+const CONFIRMATIONS = 3;
+
+describeDb("EVM deposits: the marketplace's Deposited logs through the family-neutral scanner", () => {
+  const db = useLedgerDatabase();
+  let chain: LocalChain;
+
+  const source = () =>
+    new EvmDepositSource(chain.anvil.publicClient, {
+      chainId: chain.chainId,
+      marketplace: chain.addresses.marketplace,
+      confirmations: CONFIRMATIONS,
+      logRange: 1_000n,
+      startBlock: chain.deployBlock,
+    });
+  const scanner = () => new DepositScanner(db(), source(), { token: getAddress(chain.addresses.token) });
+  const newAccount = async () => (await db().prisma.account.create({ data: { id: newId("acc") } })).id;
+  const rowsOf = (accountTag: string) => db().prisma.externalDeposit.findMany({ where: { family: "evm", accountTag } });
+  const mine = (blocks: number) => chain.anvil.testClient.mine({ blocks });
+  const wallet = () => chain.anvil.wallets.find((w) => w.account.address === chain.demoAccounts[0]!.address)!;
+
+  /** approve + deposit (two blocks, automined); returns the deposit's transaction hash. */
+  async function deposit(account: Hex, amount: bigint): Promise<Hex> {
+    const w = wallet();
+    const pc = chain.anvil.publicClient;
+    await pc.waitForTransactionReceipt({
+      hash: await w.writeContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "approve", args: [chain.addresses.marketplace, amount] }),
+    });
+    const r = await pc.waitForTransactionReceipt({
+      hash: await w.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "deposit", args: [chain.addresses.token, amount, account] }),
+    });
+    expect(r.status).toBe("success");
+    return r.transactionHash;
+  }
+
+  beforeAll(async () => {
+    chain = await startLocalChain({ demoAccounts: 1 });
+  }, 180_000);
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  it("credits a deposit once: across a restart from the stored cursor and a replay from the start", async () => {
+    const account = await newAccount();
+    const txHash = await deposit(accountToBytes32(account), 500n);
+    await mine(CONFIRMATIONS);
+    expect(await scanner().drain()).toMatchObject({ credited: 1, unmatched: 0 });
+    expect((await getBalances(db(), account)).balance).toBe(500n);
+    const [row] = await rowsOf(account);
+    expect(row).toMatchObject({
+      status: "credited",
+      network: String(chain.chainId),
+      txId: txHash.toLowerCase(),
+      token: getAddress(chain.addresses.token),
+      amount: "500",
+      fromAddress: chain.demoAccounts[0]!.address.toLowerCase(),
+    });
+
+    // A restart reads the durable cursor: nothing new.
+    expect(await scanner().tick()).toMatchObject({ credited: 0, unmatched: 0, duplicate: 0 });
+    // A replay from the start: the deposit is a duplicate, credited nothing.
+    const replay = scanner();
+    await replay.setCursor(null);
+    expect(await replay.drain()).toMatchObject({ credited: 0, duplicate: 1 });
+    expect((await getBalances(db(), account)).balance).toBe(500n);
+    expect(await rowsOf(account)).toHaveLength(1);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("does not credit a deposit until it is `confirmations` deep", async () => {
+    const account = await newAccount();
+    await deposit(accountToBytes32(account), 70n);
+    // In the head block: 1 deep. Then 2 deep. Neither is final with 3 confirmations.
+    expect(await scanner().drain()).toMatchObject({ credited: 0 });
+    await mine(1);
+    expect(await scanner().drain()).toMatchObject({ credited: 0 });
+    expect(await rowsOf(account)).toHaveLength(0);
+    expect((await getBalances(db(), account)).balance).toBe(0n);
+    await mine(1);
+    expect(await scanner().drain()).toMatchObject({ credited: 1 });
+    expect((await getBalances(db(), account)).balance).toBe(70n);
+  });
+
+  it("records a deposit for no Stun account as unmatched, credited to nobody", async () => {
+    const stranger = accountToBytes32("acc_nobody_here");
+    await deposit(stranger, 9n);
+    await mine(CONFIRMATIONS);
+    expect(await scanner().drain()).toMatchObject({ credited: 0, unmatched: 1 });
+    const [row] = await rowsOf("acc_nobody_here");
+    expect(row).toMatchObject({ status: "unmatched", accountId: null, ledgerTxId: null });
+    expect(row?.reason).toMatch(/no Stun account "acc_nobody_here"/);
+  });
+
+  it("never credits a deposit reorged away before it was deep enough", async () => {
+    const account = await newAccount();
+    const fork = await chain.anvil.snapshot();
+    await deposit(accountToBytes32(account), 40n);
+    expect(await scanner().drain()).toMatchObject({ credited: 0 });
+    // The deposit's blocks are replaced by empty ones, deeper than the confirmations.
+    await chain.anvil.revert(fork);
+    await mine(CONFIRMATIONS + 3);
+    expect(await scanner().drain()).toMatchObject({ credited: 0, unmatched: 0 });
+    expect(await rowsOf(account)).toHaveLength(0);
+    expect((await getBalances(db(), account)).balance).toBe(0n);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("rescans when the cursor's block was reorged away: the new branch's deposit is credited once, older ones not again", async () => {
+    const before = await newAccount();
+    await deposit(accountToBytes32(before), 11n);
+    await mine(CONFIRMATIONS);
+    expect(await scanner().drain()).toMatchObject({ credited: 1 });
+    const fork = await chain.anvil.snapshot();
+    await mine(CONFIRMATIONS + 2);
+    await scanner().drain(); // the cursor now names a block the reorg replaces
+    const cursorBlock = BigInt((await scanner().cursor())!.split(":")[0]!);
+
+    await chain.anvil.revert(fork);
+    const after = await newAccount();
+    await deposit(accountToBytes32(after), 22n);
+    await mine(CONFIRMATIONS + 4);
+    const block = await chain.anvil.publicClient.getBlock({ blockNumber: cursorBlock });
+    expect(`${cursorBlock}:${block.hash}`).not.toBe(await scanner().cursor());
+
+    expect(await scanner().drain()).toMatchObject({ credited: 1 });
+    expect((await getBalances(db(), after)).balance).toBe(22n);
+    expect((await getBalances(db(), before)).balance).toBe(11n);
+    expect(await rowsOf(before)).toHaveLength(1);
+    await expectLedgerInvariantsHold(db());
+  });
+});
