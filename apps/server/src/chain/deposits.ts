@@ -2,8 +2,9 @@
  * DepositWatcher: credits the marketplace's `Deposited` logs to the ledger, each exactly once.
  *
  * - Reads logs from a durable cursor (`ChainCursor`, one per chain + marketplace) up to the last
- *   final block (readDepositLogs and finalBlock of chains/evm/deposit-source.ts, shared with
- *   EvmDepositSource), `head − (CHAIN_CONFIRMATIONS − 1)`, at most CHAIN_LOG_RANGE blocks per request.
+ *   final block (the read, confirmation rule and reorg rewind are chains/evm/deposit-source.ts's,
+ *   shared with EvmDepositSource), `head − (CHAIN_CONFIRMATIONS − 1)`, at most CHAIN_LOG_RANGE
+ *   blocks per request.
  * - Each range is one database transaction: a `ChainDeposit` row per log (unique on chainId, txHash,
  *   logIndex; a replayed log inserts nothing), the ledger credit `system:chain → acct:<id>:available`
  *   (kind `deposit`) for the new ones, and the cursor move. A crash anywhere re-reads the range.
@@ -23,7 +24,7 @@ import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
-import { type DepositLog, finalBlock, readDepositLogs, rewindBlock } from "../chains/evm/deposit-source";
+import { type DepositLog, cursorBlockChanged, finalBlock, nextRange, readDepositLogs, rewindBlock } from "../chains/evm/deposit-source";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 
@@ -72,8 +73,7 @@ export class DepositWatcher {
     let cursor = await this.cursor();
 
     if (cursor.blockHash !== null) {
-      const block = cursor.blockNumber <= head ? await publicClient.getBlock({ blockNumber: cursor.blockNumber }).catch(() => undefined) : undefined;
-      if (block?.hash !== cursor.blockHash) {
+      if (await cursorBlockChanged(publicClient, { blockNumber: cursor.blockNumber, blockHash: cursor.blockHash }, head)) {
         const back = rewindBlock(cursor.blockNumber, head, this.cfg);
         this.app.log.error(
           { cursor: cursor.blockNumber.toString(), head: head.toString(), rewindTo: back.toString() },
@@ -85,8 +85,7 @@ export class DepositWatcher {
     }
 
     for (let i = 0; i < maxRanges && cursor.blockNumber < safe; i++) {
-      const from = cursor.blockNumber + 1n;
-      const to = from + this.cfg.logRange - 1n < safe ? from + this.cfg.logRange - 1n : safe;
+      const { from, to } = nextRange(cursor.blockNumber, safe, this.cfg.logRange);
       const logs = await readDepositLogs(publicClient, this.cfg.marketplace, from, to);
       const toBlock = await publicClient.getBlock({ blockNumber: to });
       const counts = await this.app.db.prisma.$transaction(

@@ -11,8 +11,8 @@
  * already recorded whose log vanished in such a deep reorg is NOT reversed here (ExternalDeposit rows
  * are final); chain/deposits.ts's watcher, which still credits EVM deposits in production, does that.
  *
- * `readDepositLogs`, `finalBlock` and `rewindBlock` are shared with that watcher, so both read the
- * chain the same way.
+ * `readDepositLogs`, `finalBlock`, `nextRange`, `cursorBlockChanged` and `rewindBlock` are shared
+ * with that watcher, so both read the chain the same way.
  */
 import { type Address, type Hex, type PublicClient, getAddress } from "viem";
 import { bytes32ToAccount, computeMarketplaceAbi } from "@stun/contracts";
@@ -55,6 +55,18 @@ export function rewindBlock(cursorBlock: bigint, head: bigint, cfg: Pick<EvmDepo
   const depth = BigInt(Math.max(64, cfg.confirmations * 4));
   const low = cursorBlock < head ? cursorBlock : head;
   return low - depth >= cfg.startBlock - 1n ? low - depth : cfg.startBlock - 1n;
+}
+
+/** Whether the block a cursor names is no longer the chain's block at that height (a reorg, a reset chain). */
+export async function cursorBlockChanged(client: PublicClient, cursor: { blockNumber: bigint; blockHash: string }, head: bigint): Promise<boolean> {
+  const block = cursor.blockNumber <= head ? await client.getBlock({ blockNumber: cursor.blockNumber }).catch(() => undefined) : undefined;
+  return block?.hash !== cursor.blockHash;
+}
+
+/** The next getLogs range after `cursorBlock`: at most `logRange` blocks, ending at `safe` at the latest. */
+export function nextRange(cursorBlock: bigint, safe: bigint, logRange: bigint): { from: bigint; to: bigint } {
+  const from = cursorBlock + 1n;
+  return { from, to: from + logRange - 1n < safe ? from + logRange - 1n : safe };
 }
 
 /** The marketplace's `Deposited` logs in blocks [from, to], in chain order; removed logs dropped. */
@@ -138,15 +150,13 @@ export class EvmDepositSource implements DepositSource {
     const head = await this.client.getBlockNumber({ cacheTime: 0 });
     const safe = finalBlock(head, this.cfg.confirmations);
     let cursor = parseCursor(cursorText, this.cfg.startBlock);
-    if (cursor.blockHash !== null) {
-      const block = cursor.blockNumber <= head ? await this.client.getBlock({ blockNumber: cursor.blockNumber }).catch(() => undefined) : undefined;
-      if (block?.hash !== cursor.blockHash) cursor = { blockNumber: rewindBlock(cursor.blockNumber, head, this.cfg), blockHash: null };
+    if (cursor.blockHash !== null && (await cursorBlockChanged(this.client, { blockNumber: cursor.blockNumber, blockHash: cursor.blockHash }, head))) {
+      cursor = { blockNumber: rewindBlock(cursor.blockNumber, head, this.cfg), blockHash: null };
     }
     const deposits: ObservedDeposit[] = [];
     let moved = false;
     for (let i = 0; i < MAX_RANGES_PER_SCAN && cursor.blockNumber < safe && deposits.length < limit; i++) {
-      const from = cursor.blockNumber + 1n;
-      const to = from + this.cfg.logRange - 1n < safe ? from + this.cfg.logRange - 1n : safe;
+      const { from, to } = nextRange(cursor.blockNumber, safe, this.cfg.logRange);
       for (const log of await readDepositLogs(this.client, this.cfg.marketplace, from, to)) deposits.push(toObservedDeposit(this.cfg.chainId, log));
       const block = await this.client.getBlock({ blockNumber: to });
       cursor = { blockNumber: to, blockHash: block.hash };
