@@ -129,6 +129,10 @@ function parseCursor(cursor: string | null, startBlock: bigint): BlockCursor {
   return { blockNumber: BigInt(m[1]!), blockHash: m[2] ?? null };
 }
 
+/**
+ * Deposits of one marketplace on one EVM chain. Tokens are reported checksummed (`getAddress`), so
+ * the scanner's `DepositRules.token` must be the checksummed ledger token too.
+ */
 export class EvmDepositSource implements DepositSource {
   readonly family = "evm" as const;
   readonly network: string;
