@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useState, type ButtonHTMLAttributes, type ReactNode } from "react";
+import { useId, useState, type ButtonHTMLAttributes, type ReactNode } from "react";
 import type { UiError } from "@/lib/errors";
 
 export const cx = (...c: Array<string | false | null | undefined>): string => c.filter(Boolean).join(" ");
@@ -212,6 +212,44 @@ export function FieldError({ id, children }: { id: string; children: ReactNode }
     <p id={id} className="mt-1.5 text-sm text-red-700">
       {children}
     </p>
+  );
+}
+
+/** A labelled amount input (monospace, numeric keyboard) with its error under it, wired for screen readers. */
+export function AmountField({
+  label,
+  value,
+  onChange,
+  error,
+  placeholder,
+  inputMode = "numeric",
+}: {
+  label: ReactNode;
+  value: string;
+  onChange: (value: string) => void;
+  error: string | null;
+  placeholder: string;
+  inputMode?: "numeric" | "decimal";
+}) {
+  const id = useId();
+  const errId = `${id}-error`;
+  return (
+    <div className="min-w-48 flex-1">
+      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
+        {label}
+      </label>
+      <input
+        id={id}
+        inputMode={inputMode}
+        className={`${inputClass} mt-1.5 font-mono`}
+        placeholder={placeholder}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errId : undefined}
+      />
+      {error ? <FieldError id={errId}>{error}</FieldError> : null}
+    </div>
   );
 }
 

@@ -1,11 +1,11 @@
 "use client";
 import Link from "next/link";
-import { useId, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type Address, type Hash, formatUnits, parseUnits } from "viem";
 import { useBalance, useConfig, useConnection, useDisconnect, useReadContracts, useSwitchChain } from "wagmi";
 import { readContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
-import { Badge, Button, Card, ErrorNotice, FieldError, KeyValues, LoadingCard, Mono, Stat, Table, cx, inputClass, td } from "@/components/ui";
+import { AmountField, Badge, Button, Card, ErrorNotice, KeyValues, LoadingCard, Mono, Stat, Table, cx, td } from "@/components/ui";
 import { setApiKey, useApiKey } from "@/lib/api-key";
 import { toUiError, type UiError } from "@/lib/errors";
 import { formatAgo, formatAmount } from "@/lib/format";
@@ -227,7 +227,6 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
   const queryClient = useQueryClient();
   const tokens = tokensOf(chain).filter((t) => t.address.toLowerCase() === chain.ledgerToken.toLowerCase());
   const token = tokens[0];
-  const amountId = useId();
   const [amount, setAmount] = useState("");
   const [step, setStep] = useState<Step>("idle");
   const [error, setError] = useState<UiError | null>(null);
@@ -288,7 +287,6 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
   };
 
   const busy = step !== "idle" && step !== "done";
-  const errId = `${amountId}-error`;
   return (
     <Card title={`Deposit ${token.symbol} to your Stun balance`} id="deposit">
       <form onSubmit={onSubmit} noValidate className="space-y-3">
@@ -298,22 +296,7 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
           {chain.confirmations ?? 1} confirmation{(chain.confirmations ?? 1) === 1 ? "" : "s"}; tasks you pay with it are then settled on chain.
         </p>
         <div className="flex flex-wrap items-start gap-3">
-          <div className="min-w-48 flex-1">
-            <label htmlFor={amountId} className="block text-sm font-medium text-slate-800">
-              Amount ({token.symbol})
-            </label>
-            <input
-              id={amountId}
-              inputMode="decimal"
-              className={`${inputClass} mt-1.5 font-mono`}
-              placeholder="10"
-              value={amount}
-              onChange={(e) => setAmount(e.target.value)}
-              aria-invalid={fieldError ? true : undefined}
-              aria-describedby={fieldError ? errId : undefined}
-            />
-            {fieldError ? <FieldError id={errId}>{fieldError}</FieldError> : null}
-          </div>
+          <AmountField label={`Amount (${token.symbol})`} value={amount} onChange={setAmount} error={fieldError} placeholder="10" inputMode="decimal" />
           <Button type="submit" className="mt-7" disabled={busy}>
             {STEP_LABEL[step]}
           </Button>

@@ -1,7 +1,7 @@
 "use client";
 import { useWallet } from "@solana/wallet-adapter-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import {
   PositiveBaseUnitsSchema,
   type DepositInfoResponse,
@@ -12,7 +12,7 @@ import {
   type TonBalance,
   type TonDepositInfo,
 } from "@stun/shared";
-import { Badge, Button, Card, CopyButton, ErrorNotice, FieldError, KeyValues, Mono, STATUS_TONE, Table, cx, inputClass, td } from "@/components/ui";
+import { AmountField, Badge, Button, Card, CopyButton, ErrorNotice, KeyValues, Mono, STATUS_TONE, Table, cx, td } from "@/components/ui";
 import { useApiKey } from "@/lib/api-key";
 import { toUiError, type UiError } from "@/lib/errors";
 import { formatAgo, formatAmount } from "@/lib/format";
@@ -66,7 +66,6 @@ function tonRows(info: TonDepositInfo): Array<[ReactNode, ReactNode]> {
 
 /** An amount field and a submit button; `run` gets the checked amount and says what happened. */
 function AmountForm({ label, button, busyLabel, run, testId }: { label: string; button: ReactNode; busyLabel: string; run: (amount: bigint) => Promise<ReactNode>; testId: string }) {
-  const id = useId();
   const [amount, setAmount] = useState("");
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [error, setError] = useState<UiError | null>(null);
@@ -89,26 +88,10 @@ function AmountForm({ label, button, busyLabel, run, testId }: { label: string; 
       setBusy(false);
     }
   };
-  const errId = `${id}-error`;
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-2" data-testid={testId}>
       <div className="flex flex-wrap items-start gap-3">
-        <div className="min-w-48 flex-1">
-          <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-            {label}
-          </label>
-          <input
-            id={id}
-            inputMode="numeric"
-            className={`${inputClass} mt-1.5 font-mono`}
-            placeholder="1000000"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-            aria-invalid={fieldError ? true : undefined}
-            aria-describedby={fieldError ? errId : undefined}
-          />
-          {fieldError ? <FieldError id={errId}>{fieldError}</FieldError> : null}
-        </div>
+        <AmountField label={label} value={amount} onChange={setAmount} error={fieldError} placeholder="1000000" />
         <div className="mt-7 flex flex-wrap gap-2">{busy ? <Button disabled>{busyLabel}</Button> : button}</div>
       </div>
       {error ? <ErrorNotice error={error} title="That did not go through" /> : null}
