@@ -26,7 +26,7 @@ export interface IndexPoint {
 /** Clearings kept per class and backend (the oldest drop out first). */
 export const DEFAULT_WINDOW = 64;
 
-const key = (modelClass: number, backend: string): string => `${modelClass}:${backend}`;
+const key = (modelClass: number | "*", backend: string): string => `${modelClass}:${backend}`;
 
 export class PriceIndex {
   private readonly windows = new Map<string, bigint[]>();
@@ -39,7 +39,7 @@ export class PriceIndex {
   record(c: Clearing): void {
     const perUnit = perUnitOf(c.price, c.units);
     const cls = modelClassOf(c.units);
-    for (const k of [key(cls, c.backend), key(cls, "*")]) {
+    for (const k of [key(cls, c.backend), key(cls, "*"), key("*", c.backend)]) {
       let w = this.windows.get(k);
       if (!w) {
         w = [];
@@ -58,5 +58,12 @@ export class PriceIndex {
     const perUnit = w ? medianOf(w) : undefined;
     if (!w || perUnit === undefined) return undefined;
     return { perUnit, samples: w.length, anyBackend: w !== own };
+  }
+
+  /** The point over every model class on `backend`: what a provider following the index quotes per unit. */
+  onBackend(backend: string): IndexPoint | undefined {
+    const w = this.windows.get(key("*", backend));
+    const perUnit = w ? medianOf(w) : undefined;
+    return w && perUnit !== undefined ? { perUnit, samples: w.length, anyBackend: false } : undefined;
   }
 }

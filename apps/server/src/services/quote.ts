@@ -9,7 +9,7 @@ import type { AppContext } from "../context";
 import type { ModelRow } from "../models/row";
 import { getModelRow } from "../models/cache";
 import { medianOf } from "../pricing/median";
-import { PriceIndex } from "../pricing/price-index";
+import { PriceIndex, type IndexPoint } from "../pricing/price-index";
 import { quote, type PriceQuote } from "../pricing/quote";
 import { modelClassOf, unitsOf } from "../pricing/units";
 
@@ -120,4 +120,9 @@ export async function defaultMaxPrice(app: AppContext, model: ModelRow, mode: Ve
   const market = await recentMarket(app);
   if (market.index.lookup(unitsOf(model.sizeBytes)) === undefined) return app.config.DEFAULT_MAX_PRICE;
   return (await priceTask(app, model, mode, 1, undefined, market)).q.defaultMaxPrice;
+}
+
+/** The index's point on a backend over every model class (what provider:price answers), from the recent market. */
+export async function backendIndex(app: AppContext, backend: string): Promise<IndexPoint | undefined> {
+  return (await recentMarket(app)).index.onBackend(backend);
 }

@@ -8,6 +8,7 @@ import {
   HeartbeatSchema,
   PROVIDER_EVENTS,
   PROVIDER_NAMESPACE,
+  PriceSchema,
   RegisterSchema,
   ReleaseSchema,
   ResultSchema,
@@ -22,6 +23,7 @@ import type { Server as IOServer } from "socket.io";
 import type { z } from "zod";
 import type { AppContext } from "../context";
 import { keyHandshake, trackKeySocket } from "./key-sockets";
+import { reprice } from "./reprice";
 import { onAcked } from "./acks";
 import { relayCancellations } from "./remote-cancels";
 import { newId } from "../ids";
@@ -75,6 +77,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
       if (!a || a.providerId !== providerId) return { ok: false, error: { code: "ASSIGNMENT_NOT_FOUND", message: "not your assignment" } };
       await loseAssignment(app, msg.assignmentId, "released");
     });
+    on(app, socket, PROVIDER_EVENTS.price, PriceSchema, async (msg, providerId) => (providerId ? reprice(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.drain, DrainSchema.optional(), async (_msg, providerId) => {
       if (!providerId) return notRegistered;
       app.providers.setDraining(providerId);
@@ -185,6 +188,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     backend: reg.backend,
     region: reg.region,
     price,
+    pricePerUnit: BigInt(reg.pricePerUnit ?? "0"),
     slots: reg.slots,
     reputation: row.reputation,
     completed: row.tasksCompleted,
