@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildIdentityModel } from "@stun/testkit";
-import type { WireTensorMap } from "@stun/shared";
+import { PROVIDER_EVENTS, type WireTensorMap } from "@stun/shared";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, runTask, toJsonTensor, uploadModel } from "../support/api";
 import { startScriptedProvider, type ScriptedProvider } from "../support/scripted-provider";
 import { MAX_TIE_BREAKERS } from "../../src/tasks/verification";
@@ -91,5 +91,19 @@ describeDb("GET /api/v1/quote", () => {
     expect(res.status).toBe(202);
     const row = await net.db.prisma.task.findUniqueOrThrow({ where: { id: res.body.id } });
     expect(row.maxPrice).toBe(11n);
+  });
+
+  it("provider:price reports the index and reprices a connected provider per unit; the next task pays the new price", async () => {
+    const ask = (update: Record<string, string>) => scripted!.socket.timeout(10_000).emitWithAck(PROVIDER_EVENTS.price, update);
+    // Let the task submitted without maxPrice finish: its clearing joins the index too.
+    await eventually(async () => (await net.db.prisma.task.count({ where: { status: { not: "completed" } } })) === 0);
+    const seen = await ask({});
+    expect(seen).toMatchObject({ ok: true, price: "7", pricePerUnit: "0", index: { perUnit: "7" } });
+    expect(seen.index.samples).toBeGreaterThanOrEqual(3);
+    expect(await ask({ price: "0", pricePerUnit: "3" })).toMatchObject({ ok: true, price: "0", pricePerUnit: "3" });
+    expect(await ask({ pricePerUnit: "-1" })).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
+    const done = await runTask(net.url, net.apiKey, { modelId, inputs: { x }, maxPrice: "10", verification: { mode: "none" } });
+    expect(done.cost).toBe("3"); // 3 per unit × 1 unit
+    expect((await quote(`modelId=${modelId}&mode=none`)).body.source).toBe("index");
   });
 });
