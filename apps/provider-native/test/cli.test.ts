@@ -81,15 +81,20 @@ describe("parseCli", () => {
   });
 
   it("parses per-unit prices and following the index (flat price 0 unless given)", () => {
-    const perUnit = parseCli([...base, "--price-per-unit", "4"], {}).options;
+    const optionsOf = (argv: string[]) => {
+      const r = parseCli(argv, {});
+      if (r.help) throw new Error("help");
+      return r.options;
+    };
+    const perUnit = optionsOf([...base, "--price-per-unit", "4"]);
     expect(perUnit).toMatchObject({ price: "0", pricePerUnit: "4" });
     expect(perUnit).not.toHaveProperty("followIndex");
-    expect(parseCli([...base, "--price", "2", "--price-per-unit", "4", "--price-follow-index", "--price-floor", "3", "--price-follow-s", "30"], {}).options).toMatchObject({
+    expect(optionsOf([...base, "--price", "2", "--price-per-unit", "4", "--price-follow-index", "--price-floor", "3", "--price-follow-s", "30"])).toMatchObject({
       price: "2",
       pricePerUnit: "4",
       followIndex: { floor: 3n, everyMs: 30_000 },
     });
-    expect(parseCli([...base, "--price-per-unit", "4", "--price-follow-index"], {}).options).toMatchObject({ followIndex: { floor: 4n, everyMs: 60_000 } });
+    expect(optionsOf([...base, "--price-per-unit", "4", "--price-follow-index"])).toMatchObject({ followIndex: { floor: 4n, everyMs: 60_000 } });
   });
 
   it.each([
