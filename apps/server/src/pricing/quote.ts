@@ -3,6 +3,7 @@
  * clearing, the median ask of the providers connected now), the executions the verification mode
  * needs, the zk proving fee and the queue, what a task is expected to cost and to wait.
  */
+import { MAX_AMOUNT } from "@stun/shared";
 import { medianOf } from "./median";
 import { priceForUnits, withMarginBps } from "./units";
 import type { IndexPoint } from "./price-index";
@@ -66,7 +67,9 @@ export function quote(f: QuoteFacts): PriceQuote {
   const p = perUnit(f);
   const execution = p.perExecution + f.zkFee;
   const settled = p.source === "index" && (f.index?.samples ?? 0) >= f.minSamples;
-  const defaultMaxPrice = settled ? withMarginBps(execution, f.marginBps) : f.fallbackMaxPrice;
+  // Capped at the largest amount a request may name (the Task row's bigint column holds it).
+  const withMargin = withMarginBps(execution, f.marginBps);
+  const defaultMaxPrice = settled ? (withMargin < MAX_AMOUNT ? withMargin : MAX_AMOUNT) : f.fallbackMaxPrice;
   return {
     source: p.source,
     pricePerUnit: p.perUnit,

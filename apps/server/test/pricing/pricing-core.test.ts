@@ -116,6 +116,8 @@ describe("quote", () => {
   it("defaults a submit's maxPrice to the index only once it rests on minSamples clearings", () => {
     expect(quote(facts({ index: { perUnit: 3n, samples: 2, anyBackend: false } })).defaultMaxPrice).toBe(1000n);
     expect(quote(facts({ index: { perUnit: 3n, samples: 3, anyBackend: false } })).defaultMaxPrice).toBe(15n);
+    // Never above the largest amount a request may name.
+    expect(quote(facts({ index: { perUnit: 10n ** 18n, samples: 3, anyBackend: false } })).defaultMaxPrice).toBe(10n ** 18n);
   });
 
   it("expects no wait while a slot is free, one run per full round of the slots ahead otherwise", () => {
