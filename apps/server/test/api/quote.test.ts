@@ -106,4 +106,13 @@ describeDb("GET /api/v1/quote", () => {
     expect(done.cost).toBe("3"); // 3 per unit × 1 unit
     expect((await quote(`modelId=${modelId}&mode=none`)).body.source).toBe("index");
   });
+
+  it("a native provider started with --price-follow-index reprices per unit to the index, within its floor", async () => {
+    const seen = await scripted!.socket.timeout(10_000).emitWithAck(PROVIDER_EVENTS.price, {});
+    const index = BigInt(seen.index.perUnit);
+    expect(index).toBeGreaterThan(2n);
+    await net.addProvider({ name: "follower", args: ["--price-per-unit", "2", "--price-follow-index", "--price-floor", "2", "--price-follow-s", "1"] });
+    const follower = await eventually(async () => net.server.app.providers.list().find((p) => p.name === "follower" && p.pricePerUnit === index));
+    expect(follower.price).toBe(0n);
+  });
 });
