@@ -4,7 +4,7 @@
  * per-task path: the quote reads it fresh, a submit without maxPrice reuses a copy at most
  * MARKET_TTL_MS old. The arithmetic is pricing/'s, pure.
  */
-import type { Quote, QuoteRequest, VerificationMode } from "@stun/shared";
+import type { Quote, QuoteRequest, SubmitTask, VerificationMode } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../models/row";
 import { getModelRow } from "../models/cache";
@@ -115,11 +115,19 @@ export async function getQuote(app: AppContext, req: QuoteRequest, executions: n
   };
 }
 
-/** The maxPrice of a submit that names none: the quote plus QUOTE_MARGIN_BPS once the index has settled, else DEFAULT_MAX_PRICE. */
-export async function defaultMaxPrice(app: AppContext, model: ModelRow, mode: VerificationMode): Promise<bigint> {
+/**
+ * The maxPrice of a submit that names none: the quote (on the backend the task requires, if any)
+ * plus QUOTE_MARGIN_BPS once the index has settled for the model's class, else DEFAULT_MAX_PRICE —
+ * and DEFAULT_MAX_PRICE for a sealed task, which goes to the one provider it was sealed to.
+ */
+export async function defaultMaxPrice(app: AppContext, model: ModelRow, body: SubmitTask, mode: VerificationMode): Promise<bigint> {
+  if (body.sealed !== undefined || body.requirements?.privacy === "tee") return app.config.DEFAULT_MAX_PRICE;
   const market = await recentMarket(app);
-  if (market.index.lookup(unitsOf(model.sizeBytes)) === undefined) return app.config.DEFAULT_MAX_PRICE;
-  return (await priceTask(app, model, mode, 1, undefined, market)).q.defaultMaxPrice;
+  const backend = body.requirements?.backend;
+  const point = market.index.lookup(unitsOf(model.sizeBytes), backend);
+  // No clearing yet in the class (on the required backend, when the task names one).
+  if (point === undefined || (backend !== undefined && point.anyBackend)) return app.config.DEFAULT_MAX_PRICE;
+  return (await priceTask(app, model, mode, 1, backend, market)).q.defaultMaxPrice;
 }
 
 /** The index's point on a backend over every model class (what provider:price answers), from the recent market. */

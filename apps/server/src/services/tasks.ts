@@ -73,7 +73,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   const sealed = body.sealed !== undefined || body.requirements?.privacy === "tee";
   const { bytes: inputBytes, meta: inputMeta, verification } = sealed ? await prepareSealedInput(app, body) : prepareClearInput(body, model);
 
-  const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : await defaultMaxPrice(app, model, verification.mode);
+  const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : await defaultMaxPrice(app, model, body, verification.mode);
   if (verification.mode === "zk") {
     // 400 MODEL_NOT_PROVABLE for a model the compiler cannot prove; starts building its circuit.
     const { fee, constraints } = await app.zk.prepare(model);
