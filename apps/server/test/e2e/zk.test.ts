@@ -35,7 +35,8 @@ describeDb("verification mode zk", () => {
     // The quote taken while the circuit may still be building names the fee the task is charged
     // after the build (docs/PRICING.md: priced on the front end's estimate either way).
     const quoted = (await api(net.url, "GET", `/quote?modelId=${modelId}&mode=zk`, { key: net.apiKey })).body;
-    expect(quoted.zk).toMatchObject({ fee: before.body.fee, basis: before.body.status === "ready" ? "built" : "estimate" });
+    expect(quoted.zk.fee).toBe(before.body.fee);
+    expect(["estimate", "built"]).toContain(quoted.zk.basis); // the build may finish between the two calls
     expect(quoted.executions).toBe(1);
     const status = await waitZkReady(net.url, net.apiKey, modelId);
     expect(status.fee).toBe(quoted.zk.fee);
