@@ -4,7 +4,7 @@
  * per-task path: the quote reads it fresh, a submit without maxPrice reuses a copy at most
  * MARKET_TTL_MS old. The arithmetic is pricing/'s, pure.
  */
-import type { Quote, QuoteRequest, SubmitTask, VerificationMode } from "@stun/shared";
+import { priceFor, type Quote, type QuoteRequest, type SubmitTask, type VerificationMode } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../models/row";
 import { getModelRow } from "../models/cache";
@@ -49,10 +49,12 @@ const cached = new WeakMap<AppContext, { at: number; market: Promise<Market> }>(
 function recentMarket(app: AppContext): Promise<Market> {
   const hit = cached.get(app);
   if (hit && Date.now() - hit.at < MARKET_TTL_MS) return hit.market;
-  const market = readMarket(app);
-  cached.set(app, { at: Date.now(), market });
-  market.catch(() => cached.delete(app));
-  return market;
+  const entry = { at: Date.now(), market: readMarket(app) };
+  cached.set(app, entry);
+  entry.market.catch(() => {
+    if (cached.get(app) === entry) cached.delete(app);
+  });
+  return entry.market;
 }
 
 interface Priced {
@@ -78,7 +80,7 @@ async function priceTask(app: AppContext, model: ModelRow, mode: VerificationMod
   const q = quote({
     units,
     index: market.index.lookup(units, backend),
-    asks: live.map((p) => p.price),
+    asks: live.map((p) => priceFor(p, units)),
     executions,
     zkFee: zk?.fee ?? 0n,
     queued: market.queued,
