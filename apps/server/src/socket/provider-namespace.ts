@@ -141,6 +141,7 @@ async function reattest(app: AppContext, socket: Socket, providerId: string, tee
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
   const accountId = socket.data.accountId as string;
   const price = BigInt(reg.price);
+  const pricePerUnit = BigInt(reg.pricePerUnit ?? "0");
   const attestation = await checkEvidence(app, socket, reg.tee);
   const fields = {
     ...teeColumns(reg.tee, attestation),
@@ -149,6 +150,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     backend: reg.backend,
     region: reg.region,
     price,
+    pricePerUnit,
     slots: reg.slots,
     specs: reg.specs,
     online: true,
@@ -188,7 +190,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     backend: reg.backend,
     region: reg.region,
     price,
-    pricePerUnit: BigInt(reg.pricePerUnit ?? "0"),
+    pricePerUnit,
     slots: reg.slots,
     reputation: row.reputation,
     completed: row.tasksCompleted,

@@ -13,7 +13,7 @@ export async function reprice(app: AppContext, providerId: string, msg: PriceUpd
   const price = msg.price !== undefined ? BigInt(msg.price) : p.price;
   const pricePerUnit = msg.pricePerUnit !== undefined ? BigInt(msg.pricePerUnit) : p.pricePerUnit;
   if (price !== p.price || pricePerUnit !== p.pricePerUnit) {
-    if (price !== p.price) await app.db.prisma.provider.update({ where: { id: providerId }, data: { price } });
+    await app.db.prisma.provider.update({ where: { id: providerId }, data: { price, pricePerUnit } });
     app.providers.setPrice(providerId, { price, pricePerUnit });
     // Cheaper now: tasks it could not take before may fit.
     app.bus.workAvailable("here");

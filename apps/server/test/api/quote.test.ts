@@ -114,5 +114,8 @@ describeDb("GET /api/v1/quote", () => {
     await net.addProvider({ name: "follower", args: ["--price-per-unit", "2", "--price-follow-index", "--price-floor", "2", "--price-follow-s", "1"] });
     const follower = await eventually(async () => net.server.app.providers.list().find((p) => p.name === "follower" && p.pricePerUnit === index));
     expect(follower.price).toBe(0n);
+    // The durable record (GET /providers reads the database) has the new quote too.
+    const listed = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers.find((p: { name: string }) => p.name === "follower");
+    expect(listed).toMatchObject({ price: "0", pricePerUnit: String(index) });
   });
 });

@@ -304,7 +304,9 @@ export const ProviderPublicSchema = z.object({
   kind: ProviderKindSchema,
   backend: BackendSchema,
   region: z.string(),
+  /** Flat price per execution; with pricePerUnit an execution costs price + pricePerUnit × the model's units (docs/PRICING.md). */
   price: BalanceSchema,
+  pricePerUnit: BalanceSchema.optional(),
   /** Lower confidence bound on the valid rate of its checked results (docs/QA.md). */
   reputation: z.number(),
   slots: z.number().int(),
