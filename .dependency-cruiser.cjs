@@ -15,6 +15,7 @@ const LAYERS = [
   "chains",
   "auth",
   "tasks",
+  "pricing",
   "models",
   "settlement",
   "storage",

@@ -12,7 +12,7 @@ import { EventEmitter } from "node:events";
 import os from "node:os";
 import path from "node:path";
 import ort from "onnxruntime-node";
-import { ProviderError, ProviderSession, openProviderSockets, serverList, type SessionEvent } from "@stun/provider-core";
+import { ProviderError, ProviderSession, openProviderSockets, serverList, type FollowPolicy, type SessionEvent } from "@stun/provider-core";
 import { RegisterSchema, stopSnarkjsWorkers, type Assign, type Result } from "@stun/shared";
 import { type BackendChoice, type CudaProbe, type SelectedBackend, selectBackend } from "./backend";
 import { type BenchmarkResult, runBenchmark } from "./benchmark";
@@ -36,8 +36,12 @@ export interface ProviderAgentOptions {
   /** Provider name; the server keys providers by (account, name), so run several agents under different names. */
   name?: string;
   backend?: BackendChoice;
-  /** Price per task in integer base units (a string, e.g. "100"). */
+  /** Flat price per task in integer base units (a string, e.g. "100"). */
   price?: string;
+  /** Price per unit of the model's work (docs/PRICING.md): a task costs price + pricePerUnit × units. */
+  pricePerUnit?: string;
+  /** Reprice per unit to the server's price index, within a floor (provider-core price-follow.ts). */
+  followIndex?: FollowPolicy;
   /**
    * Stake wanted on the account, integer base units (a string): at start, before connecting, the
    * agent stakes the difference from the account's balance when its stake is lower (stake.ts).
@@ -145,6 +149,7 @@ export class ProviderAgent {
       backend: backend.backend,
       region: o.region ?? "local",
       price: o.price ?? "1",
+      ...(o.pricePerUnit !== undefined ? { pricePerUnit: o.pricePerUnit } : {}),
       slots: o.slots ?? 1,
       specs: {
         ...(hardware.cpuModel ? { cpuModel: hardware.cpuModel } : {}),
@@ -170,6 +175,8 @@ export class ProviderAgent {
       slots: registration.slots,
       ...(o.threads ? { threads: o.threads } : {}),
       price: registration.price,
+      ...(registration.pricePerUnit !== undefined ? { pricePerUnit: registration.pricePerUnit } : {}),
+      ...(o.followIndex ? { followIndex: { floor: o.followIndex.floor.toString(), everyMs: o.followIndex.everyMs } } : {}),
       ...(o.stake !== undefined ? { stake: o.stake } : {}),
       region: registration.region,
       cacheDir,
@@ -202,6 +209,7 @@ export class ProviderAgent {
       heartbeatMs: o.heartbeatMs ?? 5000,
       ackTimeoutMs: o.ackTimeoutMs ?? 10_000,
       ...(this.tee ? { attest: (nonce: string) => this.tee!.evidence(nonce), attestEveryMs: o.teeRefreshMs ?? 3600_000 } : {}),
+      ...(o.followIndex ? { followIndex: o.followIndex } : {}),
     });
     return this.session.start();
   }
@@ -261,6 +269,10 @@ export class ProviderAgent {
       }
       case "invalid-assign":
         return this.log.warn("invalid task:assign", { message: e.message });
+      case "repriced":
+        return this.log.info("repriced to the price index", { pricePerUnit: e.pricePerUnit, indexSamples: e.indexSamples });
+      case "reprice-failed":
+        return this.log.warn("could not follow the price index", { message: e.message });
       case "assigned":
         return this.log.info("task assigned", { assignmentId: e.assign.assignmentId, taskId: e.assign.taskId, model: e.assign.model.sha256, active: e.active });
       case "cancel":

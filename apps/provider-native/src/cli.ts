@@ -23,7 +23,12 @@ Required (or from the environment):
 
 Options:
   --backend B           cpu | cuda | auto (default cpu; auto = CUDA when it loads, else CPU)
-  --price N             price per task in integer base units (default 1)
+  --price N             flat price per task in integer base units (default 1; 0 with --price-per-unit)
+  --price-per-unit N    price per unit of work (1 unit = 1 MiB of the model's file, docs/PRICING.md):
+                        a task costs --price + N x the model's units
+  --price-follow-index  reprice per unit to the server's price index on a timer, never below --price-floor
+  --price-floor N       with --price-follow-index: the lowest per-unit price (default: --price-per-unit or 0)
+  --price-follow-s N    with --price-follow-index: how often to look at the index, seconds (default 60)
   --stake N             before connecting, stake from the account's balance until its stake is N
                         (paid work needs stake >= 10 x the prices of the account's live executions;
                         if staking fails the agent warns and gets only free work)
@@ -104,6 +109,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         "api-key-file": { type: "string" },
         backend: { type: "string" },
         price: { type: "string" },
+        "price-per-unit": { type: "string" },
+        "price-follow-index": { type: "boolean" },
+        "price-floor": { type: "string" },
+        "price-follow-s": { type: "string" },
         stake: { type: "string" },
         region: { type: "string" },
         slots: { type: "string" },
@@ -147,6 +156,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (values.price !== undefined && !AmountSchema.safeParse(values.price).success) {
     throw new UsageError(`--price must be a non-negative integer amount in base units, got "${values.price}"`);
   }
+  for (const flag of ["price-per-unit", "price-floor"] as const) {
+    const v = values[flag];
+    if (v !== undefined && !AmountSchema.safeParse(v).success) throw new UsageError(`--${flag} must be a non-negative integer amount in base units, got "${v}"`);
+  }
+  if (!values["price-follow-index"] && (values["price-floor"] !== undefined || values["price-follow-s"] !== undefined)) {
+    throw new UsageError("--price-floor and --price-follow-s go with --price-follow-index");
+  }
   if (values.stake !== undefined && !AmountSchema.safeParse(values.stake).success) {
     throw new UsageError(`--stake must be a non-negative integer amount in base units, got "${values.stake}"`);
   }
@@ -173,7 +189,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (tee !== undefined) options.tee = tee as TeeMode;
   const teeRefreshS = int("tee-refresh-s", values["tee-refresh-s"], 10, 86_400);
   if (teeRefreshS !== undefined) options.teeRefreshMs = teeRefreshS * 1000;
+  const perUnit = values["price-per-unit"];
   if (values.price !== undefined) options.price = values.price;
+  else if (perUnit !== undefined || values["price-follow-index"]) options.price = "0";
+  if (perUnit !== undefined) options.pricePerUnit = perUnit;
+  if (values["price-follow-index"]) {
+    const everyS = int("price-follow-s", values["price-follow-s"], 1, 86_400) ?? 60;
+    options.followIndex = { floor: BigInt(values["price-floor"] ?? perUnit ?? "0"), everyMs: everyS * 1000 };
+  }
   if (values.stake !== undefined) options.stake = values.stake;
   if (values.region !== undefined) options.region = values.region;
   if (values.name !== undefined) options.name = values.name;

@@ -80,6 +80,23 @@ describe("parseCli", () => {
     expect(parseCli(["--help"], {})).toEqual({ help: true });
   });
 
+  it("parses per-unit prices and following the index (flat price 0 unless given)", () => {
+    const optionsOf = (argv: string[]) => {
+      const r = parseCli(argv, {});
+      if (r.help) throw new Error("help");
+      return r.options;
+    };
+    const perUnit = optionsOf([...base, "--price-per-unit", "4"]);
+    expect(perUnit).toMatchObject({ price: "0", pricePerUnit: "4" });
+    expect(perUnit).not.toHaveProperty("followIndex");
+    expect(optionsOf([...base, "--price", "2", "--price-per-unit", "4", "--price-follow-index", "--price-floor", "3", "--price-follow-s", "30"])).toMatchObject({
+      price: "2",
+      pricePerUnit: "4",
+      followIndex: { floor: 3n, everyMs: 30_000 },
+    });
+    expect(optionsOf([...base, "--price-per-unit", "4", "--price-follow-index"])).toMatchObject({ followIndex: { floor: 4n, everyMs: 60_000 } });
+  });
+
   it.each([
     [[], /--server is required/],
     [["--server", "http://x"], /an API key is required: set STUN_API_KEY or give --api-key-file PATH/],
@@ -92,6 +109,10 @@ describe("parseCli", () => {
     [[...base, "--price", "1.5"], /--price/],
     [[...base, "--price", "-3"], /--price/],
     [[...base, "--stake", "1.5"], /--stake must be a non-negative integer/],
+    [[...base, "--price-per-unit", "0.5"], /--price-per-unit must be a non-negative integer/],
+    [[...base, "--price-follow-index", "--price-floor", "x"], /--price-floor must be a non-negative integer/],
+    [[...base, "--price-floor", "3"], /go with --price-follow-index/],
+    [[...base, "--price-follow-index", "--price-follow-s", "0"], /--price-follow-s must be an integer from 1/],
     [[...base, "--region", "EU West"], /--region/],
     [[...base, "--slots", "0"], /--slots must be an integer from 1 to 64/],
     [[...base, "--slots", "65"], /--slots/],

@@ -72,6 +72,10 @@ export const EnvSchema = z.object({
   MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Default per-execution price ceiling when a task names none, in base units. */
   DEFAULT_MAX_PRICE: z.coerce.bigint().nonnegative().max(MAX_AMOUNT).default(1000n),
+  /** What a task without maxPrice accepts above the quote, in basis points (2000 = quote + 20%; docs/PRICING.md). */
+  QUOTE_MARGIN_BPS: z.coerce.bigint().nonnegative().max(1_000_000n).default(2000n),
+  /** Clearings the price index needs for a model class before tasks without maxPrice default to its quote (DEFAULT_MAX_PRICE before). */
+  QUOTE_MIN_SAMPLES: z.coerce.number().int().min(1).default(20),
   /** Default task deadline. */
   DEFAULT_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
   // Adaptive replication (docs/QA.md; defaults in qa/policy.ts DEFAULT_QA_POLICY).

@@ -1,6 +1,7 @@
 export { abortable, SharedInterest, SharedWork } from "./abort";
 export { type DownloadSource, downloadModel, downloadVerified, type VerifiedDownload } from "./download";
 export { ProviderError, errorMessage } from "./errors";
+export { followedPrice, type FollowPolicy } from "./price-follow";
 export { refuseUnlessSelfContained } from "./model-refusal";
 export { currentServer, serverList, serverUrl, type ServerRef } from "./server-url";
 export { ProviderSession, type ProviderSessionOptions, type SessionEvent, type TaskExecutor, type TaskOutcome } from "./session";

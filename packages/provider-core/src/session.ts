@@ -30,12 +30,15 @@ import {
   type AssignAck,
   type ChallengeAck,
   type ExecutionError,
+  type PriceAck,
+  type PriceUpdate,
   type Register,
   type RegisterAck,
   type Result,
   type TeeEvidence,
 } from "@stun/shared";
 import { ProviderError, errorMessage } from "./errors";
+import { followedPrice, type FollowPolicy } from "./price-follow";
 import type { ProviderSocket } from "./socket";
 
 /** What an agent does with an assignment once the session has accepted it. */
@@ -77,6 +80,9 @@ export type SessionEvent =
   /** Fresh TEE evidence was accepted (provider:attest), or refused with the server's reason. */
   | { type: "attested" }
   | { type: "attest-refused"; code: string; message: string }
+  /** Following the index: the per-unit quote changed (provider:price), or asking failed. */
+  | { type: "repriced"; pricePerUnit: string; indexSamples: number }
+  | { type: "reprice-failed"; message: string }
   | { type: "register-retry"; attempt: number; code?: string; message: string }
   /** Retrying cannot fix this (refused key, rejected registration, closed for good): the session stopped. */
   | { type: "fatal"; code: string; message: string }
@@ -113,6 +119,8 @@ export interface ProviderSessionOptions {
    */
   attest?: (nonce: string) => Promise<TeeEvidence>;
   attestEveryMs?: number;
+  /** Follow the price index (price-follow.ts): reprice per unit within the floor, on a timer. */
+  followIndex?: FollowPolicy;
 }
 
 interface ActiveTask {
@@ -150,6 +158,7 @@ export class ProviderSession {
   private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private attestTimer: ReturnType<typeof setInterval> | undefined;
+  private followTimer: ReturnType<typeof setInterval> | undefined;
   private registered = false;
   private draining = false;
   private stopped = false;
@@ -211,6 +220,7 @@ export class ProviderSession {
       for (const socket of this.sockets) this.listen(socket);
       this.heartbeat = unref(setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs ?? 5000));
       if (this.o.attest && this.o.attestEveryMs) this.attestTimer = unref(setInterval(() => void this.reattest(), this.o.attestEveryMs));
+      if (this.o.followIndex) this.followTimer = unref(setInterval(() => void this.followIndex(), this.o.followIndex.everyMs));
       this.socket.connect();
     });
     return this.started;
@@ -335,6 +345,30 @@ export class ProviderSession {
       this.emit(ack.ok ? { type: "attested" } : { type: "attest-refused", code: ack.error.code, message: ack.error.message });
     } catch (e) {
       this.emit({ type: "attest-refused", code: "NO_ANSWER", message: errorMessage(e) });
+    }
+  }
+
+  /**
+   * Following the index: reads it (provider:price with no change), then sends the new per-unit
+   * quote when it differs; the registration carries it from then on (reconnects keep it).
+   */
+  async followIndex(): Promise<void> {
+    const policy = this.o.followIndex;
+    const socket = this.socket;
+    if (!policy || !this.registered || !socket.connected) return;
+    const ask = (update: PriceUpdate) => socket.timeout(this.o.ackTimeoutMs ?? 10_000).emitWithAck(PROVIDER_EVENTS.price, update) as Promise<PriceAck>;
+    try {
+      const seen = await ask({});
+      if (!seen.ok) throw new Error(`${seen.error.code}: ${seen.error.message}`);
+      const current = BigInt(seen.pricePerUnit);
+      const next = followedPrice(current, seen.index ? BigInt(seen.index.perUnit) : undefined, policy.floor);
+      if (next === current) return;
+      const set = await ask({ pricePerUnit: next.toString() });
+      if (!set.ok) throw new Error(`${set.error.code}: ${set.error.message}`);
+      this.o.registration = { ...this.o.registration, pricePerUnit: set.pricePerUnit };
+      this.emit({ type: "repriced", pricePerUnit: set.pricePerUnit, indexSamples: seen.index?.samples ?? 0 });
+    } catch (e) {
+      this.emit({ type: "reprice-failed", message: errorMessage(e) });
     }
   }
 
@@ -522,6 +556,7 @@ export class ProviderSession {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.attestTimer) clearInterval(this.attestTimer);
+    if (this.followTimer) clearInterval(this.followTimer);
     this.heartbeat = undefined;
     this.registered = false;
     if (this.failoverTimer) clearTimeout(this.failoverTimer);

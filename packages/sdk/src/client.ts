@@ -14,6 +14,7 @@ import {
   ModelViewSchema,
   ProviderPublicSchema,
   ProviderTeeSchema,
+  QuoteSchema,
   StatsSchema,
   SubmitTaskResponseSchema,
   TaskViewSchema,
@@ -31,6 +32,7 @@ import {
   type ModelView,
   type ProviderPublic,
   type ProviderTee,
+  type Quote,
   type Receipt,
   type Requirements,
   type Stats,
@@ -537,6 +539,21 @@ export class StunClient {
    */
   async getModelZk(id: string, call?: CallOptions): Promise<ZkModelStatus> {
     return this.request({ method: "GET", path: `/models/${encodeURIComponent(id)}/zk`, call, parse: parseWith(ZkModelStatusSchema, "zk status") });
+  }
+
+  /**
+   * What a task on the model is expected to cost and wait (docs/PRICING.md): per execution, in
+   * total for the verification mode (default `auto`), the zk proving fee, the maxPrice a submit
+   * without one gets, the expected wait, and how many clearings the price index rests on.
+   */
+  async quote(modelId: string, options: { mode?: "none" | "redundant" | "auto" | "zk"; replicas?: number; backend?: string } & CallOptions = {}): Promise<Quote> {
+    return this.request({
+      method: "GET",
+      path: "/quote",
+      query: { modelId, mode: options.mode, replicas: options.replicas, backend: options.backend },
+      call: options,
+      parse: parseWith(QuoteSchema, "quote"),
+    });
   }
 
   // ---- tasks ----

@@ -69,6 +69,10 @@ describe("StunClient", () => {
     // Verification mode zk needs a model the zkML compiler can prove: an int32 graph is not one.
     const ints = await stun.uploadModel(buildIdentityModel("int32").bytes);
     expect(await stun.getModelZk(ints.id)).toMatchObject({ modelId: ints.id, status: "unsupported" });
+    const quote = await stun.quote(model.id, { mode: "redundant", replicas: 3 });
+    expect(quote).toMatchObject({ modelId: model.id, mode: "redundant", units: "1", executions: 4 });
+    expect(BigInt(quote.total)).toBe(BigInt(quote.pricePerExecution) * 4n);
+    await expect(stun.quote("mdl_missing")).rejects.toMatchObject({ code: "MODEL_NOT_FOUND" });
 
     const before = await stun.account();
     const x = new Float32Array([0.5, -1, 2, 0.25, 1, 1, -0.5, 3]);

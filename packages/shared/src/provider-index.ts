@@ -16,11 +16,10 @@
  * insertion buffer; the answer is exactly what ranking every provider by scoreProvider gives
  * (descending, ties by id ascending).
  *
- * Prices are compared as numbers and only fall back to bigint when the numbers tie and one side
- * is above 2^53 (where Number() rounds): Number() is monotonic, so `Number(a) < Number(b)` implies
- * `a < b` and `>` likewise; below 2^53 the conversion is exact.
+ * Prices (flat + per-unit × the request's units) are compared as numbers while every term and the
+ * result are below 2^53 (where doubles are exact), and in bigint otherwise.
  */
-import { type MatchRequest, type ProviderSnapshot, providerBaseScore, priceFactor, proximityFactor, requestScore, SCORE_WEIGHTS, type ScoreWeights, validateWeights } from "./scoring";
+import { type MatchRequest, type ProviderSnapshot, providerBaseScore, priceFactor, priceFor, proximityFactor, requestScore, SCORE_WEIGHTS, type ScoreWeights, validateWeights } from "./scoring";
 
 /** Maps strings to small dense integer codes. */
 class Interner {
@@ -64,6 +63,7 @@ export class ProviderIndex {
 
   private base = new Float64Array(0);
   private price = new Float64Array(0);
+  private perUnit = new Float64Array(0);
   private priceExact = new Uint8Array(0);
   private vram = new Float64Array(0);
   private cc = new Float64Array(0);
@@ -110,7 +110,8 @@ export class ProviderIndex {
     this.snapshots[slot] = snap;
     this.ids[slot] = snap.id;
     this.price[slot] = Number(snap.price);
-    this.priceExact[slot] = isExact(snap.price) ? 1 : 0;
+    this.perUnit[slot] = Number(snap.pricePerUnit ?? 0n);
+    this.priceExact[slot] = isExact(snap.price) && isExact(snap.pricePerUnit ?? 0n) ? 1 : 0;
     this.vram[slot] = snap.vramMb;
     this.cc[slot] = snap.computeCapability;
     this.region[slot] = this.regions.intern(snap.region);
@@ -149,13 +150,15 @@ export class ProviderIndex {
     const groups = this.acceptedGroups(req);
     const proximityOf = this.proximityTable(req.region);
     const maxPrice = Number(req.maxPrice);
-    const maxExact = isExact(req.maxPrice);
+    const units = req.units ?? 1n;
+    const unitsNum = Number(units);
+    const exactRequest = isExact(req.maxPrice) && isExact(units);
     const minVram = req.minVramMb ?? -Infinity;
     const minCc = req.minComputeCapability ?? -Infinity;
     const exclude = req.exclude !== undefined && req.exclude.size > 0 ? req.exclude : undefined;
     const w = this.weights;
     const bound = requestScore(w, 1, 1);
-    const { base, price, priceExact, vram, cc, region, ids, cells, edges } = this;
+    const { base, price, perUnit, priceExact, vram, cc, region, ids, cells, edges } = this;
 
     const topScore = new Float64Array(k);
     const topSlot = new Int32Array(k);
@@ -169,9 +172,14 @@ export class ProviderIndex {
           const i = cell[c]!;
           const b = base[i]!;
           if (b + bound < worst || !(vram[i]! >= minVram && cc[i]! >= minCc)) continue;
-          const p = price[i]!;
-          if (p > maxPrice) continue;
-          if (p === maxPrice && !(maxExact && priceExact[i]) && this.snapshots[i]!.price > req.maxPrice) continue;
+          let p = price[i]! + perUnit[i]! * unitsNum;
+          if (exactRequest && priceExact[i] && p <= Number.MAX_SAFE_INTEGER) {
+            if (p > maxPrice) continue;
+          } else {
+            const exact = priceFor(this.snapshots[i]!, units);
+            if (exact > req.maxPrice) continue;
+            p = Number(exact); // as scoreProvider converts it
+          }
           const score = b + requestScore(w, priceFactor(p, maxPrice), proximityOf[region[i]!]!);
           let j = found < k ? found : k - 1;
           if (found === k && (score < worst || (score === worst && ids[i]! > ids[topSlot[j]!]!))) continue;
@@ -260,7 +268,7 @@ export class ProviderIndex {
     this.slotOf.set(snap.id, to);
     this.snapshots[to] = snap;
     this.ids[to] = snap.id;
-    for (const a of [this.base, this.price, this.priceExact, this.vram, this.cc, this.region, this.cellOf, this.cellPos]) a[to] = a[from]!;
+    for (const a of [this.base, this.price, this.perUnit, this.priceExact, this.vram, this.cc, this.region, this.cellOf, this.cellPos]) a[to] = a[from]!;
     const cell = this.cellOf[to]!;
     if (cell >= 0) this.cells[cell]![this.cellPos[to]!] = to;
   }
@@ -273,6 +281,7 @@ export class ProviderIndex {
     };
     this.base = resize(this.base, (c) => new Float64Array(c));
     this.price = resize(this.price, (c) => new Float64Array(c));
+    this.perUnit = resize(this.perUnit, (c) => new Float64Array(c));
     this.priceExact = resize(this.priceExact, (c) => new Uint8Array(c));
     this.vram = resize(this.vram, (c) => new Float64Array(c));
     this.cc = resize(this.cc, (c) => new Float64Array(c));

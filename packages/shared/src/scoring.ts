@@ -25,8 +25,10 @@ export interface ProviderSnapshot {
   kind: ProviderKind;
   backend: Backend;
   region: string;
-  /** Price per execution in base units. */
+  /** Flat price per execution in base units. */
   price: bigint;
+  /** Price per unit of the model's work (docs/PRICING.md § Units); an execution costs {@link priceFor}. */
+  pricePerUnit?: bigint;
   /** 0..1 */
   reputation: number;
   slots: number;
@@ -45,6 +47,8 @@ export interface MatchRequest {
   minComputeCapability?: number;
   region?: string;
   maxPrice: bigint;
+  /** The model's units of work, which per-unit prices multiply (1 when omitted). */
+  units?: bigint;
   /** Providers that must not be picked (e.g. those that already ran this task). */
   exclude?: ReadonlySet<string>;
 }
@@ -97,6 +101,9 @@ export function providerBaseScore(p: ProviderSnapshot, w: ScoreWeights = SCORE_W
   return w.spec * spec + w.reputation * clamp01(p.reputation) + w.load * load + w.history * history;
 }
 
+/** What a provider asks for one execution of a model of `units`: its flat price plus its per-unit price × units. */
+export const priceFor = (p: { price: bigint; pricePerUnit?: bigint }, units = 1n): bigint => p.price + (p.pricePerUnit ?? 0n) * units;
+
 /** The price factor from prices as numbers (see the module comment). */
 export const priceFactor = (price: number, maxPrice: number): number => (maxPrice > 0 ? clamp01(1 - price / maxPrice) : 1);
 
@@ -110,13 +117,13 @@ export function proximityFactor(region: string, requested: string | undefined): 
 }
 
 /**
- * Hard constraints: a free slot (active < slots), price ≤ maxPrice (exact, in bigint), the
+ * Hard constraints: a free slot (active < slots), {@link priceFor} ≤ maxPrice (exact, in bigint), the
  * requested backend and kind, at least the requested VRAM and compute capability, not excluded.
  */
 export function isEligible(p: ProviderSnapshot, req: MatchRequest): boolean {
   return (
     p.active < p.slots &&
-    p.price <= req.maxPrice &&
+    priceFor(p, req.units) <= req.maxPrice &&
     (req.backend === undefined || p.backend === req.backend) &&
     (req.kind === undefined || p.kind === req.kind) &&
     p.vramMb >= (req.minVramMb ?? -Infinity) &&
@@ -128,6 +135,6 @@ export function isEligible(p: ProviderSnapshot, req: MatchRequest): boolean {
 /** The provider's score for a request (higher is better), or null when it is not eligible. */
 export function scoreProvider(p: ProviderSnapshot, req: MatchRequest, weights: ScoreWeights = SCORE_WEIGHTS): number | null {
   if (!isEligible(p, req)) return null;
-  const price = priceFactor(Number(p.price), Number(req.maxPrice));
+  const price = priceFactor(Number(priceFor(p, req.units)), Number(req.maxPrice));
   return providerBaseScore(p, weights) + requestScore(weights, price, proximityFactor(p.region, req.region));
 }

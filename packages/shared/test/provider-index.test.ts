@@ -26,6 +26,8 @@ const arbProvider = fc.record({
   backend: fc.constantFrom(...BACKENDS),
   region: arbRegion,
   price: arbPrice,
+  // Flat, per-unit (docs/PRICING.md) or both: an execution costs price + pricePerUnit × units.
+  pricePerUnit: fc.oneof(fc.constant(0n), arbPrice),
   reputation: fc.constantFrom(0, 0.5, 1, 0.3),
   slots: fc.integer({ min: 0, max: 3 }),
   active: fc.integer({ min: 0, max: 3 }),
@@ -43,6 +45,7 @@ const arbRequest: fc.Arbitrary<MatchRequest> = fc.record(
     minComputeCapability: fc.constantFrom(7, 8.6),
     region: fc.oneof(arbRegion, fc.constant("sa-east")),
     maxPrice: arbPrice,
+    units: fc.constantFrom(1n, 2n, 7n, 2n ** 20n),
     exclude: fc.uniqueArray(fc.constantFrom("p00", "p01", "p02", "p03", "p04", "p05"), { maxLength: 3 }).map((a) => new Set(a)),
   },
   { requiredKeys: ["maxPrice"] },

@@ -1,4 +1,4 @@
-import { PROVIDER_EVENTS, deserializeTensorMap, type Assign, type AssignAck, type MatchRequest, type Requirements } from "@stun/shared";
+import { PROVIDER_EVENTS, deserializeTensorMap, priceFor, type Assign, type AssignAck, type MatchRequest, type Requirements } from "@stun/shared";
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
@@ -25,6 +25,7 @@ import { loseAssignment, markRunning } from "../tasks/lifecycle";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import type { LocalProvider } from "./provider-registry";
 import { getModelRow } from "../models/cache";
+import { unitsOf } from "../pricing/units";
 import { zkJobFor } from "../zk/zk-job";
 import { sealedBoxFromBytes } from "@stun/tee";
 import type { ReadyZkModel } from "../zk/ready-model";
@@ -195,8 +196,9 @@ export class Dispatcher {
     // A sealed task goes to the provider it was sealed to, and only while it holds that key.
     if (v.tee) {
       const p = providers.sealedTarget(v.tee.providerId, v.tee.publicKey);
-      if (!p || p.price > BigInt(row.maxPrice)) return undefined;
-      const picks = withinStake(await this.eligible(tx, [p]), config.qa);
+      const units = unitsOf(row.modelSize);
+      if (!p || priceFor(p, units) > BigInt(row.maxPrice)) return undefined;
+      const picks = withinStake(await this.eligible(tx, [p], units), config.qa, units);
       return picks.length > 0 ? { picks, fee: 0n, sealed: true } : undefined;
     }
     // A zk task waits for its model's circuit and keys (built in the background, then
@@ -229,10 +231,10 @@ export class Dispatcher {
       picks = await this.checkers(tx, req, [...takenIds.values()], row.wanted - row.dispatched);
     } else {
       // A canary or an unverified task takes the scheduler's order.
-      picks = (await this.eligible(tx, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES))).slice(0, row.wanted - row.dispatched);
+      picks = (await this.eligible(tx, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES), req.units)).slice(0, row.wanted - row.dispatched);
     }
     endTimer();
-    picks = withinStake(picks, config.qa);
+    picks = withinStake(picks, config.qa, req.units);
     // A first plan is stored even when nobody's stake covers its picks now (as before the split).
     if (picks.length === 0 && !decided) return undefined;
     return { picks, fee, ...(zk ? { zk } : {}), ...(decided ? { decided } : {}) };
@@ -254,7 +256,7 @@ export class Dispatcher {
         INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
         SELECT a.id, ${row.id}, a.provider, 'assigned', a.backend, a.price::bigint, ${leaseUntil}
         FROM unnest(${assignments.map((a) => a.id)}::text[], ${assignments.map((a) => a.p.id)}::text[], ${assignments.map((a) => a.p.backend)}::text[],
-                    ${assignments.map((a) => (a.p.price + fee).toString())}::text[]) AS a(id, provider, backend, price)
+                    ${assignments.map((a) => (priceFor(a.p, unitsOf(row.modelSize)) + fee).toString())}::text[]) AS a(id, provider, backend, price)
       )
       UPDATE "Task"
       SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
@@ -283,7 +285,7 @@ export class Dispatcher {
    */
   private async planFirst(tx: Tx, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan<Candidate> | undefined> {
     const { config, providers } = this.app;
-    const eligible = await this.eligible(tx, providers.pick(req, v.replicas + EXTRA_CANDIDATES));
+    const eligible = await this.eligible(tx, providers.pick(req, v.replicas + EXTRA_CANDIDATES), req.units);
     const sameBackend = calibrationOf(row)?.sameBackendQuorum === true;
     const lead = planLead(eligible, unpredictableUniform(), config.qa, sameBackend);
     if (!lead || lead.kind === "solo") return lead?.plan;
@@ -319,7 +321,7 @@ export class Dispatcher {
     let k = (known ? 4 : 1) * (n + EXTRA_CANDIDATES);
     for (;;) {
       const found = providers.pick(req, k);
-      const picks = choose(await this.eligible(tx, found));
+      const picks = choose(await this.eligible(tx, found, req.units));
       if (picks.length >= n || found.length < k || k >= providers.size) return picks;
       k *= 4;
     }
@@ -340,7 +342,7 @@ export class Dispatcher {
    * The candidates whose account stake covers one more execution at their price (free work needs
    * no stake), with their pair trust — in the index's order.
    */
-  private async eligible(tx: Tx, candidates: LocalProvider[]): Promise<Candidate[]> {
+  private async eligible(tx: Tx, candidates: LocalProvider[], units: bigint | undefined): Promise<Candidate[]> {
     if (candidates.length === 0) return [];
     return eligibleCandidates(
       candidates,
@@ -349,6 +351,7 @@ export class Dispatcher {
         candidates.map((p) => p.id),
       ),
       this.app.config.qa,
+      units,
     );
   }
 
@@ -412,6 +415,7 @@ function matchRequest(row: ClaimRow, exclude: Set<string>, backend: string | und
     ...(r.minComputeCapability !== undefined ? { minComputeCapability: r.minComputeCapability } : {}),
     ...(r.region ? { region: r.region } : {}),
     maxPrice: BigInt(row.maxPrice) - fee,
+    units: unitsOf(row.modelSize),
     exclude,
   };
 }

@@ -5,6 +5,7 @@
  * the facts inside its claiming transaction, asks here for a plan, then applies it (inserts the
  * assignments, reserves the slots). bench/qa-sim runs these same functions.
  */
+import { priceFor } from "@stun/shared";
 import type { CandidateFacts } from "../qa/candidates";
 import { planExecution, preferTrusted, stakeCovers, type QaPolicy } from "../qa/policy";
 import { pickDistinct, type Identity, type NetPolicy } from "../qa/quorum";
@@ -15,7 +16,9 @@ export interface Offer {
   id: string;
   accountId: string;
   backend: string;
+  /** Flat price; an execution costs priceFor(offer, the model's units). */
   price: bigint;
+  pricePerUnit?: bigint;
 }
 
 /** A provider the index offered, with what the database says of it. */
@@ -25,16 +28,16 @@ export interface Candidate<O extends Offer = Offer> {
 }
 
 /**
- * The candidates whose account stake covers one more execution at their price (free work needs
- * no stake), with their facts — in the index's order. A candidate without facts (its row gone) is
- * left out.
+ * The candidates whose account stake covers one more execution at their price for a model of
+ * `units` (free work needs no stake), with their facts — in the index's order. A candidate without
+ * facts (its row gone) is left out.
  */
-export function eligibleCandidates<O extends Offer>(offers: readonly O[], facts: ReadonlyMap<string, CandidateFacts>, policy: QaPolicy): Candidate<O>[] {
+export function eligibleCandidates<O extends Offer>(offers: readonly O[], facts: ReadonlyMap<string, CandidateFacts>, policy: QaPolicy, units = 1n): Candidate<O>[] {
   const out: Candidate<O>[] = [];
   for (const p of offers) {
     const f = facts.get(p.id);
     if (!f) continue;
-    if (!stakeCovers(f.stake, f.atRisk, p.price, policy)) continue;
+    if (!stakeCovers(f.stake, f.atRisk, priceFor(p, units), policy)) continue;
     out.push({ p, f });
   }
   return out;
@@ -60,12 +63,13 @@ export function chooseCheckers<C extends Candidate>(eligible: readonly C[], take
  * (its facts were read before any of them was inserted). Executions inserted by earlier rows of the
  * same claim are already in the facts (same transaction).
  */
-export function withinStake<C extends Candidate>(picks: readonly C[], policy: QaPolicy): C[] {
+export function withinStake<C extends Candidate>(picks: readonly C[], policy: QaPolicy, units = 1n): C[] {
   const added = new Map<string, bigint>();
   return picks.filter(({ p, f }) => {
     const extra = added.get(p.accountId) ?? 0n;
-    if (!stakeCovers(f.stake, f.atRisk + extra, p.price, policy)) return false;
-    added.set(p.accountId, extra + p.price);
+    const price = priceFor(p, units);
+    if (!stakeCovers(f.stake, f.atRisk + extra, price, policy)) return false;
+    added.set(p.accountId, extra + price);
     return true;
   });
 }

@@ -19,7 +19,9 @@ export interface LocalProvider {
   kind: ProviderKind;
   backend: Backend;
   region: string;
+  /** Flat price per execution; an execution costs price + pricePerUnit × the model's units (priceFor). */
   price: bigint;
+  pricePerUnit: bigint;
   slots: number;
   reputation: number;
   completed: number;
@@ -134,9 +136,18 @@ export class ProviderRegistry {
   }
 
   updateStats(id: string, stats: { reputation: number; completed: number; failed: number }): void {
+    this.update(id, stats);
+  }
+
+  /** A provider's new quote (provider:price): it applies to the executions dispatched from now. */
+  setPrice(id: string, price: { price: bigint; pricePerUnit: bigint }): void {
+    this.update(id, price);
+  }
+
+  private update(id: string, fields: Partial<Pick<LocalProvider, "reputation" | "completed" | "failed" | "price" | "pricePerUnit">>): void {
     const p = this.byId.get(id);
     if (!p) return;
-    Object.assign(p, stats);
+    Object.assign(p, fields);
     if (!p.draining && !p.resting) this.index.upsert(this.snapshot(p));
   }
 
@@ -173,6 +184,7 @@ export class ProviderRegistry {
       backend: p.backend,
       region: p.region,
       price: p.price,
+      pricePerUnit: p.pricePerUnit,
       reputation: p.reputation,
       slots: p.slots,
       active: p.active.size,

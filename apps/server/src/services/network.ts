@@ -19,6 +19,7 @@ export async function listProviders(app: AppContext): Promise<ProviderPublic[]> 
       backend: p.backend as ProviderPublic["backend"],
       region: p.region,
       price: p.price.toString(),
+      pricePerUnit: p.pricePerUnit.toString(),
       reputation: p.reputation,
       slots: p.slots,
       load: app.providers.get(p.id)?.active.size ?? 0,

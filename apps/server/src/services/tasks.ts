@@ -25,6 +25,7 @@ import { getModelRow } from "../models/cache";
 import { TASK_VIEW_INCLUDE, storedOutputs, toTaskView } from "./task-view";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
 import { prepareSealedInput, type PreparedInput } from "./sealed-input";
+import { defaultMaxPrice } from "./quote";
 
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
   const mode = v?.mode ?? "auto";
@@ -72,7 +73,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   const sealed = body.sealed !== undefined || body.requirements?.privacy === "tee";
   const { bytes: inputBytes, meta: inputMeta, verification } = sealed ? await prepareSealedInput(app, body) : prepareClearInput(body, model);
 
-  const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : app.config.DEFAULT_MAX_PRICE;
+  const maxPrice = body.maxPrice !== undefined ? BigInt(body.maxPrice) : await defaultMaxPrice(app, model, body, verification.mode);
   if (verification.mode === "zk") {
     // 400 MODEL_NOT_PROVABLE for a model the compiler cannot prove; starts building its circuit.
     const { fee, constraints } = await app.zk.prepare(model);

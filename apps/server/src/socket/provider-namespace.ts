@@ -8,6 +8,7 @@ import {
   HeartbeatSchema,
   PROVIDER_EVENTS,
   PROVIDER_NAMESPACE,
+  PriceSchema,
   RegisterSchema,
   ReleaseSchema,
   ResultSchema,
@@ -22,6 +23,7 @@ import type { Server as IOServer } from "socket.io";
 import type { z } from "zod";
 import type { AppContext } from "../context";
 import { keyHandshake, trackKeySocket } from "./key-sockets";
+import { reprice } from "./reprice";
 import { onAcked } from "./acks";
 import { relayCancellations } from "./remote-cancels";
 import { newId } from "../ids";
@@ -75,6 +77,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
       if (!a || a.providerId !== providerId) return { ok: false, error: { code: "ASSIGNMENT_NOT_FOUND", message: "not your assignment" } };
       await loseAssignment(app, msg.assignmentId, "released");
     });
+    on(app, socket, PROVIDER_EVENTS.price, PriceSchema, async (msg, providerId) => (providerId ? reprice(app, providerId, msg) : notRegistered));
     on(app, socket, PROVIDER_EVENTS.drain, DrainSchema.optional(), async (_msg, providerId) => {
       if (!providerId) return notRegistered;
       app.providers.setDraining(providerId);
@@ -138,6 +141,7 @@ async function reattest(app: AppContext, socket: Socket, providerId: string, tee
 async function register(app: AppContext, socket: Socket, reg: Register): Promise<RegisterAck> {
   const accountId = socket.data.accountId as string;
   const price = BigInt(reg.price);
+  const pricePerUnit = BigInt(reg.pricePerUnit ?? "0");
   const attestation = await checkEvidence(app, socket, reg.tee);
   const fields = {
     ...teeColumns(reg.tee, attestation),
@@ -146,6 +150,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     backend: reg.backend,
     region: reg.region,
     price,
+    pricePerUnit,
     slots: reg.slots,
     specs: reg.specs,
     online: true,
@@ -185,6 +190,7 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
     backend: reg.backend,
     region: reg.region,
     price,
+    pricePerUnit,
     slots: reg.slots,
     reputation: row.reputation,
     completed: row.tasksCompleted,

@@ -11,6 +11,12 @@ import type { ReadyZkModel } from "./ready-model";
 
 /** A circuit's size: the front end's estimate while it builds, the compiler's count once built. */
 const constraintsOf = (s: Extract<State, { status: "compiling" | "ready" }>): number => (s.status === "ready" ? s.ready.constraints : s.circuit.stats.estimatedConstraints);
+/**
+ * The size the proving fee is priced on: always the front end's estimate (known before the build,
+ * deterministic from the model's bytes), so the fee quoted before the build is the fee charged
+ * after it (docs/PRICING.md § zk).
+ */
+const pricedConstraints = (s: Extract<State, { status: "compiling" | "ready" }>): number => s.circuit.stats.estimatedConstraints;
 
 /** The files GET /api/v1/models/:id/zk/:file serves, by name. */
 export function zkFilePath(zk: ReadyZkModel, file: string): string | undefined {
@@ -22,7 +28,7 @@ export function zkFilePath(zk: ReadyZkModel, file: string): string | undefined {
 type State =
   | { status: "unsupported"; message: string; unsupported: ZkModelStatus["unsupported"] }
   | { status: "compiling"; circuit: ModelCircuit }
-  | { status: "ready"; ready: ReadyZkModel }
+  | { status: "ready"; ready: ReadyZkModel; circuit: ModelCircuit }
   | { status: "failed"; message: string };
 
 /**
@@ -47,8 +53,7 @@ export class ZkModels implements ZkCircuits {
     const state = await this.stateOf(model);
     if (state.status === "unsupported") throw new StunError("MODEL_NOT_PROVABLE", state.message, { unsupported: state.unsupported });
     if (state.status === "failed") throw new StunError("MODEL_NOT_PROVABLE", `the model's circuit could not be built: ${state.message}`);
-    const constraints = constraintsOf(state);
-    return { fee: this.feeFor(constraints), constraints };
+    return { fee: this.feeFor(pricedConstraints(state)), constraints: constraintsOf(state) };
   }
 
   /** The built circuit and keys, or undefined while they are being built (or never asked for). */
@@ -84,7 +89,7 @@ export class ZkModels implements ZkCircuits {
       case "compiling":
       case "ready": {
         const constraints = constraintsOf(s);
-        const priced = { ...base, constraints, fee: this.feeFor(constraints).toString() };
+        const priced = { ...base, constraints, fee: this.feeFor(pricedConstraints(s)).toString() };
         if (s.status === "compiling") return { ...priced, modelHash: s.circuit.modelHash, nPublic: s.circuit.nPublic };
         return { ...priced, modelHash: s.ready.artifacts.modelHash, circuitHash: s.ready.circuitHash, nPublic: s.ready.artifacts.model.nPublic };
       }
@@ -101,8 +106,8 @@ export class ZkModels implements ZkCircuits {
 
   /**
    * The proving fee of a circuit: ZK_FEE_PER_1K_CONSTRAINTS per 1,000 constraints, rounded up —
-   * of the front end's estimate while the circuit builds, of the real count once it is built
-   * (tasks keep the fee they were quoted: it is stored on each).
+   * of the front end's estimate, before and after the build alike (so it never drifts between a
+   * quote and the charge; tasks also keep the fee they were quoted: it is stored on each).
    */
   feeFor(constraints: number): bigint {
     return (BigInt(constraints) * this.app.config.ZK_FEE_PER_1K_CONSTRAINTS + 999n) / 1000n;
@@ -156,12 +161,12 @@ export class ZkModels implements ZkCircuits {
       }
     }
     this.states.set(model.id, state);
-    if (state.status === "compiling") this.building.set(model.id, this.build(model, bytes));
+    if (state.status === "compiling") this.building.set(model.id, this.build(model, bytes, state.circuit));
     return state;
   }
 
   /** circom → r1cs + wasm, then Groth16 keys (seconds for a small MLP; minutes when a bigger ceremony must be made first). */
-  private async build(model: ModelRow, bytes: Uint8Array): Promise<void> {
+  private async build(model: ModelRow, bytes: Uint8Array, circuit: ModelCircuit): Promise<void> {
     const { log } = this.app;
     const t0 = Date.now();
     try {
@@ -169,7 +174,7 @@ export class ZkModels implements ZkCircuits {
       const artifacts = await circuits.compileModelCircuit(bytes, { log: (line) => log.debug({ modelId: model.id }, line) });
       const circuitHash = createHash("sha256").update(readFileSync(artifacts.keys.zkeyPath)).digest("hex");
       const constraints = artifacts.circuit.info.constraints;
-      this.states.set(model.id, { status: "ready", ready: { artifacts, circuitHash, constraints } });
+      this.states.set(model.id, { status: "ready", ready: { artifacts, circuitHash, constraints }, circuit });
       if (artifacts.keys.ptau.source === "dev" && !this.app.config.local) {
         log.warn({ modelId: model.id }, "zk keys come from the INSECURE development ceremony: set STUN_PTAU to a public ceremony's file (circuits/README.md)");
       }

@@ -26,7 +26,7 @@ describeDb("REST contract and bad input", () => {
     const doc = await api(url, "GET", "/openapi.json");
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe("3.1.0");
-    for (const p of ["/api/v1/tasks", "/api/v1/tasks/{id}", "/api/v1/models", "/api/v1/accounts", "/api/v1/faucet", "/api/v1/accounts/me", "/api/v1/accounts/me/stake"]) {
+    for (const p of ["/api/v1/tasks", "/api/v1/tasks/{id}", "/api/v1/models", "/api/v1/accounts", "/api/v1/faucet", "/api/v1/accounts/me", "/api/v1/accounts/me/stake", "/api/v1/quote"]) {
       expect(doc.body.paths[p], p).toBeDefined();
     }
     // The chain adapter's routes are procedures like the others (documented, on tRPC too).

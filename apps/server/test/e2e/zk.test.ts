@@ -32,7 +32,15 @@ describeDb("verification mode zk", () => {
   it("proves on a native provider, verifies on the server, and delivers the proven outputs and a checkable receipt", async () => {
     const before = await api(net.url, "GET", `/models/${modelId}/zk`, { key: net.apiKey });
     expect(["compiling", "ready"]).toContain(before.body.status);
+    // The quote taken while the circuit may still be building names the fee the task is charged
+    // after the build (docs/PRICING.md: priced on the front end's estimate either way).
+    const quoted = (await api(net.url, "GET", `/quote?modelId=${modelId}&mode=zk`, { key: net.apiKey })).body;
+    expect(quoted.zk.fee).toBe(before.body.fee);
+    expect(["estimate", "built"]).toContain(quoted.zk.basis); // the build may finish between the two calls
+    expect(quoted.executions).toBe(1);
     const status = await waitZkReady(net.url, net.apiKey, modelId);
+    expect(status.fee).toBe(quoted.zk.fee);
+    expect((await api(net.url, "GET", `/quote?modelId=${modelId}&mode=zk`, { key: net.apiKey })).body.zk).toMatchObject({ fee: quoted.zk.fee, basis: "built" });
     // ~968 constraints at 5 base units per 1,000, rounded up.
     expect(status).toMatchObject({ status: "ready", nPublic: 7 });
     expect(BigInt(status.fee)).toBeGreaterThan(0n);
@@ -49,7 +57,7 @@ describeDb("verification mode zk", () => {
     for (let i = 0; i < 3; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-3);
     // The provider is paid its price plus the proving fee (80% of it; 15% treasury, 5% creator).
     const provider = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers[0];
-    expect(BigInt(done.cost)).toBe(BigInt(provider.price) + BigInt(status.fee));
+    expect(BigInt(done.cost)).toBe(BigInt(provider.price) + BigInt(quoted.zk.fee));
 
     // Anyone with the task's input can check the receipt's proof with the published verification key.
     const { zk } = done.receipt;

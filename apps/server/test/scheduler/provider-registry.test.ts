@@ -10,6 +10,7 @@ const provider = (id: string, slots = 1): LocalProvider => ({
   backend: "cpu",
   region: "local",
   price: 10n,
+  pricePerUnit: 0n,
   slots,
   reputation: 0.5,
   completed: 0,

@@ -24,6 +24,8 @@ export interface ScriptedProvider {
   providerId: string;
   /** Assignments it received (task ids). */
   assigned: string[];
+  /** Its connection, for events beyond the script (e.g. provider:price). */
+  socket: Socket;
   close(): void;
 }
 
@@ -58,7 +60,7 @@ export async function startScriptedProvider(o: ScriptedProviderOptions): Promise
     socket.disconnect();
     throw new Error(`register refused: ${ack.error.code} ${ack.error.message}`);
   }
-  return { providerId: ack.providerId, assigned, close: () => socket.disconnect() };
+  return { providerId: ack.providerId, assigned, socket, close: () => socket.disconnect() };
 }
 
 /** The float32 tensor `name` of a wire map, as numbers. */

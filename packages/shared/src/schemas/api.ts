@@ -80,6 +80,43 @@ export const VERIFICATION_MODES = ["none", "redundant", "auto", "zk"] as const;
 export const VerificationModeSchema = z.enum(VERIFICATION_MODES);
 export type VerificationMode = z.infer<typeof VerificationModeSchema>;
 
+/** GET /api/v1/quote's query (docs/PRICING.md): the model, the verification mode and its replicas, optionally a backend. */
+export const QuoteRequestSchema = z.object({
+  modelId: IdSchema,
+  mode: VerificationModeSchema.default("auto"),
+  replicas: z.coerce.number().int().min(2).max(5).optional(),
+  backend: BackendSchema.optional(),
+});
+export type QuoteRequest = z.infer<typeof QuoteRequestSchema>;
+
+/**
+ * What a task on a model is expected to cost and wait. Amounts are base units. `source`: `index`
+ * (the median per-unit price of recent clearings in the model's class), `asks` (no clearing yet:
+ * the median ask of the providers connected now) or `default` (neither: DEFAULT_MAX_PRICE).
+ * `pricePerExecution` excludes the zk proving fee; `total` = (pricePerExecution + zk fee) ×
+ * `executions` (the most the mode runs, as the escrow holds). `zk.basis`: whether the model's
+ * circuit is `built` or still an `estimate` — the fee is priced on the front end's estimate either
+ * way, so it is the fee a submit is charged. `expectedWaitMs`: null when no provider is connected.
+ */
+export const QuoteSchema = z.object({
+  modelId: z.string(),
+  mode: VerificationModeSchema,
+  units: BalanceSchema,
+  modelClass: z.number().int(),
+  source: z.enum(["index", "asks", "default"]),
+  pricePerUnit: BalanceSchema,
+  pricePerExecution: BalanceSchema,
+  executions: z.number().int(),
+  total: BalanceSchema,
+  defaultMaxPrice: BalanceSchema,
+  zk: z.object({ fee: BalanceSchema, constraints: z.number().int(), basis: z.enum(["built", "estimate"]) }).optional(),
+  queueDepth: z.number().int(),
+  freeSlots: z.number().int(),
+  expectedWaitMs: z.number().int().nullable(),
+  samples: z.number().int(),
+});
+export type Quote = z.infer<typeof QuoteSchema>;
+
 export const VerificationRequestSchema = z.object({
   mode: VerificationModeSchema.default("auto"),
   /** Independent executions for `redundant` (a tie-breaker is added on disagreement). */
@@ -267,7 +304,9 @@ export const ProviderPublicSchema = z.object({
   kind: ProviderKindSchema,
   backend: BackendSchema,
   region: z.string(),
+  /** Flat price per execution; with pricePerUnit an execution costs price + pricePerUnit × the model's units (docs/PRICING.md). */
   price: BalanceSchema,
+  pricePerUnit: BalanceSchema.optional(),
   /** Lower confidence bound on the valid rate of its checked results (docs/QA.md). */
   reputation: z.number(),
   slots: z.number().int(),

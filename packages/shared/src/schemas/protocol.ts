@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DtypeSchema } from "../dtypes";
 import { SealedBoxSchema, TeeEvidenceSchema } from "./tee";
-import { AmountSchema, BackendSchema, DimsSchema, IdSchema, LabelSchema, ProviderKindSchema, RegionSchema, Sha256Schema, TensorNameSchema } from "./common";
+import { AmountSchema, BalanceSchema, BackendSchema, DimsSchema, IdSchema, LabelSchema, ProviderKindSchema, RegionSchema, Sha256Schema, TensorNameSchema } from "./common";
 
 /**
  * The provider protocol on the socket.io namespace `/provider` (docs/PROTOCOL.md tells it message
@@ -68,7 +68,9 @@ export const RegisterSchema = z.object({
   kind: ProviderKindSchema,
   backend: BackendSchema,
   region: RegionSchema.default("local"),
+  /** Flat price per execution; with pricePerUnit an execution costs price + pricePerUnit × the model's units (docs/PRICING.md). */
   price: AmountSchema,
+  pricePerUnit: AmountSchema.optional(),
   slots: z.number().int().min(1).max(64).default(1),
   specs: ProviderSpecsSchema,
   version: z.string().max(40).optional(),
@@ -76,6 +78,13 @@ export const RegisterSchema = z.object({
   tee: TeeEvidenceSchema.optional(),
 });
 export type Register = z.infer<typeof RegisterSchema>;
+
+/**
+ * provider → server `provider:price` (ack: PriceAck): a new quote (the parts given replace the
+ * registered ones), or none to read the price index — what a provider following it reprices from.
+ */
+export const PriceSchema = z.object({ price: AmountSchema.optional(), pricePerUnit: AmountSchema.optional() });
+export type PriceUpdate = z.infer<typeof PriceSchema>;
 
 /** provider → server `provider:challenge` (ack: ChallengeAck): a fresh single-use nonce for TEE evidence. */
 export const ChallengeSchema = z.object({});
@@ -88,6 +97,17 @@ export const RegisterAckSchema = z.union([z.object({ ok: z.literal(true), provid
 export type RegisterAck = z.infer<typeof RegisterAckSchema>;
 export const ChallengeAckSchema = z.union([z.object({ ok: z.literal(true), nonce: z.string().regex(/^[0-9a-f]{64}$/) }), AckErrorSchema]);
 export type ChallengeAck = z.infer<typeof ChallengeAckSchema>;
+/** The provider's quote now and the index's median per-unit clearing price on its backend (null before any clearing). */
+export const PriceAckSchema = z.union([
+  z.object({
+    ok: z.literal(true),
+    price: BalanceSchema,
+    pricePerUnit: BalanceSchema,
+    index: z.object({ perUnit: BalanceSchema, samples: z.number().int() }).nullable(),
+  }),
+  AckErrorSchema,
+]);
+export type PriceAck = z.infer<typeof PriceAckSchema>;
 
 /** A field element of BN254's scalar field as a decimal string (what snarkjs reads and writes). */
 export const FieldDecimalSchema = z.string().regex(/^(0|[1-9][0-9]{0,76})$/, "a decimal field element");
@@ -247,6 +267,7 @@ export const PROVIDER_EVENTS = {
   challenge: "provider:challenge",
   attest: "provider:attest",
   heartbeat: "provider:heartbeat",
+  price: "provider:price",
   drain: "provider:drain",
   assign: "task:assign",
   result: "task:result",
