@@ -32,8 +32,9 @@ async function readMarket(app: AppContext): Promise<Market> {
       SELECT a.backend, a.price - COALESCE((t.verification->'zk'->>'fee')::bigint, 0) AS price, m."sizeBytes" AS "sizeBytes",
              EXTRACT(EPOCH FROM (a."completedAt" - a."createdAt")) * 1000 AS ms
       FROM "Assignment" a JOIN "Task" t ON t.id = a."taskId" JOIN "Model" m ON m.id = t."modelId"
-      WHERE a.verdict = 'accepted' AND t.kind <> 'canary'
-      ORDER BY a."completedAt" DESC NULLS LAST, a.id DESC
+      WHERE a.verdict = 'accepted' AND a."completedAt" IS NOT NULL AND t.kind <> 'canary'
+      -- Assignment (verdict, completedAt DESC): an index scan from the newest, not a sort of every execution.
+      ORDER BY a."completedAt" DESC
       LIMIT ${MARKET_SAMPLE}`,
     app.db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM "Task" WHERE status = 'queued'`,
   ]);

@@ -281,6 +281,7 @@ class ProviderView(TypedDict):
     backend: Backend
     region: str
     price: str
+    pricePerUnit: NotRequired[str]
     reputation: float
     slots: int
     load: int
