@@ -13,7 +13,7 @@
  * The model (bench/market-sim/sim.ts) runs the real pricing core and the scheduler's matching.
  */
 import { parseArgs } from "node:util";
-import { followers, indexOver, settledAt, simulateMarket, type MarketConfig, type MarketResult, type SimProvider } from "./market-sim/sim";
+import { greedyProviders, honestFollowers, indexOver, settledAt, simulateMarket, stepScenario, type MarketConfig, type MarketResult, type SimProvider } from "./market-sim/sim";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,30 +32,9 @@ const BASE_DEMAND = 12;
 const PHASES = ["baseline", "demand x2", "supply /2", "recovered"] as const;
 const bounds = PHASES.map((_, i) => [i * phase, (i + 1) * phase] as const);
 
-function market(providers: SimProvider[]): MarketConfig {
-  return {
-    seed,
-    ticks: phase * PHASES.length,
-    units: 4n,
-    demand: (t) => (t >= phase && t < 3 * phase ? 2 * BASE_DEMAND : BASE_DEMAND),
-    valueMin: 1n,
-    valueMax: 20n,
-    providers,
-    runTicks: 4,
-    patience: 8,
-    repriceEvery: 10,
-    startPrice: 5n,
-    stepBps: 500n,
-    busyAbove: 0.9,
-    idleBelow: 0.6,
-    greedFactor: 10n,
-    window: 256,
-  };
-}
-
-/** The honest providers; the cheaper half is offline during "supply /2". */
-const honest = (): SimProvider[] => followers(n, 2n, 8n, 2).map((p, i) => (i < n / 2 ? { ...p, away: [2 * phase, 3 * phase] as const } : p));
-const greedy = (k: number): SimProvider[] => Array.from({ length: k }, (_, i) => ({ id: `g${i}`, floor: 2n, slots: 2, greedy: true }));
+const market = (providers: SimProvider[]): MarketConfig => stepScenario({ seed, phase, baseDemand: BASE_DEMAND, providers });
+const honest = (): SimProvider[] => honestFollowers(n, phase);
+const greedy = greedyProviders;
 
 function phases(r: MarketResult): Array<{ phase: string; index: bigint; settledIn: number; util: number; cleared: number; queued: number }> {
   return PHASES.map((name, i) => {

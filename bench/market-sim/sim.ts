@@ -219,3 +219,36 @@ export function settledAt(r: MarketResult, from: number, to: number, tolerance =
   }
   return settled;
 }
+
+/**
+ * The four-phase scenario bench/market-sim.ts runs and its test checks: `phase` ticks each of
+ * baseline demand, demand doubled, the cheaper half of the honest providers away (supply halved),
+ * and both back.
+ */
+export function stepScenario(o: { seed: number; phase: number; baseDemand: number; providers: SimProvider[] }): MarketConfig {
+  const { phase } = o;
+  return {
+    seed: o.seed,
+    ticks: 4 * phase,
+    units: 4n,
+    demand: (t) => (t >= phase && t < 3 * phase ? 2 * o.baseDemand : o.baseDemand),
+    valueMin: 1n,
+    valueMax: 20n,
+    providers: o.providers,
+    runTicks: 4,
+    patience: 8,
+    repriceEvery: 10,
+    startPrice: 5n,
+    stepBps: 500n,
+    busyAbove: 0.9,
+    idleBelow: 0.6,
+    greedFactor: 10n,
+    window: 256,
+  };
+}
+
+/** `n` honest providers following the index; the cheaper half is away during the third phase. */
+export const honestFollowers = (n: number, phase: number): SimProvider[] => followers(n, 2n, 8n, 2).map((p, i) => (i < n / 2 ? { ...p, away: [2 * phase, 3 * phase] as const } : p));
+
+/** `k` providers quoting greedFactor × the index. */
+export const greedyProviders = (k: number): SimProvider[] => Array.from({ length: k }, (_, i) => ({ id: `g${i}`, floor: 2n, slots: 2, greedy: true }));

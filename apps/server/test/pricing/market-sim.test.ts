@@ -4,28 +4,11 @@
  * quoting 10 × the index neither move it nor get work.
  */
 import { describe, expect, it } from "vitest";
-import { followers, indexOver, simulateMarket, type MarketConfig, type SimProvider } from "../../../../bench/market-sim/sim";
+import { greedyProviders, honestFollowers, indexOver, simulateMarket, stepScenario, type SimProvider } from "../../../../bench/market-sim/sim";
 
 const PHASE = 200;
-const config = (providers: SimProvider[]): MarketConfig => ({
-  seed: 3,
-  ticks: 4 * PHASE,
-  units: 4n,
-  demand: (t) => (t >= PHASE && t < 3 * PHASE ? 24 : 12),
-  valueMin: 1n,
-  valueMax: 20n,
-  providers,
-  runTicks: 4,
-  patience: 8,
-  repriceEvery: 10,
-  startPrice: 5n,
-  stepBps: 500n,
-  busyAbove: 0.9,
-  idleBelow: 0.6,
-  greedFactor: 10n,
-  window: 256,
-});
-const honest = (): SimProvider[] => followers(40, 2n, 8n, 2).map((p, i) => (i < 20 ? { ...p, away: [2 * PHASE, 3 * PHASE] as const } : p));
+const config = (providers: SimProvider[]) => stepScenario({ seed: 3, phase: PHASE, baseDemand: 12, providers });
+const honest = (): SimProvider[] => honestFollowers(40, PHASE);
 const levels = (r: ReturnType<typeof simulateMarket>) => [0, 1, 2, 3].map((i) => indexOver(r, i * PHASE + PHASE / 2, (i + 1) * PHASE));
 
 describe("market simulation", () => {
@@ -36,7 +19,7 @@ describe("market simulation", () => {
     expect(supplyDown! > demandUp!).toBe(true);
     expect(recovered! < supplyDown!).toBe(true);
 
-    const greedy = Array.from({ length: 10 }, (_, i): SimProvider => ({ id: `g${i}`, floor: 2n, slots: 2, greedy: true }));
+    const greedy = greedyProviders(10);
     const manipulated = simulateMarket(config([...honest(), ...greedy]));
     // Within one base unit of the honest market's index in every phase (integer prices; the
     // greedy ones took a few tasks at the very start, before any index, which shifts the draws).
