@@ -12,18 +12,17 @@
  * other users could read it). Nothing is sent when a check fails: a chain id that is not the named
  * chain's, a mainnet without --yes-mainnet, a bad settler set, a deployer without gas money.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Address, Hex } from "viem";
 import { CHAIN_NAMES, type ChainName } from "../src-ts/chains";
 import { deployToChain } from "../src-ts/deploy-chain";
+import { readPrivateFile } from "../src-ts/private-file";
 
-/** The deployer's key from a file only its owner can read. */
+/** The deployer's key from a file only its owner can read (readPrivateFile, as the server reads its secrets). */
 export function readDeployerKey(file: string): Hex {
-  const mode = statSync(file).mode & 0o777;
-  if (mode & 0o077) throw new Error(`${file} is readable by others (mode ${mode.toString(8)}): chmod 600 it`);
-  const key = readFileSync(file, "utf8").trim();
+  const key = readPrivateFile(file).trim();
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error(`${file} does not hold a private key (0x + 64 hex digits)`);
   return key as Hex;
 }

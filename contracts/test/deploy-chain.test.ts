@@ -63,7 +63,7 @@ describe("deploying to a public chain (dry run on anvil as Base Sepolia)", () =>
     chmodSync(keyFile, 0o644);
     const args = ["--chain", "base-sepolia", "--rpc-url", anvil.rpcUrl, "--deployer-key-file", keyFile, "--settlers", settlers.join(","), "--threshold", "2"];
     const before = await nonceOf(anvil.accounts[0]!.address);
-    await expect(deployCli(args)).rejects.toThrow(/readable by others/);
+    await expect(deployCli(args)).rejects.toThrow(/readable or writable by others/);
     expect(await nonceOf(anvil.accounts[0]!.address)).toBe(before);
 
     chmodSync(keyFile, 0o600);

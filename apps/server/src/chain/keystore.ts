@@ -6,7 +6,6 @@
  * (a wrong password fails here); AES-128-CTR with DK[0..15] and `iv` gives the private key.
  */
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
 import { type Hex, bytesToHex, hexToBytes, keccak256 } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 
@@ -122,16 +121,5 @@ export function encryptKeystore(privateKey: Hex, password: string, scrypt: { n: 
   };
 }
 
-/**
- * Reads a secret file that must be private to its owner: refuses one that others can read or
- * write (mode & 0o077), so a password is never taken from a file the whole machine can see.
- * Returns its contents without the trailing newline.
- */
-export function readPrivateFile(file: string): string {
-  const st = statSync(file);
-  if (!st.isFile()) throw new Error(`${file} is not a file`);
-  if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
-    throw new Error(`${file} is readable or writable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-  }
-  return readFileSync(file, "utf8").replace(/\r?\n$/, "");
-}
+// The private-file reader lives with the contracts: their deploy script reads its key the same way.
+export { readPrivateFile } from "@stun/contracts/private-file";

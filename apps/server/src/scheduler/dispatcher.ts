@@ -249,14 +249,15 @@ export class Dispatcher {
     }
     if (picks.length === 0) return;
     const leaseUntil = new Date(Date.now() + config.LEASE_MS);
-    const assignments = picks.map(({ p }) => ({ id: newId("asg"), p }));
+    const units = unitsOf(row.modelSize);
+    const assignments = picks.map(({ p }) => ({ id: newId("asg"), p, price: priceFor(p, units) + fee }));
     // One statement: the assignments and the task's dispatch count.
     await tx.$executeRaw`
       WITH inserted AS (
         INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
         SELECT a.id, ${row.id}, a.provider, 'assigned', a.backend, a.price::bigint, ${leaseUntil}
         FROM unnest(${assignments.map((a) => a.id)}::text[], ${assignments.map((a) => a.p.id)}::text[], ${assignments.map((a) => a.p.backend)}::text[],
-                    ${assignments.map((a) => (priceFor(a.p, unitsOf(row.modelSize)) + fee).toString())}::text[]) AS a(id, provider, backend, price)
+                    ${assignments.map((a) => a.price.toString())}::text[]) AS a(id, provider, backend, price)
       )
       UPDATE "Task"
       SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
