@@ -89,13 +89,15 @@ describe("web app: a requester's task runs on a browser provider (no native prov
     await expect.poll(() => provider.getByTestId("stake-multiple").textContent()).toBe(SLASH_MULTIPLE);
     expect(await provider.locator("#stake").innerText()).toMatch(/at price 1: 20\b/);
 
+    // A per-unit price on top of the flat one (docs/PRICING.md): this tiny model is 1 unit, so a run costs 1 + 2.
+    await provider.getByLabel("Price per MiB of model").fill("2");
     await provider.getByRole("button", { name: "Start contributing" }).click();
     await expect.poll(() => providerStatus(provider), { timeout: 90_000, interval: 200 }).toBe("online");
     expect(await provider.getByTestId("backend").textContent()).toMatch(/^WASM × \d+$/);
 
     const providers = (await api(net.url, "GET", "/providers", { key: net.apiKey })).body.providers as Array<{ id: string; kind: string; backend: string }>;
     expect(providers).toHaveLength(1);
-    expect(providers[0]).toMatchObject({ kind: "browser", backend: "wasm" });
+    expect(providers[0]).toMatchObject({ kind: "browser", backend: "wasm", price: "1", pricePerUnit: "2" });
     browserProviderId = providers[0]!.id;
     expect(providerBrowser.errors()).toEqual([]);
   });
@@ -148,9 +150,9 @@ describe("web app: a requester's task runs on a browser provider (no native prov
   it("the Contribute tab counts the task and its pay; screenshots of both pages; no console errors on either", async () => {
     await expect.poll(() => provider.getByTestId("tasks-done").textContent(), { timeout: 15_000 }).toBe("1");
     expect(await providerStatus(provider)).toBe("online");
-    // Paid: cost 1 at the browser provider's price 1, all of it to the provider (the account is polled every 5 s).
-    await expect.poll(() => provider.getByTestId("earned").textContent(), { timeout: 15_000 }).toBe("1");
-    expect((await api(net.url, "GET", "/accounts/me", { key: net.providerApiKey })).body).toMatchObject({ balance: "1", stake: "1000000" });
+    // Paid: cost 3 at the browser provider's price 1 + 2 per unit × 1 unit, all of it to the provider (the account is polled every 5 s).
+    await expect.poll(() => provider.getByTestId("earned").textContent(), { timeout: 15_000 }).toBe("3");
+    expect((await api(net.url, "GET", "/accounts/me", { key: net.providerApiKey })).body).toMatchObject({ balance: "3", stake: "1000000" });
     await shot(requester, "marketplace-requester", "task");
     await shot(provider, "marketplace-provider");
     expect(requesterBrowser.errors()).toEqual([]);

@@ -75,7 +75,7 @@ function Field({ label, hint, children, htmlFor }: { label: string; hint?: React
 
 export function ContributeTab() {
   const { view: v, settings, updateSettings, start, pause, stake, signedIn } = useProvider();
-  const ids = { name: useId(), backend: useId(), threads: useId(), use: useId(), price: useId(), stake: useId() };
+  const ids = { name: useId(), backend: useId(), threads: useId(), use: useId(), price: useId(), perUnit: useId(), stake: useId() };
   const [stakeAmount, setStakeAmount] = useState("");
   const [stakeError, setStakeError] = useState<string | null>(null);
   const [staking, setStaking] = useState(false);
@@ -89,6 +89,7 @@ export function ContributeTab() {
   const stakeShort = v.account && need > 0n && BigInt(v.account.stake) < need;
   const nameOk = settings ? isProviderName(settings.name) : true;
   const priceOk = settings ? isAmount(settings.price) : true;
+  const perUnitOk = settings ? isAmount(settings.pricePerUnit) : true;
   const restartNote = running ? "Applies the next time you start." : undefined;
   // Before a start (or after a settings change), what a start would pick.
   const preview = settings && v.probe ? chooseBackend(settings.backend, v.probe, v.crossOriginIsolated ? settings.threads : 1) : undefined;
@@ -100,7 +101,7 @@ export function ContributeTab() {
         <span aria-hidden>❚❚</span> {v.status === "pausing" ? "Pausing…" : "Pause"}
       </Button>
     ) : (
-      <Button onClick={() => void start()} disabled={busy || !settings || !nameOk || !priceOk} aria-label="Start contributing">
+      <Button onClick={() => void start()} disabled={busy || !settings || !nameOk || !priceOk || !perUnitOk} aria-label="Start contributing">
         <span aria-hidden>▶</span> {v.status === "paused" || v.status === "error" ? "Start again" : "Start contributing"}
       </Button>
     )
@@ -366,6 +367,22 @@ export function ContributeTab() {
                       onChange={(e) => updateSettings({ price: e.target.value.trim() })}
                     />
                     {!priceOk ? <p className="mt-1 text-xs text-red-700">A whole number of base units, e.g. 1.</p> : null}
+                  </Field>
+                  <Field
+                    label="Price per MiB of model"
+                    htmlFor={ids.perUnit}
+                    hint={perUnitOk ? (restartNote ?? "Added per unit of work (1 MiB of the model's file): a task costs price + this × the model's MiB. 0 = flat price.") : undefined}
+                  >
+                    <input
+                      id={ids.perUnit}
+                      inputMode="numeric"
+                      className={inputClass}
+                      value={settings.pricePerUnit}
+                      disabled={running}
+                      aria-invalid={!perUnitOk || undefined}
+                      onChange={(e) => updateSettings({ pricePerUnit: e.target.value.trim() })}
+                    />
+                    {!perUnitOk ? <p className="mt-1 text-xs text-red-700">A whole number of base units, e.g. 0.</p> : null}
                   </Field>
                 </form>
               ) : (

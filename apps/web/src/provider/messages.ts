@@ -20,6 +20,8 @@ export interface StartConfig {
   duty: number;
   /** Price per execution, integer base units. */
   price: string;
+  /** Price per unit of the model's work (docs/PRICING.md): an execution costs price + pricePerUnit × units. */
+  pricePerUnit: string;
   slots: number;
   region?: string;
   /** Start-up benchmark duration (ms); 0 skips it. */

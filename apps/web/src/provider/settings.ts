@@ -14,6 +14,8 @@ export interface ProviderSettings {
   usePct: number;
   /** Price per execution, integer base units. */
   price: string;
+  /** Price per unit of the model's work (1 unit = 1 MiB of its ONNX file; docs/PRICING.md), integer base units. */
+  pricePerUnit: string;
   /** Contributing when the page was last left: a reload resumes. */
   running: boolean;
 }
@@ -36,7 +38,7 @@ export const isAmount = (s: string): boolean => /^(0|[1-9]\d{0,29})$/.test(s);
 export const isProviderName = (s: string): boolean => s.trim().length >= 1 && s.trim().length <= 100;
 
 export function loadSettings(cores: number): ProviderSettings {
-  const defaults: ProviderSettings = { name: randomName(), backend: "auto", threads: defaultThreads(cores), usePct: 100, price: "1", running: false };
+  const defaults: ProviderSettings = { name: randomName(), backend: "auto", threads: defaultThreads(cores), usePct: 100, price: "1", pricePerUnit: "0", running: false };
   let stored: Partial<ProviderSettings> = {};
   try {
     stored = JSON.parse(window.localStorage.getItem(SETTINGS_KEY) ?? "{}") as Partial<ProviderSettings>;
@@ -49,6 +51,7 @@ export function loadSettings(cores: number): ProviderSettings {
     threads: Number.isInteger(stored.threads) && stored.threads! >= 1 && stored.threads! <= Math.max(1, cores) ? stored.threads! : defaults.threads,
     usePct: Number.isFinite(stored.usePct) ? Math.min(100, Math.max(10, Math.round(stored.usePct!))) : defaults.usePct,
     price: typeof stored.price === "string" && isAmount(stored.price) ? stored.price : defaults.price,
+    pricePerUnit: typeof stored.pricePerUnit === "string" && isAmount(stored.pricePerUnit) ? stored.pricePerUnit : defaults.pricePerUnit,
     running: stored.running === true,
   };
   saveSettings(s); // the generated name must survive the next reload

@@ -341,6 +341,7 @@ class ProviderController {
       threads,
       duty: s.usePct / 100,
       price: s.price,
+      pricePerUnit: s.pricePerUnit,
       slots: SLOTS,
       benchmarkMs: 300,
       cores: Math.max(1, navigator.hardwareConcurrency || 1),

@@ -157,6 +157,7 @@ async function start(c: StartConfig): Promise<void> {
       backend: c.backend,
       region: c.region ?? "local",
       price: c.price,
+      pricePerUnit: c.pricePerUnit,
       slots: c.slots,
       specs: {
         cores: Math.max(1, c.cores),
