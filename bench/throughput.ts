@@ -14,7 +14,7 @@
  * task; `--cpu-prof DIR` writes the server's CPU profile of each point (bench/support/profile-summary.ts
  * reads them).
  *
- *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--modes none,redundant,auto]
+ *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--max-batch N] [--modes none,redundant,auto]
  *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR]
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     db: { type: "string", default: "pglite" },
     providers: { type: "string", default: "8" },
     slots: { type: "string", default: "1" },
+    "max-batch": { type: "string" },
     modes: { type: "string", default: "none,redundant,auto" },
     clients: { type: "string", default: "1,8,32" },
     rates: { type: "string", default: "" },
@@ -55,7 +56,19 @@ const providers = await Promise.all(
     spawnProviderProcess({
       server: url,
       apiKey,
-      args: ["--name", `bench-${i}`, "--price", "10", "--slots", values.slots, "--benchmark-ms", "0", "--cache-dir", path.join(dataDir, `cache-${i}`)],
+      args: [
+        "--name",
+        `bench-${i}`,
+        "--price",
+        "10",
+        "--slots",
+        values.slots,
+        ...(values["max-batch"] ? ["--max-batch", values["max-batch"]] : []),
+        "--benchmark-ms",
+        "0",
+        "--cache-dir",
+        path.join(dataDir, `cache-${i}`),
+      ],
     }),
   ),
 );

@@ -49,6 +49,8 @@ export interface ProviderAgentOptions {
   stake?: string;
   region?: string;
   slots?: number;
+  /** Most tasks of one model stacked into one inference (batching.ts); default: slots; 1 turns it off. */
+  maxBatch?: number;
   cacheDir?: string;
   cacheMb?: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's choice). */
@@ -195,7 +197,7 @@ export class ProviderAgent {
       sessionOptions,
       logger: this.log,
     });
-    this.runner = new Runner(this.cache, o.fault ? { fault: createFault(o.fault) } : {});
+    this.runner = new Runner(this.cache, { maxBatch: o.maxBatch ?? o.slots ?? 1, ...(o.fault ? { fault: createFault(o.fault) } : {}) });
     if (o.stake !== undefined && BigInt(o.stake) > 0n) {
       await ensureStake({ server: this.server(), apiKey: o.apiKey, target: BigInt(o.stake), logger: this.log });
     }

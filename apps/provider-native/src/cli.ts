@@ -34,6 +34,9 @@ Options:
                         if staking fails the agent warns and gets only free work)
   --region R            region, e.g. eu-west (default local)
   --slots N             tasks run at once, 1-64 (default 1)
+  --max-batch N         most tasks of one model stacked into one inference when they wait for each
+                        other (the model's batch dimension must be symbolic), 1-1024 (default: --slots;
+                        1 turns batching off)
   --name NAME           provider name (default: host name); agents sharing an API key need different names
   --cache-dir DIR       model cache directory (default ~/.cache/stun/models)
   --cache-mb N          model cache size cap in MiB (default 2048)
@@ -116,6 +119,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         stake: { type: "string" },
         region: { type: "string" },
         slots: { type: "string" },
+        "max-batch": { type: "string" },
         name: { type: "string" },
         "cache-dir": { type: "string" },
         "cache-mb": { type: "string" },
@@ -208,6 +212,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (threads !== undefined) options.threads = threads;
   const slots = int("slots", values.slots, 1, 64);
   if (slots !== undefined) options.slots = slots;
+  const maxBatch = int("max-batch", values["max-batch"], 1, 1024);
+  if (maxBatch !== undefined) options.maxBatch = maxBatch;
   const heartbeatMs = int("heartbeat-ms", values["heartbeat-ms"], 100, 600_000);
   if (heartbeatMs !== undefined) options.heartbeatMs = heartbeatMs;
   const drainTimeoutMs = int("drain-timeout-ms", values["drain-timeout-ms"], 0, 3_600_000);

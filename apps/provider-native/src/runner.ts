@@ -2,9 +2,10 @@
  * Runs one assignment: model (by sha256, through the cache) + input wire tensors → output wire
  * tensors and timings. Failures are ProviderErrors whose code goes into `task:error`.
  */
-import type ort from "onnxruntime-node";
+import ort from "onnxruntime-node";
 import type { Timings, WireTensorMap } from "@stun/shared";
 import { ProviderError, errorMessage } from "@stun/provider-core";
+import { InferenceBatcher } from "./batching";
 import type { OutputFault } from "./faults";
 import type { ModelCache, ModelRef } from "./model-cache";
 import { ortToWire, wireToOrt } from "./ort-tensors";
@@ -33,14 +34,25 @@ function namesOf(session: ort.InferenceSession): { inputs: ReadonlySet<string>; 
   return names;
 }
 
+async function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+  try {
+    return await session.run(feeds);
+  } catch (e) {
+    throw new ProviderError("RUN_FAILED", `onnxruntime: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
 export class Runner {
   private readonly fault: OutputFault | undefined;
+  /** Stacks tasks of the same model that wait for each other into one inference (batching.ts). */
+  readonly batcher: InferenceBatcher;
 
   constructor(
     readonly cache: ModelCache,
-    opts: { fault?: OutputFault } = {},
+    opts: { fault?: OutputFault; maxBatch?: number } = {},
   ) {
     this.fault = opts.fault;
+    this.batcher = new InferenceBatcher(ort.Tensor, runSession, opts.maxBatch ?? 1);
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
@@ -55,18 +67,11 @@ export class Runner {
         }
         feeds[name] = wireToOrt(name, req.inputs[name]!);
       }
-      const t0 = performance.now();
-      let results: ort.InferenceSession.ReturnType;
-      try {
-        results = await session.run(feeds);
-      } catch (e) {
-        throw new ProviderError("RUN_FAILED", `onnxruntime: ${errorMessage(e)}`, { cause: e });
-      }
-      const runMs = performance.now() - t0;
+      const run = await this.batcher.run(session, feeds);
       let outputs: WireTensorMap = {};
-      for (const name of names.outputs) outputs[name] = ortToWire(name, results[name]!);
+      for (const name of names.outputs) outputs[name] = ortToWire(name, run.results[name]!);
       if (this.fault) outputs = this.fault(outputs);
-      return { outputs, timings: { fetchMs: lease.fetchMs, loadMs: lease.loadMs, runMs } };
+      return { outputs, timings: { fetchMs: lease.fetchMs, loadMs: lease.loadMs, runMs: run.runMs, ...(run.batch > 1 ? { batch: run.batch } : {}) } };
     } finally {
       lease.release();
     }

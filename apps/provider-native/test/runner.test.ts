@@ -53,6 +53,21 @@ describe("Runner", () => {
     expect(server.countFor("mlp")).toBe(1);
   });
 
+  it("with maxBatch, tasks of one model that wait for each other share an inference and say so in their timings", async () => {
+    const mlp = buildMlp({ inputSize: 8, hidden: [16], outputSize: 3, seed: 3 });
+    const model = server.add("mlp-batched", mlp.bytes);
+    const batching = new Runner(cache, { maxBatch: 8 });
+    await batching.run({ model, inputs: { x: wireTensor("float32", [1, 8], new Float32Array(8)) } }); // fetched and loaded
+    const xs = Array.from({ length: 5 }, (_, k) => Float32Array.from({ length: 8 }, (_, i) => Math.cos(k + i / 5)));
+    const outs = await Promise.all(xs.map((x) => batching.run({ model, inputs: { x: wireTensor("float32", [1, 8], x) } })));
+    expect(outs.map((o) => o.timings.batch)).toEqual([undefined, 4, 4, 4, 4]);
+    outs.forEach((o, k) => {
+      expect(o.outputs.y!.dims).toEqual([1, 3]);
+      expect(maxAbsDiff(f32(o.outputs.y!), mlp.forward(xs[k]!, 1))).toBeLessThan(1e-5);
+    });
+    expect(batching.batcher.stats).toMatchObject({ batches: 1, batchedTasks: 4 });
+  });
+
   it("small CNN: logits match the reference", async () => {
     const cnn = buildSmallCnn({ seed: 5 });
     const model = server.add("cnn", cnn.bytes);

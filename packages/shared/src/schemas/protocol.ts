@@ -184,6 +184,8 @@ export const TimingsSchema = z.object({
   fetchMs: DurationMsSchema,
   loadMs: DurationMsSchema,
   runMs: DurationMsSchema,
+  /** Tasks that shared this inference (dynamic batching; absent: ran alone). runMs is then the whole batch's. */
+  batch: z.number().int().min(2).max(1024).optional(),
 });
 export type Timings = z.infer<typeof TimingsSchema>;
 
