@@ -66,6 +66,9 @@ export default defineConfig({
           env: { STUN_TEST_DB: "pglite", NEXT_TELEMETRY_DISABLED: "1" },
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          // A poll waits for a condition (a page rendered, a row shown): vitest's default 1 s made it
+          // a wall-clock assertion that a loaded machine failed (wallet-rails after a reload).
+          expect: { poll: { timeout: 30_000 } },
           fileParallelism: false,
         },
       },

@@ -160,6 +160,13 @@ export const EnvSchema = z.object({
    * with no shared filesystem; docs/ARCHITECTURE.md "Several instances").
    */
   BLOB_STORE: z.enum(["fs", "postgres"]).default("fs"),
+  /**
+   * With BLOB_STORE=fs: blobs up to this many bytes (most task inputs and outputs) are kept in the
+   * database's `Blob` table instead, written by the statement that references them, so they are
+   * durable with its commit and need no file write and fsync of their own (blobs/split-blob-store.ts).
+   * 0 keeps every blob on disk.
+   */
+  BLOB_INLINE_MAX_BYTES: z.coerce.number().int().min(0).max(1024 * 1024).default(64 * 1024),
   /** Bytes an account may hold: models it uploaded plus its tasks' inputs until purged. */
   ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce
     .bigint()

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Tx } from "../db/database";
+import type { Prisma } from "../db/generated/client";
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
@@ -35,8 +36,12 @@ export interface BlobStore {
    * old unreferenced blob is not collected before its row is written (storage/blob-gc.ts).
    */
   put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string>;
-  /** The bytes; rejects with code ENOENT when the blob is not there. */
-  get(sha256: string): Promise<Buffer>;
+  /**
+   * The bytes; rejects with code ENOENT when the blob is not there. Inside a transaction pass its
+   * `tx`: a blob kept in the database may have been written by that transaction (not yet visible
+   * elsewhere), and on PGlite a read outside the open transaction would wait for it to end.
+   */
+  get(sha256: string, tx?: Tx): Promise<Buffer>;
   stream(sha256: string): Readable;
   /** Deletes a blob; false when it was not there. */
   remove(sha256: string, tx?: Tx): Promise<boolean>;
@@ -47,4 +52,19 @@ export interface BlobStore {
   listOlderThan(before: Date, pageSize: number): AsyncGenerator<string[]>;
   /** Deletes partial writes older than `before` that crashes left behind; the count removed. */
   removeStaleTemp(before: Date): Promise<number>;
+  /**
+   * When this store keeps a blob of this size in the database: a data-modifying statement that
+   * stores it (if new) under the blob's shared pin lock (storage/blob-pins.ts), to run as a CTE of
+   * the statement that writes the row referencing it — durable with that row's commit, no write of
+   * its own. undefined: store it with `put` first, as usual.
+   */
+  inlineWrite?(bytes: Uint8Array, sha256: string): Prisma.Sql | undefined;
+}
+
+/**
+ * Stores `bytes` now unless the store writes blobs of their size with the statement that references
+ * them (`inlineWrite`, which the caller then runs); returns their sha256 either way.
+ */
+export async function putUnlessInline(store: BlobStore, bytes: Uint8Array, sha256 = sha256Hex(bytes)): Promise<string> {
+  return store.inlineWrite?.(bytes, sha256) ? sha256 : store.put(bytes, sha256);
 }

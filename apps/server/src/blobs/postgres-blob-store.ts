@@ -1,6 +1,8 @@
 import { Readable } from "node:stream";
 import type { Database, Tx } from "../db/database";
+import type { Prisma } from "../db/generated/client";
 import { blobNotFound, checkSha256, sha256Hex, type BlobStore } from "./blob-store";
+import { insertBlobRow } from "./pin-lock";
 
 /**
  * The blob store as the `Blob` table of the shared database (BLOB_STORE=postgres): every instance
@@ -35,8 +37,9 @@ export class PostgresBlobStore implements BlobStore {
     return sha;
   }
 
-  async get(sha256: string): Promise<Buffer> {
-    const row = await this.db.prisma.blob.findUnique({ where: { sha256: checkSha256(sha256) }, select: { bytes: true } });
+  async get(sha256: string, tx?: Tx): Promise<Buffer> {
+    // Raw: this read serves every dispatch of a task whose input is kept here.
+    const [row] = await this.q(tx).$queryRaw<Array<{ bytes: Uint8Array }>>`SELECT bytes FROM "Blob" WHERE sha256 = ${checkSha256(sha256)}`;
     if (!row) throw blobNotFound(sha256);
     return Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
   }
@@ -72,5 +75,10 @@ export class PostgresBlobStore implements BlobStore {
 
   async removeStaleTemp(): Promise<number> {
     return 0;
+  }
+
+  /** Every blob lives in the table: written by the statement that references it. */
+  inlineWrite(bytes: Uint8Array, sha256: string): Prisma.Sql {
+    return insertBlobRow(checkSha256(sha256), bytes);
   }
 }

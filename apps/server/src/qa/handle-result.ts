@@ -5,7 +5,9 @@ import type { Tx } from "../db/database";
 import { loseAssignment, sendCancellations } from "../tasks/lifecycle";
 import { isLive, isOpen } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
-import { ensurePinnedBlob, pinLock } from "../storage/blob-pins";
+import { putUnlessInline } from "../blobs/blob-store";
+import { pinLock } from "../blobs/pin-lock";
+import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { settleAcceptedTask } from "../settlement/settle-task";
@@ -85,7 +87,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   const stored = serializeTensorMap(outputs);
   outputs = deserializeTensorMap(stored);
   const outputDigest = sha256Hex(stored);
-  const outputSha256 = await blobs.put(stored, outputDigest);
+  const outputSha256 = await putUnlessInline(blobs, stored, outputDigest);
   const outputMeta = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, { dtype: t.dtype, dims: t.dims }]));
 
   // The server's reference run (seconds at worst) never runs inside the transaction, where it would
@@ -120,7 +122,7 @@ async function handleSealedResult(app: AppContext, providerId: string, a: { id: 
     return fail("OUTPUT_INVALID", (e as Error).message);
   }
   const outputDigest = sha256Hex(stored);
-  const outputSha256 = await app.blobs.put(stored, outputDigest);
+  const outputSha256 = await putUnlessInline(app.blobs, stored, outputDigest);
   app.providers.free(providerId, a.id);
   return completeAssignment(app, providerId, a, model, { outputs: {}, outputSha256, outputDigest, outputMeta: {}, stored, timings: msg.timings }, {}, undefined);
 }
@@ -162,11 +164,14 @@ async function completeAssignment(
   // was most of its cost. The task row is locked first, as every writer does. Group commit: results
   // arriving together share one transaction, each in a savepoint of its own; a deadlock with another
   // result transaction (PostgreSQL) runs this one again (db/group-commit.ts).
+  // A small output is written by the first statement (BlobStore.inlineWrite), which then holds its pin.
+  const inlineOutput = blobs.inlineWrite?.(stored, outputSha256);
   const outcome = await app.commits.run(async (tx): Promise<Outcome | undefined> => {
     // One statement: lock the task row, complete the assignment if it is still live, and take the
     // output's pin lock (storage/blob-pins.ts).
     const [task] = await tx.$queryRaw<Array<TaskRow & { done: number }>>`
-      WITH t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
+      WITH ${inlineOutput ? Prisma.sql`blob AS (${inlineOutput}),` : Prisma.empty}
+      t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
       a AS (
         UPDATE "Assignment"
         SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
@@ -176,7 +181,7 @@ async function completeAssignment(
       )
       SELECT t.*, (SELECT count(*) FROM a)::int AS done FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
     if (!task || Number(task.done) === 0) return undefined;
-    await ensurePinnedBlob(tx, blobs, outputSha256, stored);
+    if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
     return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, zkReceipt);
   });
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
@@ -255,7 +260,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // A re-check also judges the original execution's provider (rare: a deadlock this order cannot
   // rule out is run again by group commit).
   if (v.recheck) await tx.$queryRaw`SELECT id FROM "Provider" WHERE id = ${v.recheck.providerId} FOR NO KEY UPDATE`;
-  const outputsOf = async (c: { id: string; outputSha256: string }) => (c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256)));
+  const outputsOf = async (c: { id: string; outputSha256: string }) => (c.id === fresh.assignmentId ? fresh.outputs : deserializeTensorMap(await app.blobs.get(c.outputSha256, tx)));
   const results: Candidate[] = [];
   for (const c of completed) results.push({ assignmentId: c.id, outputs: await outputsOf(c) });
   // A re-check's original solo result is its first replica.
@@ -266,7 +271,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     wanted: task.wanted,
     results,
     ...(original ? { original: { assignmentId: original.id, outputs: await outputsOf(original) } } : {}),
-    ...(task.kind === "canary" ? { answer: deserializeTensorMap(await app.blobs.get(task.answerSha256!)) } : {}),
+    ...(task.kind === "canary" ? { answer: deserializeTensorMap(await app.blobs.get(task.answerSha256!, tx)) } : {}),
     compare: compareOptionsFor(calibrationOf(model), v.argmax),
     refereeable: canReferee(model, app.config.REFEREE_MAX_BYTES),
     policy,

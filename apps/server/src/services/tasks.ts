@@ -17,7 +17,9 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
 import { maybeInjectCanary } from "../qa/canaries";
-import { ensurePinnedBlob, pinLock } from "../storage/blob-pins";
+import { putUnlessInline } from "../blobs/blob-store";
+import { pinLock } from "../blobs/pin-lock";
+import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
 import { purgeTaskData } from "../storage/retention";
 import { assertStorageRoom, storageCharge } from "../storage/quota";
@@ -88,7 +90,9 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   const held = maxPrice * BigInt(maxExecutions(verification));
   // Refused before any byte is written when it cannot fit; the hold's storage charge decides under lock.
   await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
-  const inputSha256 = await app.blobs.put(inputBytes);
+  // A small input is written by the submit's own statement (BlobStore.inlineWrite), else stored first.
+  const inputSha256 = await putUnlessInline(app.blobs, inputBytes);
+  const inlineInput = app.blobs.inlineWrite?.(inputBytes, inputSha256);
   const id = newId("tsk");
   const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
 
@@ -105,8 +109,9 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
            ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)}
     FROM (SELECT ${pinLock(inputSha256)}) AS pin`;
   await app.commits.run(async (tx) => {
-    await hold(tx, requesterId, held, id, { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: [insertTask] });
-    await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
+    const storage = storageCharge(app, requesterId, inputBytes.byteLength, "this task's input");
+    await hold(tx, requesterId, held, id, { storage, alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] });
+    if (!inlineInput) await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
   });
   app.metrics.tasksSubmitted.inc();
   // After this request is answered: making a canary (a reference run, two blobs, a transaction)

@@ -8,7 +8,7 @@
  */
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
-import { blobLockKey } from "./blob-pins";
+import { blobLockKey } from "../blobs/pin-lock";
 
 /** A temporary file this old is a write that will never finish (a crash, a killed process). */
 export const STALE_TEMP_MS = 60 * 60 * 1000;

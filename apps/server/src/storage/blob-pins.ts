@@ -8,11 +8,8 @@
  * first (and the writer puts the file back) or sees the writer's committed row (and keeps it).
  */
 import type { Tx } from "../db/database";
-import { Prisma } from "../db/generated/client";
 import type { BlobStore } from "../blobs/blob-store";
-
-/** The advisory lock key of a blob: the first 64 bits of its sha256, as a signed bigint. */
-export const blobLockKey = (sha256: string): bigint => BigInt.asIntN(64, BigInt(`0x${sha256.slice(0, 16)}`));
+import { pinLock } from "../blobs/pin-lock";
 
 /**
  * Inside the transaction that writes a reference to `sha256`: holds the blob's shared lock until
@@ -22,9 +19,6 @@ export async function pinBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: U
   await tx.$executeRaw`SELECT ${pinLock(sha256)}`;
   await ensurePinnedBlob(tx, blobs, sha256, bytes);
 }
-
-/** The pin's lock as an SQL expression, for a statement that takes it itself (a submit's Task insert); then ensurePinnedBlob. */
-export const pinLock = (sha256: string): Prisma.Sql => Prisma.sql`pg_advisory_xact_lock_shared(${blobLockKey(sha256)})`;
 
 /** After the pin's lock is held: the blob is there (written again from `bytes` when the collector just deleted it). */
 export async function ensurePinnedBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {

@@ -4,13 +4,24 @@ import os from "node:os";
 import path from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { sha256Hex, type BlobStore } from "../../src/blobs/blob-store";
+import { putUnlessInline, sha256Hex, type BlobStore } from "../../src/blobs/blob-store";
 import { FsBlobStore } from "../../src/blobs/fs-blob-store";
 import { PostgresBlobStore } from "../../src/blobs/postgres-blob-store";
+import { SplitBlobStore } from "../../src/blobs/split-blob-store";
 import type { AppContext } from "../../src/context";
 import { collectGarbage } from "../../src/storage/blob-gc";
 import { pinBlob } from "../../src/storage/blob-pins";
 import { describeDb, openTestDatabase, type TestDatabase } from "../support/database";
+
+async function openSplit(db: TestDatabase, dir: string, inlineMaxBytes: number): Promise<BlobStore> {
+  return new SplitBlobStore(new FsBlobStore(dir, false), new PostgresBlobStore(db), inlineMaxBytes);
+}
+/** A split store's blob is in one of its two halves: age it wherever it is. */
+async function ageSplit(store: BlobStore, db: TestDatabase, sha: string, when: Date): Promise<void> {
+  await db.prisma.blob.updateMany({ where: { sha256: sha }, data: { touchedAt: when } });
+  const file = (store as unknown as { disk: FsBlobStore }).disk.pathOf(sha);
+  await utimes(file, when, when).catch(() => undefined);
+}
 
 /** Each implementation, with how to make one of its blobs look last written at `when`. */
 const implementations = {
@@ -24,6 +35,9 @@ const implementations = {
       await db.prisma.blob.update({ where: { sha256: sha }, data: { touchedAt: when } });
     },
   },
+  // The contract's blobs are 32 to 5000 bytes: here all of them in the table, there the 5000-byte ones on disk.
+  "split, small in the table": { open: (db: TestDatabase, dir: string) => openSplit(db, dir, 1 << 20), age: ageSplit },
+  "split, large on disk": { open: (db: TestDatabase, dir: string) => openSplit(db, dir, 1000), age: ageSplit },
 };
 
 const GRACE_SECONDS = 3600;
@@ -97,3 +111,50 @@ for (const [kind, impl] of Object.entries(implementations)) {
     });
   });
 }
+
+describeDb("inline blob writes (BlobStore.inlineWrite)", () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeEach(async () => {
+    db = await openTestDatabase();
+    dir = await mkdtemp(path.join(os.tmpdir(), "stun-blobs-"));
+  });
+  afterEach(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a small blob is written by the caller's statement: there after its commit, absent after its rollback; a large one is put on disk first", async () => {
+    const store = await openSplit(db, dir, 1000);
+    await store.init();
+    const small = randomBytes(600);
+    const sha = sha256Hex(small);
+    await expect(
+      db.prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`WITH b AS (${store.inlineWrite!(small, sha)}) SELECT 1`;
+        throw new Error("rolled back");
+      }),
+    ).rejects.toThrow("rolled back");
+    expect(await store.has(sha)).toBe(false);
+    await db.prisma.$transaction(async (tx) => tx.$executeRaw`WITH b AS (${store.inlineWrite!(small, sha)}) SELECT 1`);
+    expect(Buffer.compare(await store.get(sha), small)).toBe(0);
+    expect(Buffer.compare(await buffer(store.stream(sha)), small)).toBe(0);
+    // Written again (another task with the same input): nothing changes, nothing fails.
+    await db.prisma.$transaction(async (tx) => tx.$executeRaw`WITH b AS (${store.inlineWrite!(small, sha)}) SELECT 1`);
+    expect(await db.prisma.blob.count({ where: { sha256: sha } })).toBe(1);
+
+    const large = randomBytes(1001);
+    expect(store.inlineWrite!(large, sha256Hex(large))).toBeUndefined();
+    const largeSha = await putUnlessInline(store, large);
+    expect(await db.prisma.blob.count({ where: { sha256: largeSha } })).toBe(0);
+    expect(Buffer.compare(await store.get(largeSha), large)).toBe(0);
+    // Only on disk: putUnlessInline of a small blob writes nothing (the referencing statement will).
+    const other = randomBytes(10);
+    expect(await store.has(await putUnlessInline(store, other))).toBe(false);
+  });
+
+  it("the disk-only store writes nothing inline", async () => {
+    const disk: BlobStore = new FsBlobStore(dir, false);
+    expect(disk.inlineWrite).toBeUndefined();
+  });
+});

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, utimesSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
@@ -22,7 +22,14 @@ const inputOf = (values: number[]): TensorMapJson => ({
 });
 /** The bytes the server stores for these inputs (the STNT container), hence the quota charge and blob address. */
 const storedInput = (inputs: TensorMapJson): Uint8Array => serializeTensorMap(tensorMapFromJson(inputs));
-const blobExists = (app: AppContext, sha: string): boolean => existsSync((app.blobs as FsBlobStore).pathOf(sha));
+const blobExists = (app: AppContext, sha: string): Promise<boolean> => app.blobs.has(sha);
+/** Makes a blob look last written at `when`, wherever the store keeps it (the table for small blobs, else a file). */
+async function ageBlob(app: AppContext, sha: string, when: Date): Promise<void> {
+  await app.db.prisma.blob.updateMany({ where: { sha256: sha }, data: { touchedAt: when } });
+  const disk = app.blobs as unknown as { pathOf?(sha: string): string; disk?: FsBlobStore };
+  const file = disk.pathOf?.(sha) ?? disk.disk?.pathOf(sha);
+  if (file && existsSync(file)) utimesSync(file, when, when);
+}
 const hoursAgo = (h: number): Date => new Date(Date.now() - h * 3_600_000);
 /** A moment past the default retention (7 days) and grace: what the sweep sees a week from now. */
 const nextWeek = (): Date => new Date(Date.now() + (7 * 24 + 2) * 3_600_000);
@@ -58,18 +65,18 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     const task = await prisma.task.findUniqueOrThrow({ where: { id: done.id } });
     const model = await prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     expect(canary.inputSha256).toBe(task.inputSha256);
-    for (const sha of [task.inputSha256, task.outputSha256!, canary.answerSha256!]) expect(blobExists(app, sha)).toBe(true);
+    for (const sha of [task.inputSha256, task.outputSha256!, canary.answerSha256!]) expect(await blobExists(app, sha)).toBe(true);
 
     const swept = await sweepStorage(app, nextWeek());
     expect(swept.purgedTasks).toBe(1); // the finished task; the queued ones are live
 
     // The canary's answer is the server's run on the same input: when the provider's output had the
     // very same bytes (both onnxruntime on CPU), that blob is the canary's answer and stays too.
-    expect(blobExists(app, task.outputSha256!)).toBe(task.outputSha256 === canary.answerSha256);
-    expect(blobExists(app, task.inputSha256)).toBe(true); // the live canary replays it
-    expect(blobExists(app, canary.answerSha256!)).toBe(true);
-    expect(blobExists(app, sha256Hex(storedInput(y)))).toBe(true);
-    expect(blobExists(app, model.sha256)).toBe(true);
+    expect(await blobExists(app, task.outputSha256!)).toBe(task.outputSha256 === canary.answerSha256);
+    expect(await blobExists(app, task.inputSha256)).toBe(true); // the live canary replays it
+    expect(await blobExists(app, canary.answerSha256!)).toBe(true);
+    expect(await blobExists(app, sha256Hex(storedInput(y)))).toBe(true);
+    expect(await blobExists(app, model.sha256)).toBe(true);
     expect((await prisma.task.findUniqueOrThrow({ where: { id: waiting.body.id } })).dataPurgedAt).toBeNull();
 
     const view = await api(net.url, "GET", `/tasks/${done.id}`, { key: net.apiKey });
@@ -90,10 +97,10 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     // the last copy of the purged source's input and the answer.
     expect((await sweepStorage(app)).purgedTasks).toBe(1);
     expect((await prisma.task.findUniqueOrThrow({ where: { id: canary.id } })).dataPurgedAt).not.toBeNull();
-    expect(blobExists(app, task.inputSha256)).toBe(false);
-    expect(blobExists(app, canary.answerSha256!)).toBe(false);
-    expect(blobExists(app, task.outputSha256!)).toBe(false);
-    expect(blobExists(app, sha256Hex(storedInput(y)))).toBe(true);
+    expect(await blobExists(app, task.inputSha256)).toBe(false);
+    expect(await blobExists(app, canary.answerSha256!)).toBe(false);
+    expect(await blobExists(app, task.outputSha256!)).toBe(false);
+    expect(await blobExists(app, sha256Hex(storedInput(y)))).toBe(true);
     // A second sweep finds nothing more to do.
     expect(await sweepStorage(app, nextWeek())).toEqual({ purgedTasks: 0, blobs: 0, temp: 0 });
   }, 180_000);
@@ -119,7 +126,7 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     expect(refused.status).toBe(413);
     expect(refused.body.error.code).toBe("STORAGE_QUOTA");
     expect(refused.body.error.message).toContain(`${full} of ${quota} bytes used`);
-    expect(blobExists(app, sha256Hex(storedInput(inputs[2]!)))).toBe(false); // refused before anything was stored
+    expect(await blobExists(app, sha256Hex(storedInput(inputs[2]!)))).toBe(false); // refused before anything was stored
     const otherModel = await api(net.url, "POST", "/models", { key: net.apiKey, bytes: buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 9 }).bytes });
     expect(otherModel.status).toBe(413);
     expect(otherModel.body.error.code).toBe("STORAGE_QUOTA");
@@ -141,8 +148,8 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     expect(deleted.status).toBe(200);
     expect(typeof deleted.body.dataPurgedAt).toBe("string");
     expect((await me(net)).storage.usedBytes).toBe(String(full - inputSize));
-    expect(blobExists(app, t1Row.inputSha256)).toBe(false);
-    expect(blobExists(app, t1Row.outputSha256!)).toBe(false);
+    expect(await blobExists(app, t1Row.inputSha256)).toBe(false);
+    expect(await blobExists(app, t1Row.outputSha256!)).toBe(false);
     expect((await api(net.url, "DELETE", `/tasks/${t1.id}/data`, { key: other })).status).toBe(404); // not theirs
     const t4 = await submit(net.apiKey, inputs[3]!);
     expect(t4.status).toBe(202);
@@ -160,11 +167,11 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     const app = net.server.app;
     const old = hoursAgo(2);
     const orphan = await app.blobs.put(randomBytes(64));
-    utimesSync((app.blobs as FsBlobStore).pathOf(orphan), old, old);
+    await ageBlob(app, orphan, old);
     const inFlight = await app.blobs.put(randomBytes(64)); // written, its row not yet: within the grace period
     const modelId = await uploadModel(net.url, net.apiKey, buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 10 }).bytes);
     const modelSha = (await net.db.prisma.model.findUniqueOrThrow({ where: { id: modelId } })).sha256;
-    utimesSync((app.blobs as FsBlobStore).pathOf(modelSha), old, old);
+    await ageBlob(app, modelSha, old);
     const staleTemp = path.join(app.config.blobDir, "tmp", `${orphan}.dead`);
     writeFileSync(staleTemp, "half a blob");
     utimesSync(staleTemp, old, old);
@@ -172,11 +179,11 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
     writeFileSync(liveTemp, "being written");
 
     expect(await collectGarbage(app)).toEqual({ blobs: 1, temp: 1 });
-    expect(blobExists(app, orphan)).toBe(false);
+    expect(await blobExists(app, orphan)).toBe(false);
     expect(existsSync(staleTemp)).toBe(false);
-    expect(blobExists(app, inFlight)).toBe(true);
+    expect(await blobExists(app, inFlight)).toBe(true);
     expect(existsSync(liveTemp)).toBe(true);
-    expect(blobExists(app, modelSha)).toBe(true);
+    expect(await blobExists(app, modelSha)).toBe(true);
   });
 
   it("keeps EXPIRED_TASK_FEE of an expired task's escrow for the treasury, and the scheduled sweep purges its data after retention", async () => {
@@ -207,7 +214,7 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
 
     const input = (await net.db.prisma.task.findUniqueOrThrow({ where: { id: sub.body.id } })).inputSha256;
     await eventually(
-      async () => (await net!.db.prisma.task.findUniqueOrThrow({ where: { id: sub.body.id } })).dataPurgedAt !== null && !blobExists(app, input),
+      async () => (await net!.db.prisma.task.findUniqueOrThrow({ where: { id: sub.body.id } })).dataPurgedAt !== null && !(await blobExists(app, input)),
       20_000,
       "the scheduled sweep to purge the expired task's input",
     );
@@ -265,10 +272,10 @@ describeDb("storage: retention, blob garbage collection, quotas", () => {
 
         for (let i = 0; i < inputs.length; i++) {
           if (i % 2 === 0) {
-            expect(blobExists(a, shas[i]!), `input ${i} of a live task`).toBe(true);
-            expect(sha256Hex(readFileSync((a.blobs as FsBlobStore).pathOf(shas[i]!)))).toBe(shas[i]);
+            expect(await blobExists(a, shas[i]!), `input ${i} of a live task`).toBe(true);
+            expect(sha256Hex(await a.blobs.get(shas[i]!))).toBe(shas[i]);
           } else {
-            expect(blobExists(a, shas[i]!), `orphan ${i}`).toBe(false);
+            expect(await blobExists(a, shas[i]!), `orphan ${i}`).toBe(false);
           }
         }
         const rows = await net.db.prisma.task.findMany({ where: { id: { in: submitted } }, select: { inputSha256: true } });
