@@ -34,7 +34,10 @@ const MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
 const OWNER = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
 
 it("solana config: off unless SOLANA_RPC_URL is set; the rest required with it; the keypair file checked", () => {
-  expect(resolveSolanaConfig({ SOLANA_POLL_MS: 5000, SOLANA_PAYOUT_BATCH: 10 })).toEqual({ solana: undefined, issues: [] });
+  expect(resolveSolanaConfig({ SOLANA_POLL_MS: 5000, SOLANA_PAYOUT_BATCH: 10, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: 100_000, SOLANA_PRIORITY_FEE_PERCENTILE: 75 })).toEqual({
+    solana: undefined,
+    issues: [],
+  });
   expect(parseConfig({}).solana).toBeUndefined();
   expect(() => parseConfig({ SOLANA_MINT: MINT })).toThrow(/SOLANA_MINT: set without SOLANA_RPC_URL/);
   expect(() => parseConfig({ SOLANA_RPC_URL: "http://127.0.0.1:8899" })).toThrow(/SOLANA_NETWORK: required[\s\S]*SOLANA_MINT: required[\s\S]*SOLANA_DEPOSIT_OWNER: required/);
@@ -69,7 +72,16 @@ describeDb("solana rail: the server's loop credits deposits and pays payouts", (
     const log = { info: () => undefined, warn: () => undefined, error: (o: object, m: string) => console.error(m, o) };
     const rail = await SolanaRail.start(
       db(),
-      { network: "localnet", rpcUrl: "http://unused", mint: bed.mint, depositOwner: bed.depositOwner.address, settlementKey, pollMs: 100, payoutBatch: 10 },
+      {
+        network: "localnet",
+        rpcUrl: "http://unused",
+        mint: bed.mint,
+        depositOwner: bed.depositOwner.address,
+        settlementKey,
+        pollMs: 100,
+        payoutBatch: 10,
+        computeBudget: { maxMicroLamports: 100_000n, percentile: 75 },
+      },
       log,
       bed.chain,
     );
