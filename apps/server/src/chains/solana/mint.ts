@@ -57,8 +57,8 @@ export async function readMint(chain: SolanaChain, mint: string): Promise<MintIn
 
 export function parseMint(mint: string, owner: string, data: Uint8Array): MintInfo {
   if (owner !== TOKEN_PROGRAM && owner !== TOKEN_2022_PROGRAM) throw new MintRefused(`SOLANA_MINT ${mint}: owned by ${owner}, neither SPL Token nor Token-2022`);
-  if (data.length < MINT_SIZE || data[45] !== 1) throw new MintRefused(`SOLANA_MINT ${mint}: not an initialized mint`);
   if (data.length > MINT_SIZE && (owner === TOKEN_PROGRAM || data[ACCOUNT_TYPE_OFFSET] !== ACCOUNT_TYPE_MINT)) throw new MintRefused(`SOLANA_MINT ${mint}: a token account, not a mint`);
+  if (data.length < MINT_SIZE || data[45] !== 1) throw new MintRefused(`SOLANA_MINT ${mint}: not an initialized mint`);
   const info: MintInfo = { address: mint, tokenProgram: owner, decimals: data[44]!, extensions: [], transferFee: null };
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let at = ACCOUNT_TYPE_OFFSET + 1; at + 4 <= data.length; ) {

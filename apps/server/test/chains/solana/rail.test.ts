@@ -55,6 +55,20 @@ it("solana config: off unless SOLANA_RPC_URL is set; the rest required with it; 
   expect(parseConfig({ ...base, SOLANA_SETTLEMENT_KEY: keypairFile(dir) }).solana?.settlementKey).toHaveLength(64);
 });
 
+it("solana config: the priority-fee cap and percentile default, and bad values stop the start with the reason", () => {
+  const base = { SOLANA_RPC_URL: "http://127.0.0.1:8899", SOLANA_NETWORK: "devnet", SOLANA_MINT: MINT, SOLANA_DEPOSIT_OWNER: OWNER };
+  expect(parseConfig(base).solana?.computeBudget).toEqual({ maxMicroLamports: 100_000n, percentile: 75 });
+  expect(parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "0", SOLANA_PRIORITY_FEE_PERCENTILE: "90" }).solana?.computeBudget).toEqual({ maxMicroLamports: 0n, percentile: 90 });
+  expect(parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "50000000" }).solana?.computeBudget.maxMicroLamports).toBe(50_000_000n);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "-1" })).toThrow(/SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: must be 0 \(no priority fee\) or more/);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "50000001" })).toThrow(
+    /SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: must be at most 50000000 micro-lamports per compute unit \(50 lamports; 0.07 SOL for a 1.4M-unit transaction\)/,
+  );
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "1.5" })).toThrow(/SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: must be a whole number of micro-lamports per compute unit/);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "lots" })).toThrow(/SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS/);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_PERCENTILE: "101" })).toThrow(/SOLANA_PRIORITY_FEE_PERCENTILE: must be 0–100/);
+});
+
 describeDb("solana rail: the server's loop credits deposits and pays payouts", () => {
   const db = useLedgerDatabase();
   let bed: Testbed;
