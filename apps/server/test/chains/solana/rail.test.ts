@@ -110,6 +110,9 @@ describeDb("solana rail: the server's loop credits deposits and pays payouts", (
       const p = await rail.payouts!.request(account, recipient.address, 4_000n);
       await eventually(async () => ((await rail.payouts!.get(p.id))?.status === "confirmed" ? true : undefined), 10_000, "payout confirmed");
       expect(await bed.balance(recipient.address)).toBe(4_000n);
+      // The server's payouts carry the compute-budget instructions: the limit from a simulation (the price is 0 here: no recent fees).
+      const row = await db().prisma.externalPayout.findUniqueOrThrow({ where: { id: p.id } });
+      expect(JSON.parse(row.lifetime!)).toMatchObject({ computeUnitLimit: expect.any(Number), microLamportsPerUnit: "0" });
       expect(await bed.balance(signer.address)).toBe(1_000_000n - 4_000n);
       expect((await getBalances(db(), account)).balance).toBe(5_000n);
       expect(address(rail.depositAccount)).toBe(bed.depositAccount);
