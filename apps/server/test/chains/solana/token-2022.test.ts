@@ -6,7 +6,7 @@
  * a transfer of another token program or mint is recorded unmatched, never credited; mints Stun
  * cannot use stop the start with the reason.
  */
-import { AccountRole, address, generateKeyPairSigner, lamports } from "@solana/kit";
+import { AccountRole, type Instruction, address, generateKeyPairSigner, lamports } from "@solana/kit";
 import { getTransferCheckedInstruction } from "@solana-program/token";
 import { getAddMemoInstruction } from "@solana-program/memo";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -80,6 +80,31 @@ describeDb("solana: Token-2022 mints", () => {
     expect(await deposits(large)).toMatchObject([{ status: "credited", amount: "1999000" }]);
     expect((await getBalances(db(), account)).balance).toBe(2_048_500n);
 
+    // Token-2022's TransferCheckedWithFee (TransferFeeExtension 26, sub-instruction 1: amount, decimals, the fee the sender expects) is read too.
+    const withFeeData = new Uint8Array(19);
+    const view = new DataView(withFeeData.buffer);
+    withFeeData.set([26, 1]);
+    view.setBigUint64(2, 80_000n, true);
+    withFeeData[10] = DECIMALS;
+    view.setBigUint64(11, 800n, true);
+    const userAccount = await associatedTokenAccount(user.address, feeBed.mint, TOKEN_2022_PROGRAM);
+    const withFee = await feeBed.send(user, [
+      {
+        programAddress: address(TOKEN_2022_PROGRAM),
+        accounts: [
+          { address: userAccount, role: AccountRole.WRITABLE },
+          { address: feeBed.mint, role: AccountRole.READONLY },
+          { address: feeBed.depositAccount, role: AccountRole.WRITABLE },
+          { address: user.address, role: AccountRole.READONLY_SIGNER, signer: user },
+        ],
+        data: withFeeData,
+      } as Instruction,
+      { ...getAddMemoInstruction({ memo: account }), programAddress: address(MEMO_PROGRAM_V1) },
+    ]);
+    expect(await scanner(feeBed).drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0 });
+    expect(await deposits(withFee)).toMatchObject([{ status: "credited", index: 0, amount: "79200" }]);
+    expect((await getBalances(db(), account)).balance).toBe(2_048_500n + 79_200n);
+
     // Two transfers in one transaction that lost a fee between them cannot be told apart: recorded unmatched, credited nothing.
     const source = await associatedTokenAccount(user.address, feeBed.mint, TOKEN_2022_PROGRAM);
     const transfer = (amount: bigint) =>
@@ -94,7 +119,7 @@ describeDb("solana: Token-2022 mints", () => {
     ]);
     expect(rows[0]!.reason).toBe("2 transfers in one transaction sent 30000 but the deposit account received 29700 (a transfer fee): send one transfer per transaction");
     expect(await getLedgerBalance(db(), SYSTEM_CHAIN)).toBe(chainBefore);
-    expect((await getBalances(db(), account)).balance).toBe(2_048_500n);
+    expect((await getBalances(db(), account)).balance).toBe(2_048_500n + 79_200n);
     await expectLedgerInvariantsHold(db());
   });
 
