@@ -28,6 +28,7 @@ export interface RecordResult {
 
 /** Why a deposit is not credited, or null when it is (the account tag names an existing account). */
 async function unmatchedReason(tx: Tx, d: ObservedDeposit, rules: DepositRules): Promise<string | null> {
+  if (d.unmatchedReason) return d.unmatchedReason;
   if (d.token !== rules.token) return `token ${d.token} is not the ledger token ${rules.token}`;
   if (d.amount <= 0n) return "the amount is not positive";
   if (d.amount > MAX_LEDGER_AMOUNT) return "the amount exceeds the ledger's 64-bit balances";

@@ -30,6 +30,8 @@ export interface ObservedDeposit {
   slotOrLt: bigint;
   /** Whether the chain can no longer revert it (Solana: finalized). Sources return only final ones. */
   final: boolean;
+  /** Set when the source already knows it cannot be credited (recorded unmatched with this reason). */
+  unmatchedReason?: string;
 }
 
 export interface DepositScan {

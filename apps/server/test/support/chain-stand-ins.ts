@@ -30,6 +30,8 @@ export interface ChainStandIn {
   solanaMethods: string[];
   /** token account → its balance in base units (`getTokenAccountBalance`; others do not exist). */
   solanaTokenBalances: Map<string, bigint>;
+  /** Addresses getAccountInfo answers as SPL Token mints (railsEnv registers its mint). */
+  solanaMints: Set<string>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
   const solanaMethods: string[] = [];
   const jettonWallets = new Map<string, { address: string; balance: bigint }>();
   const solanaTokenBalances = new Map<string, bigint>();
+  const solanaMints = new Set<string>();
   const blockhash = base58.encode(randomBytes(32));
   const server: Server = createServer(async (req, res) => {
     res.setHeader("access-control-allow-origin", "*");
@@ -58,6 +61,17 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
       const ok = (result: unknown) => json(200, { jsonrpc: "2.0", id: call.id, result });
       if (call.method === "getLatestBlockhash") return ok({ context: { slot: 100 }, value: { blockhash, lastValidBlockHeight: 1_000 } });
       if (call.method === "getSignaturesForAddress") return ok([]);
+      if (call.method === "getAccountInfo") {
+        // The rail reads its mint at start: a registered mint is an initialized SPL Token mint (82 bytes, 6 decimals); anything else does not exist.
+        if (!solanaMints.has(String(call.params?.[0]))) return ok({ context: { slot: 100 }, value: null });
+        const data = Buffer.alloc(82);
+        data[44] = 6;
+        data[45] = 1;
+        return ok({
+          context: { slot: 100 },
+          value: { data: [data.toString("base64"), "base64"], executable: false, lamports: 1_461_600, owner: "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", rentEpoch: 0, space: 82 },
+        });
+      }
       if (call.method === "getTokenAccountBalance") {
         const balance = solanaTokenBalances.get(String(call.params?.[0]));
         if (balance === undefined) return json(200, { jsonrpc: "2.0", id: call.id, error: { code: -32602, message: "Invalid param: could not find account" } });
@@ -86,6 +100,7 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
     solanaSent,
     solanaMethods,
     solanaTokenBalances,
+    solanaMints,
     jettonWallets,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -116,6 +131,7 @@ export function railsEnv(standIn: ChainStandIn): RailsSetup {
   const seed = randomBytes(32);
   const solanaKey = [...seed, ...ed25519.getPublicKey(seed)];
   const solanaMint = base58.encode(randomBytes(32));
+  standIn.solanaMints.add(solanaMint);
   const solanaDepositOwner = base58.encode(randomBytes(32));
   const tonMarketplace = new Address(0, randomBytes(32));
   const tonJettonMaster = new Address(0, randomBytes(32));

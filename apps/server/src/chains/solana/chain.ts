@@ -24,6 +24,16 @@ export interface SolanaTokenAccountView {
   address: string;
   mint: string;
   owner: string;
+  /** Its token balance before the transaction (0 when it did not exist; RPC: meta.preTokenBalances). */
+  amountBefore: bigint;
+  /** Its token balance after the transaction: what a transfer-fee mint lets the account keep. */
+  amountAfter: bigint;
+}
+
+/** An account's owner program and data (a mint, to tell SPL Token from Token-2022 and read its extensions). */
+export interface SolanaAccountView {
+  programAddress: string;
+  data: Uint8Array;
 }
 
 export interface SolanaTransactionView {
@@ -60,9 +70,21 @@ export interface SolanaChain {
   accountsExist(addresses: string[]): Promise<boolean[]>;
   /** The mint's decimals. */
   mintDecimals(mint: string): Promise<number>;
+  /** An account's owner and data at finalized commitment, or null when it does not exist. */
+  account(address: string): Promise<SolanaAccountView | null>;
+  /**
+   * Priority fees (micro-lamports per compute unit) paid in recent slots by transactions that wrote
+   * any of these accounts (RPC getRecentPrioritizationFees: one value per slot, up to 150 slots).
+   */
+  recentPrioritizationFees(writableAccounts: string[]): Promise<bigint[]>;
+  /** Compute units the signed transaction consumes when simulated now (null: the simulation gave no figure). */
+  simulateComputeUnits(wireBase64: string): Promise<bigint | null>;
 }
 
 /** The SPL Memo program ids (v2 is what wallets use; v1 the legacy one): both are read. */
 export const MEMO_PROGRAM_V2 = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr";
 export const MEMO_PROGRAM_V1 = "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo";
 export const TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+export const TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
+export const TOKEN_PROGRAMS = [TOKEN_PROGRAM, TOKEN_2022_PROGRAM] as const;
+export type TokenProgram = (typeof TOKEN_PROGRAMS)[number];

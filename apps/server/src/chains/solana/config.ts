@@ -7,9 +7,12 @@
 import { isAddress } from "@solana/kit";
 import { z } from "zod";
 import { readSecretJson } from "../secret-file";
+import type { ComputeBudgetPolicy } from "./payouts";
 
 export const SOLANA_NETWORKS = ["devnet", "testnet", "mainnet-beta", "localnet"] as const;
 export type SolanaNetwork = (typeof SOLANA_NETWORKS)[number];
+
+const MAX_PRIORITY_FEE = 50_000_000;
 
 const solanaAddress = z.string().refine((v) => isAddress(v), "must be a base58 Solana address");
 
@@ -26,6 +29,19 @@ export const solanaEnvShape = {
   SOLANA_POLL_MS: z.coerce.number().int().min(100).default(5_000),
   /** Most payouts per transaction (fewer when 1232 bytes hold fewer: 10 new wallets, 20 holders). */
   SOLANA_PAYOUT_BATCH: z.coerce.number().int().min(1).max(20).default(10),
+  /**
+   * The most a payout transaction bids per compute unit, micro-lamports (SetComputeUnitPrice); 0: no
+   * priority fee. Bounded so a typo cannot spend the settlement key's SOL: 50,000,000 µ-lamports is
+   * 50 lamports a unit, 0.07 SOL for the 1.4M units a transaction may use.
+   */
+  SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: z.coerce
+    .number()
+    .int("must be a whole number of micro-lamports per compute unit")
+    .min(0, "must be 0 (no priority fee) or more")
+    .max(MAX_PRIORITY_FEE, `must be at most ${MAX_PRIORITY_FEE} micro-lamports per compute unit (50 lamports; 0.07 SOL for a 1.4M-unit transaction)`)
+    .default(100_000),
+  /** Which percentile of the priority fees recently paid for the same accounts a payout bids (then capped). */
+  SOLANA_PRIORITY_FEE_PERCENTILE: z.coerce.number().int().min(0, "must be 0–100").max(100, "must be 0–100").default(75),
 };
 
 type SolanaEnv = z.infer<z.ZodObject<typeof solanaEnvShape>>;
@@ -39,6 +55,8 @@ export interface SolanaConfig {
   settlementKey: Uint8Array | undefined;
   pollMs: number;
   payoutBatch: number;
+  /** How payout transactions bid for block space. */
+  computeBudget: ComputeBudgetPolicy;
 }
 
 /** Reads a solana-keygen keypair file: a JSON array of 64 bytes. Throws a one-line reason. */
@@ -76,6 +94,7 @@ export function resolveSolanaConfig(env: SolanaEnv): { solana: SolanaConfig | un
       settlementKey,
       pollMs: env.SOLANA_POLL_MS,
       payoutBatch: env.SOLANA_PAYOUT_BATCH,
+      computeBudget: { maxMicroLamports: BigInt(env.SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS), percentile: env.SOLANA_PRIORITY_FEE_PERCENTILE },
     },
     issues: [],
   };

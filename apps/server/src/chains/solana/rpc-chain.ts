@@ -5,9 +5,10 @@
 import { type Address, type Base64EncodedWireTransaction, type Signature, address, createSolanaRpc, getBase58Encoder, getBase64Encoder } from "@solana/kit";
 import type { SolanaChain, SolanaInstructionView, SolanaSignatureInfo, SolanaSignatureStatus, SolanaTransactionView } from "./chain";
 
+type TokenBalance = { accountIndex: number; mint: string; owner?: string; uiTokenAmount?: { amount: string } };
 type JsonTx = {
   slot: bigint;
-  meta: { err: unknown; postTokenBalances?: Array<{ accountIndex: number; mint: string; owner?: string }>; loadedAddresses?: { writable: string[]; readonly: string[] } } | null;
+  meta: { err: unknown; preTokenBalances?: TokenBalance[]; postTokenBalances?: TokenBalance[]; loadedAddresses?: { writable: string[]; readonly: string[] } } | null;
   transaction: { signatures: string[]; message: { accountKeys: string[]; instructions: Array<{ programIdIndex: number; accounts: number[]; data: string }> } };
 };
 
@@ -41,7 +42,16 @@ export function rpcSolanaChain(url: string): SolanaChain {
         slot: BigInt(tx.slot),
         failed: tx.meta?.err != null,
         instructions,
-        tokenAccounts: (tx.meta?.postTokenBalances ?? []).map((b) => ({ address: keys[Number(b.accountIndex)]!, mint: b.mint, owner: b.owner ?? "" })),
+        tokenAccounts: (tx.meta?.postTokenBalances ?? []).map((b) => {
+          const before = tx.meta?.preTokenBalances?.find((p) => Number(p.accountIndex) === Number(b.accountIndex));
+          return {
+            address: keys[Number(b.accountIndex)]!,
+            mint: b.mint,
+            owner: b.owner ?? "",
+            amountBefore: BigInt(before?.uiTokenAmount?.amount ?? "0"),
+            amountAfter: BigInt(b.uiTokenAmount?.amount ?? "0"),
+          };
+        }),
       };
     },
     async latestBlockhash() {
@@ -87,6 +97,20 @@ export function rpcSolanaChain(url: string): SolanaChain {
       if (d === undefined) throw new Error(`${mint} is not a mint`);
       decimals.set(mint, d);
       return d;
+    },
+    async account(addr) {
+      const { value } = await rpc.getAccountInfo(address(addr), { commitment: "finalized", encoding: "base64" }).send();
+      return value ? { programAddress: value.owner, data: new Uint8Array(getBase64Encoder().encode(value.data[0])) } : null;
+    },
+    async recentPrioritizationFees(writableAccounts) {
+      const rows = await rpc.getRecentPrioritizationFees(writableAccounts.map((a) => address(a))).send();
+      return rows.map((r) => BigInt(r.prioritizationFee));
+    },
+    async simulateComputeUnits(wireBase64) {
+      const { value } = await rpc
+        .simulateTransaction(wireBase64 as Base64EncodedWireTransaction, { encoding: "base64", commitment: "confirmed", sigVerify: false, replaceRecentBlockhash: false })
+        .send();
+      return value.unitsConsumed === undefined || value.unitsConsumed === null ? null : BigInt(value.unitsConsumed);
     },
   };
 }

@@ -34,7 +34,10 @@ const MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
 const OWNER = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
 
 it("solana config: off unless SOLANA_RPC_URL is set; the rest required with it; the keypair file checked", () => {
-  expect(resolveSolanaConfig({ SOLANA_POLL_MS: 5000, SOLANA_PAYOUT_BATCH: 10 })).toEqual({ solana: undefined, issues: [] });
+  expect(resolveSolanaConfig({ SOLANA_POLL_MS: 5000, SOLANA_PAYOUT_BATCH: 10, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: 100_000, SOLANA_PRIORITY_FEE_PERCENTILE: 75 })).toEqual({
+    solana: undefined,
+    issues: [],
+  });
   expect(parseConfig({}).solana).toBeUndefined();
   expect(() => parseConfig({ SOLANA_MINT: MINT })).toThrow(/SOLANA_MINT: set without SOLANA_RPC_URL/);
   expect(() => parseConfig({ SOLANA_RPC_URL: "http://127.0.0.1:8899" })).toThrow(/SOLANA_NETWORK: required[\s\S]*SOLANA_MINT: required[\s\S]*SOLANA_DEPOSIT_OWNER: required/);
@@ -50,6 +53,20 @@ it("solana config: off unless SOLANA_RPC_URL is set; the rest required with it; 
   expect(() => readKeypairFile(bad)).toThrow("not a JSON array of 64 bytes");
   expect(() => parseConfig({ ...base, SOLANA_SETTLEMENT_KEY: path.join(dir, "missing.json") })).toThrow(/no such file/);
   expect(parseConfig({ ...base, SOLANA_SETTLEMENT_KEY: keypairFile(dir) }).solana?.settlementKey).toHaveLength(64);
+});
+
+it("solana config: the priority-fee cap and percentile default, and bad values stop the start with the reason", () => {
+  const base = { SOLANA_RPC_URL: "http://127.0.0.1:8899", SOLANA_NETWORK: "devnet", SOLANA_MINT: MINT, SOLANA_DEPOSIT_OWNER: OWNER };
+  expect(parseConfig(base).solana?.computeBudget).toEqual({ maxMicroLamports: 100_000n, percentile: 75 });
+  expect(parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "0", SOLANA_PRIORITY_FEE_PERCENTILE: "90" }).solana?.computeBudget).toEqual({ maxMicroLamports: 0n, percentile: 90 });
+  expect(parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "50000000" }).solana?.computeBudget.maxMicroLamports).toBe(50_000_000n);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "-1" })).toThrow(/SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: must be 0 \(no priority fee\) or more/);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "50000001" })).toThrow(
+    /SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: must be at most 50000000 micro-lamports per compute unit \(50 lamports; 0.07 SOL for a 1.4M-unit transaction\)/,
+  );
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "1.5" })).toThrow(/SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: must be a whole number of micro-lamports per compute unit/);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS: "lots" })).toThrow(/SOLANA_PRIORITY_FEE_MAX_MICROLAMPORTS/);
+  expect(() => parseConfig({ ...base, SOLANA_PRIORITY_FEE_PERCENTILE: "101" })).toThrow(/SOLANA_PRIORITY_FEE_PERCENTILE: must be 0–100/);
 });
 
 describeDb("solana rail: the server's loop credits deposits and pays payouts", () => {
@@ -69,7 +86,16 @@ describeDb("solana rail: the server's loop credits deposits and pays payouts", (
     const log = { info: () => undefined, warn: () => undefined, error: (o: object, m: string) => console.error(m, o) };
     const rail = await SolanaRail.start(
       db(),
-      { network: "localnet", rpcUrl: "http://unused", mint: bed.mint, depositOwner: bed.depositOwner.address, settlementKey, pollMs: 100, payoutBatch: 10 },
+      {
+        network: "localnet",
+        rpcUrl: "http://unused",
+        mint: bed.mint,
+        depositOwner: bed.depositOwner.address,
+        settlementKey,
+        pollMs: 100,
+        payoutBatch: 10,
+        computeBudget: { maxMicroLamports: 100_000n, percentile: 75 },
+      },
       log,
       bed.chain,
     );
@@ -84,6 +110,9 @@ describeDb("solana rail: the server's loop credits deposits and pays payouts", (
       const p = await rail.payouts!.request(account, recipient.address, 4_000n);
       await eventually(async () => ((await rail.payouts!.get(p.id))?.status === "confirmed" ? true : undefined), 10_000, "payout confirmed");
       expect(await bed.balance(recipient.address)).toBe(4_000n);
+      // The server's payouts carry the compute-budget instructions: the limit from a simulation (the price is 0 here: no recent fees).
+      const row = await db().prisma.externalPayout.findUniqueOrThrow({ where: { id: p.id } });
+      expect(JSON.parse(row.lifetime!)).toMatchObject({ computeUnitLimit: expect.any(Number), microLamportsPerUnit: "0" });
       expect(await bed.balance(signer.address)).toBe(1_000_000n - 4_000n);
       expect((await getBalances(db(), account)).balance).toBe(5_000n);
       expect(address(rail.depositAccount)).toBe(bed.depositAccount);

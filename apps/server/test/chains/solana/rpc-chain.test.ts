@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { getBase58Decoder, getBase64Decoder, getCompiledTransactionMessageDecoder, getTransactionDecoder, getBase64Encoder } from "@solana/kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SolanaDepositSource } from "../../../src/chains/solana/deposits";
-import { SolanaPayoutRail } from "../../../src/chains/solana/payouts";
+import { SolanaPayoutRail, associatedTokenAccount, computeUnitLimit } from "../../../src/chains/solana/payouts";
 import { rpcSolanaChain } from "../../../src/chains/solana/rpc-chain";
 import { createTestbed, type Testbed } from "./testbed";
 
@@ -159,5 +159,39 @@ describe("solana: the JSON-RPC chain access", () => {
     expect(await rail.status(prepared)).toEqual({ state: "expired" }); // never seen, blockhash no longer valid
     handlers.isBlockhashValid = () => ({ context: { slot: 10 }, value: true });
     expect(await rail.status(prepared)).toEqual({ state: "in-flight" });
+  });
+
+  it("bids for block space through the RPC: recent fees for the written accounts, a simulation without signature checks", async () => {
+    handlers.getRecentPrioritizationFees = () => [10, 20, 30, 4_000].map((fee, i) => ({ slot: 100 + i, prioritizationFee: fee }));
+    handlers.simulateTransaction = () => ({ context: { slot: 10 }, value: { err: null, logs: [], accounts: null, unitsConsumed: 6_200, returnData: null } });
+    const rail = new SolanaPayoutRail(rpcSolanaChain(url), "devnet", bed.mint, bed.settlement, { computeBudget: { maxMicroLamports: 1_000n, percentile: 75 } });
+    const holder = await bed.newUser(0n);
+    const prepared = await rail.prepare([{ id: "p2", to: holder.address, amount: 9n }]);
+    expect(JSON.parse(prepared.lifetime)).toMatchObject({ computeUnitLimit: computeUnitLimit(6_200n), microLamportsPerUnit: "30" });
+    const feeCall = calls.findLast((c) => c.method === "getRecentPrioritizationFees")!;
+    expect(feeCall.params[0]).toEqual([bed.settlement.address, await associatedTokenAccount(bed.settlement.address, bed.mint), await associatedTokenAccount(holder.address, bed.mint)]);
+    const simCall = calls.findLast((c) => c.method === "simulateTransaction")!;
+    expect(simCall.params[1]).toMatchObject({ encoding: "base64", sigVerify: false, replaceRecentBlockhash: false });
+    // The simulated transaction asked for the most units; the signed one asks for what it used plus headroom.
+    expect(simCall.params[0]).not.toBe(prepared.wire);
+  });
+
+  it("credits what the deposit account's balance rose by when that is less than the transfer (a transfer fee)", async () => {
+    const plain = handlers.getTransaction!;
+    handlers.getTransaction = (params) => {
+      const tx = plain(params) as { meta: { preTokenBalances: unknown[]; postTokenBalances: Array<{ accountIndex: number; mint: string; uiTokenAmount: { amount: string } }> } };
+      const deposit = tx.meta.postTokenBalances.find(
+        (b) => b.accountIndex === (tx as unknown as { transaction: { message: { accountKeys: string[] } } }).transaction.message.accountKeys.indexOf(bed.depositAccount),
+      )!;
+      tx.meta.preTokenBalances = [{ ...deposit, uiTokenAmount: { amount: "1000", decimals: 6, uiAmount: 0.001, uiAmountString: "0.001" } }];
+      deposit.uiTokenAmount = { ...deposit.uiTokenAmount, amount: "1247" };
+      return tx;
+    };
+    try {
+      const scan = await new SolanaDepositSource(rpcSolanaChain(url), "devnet", bed.depositAccount).scan(null, 10);
+      expect(scan.deposits.map((d) => d.amount)).toEqual([247n]);
+    } finally {
+      handlers.getTransaction = plain;
+    }
   });
 });
