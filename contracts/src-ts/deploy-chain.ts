@@ -63,7 +63,11 @@ export interface DeploymentCheck {
 }
 
 /** Why a deployment must not start, one line each (empty: go). Pure: the chain id and balance are passed in. */
-export function deploymentProblems(o: Pick<DeployToChainOptions, "chain" | "settlers" | "threshold" | "depositToken" | "confirmMainnet" | "stakeToken">, rpcChainId: number, deployerBalance: bigint): string[] {
+export function deploymentProblems(
+  o: Pick<DeployToChainOptions, "chain" | "settlers" | "threshold" | "depositToken" | "confirmMainnet" | "stakeToken">,
+  rpcChainId: number,
+  deployerBalance: bigint,
+): string[] {
   const preset = CHAIN_PRESETS[o.chain];
   const problems: string[] = [];
   if (rpcChainId !== preset.id) problems.push(`the RPC endpoint is chain ${rpcChainId}, not ${o.chain} (${preset.id})`);
