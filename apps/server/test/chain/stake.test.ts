@@ -36,6 +36,7 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
   let requesterWallet: LocalChain["anvil"]["wallets"][number];
   let strangerWallet: LocalChain["anvil"]["wallets"][number];
   let providerRowId: string;
+  let later: string;
 
   const adapter = (): ChainAdapter => net.server.chain!;
   const db = () => net.db.prisma;
@@ -62,12 +63,12 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     return c;
   };
   /** QA's verdict "wrong result" on one execution of the provider (the real slash path, in one transaction). */
-  const wrongResult = (price: bigint, wronged?: { requesterId: string; paid: bigint; taskId: string }) =>
+  const wrongResult = (price: bigint, wronged?: { requesterId: string; paid: bigint; taskId: string }, who = { providerId: providerRowId, accountId: provider }) =>
     db().$transaction((tx) =>
       recordCheckedVerdict(
         tx,
         DEFAULT_QA_POLICY,
-        { assignmentId: "asg_none", taskId: wronged?.taskId ?? "task_none", providerId: providerRowId, accountId: provider, backend: "cpu", price },
+        { assignmentId: "asg_none", taskId: wronged?.taskId ?? "task_none", providerId: who.providerId, accountId: who.accountId, backend: "cpu", price },
         false,
         wronged ? { verdict: "overturned", wronged } : {},
       ),
@@ -127,7 +128,7 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     expect(await getLedgerBalance(net.db, "system:chain_stake")).toBe(pool);
     expect((await conservation()).counted).toBe(6_000n);
 
-    const later = (await createAccount(net.server.app)).accountId;
+    later = (await createAccount(net.server.app)).accountId;
     await db().account.update({ where: { id: later }, data: { walletAddress: strangerWallet.account.address.toLowerCase() } });
     await adapter().stake.tick();
     await adapter().stake.tick();
@@ -228,5 +229,47 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     expect((await getLedgerBalance(net.db, "system:treasury")) - treasuryLedger).toBe(500n);
     const c = await conservation();
     expect(c).toMatchObject({ counted: 700n, slashedOnChain: 5_000n, slashedCounted: 5_000n });
+  });
+
+  it("a slash the chain can only partly execute (the stake withdrawn before it landed) is mirrored as executed: the requester keeps its share in the ledger", async () => {
+    // The wallet linked late (700 counted) is a provider too; QA slashes it 700, 100 owed to the requester.
+    const rowId = `prv_late_${later.slice(-8)}`;
+    await db().provider.create({ data: { id: rowId, accountId: later, name: "late", kind: "native", backend: "cpu", region: "local", price: 100n, specs: {} } });
+    const requesterBalance = (await getBalances(net.db, requester)).balance;
+    const claimableBefore = await claimable(requesterWallet.account.address);
+    await wrongResult(100n, { requesterId: requester, paid: 100n, taskId: "task_late" }, { providerId: rowId, accountId: later });
+    const row = (await db().chainSlash.findFirst({ where: { accountId: later } }))!;
+    expect(row).toMatchObject({ status: "pending", amount: 700n, beneficiaryAmount: 100n });
+    // Before the server sends it, the provider unstakes and withdraws everything on chain.
+    const receipt = await stakeCall(strangerWallet, "requestUnstake", 700n);
+    const [log] = parseEventLogs({ abi: stakingAbi, logs: receipt.logs, eventName: "UnstakeRequested" });
+    await anvil().testClient.increaseTime({ seconds: Number(log!.args.unbondingEnd - (await anvil().publicClient.getBlock()).timestamp) + 1 });
+    await anvil().testClient.mine({ blocks: 1 });
+    await mined(strangerWallet.writeContract({ address: chain.addresses.staking, abi: stakingAbi, functionName: "withdrawStake" }));
+
+    await adapter().tick();
+    await adapter().tick();
+    expect(await db().chainSlash.findUnique({ where: { id: row.id } })).toMatchObject({ status: "confirmed", amount: 700n, slashed: 0n });
+    expect(await stakeOf(strangerWallet.account.address)).toMatchObject({ staked: 0n, unbonding: 0n });
+    expect(await db().chainStaker.findFirst({ where: { accountId: later } })).toMatchObject({ active: 0n, unbonding: 0n, overdrawn: 0n, slashed: 0n });
+    // Nothing reached the requester's wallet, so its share stays in its ledger balance (from the treasury).
+    expect(await claimable(requesterWallet.account.address)).toBe(claimableBefore);
+    expect((await getBalances(net.db, requester)).balance - requesterBalance).toBe(100n);
+    expect(await ledgerStake(later)).toBe(0n);
+    expect(await conservation()).toMatchObject({ counted: 0n, slashedOnChain: 5_000n, slashedCounted: 5_000n });
+  });
+
+  it("the conservation check reports a count that disagrees with the chain or the ledger", async () => {
+    const wallet = providerWallet.account.address.toLowerCase();
+    await db().chainStaker.update({ where: { chainId_wallet: { chainId: chain.chainId, wallet } }, data: { active: { increment: 5n } } });
+    const a = adapter();
+    const c = await checkStakeConservation(net.server.app, a.cfg, a.clients);
+    expect(c.violations).toEqual([
+      expect.stringContaining(`wallet ${wallet} (account ${provider}): on chain 0`),
+      `account ${provider}: the ledger's on-chain-stake mirror is 0, the chain count 5`,
+      "−balance(system:chain_stake) is 0, Σ counted on-chain stake 5",
+    ]);
+    await db().chainStaker.update({ where: { chainId_wallet: { chainId: chain.chainId, wallet } }, data: { active: { decrement: 5n } } });
+    await conservation();
   });
 });
