@@ -161,6 +161,9 @@ export class SlashSubmitter {
   /** `confirmed` with what the chain took (once: the status guard); a shortfall mirrored (see the module comment). */
   private async confirm(row: SlashRow, executed: Executed): Promise<void> {
     await this.app.db.prisma.$transaction(async (tx) => {
+      // QA's slash locks the provider's account, then the requester's, then the ChainStaker rows: the same order here.
+      await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${row.accountId} FOR UPDATE`;
+      if (row.beneficiaryAccountId) await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${row.beneficiaryAccountId} FOR UPDATE`;
       const n = await tx.$executeRaw`
         UPDATE "ChainSlash" SET status = 'confirmed', slashed = ${executed.slashed}, "blockNumber" = ${executed.blockNumber}, "txHash" = ${executed.txHash.toLowerCase()},
           "confirmedAt" = ${new Date()}, "updatedAt" = ${new Date()}, "lastError" = NULL

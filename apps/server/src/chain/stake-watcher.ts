@@ -249,9 +249,19 @@ export class StakeWatcher {
     return move !== 0n ? "counted" : "recorded";
   }
 
-  /** The wallet's ChainStaker row, locked (created, linked to the account whose wallet it is, on first sight). */
+  /**
+   * The wallet's ChainStaker row, locked (created, linked to the account whose wallet it is, on first
+   * sight). The account row is locked first, the order QA's slash takes them in (qa/verdicts.ts: the
+   * provider's account, then its ChainStaker rows), so the two never wait on each other in a cycle.
+   */
   private async lockStaker(tx: Tx, wallet: string): Promise<{ accountId: string | null; active: bigint; unbonding: bigint; overdrawn: bigint; slashed: bigint }> {
-    const [account] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE "walletAddress" = ${wallet}`;
+    const [known] = await tx.$queryRaw<Array<{ accountId: string | null }>>`
+      SELECT "accountId" FROM "ChainStaker" WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet}`;
+    const [account] = known?.accountId
+      ? await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE id = ${known.accountId} FOR UPDATE`
+      : known
+        ? []
+        : await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE "walletAddress" = ${wallet} FOR UPDATE`;
     await tx.$executeRaw`
       INSERT INTO "ChainStaker" ("chainId", wallet, "accountId", "updatedAt") VALUES (${this.cfg.chainId}, ${wallet}, ${account?.id ?? null}, ${new Date()})
       ON CONFLICT ("chainId", wallet) DO NOTHING`;
@@ -279,7 +289,7 @@ export class StakeWatcher {
       WHERE s."chainId" = ${this.cfg.chainId} AND s."accountId" IS NULL`;
     for (const { wallet } of rows) {
       await this.app.db.prisma.$transaction(async (tx) => {
-        const [account] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE "walletAddress" = ${wallet}`;
+        const [account] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE "walletAddress" = ${wallet} FOR UPDATE`;
         const [row] = await tx.$queryRaw<Array<{ active: bigint }>>`
           SELECT active FROM "ChainStaker" WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet} AND "accountId" IS NULL FOR UPDATE`;
         if (!account || !row) return;
