@@ -4,7 +4,7 @@
  * CHAIN set (ticks driven by the test), real QA code deciding the slashes.
  *
  * - a provider's on-chain stake is counted in its ledger stake once, across a restart and a replayed
- *   scan, and cannot be unstaked through the ledger;
+ *   scan, is what the dispatcher's stake rule sees, and cannot be unstaked through the ledger;
  * - stake from a wallet linked to no account is recorded and not counted (until an account links it);
  * - an unstake request on chain leaves the counted stake; the withdrawal after unbonding only the record;
  * - a QA slash of a provider staked on chain is executed on chain once across a crash between send and
@@ -26,6 +26,8 @@ import { stakeFunds, unstakeFunds } from "../../src/services/stake";
 import { recordCheckedVerdict } from "../../src/qa/verdicts";
 import { DEFAULT_QA_POLICY } from "../../src/qa/policy";
 import { createChainClients } from "../../src/chain/clients";
+import { loadCandidateFacts } from "../../src/qa/candidates";
+import { eligibleCandidates } from "../../src/scheduler/plan";
 
 describeDb("chain: stake on chain counted in the ledger, QA slashes executed on chain", () => {
   let chain: LocalChain;
@@ -62,6 +64,12 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
     return c;
   };
+  /** Whether the dispatcher's stake rule lets the provider take one execution at `price` (slashMultiple × price of stake). */
+  const eligibleAt = (price: bigint) =>
+    db().$transaction(async (tx) => {
+      const facts = await loadCandidateFacts(tx, [providerRowId]);
+      return eligibleCandidates([{ id: providerRowId, accountId: provider, backend: "cpu", price }], facts, DEFAULT_QA_POLICY).length === 1;
+    });
   /** QA's verdict "wrong result" on one execution of the provider (the real slash path, in one transaction). */
   const wrongResult = (price: bigint, wronged?: { requesterId: string; paid: bigint; taskId: string }, who = { providerId: providerRowId, accountId: provider }) =>
     db().$transaction((tx) =>
@@ -93,6 +101,7 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
 
   it("counts a provider's on-chain stake in its ledger stake once, across a restart and a replayed scan", async () => {
     const pool = await getLedgerBalance(net.db, "system:chain_stake");
+    expect(await eligibleAt(500n)).toBe(false);
     const registered = await stakeCall(providerWallet, "registerProvider", 5_000n);
     await adapter().tick();
     expect(await ledgerStake(provider)).toBe(5_000n);
@@ -111,6 +120,9 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     await adapter().tick();
     expect(await ledgerStake(provider)).toBe(6_000n);
     expect(await db().chainStaker.findFirst({ where: { accountId: provider } })).toMatchObject({ active: 6_000n, unbonding: 0n });
+    // Matching counts it: 10 × 500 is covered by 6,000 on chain, 10 × 700 is not.
+    expect(await eligibleAt(500n)).toBe(true);
+    expect(await eligibleAt(700n)).toBe(false);
 
     // The ledger cannot hand out stake the chain holds: it leaves through requestUnstake only.
     await expect(unstakeFunds(net.server.app, provider, 1n)).rejects.toMatchObject({ code: "INSUFFICIENT_FUNDS" });
