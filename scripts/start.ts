@@ -76,7 +76,11 @@ if (wantChain) {
     // anvilBinary() throws where npm has no anvil (not Linux x64) and ANVIL_BIN is unset; a binary
     // that is not there or not executable is caught here rather than by the spawn.
     accessSync(anvilBinary(), fsConstants.X_OK);
-    localChain = await startLocalChain({ dataDir: path.join(path.resolve(process.env.DATA_DIR ?? "./.stun"), "chain") });
+    // STUN_CHAIN_STAKE_TOKEN=ledger: providers stake mUSD (counted in the ledger) instead of STUN, at the chain's first deployment.
+    localChain = await startLocalChain({
+      dataDir: path.join(path.resolve(process.env.DATA_DIR ?? "./.stun"), "chain"),
+      stakeToken: process.env.STUN_CHAIN_STAKE_TOKEN === "ledger" ? "ledger" : "stun",
+    });
     // The server settles on it; deposits are credited after one block, polled twice a second.
     Object.assign(process.env, localChain.env);
     // anvil listens on a free port that changes at every start; browsers and wallets get a stable

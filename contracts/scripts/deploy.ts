@@ -5,8 +5,12 @@
  *
  *   npm run deploy -w @stun/contracts -- --chain base-sepolia --rpc-url https://… \
  *     --deployer-key-file ./deployer.key --settlers 0xA…,0xB…,0xC… --threshold 2 \
- *     [--deposit-token 0x… (e.g. USDC)] [--guardian 0x…] [--treasury 0x…] \
+ *     [--deposit-token 0x… (e.g. USDC)] [--stake-token stun|ledger] [--guardian 0x…] [--treasury 0x…] \
  *     [--out deployments/base-sepolia.json] [--env-out deploy.env] [--yes-mainnet]
+ *
+ * `--stake-token` picks the token providers stake in Staking, for good (it is immutable): `stun`
+ * (the default) or `ledger`, the deposit token, whose on-chain stake the server then counts in the
+ * ledger base unit for base unit (docs/CHAIN.md "Stake on chain").
  *
  * The deployer key is read from a file (mode 0600 or stricter; never from the command line, where
  * other users could read it). Nothing is sent when a check fails: a chain id that is not the named
@@ -17,7 +21,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Address, Hex } from "viem";
 import { CHAIN_NAMES, type ChainName } from "../src-ts/chains";
-import { deployToChain } from "../src-ts/deploy-chain";
+import { type StakeTokenChoice, deployToChain } from "../src-ts/deploy-chain";
 import { readPrivateFile } from "../src-ts/private-file";
 
 /** The deployer's key from a file only its owner can read (readPrivateFile, as the server reads its secrets). */
@@ -37,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
       settlers: { type: "string" },
       threshold: { type: "string" },
       "deposit-token": { type: "string" },
+      "stake-token": { type: "string" },
       guardian: { type: "string" },
       treasury: { type: "string" },
       out: { type: "string" },
@@ -55,6 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     settlers,
     threshold: Number(values.threshold),
     ...(values["deposit-token"] ? { depositToken: values["deposit-token"] as Address } : {}),
+    ...(values["stake-token"] ? { stakeToken: values["stake-token"] as StakeTokenChoice } : {}),
     ...(values.guardian ? { guardian: values.guardian as Address } : {}),
     ...(values.treasury ? { treasury: values.treasury as Address } : {}),
     confirmMainnet: values["yes-mainnet"],

@@ -26,11 +26,21 @@ export interface DeployToChainOptions {
   depositToken?: Address;
   guardian?: Address;
   treasury?: Address;
+  /**
+   * The token providers stake: "stun" (default) or "ledger", the deposit token (needs
+   * `depositToken`), so that on-chain stake counts in the server's ledger base unit for base unit
+   * (docs/CHAIN.md "Stake on chain"). Fixed for the deployment (Staking's stakeToken is immutable).
+   */
+  stakeToken?: StakeTokenChoice;
   /** Required for a mainnet. */
   confirmMainnet?: boolean;
   /** Deployment parameters passed through (dispute window, unbonding delay, fee shares …). */
   params?: Omit<DeployStunOptions, "publicClient" | "settlers" | "settlerThreshold" | "guardian" | "treasury" | "allowedTokens">;
 }
+
+/** Which token Staking takes: STUN, or the ledger (deposit) token. */
+export type StakeTokenChoice = "stun" | "ledger";
+export const STAKE_TOKEN_CHOICES: readonly StakeTokenChoice[] = ["stun", "ledger"];
 
 export interface ChainDeploymentRecord extends Omit<StunDeployment, "blockNumber" | "marketplaceBlockNumber"> {
   chain: ChainName;
@@ -41,6 +51,8 @@ export interface ChainDeploymentRecord extends Omit<StunDeployment, "blockNumber
   settlers: Address[];
   threshold: number;
   depositToken: Address;
+  /** "stun" or "ledger": what `stakeToken` is. */
+  stakeTokenChoice: StakeTokenChoice;
   deployedAt: string;
 }
 
@@ -51,7 +63,11 @@ export interface DeploymentCheck {
 }
 
 /** Why a deployment must not start, one line each (empty: go). Pure: the chain id and balance are passed in. */
-export function deploymentProblems(o: Pick<DeployToChainOptions, "chain" | "settlers" | "threshold" | "depositToken" | "confirmMainnet">, rpcChainId: number, deployerBalance: bigint): string[] {
+export function deploymentProblems(
+  o: Pick<DeployToChainOptions, "chain" | "settlers" | "threshold" | "depositToken" | "confirmMainnet" | "stakeToken">,
+  rpcChainId: number,
+  deployerBalance: bigint,
+): string[] {
   const preset = CHAIN_PRESETS[o.chain];
   const problems: string[] = [];
   if (rpcChainId !== preset.id) problems.push(`the RPC endpoint is chain ${rpcChainId}, not ${o.chain} (${preset.id})`);
@@ -62,6 +78,10 @@ export function deploymentProblems(o: Pick<DeployToChainOptions, "chain" | "sett
   if (new Set(o.settlers.map((a) => a.toLowerCase())).size !== o.settlers.length) problems.push("the same settler twice");
   if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > o.settlers.length) problems.push(`threshold ${o.threshold} must be within 1..${o.settlers.length}`);
   if (o.depositToken !== undefined && !isAddress(o.depositToken, { strict: false })) problems.push(`deposit token ${o.depositToken} is not an address`);
+  if (o.stakeToken !== undefined && !STAKE_TOKEN_CHOICES.includes(o.stakeToken)) problems.push(`stake token ${JSON.stringify(o.stakeToken)} must be one of ${STAKE_TOKEN_CHOICES.join(", ")}`);
+  if (o.stakeToken === "ledger" && (o.depositToken === undefined || /^0x0{40}$/i.test(o.depositToken))) {
+    problems.push("a ledger-token stake needs the ledger token: pass --deposit-token (an ERC-20, not ETH)");
+  }
   if (deployerBalance === 0n) problems.push("the deployer has no gas money on this chain");
   return problems;
 }
@@ -72,7 +92,11 @@ export function deploymentProblems(o: Pick<DeployToChainOptions, "chain" | "sett
  * allowed, Staking wired to the marketplace, the governor as the timelock's proposer, and the
  * deployer no longer the timelock's admin.
  */
-export async function checkDeployment(client: PublicClient, d: StunDeployment, expected: { settlers: readonly Address[]; threshold: number; depositToken: Address }): Promise<DeploymentCheck[]> {
+export async function checkDeployment(
+  client: PublicClient,
+  d: StunDeployment,
+  expected: { settlers: readonly Address[]; threshold: number; depositToken: Address; stakeToken?: Address },
+): Promise<DeploymentCheck[]> {
   const checks: DeploymentCheck[] = [];
   const check = (what: string, ok: boolean, detail?: string) => checks.push({ what, ok, ...(detail !== undefined ? { detail } : {}) });
   for (const [name, address] of Object.entries({ token: d.token, timelock: d.timelock, governor: d.governor, marketplace: d.marketplace, staking: d.staking })) {
@@ -89,6 +113,8 @@ export async function checkDeployment(client: PublicClient, d: StunDeployment, e
   check("deposit token allowed", await read<boolean>("isTokenAllowed", [expected.depositToken]), expected.depositToken);
   const stakingMarketplace = (await client.readContract({ address: d.staking, abi: stakingAbi, functionName: "marketplace" })) as Address;
   check("staking belongs to the marketplace", getAddress(stakingMarketplace) === d.marketplace, stakingMarketplace);
+  const stakeToken = getAddress((await client.readContract({ address: d.staking, abi: stakingAbi, functionName: "stakeToken" })) as Address);
+  check("stake token", stakeToken === (expected.stakeToken ?? d.token), stakeToken);
   const role = (r: Hex, who: Address) => client.readContract({ address: d.timelock, abi: timelockControllerAbi, functionName: "hasRole", args: [r, who] }) as Promise<boolean>;
   check("governor proposes to the timelock", await role(PROPOSER_ROLE, d.governor));
   check("deployer is not the timelock's admin", !(await role(DEFAULT_ADMIN_ROLE, d.deployer)));
@@ -128,8 +154,9 @@ export async function deployToChain(o: DeployToChainOptions): Promise<{ record: 
     ...(o.guardian ? { guardian: getAddress(o.guardian) } : {}),
     ...(o.treasury ? { treasury: getAddress(o.treasury) } : {}),
     allowedTokens: depositToken === zeroAddress ? [] : [depositToken],
+    stakeToken: o.stakeToken === "ledger" ? depositToken : "stun",
   });
-  const checks = await checkDeployment(publicClient, deployment, { settlers, threshold: o.threshold, depositToken });
+  const checks = await checkDeployment(publicClient, deployment, { settlers, threshold: o.threshold, depositToken, ...(o.stakeToken === "ledger" ? { stakeToken: depositToken } : {}) });
   const record: ChainDeploymentRecord = {
     ...deployment,
     chain: o.chain,
@@ -138,6 +165,7 @@ export async function deployToChain(o: DeployToChainOptions): Promise<{ record: 
     settlers,
     threshold: o.threshold,
     depositToken,
+    stakeTokenChoice: o.stakeToken ?? "stun",
     deployedAt: new Date().toISOString(),
   };
   const failed = checks.filter((c) => !c.ok);

@@ -59,8 +59,14 @@ export interface DeployStunOptions {
   /** Seconds; defaults 1 day and 7 days. */
   disputeWindow?: bigint;
   unbondingDelay?: bigint;
-  /** Smallest stake to register (STUN base units); default 0. */
+  /** Smallest stake to register (stake-token base units); default 0. */
   minStake?: bigint;
+  /**
+   * The token providers stake in {Staking} (fixed for the deployment): "stun" (default) or the
+   * address of another token, e.g. the ledger token (the deposit token the server credits) so that
+   * on-chain stake counts in the ledger base unit for base unit (docs/CHAIN.md "Stake on chain").
+   */
+  stakeToken?: "stun" | Address;
   /** Escrow in native ETH; default true. */
   allowEth?: boolean;
   /** More escrow tokens besides STUN (and ETH). */
@@ -87,6 +93,8 @@ export interface StunDeployment {
   marketplace: Address;
   /** Providers' stake: created by the marketplace's constructor (`staking()`); providers approve and stake here. */
   staking: Address;
+  /** The token Staking takes (`stakeToken()`): STUN (`token`) or the one chosen with `stakeToken`. */
+  stakeToken: Address;
   /** Block of the last deployment transaction. */
   blockNumber: bigint;
   /** Block of the marketplace's deployment: the first block its events can be in (start of event scans). */
@@ -130,7 +138,7 @@ export async function deployStun(walletClient: DeployWalletClient, opts: DeployS
       owner: timelock.address,
       guardian: opts.guardian ?? deployer,
       treasury: opts.treasury ?? timelock.address,
-      stakeToken: token.address,
+      stakeToken: opts.stakeToken === undefined || opts.stakeToken === "stun" ? token.address : getAddress(opts.stakeToken),
       settlers: opts.settlers,
       settlerThreshold: opts.settlerThreshold,
       treasuryBps: opts.treasuryBps ?? 1_500,
@@ -175,6 +183,7 @@ export async function deployStun(walletClient: DeployWalletClient, opts: DeployS
     governor: governor.address,
     marketplace: marketplace.address,
     staking: getAddress(staking),
+    stakeToken: getAddress(await publicClient.readContract({ address: marketplace.address, abi: computeMarketplaceAbi, functionName: "stakeToken" })),
     blockNumber,
     marketplaceBlockNumber: marketplace.blockNumber,
   };

@@ -14,6 +14,7 @@ import { ANVIL_MNEMONIC, type Anvil, startAnvil } from "../src-ts/anvil";
 import { CHAIN_PRESETS } from "../src-ts/chains";
 import { deployMockToken } from "../src-ts/deploy";
 import { deployToChain, deploymentProblems } from "../src-ts/deploy-chain";
+import { stakingAbi } from "../src-ts/generated";
 import { main as deployCli } from "../scripts/deploy";
 
 const BASE_SEPOLIA = CHAIN_PRESETS["base-sepolia"].id;
@@ -93,6 +94,29 @@ describe("deploying to a public chain (dry run on anvil as Base Sepolia)", () =>
     await expect(refused({ deployerKey: broke })).rejects.toThrow("the deployer has no gas money");
     expect(await nonceOf(deployer)).toBe(before);
     expect(await nonceOf(privateKeyToAccount(broke).address)).toBe(0);
+  });
+
+  it("--stake-token ledger makes Staking take the deposit token; stun (the default) STUN; ledger without a deposit token is refused", async () => {
+    const stakeTokenOf = (staking: Address) => anvil.publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "stakeToken" });
+    const keyFile = join(dir, "stake.key");
+    writeFileSync(keyFile, `${keyOf(0)}\n`);
+    chmodSync(keyFile, 0o600);
+    const out = join(dir, "stake-ledger.json");
+    const args = ["--chain", "base-sepolia", "--rpc-url", anvil.rpcUrl, "--deployer-key-file", keyFile, "--settlers", settlers.join(","), "--threshold", "2"];
+    await deployCli([...args, "--deposit-token", usdc, "--stake-token", "ledger", "--out", out]);
+    const ledger = JSON.parse(readFileSync(out, "utf8")) as { staking: Address; stakeToken: Address; token: Address; stakeTokenChoice: string };
+    expect(ledger).toMatchObject({ stakeToken: usdc, stakeTokenChoice: "ledger" });
+    expect(await stakeTokenOf(ledger.staking)).toBe(usdc);
+
+    const { record, checks } = await deployToChain({ chain: "base-sepolia", rpcUrl: anvil.rpcUrl, deployerKey: keyOf(0), settlers, threshold: 2, depositToken: usdc });
+    expect(checks.find((c) => c.what === "stake token")).toMatchObject({ ok: true, detail: record.token });
+    expect(record).toMatchObject({ stakeToken: record.token, stakeTokenChoice: "stun" });
+    expect(await stakeTokenOf(record.staking)).toBe(record.token);
+
+    const before = await nonceOf(anvil.accounts[0]!.address);
+    await expect(deployCli([...args, "--stake-token", "ledger"])).rejects.toThrow("a ledger-token stake needs the ledger token: pass --deposit-token");
+    await expect(deployCli([...args, "--stake-token", "usdc"])).rejects.toThrow('stake token "usdc" must be one of stun, ledger');
+    expect(await nonceOf(anvil.accounts[0]!.address)).toBe(before);
   });
 
   it("asks for --yes-mainnet on a mainnet (the rule, without a mainnet)", () => {

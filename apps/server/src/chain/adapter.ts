@@ -13,6 +13,8 @@ import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 import { DepositWatcher } from "./deposits";
 import { SettlementSubmitter, errorText } from "./settlements";
+import { SlashSubmitter } from "./slashes";
+import { StakeWatcher } from "./stake-watcher";
 import { WithdrawalSubmitter } from "./withdrawals";
 
 export type { ChainInfo, ChainToken };
@@ -22,6 +24,9 @@ export class ChainAdapter implements ChainPort {
   readonly deposits: DepositWatcher;
   readonly settlements: SettlementSubmitter;
   readonly withdrawals: WithdrawalSubmitter;
+  /** On-chain stake counted in the ledger, and QA slashes executed on chain (docs/CHAIN.md "Stake on chain"). */
+  readonly stake: StakeWatcher;
+  readonly slashes: SlashSubmitter;
   info!: ChainInfo;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -35,6 +40,8 @@ export class ChainAdapter implements ChainPort {
     this.deposits = new DepositWatcher(app, cfg, this.clients);
     this.settlements = new SettlementSubmitter(app, cfg, this.clients);
     this.withdrawals = new WithdrawalSubmitter(app, cfg, this.clients);
+    this.stake = new StakeWatcher(app, cfg, this.clients);
+    this.slashes = new SlashSubmitter(app, cfg, this.clients);
   }
 
   /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */
@@ -94,7 +101,7 @@ export class ChainAdapter implements ChainPort {
     };
   }
 
-  /** One full round (deposits, settlements, withdrawals); each part's error is logged, not thrown. */
+  /** One full round (deposits, settlements, withdrawals, stake, slashes); each part's error is logged, not thrown. */
   async tick(): Promise<void> {
     if (this.running) return this.running;
     this.running = (async () => {
@@ -102,6 +109,8 @@ export class ChainAdapter implements ChainPort {
         ["deposits", () => this.deposits.tick()],
         ["settlements", () => this.settlements.tick()],
         ["withdrawals", () => this.withdrawals.tick()],
+        ["stake", () => this.stake.tick()],
+        ["slashes", () => this.slashes.tick()],
       ] as const) {
         if (this.stopped) return;
         try {

@@ -10,4 +10,7 @@ export { chainBalance, type ChainBalance } from "./ledger";
 export { type LocalChain, type LocalChainAddresses, type LocalChainOptions, startLocalChain } from "./local";
 export { type RpcForwarder, refusedMethod, startRpcForwarder, webAppOrigins } from "./rpc-forwarder";
 export { SettlementSubmitter, type SettlementEntry } from "./settlements";
+export { SlashSubmitter } from "./slashes";
+export { checkStakeConservation, type StakeConservation } from "./stake-conservation";
+export { StakeWatcher } from "./stake-watcher";
 export { WithdrawalSubmitter, type WithdrawalView } from "./withdrawals";

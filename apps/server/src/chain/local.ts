@@ -23,12 +23,19 @@ export interface LocalChainOptions {
   demoFunds?: bigint;
   /** Seconds between a settlement and its payouts becoming claimable; default 60 (the contract's minimum). */
   disputeWindow?: bigint;
+  /**
+   * The token providers stake in Staking (deploy time only: a resumed chain keeps its own):
+   * "stun" (default) or "ledger" (mUSD), whose stake the server counts in the ledger (docs/CHAIN.md "Stake on chain").
+   */
+  stakeToken?: "stun" | "ledger";
 }
 
 export interface LocalChainAddresses {
   marketplace: Address;
   /** Providers' on-chain stake (created by the marketplace). */
   staking: Address;
+  /** The token Staking takes (STUN or mUSD); absent in a state saved before it was recorded: STUN. */
+  stakeToken?: Address;
   /** The ledger token (mUSD): deposits in it are credited base unit for base unit. */
   token: Address;
   stunToken: Address;
@@ -105,6 +112,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         disputeWindow: window,
         unbondingDelay: window,
         allowedTokens: [token],
+        stakeToken: opts.stakeToken === "ledger" ? token : "stun",
         timelockDelay: 60n,
         votingDelay: 1,
         votingPeriod: 20,
@@ -123,6 +131,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         addresses: {
           marketplace: d.marketplace,
           staking: d.staking,
+          stakeToken: d.stakeToken,
           token: getAddress(token),
           stunToken: d.token,
           timelock: d.timelock,

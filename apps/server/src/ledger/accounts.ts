@@ -7,6 +7,7 @@
  * - `system:treasury`     → the marketplace's 15% share and slashed stake
  * - `system:mint`         → source of faucet/deposit money: its balance is minus everything minted
  * - `system:chain`        → source of on-chain deposits (same role as mint)
+ * - `system:chain_stake`  → source of on-chain stake counted in providers' stake (chain/stake-watcher.ts)
  *
  * System accounts have no Account row: their balance is the sum of their entries
  * (see getLedgerBalance). Only `acct:` accounts have cached columns.
@@ -18,7 +19,8 @@ export type Bucket = "available" | "escrow" | "stake";
 export const SYSTEM_TREASURY = "system:treasury";
 export const SYSTEM_MINT = "system:mint";
 export const SYSTEM_CHAIN = "system:chain";
-export const SYSTEM_ACCOUNTS = [SYSTEM_TREASURY, SYSTEM_MINT, SYSTEM_CHAIN] as const;
+export const SYSTEM_CHAIN_STAKE = "system:chain_stake";
+export const SYSTEM_ACCOUNTS = [SYSTEM_TREASURY, SYSTEM_MINT, SYSTEM_CHAIN, SYSTEM_CHAIN_STAKE] as const;
 export type SystemAccount = (typeof SYSTEM_ACCOUNTS)[number];
 
 /** The Account column that caches each bucket. */

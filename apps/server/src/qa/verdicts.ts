@@ -6,6 +6,7 @@
  */
 import type { Tx } from "../db/database";
 import { slash } from "../ledger";
+import { queueChainSlash } from "../ledger/chain-stake";
 import { DEFAULT_QA_POLICY, afterChecked, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
 import { loadProviderIdentities, loadSiblingCandidates } from "./candidates";
 import { addVerdict, reputationScore } from "./reputation";
@@ -128,7 +129,8 @@ async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTr
 
 /**
  * Takes slashMultiple × the execution's price (at least minSlash, at most the stake) from the
- * provider's account stake: to the wronged requester what it paid, the rest to the treasury.
+ * provider's account stake: to the wronged requester what it paid, the rest to the treasury. Stake
+ * counted from the chain goes first and is slashed on chain as well (ledger/chain-stake.ts).
  */
 async function slashProvider(tx: Tx, policy: QaPolicy, j: Judged, wronged: Wronged | undefined): Promise<bigint> {
   // FOR UPDATE: a claim reading this stake (FOR KEY SHARE, qa/candidates.ts) waits for the slash.
@@ -139,6 +141,14 @@ async function slashProvider(tx: Tx, policy: QaPolicy, j: Judged, wronged: Wrong
   await slash(tx, j.accountId, amount, {
     toTreasury: split.toTreasury,
     ...(split.toRequester > 0n ? { toAccountId: wronged!.requesterId } : {}),
+    taskId: wronged?.taskId ?? j.taskId,
+  });
+  // The part backed by on-chain stake is executed on chain too (chain/slashes.ts).
+  await queueChainSlash(tx, {
+    accountId: j.accountId,
+    amount,
+    toRequester: split.toRequester,
+    ...(wronged ? { requesterId: wronged.requesterId } : {}),
     taskId: wronged?.taskId ?? j.taskId,
   });
   await tx.$executeRaw`UPDATE "Provider" SET slashed = slashed + ${amount} WHERE id = ${j.providerId}`;

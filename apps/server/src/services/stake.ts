@@ -8,6 +8,7 @@ import { StunError, type AccountView } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
 import { stake, unstake } from "../ledger";
+import { chainStakeCounted } from "../ledger/chain-stake";
 import { clientOf, type DbLike } from "../ledger/db";
 import { DEFAULT_QA_POLICY } from "../qa/policy";
 import { LIVE_STATUSES } from "../tasks/statuses";
@@ -57,14 +58,20 @@ export async function stakeFunds(app: AppContext, accountId: string, amount: big
 /**
  * stake → balance. INSUFFICIENT_FUNDS (402) when the stake is short; STAKE_LOCKED (409) when what
  * would stay staked no longer covers the account's live executions (`details.unlocked` is the most
- * that can be unstaked now). The account row is locked while the live executions are counted.
+ * that can be unstaked now). The account row is locked while the live executions are counted. Stake
+ * counted from the chain (ledger/chain-stake.ts) cannot be unstaked here: it leaves through the Staking contract.
  */
 export async function unstakeFunds(app: AppContext, accountId: string, amount: bigint): Promise<AccountView> {
   assertPositive(amount);
   await app.db.prisma.$transaction(async (tx) => {
     const { stake: staked } = await lockAccount(tx, accountId);
-    if (staked < amount) {
-      throw new StunError("INSUFFICIENT_FUNDS", `your stake is ${staked}; cannot unstake ${amount}`, { have: staked.toString(), need: amount.toString() });
+    // Stake counted from the chain leaves through the Staking contract only (requestUnstake).
+    const onChain = await chainStakeCounted(tx, accountId);
+    if (staked - onChain < amount) {
+      throw new StunError("INSUFFICIENT_FUNDS", `your stake is ${staked}${onChain > 0n ? ` (${onChain} of it on chain, unstaked there)` : ""}; cannot unstake ${amount}`, {
+        have: (staked - onChain).toString(),
+        need: amount.toString(),
+      });
     }
     const locked = await liveStakeAtRisk(tx, accountId, app.config.qa.slashMultiple);
     if (staked - amount < locked) {
