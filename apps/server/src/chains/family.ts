@@ -14,9 +14,9 @@ export interface ObservedDeposit {
   family: ChainFamily;
   /** The family's network name (Solana: devnet | testnet | mainnet-beta | localnet). */
   network: string;
-  /** Transaction signature (Solana) / message hash (TON). */
+  /** Transaction signature (Solana) / message hash (TON) / transaction hash (EVM). */
   txId: string;
-  /** Instruction / message index within the transaction: (txId, index) is unique. */
+  /** Instruction / message / log index within the transaction: (txId, index) is unique. */
   index: number;
   /** The memo / forward-payload text naming the Stun account; null when there is none. */
   accountTag: string | null;
@@ -26,7 +26,7 @@ export interface ObservedDeposit {
   amount: bigint;
   /** Who sent it (Solana: the source token account's authority). */
   from: string;
-  /** Slot (Solana) / logical time (TON). */
+  /** Slot (Solana) / logical time (TON) / block number (EVM). */
   slotOrLt: bigint;
   /** Whether the chain can no longer revert it (Solana: finalized). Sources return only final ones. */
   final: boolean;
@@ -37,6 +37,13 @@ export interface DepositScan {
   deposits: ObservedDeposit[];
   /** The position after them (unchanged when nothing new); stored as the next scan's cursor. */
   cursor: string | null;
+  /**
+   * The slot / block range (inclusive) this scan read completely, for sources whose chain can
+   * take a final-looking deposit back (EVM: a reorg deeper than the confirmations, seen when the
+   * cursor's block changed and the scan rewound). A deposit recorded in that range that the scan
+   * did not return is gone: external-deposits.ts takes its credit back. Absent: nothing is checked.
+   */
+  covered?: { from: bigint; to: bigint };
 }
 
 /** Where deposits come from: one address (Solana token account, TON contract) of one network. */
