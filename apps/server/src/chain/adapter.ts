@@ -1,6 +1,6 @@
 /**
  * The chain adapter: checks the configured chain and contract at start, then runs the deposit
- * watcher, the settlement submitter and the withdrawal submitter one after the other every
+ * scanner (deposits.ts), the settlement submitter and the withdrawal submitter one after the other every
  * CHAIN_POLL_MS. Each part keeps its state in the database (cursor, rows), so a restart resumes
  * where the last run stopped and a replay never credits or pays twice.
  */
@@ -11,7 +11,7 @@ import type { ChainInfo, ChainPort, ChainToken } from "../chain-port";
 import type { AppContext } from "../context";
 import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
-import { DepositWatcher } from "./deposits";
+import { EvmDeposits } from "./deposits";
 import { SettlementSubmitter, errorText } from "./settlements";
 import { WithdrawalSubmitter } from "./withdrawals";
 
@@ -19,7 +19,7 @@ export type { ChainInfo, ChainToken };
 
 export class ChainAdapter implements ChainPort {
   readonly clients: ChainClients;
-  readonly deposits: DepositWatcher;
+  readonly deposits: EvmDeposits;
   readonly settlements: SettlementSubmitter;
   readonly withdrawals: WithdrawalSubmitter;
   info!: ChainInfo;
@@ -32,7 +32,7 @@ export class ChainAdapter implements ChainPort {
     readonly cfg: ChainConfig,
   ) {
     this.clients = createChainClients(cfg);
-    this.deposits = new DepositWatcher(app, cfg, this.clients);
+    this.deposits = new EvmDeposits(app, cfg, this.clients);
     this.settlements = new SettlementSubmitter(app, cfg, this.clients);
     this.withdrawals = new WithdrawalSubmitter(app, cfg, this.clients);
   }

@@ -14,7 +14,7 @@ import { postTransfer } from "../ledger";
 type Db = Tx | PrismaClient;
 
 export interface ChainBalance {
-  /** Σ credited deposits. */
+  /** Σ credited deposits (ExternalDeposit, family evm; a deposit a reorg took away no longer counts). */
   deposited: bigint;
   /** Σ costs of tasks settled (or being settled) from the deposit. */
   settled: bigint;
@@ -28,8 +28,8 @@ export interface ChainBalance {
 export async function chainBalance(db: Db, chainId: number, accountId: string): Promise<ChainBalance> {
   const [row] = await db.$queryRaw<Array<{ deposited: string; settled: string; withdrawn: string }>>`
     SELECT
-      (SELECT COALESCE(SUM(amount::numeric), 0)::text FROM "ChainDeposit"
-        WHERE "chainId" = ${chainId} AND "accountId" = ${accountId} AND status = 'credited') AS deposited,
+      (SELECT COALESCE(SUM(amount::numeric), 0)::text FROM "ExternalDeposit"
+        WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status = 'credited') AS deposited,
       (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainSettlement"
         WHERE "chainId" = ${chainId} AND "requesterId" = ${accountId} AND status NOT IN ('failed', 'offchain')) AS settled,
       (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainWithdrawal"

@@ -8,13 +8,14 @@
  * (or records the shortfall when the balance was spent), and credits it again once if it comes back.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Hex, getAddress } from "viem";
+import { type Hex, getAddress, parseEventLogs } from "viem";
 import { accountToBytes32, computeMarketplaceAbi, mockERC20Abi } from "@stun/contracts";
 import { DepositScanner } from "../../../src/chains/deposit-scanner";
 import { EvmDepositSource } from "../../../src/chains/evm/deposit-source";
 import { type LocalChain, startLocalChain } from "../../../src/chain";
-import { SYSTEM_TREASURY, available, getBalances, postTransfer } from "../../../src/ledger";
+import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, getBalances, postTransfer } from "../../../src/ledger";
 import { newId } from "../../../src/ids";
+import { DEFAULT_MIGRATIONS_DIR, readMigrations } from "../../../src/db/migrate";
 import { describeDb } from "../../support/database";
 import { expectLedgerInvariantsHold, useLedgerDatabase } from "../../ledger/support";
 
@@ -230,6 +231,65 @@ describeDb("EVM deposits: the marketplace's Deposited logs through the family-ne
     expect(rows[0]).toMatchObject({ status: "credited", slotOrLt: again.blockNumber });
     expect(await scanner().drain()).toMatchObject({ credited: 0, reversed: 0 });
     expect((await getBalances(db(), account)).balance).toBe(55n);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("upgrade: deposits the old watcher recorded in ChainDeposit are copied by the migration and credited nothing twice", async () => {
+    const account = await newAccount();
+    const txHash = await deposit(accountToBytes32(account), 800n);
+    await mine(CONFIRMATIONS);
+    const receipt = await chain.anvil.publicClient.getTransactionReceipt({ hash: txHash });
+    const [log] = parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "Deposited" });
+    const cursorBlock = await chain.anvil.publicClient.getBlock({ blockNumber: receipt.blockNumber + 1n });
+    // What a server before the switch left: the watcher's row, its credit (kind `deposit`) and its cursor, no scanner cursor.
+    const p = db().prisma;
+    await p.externalCursor.deleteMany({ where: { id: source().cursorId } });
+    await p.$transaction(async (tx) => {
+      const { txId } = await postTransfer(tx, {
+        kind: "deposit",
+        entries: [
+          { account: SYSTEM_CHAIN, amount: -800n },
+          { account: available(account), amount: 800n },
+        ],
+      });
+      await tx.chainDeposit.create({
+        data: {
+          id: newId("dep"),
+          chainId: chain.chainId,
+          txHash: txHash.toLowerCase(),
+          logIndex: log!.logIndex,
+          blockNumber: receipt.blockNumber,
+          blockHash: receipt.blockHash.toLowerCase(),
+          accountRef: accountToBytes32(account).toLowerCase(),
+          accountId: account,
+          fromAddress: chain.demoAccounts[0]!.address.toLowerCase(),
+          token: chain.addresses.token.toLowerCase(),
+          amount: "800",
+          status: "credited",
+          ledgerTxId: txId,
+        },
+      });
+      await tx.chainCursor.upsert({
+        where: { id: `deposits:${chain.chainId}:${chain.addresses.marketplace.toLowerCase()}` },
+        create: { id: `deposits:${chain.chainId}:${chain.addresses.marketplace.toLowerCase()}`, chainId: chain.chainId, blockNumber: cursorBlock.number, blockHash: cursorBlock.hash },
+        update: { blockNumber: cursorBlock.number, blockHash: cursorBlock.hash },
+      });
+    });
+    expect((await getBalances(db(), account)).balance).toBe(800n);
+
+    // The upgrade: the migration's statements, then the scanner from the copied cursor.
+    const { sql } = readMigrations(DEFAULT_MIGRATIONS_DIR).find((m) => m.name.endsWith("_evm_deposits_external"))!;
+    for (const statement of sql.split(/;\s*\n/).filter((st) => st.replace(/--.*$/gm, "").trim() !== "")) await p.$executeRawUnsafe(statement);
+    expect(await scanner().cursor()).toBe(`${cursorBlock.number}:${cursorBlock.hash}`);
+    const [row] = await rowsOf(account);
+    expect(row).toMatchObject({ status: "credited", network: String(chain.chainId), txId: txHash.toLowerCase(), index: log!.logIndex, slotOrLt: receipt.blockNumber });
+
+    expect(await scanner().drain()).toMatchObject({ credited: 0, reversed: 0 });
+    const replay = scanner();
+    await replay.setCursor(null);
+    expect(await replay.drain()).toMatchObject({ credited: 0, reversed: 0 });
+    expect((await getBalances(db(), account)).balance).toBe(800n);
+    expect(await rowsOf(account)).toHaveLength(1);
     await expectLedgerInvariantsHold(db());
   });
 });
