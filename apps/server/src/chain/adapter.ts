@@ -13,7 +13,7 @@ import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 import { EvmDeposits } from "./deposits";
 import { SettlementSubmitter, errorText } from "./settlements";
-import { WithdrawalSubmitter } from "./withdrawals";
+import { EvmWithdrawals } from "./withdrawals";
 
 export type { ChainInfo, ChainToken };
 
@@ -21,7 +21,7 @@ export class ChainAdapter implements ChainPort {
   readonly clients: ChainClients;
   readonly deposits: EvmDeposits;
   readonly settlements: SettlementSubmitter;
-  readonly withdrawals: WithdrawalSubmitter;
+  readonly withdrawals: EvmWithdrawals;
   info!: ChainInfo;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -34,7 +34,7 @@ export class ChainAdapter implements ChainPort {
     this.clients = createChainClients(cfg);
     this.deposits = new EvmDeposits(app, cfg, this.clients);
     this.settlements = new SettlementSubmitter(app, cfg, this.clients);
-    this.withdrawals = new WithdrawalSubmitter(app, cfg, this.clients);
+    this.withdrawals = new EvmWithdrawals(app, cfg, this.clients);
   }
 
   /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */

@@ -10,4 +10,4 @@ export { chainBalance, type ChainBalance } from "./ledger";
 export { type LocalChain, type LocalChainAddresses, type LocalChainOptions, startLocalChain } from "./local";
 export { type RpcForwarder, refusedMethod, startRpcForwarder, webAppOrigins } from "./rpc-forwarder";
 export { SettlementSubmitter, type SettlementEntry } from "./settlements";
-export { WithdrawalSubmitter, type WithdrawalView } from "./withdrawals";
+export { EvmWithdrawals, type WithdrawalView } from "./withdrawals";

@@ -18,7 +18,7 @@ export interface ChainBalance {
   deposited: bigint;
   /** Σ costs of tasks settled (or being settled) from the deposit. */
   settled: bigint;
-  /** Σ withdrawals (not failed). */
+  /** Σ withdrawals (ExternalPayout, family evm; not failed). */
   withdrawn: bigint;
   /** What is left of the account's deposit on chain, as the server counts it. */
   available: bigint;
@@ -32,8 +32,8 @@ export async function chainBalance(db: Db, chainId: number, accountId: string): 
         WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status = 'credited') AS deposited,
       (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainSettlement"
         WHERE "chainId" = ${chainId} AND "requesterId" = ${accountId} AND status NOT IN ('failed', 'offchain')) AS settled,
-      (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainWithdrawal"
-        WHERE "chainId" = ${chainId} AND "accountId" = ${accountId} AND status <> 'failed') AS withdrawn`;
+      (SELECT COALESCE(SUM(amount), 0)::text FROM "ExternalPayout"
+        WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status <> 'failed') AS withdrawn`;
   const deposited = BigInt(row?.deposited ?? "0");
   const settled = BigInt(row?.settled ?? "0");
   const withdrawn = BigInt(row?.withdrawn ?? "0");

@@ -66,6 +66,22 @@ export interface PayoutOrder {
   /** The recipient's wallet address. */
   to: string;
   amount: bigint;
+  /** The Stun account paid out (EVM: the marketplace deposit the withdrawal takes from). */
+  accountId?: string;
+}
+
+/**
+ * Thrown by `PayoutRail.prepare` when the chain refuses an order outright (EVM: the contract
+ * reverts the call), before anything is sent. Safe to treat as "can never pay" only because the
+ * queue prepares pending orders, which no earlier transaction can still pay.
+ */
+export class PayoutRefused extends Error {
+  constructor(
+    readonly orderId: string,
+    readonly reason: string,
+  ) {
+    super(`payout ${orderId} refused by the chain: ${reason}`);
+  }
 }
 
 /** A signed transaction paying a batch, not yet broadcast. */
@@ -74,7 +90,7 @@ export interface PreparedPayout {
   txId: string;
   /** What bounds the transaction's life, opaque text (Solana: blockhash + last valid height; TON: valid_until + seqno). */
   lifetime: string;
-  /** The signed transaction, base64: broadcasting these bytes again can never pay twice. */
+  /** The signed transaction (base64; EVM: 0x hex): broadcasting these bytes again can never pay twice. Empty: unknown (rows migrated from before). */
   wire: string;
 }
 
@@ -99,8 +115,11 @@ export interface PayoutRail {
   prepare(orders: PayoutOrder[]): Promise<PreparedPayout>;
   /** Sends the signed transaction (again): idempotent, since the bytes are the same. */
   broadcast(prepared: PreparedPayout): Promise<void>;
-  /** Where the transaction stands; `expired` only once it provably never landed and never can. */
-  status(prepared: PreparedPayout): Promise<PayoutStatus>;
+  /**
+   * Where the transaction stands; `expired` only once it provably never landed and never can.
+   * `orders` are the payouts it pays (EVM derives the order's nonce from the payout's id).
+   */
+  status(prepared: PreparedPayout, orders: readonly PayoutOrder[]): Promise<PayoutStatus>;
   /** Whether `to` is a valid recipient address on this family. */
   isAddress(to: string): boolean;
 }

@@ -231,7 +231,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     expect(w.status).toBe(201);
     expect(w.body).toMatchObject({ amount: String(left), to: requesterWallet.account.address.toLowerCase(), status: "pending" });
     expect((await getBalances(net.db, requester.id)).balance).toBe(0n);
-    await eventually(async () => (await db().chainWithdrawal.findUnique({ where: { id: w.body.id } }))?.status === "confirmed", 30_000, "withdrawal confirmed");
+    await eventually(async () => (await db().externalPayout.findUnique({ where: { id: w.body.id } }))?.status === "confirmed", 30_000, "withdrawal confirmed");
     expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(0n);
     expect(await read<bigint>("claimable", [chain.addresses.token, requesterWallet.account.address])).toBe(left);
     const list = await api(net.url, "GET", "/chain/withdrawals", { key: requester.key });

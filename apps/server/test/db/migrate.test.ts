@@ -77,6 +77,30 @@ describeDb("migrate", () => {
     expect(cursor.rows).toEqual([{ id: "deposits:evm:31337:0xmarket", cursor: "42:0xhash" }]);
   });
 
+  it("evm_withdrawals_external copies ChainWithdrawal rows: one with a transaction on the wire becomes sent with its deadline, ids (the nonces) kept", async () => {
+    const copy = names().find((n) => n.endsWith("_evm_withdrawals_external"))!;
+    const sql = readFileSync(path.join(dir, copy, "migration.sql"), "utf8");
+    for (const n of [copy, ...names().filter((n) => n > copy)]) rmSync(path.join(dir, n), { recursive: true });
+    const conn = await empty.connect();
+    await migrate(conn, { migrationsDir: dir });
+    const row = (id: string, status: string, txHash: string | null) =>
+      `('${id}', 31337, 'acc_a', '0xwallet', '0xtoken', 5, '${status}', ${txHash ? `'${txHash}'` : "NULL"}, 2, 'ltx_${id}', '2026-12-04 10:00:00', '2026-12-04 09:00:00', '2026-12-04 09:30:00')`;
+    await conn.exec(`INSERT INTO "ChainWithdrawal" ("id", "chainId", "accountId", "toAddress", "token", "amount", "status", "txHash", "attempts", "ledgerTxId", "deadline", "createdAt", "updatedAt") VALUES
+      ${[row("wdr_1", "pending", null), row("wdr_2", "submitted", "0xt2"), row("wdr_3", "pending", "0xt3"), row("wdr_4", "confirmed", "0xt4"), row("wdr_5", "failed", null)].join(",")}`);
+    addMigration(copy, sql);
+    expect((await migrate(conn, { migrationsDir: dir })).applied).toEqual([copy]);
+    const { rows } = await conn.query(`SELECT "id", "family", "network", "status", "txId", "lifetime", "wire", "amount"::text AS "amount", "ledgerTxId" FROM "ExternalPayout" ORDER BY "id"`);
+    const deadline = String(Date.UTC(2026, 11, 4, 10) / 1000);
+    expect(rows.map((r: Record<string, unknown>) => [r.id, r.status, r.txId, r.lifetime])).toEqual([
+      ["wdr_1", "pending", null, null],
+      ["wdr_2", "sent", "0xt2", deadline],
+      ["wdr_3", "sent", "0xt3", deadline],
+      ["wdr_4", "confirmed", "0xt4", null],
+      ["wdr_5", "failed", null, null],
+    ]);
+    expect(rows[1]).toMatchObject({ family: "evm", network: "31337", wire: null, amount: "5", ledgerTxId: "ltx_wdr_2" });
+  });
+
   it("is idempotent and applies only what is new", async () => {
     const conn = await empty.connect();
     await migrate(conn, { migrationsDir: dir });

@@ -84,7 +84,7 @@ export const WithdrawalViewSchema = z.object({
   /** Base units, as decimal text. */
   amount: z.string(),
   to: z.string(),
-  /** pending until its transaction is confirmed (chain/withdrawals.ts). */
+  /** pending → sent (its transaction stored, then broadcast) → confirmed, or failed (debit reversed) (chain/withdrawals.ts). */
   status: z.string(),
   txHash: z.string().nullable(),
   error: z.string().nullable(),
