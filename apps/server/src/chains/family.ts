@@ -1,5 +1,5 @@
 /**
- * The family-neutral shape every non-EVM chain plugs into (docs/CHAIN.md "Solana"): a deposit
+ * The family-neutral shape every chain family plugs into (docs/CHAIN.md "Solana", "EVM on the family-neutral core"): a deposit
  * source that reports final deposits in chain order after a durable text cursor, and a payout rail
  * that builds, broadcasts and checks one batch transaction. The ledger side (external-deposits.ts,
  * deposit-scanner.ts, payouts.ts) only ever sees these types, so TON (a contract emitting
