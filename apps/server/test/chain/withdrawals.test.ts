@@ -13,7 +13,8 @@
  * - its transaction landing reverted → not reversed while the order could still execute, reversed
  *   once its deadline passed on chain with the nonce unused;
  * - upgrade: a ChainWithdrawal the old submitter sent, landing after migration
- *   evm_withdrawals_external → confirmed from its transaction, no second order.
+ *   evm_withdrawals_external → confirmed from its transaction, no second order;
+ * - two requests at once → only one takes the on-chain deposit (the account's row lock).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Hex, decodeFunctionData, parseEventLogs, parseTransaction } from "viem";
@@ -22,7 +23,7 @@ import { accountToBytes32, computeMarketplaceAbi, idToBytes32, mockERC20Abi, sig
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
 import { api } from "../support/api";
-import { SYSTEM_CHAIN, available, checkLedgerInvariants, getBalances, postTransfer } from "../../src/ledger";
+import { SYSTEM_CHAIN, SYSTEM_MINT, available, checkLedgerInvariants, getBalances, postTransfer } from "../../src/ledger";
 import { DEFAULT_MIGRATIONS_DIR, readMigrations } from "../../src/db/migrate";
 import { newId } from "../../src/ids";
 import { type ChainAdapter, type LocalChain, startLocalChain } from "../../src/chain";
@@ -254,5 +255,26 @@ describeDb("chain: withdrawals on the payout queue are paid once, and reversed o
     const list = await api(net.url, "GET", "/chain/withdrawals", { key: requester.key });
     expect(list.body.withdrawals.find((w: { id: string }) => w.id === id)).toMatchObject({ status: "confirmed", amount: "120" });
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("two withdrawals at once cannot both take the same on-chain deposit, whatever the ledger balance", async () => {
+    const onChain = DEPOSIT - withdrawn;
+    // Plenty of (faucet) balance in the ledger: only the on-chain deposit limits the withdrawal.
+    await db().$transaction((tx) =>
+      postTransfer(tx, {
+        kind: "mint",
+        entries: [
+          { account: SYSTEM_MINT, amount: -10_000n },
+          { account: available(requester.id), amount: 10_000n },
+        ],
+      }),
+    );
+    const ask = () => api(net.url, "POST", "/chain/withdrawals", { key: requester.key, json: { amount: String(onChain - 100n) } });
+    const answers = await Promise.all([ask(), ask()]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 402]);
+    const refused = answers.find((a) => a.status === 402)!;
+    expect(refused.body.error).toMatchObject({ code: "INSUFFICIENT_FUNDS", message: expect.stringMatching(/deposited on chain/) });
+    const account = await api(net.url, "GET", "/chain/account", { key: requester.key });
+    expect(account.body.onChain.available).toBe("100");
   });
 });
