@@ -44,7 +44,8 @@ export interface ChainPort {
   readonly cfg: { readonly chainId: number };
   /** For SIWE: smart-contract wallets' signatures are checked by a call to the chain. */
   readonly clients: { readonly publicClient: Pick<PublicClient, "verifyMessage"> };
-  readonly deposits: { cursor(): Promise<{ blockNumber: bigint }> };
+  /** The last block the deposit scanner has read. */
+  readonly deposits: { scannedTo(): Promise<bigint> };
   readonly withdrawals: {
     /** Withdraws that much of the account's on-chain deposit to its linked wallet. */
     request(accountId: string, amount: bigint): Promise<WithdrawalView>;

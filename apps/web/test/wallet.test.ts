@@ -132,7 +132,7 @@ describe("web app: wallet on a server without a chain", () => {
  * Stun contracts, from the chain adapter's startLocalChain) with a real native provider: the test
  * wallet holds a funded demo key; it signs in with Ethereum, deposits mUSD from the browser
  * (approve + deposit, signed in the wallet and sent raw to anvil), the on-chain balances and the
- * Stun balance (credited by the server's deposit watcher) update on the page, and a task paid from
+ * Stun balance (credited by the server's deposit scanner) update on the page, and a task paid from
  * the deposit shows its settlement transaction.
  */
 describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
@@ -225,7 +225,7 @@ describe("web app: wallet on a server with a chain (CHAIN=local)", () => {
     expect(wallet.sentTransactions.length - before).toBe(2);
     expect(await usd(wallet.account.address)).toBe(9_975_000_000n);
     await expect.poll(() => page.getByTestId("onchain-mUSD").textContent(), { timeout: 15_000 }).toBe("9,975");
-    // 25 mUSD = 25,000,000 base units, credited by the deposit watcher.
+    // 25 mUSD = 25,000,000 base units, credited by the deposit scanner.
     await expect.poll(() => page.getByTestId("ledger-balance").textContent(), { timeout: 20_000 }).toBe("25,000,000");
     await expect.poll(() => page.getByTestId("deposit-status").first().textContent()).toBe("credited");
     const depositTx = wallet.sentTransactions.at(-1)!;

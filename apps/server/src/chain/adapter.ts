@@ -1,6 +1,6 @@
 /**
  * The chain adapter: checks the configured chain and contract at start, then runs the deposit
- * watcher, the settlement submitter and the withdrawal submitter one after the other every
+ * scanner (deposits.ts), the settlement submitter and the withdrawal submitter one after the other every
  * CHAIN_POLL_MS. Each part keeps its state in the database (cursor, rows), so a restart resumes
  * where the last run stopped and a replay never credits or pays twice.
  */
@@ -11,22 +11,22 @@ import type { ChainInfo, ChainPort, ChainToken } from "../chain-port";
 import type { AppContext } from "../context";
 import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
-import { DepositWatcher } from "./deposits";
+import { EvmDeposits } from "./deposits";
 import { SettlementSubmitter, errorText } from "./settlements";
 import { SlashSubmitter } from "./slashes";
 import { StakeWatcher } from "./stake-watcher";
-import { WithdrawalSubmitter } from "./withdrawals";
+import { EvmWithdrawals } from "./withdrawals";
 
 export type { ChainInfo, ChainToken };
 
 export class ChainAdapter implements ChainPort {
   readonly clients: ChainClients;
-  readonly deposits: DepositWatcher;
+  readonly deposits: EvmDeposits;
   readonly settlements: SettlementSubmitter;
-  readonly withdrawals: WithdrawalSubmitter;
   /** On-chain stake counted in the ledger, and QA slashes executed on chain (docs/CHAIN.md "Stake on chain"). */
   readonly stake: StakeWatcher;
   readonly slashes: SlashSubmitter;
+  readonly withdrawals: EvmWithdrawals;
   info!: ChainInfo;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -37,11 +37,11 @@ export class ChainAdapter implements ChainPort {
     readonly cfg: ChainConfig,
   ) {
     this.clients = createChainClients(cfg);
-    this.deposits = new DepositWatcher(app, cfg, this.clients);
+    this.deposits = new EvmDeposits(app, cfg, this.clients);
     this.settlements = new SettlementSubmitter(app, cfg, this.clients);
-    this.withdrawals = new WithdrawalSubmitter(app, cfg, this.clients);
     this.stake = new StakeWatcher(app, cfg, this.clients);
     this.slashes = new SlashSubmitter(app, cfg, this.clients);
+    this.withdrawals = new EvmWithdrawals(app, cfg, this.clients);
   }
 
   /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */

@@ -50,8 +50,9 @@ export const chainEnvShape = {
   /** First block scanned for deposits (the marketplace's deployment block); required except on local (default 0). */
   CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().optional(),
   /**
-   * Seconds a signed withdrawal order stays executable (its on-chain deadline, from the request).
-   * Past it with the order's nonce still unused, the withdrawal can never pay and is reversed.
+   * Seconds a signed withdrawal order stays executable (its on-chain deadline, from when it is
+   * signed). Past it in a final block with the nonce unused, that order can never pay: a new one
+   * (same nonce) is signed when its transaction never landed, the debit reversed when it reverted.
    */
   CHAIN_WITHDRAWAL_TTL_S: z.coerce
     .number()
@@ -59,8 +60,6 @@ export const chainEnvShape = {
     .min(60)
     .max(30 * 86_400)
     .default(3_600),
-  /** How long a sent transaction may go without a receipt before the server sends it again (default 3 min). */
-  CHAIN_TX_TIMEOUT_MS: z.coerce.number().int().min(1).default(180_000),
   /** Most tasks per settleFromDeposits transaction. */
   CHAIN_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   /** Most blocks per eth_getLogs request. */
@@ -86,7 +85,6 @@ export interface ChainConfig {
   batchSize: number;
   logRange: bigint;
   withdrawalTtlS: number;
-  txTimeoutMs: number;
 }
 
 type ChainEnv = z.infer<z.ZodObject<typeof chainEnvShape>>;
@@ -193,7 +191,6 @@ export function resolveChainConfig(env: ChainEnv, opts: { production?: boolean }
       batchSize: env.CHAIN_BATCH_SIZE,
       logRange: BigInt(env.CHAIN_LOG_RANGE),
       withdrawalTtlS: env.CHAIN_WITHDRAWAL_TTL_S,
-      txTimeoutMs: env.CHAIN_TX_TIMEOUT_MS,
     },
     issues: [],
   };

@@ -5,7 +5,7 @@
  */
 export { ChainAdapter, type ChainInfo, type ChainToken } from "./adapter";
 export { CHAIN_NAMES, CHAIN_PRESETS, type ChainConfig, type ChainName } from "./config";
-export { DepositWatcher } from "./deposits";
+export { EvmDeposits } from "./deposits";
 export { chainBalance, type ChainBalance } from "./ledger";
 export { type LocalChain, type LocalChainAddresses, type LocalChainOptions, startLocalChain } from "./local";
 export { type RpcForwarder, refusedMethod, startRpcForwarder, webAppOrigins } from "./rpc-forwarder";
@@ -13,4 +13,4 @@ export { SettlementSubmitter, type SettlementEntry } from "./settlements";
 export { SlashSubmitter } from "./slashes";
 export { checkStakeConservation, type StakeConservation } from "./stake-conservation";
 export { StakeWatcher } from "./stake-watcher";
-export { WithdrawalSubmitter, type WithdrawalView } from "./withdrawals";
+export { EvmWithdrawals, type WithdrawalView } from "./withdrawals";

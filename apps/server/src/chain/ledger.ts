@@ -14,11 +14,11 @@ import { postTransfer } from "../ledger";
 type Db = Tx | PrismaClient;
 
 export interface ChainBalance {
-  /** Σ credited deposits. */
+  /** Σ credited deposits (ExternalDeposit, family evm; a deposit a reorg took away no longer counts). */
   deposited: bigint;
   /** Σ costs of tasks settled (or being settled) from the deposit. */
   settled: bigint;
-  /** Σ withdrawals (not failed). */
+  /** Σ withdrawals (ExternalPayout, family evm; not failed). */
   withdrawn: bigint;
   /** What is left of the account's deposit on chain, as the server counts it. */
   available: bigint;
@@ -28,12 +28,12 @@ export interface ChainBalance {
 export async function chainBalance(db: Db, chainId: number, accountId: string): Promise<ChainBalance> {
   const [row] = await db.$queryRaw<Array<{ deposited: string; settled: string; withdrawn: string }>>`
     SELECT
-      (SELECT COALESCE(SUM(amount::numeric), 0)::text FROM "ChainDeposit"
-        WHERE "chainId" = ${chainId} AND "accountId" = ${accountId} AND status = 'credited') AS deposited,
+      (SELECT COALESCE(SUM(amount::numeric), 0)::text FROM "ExternalDeposit"
+        WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status = 'credited') AS deposited,
       (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainSettlement"
         WHERE "chainId" = ${chainId} AND "requesterId" = ${accountId} AND status NOT IN ('failed', 'offchain')) AS settled,
-      (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainWithdrawal"
-        WHERE "chainId" = ${chainId} AND "accountId" = ${accountId} AND status <> 'failed') AS withdrawn`;
+      (SELECT COALESCE(SUM(amount), 0)::text FROM "ExternalPayout"
+        WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status <> 'failed') AS withdrawn`;
   const deposited = BigInt(row?.deposited ?? "0");
   const settled = BigInt(row?.settled ?? "0");
   const withdrawn = BigInt(row?.withdrawn ?? "0");

@@ -124,8 +124,8 @@ export class SettlementSubmitter {
       SELECT t.id, t."requesterId", t.cost, t."outputDigest", t.receipt, m."ownerId"
       FROM "Task" t
       JOIN "Model" m ON m.id = t."modelId"
-      JOIN (SELECT "accountId", MIN("createdAt") AS since FROM "ChainDeposit"
-            WHERE "chainId" = ${this.cfg.chainId} AND status = 'credited' GROUP BY "accountId") d ON d."accountId" = t."requesterId"
+      JOIN (SELECT "accountId", MIN("createdAt") AS since FROM "ExternalDeposit"
+            WHERE family = 'evm' AND network = ${String(this.cfg.chainId)} AND status = 'credited' GROUP BY "accountId") d ON d."accountId" = t."requesterId"
       WHERE t.status = 'completed' AND t.kind = 'user' AND t.cost > 0 AND t."completedAt" >= d.since
         AND NOT EXISTS (SELECT 1 FROM "ChainSettlement" s WHERE s."taskId" = t.id)
       ORDER BY t."completedAt", t.id

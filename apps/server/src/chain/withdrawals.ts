@@ -1,207 +1,97 @@
 /**
- * Withdrawals of a Stun account's unspent on-chain deposit to its linked wallet.
+ * Withdrawals of a Stun account's unspent on-chain deposit to its linked wallet, on the shared
+ * PayoutQueue (chains/payouts.ts) with the EVM payout rail (chains/evm/payouts.ts): `ExternalPayout`
+ * rows, family `evm`, network = chain id.
  *
- * `requestWithdrawal` (POST /api/v1/chain/withdrawals): the account needs a linked wallet, enough
- * spendable balance, and enough of its deposit left on chain (chain/ledger.ts); in one transaction
- * the ledger moves `acct:<id>:available → system:chain` (kind `chain_withdraw`) and a
- * `ChainWithdrawal` row is written `pending` with its deadline (now + CHAIN_WITHDRAWAL_TTL_S). The
- * submitter then sends `withdrawDeposit` signed by the settlers (nonce = the row id as bytes32, so a
- * resend can never pay twice; the deadline signed with it) → `submitted` → `confirmed`; the wallet
- * takes the credit with the marketplace's `withdraw(token)`.
+ * `request` (POST /api/v1/chain/withdrawals): the account needs a linked wallet, enough spendable
+ * balance, and enough of its deposit left on chain (chain/ledger.ts `chainBalance`, checked under
+ * the account's row lock); in one transaction the ledger moves `acct:<id>:available → system:chain`
+ * (kind `external_payout`) and the row is written `pending`. Each tick the queue signs a
+ * `withdrawDeposit` order (nonce = the row id as bytes32, deadline CHAIN_WITHDRAWAL_TTL_S ahead),
+ * stores the signed transaction on the row (`sent`) and only then sends it; later ticks ask the chain
+ * (`confirmed` once CHAIN_CONFIRMATIONS deep or its nonce used), send the same bytes again while it
+ * may still land, and sign a new order only when the last one provably never can (past its deadline
+ * in a final block, nonce unused, never landed). So a crash between send and confirmation pays once.
  *
- * The ledger debit is reversed (`failed`, kind `chain_withdraw_reversed`) only when the chain shows
- * the withdrawal can never pay: its nonce unused (a used nonce means it was paid: `confirmed`), and
- * either no transaction for it was ever broadcast (the signed order never left this process: each
- * transaction's hash is written before it is sent) or the latest block is past the order's deadline
- * (`WithdrawalExpired` refuses every copy of it from then on). A contract refusal or a transaction
- * with no receipt after CHAIN_TX_TIMEOUT_MS is otherwise retried until one of the two holds, so a
- * transaction that lands after the server stopped waiting for it is never paid twice.
+ * The ledger debit is reversed (`failed`, kind `external_payout_reversed`) only when the chain shows
+ * the withdrawal can never pay: the contract refused the order before anything was sent, or its
+ * transaction landed reverted and the order's deadline passed in a final block with its nonce unused.
+ * Rows from before (ChainWithdrawal) were copied by migration evm_withdrawals_external.
  */
-import { type Address, type Hex, encodeFunctionData, getAddress, keccak256 } from "viem";
-import { StunError } from "@stun/shared";
-import { type DepositWithdrawal, accountToBytes32, computeMarketplaceAbi, idToBytes32, signDepositWithdrawal } from "@stun/contracts";
+import { StunError, type WithdrawalView } from "@stun/shared";
 import type { AppContext } from "../context";
-import { newId } from "../ids";
-import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
-import type { WithdrawalView } from "@stun/shared";
+import type { Tx } from "../db/database";
+import { EvmPayoutRail } from "../chains/evm/payouts";
+import { PayoutQueue, type PayoutTick } from "../chains/payouts";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
-import { chainBalance, reverseTransfer } from "./ledger";
+import { chainBalance } from "./ledger";
 import { errorText, revertOf } from "./settlements";
 
 export type { WithdrawalView };
 
-type WithdrawalRow = {
-  id: string;
-  accountId: string;
-  toAddress: string;
-  token: string;
-  amount: bigint;
-  status: string;
-  txHash: string | null;
-  lastError: string | null;
-  ledgerTxId: string | null;
-  deadline: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-};
+type PayoutRow = { id: string; amount: bigint; toAddress: string; status: string; txId: string | null; lastError: string | null; createdAt: Date };
 
-export const withdrawalView = (w: WithdrawalRow): WithdrawalView => ({
+export const withdrawalView = (w: PayoutRow): WithdrawalView => ({
   id: w.id,
   amount: w.amount.toString(),
   to: w.toAddress,
   status: w.status,
-  txHash: w.txHash,
+  txHash: w.txId,
   error: w.lastError,
   createdAt: w.createdAt.toISOString(),
 });
 
-export class WithdrawalSubmitter {
+export class EvmWithdrawals {
+  readonly rail: EvmPayoutRail;
+  readonly queue: PayoutQueue;
+
   constructor(
     private readonly app: AppContext,
     private readonly cfg: ChainConfig,
-    private readonly clients: ChainClients,
-  ) {}
+    clients: ChainClients,
+  ) {
+    this.rail = new EvmPayoutRail(
+      { ...clients, refusal: (e) => (revertOf(e) ? errorText(e) : undefined) },
+      { chainId: cfg.chainId, marketplace: cfg.marketplace, token: cfg.token, confirmations: cfg.confirmations, withdrawalTtlS: cfg.withdrawalTtlS },
+    );
+    this.queue = new PayoutQueue(app.db, this.rail, { maxBatch: 10, log: (msg, data) => app.log.info(data, `chain withdrawals: ${msg}`) });
+  }
 
   /** Debits the ledger and queues a withdrawal of `amount` to the account's linked wallet. */
   async request(accountId: string, amount: bigint): Promise<WithdrawalView> {
     if (amount <= 0n) throw new StunError("VALIDATION_FAILED", "amount must be positive");
-    const id = newId("wdr");
-    const row = await this.app.db.prisma.$transaction(async (tx) => {
-      const [acct] = await tx.$queryRaw<Array<{ walletAddress: string | null; balance: bigint }>>`
-        SELECT "walletAddress", balance FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
-      if (!acct) throw new StunError("NOT_FOUND", `no account ${accountId}`);
-      if (!acct.walletAddress) throw new StunError("VALIDATION_FAILED", "link a wallet first (Sign-In with Ethereum): withdrawals go to the account's wallet");
+    const account = await this.app.db.prisma.account.findUnique({ where: { id: accountId }, select: { walletAddress: true } });
+    if (!account) throw new StunError("NOT_FOUND", `no account ${accountId}`);
+    const to = account.walletAddress;
+    if (!to) throw new StunError("VALIDATION_FAILED", "link a wallet first (Sign-In with Ethereum): withdrawals go to the account's wallet");
+    const guard = async (tx: Tx): Promise<void> => {
+      // The account's row lock serializes its requests, so two cannot both take the same deposit.
+      const [locked] = await tx.$queryRaw<Array<{ walletAddress: string | null }>>`SELECT "walletAddress" FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
+      if (locked?.walletAddress !== to) throw new StunError("CONFLICT", "the account's wallet changed while withdrawing: try again");
       const onChain = await chainBalance(tx, this.cfg.chainId, accountId);
       if (onChain.available < amount) {
         throw new StunError("INSUFFICIENT_FUNDS", `only ${onChain.available} of this account's funds are deposited on chain`, { onChain: onChain.available.toString() });
       }
-      const { txId } = await postTransfer(tx, {
-        kind: "chain_withdraw",
-        entries: [
-          { account: available(accountId), amount: -amount },
-          { account: SYSTEM_CHAIN, amount },
-        ],
-      });
-      const now = new Date();
-      return tx.chainWithdrawal.create({
-        data: {
-          id,
-          chainId: this.cfg.chainId,
-          accountId,
-          toAddress: acct.walletAddress,
-          token: this.cfg.token.toLowerCase(),
-          amount,
-          status: "pending",
-          ledgerTxId: txId,
-          deadline: new Date(now.getTime() + this.cfg.withdrawalTtlS * 1000),
-          createdAt: now,
-          updatedAt: now,
-        },
-      });
-    });
+    };
+    const { id } = await this.queue.request(accountId, to, amount, { guard });
     this.app.log.info({ withdrawal: id, accountId, amount: amount.toString() }, "chain: withdrawal queued");
-    return withdrawalView(row);
+    return withdrawalView((await this.app.db.prisma.externalPayout.findUnique({ where: { id } }))!);
   }
 
   async list(accountId: string): Promise<WithdrawalView[]> {
-    const rows = await this.app.db.prisma.chainWithdrawal.findMany({ where: { accountId, chainId: this.cfg.chainId }, orderBy: { createdAt: "desc" }, take: 100 });
+    const rows = await this.app.db.prisma.externalPayout.findMany({
+      where: { family: "evm", network: String(this.cfg.chainId), accountId },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: 100,
+    });
     return rows.map(withdrawalView);
   }
 
-  private toContract(w: WithdrawalRow & { deadline: Date }): DepositWithdrawal {
-    return {
-      account: accountToBytes32(w.accountId),
-      token: getAddress(w.token),
-      amount: w.amount,
-      to: getAddress(w.toAddress) as Address,
-      nonce: idToBytes32(w.id),
-      deadline: BigInt(Math.floor(w.deadline.getTime() / 1000)),
-    };
-  }
-
-  private nonceUsed(nonce: Hex, blockNumber?: bigint): Promise<boolean> {
-    return this.clients.publicClient.readContract({
-      address: this.cfg.marketplace,
-      abi: computeMarketplaceAbi,
-      functionName: "withdrawalNonceUsed",
-      args: [nonce],
-      ...(blockNumber !== undefined ? { blockNumber } : {}),
-    });
-  }
-
-  private confirm(w: WithdrawalRow): Promise<unknown> {
-    return this.app.db.prisma.chainWithdrawal.update({ where: { id: w.id }, data: { status: "confirmed", confirmedAt: new Date(), lastError: null } });
-  }
-
-  async tick(): Promise<void> {
-    const prisma = this.app.db.prisma;
-    const { publicClient, wallet, signers, domain } = this.clients;
-    const open = await prisma.chainWithdrawal.findMany({ where: { chainId: this.cfg.chainId, status: { in: ["pending", "submitted"] } }, orderBy: { createdAt: "asc" }, take: 50 });
-    if (open.length === 0) return;
-    const head = await publicClient.getBlock({ blockTag: "latest" });
-    for (const row of open) {
-      // Rows from before deadlines existed get one now, stored before any order is signed with it.
-      const w = row.deadline ? { ...row, deadline: row.deadline } : { ...row, deadline: new Date(Date.now() + this.cfg.withdrawalTtlS * 1000) };
-      if (!row.deadline) await prisma.chainWithdrawal.update({ where: { id: w.id }, data: { deadline: w.deadline } });
-      const order = this.toContract(w);
-      if (w.status === "submitted") {
-        const receipt = await publicClient.getTransactionReceipt({ hash: w.txHash as Hex }).catch(() => undefined);
-        if (receipt?.status === "success") {
-          if (head.number - receipt.blockNumber + 1n >= BigInt(this.cfg.confirmations)) await this.confirm(w);
-          continue;
-        }
-        if (!receipt && Date.now() - w.updatedAt.getTime() < this.cfg.txTimeoutMs) continue;
-        // Reverted, dropped or slow: checked and sent again below (the nonce makes a double payment impossible).
-        await prisma.chainWithdrawal.update({
-          where: { id: w.id },
-          data: { status: "pending", lastError: receipt ? `reverted: ${w.txHash}` : `no receipt after ${this.cfg.txTimeoutMs} ms: ${w.txHash}` },
-        });
-      }
-      if (await this.nonceUsed(order.nonce)) {
-        await this.confirm(w);
-        continue;
-      }
-      if (head.timestamp > order.deadline) {
-        // Past the deadline in a block CHAIN_CONFIRMATIONS deep with the nonce still unused there:
-        // no copy of the order can execute any more (WithdrawalExpired), so it can never pay.
-        const depth = BigInt(this.cfg.confirmations - 1);
-        const final = depth === 0n ? head : await publicClient.getBlock({ blockNumber: head.number - depth });
-        if (final.timestamp <= order.deadline) continue;
-        if (await this.nonceUsed(order.nonce, final.number)) await this.confirm(w);
-        else await this.reverse(w, `expired: not executed by its deadline ${w.deadline.toISOString()} (block ${final.number})`);
-        continue;
-      }
-      try {
-        const signatures = await signDepositWithdrawal(signers, domain, order);
-        const data = encodeFunctionData({ abi: computeMarketplaceAbi, functionName: "withdrawDeposit", args: [order, signatures] });
-        // Refused by the contract → a revert here, before anything is broadcast.
-        await publicClient.simulateContract({ account: wallet.account, address: this.cfg.marketplace, abi: computeMarketplaceAbi, functionName: "withdrawDeposit", args: [order, signatures] });
-        const prepared = await wallet.prepareTransactionRequest({ account: wallet.account, chain: wallet.chain, to: this.cfg.marketplace, data });
-        const serializedTransaction = await wallet.signTransaction(prepared);
-        // Written before it is sent: a row with no txHash has never had an order on the wire.
-        const hash = keccak256(serializedTransaction);
-        await prisma.chainWithdrawal.update({ where: { id: w.id }, data: { status: "submitted", txHash: hash, attempts: { increment: 1 }, lastError: null } });
-        await wallet.sendRawTransaction({ serializedTransaction }).catch(async (e: unknown) => {
-          // Maybe sent, maybe not: the receipt check above decides after CHAIN_TX_TIMEOUT_MS.
-          await prisma.chainWithdrawal.update({ where: { id: w.id }, data: { lastError: `send: ${errorText(e)}`.slice(0, 1000) } });
-        });
-      } catch (e) {
-        const refused = revertOf(e);
-        if (refused && !w.txHash && !(await this.nonceUsed(order.nonce))) await this.reverse(w, errorText(e));
-        else await prisma.chainWithdrawal.update({ where: { id: w.id }, data: { lastError: errorText(e).slice(0, 1000), ...(refused ? {} : { attempts: { increment: 1 } }) } });
-      }
-    }
-  }
-
-  /** Marks the withdrawal failed and gives the account its balance back (once: the status guard). */
-  private async reverse(w: WithdrawalRow, error: string): Promise<void> {
-    this.app.log.error({ withdrawal: w.id, error }, "chain: withdrawal cannot pay; ledger debit reversed");
-    await this.app.db.prisma.$transaction(async (tx) => {
-      const n = await tx.$executeRaw`
-        UPDATE "ChainWithdrawal" SET status = 'failed', "lastError" = ${error.slice(0, 1000)}, "updatedAt" = ${new Date()}
-        WHERE id = ${w.id} AND status IN ('pending', 'submitted')`;
-      if (n === 1 && w.ledgerTxId) await reverseTransfer(tx, w.ledgerTxId, "chain_withdraw_reversed");
-    });
+  /** One queue pass: sent transactions checked, pending withdrawals sent. */
+  async tick(): Promise<PayoutTick> {
+    const r = await this.queue.tick();
+    if (r.sent + r.confirmed + r.failed + r.expired > 0) this.app.log.info({ ...r }, "chain: withdrawals");
+    return r;
   }
 }

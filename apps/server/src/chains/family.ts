@@ -1,5 +1,5 @@
 /**
- * The family-neutral shape every non-EVM chain plugs into (docs/CHAIN.md "Solana"): a deposit
+ * The family-neutral shape every chain family plugs into (docs/CHAIN.md "Solana", "EVM on the family-neutral core"): a deposit
  * source that reports final deposits in chain order after a durable text cursor, and a payout rail
  * that builds, broadcasts and checks one batch transaction. The ledger side (external-deposits.ts,
  * deposit-scanner.ts, payouts.ts) only ever sees these types, so TON (a contract emitting
@@ -14,9 +14,9 @@ export interface ObservedDeposit {
   family: ChainFamily;
   /** The family's network name (Solana: devnet | testnet | mainnet-beta | localnet). */
   network: string;
-  /** Transaction signature (Solana) / message hash (TON). */
+  /** Transaction signature (Solana) / message hash (TON) / transaction hash (EVM). */
   txId: string;
-  /** Instruction / message index within the transaction: (txId, index) is unique. */
+  /** Instruction / message / log index within the transaction: (txId, index) is unique. */
   index: number;
   /** The memo / forward-payload text naming the Stun account; null when there is none. */
   accountTag: string | null;
@@ -26,7 +26,7 @@ export interface ObservedDeposit {
   amount: bigint;
   /** Who sent it (Solana: the source token account's authority). */
   from: string;
-  /** Slot (Solana) / logical time (TON). */
+  /** Slot (Solana) / logical time (TON) / block number (EVM). */
   slotOrLt: bigint;
   /** Whether the chain can no longer revert it (Solana: finalized). Sources return only final ones. */
   final: boolean;
@@ -39,6 +39,13 @@ export interface DepositScan {
   deposits: ObservedDeposit[];
   /** The position after them (unchanged when nothing new); stored as the next scan's cursor. */
   cursor: string | null;
+  /**
+   * The slot / block range (inclusive) this scan read completely, for sources whose chain can
+   * take a final-looking deposit back (EVM: a reorg deeper than the confirmations, seen when the
+   * cursor's block changed and the scan rewound). A deposit recorded in that range that the scan
+   * did not return is gone: external-deposits.ts takes its credit back. Absent: nothing is checked.
+   */
+  covered?: { from: bigint; to: bigint };
 }
 
 /** Where deposits come from: one address (Solana token account, TON contract) of one network. */
@@ -61,6 +68,22 @@ export interface PayoutOrder {
   /** The recipient's wallet address. */
   to: string;
   amount: bigint;
+  /** The Stun account paid out (EVM: the marketplace deposit the withdrawal takes from). */
+  accountId?: string;
+}
+
+/**
+ * Thrown by `PayoutRail.prepare` when the chain refuses an order outright (EVM: the contract
+ * reverts the call), before anything is sent. Safe to treat as "can never pay" only because the
+ * queue prepares pending orders, which no earlier transaction can still pay.
+ */
+export class PayoutRefused extends Error {
+  constructor(
+    readonly orderId: string,
+    readonly reason: string,
+  ) {
+    super(`payout ${orderId} refused by the chain: ${reason}`);
+  }
 }
 
 /** A signed transaction paying a batch, not yet broadcast. */
@@ -69,7 +92,7 @@ export interface PreparedPayout {
   txId: string;
   /** What bounds the transaction's life, opaque text (Solana: blockhash + last valid height; TON: valid_until + seqno). */
   lifetime: string;
-  /** The signed transaction, base64: broadcasting these bytes again can never pay twice. */
+  /** The signed transaction (base64; EVM: 0x hex): broadcasting these bytes again can never pay twice. Empty: unknown (rows migrated from before). */
   wire: string;
 }
 
@@ -94,8 +117,11 @@ export interface PayoutRail {
   prepare(orders: PayoutOrder[]): Promise<PreparedPayout>;
   /** Sends the signed transaction (again): idempotent, since the bytes are the same. */
   broadcast(prepared: PreparedPayout): Promise<void>;
-  /** Where the transaction stands; `expired` only once it provably never landed and never can. */
-  status(prepared: PreparedPayout): Promise<PayoutStatus>;
+  /**
+   * Where the transaction stands; `expired` only once it provably never landed and never can.
+   * `orders` are the payouts it pays (EVM derives the order's nonce from the payout's id).
+   */
+  status(prepared: PreparedPayout, orders: readonly PayoutOrder[]): Promise<PayoutStatus>;
   /** Whether `to` is a valid recipient address on this family. */
   isAddress(to: string): boolean;
 }

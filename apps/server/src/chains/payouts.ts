@@ -8,15 +8,17 @@
  *    `external_payout_reversed`); still in flight → broadcast the same signed bytes again (they can
  *    land at most once); expired (provably never landed, never can) → back to `pending`;
  * 2. takes the oldest `pending` rows, as many as fit one transaction, signs it, stores its txId,
- *    lifetime and bytes on the rows (`sent`) and only then broadcasts it.
+ *    lifetime and bytes on the rows (`sent`) and only then broadcasts it. An order the chain refuses
+ *    outright while being prepared (`PayoutRefused`: nothing sent, and no earlier transaction of a
+ *    pending row can still land) is `failed` and its debit reversed.
  * A crash anywhere leaves rows `pending` (nothing signed left the process) or `sent` (the next
  * tick asks the chain about the stored txId instead of paying again).
  */
 import { StunError } from "@stun/shared";
-import type { Database } from "../db/database";
+import type { Database, Tx } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
-import type { PayoutOrder, PayoutRail, PreparedPayout } from "./family";
+import { type PayoutOrder, type PayoutRail, PayoutRefused, type PreparedPayout } from "./family";
 
 export interface PayoutTick {
   sent: number;
@@ -46,12 +48,17 @@ export class PayoutQueue {
     private readonly opts: { maxBatch?: number; log?: (msg: string, data: Record<string, unknown>) => void } = {},
   ) {}
 
-  /** Debits the account and queues a payout of `amount` token base units to `to`. */
-  async request(accountId: string, to: string, amount: bigint): Promise<PayoutView> {
+  /**
+   * Debits the account and queues a payout of `amount` token base units to `to`. `guard` runs first
+   * in the same database transaction (e.g. EVM: enough of the account's deposit left on chain) and
+   * refuses by throwing.
+   */
+  async request(accountId: string, to: string, amount: bigint, opts: { guard?: (tx: Tx) => Promise<void> } = {}): Promise<PayoutView> {
     if (amount <= 0n) throw new StunError("VALIDATION_FAILED", "amount must be positive");
     if (!this.rail.isAddress(to)) throw new StunError("VALIDATION_FAILED", `not a ${this.rail.family} address: ${JSON.stringify(to.slice(0, 100))}`);
     const id = newId("xpay");
     const row = await this.db.prisma.$transaction(async (tx) => {
+      await opts.guard?.(tx);
       const { txId } = await postTransfer(tx, {
         kind: "external_payout",
         entries: [
@@ -84,14 +91,14 @@ export class PayoutQueue {
     const byTx = new Map<string, Row[]>();
     for (const r of rows) byTx.set(r.txId!, [...(byTx.get(r.txId!) ?? []), r]);
     for (const [txId, batch] of byTx) {
-      const prepared: PreparedPayout = { txId, lifetime: batch[0]!.lifetime!, wire: batch[0]!.wire! };
-      const status = await this.rail.status(prepared);
+      const prepared: PreparedPayout = { txId, lifetime: batch[0]!.lifetime ?? "", wire: batch[0]!.wire ?? "" };
+      const status = await this.rail.status(prepared, batch.map(orderOf));
       const ids = batch.map((r) => r.id);
       if (status.state === "confirmed") {
         await this.db.prisma.externalPayout.updateMany({ where: { id: { in: ids }, status: "sent", txId }, data: { status: "confirmed", confirmedAt: new Date() } });
         result.confirmed += ids.length;
       } else if (status.state === "failed") {
-        await this.fail(batch, `transaction ${txId} failed: ${status.reason}`);
+        await this.fail(batch, "sent", `transaction ${txId} failed: ${status.reason}`);
         result.failed += ids.length;
       } else if (status.state === "expired") {
         await this.db.prisma.externalPayout.updateMany({
@@ -113,10 +120,19 @@ export class PayoutQueue {
     for (;;) {
       const pending = await this.rows("pending", max);
       if (pending.length === 0) return result;
-      const orders: PayoutOrder[] = pending.map((r) => ({ id: r.id, to: r.toAddress, amount: r.amount }));
+      const orders: PayoutOrder[] = pending.map(orderOf);
       const batch = await this.rail.fit(orders);
       if (batch.length === 0) throw new Error(`payout ${orders[0]!.id} does not fit a transaction`);
-      const prepared = await this.rail.prepare(batch);
+      let prepared: PreparedPayout;
+      try {
+        prepared = await this.rail.prepare(batch);
+      } catch (e) {
+        const refused = e instanceof PayoutRefused ? pending.find((r) => r.id === e.orderId) : undefined;
+        if (!refused) throw e;
+        await this.fail([refused], "pending", (e as PayoutRefused).message);
+        result.failed++;
+        continue;
+      }
       const ids = batch.map((o) => o.id);
       const moved = await this.db.prisma.externalPayout.updateMany({
         where: { id: { in: ids }, status: "pending" },
@@ -138,11 +154,11 @@ export class PayoutQueue {
     });
   }
 
-  /** A landed, failed transaction paid nothing: its payouts fail and their debits are reversed. */
-  private async fail(batch: Row[], reason: string): Promise<void> {
+  /** A landed, failed transaction (or a refused order) paid nothing: its payouts fail and their debits are reversed, once (the status guard). */
+  private async fail(batch: Row[], from: "sent" | "pending", reason: string): Promise<void> {
     await this.db.prisma.$transaction(async (tx) => {
       for (const r of batch) {
-        const n = await tx.externalPayout.updateMany({ where: { id: r.id, status: "sent" }, data: { status: "failed", lastError: reason } });
+        const n = await tx.externalPayout.updateMany({ where: { id: r.id, status: from }, data: { status: "failed", lastError: reason.slice(0, 1000) } });
         if (n.count === 0) continue;
         await postTransfer(tx, {
           kind: "external_payout_reversed",
@@ -156,6 +172,8 @@ export class PayoutQueue {
     this.opts.log?.("payout transaction failed: debits reversed", { reason, payouts: batch.length });
   }
 }
+
+const orderOf = (r: Row): PayoutOrder => ({ id: r.id, to: r.toAddress, amount: r.amount, accountId: r.accountId });
 
 const view = (r: { id: string; accountId: string; toAddress: string; amount: bigint; status: string; txId: string | null; attempts: number; lastError: string | null }): PayoutView => ({
   id: r.id,

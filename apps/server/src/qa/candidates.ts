@@ -7,15 +7,13 @@ import type { Identity } from "./quorum";
 /**
  * The wallet addresses tied to the account in column `account` (lower-case), of every chain family:
  * its signed-in wallets (Sign-In with Ethereum, Solana, TON: LinkedWallet), the senders of its
- * deposits and the destinations of its withdrawals and payouts, on EVM (Chain*) and on Solana and
- * TON (External*) (qa/quorum.ts: accounts that share one are one operator). An SQL expression.
+ * deposits and the destinations of its withdrawals and payouts, on every family (ExternalDeposit,
+ * ExternalPayout) (qa/quorum.ts: accounts that share one are one operator). An SQL expression.
  */
 const linksOf = (account: Prisma.Sql): Prisma.Sql => Prisma.sql`
   ARRAY(SELECT DISTINCT lower(x) FROM (
     SELECT la."walletAddress" AS x FROM "Account" la WHERE la.id = ${account}
     UNION ALL SELECT l.address FROM "LinkedWallet" l WHERE l."accountId" = ${account}
-    UNION ALL SELECT d."fromAddress" FROM "ChainDeposit" d WHERE d."accountId" = ${account}
-    UNION ALL SELECT w."toAddress" FROM "ChainWithdrawal" w WHERE w."accountId" = ${account}
     UNION ALL SELECT e."fromAddress" FROM "ExternalDeposit" e WHERE e."accountId" = ${account} AND e."fromAddress" NOT IN ('', 'unknown')
     UNION ALL SELECT o."toAddress" FROM "ExternalPayout" o WHERE o."accountId" = ${account}
   ) s WHERE x IS NOT NULL)`;
@@ -24,8 +22,6 @@ const linksOf = (account: Prisma.Sql): Prisma.Sql => Prisma.sql`
 const accountsLinkedTo = (links: string[]): Prisma.Sql => Prisma.sql`
   SELECT a.id FROM "Account" a WHERE lower(a."walletAddress") = ANY(${links}::text[])
   UNION SELECT l."accountId" FROM "LinkedWallet" l WHERE lower(l.address) = ANY(${links}::text[])
-  UNION SELECT d."accountId" FROM "ChainDeposit" d WHERE lower(d."fromAddress") = ANY(${links}::text[])
-  UNION SELECT w."accountId" FROM "ChainWithdrawal" w WHERE lower(w."toAddress") = ANY(${links}::text[])
   UNION SELECT e."accountId" FROM "ExternalDeposit" e WHERE e."accountId" IS NOT NULL AND lower(e."fromAddress") = ANY(${links}::text[])
   UNION SELECT o."accountId" FROM "ExternalPayout" o WHERE lower(o."toAddress") = ANY(${links}::text[])`;
 

@@ -29,7 +29,7 @@ export async function requestPayout(app: AppContext, accountId: string, input: E
   return (await listPayouts(app, accountId, id))[0]!;
 }
 
-/** The caller's payouts on Solana and TON, newest first (or the one with `id`). */
+/** The caller's payouts on every family (EVM: its withdrawals of deposit), newest first (or the one with `id`). */
 export async function listPayouts(app: AppContext, accountId: string, id?: string): Promise<ExternalPayoutView[]> {
   const rows = await app.db.prisma.externalPayout.findMany({ where: { accountId, ...(id ? { id } : {}) }, orderBy: { createdAt: "desc" }, take: 200 });
   return rows.map((r) => ({

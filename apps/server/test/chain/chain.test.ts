@@ -116,9 +116,16 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     expect(log?.args).toMatchObject({ account: accountToBytes32(requester.id), from: requesterWallet.account.address, amount: DEPOSIT });
     await eventually(async () => (await getBalances(net.db, requester.id)).balance === DEPOSIT, 20_000, "deposit credited");
     expect(await getLedgerBalance(net.db, "system:chain")).toBe(chainBefore - DEPOSIT);
-    const rows = await db().chainDeposit.findMany({ where: { accountId: requester.id } });
+    const rows = await db().externalDeposit.findMany({ where: { family: "evm", accountId: requester.id } });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: "credited", amount: "1000", txHash: receipt.transactionHash, fromAddress: requesterWallet.account.address.toLowerCase() });
+    expect(rows[0]).toMatchObject({
+      status: "credited",
+      network: "31337",
+      amount: "1000",
+      txId: receipt.transactionHash.toLowerCase(),
+      index: log!.logIndex,
+      fromAddress: requesterWallet.account.address.toLowerCase(),
+    });
     const account = await api(net.url, "GET", "/chain/account", { key: requester.key });
     expect(account.body).toMatchObject({ depositAccount: accountToBytes32(requester.id), onChain: { deposited: "1000", settled: "0", withdrawn: "0", available: "1000" } });
 
@@ -129,9 +136,9 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     // ... and a replay from before the deposit finds it recorded already (unique key).
     await adapter().deposits.setCursor(chain.deployBlock - 1n);
     const replay = await adapter().deposits.tick();
-    expect(replay).toMatchObject({ credited: 0, unmatched: 0 });
-    expect(replay.cursor).toBeGreaterThanOrEqual(receipt.blockNumber);
-    expect(await db().chainDeposit.count({ where: { accountId: requester.id } })).toBe(1);
+    expect(replay).toMatchObject({ credited: 0, unmatched: 0, duplicate: 1 });
+    expect(await adapter().deposits.scannedTo()).toBeGreaterThanOrEqual(receipt.blockNumber);
+    expect(await db().externalDeposit.count({ where: { accountId: requester.id } })).toBe(1);
     expect((await getBalances(net.db, requester.id)).balance).toBe(DEPOSIT);
     expect(await getLedgerBalance(net.db, "system:chain")).toBe(chainBefore - DEPOSIT);
     expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(DEPOSIT);
@@ -140,8 +147,8 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
   it("records a deposit for no Stun account as unmatched, without crediting it", async () => {
     const stranger = accountToBytes32("acc_nobody_000000000000000000");
     const receipt = await deposit(requesterWallet, stranger, 7n);
-    const row = await eventually(() => db().chainDeposit.findFirst({ where: { txHash: receipt.transactionHash } }), 20_000, "unmatched deposit");
-    expect(row).toMatchObject({ status: "unmatched", accountId: null, amount: "7", accountRef: stranger });
+    const row = await eventually(() => db().externalDeposit.findFirst({ where: { family: "evm", txId: receipt.transactionHash.toLowerCase() } }), 20_000, "unmatched deposit");
+    expect(row).toMatchObject({ status: "unmatched", accountId: null, amount: "7", accountTag: "acc_nobody_000000000000000000" });
     expect(row.reason).toMatch(/no Stun account/);
   });
 
@@ -224,7 +231,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     expect(w.status).toBe(201);
     expect(w.body).toMatchObject({ amount: String(left), to: requesterWallet.account.address.toLowerCase(), status: "pending" });
     expect((await getBalances(net.db, requester.id)).balance).toBe(0n);
-    await eventually(async () => (await db().chainWithdrawal.findUnique({ where: { id: w.body.id } }))?.status === "confirmed", 30_000, "withdrawal confirmed");
+    await eventually(async () => (await db().externalPayout.findUnique({ where: { id: w.body.id } }))?.status === "confirmed", 30_000, "withdrawal confirmed");
     expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(0n);
     expect(await read<bigint>("claimable", [chain.addresses.token, requesterWallet.account.address])).toBe(left);
     const list = await api(net.url, "GET", "/chain/withdrawals", { key: requester.key });

@@ -49,6 +49,58 @@ describeDb("migrate", () => {
     expect(rows).toEqual([{ family: "evm", address: "0x00000000000000000000000000000000000000aa", accountId: "acc_a", network: "eip155" }]);
   });
 
+  it("evm_deposits_external copies ChainDeposit rows (reorg states mapped) and the watcher's cursor onto the scanner's", async () => {
+    const copy = names().find((n) => n.endsWith("_evm_deposits_external"))!;
+    const sql = readFileSync(path.join(dir, copy, "migration.sql"), "utf8");
+    for (const n of [copy, ...names().filter((n) => n > copy)]) rmSync(path.join(dir, n), { recursive: true });
+    const conn = await empty.connect();
+    await migrate(conn, { migrationsDir: dir });
+    const row = (id: string, status: string, accountId: string | null, logIndex: number) =>
+      `('${id}', 31337, '0xAB${id}', ${logIndex}, 7, '0xcd', '0x6163635f61', ${accountId ? `'${accountId}'` : "NULL"}, '0xF1', '0xee', '5', '${status}', NULL, 'ltx_${id}')`;
+    await conn.exec(`INSERT INTO "ChainDeposit" ("id", "chainId", "txHash", "logIndex", "blockNumber", "blockHash", "accountRef", "accountId", "fromAddress", "token", "amount", "status", "reason", "ledgerTxId") VALUES
+      ${[row("d1", "credited", "acc_a", 0), row("d2", "unmatched", null, 1), row("d3", "reorged", "acc_a", 2), row("d4", "reorged", null, 3), row("d5", "vanished", "acc_a", 4)].join(",")}`);
+    await conn.exec(`INSERT INTO "ChainCursor" ("id", "chainId", "blockNumber", "blockHash", "updatedAt") VALUES ('deposits:31337:0xmarket', 31337, 42, '0xhash', now())`);
+    addMigration(copy, sql);
+    expect((await migrate(conn, { migrationsDir: dir })).applied).toEqual([copy]);
+    const { rows } = await conn.query(
+      `SELECT "id", "family", "network", "txId", "index", "accountTag", "accountId", "fromAddress", "slotOrLt"::text AS "slot", "status", "ledgerTxId" FROM "ExternalDeposit" ORDER BY "id"`,
+    );
+    expect(rows.map((r: Record<string, unknown>) => [r.id, r.status, r.accountTag])).toEqual([
+      ["d1", "credited", "acc_a"],
+      ["d2", "unmatched", "0x6163635f61"],
+      ["d3", "reversed", "acc_a"],
+      ["d4", "dropped", "0x6163635f61"],
+      ["d5", "shortfall", "acc_a"],
+    ]);
+    expect(rows[0]).toMatchObject({ family: "evm", network: "31337", txId: "0xabd1", index: 0, accountId: "acc_a", fromAddress: "0xf1", slot: "7", ledgerTxId: "ltx_d1" });
+    const cursor = await conn.query(`SELECT "id", "cursor" FROM "ExternalCursor"`);
+    expect(cursor.rows).toEqual([{ id: "deposits:evm:31337:0xmarket", cursor: "42:0xhash" }]);
+  });
+
+  it("evm_withdrawals_external copies ChainWithdrawal rows: one with a transaction on the wire becomes sent with its deadline, ids (the nonces) kept", async () => {
+    const copy = names().find((n) => n.endsWith("_evm_withdrawals_external"))!;
+    const sql = readFileSync(path.join(dir, copy, "migration.sql"), "utf8");
+    for (const n of [copy, ...names().filter((n) => n > copy)]) rmSync(path.join(dir, n), { recursive: true });
+    const conn = await empty.connect();
+    await migrate(conn, { migrationsDir: dir });
+    const row = (id: string, status: string, txHash: string | null) =>
+      `('${id}', 31337, 'acc_a', '0xwallet', '0xtoken', 5, '${status}', ${txHash ? `'${txHash}'` : "NULL"}, 2, 'ltx_${id}', '2026-12-04 10:00:00', '2026-12-04 09:00:00', '2026-12-04 09:30:00')`;
+    await conn.exec(`INSERT INTO "ChainWithdrawal" ("id", "chainId", "accountId", "toAddress", "token", "amount", "status", "txHash", "attempts", "ledgerTxId", "deadline", "createdAt", "updatedAt") VALUES
+      ${[row("wdr_1", "pending", null), row("wdr_2", "submitted", "0xt2"), row("wdr_3", "pending", "0xt3"), row("wdr_4", "confirmed", "0xt4"), row("wdr_5", "failed", null)].join(",")}`);
+    addMigration(copy, sql);
+    expect((await migrate(conn, { migrationsDir: dir })).applied).toEqual([copy]);
+    const { rows } = await conn.query(`SELECT "id", "family", "network", "status", "txId", "lifetime", "wire", "amount"::text AS "amount", "ledgerTxId" FROM "ExternalPayout" ORDER BY "id"`);
+    const deadline = String(Date.UTC(2026, 11, 4, 10) / 1000);
+    expect(rows.map((r: Record<string, unknown>) => [r.id, r.status, r.txId, r.lifetime])).toEqual([
+      ["wdr_1", "pending", null, null],
+      ["wdr_2", "sent", "0xt2", deadline],
+      ["wdr_3", "sent", "0xt3", deadline],
+      ["wdr_4", "confirmed", "0xt4", null],
+      ["wdr_5", "failed", null, null],
+    ]);
+    expect(rows[1]).toMatchObject({ family: "evm", network: "31337", wire: null, amount: "5", ledgerTxId: "ltx_wdr_2" });
+  });
+
   it("is idempotent and applies only what is new", async () => {
     const conn = await empty.connect();
     await migrate(conn, { migrationsDir: dir });

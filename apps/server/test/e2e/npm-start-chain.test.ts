@@ -97,12 +97,12 @@ describe.runIf(testDbKind === "pglite")("npm start: local chain", () => {
       run = await npmStart(env);
       expect(line(run.out(), /Marketplace (0x[0-9a-fA-F]{40})/)).toBe(marketplace);
       expect(await publicClient.readContract({ address: token, abi: mockERC20Abi, functionName: "balanceOf", args: [marketplace] })).toBe(amount);
-      // The watcher has processed every block up to the deposit's and past it (its cursor, not a sleep).
+      // The scanner has processed every block up to the deposit's and past it (its cursor, not a sleep).
       const depositBlock = await publicClient.getBlockNumber();
       await eventually(
         async () => BigInt(((await (await fetch(`${url}/api/v1/chain`)).json()) as { depositsScannedTo: string }).depositsScannedTo) >= depositBlock,
         30_000,
-        "the deposit watcher's cursor past the deposit",
+        "the deposit scanner's cursor past the deposit",
       );
       expect(BigInt((await api(url, "GET", "/accounts/me", { key })).body.balance)).toBe(before + amount);
       run.child.kill("SIGINT");

@@ -181,15 +181,15 @@ describeDb("QA against cheaters and Sybils, under load", () => {
     const [a, b] = [await net.addProviderAccount(), await net.addProviderAccount()];
     const wallet = "0x00000000000000000000000000000000000000aa";
     await net.db.prisma.account.update({ where: { id: a.accountId }, data: { walletAddress: wallet } });
-    await net.db.prisma.chainDeposit.create({
+    await net.db.prisma.externalDeposit.create({
       data: {
         id: "dep_linked",
-        chainId: 31337,
-        txHash: `0x${"ab".repeat(32)}`,
-        logIndex: 0,
-        blockNumber: 1n,
-        blockHash: `0x${"cd".repeat(32)}`,
-        accountRef: "0x",
+        family: "evm",
+        network: "31337",
+        txId: `0x${"ab".repeat(32)}`,
+        index: 0,
+        slotOrLt: 1n,
+        accountTag: b.accountId,
         accountId: b.accountId,
         fromAddress: "0x00000000000000000000000000000000000000AA",
         token: "0x",

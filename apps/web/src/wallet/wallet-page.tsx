@@ -332,6 +332,10 @@ function DepositCard({ chain, address, accountId }: { chain: WebChainConfig; add
 const STATUS_TONE: Record<string, "green" | "amber" | "red" | "blue" | "slate" | "violet"> = {
   credited: "green",
   unmatched: "red",
+  reversed: "amber",
+  shortfall: "red",
+  dropped: "slate",
+  sent: "blue",
   pending: "slate",
   submitted: "blue",
   confirmed: "violet",

@@ -25,7 +25,7 @@ const ChainTokenSchema = z.object({ address: z.string(), symbol: z.string(), dec
 
 /**
  * GET /api/v1/chain: `{ enabled: false }`, or the chain browsers and clients talk to (the server's
- * ChainInfo) and `depositsScannedTo`, the last block the deposit watcher has processed. Loose:
+ * ChainInfo) and `depositsScannedTo`, the last block the deposit scanner has processed. Loose:
  * fields the chain adapter adds (new contracts) pass through every surface.
  */
 export const ChainStatusSchema = z.union([
@@ -62,6 +62,7 @@ export const ChainDepositViewSchema = z.object({
   from: z.string(),
   /** Token base units, as decimal text. */
   amount: z.string(),
+  /** credited | unmatched; after a reorg deeper than the confirmations: reversed | shortfall | dropped (docs/CHAIN.md). */
   status: z.string(),
   createdAt: z.string(),
 });
@@ -83,7 +84,7 @@ export const WithdrawalViewSchema = z.object({
   /** Base units, as decimal text. */
   amount: z.string(),
   to: z.string(),
-  /** pending until its transaction is confirmed (chain/withdrawals.ts). */
+  /** pending → sent (its transaction stored, then broadcast) → confirmed, or failed (debit reversed) (chain/withdrawals.ts). */
   status: z.string(),
   txHash: z.string().nullable(),
   error: z.string().nullable(),

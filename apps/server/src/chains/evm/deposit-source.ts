@@ -1,18 +1,14 @@
 /**
  * EVM deposits as a family-neutral DepositSource (family.ts): the marketplace contract's
  * `Deposited(account, from, token, amount)` logs, read after a block cursor and reported only once
- * they are `confirmations` deep (block ≤ head − (confirmations − 1)), the rule the EVM watcher
- * (chain/deposits.ts) applies. The shared scanner (deposit-scanner.ts) then records each one once per
+ * they are `confirmations` deep (block ≤ head − (confirmations − 1)). The shared scanner (deposit-scanner.ts) then records each one once per
  * (family "evm", network = chain id, txId = transaction hash, index = log index).
  *
  * The cursor text is `<block>:<block hash>` of the last block scanned. When that block's hash has
  * changed (a reorg deeper than the confirmations, or a reset local chain) the scan rewinds
- * (`rewindBlock`) and rescans: deposits still there are duplicates, new ones are recorded. A deposit
- * already recorded whose log vanished in such a deep reorg is NOT reversed here (ExternalDeposit rows
- * are final); chain/deposits.ts's watcher, which still credits EVM deposits in production, does that.
- *
- * `readDepositLogs`, `finalBlock`, `nextRange`, `cursorBlockChanged` and `rewindBlock` are shared
- * with that watcher, so both read the chain the same way.
+ * (`rewindBlock`) and rescans: deposits still there are duplicates, new ones are recorded. Every
+ * scan reports the block range it read completely (`covered`), so a deposit already recorded whose
+ * log vanished in such a deep reorg is taken back by the scanner (external-deposits.ts `markGone`).
  */
 import { type Address, type Hex, type PublicClient, getAddress } from "viem";
 import { bytes32ToAccount, computeMarketplaceAbi } from "@stun/contracts";
@@ -158,6 +154,7 @@ export class EvmDepositSource implements DepositSource {
       cursor = { blockNumber: rewindBlock(cursor.blockNumber, head, this.cfg), blockHash: null };
     }
     const deposits: ObservedDeposit[] = [];
+    const first = cursor.blockNumber + 1n;
     let moved = false;
     for (let i = 0; i < MAX_RANGES_PER_SCAN && cursor.blockNumber < safe && deposits.length < limit; i++) {
       const { from, to } = nextRange(cursor.blockNumber, safe, this.cfg.logRange);
@@ -167,6 +164,6 @@ export class EvmDepositSource implements DepositSource {
       moved = true;
     }
     if (!moved) return { deposits, cursor: cursorText };
-    return { deposits, cursor: `${cursor.blockNumber}:${cursor.blockHash}` };
+    return { deposits, cursor: `${cursor.blockNumber}:${cursor.blockHash}`, covered: { from: first, to: cursor.blockNumber } };
   }
 }

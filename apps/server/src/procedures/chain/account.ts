@@ -17,7 +17,7 @@ export const chainAccountProcedure = procedure({
     const [account, balance, deposits] = await Promise.all([
       app.db.prisma.account.findUnique({ where: { id: accountId }, select: { walletAddress: true } }),
       chainBalance(app.db.prisma, c.cfg.chainId, accountId),
-      app.db.prisma.chainDeposit.findMany({ where: { chainId: c.cfg.chainId, accountId }, orderBy: { blockNumber: "desc" }, take: 50 }),
+      app.db.prisma.externalDeposit.findMany({ where: { family: "evm", network: String(c.cfg.chainId), accountId }, orderBy: [{ slotOrLt: "desc" }, { index: "desc" }], take: 50 }),
     ]);
     return {
       accountId,
@@ -30,9 +30,9 @@ export const chainAccountProcedure = procedure({
         available: balance.available.toString(),
       },
       deposits: deposits.map((d) => ({
-        txHash: d.txHash,
-        logIndex: d.logIndex,
-        blockNumber: d.blockNumber.toString(),
+        txHash: d.txId,
+        logIndex: d.index,
+        blockNumber: d.slotOrLt.toString(),
         from: d.fromAddress,
         amount: d.amount,
         status: d.status,

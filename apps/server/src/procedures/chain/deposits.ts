@@ -15,7 +15,7 @@ export const depositInfoProcedure = procedure({
 export const externalDepositsProcedure = procedure({
   kind: "query",
   auth: true,
-  summary: "The caller's deposits on Solana and TON: credited ones and unmatched ones naming it, newest first",
+  summary: "The caller's deposits on every chain family (EVM, Solana, TON): credited ones, unmatched ones naming it, and ones a deep reorg took away (reversed, shortfall), newest first",
   input: z.object({}).optional(),
   output: ExternalDepositsResponseSchema,
   handler: async ({ app, accountId }) => ({ deposits: await listExternalDeposits(app, accountId) }),

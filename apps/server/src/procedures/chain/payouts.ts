@@ -17,7 +17,7 @@ export const payoutProcedure = procedure({
 export const listPayoutsProcedure = procedure({
   kind: "query",
   auth: true,
-  summary: "The caller's payouts to Solana and TON wallets, newest first",
+  summary: "The caller's payouts to Solana and TON wallets and its EVM withdrawals of deposit (family evm), newest first",
   input: z.object({}).optional(),
   output: ExternalPayoutsResponseSchema,
   handler: async ({ app, accountId }) => ({ payouts: await listPayouts(app, accountId) }),

@@ -6,13 +6,12 @@ import { procedure } from "../define";
 export const chainStatusProcedure = procedure({
   kind: "query",
   auth: false,
-  summary: "Whether on-chain settlement is on, and the chain (network, contracts, tokens, RPC URL) with the last block the deposit watcher processed",
+  summary: "Whether on-chain settlement is on, and the chain (network, contracts, tokens, RPC URL) with the last block the deposit scanner processed",
   input: z.object({}).optional(),
   output: ChainStatusSchema,
   handler: async ({ app }) => {
     const chain = app.chain;
     if (!chain) return { enabled: false as const };
-    const cursor = await chain.deposits.cursor();
-    return { enabled: true as const, ...chain.info, depositsScannedTo: cursor.blockNumber.toString() };
+    return { enabled: true as const, ...chain.info, depositsScannedTo: (await chain.deposits.scannedTo()).toString() };
   },
 });

@@ -48,7 +48,7 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
     const second = await bed.deposit(user, 5n, account);
     await restarted.setCursor(null);
     const replay = await restarted.drain();
-    expect(replay).toEqual({ credited: 1, unmatched: 0, duplicate: 1 });
+    expect(replay).toEqual({ credited: 1, unmatched: 0, duplicate: 1, reversed: 0 });
     expect(await restarted.cursor()).toBe(second);
     expect((await getBalances(db(), account)).balance).toBe(250_005n);
     expect(await db().prisma.externalDeposit.count({ where: { accountId: account } })).toBe(2);
@@ -63,13 +63,13 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
     const wrongMemo = await bed.deposit(user, 200n, "acc_nobody_by_that_name");
     const chainBefore = await getLedgerBalance(db(), SYSTEM_CHAIN);
     const pass = await scanner().drain();
-    expect(pass).toEqual({ credited: 0, unmatched: 2, duplicate: 0 });
+    expect(pass).toEqual({ credited: 0, unmatched: 2, duplicate: 0, reversed: 0 });
     expect(await deposits(noMemo)).toMatchObject([{ status: "unmatched", accountId: null, accountTag: null, reason: "no memo or forward payload naming a Stun account", ledgerTxId: null }]);
     expect(await deposits(wrongMemo)).toMatchObject([{ status: "unmatched", accountId: null, accountTag: "acc_nobody_by_that_name", reason: 'no Stun account "acc_nobody_by_that_name"' }]);
     expect(await getLedgerBalance(db(), SYSTEM_CHAIN)).toBe(chainBefore);
     expect((await getBalances(db(), account)).balance).toBe(0n);
     // Scanning again records nothing new.
-    expect(await scanner().drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 0 });
+    expect(await scanner().drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 0, reversed: 0 });
     await expectLedgerInvariantsHold(db());
   });
 
@@ -83,15 +83,15 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
     const source = new SolanaDepositSource(bed.chain, "localnet", otherAccount);
     const other = new DepositScanner(db(), source, { token: bed.mint });
     const chainBefore = await getLedgerBalance(db(), SYSTEM_CHAIN);
-    expect(await other.drain()).toEqual({ credited: 0, unmatched: 1, duplicate: 0 });
-    expect(await other.drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 0 });
+    expect(await other.drain()).toEqual({ credited: 0, unmatched: 1, duplicate: 0, reversed: 0 });
+    expect(await other.drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 0, reversed: 0 });
     await other.setCursor(null);
-    expect(await other.drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 1 });
+    expect(await other.drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 1, reversed: 0 });
     expect(await deposits(sig)).toMatchObject([{ status: "unmatched", accountTag: account, accountId: null, token: otherMint, reason: `token ${otherMint} is not the ledger token ${bed.mint}` }]);
     expect((await getBalances(db(), account)).balance).toBe(0n);
     expect(await getLedgerBalance(db(), SYSTEM_CHAIN)).toBe(chainBefore);
     // The marketplace's own deposit account never saw it.
-    expect(await scanner().drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 0 });
+    expect(await scanner().drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 0, reversed: 0 });
     await expectLedgerInvariantsHold(db());
   });
 
@@ -129,7 +129,7 @@ describeDb("solana deposits: SPL transfer + memo credited once after finality", 
       },
     ]);
     await expect(bed.deposit(user, 5_000n, account)).rejects.toThrow(/transaction failed/); // more than it holds: lands failed
-    expect(await scanner().drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0 });
+    expect(await scanner().drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0, reversed: 0 });
     expect(await deposits(sig)).toMatchObject([{ index: 1, amount: "20", status: "credited", accountId: account }]);
     expect((await getBalances(db(), account)).balance).toBe(20n);
     await expectLedgerInvariantsHold(db());
