@@ -11,7 +11,9 @@ import type { ChainInfo, ChainPort, ChainToken } from "../chain-port";
 import type { AppContext } from "../context";
 import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
+import { type ConservationReport, type ExtraTerms, checkConservation } from "./conservation";
 import { DepositWatcher } from "./deposits";
+import { EscrowSubmitter } from "./escrows";
 import { SettlementSubmitter, errorText } from "./settlements";
 import { WithdrawalSubmitter } from "./withdrawals";
 
@@ -22,6 +24,8 @@ export class ChainAdapter implements ChainPort {
   readonly deposits: DepositWatcher;
   readonly settlements: SettlementSubmitter;
   readonly withdrawals: WithdrawalSubmitter;
+  /** Per-task escrows (createTask) paying tasks, and disputes of overturned results (chain/escrows.ts). */
+  readonly escrows: EscrowSubmitter;
   info!: ChainInfo;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -35,6 +39,7 @@ export class ChainAdapter implements ChainPort {
     this.deposits = new DepositWatcher(app, cfg, this.clients);
     this.settlements = new SettlementSubmitter(app, cfg, this.clients);
     this.withdrawals = new WithdrawalSubmitter(app, cfg, this.clients);
+    this.escrows = new EscrowSubmitter(app, cfg, this.clients);
   }
 
   /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */
@@ -100,6 +105,8 @@ export class ChainAdapter implements ChainPort {
     this.running = (async () => {
       for (const [part, run] of [
         ["deposits", () => this.deposits.tick()],
+        // Before settlements: a dispute must be mirrored before a release round reads the chain.
+        ["escrows", () => this.escrows.tick()],
         ["settlements", () => this.settlements.tick()],
         ["withdrawals", () => this.withdrawals.tick()],
       ] as const) {
@@ -112,6 +119,11 @@ export class ChainAdapter implements ChainPort {
       }
     })().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /** The ledger and the chain term by term (chain/conservation.ts); `mismatches` empty when they agree. */
+  conservation(extraTerms: ExtraTerms[] = []): Promise<ConservationReport> {
+    return checkConservation({ app: this.app, cfg: this.cfg, clients: this.clients }, extraTerms);
   }
 
   private schedule(ms: number): void {
