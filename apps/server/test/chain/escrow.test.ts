@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Address, type Hex, keccak256, toHex, zeroAddress } from "viem";
 import { buildMlp } from "@stun/testkit";
-import { computeMarketplaceAbi, mockERC20Abi, stakingAbi } from "@stun/contracts";
+import { accountToBytes32, computeMarketplaceAbi, idToBytes32, mockERC20Abi, stakingAbi } from "@stun/contracts";
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, toJsonTensor, uploadModel, waitTask } from "../support/api";
@@ -270,6 +270,66 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
     expect(disputes).toHaveLength(1);
     expect((await ledgerKinds(taskId)).filter((k) => k.startsWith("chain_dispute"))).toEqual(["chain_dispute", "chain_dispute_refund"]);
     expect((await db().chainEscrow.findUnique({ where: { taskId } }))?.status).toBe("disputed");
+    await conserved();
+  });
+
+  it("past the dispute window an overturned result is corrected in the ledger only: logged once, the chain pays as settled", async () => {
+    const id = await createEscrow(requesterWallet, ESCROW);
+    const sub = await submit(id);
+    const taskId = sub.body.id as string;
+    await waitTask(net.url, requester.key, taskId);
+    await escrowRow(taskId, "confirmed");
+    // Paused, the marketplace releases nothing (disputes still work): the window closes with the row confirmed.
+    const guardian = chain.anvil.wallets[0]!;
+    await mined(guardian.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "pause", args: [] }));
+    try {
+      await chain.anvil.increaseTime(61);
+      await db().task.update({ where: { id: taskId }, data: { correction: { at: new Date().toISOString(), byAssignment: "asg_test", previousOutputDigest: "a", outputDigest: "b" } } });
+      await eventually(
+        async () => ((await db().chainEscrow.findUnique({ where: { taskId } }))?.entry as { correctionPastWindow?: boolean } | null)?.correctionPastWindow === true,
+        30_000,
+        "correction past the window noted",
+      );
+      expect((await onChain(id)).status).toBe(2);
+    } finally {
+      await mined(guardian.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "unpause", args: [] }));
+    }
+    await escrowRow(taskId, "released");
+    expect((await ledgerKinds(taskId)).filter((k) => k.startsWith("chain_dispute"))).toEqual([]);
+    await conserved();
+  });
+
+  it("disputes an overturned task settled from the requester's deposit: the cost goes back into the deposit", async () => {
+    const deposit = 500n;
+    const before = (await getBalances(net.db, requester.id)).balance;
+    await mined(requesterWallet.writeContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "approve", args: [chain.addresses.marketplace, deposit] }));
+    await mined(
+      requesterWallet.writeContract({
+        address: chain.addresses.marketplace,
+        abi: computeMarketplaceAbi,
+        functionName: "deposit",
+        args: [chain.addresses.token, deposit, accountToBytes32(requester.id)],
+      }),
+    );
+    await eventually(async () => (await getBalances(net.db, requester.id)).balance === before + deposit, 20_000, "deposit credited");
+    const sub = await api(net.url, "POST", "/tasks", { key: requester.key, json: { modelId, inputs: input(), verification: { mode: "none" }, maxPrice: String(MAX_PRICE) } });
+    expect(sub.status).toBe(202);
+    const taskId = sub.body.id as string;
+    expect((await waitTask(net.url, requester.key, taskId)).status).toBe("completed");
+    await eventually(async () => (await db().chainSettlement.findUnique({ where: { taskId } }))?.status === "confirmed", 30_000, "deposit settlement confirmed");
+    const depositOf = () => read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token]);
+    expect(await depositOf()).toBe(deposit - PRICE);
+    await conserved();
+    const providerBalance = (await getBalances(net.db, net.providerAccountId)).balance;
+
+    await db().task.update({ where: { id: taskId }, data: { correction: { at: new Date().toISOString(), byAssignment: "asg_test", previousOutputDigest: "a", outputDigest: "b" } } });
+    await eventually(async () => (await db().chainSettlement.findUnique({ where: { taskId } }))?.status === "disputed", 30_000, "deposit settlement disputed");
+    expect((await onChain(idToBytes32(taskId))).status).toBe(4);
+    expect(await depositOf()).toBe(deposit);
+    // The payouts' mirror reversed: the provider keeps its share in the ledger, not paid on chain.
+    expect((await getBalances(net.db, net.providerAccountId)).balance).toBe(providerBalance + 80n);
+    await adapter().tick();
+    expect((await ledgerKinds(taskId)).filter((k) => k.startsWith("chain_"))).toEqual(["chain_dispute", "chain_settle"]);
     await conserved();
   });
 });
