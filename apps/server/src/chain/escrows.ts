@@ -316,8 +316,10 @@ export class EscrowSubmitter {
         await this.markConfirmed(row, BigInt(event.args.releaseAt), receipt.blockNumber);
         this.app.log.info({ taskId: row.taskId, txHash: hash, cost: e.cost, change: String(event.args.change) }, "chain: escrowed task settled");
       } catch (err) {
-        if (revertOf(err)) {
-          // The contract refuses it for good (deadline passed, a provider unregistered since): refund instead.
+        // A refusal while the escrow is still open is for good (deadline passed, a provider
+        // unregistered since): refund instead. Settled meanwhile (another send mined between the
+        // read and the simulation): the next round adopts it.
+        if (revertOf(err) && Number((await this.task(row.escrowId)).status) === TaskStatus.Escrowed) {
           await this.app.db.prisma.$transaction((tx) => this.toRefund(tx, row, BigInt(e.cost), `settle refused: ${errorText(err)}`, "pending"));
         } else {
           await this.app.db.prisma.chainEscrow.update({ where: { taskId: row.taskId }, data: { lastError: errorText(err).slice(0, 1000) } });

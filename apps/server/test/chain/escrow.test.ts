@@ -332,4 +332,31 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
     expect((await ledgerKinds(taskId)).filter((k) => k.startsWith("chain_"))).toEqual(["chain_dispute", "chain_settle"]);
     await conserved();
   });
+
+  it("an escrow whose provider cannot be paid on chain (no linked wallet) is refunded; the requester's balance pays the cost", async () => {
+    await db().account.update({ where: { id: net.providerAccountId }, data: { walletAddress: null } });
+    try {
+      await net.db.prisma.$transaction((tx) => mint(tx, requester.id, PRICE));
+      const balance = (await getBalances(net.db, requester.id)).balance;
+      const id = await createEscrow(requesterWallet, ESCROW);
+      const sub = await submit(id);
+      const taskId = sub.body.id as string;
+      expect((await waitTask(net.url, requester.key, taskId)).status).toBe("completed");
+      const row = await escrowRow(taskId, "refund_due");
+      expect(row.lastError).toMatch(/has no linked wallet/);
+      // The ledger paid the provider; the chain gives the whole escrow back: the balance pays the cost.
+      expect((await getBalances(net.db, requester.id)).balance).toBe(balance - PRICE);
+      expect((await onChain(id)).status).toBe(1);
+      await conserved();
+
+      const before = await claimable(requesterWallet.account.address);
+      await chain.anvil.increaseTime(3_601);
+      await escrowRow(taskId, "refunded");
+      expect(await claimable(requesterWallet.account.address)).toBe(before + ESCROW);
+      expect((await ledgerKinds(taskId)).filter((k) => k.startsWith("chain_"))).toEqual(["chain_escrow", "chain_escrow_change", "chain_escrow_unsettled"]);
+      await conserved();
+    } finally {
+      await db().account.update({ where: { id: net.providerAccountId }, data: { walletAddress: providerWallet.account.address.toLowerCase() } });
+    }
+  });
 });
