@@ -7,8 +7,8 @@
  * Life of a `ChainEscrow` row:
  * - `linked` (submit) → the task completes: `settling` (the ledger's change mirrored in the
  *   completing transaction) → `pending` (payees decided; the payouts' mirror, kind
- *   `chain_escrow_settle`, written with it) → `confirmed` (`settle` mined, signed by the configured
- *   settlers; the payout and `releaseAt` kept) → `released` (`releaseBatch` after the window).
+ *   `chain_escrow_settle`, written with it) → `confirmed` (`settle`, or `settleBatch` for the rows
+ *   pending together, mined, signed by the configured settlers; the payout and `releaseAt` kept) → `released` (`releaseBatch` after the window).
  * - A task that ends unpaid: `refund_due` (mirrored when it ended) → `refunded` (`refund` after the
  *   escrow's deadline; anyone may call it, the server does, once).
  * - An escrow that cannot be settled on chain — a winner with no linked wallet registered in
@@ -26,7 +26,7 @@
  */
 import { type Address, type Hex, encodeAbiParameters, getAddress, keccak256, parseEventLogs, zeroAddress } from "viem";
 import { splitFee, type Receipt } from "@stun/shared";
-import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, stakingAbi } from "@stun/contracts";
+import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, signSettlementBatch, stakingAbi } from "@stun/contracts";
 import type { EscrowOnChain } from "../chain-port";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
@@ -73,6 +73,11 @@ const payoutHashOf = (p: { providers: readonly Address[]; shares: readonly bigin
       [p],
     ),
   );
+
+/** The contract's refusals of a settlement that no retry can change. */
+const PERMANENT_REFUSALS = new Set(["DeadlinePassed", "ProviderNotRegistered", "CostExceedsEscrow", "InvalidProviderCount", "LengthMismatch", "ZkTaskNeedsProof", "ZeroAddress"]);
+
+const isPermanent = (err: unknown): boolean => PERMANENT_REFUSALS.has(revertOf(err)?.data?.errorName ?? "");
 
 const payoutOf = (e: EscrowEntry) => ({
   providers: e.providers.map((p) => p.to),
@@ -277,7 +282,7 @@ export class EscrowSubmitter {
   // ─── pending → confirmed ─────────────────────────────────────────────────────────────────
 
   private async settle(): Promise<void> {
-    const { publicClient, wallet, signers, domain } = this.clients;
+    const open: Row[] = [];
     for (const row of await this.rows("pending")) {
       const e = row.entry!;
       const onChain = await this.task(row.escrowId);
@@ -297,36 +302,76 @@ export class EscrowSubmitter {
         await this.app.db.prisma.$transaction((tx) => this.toRefund(tx, row, BigInt(e.cost), `the escrow is no longer open on chain (status ${status})`, "pending"));
         continue;
       }
-      const settlement = { taskId: row.escrowId as Hex, resultDigest: e.resultDigest, providers: e.providers.map((p) => p.to), amounts: e.providers.map((p) => BigInt(p.price)) };
-      try {
-        const signatures = await signSettlement(signers, domain, settlement);
-        const { request } = await publicClient.simulateContract({
-          account: wallet.account,
-          address: this.cfg.marketplace,
-          abi: computeMarketplaceAbi,
-          functionName: "settle",
-          args: [settlement, signatures],
-        });
-        const hash = await wallet.writeContract(request);
-        await this.app.db.prisma.chainEscrow.update({ where: { taskId: row.taskId }, data: { txHash: hash, attempts: { increment: 1 }, lastError: null } });
-        const receipt = await publicClient.waitForTransactionReceipt({ hash, confirmations: this.cfg.confirmations, timeout: 120_000 });
-        if (receipt.status !== "success") throw new Error(`settle reverted (${hash})`);
-        const [event] = parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "TaskSettled" }).filter((l) => l.args.taskId.toLowerCase() === row.escrowId);
-        if (!event) throw new Error(`no TaskSettled for ${row.escrowId} in ${hash}`);
-        await this.markConfirmed(row, BigInt(event.args.releaseAt), receipt.blockNumber);
-        this.app.log.info({ taskId: row.taskId, txHash: hash, cost: e.cost, change: String(event.args.change) }, "chain: escrowed task settled");
-      } catch (err) {
-        // A refusal while the escrow is still open is for good (deadline passed, a provider
-        // unregistered since): refund instead. Settled meanwhile (another send mined between the
-        // read and the simulation): the next round adopts it.
-        if (revertOf(err) && Number((await this.task(row.escrowId)).status) === TaskStatus.Escrowed) {
-          await this.app.db.prisma.$transaction((tx) => this.toRefund(tx, row, BigInt(e.cost), `settle refused: ${errorText(err)}`, "pending"));
-        } else {
-          await this.app.db.prisma.chainEscrow.update({ where: { taskId: row.taskId }, data: { lastError: errorText(err).slice(0, 1000) } });
-          this.app.log.warn({ taskId: row.taskId, error: errorText(err) }, "chain: escrow settlement not done (will retry)");
-        }
-      }
+      open.push(row);
     }
+    if (open.length === 0) return;
+    try {
+      await this.send(open);
+    } catch (err) {
+      // The contract refuses the batch for good: each alone, to find the ones it refuses (a pause,
+      // say, is waited out as a batch).
+      if (open.length > 1 && isPermanent(err)) for (const row of open) await this.send([row]).catch((one) => this.notSent(row, one));
+      else for (const row of open) await this.notSent(row, err);
+    }
+  }
+
+  /** `settle` (one) or `settleBatch` (several) signed by the settlers; each row confirmed from its TaskSettled. */
+  private async send(rows: Row[]): Promise<void> {
+    const { publicClient, wallet, signers, domain } = this.clients;
+    const settlements = rows.map((r) => ({
+      taskId: r.escrowId as Hex,
+      resultDigest: r.entry!.resultDigest,
+      providers: r.entry!.providers.map((p) => p.to),
+      amounts: r.entry!.providers.map((p) => BigInt(p.price)),
+    }));
+    const one = settlements.length === 1 ? settlements[0]! : undefined;
+    const hash = one
+      ? await wallet.writeContract(
+          (
+            await publicClient.simulateContract({
+              account: wallet.account,
+              address: this.cfg.marketplace,
+              abi: computeMarketplaceAbi,
+              functionName: "settle",
+              args: [one, await signSettlement(signers, domain, one)],
+            })
+          ).request,
+        )
+      : await wallet.writeContract(
+          (
+            await publicClient.simulateContract({
+              account: wallet.account,
+              address: this.cfg.marketplace,
+              abi: computeMarketplaceAbi,
+              functionName: "settleBatch",
+              args: [settlements, await signSettlementBatch(signers, domain, settlements)],
+            })
+          ).request,
+        );
+    await this.app.db.prisma.chainEscrow.updateMany({ where: { taskId: { in: rows.map((r) => r.taskId) } }, data: { txHash: hash, attempts: { increment: 1 }, lastError: null } });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, confirmations: this.cfg.confirmations, timeout: 120_000 });
+    if (receipt.status !== "success") throw new Error(`settle reverted (${hash})`);
+    const events = parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "TaskSettled" });
+    for (const row of rows) {
+      const event = events.find((l) => l.args.taskId.toLowerCase() === row.escrowId);
+      if (!event) throw new Error(`no TaskSettled for ${row.escrowId} in ${hash}`);
+      await this.markConfirmed(row, BigInt(event.args.releaseAt), receipt.blockNumber);
+    }
+    this.app.log.info({ txHash: hash, tasks: rows.length }, "chain: escrowed tasks settled");
+  }
+
+  /**
+   * A send that failed. Refused for good while the escrow is still open (deadline passed, a
+   * provider unregistered since, …): refunded instead. Anything else — a pause, the RPC, a send
+   * that another one beat (adopted next round) — is retried.
+   */
+  private async notSent(row: Row, err: unknown): Promise<void> {
+    if (isPermanent(err) && Number((await this.task(row.escrowId)).status) === TaskStatus.Escrowed) {
+      await this.app.db.prisma.$transaction((tx) => this.toRefund(tx, row, BigInt(row.entry!.cost), `settle refused: ${errorText(err)}`, "pending"));
+      return;
+    }
+    await this.app.db.prisma.chainEscrow.update({ where: { taskId: row.taskId }, data: { lastError: errorText(err).slice(0, 1000) } });
+    this.app.log.warn({ taskId: row.taskId, error: errorText(err) }, "chain: escrow settlement not done (will retry)");
   }
 
   private async markConfirmed(row: Row, releaseAt: bigint, blockNumber: bigint | undefined): Promise<void> {

@@ -273,6 +273,29 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
     await conserved();
   });
 
+  it("settles escrows pending together in one settleBatch; a paused marketplace delays them, never refunds them", async () => {
+    const guardian = chain.anvil.wallets[0]!;
+    const ids = [await createEscrow(requesterWallet, ESCROW), await createEscrow(requesterWallet, ESCROW)];
+    await mined(guardian.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "pause", args: [] }));
+    let taskIds: string[];
+    try {
+      taskIds = [];
+      for (const id of ids) taskIds.push((await submit(id)).body.id as string);
+      for (const taskId of taskIds) expect((await waitTask(net.url, requester.key, taskId)).status).toBe("completed");
+      for (const taskId of taskIds) {
+        await eventually(async () => (await db().chainEscrow.findUnique({ where: { taskId } }))?.lastError?.includes("EnforcedPause") === true, 30_000, "settle refused while paused");
+      }
+      expect((await db().chainEscrow.findMany({ where: { taskId: { in: taskIds } } })).map((r) => r.status)).toEqual(["pending", "pending"]);
+      for (const id of ids) expect((await onChain(id)).status).toBe(1);
+    } finally {
+      await mined(guardian.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "unpause", args: [] }));
+    }
+    const rows = await Promise.all(taskIds.map((taskId) => escrowRow(taskId, "confirmed")));
+    expect(rows[0]!.txHash).toBe(rows[1]!.txHash);
+    for (const id of ids) expect(await onChain(id)).toMatchObject({ status: 2, cost: PRICE });
+    await conserved();
+  });
+
   it("past the dispute window an overturned result is corrected in the ledger only: logged once, the chain pays as settled", async () => {
     const id = await createEscrow(requesterWallet, ESCROW);
     const sub = await submit(id);
