@@ -38,6 +38,21 @@ export interface ChainInfo {
   disputeWindowSeconds: number;
 }
 
+/** A per-task escrow as the marketplace holds it (`getTask`), read at a confirmed block. */
+export interface EscrowOnChain {
+  /** The contract's TaskStatus (1: Escrowed). */
+  status: number;
+  requester: Address;
+  token: Address;
+  amount: bigint;
+  /** Unix seconds. */
+  deadline: number;
+  modelCreator: Address;
+  zk: boolean;
+  /** The timestamp of the block it was read at (unix seconds). */
+  blockTime: number;
+}
+
 export interface ChainPort {
   /** What browsers and clients are told about the chain (GET /api/v1/chain, /web-config.json). */
   readonly info: ChainInfo;
@@ -50,6 +65,11 @@ export interface ChainPort {
     /** Withdraws that much of the account's on-chain deposit to its linked wallet. */
     request(accountId: string, amount: bigint): Promise<WithdrawalView>;
     list(accountId: string): Promise<WithdrawalView[]>;
+  };
+  /** Per-task escrows (chain/escrows.ts): read at submit to link one to a task. */
+  readonly escrows?: {
+    /** The escrow as of the latest confirmed block (CHAIN_CONFIRMATIONS); undefined when none is there. */
+    lookup(escrowId: `0x${string}`): Promise<EscrowOnChain | undefined>;
   };
   stop(): Promise<void>;
 }

@@ -170,6 +170,12 @@ export interface SubmitTaskOptions {
   deadlineSeconds?: number;
   priority?: number;
   /**
+   * Pay from an on-chain per-task escrow instead of the balance: the marketplace task id (bytes32,
+   * 0x + 64 hex digits) created with `createTask` from the account's linked wallet, holding at least
+   * maxPrice × the mode's executions (docs/CHAIN.md "Paying a task from an on-chain escrow").
+   */
+  escrow?: `0x${string}`;
+  /**
    * Dtypes for inputs given as plain JS arrays, by input name (e.g. from the model's signature).
    * Arrays that do not say default to float32 (numbers), int64 (bigints), bool, string.
    */
@@ -268,6 +274,7 @@ export function buildSubmitBody(options: SubmitTaskOptions): SubmitTask {
   if (options.maxPrice !== undefined) body.maxPrice = amountToString(options.maxPrice);
   if (options.deadlineSeconds !== undefined) body.deadlineSeconds = options.deadlineSeconds;
   if (options.priority !== undefined) body.priority = options.priority;
+  if (options.escrow !== undefined) body.escrow = { taskId: options.escrow };
   return body;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DTYPES, encodeBase64, float16ToFloat32, tensorToJson, type Dtype } from "@stun/shared";
+import { DTYPES, SubmitTaskSchema, encodeBase64, float16ToFloat32, tensorToJson, type Dtype } from "@stun/shared";
 import { StunApiError, buildSubmitBody, decodeTensor, flattenNested, toRawTensor, toTensor, toTensorJson, type TensorInput } from "../src/index";
 
 /** Converts an input all the way to the wire and back, as a submit and a result would. */
@@ -239,6 +239,14 @@ describe("buildSubmitBody", () => {
     expect(decodeTensor(body.inputs!.ids!).data).toEqual(new BigInt64Array([3n, 4n]));
     expect(body.inputs!.words).toEqual({ dtype: "string", dims: [1], data: ["a"] });
     expect(body).toMatchObject({ modelId: "m1", verification: { mode: "redundant", replicas: 3 }, maxPrice: "1000", deadlineSeconds: 30, priority: 2 });
+  });
+
+  it("names an on-chain escrow as the submit schema carries it, and leaves it out otherwise", () => {
+    const escrow = `0x${"ab".repeat(32)}` as const;
+    const body = buildSubmitBody({ modelId: "m", inputs: {}, escrow });
+    expect(body.escrow).toEqual({ taskId: escrow });
+    expect(SubmitTaskSchema.safeParse(body).success).toBe(true);
+    expect("escrow" in buildSubmitBody({ modelId: "m", inputs: {} })).toBe(false);
   });
 
   it("defaults the verification mode to auto when only replicas or argmax are given", () => {

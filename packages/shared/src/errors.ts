@@ -29,6 +29,10 @@ export const ERROR_STATUS = {
   ATTESTATION_INVALID: 400,
   /** A JSON body that nests arrays/objects deeper than JSON_MAX_DEPTH (refused before it is parsed). */
   BODY_TOO_DEEP: 400,
+  /** A submit's on-chain escrow cannot pay this task: no chain configured, another token, a zk/plain mismatch, another model creator. */
+  ESCROW_INVALID: 400,
+  /** A submit's on-chain escrow's deadline has passed or is too close for the task to finish and settle. */
+  ESCROW_EXPIRED: 400,
   UNAUTHORIZED: 401,
   /** A Sign-In with Ethereum message or signature that does not check out (nonce, domain, chain, time, signer). */
   SIWE_INVALID: 401,
@@ -41,14 +45,22 @@ export const ERROR_STATUS = {
   /** The API key's expiry has passed. */
   KEY_EXPIRED: 401,
   INSUFFICIENT_FUNDS: 402,
+  /** A submit's on-chain escrow holds less than the task may cost (maxPrice × executions). */
+  ESCROW_TOO_SMALL: 402,
   FORBIDDEN: 403,
+  /** A submit's on-chain escrow was created by a wallet not linked to the caller's account. */
+  ESCROW_NOT_YOURS: 403,
   /** The API key lacks the scope this call needs (or a new key would have more than it). */
   KEY_SCOPE: 403,
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   ASSIGNMENT_NOT_FOUND: 404,
+  /** A submit's on-chain escrow does not exist on chain (or not yet in a confirmed block), or is no longer open. */
+  ESCROW_NOT_FOUND: 404,
   CONFLICT: 409,
+  /** A submit's on-chain escrow already pays another task (each escrow pays one task, once). */
+  ESCROW_IN_USE: 409,
   /** A sealed task names evidence the provider no longer holds (it re-attested or left): fetch the providers again and reseal. */
   EVIDENCE_STALE: 409,
   /** An unstake would leave less stake than the account's live executions need. */

@@ -12,6 +12,8 @@ import type { AppContext } from "../context";
 import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 import { EvmDeposits } from "./deposits";
+import { type ConservationReport, type ExtraTerms, checkConservation } from "./conservation";
+import { EscrowSubmitter } from "./escrows";
 import { SettlementSubmitter, errorText } from "./settlements";
 import { SlashSubmitter } from "./slashes";
 import { StakeWatcher } from "./stake-watcher";
@@ -27,6 +29,8 @@ export class ChainAdapter implements ChainPort {
   readonly stake: StakeWatcher;
   readonly slashes: SlashSubmitter;
   readonly withdrawals: EvmWithdrawals;
+  /** Per-task escrows (createTask) paying tasks, and disputes of overturned results (chain/escrows.ts). */
+  readonly escrows: EscrowSubmitter;
   info!: ChainInfo;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -42,6 +46,7 @@ export class ChainAdapter implements ChainPort {
     this.stake = new StakeWatcher(app, cfg, this.clients);
     this.slashes = new SlashSubmitter(app, cfg, this.clients);
     this.withdrawals = new EvmWithdrawals(app, cfg, this.clients);
+    this.escrows = new EscrowSubmitter(app, cfg, this.clients);
   }
 
   /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */
@@ -107,6 +112,8 @@ export class ChainAdapter implements ChainPort {
     this.running = (async () => {
       for (const [part, run] of [
         ["deposits", () => this.deposits.tick()],
+        // Before settlements: a dispute must be mirrored before a release round reads the chain.
+        ["escrows", () => this.escrows.tick()],
         ["settlements", () => this.settlements.tick()],
         ["withdrawals", () => this.withdrawals.tick()],
         ["stake", () => this.stake.tick()],
@@ -121,6 +128,11 @@ export class ChainAdapter implements ChainPort {
       }
     })().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /** The ledger and the chain term by term (chain/conservation.ts); `mismatches` empty when they agree. */
+  conservation(extraTerms: ExtraTerms[] = []): Promise<ConservationReport> {
+    return checkConservation({ app: this.app, cfg: this.cfg, clients: this.clients }, extraTerms);
   }
 
   private schedule(ms: number): void {

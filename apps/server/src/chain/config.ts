@@ -60,6 +60,8 @@ export const chainEnvShape = {
     .min(60)
     .max(30 * 86_400)
     .default(3_600),
+  /** How long a slash's transaction may go without a receipt before it is checked and sent again (default 3 min). */
+  CHAIN_TX_TIMEOUT_MS: z.coerce.number().int().min(1).default(180_000),
   /** Most tasks per settleFromDeposits transaction. */
   CHAIN_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   /** Most blocks per eth_getLogs request. */
@@ -85,6 +87,7 @@ export interface ChainConfig {
   batchSize: number;
   logRange: bigint;
   withdrawalTtlS: number;
+  txTimeoutMs: number;
 }
 
 type ChainEnv = z.infer<z.ZodObject<typeof chainEnvShape>>;
@@ -191,6 +194,7 @@ export function resolveChainConfig(env: ChainEnv, opts: { production?: boolean }
       batchSize: env.CHAIN_BATCH_SIZE,
       logRange: BigInt(env.CHAIN_LOG_RANGE),
       withdrawalTtlS: env.CHAIN_WITHDRAWAL_TTL_S,
+      txTimeoutMs: env.CHAIN_TX_TIMEOUT_MS,
     },
     issues: [],
   };

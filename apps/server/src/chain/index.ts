@@ -6,6 +6,8 @@
 export { ChainAdapter, type ChainInfo, type ChainToken } from "./adapter";
 export { CHAIN_NAMES, CHAIN_PRESETS, type ChainConfig, type ChainName } from "./config";
 export { EvmDeposits } from "./deposits";
+export { EscrowSubmitter, type EscrowEntry } from "./escrows";
+export { checkConservation, type ConservationReport, type ConservationTerm, type ExtraTerms } from "./conservation";
 export { chainBalance, type ChainBalance } from "./ledger";
 export { type LocalChain, type LocalChainAddresses, type LocalChainOptions, startLocalChain } from "./local";
 export { type RpcForwarder, refusedMethod, startRpcForwarder, webAppOrigins } from "./rpc-forwarder";

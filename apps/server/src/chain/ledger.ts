@@ -16,7 +16,7 @@ type Db = Tx | PrismaClient;
 export interface ChainBalance {
   /** Σ credited deposits (ExternalDeposit, family evm; a deposit a reorg took away no longer counts). */
   deposited: bigint;
-  /** Σ costs of tasks settled (or being settled) from the deposit. */
+  /** Σ costs of tasks settled (or being settled) from the deposit; a disputed one is back in the deposit. */
   settled: bigint;
   /** Σ withdrawals (ExternalPayout, family evm; not failed). */
   withdrawn: bigint;
@@ -31,7 +31,7 @@ export async function chainBalance(db: Db, chainId: number, accountId: string): 
       (SELECT COALESCE(SUM(amount::numeric), 0)::text FROM "ExternalDeposit"
         WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status = 'credited') AS deposited,
       (SELECT COALESCE(SUM(amount), 0)::text FROM "ChainSettlement"
-        WHERE "chainId" = ${chainId} AND "requesterId" = ${accountId} AND status NOT IN ('failed', 'offchain')) AS settled,
+        WHERE "chainId" = ${chainId} AND "requesterId" = ${accountId} AND status NOT IN ('failed', 'offchain', 'disputed')) AS settled,
       (SELECT COALESCE(SUM(amount), 0)::text FROM "ExternalPayout"
         WHERE family = 'evm' AND network = ${String(chainId)} AND "accountId" = ${accountId} AND status <> 'failed') AS withdrawn`;
   const deposited = BigInt(row?.deposited ?? "0");

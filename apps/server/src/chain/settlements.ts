@@ -128,6 +128,7 @@ export class SettlementSubmitter {
             WHERE family = 'evm' AND network = ${String(this.cfg.chainId)} AND status = 'credited' GROUP BY "accountId") d ON d."accountId" = t."requesterId"
       WHERE t.status = 'completed' AND t.kind = 'user' AND t.cost > 0 AND t."completedAt" >= d.since
         AND NOT EXISTS (SELECT 1 FROM "ChainSettlement" s WHERE s."taskId" = t.id)
+        AND NOT EXISTS (SELECT 1 FROM "ChainEscrow" e WHERE e."taskId" = t.id)
       ORDER BY t."completedAt", t.id
       LIMIT 200`;
     for (const c of candidates) {

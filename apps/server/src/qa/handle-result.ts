@@ -11,6 +11,7 @@ import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { settleAcceptedTask } from "../settlement/settle-task";
+import { escrowTaskCompleted } from "../tasks/chain-escrow";
 import { getModelRow } from "../models/cache";
 import type { ModelRow } from "../models/row";
 import { checkOutputs } from "./check-outputs";
@@ -346,7 +347,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
   if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
   // The settlement's statement also completes the Task row (one round trip).
-  await settleAcceptedTask(tx, {
+  const { cost } = await settleAcceptedTask(tx, {
     task: { ...task, verification: v },
     model,
     winners: winners.map((c) => ({ assignmentId: c.id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) })),
@@ -374,6 +375,8 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
         WHERE id = ${taskId}`,
     ],
   });
+  // Paid from an on-chain escrow: the change the chain returns goes back to system:chain.
+  if (v.chainEscrow) await escrowTaskCompleted(tx, taskId, task.requesterId, cost);
   outcome.announce = "completed";
   if (task.kind === "user") outcome.latencyMs = Date.now() - task.createdAt.getTime();
   return outcome;

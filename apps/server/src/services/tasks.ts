@@ -28,6 +28,8 @@ import { TASK_VIEW_INCLUDE, storedOutputs, toTaskView } from "./task-view";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
 import { prepareSealedInput, type PreparedInput } from "./sealed-input";
 import { defaultMaxPrice } from "./quote";
+import { checkEscrow } from "./chain-escrow";
+import { linkEscrow } from "../tasks/chain-escrow";
 
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
   const mode = v?.mode ?? "auto";
@@ -68,7 +70,8 @@ function prepareClearInput(body: SubmitTask, model: { inputs: unknown }): Prepar
 /**
  * Submit: validate the inputs against the model's signature (a sealed task's box against the
  * provider it names), store them, then hold escrow and queue the task in one transaction. Only
- * after that commit is the task announced.
+ * after that commit is the task announced. With `escrow`, the on-chain escrow is checked first and
+ * linked instead of the hold (services/chain-escrow.ts, tasks/chain-escrow.ts).
  */
 export async function submitTask(app: AppContext, requesterId: string, body: SubmitTask): Promise<{ id: string; status: TaskStatus }> {
   const model = await getModelRow(app, body.modelId);
@@ -88,13 +91,16 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
     verification.zk = { fee: fee.toString(), constraints };
   }
   const held = maxPrice * BigInt(maxExecutions(verification));
+  const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
+  // Paid from an on-chain escrow: checked on chain before anything is stored or charged.
+  const escrowLink = body.escrow ? await checkEscrow(app, body.escrow, { requesterId, model, held, deadlineSeconds, zk: verification.mode === "zk" }) : undefined;
+  if (escrowLink) verification.chainEscrow = true;
   // Refused before any byte is written when it cannot fit; the hold's storage charge decides under lock.
   await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
   // A small input is written by the submit's own statement (BlobStore.inlineWrite), else stored first.
   const inputSha256 = await putUnlessInline(app.blobs, inputBytes);
   const inlineInput = app.blobs.inlineWrite?.(inputBytes, inputSha256);
   const id = newId("tsk");
-  const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
 
   // Group commit: a burst of submits shares one transaction. One statement per submit (each is a
   // round trip on the hot path): the hold, the storage charge, the input's pin lock and the Task
@@ -109,8 +115,9 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
            ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)}
     FROM (SELECT ${pinLock(inputSha256)}) AS pin`;
   await app.commits.run(async (tx) => {
-    const storage = storageCharge(app, requesterId, inputBytes.byteLength, "this task's input");
-    await hold(tx, requesterId, held, id, { storage, alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] });
+    const also = { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] };
+    if (escrowLink) await linkEscrow(tx, { ...escrowLink, taskId: id, held }, also);
+    else await hold(tx, requesterId, held, id, also);
     if (!inlineInput) await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
   });
   app.metrics.tasksSubmitted.inc();

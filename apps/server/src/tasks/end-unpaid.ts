@@ -1,5 +1,6 @@
 import type { Tx } from "../db/database";
 import { chargeFee, refund } from "../ledger";
+import { escrowTaskEnded } from "./chain-escrow";
 import { LIVE_STATUSES } from "./statuses";
 
 export interface Cancellation {
@@ -25,6 +26,8 @@ export async function endTaskUnpaid(
   const kept = fee < task.escrowHeld ? fee : task.escrowHeld;
   if (kept > 0n) await chargeFee(tx, task.requesterId, kept, task.id, `${status}-fee`);
   if (task.escrowHeld > kept) await refund(tx, task.requesterId, task.escrowHeld - kept, task.id);
+  // Paid from an on-chain escrow: the chain refunds it, so the ledger hands it back to system:chain.
+  await escrowTaskEnded(tx, task.id, task.requesterId, kept);
   await tx.task.update({
     where: { id: task.id },
     data: { status, escrowHeld: 0n, errorCode: code, errorMessage: message, completedAt: new Date(), ...(kept > 0n ? { cost: kept } : {}) },

@@ -27,6 +27,8 @@ export const StoredVerificationSchema = z.looseObject({
   avoid: z.array(z.string()).optional(),
   /** Replicas must run on this backend (the model's calibration asks for same-backend quorums). */
   backend: z.string().optional(),
+  /** Paid from an on-chain escrow (ChainEscrow; tasks/chain-escrow.ts), not the requester's balance. */
+  chainEscrow: z.boolean().optional(),
   /** Mode zk: the proving fee each execution's price includes (base units), from the circuit's size. */
   zk: z.object({ fee: z.string(), constraints: z.number() }).optional(),
   /** A re-check: the solo execution it checks again (that result counts as the first replica). */

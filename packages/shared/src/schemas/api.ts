@@ -148,6 +148,12 @@ export const RequirementsSchema = z.object({
 });
 export type Requirements = z.infer<typeof RequirementsSchema>;
 
+/** An on-chain escrow a submit pays from: the marketplace's task id (0x + 64 hex digits). */
+export const ChainEscrowRefSchema = z.object({
+  taskId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a bytes32: 0x and 64 hex digits"),
+});
+export type ChainEscrowRef = z.infer<typeof ChainEscrowRefSchema>;
+
 export const SubmitTaskSchema = z
   .object({
     modelId: IdSchema,
@@ -164,6 +170,12 @@ export const SubmitTaskSchema = z
     maxPrice: AmountSchema.optional(),
     deadlineSeconds: z.number().int().min(1).max(86_400).optional(),
     priority: z.number().int().min(0).max(9).optional(),
+    /**
+     * Pay this task from an on-chain per-task escrow instead of the ledger balance: the marketplace
+     * task id (bytes32) the requester created with `createTask` from a wallet linked to its account
+     * (docs/CHAIN.md "Paying a task from an on-chain escrow").
+     */
+    escrow: ChainEscrowRefSchema.optional(),
   })
   .superRefine((b, ctx) => {
     if (b.inputs === undefined && b.sealed === undefined) ctx.addIssue({ code: "custom", path: ["inputs"], message: "inputs are required (or, for privacy tee, a sealed box)" });

@@ -108,6 +108,10 @@ class Requirements(TypedDict):
     privacy: NotRequired[Literal["none", "tee", "zk"]]
 
 
+class SubmitTaskBodyEscrow(TypedDict):
+    taskId: str
+
+
 class SubmitTaskBody(TypedDict):
     modelId: str
     inputs: NotRequired[dict[str, TensorJson]]
@@ -117,6 +121,7 @@ class SubmitTaskBody(TypedDict):
     maxPrice: NotRequired[str]
     deadlineSeconds: NotRequired[int]
     priority: NotRequired[int]
+    escrow: NotRequired[SubmitTaskBodyEscrow]
 
 TaskStatus = Literal["queued", "assigned", "running", "verifying", "completed", "failed", "expired"]
 
