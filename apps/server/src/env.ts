@@ -166,7 +166,12 @@ export const EnvSchema = z.object({
    * durable with its commit and need no file write and fsync of their own (blobs/split-blob-store.ts).
    * 0 keeps every blob on disk.
    */
-  BLOB_INLINE_MAX_BYTES: z.coerce.number().int().min(0).max(1024 * 1024).default(64 * 1024),
+  BLOB_INLINE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024)
+    .default(64 * 1024),
   /** Bytes an account may hold: models it uploaded plus its tasks' inputs until purged. */
   ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce
     .bigint()
