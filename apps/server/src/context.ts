@@ -66,6 +66,8 @@ export interface AppContext {
   presence?: InstanceLiveness;
   /** Payout queues on Solana / TON, for the families whose rail runs here with a payout key. */
   payoutRails: PayoutRails;
+  /** With the Solana rail: the mint as read at start (its token program decides the deposit account). */
+  solanaDeposit?: { depositAccount: string; tokenProgram: string; decimals: number };
 }
 
 /** A request's context: the app plus who is calling (undefined for public routes). */

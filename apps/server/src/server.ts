@@ -84,6 +84,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   if (chain) app.chain = chain;
   const solana = config.solana ? await SolanaRail.start(db, config.solana, log) : undefined;
   const ton = config.ton ? TonRail.start(db, config.ton, log) : undefined;
+  if (solana) app.solanaDeposit = { depositAccount: solana.depositAccount, tokenProgram: solana.mint.tokenProgram, decimals: solana.mint.decimals };
   if (solana?.payouts && config.solana) app.payoutRails.solana = { network: config.solana.network, request: (a, to, amount) => solana.payouts!.request(a, to, amount) };
   if (ton?.payouts && config.ton) app.payoutRails.ton = { network: config.ton.network, request: (a, to, amount) => ton.payouts!.request(a, to, amount) };
   const http = await buildHttpApp(app);

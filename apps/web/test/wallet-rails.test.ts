@@ -130,11 +130,13 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(tx.verifySignatures()).toBe(true);
     expect(tx.feePayer?.toBase58()).toBe(solana.address);
     const transfer = tx.instructions.find((i) => i.programId.toBase58() === TOKEN_PROGRAM)!;
-    expect(transfer.data[0]).toBe(3);
+    expect(transfer.data[0]).toBe(12); // TransferChecked: source, mint, destination, owner; amount, decimals
     expect(transfer.data.readBigUInt64LE(1)).toBe(1_500_000n);
-    expect(transfer.keys[1]!.pubkey.toBase58()).toBe(await rail("solana").getByTestId("solana-deposit-account").textContent());
+    expect(transfer.data[9]).toBe(6);
     expect(transfer.keys[0]!.pubkey.toBase58()).toBe(walletAta.toBase58());
-    expect(transfer.keys[2]!.pubkey.toBase58()).toBe(solana.address);
+    expect(transfer.keys[1]!.pubkey.toBase58()).toBe(rails.solanaMint);
+    expect(transfer.keys[2]!.pubkey.toBase58()).toBe(await rail("solana").getByTestId("solana-deposit-account").textContent());
+    expect(transfer.keys[3]!.pubkey.toBase58()).toBe(solana.address);
     const memo = tx.instructions.find((i) => MEMO_PROGRAMS.includes(i.programId.toBase58()))!;
     expect(memo.data.toString("utf8")).toBe(accountId);
     expect(await form.getByRole("status").textContent()).toContain(base58.encode(tx.signatures[0]!.signature!));

@@ -34,6 +34,8 @@ export class ChainAdapter implements ChainPort {
   info!: ChainInfo;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The round callers of tick() wait for while one runs. */
+  private next: Promise<void> | undefined;
   private stopped = false;
 
   constructor(
@@ -106,9 +108,22 @@ export class ChainAdapter implements ChainPort {
     };
   }
 
-  /** One full round (deposits, settlements, withdrawals, stake, slashes); each part's error is logged, not thrown. */
-  async tick(): Promise<void> {
-    if (this.running) return this.running;
+  /**
+   * One full round (deposits, escrows, settlements, withdrawals, stake, slashes) that starts after
+   * this call; each part's error is logged, not thrown. A call while a round runs waits for the next
+   * one (shared by every such call): the running round may have read the chain before what the
+   * caller wants it to see.
+   */
+  tick(): Promise<void> {
+    if (!this.running) return this.round();
+    this.next ??= this.running.then(() => {
+      this.next = undefined;
+      return this.running ?? this.round(); // one another caller started in between also began after ours
+    });
+    return this.next;
+  }
+
+  private round(): Promise<void> {
     this.running = (async () => {
       for (const [part, run] of [
         ["deposits", () => this.deposits.tick()],

@@ -15,7 +15,6 @@ import {
   type TonDepositMessage,
   type TonDepositMessageRequest,
 } from "@stun/shared";
-import { associatedTokenAccount } from "../chains/solana/payouts";
 import type { SolanaConfig } from "../chains/solana/config";
 import type { TonConfig } from "../chains/ton/config";
 import { jettonWalletOf } from "../chains/ton/toncenter";
@@ -28,13 +27,15 @@ const TON_DEPOSIT_VALUE = toNano("0.1");
 /** TEP-74 jetton `transfer`. */
 const JETTON_TRANSFER = 0x0f8a7ea5;
 
-async function solanaInfo(cfg: SolanaConfig, accountId: string): Promise<SolanaDepositInfo> {
+function solanaInfo(cfg: SolanaConfig, mint: NonNullable<AppContext["solanaDeposit"]>, accountId: string): SolanaDepositInfo {
   return {
     network: cfg.network,
     rpcUrl: cfg.rpcUrl,
     mint: cfg.mint,
+    tokenProgram: mint.tokenProgram,
+    decimals: mint.decimals,
     depositOwner: cfg.depositOwner,
-    depositAccount: await associatedTokenAccount(cfg.depositOwner, cfg.mint),
+    depositAccount: mint.depositAccount,
     memo: accountId,
     confirmation: "finalized",
   };
@@ -58,7 +59,7 @@ export async function depositInfo(app: AppContext, accountId: string): Promise<D
   const { solana, ton } = app.config;
   return {
     accountId,
-    solana: solana ? await solanaInfo(solana, accountId) : null,
+    solana: solana && app.solanaDeposit ? solanaInfo(solana, app.solanaDeposit, accountId) : null,
     ton: ton ? tonInfo(ton, accountId) : null,
     payoutFamilies: (["solana", "ton"] as const).filter((f) => app.payoutRails[f] !== undefined),
   };

@@ -10,6 +10,7 @@ import { Address, Cell } from "@ton/core";
 import { address } from "@solana/kit";
 import { findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from "@solana-program/token";
 import { forwardPayloadAccount } from "@stun/contracts-ton";
+import { TOKEN_2022_PROGRAM } from "../../src/chains/solana/chain";
 import { recordDeposits } from "../../src/chains/external-deposits";
 import type { ObservedDeposit } from "../../src/chains/family";
 import { describeDb } from "../support/database";
@@ -41,6 +42,8 @@ describeDb("deposits on Solana and TON: how to, the TON message, the listing", (
       network: "mainnet-beta",
       rpcUrl: standIn.solanaRpcUrl,
       mint: rails.solanaMint,
+      tokenProgram: TOKEN_PROGRAM_ADDRESS,
+      decimals: 6,
       depositOwner: rails.solanaDepositOwner,
       depositAccount: ata,
       memo: net.accountId,
@@ -115,6 +118,24 @@ describeDb("deposits on Solana and TON: how to, the TON message, the listing", (
     expect(byTx["sig-other-token"].reason).toMatch(/is not the ledger token/);
     const provider = await api(net.url, "GET", "/chain/deposits", { key: net.providerApiKey });
     expect(provider.body.deposits.map((d: { txId: string }) => d.txId)).toEqual(["sig-someone"]);
+  });
+});
+
+describeDb("deposit info for a Token-2022 mint", () => {
+  it("names the mint's program and the deposit account under it (not SPL Token's)", async () => {
+    const standIn = await startChainStandIn();
+    const rails = railsEnv(standIn, TOKEN_2022_PROGRAM);
+    const net = await startTestNetwork({ env: rails.env });
+    try {
+      const res = await api(net.url, "GET", "/chain/deposit-info", { key: net.apiKey });
+      const [ata2022] = await findAssociatedTokenPda({ owner: address(rails.solanaDepositOwner), mint: address(rails.solanaMint), tokenProgram: address(TOKEN_2022_PROGRAM) });
+      const [ataSpl] = await findAssociatedTokenPda({ owner: address(rails.solanaDepositOwner), mint: address(rails.solanaMint), tokenProgram: TOKEN_PROGRAM_ADDRESS });
+      expect(res.body.solana).toMatchObject({ tokenProgram: TOKEN_2022_PROGRAM, decimals: 6, depositAccount: ata2022 });
+      expect(ata2022).not.toBe(ataSpl);
+    } finally {
+      await net.close();
+      await standIn.close();
+    }
   });
 });
 

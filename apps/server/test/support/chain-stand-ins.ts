@@ -30,8 +30,8 @@ export interface ChainStandIn {
   solanaMethods: string[];
   /** token account → its balance in base units (`getTokenAccountBalance`; others do not exist). */
   solanaTokenBalances: Map<string, bigint>;
-  /** Addresses getAccountInfo answers as SPL Token mints (railsEnv registers its mint). */
-  solanaMints: Set<string>;
+  /** Addresses getAccountInfo answers as mints (6 decimals), with the token program owning each (railsEnv registers its mint under SPL Token). */
+  solanaMints: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -46,7 +46,7 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
   const solanaMethods: string[] = [];
   const jettonWallets = new Map<string, { address: string; balance: bigint }>();
   const solanaTokenBalances = new Map<string, bigint>();
-  const solanaMints = new Set<string>();
+  const solanaMints = new Map<string, string>();
   const blockhash = base58.encode(randomBytes(32));
   const server: Server = createServer(async (req, res) => {
     res.setHeader("access-control-allow-origin", "*");
@@ -62,14 +62,15 @@ export async function startChainStandIn(): Promise<ChainStandIn> {
       if (call.method === "getLatestBlockhash") return ok({ context: { slot: 100 }, value: { blockhash, lastValidBlockHeight: 1_000 } });
       if (call.method === "getSignaturesForAddress") return ok([]);
       if (call.method === "getAccountInfo") {
-        // The rail reads its mint at start: a registered mint is an initialized SPL Token mint (82 bytes, 6 decimals); anything else does not exist.
-        if (!solanaMints.has(String(call.params?.[0]))) return ok({ context: { slot: 100 }, value: null });
+        // The rail reads its mint at start: a registered mint is an initialized mint of its program (82 bytes, 6 decimals); anything else does not exist.
+        const program = solanaMints.get(String(call.params?.[0]));
+        if (!program) return ok({ context: { slot: 100 }, value: null });
         const data = Buffer.alloc(82);
         data[44] = 6;
         data[45] = 1;
         return ok({
           context: { slot: 100 },
-          value: { data: [data.toString("base64"), "base64"], executable: false, lamports: 1_461_600, owner: "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", rentEpoch: 0, space: 82 },
+          value: { data: [data.toString("base64"), "base64"], executable: false, lamports: 1_461_600, owner: program, rentEpoch: 0, space: 82 },
         });
       }
       if (call.method === "getTokenAccountBalance") {
@@ -126,12 +127,12 @@ const secretFile = (dir: string, name: string, content: unknown): string => {
  * payout keys (so both families pay out), and a poll interval long enough that only the start's
  * pass runs during a test (payouts stay `pending`).
  */
-export function railsEnv(standIn: ChainStandIn): RailsSetup {
+export function railsEnv(standIn: ChainStandIn, tokenProgram = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"): RailsSetup {
   const dir = mkdtempSync(path.join(tmpdir(), "stun-rails-"));
   const seed = randomBytes(32);
   const solanaKey = [...seed, ...ed25519.getPublicKey(seed)];
   const solanaMint = base58.encode(randomBytes(32));
-  standIn.solanaMints.add(solanaMint);
+  standIn.solanaMints.set(solanaMint, tokenProgram);
   const solanaDepositOwner = base58.encode(randomBytes(32));
   const tonMarketplace = new Address(0, randomBytes(32));
   const tonJettonMaster = new Address(0, randomBytes(32));

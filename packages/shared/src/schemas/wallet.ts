@@ -134,7 +134,11 @@ export const SolanaDepositInfoSchema = z.object({
   mint: z.string(),
   /** The wallet owning the deposit token account. */
   depositOwner: z.string(),
-  /** The deposit token account: the associated token account of depositOwner for mint (the transfer's destination). */
+  /** The token program that owns the mint (SPL Token or Token-2022): it runs the transfer, and the token accounts are its. */
+  tokenProgram: z.string(),
+  /** The mint's decimals (a `TransferChecked` names them). */
+  decimals: z.number().int().min(0).max(255),
+  /** The deposit token account: the associated token account of depositOwner for mint under tokenProgram (the transfer's destination). */
   depositAccount: z.string(),
   /** The Memo instruction's text: the Stun account id. */
   memo: z.string(),

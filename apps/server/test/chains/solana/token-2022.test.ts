@@ -63,7 +63,7 @@ describeDb("solana: Token-2022 mints", () => {
     expect(await scanner(bed).tick()).toMatchObject({ credited: 0, unmatched: 0, duplicate: 0, cursor: sig });
     const replay = scanner(bed);
     await replay.setCursor(null);
-    expect(await replay.drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 1 });
+    expect(await replay.drain()).toEqual({ credited: 0, unmatched: 0, duplicate: 1, reversed: 0 });
     expect(await deposits(sig)).toMatchObject([{ status: "credited", accountId: account, token: bed.mint, amount: "250000", fromAddress: user.address }]);
     expect((await getBalances(db(), account)).balance).toBe(250_000n);
     await expectLedgerInvariantsHold(db());
@@ -75,7 +75,7 @@ describeDb("solana: Token-2022 mints", () => {
     const small = await feeBed.deposit(user, 50_000n, account); // fee 1 % = 500
     const large = await feeBed.deposit(user, 2_000_000n, account); // 1 % = 20,000, capped at 1,000
     expect(await feeBed.balance(feeBed.depositOwner.address)).toBe(49_500n + 1_999_000n);
-    expect(await scanner(feeBed).drain()).toEqual({ credited: 2, unmatched: 0, duplicate: 0 });
+    expect(await scanner(feeBed).drain()).toEqual({ credited: 2, unmatched: 0, duplicate: 0, reversed: 0 });
     expect(await deposits(small)).toMatchObject([{ status: "credited", amount: "49500" }]);
     expect(await deposits(large)).toMatchObject([{ status: "credited", amount: "1999000" }]);
     expect((await getBalances(db(), account)).balance).toBe(2_048_500n);
@@ -101,7 +101,7 @@ describeDb("solana: Token-2022 mints", () => {
       } as Instruction,
       { ...getAddMemoInstruction({ memo: account }), programAddress: address(MEMO_PROGRAM_V1) },
     ]);
-    expect(await scanner(feeBed).drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0 });
+    expect(await scanner(feeBed).drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0, reversed: 0 });
     expect(await deposits(withFee)).toMatchObject([{ status: "credited", index: 0, amount: "79200" }]);
     expect((await getBalances(db(), account)).balance).toBe(2_048_500n + 79_200n);
 
@@ -111,7 +111,7 @@ describeDb("solana: Token-2022 mints", () => {
       getTransferCheckedInstruction({ source, mint: feeBed.mint, destination: feeBed.depositAccount, authority: user, amount, decimals: DECIMALS }, { programAddress: address(TOKEN_2022_PROGRAM) });
     const both = await feeBed.send(user, [transfer(10_000n), transfer(20_000n), { ...getAddMemoInstruction({ memo: account }), programAddress: address(MEMO_PROGRAM_V1) }]);
     const chainBefore = await getLedgerBalance(db(), SYSTEM_CHAIN);
-    expect(await scanner(feeBed).drain()).toEqual({ credited: 0, unmatched: 2, duplicate: 0 });
+    expect(await scanner(feeBed).drain()).toEqual({ credited: 0, unmatched: 2, duplicate: 0, reversed: 0 });
     const rows = await deposits(both);
     expect(rows.map((r) => [r.index, r.status, r.amount])).toEqual([
       [0, "unmatched", "10000"],
@@ -132,7 +132,7 @@ describeDb("solana: Token-2022 mints", () => {
     const otherMintSig = await bed.deposit(user, 7_000n, account, otherMint);
     const otherAccount = await associatedTokenAccount(bed.depositOwner.address, otherMint, TOKEN_2022_PROGRAM);
     const otherMintScan = new DepositScanner(db(), new SolanaDepositSource(bed.chain, "localnet", otherAccount, TOKEN_2022_PROGRAM), { token: bed.mint });
-    expect(await otherMintScan.drain()).toEqual({ credited: 0, unmatched: 1, duplicate: 0 });
+    expect(await otherMintScan.drain()).toEqual({ credited: 0, unmatched: 1, duplicate: 0, reversed: 0 });
     expect(await deposits(otherMintSig)).toMatchObject([{ status: "unmatched", token: otherMint, reason: `token ${otherMint} is not the ledger token ${bed.mint}` }]);
 
     // The ledger's own mint, but moved by a token program the source does not expect (a source set up for SPL Token
@@ -150,7 +150,7 @@ describeDb("solana: Token-2022 mints", () => {
     expect(await getLedgerBalance(db(), SYSTEM_CHAIN)).toBe(chainBefore);
 
     // The marketplace's deposit account never saw the other mint; its own scanner credits the Token-2022 deposit, once.
-    expect(await scanner(bed).drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0 });
+    expect(await scanner(bed).drain()).toEqual({ credited: 1, unmatched: 0, duplicate: 0, reversed: 0 });
     expect(await deposits(wrongProgramSig)).toMatchObject([{ status: "credited", token: bed.mint, amount: "3000" }]);
     expect((await getBalances(db(), account)).balance).toBe(3_000n);
     await expectLedgerInvariantsHold(db());

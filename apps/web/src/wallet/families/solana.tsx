@@ -120,28 +120,30 @@ export function SolanaWalletControl({ apiKey, onDone }: { apiKey: string | null;
   );
 }
 
-const TOKEN_PROGRAM = new PublicKey("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
 const ASSOCIATED_TOKEN_PROGRAM = new PublicKey("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 /** SPL Memo v2 (the server reads v1 and v2). */
 const MEMO_PROGRAM = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
-/** The owner's associated token account for `mint` (where a wallet holds that token). */
-export function associatedTokenAccount(owner: PublicKey, mint: PublicKey): PublicKey {
-  return PublicKey.findProgramAddressSync([owner.toBytes(), TOKEN_PROGRAM.toBytes(), mint.toBytes()], ASSOCIATED_TOKEN_PROGRAM)[0];
+/** The owner's associated token account for the deposit mint (where a wallet holds that token), under the mint's token program. */
+export function associatedTokenAccount(owner: PublicKey, info: Pick<SolanaDepositInfo, "mint" | "tokenProgram">): PublicKey {
+  return PublicKey.findProgramAddressSync([owner.toBytes(), new PublicKey(info.tokenProgram).toBytes(), new PublicKey(info.mint).toBytes()], ASSOCIATED_TOKEN_PROGRAM)[0];
 }
 
 /**
- * The deposit transaction's instructions: an SPL Token `Transfer` of `amount` base units from the
- * owner's token account to the marketplace's deposit token account, and a Memo naming the account.
+ * The deposit transaction's instructions: a `TransferChecked` of `amount` base units, by the mint's
+ * token program (SPL Token or Token-2022, which refuses a plain `Transfer` for fee-bearing mints),
+ * from the owner's token account to the marketplace's deposit token account, and a Memo naming the account.
  */
 export function depositInstructions(owner: PublicKey, info: SolanaDepositInfo, amount: bigint): TransactionInstruction[] {
-  const data = new Uint8Array(9);
-  data[0] = 3; // Transfer
+  const data = new Uint8Array(10);
+  data[0] = 12; // TransferChecked
   new DataView(data.buffer).setBigUint64(1, amount, true);
+  data[9] = info.decimals;
   const transfer = new TransactionInstruction({
-    programId: TOKEN_PROGRAM,
+    programId: new PublicKey(info.tokenProgram),
     keys: [
-      { pubkey: associatedTokenAccount(owner, new PublicKey(info.mint)), isSigner: false, isWritable: true },
+      { pubkey: associatedTokenAccount(owner, info), isSigner: false, isWritable: true },
+      { pubkey: new PublicKey(info.mint), isSigner: false, isWritable: false },
       { pubkey: new PublicKey(info.depositAccount), isSigner: false, isWritable: true },
       { pubkey: owner, isSigner: true, isWritable: false },
     ],
@@ -157,7 +159,7 @@ export function depositInstructions(owner: PublicKey, info: SolanaDepositInfo, a
  */
 export async function solanaTokenBalance(info: SolanaDepositInfo, owner: PublicKey): Promise<bigint> {
   try {
-    const { value } = await new Connection(info.rpcUrl, "confirmed").getTokenAccountBalance(associatedTokenAccount(owner, new PublicKey(info.mint)));
+    const { value } = await new Connection(info.rpcUrl, "confirmed").getTokenAccountBalance(associatedTokenAccount(owner, info));
     return BigInt(value.amount);
   } catch (e) {
     if (/could not find account/i.test((e as Error).message)) return 0n;
