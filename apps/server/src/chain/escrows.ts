@@ -24,7 +24,7 @@
  * was lost in a crash is adopted instead of repeated; every status change and its mirror are one
  * database transaction guarded by the row's status, so nothing is mirrored twice.
  */
-import { type Address, type Hex, encodeAbiParameters, getAddress, keccak256, parseEventLogs, zeroAddress } from "viem";
+import { type Address, type Hex, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { splitFee, type Receipt } from "@stun/shared";
 import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, signSettlementBatch, stakingAbi } from "@stun/contracts";
 import type { EscrowOnChain } from "../chain-port";
@@ -33,6 +33,7 @@ import type { Tx } from "../db/database";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
+import { payoutHashOf, toHexDigest } from "./payout-hash";
 import { reverseTransfer } from "./ledger";
 import { errorText, revertOf } from "./settlements";
 
@@ -53,26 +54,6 @@ export interface EscrowEntry {
 }
 
 type Row = { taskId: string; escrowId: string; requesterId: string; amount: bigint; held: bigint; deadline: Date; status: string; entry: EscrowEntry | null; mirrorTxId: string | null };
-
-const toHexDigest = (digest: string | null): Hex => (digest && /^[0-9a-f]{64}$/i.test(digest) ? (`0x${digest.toLowerCase()}` as Hex) : keccak256(new TextEncoder().encode(digest ?? "")));
-
-const payoutHashOf = (p: { providers: readonly Address[]; shares: readonly bigint[]; treasuryShare: bigint; creatorShare: bigint }): Hex =>
-  keccak256(
-    encodeAbiParameters(
-      [
-        {
-          type: "tuple",
-          components: [
-            { name: "providers", type: "address[]" },
-            { name: "shares", type: "uint256[]" },
-            { name: "treasuryShare", type: "uint256" },
-            { name: "creatorShare", type: "uint256" },
-          ],
-        },
-      ],
-      [p],
-    ),
-  );
 
 /** The contract's refusals of a settlement that no retry can change. */
 const PERMANENT_REFUSALS = new Set(["DeadlinePassed", "ProviderNotRegistered", "CostExceedsEscrow", "InvalidProviderCount", "LengthMismatch", "ZkTaskNeedsProof", "ZeroAddress"]);

@@ -25,7 +25,7 @@
  * payee paid to its wallet −share from `acct:<id>:available`; `system:treasury` −(its 15% + every
  * share it holds for others). The task's own `settle` transaction is untouched.
  */
-import { type Address, type Hex, BaseError, ContractFunctionRevertedError, encodeAbiParameters, getAddress, keccak256, parseEventLogs, zeroAddress } from "viem";
+import { type Address, type Hex, BaseError, ContractFunctionRevertedError, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { splitFee, type Receipt } from "@stun/shared";
 import { type DepositSettlement, TaskStatus, accountToBytes32, computeMarketplaceAbi, idToBytes32, signDepositSettlements } from "@stun/contracts";
 import type { AppContext } from "../context";
@@ -34,6 +34,7 @@ import { newId } from "../ids";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
+import { payoutHashOf, toHexDigest } from "./payout-hash";
 import { chainBalance, reverseTransfer } from "./ledger";
 
 /** Sends of one entry before it is given up. */
@@ -82,8 +83,6 @@ interface Candidate {
 }
 
 type Row = { taskId: string; entry: SettlementEntry; attempts: number; mirrorTxId: string | null; txHash: string | null; submittedAt: Date | null };
-
-const toHexDigest = (digest: string | null): Hex => (digest && /^[0-9a-f]{64}$/i.test(digest) ? (`0x${digest.toLowerCase()}` as Hex) : keccak256(new TextEncoder().encode(digest ?? "")));
 
 /** Whether `e` is the contract refusing (a revert), as opposed to the RPC failing. */
 export function revertOf(e: unknown): ContractFunctionRevertedError | undefined {
@@ -330,22 +329,7 @@ export class SettlementSubmitter {
       treasuryShare: BigInt(row.entry.treasuryShare),
       creatorShare: BigInt(row.entry.creator.share),
     };
-    const hash = keccak256(
-      encodeAbiParameters(
-        [
-          {
-            type: "tuple",
-            components: [
-              { name: "providers", type: "address[]" },
-              { name: "shares", type: "uint256[]" },
-              { name: "treasuryShare", type: "uint256" },
-              { name: "creatorShare", type: "uint256" },
-            ],
-          },
-        ],
-        [split],
-      ),
-    );
+    const hash = payoutHashOf(split);
     const account = await this.clients.publicClient.readContract({ address: this.cfg.marketplace, abi: computeMarketplaceAbi, functionName: "taskAccount", args: [row.entry.taskId32] });
     if (hash !== payoutHash || account !== row.entry.account32) {
       return this.fail(row, "the task id is taken on chain by another settlement");
