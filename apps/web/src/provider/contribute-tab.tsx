@@ -73,6 +73,17 @@ function Field({ label, hint, children, htmlFor }: { label: string; hint?: React
   );
 }
 
+/** A price setting: a whole number of base units, refused (with why) otherwise. */
+function PriceSetting(p: { id: string; label: string; value: string; hint: string; example: string; disabled: boolean; onChange(value: string): void }) {
+  const ok = isAmount(p.value);
+  return (
+    <Field label={p.label} htmlFor={p.id} hint={ok ? p.hint : undefined}>
+      <input id={p.id} inputMode="numeric" className={inputClass} value={p.value} disabled={p.disabled} aria-invalid={!ok || undefined} onChange={(e) => p.onChange(e.target.value.trim())} />
+      {!ok ? <p className="mt-1 text-xs text-red-700">A whole number of base units, e.g. {p.example}.</p> : null}
+    </Field>
+  );
+}
+
 export function ContributeTab() {
   const { view: v, settings, updateSettings, start, pause, stake, signedIn } = useProvider();
   const ids = { name: useId(), backend: useId(), threads: useId(), use: useId(), price: useId(), perUnit: useId(), stake: useId() };
@@ -352,38 +363,24 @@ export function ContributeTab() {
                       onChange={(e) => updateSettings({ usePct: Number(e.target.value) })}
                     />
                   </Field>
-                  <Field
+                  <PriceSetting
+                    id={ids.price}
                     label="Price per task"
-                    htmlFor={ids.price}
-                    hint={priceOk ? (restartNote ?? "Base units per execution; requesters with a lower max price skip you. 0 = free work.") : undefined}
-                  >
-                    <input
-                      id={ids.price}
-                      inputMode="numeric"
-                      className={inputClass}
-                      value={settings.price}
-                      disabled={running}
-                      aria-invalid={!priceOk || undefined}
-                      onChange={(e) => updateSettings({ price: e.target.value.trim() })}
-                    />
-                    {!priceOk ? <p className="mt-1 text-xs text-red-700">A whole number of base units, e.g. 1.</p> : null}
-                  </Field>
-                  <Field
+                    value={settings.price}
+                    hint={restartNote ?? "Base units per execution; requesters with a lower max price skip you. 0 = free work."}
+                    example="1"
+                    disabled={running}
+                    onChange={(price) => updateSettings({ price })}
+                  />
+                  <PriceSetting
+                    id={ids.perUnit}
                     label="Price per MiB of model"
-                    htmlFor={ids.perUnit}
-                    hint={perUnitOk ? (restartNote ?? "Added per unit of work (1 MiB of the model's file): a task costs price + this × the model's MiB. 0 = flat price.") : undefined}
-                  >
-                    <input
-                      id={ids.perUnit}
-                      inputMode="numeric"
-                      className={inputClass}
-                      value={settings.pricePerUnit}
-                      disabled={running}
-                      aria-invalid={!perUnitOk || undefined}
-                      onChange={(e) => updateSettings({ pricePerUnit: e.target.value.trim() })}
-                    />
-                    {!perUnitOk ? <p className="mt-1 text-xs text-red-700">A whole number of base units, e.g. 0.</p> : null}
-                  </Field>
+                    value={settings.pricePerUnit}
+                    hint={restartNote ?? "Added per unit of work (1 MiB of the model's file): a task costs price + this × the model's MiB. 0 = flat price."}
+                    example="0"
+                    disabled={running}
+                    onChange={(pricePerUnit) => updateSettings({ pricePerUnit })}
+                  />
                 </form>
               ) : (
                 <p className="text-sm text-slate-500">Loading settings…</p>
