@@ -25,7 +25,7 @@
  * database transaction guarded by the row's status, so nothing is mirrored twice.
  */
 import { type Address, type Hex, getAddress, parseEventLogs, zeroAddress } from "viem";
-import { splitFee, type Receipt } from "@stun/shared";
+import type { Receipt } from "@stun/shared";
 import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, signSettlementBatch, stakingAbi } from "@stun/contracts";
 import type { EscrowOnChain } from "../chain-port";
 import type { AppContext } from "../context";
@@ -33,6 +33,7 @@ import type { Tx } from "../db/database";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
+import { paidExecutions } from "./paid-executions";
 import { payoutHashOf, toHexDigest } from "./payout-hash";
 import { reverseTransfer } from "./ledger";
 import { errorText, revertOf } from "./settlements";
@@ -177,20 +178,9 @@ export class EscrowSubmitter {
     const unpayable = (reason: string) => this.toRefund(tx, row, cost, reason, null);
     if (cost <= 0n) return unpayable("the task cost nothing");
 
-    const executions = await tx.$queryRaw<Array<{ providerId: string; price: bigint; accountId: string }>>`
-      SELECT a."providerId", a.price, p."accountId" FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
-      WHERE a."taskId" = ${row.taskId} AND a.verdict IN ('accepted', 'overturned') ORDER BY a."completedAt", a.id`;
-    const used = new Set<number>();
-    const winners = (t.receipt?.providers ?? []).map((p) => {
-      const i = executions.findIndex((e, j) => !used.has(j) && e.providerId === p.providerId);
-      if (i === -1) return undefined;
-      used.add(i);
-      return { ...executions[i]!, paid: BigInt(p.paid) };
-    });
-    if (winners.length === 0 || winners.some((w) => w === undefined)) return unpayable("the accepted executions do not match the receipt");
-    const ws = winners as Array<NonNullable<(typeof winners)[number]>>;
-    const split = splitFee(ws.map((w, i) => ({ id: String(i), amount: BigInt(w.price) })));
-    if (split.total !== cost || split.providers.some((p, i) => p.amount !== ws[i]!.paid)) return unpayable("the split differs from the ledger's");
+    const paid = await paidExecutions(tx, row.taskId, t.receipt, cost);
+    if (!paid.ok) return unpayable(paid.reason);
+    const { executions: ws, split } = paid;
 
     const ids = [...new Set([...ws.map((w) => w.accountId), t.ownerId])].sort();
     const accounts = await tx.$queryRaw<Array<{ id: string; balance: bigint; walletAddress: string | null }>>`

@@ -26,7 +26,7 @@
  * share it holds for others). The task's own `settle` transaction is untouched.
  */
 import { type Address, type Hex, BaseError, ContractFunctionRevertedError, getAddress, parseEventLogs, zeroAddress } from "viem";
-import { splitFee, type Receipt } from "@stun/shared";
+import type { Receipt } from "@stun/shared";
 import { type DepositSettlement, TaskStatus, accountToBytes32, computeMarketplaceAbi, idToBytes32, signDepositSettlements } from "@stun/contracts";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
@@ -34,6 +34,7 @@ import { newId } from "../ids";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
+import { paidExecutions } from "./paid-executions";
 import { payoutHashOf, toHexDigest } from "./payout-hash";
 import { chainBalance, reverseTransfer } from "./ledger";
 
@@ -154,23 +155,9 @@ export class SettlementSubmitter {
     if (balance.available < c.cost) return offchain(`the requester's on-chain deposit (${balance.available}) does not cover the cost ${c.cost}`);
 
     // The accepted executions, in the receipt's (the ledger split's) order.
-    const paid = c.receipt?.providers ?? [];
-    const executions = await tx.$queryRaw<Array<{ providerId: string; price: bigint; accountId: string }>>`
-      SELECT a."providerId", a.price, p."accountId"
-      FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
-      WHERE a."taskId" = ${c.id} AND a.verdict IN ('accepted', 'overturned')
-      ORDER BY a."completedAt", a.id`;
-    const used = new Set<number>();
-    const winners = paid.map((p) => {
-      const i = executions.findIndex((e, j) => !used.has(j) && e.providerId === p.providerId);
-      if (i === -1) return undefined;
-      used.add(i);
-      return { ...executions[i]!, paid: BigInt(p.paid) };
-    });
-    if (winners.length === 0 || winners.some((w) => w === undefined)) return offchain("the accepted executions do not match the receipt");
-    const ws = winners as Array<NonNullable<(typeof winners)[number]>>;
-    const split = splitFee(ws.map((w, i) => ({ id: String(i), amount: w.price })));
-    if (split.total !== c.cost || split.providers.some((p, i) => p.amount !== ws[i]!.paid)) return offchain("the split differs from the ledger's");
+    const paid = await paidExecutions(tx, c.id, c.receipt, c.cost);
+    if (!paid.ok) return offchain(paid.reason);
+    const { executions: ws, split } = paid;
 
     // Payees: wallets when linked and the ledger still holds the share, else the treasury.
     const ids = [...new Set([...ws.map((w) => w.accountId), c.ownerId])].sort();
