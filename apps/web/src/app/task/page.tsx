@@ -10,6 +10,7 @@ import { ButtonLink, Card, CopyButton, EmptyState, ErrorNotice, LoadingCard, Mon
 import { toUiError } from "@/lib/errors";
 import { formatAmount, formatMs, formatTime } from "@/lib/format";
 import { loadSealedKey, openSealedInPage, type SealedTaskKey } from "@/lib/sealed";
+import { refreshOnPush } from "@/lib/task-push";
 import { trpc } from "@/lib/trpc";
 
 /** Seconds each long-poll may wait (only when the push channel failed): the server answers at once when the task ends, else after this. */
@@ -62,7 +63,7 @@ function Task({ id }: { id: string }) {
       {
         // Each status the task reaches (its current one first): the view is read again when it changed.
         onData: (u) => {
-          if (queryClient.getQueryData<TaskView>(key)?.status !== u.status) void queryClient.invalidateQueries({ queryKey: key });
+          void refreshOnPush(queryClient, key, u.status);
           if (isTerminalStatus(u.status)) sub.unsubscribe();
         },
         onError: () => setPushFailed(true),
