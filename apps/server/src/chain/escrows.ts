@@ -288,7 +288,7 @@ export class EscrowSubmitter {
 
   /** `settle` (one) or `settleBatch` (several) signed by the settlers; each row confirmed from its TaskSettled. */
   private async send(rows: Row[]): Promise<void> {
-    const { publicClient, wallet, signers, domain } = this.clients;
+    const { signers, domain } = this.clients;
     const settlements = rows.map((r) => ({
       taskId: r.escrowId as Hex,
       resultDigest: r.entry!.resultDigest,
@@ -296,32 +296,8 @@ export class EscrowSubmitter {
       amounts: r.entry!.providers.map((p) => BigInt(p.price)),
     }));
     const one = settlements.length === 1 ? settlements[0]! : undefined;
-    const hash = one
-      ? await wallet.writeContract(
-          (
-            await publicClient.simulateContract({
-              account: wallet.account,
-              address: this.cfg.marketplace,
-              abi: computeMarketplaceAbi,
-              functionName: "settle",
-              args: [one, await signSettlement(signers, domain, one)],
-            })
-          ).request,
-        )
-      : await wallet.writeContract(
-          (
-            await publicClient.simulateContract({
-              account: wallet.account,
-              address: this.cfg.marketplace,
-              abi: computeMarketplaceAbi,
-              functionName: "settleBatch",
-              args: [settlements, await signSettlementBatch(signers, domain, settlements)],
-            })
-          ).request,
-        );
-    await this.app.db.prisma.chainEscrow.updateMany({ where: { taskId: { in: rows.map((r) => r.taskId) } }, data: { txHash: hash, attempts: { increment: 1 }, lastError: null } });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, confirmations: this.cfg.confirmations, timeout: 120_000 });
-    if (receipt.status !== "success") throw new Error(`settle reverted (${hash})`);
+    const [fn, args] = one ? ["settle", [one, await signSettlement(signers, domain, one)]] : ["settleBatch", [settlements, await signSettlementBatch(signers, domain, settlements)]];
+    const { hash, receipt } = await this.transact(fn, args, (h) => this.sent(rows, h), this.cfg.confirmations);
     const events = parseEventLogs({ abi: computeMarketplaceAbi, logs: receipt.logs, eventName: "TaskSettled" });
     for (const row of rows) {
       const event = events.find((l) => l.args.taskId.toLowerCase() === row.escrowId);
@@ -345,6 +321,26 @@ export class EscrowSubmitter {
     this.app.log.warn({ taskId: row.taskId, error: errorText(err) }, "chain: escrow settlement not done (will retry)");
   }
 
+  /** A send is recorded before it is waited for (its hash, one more attempt). */
+  private async sent(rows: Row[], hash: Hex): Promise<void> {
+    await this.app.db.prisma.chainEscrow.updateMany({ where: { taskId: { in: rows.map((r) => r.taskId) } }, data: { txHash: hash, attempts: { increment: 1 }, lastError: null } });
+  }
+
+  /**
+   * Simulates `functionName(args)` on the marketplace (a refusal throws with the contract's error),
+   * sends it, hands its hash to `sent`, and waits for it to be mined with `confirmations`: its
+   * receipt, or it throws when the transaction reverted.
+   */
+  private async transact(functionName: string, args: readonly unknown[], sent?: (hash: Hex) => Promise<unknown>, confirmations = 1) {
+    const { publicClient, wallet } = this.clients;
+    const { request } = await publicClient.simulateContract({ account: wallet.account, address: this.cfg.marketplace, abi: computeMarketplaceAbi, functionName, args } as never);
+    const hash = await wallet.writeContract(request);
+    await sent?.(hash);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, confirmations, timeout: 120_000 });
+    if (receipt.status !== "success") throw new Error(`${functionName} reverted (${hash})`);
+    return { hash, receipt };
+  }
+
   private async markConfirmed(row: Row, releaseAt: bigint, blockNumber: bigint | undefined): Promise<void> {
     const entry = { ...row.entry!, releaseAt: releaseAt.toString(), ...(blockNumber !== undefined ? { blockNumber: blockNumber.toString() } : {}) };
     await this.app.db.prisma.$executeRaw`
@@ -359,7 +355,6 @@ export class EscrowSubmitter {
   // ─── confirmed → released ────────────────────────────────────────────────────────────────
 
   private async release(): Promise<void> {
-    const { publicClient, wallet } = this.clients;
     const confirmed = await this.rows("confirmed", 500);
     if (confirmed.length === 0) return;
     const now = await this.now();
@@ -371,16 +366,7 @@ export class EscrowSubmitter {
     }
     if (ready.length === 0) return;
     try {
-      const { request } = await publicClient.simulateContract({
-        account: wallet.account,
-        address: this.cfg.marketplace,
-        abi: computeMarketplaceAbi,
-        functionName: "releaseBatch",
-        args: [ready.map((r) => r.escrowId as Hex), ready.map((r) => payoutOf(r.entry!))],
-      });
-      const hash = await wallet.writeContract(request);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: 120_000 });
-      if (receipt.status !== "success") throw new Error(`releaseBatch reverted (${hash})`);
+      const { hash } = await this.transact("releaseBatch", [ready.map((r) => r.escrowId as Hex), ready.map((r) => payoutOf(r.entry!))]);
       for (const r of ready) await this.setStatus(r, "released");
       this.app.log.info({ txHash: hash, tasks: ready.length }, "chain: escrowed settlements released");
     } catch (e) {
@@ -391,7 +377,6 @@ export class EscrowSubmitter {
   // ─── refund_due → refunded ───────────────────────────────────────────────────────────────
 
   private async refund(): Promise<void> {
-    const { publicClient, wallet } = this.clients;
     const due = await this.rows("refund_due", 500);
     if (due.length === 0) return;
     const now = await this.now();
@@ -407,17 +392,9 @@ export class EscrowSubmitter {
         continue;
       }
       try {
-        const { request } = await publicClient.simulateContract({
-          account: wallet.account,
-          address: this.cfg.marketplace,
-          abi: computeMarketplaceAbi,
-          functionName: "refund",
-          args: [r.escrowId as Hex],
-        });
-        const hash = await wallet.writeContract(request);
-        await this.app.db.prisma.chainEscrow.update({ where: { taskId: r.taskId }, data: { txHash: hash, attempts: { increment: 1 } } });
-        const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: 120_000 });
-        if (receipt.status !== "success") throw new Error(`refund reverted (${hash})`);
+        const { hash } = await this.transact("refund", [r.escrowId as Hex], (h) =>
+          this.app.db.prisma.chainEscrow.update({ where: { taskId: r.taskId }, data: { txHash: h, attempts: { increment: 1 } } }),
+        );
         await this.setStatus(r, "refunded");
         this.app.log.info({ taskId: r.taskId, txHash: hash, amount: r.amount.toString() }, "chain: escrow refunded");
       } catch (e) {
@@ -452,7 +429,7 @@ export class EscrowSubmitter {
   }
 
   private async disputeOne(taskId: string, kind: "escrow" | "deposit"): Promise<void> {
-    const { publicClient, wallet, signers, domain } = this.clients;
+    const { signers, domain } = this.clients;
     const table = kind === "escrow" ? "ChainEscrow" : "ChainSettlement";
     const row = kind === "escrow" ? await this.app.db.prisma.chainEscrow.findUniqueOrThrow({ where: { taskId } }) : await this.app.db.prisma.chainSettlement.findUniqueOrThrow({ where: { taskId } });
     const id32 = (kind === "escrow" ? (row as { escrowId: string }).escrowId : idToBytes32(taskId)) as Hex;
@@ -461,16 +438,7 @@ export class EscrowSubmitter {
     if (status === TaskStatus.Settled) {
       if (BigInt(onChain.releaseAt) <= (await this.now())) return this.pastWindow(table, taskId, status);
       const signatures = await signDispute(signers, domain, id32, onChain.resultDigest);
-      const { request } = await publicClient.simulateContract({
-        account: wallet.account,
-        address: this.cfg.marketplace,
-        abi: computeMarketplaceAbi,
-        functionName: "dispute",
-        args: [id32, signatures],
-      });
-      const hash = await wallet.writeContract(request);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: 120_000 });
-      if (receipt.status !== "success") throw new Error(`dispute reverted (${hash})`);
+      const { hash } = await this.transact("dispute", [id32, signatures]);
       this.app.log.info({ taskId, txHash: hash, kind }, "chain: overturned result disputed on chain");
       status = TaskStatus.Disputed;
     }

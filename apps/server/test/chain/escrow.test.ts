@@ -188,11 +188,13 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
     expect(await getLedgerBalance(net.db, "system:chain")).toBe(chainLedger);
     expect((await getBalances(net.db, requester.id)).balance).toBe(0n);
 
-    // Two submits naming one escrow at once: one task, held once.
+    // Eight submits naming one escrow at once, as a hostile client would send them: one task, held once.
     const shared = await createEscrow(requesterWallet, ESCROW);
-    const both = await Promise.all([submit(shared), submit(shared)]);
-    expect(both.map((r) => r.status).sort()).toEqual([202, 409]);
-    const winner = both.find((r) => r.status === 202)!.body.id as string;
+    const all = await Promise.all(Array.from({ length: 8 }, () => submit(shared)));
+    expect(all.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409, 409, 409, 409]);
+    for (const lost of all.filter((r) => r.status === 409)) expect(lost.body.error.code).toBe("ESCROW_IN_USE");
+    const winner = all.find((r) => r.status === 202)!.body.id as string;
+    expect(await db().task.count({ where: { requesterId: requester.id } })).toBe(tasks + 1);
     expect(await db().chainEscrow.count({ where: { escrowId: shared } })).toBe(1);
     // Held once: one link mirror of the whole hold (the task may already have run and sent its change back).
     const links = await db().ledgerEntry.findMany({ where: { taskId: winner, kind: "chain_escrow", account: "system:chain" } });
