@@ -49,6 +49,8 @@ export interface EscrowOnChain {
   deadline: number;
   modelCreator: Address;
   zk: boolean;
+  /** A zk escrow's terms (`zkTermsOf`): the model hash and the input hash its proof must publish. */
+  zkTerms?: { modelHash: bigint; inputHash: bigint };
   /** The timestamp of the block it was read at (unix seconds). */
   blockTime: number;
 }

@@ -26,7 +26,7 @@
  */
 import { type Address, type Hex, getAddress, parseEventLogs, zeroAddress } from "viem";
 import type { Receipt } from "@stun/shared";
-import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, signSettlementBatch, stakingAbi } from "@stun/contracts";
+import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, signSettlementBatch, stakingAbi, zkProofArgs, zkResultDigest } from "@stun/contracts";
 import type { EscrowOnChain } from "../chain-port";
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
@@ -47,6 +47,8 @@ export interface EscrowEntry {
   creatorShare: string;
   modelCreator: Address;
   releaseAt?: string;
+  /** A zk task's proof (its receipt's), which settles it with `settleWithProof` instead of the settlers' signatures. */
+  zk?: NonNullable<Receipt["zk"]>;
   /** Why it is refunded instead of settled. */
   reason?: string;
   disputeTxHash?: string;
@@ -57,7 +59,24 @@ export interface EscrowEntry {
 type Row = { taskId: string; escrowId: string; requesterId: string; amount: bigint; held: bigint; deadline: Date; status: string; entry: EscrowEntry | null; mirrorTxId: string | null };
 
 /** The contract's refusals of a settlement that no retry can change. */
-const PERMANENT_REFUSALS = new Set(["DeadlinePassed", "ProviderNotRegistered", "CostExceedsEscrow", "InvalidProviderCount", "LengthMismatch", "ZkTaskNeedsProof", "ZeroAddress"]);
+const PERMANENT_REFUSALS = new Set([
+  "DeadlinePassed",
+  "ProviderNotRegistered",
+  "CostExceedsEscrow",
+  "InvalidProviderCount",
+  "LengthMismatch",
+  "ZkTaskNeedsProof",
+  "ZeroAddress",
+  // settleWithProof (ZkProofChecker's errors bubble up)
+  "NotZkTask",
+  "ZkVerifierNotSet",
+  "InvalidProof",
+  "ProofTaskMismatch",
+  "PublicSignalCount",
+  "ModelHashMismatch",
+  "InputHashMismatch",
+  "InvalidProofProvider",
+]);
 
 const isPermanent = (err: unknown): boolean => PERMANENT_REFUSALS.has(revertOf(err)?.data?.errorName ?? "");
 
@@ -111,7 +130,9 @@ export class EscrowSubmitter {
     if (at < 0n) return undefined;
     const [t, block] = await Promise.all([this.task(escrowId, at), publicClient.getBlock({ blockNumber: at })]);
     if (Number(t.status) === TaskStatus.None) return undefined;
+    const zkTerms = t.zk ? await this.read<readonly [bigint, bigint]>("zkTermsOf", [escrowId], at) : undefined;
     return {
+      ...(zkTerms ? { zkTerms: { modelHash: BigInt(zkTerms[0]), inputHash: BigInt(zkTerms[1]) } } : {}),
       status: Number(t.status),
       requester: getAddress(t.requester),
       token: getAddress(t.token),
@@ -181,6 +202,9 @@ export class EscrowSubmitter {
     const paid = await paidExecutions(tx, row.taskId, t.receipt, cost);
     if (!paid.ok) return unpayable(paid.reason);
     const { executions: ws, split } = paid;
+    // A zk escrow pays the provider its proof names (settleWithProof; no registration in Staking).
+    const zk = t.receipt?.zk;
+    const provedFor = zk ? BigInt(zk.publicSignals[zk.publicSignals.length - 1] ?? 0) : undefined;
 
     const ids = [...new Set([...ws.map((w) => w.accountId), t.ownerId])].sort();
     const accounts = await tx.$queryRaw<Array<{ id: string; balance: bigint; walletAddress: string | null }>>`
@@ -192,7 +216,9 @@ export class EscrowSubmitter {
       const share = split.providers[i]!.amount;
       const a = byId.get(w.accountId);
       if (!a?.walletAddress) return unpayable(`provider ${w.providerId} has no linked wallet`);
-      if (!registered.has(a.walletAddress.toLowerCase())) return unpayable(`provider ${w.providerId}'s wallet ${a.walletAddress} is not registered in Staking`);
+      if (provedFor !== undefined) {
+        if (provedFor !== BigInt(a.walletAddress)) return unpayable(`the proof pays ${provedFor}, not provider ${w.providerId}'s linked wallet ${a.walletAddress}`);
+      } else if (!registered.has(a.walletAddress.toLowerCase())) return unpayable(`provider ${w.providerId}'s wallet ${a.walletAddress} is not registered in Staking`);
       if (a.left < share) return unpayable(`provider ${w.providerId}'s balance no longer holds its share ${share}`);
       a.left -= share;
       legs.push({ account: available(w.accountId), amount: -share });
@@ -207,7 +233,8 @@ export class EscrowSubmitter {
     legs.push({ account: SYSTEM_TREASURY, amount: -treasuryDebit });
     const mirror = await postTransfer(tx, { kind: "chain_escrow_settle", taskId: row.taskId, entries: legs });
     const entry: EscrowEntry = {
-      resultDigest: toHexDigest(t.outputDigest),
+      resultDigest: zk ? zkResultDigest(zk.publicSignals) : toHexDigest(t.outputDigest),
+      ...(zk ? { zk } : {}),
       cost: cost.toString(),
       providers,
       treasuryShare: split.treasury.toString(),
@@ -258,6 +285,10 @@ export class EscrowSubmitter {
       const e = row.entry!;
       const onChain = await this.task(row.escrowId);
       const status = Number(onChain.status);
+      if (e.zk) {
+        await this.settleZk(row, status, onChain.resultDigest);
+        continue;
+      }
       if (status === TaskStatus.Settled || status === TaskStatus.Released || status === TaskStatus.Disputed) {
         // Sent before, its record lost: adopt it when it is this settlement.
         if (onChain.payoutHash !== payoutHashOf(payoutOf(e))) {
@@ -305,6 +336,34 @@ export class EscrowSubmitter {
       await this.markConfirmed(row, BigInt(event.args.releaseAt), receipt.blockNumber);
     }
     this.app.log.info({ txHash: hash, tasks: rows.length }, "chain: escrowed tasks settled");
+  }
+
+  /**
+   * A zk escrow: `settleWithProof` with the task's proof (anyone may send it; the proof names the
+   * provider paid), credited at once: the row goes straight to `released`. A proof already on chain
+   * (a send whose record was lost) is adopted when it proves the same result.
+   */
+  private async settleZk(row: Row, status: number, resultDigest: Hex): Promise<void> {
+    const e = row.entry!;
+    if (status === TaskStatus.Released && resultDigest === e.resultDigest) return this.markReleased(row, undefined);
+    if (status !== TaskStatus.Escrowed) {
+      await this.app.db.prisma.$transaction((tx) => this.toRefund(tx, row, BigInt(e.cost), `the zk escrow is not open on chain (status ${status}) nor settled with this proof`, "pending"));
+      return;
+    }
+    try {
+      const { hash, receipt } = await this.transact("settleWithProof", [row.escrowId, ...zkProofArgs(e.zk!.proof, e.zk!.publicSignals)], (h) => this.sent([row], h), this.cfg.confirmations);
+      await this.markReleased(row, receipt.blockNumber);
+      this.app.log.info({ txHash: hash, taskId: row.taskId }, "chain: zk escrow settled with its proof");
+    } catch (err) {
+      await this.notSent(row, err);
+    }
+  }
+
+  private async markReleased(row: Row, blockNumber: bigint | undefined): Promise<void> {
+    const entry = { ...row.entry!, ...(blockNumber !== undefined ? { blockNumber: blockNumber.toString() } : {}) };
+    await this.app.db.prisma.$executeRaw`
+      UPDATE "ChainEscrow" SET status = 'released', entry = ${JSON.stringify(entry)}::jsonb, "lastError" = NULL, "updatedAt" = ${new Date()}
+      WHERE "taskId" = ${row.taskId} AND status = 'pending'`;
   }
 
   /**

@@ -65,6 +65,8 @@ interface Placement {
   /** The zk proving fee each execution's price includes. */
   fee: bigint;
   zk?: ReadyZkModel;
+  /** Each execution's price whatever the provider quotes: a zk task paid from a createZkTask escrow is paid all of it (its maxPrice). */
+  flatPrice?: bigint;
   decided?: { wanted: number; verification: StoredVerification };
   /** A sealed task (privacy "tee"). */
   sealed?: true;
@@ -237,20 +239,21 @@ export class Dispatcher {
     picks = withinStake(picks, config.qa, req.units);
     // A first plan is stored even when nobody's stake covers its picks now (as before the split).
     if (picks.length === 0 && !decided) return undefined;
-    return { picks, fee, ...(zk ? { zk } : {}), ...(decided ? { decided } : {}) };
+    const flatPrice = zk && v.chainEscrow ? BigInt(row.maxPrice) : undefined;
+    return { picks, fee, ...(zk ? { zk } : {}), ...(flatPrice !== undefined ? { flatPrice } : {}), ...(decided ? { decided } : {}) };
   }
 
   /** Commits a placement: the task's decided plan, one assignment per pick, the slots reserved. */
   private async apply(tx: Tx, row: ClaimRow, placement: Placement, reserved: Dispatch[]): Promise<void> {
     const { providers, config } = this.app;
-    const { picks, fee, zk, decided, sealed } = placement;
+    const { picks, fee, zk, flatPrice, decided, sealed } = placement;
     if (decided) {
       await tx.$executeRaw`UPDATE "Task" SET wanted = ${decided.wanted}, verification = ${JSON.stringify(decided.verification)}::jsonb WHERE id = ${row.id}`;
     }
     if (picks.length === 0) return;
     const leaseUntil = new Date(Date.now() + config.LEASE_MS);
     const units = unitsOf(row.modelSize);
-    const assignments = picks.map(({ p }) => ({ id: newId("asg"), p, price: priceFor(p, units) + fee }));
+    const assignments = picks.map(({ p }) => ({ id: newId("asg"), p, price: flatPrice ?? priceFor(p, units) + fee }));
     // One statement: the assignments and the task's dispatch count.
     await tx.$executeRaw`
       WITH inserted AS (

@@ -4,6 +4,7 @@
  * with a 4xx; nothing is charged or written before the checks pass, and the link itself is a
  * unique key (tasks/chain-escrow.ts linkEscrow), so two submits naming one escrow cannot both win.
  */
+import { bytes32ToId } from "@stun/contracts";
 import { type ChainEscrowRef, StunError } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { ModelRow } from "../models/row";
@@ -23,17 +24,33 @@ export interface EscrowCheck {
   /** What the task may cost: maxPrice × its mode's most executions (the ledger's hold). */
   held: bigint;
   deadlineSeconds: number;
-  zk: boolean;
+  /** A zk task: the model hash and input hash its proof will publish (services/zk-escrow-terms.ts). */
+  zk?: { modelHash: bigint; inputHash: bigint };
 }
 
-/** The escrow's link to the task to be, once every check passed (throws a StunError otherwise). */
-export async function checkEscrow(app: AppContext, ref: ChainEscrowRef, c: EscrowCheck): Promise<Omit<EscrowLink, "taskId" | "held">> {
+/** A well-formed Stun task id (ids.ts newId("tsk")): what a createZkTask escrow's id must encode. */
+const TASK_ID = /^tsk_[0-9a-z]{9}[0-9a-f]{16}$/;
+
+/**
+ * The escrow's link to the task to be, once every check passed (throws a StunError otherwise).
+ * A zk task is paid from a `createZkTask` escrow only, whose proof settles it (`settleWithProof`):
+ * the proof binds the escrow's id, so the escrow's id is the task's id (`zkTaskId`: idToBytes32 of a
+ * new `tsk_…` id the requester made), and its terms must be the model's hash and the input's.
+ */
+export async function checkEscrow(app: AppContext, ref: ChainEscrowRef, c: EscrowCheck): Promise<Omit<EscrowLink, "taskId" | "held"> & { zkTaskId?: string }> {
   const escrows = app.chain?.escrows;
   if (!app.chain || !escrows) throw new StunError("ESCROW_INVALID", "this server settles on no chain (CHAIN is not set): a task cannot be paid from an on-chain escrow");
   const escrowId = ref.taskId.toLowerCase() as `0x${string}`;
   const chainId = app.chain.cfg.chainId;
   const details = { escrow: escrowId };
-  if (c.zk) throw new StunError("ESCROW_INVALID", "a zk task cannot be paid from an escrow yet (createZkTask escrows are not linked); pay it from the balance", details);
+  const zkTaskId = c.zk ? bytes32ToId(escrowId) : undefined;
+  if (c.zk && (!zkTaskId || !TASK_ID.test(zkTaskId))) {
+    throw new StunError(
+      "ESCROW_INVALID",
+      `a zk task's escrow id must be idToBytes32 of a new task id (tsk_ and 25 characters, as the server makes them): its proof binds that id, and the task takes it`,
+      details,
+    );
+  }
 
   const linked = await app.db.prisma.chainEscrow.findUnique({ where: { chainId_escrowId: { chainId, escrowId } }, select: { taskId: true } });
   if (linked) throw new StunError("ESCROW_IN_USE", `escrow ${escrowId} already pays another task`, details);
@@ -43,7 +60,19 @@ export async function checkEscrow(app: AppContext, ref: ChainEscrowRef, c: Escro
     throw new StunError("ESCROW_NOT_FOUND", `no escrow ${escrowId} on chain ${chainId} (as of the latest block with ${app.chain.info.confirmations} confirmations)`, details);
   }
   if (e.status !== 1) throw new StunError("ESCROW_NOT_FOUND", `escrow ${escrowId} is ${TASK_STATUS_NAMES[e.status] ?? e.status}, no longer open`, details);
-  if (e.zk) throw new StunError("ESCROW_INVALID", `escrow ${escrowId} is a zk task (createZkTask): it cannot pay this task`, details);
+  if (e.zk && !c.zk) throw new StunError("ESCROW_INVALID", `escrow ${escrowId} is a zk task (createZkTask): it pays only a task of verification mode zk`, details);
+  if (c.zk && !e.zk) throw new StunError("ESCROW_INVALID", `a zk task is paid from a createZkTask escrow, which its proof settles; escrow ${escrowId} was made with createTask`, details);
+  if (c.zk && zkTaskId) {
+    const terms = e.zkTerms;
+    if (terms?.modelHash !== c.zk.modelHash) {
+      throw new StunError("ESCROW_INVALID", `escrow ${escrowId} names model hash ${terms?.modelHash}; this model's circuit publishes ${c.zk.modelHash}`, details);
+    }
+    if (terms.inputHash !== c.zk.inputHash) {
+      throw new StunError("ESCROW_INVALID", `escrow ${escrowId} names input hash ${terms.inputHash}; this task's input hashes to ${c.zk.inputHash}`, details);
+    }
+    const taken = await app.db.prisma.task.findUnique({ where: { id: zkTaskId }, select: { id: true } });
+    if (taken) throw new StunError("ESCROW_IN_USE", `escrow ${escrowId} names task ${zkTaskId}, which exists already`, details);
+  }
 
   const account = await app.db.prisma.account.findUnique({ where: { id: c.requesterId }, select: { walletAddress: true } });
   const requester = e.requester.toLowerCase();
@@ -78,5 +107,5 @@ export async function checkEscrow(app: AppContext, ref: ChainEscrowRef, c: Escro
       { ...details, deadline: e.deadline, needed: latest },
     );
   }
-  return { chainId, escrowId, requesterId: c.requesterId, requester, token, amount: e.amount, deadline: new Date(e.deadline * 1000) };
+  return { chainId, escrowId, requesterId: c.requesterId, requester, token, amount: e.amount, deadline: new Date(e.deadline * 1000), ...(zkTaskId ? { zkTaskId } : {}) };
 }

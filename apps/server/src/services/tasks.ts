@@ -24,11 +24,13 @@ import { Prisma } from "../db/generated/client";
 import { purgeTaskData } from "../storage/retention";
 import { assertStorageRoom, storageCharge } from "../storage/quota";
 import { getModelRow } from "../models/cache";
+import type { ModelRow } from "../models/row";
 import { TASK_VIEW_INCLUDE, storedOutputs, toTaskView } from "./task-view";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
 import { prepareSealedInput, type PreparedInput } from "./sealed-input";
 import { defaultMaxPrice } from "./quote";
-import { checkEscrow } from "./chain-escrow";
+import { type EscrowCheck, checkEscrow } from "./chain-escrow";
+import { zkEscrowTerms } from "../zk/escrow-terms";
 import { linkEscrow } from "../tasks/chain-escrow";
 
 export function resolveVerification(v: VerificationRequest | undefined): StoredVerification {
@@ -90,17 +92,19 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
     }
     verification.zk = { fee: fee.toString(), constraints };
   }
-  const held = maxPrice * BigInt(maxExecutions(verification));
   const deadlineSeconds = body.deadlineSeconds ?? app.config.DEFAULT_DEADLINE_SECONDS;
   // Paid from an on-chain escrow: checked on chain before anything is stored or charged.
-  const escrowLink = body.escrow ? await checkEscrow(app, body.escrow, { requesterId, model, held, deadlineSeconds, zk: verification.mode === "zk" }) : undefined;
+  const escrowLink = body.escrow ? await checkEscrow(app, body.escrow, await escrowCheckOf(app, body, model, requesterId, maxPrice, verification, deadlineSeconds)) : undefined;
   if (escrowLink) verification.chainEscrow = true;
+  // A zk escrow pays all it holds to whoever proves the task (settleWithProof): that is its price.
+  const price = escrowLink?.zkTaskId ? escrowLink.amount : maxPrice;
+  const held = price * BigInt(maxExecutions(verification));
   // Refused before any byte is written when it cannot fit; the hold's storage charge decides under lock.
   await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
   // A small input is written by the submit's own statement (BlobStore.inlineWrite), else stored first.
   const inputSha256 = await putUnlessInline(app.blobs, inputBytes);
   const inlineInput = app.blobs.inlineWrite?.(inputBytes, inputSha256);
-  const id = newId("tsk");
+  const id = escrowLink?.zkTaskId ?? newId("tsk");
 
   // Group commit: a burst of submits shares one transaction. One statement per submit (each is a
   // round trip on the hot path): the hold, the storage charge, the input's pin lock and the Task
@@ -111,7 +115,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
                         requirements, "maxPrice", "escrowHeld", wanted, deadline, "createdAt", "updatedAt")
     SELECT ${id}, ${requesterId}, ${model.id}, 'queued', ${body.priority ?? 0}, ${inputSha256},
            ${JSON.stringify(inputMeta)}::jsonb, ${inputBytes.byteLength}, ${JSON.stringify(verification)}::jsonb,
-           ${JSON.stringify(body.requirements ?? {})}::jsonb, ${maxPrice}, ${held}, ${verification.replicas},
+           ${JSON.stringify(body.requirements ?? {})}::jsonb, ${price}, ${held}, ${verification.replicas},
            ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)}
     FROM (SELECT ${pinLock(inputSha256)}) AS pin`;
   await app.commits.run(async (tx) => {
@@ -132,6 +136,22 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   const unbuildable = verification.mode === "zk" ? app.zk.failure(model.id) : undefined;
   if (unbuildable !== undefined) await app.zk.failQueued(model.id, unbuildable);
   return { id, status: "queued" };
+}
+
+/** What checkEscrow checks a submit's escrow against: the hold it replaces and, for a zk task, the proof's terms. */
+async function escrowCheckOf(
+  app: AppContext,
+  body: SubmitTask,
+  model: ModelRow,
+  requesterId: string,
+  maxPrice: bigint,
+  verification: StoredVerification,
+  deadlineSeconds: number,
+): Promise<EscrowCheck> {
+  const held = maxPrice * BigInt(maxExecutions(verification));
+  const check: EscrowCheck = { requesterId, model, held, deadlineSeconds };
+  if (verification.mode === "zk") check.zk = await zkEscrowTerms(app, model.id, tensorMapFromJson(body.inputs ?? {}));
+  return check;
 }
 
 type TaskViewRow = Parameters<typeof toTaskView>[1] & { requesterId: string };
