@@ -19,6 +19,8 @@ import {
   SubmitTaskResponseSchema,
   TaskViewSchema,
   ZkModelStatusSchema,
+  ZkEscrowTermsSchema,
+  type ZkEscrowTerms,
   isTerminalStatus,
   tensorMapFromJson,
   tensorToJson,
@@ -546,6 +548,24 @@ export class StunClient {
    */
   async getModelZk(id: string, call?: CallOptions): Promise<ZkModelStatus> {
     return this.request({ method: "GET", path: `/models/${encodeURIComponent(id)}/zk`, call, parse: parseWith(ZkModelStatusSchema, "zk status") });
+  }
+
+  /**
+   * The terms of a `createZkTask` escrow to pay a zk task on `inputs` (docs/CHAIN.md "Paying a task
+   * from an on-chain escrow"): a new task id, its bytes32 `escrowId`, the model hash and the input
+   * hash. Escrow with `createZkTask(escrowId, token, amount, deadline, modelCreator, modelHash,
+   * inputHash)` from the account's linked wallet, then `submitTask({ modelId, inputs, verification:
+   * { mode: "zk" }, escrow: escrowId })`: the task takes `taskId`. Needs the model's circuit built.
+   */
+  async zkEscrowTerms(modelId: string, inputs: SubmitTaskOptions["inputs"], options: { dtypes?: SubmitTaskOptions["dtypes"] } & CallOptions = {}): Promise<ZkEscrowTerms> {
+    const { inputs: json } = buildSubmitBody({ modelId, inputs, ...(options.dtypes ? { dtypes: options.dtypes } : {}) });
+    return this.request({
+      method: "POST",
+      path: `/models/${encodeURIComponent(modelId)}/zk/escrow-terms`,
+      json: { inputs: json },
+      call: options,
+      parse: parseWith(ZkEscrowTermsSchema, "zk escrow terms"),
+    });
   }
 
   /**

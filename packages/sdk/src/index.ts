@@ -38,7 +38,7 @@ export {
   type UploadModelOptions,
   type WaitOptions,
 } from "./client";
-export type { Health, Quote } from "@stun/shared";
+export type { Health, Quote, ZkEscrowTerms } from "@stun/shared";
 export type { WaitPath } from "./push";
 export { openSealedTask, sealSubmit, type SealedTaskKey, type TeeOptions } from "./sealed";
 export { StunApiError, isStunApiError, errorFromResponse, type ClientErrorCode, type StunErrorCode } from "./errors";

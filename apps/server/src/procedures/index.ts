@@ -6,6 +6,7 @@ import { stakeProcedure, unstakeProcedure } from "./accounts/stake";
 import { getModelProcedure } from "./models/get";
 import { listModelsProcedure } from "./models/list";
 import { zkModelProcedure } from "./models/zk";
+import { zkEscrowTermsProcedure } from "./models/zk-escrow-terms";
 import { quoteProcedure } from "./models/quote";
 import { activityProcedure } from "./network/activity";
 import { providersProcedure } from "./network/providers";
@@ -40,7 +41,7 @@ export const procedures = {
     stake: stakeProcedure,
     unstake: unstakeProcedure,
   },
-  models: { list: listModelsProcedure, get: getModelProcedure, zk: zkModelProcedure, quote: quoteProcedure },
+  models: { list: listModelsProcedure, get: getModelProcedure, zk: zkModelProcedure, zkEscrowTerms: zkEscrowTermsProcedure, quote: quoteProcedure },
   tasks: {
     submit: submitTaskProcedure,
     get: getTaskProcedure,

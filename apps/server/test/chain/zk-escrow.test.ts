@@ -114,9 +114,15 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
   it("the task takes the escrow's id, is proven, and the server settles the escrow with the proof once: the whole escrow, split as in the ledger", async () => {
     const chainLedger = await getLedgerBalance(net.db, "system:chain");
     const v = values();
-    const id = newTaskId();
-    const id32 = idToBytes32(id);
-    await createZkEscrow(id32, BigInt(await inputHashOf(artifacts().model, v)));
+    // The terms from the server (a client without @stun/circuits), checked here against the circuit.
+    const terms = await api(net.url, "POST", `/models/${modelId}/zk/escrow-terms`, { key: requester.key, json: { inputs: inputOf(v) } });
+    expect(terms.status).toBe(200);
+    const { taskId: id, escrowId: id32 } = terms.body as { taskId: string; escrowId: Hex };
+    expect(id32).toBe(idToBytes32(id).toLowerCase());
+    expect(terms.body).toMatchObject({ modelHash: modelHash.toString(), inputHash: await inputHashOf(artifacts().model, v) });
+    const badShape = await api(net.url, "POST", `/models/${modelId}/zk/escrow-terms`, { key: requester.key, json: { inputs: inputOf([1, 2]) } });
+    expect([badShape.status, badShape.body.error.code]).toEqual([400, "INPUT_SIZE_MISMATCH"]);
+    await createZkEscrow(id32, BigInt(terms.body.inputHash));
     const providerBefore = await claimable(providerWallet.account.address);
     const creatorBefore = await claimable(creatorWallet.account.address);
 

@@ -69,6 +69,24 @@ export const ZkModelStatusSchema = z.object({
 });
 export type ZkModelStatus = z.infer<typeof ZkModelStatusSchema>;
 
+/** `POST /models/:id/zk/escrow-terms`: the input a zk task on the model will prove. */
+export const ZkEscrowTermsRequestSchema = z.object({ id: IdSchema, inputs: TensorMapJsonSchema });
+export type ZkEscrowTermsRequest = z.infer<typeof ZkEscrowTermsRequestSchema>;
+
+/**
+ * What a `createZkTask` escrow paying a zk task must name (docs/CHAIN.md "Paying a task from an
+ * on-chain escrow"): a new task id and its bytes32 (`escrowId`: the escrow's id, which the proof
+ * binds and the task takes), the model hash and the input's hash. Submit with
+ * `escrow: { taskId: escrowId }` and the same inputs.
+ */
+export const ZkEscrowTermsSchema = z.object({
+  taskId: z.string(),
+  escrowId: z.string().regex(/^0x[0-9a-f]{64}$/),
+  modelHash: FieldDecimalSchema,
+  inputHash: FieldDecimalSchema,
+});
+export type ZkEscrowTerms = z.infer<typeof ZkEscrowTermsSchema>;
+
 // ---- tasks --------------------------------------------------------------------------------
 
 /**

@@ -30,6 +30,7 @@ export const restRoutes: RestRoute[] = [
   { method: "GET", path: "/models", procedure: procedures.models.list, input: query },
   { method: "GET", path: "/models/:id", procedure: procedures.models.get, input: params },
   { method: "GET", path: "/models/:id/zk", procedure: procedures.models.zk, input: params },
+  { method: "POST", path: "/models/:id/zk/escrow-terms", procedure: procedures.models.zkEscrowTerms, input: bodyAndParams },
   { method: "GET", path: "/quote", procedure: procedures.models.quote, input: query },
   { method: "POST", path: "/tasks", procedure: procedures.tasks.submit, status: 202, input: body },
   { method: "GET", path: "/tasks", procedure: procedures.tasks.list, input: query },
