@@ -28,8 +28,10 @@ export interface ChainInfo {
   marketplace: Address;
   /** The token deposits are credited in, base unit for base unit (zero address: ETH). */
   ledgerToken: Address;
-  /** STUN (stake, governance). */
-  stunToken: ChainToken;
+  /** The token providers stake in Staking: STUN, or the ledger token (a `--stake-token ledger` deployment, whose stake the ledger counts). */
+  stakeToken: ChainToken;
+  /** STUN (stake, governance) when Staking takes it; absent when Staking takes the ledger token (STUN's address is then not known here). */
+  stunToken?: ChainToken;
   /** Tokens a deposit can be made in that the ledger credits: the ledger token. */
   tokens: ChainToken[];
   treasury: Address;

@@ -92,6 +92,7 @@ export class ChainAdapter implements ChainPort {
     };
     const [treasury, stakeToken, disputeWindow] = await Promise.all([read<Address>("treasury"), read<Address>("stakeToken"), read<bigint>("disputeWindow")]);
     const ledgerToken = await token(this.cfg.token);
+    const staked = getAddress(stakeToken) === getAddress(this.cfg.token) ? ledgerToken : await token(getAddress(stakeToken));
     this.info = {
       network: this.cfg.name,
       chainId: this.cfg.chainId,
@@ -100,7 +101,8 @@ export class ChainAdapter implements ChainPort {
       ...(this.cfg.explorerUrl ? { explorerUrl: this.cfg.explorerUrl } : {}),
       marketplace: this.cfg.marketplace,
       ledgerToken: ledgerToken.address,
-      stunToken: await token(getAddress(stakeToken)),
+      stakeToken: staked,
+      ...(staked === ledgerToken ? {} : { stunToken: staked }),
       tokens: [ledgerToken],
       treasury: getAddress(treasury),
       confirmations: this.cfg.confirmations,

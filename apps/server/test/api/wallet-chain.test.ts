@@ -41,6 +41,7 @@ describeDb("wallet APIs on a server with a chain", () => {
       rpcUrl: chain.rpcUrl,
       marketplace: chain.addresses.marketplace,
       ledgerToken: chain.addresses.token,
+      stakeToken: { address: chain.addresses.stunToken, symbol: "STUN", decimals: 18 },
       stunToken: { address: chain.addresses.stunToken, symbol: "STUN", decimals: 18 },
       tokens: [{ address: chain.addresses.token, symbol: "mUSD", decimals: 6 }],
     });

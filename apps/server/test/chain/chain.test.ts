@@ -102,6 +102,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
       marketplace: chain.addresses.marketplace,
       ledgerToken: chain.addresses.token,
       tokens: [{ address: chain.addresses.token, symbol: "mUSD", decimals: 6 }],
+      stakeToken: { address: chain.addresses.stunToken, symbol: "STUN", decimals: 18 },
       stunToken: { address: chain.addresses.stunToken, symbol: "STUN", decimals: 18 },
       treasury: chain.addresses.treasury,
       confirmations: 1,
@@ -127,7 +128,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
       fromAddress: requesterWallet.account.address.toLowerCase(),
     });
     const account = await api(net.url, "GET", "/chain/account", { key: requester.key });
-    expect(account.body).toMatchObject({ depositAccount: accountToBytes32(requester.id), onChain: { deposited: "1000", settled: "0", withdrawn: "0", available: "1000" } });
+    expect(account.body).toMatchObject({ depositAccount: accountToBytes32(requester.id), onChain: { deposited: "1000", settled: "0", withdrawn: "0", available: "1000" }, stake: null });
 
     // A restart re-reads nothing twice (durable cursor) ...
     await net.restartServer();

@@ -18,6 +18,7 @@ import { type Address, type Hex, parseEventLogs } from "viem";
 import { computeMarketplaceAbi, mockERC20Abi, signSlash, stakingAbi } from "@stun/contracts";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
+import { api } from "../support/api";
 import { checkLedgerInvariants, getBalances, getLedgerBalance } from "../../src/ledger";
 import { type ChainAdapter, type LocalChain, checkStakeConservation, startLocalChain } from "../../src/chain";
 import { slashOrderOf } from "../../src/chain/slashes";
@@ -33,6 +34,7 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
   let chain: LocalChain;
   let net: TestNetwork;
   let provider: string;
+  let providerKey: string;
   let requester: string;
   let providerWallet: LocalChain["anvil"]["wallets"][number];
   let requesterWallet: LocalChain["anvil"]["wallets"][number];
@@ -86,7 +88,7 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     chain = await startLocalChain({ demoAccounts: 3, stakeToken: "ledger" });
     net = await startTestNetwork({ env: { ...chain.env, CHAIN_POLL_MS: "3600000", CHAIN_TX_TIMEOUT_MS: "1" } });
     [providerWallet, requesterWallet, strangerWallet] = chain.demoAccounts.map((a) => walletOf(a.address)) as [typeof providerWallet, typeof providerWallet, typeof providerWallet];
-    provider = (await createAccount(net.server.app)).accountId;
+    ({ accountId: provider, apiKey: providerKey } = await createAccount(net.server.app));
     requester = (await createAccount(net.server.app)).accountId;
     await db().account.update({ where: { id: provider }, data: { walletAddress: providerWallet.account.address.toLowerCase() } });
     await db().account.update({ where: { id: requester }, data: { walletAddress: requesterWallet.account.address.toLowerCase() } });
@@ -120,6 +122,12 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     await adapter().tick();
     expect(await ledgerStake(provider)).toBe(6_000n);
     expect(await db().chainStaker.findFirst({ where: { accountId: provider } })).toMatchObject({ active: 6_000n, unbonding: 0n });
+    // The provider sees it: GET /chain names the stake token (the ledger's: no STUN), GET /chain/account the wallet's stake.
+    const status = (await api(net.url, "GET", "/chain", { key: providerKey })).body;
+    expect(status.stakeToken).toMatchObject({ address: chain.addresses.token, symbol: "mUSD" });
+    expect(status.stunToken).toBeUndefined();
+    const account = (await api(net.url, "GET", "/chain/account", { key: providerKey })).body;
+    expect(account.stake).toEqual({ wallet: providerWallet.account.address.toLowerCase(), active: "6000", unbonding: "0", slashed: "0", counted: true });
     // Matching counts it: 10 × 500 is covered by 6,000 on chain, 10 × 700 is not.
     expect(await eligibleAt(500n)).toBe(true);
     expect(await eligibleAt(700n)).toBe(false);

@@ -21,8 +21,10 @@ export interface WebChainConfig {
   rpcUrl: string;
   /** ComputeMarketplace. */
   marketplace: Address;
-  /** The STUN token (stake, governance). */
-  stunToken: WebToken;
+  /** The token providers stake in Staking (STUN, or the ledger token). */
+  stakeToken?: WebToken;
+  /** The STUN token (stake, governance), when Staking takes it. */
+  stunToken?: WebToken;
   /** Escrow tokens the marketplace allows, ETH (zero address) first when allowed. */
   tokens: WebToken[];
   /** The token whose deposits the server credits to the Stun ledger (base unit for base unit). */
@@ -42,6 +44,8 @@ export interface ChainAccountView {
   depositAccount: Hex;
   walletAddress: string | null;
   onChain: { deposited: string; settled: string; withdrawn: string; available: string };
+  /** The linked wallet's stake in Staking; `counted`: in this account's ledger stake. */
+  stake?: { wallet: string; active: string; unbonding: string; slashed: string; counted: boolean } | null;
   deposits: Array<{ txHash: Hex; logIndex: number; blockNumber: string; from: string; amount: string; status: string; createdAt: string }>;
 }
 

@@ -159,7 +159,7 @@ function WalletCard() {
 
 /** Unique tokens to show: ETH, STUN, then the allow-listed escrow tokens. */
 function tokensOf(chain: WebChainConfig): WebToken[] {
-  const all = [{ address: "0x0000000000000000000000000000000000000000" as Address, symbol: "ETH", decimals: 18 }, chain.stunToken, ...chain.tokens];
+  const all = [{ address: "0x0000000000000000000000000000000000000000" as Address, symbol: "ETH", decimals: 18 }, ...(chain.stunToken ? [chain.stunToken] : []), ...chain.tokens];
   const seen = new Set<string>();
   return all.filter((t) => {
     const k = t.address.toLowerCase();

@@ -42,7 +42,10 @@ export const ChainStatusSchema = z.union([
     marketplace: z.string(),
     /** The token deposits are credited in (zero address: ETH). */
     ledgerToken: z.string(),
-    stunToken: ChainTokenSchema,
+    /** The token providers stake in Staking: STUN, or the ledger token (then the ledger counts on-chain stake: docs/CHAIN.md "Stake on chain"). */
+    stakeToken: ChainTokenSchema,
+    /** STUN (stake, governance), when Staking takes it. */
+    stunToken: ChainTokenSchema.optional(),
     tokens: z.array(ChainTokenSchema),
     treasury: z.string(),
     confirmations: z.number().int(),
@@ -74,6 +77,12 @@ export const ChainAccountSchema = z.object({
   walletAddress: z.string().nullable(),
   /** Base units, as decimal text. */
   onChain: z.object({ deposited: z.string(), settled: z.string(), withdrawn: z.string(), available: z.string() }),
+  /**
+   * The linked wallet's stake in Staking as the server last read it (base units, decimal text; null:
+   * no linked wallet or no stake seen). `counted`: its `active` part backs this account's work (in
+   * its ledger stake) — only when Staking takes the ledger token and the wallet is this account's.
+   */
+  stake: z.object({ wallet: z.string(), active: z.string(), unbonding: z.string(), slashed: z.string(), counted: z.boolean() }).nullable(),
   deposits: z.array(ChainDepositViewSchema),
 });
 export type ChainAccount = z.infer<typeof ChainAccountSchema>;
