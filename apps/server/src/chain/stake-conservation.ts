@@ -5,7 +5,7 @@
  * 1. per staking wallet: Staking.stakeOf (active + unbonding) − the server's slashes not yet executed
  *    by that block = the server's count (`ChainStaker` active + unbonding − overdrawn);
  * 2. per account: the ledger's on-chain-stake mirror in its stake (Σ entries of kinds chain_stake,
- *    chain_unstake, chain_stake_slashed on `acct:<id>:stake`, less the on-chain parts of QA slashes,
+ *    chain_unstake, chain_stake_slashed, chain_stake_unlinked on `acct:<id>:stake`, less the on-chain parts of QA slashes,
  *    `ChainSlash.amount`) = Σ `ChainStaker.active` of its wallets;
  * 3. ledger-wide: −balance(`system:chain_stake`) = Σ active of linked wallets;
  * 4. slashed: Σ `ProviderSlashed.slashed` on chain up to the block = Σ the server counts as slashed
@@ -34,7 +34,7 @@ export interface StakeConservation {
   violations: string[];
 }
 
-const MIRROR_KINDS = ["chain_stake", "chain_unstake", "chain_stake_slashed"];
+const MIRROR_KINDS = ["chain_stake", "chain_unstake", "chain_stake_slashed", "chain_stake_unlinked"];
 
 export async function checkStakeConservation(app: AppContext, cfg: ChainConfig, clients: ChainClients): Promise<StakeConservation> {
   const prisma = app.db.prisma;

@@ -15,7 +15,8 @@
  *   (Account.walletAddress) it is mirrored in that account's stake (`system:chain_stake →
  *   acct:<id>:stake`, kind `chain_stake`), so matching and stake checks (qa/policy.ts stakeCovers)
  *   see it like stake moved in from the balance. A wallet linked to no account is recorded (status
- *   `unlinked`) and not counted; once an account links it, its active stake is counted then.
+ *   `unlinked`) and not counted; once an account links it, its active stake is counted then. Stake
+ *   follows its wallet: unlinked or re-linked, it leaves the account it counted for (followLinks).
  * - An unstake request moves the amount from `active` to `unbonding` and out of the ledger stake
  *   (kind `chain_unstake`): stake on its way out backs no new work, though the chain can still slash
  *   it. A withdrawal only lowers `unbonding`. A slash this server ordered (its nonce is a
@@ -100,12 +101,12 @@ export class StakeWatcher {
     await writeBlockCursor(this.app.db.prisma, this.cursorId, this.cfg.chainId, blockNumber, null);
   }
 
-  /** One pass: newly linked wallets counted, then up to `maxRanges` getLogs ranges of final blocks. */
+  /** One pass: stake follows wallets linked, unlinked or re-linked since, then up to `maxRanges` getLogs ranges of final blocks. */
   async tick(maxRanges = 20): Promise<StakeWatchResult> {
     const result: StakeWatchResult = { counted: 0, unlinked: 0, cursor: 0n };
     if (!(await this.enabled())) return result;
     const { publicClient } = this.clients;
-    await this.countNewlyLinked();
+    await this.followLinks();
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
     const safe = finalBlock(head, this.cfg.confirmations);
     let cursor = await this.cursor();
@@ -282,21 +283,43 @@ export class StakeWatcher {
     return txId;
   }
 
-  /** Wallets recorded unlinked that an account has linked since: their active stake is counted now. */
-  private async countNewlyLinked(): Promise<void> {
-    const rows = await this.app.db.prisma.$queryRaw<Array<{ wallet: string }>>`
-      SELECT s.wallet FROM "ChainStaker" s JOIN "Account" a ON a."walletAddress" = s.wallet
-      WHERE s."chainId" = ${this.cfg.chainId} AND s."accountId" IS NULL`;
-    for (const { wallet } of rows) {
+  /**
+   * Stakers whose wallet changed hands in Stun since they were counted — recorded unlinked and now
+   * linked, linked to an account that has since linked another wallet, or now another account's —
+   * follow it: the active stake leaves the account that no longer holds the wallet (kind
+   * `chain_stake_unlinked`; at most what its ledger stake holds, the rest logged) and counts for the
+   * one that holds it now (kind `chain_stake`). One transaction per wallet; the accounts are locked
+   * first, in id order, then the staker row (the order QA's slash takes them in).
+   */
+  private async followLinks(): Promise<void> {
+    const moved = await this.app.db.prisma.$queryRaw<Array<{ wallet: string }>>`
+      SELECT s.wallet FROM "ChainStaker" s LEFT JOIN "Account" a ON a."walletAddress" = s.wallet
+      WHERE s."chainId" = ${this.cfg.chainId} AND s."accountId" IS DISTINCT FROM a.id`;
+    for (const { wallet } of moved) {
       await this.app.db.prisma.$transaction(async (tx) => {
-        const [account] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE "walletAddress" = ${wallet} FOR UPDATE`;
-        const [row] = await tx.$queryRaw<Array<{ active: bigint }>>`
-          SELECT active FROM "ChainStaker" WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet} AND "accountId" IS NULL FOR UPDATE`;
-        if (!account || !row) return;
-        await tx.$executeRaw`UPDATE "ChainStaker" SET "accountId" = ${account.id}, "updatedAt" = ${new Date()} WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet}`;
+        const [known] = await tx.$queryRaw<Array<{ accountId: string | null }>>`
+          SELECT "accountId" FROM "ChainStaker" WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet}`;
+        const [holder] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Account" WHERE "walletAddress" = ${wallet}`;
+        const ids = [known?.accountId, holder?.id].filter((id): id is string => !!id).sort();
+        const locked = await tx.$queryRaw<Array<{ id: string; stake: bigint; walletAddress: string | null }>>`
+          SELECT id, stake, "walletAddress" FROM "Account" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+        const [row] = await tx.$queryRaw<Array<{ accountId: string | null; active: bigint }>>`
+          SELECT "accountId", active FROM "ChainStaker" WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet} FOR UPDATE`;
+        const from = row?.accountId ?? null;
+        const to = locked.find((a) => a.walletAddress === wallet)?.id ?? null;
+        // Changed again since the rows were read: the next pass sees it.
+        if (!row || from !== (known?.accountId ?? null) || from === to) return;
         const active = BigInt(row.active);
-        if (active > 0n) await this.post(tx, account.id, active, "chain_stake");
-        this.app.log.info({ wallet, accountId: account.id, active: active.toString() }, "chain: a staking wallet was linked: its stake now counts");
+        if (from !== null && active > 0n) {
+          const holds = BigInt(locked.find((a) => a.id === from)?.stake ?? 0n);
+          const out = active < holds ? active : holds;
+          if (out < active)
+            this.app.log.error({ wallet, accountId: from, active: active.toString(), stake: holds.toString() }, "chain: the account a staking wallet left holds less stake than was counted for it");
+          if (out > 0n) await this.post(tx, from, -out, "chain_stake_unlinked");
+        }
+        await tx.$executeRaw`UPDATE "ChainStaker" SET "accountId" = ${to}, "updatedAt" = ${new Date()} WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet}`;
+        if (to !== null && active > 0n) await this.post(tx, to, active, "chain_stake");
+        this.app.log.info({ wallet, from, to, active: active.toString() }, "chain: a staking wallet changed hands in Stun: its stake counts for the account that holds it");
       });
     }
   }

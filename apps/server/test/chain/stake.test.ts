@@ -156,6 +156,38 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     expect((await conservation()).counted).toBe(6_700n);
   });
 
+  it("stake follows its wallet: unlinked, it stops counting; linked to another account, it counts there, once", async () => {
+    const stranger = strangerWallet.account.address.toLowerCase();
+    const link = (accountId: string, wallet: string | null) => db().account.update({ where: { id: accountId }, data: { walletAddress: wallet } });
+    const other = (await createAccount(net.server.app)).accountId;
+    await link(later, null);
+    await adapter().stake.tick();
+    expect(await ledgerStake(later)).toBe(0n);
+    expect(await db().chainStaker.findFirst({ where: { wallet: stranger } })).toMatchObject({ accountId: null, active: 700n });
+    expect((await conservation()).counted).toBe(6_000n);
+
+    await link(other, stranger);
+    await adapter().stake.tick();
+    await adapter().stake.tick();
+    expect(await ledgerStake(other)).toBe(700n);
+    expect((await conservation()).counted).toBe(6_700n);
+
+    // Straight from one account to another between two passes.
+    await link(other, null);
+    await link(later, stranger);
+    await adapter().stake.tick();
+    await adapter().stake.tick();
+    expect([await ledgerStake(other), await ledgerStake(later)]).toEqual([0n, 700n]);
+    expect(await db().chainStaker.findFirst({ where: { wallet: stranger } })).toMatchObject({ accountId: later, active: 700n });
+    const moves = await db().ledgerEntry.findMany({
+      where: { account: { in: [`acct:${other}:stake`, `acct:${later}:stake`] } },
+      orderBy: { id: "asc" },
+      select: { account: true, amount: true, kind: true },
+    });
+    expect(moves.filter((m) => m.kind === "chain_stake_unlinked").map((m) => m.amount)).toEqual([-700n, -700n]);
+    expect((await conservation()).counted).toBe(6_700n);
+  });
+
   it("executes a QA slash on chain once across a crash between send and confirmation, and refuses the order replayed", async () => {
     const treasuryBefore = await claimable(chain.addresses.treasury);
     const requesterBalance = (await getBalances(net.db, requester)).balance;
