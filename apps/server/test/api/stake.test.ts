@@ -96,6 +96,20 @@ describeDb("accounts.stake / accounts.unstake", () => {
     expect(await getBalances(net.db, accountId)).toEqual({ balance: 300n, escrow: 0n, stake: 200n });
   });
 
+  it("sixteen stakes and unstakes in flight at once, as a hostile client sends them: each wins only what the balance or the stake holds", async () => {
+    const { accountId, key } = await account(1_000n);
+    // Eight stakes of 300 against 1,000: three succeed, five are refused, none leaves a negative balance.
+    const stakes = await Promise.all(Array.from({ length: 8 }, () => api(net.url, "POST", "/accounts/me/stake", { key, json: { amount: "300" } })));
+    expect(stakes.map((r) => r.status).sort()).toEqual([200, 200, 200, 402, 402, 402, 402, 402]);
+    for (const r of stakes.filter((r) => r.status === 402)) expect(r.body.error.code).toBe("INSUFFICIENT_FUNDS");
+    expect(await getBalances(net.db, accountId)).toEqual({ balance: 100n, escrow: 0n, stake: 900n });
+    // Eight unstakes of 400 against 900: two succeed.
+    const unstakes = await Promise.all(Array.from({ length: 8 }, () => api(net.url, "POST", "/accounts/me/unstake", { key, json: { amount: "400" } })));
+    expect(unstakes.map((r) => r.status).sort()).toEqual([200, 200, 402, 402, 402, 402, 402, 402]);
+    expect(await getBalances(net.db, accountId)).toEqual({ balance: 900n, escrow: 0n, stake: 100n });
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
   it("400 VALIDATION_FAILED for amounts that are not positive integers of base units; 401 without a key", async () => {
     const { key } = await account(100n);
     for (const path of ["/accounts/me/stake", "/accounts/me/unstake"]) {
