@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Address, type Hex, keccak256, toHex, zeroAddress } from "viem";
-import { buildMlp } from "@stun/testkit";
+import { buildMlp, buildSoftmaxModel } from "@stun/testkit";
 import { exportModelVerifier, inputHashOf, shutdownZk } from "@stun/circuits";
 import { computeMarketplaceAbi, deployAndRegisterZkVerifier, idToBytes32, mockERC20Abi } from "@stun/contracts";
 import { readFileSync } from "node:fs";
@@ -120,6 +120,10 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
     const { taskId: id, escrowId: id32 } = terms.body as { taskId: string; escrowId: Hex };
     expect(id32).toBe(idToBytes32(id).toLowerCase());
     expect(terms.body).toMatchObject({ modelHash: modelHash.toString(), inputHash: await inputHashOf(artifacts().model, v) });
+    // A model no circuit can prove: said at once.
+    const softmax = await uploadModel(net.url, requester.key, buildSoftmaxModel(), "softmax");
+    const unprovable = await api(net.url, "POST", `/models/${softmax}/zk/escrow-terms`, { key: requester.key, json: { inputs: inputOf(v) } });
+    expect([unprovable.status, unprovable.body.error.code]).toEqual([400, "MODEL_NOT_PROVABLE"]);
     const badShape = await api(net.url, "POST", `/models/${modelId}/zk/escrow-terms`, { key: requester.key, json: { inputs: inputOf([1, 2]) } });
     expect([badShape.status, badShape.body.error.code]).toEqual([400, "INPUT_SIZE_MISMATCH"]);
     await createZkEscrow(id32, BigInt(terms.body.inputHash));
