@@ -69,6 +69,8 @@ describe("StunClient", () => {
     // Verification mode zk needs a model the zkML compiler can prove: an int32 graph is not one.
     const ints = await stun.uploadModel(buildIdentityModel("int32").bytes);
     expect(await stun.getModelZk(ints.id)).toMatchObject({ modelId: ints.id, status: "unsupported" });
+    // Nor can a createZkTask escrow pay a task on it: its terms are refused with the same reason.
+    await expect(stun.zkEscrowTerms(ints.id, { x: { dims: [2, 3], data: new Int32Array(6) } })).rejects.toMatchObject({ status: 400, code: "MODEL_NOT_PROVABLE" });
     const quote = await stun.quote(model.id, { mode: "redundant", replicas: 3 });
     expect(quote).toMatchObject({ modelId: model.id, mode: "redundant", units: "1", executions: 4 });
     expect(BigInt(quote.total)).toBe(BigInt(quote.pricePerExecution) * 4n);
