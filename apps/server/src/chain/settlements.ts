@@ -13,7 +13,8 @@
  * `released` (after the dispute window the submitter calls `releaseBatch`; the payees then hold
  * claimable credits they take with `withdraw`). A revert or a dropped transaction goes back to
  * `pending` and is retried; an entry the contract refuses for good (e.g. InsufficientDeposit)
- * becomes `failed` and its mirror is reversed. A task the contract already knows (a send whose
+ * becomes `failed` and its mirror is reversed — a pause (EnforcedPause) is not for good: the entries
+ * wait for the unpause (refusedForGood). A task the contract already knows (a send whose
  * record was lost in a crash) is adopted from the chain instead of sent twice.
  *
  * Payees: a provider's share goes to its account's linked wallet (Account.walletAddress), the
@@ -91,6 +92,15 @@ export function revertOf(e: unknown): ContractFunctionRevertedError | undefined 
   const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
   return r instanceof ContractFunctionRevertedError ? r : undefined;
 }
+
+/**
+ * The contract's refusal for good: a revert that waiting cannot change. A pause (`EnforcedPause`)
+ * is not one — the guardian lifts it — so what it refused is kept and sent again after it.
+ */
+export const refusedForGood = (e: unknown): boolean => {
+  const r = revertOf(e);
+  return r !== undefined && r.data?.errorName !== "EnforcedPause";
+};
 
 export const errorText = (e: unknown): string => {
   const r = revertOf(e);
@@ -260,7 +270,7 @@ export class SettlementSubmitter {
     try {
       sim = await simulate(batch);
     } catch (e) {
-      if (!revertOf(e)) return this.note(batch, errorText(e));
+      if (!refusedForGood(e)) return this.note(batch, errorText(e));
       // The contract refuses the batch: find the entries it refuses alone and give them up.
       const ok: Row[] = [];
       for (const row of batch) {
@@ -268,7 +278,7 @@ export class SettlementSubmitter {
           await simulate([row]);
           ok.push(row);
         } catch (one) {
-          if (revertOf(one)) await this.fail(row, errorText(one));
+          if (refusedForGood(one)) await this.fail(row, errorText(one));
           else return this.note([row], errorText(one));
         }
       }

@@ -217,6 +217,29 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     }
   });
 
+  it("a paused marketplace delays a deposit settlement, never gives it up; it lands once after the unpause", async () => {
+    const guardian = chain.anvil.wallets[0]!;
+    const pause = (fn: "pause" | "unpause") => mined(guardian.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: fn, args: [] }));
+    const chainLedger = await getLedgerBalance(net.db, "system:chain");
+    await pause("pause");
+    let taskId: string;
+    try {
+      taskId = await runMlp(requester.key);
+      await eventually(async () => (await db().chainSettlement.findUnique({ where: { taskId } }))?.lastError?.includes("EnforcedPause") === true, 30_000, "settlement refused while paused");
+      await adapter().tick();
+      expect(await db().chainSettlement.findUnique({ where: { taskId } })).toMatchObject({ status: "pending" });
+      // The ledger's mirror stands: the task is still to be paid from the deposit on chain.
+      expect(await getLedgerBalance(net.db, "system:chain")).toBe(chainLedger + PRICE);
+    } finally {
+      await pause("unpause");
+    }
+    const confirmed = await settlementOf(taskId, "confirmed");
+    expect(confirmed.attempts).toBe(1);
+    expect(await read<{ status: number; cost: bigint }>("getTask", [(confirmed.entry as { taskId32: Hex }).taskId32])).toMatchObject({ status: 2, cost: PRICE });
+    expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(DEPOSIT - 3n * PRICE);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
   it("a requester without chain deposits stays off chain", async () => {
     const taskId = await runMlp(net.apiKey);
     await adapter().tick();
@@ -225,7 +248,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
   });
 
   it("withdraws the rest of the deposit to the requester's wallet", async () => {
-    const left = DEPOSIT - 2n * PRICE;
+    const left = DEPOSIT - 3n * PRICE;
     const tooMuch = await api(net.url, "POST", "/chain/withdrawals", { key: requester.key, json: { amount: String(left + 1n) } });
     expect(tooMuch.status).toBe(402);
     const w = await api(net.url, "POST", "/chain/withdrawals", { key: requester.key, json: { amount: String(left) } });
