@@ -66,6 +66,8 @@ type Wallet = LocalChain["anvil"]["wallets"][number];
 interface FlowResult {
   name: string;
   submitToCompletedMs: number[];
+  /** The POST /tasks alone (an escrowed submit reads the escrow on chain). */
+  postMs: number[];
   completedToConfirmedMs: number[];
   /** First submit → last completed, and → last confirmed. */
   completedSecs: number;
@@ -174,6 +176,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
   ): Promise<FlowResult> => {
     const ids: string[] = [];
     const submitToCompletedMs: number[] = [];
+    const postMs: number[] = [];
     let next = 0;
     const t0 = Date.now();
     await Promise.all(
@@ -182,6 +185,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
           const i = next++;
           const s = performance.now();
           const sub = await submit(i);
+          postMs.push(performance.now() - s);
           if (sub.status !== 202) throw new Error(`${name}: submit ${i}: HTTP ${sub.status} ${JSON.stringify(sub.body)}`);
           const done = await waitTask(server.url, key, sub.body.id, 60);
           if (done.status !== "completed") throw new Error(`${name}: task ${sub.body.id} ended ${done.status}`);
@@ -215,6 +219,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
     return {
       name,
       submitToCompletedMs,
+      postMs,
       completedToConfirmedMs,
       completedSecs,
       confirmedSecs,
@@ -297,6 +302,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
 function print(r: FlowResult): void {
   const c = percentiles(r.submitToCompletedMs);
   const s = percentiles(r.completedToConfirmedMs);
+  const post = percentiles(r.postMs);
   const gas = r.txs.reduce((a, t) => a + t.gas, 0n);
   const n = r.submitToCompletedMs.length;
   const perTx = r.txs.map((t) => t.tasks);
@@ -305,6 +311,7 @@ function print(r: FlowResult): void {
       `| figure | value |\n|---|---|\n` +
       `| tasks/s, submit → completed | ${(n / r.completedSecs).toFixed(1)} |\n` +
       `| submit → completed p50 / p90 / p99 | ${c.p50.toFixed(0)} / ${c.p90.toFixed(0)} / ${c.p99.toFixed(0)} ms |\n` +
+      `| of which POST /tasks p50 / p99 | ${post.p50.toFixed(0)} / ${post.p99.toFixed(0)} ms |\n` +
       `| tasks/s, first submit → last confirmed on chain | ${(n / r.confirmedSecs).toFixed(1)} |\n` +
       `| completed → confirmed p50 / p99 (max) | ${s.p50.toFixed(0)} / ${s.p99.toFixed(0)} (${s.max.toFixed(0)}) ms |\n` +
       `| settle transactions | ${r.txs.length} (tasks per tx ${Math.min(...perTx)}–${Math.max(...perTx)}, mean ${(n / r.txs.length).toFixed(1)}) |\n` +
