@@ -73,6 +73,8 @@ interface FlowResult {
   completedSecs: number;
   confirmedSecs: number;
   txs: Array<{ hash: Hex; tasks: number; gas: bigint }>;
+  /** Where completed → confirmed went, when the rows stamp it (ChainSettlement: createdAt, submittedAt, confirmedAt). */
+  stages?: Array<{ name: string; ms: number[] }>;
   /** Sends beyond one per task (a retried settle), and the last errors the rows noted. */
   extraAttempts: number;
   errors: string[];
@@ -173,6 +175,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
     submit: (i: number) => Promise<{ status: number; body: { id: string } }>,
     confirmedAt: (ids: string[]) => Promise<Map<string, Date>>,
     rows: (ids: string[]) => Promise<Array<{ txHash: string | null; attempts: number; lastError: string | null }>>,
+    stages?: (ids: string[], completedAt: Map<string, Date>) => Promise<FlowResult["stages"]>,
   ): Promise<FlowResult> => {
     const ids: string[] = [];
     const submitToCompletedMs: number[] = [];
@@ -212,6 +215,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
     const confirmedSecs = (Math.max(...[...confirmed.values()].map((d) => d.getTime())) - t0) / 1000;
     const tasks = await prisma.task.findMany({ where: { id: { in: ids } }, select: { id: true, completedAt: true } });
     const completedToConfirmedMs = tasks.map((t) => confirmed.get(t.id)!.getTime() - t.completedAt!.getTime());
+    const completedAt = new Map(tasks.map((t) => [t.id, t.completedAt!]));
     const all = await rows(ids);
     const byTx = new Map<string, number>();
     for (const r of all) byTx.set(r.txHash!, (byTx.get(r.txHash!) ?? 0) + 1);
@@ -224,6 +228,7 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
       completedSecs,
       confirmedSecs,
       txs,
+      ...(stages ? { stages: await stages(ids, completedAt) } : {}),
       extraAttempts: all.reduce((a, r) => a + r.attempts, 0) - all.length,
       errors: [...new Set(all.map((r) => r.lastError).filter((e): e is string => !!e))],
     };
@@ -295,6 +300,15 @@ async function run(chain: LocalChain, server: RunningServer): Promise<FlowResult
       return new Map(rows.filter((r) => r.confirmedAt !== null).map((r) => [r.taskId, r.confirmedAt!]));
     },
     settlementRows,
+    async (ids, completedAt) => {
+      const rows = await prisma.chainSettlement.findMany({ where: { taskId: { in: ids } }, select: { taskId: true, createdAt: true, submittedAt: true, confirmedAt: true } });
+      const gap = (f: (r: (typeof rows)[number]) => number) => rows.map(f);
+      return [
+        { name: "completed → row written (enqueue)", ms: gap((r) => r.createdAt.getTime() - completedAt.get(r.taskId)!.getTime()) },
+        { name: "row written → settleFromDeposits sent", ms: gap((r) => r.submittedAt!.getTime() - r.createdAt.getTime()) },
+        { name: "sent → confirmed (next round's receipt)", ms: gap((r) => r.confirmedAt!.getTime() - r.submittedAt!.getTime()) },
+      ];
+    },
   );
   return [escrowResult, depositResult];
 }
@@ -315,6 +329,7 @@ function print(r: FlowResult): void {
       `| tasks/s, first submit → last confirmed on chain | ${(n / r.confirmedSecs).toFixed(1)} |\n` +
       `| completed → confirmed p50 / p99 (max) | ${s.p50.toFixed(0)} / ${s.p99.toFixed(0)} (${s.max.toFixed(0)}) ms |\n` +
       `| settle transactions | ${r.txs.length} (tasks per tx ${Math.min(...perTx)}–${Math.max(...perTx)}, mean ${(n / r.txs.length).toFixed(1)}) |\n` +
+      (r.stages ?? []).map((g) => `| … ${g.name} p50 / p99 | ${percentiles(g.ms).p50.toFixed(0)} / ${percentiles(g.ms).p99.toFixed(0)} ms |\n`).join("") +
       `| gas per settled task | ${(gas / BigInt(n)).toString()} (${(gas / BigInt(r.txs.length)).toString()} per tx) |\n` +
       `| gas by tasks per tx | ${[...new Map(r.txs.map((t) => [t.tasks, t.gas])).entries()]
         .sort((a, b) => a[0] - b[0])
