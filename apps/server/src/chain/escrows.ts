@@ -206,7 +206,8 @@ export class EscrowSubmitter {
     const zk = t.receipt?.zk;
     const provedFor = zk ? BigInt(zk.publicSignals[zk.publicSignals.length - 1] ?? 0) : undefined;
 
-    const ids = [...new Set([...ws.map((w) => w.accountId), t.ownerId])].sort();
+    // The requester too (a refund charges it): every account in one id-ordered lock, as the ledger takes them.
+    const ids = [...new Set([...ws.map((w) => w.accountId), t.ownerId, row.requesterId])].sort();
     const accounts = await tx.$queryRaw<Array<{ id: string; balance: bigint; walletAddress: string | null }>>`
       SELECT id, balance, "walletAddress" FROM "Account" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
     const byId = new Map(accounts.map((a) => [a.id, { ...a, left: BigInt(a.balance) }]));

@@ -32,6 +32,7 @@ import { type DepositSettlement, TaskStatus, accountToBytes32, computeMarketplac
 import type { AppContext } from "../context";
 import type { Tx } from "../db/database";
 import { newId } from "../ids";
+import { retryOnConflict } from "../db/retry-conflicts";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
@@ -142,14 +143,22 @@ export class SettlementSubmitter {
       ORDER BY t."completedAt", t.id
       LIMIT 200`;
     for (const c of candidates) {
-      await prisma.$transaction((tx) => this.prepare(tx, c), { timeout: 30_000, maxWait: 30_000 });
+      // A conflict aborts this task's transaction alone: it runs again, and the others go on.
+      await retryOnConflict(() => prisma.$transaction((tx) => this.prepare(tx, c), { timeout: 30_000, maxWait: 30_000 }));
     }
   }
 
   /** Decides the task's on-chain entry and payees, posts the mirror and writes the pending row. */
   private async prepare(tx: Tx, c: Candidate): Promise<void> {
-    // One requester at a time (its on-chain balance), and never a task another instance took.
-    await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${c.requesterId} FOR UPDATE`;
+    // The accepted executions, in the receipt's (the ledger split's) order (read only).
+    const paid = await paidExecutions(tx, c.id, c.receipt, c.cost);
+    // Every account this moves, locked in one statement in id order — the order the ledger's own
+    // transfers take them in: the requester (one settlement of its on-chain balance at a time) with
+    // the payees. Locking the requester first deadlocked on PostgreSQL against the results of its
+    // next tasks (bench/chain-settlement.ts). Then: never a task another instance took.
+    const ids = [...new Set([c.requesterId, c.ownerId, ...(paid.ok ? paid.executions.map((w) => w.accountId) : [])])].sort();
+    const accounts = await tx.$queryRaw<Array<{ id: string; balance: bigint; walletAddress: string | null }>>`
+      SELECT id, balance, "walletAddress" FROM "Account" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
     const [taken] = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "ChainSettlement" WHERE "taskId" = ${c.id}`;
     if (taken) return;
     const base = {
@@ -164,15 +173,10 @@ export class SettlementSubmitter {
     const balance = await chainBalance(tx, this.cfg.chainId, c.requesterId);
     if (balance.available < c.cost) return offchain(`the requester's on-chain deposit (${balance.available}) does not cover the cost ${c.cost}`);
 
-    // The accepted executions, in the receipt's (the ledger split's) order.
-    const paid = await paidExecutions(tx, c.id, c.receipt, c.cost);
     if (!paid.ok) return offchain(paid.reason);
     const { executions: ws, split } = paid;
 
     // Payees: wallets when linked and the ledger still holds the share, else the treasury.
-    const ids = [...new Set([...ws.map((w) => w.accountId), c.ownerId])].sort();
-    const accounts = await tx.$queryRaw<Array<{ id: string; balance: bigint; walletAddress: string | null }>>`
-      SELECT id, balance, "walletAddress" FROM "Account" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
     const byId = new Map(accounts.map((a) => [a.id, { ...a, left: a.balance }]));
     const treasury = this.treasury!;
     const take = (accountId: string, amount: bigint): Address | undefined => {
