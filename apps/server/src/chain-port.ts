@@ -57,6 +57,14 @@ export interface EscrowOnChain {
   blockTime: number;
 }
 
+/** One comparison of the ledger with the chain (chain/adapter.ts `ConservationCheck`). */
+export interface ConservationSnapshot {
+  at: Date;
+  report: { chainId: number; token: string; terms: Array<{ name: string; ledger: bigint; chain: bigint }>; holdings: bigint; mismatches: string[] };
+  /** When the ledger counts on-chain stake. */
+  stake: { blockNumber: bigint; wallets: number; onChain: bigint; counted: bigint; slashedOnChain: bigint; slashedCounted: bigint; violations: string[] } | undefined;
+}
+
 export interface ChainPort {
   /** What browsers and clients are told about the chain (GET /api/v1/chain, /web-config.json). */
   readonly info: ChainInfo;
@@ -75,5 +83,7 @@ export interface ChainPort {
     /** The escrow as of the latest confirmed block (CHAIN_CONFIRMATIONS); undefined when none is there. */
     lookup(escrowId: `0x${string}`): Promise<EscrowOnChain | undefined>;
   };
+  /** The last conservation check, or a new one when it is older than CHAIN_CONSERVATION_MS. */
+  latestConservation(): Promise<ConservationSnapshot>;
   stop(): Promise<void>;
 }

@@ -38,6 +38,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     providersOnline: new Gauge({ name: "stun_providers_online", help: "Providers connected to this instance", registers: [registry] }),
+    chainConservationMismatches: new Gauge({
+      name: "stun_chain_conservation_mismatches",
+      help: "Terms on which the ledger and the chain disagreed at the last conservation check (0: they agree; a moment's disagreement can be a change in flight)",
+      registers: [registry],
+    }),
+    chainConservationCheckedAt: new Gauge({ name: "stun_chain_conservation_checked_timestamp_seconds", help: "When the last conservation check ran (unix seconds)", registers: [registry] }),
     taskLatency: new Histogram({
       name: "stun_task_latency_seconds",
       help: "Submit to completion",

@@ -13,6 +13,7 @@ import { type ChainClients, createChainClients } from "./clients";
 import type { ChainConfig } from "./config";
 import { EvmDeposits } from "./deposits";
 import { type ConservationReport, type ExtraTerms, checkConservation } from "./conservation";
+import { type StakeConservation, checkStakeConservation } from "./stake-conservation";
 import { EscrowSubmitter } from "./escrows";
 import { SettlementSubmitter, errorText } from "./settlements";
 import { SlashSubmitter } from "./slashes";
@@ -20,6 +21,13 @@ import { StakeWatcher } from "./stake-watcher";
 import { EvmWithdrawals } from "./withdrawals";
 
 export type { ChainInfo, ChainToken };
+
+/** One comparison of the ledger with the chain: the deposits and escrows (`report`) and, when the ledger counts on-chain stake, the stake. */
+export interface ConservationCheck {
+  at: Date;
+  report: ConservationReport;
+  stake: StakeConservation | undefined;
+}
 
 export class ChainAdapter implements ChainPort {
   readonly clients: ChainClients;
@@ -37,6 +45,10 @@ export class ChainAdapter implements ChainPort {
   /** The round callers of tick() wait for while one runs. */
   private next: Promise<void> | undefined;
   private stopped = false;
+  /** The last conservation check, and the one running (shared by its callers). */
+  private checked: ConservationCheck | undefined;
+  private checking: Promise<ConservationCheck> | undefined;
+  private nextCheck: number;
 
   constructor(
     private readonly app: AppContext,
@@ -49,6 +61,7 @@ export class ChainAdapter implements ChainPort {
     this.slashes = new SlashSubmitter(app, cfg, this.clients);
     this.withdrawals = new EvmWithdrawals(app, cfg, this.clients);
     this.escrows = new EscrowSubmitter(app, cfg, this.clients);
+    this.nextCheck = Date.now() + cfg.conservationMs;
   }
 
   /** Checks the chain and the contract (throws with what is wrong), then starts polling unless `poll: false`. */
@@ -135,6 +148,8 @@ export class ChainAdapter implements ChainPort {
         ["withdrawals", () => this.withdrawals.tick()],
         ["stake", () => this.stake.tick()],
         ["slashes", () => this.slashes.tick()],
+        // Every CHAIN_CONSERVATION_MS, after the parts that move money (the first one interval after start).
+        ["conservation", () => this.conservationIfDue()],
       ] as const) {
         if (this.stopped) return;
         try {
@@ -150,6 +165,35 @@ export class ChainAdapter implements ChainPort {
   /** The ledger and the chain term by term (chain/conservation.ts); `mismatches` empty when they agree. */
   conservation(extraTerms: ExtraTerms[] = []): Promise<ConservationReport> {
     return checkConservation({ app: this.app, cfg: this.cfg, clients: this.clients }, extraTerms);
+  }
+
+  /**
+   * The last conservation check when it is younger than `maxAgeMs` (CHAIN_CONSERVATION_MS, 10 s when
+   * that is 0), else a new one (one at
+   * a time, its callers share it): what `GET /chain/conservation` answers and the round runs when due.
+   * Each updates the metrics (`stun_chain_conservation_mismatches`) and logs a disagreement. The
+   * check is not atomic across the database and the chain: a change in flight can show for a moment.
+   */
+  latestConservation(maxAgeMs = this.cfg.conservationMs || 10_000): Promise<ConservationCheck> {
+    if (this.checked && Date.now() - this.checked.at.getTime() < maxAgeMs) return Promise.resolve(this.checked);
+    this.checking ??= (async () => {
+      const [report, stake] = await Promise.all([this.conservation(), this.stake.enabled().then((on) => (on ? checkStakeConservation(this.app, this.cfg, this.clients) : undefined))]);
+      const check = { at: new Date(), report, stake };
+      const mismatches = [...report.mismatches, ...(stake?.violations ?? [])];
+      this.app.metrics.chainConservationMismatches.set(mismatches.length);
+      this.app.metrics.chainConservationCheckedAt.set(Math.floor(check.at.getTime() / 1000));
+      if (mismatches.length > 0) this.app.log.warn({ mismatches }, "chain: the ledger and the chain disagree (conservation check; a change in flight can show for a moment)");
+      this.checked = check;
+      return check;
+    })().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  /** The round's check, every CHAIN_CONSERVATION_MS (the first one interval after start; never when 0). */
+  private async conservationIfDue(): Promise<void> {
+    if (this.cfg.conservationMs === 0 || Date.now() < this.nextCheck) return;
+    this.nextCheck = Date.now() + this.cfg.conservationMs;
+    await this.latestConservation(0);
   }
 
   private schedule(ms: number): void {

@@ -62,6 +62,8 @@ export const chainEnvShape = {
     .default(3_600),
   /** How long a slash's transaction may go without a receipt before it is checked and sent again (default 3 min). */
   CHAIN_TX_TIMEOUT_MS: z.coerce.number().int().min(1).default(180_000),
+  /** How often the ledger and the chain are compared (chain/conservation.ts, stake-conservation.ts; GET /chain/conservation, metrics); 0: only when asked. */
+  CHAIN_CONSERVATION_MS: z.coerce.number().int().min(0).default(300_000),
   /** Most tasks per settleFromDeposits transaction. */
   CHAIN_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   /** Most blocks per eth_getLogs request. */
@@ -88,6 +90,8 @@ export interface ChainConfig {
   logRange: bigint;
   withdrawalTtlS: number;
   txTimeoutMs: number;
+  /** Milliseconds between conservation checks (0: only when asked). */
+  conservationMs: number;
 }
 
 type ChainEnv = z.infer<z.ZodObject<typeof chainEnvShape>>;
@@ -195,6 +199,7 @@ export function resolveChainConfig(env: ChainEnv, opts: { production?: boolean }
       logRange: BigInt(env.CHAIN_LOG_RANGE),
       withdrawalTtlS: env.CHAIN_WITHDRAWAL_TTL_S,
       txTimeoutMs: env.CHAIN_TX_TIMEOUT_MS,
+      conservationMs: env.CHAIN_CONSERVATION_MS,
     },
     issues: [],
   };

@@ -23,6 +23,7 @@ import { tonProofPayloadProcedure, tonProofVerifyProcedure } from "./auth/ton-pr
 import { chainAccountProcedure } from "./chain/account";
 import { chainSettlementsProcedure } from "./chain/settlements";
 import { chainStatusProcedure } from "./chain/status";
+import { chainConservationProcedure } from "./chain/conservation";
 import { listWithdrawalsProcedure, withdrawProcedure } from "./chain/withdrawals";
 import { listPayoutsProcedure, payoutProcedure } from "./chain/payouts";
 import { depositInfoProcedure, externalDepositsProcedure, tonBalanceProcedure, tonDepositMessageProcedure } from "./chain/deposits";
@@ -72,6 +73,7 @@ export const procedures = {
     tonDepositMessage: tonDepositMessageProcedure,
     tonBalance: tonBalanceProcedure,
     settlements: chainSettlementsProcedure,
+    conservation: chainConservationProcedure,
   },
   keys: { list: listKeysProcedure, create: createKeyProcedure, revoke: revokeKeyProcedure, rotate: rotateKeyProcedure },
 };

@@ -37,6 +37,7 @@ describeDb("REST contract and bad input", () => {
     ).toEqual([
       "/api/v1/chain",
       "/api/v1/chain/account",
+      "/api/v1/chain/conservation",
       "/api/v1/chain/deposit-info",
       "/api/v1/chain/deposits",
       "/api/v1/chain/payouts",
@@ -47,6 +48,8 @@ describeDb("REST contract and bad input", () => {
     ]);
     expect(Object.keys(doc.body.paths["/api/v1/chain/withdrawals"]).sort()).toEqual(["get", "post"]);
     expect((await api(url, "GET", "/chain")).body).toEqual({ enabled: false });
+    const noChain = await api(url, "GET", "/chain/conservation");
+    expect([noChain.status, noChain.body.error.code]).toEqual([404, "NOT_FOUND"]);
     expect(doc.body.paths["/api/v1/tasks"].post.requestBody.content["application/json"].schema.properties.modelId).toBeDefined();
   });
 

@@ -17,7 +17,7 @@ import { accountToBytes32, computeMarketplaceAbi, idToBytes32, mockERC20Abi, sta
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, toJsonTensor, uploadModel, waitTask } from "../support/api";
-import { checkLedgerInvariants, getBalances, getLedgerBalance, mint } from "../../src/ledger";
+import { checkLedgerInvariants, getBalances, getLedgerBalance, mint, postTransfer } from "../../src/ledger";
 import { type ChainAdapter, type LocalChain, startLocalChain } from "../../src/chain";
 
 const PRICE = 100n;
@@ -385,5 +385,44 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
     } finally {
       await db().account.update({ where: { id: net.providerAccountId }, data: { walletAddress: providerWallet.account.address.toLowerCase() } });
     }
+  });
+  it("GET /chain/conservation answers the last check in aggregate, publicly; the metrics count the terms that disagree", async () => {
+    const metric = async () => Number(/^stun_chain_conservation_mismatches (\S+)$/m.exec(await (await fetch(`${net.url}/metrics`)).text())?.[1]);
+    const skew = (amount: bigint) =>
+      net.db.prisma.$transaction((tx) =>
+        postTransfer(tx, {
+          kind: "test_skew",
+          entries: [
+            { account: "system:chain", amount: -amount },
+            { account: "system:treasury", amount },
+          ],
+        }),
+      );
+    await adapter().latestConservation(0);
+    const ok = await api(net.url, "GET", "/chain/conservation");
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ chainId: 31337, token: chain.addresses.token, mismatches: 0, stake: null });
+    expect(ok.body.terms.map((t: { name: string }) => t.name)).toEqual(["pool", "settled"]);
+    for (const t of ok.body.terms) expect(t.ledger).toBe(t.chain);
+    expect(BigInt(ok.body.holdings)).toBeGreaterThanOrEqual(BigInt(ok.body.terms[0].chain) + BigInt(ok.body.terms[1].chain));
+    expect(await metric()).toBe(0);
+
+    // A ledger that says the marketplace holds 7 more for Stun than it does: one term disagrees.
+    await skew(7n);
+    try {
+      await adapter().latestConservation(0);
+      const bad = await api(net.url, "GET", "/chain/conservation");
+      expect(bad.body.mismatches).toBe(1);
+      expect(BigInt(bad.body.terms[0].ledger) - BigInt(bad.body.terms[0].chain)).toBe(7n);
+      expect(JSON.stringify(bad.body)).not.toContain("acc_"); // no account is named in the answer
+      expect(await metric()).toBe(1);
+    } finally {
+      await skew(-7n);
+    }
+    await adapter().latestConservation(0);
+    expect(await metric()).toBe(0);
+    // Asked again and again, it answers the last check (one per CHAIN_CONSERVATION_MS).
+    const [a, b] = await Promise.all([api(net.url, "GET", "/chain/conservation"), api(net.url, "GET", "/chain/conservation")]);
+    expect(a.body.checkedAt).toBe(b.body.checkedAt);
   });
 });

@@ -128,6 +128,9 @@ describeDb("chain: stake on chain counted in the ledger, QA slashes executed on 
     expect(status.stunToken).toBeUndefined();
     const account = (await api(net.url, "GET", "/chain/account", { key: providerKey })).body;
     expect(account.stake).toEqual({ wallet: providerWallet.account.address.toLowerCase(), active: "6000", unbonding: "0", slashed: "0", counted: true });
+    // The public conservation report counts it, in aggregate.
+    await adapter().latestConservation(0);
+    expect((await api(net.url, "GET", "/chain/conservation")).body).toMatchObject({ mismatches: 0, stake: { wallets: 1, onChain: "6000", counted: "6000", violations: 0 } });
     // Matching counts it: 10 × 500 is covered by 6,000 on chain, 10 × 700 is not.
     expect(await eligibleAt(500n)).toBe(true);
     expect(await eligibleAt(700n)).toBe(false);

@@ -57,6 +57,28 @@ export const ChainStatusSchema = z.union([
 ]);
 export type ChainStatus = z.infer<typeof ChainStatusSchema>;
 
+/**
+ * `GET /chain/conservation`: the last comparison of the ledger with the chain (docs/CHAIN.md
+ * "Conservation"), in aggregate — each disagreement's detail (accounts, wallets) is in the server's
+ * log only. Amounts in base units, decimal text. A disagreement seen once can be a change in flight.
+ */
+export const ChainConservationSchema = z.object({
+  checkedAt: z.string(),
+  chainId: z.number().int(),
+  token: z.string(),
+  /** Per term: what the ledger expects the marketplace to hold, and what it holds. */
+  terms: z.array(z.object({ name: z.string(), ledger: z.string(), chain: z.string() })),
+  /** The marketplace's balance of the token (covers the terms, plus claimable credits and the rest). */
+  holdings: z.string(),
+  /** How many terms disagree (0: the books agree). */
+  mismatches: z.number().int(),
+  /** On-chain stake the ledger counts (null when it counts none: Staking takes another token). */
+  stake: z
+    .object({ blockNumber: z.string(), wallets: z.number().int(), onChain: z.string(), counted: z.string(), slashedOnChain: z.string(), slashedCounted: z.string(), violations: z.number().int() })
+    .nullable(),
+});
+export type ChainConservation = z.infer<typeof ChainConservationSchema>;
+
 /** One on-chain deposit credited (or not) to the caller's account. */
 export const ChainDepositViewSchema = z.object({
   txHash: z.string(),

@@ -60,6 +60,7 @@ export const restRoutes: RestRoute[] = [
   { method: "POST", path: "/chain/ton-deposit-message", procedure: procedures.chain.tonDepositMessage, input: body },
   { method: "GET", path: "/chain/ton-balance", procedure: procedures.chain.tonBalance, input: query },
   { method: "GET", path: "/chain/settlements", procedure: procedures.chain.settlements, input: query },
+  { method: "GET", path: "/chain/conservation", procedure: procedures.chain.conservation, input: none },
   { method: "GET", path: "/accounts/me/keys", procedure: procedures.keys.list, input: query },
   { method: "POST", path: "/accounts/me/keys", procedure: procedures.keys.create, status: 201, input: body },
   { method: "POST", path: "/accounts/me/keys/:id/revoke", procedure: procedures.keys.revoke, input: params },
