@@ -11,14 +11,15 @@
  * agree.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Address, type Hex, keccak256, toHex, zeroAddress } from "viem";
+import { type Address, keccak256, toHex } from "viem";
 import { buildMlp } from "@stun/testkit";
-import { computeMarketplaceAbi, mockERC20Abi, stakingAbi } from "@stun/contracts";
+import { computeMarketplaceAbi, stakingAbi } from "@stun/contracts";
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, runTask, toJsonTensor, uploadModel, waitTask } from "../support/api";
 import { checkLedgerInvariants } from "../../src/ledger";
 import { type LocalChain, startLocalChain } from "../../src/chain";
+import { type DemoWallet, localChainKit } from "../support/local-chain";
 
 const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 4 });
 const tensor = (x: Float32Array) => toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) });
@@ -40,11 +41,8 @@ describeDb("chain: a re-check overturns an escrowed task's result and the server
 
   it("disputes the overturned escrowed settlement once within the window; the ledger and the chain agree", async () => {
     const db = net.db.prisma;
-    const wallets = chain.demoAccounts.map((a) => chain.anvil.wallets.find((w) => w.account.address === a.address)!);
-    const [requesterWallet, providerWallet] = wallets as [(typeof wallets)[number], (typeof wallets)[number]];
-    const read = <T>(functionName: string, args: readonly unknown[]) =>
-      chain.anvil.publicClient.readContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName, args } as never) as Promise<T>;
-    const mined = async (hash: Promise<Hex>) => expect((await chain.anvil.publicClient.waitForTransactionReceipt({ hash: await hash })).status).toBe("success");
+    const { read, mined, demoWallets, createEscrow } = localChainKit(chain, () => net);
+    const [requesterWallet, providerWallet] = demoWallets() as [DemoWallet, DemoWallet];
     await db.account.update({ where: { id: net.accountId }, data: { walletAddress: requesterWallet.account.address.toLowerCase() } });
     await db.account.update({ where: { id: net.providerAccountId }, data: { walletAddress: providerWallet.account.address.toLowerCase() } });
     await mined(providerWallet.writeContract({ address: await read<Address>("staking", []), abi: stakingAbi, functionName: "registerProvider", args: [0n] }));
@@ -52,17 +50,7 @@ describeDb("chain: a re-check overturns an escrowed task's result and the server
     const cheater = await net.addProvider({ name: "faulty", args: ["--fault", "perturb", "--price", String(PRICE)] });
 
     // The escrow, and the task it pays, run alone on the faulty provider.
-    const escrowId = keccak256(toHex(`recheck-escrow-${Date.now()}`));
-    const now = Number((await chain.anvil.publicClient.getBlock()).timestamp);
-    await mined(requesterWallet.writeContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "approve", args: [chain.addresses.marketplace, ESCROW] }));
-    await mined(
-      requesterWallet.writeContract({
-        address: chain.addresses.marketplace,
-        abi: computeMarketplaceAbi,
-        functionName: "createTask",
-        args: [escrowId, chain.addresses.token, ESCROW, BigInt(now + 3_600), zeroAddress],
-      }),
-    );
+    const escrowId = await createEscrow(requesterWallet, keccak256(toHex(`recheck-escrow-${Date.now()}`)), ESCROW);
     const x = new Float32Array([0.5, 0.5, 0.25, 2]);
     const sub = await api(net.url, "POST", "/tasks", {
       key: net.apiKey,

@@ -19,6 +19,7 @@ import { eventually, startTestNetwork, type TestNetwork } from "../support/netwo
 import { api, toJsonTensor, uploadModel, waitTask } from "../support/api";
 import { checkLedgerInvariants, getBalances, getLedgerBalance, mint, postTransfer } from "../../src/ledger";
 import { type ChainAdapter, type LocalChain, startLocalChain } from "../../src/chain";
+import { type DemoWallet, localChainKit } from "../support/local-chain";
 
 const PRICE = 100n;
 const MAX_PRICE = 150n;
@@ -30,40 +31,23 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
   let requester: { id: string; key: string };
   let creator: { id: string; key: string };
   let modelId: string;
-  let requesterWallet: (typeof chain.anvil.wallets)[number];
-  let providerWallet: (typeof chain.anvil.wallets)[number];
-  let creatorWallet: (typeof chain.anvil.wallets)[number];
+  let requesterWallet: DemoWallet;
+  let providerWallet: DemoWallet;
+  let creatorWallet: DemoWallet;
   let settledTaskId: string;
   let settledEscrow: Hex;
   let n = 0;
 
   const adapter = (): ChainAdapter => net.server.chain!;
   const db = () => net.db.prisma;
-  const walletOf = (address: Address) => chain.anvil.wallets.find((w) => w.account.address === address)!;
-  const read = <T>(functionName: string, args: readonly unknown[]) =>
-    chain.anvil.publicClient.readContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName, args } as never) as Promise<T>;
+  let kit: ReturnType<typeof localChainKit>;
+  const read = <T>(functionName: string, args: readonly unknown[]) => kit.read<T>(functionName, args);
   const claimable = (who: Address) => read<bigint>("claimable", [chain.addresses.token, who]);
   const onChain = (id: Hex) => read<{ status: number; cost: bigint; amount: bigint }>("getTask", [id]);
-  const mined = async (hash: Promise<Hex>) => {
-    const r = await chain.anvil.publicClient.waitForTransactionReceipt({ hash: await hash });
-    expect(r.status).toBe("success");
-    return r;
-  };
-  const chainNow = async () => Number((await chain.anvil.publicClient.getBlock()).timestamp);
+  const mined = (hash: Promise<Hex>) => kit.mined(hash);
   /** createTask from `from`: a fresh id, `amount` of mUSD, a deadline `ttl` seconds after the chain's clock. */
-  const createEscrow = async (from: (typeof chain.anvil.wallets)[number], amount: bigint, ttl = 3_600, modelCreator: Address = zeroAddress) => {
-    const id = keccak256(toHex(`escrow-${++n}-${Date.now()}`));
-    await mined(from.writeContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "approve", args: [chain.addresses.marketplace, amount] }));
-    await mined(
-      from.writeContract({
-        address: chain.addresses.marketplace,
-        abi: computeMarketplaceAbi,
-        functionName: "createTask",
-        args: [id, chain.addresses.token, amount, BigInt((await chainNow()) + ttl), modelCreator],
-      }),
-    );
-    return id;
-  };
+  const createEscrow = (from: DemoWallet, amount: bigint, ttl = 3_600, modelCreator: Address = zeroAddress) =>
+    kit.createEscrow(from, keccak256(toHex(`escrow-${++n}-${Date.now()}`)), amount, ttl, modelCreator);
   const input = () => {
     const x = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + n));
     return { x: toJsonTensor({ dtype: "float32", dims: [1, 16], data: new Uint8Array(x.buffer) }) };
@@ -91,12 +75,9 @@ describeDb("chain: tasks paid from an on-chain per-task escrow", () => {
   beforeAll(async () => {
     chain = await startLocalChain({ demoAccounts: 4 });
     net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", String(PRICE)], env: { ...chain.env, CHAIN_POLL_MS: "100" } });
-    [requesterWallet, providerWallet, creatorWallet] = chain.demoAccounts.map((a) => walletOf(a.address)) as [typeof requesterWallet, typeof requesterWallet, typeof requesterWallet];
-    const newAccount = async () => {
-      const r = await api(net.url, "POST", "/accounts");
-      return { id: r.body.accountId as string, key: r.body.apiKey as string };
-    };
-    const link = (accountId: string, address: Address) => db().account.update({ where: { id: accountId }, data: { walletAddress: address.toLowerCase() } });
+    kit = localChainKit(chain, () => net);
+    [requesterWallet, providerWallet, creatorWallet] = kit.demoWallets() as [DemoWallet, DemoWallet, DemoWallet];
+    const { newAccount, link } = kit;
     requester = await newAccount();
     creator = await newAccount();
     await link(net.providerAccountId, providerWallet.account.address);

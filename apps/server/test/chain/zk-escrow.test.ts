@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Address, type Hex, keccak256, toHex, zeroAddress } from "viem";
+import { type Address, type Hex, keccak256, toHex } from "viem";
 import { buildMlp, buildSoftmaxModel } from "@stun/testkit";
 import { exportModelVerifier, inputHashOf, shutdownZk } from "@stun/circuits";
 import { computeMarketplaceAbi, deployAndRegisterZkVerifier, idToBytes32, mockERC20Abi } from "@stun/contracts";
@@ -22,6 +22,7 @@ import { eventually, startTestNetwork, type TestNetwork } from "../support/netwo
 import { api, toJsonTensor, uploadModel, waitTask, waitZkReady } from "../support/api";
 import { checkLedgerInvariants, getBalances, getLedgerBalance } from "../../src/ledger";
 import { type ChainAdapter, type LocalChain, startLocalChain } from "../../src/chain";
+import { type DemoWallet, localChainKit } from "../support/local-chain";
 
 const ESCROW = 5_000n;
 const TASK_STATUS = { Escrowed: 1, Released: 3 };
@@ -32,24 +33,19 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
   let requester: { id: string; key: string };
   let modelId: string;
   let modelHash: bigint;
-  let requesterWallet: (typeof chain.anvil.wallets)[number];
-  let providerWallet: (typeof chain.anvil.wallets)[number];
-  let creatorWallet: (typeof chain.anvil.wallets)[number];
+  let requesterWallet: DemoWallet;
+  let providerWallet: DemoWallet;
+  let creatorWallet: DemoWallet;
+  let kit: ReturnType<typeof localChainKit>;
   let n = 0;
 
   const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 3, seed: 11, batch: 1 });
   const adapter = (): ChainAdapter => net.server.chain!;
   const db = () => net.db.prisma;
-  const walletOf = (address: Address) => chain.anvil.wallets.find((w) => w.account.address === address)!;
-  const read = <T>(functionName: string, args: readonly unknown[]) =>
-    chain.anvil.publicClient.readContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName, args } as never) as Promise<T>;
+  const read = <T>(functionName: string, args: readonly unknown[]) => kit.read<T>(functionName, args);
   const claimable = (who: Address) => read<bigint>("claimable", [chain.addresses.token, who]);
   const onChain = (id: Hex) => read<{ status: number; cost: bigint }>("getTask", [id]);
-  const mined = async (hash: Promise<Hex>) => {
-    const r = await chain.anvil.publicClient.waitForTransactionReceipt({ hash: await hash });
-    expect(r.status).toBe("success");
-  };
-  const chainNow = async () => Number((await chain.anvil.publicClient.getBlock()).timestamp);
+  const mined = (hash: Promise<Hex>) => kit.mined(hash);
   /** A task id as the server makes them (ids.ts): the requester makes it, and the proof binds it. */
   const newTaskId = () => `tsk_${Date.now().toString(36).padStart(9, "0")}${randomBytes(8).toString("hex")}`;
   const values = () => [0.5 + n, -1.25, 2, 0.75];
@@ -65,7 +61,7 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
         address: chain.addresses.marketplace,
         abi: computeMarketplaceAbi,
         functionName: "createZkTask",
-        args: [id32, chain.addresses.token, amount, BigInt((await chainNow()) + 3_600), creatorWallet.account.address, opts.modelHash ?? modelHash, inputHash],
+        args: [id32, chain.addresses.token, amount, BigInt((await kit.chainNow()) + 3_600), creatorWallet.account.address, opts.modelHash ?? modelHash, inputHash],
       }),
     );
   };
@@ -80,12 +76,9 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
   beforeAll(async () => {
     chain = await startLocalChain({ demoAccounts: 3 });
     net = await startTestNetwork({ providers: 1, providerArgs: () => ["--price", "100"], env: { ...chain.env, CHAIN_POLL_MS: "100", ZK_FEE_PER_1K_CONSTRAINTS: "5" } });
-    [requesterWallet, providerWallet, creatorWallet] = chain.demoAccounts.map((a) => walletOf(a.address)) as [typeof requesterWallet, typeof requesterWallet, typeof requesterWallet];
-    const account = async () => {
-      const r = await api(net.url, "POST", "/accounts");
-      return { id: r.body.accountId as string, key: r.body.apiKey as string };
-    };
-    const link = (accountId: string, address: Address) => db().account.update({ where: { id: accountId }, data: { walletAddress: address.toLowerCase() } });
+    kit = localChainKit(chain, () => net);
+    [requesterWallet, providerWallet, creatorWallet] = kit.demoWallets() as [DemoWallet, DemoWallet, DemoWallet];
+    const { newAccount: account, link } = kit;
     requester = await account();
     const creator = await account();
     // The proof binds the provider's linked wallet: settleWithProof pays it (no Staking registration).
@@ -178,16 +171,7 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
     await createZkEscrow(zkEscrow, hash);
     const r2 = await submit(v, zkEscrow, "none");
     expect([r2.status, r2.body.error.code]).toEqual([400, "ESCROW_INVALID"]);
-    const plain = keccak256(toHex(`plain-${++n}`));
-    await mined(requesterWallet.writeContract({ address: chain.addresses.token, abi: mockERC20Abi, functionName: "approve", args: [chain.addresses.marketplace, ESCROW] }));
-    await mined(
-      requesterWallet.writeContract({
-        address: chain.addresses.marketplace,
-        abi: computeMarketplaceAbi,
-        functionName: "createTask",
-        args: [plain, chain.addresses.token, ESCROW, BigInt((await chainNow()) + 3_600), zeroAddress],
-      }),
-    );
+    const plain = await kit.createEscrow(requesterWallet, keccak256(toHex(`plain-${++n}`)), ESCROW);
     const r3 = await submit(v, plain);
     expect([r3.status, r3.body.error.code]).toEqual([400, "ESCROW_INVALID"]);
 
