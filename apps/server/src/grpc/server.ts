@@ -121,8 +121,8 @@ function unary(app: AppContext, p: Procedure): grpc.handleUnaryCall<object, obje
       try {
         const caller = await callerOf(app, call);
         const request = requestOf(app, call.request, p.tensors === true);
-        const input = wrap(inShape) ? fromWire({ kind: "json" }, (request as { json?: string }).json || "{}", { jsonText: true }) : fromWire(inShape, request, { jsonText: true });
-        const output = await callProcedure(app, p, caller, input);
+        const decode = () => (wrap(inShape) ? fromWire({ kind: "json" }, (request as { json?: string }).json || "{}", { jsonText: true }) : fromWire(inShape, request, { jsonText: true }));
+        const output = await callProcedure(app, p, caller, decode);
         callback(null, (wrap(outShape) ? { json: JSON.stringify(output) } : toWire(outShape, output, { jsonText: true })) as object);
       } catch (e) {
         callback(toGrpcError(e, app));

@@ -29,12 +29,16 @@ export interface GatewayCaller {
   ip: string;
 }
 
-/** Runs `p` for `caller` on `input` (the plain JSON value): UNAUTHORIZED / KEY_SCOPE / VALIDATION_FAILED as REST answers them. */
-export async function callProcedure(app: AppContext, p: Procedure, caller: GatewayCaller, input: unknown): Promise<unknown> {
+/**
+ * Runs `p` for `caller` on the input `decode` gives (the plain JSON value, decoded from the gateway's
+ * wire only after the key and scope checks, so a caller without a key hears UNAUTHORIZED whatever it
+ * sent): UNAUTHORIZED / KEY_SCOPE / VALIDATION_FAILED as REST answers them.
+ */
+export async function callProcedure(app: AppContext, p: Procedure, caller: GatewayCaller, decode: () => unknown): Promise<unknown> {
   if (p.auth) {
     if (!caller.key) throw caller.authError ?? new StunError("UNAUTHORIZED", "missing or invalid API key");
     authorizeCall(p, caller.key);
   }
-  const parsed = p.input.parse(input);
+  const parsed = p.input.parse(decode());
   return p.handler({ app, accountId: caller.key?.accountId as string, key: caller.key, ip: caller.ip }, parsed as never);
 }
