@@ -14,7 +14,8 @@
  * claimable credits they take with `withdraw`). A revert or a dropped transaction goes back to
  * `pending` and is retried; an entry the contract refuses for good (e.g. InsufficientDeposit)
  * becomes `failed` and its mirror is reversed — a pause (EnforcedPause) is not for good: the entries
- * wait for the unpause (refusedForGood). A task the contract already knows (a send whose
+ * wait for the unpause (refusedForGood), and a revert mined while paused does not count as an
+ * attempt (confirm). A task the contract already knows (a send whose
  * record was lost in a crash) is adopted from the chain instead of sent twice.
  *
  * Payees: a provider's share goes to its account's linked wallet (Account.walletAddress), the
@@ -358,6 +359,16 @@ export class SettlementSubmitter {
       WHERE "taskId" = ${row.taskId}`;
   }
 
+  /**
+   * Whether the marketplace was paused at the end of `blockNumber` (OpenZeppelin Pausable) — or now,
+   * when the node no longer has that block's state (not an archive node, an old receipt).
+   */
+  private pausedAt(blockNumber: bigint): Promise<boolean> {
+    const paused = (at?: bigint) =>
+      this.clients.publicClient.readContract({ address: this.cfg.marketplace, abi: computeMarketplaceAbi, functionName: "paused", ...(at !== undefined ? { blockNumber: at } : {}) });
+    return paused(blockNumber).catch(() => paused());
+  }
+
   private async confirm(): Promise<void> {
     const { publicClient } = this.clients;
     const submitted = await this.rows("submitted", 500);
@@ -376,6 +387,16 @@ export class SettlementSubmitter {
         continue;
       }
       if (receipt.status !== "success") {
+        // A pause mined before the transaction (after its simulation): waited out, the send not
+        // counted — while paused nothing is sent again (the simulation refuses), so this cannot loop.
+        if (await this.pausedAt(receipt.blockNumber)) {
+          this.app.log.warn({ txHash: hash, tasks: rows.length }, "chain: settlement reverted while the marketplace is paused: kept pending for the unpause");
+          await this.app.db.prisma.chainSettlement.updateMany({
+            where: { txHash: hash, status: "submitted" },
+            data: { status: "pending", attempts: { decrement: 1 }, lastError: `reverted while paused: ${hash}` },
+          });
+          continue;
+        }
         for (const r of rows) {
           if (r.attempts >= MAX_ATTEMPTS) await this.fail(r, `reverted ${MAX_ATTEMPTS} times (last ${hash})`);
           else await this.app.db.prisma.chainSettlement.update({ where: { taskId: r.taskId }, data: { status: "pending", lastError: `reverted: ${hash}` } });

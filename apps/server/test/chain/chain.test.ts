@@ -217,27 +217,62 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
     }
   });
 
-  it("a paused marketplace delays a deposit settlement, never gives it up; it lands once after the unpause", async () => {
+  /**
+   * A task of the requester completed while the marketplace is paused: `whilePaused(taskId)` runs
+   * once its settlement was refused (EnforcedPause), before the unpause; then the task must settle
+   * once — with `attempts` sends counted — its mirror never reversed, ledger and chain agreeing.
+   */
+  const settledAfterPause = async (settledTasks: bigint, attempts: number, whilePaused: (taskId: string) => Promise<void>) => {
     const guardian = chain.anvil.wallets[0]!;
     const pause = (fn: "pause" | "unpause") => mined(guardian.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: fn, args: [] }));
     const chainLedger = await getLedgerBalance(net.db, "system:chain");
+    const notReversed = async (taskId: string) => {
+      expect(await db().ledgerEntry.count({ where: { kind: "chain_settle_reversed", taskId } })).toBe(0);
+      // The ledger's mirror stands: the task is (still) to be paid from the deposit on chain.
+      expect(await getLedgerBalance(net.db, "system:chain")).toBe(chainLedger + PRICE);
+    };
     await pause("pause");
     let taskId: string;
     try {
       taskId = await runMlp(requester.key);
       await eventually(async () => (await db().chainSettlement.findUnique({ where: { taskId } }))?.lastError?.includes("EnforcedPause") === true, 30_000, "settlement refused while paused");
-      await adapter().tick();
-      expect(await db().chainSettlement.findUnique({ where: { taskId } })).toMatchObject({ status: "pending" });
-      // The ledger's mirror stands: the task is still to be paid from the deposit on chain.
-      expect(await getLedgerBalance(net.db, "system:chain")).toBe(chainLedger + PRICE);
+      await whilePaused(taskId);
+      await notReversed(taskId);
     } finally {
       await pause("unpause");
     }
     const confirmed = await settlementOf(taskId, "confirmed");
-    expect(confirmed.attempts).toBe(1);
+    expect(confirmed.attempts).toBe(attempts);
     expect(await read<{ status: number; cost: bigint }>("getTask", [(confirmed.entry as { taskId32: Hex }).taskId32])).toMatchObject({ status: 2, cost: PRICE });
-    expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(DEPOSIT - 3n * PRICE);
+    expect(await read<bigint>("depositOf", [accountToBytes32(requester.id), chain.addresses.token])).toBe(DEPOSIT - settledTasks * PRICE);
+    await notReversed(taskId);
+    expect((await adapter().conservation()).mismatches).toEqual([]);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  };
+
+  it("a paused marketplace delays a deposit settlement, never gives it up; it lands once after the unpause", async () => {
+    await settledAfterPause(3n, 1, async (taskId) => {
+      await adapter().tick();
+      expect(await db().chainSettlement.findUnique({ where: { taskId } })).toMatchObject({ status: "pending" });
+    });
+  });
+
+  it("a settlement transaction the pause reverts on chain is kept pending, not counted, never given up; it lands once after the unpause", async () => {
+    await settledAfterPause(4n, 5, async (taskId) => {
+      // A send whose simulation passed just before the pause, mined after it: a reverted receipt
+      // (an explicit gas limit skips the estimate that would refuse it), and the last attempt the
+      // submitter allows — without the pause it would be given up and its mirror reversed.
+      const reverted = await chain.anvil.publicClient.waitForTransactionReceipt({
+        hash: await chain.anvil.wallets[0]!.writeContract({ address: chain.addresses.marketplace, abi: computeMarketplaceAbi, functionName: "settleFromDeposits", args: [[], []], gas: 300_000n }),
+      });
+      expect(reverted.status).toBe("reverted");
+      await db().chainSettlement.update({ where: { taskId }, data: { status: "submitted", txHash: reverted.transactionHash, attempts: 5, submittedAt: new Date() } });
+      await adapter().tick();
+      expect(await db().chainSettlement.findUnique({ where: { taskId } })).toMatchObject({ status: "pending", attempts: 4 });
+      // Still paused: tried again, refused by the simulation, nothing sent.
+      await adapter().tick();
+      expect(await db().chainSettlement.findUnique({ where: { taskId } })).toMatchObject({ status: "pending", attempts: 4, lastError: "EnforcedPause()", txHash: reverted.transactionHash });
+    });
   });
 
   it("a requester without chain deposits stays off chain", async () => {
@@ -248,7 +283,7 @@ describeDb("chain: deposits credited once, tasks settled on chain from deposits"
   });
 
   it("withdraws the rest of the deposit to the requester's wallet", async () => {
-    const left = DEPOSIT - 3n * PRICE;
+    const left = DEPOSIT - 4n * PRICE;
     const tooMuch = await api(net.url, "POST", "/chain/withdrawals", { key: requester.key, json: { amount: String(left + 1n) } });
     expect(tooMuch.status).toBe(402);
     const w = await api(net.url, "POST", "/chain/withdrawals", { key: requester.key, json: { amount: String(left) } });
