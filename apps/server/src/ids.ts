@@ -5,3 +5,6 @@ export function newId(prefix: string): string {
   const time = Date.now().toString(36).padStart(9, "0");
   return `${prefix}_${time}${randomBytes(8).toString("hex")}`;
 }
+
+/** Whether `id` has the form newId(`prefix`) gives (what a createZkTask escrow's id must encode). */
+export const isNewIdOf = (prefix: string, id: string): boolean => new RegExp(`^${prefix}_[0-9a-z]{9}[0-9a-f]{16}$`).test(id);

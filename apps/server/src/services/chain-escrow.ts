@@ -7,6 +7,7 @@
 import { bytes32ToId } from "@stun/contracts";
 import { type ChainEscrowRef, StunError } from "@stun/shared";
 import type { AppContext } from "../context";
+import { isNewIdOf } from "../ids";
 import type { ModelRow } from "../models/row";
 import type { EscrowLink } from "../tasks/chain-escrow";
 
@@ -24,12 +25,9 @@ export interface EscrowCheck {
   /** What the task may cost: maxPrice × its mode's most executions (the ledger's hold). */
   held: bigint;
   deadlineSeconds: number;
-  /** A zk task: the model hash and input hash its proof will publish (services/zk-escrow-terms.ts). */
+  /** A zk task: the model hash and input hash its proof will publish (zk/escrow-terms.ts). */
   zk?: { modelHash: bigint; inputHash: bigint };
 }
-
-/** A well-formed Stun task id (ids.ts newId("tsk")): what a createZkTask escrow's id must encode. */
-const TASK_ID = /^tsk_[0-9a-z]{9}[0-9a-f]{16}$/;
 
 /**
  * The escrow's link to the task to be, once every check passed (throws a StunError otherwise).
@@ -44,7 +42,7 @@ export async function checkEscrow(app: AppContext, ref: ChainEscrowRef, c: Escro
   const chainId = app.chain.cfg.chainId;
   const details = { escrow: escrowId };
   const zkTaskId = c.zk ? bytes32ToId(escrowId) : undefined;
-  if (c.zk && (!zkTaskId || !TASK_ID.test(zkTaskId))) {
+  if (c.zk && (!zkTaskId || !isNewIdOf("tsk", zkTaskId))) {
     throw new StunError(
       "ESCROW_INVALID",
       `a zk task's escrow id must be idToBytes32 of a new task id (tsk_ and 25 characters, as the server makes them): its proof binds that id, and the task takes it`,

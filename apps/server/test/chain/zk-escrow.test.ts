@@ -9,7 +9,6 @@
  * proof pays the provider's linked wallet the whole escrow, split on chain as in the ledger — once.
  * Escrows whose terms or kind do not fit the task are refused with stable codes, nothing charged.
  */
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { buildMlp, buildSoftmaxModel } from "@stun/testkit";
@@ -23,6 +22,7 @@ import { api, toJsonTensor, uploadModel, waitTask, waitZkReady } from "../suppor
 import { checkLedgerInvariants, getBalances, getLedgerBalance } from "../../src/ledger";
 import { type ChainAdapter, type LocalChain, startLocalChain } from "../../src/chain";
 import { type DemoWallet, localChainKit } from "../support/local-chain";
+import { newId } from "../../src/ids";
 
 const ESCROW = 5_000n;
 const TASK_STATUS = { Escrowed: 1, Released: 3 };
@@ -47,7 +47,7 @@ describeDb("chain: a zk task paid from a createZkTask escrow, settled with its p
   const onChain = (id: Hex) => read<{ status: number; cost: bigint }>("getTask", [id]);
   const mined = (hash: Promise<Hex>) => kit.mined(hash);
   /** A task id as the server makes them (ids.ts): the requester makes it, and the proof binds it. */
-  const newTaskId = () => `tsk_${Date.now().toString(36).padStart(9, "0")}${randomBytes(8).toString("hex")}`;
+  const newTaskId = () => newId("tsk");
   const values = () => [0.5 + n, -1.25, 2, 0.75];
   const inputOf = (v: number[]) => ({ x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(Float32Array.from(v).buffer) }) });
   const artifacts = () => net.server.app.zk.ready(modelId)!.artifacts;
