@@ -21,6 +21,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient, type Prisma } from "./generated/client";
 import { migrate, type SqlConnection } from "./migrate";
 import { withPgErrorMapping } from "./pglite-errors";
+import { preparedStatementNames } from "./statement-names";
 
 /** The client handed to `prisma.$transaction(async (tx) => …)` callbacks. */
 export type Tx = Prisma.TransactionClient;
@@ -68,7 +69,7 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
   } finally {
     await client.end();
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }), log: opts.prismaLog ?? [] });
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }, { statementNameGenerator: preparedStatementNames() }), log: opts.prismaLog ?? [] });
   let closed: Promise<void> | undefined;
   return {
     prisma,
