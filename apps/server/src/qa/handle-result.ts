@@ -168,22 +168,29 @@ async function completeAssignment(
   // A small output is written by the first statement (BlobStore.inlineWrite), which then holds its pin.
   const inlineOutput = blobs.inlineWrite?.(stored, outputSha256);
   const outcome = await app.commits.run(async (tx): Promise<Outcome | undefined> => {
-    // One statement: lock the task row, complete the assignment if it is still live, and take the
-    // output's pin lock (storage/blob-pins.ts).
-    const [task] = await tx.$queryRaw<Array<TaskRow & { done: number }>>`
+    // One statement: lock the task row, complete the assignment if it is still live, take the
+    // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
+    // (`completedOf`) with their providers locked.
+    const completedAt = new Date();
+    const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; completed: CompletedJson[] | string | null }>>`
       WITH ${inlineOutput ? Prisma.sql`blob AS (${inlineOutput}),` : Prisma.empty}
       t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
       a AS (
         UPDATE "Assignment"
         SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
-            "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${new Date()}
+            "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${completedAt}
         WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
         RETURNING id
-      )
-      SELECT t.*, (SELECT count(*) FROM a)::int AS done FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
+      ),
+      ${completedOf(a.taskId, a.id)}
+      SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT json_agg(c) FROM c) AS completed
+      FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
     if (!task || Number(task.done) === 0) return undefined;
     if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
-    return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, zkReceipt);
+    // The statement's snapshot has this execution as it was before the update: its new fields are ours.
+    const rows: CompletedJson[] = typeof task.completed === "string" ? JSON.parse(task.completed) : (task.completed ?? []);
+    const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
+    return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt);
   });
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
@@ -218,6 +225,29 @@ interface CompletedRow {
   accountId: string;
 }
 
+/** A `CompletedRow` as `json_agg` gives it: the price as text (exact), the time as epoch milliseconds. */
+type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number };
+
+const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(completedAtMs) });
+
+/**
+ * The CTE `c` of the result statement: the task's completed executions not judged yet — the one the
+ * statement completes included (its row as the snapshot had it) — with their providers' rows locked.
+ * Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
+ * PostgreSQL would lock overlapping providers in their own completion orders and deadlock: the
+ * providers are locked in one order (by id), after the task row (`a` runs `t` first).
+ */
+const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
+  c AS (
+    SELECT x.id, x."providerId", x.backend, x.price::text AS price, x."outputSha256", x."outputMeta", x."outputDigest",
+           floor(extract(epoch FROM x."completedAt") * 1000)::bigint AS "completedAtMs", p."accountId"
+    FROM "Assignment" x JOIN "Provider" p ON p.id = x."providerId"
+    WHERE EXISTS (SELECT 1 FROM a) AND x."taskId" = ${taskId}
+      AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p
+  )`;
+
 const judged = (c: CompletedRow, taskId: string): Judged => ({
   assignmentId: c.id,
   taskId,
@@ -231,7 +261,7 @@ const judged = (c: CompletedRow, taskId: string): Judged => ({
  * Judges the task once every wanted execution is in (judge.ts decides; this loads what it asks
  * for and applies the judgement inside the result transaction).
  */
-async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, known: KnownFacts, zk?: ZkReceipt): Promise<Outcome> {
+async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, known: KnownFacts, unjudged: CompletedRow[], zk?: ZkReceipt): Promise<Outcome> {
   const taskId = task.id;
   const policy = app.config.qa;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
@@ -239,17 +269,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'late' WHERE id = ${fresh.assignmentId}`;
     return outcome;
   }
-  // Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
-  // PostgreSQL would lock overlapping providers in their own completion orders and deadlock: the
-  // executions' providers are locked here, in one order (by id), as they are read.
-  const completed = (
-    await tx.$queryRaw<CompletedRow[]>`
-      SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", a."completedAt", p."accountId"
-      FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
-      WHERE a."taskId" = ${taskId} AND a.status = 'completed' AND a.verdict IS NULL
-      ORDER BY p.id
-      FOR NO KEY UPDATE OF p`
-  ).sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const completed = unjudged.sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   if (completed.length < task.wanted) {
     if (task.status !== "verifying") {
       await tx.task.update({ where: { id: taskId }, data: { status: "verifying" } });
