@@ -23,6 +23,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { spawnProviderProcess } from "@stun/provider-native";
 import { percentiles } from "./stats";
+import { cpuBetween, snapshotCpu } from "./support/machine-cpu";
 import { benchRequester, closedLoop, createBenchDatabase, openLoop, startBenchServer, type Mode } from "./support/load";
 
 const { values } = parseArgs({
@@ -87,7 +88,9 @@ const points: Point[] = [];
 async function measure(label: string, run: () => Promise<{ ms: number[]; secs: number }>): Promise<Point> {
   const file = PROFILE_DIR ? path.join(PROFILE_DIR, `${label.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`) : undefined;
   await server.start(file !== undefined);
+  const before = snapshotCpu();
   const { ms, secs } = await run();
+  const after = snapshotCpu();
   const w = await server.stop(file);
   const p = percentiles(ms);
   const gc = w.groupCommit;
@@ -99,6 +102,11 @@ async function measure(label: string, run: () => Promise<{ ms: number[]; secs: n
       `  server CPU ${per(w.cpuMs, 2)} ms/task${w.statements !== undefined ? `, ${per(w.statements, 1)} statements, ${per(w.transactions, 2)} transactions/task` : ""}` +
       `  group commit ${((100 * gc.busyMs) / (secs * 1000)).toFixed(0)}% busy, ${(gc.units / Math.max(1, gc.batches)).toFixed(1)} units/batch`,
   );
+  if (before && after) {
+    const m = cpuBetween(before, after);
+    const roles = Object.entries(m.ms).map(([role, cpu]) => `${role} ${(cpu / ms.length).toFixed(2)}`);
+    console.log(`${"".padEnd(36)} machine ${(100 * m.busy).toFixed(0)}% busy; CPU ms/task: ${roles.join(", ")}`);
+  }
   return point;
 }
 
