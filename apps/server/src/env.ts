@@ -164,16 +164,17 @@ export const EnvSchema = z.object({
    * With BLOB_STORE=fs: blobs up to this many bytes (most task inputs and outputs) are kept in the
    * database's `Blob` table instead, written by the statement that references them, so they are
    * durable with its commit and need no file write and fsync of their own (blobs/split-blob-store.ts).
-   * 0 (the default) keeps every blob on disk: measured on this 2-core machine, it cut PGlite's
-   * sequential latency but raised its p99 under load and gained nothing on PostgreSQL
-   * (docs/BENCHMARKS.md), so it is opt-in until that is understood.
+   * Unset: 65536 on PostgreSQL (measured there: 67–69 → 80–94 tasks/s at 32 clients, sequential
+   * p50 28–30 → 23–27 ms) and 0 on PGlite, where it raised p99 under load (the dispatcher's and
+   * long-poll's blob reads share PGlite's one connection with the group commit; docs/BENCHMARKS.md).
+   * 0 keeps every blob on disk.
    */
   BLOB_INLINE_MAX_BYTES: z.coerce
     .number()
     .int()
     .min(0)
     .max(1024 * 1024)
-    .default(0),
+    .optional(),
   /** Bytes an account may hold: models it uploaded plus its tasks' inputs until purged. */
   ACCOUNT_STORAGE_QUOTA_BYTES: z.coerce
     .bigint()
