@@ -3,6 +3,7 @@ import type { Database, Tx } from "../db/database";
 import type { Prisma } from "../db/generated/client";
 import { blobNotFound, checkSha256, sha256Hex, type BlobStore } from "./blob-store";
 import { insertBlobRow } from "./pin-lock";
+import { RecentBlobs } from "./recent-blobs";
 
 /**
  * The blob store as the `Blob` table of the shared database (BLOB_STORE=postgres): every instance
@@ -12,6 +13,8 @@ import { insertBlobRow } from "./pin-lock";
  */
 export class PostgresBlobStore implements BlobStore {
   readonly kind = "postgres";
+  /** Small blobs written or read here lately: a dispatch's input and a long-poll's output are read from memory. */
+  readonly recent = new RecentBlobs();
 
   constructor(private readonly db: Database) {}
 
@@ -27,6 +30,7 @@ export class PostgresBlobStore implements BlobStore {
 
   async put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string> {
     const sha = checkSha256(knownSha256 ?? sha256Hex(bytes));
+    this.recent.remember(sha, bytes);
     const q = this.q(tx);
     // Touch first: the common case (a repeated input, a known model) sends no bytes.
     const touched = await q.$executeRaw`UPDATE "Blob" SET "touchedAt" = now() WHERE sha256 = ${sha}`;
@@ -38,10 +42,14 @@ export class PostgresBlobStore implements BlobStore {
   }
 
   async get(sha256: string, tx?: Tx): Promise<Buffer> {
+    const known = this.recent.get(checkSha256(sha256));
+    if (known) return known;
     // Raw: this read serves every dispatch of a task whose input is kept here.
-    const [row] = await this.q(tx).$queryRaw<Array<{ bytes: Uint8Array }>>`SELECT bytes FROM "Blob" WHERE sha256 = ${checkSha256(sha256)}`;
+    const [row] = await this.q(tx).$queryRaw<Array<{ bytes: Uint8Array }>>`SELECT bytes FROM "Blob" WHERE sha256 = ${sha256}`;
     if (!row) throw blobNotFound(sha256);
-    return Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
+    const bytes = Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
+    this.recent.remember(sha256, bytes);
+    return bytes;
   }
 
   stream(sha256: string): Readable {
@@ -54,6 +62,7 @@ export class PostgresBlobStore implements BlobStore {
   }
 
   async remove(sha256: string, tx?: Tx): Promise<boolean> {
+    this.recent.forget(sha256);
     return (await this.q(tx).blob.deleteMany({ where: { sha256: checkSha256(sha256) } })).count > 0;
   }
 
@@ -79,6 +88,7 @@ export class PostgresBlobStore implements BlobStore {
 
   /** Every blob lives in the table: written by the statement that references it. */
   inlineWrite(bytes: Uint8Array, sha256: string): Prisma.Sql {
-    return insertBlobRow(checkSha256(sha256), bytes);
+    this.recent.remember(checkSha256(sha256), bytes);
+    return insertBlobRow(sha256, bytes);
   }
 }
