@@ -3,6 +3,7 @@ import { createReadStream, type ReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { SHA_RE, checkSha256, sha256Hex, type BlobStore } from "./blob-store";
+import { RecentBlobs } from "./recent-blobs";
 
 /**
  * Content-addressed blob store on the filesystem: models, task inputs and outputs, each stored
@@ -12,6 +13,8 @@ import { SHA_RE, checkSha256, sha256Hex, type BlobStore } from "./blob-store";
  */
 export class FsBlobStore implements BlobStore {
   readonly kind = "fs";
+  /** Small blobs written or read here lately: a dispatch's input and a long-poll's output are read from memory. */
+  readonly recent = new RecentBlobs();
 
   constructor(
     private readonly dir: string,
@@ -47,8 +50,10 @@ export class FsBlobStore implements BlobStore {
         () => true,
         () => false,
       )
-    )
+    ) {
+      this.recent.remember(sha, bytes);
       return sha;
+    }
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = path.join(this.dir, "tmp", `${sha}.${randomBytes(6).toString("hex")}`);
     const handle = await fs.open(tmp, "w");
@@ -59,11 +64,16 @@ export class FsBlobStore implements BlobStore {
       await handle.close();
     }
     await fs.rename(tmp, target);
+    this.recent.remember(sha, bytes);
     return sha;
   }
 
   async get(sha256: string): Promise<Buffer> {
-    return fs.readFile(this.pathOf(sha256));
+    const known = this.recent.get(checkSha256(sha256));
+    if (known) return known;
+    const bytes = await fs.readFile(this.pathOf(sha256));
+    this.recent.remember(sha256, bytes);
+    return bytes;
   }
 
   stream(sha256: string): ReadStream {
@@ -72,6 +82,7 @@ export class FsBlobStore implements BlobStore {
 
   /** Deletes a blob; false when it was not there. */
   async remove(sha256: string): Promise<boolean> {
+    this.recent.forget(sha256);
     return fs.unlink(this.pathOf(sha256)).then(
       () => true,
       (e: NodeJS.ErrnoException) => {

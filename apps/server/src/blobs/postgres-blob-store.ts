@@ -30,14 +30,15 @@ export class PostgresBlobStore implements BlobStore {
 
   async put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string> {
     const sha = checkSha256(knownSha256 ?? sha256Hex(bytes));
-    this.recent.remember(sha, bytes);
     const q = this.q(tx);
     // Touch first: the common case (a repeated input, a known model) sends no bytes.
     const touched = await q.$executeRaw`UPDATE "Blob" SET "touchedAt" = now() WHERE sha256 = ${sha}`;
-    if (touched > 0) return sha;
-    await q.$executeRaw`
-      INSERT INTO "Blob" (sha256, bytes, size, "touchedAt") VALUES (${sha}, ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)}, ${bytes.byteLength}, now())
-      ON CONFLICT (sha256) DO UPDATE SET "touchedAt" = now()`;
+    if (touched === 0) {
+      await q.$executeRaw`
+        INSERT INTO "Blob" (sha256, bytes, size, "touchedAt") VALUES (${sha}, ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)}, ${bytes.byteLength}, now())
+        ON CONFLICT (sha256) DO UPDATE SET "touchedAt" = now()`;
+    }
+    this.recent.remember(sha, bytes);
     return sha;
   }
 
