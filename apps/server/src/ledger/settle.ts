@@ -26,6 +26,8 @@ export interface SettleInput {
   creator: Payout;
   /** Statements written by the transfer's own statement (the completed Task row): TransferInput.alongside. */
   alongside?: TransferInput["alongside"];
+  /** TransferInput.returning: its rows come back as `rows`. */
+  returning?: TransferInput["returning"];
 }
 
 export interface SettleResult extends TransferResult {
@@ -50,6 +52,12 @@ export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> 
     { account: available(input.creator.accountId), amount: input.creator.amount },
     { account: available(input.requesterId), amount: returned },
   ];
-  const result = await postTransfer(tx, { kind: "settle", taskId: input.taskId, entries, ...(input.alongside ? { alongside: input.alongside } : {}) });
+  const result = await postTransfer(tx, {
+    kind: "settle",
+    taskId: input.taskId,
+    entries,
+    ...(input.alongside ? { alongside: input.alongside } : {}),
+    ...(input.returning ? { returning: input.returning } : {}),
+  });
   return { ...result, returned };
 }

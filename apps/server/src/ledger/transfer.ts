@@ -27,6 +27,8 @@ export interface TransferInput {
    * and the caller's transaction or savepoint rolls them back with it.
    */
   alongside?: Prisma.Sql[];
+  /** One more such statement, with a RETURNING clause: its rows come back as `TransferResult.rows` (JSON). */
+  returning?: Prisma.Sql;
 }
 
 export interface StorageCharge {
@@ -40,6 +42,8 @@ export interface StorageCharge {
 
 export interface TransferResult {
   txId: string;
+  /** The rows of `TransferInput.returning`, as JSON gives them. */
+  rows?: unknown[];
 }
 
 /**
@@ -69,10 +73,10 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
   const ids = [...deltas.keys()].sort();
   if (input.storage && !deltas.has(input.storage.accountId)) throw new StunError("INTERNAL", "a storage charge must go to an account the transfer moves");
   if (ids.length > 0) {
-    await applyTransfer(tx, txId, input, legs, ids, deltas);
-    return { txId };
+    const rows = await applyTransfer(tx, txId, input, legs, ids, deltas);
+    return rows ? { txId, rows } : { txId };
   }
-  if (input.alongside?.length) throw new StunError("INTERNAL", "statements alongside a transfer need an account row to move");
+  if (input.alongside?.length || input.returning) throw new StunError("INTERNAL", "statements alongside a transfer need an account row to move");
   if (legs.length > 0) await insertEntries(tx, txId, input, legs);
   return { txId };
 }
@@ -100,7 +104,7 @@ async function insertEntries(tx: Tx, txId: string, input: TransferInput, legs: L
  * holds can never overdraw together. When a row fails its guard the statement writes no entries,
  * and the error says which account and column (the caller rolls its transaction back).
  */
-async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: LedgerLeg[], ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>): Promise<void> {
+async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: LedgerLeg[], ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>): Promise<unknown[] | undefined> {
   const param = (col: BalanceColumn, f: (d: bigint) => bigint) => ids.map((id) => f(deltas.get(id)!.get(col) ?? 0n).toString());
   const delta = (col: BalanceColumn) => param(col, (d) => d);
   const need = (col: BalanceColumn) => param(col, (d) => (d < 0n ? -d : 0n));
@@ -114,7 +118,8 @@ async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: L
   });
   const { accounts, amounts } = entryParams(legs);
   const alongside = (input.alongside ?? []).map((statement, i) => Prisma.sql`, ${Prisma.raw(`alongside_${i}`)} AS (${statement})`);
-  const [row] = await tx.$queryRaw<Array<{ updated: number }>>`
+  if (input.returning) alongside.push(Prisma.sql`, alongside_rows AS (${input.returning})`);
+  const [row] = await tx.$queryRaw<Array<{ updated: number; rows?: unknown[] | string | null }>>`
     WITH d AS (
       SELECT * FROM unnest(${ids}::text[], ${delta("balance")}::bigint[], ${delta("escrow")}::bigint[], ${delta("stake")}::bigint[],
                            ${need("balance")}::bigint[], ${need("escrow")}::bigint[], ${need("stake")}::bigint[],
@@ -139,9 +144,13 @@ async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: L
       WHERE (SELECT count(*) FROM moved) = ${ids.length}
       ORDER BY e.n
     )${alongside.length > 0 ? Prisma.join(alongside, "") : Prisma.empty}
-    SELECT (SELECT count(*) FROM moved)::int AS updated`;
-  if (Number(row?.updated) === ids.length) return;
-  await explainRefusal(tx, ids, deltas, storage);
+    SELECT (SELECT count(*) FROM moved)::int AS updated${input.returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
+  if (Number(row?.updated) === ids.length) {
+    if (!input.returning) return undefined;
+    const rows = row?.rows;
+    return typeof rows === "string" ? (JSON.parse(rows) as unknown[]) : (rows ?? []);
+  }
+  return await explainRefusal(tx, ids, deltas, storage);
 }
 
 /** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */

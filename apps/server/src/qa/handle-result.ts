@@ -23,7 +23,7 @@ import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
 import { judge, type JudgeInput } from "./judge";
-import { recordCheckedVerdict, recordSoloVerdict, type Judged, type ProviderStats } from "./verdicts";
+import { recordCheckedVerdict, recordSoloVerdict, soloVerdict, type Judged, type ProviderStats } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
 
@@ -323,7 +323,12 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
           j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined),
         )
       : undefined;
-  for (const { assignmentId, verdict } of "verdicts" in j ? j.verdicts : []) {
+  const verdicts = "verdicts" in j ? j.verdicts : [];
+  // An accepted task's lone solo verdict (mode none, a trusted pair's solo run) is written by the
+  // settlement's own statement below: one round trip fewer on the busiest path.
+  const lone = j.kind === "accept" && !original && verdicts.length === 1 && verdicts[0]!.verdict === "solo" ? verdicts[0]! : undefined;
+  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : undefined;
+  for (const { assignmentId, verdict } of lone ? [] : verdicts) {
     const c = byId.get(assignmentId)!;
     if (verdict === "inconclusive") await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
     // mode none is the requester's choice of no checking: not a solo result to re-check later.
@@ -367,7 +372,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // Stragglers (e.g. a tie-breaker's sibling still running) are told to stop.
   if (task.dispatched > completed.length) outcome.cancellations = await cancelLiveAssignments(tx, taskId);
   // The settlement's statement also completes the Task row (one round trip).
-  const { cost } = await settleAcceptedTask(tx, {
+  const { cost, rows } = await settleAcceptedTask(tx, {
     task: { ...task, verification: v },
     model,
     winners: winners.map((c) => ({ assignmentId: c.id, providerId: c.providerId, providerAccountId: c.accountId, backend: c.backend, price: BigInt(c.price) })),
@@ -386,7 +391,9 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       ...(j.qa.refereeAudited ? { refereeAudited: true } : {}),
     },
     ...(zk ? { zk } : {}),
+    ...(deferred ? { returning: deferred.returning } : {}),
     alongside: ({ cost, receipt }) => [
+      ...(deferred?.alongside ?? []),
       Prisma.sql`
         UPDATE "Task"
         SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
@@ -395,6 +402,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
         WHERE id = ${taskId}`,
     ],
   });
+  if (deferred) outcome.statsChanged.push((rows as ProviderStats[])[0]!);
   // Paid from an on-chain escrow: the change the chain returns goes back to system:chain.
   if (v.chainEscrow) await escrowTaskCompleted(tx, taskId, task.requesterId, cost);
   outcome.announce = "completed";

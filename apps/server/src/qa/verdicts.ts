@@ -5,6 +5,7 @@
  * pure functions in policy.ts and reputation.ts (which bench/qa-sim runs too).
  */
 import type { Tx } from "../db/database";
+import { Prisma } from "../db/generated/client";
 import { slash } from "../ledger";
 import { queueChainSlash } from "../ledger/chain-stake";
 import { DEFAULT_QA_POLICY, afterChecked, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
@@ -84,17 +85,29 @@ export async function recordCheckedVerdict(tx: Tx, policy: QaPolicy, j: Judged, 
  * alone) it joins the pair's solo window, which a re-check looks at if the pair is caught later.
  */
 export async function recordSoloVerdict(tx: Tx, j: Judged, solo: boolean): Promise<ProviderStats> {
-  const n = solo ? 1 : 0;
-  const [stats] = await tx.$queryRaw<ProviderStats[]>`
-    WITH verdict AS (
-      UPDATE "Assignment" SET verdict = 'accepted', solo = ${solo} WHERE id = ${j.assignmentId}
-    ), trust AS (
-      INSERT INTO "ProviderTrust" ("providerId", backend, solo, "updatedAt") VALUES (${j.providerId}, ${j.backend}, ${n}, ${new Date()})
-      ON CONFLICT ("providerId", backend) DO UPDATE SET solo = "ProviderTrust".solo + ${n}, "updatedAt" = EXCLUDED."updatedAt"
-    )
-    UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId}
-    RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`;
+  const v = soloVerdict(j, solo);
+  const [stats] = await tx.$queryRaw<ProviderStats[]>`WITH verdict AS (${v.alongside[0]}), trust AS (${v.alongside[1]}) ${v.returning}`;
   return stats!;
+}
+
+/**
+ * recordSoloVerdict's writes as statements another statement can run beside its own (the
+ * settlement's: ledger/transfer.ts `alongside` and `returning`), one round trip fewer: the verdict,
+ * the pair's solo count, and the provider's count, whose row (ProviderStats) `returning` gives back.
+ */
+export function soloVerdict(j: Judged, solo: boolean): { alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } {
+  const n = solo ? 1 : 0;
+  return {
+    alongside: [
+      Prisma.sql`UPDATE "Assignment" SET verdict = 'accepted', solo = ${solo} WHERE id = ${j.assignmentId}`,
+      Prisma.sql`
+        INSERT INTO "ProviderTrust" ("providerId", backend, solo, "updatedAt") VALUES (${j.providerId}, ${j.backend}, ${n}, ${new Date()})
+        ON CONFLICT ("providerId", backend) DO UPDATE SET solo = "ProviderTrust".solo + ${n}, "updatedAt" = EXCLUDED."updatedAt"`,
+    ],
+    returning: Prisma.sql`
+      UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId}
+      RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`,
+  };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SettleInput {
   zk?: Receipt["zk"];
   /** Statements the settlement's own statement also writes, given the cost and receipt (the completed Task row). */
   alongside?: (settled: { cost: bigint; receipt: Receipt }) => Prisma.Sql[];
+  /** A statement with RETURNING the settlement's statement also runs; its rows come back as `rows` (ledger/transfer.ts). */
+  returning?: Prisma.Sql;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface SettleInput {
  * that 80% goes to the providers, 15% to the treasury, 5% to the model's creator (splitFee has
  * the remainder rule). Unspent escrow returns to the requester. Returns the cost and the receipt.
  */
-export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt }> {
+export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[] }> {
   const { task, model, winners } = input;
   const split = splitFee(winners.map((w) => ({ id: w.assignmentId, amount: w.price })));
   const paid = new Map(split.providers.map((p) => [p.id, p.amount]));
@@ -59,7 +61,7 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
     completedAt: new Date().toISOString(),
   };
-  await settle(tx, {
+  const { rows } = await settle(tx, {
     taskId: task.id,
     requesterId: task.requesterId,
     held: task.escrowHeld,
@@ -67,8 +69,9 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     treasury: split.treasury,
     creator: { accountId: model.ownerId, amount: split.creator },
     ...(input.alongside ? { alongside: input.alongside({ cost: split.total, receipt }) } : {}),
+    ...(input.returning ? { returning: input.returning } : {}),
   });
-  return { cost: split.total, receipt };
+  return { cost: split.total, receipt, ...(rows ? { rows } : {}) };
 }
 
 /** The evidence a sealed task was sealed to, as its receipt names it. */
