@@ -131,7 +131,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     const cpu = process.cpuUsage(window.cpu);
     if (profiling && arg) writeFileSync(arg, JSON.stringify((await session.post("Profiler.stop")).profile));
     const c = server.app.commits.stats;
-    const groupCommit = { batches: c.batches - window.commits.batches, units: c.units - window.commits.units, busyMs: c.busyMs - window.commits.busyMs };
+    const groupCommit = { batches: c.batches - window.commits.batches, units: c.units - window.commits.units, busyMs: c.busyMs - window.commits.busyMs, unitMs: c.unitMs - window.commits.unitMs };
     process.stdout.write(`BENCH ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, groupCommit, ...(db ? counts : {}) })}\n`);
   }
 }

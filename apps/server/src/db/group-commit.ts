@@ -37,12 +37,14 @@ export interface GroupCommitStats {
   units: number;
   /** Milliseconds a batch was in flight: near the elapsed time, the queue is the bottleneck. */
   busyMs: number;
+  /** Of those, milliseconds inside the units' own work (their statements); the rest is BEGIN, COMMIT and retries. */
+  unitMs: number;
 }
 
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private running = false;
-  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0 };
 
   constructor(
     private readonly db: Database,
@@ -105,9 +107,11 @@ export class GroupCommit {
     try {
       const values = await this.transaction(async (tx) => {
         const values: unknown[] = [];
+        const started = performance.now();
         for (const [index, p] of batch.entries()) {
           try {
             values.push(await p.unit(tx));
+            if (index === batch.length - 1) this.stats.unitMs += performance.now() - started;
           } catch (err) {
             failed = { index, err };
             throw err;
@@ -132,7 +136,9 @@ export class GroupCommit {
       await this.transaction(async (tx) => {
         outcomes = [];
         if (batch.length === 1) {
+          const started = performance.now();
           outcomes.push({ ok: true, value: await batch[0]!.unit(tx) });
+          this.stats.unitMs += performance.now() - started;
           return;
         }
         for (const p of batch) {
