@@ -113,7 +113,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 const session = new Session();
 session.connect();
-let window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats } };
+let window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } } };
 let profiling = false;
 for await (const line of createInterface({ input: process.stdin })) {
   const [command, arg] = line.trim().split(/\s+/);
@@ -126,12 +126,22 @@ for await (const line of createInterface({ input: process.stdin })) {
     }
     counts.statements = 0;
     counts.transactions = 0;
-    window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats } };
+    window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } } };
   } else if (command === "stop") {
     const cpu = process.cpuUsage(window.cpu);
     if (profiling && arg) writeFileSync(arg, JSON.stringify((await session.post("Profiler.stop")).profile));
     const c = server.app.commits.stats;
-    const groupCommit = { batches: c.batches - window.commits.batches, units: c.units - window.commits.units, busyMs: c.busyMs - window.commits.busyMs, unitMs: c.unitMs - window.commits.unitMs };
+    const groupCommit = {
+      batches: c.batches - window.commits.batches,
+      units: c.units - window.commits.units,
+      busyMs: c.busyMs - window.commits.busyMs,
+      unitMs: c.unitMs - window.commits.unitMs,
+      failed: Object.fromEntries(
+        Object.entries(c.failed)
+          .map(([k, n]) => [k, n - (window.commits.failed[k] ?? 0)])
+          .filter(([, n]) => n !== 0),
+      ),
+    };
     process.stdout.write(`BENCH ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, groupCommit, ...(db ? counts : {}) })}\n`);
   }
 }

@@ -22,7 +22,7 @@ export interface BenchServerInfo {
 export interface ServerWindow {
   cpuMs: number;
   /** The group commit's batches, units and milliseconds in flight over the window. */
-  groupCommit: { batches: number; units: number; busyMs: number; unitMs: number };
+  groupCommit: { batches: number; units: number; busyMs: number; unitMs: number; failed: Record<string, number> };
   statements?: number;
   transactions?: number;
 }

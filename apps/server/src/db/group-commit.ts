@@ -25,6 +25,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 interface Pending {
   unit: Unit<unknown>;
+  /** Runs in a savepoint of its own even in the optimistic pass (GroupCommit.run). */
+  savepoint: boolean;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   attempts: number;
@@ -39,22 +41,29 @@ export interface GroupCommitStats {
   busyMs: number;
   /** Of those, milliseconds inside the units' own work (their statements); the rest is BEGIN, COMMIT and retries. */
   unitMs: number;
+  /** Units that threw in a batch of several, so the others ran again in savepoints, by the error's code or name. */
+  failed: Record<string, number>;
 }
 
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private running = false;
-  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, failed: {} };
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 64,
   ) {}
 
-  /** Runs `unit` in the next batch; resolves with its result once that batch committed. */
-  run<T>(unit: Unit<T>): Promise<T> {
+  /**
+   * Runs `unit` in the next batch; resolves with its result once that batch committed. `savepoint`:
+   * a unit that often throws (a result whose judge may ask for the server's reference run) runs in
+   * a savepoint of its own, two round trips more, so its throwing rolls back only its own writes
+   * instead of sending the whole batch to the second, savepoint-per-unit transaction.
+   */
+  run<T>(unit: Unit<T>, opts: { savepoint?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ unit, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+      this.queue.push({ unit, savepoint: opts.savepoint ?? false, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
       this.kick();
     });
   }
@@ -100,31 +109,37 @@ export class GroupCommit {
    * The optimistic run: every unit in one transaction with no savepoint (two round trips fewer per
    * unit). When a unit throws, the transaction is rolled back: that unit fails with its error — it
    * saw exactly the state the units before it left, as it would in any run — and the others run
-   * again, each in a savepoint, so one batch costs at most two transactions.
+   * again, each in a savepoint, so one batch costs at most two transactions. A unit queued with
+   * `savepoint` has its own here already: its failure is its own.
    */
   private async together(batch: Pending[]): Promise<Outcome[]> {
     let failed: { index: number; err: unknown } | undefined;
     try {
-      const values = await this.transaction(async (tx) => {
-        const values: unknown[] = [];
+      return await this.transaction(async (tx) => {
+        const outcomes: Outcome[] = [];
         const started = performance.now();
         for (const [index, p] of batch.entries()) {
+          if (p.savepoint) {
+            outcomes.push(await this.inSavepoint(tx, p));
+            continue;
+          }
           try {
-            values.push(await p.unit(tx));
-            if (index === batch.length - 1) this.stats.unitMs += performance.now() - started;
+            outcomes.push({ ok: true, value: await p.unit(tx) });
           } catch (err) {
             failed = { index, err };
             throw err;
           }
         }
-        return values;
+        this.stats.unitMs += performance.now() - started;
+        return outcomes;
       });
-      return values.map((value) => ({ ok: true, value }));
     } catch (err) {
       // BEGIN or COMMIT failed: every unit failed with it, and none of its writes happened.
       if (!failed) return batch.map(() => ({ ok: false, err }));
     }
     const { index, err } = failed;
+    const why = (err as { code?: unknown } | null)?.code ?? (err as object | null)?.constructor?.name ?? "unknown";
+    this.stats.failed[String(why)] = (this.stats.failed[String(why)] ?? 0) + 1;
     const rest = await this.inSavepoints(batch.filter((_, i) => i !== index));
     return [...rest.slice(0, index), { ok: false, err }, ...rest.slice(index)];
   }
@@ -141,17 +156,7 @@ export class GroupCommit {
           this.stats.unitMs += performance.now() - started;
           return;
         }
-        for (const p of batch) {
-          await tx.$executeRawUnsafe("SAVEPOINT group_unit");
-          try {
-            const value = await p.unit(tx);
-            await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
-            outcomes.push({ ok: true, value });
-          } catch (err) {
-            await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT group_unit");
-            outcomes.push({ ok: false, err });
-          }
-        }
+        for (const p of batch) outcomes.push(await this.inSavepoint(tx, p));
       });
     } catch (err) {
       // The transaction as a whole failed (a lone unit threw, or COMMIT failed): every unit
@@ -159,6 +164,19 @@ export class GroupCommit {
       outcomes = batch.map(() => ({ ok: false, err }));
     }
     return outcomes;
+  }
+
+  /** One unit inside a savepoint: its throwing rolls back its own writes only. */
+  private async inSavepoint(tx: Tx, p: Pending): Promise<Outcome> {
+    await tx.$executeRawUnsafe("SAVEPOINT group_unit");
+    try {
+      const value = await p.unit(tx);
+      await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
+      return { ok: true, value };
+    } catch (err) {
+      await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT group_unit");
+      return { ok: false, err };
+    }
   }
 
   private transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -22,7 +22,7 @@ import { unpredictableUniform } from "./unpredictable";
 import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
-import { judge, type JudgeInput } from "./judge";
+import { judge, mayNeedReference, type JudgeInput } from "./judge";
 import { recordCheckedVerdict, recordSoloVerdict, soloVerdict, type Judged, type ProviderStats } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
@@ -52,14 +52,20 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   if (!ref) {
     const row = await db.prisma.assignment.findUnique({
       where: { id: msg.assignmentId },
-      select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true, verification: true } } },
+      select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true, verification: true, kind: true, wanted: true } } },
     });
     if (!row || row.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
     if (!isLive(row.status)) return fail("LEASE_LOST", `assignment ${msg.assignmentId} is ${row.status}`);
     const v = parseVerification(row.task.verification);
-    ref = { taskId: row.taskId, modelId: row.task.modelId, ...(v.mode === "zk" ? { zk: true } : {}), ...(v.tee ? { sealed: true } : {}) };
+    ref = {
+      taskId: row.taskId,
+      modelId: row.task.modelId,
+      ...(v.mode === "zk" ? { zk: true } : {}),
+      ...(v.tee ? { sealed: true } : {}),
+      ...(mayNeedReference(row.task.kind, row.task.wanted, v) ? { mayNeedReference: true } : {}),
+    };
   }
-  const a = { id: msg.assignmentId, taskId: ref.taskId };
+  const a = { id: msg.assignmentId, taskId: ref.taskId, mayNeedReference: ref.mayNeedReference === true };
   const model = await getModelRow(app, ref.modelId);
   if (ref.sealed) return handleSealedResult(app, providerId, a, model, msg);
 
@@ -153,7 +159,7 @@ interface StoredResult {
 async function completeAssignment(
   app: AppContext,
   providerId: string,
-  a: { id: string; taskId: string },
+  a: { id: string; taskId: string; mayNeedReference?: boolean },
   model: ModelRow,
   r: StoredResult,
   known: KnownFacts,
@@ -167,12 +173,13 @@ async function completeAssignment(
   // result transaction (PostgreSQL) runs this one again (db/group-commit.ts).
   // A small output is written by the first statement (BlobStore.inlineWrite), which then holds its pin.
   const inlineOutput = blobs.inlineWrite?.(stored, outputSha256);
-  const outcome = await app.commits.run(async (tx): Promise<Outcome | undefined> => {
-    // One statement: lock the task row, complete the assignment if it is still live, take the
-    // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
-    // (`completedOf`) with their providers locked.
-    const completedAt = new Date();
-    const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; completed: CompletedJson[] | string | null }>>`
+  const outcome = await app.commits.run(
+    async (tx): Promise<Outcome | undefined> => {
+      // One statement: lock the task row, complete the assignment if it is still live, take the
+      // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
+      // (`completedOf`) with their providers locked.
+      const completedAt = new Date();
+      const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; completed: CompletedJson[] | string | null }>>`
       WITH ${inlineOutput ? Prisma.sql`blob AS (${inlineOutput}),` : Prisma.empty}
       t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
       a AS (
@@ -185,13 +192,16 @@ async function completeAssignment(
       ${completedOf(a.taskId, a.id)}
       SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT json_agg(c) FROM c) AS completed
       FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
-    if (!task || Number(task.done) === 0) return undefined;
-    if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
-    // The statement's snapshot has this execution as it was before the update: its new fields are ours.
-    const rows: CompletedJson[] = typeof task.completed === "string" ? JSON.parse(task.completed) : (task.completed ?? []);
-    const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
-    return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt);
-  });
+      if (!task || Number(task.done) === 0) return undefined;
+      if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
+      // The statement's snapshot has this execution as it was before the update: its new fields are ours.
+      const rows: CompletedJson[] = typeof task.completed === "string" ? JSON.parse(task.completed) : (task.completed ?? []);
+      const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
+      return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt);
+      // Once the reference run is known the judge will not ask for it again: no savepoint needed.
+    },
+    { savepoint: a.mayNeedReference === true && known.reference === undefined },
+  );
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
   return { ok: true };

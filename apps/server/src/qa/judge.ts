@@ -88,6 +88,15 @@ const matches = (a: Outputs, b: Outputs, compare: CompareOptions): boolean => co
  * run deciding a dispute when it can, else a provider tie-breaker; an agreement of user replicas
  * audited by the reference run on a draw (drawRefereeAudit) before delivery.
  */
+/**
+ * Whether judging a task of this kind, wanting this many executions, may ask for the server's
+ * reference run (`need-reference` below): `auto`'s referee plan, or executions to compare (replicas
+ * or a re-check's original), which may disagree or be drawn for an audit. A lone execution never does.
+ */
+export function mayNeedReference(kind: string, wanted: number, v: Pick<StoredVerification, "plan" | "recheck">): boolean {
+  return kind === "user" && (v.plan === "referee" || wanted >= 2 || v.recheck !== undefined);
+}
+
 export function judge(input: JudgeInput): Judgement {
   const { kind, v, results, compare, policy } = input;
   const inResults = new Set(results.map((r) => r.assignmentId));

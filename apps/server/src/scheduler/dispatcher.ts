@@ -8,6 +8,7 @@ import { calibrationOf } from "../models/calibration";
 import { loadCandidateFacts, loadProviderIdentities } from "../qa/candidates";
 import { unpredictableUniform } from "../qa/unpredictable";
 import { sameOperator, type Identity } from "../qa/quorum";
+import { mayNeedReference } from "../qa/judge";
 import { canReferee } from "../qa/referee";
 import {
   chooseCheckers,
@@ -266,8 +267,15 @@ export class Dispatcher {
       SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
           "updatedAt" = ${new Date()}
       WHERE id = ${row.id}`;
+    const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, decided?.verification ?? parseVerification(row.verification));
     for (const { id: assignmentId, p } of assignments) {
-      providers.reserve(p.id, assignmentId, { taskId: row.id, modelId: row.modelId, ...(zk ? { zk: true } : {}), ...(sealed ? { sealed } : {}) });
+      providers.reserve(p.id, assignmentId, {
+        taskId: row.id,
+        modelId: row.modelId,
+        ...(zk ? { zk: true } : {}),
+        ...(sealed ? { sealed } : {}),
+        ...(checked ? { mayNeedReference: true } : {}),
+      });
       reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}), ...(sealed ? { sealed } : {}) });
     }
   }

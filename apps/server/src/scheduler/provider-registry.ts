@@ -9,6 +9,11 @@ export interface AssignmentRef {
   zk?: boolean;
   /** A sealed task: the result carries sealed outputs. */
   sealed?: boolean;
+  /**
+   * The task's judge may ask for the server's reference run (replicas to compare, or `auto`'s
+   * referee plan): its result's unit takes a savepoint of its own (db/group-commit.ts).
+   */
+  mayNeedReference?: boolean;
 }
 
 /** A provider connected to this server instance. */

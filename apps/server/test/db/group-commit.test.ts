@@ -54,6 +54,35 @@ describeDb("group commit: many units, one transaction", () => {
     expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/unique|P2010|23505|duplicate/i);
   });
 
+  it("a unit queued with its own savepoint fails alone without a second transaction: its writes go, the batch's stay", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`);
+    class NeedsMore extends Error {}
+    const batch = [2, 3, 4].map((id) =>
+      commits.run(
+        async (tx) => {
+          await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id * 10})`;
+          // Unit 3 throws from its own code after writing (as a judge asking for the reference run does),
+          // unit 4 breaks a constraint: both in savepoints of their own.
+          if (id === 3) throw new NeedsMore("later");
+          if (id === 4) await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`;
+          return id;
+        },
+        { savepoint: id !== 2 },
+      ),
+    );
+    await first;
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "rejected"]);
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(NeedsMore);
+    expect(String((settled[2] as PromiseRejectedResult).reason)).toMatch(/unique|P2010|23505|duplicate/i);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 20]);
+    // No unit sent the batch to the savepoint-per-unit transaction: 2 batches, 2 transactions.
+    expect(commits.stats.failed).toEqual({});
+    expect(commits.stats.batches).toBe(2);
+  });
+
   it("when several units of a batch fail, each alone fails — also one whose failure the units before it caused", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const commits = new GroupCommit(db);
