@@ -11,7 +11,7 @@ import { type SolanaTestWallet, type TonTestWallet, installSolanaTestWallet, ins
 /**
  * Solana and TON wallets in the web app, in real Chromium: a Wallet Standard Solana wallet and a
  * TonConnect injected (JS bridge) wallet with real ed25519 keys (support/wallet-families.ts).
- * Sign-In With Solana creates an account; linking a Solana (signMessage fallback) and a TON wallet
+ * Sign-In With Solana and TonConnect sign-in create an account; linking a Solana (signMessage fallback) and a TON wallet
  * (ton_proof) to a signed-in account; the wallet page lists every linked wallet with its family and
  * network; the server's codes (WALLET_IN_USE, SIWS_INVALID, TON_PROOF_INVALID) show in the page.
  * Every request off this machine is stubbed (TonConnect must not need the internet) and the pages'
@@ -168,6 +168,32 @@ describe("web app: Solana and TON wallets", () => {
       });
       expect(page.url()).toMatch(/\/signin$/);
       expect(await page.evaluate(() => localStorage.getItem("stun.apiKey"))).toBeNull();
+      expect(c.errors()).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("signs in with TON (TonConnect ton_proof), creating the wallet's account, and shows it on the wallet page", async () => {
+    const c = await launchBrowser();
+    try {
+      await stubNonLocalRequests(c.context);
+      const wallet = tonWallet();
+      const ton = await installTonTestWallet(c.context, { wallet });
+      const page = await c.newPage();
+      await page.goto(`${net.url}/signin?next=/wallet`);
+      await page.getByRole("region", { name: "Sign in with TON" }).getByRole("button", { name: "Sign in with Tonkeeper" }).click();
+      await page.waitForURL((u) => u.pathname === "/wallet", { timeout: 15_000 });
+
+      expect(ton.proofs).toHaveLength(1);
+      expect(ton.proofs[0]!.domain).toBe(host());
+      expect(await page.evaluate(() => localStorage.getItem("stun.apiKey"))).toMatch(/^stun_/);
+      const row = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "ton", address: wallet.address } } });
+      expect(row?.network).toBe("ton:-239");
+      // A new account of its own: not browser A's, which linked another TON wallet.
+      const solanaRow = await net.db.prisma.linkedWallet.findUnique({ where: { family_address: { family: "solana", address: solanaA.address } } });
+      expect(row?.accountId).not.toBe(solanaRow?.accountId);
+      await expect.poll(() => familyRow(page, "ton").getByTestId("linked-wallet-address").textContent()).toBe(wallet.address);
       expect(c.errors()).toEqual([]);
     } finally {
       await c.close();
