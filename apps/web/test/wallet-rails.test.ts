@@ -25,7 +25,7 @@ const MEMO_PROGRAMS = ["MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJ
  * TON node runs here): every linked wallet with its family, network and date; per family the
  * deposit instructions naming the account; a deposit signed by the injected wallet (the test
  * decodes what it signed: an SPL transfer to the deposit account with the account as memo; a
- * jetton transfer to the marketplace with the account's tag as forward payload); a payout queued to
+ * jetton transfer to the marketplace with the account's tag as forward payload); payouts queued to
  * the linked wallet; WALLET_NOT_LINKED and a bad amount refused.
  */
 describe("web app: Solana and TON deposits and payouts", () => {
@@ -181,6 +181,27 @@ describe("web app: Solana and TON deposits and payouts", () => {
     expect(a.errors()).toEqual([]);
   });
 
+  it("a payout to the linked TON wallet is queued and listed with its status", async () => {
+    const balanceOf = async () => (await net.db.prisma.account.findUniqueOrThrow({ where: { id: accountId } })).balance;
+    const before = await balanceOf();
+    const linked = await net.db.prisma.linkedWallet.findFirstOrThrow({ where: { accountId, family: "ton" } });
+    const form = page.getByTestId("payout-form-ton");
+    expect(await page.getByTestId("payout-target-ton").textContent()).toContain(tonUser.address);
+    await form.getByLabel("Payout amount (base units)").fill("700");
+    await form.getByRole("button", { name: "Request payout" }).click();
+    await form.getByRole("status").or(form.getByRole("alert")).first().waitFor();
+    expect(await form.getByRole("alert").count(), (await form.getByRole("alert").allTextContents()).join()).toBe(0);
+    const row = rail("ton").getByTestId("payout-row-ton");
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.getByTestId("payout-amount").textContent()).toBe("700");
+    expect(await row.getByTestId("payout-status").textContent()).toBe("pending");
+    const payout = await net.db.prisma.externalPayout.findFirst({ where: { accountId, family: "ton" } });
+    expect([payout?.toAddress, payout?.amount.toString(), payout?.status]).toEqual([linked.address, "700", "pending"]);
+    // The account's one balance pays every family's payouts.
+    expect(await balanceOf()).toBe(before - 700n);
+    expect(a.errors()).toEqual([]);
+  });
+
   it("lists the account's deposits per family: credited, and unmatched ones naming it with the reason", async () => {
     const deposit = (family: "solana" | "ton", txId: string, token: string) => ({
       family,
@@ -212,7 +233,7 @@ describe("web app: Solana and TON deposits and payouts", () => {
       await form.getByRole("button", { name: "Request payout" }).click();
       await expect.poll(() => form.getByLabel("Payout amount (base units)").getAttribute("aria-invalid")).toBe("true");
     }
-    expect(await net.db.prisma.externalPayout.count({ where: { accountId } })).toBe(1);
+    expect(await net.db.prisma.externalPayout.count({ where: { accountId } })).toBe(2);
     const key = (await page.evaluate(() => localStorage.getItem("stun.apiKey")))!;
     for (const amount of ["1.5", "0", "abc"]) {
       const res = await fetch(`${net.url}/api/v1/chain/payouts`, {
