@@ -31,6 +31,12 @@ export const EnvSchema = z.object({
   DATA_DIR: z.string().default("./.stun"),
   /** postgres://… switches from embedded PGlite to PostgreSQL. */
   DATABASE_URL: z.string().url().optional(),
+  /**
+   * With DATABASE_URL: name statements run again as prepared statements (db/statement-names.ts).
+   * `false` behind a pooler in transaction mode that cannot keep them (PgBouncer before 1.21, or
+   * without max_prepared_statements).
+   */
+  PG_PREPARED_STATEMENTS: bool.default(true),
   /** redis://… enables the socket.io Redis adapter and cross-instance events. */
   REDIS_URL: z.string().url().optional(),
   /**

@@ -40,6 +40,8 @@ export interface CreateDatabaseOptions {
   dataDir?: string;
   /** Receives one line per applied migration and other start-up notes. */
   log?: (message: string) => void;
+  /** PostgreSQL: name statements run again as prepared statements (default true; PG_PREPARED_STATEMENTS). */
+  preparedStatements?: boolean;
   /** Prisma's own log levels (query, info, warn, error), printed by Prisma. */
   prismaLog?: Prisma.LogLevel[];
   /** Override the migrations folder (tests). */
@@ -69,7 +71,7 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
   } finally {
     await client.end();
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }, { statementNameGenerator: preparedStatementNames() }), log: opts.prismaLog ?? [] });
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }, opts.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() }), log: opts.prismaLog ?? [] });
   let closed: Promise<void> | undefined;
   return {
     prisma,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../src/db/database";
+import { createDatabase } from "../../src/db/database";
 import { preparedStatementNames } from "../../src/db/statement-names";
-import { describeDb, openTestDatabase, testDbKind } from "../support/database";
+import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
 describe("preparedStatementNames", () => {
   it("names a text from its second run on, always with the same name, and another text with another", () => {
@@ -27,7 +27,7 @@ describe("preparedStatementNames", () => {
 });
 
 describeDb("prepared statements on PostgreSQL", () => {
-  let db: Database;
+  let db: TestDatabase;
   beforeAll(async () => {
     db = await openTestDatabase();
   });
@@ -35,8 +35,9 @@ describeDb("prepared statements on PostgreSQL", () => {
     await db?.close();
   });
 
-  it.runIf(testDbKind === "postgres")("a statement run again is prepared once on its connection and answers as before", async () => {
-    const { answers, prepared } = await db.prisma.$transaction(async (tx) => {
+  /** Runs one statement four times in one transaction (one connection); its answers and the statements prepared for it there. */
+  const runFourTimes = (on: TestDatabase) =>
+    on.prisma.$transaction(async (tx) => {
       const answers: number[] = [];
       for (const x of [1, 2, 3, 4]) {
         const [row] = await tx.$queryRaw<Array<{ y: number }>>`SELECT (${x}::int * 10 + 7)::int AS y /* statement-names test */`;
@@ -46,8 +47,22 @@ describeDb("prepared statements on PostgreSQL", () => {
         SELECT name FROM pg_prepared_statements WHERE statement LIKE '%statement-names test%' AND statement NOT LIKE '%pg_prepared_statements%'`;
       return { answers, prepared };
     });
+
+  it.runIf(testDbKind === "postgres")("a statement run again is prepared once on its connection and answers as before", async () => {
+    const { answers, prepared } = await runFourTimes(db);
     expect(answers).toEqual([17, 27, 37, 47]);
     expect(prepared).toHaveLength(1);
     expect(prepared[0]!.name).toMatch(/^stun_[0-9a-f]{24}$/);
+  });
+
+  it.runIf(testDbKind === "postgres")("PG_PREPARED_STATEMENTS=false prepares nothing (a pooler in transaction mode)", async () => {
+    const plain = await createDatabase({ url: db.url!, preparedStatements: false });
+    try {
+      const { answers, prepared } = await runFourTimes(plain);
+      expect(answers).toEqual([17, 27, 37, 47]);
+      expect(prepared).toEqual([]);
+    } finally {
+      await plain.close();
+    }
   });
 });
