@@ -258,6 +258,15 @@ const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
     FOR NO KEY UPDATE OF p
   )`;
 
+/** The task's completed executions not judged yet, read now, their providers locked in id order (as `completedOf`). */
+const readUnjudged = (tx: Tx, taskId: string): Promise<CompletedRow[]> =>
+  tx.$queryRaw<CompletedRow[]>`
+    SELECT x.id, x."providerId", x.backend, x.price, x."outputSha256", x."outputMeta", x."outputDigest", x."completedAt", p."accountId"
+    FROM "Assignment" x JOIN "Provider" p ON p.id = x."providerId"
+    WHERE x."taskId" = ${taskId} AND x.status = 'completed' AND x.verdict IS NULL
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p`;
+
 const judged = (c: CompletedRow, taskId: string): Judged => ({
   assignmentId: c.id,
   taskId,
@@ -279,7 +288,12 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'late' WHERE id = ${fresh.assignmentId}`;
     return outcome;
   }
-  const completed = unjudged.sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  // The result statement's own read saw the task's other executions as of its snapshot, taken
+  // before it waited for the task's lock: another instance's result for this task, committed while
+  // it waited, is not in it. Short of the executions wanted, read again (a new statement, a new
+  // snapshot, the lock held): else two replicas finishing at once would each see only itself.
+  const current = unjudged.length < task.wanted ? await readUnjudged(tx, taskId) : unjudged;
+  const completed = current.sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   if (completed.length < task.wanted) {
     if (task.status !== "verifying") {
       await tx.task.update({ where: { id: taskId }, data: { status: "verifying" } });

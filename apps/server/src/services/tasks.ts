@@ -182,13 +182,8 @@ export async function getTask(app: AppContext, requesterId: string, id: string, 
   if (waitSeconds <= 0) return toTaskView(app, await loadOwnTask(app, requesterId, id));
   const watch = app.bus.watchTask(id, waitSeconds * 1000, isTerminalStatus);
   try {
-    // A task this instance saw submitted by this requester and not announced terminal since needs
-    // no first read: its end will be announced to the watch (one statement per long-poll fewer).
-    const known = app.bus.lastKnown(id);
-    if (known?.requesterId !== requesterId || isTerminalStatus(known.status)) {
-      const first = await loadOwnTask(app, requesterId, id);
-      if (isTerminalStatus(first.status as TaskStatus)) return toTaskView(app, first);
-    }
+    const first = await loadOwnTask(app, requesterId, id);
+    if (isTerminalStatus(first.status as TaskStatus)) return toTaskView(app, first);
     await watch.settled;
   } finally {
     watch.cancel();
