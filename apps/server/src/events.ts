@@ -3,8 +3,6 @@ import type { TaskStatus } from "@stun/shared";
 
 /** How long relayed "work available" pokes are gathered into one dispatcher pass (EventBus). */
 const REMOTE_WORK_COALESCE_MS = 10;
-/** Most tasks whose last announced status the bus remembers (EventBus.lastKnown). */
-const KNOWN_TASKS = 10_000;
 
 export interface TaskUpdate {
   taskId: string;
@@ -21,31 +19,9 @@ export interface TaskUpdate {
 export class EventBus {
   private readonly emitter = new EventEmitter();
   private relay?: (channel: string, payload: string) => unknown;
-  /** The last status announced here (or relayed here) of tasks whose submit was announced with its requester. */
-  private readonly known = new Map<string, { requesterId: string; status: TaskStatus }>();
 
   constructor() {
     this.emitter.setMaxListeners(0);
-    this.emitter.on("task", (u: TaskUpdate) => this.remember(u));
-  }
-
-  private remember(u: TaskUpdate): void {
-    const entry = this.known.get(u.taskId);
-    if (entry) entry.status = u.status;
-    else if (u.requesterId) {
-      this.known.set(u.taskId, { requesterId: u.requesterId, status: u.status });
-      if (this.known.size > KNOWN_TASKS) this.known.delete(this.known.keys().next().value!);
-    }
-  }
-
-  /**
-   * A task's last status as announced since its submit was (here, or relayed from another
-   * instance), with its requester; undefined when this bus did not see the submit or forgot it.
-   * A long-poll that subscribed first may trust a status that is not terminal instead of reading
-   * the row: the update that ends it has not been announced yet, so its watch will hear it.
-   */
-  lastKnown(taskId: string): { requesterId: string; status: TaskStatus } | undefined {
-    return this.known.get(taskId);
   }
 
   /**

@@ -38,30 +38,3 @@ describe("event bus: work pokes across instances", () => {
     expect(heard).toBe(2);
   });
 });
-
-describe("event bus: the last announced status of tasks it saw submitted", () => {
-  it("remembers a submit's requester and follows the task's later announcements, here or relayed", () => {
-    const bus = new EventBus();
-    expect(bus.lastKnown("tsk_a")).toBeUndefined();
-    bus.taskUpdated({ taskId: "tsk_a", status: "queued", requesterId: "acct_r" });
-    bus.taskUpdated({ taskId: "tsk_a", status: "running" });
-    expect(bus.lastKnown("tsk_a")).toEqual({ requesterId: "acct_r", status: "running" });
-    bus.receive("task", JSON.stringify({ taskId: "tsk_a", status: "completed" }));
-    expect(bus.lastKnown("tsk_a")).toEqual({ requesterId: "acct_r", status: "completed" });
-  });
-
-  it("knows nothing of a task whose submit it did not see (no requester to check the caller against)", () => {
-    const bus = new EventBus();
-    bus.taskUpdated({ taskId: "tsk_b", status: "running" });
-    bus.receive("task", JSON.stringify({ taskId: "tsk_b", status: "completed" }));
-    expect(bus.lastKnown("tsk_b")).toBeUndefined();
-  });
-
-  it("forgets the oldest past 10,000 tasks", () => {
-    const bus = new EventBus();
-    for (let i = 0; i <= 10_000; i++) bus.taskUpdated({ taskId: `tsk_${i}`, status: "queued", requesterId: "acct_r" });
-    expect(bus.lastKnown("tsk_0")).toBeUndefined();
-    expect(bus.lastKnown("tsk_1")?.status).toBe("queued");
-    expect(bus.lastKnown("tsk_10000")?.status).toBe("queued");
-  });
-});
