@@ -71,7 +71,10 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
   } finally {
     await client.end();
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }, opts.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() }), log: opts.prismaLog ?? [] });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url }, opts.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() }),
+    log: opts.prismaLog ?? [],
+  });
   let closed: Promise<void> | undefined;
   return {
     prisma,
