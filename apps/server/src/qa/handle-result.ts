@@ -2,7 +2,7 @@ import { deserializeTensorMap, serializeTensorMap, type Ack, type ExecutionError
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import type { Tx } from "../db/database";
-import { loseAssignment, sendCancellations } from "../tasks/lifecycle";
+import { loseAssignment, resultArrived, sendCancellations } from "../tasks/lifecycle";
 import { isLive, isOpen } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
 import { putUnlessInline } from "../blobs/blob-store";
@@ -49,7 +49,8 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   // The assignment as this instance handed it out; otherwise (e.g. handed out before a restart,
   // or by another instance) from the database. The transaction below re-checks it is still live.
   let ref = app.providers.held(providerId, msg.assignmentId);
-  if (!ref) {
+  if (ref) resultArrived(app, msg.assignmentId);
+  else {
     const row = await db.prisma.assignment.findUnique({
       where: { id: msg.assignmentId },
       select: { providerId: true, status: true, taskId: true, task: { select: { modelId: true, verification: true, kind: true, wanted: true } } },
@@ -235,37 +236,35 @@ interface CompletedRow {
   accountId: string;
 }
 
-/** A `CompletedRow` as `json_agg` gives it: the price as text (exact), the time as epoch milliseconds. */
-type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number };
+/** A `CompletedRow` as `unjudgedRows` selects it: the price as text (exact), the time as epoch milliseconds (a number through `json_agg`). */
+type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number | bigint };
 
-const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(completedAtMs) });
+const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(Number(completedAtMs)) });
 
 /**
- * The CTE `c` of the result statement: the task's completed executions not judged yet — the one the
- * statement completes included (its row as the snapshot had it) — with their providers' rows locked.
- * Verdicts lock Provider rows (then their trust and account rows). Two tasks judged at once on
- * PostgreSQL would lock overlapping providers in their own completion orders and deadlock: the
- * providers are locked in one order (by id), after the task row (`a` runs `t` first).
+ * A task's completed executions not judged yet (and whatever else `also` admits), with their
+ * providers' rows locked. Verdicts lock Provider rows (then their trust and account rows). Two tasks
+ * judged at once on PostgreSQL would lock overlapping providers in their own completion orders and
+ * deadlock: the providers are locked in one order (by id), after the task row.
  */
-const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
-  c AS (
+const unjudgedRows = (taskId: string, also: Prisma.Sql) => Prisma.sql`
     SELECT x.id, x."providerId", x.backend, x.price::text AS price, x."outputSha256", x."outputMeta", x."outputDigest",
            floor(extract(epoch FROM x."completedAt") * 1000)::bigint AS "completedAtMs", p."accountId"
     FROM "Assignment" x JOIN "Provider" p ON p.id = x."providerId"
-    WHERE EXISTS (SELECT 1 FROM a) AND x."taskId" = ${taskId}
-      AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))
-    ORDER BY p.id
-    FOR NO KEY UPDATE OF p
-  )`;
-
-/** The task's completed executions not judged yet, read now, their providers locked in id order (as `completedOf`). */
-const readUnjudged = (tx: Tx, taskId: string): Promise<CompletedRow[]> =>
-  tx.$queryRaw<CompletedRow[]>`
-    SELECT x.id, x."providerId", x.backend, x.price, x."outputSha256", x."outputMeta", x."outputDigest", x."completedAt", p."accountId"
-    FROM "Assignment" x JOIN "Provider" p ON p.id = x."providerId"
-    WHERE x."taskId" = ${taskId} AND x.status = 'completed' AND x.verdict IS NULL
+    WHERE x."taskId" = ${taskId} AND ${also}
     ORDER BY p.id
     FOR NO KEY UPDATE OF p`;
+
+/**
+ * The CTE `c` of the result statement: the unjudged executions — the one the statement completes
+ * included, its row as the snapshot had it (`a` locks the task row `t` first).
+ */
+const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
+  c AS (${unjudgedRows(taskId, Prisma.sql`EXISTS (SELECT 1 FROM a) AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))`)})`;
+
+/** The task's completed executions not judged yet, read now (a new snapshot), providers locked as in `completedOf`. */
+const readUnjudged = async (tx: Tx, taskId: string): Promise<CompletedRow[]> =>
+  (await tx.$queryRaw<CompletedJson[]>(unjudgedRows(taskId, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`))).map(fromJson);
 
 const judged = (c: CompletedRow, taskId: string): Judged => ({
   assignmentId: c.id,
@@ -556,6 +555,7 @@ function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
 export async function handleExecutionError(app: AppContext, providerId: string, msg: ExecutionError): Promise<Ack> {
   const a = await app.db.prisma.assignment.findUnique({ where: { id: msg.assignmentId }, select: { providerId: true } });
   if (!a || a.providerId !== providerId) return fail("ASSIGNMENT_NOT_FOUND", `no assignment ${msg.assignmentId} for this provider`);
+  resultArrived(app, msg.assignmentId);
   if (!(await loseAssignment(app, msg.assignmentId, "error", msg.code))) {
     return fail("LEASE_LOST", `assignment ${msg.assignmentId} is no longer live`);
   }

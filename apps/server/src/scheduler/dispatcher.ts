@@ -2,6 +2,7 @@ import { PROVIDER_EVENTS, deserializeTensorMap, priceFor, type Assign, type Assi
 import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
+import { Prisma } from "../db/generated/client";
 import type { Tx } from "../db/database";
 import { isRetryableConflict } from "../db/retry-conflicts";
 import { calibrationOf } from "../models/calibration";
@@ -248,14 +249,15 @@ export class Dispatcher {
   private async apply(tx: Tx, row: ClaimRow, placement: Placement, reserved: Dispatch[]): Promise<void> {
     const { providers, config } = this.app;
     const { picks, fee, zk, flatPrice, decided, sealed } = placement;
-    if (decided) {
-      await tx.$executeRaw`UPDATE "Task" SET wanted = ${decided.wanted}, verification = ${JSON.stringify(decided.verification)}::jsonb WHERE id = ${row.id}`;
+    const plan = decided ? Prisma.sql`wanted = ${decided.wanted}, verification = ${JSON.stringify(decided.verification)}::jsonb` : undefined;
+    if (picks.length === 0) {
+      if (plan) await tx.$executeRaw`UPDATE "Task" SET ${plan} WHERE id = ${row.id}`;
+      return;
     }
-    if (picks.length === 0) return;
     const leaseUntil = new Date(Date.now() + config.LEASE_MS);
     const units = unitsOf(row.modelSize);
     const assignments = picks.map(({ p }) => ({ id: newId("asg"), p, price: flatPrice ?? priceFor(p, units) + fee }));
-    // One statement: the assignments and the task's dispatch count.
+    // One statement: the assignments, the task's dispatch count and, on a first dispatch, its plan.
     await tx.$executeRaw`
       WITH inserted AS (
         INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
@@ -265,7 +267,7 @@ export class Dispatcher {
       )
       UPDATE "Task"
       SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
-          "updatedAt" = ${new Date()}
+          "updatedAt" = ${new Date()}${plan ? Prisma.sql`, ${plan}` : Prisma.empty}
       WHERE id = ${row.id}`;
     const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, decided?.verification ?? parseVerification(row.verification));
     for (const { id: assignmentId, p } of assignments) {

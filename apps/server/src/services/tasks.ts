@@ -17,7 +17,7 @@ import type { AppContext } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
 import { maybeInjectCanary } from "../qa/canaries";
-import { putUnlessInline } from "../blobs/blob-store";
+import { sha256Hex } from "../blobs/blob-store";
 import { pinLock } from "../blobs/pin-lock";
 import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
@@ -99,11 +99,16 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   // A zk escrow pays all it holds to whoever proves the task (settleWithProof): that is its price.
   const price = escrowLink?.zkTaskId ? escrowLink.amount : maxPrice;
   const held = price * BigInt(maxExecutions(verification));
-  // Refused before any byte is written when it cannot fit; the hold's storage charge decides under lock.
-  await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
-  // A small input is written by the submit's own statement (BlobStore.inlineWrite), else stored first.
-  const inputSha256 = await putUnlessInline(app.blobs, inputBytes);
+  // A small input is written by the submit's own statement (BlobStore.inlineWrite), else stored
+  // first — and then refused before any byte is written when it cannot fit. The hold's storage
+  // charge decides under lock either way (the same STORAGE_QUOTA refusal), so an inline input needs
+  // no read ahead of it.
+  const inputSha256 = sha256Hex(inputBytes);
   const inlineInput = app.blobs.inlineWrite?.(inputBytes, inputSha256);
+  if (!inlineInput) {
+    await assertStorageRoom(app, requesterId, inputBytes.byteLength, "this task's input");
+    await app.blobs.put(inputBytes, inputSha256);
+  }
   const id = escrowLink?.zkTaskId ?? newId("tsk");
 
   // Group commit: a burst of submits shares one transaction. One statement per submit (each is a

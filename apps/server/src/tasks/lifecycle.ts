@@ -27,27 +27,39 @@ export function sendCancellations(app: AppContext, cancellations: Cancellation[]
   }
 }
 
+/**
+ * How long an acknowledged execution stays `assigned` before it is written `running`. A result or
+ * error arriving sooner makes that write needless (`resultArrived`): on a fast model it was one
+ * more transaction per task, and it took the task's row lock just as the result's batch wanted it.
+ */
+export const RUNNING_MARK_DELAY_MS = 25;
+
 /** Acks waiting for the next flush, per server (markRunning). */
-const pendingMarks = new WeakMap<AppContext, { ids: string[]; done: Promise<void> }>();
+const pendingMarks = new WeakMap<AppContext, { ids: Set<string>; done: Promise<void> }>();
 
 /**
- * The provider acknowledged the assignment and started: assigned → running. Acks that arrive in the
- * same turn of the event loop are written together, in one statement (a burst of dispatches is
- * acknowledged in a burst); resolves once that statement committed.
+ * The provider acknowledged the assignment and started: assigned → running, written
+ * RUNNING_MARK_DELAY_MS later for every execution acknowledged meanwhile whose result has not
+ * arrived, in one statement; resolves once that statement committed.
  */
 export function markRunning(app: AppContext, assignmentId: string): Promise<void> {
   let batch = pendingMarks.get(app);
   if (!batch) {
-    const ids: string[] = [];
-    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const ids = new Set<string>();
+    const done = new Promise<void>((resolve) => setTimeout(resolve, RUNNING_MARK_DELAY_MS)).then(() => {
       pendingMarks.delete(app);
-      return markAllRunning(app, ids);
+      return ids.size > 0 ? markAllRunning(app, [...ids]) : undefined;
     });
     batch = { ids, done };
     pendingMarks.set(app, batch);
   }
-  batch.ids.push(assignmentId);
+  batch.ids.add(assignmentId);
   return batch.done;
+}
+
+/** Its provider's result or error for the execution arrived here: it is not marked running (the result's own write moves it on). */
+export function resultArrived(app: AppContext, assignmentId: string): void {
+  pendingMarks.get(app)?.ids.delete(assignmentId);
 }
 
 async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise<void> {

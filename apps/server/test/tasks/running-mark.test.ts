@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { TaskUpdate } from "../../src/events";
+import { markRunning, resultArrived } from "../../src/tasks/lifecycle";
+import { describeDb } from "../support/database";
+import { startTestNetwork, type TestNetwork } from "../support/network";
+
+/**
+ * assigned → running is written a moment after the provider's ack, for the executions whose result
+ * has not arrived by then: a fast model's result makes the write needless (it moves the row on).
+ */
+describeDb("markRunning / resultArrived", () => {
+  let net: TestNetwork;
+  let n = 0;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+  });
+  afterAll(() => net?.close());
+
+  /** A task and its one execution, both `assigned`, as the dispatcher writes them. */
+  async function assigned(): Promise<{ taskId: string; assignmentId: string }> {
+    const db = net.db.prisma;
+    const i = ++n;
+    const providerId = `prv_mark_${i}`;
+    await db.provider.create({ data: { id: providerId, accountId: net.providerAccountId, name: `p${i}`, kind: "native", backend: "cpu", region: "local", price: 10n, specs: {} } });
+    await db.model.create({ data: { id: `mdl_mark_${i}`, sha256: String(i).padStart(64, "7"), name: "m", ownerId: net.accountId, sizeBytes: 1, inputs: [], outputs: [] } });
+    const far = new Date(Date.now() + 3_600_000);
+    const taskId = `tsk_mark_${i}`;
+    await db.task.create({
+      data: {
+        id: taskId,
+        requesterId: net.accountId,
+        modelId: `mdl_mark_${i}`,
+        status: "assigned",
+        inputSha256: "0".repeat(64),
+        inputMeta: {},
+        verification: { mode: "none", replicas: 1, argmax: false },
+        requirements: {},
+        maxPrice: 10n,
+        escrowHeld: 0n,
+        wanted: 1,
+        dispatched: 1,
+        deadline: far,
+      },
+    });
+    const assignmentId = `asg_mark_${i}`;
+    await db.assignment.create({ data: { id: assignmentId, taskId, providerId, status: "assigned", backend: "cpu", price: 10n, leaseUntil: far } });
+    return { taskId, assignmentId };
+  }
+
+  const statusOf = async (x: { taskId: string; assignmentId: string }) => ({
+    task: (await net.db.prisma.task.findUniqueOrThrow({ where: { id: x.taskId } })).status,
+    assignment: (await net.db.prisma.assignment.findUniqueOrThrow({ where: { id: x.assignmentId } })).status,
+  });
+
+  it("marks acknowledged executions running together, and skips those whose result arrived first", async () => {
+    const app = net.server.app;
+    const [slow, alsoSlow, fast] = [await assigned(), await assigned(), await assigned()];
+    const events: TaskUpdate[] = [];
+    const off = app.bus.onTask((u) => events.push(u));
+    try {
+      const marks = [markRunning(app, slow.assignmentId), markRunning(app, alsoSlow.assignmentId), markRunning(app, fast.assignmentId)];
+      resultArrived(app, fast.assignmentId);
+      // Not written before the flush: a result arriving in between finds the row as the dispatcher left it.
+      expect(await statusOf(slow)).toEqual({ task: "assigned", assignment: "assigned" });
+      await Promise.all(marks);
+      expect(await statusOf(slow)).toEqual({ task: "running", assignment: "running" });
+      expect(await statusOf(alsoSlow)).toEqual({ task: "running", assignment: "running" });
+      expect(await statusOf(fast)).toEqual({ task: "assigned", assignment: "assigned" });
+      expect(events.filter((e) => e.status === "running").map((e) => e.taskId).sort()).toEqual([slow.taskId, alsoSlow.taskId].sort());
+    } finally {
+      off();
+    }
+  });
+
+  it("writes nothing when every acknowledged execution's result arrived first, and a later ack starts a new flush", async () => {
+    const app = net.server.app;
+    const [fast, later] = [await assigned(), await assigned()];
+    const mark = markRunning(app, fast.assignmentId);
+    resultArrived(app, fast.assignmentId);
+    await mark;
+    expect(await statusOf(fast)).toEqual({ task: "assigned", assignment: "assigned" });
+    await markRunning(app, later.assignmentId);
+    expect(await statusOf(later)).toEqual({ task: "running", assignment: "running" });
+  });
+});
