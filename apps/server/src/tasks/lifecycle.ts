@@ -63,26 +63,40 @@ export function resultArrived(app: AppContext, assignmentId: string): void {
 }
 
 async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise<void> {
-  // The acks were given: a deadlock (PostgreSQL, with a group-commit batch holding several tasks'
-  // rows) is run again, never taken for a missing ack (which would lose running executions).
-  await retryOnConflict(() => markRunningOnce(app, assignmentIds));
+  // The acks were given: a conflict is run again, never taken for a missing ack (which would lose
+  // running executions).
+  const skipped = await retryOnConflict(() => markRunningOnce(app, assignmentIds));
+  // Their task rows were locked (a result batch completing them, most often): the next window
+  // tries again those whose result has still not arrived by then.
+  for (const id of skipped) markRunning(app, id).catch((err) => app.log.warn({ err, assignmentId: id }, "running mark failed"));
 }
 
-async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<void> {
-  // One statement. Locks the task rows (in id order) before the assignment rows, the order every
-  // other writer (dispatch, results, losses, expiry) uses.
-  const rows = await app.db.prisma.$queryRaw<Array<{ id: string }>>`
-    WITH locked AS (
-      SELECT t.id FROM "Task" t WHERE t.id IN (SELECT "taskId" FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])) ORDER BY t.id FOR UPDATE
+/**
+ * One statement: the acknowledged executions `assigned → running`, their tasks too. It never waits
+ * for a task row (SKIP LOCKED): a result batch holds its tasks' rows in its units' order, which a
+ * wait here in id order could deadlock with, and PostgreSQL finds a deadlock only after
+ * `deadlock_timeout` (1 s) — the whole batch held that long. Returns the executions whose task row
+ * was locked, so not marked.
+ */
+async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<string[]> {
+  const [r] = await app.db.prisma.$queryRaw<Array<{ running: string[] | null; skipped: string[] | null }>>`
+    WITH asked AS (
+      SELECT id, "taskId" FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])
+    ), locked AS (
+      SELECT t.id FROM "Task" t WHERE t.id IN (SELECT "taskId" FROM asked) ORDER BY t.id FOR UPDATE SKIP LOCKED
     ), a AS (
       UPDATE "Assignment" SET status = 'running'
-      WHERE id = ANY(${assignmentIds}::text[]) AND status = 'assigned' AND "taskId" IN (SELECT id FROM locked)
+      WHERE id IN (SELECT id FROM asked) AND status = 'assigned' AND "taskId" IN (SELECT id FROM locked)
       RETURNING "taskId"
+    ), t AS (
+      UPDATE "Task" SET status = 'running', "updatedAt" = ${new Date()}
+      WHERE id IN (SELECT "taskId" FROM a) AND status = 'assigned'
+      RETURNING id
     )
-    UPDATE "Task" SET status = 'running', "updatedAt" = ${new Date()}
-    WHERE id IN (SELECT "taskId" FROM a) AND status = 'assigned'
-    RETURNING id`;
-  for (const r of rows) app.bus.taskUpdated({ taskId: r.id, status: "running" });
+    SELECT (SELECT array_agg(id) FROM t) AS running,
+           (SELECT array_agg(id) FROM asked WHERE "taskId" NOT IN (SELECT id FROM locked)) AS skipped`;
+  for (const taskId of r?.running ?? []) app.bus.taskUpdated({ taskId, status: "running" });
+  return r?.skipped ?? [];
 }
 
 /**

@@ -1,8 +1,9 @@
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TaskUpdate } from "../../src/events";
 import { markRunning, resultArrived } from "../../src/tasks/lifecycle";
-import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { describeDb, testDbKind } from "../support/database";
+import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 
 /**
  * assigned → running is written a moment after the provider's ack, for the executions whose result
@@ -67,7 +68,12 @@ describeDb("markRunning / resultArrived", () => {
       expect(await statusOf(slow)).toEqual({ task: "running", assignment: "running" });
       expect(await statusOf(alsoSlow)).toEqual({ task: "running", assignment: "running" });
       expect(await statusOf(fast)).toEqual({ task: "assigned", assignment: "assigned" });
-      expect(events.filter((e) => e.status === "running").map((e) => e.taskId).sort()).toEqual([slow.taskId, alsoSlow.taskId].sort());
+      expect(
+        events
+          .filter((e) => e.status === "running")
+          .map((e) => e.taskId)
+          .sort(),
+      ).toEqual([slow.taskId, alsoSlow.taskId].sort());
     } finally {
       off();
     }
@@ -82,5 +88,26 @@ describeDb("markRunning / resultArrived", () => {
     expect(await statusOf(fast)).toEqual({ task: "assigned", assignment: "assigned" });
     await markRunning(app, later.assignmentId);
     expect(await statusOf(later)).toEqual({ task: "running", assignment: "running" });
+  });
+  // PGlite has one connection: no other transaction can hold a task row meanwhile.
+  it.runIf(testDbKind === "postgres")("never waits for a task row another transaction holds: marks the others, and that one once the row is free", async () => {
+    const app = net.server.app;
+    const [held, free] = [await assigned(), await assigned()];
+    const other = new pg.Client({ connectionString: net.db.url });
+    await other.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query(`SELECT id FROM "Task" WHERE id = $1 FOR UPDATE`, [held.taskId]);
+      // Resolves while the row is still held (a waiting mark would never resolve here).
+      await Promise.all([markRunning(app, held.assignmentId), markRunning(app, free.assignmentId)]);
+      expect(await statusOf(free)).toEqual({ task: "running", assignment: "running" });
+      expect(await statusOf(held)).toEqual({ task: "assigned", assignment: "assigned" });
+      await other.query("COMMIT");
+    } finally {
+      await other.end();
+    }
+    // The skipped execution is tried again in a later window, its result not having arrived.
+    await eventually(async () => (await statusOf(held)).assignment === "running" || undefined, 30_000, "the held task's execution marked running");
+    expect(await statusOf(held)).toEqual({ task: "running", assignment: "running" });
   });
 });
