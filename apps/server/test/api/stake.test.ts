@@ -2,13 +2,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeDb } from "../support/database";
 import { spawnProvider, startTestNetwork, type TestNetwork } from "../support/network";
 import { api } from "../support/api";
+import { insertExecution } from "../support/execution-rows";
 import { checkLedgerInvariants, getBalances, listEntries } from "../../src/ledger";
 import { liveStakeAtRisk } from "../../src/services/stake";
 
 /** Stake and unstake over REST and tRPC: exact balances and ledger entries, and the live-work lock. */
 describeDb("accounts.stake / accounts.unstake", () => {
   let net: TestNetwork;
-  let n = 0;
 
   beforeAll(async () => {
     net = await startTestNetwork();
@@ -24,34 +24,7 @@ describeDb("accounts.stake / accounts.unstake", () => {
   }
 
   /** A provider of the account with a live (or finished) execution at `price`, as the dispatcher writes it. */
-  async function execution(accountId: string, price: bigint, status: string): Promise<string> {
-    const db = net.db.prisma;
-    const i = ++n;
-    const providerId = `prv_stake_${i}`;
-    await db.provider.create({ data: { id: providerId, accountId, name: `p${i}`, kind: "native", backend: "cpu", region: "local", price, specs: {} } });
-    await db.model.create({ data: { id: `mdl_stake_${i}`, sha256: String(i).padStart(64, "0"), name: "m", ownerId: accountId, sizeBytes: 1, inputs: [], outputs: [] } });
-    const far = new Date(Date.now() + 3_600_000);
-    await db.task.create({
-      data: {
-        id: `tsk_stake_${i}`,
-        requesterId: net.accountId,
-        modelId: `mdl_stake_${i}`,
-        status: "running",
-        inputSha256: "0".repeat(64),
-        inputMeta: {},
-        verification: { mode: "none", replicas: 1, argmax: false },
-        requirements: {},
-        maxPrice: price,
-        escrowHeld: 0n,
-        wanted: 1,
-        dispatched: 1,
-        deadline: far,
-      },
-    });
-    const id = `asg_stake_${i}`;
-    await db.assignment.create({ data: { id, taskId: `tsk_stake_${i}`, providerId, status, backend: "cpu", price, leaseUntil: far } });
-    return id;
-  }
+  const execution = async (accountId: string, price: bigint, status: string): Promise<string> => (await insertExecution(net, { accountId, price, status, taskStatus: "running" })).assignmentId;
 
   it("stakes and unstakes: balances after, one balanced ledger transaction each, accounts.me shows the stake", async () => {
     const { accountId, key } = await account(10_000n);

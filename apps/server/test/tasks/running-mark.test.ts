@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TaskUpdate } from "../../src/events";
 import { markRunning, resultArrived } from "../../src/tasks/lifecycle";
 import { describeDb, testDbKind } from "../support/database";
+import { insertExecution } from "../support/execution-rows";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 
 /**
@@ -11,7 +12,6 @@ import { eventually, startTestNetwork, type TestNetwork } from "../support/netwo
  */
 describeDb("markRunning / resultArrived", () => {
   let net: TestNetwork;
-  let n = 0;
 
   beforeAll(async () => {
     net = await startTestNetwork();
@@ -19,35 +19,7 @@ describeDb("markRunning / resultArrived", () => {
   afterAll(() => net?.close());
 
   /** A task and its one execution, both `assigned`, as the dispatcher writes them. */
-  async function assigned(): Promise<{ taskId: string; assignmentId: string }> {
-    const db = net.db.prisma;
-    const i = ++n;
-    const providerId = `prv_mark_${i}`;
-    await db.provider.create({ data: { id: providerId, accountId: net.providerAccountId, name: `p${i}`, kind: "native", backend: "cpu", region: "local", price: 10n, specs: {} } });
-    await db.model.create({ data: { id: `mdl_mark_${i}`, sha256: String(i).padStart(64, "7"), name: "m", ownerId: net.accountId, sizeBytes: 1, inputs: [], outputs: [] } });
-    const far = new Date(Date.now() + 3_600_000);
-    const taskId = `tsk_mark_${i}`;
-    await db.task.create({
-      data: {
-        id: taskId,
-        requesterId: net.accountId,
-        modelId: `mdl_mark_${i}`,
-        status: "assigned",
-        inputSha256: "0".repeat(64),
-        inputMeta: {},
-        verification: { mode: "none", replicas: 1, argmax: false },
-        requirements: {},
-        maxPrice: 10n,
-        escrowHeld: 0n,
-        wanted: 1,
-        dispatched: 1,
-        deadline: far,
-      },
-    });
-    const assignmentId = `asg_mark_${i}`;
-    await db.assignment.create({ data: { id: assignmentId, taskId, providerId, status: "assigned", backend: "cpu", price: 10n, leaseUntil: far } });
-    return { taskId, assignmentId };
-  }
+  const assigned = () => insertExecution(net, { accountId: net.providerAccountId, price: 10n, status: "assigned", taskStatus: "assigned" });
 
   const statusOf = async (x: { taskId: string; assignmentId: string }) => ({
     task: (await net.db.prisma.task.findUniqueOrThrow({ where: { id: x.taskId } })).status,
