@@ -21,11 +21,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { spawnProviderProcess } from "@stun/provider-native";
 import pg from "pg";
 import { percentiles } from "./stats";
-import { createBenchDatabase, startBenchServer } from "./support/load";
-import { buildMlp } from "@stun/testkit";
+import { benchRequester, createBenchDatabase, spawnBenchProviders, startBenchServer, type TaskTimes } from "./support/load";
 
 const { values } = parseArgs({ options: { tasks: { type: "string", default: "300" }, providers: { type: "string", default: "8" } } });
 const TASKS = Number(values.tasks);
@@ -35,31 +33,13 @@ const benchDb = await createBenchDatabase();
 const server = await startBenchServer(["--providers", values.providers, "--database-url", benchDb.url], { LEASE_MS: String(LEASE_MS) });
 const { url, requesterKey, providerKeys } = server.info;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-bench-stages-"));
-const providers = await Promise.all(
-  providerKeys.map((apiKey, i) =>
-    spawnProviderProcess({ server: url, apiKey, args: ["--name", `bench-${i}`, "--price", "10", "--benchmark-ms", "0", "--cache-dir", path.join(dataDir, `cache-${i}`)] }),
-  ),
-);
-const auth = { authorization: `Bearer ${requesterKey}` };
-const mlp = buildMlp({ inputSize: 64, hidden: [128], outputSize: 10, batch: 1 });
-const upload = await fetch(`${url}/api/v1/models?name=bench-mlp`, { method: "POST", headers: { ...auth, "content-type": "application/octet-stream" }, body: new Uint8Array(mlp.bytes) });
-const { id: modelId } = (await upload.json()) as { id: string };
-const x = Buffer.from(new Float32Array(64).map((_, i) => Math.sin(i)).buffer).toString("base64");
-const body = JSON.stringify({ modelId, inputs: { x: { dtype: "float32", dims: [1, 64], data: x } }, verification: { mode: "none" } });
-
-/** Wall-clock milliseconds with a fraction (Date.now()'s epoch, performance.now()'s resolution). */
-const now = () => performance.timeOrigin + performance.now();
-const seen: Array<{ id: string; sent: number; accepted: number; answered: number }> = [];
+const providers = await spawnBenchProviders(providerKeys, () => url, dataDir);
+const requester = await benchRequester(url, requesterKey);
+const seen: TaskTimes[] = [];
 for (let i = 0; i < TASKS + 50; i++) {
-  const sent = now();
-  const sub = await fetch(`${url}/api/v1/tasks`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
-  const { id } = (await sub.json()) as { id: string };
-  const accepted = now();
-  const res = await fetch(`${url}/api/v1/tasks/${id}?wait=30`, { headers: auth });
-  const t = (await res.json()) as { status: string };
-  if (t.status !== "completed") throw new Error(`task ${id} ended ${t.status}`);
+  const t = await requester.timedTask("none");
   // The first 50 warm the server (its ONNX workers start with the first canaries).
-  if (i >= 50) seen.push({ id, sent, accepted, answered: now() });
+  if (i >= 50) seen.push(t);
 }
 
 const client = new pg.Client({ connectionString: benchDb.url });

@@ -19,10 +19,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { spawnProviderProcess } from "@stun/provider-native";
 import pg from "pg";
 import { percentiles } from "./stats";
-import { benchRequester, closedLoop, createBenchDatabase, fundedRequester, startBenchServer, type Mode } from "./support/load";
+import { benchRequester, closedLoop, createBenchDatabase, fundedRequester, spawnBenchProviders, startBenchServer, type Mode } from "./support/load";
 
 const { values } = parseArgs({
   options: {
@@ -49,15 +48,7 @@ for (const n of values.instances.split(",").map(Number)) {
   const common = ["--database-url", db.url, "--redis-url", REDIS_URL, "--redis-prefix", `stun-bench-${process.pid}-${n}`, "--data-dir", shared];
   const first = await startBenchServer(["--providers", values.providers, ...common]);
   const servers = [first, ...(await Promise.all(Array.from({ length: n - 1 }, () => startBenchServer(["--no-accounts", ...common]))))];
-  const providers = await Promise.all(
-    first.info.providerKeys.map((apiKey, i) =>
-      spawnProviderProcess({
-        server: servers[i % n]!.info.url,
-        apiKey,
-        args: ["--name", `scale-${i}`, "--price", "10", "--slots", values.slots, "--benchmark-ms", "0", "--cache-dir", path.join(shared, `cache-${i}`)],
-      }),
-    ),
-  );
+  const providers = await spawnBenchProviders(first.info.providerKeys, (i) => servers[i % n]!.info.url, shared, ["--slots", values.slots]);
   const one = await benchRequester(first.info.url, first.info.requesterKey);
   // Client j: account j mod K on instance j mod N.
   const keys = [first.info.requesterKey, ...(await Promise.all(Array.from({ length: Number(values.requesters) - 1 }, () => fundedRequester(first.info.url))))];

@@ -21,10 +21,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { spawnProviderProcess } from "@stun/provider-native";
 import { percentiles } from "./stats";
 import { cpuBetween, snapshotCpu } from "./support/machine-cpu";
-import { benchRequester, closedLoop, createBenchDatabase, openLoop, startBenchServer, type Mode } from "./support/load";
+import { benchRequester, closedLoop, createBenchDatabase, openLoop, spawnBenchProviders, startBenchServer, type Mode } from "./support/load";
 
 const { values } = parseArgs({
   options: {
@@ -52,27 +51,7 @@ const benchDb = values.db === "postgres" ? await createBenchDatabase() : undefin
 const server = await startBenchServer(["--providers", values.providers, ...(benchDb ? ["--database-url", benchDb.url] : [])]);
 const { url, requesterKey, providerKeys, db } = server.info;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-bench-providers-"));
-const providers = await Promise.all(
-  providerKeys.map((apiKey, i) =>
-    spawnProviderProcess({
-      server: url,
-      apiKey,
-      args: [
-        "--name",
-        `bench-${i}`,
-        "--price",
-        "10",
-        "--slots",
-        values.slots,
-        ...(values["max-batch"] ? ["--max-batch", values["max-batch"]] : []),
-        "--benchmark-ms",
-        "0",
-        "--cache-dir",
-        path.join(dataDir, `cache-${i}`),
-      ],
-    }),
-  ),
-);
+const providers = await spawnBenchProviders(providerKeys, () => url, dataDir, ["--slots", values.slots, ...(values["max-batch"] ? ["--max-batch", values["max-batch"]] : [])]);
 const requester = await benchRequester(url, requesterKey);
 
 interface Point {

@@ -1,11 +1,12 @@
 /**
- * What the load benches share (bench/throughput.ts, bench/scale-out.ts): a bench server process
- * (bench-server.ts) driven over stdin, a PostgreSQL database of the bench's own, the tiny MLP every
- * task runs, and closed- and open-loop requesters over REST.
+ * What the load benches share (bench/throughput.ts, bench/scale-out.ts, bench/latency-stages.ts): a
+ * bench server process (bench-server.ts) driven over stdin, a PostgreSQL database of the bench's own,
+ * native providers, the tiny MLP every task runs, and closed- and open-loop requesters over REST.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { type ProviderProcess, spawnProviderProcess } from "@stun/provider-native";
 import { buildMlp } from "@stun/testkit";
 import pg from "pg";
 
@@ -91,8 +92,27 @@ export async function createBenchDatabase(adminUrl = process.env.DATABASE_URL ??
   };
 }
 
+/** One task's wall-clock instants (ms with a fraction, Date.now()'s epoch): submit sent, its 201 in, the completed result in. */
+export interface TaskTimes {
+  id: string;
+  sent: number;
+  accepted: number;
+  answered: number;
+}
+
+export interface BenchRequester {
+  modelId: string;
+  /** One task, submit → completed result (REST long-poll); its latency in ms from `t0`. */
+  oneTask(mode: Mode, t0?: number): Promise<number>;
+  /** The same task, with its instants. */
+  timedTask(mode: Mode): Promise<TaskTimes>;
+}
+
+/** Wall-clock milliseconds with a fraction (Date.now()'s epoch, performance.now()'s resolution): comparable with the database's timestamps. */
+const wallClock = () => performance.timeOrigin + performance.now();
+
 /** A requester of one server: uploads the bench MLP (64-128-10), then runs tasks submit → result. */
-export async function benchRequester(url: string, key: string, modelId?: string): Promise<{ modelId: string; oneTask(mode: Mode, t0?: number): Promise<number> }> {
+export async function benchRequester(url: string, key: string, modelId?: string): Promise<BenchRequester> {
   const auth = { authorization: `Bearer ${key}` };
   const headers = { ...auth, "content-type": "application/json" };
   if (!modelId) {
@@ -104,19 +124,41 @@ export async function benchRequester(url: string, key: string, modelId?: string)
   const x = Buffer.from(new Float32Array(64).map((_, i) => Math.sin(i)).buffer).toString("base64");
   const bodies = new Map<Mode, string>();
   const bodyOf = (mode: Mode) => bodies.get(mode) ?? bodies.set(mode, JSON.stringify({ modelId, inputs: { x: { dtype: "float32", dims: [1, 64], data: x } }, verification: { mode } })).get(mode)!;
+  const timedTask = async (mode: Mode): Promise<TaskTimes> => {
+    const sent = wallClock();
+    const sub = await fetch(`${url}/api/v1/tasks`, { method: "POST", headers, body: bodyOf(mode) });
+    if (!sub.ok) throw new Error(`submit: HTTP ${sub.status} ${await sub.text()}`);
+    const { id } = (await sub.json()) as { id: string };
+    const accepted = wallClock();
+    const res = await fetch(`${url}/api/v1/tasks/${id}?wait=30`, { headers: auth });
+    const body = (await res.json()) as { status: string };
+    if (body.status !== "completed") throw new Error(`task ${id} ended ${body.status}`);
+    return { id, sent, accepted, answered: wallClock() };
+  };
   return {
     modelId,
-    /** One task, submit → completed result (REST long-poll); its latency in ms from `t0`. */
     async oneTask(mode, t0 = performance.now()) {
-      const sub = await fetch(`${url}/api/v1/tasks`, { method: "POST", headers, body: bodyOf(mode) });
-      if (!sub.ok) throw new Error(`submit: HTTP ${sub.status} ${await sub.text()}`);
-      const { id } = (await sub.json()) as { id: string };
-      const res = await fetch(`${url}/api/v1/tasks/${id}?wait=30`, { headers: auth });
-      const body = (await res.json()) as { status: string };
-      if (body.status !== "completed") throw new Error(`task ${id} ended ${body.status}`);
+      await timedTask(mode);
       return performance.now() - t0;
     },
+    timedTask,
   };
+}
+
+/**
+ * `keys.length` native `stun-provider` processes as the load benches run them: price 10, no start-up
+ * benchmark, a model cache each under `dataDir`; provider i connects to `serverOf(i)`.
+ */
+export function spawnBenchProviders(keys: string[], serverOf: (i: number) => string, dataDir: string, args: string[] = []): Promise<ProviderProcess[]> {
+  return Promise.all(
+    keys.map((apiKey, i) =>
+      spawnProviderProcess({
+        server: serverOf(i),
+        apiKey,
+        args: ["--name", `bench-${i}`, "--price", "10", "--benchmark-ms", "0", "--cache-dir", path.join(dataDir, `cache-${i}`), ...args],
+      }),
+    ),
+  );
 }
 
 /** A new requester account on the server at `url` (local mode's faucet funds it); its API key. */
