@@ -4,6 +4,12 @@ import type { TaskStatus } from "@stun/shared";
 /** How long relayed "work available" pokes are gathered into one dispatcher pass (EventBus). */
 const REMOTE_WORK_COALESCE_MS = 10;
 
+/**
+ * Why a dispatcher pass runs: `new` work queued here, capacity freed `here`, or a poke `relayed`
+ * from another instance that left work it could not place (EventBus.workAvailable).
+ */
+export type WorkSource = "new" | "here" | "relayed";
+
 export interface TaskUpdate {
   taskId: string;
   status: TaskStatus;
@@ -35,13 +41,18 @@ export class EventBus {
     this.workPending = true;
     setTimeout(() => {
       this.workPending = false;
-      this.emitter.emit("work");
+      this.emitter.emit("work", "relayed" satisfies WorkSource);
     }, REMOTE_WORK_COALESCE_MS).unref();
   }
 
-  /** Connects a cross-instance relay: outgoing events are published through it. */
-  setRelay(relay: (channel: string, payload: string) => unknown): void {
+  /** Connects a cross-instance relay: outgoing events are published through it (undefined: none). */
+  setRelay(relay: ((channel: string, payload: string) => unknown) | undefined): void {
     this.relay = relay;
+  }
+
+  /** Whether other instances share this bus (a relay is connected). */
+  get relaying(): boolean {
+    return this.relay !== undefined;
   }
 
   /** Delivers an event that arrived from another instance. */
@@ -57,13 +68,21 @@ export class EventBus {
   }
 
   /**
-   * Work may be claimable: dispatchers run a pass. `here`: only this instance's can use it (a slot
-   * of a provider connected here came free, a provider registered here) — not relayed, so other
-   * instances do not run claim passes that find nothing.
+   * Work may be claimable: this instance's dispatcher runs a pass.
+   * - `new` (a submit, a re-queue, replicas wanted): work this instance queued. Its own dispatcher
+   *   tries first and relays the poke to the other instances only when its pass leaves queued work
+   *   its providers could not take (Dispatcher, `relayWork`): N instances do not each run a claim
+   *   pass per task, most finding nothing.
+   * - `here` (a slot of a provider connected here came free, a provider registered or re-priced):
+   *   only this instance can use it; never relayed.
    */
-  workAvailable(where: "everywhere" | "here" = "everywhere"): void {
-    this.emitter.emit("work");
-    if (where === "everywhere") this.relay?.("work", "");
+  workAvailable(where: "new" | "here" = "new"): void {
+    this.emitter.emit("work", where satisfies WorkSource);
+  }
+
+  /** Tells the other instances' dispatchers there is queued work this instance could not place. */
+  relayWork(): void {
+    this.relay?.("work", "");
   }
 
   /**
@@ -87,7 +106,7 @@ export class EventBus {
     return () => this.emitter.off("task", listener);
   }
 
-  onWork(listener: () => void): () => void {
+  onWork(listener: (source: WorkSource) => void): () => void {
     this.emitter.on("work", listener);
     return () => this.emitter.off("work", listener);
   }

@@ -37,6 +37,12 @@ export function createMetrics() {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    dispatchClaims: new Counter({
+      name: "stun_dispatch_claims_total",
+      help: "The dispatcher's claim transactions by what they found: placed (some work handed out), unplaced (queued work none of this instance's providers could take now), empty (no queued work); and its probes of a queue last seen empty: probed (work found, a claim follows), skipped (still empty, no claim)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
     providersOnline: new Gauge({ name: "stun_providers_online", help: "Providers connected to this instance", registers: [registry] }),
     chainConservationMismatches: new Gauge({
       name: "stun_chain_conservation_mismatches",

@@ -9,15 +9,19 @@ function relayed(bus: EventBus): string[] {
 }
 
 describe("event bus: work pokes across instances", () => {
-  it("relays work others can claim, keeps a slot freed here to this instance", () => {
+  it("keeps new work and freed slots to this instance; relays only what its dispatcher hands on", () => {
     const bus = new EventBus();
     const sent = relayed(bus);
-    let heard = 0;
-    bus.onWork(() => heard++);
+    const heard: string[] = [];
+    bus.onWork((source) => heard.push(source));
     bus.workAvailable();
     bus.workAvailable("here");
-    expect(heard).toBe(2);
+    expect(heard).toEqual(["new", "here"]);
+    expect(sent).toEqual([]);
+    // The dispatcher's pass left work it could not place.
+    bus.relayWork();
     expect(sent).toEqual(["work"]);
+    expect(heard).toEqual(["new", "here"]);
   });
 
   afterEach(() => {
@@ -28,7 +32,10 @@ describe("event bus: work pokes across instances", () => {
     vi.useFakeTimers();
     const bus = new EventBus();
     let heard = 0;
-    bus.onWork(() => heard++);
+    bus.onWork((source) => {
+      expect(source).toBe("relayed");
+      heard++;
+    });
     for (let i = 0; i < 20; i++) bus.receive("work", "");
     expect(heard).toBe(0);
     vi.runAllTimers();

@@ -546,9 +546,9 @@ function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
   if (o.corrected) app.bus.taskUpdated({ taskId: o.corrected, status: "completed" });
   if (o.announce === "completed" || o.announce === "failed") app.metrics.tasksFinished.inc({ status: o.announce });
   if (o.latencyMs !== undefined) app.metrics.taskLatency.observe(o.latencyMs / 1000);
-  // The provider's slot came free here; other instances have new work only when the task wants
-  // more executions (replicas, a tie-breaker, a retry).
-  app.bus.workAvailable(o.announce === "verifying" || o.announce === "queued" ? "everywhere" : "here");
+  // The provider's slot came free here; the task has new work only when it wants more executions
+  // (replicas, a tie-breaker, a retry), which other instances hear of if this one cannot place it.
+  app.bus.workAvailable(o.announce === "verifying" || o.announce === "queued" ? "new" : "here");
 }
 
 /** The provider could not run the assignment: the execution is lost and the task re-queued. */

@@ -1,5 +1,6 @@
 import { PROVIDER_EVENTS, deserializeTensorMap, priceFor, type Assign, type AssignAck, type MatchRequest, type Requirements } from "@stun/shared";
 import type { AppContext } from "../context";
+import type { WorkSource } from "../events";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { Prisma } from "../db/generated/client";
@@ -94,16 +95,25 @@ export class Dispatcher {
   private running = false;
   private again = false;
   private stopped = false;
+  /** A pass asked for by `new` work queued here: what it cannot place is relayed to the other instances. */
+  private relayLeft = false;
+  /**
+   * The last claim left no queued work and none was announced since: on a lone instance a pass for
+   * freed capacity (or the timer) first asks whether any exists, one statement instead of a claim
+   * transaction (after each result of a sequential requester, say). With several instances the
+   * others' queued work is not announced here, so the question would mostly be answered yes.
+   */
+  private queueSeenEmpty = false;
   private readonly offs: Array<() => void> = [];
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly app: AppContext) {}
 
   start(intervalMs = 500): void {
-    this.offs.push(this.app.bus.onWork(() => this.poke()));
-    this.timer = setInterval(() => this.poke(), intervalMs);
+    this.offs.push(this.app.bus.onWork((source) => this.poke(source)));
+    this.timer = setInterval(() => this.poke("timer"), intervalMs);
     this.timer.unref();
-    this.poke();
+    this.poke("new");
   }
 
   async stop(): Promise<void> {
@@ -113,8 +123,11 @@ export class Dispatcher {
     while (this.running) await new Promise((r) => setTimeout(r, 5));
   }
 
-  poke(): void {
+  /** Runs a pass now, or again after the running one (`source`: why; WorkSource, or the backstop timer). */
+  poke(source: WorkSource | "timer" = "new"): void {
     if (this.stopped) return;
+    if (source === "new" || source === "relayed") this.queueSeenEmpty = false;
+    if (source === "new") this.relayLeft = true;
     if (this.running) {
       this.again = true;
       return;
@@ -128,10 +141,15 @@ export class Dispatcher {
       let conflicts = 0;
       do {
         this.again = false;
+        const relay = this.relayLeft;
+        this.relayLeft = false;
         try {
-          await this.pass();
+          // Work queued here that this instance cannot place (no free slot, no eligible provider
+          // connected here) is the other instances' to try: only then are they poked.
+          if ((await this.pass()) && relay) this.app.bus.relayWork();
           conflicts = 0;
         } catch (e) {
+          this.relayLeft ||= relay;
           // A claim that PostgreSQL aborted for a deadlock with a result batch (it share-locks the
           // candidates' accounts, a batch locks them in its units' order) runs again at once, after
           // a short random pause, instead of waiting for the next poke or tick.
@@ -147,20 +165,42 @@ export class Dispatcher {
     }
   }
 
-  /** One pass over the queue, page by page, until local capacity or the queue runs out. */
-  private async pass(): Promise<void> {
+  /**
+   * One pass over the queue, page by page, until local capacity or the queue runs out. True when it
+   * may leave queued work behind: executions it could not place, or no free slot here to try.
+   */
+  private async pass(): Promise<boolean> {
+    if (this.app.providers.freeSlots() === 0) return true;
+    if (this.queueSeenEmpty && !this.app.bus.relaying && !(await this.anyQueued())) return false;
     const seen: string[] = [];
-    for (let page = 0; page < MAX_PAGES && this.app.providers.freeSlots() > 0 && !this.stopped; page++) {
-      const { rows, dispatches } = await this.claimPage(seen);
-      for (const d of dispatches) void this.send(d);
-      if (rows < PAGE) break;
+    let left = false;
+    for (let page = 0; page < MAX_PAGES && !this.stopped; page++) {
+      if (this.app.providers.freeSlots() === 0) return true;
+      const claimed = await this.claimPage(seen);
+      for (const d of claimed.dispatches) void this.send(d);
+      left ||= claimed.left;
+      // Nothing queued beyond what this claim placed in full, as of its snapshot: a task queued
+      // after it pokes with `new`, which clears this (and runs the loop again if it came meanwhile).
+      if (page === 0) this.queueSeenEmpty = claimed.rows < PAGE && !claimed.left;
+      if (claimed.rows < PAGE) return left;
     }
+    return true;
   }
 
-  private async claimPage(seen: string[]): Promise<{ rows: number; dispatches: Dispatch[] }> {
+  /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */
+  private async anyQueued(): Promise<boolean> {
+    const [row] = await this.app.db.prisma.$queryRaw<Array<{ any: boolean }>>`
+      SELECT EXISTS (SELECT 1 FROM "Task" t WHERE t.dispatched < t.wanted AND t.status IN ('queued', 'assigned', 'running', 'verifying')) AS any`;
+    this.app.metrics.dispatchClaims.inc({ outcome: row?.any ? "probed" : "skipped" });
+    return row?.any === true;
+  }
+
+  /** A page of the queue claimed and placed; `left`: some claimed task wants executions this page did not place. */
+  private async claimPage(seen: string[]): Promise<{ rows: number; dispatches: Dispatch[]; left: boolean }> {
     const { db, providers } = this.app;
     const reserved: Dispatch[] = [];
     let rowCount = 0;
+    let left = false;
     try {
       await db.prisma.$transaction(async (tx) => {
         // `set_config(…, true)`: the rest of this transaction's statements (the candidates' facts,
@@ -182,9 +222,13 @@ export class Dispatcher {
         rowCount = rows.length;
         for (const row of rows) {
           seen.push(row.id);
-          if (providers.freeSlots() === 0) break;
+          if (providers.freeSlots() === 0) {
+            left = true;
+            break;
+          }
           const placement = await this.plan(tx, row);
           if (placement) await this.apply(tx, row, placement, reserved);
+          if ((placement?.decided?.wanted ?? row.wanted) - row.dispatched > (placement?.picks.length ?? 0)) left = true;
         }
       });
     } catch (e) {
@@ -192,7 +236,8 @@ export class Dispatcher {
       throw e;
     }
     for (const d of reserved) if (d.row.status === "queued") this.app.bus.taskUpdated({ taskId: d.taskId, status: "assigned" });
-    return { rows: rowCount, dispatches: reserved };
+    this.app.metrics.dispatchClaims.inc({ outcome: reserved.length ? "placed" : rowCount ? "unplaced" : "empty" });
+    return { rows: rowCount, dispatches: reserved, left };
   }
 
   /**

@@ -1,0 +1,91 @@
+import { buildMlp } from "@stun/testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { api, runTask, toJsonTensor, uploadModel, waitTask } from "../support/api";
+import { describeDb } from "../support/database";
+import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
+
+const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 2 });
+const x = toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer) });
+
+/**
+ * With several instances, work queued on one is announced to the others only when that one cannot
+ * place it (no free slot, no eligible provider here): N instances do not each run a claim
+ * transaction per task. A lone instance that saw its queue drained pays one probe statement, not a
+ * claim transaction, for freed capacity.
+ */
+describeDb("dispatcher: the other instances hear only of work this one cannot place", () => {
+  let net: TestNetwork;
+  let modelId: string;
+  /** The "work available" pokes this instance published to the others (its relay, as Redis would carry them). */
+  const relayed: string[] = [];
+
+  beforeAll(async () => {
+    net = await startTestNetwork({ providers: 1 });
+    modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
+  });
+  afterAll(() => net?.close());
+  // As if another instance shared the bus (Redis would carry what the relay is handed).
+  beforeEach(() => {
+    relayed.length = 0;
+    net.server.app.bus.setRelay((channel) => {
+      if (channel === "work") relayed.push(channel);
+    });
+  });
+  afterEach(() => net.server.app.bus.setRelay(undefined));
+
+  const readsBy = async (outcome: string) => (await net.server.app.metrics.dispatchClaims.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  const submit = async (body: Record<string, unknown> = {}) => {
+    const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: { x }, verification: { mode: "none" }, ...body } });
+    expect(sub.status).toBe(202);
+    return sub.body.id as string;
+  };
+
+  it("places a task its own provider can take without poking the other instances", async () => {
+    for (let i = 0; i < 3; i++) expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    expect(relayed).toEqual([]);
+  });
+
+  it("pokes the other instances for a task none of its providers can take, once, and never passes a relayed poke on", async () => {
+    // Browser providers only: the native provider here cannot take it.
+    const id = await submit({ requirements: { kind: "browser" }, deadlineSeconds: 2 });
+    await eventually(async () => relayed.length >= 1, 10_000, "a relayed poke");
+    // Another instance's poke runs a pass here too, and this one finds the task unplaceable as well.
+    const unplaced = await readsBy("unplaced");
+    net.server.app.bus.receive("work", "");
+    await eventually(async () => (await readsBy("unplaced")) > unplaced, 10_000, "the relayed pass");
+    expect(relayed).toEqual(["work"]);
+    expect((await waitTask(net.url, net.apiKey, id, 10)).status).toBe("expired");
+  });
+
+  it("relays a task queued while its only provider's slot is taken", async () => {
+    const app = net.server.app;
+    const [provider] = app.providers.list();
+    expect(provider).toBeDefined();
+    // The slot held as a running execution would hold it.
+    app.providers.reserve(provider!.id, "asg_held", { taskId: "task_held", modelId });
+    try {
+      const id = await submit();
+      await eventually(async () => relayed.length >= 1, 10_000, "a relayed poke");
+      app.providers.free(provider!.id, "asg_held");
+      app.bus.workAvailable("here");
+      expect((await waitTask(net.url, net.apiKey, id, 20)).status).toBe("completed");
+    } finally {
+      app.providers.free(provider!.id, "asg_held");
+    }
+    expect(relayed).toEqual(["work"]);
+  });
+
+  it("alone, once the queue is drained, freed capacity is a probe that finds nothing, not a claim transaction", async () => {
+    net.server.app.bus.setRelay(undefined);
+    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    const before = { skipped: await readsBy("skipped"), empty: await readsBy("empty"), placed: await readsBy("placed") };
+    for (let i = 0; i < 3; i++) {
+      net.server.app.bus.workAvailable("here");
+      await eventually(async () => (await readsBy("skipped")) >= before.skipped + i + 1, 10_000, "a probe");
+    }
+    expect(await readsBy("empty")).toBe(before.empty);
+    // New work is claimed at once, without a probe first.
+    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    expect(await readsBy("placed")).toBeGreaterThan(before.placed);
+  });
+});
