@@ -12,7 +12,8 @@
  * This machine has 2 cores: N instances share them, so tasks/s cannot grow with N here; CPU per
  * task is what shows whether an instance costs more work per task as the network grows.
  *
- *   npx tsx bench/scale-out.ts [--instances 1,2,3] [--providers 6] [--slots 2] [--clients 24] [--requesters 1] [--seconds 10] [--mode none]
+ *   npx tsx bench/scale-out.ts [--instances 1,2,3] [--providers 6] [--slots 2] [--clients 24] [--requesters 1] [--seconds 10] [--mode none] [--cpu-prof DIR]
+ * `--cpu-prof DIR`: each instance's CPU profile of each point (bench/support/profile-summary.ts reads them).
  * Instances share blobs through BLOB_STORE when set (e.g. BLOB_STORE=postgres), else one data directory.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     requesters: { type: "string", default: "1" },
     seconds: { type: "string", default: "10" },
     mode: { type: "string", default: "none" },
+    "cpu-prof": { type: "string" },
   },
 });
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -53,7 +55,9 @@ for (const n of values.instances.split(",").map(Number)) {
   // Client j: account j mod K on instance j mod N.
   const keys = [first.info.requesterKey, ...(await Promise.all(Array.from({ length: Number(values.requesters) - 1 }, () => fundedRequester(first.info.url))))];
   const requesters = await Promise.all(Array.from({ length: Math.max(n, keys.length) }, (_, j) => benchRequester(servers[j % n]!.info.url, keys[j % keys.length]!, one.modelId)));
-  for (let i = 0; i < 30; i++) await requesters[i % requesters.length]!.oneTask(mode);
+  // Warm-up at the full load: every provider fetches and loads the model on its first task (hundreds
+  // of ms), which sequential warm-up tasks (one provider's) left to the measured window's tail.
+  await closedLoop(clients, 3, (c) => requesters[c % requesters.length]!.oneTask(mode));
 
   const stats = new pg.Client({ connectionString: db.url });
   await stats.connect();
@@ -69,9 +73,10 @@ for (const n of values.instances.split(",").map(Number)) {
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  await Promise.all(servers.map((s) => s.start()));
+  const profileDir = values["cpu-prof"] ? path.resolve(values["cpu-prof"]) : undefined;
+  await Promise.all(servers.map((s) => s.start(profileDir !== undefined)));
   const { ms, secs } = await closedLoop(clients, Number(values.seconds), (c) => requesters[c % requesters.length]!.oneTask(mode));
-  const windows = await Promise.all(servers.map((s) => s.stop()));
+  const windows = await Promise.all(servers.map((s, i) => s.stop(profileDir && path.join(profileDir, `instances-${n}-server-${i}.cpuprofile`))));
   sampling = false;
   await sampler;
   // pg_stat_database is updated when a backend reports; give the last ones a moment.
@@ -85,7 +90,9 @@ for (const n of values.instances.split(",").map(Number)) {
   console.log(
     `${String(n)} instance${n === 1 ? " " : "s"}  n=${String(ms.length).padStart(5)}  ${(ms.length / secs).toFixed(1).padStart(6)} tasks/s  p50 ${p.p50.toFixed(1).padStart(6)} ms  p99 ${p.p99.toFixed(1).padStart(6)} ms` +
       `  server CPU ${cpu.toFixed(2)} ms/task (${((100 * cpu) / base.cpu).toFixed(0)}% of 1 instance; per instance ${windows.map((w) => (w.cpuMs / ms.length).toFixed(2)).join(" / ")})` +
-      `  ${(xacts / ms.length).toFixed(2)} transactions/task, ${(waiting / lockSamples).toFixed(2)} lock waiters on average`,
+      `  ${(xacts / ms.length).toFixed(2)} transactions/task, ${(waiting / lockSamples).toFixed(2)} lock waiters on average` +
+      `  ${(windows.reduce((s, w) => s + w.groupCommit.batches, 0) / ms.length).toFixed(2)} group-commit batches/task` +
+      `  claims/task: ${["placed", "unplaced", "empty", "probed", "skipped"].map((o) => `${o} ${(windows.reduce((s, w) => s + (w.claims[o] ?? 0), 0) / ms.length).toFixed(2)}`).join(", ")}`,
   );
 
   await Promise.all(providers.map((pr) => pr.stop(5000)));

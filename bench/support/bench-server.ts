@@ -5,9 +5,12 @@
  * accounts, funded and staked. Prints `BENCH {url, requesterKey, providerKeys}` on stdout
  * when ready. Then it takes commands on stdin, one per line, and answers with a `BENCH {…}` line:
  *   `start [profile]` — begin a measured window: counters reset (and the CPU profiler on, node:inspector);
- *   `stop [FILE]` — end it: `{ cpuMs, statements, transactions }` (this process's user+system CPU; on
- *                   PGlite every statement and transaction the server ran), the profile written to FILE.
- * SIGTERM closes it.
+ *   `stop [FILE]` — end it: `{ cpuMs, groupCommit, claims, statements, transactions }` (this process's
+ *                   user+system CPU, the group commit's batches, the dispatcher's claim transactions by
+ *                   outcome; on PGlite every statement and transaction the server ran), the profile
+ *                   written to FILE.
+ * SIGTERM closes it. With BENCH_STALLS=1 it prints each event-loop stall over 60 ms to stderr
+ * (`STALL <ms> ending <time>`): whether a latency tail is the server's own loop.
  *
  *   node --import tsx bench/support/bench-server.ts --providers 8
  */
@@ -111,9 +114,19 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+if (process.env.BENCH_STALLS) {
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 60) process.stderr.write(`STALL ${(now - last).toFixed(0)} ms ending ${new Date().toISOString()} heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
+    last = now;
+  }, 10).unref();
+}
 const session = new Session();
 session.connect();
-let window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } } };
+/** The dispatcher's claim transactions so far, by outcome (placed, unplaced, empty). */
+const claimsByOutcome = async (): Promise<Record<string, number>> => Object.fromEntries((await server.app.metrics.dispatchClaims.get()).values.map((v) => [String(v.labels.outcome), v.value]));
+let window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } }, claims: await claimsByOutcome() };
 let profiling = false;
 for await (const line of createInterface({ input: process.stdin })) {
   const [command, arg] = line.trim().split(/\s+/);
@@ -126,7 +139,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     }
     counts.statements = 0;
     counts.transactions = 0;
-    window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } } };
+    window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } }, claims: await claimsByOutcome() };
   } else if (command === "stop") {
     const cpu = process.cpuUsage(window.cpu);
     if (profiling && arg) writeFileSync(arg, JSON.stringify((await session.post("Profiler.stop")).profile));
@@ -142,7 +155,9 @@ for await (const line of createInterface({ input: process.stdin })) {
           .filter(([, n]) => n !== 0),
       ),
     };
-    process.stdout.write(`BENCH ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, groupCommit, ...(db ? counts : {}) })}\n`);
+    const now = await claimsByOutcome();
+    const claims = Object.fromEntries(Object.entries(now).map(([k, n]) => [k, n - (window.claims[k] ?? 0)]));
+    process.stdout.write(`BENCH ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, groupCommit, claims, ...(db ? counts : {}) })}\n`);
   }
 }
 
