@@ -75,9 +75,12 @@ const { rows: other } = await client.query<{ status: string; errorCode: string |
 await client.end();
 const byId = new Map(rows.map((r) => [r.id, r]));
 const stages: Record<string, number[]> = { submit: [], hold: [], dispatch: [], execute: [], settle: [], answer: [], total: [] };
+/** The tasks the stages hold, in their order (a task without its rows is left out of both). */
+const measured: TaskTimes[] = [];
 for (const s of seen) {
   const r = byId.get(s.id);
   if (!r) continue;
+  measured.push(s);
   stages.submit!.push(Number(r.created) - s.sent);
   stages.hold!.push(s.accepted - Number(r.created));
   stages.dispatch!.push(Number(r.dispatched) - Number(r.created));
@@ -95,11 +98,11 @@ if (Number(values.worst) > 0) {
     .total!.map((t, i) => [t, i] as const)
     .sort((a, b) => b[0] - a[0])
     .slice(0, Number(values.worst));
-  const t0 = Math.min(...seen.map((x) => x.sent));
+  const t0 = Math.min(...measured.map((x) => x.sent));
   for (const [, i] of order)
     console.log(
       "worst",
-      `at ${(seen[i]!.sent - t0).toFixed(0)}`,
+      `at ${(measured[i]!.sent - t0).toFixed(0)}`,
       Object.entries(stages)
         .map(([n, v]) => `${n} ${v[i]!.toFixed(0)}`)
         .join(" "),

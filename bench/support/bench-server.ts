@@ -124,7 +124,7 @@ if (process.env.BENCH_STALLS) {
 }
 const session = new Session();
 session.connect();
-/** The dispatcher's claim transactions so far, by outcome (placed, unplaced, empty). */
+/** The dispatcher's claims and probes so far, by outcome (stun_dispatch_claims_total). */
 const claimsByOutcome = async (): Promise<Record<string, number>> => Object.fromEntries((await server.app.metrics.dispatchClaims.get()).values.map((v) => [String(v.labels.outcome), v.value]));
 let window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } }, claims: await claimsByOutcome() };
 let profiling = false;

@@ -35,6 +35,8 @@ import type { ReadyZkModel } from "../zk/ready-model";
 
 const PAGE = 64;
 const MAX_PAGES = 16;
+/** A task that wants an execution: what a claim takes, and what a probe of the queue looks for. */
+const WANTS_EXECUTION = Prisma.sql`t.dispatched < t.wanted AND t.status IN ('queued', 'assigned', 'running', 'verifying')`;
 const ACK_TIMEOUT_MS = 10_000;
 /** How long a provider that answered BUSY is left out of matching. */
 const BUSY_BACKOFF_MS = 1000;
@@ -190,7 +192,7 @@ export class Dispatcher {
   /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */
   private async anyQueued(): Promise<boolean> {
     const [row] = await this.app.db.prisma.$queryRaw<Array<{ any: boolean }>>`
-      SELECT EXISTS (SELECT 1 FROM "Task" t WHERE t.dispatched < t.wanted AND t.status IN ('queued', 'assigned', 'running', 'verifying')) AS any`;
+      SELECT EXISTS (SELECT 1 FROM "Task" t WHERE ${WANTS_EXECUTION}) AS any`;
     this.app.metrics.dispatchClaims.inc({ outcome: row?.any ? "probed" : "skipped" });
     return row?.any === true;
   }
@@ -213,8 +215,7 @@ export class Dispatcher {
                  t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize", m.calibration,
                  set_config('plan_cache_mode', 'force_generic_plan', true) AS "planCacheMode"
           FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
-          WHERE t.dispatched < t.wanted
-            AND t.status IN ('queued', 'assigned', 'running', 'verifying')
+          WHERE ${WANTS_EXECUTION}
             AND NOT (t.id = ANY(${seen}::text[]))
           ORDER BY t.priority DESC, t."createdAt" ASC, t.id ASC
           LIMIT ${PAGE}
