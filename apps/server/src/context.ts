@@ -15,6 +15,7 @@ import type { RateLimits } from "./limits/rate-limits";
 import type { SiweNonceStore } from "./auth/siwe-nonces";
 import type { PayoutRails } from "./payout-rails";
 import type { OnnxWorkerPool } from "./onnx/worker-pool";
+import type { Tx } from "./db/database";
 
 /**
  * Models' zkML circuits (zk/zk-models.ts ZkModels, one per instance). An interface here, so that
@@ -34,6 +35,33 @@ export interface ZkCircuits {
   start(model: ModelRow): void;
   /** Fails the model's open zk tasks (refunded) after its build failed. */
   failQueued(modelId: string, why: string): Promise<void>;
+}
+
+/** A task a submit queues, as the dispatcher's claim reads it: its first dispatch. */
+export interface SubmittedTask {
+  id: string;
+  kind: string;
+  requirements: unknown;
+  verification: unknown;
+  maxPrice: bigint;
+  wanted: number;
+  inputSha256: string;
+  modelId: string;
+  modelSha256: string;
+  modelSize: number;
+  calibration: unknown;
+}
+
+/** What a submit's transaction placed, sent once it committed; `left`: executions it wants that nobody took. */
+export interface PlacedAtSubmit {
+  readonly left: boolean;
+}
+
+/** The dispatcher as a submit sees it: a task placed inside the submit's transaction when nothing else waits (scheduler/dispatcher.ts). */
+export interface SubmitPlacer {
+  placeAtSubmit(tx: Tx, task: SubmittedTask): Promise<PlacedAtSubmit | undefined>;
+  undo(placed: PlacedAtSubmit): void;
+  sendPlaced(placed: PlacedAtSubmit): void;
 }
 
 /** Which server instances are alive (scheduler/instance-presence.ts), with several instances on Redis. */
@@ -56,6 +84,8 @@ export interface AppContext {
   onnx: OnnxWorkerPool;
   /** Models' zkML circuits for verification mode zk (apps/server/src/zk). */
   zk: ZkCircuits;
+  /** The dispatcher, once started: a submit may place its task at once (SubmitPlacer). */
+  placer?: SubmitPlacer;
   /** The chain adapter when CHAIN is set (apps/server/src/chain), else undefined. */
   chain?: ChainPort;
   /** Request, nonce and connection limits (apps/server/src/limits). */

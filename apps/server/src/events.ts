@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { TaskStatus } from "@stun/shared";
+import { RecentTaskStatuses } from "./recent-task-statuses";
 
 /** How long relayed "work available" pokes are gathered into one dispatcher pass (EventBus). */
 const REMOTE_WORK_COALESCE_MS = 10;
@@ -25,9 +26,13 @@ export interface TaskUpdate {
 export class EventBus {
   private readonly emitter = new EventEmitter();
   private relay?: (channel: string, payload: string) => unknown;
+  /** What was announced of the tasks submitted in the last seconds (a long-poll's first read, skipped). */
+  readonly recent = new RecentTaskStatuses();
 
   constructor() {
     this.emitter.setMaxListeners(0);
+    // First of the listeners: a waiter woken by an update finds it recorded.
+    this.onTask((u) => this.recent.heard(u));
   }
 
   /**

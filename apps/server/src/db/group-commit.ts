@@ -74,10 +74,26 @@ export class GroupCommit {
     void this.drain();
   }
 
+  /**
+   * Units in the batch now committing and queued for the next: 1 while a lone unit runs. Work a
+   * unit may do or leave to others (a submit placing its task) is best done only then: the
+   * batch is serial, and what one unit adds, every unit behind it waits for.
+   */
+  get pending(): number {
+    return this.inFlight + this.queue.length;
+  }
+
+  private inFlight = 0;
+
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.inFlight = batch.length;
+        await this.commit(batch);
+      }
     } finally {
+      this.inFlight = 0;
       this.running = false;
       this.kick();
     }

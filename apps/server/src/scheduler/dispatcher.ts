@@ -1,5 +1,5 @@
 import { PROVIDER_EVENTS, deserializeTensorMap, priceFor, type Assign, type AssignAck, type MatchRequest, type Requirements } from "@stun/shared";
-import type { AppContext } from "../context";
+import type { AppContext, PlacedAtSubmit, SubmitPlacer, SubmittedTask } from "../context";
 import type { WorkSource } from "../events";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
@@ -45,24 +45,19 @@ const EXTRA_CANDIDATES = 3;
 /** Deadlocked claim passes run again at once, up to this many times in a row. */
 const PASS_CONFLICT_ATTEMPTS = 5;
 
-interface ClaimRow {
-  id: string;
-  kind: string;
+/** A claimed task: what a submit knows of it (SubmittedTask), and where it stands. */
+interface ClaimRow extends SubmittedTask {
   status: string;
-  requirements: unknown;
-  verification: unknown;
-  maxPrice: bigint;
-  wanted: number;
   dispatched: number;
   attempts: number;
-  inputSha256: string;
-  modelId: string;
-  modelSha256: string;
-  modelSize: number;
-  calibration: unknown;
 }
 
 type Candidate = PlanCandidate<LocalProvider>;
+
+/** What a submit's transaction placed (Dispatcher.placeAtSubmit): sent once that transaction committed. */
+interface Placed extends PlacedAtSubmit {
+  dispatches: Dispatch[];
+}
 
 /** A claimed task's plan for this pass: who runs it now, and the decided verification of a first dispatch. */
 interface Placement {
@@ -93,7 +88,7 @@ interface Dispatch {
  * database with FOR UPDATE SKIP LOCKED (several instances never hand out the same execution);
  * assignments are committed before any provider hears of them.
  */
-export class Dispatcher {
+export class Dispatcher implements SubmitPlacer {
   private running = false;
   private again = false;
   private stopped = false;
@@ -106,6 +101,8 @@ export class Dispatcher {
    * others' queued work is not announced here, so the question would mostly be answered yes.
    */
   private queueSeenEmpty = false;
+  /** A submit's transaction is placing its task (placeAtSubmit): passes wait, so no slot is handed out twice. */
+  private placing = false;
   private readonly offs: Array<() => void> = [];
   private timer?: NodeJS.Timeout;
 
@@ -122,7 +119,7 @@ export class Dispatcher {
     this.stopped = true;
     clearInterval(this.timer);
     for (const off of this.offs) off();
-    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    while (this.running || this.placing) await new Promise((r) => setTimeout(r, 5));
   }
 
   /** Runs a pass now, or again after the running one (`source`: why; WorkSource, or the backstop timer). */
@@ -130,7 +127,7 @@ export class Dispatcher {
     if (this.stopped) return;
     if (source === "new" || source === "relayed") this.queueSeenEmpty = false;
     if (source === "new") this.relayLeft = true;
-    if (this.running) {
+    if (this.running || this.placing) {
       this.again = true;
       return;
     }
@@ -187,6 +184,55 @@ export class Dispatcher {
       if (claimed.rows < PAGE) return left;
     }
     return true;
+  }
+
+  /**
+   * A task placed inside its submit's own transaction, when nothing else waits for this instance's
+   * providers: it is alone (no relay: no other instance's queue to be fair to), its last claim
+   * left the queue empty, no pass is running and a slot is free — and the submit is the only unit
+   * of its group commit (under load the serial batch is the bottleneck, and a pass places a page of
+   * tasks in one claim of its own, beside the batch). One transaction and one
+   * announcement fewer per task than queueing it for a pass (the claim's BEGIN, claiming SELECT and
+   * COMMIT); the same plan (`plan`, `apply`). Undefined: queue it (the caller pokes a pass).
+   *
+   * The slots are reserved before the submit's transaction commits: a run of the unit that rolled
+   * back gives them back with `undo`; once it committed, `sendPlaced` announces and sends.
+   */
+  async placeAtSubmit(tx: Tx, task: SubmittedTask): Promise<Placed | undefined> {
+    const { bus, commits, providers } = this.app;
+    if (this.stopped || this.running || this.placing || !this.queueSeenEmpty || bus.relaying || commits.pending > 1 || providers.freeSlots() === 0) return undefined;
+    const row: ClaimRow = { ...task, status: "queued", dispatched: 0, attempts: 0 };
+    const reserved: Dispatch[] = [];
+    let placement: Placement | undefined;
+    this.placing = true;
+    try {
+      placement = await this.plan(tx, row);
+      if (placement) await this.apply(tx, row, placement, reserved);
+    } catch (e) {
+      this.undo({ dispatches: reserved, left: true });
+      throw e;
+    } finally {
+      this.placing = false;
+      // A poke that came meanwhile runs its pass now.
+      if (this.again && !this.running) this.poke("here");
+    }
+    const left = (placement?.decided?.wanted ?? row.wanted) > reserved.length;
+    // What it could not place waits in the queue: the next submits queue behind it.
+    if (left) this.queueSeenEmpty = false;
+    this.app.metrics.dispatchClaims.inc({ outcome: reserved.length ? "submit" : "unplaced" });
+    return { dispatches: reserved, left };
+  }
+
+  /** Gives back the slots of a placement whose transaction rolled back. */
+  undo(placed: Placed): void {
+    for (const d of placed.dispatches) this.app.providers.free(d.provider.id, d.assignmentId);
+  }
+
+  /** After the submit's transaction committed: its assignments announced and sent. */
+  sendPlaced(placed: Placed): void {
+    const [first] = placed.dispatches;
+    if (first) this.app.bus.taskUpdated({ taskId: first.taskId, status: "assigned" });
+    for (const d of placed.dispatches) void this.send(d);
   }
 
   /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */

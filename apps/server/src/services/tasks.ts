@@ -13,7 +13,7 @@ import {
   type TensorInfo,
   type VerificationRequest,
 } from "@stun/shared";
-import type { AppContext } from "../context";
+import type { AppContext, PlacedAtSubmit } from "../context";
 import { newId } from "../ids";
 import { hold } from "../ledger";
 import { maybeInjectCanary } from "../qa/canaries";
@@ -123,19 +123,48 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
            ${JSON.stringify(body.requirements ?? {})}::jsonb, ${price}, ${held}, ${verification.replicas},
            ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)}
     FROM (SELECT ${pinLock(inputSha256)}) AS pin`;
-  await app.commits.run(async (tx) => {
-    const also = { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] };
-    if (escrowLink) await linkEscrow(tx, { ...escrowLink, taskId: id, held }, also);
-    else await hold(tx, requesterId, held, id, also);
-    if (!inlineInput) await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
-  });
+  // With nothing else waiting for this instance's providers, the same transaction places the task
+  // (Dispatcher.placeAtSubmit): no claim transaction of its own. Not a sealed or zk task (their
+  // providers and circuits are the queue's to wait for), nor one of a model not calibrated yet.
+  const placer = !sealed && verification.mode !== "zk" && model.calibration != null ? app.placer : undefined;
+  let placed: PlacedAtSubmit | undefined;
+  const giveBack = () => {
+    if (placed) placer?.undo(placed);
+    placed = undefined;
+  };
+  try {
+    await app.commits.run(async (tx) => {
+      giveBack(); // an earlier run of this unit rolled back (group commit runs it again)
+      const also = { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] };
+      if (escrowLink) await linkEscrow(tx, { ...escrowLink, taskId: id, held }, also);
+      else await hold(tx, requesterId, held, id, also);
+      if (!inlineInput) await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
+      placed = await placer?.placeAtSubmit(tx, {
+        id,
+        kind: "user",
+        requirements: body.requirements ?? {},
+        verification,
+        maxPrice: price,
+        wanted: verification.replicas,
+        inputSha256,
+        modelId: model.id,
+        modelSha256: model.sha256,
+        modelSize: model.sizeBytes,
+        calibration: model.calibration,
+      });
+    });
+  } catch (e) {
+    giveBack();
+    throw e;
+  }
   app.metrics.tasksSubmitted.inc();
   // After this request is answered: making a canary (a reference run, two blobs, a transaction)
   // must not delay the submit it follows.
   // (A sealed task's ciphertext can feed no canary: only its provider's key opens it.)
   if (!sealed) setImmediate(() => void maybeInjectCanary(app, model, id));
   app.bus.taskUpdated({ taskId: id, status: "queued", requesterId });
-  app.bus.workAvailable();
+  if (placed) placer?.sendPlaced(placed);
+  if (!placed || placed.left) app.bus.workAvailable();
   // The model's circuit build may have failed while this task was being stored (after the build
   // had already failed the model's open zk tasks): then this one fails too, now.
   const unbuildable = verification.mode === "zk" ? app.zk.failure(model.id) : undefined;
@@ -187,8 +216,12 @@ export async function getTask(app: AppContext, requesterId: string, id: string, 
   if (waitSeconds <= 0) return toTaskView(app, await loadOwnTask(app, requesterId, id));
   const watch = app.bus.watchTask(id, waitSeconds * 1000, isTerminalStatus);
   try {
-    const first = await loadOwnTask(app, requesterId, id);
-    if (isTerminalStatus(first.status as TaskStatus)) return toTaskView(app, first);
+    // A task of this requester announced open in the last seconds (its submit, most often) is
+    // waited for at once: the read would only find it open (recent-task-statuses.ts).
+    if (!app.bus.recent.openFor(id, requesterId)) {
+      const first = await loadOwnTask(app, requesterId, id);
+      if (isTerminalStatus(first.status as TaskStatus)) return toTaskView(app, first);
+    }
     await watch.settled;
   } finally {
     watch.cancel();

@@ -73,6 +73,25 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 
+  it("long-polls a just-submitted task: its requester waits for the result, another account is refused at once", async () => {
+    const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2, seed: 11 });
+    const modelId = await uploadModel(net.url, creatorKey, mlp.bytes, "mlp-long-poll");
+    const x = new Float32Array([0.1, 0.2, 0.3, 0.4]);
+    const sub = await api(net.url, "POST", "/tasks", {
+      key: net.apiKey,
+      json: { modelId, inputs: { x: toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(x.buffer) }) }, verification: { mode: "none" }, maxPrice: "150" },
+    });
+    expect(sub.status).toBe(202);
+    // The instance heard this task submitted (services/tasks.ts skips the long-poll's first read
+    // for it): a stranger's long-poll still reads, and is refused instead of waiting 60 s.
+    const [stranger, own] = await Promise.all([api(net.url, "GET", `/tasks/${sub.body.id}?wait=60`, { key: creatorKey }), api(net.url, "GET", `/tasks/${sub.body.id}?wait=30`, { key: net.apiKey })]);
+    expect(stranger).toEqual({ status: 404, body: { error: { code: "TASK_NOT_FOUND", message: `no task ${sub.body.id}` } } });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ id: sub.body.id, status: "completed", cost: String(PRICE) });
+    // Once completed, a long-poll answers from the database at once.
+    expect((await api(net.url, "GET", `/tasks/${sub.body.id}?wait=60`, { key: net.apiKey })).body).toMatchObject({ status: "completed" });
+  }, 20_000);
+
   it("round-trips every dtype of the codec through a task", async () => {
     for (const dtype of DTYPES) {
       const model = buildIdentityModel(dtype, [2, 3]);

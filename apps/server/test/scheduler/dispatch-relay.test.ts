@@ -11,7 +11,7 @@ const x = toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(ne
  * With several instances, work queued on one is announced to the others only when that one cannot
  * place it (no free slot, no eligible provider here): N instances do not each run a claim
  * transaction per task. A lone instance that saw its queue drained pays one probe statement, not a
- * claim transaction, for freed capacity.
+ * claim transaction, for freed capacity, and places a new task inside its submit's transaction.
  */
 describeDb("dispatcher: the other instances hear only of work this one cannot place", () => {
   let net: TestNetwork;
@@ -84,8 +84,43 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
       await eventually(async () => (await readsBy("skipped")) >= before.skipped + i + 1, 10_000, "a probe");
     }
     expect(await readsBy("empty")).toBe(before.empty);
-    // New work is claimed at once, without a probe first.
+    // New work is placed at once, by its submit's own transaction: no probe, no claim transaction.
+    const atSubmit = await readsBy("submit");
     expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
-    expect(await readsBy("placed")).toBeGreaterThan(before.placed);
+    expect(await readsBy("submit")).toBe(atSubmit + 1);
+    expect(await readsBy("placed")).toBe(before.placed);
+  });
+
+  it("alone, a submit places its task only when nothing else waits: a busy slot or another instance sends it through the queue", async () => {
+    const app = net.server.app;
+    app.bus.setRelay(undefined);
+    const [provider] = app.providers.list();
+    // The queue drained, the slot free: placed by the submit.
+    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    let atSubmit = await readsBy("submit");
+    const placed = await readsBy("placed");
+    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    expect(await readsBy("submit")).toBe(++atSubmit);
+    expect(await readsBy("placed")).toBe(placed);
+    // The only slot held: queued; once it frees, a pass claims the task (the submit placed nothing).
+    app.providers.reserve(provider!.id, "asg_held", { taskId: "task_held", modelId });
+    try {
+      const id = await submit();
+      expect((await api(net.url, "GET", `/tasks/${id}`, { key: net.apiKey })).body.status).toBe("queued");
+      app.providers.free(provider!.id, "asg_held");
+      app.bus.workAvailable("here");
+      expect((await waitTask(net.url, net.apiKey, id, 20)).status).toBe("completed");
+    } finally {
+      app.providers.free(provider!.id, "asg_held");
+    }
+    expect(await readsBy("submit")).toBe(atSubmit);
+    expect(await readsBy("placed")).toBe(placed + 1);
+    // Another instance shares the queue: its older tasks may be waiting for this provider, so the
+    // task goes through the queue too.
+    app.bus.setRelay(() => undefined);
+    atSubmit = await readsBy("submit");
+    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    expect(await readsBy("submit")).toBe(atSubmit);
+    expect(await readsBy("placed")).toBe(placed + 2);
   });
 });
