@@ -23,7 +23,7 @@ import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
 import { judge, mayNeedReference, type JudgeInput } from "./judge";
-import { recordCheckedVerdict, recordSoloVerdict, soloVerdict, type Judged, type ProviderStats } from "./verdicts";
+import { recordCheckedVerdict, recordSoloVerdict, soloVerdict, validVerdicts, type Judged, type ProviderStats } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
 
@@ -350,8 +350,20 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // An accepted task's lone solo verdict (mode none, a trusted pair's solo run) is written by the
   // settlement's own statement below: one round trip fewer on the busiest path.
   const lone = j.kind === "accept" && !original && verdicts.length === 1 && verdicts[0]!.verdict === "solo" ? verdicts[0]! : undefined;
-  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : undefined;
-  for (const { assignmentId, verdict } of lone ? [] : verdicts) {
+  // So are an accepted task's verdicts when every one is valid and earns credit (its agreeing
+  // replicas, each on a provider of its own): one statement reads what they change (validVerdicts).
+  const agreeing =
+    !lone &&
+    j.kind === "accept" &&
+    !original &&
+    verdicts.length > 0 &&
+    verdicts.every((x) => x.verdict === "valid" && (credit?.get(x.assignmentId) ?? true)) &&
+    new Set(verdicts.map((x) => byId.get(x.assignmentId)!.providerId)).size === verdicts.length
+      ? verdicts.map((x) => judged(byId.get(x.assignmentId)!, taskId))
+      : undefined;
+  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : agreeing ? await validVerdicts(tx, policy, agreeing) : undefined;
+  for (const _ of agreeing ?? []) app.metrics.verdicts.inc({ verdict: "accepted" });
+  for (const { assignmentId, verdict } of deferred ? [] : verdicts) {
     const c = byId.get(assignmentId)!;
     if (verdict === "inconclusive") await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
     // mode none is the requester's choice of no checking: not a solo result to re-check later.
@@ -425,7 +437,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
         WHERE id = ${taskId}`,
     ],
   });
-  if (deferred) outcome.statsChanged.push((rows as ProviderStats[])[0]!);
+  if (deferred) outcome.statsChanged.push(...(rows as ProviderStats[]));
   // Paid from an on-chain escrow: the change the chain returns goes back to system:chain.
   if (v.chainEscrow) await escrowTaskCompleted(tx, taskId, task.requesterId, cost);
   outcome.announce = "completed";

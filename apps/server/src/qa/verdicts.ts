@@ -111,6 +111,57 @@ export function soloVerdict(j: Judged, solo: boolean): { alongside: [Prisma.Sql,
 }
 
 /**
+ * Valid verdicts that earn credit, for the agreeing executions of one task at once (an accepted
+ * task's replicas, each on a provider of its own): recordCheckedVerdict(valid) for each, in one
+ * statement and a share of another. One statement reads the providers' evidence and their pairs'
+ * trust (the trust rows locked; the caller holds the provider rows, as the result statement locks
+ * them); the writes — the verdicts, the pairs' trust, the providers' counters and reputation — are
+ * statements another statement runs beside its own (the settlement's: ledger/transfer.ts
+ * `alongside` and `returning`), as soloVerdict's are. Five round trips per execution before.
+ */
+export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[]): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql }> {
+  const providerIds = js.map((j) => j.providerId);
+  if (new Set(providerIds).size !== js.length) throw new Error("validVerdicts: one execution per provider");
+  const rows = await tx.$queryRaw<Array<{ id: string; validWeight: number; invalidWeight: number; streak: number | null } & Partial<PairTrust>>>`
+    WITH j AS (SELECT * FROM unnest(${providerIds}::text[], ${js.map((j) => j.backend)}::text[]) AS j(id, backend)),
+    tr AS MATERIALIZED (
+      SELECT t."providerId", t.backend, t.streak, t.solo, t.checked, t.invalid
+      FROM "ProviderTrust" t JOIN j ON t."providerId" = j.id AND t.backend = j.backend
+      ORDER BY t."providerId" FOR UPDATE OF t
+    )
+    SELECT p.id, p."validWeight", p."invalidWeight", tr.streak, tr.solo, tr.checked, tr.invalid
+    FROM j JOIN "Provider" p ON p.id = j.id LEFT JOIN tr ON tr."providerId" = j.id AND tr.backend = j.backend
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p`;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const next = js.map((j) => {
+    const r = byId.get(j.providerId);
+    const evidence = addVerdict(r ?? { validWeight: 0, invalidWeight: 0 }, true);
+    const before: PairTrust = r && r.streak !== null ? { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 } : { streak: 0, solo: 0, checked: 0, invalid: 0 };
+    return { j, evidence, reputation: reputationScore(evidence), trust: afterChecked(before, true, policy) };
+  });
+  return {
+    alongside: [
+      Prisma.sql`UPDATE "Assignment" SET verdict = 'accepted' WHERE id = ANY(${js.map((j) => j.assignmentId)}::text[])`,
+      Prisma.sql`
+        INSERT INTO "ProviderTrust" ("providerId", backend, streak, solo, checked, invalid, "updatedAt")
+        SELECT u.id, u.backend, u.streak, u.solo, u.checked, u.invalid, ${new Date()}
+        FROM unnest(${providerIds}::text[], ${js.map((j) => j.backend)}::text[], ${next.map((n) => n.trust.streak)}::int[], ${next.map((n) => n.trust.solo)}::int[],
+                    ${next.map((n) => n.trust.checked)}::int[], ${next.map((n) => n.trust.invalid)}::int[]) AS u(id, backend, streak, solo, checked, invalid)
+        ON CONFLICT ("providerId", backend) DO UPDATE
+        SET streak = EXCLUDED.streak, solo = EXCLUDED.solo, checked = EXCLUDED.checked, invalid = EXCLUDED.invalid, "updatedAt" = EXCLUDED."updatedAt"`,
+    ],
+    returning: Prisma.sql`
+      UPDATE "Provider" p
+      SET "validWeight" = u.vw, "invalidWeight" = u.iw, reputation = u.rep, "tasksCompleted" = p."tasksCompleted" + 1
+      FROM unnest(${providerIds}::text[], ${next.map((n) => n.evidence.validWeight)}::float8[], ${next.map((n) => n.evidence.invalidWeight)}::float8[],
+                  ${next.map((n) => n.reputation)}::float8[]) AS u(id, vw, iw, rep)
+      WHERE p.id = u.id
+      RETURNING p.id, p.reputation, p."tasksCompleted", p."tasksRejected", p."tasksFailed"`,
+  };
+}
+
+/**
  * A trusted pair was caught: the pairs of every provider that shares its fate (its operator's, and
  * by QA_SIBLINGS its network prefix's) lose their streak — checked again like newcomers, without a
  * verdict, slash or re-check of their own (policy.ts afterSiblingCaught).
