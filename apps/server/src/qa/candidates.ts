@@ -57,10 +57,21 @@ export async function loadSiblingCandidates(tx: Tx, caught: Identity, providerId
   return new Map(rows.map((r) => [r.id, identityOf(r)]));
 }
 
-/** An account's operator identity (its wallet links), e.g. a task's requester. */
-export async function loadAccountIdentity(tx: Tx, accountId: string): Promise<Identity> {
-  const [row] = await tx.$queryRaw<Array<{ links: string[] }>>`SELECT ${linksOf(Prisma.sql`${accountId}`)} AS links`;
-  return { account: accountId, links: row?.links ?? [] };
+/**
+ * A task's requester (its account's wallet links) and providers as operators, in one statement:
+ * whether a valid result earns credit (qa/quorum.ts earnsCredit) weighs both.
+ */
+export async function loadRequesterAndProviderIdentities(tx: Tx, requesterId: string, providerIds: readonly string[]): Promise<{ requester: Identity; providers: Map<string, Identity> }> {
+  const rows = await tx.$queryRaw<Array<{ id: string | null; accountId: string; links: string[]; netPrefix: string | null }>>`
+    SELECT NULL::text AS id, ${requesterId}::text AS "accountId", ${linksOf(Prisma.sql`${requesterId}::text`)} AS links, NULL::text AS "netPrefix"
+    UNION ALL
+    SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix"
+    FROM "Provider" p WHERE p.id = ANY(${[...providerIds]}::text[])`;
+  const requester = rows.find((r) => r.id === null);
+  return {
+    requester: { account: requesterId, links: requester?.links ?? [] },
+    providers: new Map(rows.flatMap((r) => (r.id === null ? [] : [[r.id, identityOf(r)] as const]))),
+  };
 }
 
 /** What the dispatcher needs to know of a candidate provider beyond the live registry. */

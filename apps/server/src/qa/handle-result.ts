@@ -15,7 +15,7 @@ import { escrowTaskCompleted } from "../tasks/chain-escrow";
 import { getModelRow } from "../models/cache";
 import type { ModelRow } from "../models/row";
 import { checkOutputs } from "./check-outputs";
-import { loadAccountIdentity, loadProviderIdentities } from "./candidates";
+import { loadRequesterAndProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
 import { newPairTrust, type PairTrust } from "./policy";
 import { unpredictableUniform } from "./unpredictable";
@@ -262,9 +262,23 @@ const unjudgedRows = (taskId: string, also: Prisma.Sql) => Prisma.sql`
 const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
   c AS (${unjudgedRows(taskId, Prisma.sql`EXISTS (SELECT 1 FROM a) AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))`)})`;
 
-/** The task's completed executions not judged yet, read now (a new snapshot), providers locked as in `completedOf`. */
-const readUnjudged = async (tx: Tx, taskId: string): Promise<CompletedRow[]> =>
-  (await tx.$queryRaw<CompletedJson[]>(unjudgedRows(taskId, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`))).map(fromJson);
+/**
+ * The task's completed executions not judged yet, read now (a new snapshot), providers locked as in
+ * `completedOf`; while fewer than it wants, the same statement marks the task `verifying`
+ * (`markedVerifying`: it was not yet).
+ */
+async function readUnjudged(tx: Tx, task: { id: string; wanted: number }): Promise<{ rows: CompletedRow[]; markedVerifying: boolean }> {
+  const [r] = await tx.$queryRaw<Array<{ completed: CompletedJson[] | string | null; marked: number }>>`
+    WITH c AS MATERIALIZED (${unjudgedRows(task.id, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`)}),
+    v AS (
+      UPDATE "Task" SET status = 'verifying', "updatedAt" = ${new Date()}
+      WHERE id = ${task.id} AND status <> 'verifying' AND (SELECT count(*) FROM c) < ${task.wanted}
+      RETURNING 1
+    )
+    SELECT (SELECT json_agg(c) FROM c) AS completed, (SELECT count(*) FROM v)::int AS marked`;
+  const rows: CompletedJson[] = typeof r?.completed === "string" ? JSON.parse(r.completed) : (r?.completed ?? []);
+  return { rows: rows.map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 };
+}
 
 const judged = (c: CompletedRow, taskId: string): Judged => ({
   assignmentId: c.id,
@@ -291,13 +305,11 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // before it waited for the task's lock: another instance's result for this task, committed while
   // it waited, is not in it. Short of the executions wanted, read again (a new statement, a new
   // snapshot, the lock held): else two replicas finishing at once would each see only itself.
-  const current = unjudged.length < task.wanted ? await readUnjudged(tx, taskId) : unjudged;
-  const completed = current.sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  // The same statement marks the task verifying when it is still short.
+  const current = unjudged.length < task.wanted ? await readUnjudged(tx, task) : { rows: unjudged, markedVerifying: false };
+  const completed = current.rows.sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   if (completed.length < task.wanted) {
-    if (task.status !== "verifying") {
-      await tx.task.update({ where: { id: taskId }, data: { status: "verifying" } });
-      outcome.announce = "verifying";
-    }
+    if (current.markedVerifying) outcome.announce = "verifying";
     return outcome;
   }
   const v = parseVerification(task.verification);
@@ -450,13 +462,11 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
  * submitted, nor when it agreed only with providers of its own operator (qa/quorum.ts).
  */
 async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[]): Promise<Map<string, boolean>> {
-  const [requester, providers] = await Promise.all([
-    loadAccountIdentity(tx, task.requesterId),
-    loadProviderIdentities(
-      tx,
-      winners.map((w) => w.providerId),
-    ),
-  ]);
+  const { requester, providers } = await loadRequesterAndProviderIdentities(
+    tx,
+    task.requesterId,
+    winners.map((w) => w.providerId),
+  );
   const identityOf = (w: CompletedRow): Identity => providers.get(w.providerId) ?? { account: w.accountId, links: [] };
   return new Map(winners.map((w) => [w.id, earnsCredit(identityOf(w), requester, winners.filter((o) => o.id !== w.id).map(identityOf))]));
 }

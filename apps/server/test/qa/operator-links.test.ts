@@ -1,11 +1,11 @@
 /**
  * Operator identity across chain families (qa/candidates.ts linksOf): a Solana or TON wallet tied
  * to two accounts — linked to one, the sender of a deposit credited to the other, or the
- * destination of a payout — makes them one operator, for the quorum (loadAccountIdentity,
+ * destination of a payout — makes them one operator, for the quorum (loadRequesterAndProviderIdentities,
  * loadProviderIdentities) and for sibling fate (loadSiblingCandidates). On the real database.
  */
 import { expect, it } from "vitest";
-import { loadAccountIdentity, loadProviderIdentities, loadSiblingCandidates } from "../../src/qa/candidates";
+import { loadProviderIdentities, loadRequesterAndProviderIdentities, loadSiblingCandidates } from "../../src/qa/candidates";
 import { sameOperator } from "../../src/qa/quorum";
 import { recordDeposits } from "../../src/chains/external-deposits";
 import { newId } from "../../src/ids";
@@ -42,7 +42,9 @@ describeDb("operator identity from Solana and TON wallets", () => {
     await db().prisma.linkedWallet.create({ data: { family: "ton", address: TON_WALLET, accountId: c, network: "ton:-239" } });
     await db().prisma.externalPayout.create({ data: { id: newId("xpay"), accountId: d, family: "ton", network: "mainnet", toAddress: TON_WALLET, token: "JETTON", amount: 1n, status: "pending" } });
 
-    const ids = await db().prisma.$transaction(async (tx) => Object.fromEntries(await Promise.all([a, b, c, d, stranger].map(async (x) => [x, await loadAccountIdentity(tx, x)]))));
+    const ids = await db().prisma.$transaction(async (tx) =>
+      Object.fromEntries(await Promise.all([a, b, c, d, stranger].map(async (x) => [x, (await loadRequesterAndProviderIdentities(tx, x, [])).requester]))),
+    );
     expect(ids[a]!.links).toEqual([SOLANA_WALLET.toLowerCase()]);
     expect(sameOperator(ids[a]!, ids[b]!)).toBe(true);
     expect(sameOperator(ids[c]!, ids[d]!)).toBe(true);
@@ -59,5 +61,13 @@ describeDb("operator identity from Solana and TON wallets", () => {
     expect([...siblings.keys()]).toEqual([pb]);
     const tonSiblings = await db().prisma.$transaction(async (tx) => loadSiblingCandidates(tx, (await loadProviderIdentities(tx, [pc])).get(pc)!, pc, false));
     expect([...tonSiblings.keys()]).toEqual([pd]);
+
+    // A result's credit reads the requester and the providers in one statement: the same identities.
+    const both = await db().prisma.$transaction((tx) => loadRequesterAndProviderIdentities(tx, c, [pa, pd]));
+    const alone = await db().prisma.$transaction((tx) => loadProviderIdentities(tx, [pa, pd]));
+    expect(both.requester).toEqual(ids[c]);
+    expect(both.providers).toEqual(alone);
+    expect(sameOperator(both.providers.get(pd)!, both.requester)).toBe(true);
+    expect(sameOperator(both.providers.get(pa)!, both.requester)).toBe(false);
   });
 });

@@ -56,7 +56,8 @@ describeDb("validVerdicts: several valid verdicts in one read and one statement,
       return row!.rows;
     });
 
-    const [oldOne, newOne, oldBatch, newBatch] = await Promise.all([oneByOneOld, oneByOneNew, batchOld, batchNew].map(stateOf));
+    type State = Awaited<ReturnType<typeof stateOf>>;
+    const [oldOne, newOne, oldBatch, newBatch] = (await Promise.all([oneByOneOld, oneByOneNew, batchOld, batchNew].map(stateOf))) as [State, State, State, State];
     expect(oldBatch).toEqual(oldOne);
     expect(newBatch).toEqual(newOne);
     // They moved: a checked valid result is evidence for the provider and its pair.
