@@ -39,7 +39,7 @@ export function createMetrics() {
     }),
     dispatchClaims: new Counter({
       name: "stun_dispatch_claims_total",
-      help: "The dispatcher's claim transactions by what they found: placed (some work handed out), unplaced (queued work none of this instance's providers could take now), empty (no queued work); and its probes of a queue last seen empty: probed (work found, a claim follows), skipped (still empty, no claim)",
+      help: "The dispatcher's claim transactions by what they found: placed (some work handed out), unplaced (queued work none of this instance's providers could take now), empty (no queued work); its probes of a queue last seen empty: probed (work found, a claim follows), skipped (still empty, no claim); and tasks placed by their submit's own transaction: submit",
       labelNames: ["outcome"],
       registers: [registry],
     }),

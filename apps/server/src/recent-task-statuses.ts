@@ -6,9 +6,9 @@ type Heard = { taskId: string; status: TaskStatus; requesterId?: string };
 /** How long an announced status is trusted to stand for the database's. */
 const FRESH_MS = 5_000;
 
+/** A task last announced open: whose it is, and when. */
 interface Entry {
   requesterId: string;
-  status: TaskStatus;
   at: number;
 }
 
@@ -40,7 +40,7 @@ export class RecentTaskStatuses {
     if (requesterId === undefined) return;
     // Re-inserted, so the map stays in order of last announcement and pruning stops at the first fresh one.
     this.entries.delete(u.taskId);
-    if (!isTerminalStatus(u.status)) this.entries.set(u.taskId, { requesterId, status: u.status, at: this.now() });
+    if (!isTerminalStatus(u.status)) this.entries.set(u.taskId, { requesterId, at: this.now() });
     this.prune();
   }
 

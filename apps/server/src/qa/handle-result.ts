@@ -196,7 +196,7 @@ async function completeAssignment(
       if (!task || Number(task.done) === 0) return undefined;
       if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
       // The statement's snapshot has this execution as it was before the update: its new fields are ours.
-      const rows: CompletedJson[] = typeof task.completed === "string" ? JSON.parse(task.completed) : (task.completed ?? []);
+      const rows = completedJson(task.completed);
       const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
       return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt);
       // Once the reference run is known the judge will not ask for it again: no savepoint needed.
@@ -239,6 +239,9 @@ interface CompletedRow {
 /** A `CompletedRow` as `unjudgedRows` selects it: the price as text (exact), the time as epoch milliseconds (a number through `json_agg`). */
 type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number | bigint };
 
+/** A statement's `json_agg` of CompletedJson rows, as the driver hands it back (parsed, or text on some adapters). */
+const completedJson = (v: CompletedJson[] | string | null): CompletedJson[] => (typeof v === "string" ? JSON.parse(v) : (v ?? []));
+
 const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(Number(completedAtMs)) });
 
 /**
@@ -276,8 +279,7 @@ async function readUnjudged(tx: Tx, task: { id: string; wanted: number }): Promi
       RETURNING 1
     )
     SELECT (SELECT json_agg(c) FROM c) AS completed, (SELECT count(*) FROM v)::int AS marked`;
-  const rows: CompletedJson[] = typeof r?.completed === "string" ? JSON.parse(r.completed) : (r?.completed ?? []);
-  return { rows: rows.map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 };
+  return { rows: completedJson(r?.completed ?? null).map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 };
 }
 
 const judged = (c: CompletedRow, taskId: string): Judged => ({
@@ -365,16 +367,11 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // So are an accepted task's verdicts when every one is valid and earns credit (its agreeing
   // replicas, each on a provider of its own): one statement reads what they change (validVerdicts).
   const agreeing =
-    !lone &&
-    j.kind === "accept" &&
-    !original &&
-    verdicts.length > 0 &&
-    verdicts.every((x) => x.verdict === "valid" && (credit?.get(x.assignmentId) ?? true)) &&
-    new Set(verdicts.map((x) => byId.get(x.assignmentId)!.providerId)).size === verdicts.length
+    !lone && j.kind === "accept" && !original && verdicts.length > 0 && verdicts.every((x) => x.verdict === "valid" && (credit?.get(x.assignmentId) ?? true))
       ? verdicts.map((x) => judged(byId.get(x.assignmentId)!, taskId))
       : undefined;
   const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : agreeing ? await validVerdicts(tx, policy, agreeing) : undefined;
-  for (const _ of agreeing ?? []) app.metrics.verdicts.inc({ verdict: "accepted" });
+  if (agreeing && deferred) app.metrics.verdicts.inc({ verdict: "accepted" }, agreeing.length);
   for (const { assignmentId, verdict } of deferred ? [] : verdicts) {
     const c = byId.get(assignmentId)!;
     if (verdict === "inconclusive") await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;

@@ -8,7 +8,7 @@ import type { Tx } from "../db/database";
 import { Prisma } from "../db/generated/client";
 import { slash } from "../ledger";
 import { queueChainSlash } from "../ledger/chain-stake";
-import { DEFAULT_QA_POLICY, afterChecked, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
+import { DEFAULT_QA_POLICY, afterChecked, newPairTrust, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
 import { loadProviderIdentities, loadSiblingCandidates } from "./candidates";
 import { addVerdict, reputationScore } from "./reputation";
 import { queueRechecks } from "./rechecks";
@@ -118,12 +118,14 @@ export function soloVerdict(j: Judged, solo: boolean): { alongside: [Prisma.Sql,
  * them); the writes — the verdicts, the pairs' trust, the providers' counters and reputation — are
  * statements another statement runs beside its own (the settlement's: ledger/transfer.ts
  * `alongside` and `returning`), as soloVerdict's are. Five round trips per execution before.
+ * Undefined when a provider has several of the executions (one row each): record them one by one.
  */
-export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[]): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql }> {
+export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[]): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } | undefined> {
   const providerIds = js.map((j) => j.providerId);
-  if (new Set(providerIds).size !== js.length) throw new Error("validVerdicts: one execution per provider");
+  if (new Set(providerIds).size !== js.length) return undefined;
+  const backends = js.map((j) => j.backend);
   const rows = await tx.$queryRaw<Array<{ id: string; validWeight: number; invalidWeight: number; streak: number | null } & Partial<PairTrust>>>`
-    WITH j AS (SELECT * FROM unnest(${providerIds}::text[], ${js.map((j) => j.backend)}::text[]) AS j(id, backend)),
+    WITH j AS (SELECT * FROM unnest(${providerIds}::text[], ${backends}::text[]) AS j(id, backend)),
     tr AS MATERIALIZED (
       SELECT t."providerId", t.backend, t.streak, t.solo, t.checked, t.invalid
       FROM "ProviderTrust" t JOIN j ON t."providerId" = j.id AND t.backend = j.backend
@@ -137,7 +139,7 @@ export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[]): Pro
   const next = js.map((j) => {
     const r = byId.get(j.providerId);
     const evidence = addVerdict(r ?? { validWeight: 0, invalidWeight: 0 }, true);
-    const before: PairTrust = r && r.streak !== null ? { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 } : { streak: 0, solo: 0, checked: 0, invalid: 0 };
+    const before: PairTrust = r && r.streak !== null ? { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 } : newPairTrust();
     return { j, evidence, reputation: reputationScore(evidence), trust: afterChecked(before, true, policy) };
   });
   return {
@@ -146,7 +148,7 @@ export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[]): Pro
       Prisma.sql`
         INSERT INTO "ProviderTrust" ("providerId", backend, streak, solo, checked, invalid, "updatedAt")
         SELECT u.id, u.backend, u.streak, u.solo, u.checked, u.invalid, ${new Date()}
-        FROM unnest(${providerIds}::text[], ${js.map((j) => j.backend)}::text[], ${next.map((n) => n.trust.streak)}::int[], ${next.map((n) => n.trust.solo)}::int[],
+        FROM unnest(${providerIds}::text[], ${backends}::text[], ${next.map((n) => n.trust.streak)}::int[], ${next.map((n) => n.trust.solo)}::int[],
                     ${next.map((n) => n.trust.checked)}::int[], ${next.map((n) => n.trust.invalid)}::int[]) AS u(id, backend, streak, solo, checked, invalid)
         ON CONFLICT ("providerId", backend) DO UPDATE
         SET streak = EXCLUDED.streak, solo = EXCLUDED.solo, checked = EXCLUDED.checked, invalid = EXCLUDED.invalid, "updatedAt" = EXCLUDED."updatedAt"`,

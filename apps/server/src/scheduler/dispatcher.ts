@@ -59,6 +59,9 @@ interface Placed extends PlacedAtSubmit {
   dispatches: Dispatch[];
 }
 
+/** Whether a claimed task still wants executions once this pass's placement (if any) is applied. */
+const wantsMore = (row: ClaimRow, placement: Placement | undefined): boolean => (placement?.decided?.wanted ?? row.wanted) - row.dispatched > (placement?.picks.length ?? 0);
+
 /** A claimed task's plan for this pass: who runs it now, and the decided verification of a first dispatch. */
 interface Placement {
   picks: Candidate[];
@@ -216,7 +219,7 @@ export class Dispatcher implements SubmitPlacer {
       // A poke that came meanwhile runs its pass now.
       if (this.again && !this.running) this.poke("here");
     }
-    const left = (placement?.decided?.wanted ?? row.wanted) > reserved.length;
+    const left = wantsMore(row, placement);
     // What it could not place waits in the queue: the next submits queue behind it.
     if (left) this.queueSeenEmpty = false;
     this.app.metrics.dispatchClaims.inc({ outcome: reserved.length ? "submit" : "unplaced" });
@@ -275,7 +278,7 @@ export class Dispatcher implements SubmitPlacer {
           }
           const placement = await this.plan(tx, row);
           if (placement) await this.apply(tx, row, placement, reserved);
-          if ((placement?.decided?.wanted ?? row.wanted) - row.dispatched > (placement?.picks.length ?? 0)) left = true;
+          if (wantsMore(row, placement)) left = true;
         }
       });
     } catch (e) {

@@ -48,7 +48,9 @@ describeDb("validVerdicts: several valid verdicts in one read and one statement,
       for (const j of [oneByOneOld, oneByOneNew]) stats.push((await recordCheckedVerdict(tx, DEFAULT_QA_POLICY, j, true, { credit: true })).stats);
     });
     const batched = await net.db.prisma.$transaction(async (tx) => {
-      const w = await validVerdicts(tx, DEFAULT_QA_POLICY, [batchOld, batchNew]);
+      // Two executions of one provider are one row each to update: left to recordCheckedVerdict.
+      expect(await validVerdicts(tx, DEFAULT_QA_POLICY, [batchOld, { ...batchOld, assignmentId: batchNew.assignmentId }])).toBeUndefined();
+      const w = (await validVerdicts(tx, DEFAULT_QA_POLICY, [batchOld, batchNew]))!;
       // As the settlement's statement runs them: beside its own, the `returning` rows as JSON.
       const [row] = await tx.$queryRaw<Array<{ rows: ProviderStats[] }>>`
         WITH a0 AS (${w.alongside[0]}), a1 AS (${w.alongside[1]}), r AS (${w.returning})
