@@ -149,6 +149,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       units: c.units - window.commits.units,
       busyMs: c.busyMs - window.commits.busyMs,
       unitMs: c.unitMs - window.commits.unitMs,
+      sharedLeads: c.sharedLeads - window.commits.sharedLeads,
       failed: Object.fromEntries(
         Object.entries(c.failed)
           .map(([k, n]) => [k, n - (window.commits.failed[k] ?? 0)])

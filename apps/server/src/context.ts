@@ -1,6 +1,7 @@
 import type { Config } from "./env";
 import type { Database } from "./db/database";
 import type { GroupCommit } from "./db/group-commit";
+import type { TransferInput } from "./ledger/transfer";
 import type { BlobStore } from "./blobs/blob-store";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -73,8 +74,11 @@ export interface InstanceLiveness {
 export interface AppContext {
   config: Config;
   db: Database;
-  /** Group commit (db/group-commit.ts): the submit and result transactions of many tasks share one commit. */
-  commits: GroupCommit;
+  /**
+   * Group commit (db/group-commit.ts): the submit and result transactions of many tasks share one
+   * commit; a unit's lead is a ledger transfer (a submit's hold), a batch's leads one statement.
+   */
+  commits: GroupCommit<TransferInput>;
   blobs: BlobStore;
   log: Logger;
   metrics: Metrics;

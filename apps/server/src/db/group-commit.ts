@@ -12,6 +12,11 @@
  * - A unit PostgreSQL aborted for a deadlock or serialization conflict (40P01, 40001) runs again in a
  *   later batch (up to ATTEMPTS times), after a short random pause.
  *
+ * - A unit may open with a *lead* (a submit's ledger hold and Task row): the leads of a batch's units
+ *   run first, as one statement (`Leads.many`), and each unit's own work after. When that statement
+ *   fails (a hold refused), nobody can tell whose it was: the batch runs again with a savepoint per
+ *   unit, each lead alone (`Leads.one`), so the one refused fails alone, with its own error.
+ *
  * Units must use only the `tx` they are given (on PGlite the outer client waits for the
  * transaction: database.ts) and must not change in-memory state they cannot take back: they may be
  * rolled back or run again. Do that after the unit's promise resolved.
@@ -21,10 +26,22 @@ import { isRetryableConflict } from "./retry-conflicts";
 
 export type Unit<T> = (tx: Tx) => Promise<T>;
 
+/**
+ * How units' leads run (server.ts: ledger transfers, postTransfers): many in one statement, or one
+ * alone. `many` is all or nothing: it throws when any lead would fail alone, and may throw where
+ * each alone would pass (its caller then runs each alone).
+ */
+export interface Leads<L> {
+  one(tx: Tx, lead: L): Promise<unknown>;
+  many(tx: Tx, leads: L[]): Promise<unknown>;
+}
+
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
-interface Pending {
+interface Pending<L> {
   unit: Unit<unknown>;
+  /** Runs before `unit`, with the batch's other leads (Leads.many) where it can. */
+  lead?: L;
   /** Runs in a savepoint of its own even in the optimistic pass (GroupCommit.run). */
   savepoint: boolean;
   resolve(value: unknown): void;
@@ -41,29 +58,41 @@ export interface GroupCommitStats {
   busyMs: number;
   /** Of those, milliseconds inside the units' own work (their statements); the rest is BEGIN, COMMIT and retries. */
   unitMs: number;
+  /** Leads that ran in one statement with other units' leads (Leads.many) in a batch that committed so. */
+  sharedLeads: number;
   /** Units that threw in a batch of several, so the others ran again in savepoints, by the error's code or name. */
   failed: Record<string, number>;
 }
 
-export class GroupCommit {
-  private readonly queue: Pending[] = [];
+export class GroupCommit<L = never> {
+  private readonly queue: Pending<L>[] = [];
   private running = false;
-  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, failed: {} };
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, sharedLeads: 0, failed: {} };
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 64,
+    private readonly leads?: Leads<L>,
   ) {}
 
   /**
    * Runs `unit` in the next batch; resolves with its result once that batch committed. `savepoint`:
    * a unit that often throws (a result whose judge may ask for the server's reference run) runs in
    * a savepoint of its own, two round trips more, so its throwing rolls back only its own writes
-   * instead of sending the whole batch to the second, savepoint-per-unit transaction.
+   * instead of sending the whole batch to the second, savepoint-per-unit transaction. `lead`: the
+   * unit's opening statement, run with the batch's other leads (needs the constructor's `leads`).
    */
-  run<T>(unit: Unit<T>, opts: { savepoint?: boolean } = {}): Promise<T> {
+  run<T>(unit: Unit<T>, opts: { savepoint?: boolean; lead?: L } = {}): Promise<T> {
+    if (opts.lead !== undefined && !this.leads) return Promise.reject(new Error("this group commit runs no leads"));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ unit, savepoint: opts.savepoint ?? false, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+      this.queue.push({
+        unit,
+        savepoint: opts.savepoint ?? false,
+        ...(opts.lead !== undefined ? { lead: opts.lead } : {}),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        attempts: 0,
+      });
       this.kick();
     });
   }
@@ -99,7 +128,7 @@ export class GroupCommit {
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: Pending<L>[]): Promise<void> {
     const started = performance.now();
     const outcomes = batch.length === 1 ? await this.inSavepoints(batch) : await this.together(batch);
     this.stats.busyMs += performance.now() - started;
@@ -128,25 +157,42 @@ export class GroupCommit {
    * again, each in a savepoint, so one batch costs at most two transactions. A unit queued with
    * `savepoint` has its own here already: its failure is its own.
    */
-  private async together(batch: Pending[]): Promise<Outcome[]> {
+  private async together(batch: Pending<L>[]): Promise<Outcome[]> {
     let failed: { index: number; err: unknown } | undefined;
+    // Leads of units without a savepoint of their own, run as one statement before the units.
+    const shared = batch.filter((p) => p.lead !== undefined && !p.savepoint);
+    const led = shared.length > 1 ? new Set(shared) : undefined;
     try {
       return await this.transaction(async (tx) => {
         const outcomes: Outcome[] = [];
         const started = performance.now();
+        if (led) {
+          try {
+            await this.leads!.many(
+              tx,
+              shared.map((p) => p.lead!),
+            );
+          } catch (err) {
+            failed = { index: -1, err };
+            throw err;
+          }
+        }
         for (const [index, p] of batch.entries()) {
           if (p.savepoint) {
             outcomes.push(await this.inSavepoint(tx, p));
             continue;
           }
           try {
-            outcomes.push({ ok: true, value: await p.unit(tx) });
+            outcomes.push({ ok: true, value: led?.has(p) ? await p.unit(tx) : await this.alone(tx, p) });
           } catch (err) {
             failed = { index, err };
             throw err;
           }
         }
         this.stats.unitMs += performance.now() - started;
+        return outcomes;
+      }).then((outcomes) => {
+        if (led) this.stats.sharedLeads += led.size;
         return outcomes;
       });
     } catch (err) {
@@ -156,19 +202,27 @@ export class GroupCommit {
     const { index, err } = failed;
     const why = (err as { code?: unknown } | null)?.code ?? (err as object | null)?.constructor?.name ?? "unknown";
     this.stats.failed[String(why)] = (this.stats.failed[String(why)] ?? 0) + 1;
+    // The leads' statement failed: whose lead it was, each unit's own run tells.
+    if (index < 0) return this.inSavepoints(batch);
     const rest = await this.inSavepoints(batch.filter((_, i) => i !== index));
     return [...rest.slice(0, index), { ok: false, err }, ...rest.slice(index)];
   }
 
+  /** A unit with its lead, if any, run alone before it. */
+  private async alone(tx: Tx, p: Pending<L>): Promise<unknown> {
+    if (p.lead !== undefined) await this.leads!.one(tx, p.lead);
+    return p.unit(tx);
+  }
+
   /** Each unit in a savepoint of its own (a lone unit needs none: its failure is the transaction's). */
-  private async inSavepoints(batch: Pending[]): Promise<Outcome[]> {
+  private async inSavepoints(batch: Pending<L>[]): Promise<Outcome[]> {
     let outcomes: Outcome[] = [];
     try {
       await this.transaction(async (tx) => {
         outcomes = [];
         if (batch.length === 1) {
           const started = performance.now();
-          outcomes.push({ ok: true, value: await batch[0]!.unit(tx) });
+          outcomes.push({ ok: true, value: await this.alone(tx, batch[0]!) });
           this.stats.unitMs += performance.now() - started;
           return;
         }
@@ -183,10 +237,10 @@ export class GroupCommit {
   }
 
   /** One unit inside a savepoint: its throwing rolls back its own writes only. */
-  private async inSavepoint(tx: Tx, p: Pending): Promise<Outcome> {
+  private async inSavepoint(tx: Tx, p: Pending<L>): Promise<Outcome> {
     await tx.$executeRawUnsafe("SAVEPOINT group_unit");
     try {
-      const value = await p.unit(tx);
+      const value = await this.alone(tx, p);
       await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
       return { ok: true, value };
     } catch (err) {

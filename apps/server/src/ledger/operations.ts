@@ -30,8 +30,13 @@ export async function mint(tx: Tx, accountId: string, amount: bigint): Promise<T
  * throws INSUFFICIENT_FUNDS (roll the surrounding transaction back) when the balance is short.
  */
 export async function hold(tx: Tx, accountId: string, amount: bigint, taskId: string, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<TransferResult> {
+  return postTransfer(tx, holdTransfer(accountId, amount, taskId, also));
+}
+
+/** A hold as a transfer not posted yet: a submit's lead in its group commit (db/group-commit.ts), posted with the batch's other holds. */
+export function holdTransfer(accountId: string, amount: bigint, taskId: string, also: Pick<TransferInput, "storage" | "alongside"> = {}): TransferInput {
   assertPositive(amount);
-  return move(tx, "hold", taskId, available(accountId), escrow(accountId), amount, also);
+  return moveTransfer("hold", taskId, available(accountId), escrow(accountId), amount, also);
 }
 
 /** escrow → available (part of a hold no longer needed). */
@@ -100,8 +105,12 @@ export async function slash(tx: Tx, providerAccountId: string, amount: bigint, o
   return postTransfer(tx, { kind: "slash", ...(opts.taskId !== undefined ? { taskId: opts.taskId } : {}), entries });
 }
 
-function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<TransferResult> {
-  return postTransfer(tx, {
+function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint): Promise<TransferResult> {
+  return postTransfer(tx, moveTransfer(kind, taskId, from, to, amount));
+}
+
+function moveTransfer(kind: string, taskId: string | undefined, from: string, to: string, amount: bigint, also: Pick<TransferInput, "storage" | "alongside"> = {}): TransferInput {
+  return {
     kind,
     ...(taskId !== undefined ? { taskId } : {}),
     entries: [
@@ -109,5 +118,5 @@ function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to
       { account: to, amount },
     ],
     ...also,
-  });
+  };
 }

@@ -46,13 +46,18 @@ export interface TransferResult {
   rows?: unknown[];
 }
 
-/**
- * Posts a balanced transfer inside `tx`. Zero-amount legs are dropped (but at least one leg must be
- * given). Throws VALIDATION_FAILED when unbalanced, NOT_FOUND when an `acct:` account has no row,
- * INSUFFICIENT_FUNDS when a cached column would go negative (the whole database transaction must
- * then be rolled back by the caller, which `prisma.$transaction` does when the error propagates).
- */
-export async function postTransfer(tx: Tx, input: TransferInput): Promise<TransferResult> {
+/** A transfer checked and netted per account column, ready for its statement. */
+interface PreparedTransfer {
+  txId: string;
+  input: TransferInput;
+  /** The legs that move money (zero-amount legs dropped). */
+  legs: LedgerLeg[];
+  /** Net delta per Account row and column. */
+  deltas: Map<string, Map<BalanceColumn, bigint>>;
+}
+
+/** Checks a transfer (non-empty, balanced; a storage charge on a moved account) and nets its legs per Account row. */
+function prepareTransfer(input: TransferInput): PreparedTransfer {
   if (input.entries.length === 0) throw new StunError("VALIDATION_FAILED", "a ledger transfer needs entries");
   let sum = 0n;
   for (const leg of input.entries) sum += leg.amount;
@@ -68,63 +73,129 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
     cols.set(col, (cols.get(col) ?? 0n) + leg.amount);
     deltas.set(parsed.accountId, cols);
   }
-
-  const txId = randomUUID();
-  const ids = [...deltas.keys()].sort();
   if (input.storage && !deltas.has(input.storage.accountId)) throw new StunError("INTERNAL", "a storage charge must go to an account the transfer moves");
-  if (ids.length > 0) {
-    const rows = await applyTransfer(tx, txId, input, legs, ids, deltas);
-    return rows ? { txId, rows } : { txId };
-  }
-  if (input.alongside?.length || input.returning) throw new StunError("INTERNAL", "statements alongside a transfer need an account row to move");
-  if (legs.length > 0) await insertEntries(tx, txId, input, legs);
-  return { txId };
-}
-
-/** The legs as the entry insert's parameters: amounts travel as decimal text (exact), cast in SQL. */
-const entryParams = (legs: LedgerLeg[]) => ({ accounts: legs.map((leg) => leg.account), amounts: legs.map((leg) => leg.amount.toString()) });
-
-/** The legs' entries alone: a transfer between system accounts, where no Account row moves. */
-async function insertEntries(tx: Tx, txId: string, input: TransferInput, legs: LedgerLeg[]): Promise<void> {
-  const { accounts, amounts } = entryParams(legs);
-  await tx.$executeRaw`
-    INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
-    SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}, ${new Date()}
-    FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
-    ORDER BY e.n`;
+  if (deltas.size === 0 && (input.alongside?.length || input.returning)) throw new StunError("INTERNAL", "statements alongside a transfer need an account row to move");
+  return { txId: randomUUID(), input, legs, deltas };
 }
 
 /**
- * The whole transfer in one statement (it runs on every submit and settlement, where each statement
+ * Posts a balanced transfer inside `tx`. Zero-amount legs are dropped (but at least one leg must be
+ * given). Throws VALIDATION_FAILED when unbalanced, NOT_FOUND when an `acct:` account has no row,
+ * INSUFFICIENT_FUNDS when a cached column would go negative (the whole database transaction must
+ * then be rolled back by the caller, which `prisma.$transaction` does when the error propagates).
+ */
+export async function postTransfer(tx: Tx, input: TransferInput): Promise<TransferResult> {
+  const t = prepareTransfer(input);
+  if (t.deltas.size === 0) {
+    if (t.legs.length > 0) await insertEntries(tx, t);
+    return { txId: t.txId };
+  }
+  const moved = await applyTransfers(tx, [t]);
+  if (!moved) return await explainRefusal(tx, [...t.deltas.keys()].sort(), t.deltas, input.storage);
+  return input.returning ? { txId: t.txId, rows: moved.rows } : { txId: t.txId };
+}
+
+/**
+ * Several transfers in one statement (a group commit's submits: ledger leads in db/group-commit.ts),
+ * all or none: the rows each moves are locked once, in id order, and each column is guarded against
+ * the sum of every transfer's decrease and of every increase — as if each ran in turn, in the worst
+ * order. Each keeps its own ledger transaction (txId, kind, task). Throws TransfersRefused when any
+ * guard refuses (the caller rolls back and posts them one by one to learn which, and why),
+ * and INTERNAL for a transfer that moves no Account row or asks for rows back (`returning`): post
+ * those alone.
+ */
+export async function postTransfers(tx: Tx, inputs: readonly TransferInput[]): Promise<void> {
+  const ts = inputs.map(prepareTransfer);
+  if (ts.some((t) => t.deltas.size === 0 || t.input.returning)) throw new StunError("INTERNAL", "transfers posted together each move an Account row and return no rows");
+  if (!(await applyTransfers(tx, ts))) throw new TransfersRefused(ts.length);
+}
+
+/** postTransfers' refusal: some transfer's guard failed; posted alone, each says whether it was that one, and why. Never a caller's answer. */
+export class TransfersRefused extends Error {
+  constructor(n: number) {
+    super(`one of ${n} transfers posted together was refused`);
+    this.name = "TransfersRefused";
+  }
+}
+
+/** The legs' entries, each with its transfer's txId, kind and task: the entry insert's parameters (amounts as decimal text: exact, cast in SQL). */
+function entryParams(ts: PreparedTransfer[]) {
+  const legs = ts.flatMap((t) => t.legs.map((leg) => ({ leg, t })));
+  return {
+    accounts: legs.map(({ leg }) => leg.account),
+    amounts: legs.map(({ leg }) => leg.amount.toString()),
+    txIds: legs.map(({ t }) => t.txId),
+    kinds: legs.map(({ t }) => t.input.kind),
+    taskIds: legs.map(({ t }) => t.input.taskId ?? null),
+  };
+}
+
+/** The transfers' entries from the legs' arrays (a SELECT for INSERT INTO "LedgerEntry"). */
+function entriesSelect(ts: PreparedTransfer[]): Prisma.Sql {
+  const { accounts, amounts, txIds, kinds, taskIds } = entryParams(ts);
+  return Prisma.sql`
+      SELECT e."txId", e.account, e.amount::bigint, e.kind, e."taskId", ${new Date()}
+      FROM unnest(${accounts}::text[], ${amounts}::text[], ${txIds}::text[], ${kinds}::text[], ${taskIds}::text[])
+        WITH ORDINALITY AS e(account, amount, "txId", kind, "taskId", n)`;
+}
+
+/** The legs' entries alone: a transfer between system accounts, where no Account row moves. */
+async function insertEntries(tx: Tx, t: PreparedTransfer): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
+    ${entriesSelect([t])}
+    ORDER BY e.n`;
+}
+
+/** What each Account row's guarded update moves, summed over the transfers: net deltas, and the worst-order decreases and increases its guards check. */
+function rowMoves(ts: PreparedTransfer[]) {
+  const rows = new Map<string, Record<BalanceColumn | "storage", { delta: bigint; down: bigint; up: bigint }> & { quota: bigint }>();
+  const zero = () => ({ delta: 0n, down: 0n, up: 0n });
+  for (const t of ts) {
+    for (const [id, cols] of t.deltas) {
+      const r = rows.get(id) ?? { balance: zero(), escrow: zero(), stake: zero(), storage: zero(), quota: INT64_MAX };
+      for (const [col, d] of cols) {
+        r[col].delta += d;
+        if (d < 0n) r[col].down -= d;
+        else r[col].up += d;
+      }
+      const charge = t.input.storage?.accountId === id ? t.input.storage : undefined;
+      if (charge) {
+        r.storage.up += charge.bytes;
+        if (charge.quota < r.quota) r.quota = charge.quota;
+      }
+      rows.set(id, r);
+    }
+  }
+  return rows;
+}
+
+/**
+ * The transfers in one statement (each runs on every submit and settlement, where each statement
  * is a round trip): the Account rows are locked in id order (concurrent transfers never deadlock),
  * each moved by its deltas under guards — `col >= need` for every decreasing column and
- * `col <= room` (INT64_MAX − delta) for every increasing one, computed here so the SQL never
+ * `col <= room` (INT64_MAX − increase) for every increasing one, computed here so the SQL never
  * overflows — and the entries are written only when every row passed its guards. On PostgreSQL a
  * concurrent writer of a row waits and re-checks the guards against the committed value, so two
- * holds can never overdraw together. When a row fails its guard the statement writes no entries,
- * and the error says which account and column (the caller rolls its transaction back).
+ * holds can never overdraw together. Undefined when a row failed its guards: the statement wrote
+ * no entries (its `alongside` statements did: the caller rolls its transaction back).
  */
-async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: LedgerLeg[], ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>): Promise<unknown[] | undefined> {
-  const param = (col: BalanceColumn, f: (d: bigint) => bigint) => ids.map((id) => f(deltas.get(id)!.get(col) ?? 0n).toString());
-  const delta = (col: BalanceColumn) => param(col, (d) => d);
-  const need = (col: BalanceColumn) => param(col, (d) => (d < 0n ? -d : 0n));
-  const room = (col: BalanceColumn) => param(col, (d) => (d > 0n ? INT64_MAX - d : INT64_MAX));
-  const { storage } = input;
-  const charged = (id: string) => (storage?.accountId === id ? storage : undefined);
-  const storageDelta = ids.map((id) => (charged(id)?.bytes ?? 0n).toString());
-  const storageRoom = ids.map((id) => {
-    const c = charged(id);
-    return (c ? c.quota - c.bytes : INT64_MAX).toString();
-  });
-  const { accounts, amounts } = entryParams(legs);
-  const alongside = (input.alongside ?? []).map((statement, i) => Prisma.sql`, ${Prisma.raw(`alongside_${i}`)} AS (${statement})`);
-  if (input.returning) alongside.push(Prisma.sql`, alongside_rows AS (${input.returning})`);
+async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: unknown[] } | undefined> {
+  const moves = rowMoves(ts);
+  const ids = [...moves.keys()].sort();
+  const col = (f: (m: NonNullable<ReturnType<typeof moves.get>>) => bigint) => ids.map((id) => f(moves.get(id)!).toString());
+  const delta = (c: BalanceColumn) => col((m) => m[c].delta);
+  const need = (c: BalanceColumn) => col((m) => m[c].down);
+  const room = (c: BalanceColumn) => col((m) => INT64_MAX - m[c].up);
+  const returning = ts.length === 1 ? ts[0]!.input.returning : undefined;
+  const alongside = ts.flatMap((t) => t.input.alongside ?? []).map((statement, i) => Prisma.sql`, ${Prisma.raw(`alongside_${i}`)} AS (${statement})`);
+  if (returning) alongside.push(Prisma.sql`, alongside_rows AS (${returning})`);
   const [row] = await tx.$queryRaw<Array<{ updated: number; rows?: unknown[] | string | null }>>`
     WITH d AS (
       SELECT * FROM unnest(${ids}::text[], ${delta("balance")}::bigint[], ${delta("escrow")}::bigint[], ${delta("stake")}::bigint[],
                            ${need("balance")}::bigint[], ${need("escrow")}::bigint[], ${need("stake")}::bigint[],
                            ${room("balance")}::bigint[], ${room("escrow")}::bigint[], ${room("stake")}::bigint[],
-                           ${storageDelta}::bigint[], ${storageRoom}::bigint[])
+                           ${col((m) => m.storage.up)}::bigint[], ${col((m) => m.quota - m.storage.up)}::bigint[])
         AS d(id, db, de, ds, nb, ne, ns, rb, re, rs, sb, sr)
     ),
     locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM d) ORDER BY a.id FOR NO KEY UPDATE),
@@ -139,18 +210,14 @@ async function applyTransfer(tx: Tx, txId: string, input: TransferInput, legs: L
     ),
     entries AS (
       INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
-      SELECT ${txId}, e.account, e.amount::bigint, ${input.kind}, ${input.taskId ?? null}, ${new Date()}
-      FROM unnest(${accounts}::text[], ${amounts}::text[]) WITH ORDINALITY AS e(account, amount, n)
+      ${entriesSelect(ts)}
       WHERE (SELECT count(*) FROM moved) = ${ids.length}
       ORDER BY e.n
     )${alongside.length > 0 ? Prisma.join(alongside, "") : Prisma.empty}
-    SELECT (SELECT count(*) FROM moved)::int AS updated${input.returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
-  if (Number(row?.updated) === ids.length) {
-    if (!input.returning) return undefined;
-    const rows = row?.rows;
-    return typeof rows === "string" ? (JSON.parse(rows) as unknown[]) : (rows ?? []);
-  }
-  return await explainRefusal(tx, ids, deltas, storage);
+    SELECT (SELECT count(*) FROM moved)::int AS updated${returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
+  if (Number(row?.updated) !== ids.length) return undefined;
+  const rows = row?.rows;
+  return { rows: typeof rows === "string" ? (JSON.parse(rows) as unknown[]) : (rows ?? []) };
 }
 
 /** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */

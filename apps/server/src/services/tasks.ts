@@ -15,7 +15,7 @@ import {
 } from "@stun/shared";
 import type { AppContext, PlacedAtSubmit } from "../context";
 import { newId } from "../ids";
-import { hold } from "../ledger";
+import { holdTransfer } from "../ledger";
 import { maybeInjectCanary } from "../qa/canaries";
 import { sha256Hex } from "../blobs/blob-store";
 import { pinLock } from "../blobs/pin-lock";
@@ -111,9 +111,10 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
   }
   const id = escrowLink?.zkTaskId ?? newId("tsk");
 
-  // Group commit: a burst of submits shares one transaction. One statement per submit (each is a
-  // round trip on the hot path): the hold, the storage charge, the input's pin lock and the Task
-  // row. Times are sent from here, as Prisma does, so every timestamp column holds UTC.
+  // Group commit: a burst of submits shares one transaction, and their holds one statement (the
+  // units' leads: db/group-commit.ts). A hold's statement also charges the storage, takes the
+  // input's pin lock and writes the Task row. Times are sent from here, as Prisma does, so every
+  // timestamp column holds UTC.
   const now = Date.now();
   const insertTask = Prisma.sql`
     INSERT INTO "Task" (id, "requesterId", "modelId", status, priority, "inputSha256", "inputMeta", "inputBytes", verification,
@@ -123,6 +124,9 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
            ${JSON.stringify(body.requirements ?? {})}::jsonb, ${price}, ${held}, ${verification.replicas},
            ${new Date(now + deadlineSeconds * 1000)}, ${new Date(now)}, ${new Date(now)}
     FROM (SELECT ${pinLock(inputSha256)}) AS pin`;
+  const also = { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] };
+  // Paid from an on-chain escrow: the escrow is linked instead of a hold (its own statement).
+  const lead = escrowLink ? undefined : holdTransfer(requesterId, held, id, also);
   // With nothing else waiting for this instance's providers, the same transaction places the task
   // (Dispatcher.placeAtSubmit): no claim transaction of its own. Not a sealed or zk task (their
   // providers and circuits are the queue's to wait for), nor one of a model not calibrated yet.
@@ -133,26 +137,27 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
     placed = undefined;
   };
   try {
-    await app.commits.run(async (tx) => {
-      giveBack(); // an earlier run of this unit rolled back (group commit runs it again)
-      const also = { storage: storageCharge(app, requesterId, inputBytes.byteLength, "this task's input"), alongside: inlineInput ? [insertTask, inlineInput] : [insertTask] };
-      if (escrowLink) await linkEscrow(tx, { ...escrowLink, taskId: id, held }, also);
-      else await hold(tx, requesterId, held, id, also);
-      if (!inlineInput) await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
-      placed = await placer?.placeAtSubmit(tx, {
-        id,
-        kind: "user",
-        requirements: body.requirements ?? {},
-        verification,
-        maxPrice: price,
-        wanted: verification.replicas,
-        inputSha256,
-        modelId: model.id,
-        modelSha256: model.sha256,
-        modelSize: model.sizeBytes,
-        calibration: model.calibration,
-      });
-    });
+    await app.commits.run(
+      async (tx) => {
+        giveBack(); // an earlier run of this unit rolled back (group commit runs it again)
+        if (escrowLink) await linkEscrow(tx, { ...escrowLink, taskId: id, held }, also);
+        if (!inlineInput) await ensurePinnedBlob(tx, app.blobs, inputSha256, inputBytes);
+        placed = await placer?.placeAtSubmit(tx, {
+          id,
+          kind: "user",
+          requirements: body.requirements ?? {},
+          verification,
+          maxPrice: price,
+          wanted: verification.replicas,
+          inputSha256,
+          modelId: model.id,
+          modelSha256: model.sha256,
+          modelSize: model.sizeBytes,
+          calibration: model.calibration,
+        });
+      },
+      lead ? { lead } : {},
+    );
   } catch (e) {
     giveBack();
     throw e;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import pg from "pg";
 import { createDatabase } from "../../src/db/database";
-import { GroupCommit } from "../../src/db/group-commit";
+import { GroupCommit, type Leads } from "../../src/db/group-commit";
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
 const rowsOf = async (db: TestDatabase) =>
@@ -105,6 +105,92 @@ describeDb("group commit: many units, one transaction", () => {
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 50, 80]);
     // The first run stopped at unit 6, before unit 8: it ran once, in the savepoint run.
     expect(runsOf8).toBe(1);
+  });
+
+  /** Leads that insert probe rows: many in one statement, as ledger holds are. */
+  const probeLeads = (): Leads<number> & { statements: number[] } => {
+    const statements: number[] = [];
+    return {
+      statements,
+      one: async (tx, id) => {
+        statements.push(1);
+        await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id})`;
+      },
+      many: async (tx, ids) => {
+        statements.push(ids.length);
+        await tx.$executeRaw`INSERT INTO group_commit_probe (id) SELECT unnest(${ids}::int[])`;
+      },
+    };
+  };
+
+  it("runs a batch's leads as one statement before the units, which see them", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const leads = probeLeads();
+    const commits = new GroupCommit(db, 64, leads);
+    const first = commits.run(async () => "first", { lead: 1 });
+    // Each unit reads how many probe rows exist: every lead of its batch already ran.
+    const batch = [2, 3, 4].map((id) => commits.run(async (tx) => Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n), { lead: id }));
+    const plain = commits.run(async (tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (5)`);
+    await first;
+    expect(await Promise.all(batch)).toEqual([4, 4, 4]);
+    await plain;
+    expect(leads.statements).toEqual([1, 3]);
+    expect(commits.stats.sharedLeads).toBe(3);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("when the leads' statement fails, each lead runs alone: the failing one's unit gets its error, the others commit", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const leads = probeLeads();
+    const commits = new GroupCommit(db, 64, leads);
+    const first = commits.run(async () => undefined, { lead: 1 });
+    // Lead 1 again: a unique violation, which only that unit's own run can own.
+    let bodies = 0;
+    const batch = [10, 1, 30].map((id) =>
+      commits.run(
+        async () => {
+          bodies++;
+          return id;
+        },
+        { lead: id },
+      ),
+    );
+    await first;
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/unique|P2010|23505|duplicate/i);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 10, 30]);
+    // No body ran in the failed shared run; each ran once after its own lead.
+    expect(bodies).toBe(2);
+    expect(leads.statements).toEqual([1, 3, 1, 1, 1]);
+    expect(commits.stats.sharedLeads).toBe(0);
+    expect(Object.values(commits.stats.failed)).toEqual([1]);
+  });
+
+  it("a unit queued with its own savepoint runs its lead alone, inside that savepoint", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const leads = probeLeads();
+    const commits = new GroupCommit(db, 64, leads);
+    const first = commits.run(async () => undefined, { lead: 1 });
+    const batch = [
+      commits.run(async () => undefined, { lead: 2 }),
+      commits.run(
+        async () => {
+          throw new Error("rolls back its lead too");
+        },
+        { lead: 3, savepoint: true },
+      ),
+      commits.run(async () => undefined, { lead: 4 }),
+    ];
+    await first;
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 4]);
+    expect(leads.statements).toEqual([1, 2, 1]);
+  });
+
+  it("refuses a lead when it was built without leads", async () => {
+    await expect(new GroupCommit<number>(db).run(async () => undefined, { lead: 1 })).rejects.toThrow(/no leads/);
   });
 
   it("fails a lone unit's transaction as a whole: nothing it wrote stays", async () => {

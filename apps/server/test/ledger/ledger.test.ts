@@ -9,7 +9,10 @@ import {
   hold,
   listEntries,
   mint,
+  TransfersRefused,
+  holdTransfer,
   postTransfer,
+  postTransfers,
   refund,
   release,
   settle,
@@ -233,5 +236,54 @@ describeDb("ledger", () => {
     expect(failed.every((e) => e instanceof StunError && e.code === "INSUFFICIENT_FUNDS")).toBe(true);
     expect(await balances(a)).toEqual({ balance: 10n, escrow: 90n, stake: 0n });
     await expectLedgerInvariantsHold(db());
+  });
+
+  it("postTransfers: several transfers in one statement, each its own ledger transaction, as if posted in turn", async () => {
+    const a = await account(100n);
+    const b = await account(50n);
+    const transfers = [holdTransfer(a, 30n, "t-many-1"), holdTransfer(a, 40n, "t-many-2"), holdTransfer(b, 50n, "t-many-3")];
+    await db().prisma.$transaction((tx) => postTransfers(tx, transfers));
+    expect(await balances(a)).toEqual({ balance: 30n, escrow: 70n, stake: 0n });
+    expect(await balances(b)).toEqual({ balance: 0n, escrow: 50n, stake: 0n });
+    // One ledger transaction per transfer, with its own kind and task, two legs each.
+    const entries = await db().prisma.ledgerEntry.findMany({ where: { taskId: { in: ["t-many-1", "t-many-2", "t-many-3"] } } });
+    const byTx = new Map<string, typeof entries>();
+    for (const e of entries) byTx.set(e.txId, [...(byTx.get(e.txId) ?? []), e]);
+    expect(byTx.size).toBe(3);
+    for (const legs of byTx.values()) {
+      expect(legs).toHaveLength(2);
+      expect(legs.reduce((sum, e) => sum + e.amount, 0n)).toBe(0n);
+      expect(new Set(legs.map((e) => e.taskId)).size).toBe(1);
+      expect(legs.every((e) => e.kind === "hold")).toBe(true);
+    }
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("postTransfers writes nothing when any transfer would overdraw, counting every transfer of an account together", async () => {
+    const a = await account(100n);
+    const b = await account(100n);
+    // Each alone fits a's balance; together they do not. b's transfer fits, yet nothing is written.
+    const err = await db()
+      .prisma.$transaction((tx) => postTransfers(tx, [holdTransfer(a, 60n, "t-refused-1"), holdTransfer(b, 10n, "t-refused-2"), holdTransfer(a, 60n, "t-refused-3")]))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransfersRefused);
+    expect(await balances(a)).toEqual({ balance: 100n, escrow: 0n, stake: 0n });
+    expect(await balances(b)).toEqual({ balance: 100n, escrow: 0n, stake: 0n });
+    expect(await db().prisma.ledgerEntry.count({ where: { taskId: { in: ["t-refused-1", "t-refused-2", "t-refused-3"] } } })).toBe(0);
+    await expectLedgerInvariantsHold(db());
+  });
+
+  it("postTransfers checks a storage charge against the bytes of every transfer of the account", async () => {
+    const a = await account(100n);
+    const refused = (used: bigint) => new StunError("STORAGE_QUOTA", `over quota at ${used}`);
+    const charged = (taskId: string, bytes: bigint) => holdTransfer(a, 1n, taskId, { storage: { accountId: a, bytes, quota: 100n, refused } });
+    await expect(db().prisma.$transaction((tx) => postTransfers(tx, [charged("t-q-1", 60n), charged("t-q-2", 60n)]))).rejects.toBeInstanceOf(TransfersRefused);
+    await db().prisma.$transaction((tx) => postTransfers(tx, [charged("t-q-3", 60n), charged("t-q-4", 40n)]));
+    expect((await db().prisma.account.findUniqueOrThrow({ where: { id: a } })).storageBytes).toBe(100n);
+    // Alone, the next charge names its own refusal.
+    await expectCode(
+      db().prisma.$transaction((tx) => postTransfer(tx, charged("t-q-5", 1n))),
+      "STORAGE_QUOTA",
+    );
   });
 });
