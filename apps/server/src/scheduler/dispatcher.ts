@@ -7,7 +7,8 @@ import { Prisma } from "../db/generated/client";
 import type { Tx } from "../db/database";
 import { isRetryableConflict } from "../db/retry-conflicts";
 import { calibrationOf } from "../models/calibration";
-import { loadCandidateFacts, loadProviderIdentities } from "../qa/candidates";
+import { loadProviderIdentities } from "../qa/candidates";
+import { ClaimBatch } from "./claim-batch";
 import { unpredictableUniform } from "../qa/unpredictable";
 import { sameOperator, type Identity } from "../qa/quorum";
 import { mayNeedReference } from "../qa/judge";
@@ -42,6 +43,8 @@ const ACK_TIMEOUT_MS = 10_000;
 const BUSY_BACKOFF_MS = 1000;
 /** Candidates asked of the index beyond those needed, for stake and trust to choose among. */
 const EXTRA_CANDIDATES = 3;
+/** At most this many providers' facts are read ahead for a page of the queue (ClaimBatch). */
+const PREFETCH_MAX = 256;
 /** Deadlocked claim passes run again at once, up to this many times in a row. */
 const PASS_CONFLICT_ATTEMPTS = 5;
 
@@ -209,8 +212,10 @@ export class Dispatcher implements SubmitPlacer {
     let placement: Placement | undefined;
     this.placing = true;
     try {
-      placement = await this.plan(tx, row);
-      if (placement) await this.apply(tx, row, placement, reserved);
+      const claim = new ClaimBatch();
+      placement = await this.plan(tx, claim, row);
+      if (placement) this.apply(claim, row, placement, reserved);
+      await claim.flush(tx, this.app.config.LEASE_MS);
     } catch (e) {
       this.undo({ dispatches: reserved, left: true });
       throw e;
@@ -270,16 +275,20 @@ export class Dispatcher implements SubmitPlacer {
           LIMIT ${PAGE}
           FOR UPDATE OF t SKIP LOCKED`;
         rowCount = rows.length;
+        // The page's placements are planned over facts read once, and written in one statement.
+        const claim = new ClaimBatch();
+        await claim.factsOf(tx, this.likelyCandidates(rows));
         for (const row of rows) {
           seen.push(row.id);
           if (providers.freeSlots() === 0) {
             left = true;
             break;
           }
-          const placement = await this.plan(tx, row);
-          if (placement) await this.apply(tx, row, placement, reserved);
+          const placement = await this.plan(tx, claim, row);
+          if (placement) this.apply(claim, row, placement, reserved);
           if (wantsMore(row, placement)) left = true;
         }
+        await claim.flush(tx, this.app.config.LEASE_MS);
       });
     } catch (e) {
       for (const d of reserved) providers.free(d.provider.id, d.assignmentId);
@@ -295,7 +304,7 @@ export class Dispatcher implements SubmitPlacer {
    * decision needs (who already ran it, candidates and their facts) inside the claiming
    * transaction; the decisions themselves are plan.ts's.
    */
-  private async plan(tx: Tx, row: ClaimRow): Promise<Placement | undefined> {
+  private async plan(tx: Tx, claim: ClaimBatch, row: ClaimRow): Promise<Placement | undefined> {
     const { providers, config } = this.app;
     const v = parseVerification(row.verification);
     // A sealed task goes to the provider it was sealed to, and only while it holds that key.
@@ -303,7 +312,7 @@ export class Dispatcher implements SubmitPlacer {
       const p = providers.sealedTarget(v.tee.providerId, v.tee.publicKey);
       const units = unitsOf(row.modelSize);
       if (!p || priceFor(p, units) > BigInt(row.maxPrice)) return undefined;
-      const picks = withinStake(await this.eligible(tx, [p], units), config.qa, units);
+      const picks = withinStake(await this.eligible(tx, claim, [p], units), config.qa, units);
       return picks.length > 0 ? { picks, fee: 0n, sealed: true } : undefined;
     }
     // A zk task waits for its model's circuit and keys (built in the background, then
@@ -322,7 +331,7 @@ export class Dispatcher implements SubmitPlacer {
     let picks: Candidate[];
     let decided: Placement["decided"];
     if (isFirstDispatch(v, row.dispatched)) {
-      const first = await this.planFirst(tx, row, v, req);
+      const first = await this.planFirst(tx, claim, row, v, req);
       if (!first) {
         endTimer();
         return undefined;
@@ -333,10 +342,10 @@ export class Dispatcher implements SubmitPlacer {
       // Checkers (replicas, tie-breakers, re-checks): of other operators than every execution
       // of the task, trusted pairs first.
       const takenIds = await loadProviderIdentities(tx, taken);
-      picks = await this.checkers(tx, req, [...takenIds.values()], row.wanted - row.dispatched);
+      picks = await this.checkers(tx, claim, req, [...takenIds.values()], row.wanted - row.dispatched);
     } else {
       // A canary or an unverified task takes the scheduler's order.
-      picks = (await this.eligible(tx, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES), req.units)).slice(0, row.wanted - row.dispatched);
+      picks = (await this.eligible(tx, claim, providers.pick(req, row.wanted - row.dispatched + EXTRA_CANDIDATES), req.units)).slice(0, row.wanted - row.dispatched);
     }
     endTimer();
     picks = withinStake(picks, config.qa, req.units);
@@ -346,30 +355,17 @@ export class Dispatcher implements SubmitPlacer {
     return { picks, fee, ...(zk ? { zk } : {}), ...(flatPrice !== undefined ? { flatPrice } : {}), ...(decided ? { decided } : {}) };
   }
 
-  /** Commits a placement: the task's decided plan, one assignment per pick, the slots reserved. */
-  private async apply(tx: Tx, row: ClaimRow, placement: Placement, reserved: Dispatch[]): Promise<void> {
-    const { providers, config } = this.app;
+  /** A placement into the claim (written by its flush): the task's decided plan, one assignment per pick, the slots reserved. */
+  private apply(claim: ClaimBatch, row: ClaimRow, placement: Placement, reserved: Dispatch[]): void {
+    const { providers } = this.app;
     const { picks, fee, zk, flatPrice, decided, sealed } = placement;
-    const plan = decided ? Prisma.sql`wanted = ${decided.wanted}, verification = ${JSON.stringify(decided.verification)}::jsonb` : undefined;
-    if (picks.length === 0) {
-      if (plan) await tx.$executeRaw`UPDATE "Task" SET ${plan} WHERE id = ${row.id}`;
-      return;
-    }
-    const leaseUntil = new Date(Date.now() + config.LEASE_MS);
     const units = unitsOf(row.modelSize);
     const assignments = picks.map(({ p }) => ({ id: newId("asg"), p, price: flatPrice ?? priceFor(p, units) + fee }));
-    // One statement: the assignments, the task's dispatch count and, on a first dispatch, its plan.
-    await tx.$executeRaw`
-      WITH inserted AS (
-        INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil")
-        SELECT a.id, ${row.id}, a.provider, 'assigned', a.backend, a.price::bigint, ${leaseUntil}
-        FROM unnest(${assignments.map((a) => a.id)}::text[], ${assignments.map((a) => a.p.id)}::text[], ${assignments.map((a) => a.p.backend)}::text[],
-                    ${assignments.map((a) => a.price.toString())}::text[]) AS a(id, provider, backend, price)
-      )
-      UPDATE "Task"
-      SET dispatched = dispatched + ${picks.length}, status = CASE WHEN status = 'queued' THEN 'assigned' ELSE status END,
-          "updatedAt" = ${new Date()}${plan ? Prisma.sql`, ${plan}` : Prisma.empty}
-      WHERE id = ${row.id}`;
+    claim.place(
+      row.id,
+      assignments.map(({ id, p, price }) => ({ id, taskId: row.id, providerId: p.id, accountId: p.accountId, backend: p.backend, price })),
+      decided,
+    );
     const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, decided?.verification ?? parseVerification(row.verification));
     for (const { id: assignmentId, p } of assignments) {
       providers.reserve(p.id, assignmentId, {
@@ -398,9 +394,9 @@ export class Dispatcher implements SubmitPlacer {
    * operator is registered at all, by the server's reference run (`referee`) — and runs unchecked
    * (`single`) only where the requester or the operator allowed it. Undefined: nobody to run it now.
    */
-  private async planFirst(tx: Tx, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan<Candidate> | undefined> {
+  private async planFirst(tx: Tx, claim: ClaimBatch, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan<Candidate> | undefined> {
     const { config, providers } = this.app;
-    const eligible = await this.eligible(tx, providers.pick(req, v.replicas + EXTRA_CANDIDATES), req.units);
+    const eligible = await this.eligible(tx, claim, providers.pick(req, v.replicas + EXTRA_CANDIDATES), req.units);
     const sameBackend = calibrationOf(row)?.sameBackendQuorum === true;
     const lead = planLead(eligible, unpredictableUniform(), config.qa, sameBackend);
     if (!lead || lead.kind === "solo") return lead?.plan;
@@ -409,7 +405,7 @@ export class Dispatcher implements SubmitPlacer {
       exclude: new Set([...(req.exclude ?? []), lead.lead.p.id]),
       ...(lead.backend ? { backend: lead.backend as Requirements["backend"] } : {}),
     };
-    const others = await this.checkers(tx, checkerReq, [lead.lead.f.identity], v.replicas - 1, lead.sameOrigin);
+    const others = await this.checkers(tx, claim, checkerReq, [lead.lead.f.identity], v.replicas - 1, lead.sameOrigin);
     return planChecked(lead, {
       others,
       checkerRegistered: others.length === 0 && (await this.checkerRegistered(tx, checkerReq, lead.lead.f.identity)),
@@ -424,7 +420,7 @@ export class Dispatcher implements SubmitPlacer {
    * and than each other, trusted pairs first, in the scheduler's order within each group. Asks the
    * index for more candidates while one operator's providers crowd out the others.
    */
-  private async checkers(tx: Tx, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
+  private async checkers(tx: Tx, claim: ClaimBatch, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
     if (n <= 0) return [];
     const { providers, config } = this.app;
     const choose = (eligible: Candidate[]) => chooseCheckers(eligible, taken, n, config.qa, config.QUORUM_NETWORK);
@@ -436,7 +432,7 @@ export class Dispatcher implements SubmitPlacer {
     let k = (known ? 4 : 1) * (n + EXTRA_CANDIDATES);
     for (;;) {
       const found = providers.pick(req, k);
-      const picks = choose(await this.eligible(tx, found, req.units));
+      const picks = choose(await this.eligible(tx, claim, found, req.units));
       if (picks.length >= n || found.length < k || k >= providers.size) return picks;
       k *= 4;
     }
@@ -457,17 +453,36 @@ export class Dispatcher implements SubmitPlacer {
    * The candidates whose account stake covers one more execution at their price (free work needs
    * no stake), with their pair trust — in the index's order.
    */
-  private async eligible(tx: Tx, candidates: LocalProvider[], units: bigint | undefined): Promise<Candidate[]> {
+  private async eligible(tx: Tx, claim: ClaimBatch, candidates: LocalProvider[], units: bigint | undefined): Promise<Candidate[]> {
     if (candidates.length === 0) return [];
     return eligibleCandidates(
       candidates,
-      await loadCandidateFacts(
+      await claim.factsOf(
         tx,
         candidates.map((p) => p.id),
       ),
       this.app.config.qa,
       units,
     );
+  }
+
+  /**
+   * The providers a page's tasks will likely weigh, read ahead in one statement: for each task, in
+   * the index's order, as many as it and the tasks before it want, and a few more (each task's
+   * placement reserves slots the next one's picks then skip). Sealed tasks name their provider.
+   */
+  private likelyCandidates(rows: ClaimRow[]): string[] {
+    const ids = new Set<string>();
+    let wanted = 0;
+    for (const row of rows) {
+      const v = parseVerification(row.verification);
+      if (v.tee) continue;
+      wanted += Math.max(1, row.wanted - row.dispatched);
+      const req = matchRequest(row, new Set(v.avoid ?? []), v.backend, v.zk ? BigInt(v.zk.fee) : 0n);
+      for (const p of this.app.providers.pick(req, wanted + EXTRA_CANDIDATES)) ids.add(p.id);
+      if (ids.size >= PREFETCH_MAX) break;
+    }
+    return [...ids];
   }
 
   /** Sends a committed assignment to its provider; no ack in time means the execution is lost. */
