@@ -10,7 +10,7 @@ import type { Identity } from "./quorum";
  * deposits and the destinations of its withdrawals and payouts, on every family (ExternalDeposit,
  * ExternalPayout) (qa/quorum.ts: accounts that share one are one operator). An SQL expression.
  */
-const linksOf = (account: Prisma.Sql): Prisma.Sql => Prisma.sql`
+export const linksOf = (account: Prisma.Sql): Prisma.Sql => Prisma.sql`
   ARRAY(SELECT DISTINCT lower(x) FROM (
     SELECT la."walletAddress" AS x FROM "Account" la WHERE la.id = ${account}
     UNION ALL SELECT l.address FROM "LinkedWallet" l WHERE l."accountId" = ${account}
@@ -34,7 +34,7 @@ export async function loadProviderIdentities(tx: Tx, providerIds: readonly strin
   return new Map(rows.map((r) => [r.id, identityOf(r)]));
 }
 
-const identityOf = (r: { accountId: string; links: string[]; netPrefix: string | null }): Identity => ({
+export const identityOf = (r: { accountId: string; links: string[]; netPrefix: string | null }): Identity => ({
   account: r.accountId,
   links: r.links,
   ...(r.netPrefix ? { net: r.netPrefix } : {}),

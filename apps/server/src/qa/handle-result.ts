@@ -17,13 +17,12 @@ import type { ModelRow } from "../models/row";
 import { checkOutputs } from "./check-outputs";
 import { loadRequesterAndProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
-import { newPairTrust, type PairTrust } from "./policy";
 import { unpredictableUniform } from "./unpredictable";
 import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
 import { judge, mayNeedReference, type JudgeInput } from "./judge";
-import { recordCheckedVerdict, recordSoloVerdict, soloVerdict, validVerdicts, type Judged, type ProviderStats } from "./verdicts";
+import { readReplicaFacts, recordCheckedVerdict, recordSoloVerdict, soloVerdict, validVerdicts, type Judged, type ProviderStats, type ReplicaFacts } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
 
@@ -338,16 +337,18 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   // The judge asks for each costly fact at most once: the reference run, and the agreeing pairs'
   // records with the audit draw.
   const byId = new Map(completed.map((c) => [c.id, c]));
+  // The agreeing executions' trust, evidence and identities, and the requester's: read once, for
+  // the audit draw, the credit rule and their verdicts.
+  let replicas: ReplicaFacts | undefined;
   let j = judge(input);
   for (; j.kind === "need-reference" || j.kind === "need-agreeing-trust"; j = judge(input)) {
     if (j.kind === "need-reference") {
       if (known.reference === undefined) throw new NeedReference(task.inputSha256);
       input.reference = known.reference;
     } else {
-      input.agreeingTrust = await pairTrusts(
-        tx,
-        j.agreeing.map((id) => byId.get(id)!),
-      );
+      const agreeing = j.agreeing.map((id) => byId.get(id)!);
+      replicas = await readReplicaFacts(tx, agreeing, task.requesterId);
+      input.agreeingTrust = agreeing.map((c) => replicas!.trust(c));
       input.auditDraw = unpredictableUniform();
     }
   }
@@ -358,6 +359,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
           tx,
           task,
           j.winners.map((id) => byId.get(id)).filter((c): c is CompletedRow => c !== undefined),
+          replicas,
         )
       : undefined;
   const verdicts = "verdicts" in j ? j.verdicts : [];
@@ -370,7 +372,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     !lone && j.kind === "accept" && !original && verdicts.length > 0 && verdicts.every((x) => x.verdict === "valid" && (credit?.get(x.assignmentId) ?? true))
       ? verdicts.map((x) => judged(byId.get(x.assignmentId)!, taskId))
       : undefined;
-  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : agreeing ? await validVerdicts(tx, policy, agreeing) : undefined;
+  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : agreeing ? await validVerdicts(tx, policy, agreeing, replicas) : undefined;
   if (agreeing && deferred) app.metrics.verdicts.inc({ verdict: "accepted" }, agreeing.length);
   for (const { assignmentId, verdict } of deferred ? [] : verdicts) {
     const c = byId.get(assignmentId)!;
@@ -456,14 +458,18 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
 
 /**
  * Whether each winner's valid verdict earns reputation and trust: not on a task its own operator
- * submitted, nor when it agreed only with providers of its own operator (qa/quorum.ts).
+ * submitted, nor when it agreed only with providers of its own operator (qa/quorum.ts). The
+ * identities come from `known` (the agreeing replicas' facts) when it holds every winner's.
  */
-async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[]): Promise<Map<string, boolean>> {
-  const { requester, providers } = await loadRequesterAndProviderIdentities(
-    tx,
-    task.requesterId,
-    winners.map((w) => w.providerId),
-  );
+async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[], known: ReplicaFacts | undefined): Promise<Map<string, boolean>> {
+  const { requester, providers } =
+    known?.requester && winners.every((w) => known.identity(w.providerId))
+      ? { requester: known.requester, providers: new Map(winners.map((w) => [w.providerId, known.identity(w.providerId)!])) }
+      : await loadRequesterAndProviderIdentities(
+          tx,
+          task.requesterId,
+          winners.map((w) => w.providerId),
+        );
   const identityOf = (w: CompletedRow): Identity => providers.get(w.providerId) ?? { account: w.accountId, links: [] };
   return new Map(winners.map((w) => [w.id, earnsCredit(identityOf(w), requester, winners.filter((o) => o.id !== w.id).map(identityOf))]));
 }
@@ -488,13 +494,6 @@ async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: 
     WHERE id = ${task.id}`;
   outcome.announce = "queued";
   return outcome;
-}
-
-/** The (provider, backend) pair records of executions. */
-async function pairTrusts(tx: Tx, executions: CompletedRow[]): Promise<PairTrust[]> {
-  const rows = await tx.$queryRaw<Array<PairTrust & { providerId: string; backend: string }>>`
-    SELECT "providerId", backend, streak, solo, checked, invalid FROM "ProviderTrust" WHERE "providerId" = ANY(${executions.map((e) => e.providerId)}::text[])`;
-  return executions.map((e) => rows.find((r) => r.providerId === e.providerId && r.backend === e.backend) ?? newPairTrust());
 }
 
 /** A zk result's proof, checked against the task's stored input (zk/zk-job.ts). */

@@ -9,7 +9,8 @@ import { Prisma } from "../db/generated/client";
 import { slash } from "../ledger";
 import { queueChainSlash } from "../ledger/chain-stake";
 import { DEFAULT_QA_POLICY, afterChecked, newPairTrust, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
-import { loadProviderIdentities, loadSiblingCandidates } from "./candidates";
+import { identityOf, linksOf, loadProviderIdentities, loadSiblingCandidates } from "./candidates";
+import type { Identity } from "./quorum";
 import { addVerdict, reputationScore } from "./reputation";
 import { queueRechecks } from "./rechecks";
 
@@ -110,37 +111,90 @@ export function soloVerdict(j: Judged, solo: boolean): { alongside: [Prisma.Sql,
   };
 }
 
+/** An execution's provider and backend: whose pair it is. */
+type Pair = Pick<Judged, "providerId" | "backend">;
+
 /**
- * Valid verdicts that earn credit, for the agreeing executions of one task at once (an accepted
- * task's replicas, each on a provider of its own): recordCheckedVerdict(valid) for each, in one
- * statement and a share of another. One statement reads the providers' evidence and their pairs'
- * trust (the trust rows locked; the caller holds the provider rows, as the result statement locks
- * them); the writes — the verdicts, the pairs' trust, the providers' counters and reputation — are
- * statements another statement runs beside its own (the settlement's: ledger/transfer.ts
- * `alongside` and `returning`), as soloVerdict's are. Five round trips per execution before.
- * Undefined when a provider has several of the executions (one row each): record them one by one.
+ * What verdicts on a task's agreeing executions weigh and change, in one statement: each pair's
+ * trust (its row locked FOR UPDATE), each provider's evidence (row locked FOR NO KEY UPDATE; the
+ * result statement holds it already) and operator identity, and with `requesterId` the requester's
+ * wallet links — the judge's audit draw, the credit rule (qa/quorum.ts) and validVerdicts all read
+ * here, once.
  */
-export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[]): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } | undefined> {
-  const providerIds = js.map((j) => j.providerId);
-  if (new Set(providerIds).size !== js.length) return undefined;
-  const backends = js.map((j) => j.backend);
-  const rows = await tx.$queryRaw<Array<{ id: string; validWeight: number; invalidWeight: number; streak: number | null } & Partial<PairTrust>>>`
-    WITH j AS (SELECT * FROM unnest(${providerIds}::text[], ${backends}::text[]) AS j(id, backend)),
+export interface ReplicaFacts {
+  trust(pair: Pair): PairTrust;
+  /** Undefined for a provider not read. */
+  evidence(providerId: string): { validWeight: number; invalidWeight: number } | undefined;
+  identity(providerId: string): Identity | undefined;
+  /** The requester's identity, when read. */
+  requester?: Identity;
+}
+
+export async function readReplicaFacts(tx: Tx, pairs: readonly Pair[], requesterId?: string): Promise<ReplicaFacts> {
+  const providerIds = pairs.map((j) => j.providerId);
+  const backends = pairs.map((j) => j.backend);
+  type Row = {
+    id: string;
+    backend: string;
+    accountId: string;
+    links: string[];
+    netPrefix: string | null;
+    validWeight: number;
+    invalidWeight: number;
+    requesterLinks: string[] | null;
+    streak: number | null;
+  } & Partial<PairTrust>;
+  const rows = await tx.$queryRaw<Row[]>`
+    WITH j AS (SELECT DISTINCT * FROM unnest(${providerIds}::text[], ${backends}::text[]) AS j(id, backend)),
     tr AS MATERIALIZED (
       SELECT t."providerId", t.backend, t.streak, t.solo, t.checked, t.invalid
       FROM "ProviderTrust" t JOIN j ON t."providerId" = j.id AND t.backend = j.backend
-      ORDER BY t."providerId" FOR UPDATE OF t
+      ORDER BY t."providerId", t.backend FOR UPDATE OF t
     )
-    SELECT p.id, p."validWeight", p."invalidWeight", tr.streak, tr.solo, tr.checked, tr.invalid
+    SELECT p.id, j.backend, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix", p."validWeight", p."invalidWeight",
+           ${requesterId === undefined ? Prisma.sql`NULL::text[]` : linksOf(Prisma.sql`${requesterId}::text`)} AS "requesterLinks",
+           tr.streak, tr.solo, tr.checked, tr.invalid
     FROM j JOIN "Provider" p ON p.id = j.id LEFT JOIN tr ON tr."providerId" = j.id AND tr.backend = j.backend
     ORDER BY p.id
     FOR NO KEY UPDATE OF p`;
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const key = (providerId: string, backend: string) => `${providerId}\u0000${backend}`;
+  const byPair = new Map(rows.map((r) => [key(r.id, r.backend), r]));
+  const byProvider = new Map(rows.map((r) => [r.id, r]));
+  const links = rows[0]?.requesterLinks;
+  return {
+    trust: (p) => {
+      const r = byPair.get(key(p.providerId, p.backend));
+      return r && r.streak !== null ? { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 } : newPairTrust();
+    },
+    evidence: (id) => {
+      const r = byProvider.get(id);
+      return r && { validWeight: r.validWeight, invalidWeight: r.invalidWeight };
+    },
+    identity: (id) => {
+      const r = byProvider.get(id);
+      return r && identityOf(r);
+    },
+    ...(requesterId !== undefined && links ? { requester: { account: requesterId, links } } : {}),
+  };
+}
+
+/**
+ * Valid verdicts that earn credit, for the agreeing executions of one task at once (an accepted
+ * task's replicas, each on a provider of its own): recordCheckedVerdict(valid) for each, as
+ * statements another statement runs beside its own (the settlement's: ledger/transfer.ts
+ * `alongside` and `returning`), as soloVerdict's are — the verdicts, the pairs' trust, the
+ * providers' counters and reputation — computed from what `readReplicaFacts` read (its rows
+ * locked; read here when `facts` is not given). Five round trips per execution before.
+ * Undefined when a provider has several of the executions (one row each): record them one by one.
+ */
+export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[], facts?: ReplicaFacts): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } | undefined> {
+  const providerIds = js.map((j) => j.providerId);
+  if (new Set(providerIds).size !== js.length) return undefined;
+  const read = facts && js.every((j) => facts.evidence(j.providerId)) ? facts : await readReplicaFacts(tx, js);
+  const backends = js.map((j) => j.backend);
   const next = js.map((j) => {
-    const r = byId.get(j.providerId);
-    const evidence = addVerdict(r ?? { validWeight: 0, invalidWeight: 0 }, true);
-    const before: PairTrust = r && r.streak !== null ? { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 } : newPairTrust();
-    return { j, evidence, reputation: reputationScore(evidence), trust: afterChecked(before, true, policy) };
+    const evidence = addVerdict(read.evidence(j.providerId) ?? { validWeight: 0, invalidWeight: 0 }, true);
+    return { j, evidence, reputation: reputationScore(evidence), trust: afterChecked(read.trust(j), true, policy) };
   });
   return {
     alongside: [

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_QA_POLICY } from "../../src/qa/policy";
-import { type Judged, type ProviderStats, recordCheckedVerdict, validVerdicts } from "../../src/qa/verdicts";
+import { loadRequesterAndProviderIdentities } from "../../src/qa/candidates";
+import { type Judged, type ProviderStats, readReplicaFacts, recordCheckedVerdict, validVerdicts } from "../../src/qa/verdicts";
 import { describeDb, testDbKind } from "../support/database";
 import { insertExecution } from "../support/execution-rows";
 import { startTestNetwork, type TestNetwork } from "../support/network";
@@ -75,6 +76,28 @@ describeDb("validVerdicts: several valid verdicts in one read and one statement,
     expect(stats.map((s) => s.reputation)).toEqual([oldOne.provider.reputation, newOne.provider.reputation]);
   });
 
+  it("one read serves the audit draw, the credit rule and the verdicts: the same trust, identities and writes as reading each apart", async () => {
+    const [a, b] = [await execution(), await execution()];
+    await withRecord(a);
+    await net.db.prisma.$transaction(async (tx) => {
+      const facts = await readReplicaFacts(tx, [a, b], net.accountId);
+      expect(facts.trust(a)).toEqual({ streak: 2, solo: 1, checked: 5, invalid: 1 });
+      expect(facts.trust(b)).toEqual({ streak: 0, solo: 0, checked: 0, invalid: 0 });
+      expect(facts.trust({ providerId: a.providerId, backend: "webgpu" })).toEqual({ streak: 0, solo: 0, checked: 0, invalid: 0 });
+      expect(facts.evidence(a.providerId)).toEqual({ validWeight: 3.5, invalidWeight: 1 });
+      const apart = await loadRequesterAndProviderIdentities(tx, net.accountId, [a.providerId, b.providerId]);
+      expect(facts.requester).toEqual(apart.requester);
+      expect(facts.identity(a.providerId)).toEqual(apart.providers.get(a.providerId));
+      expect(facts.identity(b.providerId)).toEqual(apart.providers.get(b.providerId));
+      // The verdicts' statements from these facts are those validVerdicts builds from its own read.
+      const fromFacts = (await validVerdicts(tx, DEFAULT_QA_POLICY, [a, b], facts))!;
+      const ownRead = (await validVerdicts(tx, DEFAULT_QA_POLICY, [a, b]))!;
+      // (Each stamps its own updatedAt.)
+      const params = (w: typeof fromFacts) => [...w.alongside.slice(1), w.returning].map((q) => q.values.map((v) => (v instanceof Date ? "now" : v)));
+      expect(params(fromFacts)).toEqual(params(ownRead));
+    });
+  });
+
   it.runIf(testDbKind === "postgres")("holds the pairs' trust rows it read until its transaction ends, as readTrust does (PostgreSQL)", async () => {
     const j = await execution();
     await withRecord(j);
@@ -87,7 +110,8 @@ describeDb("validVerdicts: several valid verdicts in one read and one statement,
       release = resolve;
     });
     const holder = net.db.prisma.$transaction(async (tx) => {
-      await validVerdicts(tx, DEFAULT_QA_POLICY, [j]);
+      // The judge's read (readReplicaFacts) takes the lock; validVerdicts then reads nothing more.
+      await validVerdicts(tx, DEFAULT_QA_POLICY, [j], await readReplicaFacts(tx, [j]));
       read();
       await released;
     });
