@@ -26,6 +26,7 @@ import { assertStorageRoom, storageCharge } from "../storage/quota";
 import { getModelRow } from "../models/cache";
 import type { ModelRow } from "../models/row";
 import { TASK_VIEW_INCLUDE, storedOutputs, toTaskView } from "./task-view";
+import { readTaskRow, type TaskViewRow } from "./task-rows";
 import { MAX_TIE_BREAKERS, type StoredVerification } from "../tasks/verification";
 import { prepareSealedInput, type PreparedInput } from "./sealed-input";
 import { defaultMaxPrice } from "./quote";
@@ -193,25 +194,9 @@ async function escrowCheckOf(
   return check;
 }
 
-type TaskViewRow = Parameters<typeof toTaskView>[1] & { requesterId: string };
-
-/**
- * A task with its executions, in one raw statement: this read answers every GET and long-poll
- * wake-up, where Prisma's per-query overhead was most of the cost.
- */
+/** The requester's own task's row for its view (task-rows.ts: reads of the same turn share a statement); 404 for anyone else's. */
 async function loadOwnTask(app: AppContext, requesterId: string, id: string): Promise<TaskViewRow> {
-  const rows = await app.db.prisma.$queryRaw<TaskViewRow[]>`
-    SELECT t.id, t."requesterId", t.status, t."modelId", t.verification, t.cost, t.receipt, t."outputSha256",
-           t."errorCode", t."errorMessage", t.correction, t."createdAt", t."completedAt", t."dataPurgedAt",
-           COALESCE((
-             SELECT json_agg(json_build_object(
-                      'providerId', a."providerId", 'backend', a.backend, 'status', a.status,
-                      'verdict', a.verdict, 'outputDigest', a."outputDigest", 'timings', a.timings)
-                    ORDER BY a."createdAt", a.id)
-             FROM "Assignment" a WHERE a."taskId" = t.id
-           ), '[]'::json) AS assignments
-    FROM "Task" t WHERE t.id = ${id}`;
-  const t = rows[0];
+  const t = await readTaskRow(app, id);
   if (!t || t.requesterId !== requesterId) throw new StunError("TASK_NOT_FOUND", `no task ${id}`);
   return t;
 }

@@ -7,6 +7,7 @@ import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
 import { api, float32Of, jsonTensorBytes, runTask, toJsonTensor, uploadModel } from "../support/api";
 import { checkLedgerInvariants, getBalances, getLedgerBalance } from "../../src/ledger";
+import { readTaskRow, taskRowStats } from "../../src/services/task-rows";
 
 const PRICE = 100n;
 
@@ -91,6 +92,21 @@ describeDb("tasks end to end: real providers running onnxruntime-node", () => {
     // Once completed, a long-poll answers from the database at once.
     expect((await api(net.url, "GET", `/tasks/${sub.body.id}?wait=60`, { key: net.apiKey })).body).toMatchObject({ status: "completed" });
   }, 20_000);
+
+  it("reads the tasks asked for in one turn (a batch's woken long-polls) in one statement, each as read alone", async () => {
+    const mlp = buildMlp({ inputSize: 4, hidden: [4], outputSize: 2, seed: 12 });
+    const modelId = await uploadModel(net.url, creatorKey, mlp.bytes, "mlp-task-rows");
+    const x = toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer) });
+    const [a, b] = await Promise.all([0, 1].map(() => runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" }, maxPrice: "150" })));
+    const app = net.server.app;
+    const alone = [await readTaskRow(app, a!.id), await readTaskRow(app, b!.id)];
+    const before = { ...taskRowStats(app) };
+    const together = await Promise.all([readTaskRow(app, a!.id), readTaskRow(app, b!.id), readTaskRow(app, a!.id), readTaskRow(app, "tsk_nobody")]);
+    expect(together).toEqual([alone[0], alone[1], alone[0], undefined]);
+    expect(together[0]).toMatchObject({ id: a!.id, status: "completed", requesterId: net.accountId });
+    expect((together[0] as { assignments: unknown[] }).assignments).toHaveLength(1);
+    expect(taskRowStats(app)).toEqual({ statements: before.statements + 1, reads: before.reads + 4 });
+  });
 
   it("round-trips every dtype of the codec through a task", async () => {
     for (const dtype of DTYPES) {
