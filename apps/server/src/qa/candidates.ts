@@ -34,6 +34,10 @@ export async function loadProviderIdentities(tx: Tx, providerIds: readonly strin
   return new Map(rows.map((r) => [r.id, identityOf(r)]));
 }
 
+/** A pair's record as a LEFT JOIN on ProviderTrust reads it: a new pair's where the pair has no row (`streak` null). */
+export const pairTrustOf = (r: { streak: number | null; solo?: number | null; checked?: number | null; invalid?: number | null }): PairTrust =>
+  r.streak === null ? newPairTrust() : { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 };
+
 export const identityOf = (r: { accountId: string; links: string[]; netPrefix: string | null }): Identity => ({
   account: r.accountId,
   links: r.links,
@@ -122,7 +126,7 @@ export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise
     rows.map((r) => [
       r.id,
       {
-        trust: r.streak === null ? newPairTrust() : { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 },
+        trust: pairTrustOf(r),
         stake: BigInt(r.stake),
         atRisk: BigInt(r.atRisk ?? 0),
         identity: identityOf(r),

@@ -9,7 +9,7 @@ import { Prisma } from "../db/generated/client";
 import { slash } from "../ledger";
 import { queueChainSlash } from "../ledger/chain-stake";
 import { DEFAULT_QA_POLICY, afterChecked, newPairTrust, catchResetsSiblings, sharesFate, slashAmount, slashSplit, type PairTrust, type QaPolicy } from "./policy";
-import { identityOf, linksOf, loadProviderIdentities, loadSiblingCandidates } from "./candidates";
+import { identityOf, linksOf, loadProviderIdentities, loadSiblingCandidates, pairTrustOf } from "./candidates";
 import type { Identity } from "./quorum";
 import { addVerdict, reputationScore } from "./reputation";
 import { queueRechecks } from "./rechecks";
@@ -164,7 +164,7 @@ export async function readReplicaFacts(tx: Tx, pairs: readonly Pair[], requester
   return {
     trust: (p) => {
       const r = byPair.get(key(p.providerId, p.backend));
-      return r && r.streak !== null ? { streak: r.streak, solo: r.solo ?? 0, checked: r.checked ?? 0, invalid: r.invalid ?? 0 } : newPairTrust();
+      return r ? pairTrustOf(r) : newPairTrust();
     },
     evidence: (id) => {
       const r = byProvider.get(id);
@@ -236,7 +236,7 @@ async function resetSiblings(tx: Tx, policy: QaPolicy, providerId: string): Prom
 async function readTrust(tx: Tx, providerId: string, backend: string): Promise<PairTrust> {
   const [row] = await tx.$queryRaw<PairTrust[]>`
     SELECT streak, solo, checked, invalid FROM "ProviderTrust" WHERE "providerId" = ${providerId} AND backend = ${backend} FOR UPDATE`;
-  return row ?? { streak: 0, solo: 0, checked: 0, invalid: 0 };
+  return row ?? newPairTrust();
 }
 
 async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTrust): Promise<void> {
