@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildMlp, buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
+import { checkLedgerInvariants } from "../../src/ledger";
 import { api, toJsonTensor, uploadModel } from "../support/api";
 
 describeDb("REST contract and bad input", () => {
@@ -148,6 +149,32 @@ describeDb("REST contract and bad input", () => {
     expect(res.status).toBe(402);
     expect(res.body.error.code).toBe("INSUFFICIENT_FUNDS");
     expect((await api(url, "GET", "/accounts/me", { key: poor })).body).toMatchObject({ balance: "10", escrow: "0" });
+  });
+
+  it("submits sent at once past what a balance covers: exactly the covered ones queue, the rest get 402, and nothing is overdrawn", async () => {
+    // Sent together, the submits share group-commit batches and their holds one statement
+    // (db/group-commit.ts leads), which the poor account's surplus makes the database refuse: the
+    // batch then runs each hold alone, and a refused hold must fail only its own submit.
+    const id = buildIdentityModel("int32", [2]);
+    const modelId = await uploadModel(url, key, id.bytes);
+    const poor = (await api(url, "POST", "/accounts")).body.apiKey;
+    await api(url, "POST", "/faucet", { key: poor, json: { amount: "350" } });
+    const richBefore = (await api(url, "GET", "/accounts/me", { key })).body;
+    const body = { modelId, inputs: { x: toJsonTensor(sampleTensor("int32", [2])) }, verification: { mode: "none" }, maxPrice: "100" };
+    const sent = await Promise.all(Array.from({ length: 16 }, (_, i) => api(url, "POST", "/tasks", { key: i % 2 === 0 ? poor : key, json: body })));
+    const poorAnswers = sent.filter((_, i) => i % 2 === 0).map((r) => [r.status, r.body.error?.code ?? r.body.status]);
+    const richAnswers = sent.filter((_, i) => i % 2 === 1).map((r) => [r.status, r.body.error?.code ?? r.body.status]);
+    expect(poorAnswers.filter(([s]) => s === 202)).toHaveLength(3);
+    expect(poorAnswers.filter(([s]) => s !== 202)).toEqual(Array.from({ length: 5 }, () => [402, "INSUFFICIENT_FUNDS"]));
+    expect(richAnswers).toEqual(Array.from({ length: 8 }, () => [202, "queued"]));
+    expect((await api(url, "GET", "/accounts/me", { key: poor })).body).toMatchObject({ balance: "50", escrow: "300" });
+    const richAfter = (await api(url, "GET", "/accounts/me", { key })).body;
+    expect(BigInt(richBefore.balance) - BigInt(richAfter.balance)).toBe(800n);
+    expect(BigInt(richAfter.escrow) - BigInt(richBefore.escrow)).toBe(800n);
+    // Each queued task holds its own escrow; the refused ones left no task behind.
+    const listed = await api(url, "GET", "/tasks?limit=100", { key: poor });
+    expect(listed.body.tasks).toHaveLength(3);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 
   it("queues a valid task with escrow held, and hides it from other accounts", async () => {
