@@ -42,6 +42,7 @@ export interface ZkCircuits {
 export interface SubmittedTask {
   id: string;
   kind: string;
+  requesterId: string;
   requirements: unknown;
   verification: unknown;
   maxPrice: bigint;

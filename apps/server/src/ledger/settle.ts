@@ -28,6 +28,9 @@ export interface SettleInput {
   alongside?: TransferInput["alongside"];
   /** TransferInput.returning: its rows come back as `rows`. */
   returning?: TransferInput["returning"];
+  /** TransferInput.leading and .when: the settlement goes only if `when` holds (else `skipped`). */
+  leading?: TransferInput["leading"];
+  when?: TransferInput["when"];
 }
 
 export interface SettleResult extends TransferResult {
@@ -58,6 +61,8 @@ export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> 
     entries,
     ...(input.alongside ? { alongside: input.alongside } : {}),
     ...(input.returning ? { returning: input.returning } : {}),
+    ...(input.leading ? { leading: input.leading } : {}),
+    ...(input.when ? { when: input.when } : {}),
   });
   return { ...result, returned };
 }

@@ -29,6 +29,17 @@ export interface TransferInput {
   alongside?: Prisma.Sql[];
   /** One more such statement, with a RETURNING clause: its rows come back as `TransferResult.rows` (JSON). */
   returning?: Prisma.Sql;
+  /**
+   * CTEs the statement opens with (`name AS (…), …`, no trailing comma), which `when`, `alongside`
+   * and `returning` may read: a result's own writes and reads, one round trip with its settlement.
+   */
+  leading?: Prisma.Sql;
+  /**
+   * A condition (SQL, may read `leading`'s CTEs) the transfer moves money only under: when false,
+   * no Account row is locked or moved, no entry written, and the result says `skipped`. The
+   * `alongside` and `returning` statements must test it themselves.
+   */
+  when?: Prisma.Sql;
 }
 
 export interface StorageCharge {
@@ -42,6 +53,8 @@ export interface StorageCharge {
 
 export interface TransferResult {
   txId: string;
+  /** `TransferInput.when` was false: nothing moved. */
+  skipped?: true;
   /** The rows of `TransferInput.returning`, as JSON gives them. */
   rows?: unknown[];
 }
@@ -74,7 +87,9 @@ function prepareTransfer(input: TransferInput): PreparedTransfer {
     deltas.set(parsed.accountId, cols);
   }
   if (input.storage && !deltas.has(input.storage.accountId)) throw new StunError("INTERNAL", "a storage charge must go to an account the transfer moves");
-  if (deltas.size === 0 && (input.alongside?.length || input.returning)) throw new StunError("INTERNAL", "statements alongside a transfer need an account row to move");
+  if (deltas.size === 0 && (input.alongside?.length || input.returning || input.leading || input.when)) {
+    throw new StunError("INTERNAL", "statements alongside a transfer, and its conditions, need an account row to move");
+  }
   return { txId: randomUUID(), input, legs, deltas };
 }
 
@@ -92,6 +107,7 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
   }
   const moved = await applyTransfers(tx, [t]);
   if (!moved) return await explainRefusal(tx, [...t.deltas.keys()].sort(), t.deltas, input.storage);
+  if (moved.skipped) return { txId: t.txId, skipped: true, rows: moved.rows };
   return input.returning ? { txId: t.txId, rows: moved.rows } : { txId: t.txId };
 }
 
@@ -106,7 +122,9 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
  */
 export async function postTransfers(tx: Tx, inputs: readonly TransferInput[]): Promise<void> {
   const ts = inputs.map(prepareTransfer);
-  if (ts.some((t) => t.deltas.size === 0 || t.input.returning)) throw new StunError("INTERNAL", "transfers posted together each move an Account row and return no rows");
+  if (ts.some((t) => t.deltas.size === 0 || t.input.returning || t.input.leading || t.input.when)) {
+    throw new StunError("INTERNAL", "transfers posted together each move an Account row, return no rows and go unconditionally");
+  }
   if (!(await applyTransfers(tx, ts))) throw new TransfersRefused(ts.length);
 }
 
@@ -180,25 +198,26 @@ function rowMoves(ts: PreparedTransfer[]) {
  * holds can never overdraw together. Undefined when a row failed its guards: the statement wrote
  * no entries (its `alongside` statements did: the caller rolls its transaction back).
  */
-async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: unknown[] } | undefined> {
+async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: unknown[]; skipped?: true } | undefined> {
   const moves = rowMoves(ts);
   const ids = [...moves.keys()].sort();
   const col = (f: (m: NonNullable<ReturnType<typeof moves.get>>) => bigint) => ids.map((id) => f(moves.get(id)!).toString());
   const delta = (c: BalanceColumn) => col((m) => m[c].delta);
   const need = (c: BalanceColumn) => col((m) => m[c].down);
   const room = (c: BalanceColumn) => col((m) => INT64_MAX - m[c].up);
-  const returning = ts.length === 1 ? ts[0]!.input.returning : undefined;
+  const { returning, leading, when } = ts.length === 1 ? ts[0]!.input : {};
+  const going = when ?? Prisma.sql`TRUE`;
   const alongside = ts.flatMap((t) => t.input.alongside ?? []).map((statement, i) => Prisma.sql`, ${Prisma.raw(`alongside_${i}`)} AS (${statement})`);
   if (returning) alongside.push(Prisma.sql`, alongside_rows AS (${returning})`);
-  const [row] = await tx.$queryRaw<Array<{ updated: number; rows?: unknown[] | string | null }>>`
-    WITH d AS (
+  const [row] = await tx.$queryRaw<Array<{ updated: number; went: boolean; rows?: unknown[] | string | null }>>`
+    WITH ${leading ? Prisma.sql`${leading},` : Prisma.empty} d AS (
       SELECT * FROM unnest(${ids}::text[], ${delta("balance")}::bigint[], ${delta("escrow")}::bigint[], ${delta("stake")}::bigint[],
                            ${need("balance")}::bigint[], ${need("escrow")}::bigint[], ${need("stake")}::bigint[],
                            ${room("balance")}::bigint[], ${room("escrow")}::bigint[], ${room("stake")}::bigint[],
                            ${col((m) => m.storage.up)}::bigint[], ${col((m) => m.quota - m.storage.up)}::bigint[])
         AS d(id, db, de, ds, nb, ne, ns, rb, re, rs, sb, sr)
     ),
-    locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM d) ORDER BY a.id FOR NO KEY UPDATE),
+    locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM d) AND ${going} ORDER BY a.id FOR NO KEY UPDATE),
     moved AS (
       UPDATE "Account" a SET "balance" = a."balance" + d.db, "escrow" = a."escrow" + d.de, "stake" = a."stake" + d.ds,
                              "storageBytes" = a."storageBytes" + d.sb
@@ -214,10 +233,11 @@ async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: u
       WHERE (SELECT count(*) FROM moved) = ${ids.length}
       ORDER BY e.n
     )${alongside.length > 0 ? Prisma.join(alongside, "") : Prisma.empty}
-    SELECT (SELECT count(*) FROM moved)::int AS updated${returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
+    SELECT (SELECT count(*) FROM moved)::int AS updated, ${going} AS went${returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
+  const rows = typeof row?.rows === "string" ? (JSON.parse(row.rows) as unknown[]) : (row?.rows ?? []);
+  if (row?.went === false) return { rows, skipped: true };
   if (Number(row?.updated) !== ids.length) return undefined;
-  const rows = row?.rows;
-  return { rows: typeof rows === "string" ? (JSON.parse(rows) as unknown[]) : (rows ?? []) };
+  return { rows };
 }
 
 /** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */

@@ -10,7 +10,9 @@ import { pinLock } from "../blobs/pin-lock";
 import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
-import { settleAcceptedTask } from "../settlement/settle-task";
+import { completedTaskRow, settleAcceptedTask } from "../settlement/settle-task";
+import type { AloneSettlement } from "../scheduler/provider-registry";
+import { settleAlone } from "./settle-alone";
 import { escrowTaskCompleted } from "../tasks/chain-escrow";
 import { getModelRow } from "../models/cache";
 import type { ModelRow } from "../models/row";
@@ -65,7 +67,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       ...(mayNeedReference(row.task.kind, row.task.wanted, v) ? { mayNeedReference: true } : {}),
     };
   }
-  const a = { id: msg.assignmentId, taskId: ref.taskId, mayNeedReference: ref.mayNeedReference === true };
+  const a = { id: msg.assignmentId, taskId: ref.taskId, mayNeedReference: ref.mayNeedReference === true, ...(ref.alone ? { alone: ref.alone } : {}) };
   const model = await getModelRow(app, ref.modelId);
   if (ref.sealed) return handleSealedResult(app, providerId, a, model, msg);
 
@@ -159,7 +161,7 @@ interface StoredResult {
 async function completeAssignment(
   app: AppContext,
   providerId: string,
-  a: { id: string; taskId: string; mayNeedReference?: boolean },
+  a: { id: string; taskId: string; mayNeedReference?: boolean; alone?: AloneSettlement },
   model: ModelRow,
   r: StoredResult,
   known: KnownFacts,
@@ -175,6 +177,15 @@ async function completeAssignment(
   const inlineOutput = blobs.inlineWrite?.(stored, outputSha256);
   const outcome = await app.commits.run(
     async (tx): Promise<Outcome | undefined> => {
+      // A result judged alone whose task is as its dispatch left it: one statement (settle-alone.ts).
+      if (a.alone && !zkReceipt) {
+        const result = { assignmentId: a.id, taskId: a.taskId, providerId, outputSha256, outputDigest, outputMeta, timings: r.timings, ...(inlineOutput ? { inlineOutput } : {}) };
+        const settled = await settleAlone(tx, a.alone, model, result);
+        if (settled) {
+          if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
+          return { cancellations: [], statsChanged: settled.stats, announce: "completed", latencyMs: Date.now() - settled.createdAtMs };
+        }
+      }
       // One statement: lock the task row, complete the assignment if it is still live, take the
       // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
       // (`completedOf`) with their providers locked.
@@ -438,15 +449,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     },
     ...(zk ? { zk } : {}),
     ...(deferred ? { returning: deferred.returning } : {}),
-    alongside: ({ cost, receipt }) => [
-      ...(deferred?.alongside ?? []),
-      Prisma.sql`
-        UPDATE "Task"
-        SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
-            "outputSha256" = ${first.outputSha256}, "outputMeta" = ${JSON.stringify(first.outputMeta ?? {})}::jsonb,
-            "outputDigest" = ${first.outputDigest}, "completedAt" = ${new Date()}, "updatedAt" = ${new Date()}
-        WHERE id = ${taskId}`,
-    ],
+    alongside: (settled) => [...(deferred?.alongside ?? []), completedTaskRow(taskId, settled, first)],
   });
   if (deferred) outcome.statsChanged.push(...(rows as ProviderStats[]));
   // Paid from an on-chain escrow: the change the chain returns goes back to system:chain.

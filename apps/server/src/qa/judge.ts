@@ -97,6 +97,14 @@ export function mayNeedReference(kind: string, wanted: number, v: Pick<StoredVer
   return kind === "user" && (v.plan === "referee" || wanted >= 2 || v.recheck !== undefined);
 }
 
+/**
+ * Whether a task's result is judged alone, with nothing read but its own rows: a user's `mode:
+ * none` task (no re-check, no sealed input, no on-chain escrow) accepts its one execution as it
+ * came, a solo verdict paid from its own hold. Its result completes and settles in one statement
+ * (qa/settle-alone.ts).
+ */
+export const judgedAlone = (kind: string, v: StoredVerification): boolean => kind === "user" && v.mode === "none" && v.recheck === undefined && v.tee === undefined && v.chainEscrow !== true;
+
 export function judge(input: JudgeInput): Judgement {
   const { kind, v, results, compare, policy } = input;
   const inResults = new Set(results.map((r) => r.assignmentId));

@@ -95,19 +95,25 @@ export async function recordSoloVerdict(tx: Tx, j: Judged, solo: boolean): Promi
  * recordSoloVerdict's writes as statements another statement can run beside its own (the
  * settlement's: ledger/transfer.ts `alongside` and `returning`), one round trip fewer: the verdict,
  * the pair's solo count, and the provider's count, whose row (ProviderStats) `returning` gives back.
+ * Each writes only where `when` holds (the settlement's own condition, ledger/transfer.ts);
+ * `returningAlso` adds columns to the provider's row (`, expr AS name`).
  */
-export function soloVerdict(j: Judged, solo: boolean): { alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } {
+export function soloVerdict(
+  j: Judged,
+  solo: boolean,
+  { when = Prisma.sql`TRUE`, returningAlso = Prisma.empty }: { when?: Prisma.Sql; returningAlso?: Prisma.Sql } = {},
+): { alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } {
   const n = solo ? 1 : 0;
   return {
     alongside: [
-      Prisma.sql`UPDATE "Assignment" SET verdict = 'accepted', solo = ${solo} WHERE id = ${j.assignmentId}`,
+      Prisma.sql`UPDATE "Assignment" SET verdict = 'accepted', solo = ${solo} WHERE id = ${j.assignmentId} AND ${when}`,
       Prisma.sql`
-        INSERT INTO "ProviderTrust" ("providerId", backend, solo, "updatedAt") VALUES (${j.providerId}, ${j.backend}, ${n}, ${new Date()})
+        INSERT INTO "ProviderTrust" ("providerId", backend, solo, "updatedAt") SELECT ${j.providerId}::text, ${j.backend}::text, ${n}::int, ${new Date()}::timestamp(3) WHERE ${when}
         ON CONFLICT ("providerId", backend) DO UPDATE SET solo = "ProviderTrust".solo + ${n}, "updatedAt" = EXCLUDED."updatedAt"`,
     ],
     returning: Prisma.sql`
-      UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId}
-      RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"`,
+      UPDATE "Provider" SET "tasksCompleted" = "tasksCompleted" + 1 WHERE id = ${j.providerId} AND ${when}
+      RETURNING id, reputation, "tasksCompleted", "tasksRejected", "tasksFailed"${returningAlso}`,
   };
 }
 

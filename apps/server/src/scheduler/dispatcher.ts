@@ -11,7 +11,7 @@ import { loadProviderIdentities } from "../qa/candidates";
 import { ClaimBatch } from "./claim-batch";
 import { unpredictableUniform } from "../qa/unpredictable";
 import { sameOperator, type Identity } from "../qa/quorum";
-import { mayNeedReference } from "../qa/judge";
+import { judgedAlone, mayNeedReference } from "../qa/judge";
 import { canReferee } from "../qa/referee";
 import {
   chooseCheckers,
@@ -265,7 +265,7 @@ export class Dispatcher implements SubmitPlacer {
         // on every claim (0.6 ms of planning to 0.2 of execution, `pg_stat_statements`), on the
         // path of every task. Local to the transaction; other statements keep the default.
         const rows = await tx.$queryRaw<ClaimRow[]>`
-          SELECT t.id, t.kind, t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched, t.attempts,
+          SELECT t.id, t.kind, t."requesterId", t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched, t.attempts,
                  t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize", m.calibration,
                  set_config('plan_cache_mode', 'force_generic_plan', true) AS "planCacheMode"
           FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
@@ -366,14 +366,18 @@ export class Dispatcher implements SubmitPlacer {
       assignments.map(({ id, p, price }) => ({ id, taskId: row.id, providerId: p.id, accountId: p.accountId, backend: p.backend, price })),
       decided,
     );
-    const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, decided?.verification ?? parseVerification(row.verification));
-    for (const { id: assignmentId, p } of assignments) {
+    const verification = decided?.verification ?? parseVerification(row.verification);
+    const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, verification);
+    const alone = !zk && !sealed && judgedAlone(row.kind, verification);
+    for (const { id: assignmentId, p, price } of assignments) {
       providers.reserve(p.id, assignmentId, {
         taskId: row.id,
         modelId: row.modelId,
         ...(zk ? { zk: true } : {}),
         ...(sealed ? { sealed } : {}),
         ...(checked ? { mayNeedReference: true } : {}),
+        // A mode-none task holds its maxPrice (services/tasks.ts: one execution); settle-alone.ts checks it did.
+        ...(alone ? { alone: { requesterId: row.requesterId, held: row.maxPrice, price, accountId: p.accountId, backend: p.backend, inputSha256: row.inputSha256, verification } } : {}),
       });
       reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}), ...(sealed ? { sealed } : {}) });
     }

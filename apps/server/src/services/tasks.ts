@@ -146,6 +146,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
         placed = await placer?.placeAtSubmit(tx, {
           id,
           kind: "user",
+          requesterId,
           requirements: body.requirements ?? {},
           verification,
           maxPrice: price,

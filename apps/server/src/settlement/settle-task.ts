@@ -1,6 +1,6 @@
 import { isFloatDtype, toleranceFor, splitFee, type CompareOptions, type Receipt, type ReceiptQa, type TensorInfo } from "@stun/shared";
 import type { Tx } from "../db/database";
-import type { Prisma } from "../db/generated/client";
+import { Prisma } from "../db/generated/client";
 import { settle } from "../ledger";
 import type { StoredVerification } from "../tasks/verification";
 
@@ -27,6 +27,9 @@ export interface SettleInput {
   alongside?: (settled: { cost: bigint; receipt: Receipt }) => Prisma.Sql[];
   /** A statement with RETURNING the settlement's statement also runs; its rows come back as `rows` (ledger/transfer.ts). */
   returning?: Prisma.Sql;
+  /** CTEs the statement opens with, and the condition it settles under (ledger/transfer.ts `leading`, `when`). */
+  leading?: Prisma.Sql;
+  when?: Prisma.Sql;
 }
 
 /**
@@ -34,7 +37,7 @@ export interface SettleInput {
  * that 80% goes to the providers, 15% to the treasury, 5% to the model's creator (splitFee has
  * the remainder rule). Unspent escrow returns to the requester. Returns the cost and the receipt.
  */
-export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[] }> {
+export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[]; skipped?: true }> {
   const { task, model, winners } = input;
   const split = splitFee(winners.map((w) => ({ id: w.assignmentId, amount: w.price })));
   const paid = new Map(split.providers.map((p) => [p.id, p.amount]));
@@ -61,7 +64,7 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
     completedAt: new Date().toISOString(),
   };
-  const { rows } = await settle(tx, {
+  const { rows, skipped } = await settle(tx, {
     taskId: task.id,
     requesterId: task.requesterId,
     held: task.escrowHeld,
@@ -70,9 +73,27 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     creator: { accountId: model.ownerId, amount: split.creator },
     ...(input.alongside ? { alongside: input.alongside({ cost: split.total, receipt }) } : {}),
     ...(input.returning ? { returning: input.returning } : {}),
+    ...(input.leading ? { leading: input.leading } : {}),
+    ...(input.when ? { when: input.when } : {}),
   });
-  return { cost: split.total, receipt, ...(rows ? { rows } : {}) };
+  return { cost: split.total, receipt, ...(rows ? { rows } : {}), ...(skipped ? { skipped } : {}) };
 }
+
+/**
+ * The accepted task's row completed: its cost, receipt and the winning output, escrow emptied (the
+ * settlement's own statement runs it: SettleInput.alongside). Only where `when` holds (SettleInput.when).
+ */
+export const completedTaskRow = (
+  taskId: string,
+  { cost, receipt }: { cost: bigint; receipt: Receipt },
+  out: { outputSha256: string; outputMeta: unknown; outputDigest: string },
+  when: Prisma.Sql = Prisma.sql`TRUE`,
+): Prisma.Sql => Prisma.sql`
+  UPDATE "Task"
+  SET status = 'completed', cost = ${cost}, "escrowHeld" = 0, receipt = ${JSON.stringify(receipt)}::jsonb,
+      "outputSha256" = ${out.outputSha256}, "outputMeta" = ${JSON.stringify(out.outputMeta ?? {})}::jsonb,
+      "outputDigest" = ${out.outputDigest}, "completedAt" = ${new Date()}, "updatedAt" = ${new Date()}
+  WHERE id = ${taskId} AND ${when}`;
 
 /** The evidence a sealed task was sealed to, as its receipt names it. */
 const receiptTee = (t: NonNullable<StoredVerification["tee"]>): NonNullable<Receipt["tee"]> => ({

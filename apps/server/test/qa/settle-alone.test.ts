@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildIdentityModel, sampleTensor } from "@stun/testkit";
+import { serializeTensorMap, type RawTensor } from "@stun/shared";
+import { sha256Hex } from "../../src/blobs/blob-store";
+import { checkLedgerInvariants } from "../../src/ledger";
+import { getModelRow } from "../../src/models/cache";
+import { handleResult } from "../../src/qa/handle-result";
+import { settleAlone } from "../../src/qa/settle-alone";
+import type { AloneSettlement } from "../../src/scheduler/provider-registry";
+import { ensurePinnedBlob } from "../../src/storage/blob-pins";
+import { parseVerification } from "../../src/tasks/verification";
+import { describeDb } from "../support/database";
+import { startTestNetwork, type TestNetwork } from "../support/network";
+import { api, toJsonTensor, uploadModel } from "../support/api";
+
+/**
+ * qa/settle-alone.ts: a `mode: none` result completed, accepted and settled by one statement must
+ * write what the general way (the result statement, the judge, the settlement's statement) writes,
+ * and nothing at all when its task is not as its dispatch left it.
+ */
+describeDb("a result judged alone: one statement", () => {
+  let net: TestNetwork;
+  let modelId: string;
+  const model = buildIdentityModel("float32", [2]);
+  const input = sampleTensor("float32", [2]);
+  const PRICE = 40n;
+  const MAX_PRICE = 100n;
+  let n = 0;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    modelId = await uploadModel(net.url, net.apiKey, model.bytes);
+  });
+  afterAll(() => net?.close());
+
+  /** A submitted `none` task, dispatched as the dispatcher writes it: a provider of the provider account, its assignment at PRICE. */
+  async function dispatchedTask() {
+    const db = net.db.prisma;
+    const res = await api(net.url, "POST", "/tasks", {
+      key: net.apiKey,
+      json: { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode: "none" }, maxPrice: MAX_PRICE.toString() },
+    });
+    expect(res.status).toBe(202);
+    const taskId: string = res.body.id;
+    const i = ++n;
+    const providerId = `prv_alone_${process.pid}_${i}`;
+    const assignmentId = `asg_alone_${process.pid}_${i}`;
+    await db.provider.create({ data: { id: providerId, accountId: net.providerAccountId, name: `alone${i}`, kind: "native", backend: "cpu", region: "local", price: PRICE, specs: {} } });
+    const far = new Date(Date.now() + 3_600_000);
+    await db.assignment.create({ data: { id: assignmentId, taskId, providerId, status: "assigned", backend: "cpu", price: PRICE, leaseUntil: far } });
+    await db.task.update({ where: { id: taskId }, data: { status: "assigned", dispatched: 1 } });
+    const task = await db.task.findUniqueOrThrow({ where: { id: taskId } });
+    const settlement: AloneSettlement = {
+      requesterId: net.accountId,
+      held: task.escrowHeld,
+      price: PRICE,
+      accountId: net.providerAccountId,
+      backend: "cpu",
+      inputSha256: task.inputSha256,
+      verification: parseVerification(task.verification),
+    };
+    return { taskId, providerId, assignmentId, settlement };
+  }
+
+  const outputs = (): Record<string, RawTensor> => ({ y: input });
+
+  /** settleAlone inside a transaction of its own, as a group-commit unit runs it. */
+  async function alone(t: Awaited<ReturnType<typeof dispatchedTask>>, s = t.settlement) {
+    const app = net.server.app;
+    const stored = serializeTensorMap(outputs());
+    const sha = sha256Hex(stored);
+    // Written by the statement where the store writes small blobs inline (PostgreSQL), else stored first and pinned after, as handle-result.ts does.
+    const inline = app.blobs.inlineWrite?.(stored, sha);
+    if (!inline) await app.blobs.put(stored, sha);
+    const m = await getModelRow(app, modelId);
+    return app.db.prisma.$transaction(async (tx) => {
+      const settled = await settleAlone(tx, s, m, {
+        assignmentId: t.assignmentId,
+        taskId: t.taskId,
+        providerId: t.providerId,
+        outputSha256: sha,
+        outputDigest: sha,
+        outputMeta: { y: { dtype: "float32", dims: [2] } },
+        timings: { fetchMs: 0, loadMs: 0, runMs: 1 },
+        ...(inline ? { inlineOutput: inline } : {}),
+      });
+      if (settled && !inline) await ensurePinnedBlob(tx, app.blobs, sha, stored);
+      return settled;
+    });
+  }
+
+  /** What a settled task left: its row, its execution, its ledger entries by kind and amount. */
+  async function writtenFor(t: { taskId: string; assignmentId: string; providerId: string }) {
+    const db = net.db.prisma;
+    const task = await db.task.findUniqueOrThrow({ where: { id: t.taskId } });
+    const a = await db.assignment.findUniqueOrThrow({ where: { id: t.assignmentId } });
+    const provider = await db.provider.findUniqueOrThrow({ where: { id: t.providerId } });
+    const entries = await db.ledgerEntry.findMany({ where: { taskId: t.taskId }, orderBy: [{ kind: "asc" }, { amount: "asc" }] });
+    const receipt = task.receipt as Record<string, unknown> | null;
+    return {
+      task: { status: task.status, cost: task.cost, escrowHeld: task.escrowHeld, outputSha256: task.outputSha256, outputDigest: task.outputDigest, outputMeta: task.outputMeta },
+      receipt: receipt && {
+        ...receipt,
+        taskId: "·",
+        providers: (receipt.providers as Array<Record<string, unknown>>).map((p) => ({ ...p, providerId: "·" })),
+        executions: (receipt.executions as Array<Record<string, unknown>>).map((e) => ({ ...e, providerId: "·" })),
+        completedAt: "·",
+      },
+      assignment: { status: a.status, verdict: a.verdict, solo: a.solo, outputSha256: a.outputSha256 },
+      tasksCompleted: provider.tasksCompleted,
+      entries: entries.map((e) => [e.kind, e.account.replace(t.taskId, "·"), e.amount]),
+    };
+  }
+
+  it("writes what the general way writes: the task completed with its receipt, the execution accepted, the provider credited, 80/15/5 out of the hold", async () => {
+    const fast = await dispatchedTask();
+    const general = await dispatchedTask();
+    const settled = await alone(fast);
+    expect(settled?.stats).toEqual([expect.objectContaining({ id: fast.providerId, tasksCompleted: 1 })]);
+    // The general way: this assignment is not held by the instance (handed out "before a restart"), so its result is read from the database and judged.
+    expect(await handleResult(net.server.app, general.providerId, { assignmentId: general.assignmentId, outputs: outputs(), timings: { fetchMs: 0, loadMs: 0, runMs: 1 } })).toEqual({ ok: true });
+    const [a, b] = [await writtenFor(fast), await writtenFor(general)];
+    expect(a).toEqual(b);
+    expect(a.task).toMatchObject({ status: "completed", cost: PRICE, escrowHeld: 0n });
+    expect(a.assignment).toEqual({ status: "completed", verdict: "accepted", solo: false, outputSha256: a.task.outputSha256 });
+    expect(a.entries.filter(([kind]) => kind === "settle").map(([, , amount]) => amount)).toEqual([-MAX_PRICE, 2n, 6n, 32n, MAX_PRICE - PRICE].sort((x, y) => (x < y ? -1 : 1)));
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("writes nothing but the output blob when the task is not as its dispatch left it, so the general way decides", async () => {
+    const db = net.db.prisma;
+    const cases: Array<[string, (t: Awaited<ReturnType<typeof dispatchedTask>>) => Promise<AloneSettlement | undefined>]> = [
+      ["it holds another amount", async (t) => ({ ...t.settlement, held: t.settlement.held + 1n })],
+      ["its execution was priced otherwise", async (t) => ({ ...t.settlement, price: PRICE + 1n })],
+      ["another requester's", async (t) => ({ ...t.settlement, requesterId: net.providerAccountId })],
+      ["the lease was lost", async (t) => void (await db.assignment.update({ where: { id: t.assignmentId }, data: { status: "expired" } }))],
+      ["the task was cancelled", async (t) => void (await db.task.update({ where: { id: t.taskId }, data: { status: "cancelled" } }))],
+      ["it wants another execution", async (t) => void (await db.task.update({ where: { id: t.taskId }, data: { dispatched: 2 } }))],
+      [
+        "another execution is live",
+        async (t) =>
+          void (await db.assignment.create({
+            data: { id: `${t.assignmentId}_b`, taskId: t.taskId, providerId: t.providerId, status: "running", backend: "cpu", price: PRICE, leaseUntil: new Date(Date.now() + 60_000) },
+          })),
+      ],
+    ];
+    for (const [why, change] of cases) {
+      const t = await dispatchedTask();
+      const before = await writtenFor(t);
+      const s = (await change(t)) ?? t.settlement;
+      const after = await writtenFor(t);
+      expect(await alone(t, s), why).toBeUndefined();
+      expect(await writtenFor(t), why).toEqual(after);
+      expect(before.entries, why).toEqual(after.entries);
+    }
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+});
