@@ -22,10 +22,12 @@ import { Prisma } from "../db/generated/client";
 import { pinLock } from "../blobs/pin-lock";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { ModelRow } from "../models/row";
-import type { AloneSettlement } from "../scheduler/provider-registry";
+import type { AloneSettlement } from "../tasks/alone-settlement";
 import { completedTaskRow, settleAcceptedTask } from "../settlement/settle-task";
 import { checkOf } from "./judge";
 import { soloVerdict, type ProviderStats } from "./verdicts";
+
+export type { AloneSettlement };
 
 export interface AloneResult {
   assignmentId: string;

@@ -1,21 +1,7 @@
 import { ProviderIndex, isEligible, type Backend, type MatchRequest, type ProviderKind, type ProviderSnapshot } from "@stun/shared";
 import type { Socket } from "socket.io";
 import type { AttestedKey } from "../tee/attested-key";
-import type { StoredVerification } from "../tasks/verification";
-
-/** What a result judged alone settles with (qa/settle-alone.ts), as its dispatch knew the task and the provider. */
-export interface AloneSettlement {
-  requesterId: string;
-  /** What the task holds in escrow: a `mode: none` task, its maxPrice (one execution). */
-  held: bigint;
-  /** The execution's price. */
-  price: bigint;
-  /** The provider's account and backend. */
-  accountId: string;
-  backend: string;
-  inputSha256: string;
-  verification: StoredVerification;
-}
+import type { AloneSettlement } from "../tasks/alone-settlement";
 
 export interface AssignmentRef {
   taskId: string;
