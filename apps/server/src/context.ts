@@ -46,6 +46,8 @@ export interface SubmittedTask {
   requirements: unknown;
   verification: unknown;
   maxPrice: bigint;
+  /** What the task holds in escrow (services/tasks.ts: its price times its most executions). */
+  escrowHeld: bigint;
   wanted: number;
   inputSha256: string;
   modelId: string;

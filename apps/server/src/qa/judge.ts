@@ -98,12 +98,20 @@ export function mayNeedReference(kind: string, wanted: number, v: Pick<StoredVer
 }
 
 /**
- * Whether a task's result is judged alone, with nothing read but its own rows: a user's `mode:
- * none` task (no re-check, no sealed input, no on-chain escrow) accepts its one execution as it
- * came, a solo verdict paid from its own hold. Its result completes and settles in one statement
+ * Whether a task's result is judged alone, with nothing read but its own rows: a user's task (no
+ * re-check, no sealed input, no on-chain escrow) that runs once unchecked — `mode: none`, or an
+ * `auto` task whose plan runs it alone (`solo`: a trusted pair; `single`: allowed unchecked; not
+ * `referee`, which the reference run checks). The judge accepts its one execution as it came, a
+ * solo verdict paid from its own hold. Its result completes and settles in one statement
  * (qa/settle-alone.ts).
  */
-export const judgedAlone = (kind: string, v: StoredVerification): boolean => kind === "user" && v.mode === "none" && v.recheck === undefined && v.tee === undefined && v.chainEscrow !== true;
+export const judgedAlone = (kind: string, v: StoredVerification): boolean =>
+  kind === "user" &&
+  v.plan !== "referee" &&
+  (v.mode === "none" || (v.mode === "auto" && v.single === true && (v.plan === "solo" || v.plan === "single"))) &&
+  v.recheck === undefined &&
+  v.tee === undefined &&
+  v.chainEscrow !== true;
 
 export function judge(input: JudgeInput): Judgement {
   const { kind, v, results, compare, policy } = input;

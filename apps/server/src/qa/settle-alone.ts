@@ -1,5 +1,6 @@
 /**
- * A result judged alone (qa/judge.ts `judgedAlone`: a user's `mode: none` task) completed, accepted
+ * A result judged alone (qa/judge.ts `judgedAlone`: a user's task run once unchecked, `mode: none`
+ * or an `auto` task's `solo`/`single` plan) completed, accepted
  * and settled by one statement, where the general way takes two (the result statement, then the
  * settlement's). Under load each round trip inside a group-commit batch waits its turn behind the
  * event loop's queue (~3 ms, bench/statement-latency.ts), and the batch is serial: a round trip
@@ -27,8 +28,6 @@ import { completedTaskRow, settleAcceptedTask } from "../settlement/settle-task"
 import { checkOf } from "./judge";
 import { soloVerdict, type ProviderStats } from "./verdicts";
 
-export type { AloneSettlement };
-
 export interface AloneResult {
   assignmentId: string;
   taskId: string;
@@ -50,6 +49,9 @@ export interface AloneSettled {
 /** The result completed, accepted and settled in one statement; undefined, with nothing written but the blob, when its task is not as its dispatch left it. */
 export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r: AloneResult): Promise<AloneSettled | undefined> {
   const v = s.verification;
+  // `auto`'s lone run joins its pair's solo window (a re-check looks at it if the pair is caught);
+  // mode none is the requester's choice of no checking, not a solo result to re-check later.
+  const solo = v.mode !== "none";
   const leading = Prisma.sql`
     ${r.inlineOutput ? Prisma.sql`alone_blob AS (${r.inlineOutput}),` : Prisma.empty}
     alone_task AS (
@@ -65,7 +67,7 @@ export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r
       UPDATE "Assignment"
       SET status = 'completed', "outputSha256" = ${r.outputSha256}, "outputDigest" = ${r.outputDigest},
           "outputMeta" = ${JSON.stringify(r.outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${new Date()},
-          verdict = 'accepted', solo = false
+          verdict = 'accepted', solo = ${solo}
       WHERE id = ${r.assignmentId} AND status IN ('assigned', 'running') AND price = ${s.price}
         AND EXISTS (SELECT 1 FROM alone_ok)
         AND NOT EXISTS (SELECT 1 FROM "Assignment" x WHERE x."taskId" = ${r.taskId} AND x.id <> ${r.assignmentId} AND x.status IN ('assigned', 'running', 'completed'))
@@ -73,12 +75,12 @@ export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r
     )`;
   const when = Prisma.sql`EXISTS (SELECT 1 FROM alone_done)`;
   // The verdict is alone_done's own (one row is updated once per statement); the pair's and the
-  // provider's counts are soloVerdict's, under the same condition. mode none is no checking: not a solo window's.
+  // provider's counts are soloVerdict's, under the same condition.
   const judged = { assignmentId: r.assignmentId, taskId: r.taskId, providerId: r.providerId, accountId: s.accountId, backend: s.backend, price: s.price };
   const {
     alongside: [, trust],
     returning,
-  } = soloVerdict(judged, false, { when, returningAlso: Prisma.sql`, (SELECT floor(extract(epoch FROM "createdAt") * 1000)::bigint FROM alone_task) AS "createdAtMs"` });
+  } = soloVerdict(judged, solo, { when, returningAlso: Prisma.sql`, (SELECT floor(extract(epoch FROM "createdAt") * 1000)::bigint FROM alone_task) AS "createdAtMs"` });
   const settled = await settleAcceptedTask(tx, {
     task: { id: r.taskId, requesterId: s.requesterId, escrowHeld: s.held, inputSha256: s.inputSha256, verification: v },
     model,

@@ -265,7 +265,7 @@ export class Dispatcher implements SubmitPlacer {
         // on every claim (0.6 ms of planning to 0.2 of execution, `pg_stat_statements`), on the
         // path of every task. Local to the transaction; other statements keep the default.
         const rows = await tx.$queryRaw<ClaimRow[]>`
-          SELECT t.id, t.kind, t."requesterId", t.status, t.requirements, t.verification, t."maxPrice", t.wanted, t.dispatched, t.attempts,
+          SELECT t.id, t.kind, t."requesterId", t.status, t.requirements, t.verification, t."maxPrice", t."escrowHeld", t.wanted, t.dispatched, t.attempts,
                  t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize", m.calibration,
                  set_config('plan_cache_mode', 'force_generic_plan', true) AS "planCacheMode"
           FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
@@ -376,8 +376,8 @@ export class Dispatcher implements SubmitPlacer {
         ...(zk ? { zk: true } : {}),
         ...(sealed ? { sealed } : {}),
         ...(checked ? { mayNeedReference: true } : {}),
-        // A mode-none task holds its maxPrice (services/tasks.ts: one execution); settle-alone.ts checks it did.
-        ...(alone ? { alone: { requesterId: row.requesterId, held: row.maxPrice, price, accountId: p.accountId, backend: p.backend, inputSha256: row.inputSha256, verification } } : {}),
+        // settle-alone.ts checks, under the task's lock, that the task still holds what it held here.
+        ...(alone ? { alone: { requesterId: row.requesterId, held: BigInt(row.escrowHeld), price, accountId: p.accountId, backend: p.backend, inputSha256: row.inputSha256, verification } } : {}),
       });
       reserved.push({ assignmentId, taskId: row.id, provider: p, row, ...(zk ? { zk } : {}), ...(sealed ? { sealed } : {}) });
     }

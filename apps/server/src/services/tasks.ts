@@ -150,6 +150,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
           requirements: body.requirements ?? {},
           verification,
           maxPrice: price,
+          escrowHeld: held,
           wanted: verification.replicas,
           inputSha256,
           modelId: model.id,

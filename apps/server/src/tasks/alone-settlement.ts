@@ -3,7 +3,7 @@ import type { StoredVerification } from "./verification";
 /** What a result judged alone settles with (qa/settle-alone.ts), as its dispatch knew the task and the provider. */
 export interface AloneSettlement {
   requesterId: string;
-  /** What the task holds in escrow: a `mode: none` task, its maxPrice (one execution). */
+  /** What the task held in escrow when it was dispatched (Task.escrowHeld): the settlement refunds what the price leaves of it. */
   held: bigint;
   /** The execution's price. */
   price: bigint;

@@ -1,6 +1,6 @@
 import { fromTypedArray, type RawTensor } from "@stun/shared";
 import { describe, expect, it } from "vitest";
-import { judge, type JudgeInput } from "../../src/qa/judge";
+import { judge, judgedAlone, type JudgeInput } from "../../src/qa/judge";
 import { DEFAULT_QA_POLICY, newPairTrust } from "../../src/qa/policy";
 import type { StoredVerification } from "../../src/tasks/verification";
 
@@ -118,6 +118,33 @@ describe("judge: single executions", () => {
   it("accepts a trusted pair's solo result unchecked, into its solo window", () => {
     const v: StoredVerification = { ...replicated, single: true, plan: "solo" };
     expect(judge(input({ v, wanted: 1, results: [res("a")] }))).toMatchObject({ kind: "accept", checked: false, verdicts: [{ assignmentId: "a", verdict: "solo" }], qa: { check: "solo" } });
+  });
+
+  it("judgedAlone names exactly the tasks whose one result the judge accepts as it came (qa/settle-alone.ts settles those without it)", () => {
+    const modes = ["none", "redundant", "auto", "zk"] as const;
+    const plans = [undefined, "replicate", "audit", "solo", "referee", "single"] as const;
+    const extras: Array<Partial<StoredVerification>> = [
+      {},
+      { recheck: { taskId: "t", assignmentId: "o", providerId: "p" } },
+      { chainEscrow: true },
+      { tee: { providerId: "p", publicKey: "k", evidenceSha256: "e", kind: "simulated", simulated: true, measurement: null } },
+    ];
+    let alone = 0;
+    for (const kind of ["user", "canary", "recheck"])
+      for (const mode of modes)
+        for (const plan of plans)
+          for (const single of [undefined, true, false])
+            for (const extra of extras) {
+              const v: StoredVerification = { mode, replicas: mode === "none" ? 1 : 2, argmax: false, ...(plan ? { plan } : {}), ...(single !== undefined ? { single } : {}), ...extra };
+              if (!judgedAlone(kind, v)) continue;
+              alone++;
+              const why = JSON.stringify({ kind, v });
+              // One execution, wanted alone; no answer, no original, no reference run: accepted as it came.
+              const j = judge(input({ kind, v, wanted: 1, results: [res("a", WRONG)], refereeable: true, policy: alwaysAudit }));
+              expect(j, why).toMatchObject({ kind: "accept", checked: false, verdicts: [{ assignmentId: "a", verdict: "solo" }], winners: ["a"], losers: [] });
+            }
+    // mode none (any plan but referee, single or not) and auto's solo and single plans, each without re-check, escrow or TEE.
+    expect(alone).toBe((plans.length - 1) * 3 + 2);
   });
 
   it("judges a canary against its known answer", () => {

@@ -5,7 +5,8 @@ import { sha256Hex } from "../../src/blobs/blob-store";
 import { checkLedgerInvariants } from "../../src/ledger";
 import { getModelRow } from "../../src/models/cache";
 import { handleResult } from "../../src/qa/handle-result";
-import { settleAlone, type AloneSettlement } from "../../src/qa/settle-alone";
+import { settleAlone } from "../../src/qa/settle-alone";
+import type { AloneSettlement } from "../../src/tasks/alone-settlement";
 import { ensurePinnedBlob } from "../../src/storage/blob-pins";
 import { parseVerification } from "../../src/tasks/verification";
 import { describeDb } from "../support/database";
@@ -13,7 +14,8 @@ import { startTestNetwork, type TestNetwork } from "../support/network";
 import { api, toJsonTensor, uploadModel } from "../support/api";
 
 /**
- * qa/settle-alone.ts: a `mode: none` result completed, accepted and settled by one statement must
+ * qa/settle-alone.ts: a result judged alone (`mode: none`, or an `auto` task a trusted pair runs
+ * alone) completed, accepted and settled by one statement must
  * write what the general way (the result statement, the judge, the settlement's statement) writes,
  * and nothing at all when its task is not as its dispatch left it.
  */
@@ -32,15 +34,22 @@ describeDb("a result judged alone: one statement", () => {
   });
   afterAll(() => net?.close());
 
-  /** A submitted `none` task, dispatched as the dispatcher writes it: a provider of the provider account, its assignment at PRICE. */
-  async function dispatchedTask() {
+  /**
+   * A submitted task, dispatched as the dispatcher writes it: a provider of the provider account, its
+   * assignment at PRICE. `auto`: an auto task whose first plan ran it alone on a trusted pair (`solo`).
+   */
+  async function dispatchedTask(mode: "none" | "auto" = "none") {
     const db = net.db.prisma;
     const res = await api(net.url, "POST", "/tasks", {
       key: net.apiKey,
-      json: { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode: "none" }, maxPrice: MAX_PRICE.toString() },
+      json: { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode }, maxPrice: MAX_PRICE.toString() },
     });
     expect(res.status).toBe(202);
     const taskId: string = res.body.id;
+    if (mode === "auto") {
+      const { verification } = await db.task.findUniqueOrThrow({ where: { id: taskId } });
+      await db.task.update({ where: { id: taskId }, data: { wanted: 1, verification: { ...(verification as object), single: true, plan: "solo" } } });
+    }
     const i = ++n;
     const providerId = `prv_alone_${process.pid}_${i}`;
     const assignmentId = `asg_alone_${process.pid}_${i}`;
@@ -95,6 +104,7 @@ describeDb("a result judged alone: one statement", () => {
     const a = await db.assignment.findUniqueOrThrow({ where: { id: t.assignmentId } });
     const provider = await db.provider.findUniqueOrThrow({ where: { id: t.providerId } });
     const entries = await db.ledgerEntry.findMany({ where: { taskId: t.taskId }, orderBy: [{ kind: "asc" }, { amount: "asc" }] });
+    const trust = await db.providerTrust.findUnique({ where: { providerId_backend: { providerId: t.providerId, backend: "cpu" } } });
     const receipt = task.receipt as Record<string, unknown> | null;
     return {
       task: { status: task.status, cost: task.cost, escrowHeld: task.escrowHeld, outputSha256: task.outputSha256, outputDigest: task.outputDigest, outputMeta: task.outputMeta },
@@ -107,6 +117,7 @@ describeDb("a result judged alone: one statement", () => {
       },
       assignment: { status: a.status, verdict: a.verdict, solo: a.solo, outputSha256: a.outputSha256 },
       tasksCompleted: provider.tasksCompleted,
+      trust: trust && { solo: trust.solo, streak: trust.streak, checked: trust.checked },
       entries: entries.map((e) => [e.kind, e.account.replace(t.taskId, "·"), e.amount]),
     };
   }
@@ -123,6 +134,22 @@ describeDb("a result judged alone: one statement", () => {
     expect(a.task).toMatchObject({ status: "completed", cost: PRICE, escrowHeld: 0n });
     expect(a.assignment).toEqual({ status: "completed", verdict: "accepted", solo: false, outputSha256: a.task.outputSha256 });
     expect(a.entries.filter(([kind]) => kind === "settle").map(([, , amount]) => amount)).toEqual([-MAX_PRICE, 2n, 6n, 32n, MAX_PRICE - PRICE].sort((x, y) => (x < y ? -1 : 1)));
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("settles an auto task a trusted pair ran alone as the general way does: a solo verdict in the pair's solo window, the rest of the hold refunded", async () => {
+    const fast = await dispatchedTask("auto");
+    const general = await dispatchedTask("auto");
+    expect(fast.settlement.held).toBeGreaterThan(MAX_PRICE); // room for replicas it did not need
+    expect(await alone(fast)).toBeDefined();
+    expect(await handleResult(net.server.app, general.providerId, { assignmentId: general.assignmentId, outputs: outputs(), timings: { fetchMs: 0, loadMs: 0, runMs: 1 } })).toEqual({ ok: true });
+    const [a, b] = [await writtenFor(fast), await writtenFor(general)];
+    expect(a).toEqual(b);
+    expect(a.assignment).toMatchObject({ verdict: "accepted", solo: true });
+    expect(a.trust).toEqual({ solo: 1, streak: 0, checked: 0 });
+    expect(a.receipt).toMatchObject({ qa: { check: "solo" } });
+    expect(a.task).toMatchObject({ status: "completed", cost: PRICE, escrowHeld: 0n });
+    expect(a.entries.filter(([kind]) => kind === "settle").map(([, , amount]) => amount)).toContain(fast.settlement.held - PRICE);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 
