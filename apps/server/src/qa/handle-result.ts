@@ -39,6 +39,8 @@ interface Outcome {
   latencyMs?: number;
   /** A requester's task whose result a re-check corrected. */
   corrected?: string;
+  /** Re-checks of a caught provider's solo results were queued: new work for the dispatchers. */
+  queuedRechecks?: boolean;
 }
 
 /**
@@ -394,6 +396,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       const valid = verdict === "valid";
       const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, valid ? { credit: credit?.get(c.id) ?? true } : undefined);
       outcome.statsChanged.push(effects.stats);
+      if (effects.rechecks > 0) outcome.queuedRechecks = true;
       app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
     }
   }
@@ -546,6 +549,7 @@ async function settleRecheck(
     wronged: { requesterId: original.requesterId, paid: BigInt(original.cost), taskId: original.taskId },
   });
   outcome.statsChanged.push(effects.stats);
+  if (effects.rechecks > 0) outcome.queuedRechecks = true;
   app.metrics.verdicts.inc({ verdict: "overturned" });
   const correction = { at: new Date().toISOString(), byAssignment: winner.id, previousOutputDigest: original.outputDigest, outputDigest: winner.outputDigest };
   await tx.$executeRaw`
@@ -567,9 +571,10 @@ function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
   if (o.corrected) app.bus.taskUpdated({ taskId: o.corrected, status: "completed" });
   if (o.announce === "completed" || o.announce === "failed") app.metrics.tasksFinished.inc({ status: o.announce });
   if (o.latencyMs !== undefined) app.metrics.taskLatency.observe(o.latencyMs / 1000);
-  // The provider's slot came free here; the task has new work only when it wants more executions
-  // (replicas, a tie-breaker, a retry), which other instances hear of if this one cannot place it.
-  app.bus.workAvailable(o.announce === "verifying" || o.announce === "queued" ? "new" : "here");
+  // The provider's slot came free here; there is new work only when the task wants more executions
+  // (replicas, a tie-breaker, a retry) or re-checks were queued, which other instances hear of if
+  // this one cannot place it. Every writer of queued work says `new` (the dispatcher counts on it).
+  app.bus.workAvailable(o.announce === "verifying" || o.announce === "queued" || o.queuedRechecks ? "new" : "here");
 }
 
 /** The provider could not run the assignment: the execution is lost and the task re-queued. */

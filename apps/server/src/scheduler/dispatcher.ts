@@ -101,12 +101,16 @@ export class Dispatcher implements SubmitPlacer {
   /** A pass asked for by `new` work queued here: what it cannot place is relayed to the other instances. */
   private relayLeft = false;
   /**
-   * The last claim left no queued work and none was announced since: on a lone instance a pass for
-   * freed capacity (or the timer) first asks whether any exists, one statement instead of a claim
-   * transaction (after each result of a sequential requester, say). With several instances the
-   * others' queued work is not announced here, so the question would mostly be answered yes.
+   * The last claim left no queued work and none was announced since. On a lone instance every
+   * writer of queued work announces it (`new`: a submit, a re-queue, replicas or re-checks wanted),
+   * so a pass for freed capacity (`here`: after each result of a sequential requester, say) has
+   * nothing to look for and runs no statement; the backstop timer's pass first asks whether any
+   * work exists (one statement instead of a claim transaction), for work nobody announced. With
+   * several instances the others' queued work is not announced here, so every pass claims.
    */
   private queueSeenEmpty = false;
+  /** A timer's pass is due: it asks the database even while the queue was seen empty. */
+  private probe = false;
   /** A submit's transaction is placing its task (placeAtSubmit): passes wait, so no slot is handed out twice. */
   private placing = false;
   private readonly offs: Array<() => void> = [];
@@ -132,6 +136,7 @@ export class Dispatcher implements SubmitPlacer {
   poke(source: WorkSource | "timer" = "new"): void {
     if (this.stopped) return;
     if (source === "new" || source === "relayed") this.queueSeenEmpty = false;
+    if (source === "timer") this.probe = true;
     if (source === "new") this.relayLeft = true;
     if (this.running || this.placing) {
       this.again = true;
@@ -176,7 +181,11 @@ export class Dispatcher implements SubmitPlacer {
    */
   private async pass(): Promise<boolean> {
     if (this.app.providers.freeSlots() === 0) return true;
-    if (this.queueSeenEmpty && !this.app.bus.relaying && !(await this.anyQueued())) return false;
+    if (this.queueSeenEmpty && !this.app.bus.relaying) {
+      const probe = this.probe;
+      this.probe = false;
+      if (!probe || !(await this.anyQueued())) return false;
+    }
     const seen: string[] = [];
     let left = false;
     for (let page = 0; page < MAX_PAGES && !this.stopped; page++) {
