@@ -74,6 +74,11 @@ export const EnvSchema = z.object({
     .default(256 * 1024 * 1024),
   /** How long a provider holds an assignment without a heartbeat before it is re-queued. */
   LEASE_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * The dispatcher's backstop pass: queued work is announced when it is written (a submit, a
+   * re-queue, replicas, re-checks), and work nobody announced waits at most this long.
+   */
+  DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(500),
   /** Executions a task may lose (provider gone, lease lapsed, provider error) before it fails. */
   MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Default per-execution price ceiling when a task names none, in base units. */

@@ -118,7 +118,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
 
   const dispatcher = new Dispatcher(app);
   app.placer = dispatcher;
-  dispatcher.start();
+  dispatcher.start(config.DISPATCH_INTERVAL_MS);
   // Retention purge + blob garbage collection, once per STORAGE_SWEEP_SECONDS network-wide.
   const storageSweeper = new StorageSweeper(app);
   storageSweeper.start();

@@ -111,6 +111,12 @@ export class Dispatcher implements SubmitPlacer {
   private queueSeenEmpty = false;
   /** A timer's pass is due: it asks the database even while the queue was seen empty. */
   private probe = false;
+  /**
+   * Announcements of queued work (`new`, `relayed`) heard so far. A claim that began before the
+   * latest one may not have seen its work (its snapshot came first), so it cannot say the queue is
+   * empty: that work would wait for the timer.
+   */
+  private announced = 0;
   /** A submit's transaction is placing its task (placeAtSubmit): passes wait, so no slot is handed out twice. */
   private placing = false;
   private readonly offs: Array<() => void> = [];
@@ -135,7 +141,10 @@ export class Dispatcher implements SubmitPlacer {
   /** Runs a pass now, or again after the running one (`source`: why; WorkSource, or the backstop timer). */
   poke(source: WorkSource | "timer" = "new"): void {
     if (this.stopped) return;
-    if (source === "new" || source === "relayed") this.queueSeenEmpty = false;
+    if (source === "new" || source === "relayed") {
+      this.queueSeenEmpty = false;
+      this.announced++;
+    }
     if (source === "timer") this.probe = true;
     if (source === "new") this.relayLeft = true;
     if (this.running || this.placing) {
@@ -190,12 +199,14 @@ export class Dispatcher implements SubmitPlacer {
     let left = false;
     for (let page = 0; page < MAX_PAGES && !this.stopped; page++) {
       if (this.app.providers.freeSlots() === 0) return true;
+      const announced = this.announced;
       const claimed = await this.claimPage(seen);
       for (const d of claimed.dispatches) void this.send(d);
       left ||= claimed.left;
-      // Nothing queued beyond what this claim placed in full, as of its snapshot: a task queued
-      // after it pokes with `new`, which clears this (and runs the loop again if it came meanwhile).
-      if (page === 0) this.queueSeenEmpty = claimed.rows < PAGE && !claimed.left;
+      // Nothing queued beyond what this claim placed in full, as of its snapshot, and no work
+      // announced since the claim began (its snapshot may have missed it): the queue is empty until
+      // the next `new` poke, which clears this (and runs the loop again if it came meanwhile).
+      if (page === 0) this.queueSeenEmpty = claimed.rows < PAGE && !claimed.left && this.announced === announced;
       if (claimed.rows < PAGE) return left;
     }
     return true;
