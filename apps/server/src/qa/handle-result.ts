@@ -39,8 +39,12 @@ interface Outcome {
   latencyMs?: number;
   /** A requester's task whose result a re-check corrected. */
   corrected?: string;
-  /** Re-checks of a caught provider's solo results were queued: new work for the dispatchers. */
-  queuedRechecks?: boolean;
+  /**
+   * The judgement queued work for the dispatchers: the task wants more executions (a tie-breaker,
+   * replicas, a retry) or re-checks of a caught provider's solo results were queued. A result that
+   * only found its task short of its replicas (`verifying`) queued nothing: they were placed.
+   */
+  newWork?: boolean;
 }
 
 /**
@@ -396,7 +400,7 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       const valid = verdict === "valid";
       const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, valid ? { credit: credit?.get(c.id) ?? true } : undefined);
       outcome.statsChanged.push(effects.stats);
-      if (effects.rechecks > 0) outcome.queuedRechecks = true;
+      if (effects.rechecks > 0) outcome.newWork = true;
       app.metrics.verdicts.inc({ verdict: valid ? "accepted" : "rejected" });
     }
   }
@@ -406,10 +410,12 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       await tx.$executeRaw`
         UPDATE "Task" SET wanted = ${v.replicas}, verification = ${JSON.stringify(j.verification)}::jsonb, status = 'verifying' WHERE id = ${taskId}`;
       outcome.announce = "verifying";
+      outcome.newWork = true;
       return outcome;
     case "tiebreak":
       await tx.task.update({ where: { id: taskId }, data: { wanted: { increment: 1 }, status: "verifying" } });
       outcome.announce = "verifying";
+      outcome.newWork = true;
       return outcome;
     case "fail":
       outcome.cancellations = await endTaskUnpaid(tx, task, "failed", j.code, j.message);
@@ -499,6 +505,7 @@ async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: 
                       verification = COALESCE(${verification ? JSON.stringify(verification) : null}::jsonb, verification)
     WHERE id = ${task.id}`;
   outcome.announce = "queued";
+  outcome.newWork = true;
   return outcome;
 }
 
@@ -549,7 +556,7 @@ async function settleRecheck(
     wronged: { requesterId: original.requesterId, paid: BigInt(original.cost), taskId: original.taskId },
   });
   outcome.statsChanged.push(effects.stats);
-  if (effects.rechecks > 0) outcome.queuedRechecks = true;
+  if (effects.rechecks > 0) outcome.newWork = true;
   app.metrics.verdicts.inc({ verdict: "overturned" });
   const correction = { at: new Date().toISOString(), byAssignment: winner.id, previousOutputDigest: original.outputDigest, outputDigest: winner.outputDigest };
   await tx.$executeRaw`
@@ -571,10 +578,10 @@ function afterCommit(app: AppContext, taskId: string, o: Outcome): void {
   if (o.corrected) app.bus.taskUpdated({ taskId: o.corrected, status: "completed" });
   if (o.announce === "completed" || o.announce === "failed") app.metrics.tasksFinished.inc({ status: o.announce });
   if (o.latencyMs !== undefined) app.metrics.taskLatency.observe(o.latencyMs / 1000);
-  // The provider's slot came free here; there is new work only when the task wants more executions
-  // (replicas, a tie-breaker, a retry) or re-checks were queued, which other instances hear of if
-  // this one cannot place it. Every writer of queued work says `new` (the dispatcher counts on it).
-  app.bus.workAvailable(o.announce === "verifying" || o.announce === "queued" || o.queuedRechecks ? "new" : "here");
+  // The provider's slot came free here; there is new work only when the judgement queued some
+  // (`newWork`), which other instances hear of if this one cannot place it. Every writer of queued
+  // work says `new` (the dispatcher counts on it).
+  app.bus.workAvailable(o.newWork ? "new" : "here");
 }
 
 /** The provider could not run the assignment: the execution is lost and the task re-queued. */

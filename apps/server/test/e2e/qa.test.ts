@@ -30,7 +30,8 @@ describeDb("QA catches a faulty provider with real provider processes", () => {
   it("a faulty provider is caught, slashed, its unchecked results re-checked and corrected; honest providers are paid", async () => {
     // No referee (as for a model too large for the server): alone online, the faulty provider runs
     // two tasks unchecked, because the requester allowed `single` — wrong results delivered.
-    net = await startTestNetwork({ env: { RECHECK_LIMIT: "10", REFEREE_MAX_BYTES: "0" } });
+    // The dispatcher's backstop timer an hour away: the re-checks are placed because they are announced.
+    net = await startTestNetwork({ env: { RECHECK_LIMIT: "10", REFEREE_MAX_BYTES: "0", DISPATCH_INTERVAL_MS: String(3_600_000) } });
     const modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
     const cheater = await net.addProvider({ name: "faulty", args: FAULTY });
     const early = [];
