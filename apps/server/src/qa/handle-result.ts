@@ -23,7 +23,7 @@ import { unpredictableUniform } from "./unpredictable";
 import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
-import { judge, mayNeedReference, type JudgeInput } from "./judge";
+import { joinsSoloWindow, judge, mayNeedReference, type JudgeInput } from "./judge";
 import { readReplicaFacts, recordCheckedVerdict, recordSoloVerdict, soloVerdict, validVerdicts, type Judged, type ProviderStats, type ReplicaFacts } from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
@@ -389,13 +389,12 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     !lone && j.kind === "accept" && !original && verdicts.length > 0 && verdicts.every((x) => x.verdict === "valid" && (credit?.get(x.assignmentId) ?? true))
       ? verdicts.map((x) => judged(byId.get(x.assignmentId)!, taskId))
       : undefined;
-  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), v.mode !== "none") : agreeing ? await validVerdicts(tx, policy, agreeing, replicas) : undefined;
+  const deferred = lone ? soloVerdict(judged(byId.get(lone.assignmentId)!, taskId), joinsSoloWindow(v)) : agreeing ? await validVerdicts(tx, policy, agreeing, replicas) : undefined;
   if (agreeing && deferred) app.metrics.verdicts.inc({ verdict: "accepted" }, agreeing.length);
   for (const { assignmentId, verdict } of deferred ? [] : verdicts) {
     const c = byId.get(assignmentId)!;
     if (verdict === "inconclusive") await tx.$executeRaw`UPDATE "Assignment" SET verdict = 'inconclusive' WHERE id = ${c.id}`;
-    // mode none is the requester's choice of no checking: not a solo result to re-check later.
-    else if (verdict === "solo") outcome.statsChanged.push(await recordSoloVerdict(tx, judged(c, taskId), v.mode !== "none"));
+    else if (verdict === "solo") outcome.statsChanged.push(await recordSoloVerdict(tx, judged(c, taskId), joinsSoloWindow(v)));
     else {
       const valid = verdict === "valid";
       const effects = await recordCheckedVerdict(tx, policy, judged(c, taskId), valid, valid ? { credit: credit?.get(c.id) ?? true } : undefined);

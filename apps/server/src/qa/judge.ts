@@ -113,6 +113,13 @@ export const judgedAlone = (kind: string, v: StoredVerification): boolean =>
   v.tee === undefined &&
   v.chainEscrow !== true;
 
+/**
+ * Whether a task's result accepted alone joins its pair's solo window (what a re-check looks at
+ * once the pair is caught): `auto`'s lone runs do; mode none is the requester's choice of no
+ * checking, not a solo result to re-check later.
+ */
+export const joinsSoloWindow = (v: StoredVerification): boolean => v.mode !== "none";
+
 export function judge(input: JudgeInput): Judgement {
   const { kind, v, results, compare, policy } = input;
   const inResults = new Set(results.map((r) => r.assignmentId));

@@ -25,7 +25,7 @@ import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { ModelRow } from "../models/row";
 import type { AloneSettlement } from "../tasks/alone-settlement";
 import { completedTaskRow, settleAcceptedTask } from "../settlement/settle-task";
-import { checkOf } from "./judge";
+import { checkOf, joinsSoloWindow } from "./judge";
 import { soloVerdict, type ProviderStats } from "./verdicts";
 
 export interface AloneResult {
@@ -49,9 +49,7 @@ export interface AloneSettled {
 /** The result completed, accepted and settled in one statement; undefined, with nothing written but the blob, when its task is not as its dispatch left it. */
 export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r: AloneResult): Promise<AloneSettled | undefined> {
   const v = s.verification;
-  // `auto`'s lone run joins its pair's solo window (a re-check looks at it if the pair is caught);
-  // mode none is the requester's choice of no checking, not a solo result to re-check later.
-  const solo = v.mode !== "none";
+  const solo = joinsSoloWindow(v);
   const leading = Prisma.sql`
     ${r.inlineOutput ? Prisma.sql`alone_blob AS (${r.inlineOutput}),` : Prisma.empty}
     alone_task AS (
