@@ -3,7 +3,7 @@ import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import type { Tx } from "../db/database";
 import { loseAssignment, resultArrived, sendCancellations } from "../tasks/lifecycle";
-import { isLive, isOpen } from "../tasks/statuses";
+import { isLive, isOpen, OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
 import { putUnlessInline } from "../blobs/blob-store";
 import { pinLock } from "../blobs/pin-lock";
@@ -194,11 +194,12 @@ async function completeAssignment(
       }
       // One statement: lock the task row, complete the assignment if it is still live, take the
       // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
-      // (`completedOf`) with their providers locked.
+      // (`completedOf`) with their providers locked. Short of the executions the task wants, and
+      // sure it saw them all (`shortOf`), the same statement marks the task verifying.
       const completedAt = new Date();
-      const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; completed: CompletedJson[] | string | null }>>`
+      const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; short: number; completed: CompletedJson[] | string | null }>>`
       WITH ${inlineOutput ? Prisma.sql`blob AS (${inlineOutput}),` : Prisma.empty}
-      t AS (SELECT * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
+      t AS (SELECT ctid::text AS "rowVersion", * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
       a AS (
         UPDATE "Assignment"
         SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
@@ -206,11 +207,14 @@ async function completeAssignment(
         WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
         RETURNING id
       ),
-      ${completedOf(a.taskId, a.id)}
-      SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT json_agg(c) FROM c) AS completed
+      ${completedOf(a.taskId, a.id)},
+      ${shortOf(a.taskId, completedAt)}
+      SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT count(*) FROM m)::int AS short, (SELECT json_agg(c) FROM c) AS completed
       FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
       if (!task || Number(task.done) === 0) return undefined;
       if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
+      // Marked verifying: nothing to judge yet; the task's other executions are placed.
+      if (Number(task.short) > 0) return { cancellations: [], statsChanged: [], ...(task.status !== "verifying" ? { announce: "verifying" as const } : {}) };
       // The statement's snapshot has this execution as it was before the update: its new fields are ours.
       const rows = completedJson(task.completed);
       const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
@@ -282,20 +286,42 @@ const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
   c AS (${unjudgedRows(taskId, Prisma.sql`EXISTS (SELECT 1 FROM a) AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))`)})`;
 
 /**
+ * The CTE `m` of the result statement: the task marked verifying (its row written, whatever its
+ * status was) when the statement completed its execution, the task is open, fewer executions than it
+ * wants are in, and the statement saw all of them.
+ *
+ * The statement read the executions (`c`) in its snapshot, taken before it waited for the task's
+ * lock: another transaction's result for this task, committed while it waited, is not in it. Every
+ * transaction that completes an execution of an open task writes the task's row (it is marked
+ * verifying here or in `readUnjudged`, or judged), so the row this statement locked (`t`, its newest
+ * version) is the one its snapshot saw (same `ctid`) only when no such result committed meanwhile.
+ * Otherwise `m` writes nothing and the judge reads again (`readUnjudged`).
+ */
+const shortOf = (taskId: string, at: Date) => Prisma.sql`
+  m AS (
+    UPDATE "Task" SET status = 'verifying', "updatedAt" = ${at}
+    FROM t
+    WHERE "Task".id = t.id AND t."rowVersion" = (SELECT ctid::text FROM "Task" WHERE id = ${taskId})
+      AND t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND EXISTS (SELECT 1 FROM a) AND (SELECT count(*) FROM c) < t.wanted
+    RETURNING 1
+  )`;
+
+/**
  * The task's completed executions not judged yet, read now (a new snapshot), providers locked as in
  * `completedOf`; while fewer than it wants, the same statement marks the task `verifying`
- * (`markedVerifying`: it was not yet).
+ * (`markedVerifying`: it was not yet) — and writes its row even when it was, which tells a result
+ * statement waiting for the task's lock that its snapshot is out of date (`shortOf`).
  */
-async function readUnjudged(tx: Tx, task: { id: string; wanted: number }): Promise<{ rows: CompletedRow[]; markedVerifying: boolean }> {
+async function readUnjudged(tx: Tx, task: { id: string; wanted: number; status: string }): Promise<{ rows: CompletedRow[]; markedVerifying: boolean }> {
   const [r] = await tx.$queryRaw<Array<{ completed: CompletedJson[] | string | null; marked: number }>>`
     WITH c AS MATERIALIZED (${unjudgedRows(task.id, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`)}),
     v AS (
       UPDATE "Task" SET status = 'verifying', "updatedAt" = ${new Date()}
-      WHERE id = ${task.id} AND status <> 'verifying' AND (SELECT count(*) FROM c) < ${task.wanted}
+      WHERE id = ${task.id} AND (SELECT count(*) FROM c) < ${task.wanted}
       RETURNING 1
     )
     SELECT (SELECT json_agg(c) FROM c) AS completed, (SELECT count(*) FROM v)::int AS marked`;
-  return { rows: completedJson(r?.completed ?? null).map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 };
+  return { rows: completedJson(r?.completed ?? null).map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 && task.status !== "verifying" };
 }
 
 const judged = (c: CompletedRow, taskId: string): Judged => ({
@@ -321,9 +347,10 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
   }
   // The result statement's own read saw the task's other executions as of its snapshot, taken
   // before it waited for the task's lock: another instance's result for this task, committed while
-  // it waited, is not in it. Short of the executions wanted, read again (a new statement, a new
-  // snapshot, the lock held): else two replicas finishing at once would each see only itself.
-  // The same statement marks the task verifying when it is still short.
+  // it waited, may not be in it (`shortOf` marked the task verifying only when none was). Short of
+  // the executions wanted, read again (a new statement, a new snapshot, the lock held): else two
+  // replicas finishing at once would each see only itself. The same statement marks the task
+  // verifying when it is still short.
   const current = unjudged.length < task.wanted ? await readUnjudged(tx, task) : { rows: unjudged, markedVerifying: false };
   const completed = current.rows.sort((x, y) => x.completedAt.getTime() - y.completedAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   if (completed.length < task.wanted) {
