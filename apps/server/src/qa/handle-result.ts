@@ -20,6 +20,7 @@ import { checkOutputs } from "./check-outputs";
 import { loadRequesterAndProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
 import { unpredictableUniform } from "./unpredictable";
+import { savepointFor } from "./result-savepoint";
 import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
@@ -73,7 +74,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       ...(mayNeedReference(row.task.kind, row.task.wanted, v) ? { mayNeedReference: true } : {}),
     };
   }
-  const a = { id: msg.assignmentId, taskId: ref.taskId, mayNeedReference: ref.mayNeedReference === true, ...(ref.alone ? { alone: ref.alone } : {}) };
+  const a = { id: msg.assignmentId, taskId: ref.taskId, savepoint: false, ...(ref.alone ? { alone: ref.alone } : {}) };
   const model = await getModelRow(app, ref.modelId);
   if (ref.sealed) return handleSealedResult(app, providerId, a, model, msg);
 
@@ -111,7 +112,9 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   // The provider's slot is free once its result is here (provider-core frees it when the run ends):
   // the next assignment is dispatched while this result commits.
   app.providers.free(providerId, a.id);
-  const known: KnownFacts = {};
+  // Drawn now, so the unit knows whether it may be audited (its savepoint); the judge uses it.
+  const known: KnownFacts = { auditDraw: unpredictableUniform() };
+  a.savepoint = savepointFor(ref, known.auditDraw, app.config.qa);
   for (;;) {
     try {
       return await completeAssignment(app, providerId, a, model, { outputs, outputSha256, outputDigest, outputMeta, stored, timings: msg.timings }, known, zkReceipt);
@@ -139,11 +142,20 @@ async function handleSealedResult(app: AppContext, providerId: string, a: { id: 
   const outputDigest = sha256Hex(stored);
   const outputSha256 = await putUnlessInline(app.blobs, stored, outputDigest);
   app.providers.free(providerId, a.id);
-  return completeAssignment(app, providerId, a, model, { outputs: {}, outputSha256, outputDigest, outputMeta: {}, stored, timings: msg.timings }, {}, undefined);
+  return completeAssignment(
+    app,
+    providerId,
+    { ...a, savepoint: false },
+    model,
+    { outputs: {}, outputSha256, outputDigest, outputMeta: {}, stored, timings: msg.timings },
+    { auditDraw: unpredictableUniform() },
+    undefined,
+  );
 }
 
-/** What a result's judgement learnt outside its transaction: the reference run's outputs (null: it failed). */
+/** What a result's judgement learnt outside its transaction: its audit draw, the reference run's outputs (null: it failed). */
 interface KnownFacts {
+  auditDraw: number;
   reference?: Record<string, RawTensor> | null;
 }
 
@@ -167,7 +179,7 @@ interface StoredResult {
 async function completeAssignment(
   app: AppContext,
   providerId: string,
-  a: { id: string; taskId: string; mayNeedReference?: boolean; alone?: AloneSettlement },
+  a: { id: string; taskId: string; savepoint: boolean; alone?: AloneSettlement },
   model: ModelRow,
   r: StoredResult,
   known: KnownFacts,
@@ -221,7 +233,7 @@ async function completeAssignment(
       return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt);
       // Once the reference run is known the judge will not ask for it again: no savepoint needed.
     },
-    { savepoint: a.mayNeedReference === true && known.reference === undefined },
+    { savepoint: a.savepoint && known.reference === undefined },
   );
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
@@ -376,10 +388,10 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
     compare: compareOptionsFor(calibrationOf(model), v.argmax),
     refereeable: canReferee(model, app.config.REFEREE_MAX_BYTES),
     policy,
-    auditDraw: 0,
+    auditDraw: known.auditDraw,
   };
   // The judge asks for each costly fact at most once: the reference run, and the agreeing pairs'
-  // records with the audit draw.
+  // records (their trust weighs the audit draw, drawn when the result arrived).
   const byId = new Map(completed.map((c) => [c.id, c]));
   // The agreeing executions' trust, evidence and identities, and the requester's: read once, for
   // the audit draw, the credit rule and their verdicts.
@@ -393,7 +405,6 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       const agreeing = j.agreeing.map((id) => byId.get(id)!);
       replicas = await readReplicaFacts(tx, agreeing, task.requesterId);
       input.agreeingTrust = agreeing.map((c) => replicas!.trust(c));
-      input.auditDraw = unpredictableUniform();
     }
   }
 

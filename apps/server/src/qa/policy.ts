@@ -172,6 +172,14 @@ export function refereeAuditProbability(p: QaPolicy, agreeing: readonly PairTrus
   return trusted ? (p.refereeAuditRate ?? DEFAULT_QA_POLICY.refereeAuditRate) : (p.refereeAuditUntrusted ?? DEFAULT_QA_POLICY.refereeAuditUntrusted);
 }
 
+/**
+ * Whether a draw may lead to a referee audit whatever the agreeing pairs' trust turns out to be:
+ * below the larger of the two shares. A draw at or above it never does (handle-result.ts draws it
+ * when the result arrives, and takes a savepoint only where it may).
+ */
+export const auditPossible = (p: QaPolicy, random: number): boolean =>
+  random < Math.max(p.refereeAuditRate ?? DEFAULT_QA_POLICY.refereeAuditRate, p.refereeAuditUntrusted ?? DEFAULT_QA_POLICY.refereeAuditUntrusted);
+
 /** Whether to referee-audit an agreement (`random` uniform in [0, 1); crypto in the server). */
 export const drawRefereeAudit = (p: QaPolicy, random: number, agreeing: readonly PairTrust[]): boolean => random < refereeAuditProbability(p, agreeing);
 

@@ -389,6 +389,8 @@ export class Dispatcher implements SubmitPlacer {
     const verification = decided?.verification ?? parseVerification(row.verification);
     const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, verification);
     const alone = !zk && !sealed && judgedAlone(row.kind, verification);
+    // Replicas compared by quorum (not a referee plan nor a re-check, which expect the reference run).
+    const replicas = checked && assignments.length >= 2 && verification.plan !== "referee" && !verification.recheck ? { out: assignments.length } : undefined;
     for (const { id: assignmentId, p, price } of assignments) {
       providers.reserve(p.id, assignmentId, {
         taskId: row.id,
@@ -396,6 +398,7 @@ export class Dispatcher implements SubmitPlacer {
         ...(zk ? { zk: true } : {}),
         ...(sealed ? { sealed } : {}),
         ...(checked ? { mayNeedReference: true } : {}),
+        ...(replicas ? { replicas } : {}),
         // settle-alone.ts checks, under the task's lock, that the task still holds what it held here.
         ...(alone ? { alone: { requesterId: row.requesterId, held: BigInt(row.escrowHeld), price, accountId: p.accountId, backend: p.backend, inputSha256: row.inputSha256, verification } } : {}),
       });

@@ -15,6 +15,12 @@ export interface AssignmentRef {
    * referee plan): its result's unit takes a savepoint of its own (db/group-commit.ts).
    */
   mayNeedReference?: boolean;
+  /**
+   * Replicas of one task this instance placed in one claim share this count of those whose results
+   * have not arrived. A result that leaves one of them out is not its task's last: its judge will
+   * not run, so it needs no savepoint (qa/handle-result.ts savepointFor).
+   */
+  replicas?: { out: number };
   /** Its result is judged alone (qa/judge.ts judgedAlone): what its one-statement settlement needs, known at dispatch. */
   alone?: AloneSettlement;
 }

@@ -4,6 +4,7 @@ import {
   afterChecked,
   afterSiblingCaught,
   afterSolo,
+  auditPossible,
   catchResetsSiblings,
   checkProbability,
   drawCanary,
@@ -226,6 +227,13 @@ describe("referee audits", () => {
     expect(drawRefereeAudit(P, P.refereeAuditRate!, [trusted])).toBe(false);
     expect(count([trusted], { ...P, refereeAuditRate: 0 })).toBe(0);
     expect(count([fresh], { ...P, refereeAuditUntrusted: 0 })).toBe(0);
+  });
+
+  it("a draw that cannot lead to an audit for any trust of the agreeing pairs is one auditPossible says so of", () => {
+    const all = [[trusted], [fresh], [trusted, fresh], [fresh, fresh]];
+    for (const p of [P, { ...P, refereeAuditRate: 0.9 }, { ...P, refereeAuditRate: 0, refereeAuditUntrusted: 0 }]) {
+      for (const r of DRAWS) expect(auditPossible(p, r)).toBe(all.some((agreeing) => drawRefereeAudit(p, r, agreeing)));
+    }
   });
 
   it("a policy without the rates (written before they existed) gets the defaults", () => {

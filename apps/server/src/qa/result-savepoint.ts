@@ -1,0 +1,19 @@
+import type { AssignmentRef } from "../scheduler/provider-registry";
+import { auditPossible, type QaPolicy } from "./policy";
+
+/**
+ * Whether a result's group-commit unit takes a savepoint of its own (db/group-commit.ts): two
+ * statements more, worth it only where the unit's judge may ask for the server's reference run,
+ * which rolls the unit back (handle-result.ts NeedReference). Replicas placed together (`replicas`):
+ * none before the last of them is in — the task is still short, nothing is judged — and then one
+ * only when the result's audit draw may lead to an audit. A dispute between the replicas still asks,
+ * rarely: that unit's throw sends its batch to the savepoint-per-unit transaction, which is
+ * correct, only slower. Counts the result in: called once per result, in the order the results'
+ * units are queued.
+ */
+export function savepointFor(ref: AssignmentRef, auditDraw: number, policy: QaPolicy): boolean {
+  if (!ref.mayNeedReference) return false;
+  if (!ref.replicas) return true;
+  ref.replicas.out -= 1;
+  return ref.replicas.out <= 0 && auditPossible(policy, auditDraw);
+}
