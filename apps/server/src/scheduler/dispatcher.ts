@@ -165,7 +165,7 @@ export class Dispatcher implements SubmitPlacer {
         try {
           // Work queued here that this instance cannot place (no free slot, no eligible provider
           // connected here) is the other instances' to try: only then are they poked.
-          if ((await this.pass()) && relay) this.app.bus.relayWork();
+          if ((await this.pass(relay)) && relay) this.app.bus.relayWork();
           conflicts = 0;
         } catch (e) {
           this.relayLeft ||= relay;
@@ -187,9 +187,13 @@ export class Dispatcher implements SubmitPlacer {
   /**
    * One pass over the queue, page by page, until local capacity or the queue runs out. True when it
    * may leave queued work behind: executions it could not place, or no free slot here to try.
+   * `relay`: a `new` poke asked for it, to be relayed if left. With no free slot, whether any work
+   * is queued at all is then asked (one statement): the work announced may be what the pass before
+   * placed, its announcement having come while that pass ran, and the other instances have nothing
+   * to find.
    */
-  private async pass(): Promise<boolean> {
-    if (this.app.providers.freeSlots() === 0) return true;
+  private async pass(relay = false): Promise<boolean> {
+    if (this.app.providers.freeSlots() === 0) return relay && this.app.bus.relaying ? await this.anyQueued() : true;
     if (this.queueSeenEmpty && !this.app.bus.relaying) {
       const probe = this.probe;
       this.probe = false;

@@ -76,6 +76,22 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
     expect(relayed).toEqual(["work"]);
   });
 
+  it("relays nothing for new work announced while its only provider's slot is taken when nothing is queued: the pass before placed it", async () => {
+    const app = net.server.app;
+    const [provider] = app.providers.list();
+    // The announced task was placed by the pass running when its poke came, and its execution
+    // holds the slot; the poke's own pass finds no slot free.
+    app.providers.reserve(provider!.id, "asg_placed", { taskId: "task_placed", modelId });
+    try {
+      const skipped = await readsBy("skipped");
+      app.bus.workAvailable("new");
+      await eventually(async () => (await readsBy("skipped")) > skipped, 10_000, "the pass asking whether anything is queued");
+    } finally {
+      app.providers.free(provider!.id, "asg_placed");
+    }
+    expect(relayed).toEqual([]);
+  });
+
   it("alone, once the queue is drained, freed capacity runs no statement: only the backstop timer's pass probes for work nobody announced", async () => {
     net.server.app.bus.setRelay(undefined);
     expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
