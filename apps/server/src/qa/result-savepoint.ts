@@ -1,5 +1,12 @@
-import type { AssignmentRef } from "../scheduler/provider-registry";
 import { auditPossible, type QaPolicy } from "./policy";
+
+/** What a result's savepoint depends on, as its slot's ref (scheduler/provider-registry.ts AssignmentRef) carries it. */
+export interface SavepointFacts {
+  /** The task's judge may ask for the server's reference run. */
+  mayNeedReference?: boolean;
+  /** Replicas placed together: how many of their results have not arrived. */
+  replicas?: { out: number };
+}
 
 /**
  * Whether a result's group-commit unit takes a savepoint of its own (db/group-commit.ts): two
@@ -11,7 +18,7 @@ import { auditPossible, type QaPolicy } from "./policy";
  * correct, only slower. Counts the result in: called once per result, in the order the results'
  * units are queued.
  */
-export function savepointFor(ref: AssignmentRef, auditDraw: number, policy: QaPolicy): boolean {
+export function savepointFor(ref: SavepointFacts, auditDraw: number, policy: QaPolicy): boolean {
   if (!ref.mayNeedReference) return false;
   if (!ref.replicas) return true;
   ref.replicas.out -= 1;

@@ -95,6 +95,13 @@ describeDb("replicas whose results commit on two instances at once", () => {
     return Promise.all(acks);
   }
 
+  /** The task completed, its `n` executions accepted. */
+  async function expectAccepted(taskId: string, n: number) {
+    expect((await net.db.prisma.task.findUniqueOrThrow({ where: { id: taskId } })).status).toBe("completed");
+    const verdicts = await net.db.prisma.assignment.findMany({ where: { taskId }, select: { verdict: true } });
+    expect(verdicts.map((v) => v.verdict)).toEqual(Array(n).fill("accepted"));
+  }
+
   it.runIf(testDbKind === "postgres")("two replicas: the second to get the lock sees the first's result and the task completes with both accepted", async () => {
     const t = await dispatchedTask(2);
     const [x, y] = t.executions;
@@ -104,10 +111,7 @@ describeDb("replicas whose results commit on two instances at once", () => {
         [b, y!],
       ]),
     ).toEqual([{ ok: true }, { ok: true }]);
-    const task = await net.db.prisma.task.findUniqueOrThrow({ where: { id: t.taskId } });
-    expect(task.status).toBe("completed");
-    const verdicts = await net.db.prisma.assignment.findMany({ where: { taskId: t.taskId }, select: { verdict: true } });
-    expect(verdicts.map((v) => v.verdict)).toEqual(["accepted", "accepted"]);
+    await expectAccepted(t.taskId, 2);
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 
@@ -122,10 +126,7 @@ describeDb("replicas whose results commit on two instances at once", () => {
         [b, z!],
       ]),
     ).toEqual([{ ok: true }, { ok: true }]);
-    const task = await net.db.prisma.task.findUniqueOrThrow({ where: { id: t.taskId } });
-    expect(task.status).toBe("completed");
-    const verdicts = await net.db.prisma.assignment.findMany({ where: { taskId: t.taskId }, select: { verdict: true } });
-    expect(verdicts.map((v) => v.verdict)).toEqual(["accepted", "accepted", "accepted"]);
+    await expectAccepted(t.taskId, 3);
   });
 
   it.runIf(testDbKind === "postgres")("a lone replica's result marks the task verifying in its own statement and announces it once", async () => {
