@@ -17,7 +17,7 @@ import { escrowTaskCompleted } from "../tasks/chain-escrow";
 import { getModelRow } from "../models/cache";
 import type { ModelRow } from "../models/row";
 import { checkOutputs } from "./check-outputs";
-import { loadRequesterAndProviderIdentities } from "./candidates";
+import { linksOf, loadRequesterAndProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
 import { unpredictableUniform } from "./unpredictable";
 import { savepointFor } from "./result-savepoint";
@@ -25,7 +25,18 @@ import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
 import { joinsSoloWindow, judge, mayNeedReference, type JudgeInput } from "./judge";
-import { readReplicaFacts, recordCheckedVerdict, recordSoloVerdict, soloVerdict, validVerdicts, type Judged, type ProviderStats, type ReplicaFacts } from "./verdicts";
+import {
+  readReplicaFacts,
+  replicaFactsOf,
+  recordCheckedVerdict,
+  recordSoloVerdict,
+  soloVerdict,
+  validVerdicts,
+  type Judged,
+  type ProviderStats,
+  type ReplicaFactRow,
+  type ReplicaFacts,
+} from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
 
@@ -209,7 +220,7 @@ async function completeAssignment(
       // (`completedOf`) with their providers locked. Short of the executions the task wants, and
       // sure it saw them all (`shortOf`), the same statement marks the task verifying.
       const completedAt = new Date();
-      const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; short: number; completed: CompletedJson[] | string | null }>>`
+      const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; short: number; completed: CompletedJson[] | string | null; facts: ReplicaFactRow[] | string | null }>>`
       WITH ${inlineOutput ? Prisma.sql`blob AS (${inlineOutput}),` : Prisma.empty}
       t AS (SELECT ctid::text AS "rowVersion", * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
       a AS (
@@ -220,8 +231,10 @@ async function completeAssignment(
         RETURNING id
       ),
       ${completedOf(a.taskId, a.id)},
-      ${shortOf(a.taskId, completedAt)}
-      SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT count(*) FROM m)::int AS short, (SELECT json_agg(c) FROM c) AS completed
+      ${shortOf(a.taskId, completedAt)},
+      ${replicaFactsOfC}
+      SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT count(*) FROM m)::int AS short, (SELECT json_agg(c) FROM c) AS completed,
+             (SELECT json_agg(f) FROM f) AS facts
       FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
       if (!task || Number(task.done) === 0) return undefined;
       if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
@@ -230,7 +243,8 @@ async function completeAssignment(
       // The statement's snapshot has this execution as it was before the update: its new fields are ours.
       const rows = completedJson(task.completed);
       const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
-      return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt);
+      const facts = task.facts ? replicaFactsOf(typeof task.facts === "string" ? JSON.parse(task.facts) : task.facts, task.requesterId) : undefined;
+      return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt, facts);
       // Once the reference run is known the judge will not ask for it again: no savepoint needed.
     },
     { savepoint: a.savepoint && known.reference === undefined },
@@ -284,7 +298,8 @@ const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ..
  */
 const unjudgedRows = (taskId: string, also: Prisma.Sql) => Prisma.sql`
     SELECT x.id, x."providerId", x.backend, x.price::text AS price, x."outputSha256", x."outputMeta", x."outputDigest",
-           floor(extract(epoch FROM x."completedAt") * 1000)::bigint AS "completedAtMs", p."accountId"
+           floor(extract(epoch FROM x."completedAt") * 1000)::bigint AS "completedAtMs", p."accountId",
+           p."netPrefix", p."validWeight", p."invalidWeight"
     FROM "Assignment" x JOIN "Provider" p ON p.id = x."providerId"
     WHERE x."taskId" = ${taskId} AND ${also}
     ORDER BY p.id
@@ -310,12 +325,40 @@ const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
  * Otherwise `m` writes nothing and the judge reads again (`readUnjudged`).
  */
 const shortOf = (taskId: string, at: Date) => Prisma.sql`
+  w AS (
+    SELECT t."rowVersion" = (SELECT ctid::text FROM "Task" WHERE id = ${taskId}) AS whole,
+           t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND EXISTS (SELECT 1 FROM a) AS open,
+           (SELECT count(*) FROM c) < t.wanted AS short
+    FROM t
+  ),
   m AS (
     UPDATE "Task" SET status = 'verifying', "updatedAt" = ${at}
-    FROM t
-    WHERE "Task".id = t.id AND t."rowVersion" = (SELECT ctid::text FROM "Task" WHERE id = ${taskId})
-      AND t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND EXISTS (SELECT 1 FROM a) AND (SELECT count(*) FROM c) < t.wanted
+    FROM t, w
+    WHERE "Task".id = t.id AND w.whole AND w.open AND w.short
     RETURNING 1
+  )`;
+
+/**
+ * The CTEs `pt` and `f` of the result statement: the replica facts the judge of a task with
+ * replicas asks for (verdicts.ts readReplicaFacts: each pair's trust, locked, each provider's
+ * evidence and identity, the requester's links), read for every execution in `c` (their providers
+ * locked there, before their trust rows) when the statement completed the task's executions and
+ * saw them all (`w`). One statement fewer for the last replica of every task.
+ */
+const replicaFactsOfC = Prisma.sql`
+  pt AS MATERIALIZED (
+    SELECT x."providerId", x.backend, x.streak, x.solo, x.checked, x.invalid
+    FROM "ProviderTrust" x
+    WHERE (SELECT w.whole AND w.open AND NOT w.short AND t.wanted >= 2 AND t.kind = 'user' FROM w, t)
+      AND EXISTS (SELECT 1 FROM c WHERE c."providerId" = x."providerId" AND c.backend = x.backend)
+    ORDER BY x."providerId", x.backend FOR UPDATE OF x
+  ),
+  f AS (
+    SELECT DISTINCT ON (c."providerId", c.backend) c."providerId" AS id, c.backend, c."accountId", ${linksOf(Prisma.sql`c."accountId"`)} AS links,
+           c."netPrefix", c."validWeight", c."invalidWeight", ${linksOf(Prisma.sql`t."requesterId"`)} AS "requesterLinks",
+           pt.streak, pt.solo, pt.checked, pt.invalid
+    FROM c CROSS JOIN t LEFT JOIN pt ON pt."providerId" = c."providerId" AND pt.backend = c.backend
+    WHERE (SELECT w.whole AND w.open AND NOT w.short AND t.wanted >= 2 AND t.kind = 'user' FROM w)
   )`;
 
 /**
@@ -349,7 +392,17 @@ const judged = (c: CompletedRow, taskId: string): Judged => ({
  * Judges the task once every wanted execution is in (judge.ts decides; this loads what it asks
  * for and applies the judgement inside the result transaction).
  */
-async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow, fresh: Candidate, known: KnownFacts, unjudged: CompletedRow[], zk?: ZkReceipt): Promise<Outcome> {
+async function judgeTask(
+  app: AppContext,
+  tx: Tx,
+  task: TaskRow,
+  model: ModelRow,
+  fresh: Candidate,
+  known: KnownFacts,
+  unjudged: CompletedRow[],
+  zk?: ZkReceipt,
+  prefetched?: ReplicaFacts,
+): Promise<Outcome> {
   const taskId = task.id;
   const policy = app.config.qa;
   const outcome: Outcome = { cancellations: [], statsChanged: [] };
@@ -403,7 +456,8 @@ async function judgeTask(app: AppContext, tx: Tx, task: TaskRow, model: ModelRow
       input.reference = known.reference;
     } else {
       const agreeing = j.agreeing.map((id) => byId.get(id)!);
-      replicas = await readReplicaFacts(tx, agreeing, task.requesterId);
+      // Read by the result statement when it saw every execution (`replicaFactsOfC`), else now.
+      replicas = prefetched && agreeing.every((c) => prefetched.evidence(c.providerId)) ? prefetched : await readReplicaFacts(tx, agreeing, task.requesterId);
       input.agreeingTrust = agreeing.map((c) => replicas!.trust(c));
     }
   }

@@ -136,21 +136,23 @@ export interface ReplicaFacts {
   requester?: Identity;
 }
 
+/** One pair's row of replica facts, as `readReplicaFacts` (or the result statement, handle-result.ts) reads it. */
+export type ReplicaFactRow = {
+  id: string;
+  backend: string;
+  accountId: string;
+  links: string[];
+  netPrefix: string | null;
+  validWeight: number;
+  invalidWeight: number;
+  requesterLinks: string[] | null;
+  streak: number | null;
+} & Partial<PairTrust>;
+
 export async function readReplicaFacts(tx: Tx, pairs: readonly Pair[], requesterId?: string): Promise<ReplicaFacts> {
   const providerIds = pairs.map((j) => j.providerId);
   const backends = pairs.map((j) => j.backend);
-  type Row = {
-    id: string;
-    backend: string;
-    accountId: string;
-    links: string[];
-    netPrefix: string | null;
-    validWeight: number;
-    invalidWeight: number;
-    requesterLinks: string[] | null;
-    streak: number | null;
-  } & Partial<PairTrust>;
-  const rows = await tx.$queryRaw<Row[]>`
+  const rows = await tx.$queryRaw<ReplicaFactRow[]>`
     WITH j AS (SELECT DISTINCT * FROM unnest(${providerIds}::text[], ${backends}::text[]) AS j(id, backend)),
     tr AS MATERIALIZED (
       SELECT t."providerId", t.backend, t.streak, t.solo, t.checked, t.invalid
@@ -163,6 +165,11 @@ export async function readReplicaFacts(tx: Tx, pairs: readonly Pair[], requester
     FROM j JOIN "Provider" p ON p.id = j.id LEFT JOIN tr ON tr."providerId" = j.id AND tr.backend = j.backend
     ORDER BY p.id
     FOR NO KEY UPDATE OF p`;
+  return replicaFactsOf(rows, requesterId);
+}
+
+/** The facts in `rows` (one per pair read; `requesterLinks` on each when the requester's were read). */
+export function replicaFactsOf(rows: readonly ReplicaFactRow[], requesterId?: string): ReplicaFacts {
   const key = (providerId: string, backend: string) => `${providerId}\u0000${backend}`;
   const byPair = new Map(rows.map((r) => [key(r.id, r.backend), r]));
   const byProvider = new Map(rows.map((r) => [r.id, r]));
