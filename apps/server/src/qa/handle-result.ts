@@ -241,9 +241,9 @@ async function completeAssignment(
       // Marked verifying: nothing to judge yet; the task's other executions are placed.
       if (Number(task.short) > 0) return { cancellations: [], statsChanged: [], ...(task.status !== "verifying" ? { announce: "verifying" as const } : {}) };
       // The statement's snapshot has this execution as it was before the update: its new fields are ours.
-      const rows = completedJson(task.completed);
+      const rows = jsonRows(task.completed);
       const completed = rows.map((c) => (c.id === a.id ? { ...fromJson(c), outputSha256, outputDigest, outputMeta, completedAt } : fromJson(c)));
-      const facts = task.facts ? replicaFactsOf(typeof task.facts === "string" ? JSON.parse(task.facts) : task.facts, task.requesterId) : undefined;
+      const facts = task.facts ? replicaFactsOf(jsonRows(task.facts), task.requesterId) : undefined;
       return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt, facts);
       // Once the reference run is known the judge will not ask for it again: no savepoint needed.
     },
@@ -285,8 +285,8 @@ interface CompletedRow {
 /** A `CompletedRow` as `unjudgedRows` selects it: the price as text (exact), the time as epoch milliseconds (a number through `json_agg`). */
 type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number | bigint };
 
-/** A statement's `json_agg` of CompletedJson rows, as the driver hands it back (parsed, or text on some adapters). */
-const completedJson = (v: CompletedJson[] | string | null): CompletedJson[] => (typeof v === "string" ? JSON.parse(v) : (v ?? []));
+/** A statement's `json_agg` of rows, as the driver hands it back (parsed, or text on some adapters; null for none). */
+const jsonRows = <T>(v: T[] | string | null): T[] => (typeof v === "string" ? JSON.parse(v) : (v ?? []));
 
 const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(Number(completedAtMs)) });
 
@@ -313,9 +313,11 @@ const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
   c AS (${unjudgedRows(taskId, Prisma.sql`EXISTS (SELECT 1 FROM a) AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))`)})`;
 
 /**
- * The CTE `m` of the result statement: the task marked verifying (its row written, whatever its
- * status was) when the statement completed its execution, the task is open, fewer executions than it
- * wants are in, and the statement saw all of them.
+ * The CTEs `w` and `m` of the result statement. `w`: what the statement saw — every result of the
+ * task that is in (`whole`), its task open and its execution completed (`open`), fewer executions
+ * than the task wants (`short`), and so whether it reads the replica facts (`readsFacts`,
+ * replicaFactsOfC). `m`: the task marked verifying (its row written, whatever its status was) when
+ * the statement is whole, open and short.
  *
  * The statement read the executions (`c`) in its snapshot, taken before it waited for the task's
  * lock: another transaction's result for this task, committed while it waited, is not in it. Every
@@ -326,10 +328,13 @@ const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
  */
 const shortOf = (taskId: string, at: Date) => Prisma.sql`
   w AS (
-    SELECT t."rowVersion" = (SELECT ctid::text FROM "Task" WHERE id = ${taskId}) AS whole,
-           t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND EXISTS (SELECT 1 FROM a) AS open,
-           (SELECT count(*) FROM c) < t.wanted AS short
-    FROM t
+    SELECT *, whole AND open AND NOT short AND wanted >= 2 AND kind = 'user' AS "readsFacts"
+    FROM (
+      SELECT t."rowVersion" = (SELECT ctid::text FROM "Task" WHERE id = ${taskId}) AS whole,
+             t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND EXISTS (SELECT 1 FROM a) AS open,
+             (SELECT count(*) FROM c) < t.wanted AS short, t.wanted, t.kind
+      FROM t
+    ) s
   ),
   m AS (
     UPDATE "Task" SET status = 'verifying', "updatedAt" = ${at}
@@ -343,13 +348,13 @@ const shortOf = (taskId: string, at: Date) => Prisma.sql`
  * replicas asks for (verdicts.ts readReplicaFacts: each pair's trust, locked, each provider's
  * evidence and identity, the requester's links), read for every execution in `c` (their providers
  * locked there, before their trust rows) when the statement completed the task's executions and
- * saw them all (`w`). One statement fewer for the last replica of every task.
+ * saw them all (`w.readsFacts`). One statement fewer for the last replica of every task.
  */
 const replicaFactsOfC = Prisma.sql`
   pt AS MATERIALIZED (
     SELECT x."providerId", x.backend, x.streak, x.solo, x.checked, x.invalid
     FROM "ProviderTrust" x
-    WHERE (SELECT w.whole AND w.open AND NOT w.short AND t.wanted >= 2 AND t.kind = 'user' FROM w, t)
+    WHERE (SELECT "readsFacts" FROM w)
       AND EXISTS (SELECT 1 FROM c WHERE c."providerId" = x."providerId" AND c.backend = x.backend)
     ORDER BY x."providerId", x.backend FOR UPDATE OF x
   ),
@@ -358,7 +363,7 @@ const replicaFactsOfC = Prisma.sql`
            c."netPrefix", c."validWeight", c."invalidWeight", ${linksOf(Prisma.sql`t."requesterId"`)} AS "requesterLinks",
            pt.streak, pt.solo, pt.checked, pt.invalid
     FROM c CROSS JOIN t LEFT JOIN pt ON pt."providerId" = c."providerId" AND pt.backend = c.backend
-    WHERE (SELECT w.whole AND w.open AND NOT w.short AND t.wanted >= 2 AND t.kind = 'user' FROM w)
+    WHERE (SELECT "readsFacts" FROM w)
   )`;
 
 /**
@@ -376,7 +381,7 @@ async function readUnjudged(tx: Tx, task: { id: string; wanted: number; status: 
       RETURNING 1
     )
     SELECT (SELECT json_agg(c) FROM c) AS completed, (SELECT count(*) FROM v)::int AS marked`;
-  return { rows: completedJson(r?.completed ?? null).map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 && task.status !== "verifying" };
+  return { rows: jsonRows(r?.completed ?? null).map(fromJson), markedVerifying: Number(r?.marked ?? 0) > 0 && task.status !== "verifying" };
 }
 
 const judged = (c: CompletedRow, taskId: string): Judged => ({

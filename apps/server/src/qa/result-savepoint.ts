@@ -2,9 +2,16 @@ import { auditPossible, type QaPolicy } from "./policy";
 
 /** What a result's savepoint depends on, as its slot's ref (scheduler/provider-registry.ts AssignmentRef) carries it. */
 export interface SavepointFacts {
-  /** The task's judge may ask for the server's reference run. */
+  /**
+   * The task's judge may ask for the server's reference run (replicas to compare, a re-check, or
+   * `auto`'s referee plan, qa/judge.ts mayNeedReference).
+   */
   mayNeedReference?: boolean;
-  /** Replicas placed together: how many of their results have not arrived. */
+  /**
+   * Replicas of one task this instance placed in one claim share this count of those whose results
+   * have not arrived. A result that leaves one of them out is not its task's last: its judge will
+   * not run, so it needs no savepoint.
+   */
   replicas?: { out: number };
 }
 

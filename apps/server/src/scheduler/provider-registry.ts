@@ -2,25 +2,16 @@ import { ProviderIndex, isEligible, type Backend, type MatchRequest, type Provid
 import type { Socket } from "socket.io";
 import type { AttestedKey } from "../tee/attested-key";
 import type { AloneSettlement } from "../tasks/alone-settlement";
+import type { SavepointFacts } from "../qa/result-savepoint";
 
-export interface AssignmentRef {
+/** A slot's assignment as this instance handed it out; what its result's savepoint needs (`SavepointFacts`) included. */
+export interface AssignmentRef extends SavepointFacts {
   taskId: string;
   modelId: string;
   /** A zk task: the result must carry a proof. */
   zk?: boolean;
   /** A sealed task: the result carries sealed outputs. */
   sealed?: boolean;
-  /**
-   * The task's judge may ask for the server's reference run (replicas to compare, or `auto`'s
-   * referee plan): its result's unit takes a savepoint of its own (db/group-commit.ts).
-   */
-  mayNeedReference?: boolean;
-  /**
-   * Replicas of one task this instance placed in one claim share this count of those whose results
-   * have not arrived. A result that leaves one of them out is not its task's last: its judge will
-   * not run, so it needs no savepoint (qa/handle-result.ts savepointFor).
-   */
-  replicas?: { out: number };
   /** Its result is judged alone (qa/judge.ts judgedAlone): what its one-statement settlement needs, known at dispatch. */
   alone?: AloneSettlement;
 }
