@@ -31,6 +31,12 @@ export function createMetrics() {
       help: "Agreements of replicas the server's reference run re-checked before delivery",
       registers: [registry],
     }),
+    referenceRuns: new Counter({
+      name: "stun_reference_runs_total",
+      help: "The server's reference runs for a result's judge, by when they started: ahead (the result's audit was expected, qa/result-plan.ts) or on-demand (the judge asked, and the result's unit ran again)",
+      labelNames: ["started"],
+      registers: [registry],
+    }),
     assignmentsLost: new Counter({
       name: "stun_assignments_lost_total",
       help: "Assignments re-queued (provider gone, lease lapsed or provider error)",

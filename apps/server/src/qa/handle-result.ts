@@ -20,7 +20,7 @@ import { checkOutputs } from "./check-outputs";
 import { linksOf, loadRequesterAndProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
 import { unpredictableUniform } from "./unpredictable";
-import { savepointFor } from "./result-savepoint";
+import { planResult } from "./result-plan";
 import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
@@ -123,17 +123,26 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   // The provider's slot is free once its result is here (provider-core frees it when the run ends):
   // the next assignment is dispatched while this result commits.
   app.providers.free(providerId, a.id);
-  // Drawn now, so the unit knows whether it may be audited (its savepoint); the judge uses it.
+  // Drawn now, so the unit knows whether it may be audited (its savepoint, a reference run started
+  // first: result-plan.ts); the judge uses it.
   const known: KnownFacts = { auditDraw: unpredictableUniform() };
-  a.savepoint = savepointFor(ref, known.auditDraw, app.config.qa);
+  const plan = planResult(ref, known.auditDraw, app.config.qa);
+  a.savepoint = plan.savepoint;
+  if (plan.referenceFirst !== undefined && canReferee(model, app.config.REFEREE_MAX_BYTES)) known.reference = await referenceRun(app, model, plan.referenceFirst, "ahead");
   for (;;) {
     try {
       return await completeAssignment(app, providerId, a, model, { outputs, outputSha256, outputDigest, outputMeta, stored, timings: msg.timings }, known, zkReceipt);
     } catch (e) {
       if (!(e instanceof NeedReference) || known.reference !== undefined) throw e;
-      known.reference = (await refereeOutputs(app, model, e.inputSha256)) ?? null;
+      known.reference = await referenceRun(app, model, e.inputSha256, "on-demand");
     }
   }
+}
+
+/** The server's reference run for a judge (null: it failed), counted by when it started: before the unit (`ahead`) or after the judge asked and the unit rolled back (`on-demand`). */
+async function referenceRun(app: AppContext, model: ModelRow, inputSha256: string, started: "ahead" | "on-demand"): Promise<Record<string, RawTensor> | null> {
+  app.metrics.referenceRuns.inc({ started });
+  return (await refereeOutputs(app, model, inputSha256)) ?? null;
 }
 
 /**

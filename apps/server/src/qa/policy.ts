@@ -168,17 +168,22 @@ export const drawCanary = (p: QaPolicy, random: number): boolean => random < p.c
  * many networks); a contradicted agreement is invalid for every provider in it.
  */
 export function refereeAuditProbability(p: QaPolicy, agreeing: readonly PairTrust[]): number {
-  const trusted = agreeing.some((t) => isTrusted(t, p));
-  return trusted ? (p.refereeAuditRate ?? DEFAULT_QA_POLICY.refereeAuditRate) : (p.refereeAuditUntrusted ?? DEFAULT_QA_POLICY.refereeAuditUntrusted);
+  return refereeAuditShare(
+    p,
+    agreeing.some((t) => isTrusted(t, p)),
+  );
 }
 
+/** The audit share of an agreement in which some pair is trusted (`refereeAuditRate`), or none is (`refereeAuditUntrusted`). */
+const refereeAuditShare = (p: QaPolicy, anyTrusted: boolean): number =>
+  anyTrusted ? (p.refereeAuditRate ?? DEFAULT_QA_POLICY.refereeAuditRate) : (p.refereeAuditUntrusted ?? DEFAULT_QA_POLICY.refereeAuditUntrusted);
+
 /**
- * Whether a draw may lead to a referee audit whatever the agreeing pairs' trust turns out to be:
- * below the larger of the two shares. A draw at or above it never does (handle-result.ts draws it
- * when the result arrives, and takes a savepoint only where it may).
+ * Whether a draw audits an agreement whose pairs are as `anyTrusted` says (drawRefereeAudit with
+ * their records summed up): handle-result.ts asks it as the result arrives, with the trust its
+ * claim saw, to start the reference run before the judge asks for it (qa/result-plan.ts).
  */
-export const auditPossible = (p: QaPolicy, random: number): boolean =>
-  random < Math.max(p.refereeAuditRate ?? DEFAULT_QA_POLICY.refereeAuditRate, p.refereeAuditUntrusted ?? DEFAULT_QA_POLICY.refereeAuditUntrusted);
+export const auditExpected = (p: QaPolicy, random: number, anyTrusted: boolean): boolean => random < refereeAuditShare(p, anyTrusted);
 
 /** Whether to referee-audit an agreement (`random` uniform in [0, 1); crypto in the server). */
 export const drawRefereeAudit = (p: QaPolicy, random: number, agreeing: readonly PairTrust[]): boolean => random < refereeAuditProbability(p, agreeing);

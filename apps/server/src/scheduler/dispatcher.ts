@@ -13,6 +13,8 @@ import { unpredictableUniform } from "../qa/unpredictable";
 import { sameOperator, type Identity } from "../qa/quorum";
 import { judgedAlone, mayNeedReference } from "../qa/judge";
 import { canReferee } from "../qa/referee";
+import { isTrusted } from "../qa/policy";
+import type { PlacedReplicas } from "../qa/result-plan";
 import {
   chooseCheckers,
   comparesExecutions,
@@ -394,7 +396,10 @@ export class Dispatcher implements SubmitPlacer {
     const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, verification);
     const alone = !zk && !sealed && judgedAlone(row.kind, verification);
     // Replicas compared by quorum (not a referee plan nor a re-check, which expect the reference run).
-    const replicas = checked && assignments.length >= 2 && verification.plan !== "referee" && !verification.recheck ? { out: assignments.length } : undefined;
+    const replicas: PlacedReplicas | undefined =
+      checked && assignments.length >= 2 && verification.plan !== "referee" && !verification.recheck
+        ? { out: assignments.length, anyTrusted: picks.some((c) => isTrusted(c.f.trust, this.app.config.qa)), inputSha256: row.inputSha256 }
+        : undefined;
     for (const { id: assignmentId, p, price } of assignments) {
       providers.reserve(p.id, assignmentId, {
         taskId: row.id,

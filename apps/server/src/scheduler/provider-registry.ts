@@ -2,10 +2,10 @@ import { ProviderIndex, isEligible, type Backend, type MatchRequest, type Provid
 import type { Socket } from "socket.io";
 import type { AttestedKey } from "../tee/attested-key";
 import type { AloneSettlement } from "../tasks/alone-settlement";
-import type { SavepointFacts } from "../qa/result-savepoint";
+import type { ResultPlanFacts } from "../qa/result-plan";
 
-/** A slot's assignment as this instance handed it out; what its result's savepoint needs (`SavepointFacts`) included. */
-export interface AssignmentRef extends SavepointFacts {
+/** A slot's assignment as this instance handed it out; what its result's plan needs (`ResultPlanFacts`) included. */
+export interface AssignmentRef extends ResultPlanFacts {
   taskId: string;
   modelId: string;
   /** A zk task: the result must carry a proof. */

@@ -4,7 +4,7 @@ import {
   afterChecked,
   afterSiblingCaught,
   afterSolo,
-  auditPossible,
+  auditExpected,
   catchResetsSiblings,
   checkProbability,
   drawCanary,
@@ -229,10 +229,13 @@ describe("referee audits", () => {
     expect(count([fresh], { ...P, refereeAuditUntrusted: 0 })).toBe(0);
   });
 
-  it("a draw that cannot lead to an audit for any trust of the agreeing pairs is one auditPossible says so of", () => {
+  it("auditExpected, given whether any agreeing pair is trusted, draws what drawRefereeAudit draws with their records", () => {
     const all = [[trusted], [fresh], [trusted, fresh], [fresh, fresh]];
     for (const p of [P, { ...P, refereeAuditRate: 0.9 }, { ...P, refereeAuditRate: 0, refereeAuditUntrusted: 0 }]) {
-      for (const r of DRAWS) expect(auditPossible(p, r)).toBe(all.some((agreeing) => drawRefereeAudit(p, r, agreeing)));
+      for (const agreeing of all) {
+        const anyTrusted = agreeing.some((t) => isTrusted(t, p));
+        for (const r of DRAWS) expect(auditExpected(p, r, anyTrusted)).toBe(drawRefereeAudit(p, r, agreeing));
+      }
     }
   });
 
