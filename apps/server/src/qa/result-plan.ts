@@ -7,13 +7,17 @@ export interface ResultPlanFacts {
    * `auto`'s referee plan, qa/judge.ts mayNeedReference).
    */
   mayNeedReference?: boolean;
-  /** Replicas of one task this instance placed in one claim (scheduler/dispatcher.ts apply): one object, shared by their refs. */
+  /** Replicas of one task this instance placed, in one claim or several (scheduler/replica-placements.ts): one object, shared by their refs. */
   replicas?: PlacedReplicas;
 }
 
 export interface PlacedReplicas {
   /** Their results that have not arrived. A result that leaves one out is not its task's last: its judge will not run. */
   out: number;
+  /** Placed so far (by one claim, or by several of this instance: scheduler/replica-placements.ts). */
+  placed: number;
+  /** Replicas the task still wants placed: while any are, no result is its task's last. */
+  unplaced: number;
   /**
    * Whether any of their (provider, backend) pairs was trusted when the claim placed them: a hint of
    * the audit share the judge will apply (policy.ts refereeAuditProbability), which reads the
@@ -38,7 +42,8 @@ export interface ResultPlan {
  * judge may ask takes a savepoint (two statements more) to roll back alone — and then runs a second
  * time. Replicas placed together (`replicas`) know better:
  *
- * - before the last of them is in, the task is still short: nothing is judged, no savepoint;
+ * - before the last of them is in, or while replicas are left to place, the task is still short:
+ *   nothing is judged, no savepoint;
  * - the last one's judge audits their agreement when its draw falls below the audit share of the
  *   pairs' trust. Where the claim's hint (`anyTrusted`) says it will, the reference run starts at
  *   once and the unit runs once, with it; otherwise no audit is expected, and the unit takes no
@@ -53,6 +58,6 @@ export function planResult(ref: ResultPlanFacts, auditDraw: number, policy: QaPo
   const r = ref.replicas;
   if (!r) return { savepoint: true };
   r.out -= 1;
-  if (r.out > 0 || !auditExpected(policy, auditDraw, r.anyTrusted)) return { savepoint: false };
+  if (r.out > 0 || r.unplaced > 0 || !auditExpected(policy, auditDraw, r.anyTrusted)) return { savepoint: false };
   return { savepoint: false, referenceFirst: r.inputSha256 };
 }

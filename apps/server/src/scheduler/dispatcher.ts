@@ -14,7 +14,7 @@ import { sameOperator, type Identity } from "../qa/quorum";
 import { judgedAlone, mayNeedReference } from "../qa/judge";
 import { canReferee } from "../qa/referee";
 import { isTrusted } from "../qa/policy";
-import type { PlacedReplicas } from "../qa/result-plan";
+import { ReplicaPlacements } from "./replica-placements";
 import {
   chooseCheckers,
   comparesExecutions,
@@ -123,6 +123,9 @@ export class Dispatcher implements SubmitPlacer {
   private placing = false;
   private readonly offs: Array<() => void> = [];
   private timer?: NodeJS.Timeout;
+
+  /** Replicas placed in part, and their shared plan facts, for the claims that place the rest. */
+  readonly replicaPlacements = new ReplicaPlacements();
 
   constructor(private readonly app: AppContext) {}
 
@@ -396,9 +399,16 @@ export class Dispatcher implements SubmitPlacer {
     const checked = mayNeedReference(row.kind, decided?.wanted ?? row.wanted, verification);
     const alone = !zk && !sealed && judgedAlone(row.kind, verification);
     // Replicas compared by quorum (not a referee plan nor a re-check, which expect the reference run).
-    const replicas: PlacedReplicas | undefined =
-      checked && assignments.length >= 2 && verification.plan !== "referee" && !verification.recheck
-        ? { out: assignments.length, anyTrusted: picks.some((c) => isTrusted(c.f.trust, this.app.config.qa)), inputSha256: row.inputSha256 }
+    const replicas =
+      checked && verification.plan !== "referee" && !verification.recheck
+        ? this.replicaPlacements.place({
+            taskId: row.id,
+            inputSha256: row.inputSha256,
+            wanted: decided?.wanted ?? row.wanted,
+            dispatched: row.dispatched,
+            placing: assignments.length,
+            anyTrusted: picks.some((c) => isTrusted(c.f.trust, this.app.config.qa)),
+          })
         : undefined;
     for (const { id: assignmentId, p, price } of assignments) {
       providers.reserve(p.id, assignmentId, {

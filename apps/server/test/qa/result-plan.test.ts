@@ -4,6 +4,7 @@ import type { WireTensorMap } from "@stun/shared";
 import { DEFAULT_QA_POLICY } from "../../src/qa/policy";
 import { planResult } from "../../src/qa/result-plan";
 import type { AssignmentRef } from "../../src/scheduler/provider-registry";
+import type { Dispatcher } from "../../src/scheduler/dispatcher";
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, toJsonTensor, uploadModel } from "../support/api";
@@ -33,11 +34,19 @@ describe("a result's plan (qa/result-plan.ts)", () => {
       [UNTRUSTED, false, false],
       [0.999, false, false],
     ] as const) {
-      const replicas = { out: 3, anyTrusted, inputSha256: "in" };
+      const replicas = { out: 3, placed: 3, unplaced: 0, anyTrusted, inputSha256: "in" };
       const refs = [0, 1, 2].map(() => ref({ mayNeedReference: true, replicas }));
       expect(refs.map((r) => planResult(r, draw, P))).toEqual([{ savepoint: false }, { savepoint: false }, audit ? { savepoint: false, referenceFirst: "in" } : { savepoint: false }]);
       expect(replicas.out).toBe(0);
     }
+  });
+
+  it("a result that leaves none out while a replica is still to be placed is not the last", () => {
+    const replicas = { out: 1, placed: 1, unplaced: 1, anyTrusted: false, inputSha256: "in" };
+    expect(planResult(ref({ mayNeedReference: true, replicas }), 0, P)).toEqual({ savepoint: false });
+    // The next claim places the other one (scheduler/replica-placements.ts): its result is the last.
+    Object.assign(replicas, { out: 1, placed: 2, unplaced: 0 });
+    expect(planResult(ref({ mayNeedReference: true, replicas }), 0, P)).toEqual({ savepoint: false, referenceFirst: "in" });
   });
 });
 
@@ -75,7 +84,7 @@ describeDb("replicas placed together share a count of results to come", () => {
       10_000,
       "both replicas placed",
     );
-    expect(refs[0]!.replicas).toEqual({ out: 2, anyTrusted: false, inputSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(refs[0]!.replicas).toEqual({ out: 2, placed: 2, unplaced: 0, anyTrusted: false, inputSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(refs[0]!.replicas).toBe(refs[1]!.replicas);
     await eventually(async () => (await net.db.prisma.task.findUniqueOrThrow({ where: { id: res.body.id } })).status === "completed", 20_000, "the task completed");
     expect(refs[0]!.replicas?.out).toBe(0);
@@ -140,6 +149,25 @@ describeDb("the last replica's audit, expected as its result arrives, runs the r
 
   it("untrusted pairs, as the claim saw them: the reference run starts before the unit, which runs once", async () => {
     await auditedTask((replicas) => expect(replicas.anyTrusted).toBe(false));
+    expect(await runs()).toEqual({ ahead: 1, onDemand: 0 });
+  });
+
+  it("replicas placed by two claims (one slot free at a time) share one plan: the reference run still starts first", async () => {
+    // A `none` task holds one provider, so the redundant task's first claim finds one slot free.
+    const busy = await api(net.url, "POST", "/tasks", {
+      key: net.apiKey,
+      json: { modelId, inputs: { x: toJsonTensor(sampleTensor("float32", [2])) }, verification: { mode: "none" }, maxPrice: "10" },
+    });
+    expect(busy.status).toBe(202);
+    await eventually(async () => scripted.some((s) => (net.server.app.providers.get(s.providerId)?.active.size ?? 0) > 0), 10_000, "the none task placed");
+    const seen: Array<NonNullable<AssignmentRef["replicas"]>> = [];
+    await auditedTask((replicas) => {
+      seen.push(replicas);
+      expect(replicas.placed).toBe(1);
+    });
+    // The same object, now holding both replicas.
+    expect(seen[0]).toMatchObject({ placed: 2, unplaced: 0, out: 0 });
+    expect((net.server.app.placer as Dispatcher).replicaPlacements.size).toBe(0);
     expect(await runs()).toEqual({ ahead: 1, onDemand: 0 });
   });
 
