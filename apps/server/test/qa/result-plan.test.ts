@@ -14,6 +14,16 @@ const P = DEFAULT_QA_POLICY;
 const TRUSTED = P.refereeAuditRate!;
 const UNTRUSTED = P.refereeAuditUntrusted!;
 
+/** Submits a task on a two-element identity model; its id. */
+async function submit(net: TestNetwork, modelId: string, mode: "none" | "redundant"): Promise<string> {
+  const res = await api(net.url, "POST", "/tasks", {
+    key: net.apiKey,
+    json: { modelId, inputs: { x: toJsonTensor(sampleTensor("float32", [2])) }, verification: mode === "none" ? { mode } : { mode, replicas: 2 }, maxPrice: "10" },
+  });
+  expect(res.status).toBe(202);
+  return res.body.id as string;
+}
+
 describe("a result's plan (qa/result-plan.ts)", () => {
   const ref = (r: Partial<AssignmentRef> = {}): AssignmentRef => ({ taskId: "t", modelId: "m", ...r });
 
@@ -70,15 +80,11 @@ describeDb("replicas placed together share a count of results to come", () => {
 
   it("both replicas' refs hold the same count, counted down as their results arrive; the task completes", async () => {
     const modelId = await uploadModel(net.url, net.apiKey, model.bytes);
-    const res = await api(net.url, "POST", "/tasks", {
-      key: net.apiKey,
-      json: { modelId, inputs: { x: toJsonTensor(sampleTensor("float32", [2])) }, verification: { mode: "redundant", replicas: 2 }, maxPrice: "10" },
-    });
-    expect(res.status).toBe(202);
+    const id = await submit(net, modelId, "redundant");
     const providers = net.server.app.providers;
     const refs = await eventually(
       async () => {
-        const held = scripted.flatMap((s) => [...(providers.get(s.providerId)?.active.values() ?? [])]).filter((r) => r.taskId === res.body.id);
+        const held = scripted.flatMap((s) => [...(providers.get(s.providerId)?.active.values() ?? [])]).filter((r) => r.taskId === id);
         return held.length === 2 ? held : undefined;
       },
       10_000,
@@ -86,7 +92,7 @@ describeDb("replicas placed together share a count of results to come", () => {
     );
     expect(refs[0]!.replicas).toEqual({ out: 2, placed: 2, unplaced: 0, anyTrusted: false, inputSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(refs[0]!.replicas).toBe(refs[1]!.replicas);
-    await eventually(async () => (await net.db.prisma.task.findUniqueOrThrow({ where: { id: res.body.id } })).status === "completed", 20_000, "the task completed");
+    await eventually(async () => (await net.db.prisma.task.findUniqueOrThrow({ where: { id: id } })).status === "completed", 20_000, "the task completed");
     expect(refs[0]!.replicas?.out).toBe(0);
   });
 });
@@ -122,21 +128,17 @@ describeDb("the last replica's audit, expected as its result arrives, runs the r
   /** Submits a redundant task; `placed` sees its replicas' shared plan facts before their results come. */
   async function auditedTask(placed: (replicas: NonNullable<AssignmentRef["replicas"]>) => void = () => {}) {
     const before = await audits();
-    const res = await api(net.url, "POST", "/tasks", {
-      key: net.apiKey,
-      json: { modelId, inputs: { x: toJsonTensor(sampleTensor("float32", [2])) }, verification: { mode: "redundant", replicas: 2 }, maxPrice: "10" },
-    });
-    expect(res.status).toBe(202);
+    const id = await submit(net, modelId, "redundant");
     const providers = net.server.app.providers;
     const replicas = await eventually(
-      async () => scripted.flatMap((s) => [...(providers.get(s.providerId)?.active.values() ?? [])]).find((r) => r.taskId === res.body.id)?.replicas,
+      async () => scripted.flatMap((s) => [...(providers.get(s.providerId)?.active.values() ?? [])]).find((r) => r.taskId === id)?.replicas,
       10_000,
       "the replicas placed",
     );
     placed(replicas);
     const task = await eventually(
       async () => {
-        const t = await net.db.prisma.task.findUniqueOrThrow({ where: { id: res.body.id } });
+        const t = await net.db.prisma.task.findUniqueOrThrow({ where: { id: id } });
         return t.status === "completed" || t.status === "failed" ? t : undefined;
       },
       20_000,
@@ -154,11 +156,7 @@ describeDb("the last replica's audit, expected as its result arrives, runs the r
 
   it("replicas placed by two claims (one slot free at a time) share one plan: the reference run still starts first", async () => {
     // A `none` task holds one provider, so the redundant task's first claim finds one slot free.
-    const busy = await api(net.url, "POST", "/tasks", {
-      key: net.apiKey,
-      json: { modelId, inputs: { x: toJsonTensor(sampleTensor("float32", [2])) }, verification: { mode: "none" }, maxPrice: "10" },
-    });
-    expect(busy.status).toBe(202);
+    await submit(net, modelId, "none");
     await eventually(async () => scripted.some((s) => (net.server.app.providers.get(s.providerId)?.active.size ?? 0) > 0), 10_000, "the none task placed");
     const seen: Array<NonNullable<AssignmentRef["replicas"]>> = [];
     await auditedTask((replicas) => {
