@@ -2,7 +2,8 @@
  * Tasks per second and submit → result latency under load, against real processes: the server in
  * a process of its own (bench/support/bench-server.ts; PGlite with fsync on, or PostgreSQL),
  * `--providers` native `stun-provider` processes (onnxruntime-node, CPU) with `--slots` each, and
- * this process as the requesters (REST: POST /tasks, then GET /tasks/:id?wait=30). A tiny MLP
+ * this process as the requesters (REST: POST /tasks, then GET /tasks/:id?wait=30; with `--run`, one
+ * POST /tasks/run per task). A tiny MLP
  * (64-128-10), as a throughput bench must: the marketplace's own cost per task is what is measured.
  *
  * - closed loop: C clients, each submitting its next task when the last one's result is in;
@@ -15,7 +16,7 @@
  * reads them).
  *
  *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--max-batch N] [--modes none,redundant,auto]
- *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR]
+ *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR] [--run]
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     "flood-rate": { type: "string", default: "0" },
     "cpu-prof": { type: "string" },
+    /** One request per task (`POST /tasks/run`) instead of a submit and a long-poll. */
+    run: { type: "boolean", default: false },
   },
 });
 const MODES = values.modes.split(",").filter(Boolean) as Mode[];
@@ -53,7 +56,7 @@ const server = await startBenchServer(["--providers", values.providers, ...(benc
 const { url, requesterKey, providerKeys, db } = server.info;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "stun-bench-providers-"));
 const providers = await spawnBenchProviders(providerKeys, () => url, dataDir, ["--slots", values.slots, ...(values["max-batch"] ? ["--max-batch", values["max-batch"]] : [])]);
-const requester = await benchRequester(url, requesterKey);
+const requester = await benchRequester(url, requesterKey, undefined, { run: values.run });
 
 interface Point {
   label: string;
@@ -140,7 +143,9 @@ async function flood(rate: number, stop: Promise<void>): Promise<{ sent: number;
   return { sent, statuses };
 }
 
-console.log(`# throughput: ${os.cpus().length} cores, ${db}, ${providers.length} native providers × ${values.slots} slot(s), MLP 64-128-10, ${SECONDS} s per point`);
+console.log(
+  `# throughput: ${os.cpus().length} cores, ${db}, ${providers.length} native providers × ${values.slots} slot(s), MLP 64-128-10, ${SECONDS} s per point, ${values.run ? "POST /tasks/run" : "submit + long-poll"}`,
+);
 // Warm-up, sequential then concurrent: the first canaries start the server's ONNX worker processes
 // (seconds of CPU on two cores), which must not land in a measured point.
 for (let i = 0; i < 50; i++) await requester.oneTask("none");

@@ -113,8 +113,12 @@ export interface BenchRequester {
 /** Wall-clock milliseconds with a fraction (Date.now()'s epoch, performance.now()'s resolution): comparable with the database's timestamps. */
 const wallClock = () => performance.timeOrigin + performance.now();
 
-/** A requester of one server: uploads the bench MLP (64-128-10), then runs tasks submit → result. */
-export async function benchRequester(url: string, key: string, modelId?: string): Promise<BenchRequester> {
+/**
+ * A requester of one server: uploads the bench MLP (64-128-10), then runs tasks submit → result:
+ * a submit and a long-poll, or with `run` one `POST /tasks/run` (then `accepted` is when its
+ * answer came, as `answered`).
+ */
+export async function benchRequester(url: string, key: string, modelId?: string, opts: { run?: boolean } = {}): Promise<BenchRequester> {
   const auth = { authorization: `Bearer ${key}` };
   const headers = { ...auth, "content-type": "application/json" };
   if (!modelId) {
@@ -126,7 +130,18 @@ export async function benchRequester(url: string, key: string, modelId?: string)
   const x = Buffer.from(new Float32Array(64).map((_, i) => Math.sin(i)).buffer).toString("base64");
   const bodies = new Map<Mode, string>();
   const bodyOf = (mode: Mode) => bodies.get(mode) ?? bodies.set(mode, JSON.stringify({ modelId, inputs: { x: { dtype: "float32", dims: [1, 64], data: x } }, verification: { mode } })).get(mode)!;
-  const timedTask = async (mode: Mode): Promise<TaskTimes> => {
+  const runBodies = new Map<Mode, string>();
+  const runBodyOf = (mode: Mode) => runBodies.get(mode) ?? runBodies.set(mode, JSON.stringify({ ...JSON.parse(bodyOf(mode)), wait: 30 })).get(mode)!;
+  const runTask = async (mode: Mode): Promise<TaskTimes> => {
+    const sent = wallClock();
+    const res = await fetch(`${url}/api/v1/tasks/run`, { method: "POST", headers, body: runBodyOf(mode) });
+    if (!res.ok) throw new Error(`run: HTTP ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { id: string; status: string };
+    if (body.status !== "completed") throw new Error(`task ${body.id} ended ${body.status}`);
+    const answered = wallClock();
+    return { id: body.id, sent, accepted: answered, answered };
+  };
+  const submitAndWait = async (mode: Mode): Promise<TaskTimes> => {
     const sent = wallClock();
     const sub = await fetch(`${url}/api/v1/tasks`, { method: "POST", headers, body: bodyOf(mode) });
     if (!sub.ok) throw new Error(`submit: HTTP ${sub.status} ${await sub.text()}`);
@@ -137,6 +152,7 @@ export async function benchRequester(url: string, key: string, modelId?: string)
     if (body.status !== "completed") throw new Error(`task ${id} ended ${body.status}`);
     return { id, sent, accepted, answered: wallClock() };
   };
+  const timedTask = opts.run ? runTask : submitAndWait;
   return {
     modelId,
     async oneTask(mode, t0 = performance.now()) {

@@ -18,6 +18,8 @@ import {
   StatsSchema,
   SubmitTaskResponseSchema,
   TaskViewSchema,
+  DEFAULT_RUN_WAIT_SECONDS,
+  MAX_TASK_WAIT_SECONDS,
   ZkModelStatusSchema,
   ZkEscrowTermsSchema,
   type ZkEscrowTerms,
@@ -60,7 +62,7 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 600_000;
 /** How long a wait gives the push channel to connect and answer before long-polling. */
 export const DEFAULT_PUSH_CONNECT_TIMEOUT_MS = 5_000;
 /** The server's long-poll cap (`GET /tasks/:id?wait=S`, S ≤ 60). */
-const MAX_WAIT_SECONDS = 60;
+const MAX_WAIT_SECONDS = MAX_TASK_WAIT_SECONDS;
 
 // ---- the SDK's views: the REST views with money as bigint ---------------------------------------
 
@@ -600,6 +602,33 @@ export class StunClient {
     return new TaskHandle(this, res.id, res.status, key);
   }
 
+  /**
+   * Submits a task and waits for its end in the same request (`POST /tasks/run`; `wait` seconds,
+   * ≤ 60, default 30): one round trip where submitTask and `handle.wait()` take two. The handle
+   * holds the view the server answered with: `wait()` and `getOutput()` return at once when the task
+   * ended, and go on waiting when the time ran out first. A connection lost during the request loses
+   * the task's id with it (listTasks finds the task): for long tasks, submitTask is the safer call.
+   * A sealed task (privacy "tee") is submitted and waited for as submitTask does.
+   */
+  async runTask(options: SubmitTaskOptions & { wait?: number }, call?: CallOptions): Promise<TaskHandle> {
+    const { wait: asked, ...submit } = options;
+    if (submit.requirements?.privacy === "tee") {
+      const handle = await this.submitTask(submit, call);
+      await handle.wait(call?.signal ? { signal: call.signal } : {});
+      return handle;
+    }
+    const wait = Math.min(MAX_WAIT_SECONDS, Math.max(0, asked ?? DEFAULT_RUN_WAIT_SECONDS));
+    const info = await this.request({
+      method: "POST",
+      path: "/tasks/run",
+      json: { ...buildSubmitBody(submit), wait },
+      call,
+      defaultTimeoutMs: this.timeoutMs + wait * 1000,
+      parse: parseWith(TaskViewSchema, "task", toTaskInfo),
+    });
+    return new TaskHandle(this, info.id, info.status, undefined, info);
+  }
+
   /** A provider's current TEE evidence (verify it with @stun/tee verifyEvidence before sealing to it; submitTask does). */
   async providerTee(id: string, call?: CallOptions): Promise<ProviderTee> {
     return this.request({ method: "GET", path: `/providers/${encodeURIComponent(id)}/tee`, call, parse: parseWith(ProviderTeeSchema, "provider evidence") });
@@ -782,11 +811,13 @@ export class TaskHandle {
   /** A sealed task's key to its outputs (kept in memory only). */
   private readonly sealedKey: SealedTaskKey | undefined;
 
-  constructor(client: StunClient, id: string, status?: TaskStatus, sealedKey?: SealedTaskKey) {
+  /** `info`: the task as a request already answered it (runTask). */
+  constructor(client: StunClient, id: string, status?: TaskStatus, sealedKey?: SealedTaskKey, info?: TaskInfo) {
     this.client = client;
     this.id = id;
     this.lastStatus = status;
     this.sealedKey = sealedKey;
+    this.lastInfo = info;
   }
 
   /** The status last seen (undefined before the first request about this task). */

@@ -160,6 +160,18 @@ describe("StunClient", () => {
     });
   }
 
+  it("runTask submits and waits in one request: the handle holds the finished task; a task still open goes on waiting", async () => {
+    const model = await stun.uploadModel(buildIdentityModel("float32", [3]).bytes, { name: "identity-run" });
+    const x = new Float32Array([1, 2, 3]);
+    const handle = await stun.runTask({ modelId: model.id, inputs: { x }, verification: { mode: "none" } });
+    expect(handle.info?.status).toBe("completed");
+    expect(Array.from((await handle.getOutput("y")).data as Float32Array)).toEqual([1, 2, 3]);
+    // wait 0: the server answers with the task as it is; the handle's wait() long-polls on.
+    const open = await stun.runTask({ modelId: model.id, inputs: { x }, verification: { mode: "none" }, wait: 0 });
+    expect((await open.wait({ timeoutMs: 60_000 })).status).toBe("completed");
+    await expect(stun.runTask({ modelId: model.id, inputs: { z: x } })).rejects.toMatchObject({ status: 400, code: "INPUT_UNKNOWN" });
+  });
+
   it("server errors arrive as StunApiError with the server's code and status", async () => {
     await expect(stun.getTask("no_such_task")).rejects.toMatchObject({ status: 404, code: "TASK_NOT_FOUND" });
     await expect(stun.uploadModel(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ status: 400, code: "MODEL_INVALID" });

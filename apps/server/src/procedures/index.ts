@@ -16,6 +16,7 @@ import { getTaskProcedure } from "./tasks/get";
 import { deleteTaskDataProcedure, taskOutputsProcedure } from "./tasks/data";
 import { listTasksProcedure } from "./tasks/list";
 import { submitTaskProcedure } from "./tasks/submit";
+import { runTaskProcedure } from "./tasks/run";
 import { siweNonceProcedure, siweVerifyProcedure } from "./auth/siwe";
 import { linkedWalletProcedure, linkedWalletsProcedure } from "./auth/wallet";
 import { siwsNonceProcedure, siwsVerifyProcedure } from "./auth/siws";
@@ -45,6 +46,7 @@ export const procedures = {
   models: { list: listModelsProcedure, get: getModelProcedure, zk: zkModelProcedure, zkEscrowTerms: zkEscrowTermsProcedure, quote: quoteProcedure },
   tasks: {
     submit: submitTaskProcedure,
+    run: runTaskProcedure,
     get: getTaskProcedure,
     list: listTasksProcedure,
     outputs: taskOutputsProcedure,

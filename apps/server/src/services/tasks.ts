@@ -8,6 +8,8 @@ import {
   tensorMapFromJson,
   validateInputsAgainstSignature,
   type SubmitTask,
+  type RunTask,
+  DEFAULT_RUN_WAIT_SECONDS,
   type TaskStatus,
   type TaskView,
   type TensorInfo,
@@ -219,6 +221,17 @@ export async function getTask(app: AppContext, requesterId: string, id: string, 
     watch.cancel();
   }
   return toTaskView(app, await loadOwnTask(app, requesterId, id));
+}
+
+/**
+ * A submit that waits for the task's end (`POST /tasks/run`): the submit, then the long-poll a
+ * client would send next, in one request. The task is durable and announced before the wait
+ * begins, exactly as with a submit; a caller whose connection drops finds it in its task list.
+ */
+export async function runTask(app: AppContext, requesterId: string, input: RunTask): Promise<TaskView> {
+  const { wait, ...body } = input;
+  const { id } = await submitTask(app, requesterId, body);
+  return getTask(app, requesterId, id, wait ?? DEFAULT_RUN_WAIT_SECONDS);
 }
 
 /** A completed task's outputs: 409 CONFLICT before it completed, 410 TASK_DATA_EXPIRED once purged. */

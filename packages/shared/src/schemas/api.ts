@@ -172,33 +172,44 @@ export const ChainEscrowRefSchema = z.object({
 });
 export type ChainEscrowRef = z.infer<typeof ChainEscrowRefSchema>;
 
-export const SubmitTaskSchema = z
-  .object({
-    modelId: IdSchema,
-    /** The input tensors in the clear: required, except for a sealed task (`sealed`), where they are absent or empty. */
-    inputs: TensorMapJsonSchema.optional(),
-    /**
-     * privacy "tee": the inputs sealed by the requester to one attested provider's key (docs/TEE.md).
-     * The server stores and relays only this ciphertext; the task runs on that provider alone.
-     */
-    sealed: SealedInputSchema.optional(),
-    verification: VerificationRequestSchema.optional(),
-    requirements: RequirementsSchema.optional(),
-    /** The most the requester pays per execution, in base units. */
-    maxPrice: AmountSchema.optional(),
-    deadlineSeconds: z.number().int().min(1).max(86_400).optional(),
-    priority: z.number().int().min(0).max(9).optional(),
-    /**
-     * Pay this task from an on-chain per-task escrow instead of the ledger balance: the marketplace
-     * task id (bytes32) the requester created with `createTask` from a wallet linked to its account
-     * (docs/CHAIN.md "Paying a task from an on-chain escrow").
-     */
-    escrow: ChainEscrowRefSchema.optional(),
-  })
-  .superRefine((b, ctx) => {
-    if (b.inputs === undefined && b.sealed === undefined) ctx.addIssue({ code: "custom", path: ["inputs"], message: "inputs are required (or, for privacy tee, a sealed box)" });
-  });
+const submitTaskFields = z.object({
+  modelId: IdSchema,
+  /** The input tensors in the clear: required, except for a sealed task (`sealed`), where they are absent or empty. */
+  inputs: TensorMapJsonSchema.optional(),
+  /**
+   * privacy "tee": the inputs sealed by the requester to one attested provider's key (docs/TEE.md).
+   * The server stores and relays only this ciphertext; the task runs on that provider alone.
+   */
+  sealed: SealedInputSchema.optional(),
+  verification: VerificationRequestSchema.optional(),
+  requirements: RequirementsSchema.optional(),
+  /** The most the requester pays per execution, in base units. */
+  maxPrice: AmountSchema.optional(),
+  deadlineSeconds: z.number().int().min(1).max(86_400).optional(),
+  priority: z.number().int().min(0).max(9).optional(),
+  /**
+   * Pay this task from an on-chain per-task escrow instead of the ledger balance: the marketplace
+   * task id (bytes32) the requester created with `createTask` from a wallet linked to its account
+   * (docs/CHAIN.md "Paying a task from an on-chain escrow").
+   */
+  escrow: ChainEscrowRefSchema.optional(),
+});
+const inputsOrSealed = (b: { inputs?: unknown; sealed?: unknown }, ctx: z.RefinementCtx) => {
+  if (b.inputs === undefined && b.sealed === undefined) ctx.addIssue({ code: "custom", path: ["inputs"], message: "inputs are required (or, for privacy tee, a sealed box)" });
+};
+export const SubmitTaskSchema = submitTaskFields.superRefine(inputsOrSealed);
 export type SubmitTask = z.infer<typeof SubmitTaskSchema>;
+
+/** The most, and the default, seconds a call waits for a task to end (`GET /tasks/:id?wait`, `POST /tasks/run`). */
+export const MAX_TASK_WAIT_SECONDS = 60;
+export const DEFAULT_RUN_WAIT_SECONDS = 30;
+
+/**
+ * A submit that waits for the task's end (`POST /tasks/run`): the submit's body and `wait`, the
+ * most seconds to wait (default 30). One request where a submit and a long-poll take two.
+ */
+export const RunTaskSchema = submitTaskFields.extend({ wait: z.number().min(0).max(MAX_TASK_WAIT_SECONDS).optional() }).superRefine(inputsOrSealed);
+export type RunTask = z.infer<typeof RunTaskSchema>;
 
 export const TASK_STATUSES = ["queued", "assigned", "running", "verifying", "completed", "failed", "expired"] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
@@ -309,7 +320,7 @@ export const TaskOutputsSchema = z.object({
 export type TaskOutputs = z.infer<typeof TaskOutputsSchema>;
 
 export const GetTaskQuerySchema = z.object({
-  wait: z.coerce.number().min(0).max(60).optional(),
+  wait: z.coerce.number().min(0).max(MAX_TASK_WAIT_SECONDS).optional(),
 });
 
 export const ListTasksQuerySchema = z.object({

@@ -33,6 +33,7 @@ export const restRoutes: RestRoute[] = [
   { method: "POST", path: "/models/:id/zk/escrow-terms", procedure: procedures.models.zkEscrowTerms, input: bodyAndParams },
   { method: "GET", path: "/quote", procedure: procedures.models.quote, input: query },
   { method: "POST", path: "/tasks", procedure: procedures.tasks.submit, status: 202, input: body },
+  { method: "POST", path: "/tasks/run", procedure: procedures.tasks.run, input: body },
   { method: "GET", path: "/tasks", procedure: procedures.tasks.list, input: query },
   { method: "GET", path: "/tasks/:id", procedure: procedures.tasks.get, input: queryAndParams },
   { method: "GET", path: "/tasks/:id/outputs", procedure: procedures.tasks.outputs, input: params },

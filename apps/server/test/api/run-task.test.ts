@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildIdentityModel, sampleTensor } from "@stun/testkit";
+import { describeDb } from "../support/database";
+import { startTestNetwork, type TestNetwork } from "../support/network";
+import { api, toJsonTensor, uploadModel } from "../support/api";
+
+/** `POST /tasks/run`: a submit and the long-poll after it, in one request. */
+describeDb("a submit that waits for the task's end (POST /tasks/run)", () => {
+  let net: TestNetwork;
+  let modelId: string;
+  const model = buildIdentityModel("float32", [3]);
+  const x = sampleTensor("float32", [3]);
+
+  beforeAll(async () => {
+    net = await startTestNetwork({ providers: 1 });
+    modelId = await uploadModel(net.url, net.apiKey, model.bytes);
+  });
+  afterAll(() => net?.close());
+
+  const run = (json: unknown) => api(net.url, "POST", "/tasks/run", { key: net.apiKey, json });
+
+  it("answers 200 with the finished task: outputs and receipt, as GET /tasks/:id shows it", async () => {
+    const res = await run({ modelId, inputs: { x: toJsonTensor(x) }, verification: { mode: "none" }, maxPrice: "10" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "completed", modelId, outputs: { y: toJsonTensor(x) }, receipt: { taskId: res.body.id } });
+    const got = await api(net.url, "GET", `/tasks/${res.body.id}`, { key: net.apiKey });
+    expect(got.body).toEqual(res.body);
+  });
+
+  it("when the time runs out first, the task as it is then — open, and found again by its id", async () => {
+    // No provider of this backend is connected: the task stays queued.
+    const started = Date.now();
+    const res = await run({ modelId, inputs: { x: toJsonTensor(x) }, requirements: { backend: "cuda" }, maxPrice: "10", wait: 0.5 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect([res.status, res.body.status]).toEqual([200, "queued"]);
+    expect((await api(net.url, "GET", `/tasks/${res.body.id}`, { key: net.apiKey })).body.status).toBe("queued");
+  });
+
+  it("refuses bad input with 400 and a code, holding nothing", async () => {
+    const before = (await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body;
+    for (const json of [
+      { modelId, maxPrice: "10" },
+      { modelId, inputs: { x: toJsonTensor(x) }, wait: 61 },
+      { modelId, inputs: { x: toJsonTensor(x) }, wait: "soon" },
+    ]) {
+      const res = await run(json);
+      expect([res.status, res.body.error.code], JSON.stringify(json)).toEqual([400, "VALIDATION_FAILED"]);
+    }
+    const unknown = await run({ modelId: "mdl_nope", inputs: { x: toJsonTensor(x) } });
+    expect(unknown.status).toBe(404);
+    expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body).toEqual(before);
+  });
+
+  it("needs a requester's key", async () => {
+    expect((await api(net.url, "POST", "/tasks/run", { json: { modelId, inputs: { x: toJsonTensor(x) } } })).status).toBe(401);
+  });
+});
