@@ -199,10 +199,15 @@ export class Dispatcher implements SubmitPlacer {
    */
   private async pass(relay = false): Promise<boolean> {
     if (this.app.providers.freeSlots() === 0) return relay && this.app.bus.relaying ? await this.anyQueued() : true;
-    if (this.queueSeenEmpty && !this.app.bus.relaying) {
+    if (this.queueSeenEmpty) {
       const probe = this.probe;
       this.probe = false;
-      if (!probe || !(await this.anyQueued())) return false;
+      // Alone, every writer of queued work announces it here: freed capacity runs nothing, and only
+      // the timer's pass probes. With other instances, their work reaches this one only when
+      // relayed, and a relay can be lost: freed capacity probes (one statement) before it claims
+      // (a transaction that, most often, finds nothing).
+      if (!probe && !this.app.bus.relaying) return false;
+      if (!(await this.anyQueued())) return false;
     }
     const seen: string[] = [];
     let left = false;

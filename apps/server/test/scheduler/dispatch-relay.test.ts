@@ -114,6 +114,24 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
     expect(await readsBy("placed")).toBe(before.placed);
   });
 
+  it("with other instances, once the queue is drained, freed capacity asks whether anything is queued (one statement) instead of claiming", async () => {
+    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    const freed = async () => {
+      const skipped = await readsBy("skipped");
+      net.server.app.bus.workAvailable("here");
+      await eventually(async () => (await readsBy("skipped")) > skipped, 10_000, "a probe for the freed slot");
+    };
+    await freed();
+    const empty = await readsBy("empty");
+    for (let i = 0; i < 5; i++) await freed();
+    expect(await readsBy("empty")).toBe(empty);
+    // Work another instance relays is claimed and placed here.
+    const placed = await readsBy("placed");
+    const id = await submit();
+    expect((await waitTask(net.url, net.apiKey, id)).status).toBe("completed");
+    expect(await readsBy("placed")).toBeGreaterThan(placed);
+  });
+
   it("alone, a submit places its task only when nothing else waits: a busy slot or another instance sends it through the queue", async () => {
     const app = net.server.app;
     app.bus.setRelay(undefined);
