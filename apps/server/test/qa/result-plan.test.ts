@@ -103,12 +103,14 @@ describeDb("the last replica's audit, expected as its result arrives, runs the r
   const scripted: ScriptedProvider[] = [];
   const model = buildIdentityModel("float32", [2]);
   let modelId: string;
+  /** While set, the providers hold back every answer until it settles. */
+  let holding: Promise<void> | undefined;
 
   beforeAll(async () => {
     net = await startTestNetwork({ env: { REFEREE_AUDIT_RATE: "0", REFEREE_AUDIT_UNTRUSTED: "1" } });
     for (const name of ["honest-a", "honest-b"]) {
       const account = await net.addProviderAccount();
-      scripted.push(await startScriptedProvider({ url: net.url, apiKey: account.apiKey, name, slots: 1, answer: (i: WireTensorMap) => ({ y: i.x! }), delayMs: 400 }));
+      scripted.push(await startScriptedProvider({ url: net.url, apiKey: account.apiKey, name, slots: 1, answer: (i: WireTensorMap) => ({ y: i.x! }), delayMs: 400, holdUntil: () => holding }));
     }
     modelId = await uploadModel(net.url, net.apiKey, model.bytes);
   });
@@ -155,12 +157,17 @@ describeDb("the last replica's audit, expected as its result arrives, runs the r
   });
 
   it("replicas placed by two claims (one slot free at a time) share one plan: the reference run still starts first", async () => {
-    // A `none` task holds one provider, so the redundant task's first claim finds one slot free.
+    // A `none` task holds one provider until the redundant task's first replica is placed, so that
+    // task's first claim finds one slot free, and a second claim places the other replica.
+    let release!: () => void;
+    holding = new Promise<void>((r) => (release = r));
     await submit(net, modelId, "none");
     await eventually(async () => scripted.some((s) => (net.server.app.providers.get(s.providerId)?.active.size ?? 0) > 0), 10_000, "the none task placed");
     const seen: Array<NonNullable<AssignmentRef["replicas"]>> = [];
     await auditedTask((replicas) => {
       seen.push(replicas);
+      holding = undefined;
+      release();
       expect(replicas.placed).toBe(1);
     });
     // The same object, now holding both replicas.

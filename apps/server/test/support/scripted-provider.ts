@@ -18,6 +18,8 @@ export interface ScriptedProviderOptions {
   answer: (inputs: WireTensorMap) => WireTensorMap;
   /** How long it pretends to work, in ms. */
   delayMs?: number;
+  /** Awaited before it answers an assignment of this task (after `delayMs`): a test holds its slot so. */
+  holdUntil?: (taskId: string) => Promise<void> | undefined;
 }
 
 export interface ScriptedProvider {
@@ -39,7 +41,8 @@ export async function startScriptedProvider(o: ScriptedProviderOptions): Promise
   socket.on(PROVIDER_EVENTS.assign, (a: Assign, ack: (r: unknown) => void) => {
     assigned.push(a.taskId);
     ack({ ok: true });
-    setTimeout(() => {
+    setTimeout(async () => {
+      await o.holdUntil?.(a.taskId);
       const outputs = o.answer(a.inputs);
       socket.emit(PROVIDER_EVENTS.result, { assignmentId: a.assignmentId, outputs, timings: { fetchMs: 0, loadMs: 0, runMs: o.delayMs ?? 0 } }, () => undefined);
     }, o.delayMs ?? 0);
