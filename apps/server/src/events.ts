@@ -29,10 +29,17 @@ export class EventBus {
   /** What was announced of the tasks submitted in the last seconds (a long-poll's first read, skipped). */
   readonly recent = new RecentTaskStatuses();
 
+  /** Long-poll waiters by task (watchTask): an update wakes its own task's, whatever the number of others. */
+  private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
+
   constructor() {
     this.emitter.setMaxListeners(0);
     // First of the listeners: a waiter woken by an update finds it recorded.
     this.onTask((u) => this.recent.heard(u));
+    this.onTask((u) => {
+      const waiting = this.watchers.get(u.taskId);
+      if (waiting) for (const wake of [...waiting]) wake(u.status);
+    });
   }
 
   /**
@@ -123,16 +130,25 @@ export class EventBus {
   watchTask(taskId: string, ms: number, done: (s: TaskStatus) => boolean): { settled: Promise<void>; cancel(): void } {
     let finish!: () => void;
     const settled = new Promise<void>((resolve) => {
-      const off = this.onTask((u) => {
-        if (u.taskId === taskId && done(u.status)) finish();
-      });
+      const wake = (status: TaskStatus) => {
+        if (done(status)) finish();
+      };
+      let waiting = this.watchers.get(taskId);
+      if (!waiting) this.watchers.set(taskId, (waiting = new Set()));
+      waiting.add(wake);
       const timer = setTimeout(() => finish(), ms);
       finish = () => {
         clearTimeout(timer);
-        off();
+        waiting.delete(wake);
+        if (waiting.size === 0 && this.watchers.get(taskId) === waiting) this.watchers.delete(taskId);
         resolve();
       };
     });
     return { settled, cancel: () => finish() };
+  }
+
+  /** Tasks with a long-poll waiting on them now (tests, metrics). */
+  get watchedTasks(): number {
+    return this.watchers.size;
   }
 }

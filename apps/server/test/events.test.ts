@@ -45,3 +45,43 @@ describe("event bus: work pokes across instances", () => {
     expect(heard).toBe(2);
   });
 });
+
+describe("event bus: long-poll waiters (watchTask)", () => {
+  it("an update wakes its own task's waiters only, when its status is one they wait for; each leaves on waking, timing out or cancel", async () => {
+    vi.useFakeTimers();
+    try {
+      const bus = new EventBus();
+      const woke: string[] = [];
+      const watch = (taskId: string, tag: string, ms = 30_000) => {
+        const w = bus.watchTask(taskId, ms, (s) => s === "completed");
+        void w.settled.then(() => woke.push(tag));
+        return w;
+      };
+      watch("a", "a1");
+      watch("a", "a2");
+      watch("b", "b1", 1_000);
+      const c = watch("c", "c1");
+      for (let i = 0; i < 1000; i++) watch(`other-${i}`, `o${i}`);
+      expect(bus.watchedTasks).toBe(1003);
+      bus.taskUpdated({ taskId: "a", status: "running" });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(woke).toEqual([]);
+      bus.taskUpdated({ taskId: "a", status: "completed" });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(woke).toEqual(["a1", "a2"]);
+      c.cancel();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(woke).toEqual(["a1", "a2", "c1", "b1"]);
+      expect(bus.watchedTasks).toBe(1000);
+      // A later waiter on a task whose waiters all left is woken as the first were.
+      watch("a", "a3");
+      bus.taskUpdated({ taskId: "a", status: "completed" });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(woke.at(-1)).toBe("a3");
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(bus.watchedTasks).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
