@@ -128,13 +128,15 @@ export async function benchRequester(url: string, key: string, modelId?: string,
     modelId = ((await upload.json()) as { id: string }).id;
   }
   const x = Buffer.from(new Float32Array(64).map((_, i) => Math.sin(i)).buffer).toString("base64");
-  const bodies = new Map<Mode, string>();
-  const bodyOf = (mode: Mode) => bodies.get(mode) ?? bodies.set(mode, JSON.stringify({ modelId, inputs: { x: { dtype: "float32", dims: [1, 64], data: x } }, verification: { mode } })).get(mode)!;
-  const runBodies = new Map<Mode, string>();
-  const runBodyOf = (mode: Mode) => runBodies.get(mode) ?? runBodies.set(mode, JSON.stringify({ ...JSON.parse(bodyOf(mode)), wait: 30 })).get(mode)!;
+  // A submit's body, or with `wait` a run's, one string per mode.
+  const bodies = new Map<string, string>();
+  const bodyOf = (mode: Mode, wait?: number) => {
+    const key = `${mode}:${wait ?? ""}`;
+    return bodies.get(key) ?? bodies.set(key, JSON.stringify({ modelId, inputs: { x: { dtype: "float32", dims: [1, 64], data: x } }, verification: { mode }, wait })).get(key)!;
+  };
   const runTask = async (mode: Mode): Promise<TaskTimes> => {
     const sent = wallClock();
-    const res = await fetch(`${url}/api/v1/tasks/run`, { method: "POST", headers, body: runBodyOf(mode) });
+    const res = await fetch(`${url}/api/v1/tasks/run`, { method: "POST", headers, body: bodyOf(mode, 30) });
     if (!res.ok) throw new Error(`run: HTTP ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { id: string; status: string };
     if (body.status !== "completed") throw new Error(`task ${body.id} ended ${body.status}`);

@@ -147,7 +147,7 @@ export class EventBus {
     return { settled, cancel: () => finish() };
   }
 
-  /** Tasks with a long-poll waiting on them now (tests, metrics). */
+  /** Tasks with a long-poll waiting on them now (tests). */
   get watchedTasks(): number {
     return this.watchers.size;
   }

@@ -61,8 +61,8 @@ export const DEFAULT_UPLOAD_TIMEOUT_MS = 600_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 600_000;
 /** How long a wait gives the push channel to connect and answer before long-polling. */
 export const DEFAULT_PUSH_CONNECT_TIMEOUT_MS = 5_000;
-/** The server's long-poll cap (`GET /tasks/:id?wait=S`, S ≤ 60). */
-const MAX_WAIT_SECONDS = MAX_TASK_WAIT_SECONDS;
+/** A wait in seconds as the server takes it: 0 to its cap (`GET /tasks/:id?wait=S`, `POST /tasks/run`, S ≤ 60). */
+const clampWait = (seconds: number): number => Math.min(MAX_TASK_WAIT_SECONDS, Math.max(0, seconds));
 
 // ---- the SDK's views: the REST views with money as bigint ---------------------------------------
 
@@ -617,7 +617,7 @@ export class StunClient {
       await handle.wait(call?.signal ? { signal: call.signal } : {});
       return handle;
     }
-    const wait = Math.min(MAX_WAIT_SECONDS, Math.max(0, asked ?? DEFAULT_RUN_WAIT_SECONDS));
+    const wait = clampWait(asked ?? DEFAULT_RUN_WAIT_SECONDS);
     const info = await this.request({
       method: "POST",
       path: "/tasks/run",
@@ -636,7 +636,7 @@ export class StunClient {
 
   /** The task now; with `wait` (seconds, ≤ 60) the server holds the answer until it is terminal or the time is up. */
   async getTask(id: string, options: CallOptions & { wait?: number } = {}): Promise<TaskInfo> {
-    const wait = options.wait === undefined ? undefined : Math.min(MAX_WAIT_SECONDS, Math.max(0, options.wait));
+    const wait = options.wait === undefined ? undefined : clampWait(options.wait);
     return this.request({
       method: "GET",
       path: `/tasks/${encodeURIComponent(id)}`,
@@ -701,7 +701,7 @@ export class StunClient {
       signal?.throwIfAborted();
       const remaining = deadline - Date.now();
       // Tenths of a second, so the server's hold never outlasts our own deadline.
-      const wait = Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(remaining / 100) / 10));
+      const wait = clampWait(Math.floor(remaining / 100) / 10);
       const started = Date.now();
       try {
         last = await this.getTask(id, { wait, ...(signal ? { signal } : {}) });
