@@ -1,7 +1,6 @@
 import type { Config } from "./env";
 import type { Database } from "./db/database";
 import type { GroupCommit } from "./db/group-commit";
-import type { TransferInput } from "./ledger/transfer";
 import type { BlobStore } from "./blobs/blob-store";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -79,9 +78,9 @@ export interface AppContext {
   db: Database;
   /**
    * Group commit (db/group-commit.ts): the submit and result transactions of many tasks share one
-   * commit; a unit's lead is a ledger transfer (a submit's hold), a batch's leads one statement.
+   * commit; a batch's leads of a kind (a submit's hold, a result settled alone) one statement.
    */
-  commits: GroupCommit<TransferInput>;
+  commits: GroupCommit;
   blobs: BlobStore;
   log: Logger;
   metrics: Metrics;

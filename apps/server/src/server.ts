@@ -6,7 +6,6 @@ import type { AppContext } from "./context";
 import { openBlobStore } from "./blobs/open";
 import { createDatabase, type Database } from "./db/database";
 import { GroupCommit } from "./db/group-commit";
-import { postTransfer, postTransfers, type TransferInput } from "./ledger/transfer";
 import { EventBus } from "./events";
 import { buildHttpApp } from "./http/app";
 import { startGrpcServer } from "./grpc/server";
@@ -57,7 +56,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const app = {
     config,
     db,
-    commits: new GroupCommit<TransferInput>(db, config.GROUP_COMMIT_MAX, { one: postTransfer, many: postTransfers }),
+    commits: new GroupCommit(db, config.GROUP_COMMIT_MAX),
     blobs,
     log,
     metrics: createMetrics(),

@@ -22,3 +22,17 @@ export const insertBlobRow = (sha256: string, bytes: Uint8Array): Prisma.Sql => 
   SELECT ${sha256}, ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)}, ${bytes.byteLength}, now()
   FROM (SELECT ${pinLock(sha256)}) AS pin
   ON CONFLICT (sha256) DO NOTHING`;
+
+/** insertBlobRow for several blobs (by sha256) in one statement: each row written, if new, after its pin lock. */
+export const insertBlobRows = (blobs: ReadonlyMap<string, Uint8Array>): Prisma.Sql => {
+  const shas = [...blobs.keys()];
+  return Prisma.sql`
+  INSERT INTO "Blob" (sha256, bytes, size, "touchedAt")
+  SELECT b.sha256, b.bytes, length(b.bytes), now()
+  FROM (
+    SELECT sha256, decode(hex, 'hex') AS bytes, pg_advisory_xact_lock_shared(key) AS pin
+    FROM unnest(${shas}::text[], ${[...blobs.values()].map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex"))}::text[],
+                ${shas.map((sha) => blobLockKey(sha).toString())}::bigint[]) AS b(sha256, hex, key)
+  ) AS b
+  ON CONFLICT (sha256) DO NOTHING`;
+};

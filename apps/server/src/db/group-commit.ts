@@ -12,10 +12,13 @@
  * - A unit PostgreSQL aborted for a deadlock or serialization conflict (40P01, 40001) runs again in a
  *   later batch (up to ATTEMPTS times), after a short random pause.
  *
- * - A unit may open with a *lead* (a submit's ledger hold and Task row): the leads of a batch's units
- *   run first, as one statement (`Leads.many`), and each unit's own work after. When that statement
- *   fails (a hold refused), nobody can tell whose it was: the batch runs again with a savepoint per
- *   unit, each lead alone (`Leads.one`), so the one refused fails alone, with its own error.
+ * - A unit may open with a *lead*: a statement of a kind (`LeadKind`) that many units' leads can share
+ *   — a submit's ledger hold and Task row (ledger/transfer.ts `transferLeads`), a result's settlement
+ *   judged alone (qa/settle-alone.ts `aloneLeads`). A batch's leads of one kind run first, as one
+ *   statement (`LeadKind.many`), and each unit's own work after, given what its lead returned. When
+ *   that statement fails (a hold refused), nobody can tell whose it was: the batch runs again with a
+ *   savepoint per unit, each lead alone (`LeadKind.one`), so the one refused fails alone, with its
+ *   own error.
  *
  * Units must use only the `tx` they are given (on PGlite the outer client waits for the
  * transaction: database.ts) and must not change in-memory state they cannot take back: they may be
@@ -24,24 +27,34 @@
 import type { Database, Tx } from "./database";
 import { isRetryableConflict } from "./retry-conflicts";
 
-export type Unit<T> = (tx: Tx) => Promise<T>;
+/** A unit of work; `led` is what its lead returned (undefined without one). */
+export type Unit<T, R = unknown> = (tx: Tx, led: R | undefined) => Promise<T>;
 
 /**
- * How units' leads run (server.ts: ledger transfers, postTransfers): many in one statement, or one
- * alone. `many` is all or nothing: it throws when any lead would fail alone, and may throw where
- * each alone would pass (its caller then runs each alone).
+ * A kind of lead: one alone, or many in one statement. `many` answers each lead's result in their
+ * order, and is all or nothing: it throws when any lead would fail alone, and may throw where each
+ * alone would pass (its caller then runs each alone).
  */
-export interface Leads<L> {
-  one(tx: Tx, lead: L): Promise<unknown>;
-  many(tx: Tx, leads: L[]): Promise<unknown>;
+export interface LeadKind<L, R> {
+  one(tx: Tx, lead: L): Promise<R>;
+  many(tx: Tx, leads: readonly L[]): Promise<readonly R[]>;
 }
+
+/** A unit's lead: its kind, and what it writes. */
+export interface Lead<R> {
+  kind: LeadKind<never, R>;
+  value: unknown;
+}
+
+/** A lead of `kind` writing `value`. */
+export const leadOf = <L, R>(kind: LeadKind<L, R>, value: L): Lead<R> => ({ kind: kind as LeadKind<never, R>, value });
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
-interface Pending<L> {
+interface Pending {
   unit: Unit<unknown>;
-  /** Runs before `unit`, with the batch's other leads (Leads.many) where it can. */
-  lead?: L;
+  /** Runs before `unit`, with the batch's other leads of its kind (LeadKind.many) where it can. */
+  lead?: Lead<unknown>;
   /** Runs in a savepoint of its own even in the optimistic pass (GroupCommit.run). */
   savepoint: boolean;
   resolve(value: unknown): void;
@@ -58,21 +71,20 @@ export interface GroupCommitStats {
   busyMs: number;
   /** Of those, milliseconds inside the units' own work (their statements); the rest is BEGIN, COMMIT and retries. */
   unitMs: number;
-  /** Leads that ran in one statement with other units' leads (Leads.many) in a batch that committed so. */
+  /** Leads that ran in one statement with other units' leads of their kind (LeadKind.many) in a batch that committed so. */
   sharedLeads: number;
   /** Units that threw in a batch of several, so the others ran again in savepoints, by the error's code or name. */
   failed: Record<string, number>;
 }
 
-export class GroupCommit<L = never> {
-  private readonly queue: Pending<L>[] = [];
+export class GroupCommit {
+  private readonly queue: Pending[] = [];
   private running = false;
   readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, sharedLeads: 0, failed: {} };
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 64,
-    private readonly leads?: Leads<L>,
   ) {}
 
   /**
@@ -80,13 +92,13 @@ export class GroupCommit<L = never> {
    * a unit that often throws (a result whose judge may ask for the server's reference run) runs in
    * a savepoint of its own, two round trips more, so its throwing rolls back only its own writes
    * instead of sending the whole batch to the second, savepoint-per-unit transaction. `lead`: the
-   * unit's opening statement, run with the batch's other leads (needs the constructor's `leads`).
+   * unit's opening statement (`leadOf`), run with the batch's other leads of its kind; the unit gets
+   * what it returned.
    */
-  run<T>(unit: Unit<T>, opts: { savepoint?: boolean; lead?: L } = {}): Promise<T> {
-    if (opts.lead !== undefined && !this.leads) return Promise.reject(new Error("this group commit runs no leads"));
+  run<T, R = unknown>(unit: Unit<T, R>, opts: { savepoint?: boolean; lead?: Lead<R> } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
-        unit,
+        unit: unit as Unit<unknown>,
         savepoint: opts.savepoint ?? false,
         ...(opts.lead !== undefined ? { lead: opts.lead } : {}),
         resolve: resolve as (v: unknown) => void,
@@ -128,7 +140,7 @@ export class GroupCommit<L = never> {
     }
   }
 
-  private async commit(batch: Pending<L>[]): Promise<void> {
+  private async commit(batch: Pending[]): Promise<void> {
     const started = performance.now();
     const outcomes = batch.length === 1 ? await this.inSavepoints(batch) : await this.together(batch);
     this.stats.busyMs += performance.now() - started;
@@ -157,25 +169,29 @@ export class GroupCommit<L = never> {
    * again, each in a savepoint, so one batch costs at most two transactions. A unit queued with
    * `savepoint` has its own here already: its failure is its own.
    */
-  private async together(batch: Pending<L>[]): Promise<Outcome[]> {
+  private async together(batch: Pending[]): Promise<Outcome[]> {
     let failed: { index: number; err: unknown } | undefined;
-    // Leads of units without a savepoint of their own, run as one statement before the units.
-    const shared = batch.filter((p) => p.lead !== undefined && !p.savepoint);
-    const led = shared.length > 1 ? new Set(shared) : undefined;
+    // Leads of units without a savepoint of their own, run as one statement per kind before the
+    // units, where the kind has several.
+    const byKind = new Map<LeadKind<never, unknown>, Pending[]>();
+    for (const p of batch) if (p.lead && !p.savepoint) byKind.set(p.lead.kind, [...(byKind.get(p.lead.kind) ?? []), p]);
+    const shared = [...byKind].filter(([, ps]) => ps.length > 1);
+    const led = new Map<Pending, unknown>();
     try {
       return await this.transaction(async (tx) => {
         const outcomes: Outcome[] = [];
         const started = performance.now();
-        if (led) {
-          try {
-            await this.leads!.many(
+        try {
+          for (const [kind, ps] of shared) {
+            const results = await kind.many(
               tx,
-              shared.map((p) => p.lead!),
+              ps.map((p) => p.lead!.value as never),
             );
-          } catch (err) {
-            failed = { index: -1, err };
-            throw err;
+            ps.forEach((p, i) => led.set(p, results[i]));
           }
+        } catch (err) {
+          failed = { index: -1, err };
+          throw err;
         }
         for (const [index, p] of batch.entries()) {
           if (p.savepoint) {
@@ -183,7 +199,7 @@ export class GroupCommit<L = never> {
             continue;
           }
           try {
-            outcomes.push({ ok: true, value: led?.has(p) ? await p.unit(tx) : await this.alone(tx, p) });
+            outcomes.push({ ok: true, value: led.has(p) ? await p.unit(tx, led.get(p)) : await this.alone(tx, p) });
           } catch (err) {
             failed = { index, err };
             throw err;
@@ -192,7 +208,7 @@ export class GroupCommit<L = never> {
         this.stats.unitMs += performance.now() - started;
         return outcomes;
       }).then((outcomes) => {
-        if (led) this.stats.sharedLeads += led.size;
+        this.stats.sharedLeads += led.size;
         return outcomes;
       });
     } catch (err) {
@@ -209,13 +225,12 @@ export class GroupCommit<L = never> {
   }
 
   /** A unit with its lead, if any, run alone before it. */
-  private async alone(tx: Tx, p: Pending<L>): Promise<unknown> {
-    if (p.lead !== undefined) await this.leads!.one(tx, p.lead);
-    return p.unit(tx);
+  private async alone(tx: Tx, p: Pending): Promise<unknown> {
+    return p.unit(tx, p.lead ? await p.lead.kind.one(tx, p.lead.value as never) : undefined);
   }
 
   /** Each unit in a savepoint of its own (a lone unit needs none: its failure is the transaction's). */
-  private async inSavepoints(batch: Pending<L>[]): Promise<Outcome[]> {
+  private async inSavepoints(batch: Pending[]): Promise<Outcome[]> {
     let outcomes: Outcome[] = [];
     try {
       await this.transaction(async (tx) => {
@@ -237,7 +252,7 @@ export class GroupCommit<L = never> {
   }
 
   /** One unit inside a savepoint: its throwing rolls back its own writes only. */
-  private async inSavepoint(tx: Tx, p: Pending<L>): Promise<Outcome> {
+  private async inSavepoint(tx: Tx, p: Pending): Promise<Outcome> {
     await tx.$executeRawUnsafe("SAVEPOINT group_unit");
     try {
       const value = await this.alone(tx, p);

@@ -38,7 +38,11 @@ export interface SettleResult extends TransferResult {
   returned: bigint;
 }
 
-export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> {
+/** What a settlement pays out of a task's escrow, and to whom (SettleInput without the statements it runs beside). */
+export type Payment = Pick<SettleInput, "taskId" | "requesterId" | "held" | "payouts" | "treasury" | "creator">;
+
+/** A payment's balanced transfer (kind "settle"), checked, and what of the hold goes back to the requester. */
+export function settlementTransfer(input: Payment): { transfer: TransferInput; returned: bigint } {
   const { held } = input;
   if (held <= 0n) throw new StunError("VALIDATION_FAILED", `settle: held must be positive (got ${held})`);
   const shares = [...input.payouts.map((p) => p.amount), input.treasury, input.creator.amount];
@@ -55,10 +59,13 @@ export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> 
     { account: available(input.creator.accountId), amount: input.creator.amount },
     { account: available(input.requesterId), amount: returned },
   ];
+  return { transfer: { kind: "settle", taskId: input.taskId, entries }, returned };
+}
+
+export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> {
+  const { transfer, returned } = settlementTransfer(input);
   const result = await postTransfer(tx, {
-    kind: "settle",
-    taskId: input.taskId,
-    entries,
+    ...transfer,
     ...(input.alongside ? { alongside: input.alongside } : {}),
     ...(input.returning ? { returning: input.returning } : {}),
     ...(input.leading ? { leading: input.leading } : {}),

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { INT64_MAX, StunError } from "@stun/shared";
 import type { Tx } from "../db/database";
+import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
 import { BUCKET_COLUMN, parseLedgerAccount, type BalanceColumn } from "./accounts";
 
@@ -128,6 +129,15 @@ export async function postTransfers(tx: Tx, inputs: readonly TransferInput[]): P
   if (!(await applyTransfers(tx, ts))) throw new TransfersRefused(ts.length);
 }
 
+/** Transfers as group-commit leads (db/group-commit.ts): a batch's submits' holds, one statement. */
+export const transferLeads: LeadKind<TransferInput, unknown> = {
+  one: postTransfer,
+  many: async (tx, inputs) => {
+    await postTransfers(tx, inputs);
+    return inputs.map(() => undefined);
+  },
+};
+
 /** postTransfers' refusal: some transfer's guard failed; posted alone, each says whether it was that one, and why. Never a caller's answer. */
 export class TransfersRefused extends Error {
   constructor(n: number) {
@@ -238,6 +248,58 @@ async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: u
   if (row?.went === false) return { rows, skipped: true };
   if (Number(row?.updated) !== ids.length) return undefined;
   return { rows };
+}
+
+/**
+ * Transfers each of which moves money only if its statement says it goes (several results settled
+ * alone by one statement: qa/settle-alone.ts), as CTEs for that statement to open with its own:
+ * `going` is a CTE of theirs whose column `n` holds the 1-based positions of the transfers that go.
+ * The going legs' deltas are summed per Account row, the rows locked in id order and moved under
+ * postTransfers' guards (every decrease and every increase, as if each ran in turn in the worst
+ * order), and their entries written only when every row passed — `moved`, a condition the
+ * statement must return and its caller check: where it is false, nothing moved and no entry was
+ * written, but the statement's own writes were, and the caller's transaction must be rolled back
+ * (TransfersRefused). Each transfer keeps its ledger transaction (txId, kind, task). Only plain
+ * transfers: no storage charge, statements or conditions of their own.
+ */
+export function transfersGoing(inputs: readonly TransferInput[], going: Prisma.Sql): { ctes: Prisma.Sql; moved: Prisma.Sql } {
+  const ts = inputs.map(prepareTransfer);
+  if (ts.some(({ input: i }) => i.storage || i.alongside || i.returning || i.leading || i.when)) {
+    throw new StunError("INTERNAL", "transfers that go by their statement's condition are plain: no storage charge, statements or conditions of their own");
+  }
+  const legs = ts.flatMap((t, i) => t.legs.map((leg) => ({ leg, n: i + 1, parsed: parseLedgerAccount(leg.account) })));
+  const { accounts, amounts, txIds, kinds, taskIds } = entryParams(ts);
+  const rowIds = legs.map(({ parsed }) => (parsed.type === "account" ? parsed.accountId : null));
+  const cols = legs.map(({ parsed }) => (parsed.type === "account" ? BUCKET_COLUMN[parsed.bucket] : null));
+  const sums = (["balance", "escrow", "stake"] as const).map(
+    (c, i) => Prisma.sql`
+        coalesce(sum(amount) FILTER (WHERE col = ${c}), 0) AS ${Prisma.raw(`d${i}`)},
+        coalesce(sum(-amount) FILTER (WHERE col = ${c} AND amount < 0), 0) AS ${Prisma.raw(`n${i}`)},
+        ${INT64_MAX}::bigint - coalesce(sum(amount) FILTER (WHERE col = ${c} AND amount > 0), 0) AS ${Prisma.raw(`r${i}`)}`,
+  );
+  const ctes = Prisma.sql`
+    transfer_legs AS (
+      SELECT l.* FROM unnest(${legs.map((l) => l.n)}::int[], ${accounts}::text[], ${amounts}::bigint[], ${txIds}::text[], ${kinds}::text[],
+                             ${taskIds}::text[], ${rowIds}::text[], ${cols}::text[])
+        WITH ORDINALITY AS l(n, account, amount, "txId", kind, "taskId", "rowId", col, ord)
+      WHERE l.n IN (SELECT n FROM ${going})
+    ),
+    transfer_d AS (SELECT "rowId" AS id, ${Prisma.join(sums, ",")} FROM transfer_legs WHERE "rowId" IS NOT NULL GROUP BY "rowId"),
+    transfer_locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM transfer_d) ORDER BY a.id FOR NO KEY UPDATE),
+    transfer_moved AS (
+      UPDATE "Account" a SET "balance" = a."balance" + d.d0, "escrow" = a."escrow" + d.d1, "stake" = a."stake" + d.d2
+      FROM transfer_d d
+      WHERE a.id = d.id AND a.id IN (SELECT id FROM transfer_locked)
+        AND a."balance" >= d.n0 AND a."balance" <= d.r0 AND a."escrow" >= d.n1 AND a."escrow" <= d.r1 AND a."stake" >= d.n2 AND a."stake" <= d.r2
+      RETURNING a.id
+    ),
+    transfer_entries AS (
+      INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
+      SELECT "txId", account, amount, kind, "taskId", ${new Date()} FROM transfer_legs
+      WHERE (SELECT count(*) FROM transfer_moved) = (SELECT count(*) FROM transfer_d)
+      ORDER BY ord
+    )`;
+  return { ctes, moved: Prisma.sql`(SELECT count(*) FROM transfer_moved) = (SELECT count(*) FROM transfer_d)` };
 }
 
 /** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */

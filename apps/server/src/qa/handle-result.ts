@@ -2,6 +2,7 @@ import { deserializeTensorMap, serializeTensorMap, type Ack, type ExecutionError
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import type { Tx } from "../db/database";
+import { jsonRows } from "../db/json-rows";
 import { loseAssignment, resultArrived, sendCancellations } from "../tasks/lifecycle";
 import { isLive, isOpen, OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
@@ -11,7 +12,9 @@ import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { completedTaskRow, settleAcceptedTask } from "../settlement/settle-task";
-import { settleAlone } from "./settle-alone";
+import { aloneLeads, type AloneSettled } from "./settle-alone";
+import { shortLeads, type ShortWritten } from "./short-result";
+import { leadOf, type Lead } from "../db/group-commit";
 import type { AloneSettlement } from "../tasks/alone-settlement";
 import { escrowTaskCompleted } from "../tasks/chain-escrow";
 import { getModelRow } from "../models/cache";
@@ -85,7 +88,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       ...(mayNeedReference(row.task.kind, row.task.wanted, v) ? { mayNeedReference: true } : {}),
     };
   }
-  const a = { id: msg.assignmentId, taskId: ref.taskId, savepoint: false, ...(ref.alone ? { alone: ref.alone } : {}) };
+  const a: ResultUnit = { id: msg.assignmentId, taskId: ref.taskId, savepoint: false, ...(ref.alone ? { alone: ref.alone } : {}) };
   const model = await getModelRow(app, ref.modelId);
   if (ref.sealed) return handleSealedResult(app, providerId, a, model, msg);
 
@@ -128,6 +131,7 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
   const known: KnownFacts = { auditDraw: unpredictableUniform() };
   const plan = planResult(ref, known.auditDraw, app.config.qa);
   a.savepoint = plan.savepoint;
+  if (plan.short) a.short = true;
   if (plan.referenceFirst !== undefined && canReferee(model, app.config.REFEREE_MAX_BYTES)) known.reference = await referenceRun(app, model, plan.referenceFirst, "ahead");
   for (;;) {
     try {
@@ -195,16 +199,17 @@ interface StoredResult {
   timings: Result["timings"];
 }
 
+/** How a result's unit is run: its savepoint, and the lead that may write it with others' (judged alone, or its task short after it). */
+interface ResultUnit {
+  id: string;
+  taskId: string;
+  savepoint: boolean;
+  alone?: AloneSettlement;
+  short?: true;
+}
+
 /** The result's transaction (group commit): the assignment completed and, once the task has every execution it wants, judged. */
-async function completeAssignment(
-  app: AppContext,
-  providerId: string,
-  a: { id: string; taskId: string; savepoint: boolean; alone?: AloneSettlement },
-  model: ModelRow,
-  r: StoredResult,
-  known: KnownFacts,
-  zkReceipt: ZkReceipt | undefined,
-): Promise<Ack> {
+async function completeAssignment(app: AppContext, providerId: string, a: ResultUnit, model: ModelRow, r: StoredResult, known: KnownFacts, zkReceipt: ZkReceipt | undefined): Promise<Ack> {
   const { blobs } = app;
   const { outputs, outputSha256, outputDigest, outputMeta, stored } = r;
   // The result path runs raw SQL: it is the busiest transaction, and Prisma's per-query overhead
@@ -213,17 +218,17 @@ async function completeAssignment(
   // result transaction (PostgreSQL) runs this one again (db/group-commit.ts).
   // A small output is written by the first statement (BlobStore.inlineWrite), which then holds its pin.
   const inlineOutput = blobs.inlineWrite?.(stored, outputSha256);
-  const outcome = await app.commits.run(
-    async (tx): Promise<Outcome | undefined> => {
-      // A result judged alone whose task is as its dispatch left it: one statement (settle-alone.ts).
-      if (a.alone && !zkReceipt) {
-        const result = { assignmentId: a.id, taskId: a.taskId, providerId, outputSha256, outputDigest, outputMeta, timings: r.timings, ...(inlineOutput ? { inlineOutput } : {}) };
-        const settled = await settleAlone(tx, a.alone, model, result);
-        if (settled) {
-          if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
-          return { cancellations: [], statsChanged: settled.stats, announce: "completed", latencyMs: Date.now() - settled.createdAtMs };
-        }
-      }
+  // The unit's lead writes the result with the batch's others, one statement: settled where it is
+  // judged alone (settle-alone.ts), completed where its task is short after it (short-result.ts) —
+  // unless the task is no longer as the lead expects, and the unit goes the general way.
+  const written = { assignmentId: a.id, taskId: a.taskId, outputSha256, outputDigest, outputMeta, timings: r.timings, ...(inlineOutput ? { inlineOutput: stored } : {}) };
+  const lead: Lead<AloneSettled | ShortWritten | undefined> | undefined =
+    a.alone && !zkReceipt ? leadOf(aloneLeads, { settlement: a.alone, model, result: { ...written, providerId } }) : a.short && !zkReceipt ? leadOf(shortLeads, written) : undefined;
+  const outcome = await app.commits.run<Outcome | undefined, AloneSettled | ShortWritten | undefined>(
+    async (tx, led) => {
+      if (led && !inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
+      if (led && "createdAtMs" in led) return { cancellations: [], statsChanged: led.stats, announce: "completed", latencyMs: Date.now() - led.createdAtMs };
+      if (led) return { cancellations: [], statsChanged: [], ...(led.wasVerifying ? {} : { announce: "verifying" as const }) };
       // One statement: lock the task row, complete the assignment if it is still live, take the
       // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
       // (`completedOf`) with their providers locked. Short of the executions the task wants, and
@@ -256,7 +261,7 @@ async function completeAssignment(
       return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt, facts);
       // Once the reference run is known the judge will not ask for it again: no savepoint needed.
     },
-    { savepoint: a.savepoint && known.reference === undefined },
+    { savepoint: a.savepoint && known.reference === undefined, ...(lead ? { lead } : {}) },
   );
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
@@ -295,8 +300,6 @@ interface CompletedRow {
 type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number | bigint };
 
 /** A statement's `json_agg` of rows, as the driver hands it back (parsed, or text on some adapters; null for none). */
-const jsonRows = <T>(v: T[] | string | null): T[] => (typeof v === "string" ? JSON.parse(v) : (v ?? []));
-
 const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(Number(completedAtMs)) });
 
 /**

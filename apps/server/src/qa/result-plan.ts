@@ -34,6 +34,8 @@ export interface ResultPlan {
   savepoint: boolean;
   /** The reference run of this input starts before the unit is queued: its judge is expected to ask for it. */
   referenceFirst?: string;
+  /** Its task is expected short of its replicas after it (others are out, or still to place): nothing to judge (short-result.ts). */
+  short?: true;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface ResultPlan {
  * time. Replicas placed together (`replicas`) know better:
  *
  * - before the last of them is in, or while replicas are left to place, the task is still short:
- *   nothing is judged, no savepoint;
+ *   nothing is judged, no savepoint, and the result may be written with others' (`short`);
  * - the last one's judge audits their agreement when its draw falls below the audit share of the
  *   pairs' trust. Where the claim's hint (`anyTrusted`) says it will, the reference run starts at
  *   once and the unit runs once, with it; otherwise no audit is expected, and the unit takes no
@@ -58,6 +60,7 @@ export function planResult(ref: ResultPlanFacts, auditDraw: number, policy: QaPo
   const r = ref.replicas;
   if (!r) return { savepoint: true };
   r.out -= 1;
-  if (r.out > 0 || r.unplaced > 0 || !auditExpected(policy, auditDraw, r.anyTrusted)) return { savepoint: false };
+  if (r.out > 0 || r.unplaced > 0) return { savepoint: false, short: true };
+  if (!auditExpected(policy, auditDraw, r.anyTrusted)) return { savepoint: false };
   return { savepoint: false, referenceFirst: r.inputSha256 };
 }

@@ -17,7 +17,8 @@ import {
 } from "@stun/shared";
 import type { AppContext, PlacedAtSubmit } from "../context";
 import { newId } from "../ids";
-import { holdTransfer } from "../ledger";
+import { holdTransfer, transferLeads } from "../ledger";
+import { leadOf } from "../db/group-commit";
 import { maybeInjectCanary } from "../qa/canaries";
 import { sha256Hex } from "../blobs/blob-store";
 import { pinLock } from "../blobs/pin-lock";
@@ -161,7 +162,7 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
           calibration: model.calibration,
         });
       },
-      lead ? { lead } : {},
+      lead ? { lead: leadOf(transferLeads, lead) } : {},
     );
   } catch (e) {
     giveBack();

@@ -1,7 +1,7 @@
 import { isFloatDtype, toleranceFor, splitFee, type CompareOptions, type Receipt, type ReceiptQa, type TensorInfo } from "@stun/shared";
 import type { Tx } from "../db/database";
 import { Prisma } from "../db/generated/client";
-import { settle } from "../ledger";
+import { settle, type Payment } from "../ledger";
 import type { StoredVerification } from "../tasks/verification";
 
 export interface Winner {
@@ -33,11 +33,12 @@ export interface SettleInput {
 }
 
 /**
- * Pays for an accepted task out of its escrow: each consensus provider's price is the cost; of
- * that 80% goes to the providers, 15% to the treasury, 5% to the model's creator (splitFee has
- * the remainder rule). Unspent escrow returns to the requester. Returns the cost and the receipt.
+ * What an accepted task's settlement pays and says: each consensus provider's price is the cost; of
+ * that 80% goes to the providers, 15% to the treasury, 5% to the model's creator (splitFee has the
+ * remainder rule), and unspent escrow returns to the requester (`payment`, ledger/settle.ts); the
+ * receipt says so.
  */
-export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[]; skipped?: true }> {
+export function settlementOf(input: Omit<SettleInput, "alongside" | "returning" | "leading" | "when">): { cost: bigint; receipt: Receipt; payment: Payment } {
   const { task, model, winners } = input;
   const split = splitFee(winners.map((w) => ({ id: w.assignmentId, amount: w.price })));
   const paid = new Map(split.providers.map((p) => [p.id, p.amount]));
@@ -64,19 +65,28 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     split: { providers: providerTotal.toString(), treasury: split.treasury.toString(), creator: split.creator.toString() },
     completedAt: new Date().toISOString(),
   };
-  const { rows, skipped } = await settle(tx, {
+  const payment: Payment = {
     taskId: task.id,
     requesterId: task.requesterId,
     held: task.escrowHeld,
     payouts: winners.map((w) => ({ accountId: w.providerAccountId, amount: paid.get(w.assignmentId) ?? 0n })),
     treasury: split.treasury,
     creator: { accountId: model.ownerId, amount: split.creator },
-    ...(input.alongside ? { alongside: input.alongside({ cost: split.total, receipt }) } : {}),
+  };
+  return { cost: split.total, receipt, payment };
+}
+
+/** Pays for an accepted task out of its escrow (settlementOf), with the statements `input` runs beside it. Returns the cost and the receipt. */
+export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[]; skipped?: true }> {
+  const { cost, receipt, payment } = settlementOf(input);
+  const { rows, skipped } = await settle(tx, {
+    ...payment,
+    ...(input.alongside ? { alongside: input.alongside({ cost, receipt }) } : {}),
     ...(input.returning ? { returning: input.returning } : {}),
     ...(input.leading ? { leading: input.leading } : {}),
     ...(input.when ? { when: input.when } : {}),
   });
-  return { cost: split.total, receipt, ...(rows ? { rows } : {}), ...(skipped ? { skipped } : {}) };
+  return { cost, receipt, ...(rows ? { rows } : {}), ...(skipped ? { skipped } : {}) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import pg from "pg";
 import { createDatabase } from "../../src/db/database";
-import { GroupCommit, type Leads } from "../../src/db/group-commit";
+import { GroupCommit, leadOf, type LeadKind } from "../../src/db/group-commit";
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
 const rowsOf = async (db: TestDatabase) =>
@@ -107,18 +107,20 @@ describeDb("group commit: many units, one transaction", () => {
     expect(runsOf8).toBe(1);
   });
 
-  /** Leads that insert probe rows: many in one statement, as ledger holds are. */
-  const probeLeads = (): Leads<number> & { statements: number[] } => {
+  /** Leads that insert probe rows (many in one statement, as ledger holds are), each answering its id and how it ran. */
+  const probeLeads = (): LeadKind<number, string> & { statements: number[] } => {
     const statements: number[] = [];
     return {
       statements,
       one: async (tx, id) => {
         statements.push(1);
         await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id})`;
+        return `${id} alone`;
       },
       many: async (tx, ids) => {
         statements.push(ids.length);
-        await tx.$executeRaw`INSERT INTO group_commit_probe (id) SELECT unnest(${ids}::int[])`;
+        await tx.$executeRaw`INSERT INTO group_commit_probe (id) SELECT unnest(${[...ids]}::int[])`;
+        return ids.map((id) => `${id} of ${ids.length}`);
       },
     };
   };
@@ -126,13 +128,19 @@ describeDb("group commit: many units, one transaction", () => {
   it("runs a batch's leads as one statement before the units, which see them", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const leads = probeLeads();
-    const commits = new GroupCommit(db, 64, leads);
-    const first = commits.run(async () => "first", { lead: 1 });
+    const commits = new GroupCommit(db, 64);
+    const first = commits.run(async (_, led) => led, { lead: leadOf(leads, 1) });
     // Each unit reads how many probe rows exist: every lead of its batch already ran.
-    const batch = [2, 3, 4].map((id) => commits.run(async (tx) => Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n), { lead: id }));
+    const batch = [2, 3, 4].map((id) =>
+      commits.run(async (tx, led) => [led, Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n)], { lead: leadOf(leads, id) }),
+    );
     const plain = commits.run(async (tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (5)`);
-    await first;
-    expect(await Promise.all(batch)).toEqual([4, 4, 4]);
+    expect(await first).toBe("1 alone");
+    expect(await Promise.all(batch)).toEqual([
+      ["2 of 3", 4],
+      ["3 of 3", 4],
+      ["4 of 3", 4],
+    ]);
     await plain;
     expect(leads.statements).toEqual([1, 3]);
     expect(commits.stats.sharedLeads).toBe(3);
@@ -142,8 +150,8 @@ describeDb("group commit: many units, one transaction", () => {
   it("when the leads' statement fails, each lead runs alone: the failing one's unit gets its error, the others commit", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const leads = probeLeads();
-    const commits = new GroupCommit(db, 64, leads);
-    const first = commits.run(async () => undefined, { lead: 1 });
+    const commits = new GroupCommit(db, 64);
+    const first = commits.run(async () => undefined, { lead: leadOf(leads, 1) });
     // Lead 1 again: a unique violation, which only that unit's own run can own.
     let bodies = 0;
     const batch = [10, 1, 30].map((id) =>
@@ -152,7 +160,7 @@ describeDb("group commit: many units, one transaction", () => {
           bodies++;
           return id;
         },
-        { lead: id },
+        { lead: leadOf(leads, id) },
       ),
     );
     await first;
@@ -170,17 +178,17 @@ describeDb("group commit: many units, one transaction", () => {
   it("a unit queued with its own savepoint runs its lead alone, inside that savepoint", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const leads = probeLeads();
-    const commits = new GroupCommit(db, 64, leads);
-    const first = commits.run(async () => undefined, { lead: 1 });
+    const commits = new GroupCommit(db, 64);
+    const first = commits.run(async () => undefined, { lead: leadOf(leads, 1) });
     const batch = [
-      commits.run(async () => undefined, { lead: 2 }),
+      commits.run(async () => undefined, { lead: leadOf(leads, 2) }),
       commits.run(
         async () => {
           throw new Error("rolls back its lead too");
         },
-        { lead: 3, savepoint: true },
+        { lead: leadOf(leads, 3), savepoint: true },
       ),
-      commits.run(async () => undefined, { lead: 4 }),
+      commits.run(async () => undefined, { lead: leadOf(leads, 4) }),
     ];
     await first;
     const settled = await Promise.allSettled(batch);
@@ -189,8 +197,23 @@ describeDb("group commit: many units, one transaction", () => {
     expect(leads.statements).toEqual([1, 2, 1]);
   });
 
-  it("refuses a lead when it was built without leads", async () => {
-    await expect(new GroupCommit<number>(db).run(async () => undefined, { lead: 1 })).rejects.toThrow(/no leads/);
+  it("runs each kind's leads as a statement of their own, and a kind's lone lead in its unit's turn", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const [odd, even, lone] = [probeLeads(), probeLeads(), probeLeads()];
+    const commits = new GroupCommit(db, 64);
+    const first = commits.run(async () => undefined, { lead: leadOf(odd, 1) });
+    const batch = [
+      commits.run(async (_, led) => led, { lead: leadOf(odd, 3) }),
+      commits.run(async (_, led) => led, { lead: leadOf(even, 2) }),
+      commits.run(async (_, led) => led, { lead: leadOf(lone, 7) }),
+      commits.run(async (_, led) => led, { lead: leadOf(odd, 5) }),
+      commits.run(async (_, led) => led, { lead: leadOf(even, 4) }),
+    ];
+    await first;
+    expect(await Promise.all(batch)).toEqual(["3 of 2", "2 of 2", "7 alone", "5 of 2", "4 of 2"]);
+    expect([odd.statements, even.statements, lone.statements]).toEqual([[1, 2], [2], [1]]);
+    expect(commits.stats.sharedLeads).toBe(4);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5, 7]);
   });
 
   it("fails a lone unit's transaction as a whole: nothing it wrote stays", async () => {

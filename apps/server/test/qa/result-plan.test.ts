@@ -46,14 +46,18 @@ describe("a result's plan (qa/result-plan.ts)", () => {
     ] as const) {
       const replicas = { out: 3, placed: 3, unplaced: 0, anyTrusted, inputSha256: "in" };
       const refs = [0, 1, 2].map(() => ref({ mayNeedReference: true, replicas }));
-      expect(refs.map((r) => planResult(r, draw, P))).toEqual([{ savepoint: false }, { savepoint: false }, audit ? { savepoint: false, referenceFirst: "in" } : { savepoint: false }]);
+      expect(refs.map((r) => planResult(r, draw, P))).toEqual([
+        { savepoint: false, short: true },
+        { savepoint: false, short: true },
+        audit ? { savepoint: false, referenceFirst: "in" } : { savepoint: false },
+      ]);
       expect(replicas.out).toBe(0);
     }
   });
 
   it("a result that leaves none out while a replica is still to be placed is not the last", () => {
     const replicas = { out: 1, placed: 1, unplaced: 1, anyTrusted: false, inputSha256: "in" };
-    expect(planResult(ref({ mayNeedReference: true, replicas }), 0, P)).toEqual({ savepoint: false });
+    expect(planResult(ref({ mayNeedReference: true, replicas }), 0, P)).toEqual({ savepoint: false, short: true });
     // The next claim places the other one (scheduler/replica-placements.ts): its result is the last.
     Object.assign(replicas, { out: 1, placed: 2, unplaced: 0 });
     expect(planResult(ref({ mayNeedReference: true, replicas }), 0, P)).toEqual({ savepoint: false, referenceFirst: "in" });

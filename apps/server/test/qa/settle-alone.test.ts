@@ -5,7 +5,8 @@ import { sha256Hex } from "../../src/blobs/blob-store";
 import { checkLedgerInvariants } from "../../src/ledger";
 import { getModelRow } from "../../src/models/cache";
 import { handleResult } from "../../src/qa/handle-result";
-import { settleAlone } from "../../src/qa/settle-alone";
+import { settleAlone, settleAloneMany, type AloneLead } from "../../src/qa/settle-alone";
+import { TransfersRefused } from "../../src/ledger";
 import type { AloneSettlement } from "../../src/tasks/alone-settlement";
 import { ensurePinnedBlob } from "../../src/storage/blob-pins";
 import { parseVerification } from "../../src/tasks/verification";
@@ -38,7 +39,7 @@ describeDb("a result judged alone: one statement", () => {
    * A submitted task, dispatched as the dispatcher writes it: a provider of the provider account, its
    * assignment at PRICE. `auto`: an auto task whose first plan ran it alone on a trusted pair (`solo`).
    */
-  async function dispatchedTask(mode: "none" | "auto" = "none") {
+  async function dispatchedTask(mode: "none" | "auto" = "none", onProvider?: string) {
     const db = net.db.prisma;
     const res = await api(net.url, "POST", "/tasks", {
       key: net.apiKey,
@@ -51,9 +52,10 @@ describeDb("a result judged alone: one statement", () => {
       await db.task.update({ where: { id: taskId }, data: { wanted: 1, verification: { ...(verification as object), single: true, plan: "solo" } } });
     }
     const i = ++n;
-    const providerId = `prv_alone_${process.pid}_${i}`;
+    const providerId = onProvider ?? `prv_alone_${process.pid}_${i}`;
     const assignmentId = `asg_alone_${process.pid}_${i}`;
-    await db.provider.create({ data: { id: providerId, accountId: net.providerAccountId, name: `alone${i}`, kind: "native", backend: "cpu", region: "local", price: PRICE, specs: {} } });
+    if (!onProvider)
+      await db.provider.create({ data: { id: providerId, accountId: net.providerAccountId, name: `alone${i}`, kind: "native", backend: "cpu", region: "local", price: PRICE, specs: {} } });
     const far = new Date(Date.now() + 3_600_000);
     await db.assignment.create({ data: { id: assignmentId, taskId, providerId, status: "assigned", backend: "cpu", price: PRICE, leaseUntil: far } });
     await db.task.update({ where: { id: taskId }, data: { status: "assigned", dispatched: 1 } });
@@ -72,27 +74,46 @@ describeDb("a result judged alone: one statement", () => {
 
   const outputs = (): Record<string, RawTensor> => ({ y: input });
 
-  /** settleAlone inside a transaction of its own, as a group-commit unit runs it. */
-  async function alone(t: Awaited<ReturnType<typeof dispatchedTask>>, s = t.settlement) {
+  type Dispatched = Awaited<ReturnType<typeof dispatchedTask>>;
+
+  /** A dispatched task's result as a group-commit lead: its output written by the statement where the store writes small blobs inline (PostgreSQL), else stored first, as handle-result.ts does. */
+  async function leadFor(t: Dispatched, s = t.settlement): Promise<AloneLead & { stored: Uint8Array; inline: boolean }> {
     const app = net.server.app;
     const stored = serializeTensorMap(outputs());
     const sha = sha256Hex(stored);
-    // Written by the statement where the store writes small blobs inline (PostgreSQL), else stored first and pinned after, as handle-result.ts does.
-    const inline = app.blobs.inlineWrite?.(stored, sha);
+    const inline = app.blobs.inlineWrite?.(stored, sha) !== undefined;
     if (!inline) await app.blobs.put(stored, sha);
-    const m = await getModelRow(app, modelId);
+    const result = {
+      assignmentId: t.assignmentId,
+      taskId: t.taskId,
+      providerId: t.providerId,
+      outputSha256: sha,
+      outputDigest: sha,
+      outputMeta: { y: { dtype: "float32", dims: [2] } },
+      timings: { fetchMs: 0, loadMs: 0, runMs: 1 },
+      ...(inline ? { inlineOutput: stored } : {}),
+    };
+    return { settlement: s, model: await getModelRow(app, modelId), result, stored, inline };
+  }
+
+  /** settleAlone inside a transaction of its own, as a group-commit unit runs it (its output pinned after where it was stored first). */
+  async function alone(t: Dispatched, s = t.settlement) {
+    const app = net.server.app;
+    const l = await leadFor(t, s);
     return app.db.prisma.$transaction(async (tx) => {
-      const settled = await settleAlone(tx, s, m, {
-        assignmentId: t.assignmentId,
-        taskId: t.taskId,
-        providerId: t.providerId,
-        outputSha256: sha,
-        outputDigest: sha,
-        outputMeta: { y: { dtype: "float32", dims: [2] } },
-        timings: { fetchMs: 0, loadMs: 0, runMs: 1 },
-        ...(inline ? { inlineOutput: inline } : {}),
-      });
-      if (settled && !inline) await ensurePinnedBlob(tx, app.blobs, sha, stored);
+      const settled = await settleAlone(tx, l.settlement, l.model, l.result);
+      if (settled && !l.inline) await ensurePinnedBlob(tx, app.blobs, l.result.outputSha256, l.stored);
+      return settled;
+    });
+  }
+
+  /** settleAloneMany for several, in one transaction, as a group commit runs a batch's leads. */
+  async function many(ts: Dispatched[]) {
+    const app = net.server.app;
+    const leads = await Promise.all(ts.map((t) => leadFor(t)));
+    return app.db.prisma.$transaction(async (tx) => {
+      const settled = await settleAloneMany(tx, leads);
+      for (const [i, l] of leads.entries()) if (settled[i] && !l.inline) await ensurePinnedBlob(tx, app.blobs, l.result.outputSha256, l.stored);
       return settled;
     });
   }
@@ -179,6 +200,58 @@ describeDb("a result judged alone: one statement", () => {
       expect(await writtenFor(t), why).toEqual(after);
       expect(before.entries, why).toEqual(after.entries);
     }
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("settles several results in one statement as each alone would: the same rows and entries, counts summed per provider, one whose task changed skipped", async () => {
+    const db = net.db.prisma;
+    const first = await dispatchedTask();
+    const again = await dispatchedTask("none", first.providerId);
+    const solo = await dispatchedTask("auto");
+    const cancelled = await dispatchedTask();
+    await db.task.update({ where: { id: cancelled.taskId }, data: { status: "cancelled" } });
+    const untouched = await writtenFor(cancelled);
+    // Their twins, each settled alone.
+    const [noneTwin, autoTwin] = [await dispatchedTask(), await dispatchedTask("auto")];
+    expect(await alone(noneTwin)).toBeDefined();
+    expect(await alone(autoTwin)).toBeDefined();
+
+    const settled = await many([first, again, solo, cancelled]);
+    expect(settled.map((s) => s !== undefined)).toEqual([true, true, true, false]);
+    // One provider's two results: its count moved by both, and each is told the row's final state.
+    expect(settled[0]!.stats).toEqual([expect.objectContaining({ id: first.providerId, tasksCompleted: 2 })]);
+    expect(settled[1]!.stats).toEqual(settled[0]!.stats);
+    expect(settled[2]!.stats).toEqual([expect.objectContaining({ id: solo.providerId, tasksCompleted: 1 })]);
+    const created = await db.task.findUniqueOrThrow({ where: { id: first.taskId } });
+    expect(settled[0]!.createdAtMs).toBe(created.createdAt.getTime());
+
+    // The shared provider's count is both results' (the twin's provider ran one).
+    const twin = { ...(await writtenFor(noneTwin)), tasksCompleted: 2 };
+    expect(await writtenFor(first)).toEqual(twin);
+    expect(await writtenFor(again)).toEqual(twin);
+    expect(await writtenFor(solo)).toEqual(await writtenFor(autoTwin));
+    expect(await writtenFor(cancelled)).toEqual(untouched);
+    // Each settlement is a ledger transaction of its own.
+    const txIds = await db.ledgerEntry.groupBy({ by: ["txId"], where: { taskId: { in: [first.taskId, again.taskId, solo.taskId] }, kind: "settle" } });
+    expect(txIds).toHaveLength(3);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("throws TransfersRefused, having moved no money, when a guard refuses the sum of their moves", async () => {
+    const db = net.db.prisma;
+    const ts = [await dispatchedTask(), await dispatchedTask()];
+    const leads = await Promise.all(ts.map((t) => leadFor(t)));
+    const entriesBefore = await db.ledgerEntry.count();
+    // The requester's escrow holds less than the two tasks hold together (as no honest ledger would):
+    // inside the transaction, which the refusal rolls back.
+    await expect(
+      db.$transaction(async (tx) => {
+        await tx.$executeRaw`UPDATE "Account" SET escrow = ${ts[0]!.settlement.held} WHERE id = ${net.accountId}`;
+        return settleAloneMany(tx, leads);
+      }),
+    ).rejects.toBeInstanceOf(TransfersRefused);
+    expect(await db.ledgerEntry.count()).toBe(entriesBefore);
+    for (const t of ts) expect((await writtenFor(t)).task.status).toBe("assigned");
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 });
