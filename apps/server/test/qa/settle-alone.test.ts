@@ -237,6 +237,16 @@ describeDb("a result judged alone: one statement", () => {
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 
+  it("settles a result sent twice in one batch once: the second is answered undefined and goes the general way", async () => {
+    const db = net.db.prisma;
+    const t = await dispatchedTask();
+    const settled = await many([t, t]);
+    expect(settled.map((s) => s !== undefined)).toEqual([true, false]);
+    expect((await writtenFor(t)).tasksCompleted).toBe(1);
+    expect(await db.ledgerEntry.count({ where: { taskId: t.taskId, kind: "settle" } })).toBe(5);
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
   it("throws TransfersRefused, having moved no money, when a guard refuses the sum of their moves", async () => {
     const db = net.db.prisma;
     const ts = [await dispatchedTask(), await dispatchedTask()];
