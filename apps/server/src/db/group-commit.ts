@@ -14,7 +14,8 @@
  *
  * - A unit may open with a *lead*: a statement of a kind (`LeadKind`) that many units' leads can share
  *   — a submit's ledger hold and Task row (ledger/transfer.ts `transferLeads`), a result's settlement
- *   judged alone (qa/settle-alone.ts `aloneLeads`). A batch's leads of one kind run first, as one
+ *   judged alone (qa/settle-alone.ts `aloneLeads`), a replica's result its task is short after
+ *   (qa/short-result.ts `shortLeads`). A batch's leads of one kind run first, as one
  *   statement (`LeadKind.many`), and each unit's own work after, given what its lead returned. When
  *   that statement fails (a hold refused), nobody can tell whose it was: the batch runs again with a
  *   savepoint per unit, each lead alone (`LeadKind.one`), so the one refused fails alone, with its
@@ -174,7 +175,12 @@ export class GroupCommit {
     // Leads of units without a savepoint of their own, run as one statement per kind before the
     // units, where the kind has several.
     const byKind = new Map<LeadKind<never, unknown>, Pending[]>();
-    for (const p of batch) if (p.lead && !p.savepoint) byKind.set(p.lead.kind, [...(byKind.get(p.lead.kind) ?? []), p]);
+    for (const p of batch) {
+      if (!p.lead || p.savepoint) continue;
+      const ps = byKind.get(p.lead.kind);
+      if (ps) ps.push(p);
+      else byKind.set(p.lead.kind, [p]);
+    }
     const shared = [...byKind].filter(([, ps]) => ps.length > 1);
     const led = new Map<Pending, unknown>();
     try {
