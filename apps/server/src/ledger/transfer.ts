@@ -8,6 +8,7 @@ import { INT64_MAX, StunError } from "@stun/shared";
 import type { Tx } from "../db/database";
 import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
+import { jsonRows } from "../db/json-rows";
 import { BUCKET_COLUMN, parseLedgerAccount, type BalanceColumn } from "./accounts";
 
 export interface LedgerLeg {
@@ -199,6 +200,27 @@ function rowMoves(ts: PreparedTransfer[]) {
 }
 
 /**
+ * The CTEs `{prefix}locked` and `{prefix}moved` of a transfer statement: the Account rows of its CTE
+ * `{prefix}d` — per row the deltas (db, de, ds), what the worst order needs (nb, ne, ns) and leaves
+ * room for (rb, re, rs), and a storage charge (sb) under its bound (sr) — locked in id order where
+ * `going`, then moved under those guards. `{prefix}moved` returns the rows that passed.
+ */
+const lockedAndMoved = (prefix: string, going: Prisma.Sql): Prisma.Sql => {
+  const [d, locked, moved] = ["d", "locked", "moved"].map((name) => Prisma.raw(`${prefix}${name}`));
+  return Prisma.sql`
+    ${locked} AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM ${d}) AND ${going} ORDER BY a.id FOR NO KEY UPDATE),
+    ${moved} AS (
+      UPDATE "Account" a SET "balance" = a."balance" + d.db, "escrow" = a."escrow" + d.de, "stake" = a."stake" + d.ds,
+                             "storageBytes" = a."storageBytes" + d.sb
+      FROM ${d} d
+      WHERE a.id = d.id AND a.id IN (SELECT id FROM ${locked})
+        AND a."balance" >= d.nb AND a."balance" <= d.rb AND a."escrow" >= d.ne AND a."escrow" <= d.re AND a."stake" >= d.ns AND a."stake" <= d.rs
+        AND a."storageBytes" <= d.sr
+      RETURNING a.id
+    )`;
+};
+
+/**
  * The transfers in one statement (each runs on every submit and settlement, where each statement
  * is a round trip): the Account rows are locked in id order (concurrent transfers never deadlock),
  * each moved by its deltas under guards — `col >= need` for every decreasing column and
@@ -227,16 +249,7 @@ async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: u
                            ${col((m) => m.storage.up)}::bigint[], ${col((m) => m.quota - m.storage.up)}::bigint[])
         AS d(id, db, de, ds, nb, ne, ns, rb, re, rs, sb, sr)
     ),
-    locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM d) AND ${going} ORDER BY a.id FOR NO KEY UPDATE),
-    moved AS (
-      UPDATE "Account" a SET "balance" = a."balance" + d.db, "escrow" = a."escrow" + d.de, "stake" = a."stake" + d.ds,
-                             "storageBytes" = a."storageBytes" + d.sb
-      FROM d
-      WHERE a.id = d.id AND a.id IN (SELECT id FROM locked)
-        AND a."balance" >= d.nb AND a."balance" <= d.rb AND a."escrow" >= d.ne AND a."escrow" <= d.re AND a."stake" >= d.ns AND a."stake" <= d.rs
-        AND a."storageBytes" <= d.sr
-      RETURNING a.id
-    ),
+    ${lockedAndMoved("", going)},
     entries AS (
       INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
       ${entriesSelect(ts)}
@@ -244,7 +257,7 @@ async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: u
       ORDER BY e.n
     )${alongside.length > 0 ? Prisma.join(alongside, "") : Prisma.empty}
     SELECT (SELECT count(*) FROM moved)::int AS updated, ${going} AS went${returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
-  const rows = typeof row?.rows === "string" ? (JSON.parse(row.rows) as unknown[]) : (row?.rows ?? []);
+  const rows = jsonRows(row?.rows);
   if (row?.went === false) return { rows, skipped: true };
   if (Number(row?.updated) !== ids.length) return undefined;
   return { rows };
@@ -271,11 +284,12 @@ export function transfersGoing(inputs: readonly TransferInput[], going: Prisma.S
   const { accounts, amounts, txIds, kinds, taskIds } = entryParams(ts);
   const rowIds = legs.map(({ parsed }) => (parsed.type === "account" ? parsed.accountId : null));
   const cols = legs.map(({ parsed }) => (parsed.type === "account" ? BUCKET_COLUMN[parsed.bucket] : null));
+  // Per row, as applyTransfers' `d` has them: deltas (db, de, ds), worst-order needs (nb…) and rooms (rb…); no storage charge.
   const sums = (["balance", "escrow", "stake"] as const).map(
-    (c, i) => Prisma.sql`
-        coalesce(sum(amount) FILTER (WHERE col = ${c}), 0) AS ${Prisma.raw(`d${i}`)},
-        coalesce(sum(-amount) FILTER (WHERE col = ${c} AND amount < 0), 0) AS ${Prisma.raw(`n${i}`)},
-        ${INT64_MAX}::bigint - coalesce(sum(amount) FILTER (WHERE col = ${c} AND amount > 0), 0) AS ${Prisma.raw(`r${i}`)}`,
+    (c) => Prisma.sql`
+        coalesce(sum(amount) FILTER (WHERE col = ${c}), 0) AS ${Prisma.raw(`d${c[0]}`)},
+        coalesce(sum(-amount) FILTER (WHERE col = ${c} AND amount < 0), 0) AS ${Prisma.raw(`n${c[0]}`)},
+        ${INT64_MAX}::bigint - coalesce(sum(amount) FILTER (WHERE col = ${c} AND amount > 0), 0) AS ${Prisma.raw(`r${c[0]}`)}`,
   );
   const ctes = Prisma.sql`
     transfer_legs AS (
@@ -284,15 +298,11 @@ export function transfersGoing(inputs: readonly TransferInput[], going: Prisma.S
         WITH ORDINALITY AS l(n, account, amount, "txId", kind, "taskId", "rowId", col, ord)
       WHERE l.n IN (SELECT n FROM ${going})
     ),
-    transfer_d AS (SELECT "rowId" AS id, ${Prisma.join(sums, ",")} FROM transfer_legs WHERE "rowId" IS NOT NULL GROUP BY "rowId"),
-    transfer_locked AS (SELECT a.id FROM "Account" a WHERE a.id IN (SELECT id FROM transfer_d) ORDER BY a.id FOR NO KEY UPDATE),
-    transfer_moved AS (
-      UPDATE "Account" a SET "balance" = a."balance" + d.d0, "escrow" = a."escrow" + d.d1, "stake" = a."stake" + d.d2
-      FROM transfer_d d
-      WHERE a.id = d.id AND a.id IN (SELECT id FROM transfer_locked)
-        AND a."balance" >= d.n0 AND a."balance" <= d.r0 AND a."escrow" >= d.n1 AND a."escrow" <= d.r1 AND a."stake" >= d.n2 AND a."stake" <= d.r2
-      RETURNING a.id
+    transfer_d AS (
+      SELECT "rowId" AS id, ${Prisma.join(sums, ",")}, 0::bigint AS sb, ${INT64_MAX}::bigint AS sr
+      FROM transfer_legs WHERE "rowId" IS NOT NULL GROUP BY "rowId"
     ),
+    ${lockedAndMoved("transfer_", Prisma.sql`TRUE`)},
     transfer_entries AS (
       INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
       SELECT "txId", account, amount, kind, "taskId", ${new Date()} FROM transfer_legs

@@ -299,7 +299,7 @@ interface CompletedRow {
 /** A `CompletedRow` as `unjudgedRows` selects it: the price as text (exact), the time as epoch milliseconds (a number through `json_agg`). */
 type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number | bigint };
 
-/** A statement's `json_agg` of rows, as the driver hands it back (parsed, or text on some adapters; null for none). */
+/** A `CompletedJson` row as the judge weighs it. */
 const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(Number(completedAtMs)) });
 
 /**
