@@ -34,8 +34,6 @@ export class EventBus {
 
   constructor() {
     this.emitter.setMaxListeners(0);
-    // First of the listeners: a waiter woken by an update finds it recorded.
-    this.onTask((u) => this.recent.heard(u));
     this.onTask((u) => {
       const waiting = this.watchers.get(u.taskId);
       if (waiting) for (const wake of [...waiting]) wake(u.status);
@@ -69,14 +67,24 @@ export class EventBus {
 
   /** Delivers an event that arrived from another instance. */
   receive(channel: string, payload: string): void {
-    if (channel === "task") this.emitter.emit("task", JSON.parse(payload) as TaskUpdate);
+    if (channel === "task") this.announce(JSON.parse(payload) as TaskUpdate);
     else if (channel === "work") this.workFromElsewhere();
     else if (channel === "keys") this.emitter.emit("keys", JSON.parse(payload) as string[]);
   }
 
   taskUpdated(update: TaskUpdate): void {
+    if (this.announce(update)) this.relay?.("task", JSON.stringify(update));
+  }
+
+  /**
+   * Hands an update to the listeners, recorded first (a waiter it wakes finds it recorded) — unless
+   * it is stale: an open status of a task already heard ended, which committed before the end but
+   * was announced, or relayed, after it (recent-task-statuses.ts). False then.
+   */
+  private announce(update: TaskUpdate): boolean {
+    if (!this.recent.heard(update)) return false;
     this.emitter.emit("task", update);
-    this.relay?.("task", JSON.stringify(update));
+    return true;
   }
 
   /**

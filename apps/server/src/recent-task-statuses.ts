@@ -6,11 +6,8 @@ type Heard = { taskId: string; status: TaskStatus; requesterId?: string };
 /** How long an announced status is trusted to stand for the database's. */
 const FRESH_MS = 5_000;
 
-/** A task last announced open: whose it is, and when. */
-interface Entry {
-  requesterId: string;
-  at: number;
-}
+/** A task last announced open (whose it is), or ended; and when. */
+type Entry = { ended: false; requesterId: string; at: number } | { ended: true; at: number };
 
 /**
  * The status last announced for each task announced with its requester (a submit) in the last
@@ -24,6 +21,13 @@ interface Entry {
  * instance): the waiter then hears it when it lands, as it would have after a first read. An entry
  * is trusted only while fresh, so one whose announcements stopped (a lost relay message) costs at
  * most what a lost announcement costs a waiter that did read first.
+ *
+ * Announcements are not always heard in the order their changes committed: another instance's
+ * `completed` can be heard before this instance's own `queued` of the same task (its submit's
+ * process descheduled between its commit and its announcement, while the task ran elsewhere), or a
+ * `running` committed before a result heard after the result's `completed`. A task heard ended
+ * (terminal: nothing moves it on) is remembered so while fresh, and an open status heard after it
+ * is stale — the bus drops it (EventBus), and it never makes a long-poll wait for what already came.
  */
 export class RecentTaskStatuses {
   private readonly entries = new Map<string, Entry>();
@@ -33,21 +37,31 @@ export class RecentTaskStatuses {
     private readonly freshMs = FRESH_MS,
   ) {}
 
-  /** Records an announcement: a task with its requester starts an entry, a later one updates it. */
-  heard(u: Heard): void {
+  /**
+   * Records an announcement: a task with its requester starts an entry, a later one updates it, a
+   * terminal one ends it. False for a stale one (an open status of a task heard ended), recorded not.
+   */
+  heard(u: Heard): boolean {
     const prior = this.entries.get(u.taskId);
-    const requesterId = u.requesterId ?? prior?.requesterId;
-    if (requesterId === undefined) return;
+    const ended = isTerminalStatus(u.status);
+    if (prior?.ended && !ended && this.fresh(prior)) return false;
+    const requesterId = u.requesterId ?? (prior && !prior.ended ? prior.requesterId : undefined);
     // Re-inserted, so the map stays in order of last announcement and pruning stops at the first fresh one.
     this.entries.delete(u.taskId);
-    if (!isTerminalStatus(u.status)) this.entries.set(u.taskId, { requesterId, at: this.now() });
+    if (ended) this.entries.set(u.taskId, { ended, at: this.now() });
+    else if (requesterId !== undefined) this.entries.set(u.taskId, { ended, requesterId, at: this.now() });
     this.prune();
+    return true;
   }
 
   /** Whether the task is `requesterId`'s and was last announced open, recently enough to trust it. */
   openFor(taskId: string, requesterId: string): boolean {
     const e = this.entries.get(taskId);
-    return e !== undefined && e.requesterId === requesterId && this.now() - e.at < this.freshMs;
+    return e !== undefined && !e.ended && e.requesterId === requesterId && this.fresh(e);
+  }
+
+  private fresh(e: Entry): boolean {
+    return this.now() - e.at < this.freshMs;
   }
 
   get size(): number {
