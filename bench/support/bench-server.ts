@@ -150,6 +150,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       busyMs: c.busyMs - window.commits.busyMs,
       unitMs: c.unitMs - window.commits.unitMs,
       sharedLeads: c.sharedLeads - window.commits.sharedLeads,
+      autocommits: c.autocommits - window.commits.autocommits,
       failed: Object.fromEntries(
         Object.entries(c.failed)
           .map(([k, n]) => [k, n - (window.commits.failed[k] ?? 0)])

@@ -31,6 +31,8 @@ export interface SettleInput {
   /** TransferInput.leading and .when: the settlement goes only if `when` holds (else `skipped`). */
   leading?: TransferInput["leading"];
   when?: TransferInput["when"];
+  /** TransferInput.refusalAborts: a refused settlement aborts its statement (TransfersRefused). */
+  refusalAborts?: TransferInput["refusalAborts"];
 }
 
 export interface SettleResult extends TransferResult {
@@ -70,6 +72,7 @@ export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> 
     ...(input.returning ? { returning: input.returning } : {}),
     ...(input.leading ? { leading: input.leading } : {}),
     ...(input.when ? { when: input.when } : {}),
+    ...(input.refusalAborts ? { refusalAborts: input.refusalAborts } : {}),
   });
   return { ...result, returned };
 }

@@ -42,6 +42,13 @@ export interface TransferInput {
    * `alongside` and `returning` statements must test it themselves.
    */
   when?: Prisma.Sql;
+  /**
+   * A refused guard aborts the statement (an error, so PostgreSQL writes none of it, `leading` and
+   * `alongside` included) instead of answering: all or nothing even outside a transaction, as a
+   * statement committed by itself (db/group-commit.ts LeadKind.autocommit) must be. postTransfer
+   * then throws TransfersRefused, without saying why (the usual run, in a transaction, tells).
+   */
+  refusalAborts?: true;
 }
 
 export interface StorageCharge {
@@ -107,7 +114,9 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
     if (t.legs.length > 0) await insertEntries(tx, t);
     return { txId: t.txId };
   }
-  const moved = await applyTransfers(tx, [t]);
+  const moved = await applyTransfers(tx, [t]).catch((err: unknown) => {
+    throw isAbortedRefusal(err) ? new TransfersRefused(1) : err;
+  });
   if (!moved) return await explainRefusal(tx, [...t.deltas.keys()].sort(), t.deltas, input.storage);
   if (moved.skipped) return { txId: t.txId, skipped: true, rows: moved.rows };
   return input.returning ? { txId: t.txId, rows: moved.rows } : { txId: t.txId };
@@ -237,7 +246,7 @@ async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: u
   const delta = (c: BalanceColumn) => col((m) => m[c].delta);
   const need = (c: BalanceColumn) => col((m) => m[c].down);
   const room = (c: BalanceColumn) => col((m) => INT64_MAX - m[c].up);
-  const { returning, leading, when } = ts.length === 1 ? ts[0]!.input : {};
+  const { returning, leading, when, refusalAborts } = ts.length === 1 ? ts[0]!.input : {};
   const going = when ?? Prisma.sql`TRUE`;
   const alongside = ts.flatMap((t) => t.input.alongside ?? []).map((statement, i) => Prisma.sql`, ${Prisma.raw(`alongside_${i}`)} AS (${statement})`);
   if (returning) alongside.push(Prisma.sql`, alongside_rows AS (${returning})`);
@@ -256,7 +265,8 @@ async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: u
       WHERE (SELECT count(*) FROM moved) = ${ids.length}
       ORDER BY e.n
     )${alongside.length > 0 ? Prisma.join(alongside, "") : Prisma.empty}
-    SELECT (SELECT count(*) FROM moved)::int AS updated, ${going} AS went${returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}`;
+    SELECT (SELECT count(*) FROM moved)::int AS updated, ${going} AS went${returning ? Prisma.sql`, (SELECT json_agg(r) FROM alongside_rows r) AS rows` : Prisma.empty}
+           ${refusalAborts ? Prisma.sql`, ${abortUnless(Prisma.sql`NOT ${going} OR (SELECT count(*) FROM moved) = ${ids.length}`)} AS passed` : Prisma.empty}`;
   const rows = jsonRows(row?.rows);
   if (row?.went === false) return { rows, skipped: true };
   if (Number(row?.updated) !== ids.length) return undefined;
@@ -310,6 +320,23 @@ export function transfersGoing(inputs: readonly TransferInput[], going: Prisma.S
       ORDER BY ord
     )`;
   return { ctes, moved: Prisma.sql`(SELECT count(*) FROM transfer_moved) = (SELECT count(*) FROM transfer_d)` };
+}
+
+/** What a refused transfer's aborted statement says (refusalAborts): the text a cast to boolean fails on. */
+const REFUSAL_MARK = "stun: transfer refused";
+
+/**
+ * True where `condition` holds; else the statement fails (22P02, "invalid input syntax for type
+ * boolean") on a cast PostgreSQL cannot fold ahead of time (it reads a CTE), so nothing the
+ * statement wrote stays. SQL has no RAISE; this is the plain-SQL way to abort a statement.
+ */
+const abortUnless = (condition: Prisma.Sql): Prisma.Sql =>
+  Prisma.sql`CASE WHEN ${condition} THEN true ELSE (${Prisma.raw(`'${REFUSAL_MARK}'`)} || ' (' || (SELECT count(*) FROM moved) || ' rows passed)')::boolean END`;
+
+/** Whether `err` is a statement aborted by abortUnless. */
+function isAbortedRefusal(err: unknown): boolean {
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; originalMessage?: string } } } } | null)?.meta?.driverAdapterError?.cause;
+  return cause?.originalCode === "22P02" && (cause.originalMessage ?? "").includes(REFUSAL_MARK);
 }
 
 /** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */

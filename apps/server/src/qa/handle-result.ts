@@ -224,11 +224,15 @@ async function completeAssignment(app: AppContext, providerId: string, a: Result
   const written = { assignmentId: a.id, taskId: a.taskId, outputSha256, outputDigest, outputMeta, timings: r.timings, ...(inlineOutput ? { inlineOutput: stored } : {}) };
   const lead: Lead<AloneSettled | ShortWritten | undefined> | undefined =
     a.alone && !zkReceipt ? leadOf(aloneLeads, { settlement: a.alone, model, result: { ...written, providerId } }) : a.short && !zkReceipt ? leadOf(shortLeads, written) : undefined;
+  // What the unit answers where its lead wrote the result (settled, or its task marked verifying).
+  const ledOutcome = (led: AloneSettled | ShortWritten): Outcome =>
+    "createdAtMs" in led
+      ? { cancellations: [], statsChanged: led.stats, announce: "completed", latencyMs: Date.now() - led.createdAtMs }
+      : { cancellations: [], statsChanged: [], ...(led.wasVerifying ? {} : { announce: "verifying" as const }) };
   const outcome = await app.commits.run<Outcome | undefined, AloneSettled | ShortWritten | undefined>(
     async (tx, led) => {
       if (led && !inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
-      if (led && "createdAtMs" in led) return { cancellations: [], statsChanged: led.stats, announce: "completed", latencyMs: Date.now() - led.createdAtMs };
-      if (led) return { cancellations: [], statsChanged: [], ...(led.wasVerifying ? {} : { announce: "verifying" as const }) };
+      if (led) return ledOutcome(led);
       // One statement: lock the task row, complete the assignment if it is still live, take the
       // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
       // (`completedOf`) with their providers locked. Short of the executions the task wants, and
@@ -261,7 +265,12 @@ async function completeAssignment(app: AppContext, providerId: string, a: Result
       return judgeTask(app, tx, { ...task, escrowHeld: BigInt(task.escrowHeld) }, model, { assignmentId: a.id, outputs }, known, completed, zkReceipt, facts);
       // Once the reference run is known the judge will not ask for it again: no savepoint needed.
     },
-    { savepoint: a.savepoint && known.reference === undefined, ...(lead ? { lead } : {}) },
+    {
+      savepoint: a.savepoint && known.reference === undefined,
+      ...(lead ? { lead } : {}),
+      // An inline output is the lead's to write: nothing of the unit's own is left, so a lone result's lead may commit by itself.
+      ...(lead && inlineOutput ? { settledBy: ledOutcome } : {}),
+    },
   );
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);

@@ -54,7 +54,7 @@ export interface AloneSettled {
 }
 
 /** The result completed, accepted and settled in one statement; undefined, with nothing written but the blob, when its task is not as its dispatch left it. */
-export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r: AloneResult): Promise<AloneSettled | undefined> {
+export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r: AloneResult, opts: { refusalAborts?: true } = {}): Promise<AloneSettled | undefined> {
   const v = s.verification;
   const solo = joinsSoloWindow(v);
   const leading = Prisma.sql`
@@ -92,6 +92,7 @@ export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r
     when,
     returning,
     alongside: (cost) => [trust, completedTaskRow(r.taskId, cost, r, when)],
+    ...opts,
   });
   if (settled.skipped) return undefined;
   const rows = (settled.rows ?? []) as Array<ProviderStats & { createdAtMs: number | string }>;
@@ -124,6 +125,8 @@ export interface AloneLead {
 export const aloneLeads: LeadKind<AloneLead, AloneSettled | undefined> = {
   one: (tx, l) => settleAlone(tx, l.settlement, l.model, l.result),
   many: settleAloneMany,
+  // Committed by itself (a lone result): a refused settlement must then write nothing at all.
+  autocommit: (db, l) => settleAlone(db, l.settlement, l.model, l.result, { refusalAborts: true }),
 };
 
 /**

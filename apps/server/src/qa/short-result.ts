@@ -37,9 +37,12 @@ export interface ShortWritten {
 }
 
 /** Results their tasks are short after, as group-commit leads: one statement for a batch's. */
+const writeShortResult = async (tx: Tx, r: ShortResult) => (await writeShortResults(tx, [r]))[0];
 export const shortLeads: LeadKind<ShortResult, ShortWritten | undefined> = {
-  one: async (tx, r) => (await writeShortResults(tx, [r]))[0],
+  one: writeShortResult,
   many: writeShortResults,
+  // One statement, no money, and where a check fails it writes nothing but the blob: all or nothing by itself.
+  autocommit: writeShortResult,
 };
 
 /** Writes each result whose task is short after it (see above); undefined for one it did not write. */

@@ -30,6 +30,8 @@ export interface SettleInput {
   /** CTEs the statement opens with, and the condition it settles under (ledger/transfer.ts `leading`, `when`). */
   leading?: Prisma.Sql;
   when?: Prisma.Sql;
+  /** A refusal aborts the statement (ledger/transfer.ts `refusalAborts`). */
+  refusalAborts?: true;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface SettleInput {
  * remainder rule), and unspent escrow returns to the requester (`payment`, ledger/settle.ts); the
  * receipt says so.
  */
-export function settlementOf(input: Omit<SettleInput, "alongside" | "returning" | "leading" | "when">): { cost: bigint; receipt: Receipt; payment: Payment } {
+export function settlementOf(input: Omit<SettleInput, "alongside" | "returning" | "leading" | "when" | "refusalAborts">): { cost: bigint; receipt: Receipt; payment: Payment } {
   const { task, model, winners } = input;
   const split = splitFee(winners.map((w) => ({ id: w.assignmentId, amount: w.price })));
   const paid = new Map(split.providers.map((p) => [p.id, p.amount]));
@@ -85,6 +87,7 @@ export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ 
     ...(input.returning ? { returning: input.returning } : {}),
     ...(input.leading ? { leading: input.leading } : {}),
     ...(input.when ? { when: input.when } : {}),
+    ...(input.refusalAborts ? { refusalAborts: input.refusalAborts } : {}),
   });
   return { cost, receipt, ...(rows ? { rows } : {}), ...(skipped ? { skipped } : {}) };
 }

@@ -216,6 +216,71 @@ describeDb("group commit: many units, one transaction", () => {
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5, 7]);
   });
 
+  /**
+   * probeLeads that can commit by themselves: an id above 100 answers undefined having written
+   * nothing (a lead whose task changed; typed `string` as the units read it); a taken id throws (a
+   * unique violation, nothing written).
+   */
+  const autocommitLeads = () => {
+    const leads = probeLeads();
+    const autocommitted: number[] = [];
+    return Object.assign(leads, {
+      autocommitted,
+      autocommit: async (db: Parameters<typeof leads.one>[0], id: number) => {
+        autocommitted.push(id);
+        if (id > 100) return undefined;
+        await db.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id})`;
+        return `${id} by itself`;
+      },
+    }) as unknown as LeadKind<number, string> & { statements: number[]; autocommitted: number[] };
+  };
+
+  it("a lone unit settled by its lead commits the lead by itself: no transaction, the unit's body not run", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const leads = autocommitLeads();
+    const commits = new GroupCommit(db, 64);
+    let bodies = 0;
+    const unit = async (_: unknown, led: string | undefined) => {
+      bodies++;
+      return `body after ${led}`;
+    };
+    expect(await commits.run(unit, { lead: leadOf(leads, 1), settledBy: (led) => `settled by ${led}` })).toBe("settled by 1 by itself");
+    expect([bodies, leads.autocommitted, leads.statements, commits.stats.autocommits]).toEqual([0, [1], [], 1]);
+    expect(await rowsOf(db)).toEqual([[1, 0]]);
+    // Without settledBy, or in a batch of several, the lead runs in the transaction as before.
+    expect(await commits.run(unit, { lead: leadOf(leads, 2) })).toBe("body after 2 alone");
+    const again = new GroupCommit(db, 64); // idle: its first unit is a batch of its own
+    const first = again.run(unit, { lead: leadOf(leads, 3), settledBy: (led) => `settled by ${led}` });
+    const batch = [4, 5].map((id) => again.run(unit, { lead: leadOf(leads, id), settledBy: (led) => `settled by ${led}` }));
+    expect(await first).toBe("settled by 3 by itself");
+    expect(await Promise.all(batch)).toEqual(["body after 4 of 2", "body after 5 of 2"]);
+    expect([leads.autocommitted, leads.statements, again.stats.autocommits]).toEqual([[1, 3], [1, 2], 1]);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("a lead that answers nothing by itself sends its unit the usual way without it; one that throws, with it, in a transaction", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const leads = autocommitLeads();
+    const commits = new GroupCommit(db, 64);
+    const ran: Array<string | undefined> = [];
+    const unit = async (tx: Parameters<typeof leads.one>[0], led: string | undefined) => {
+      ran.push(led);
+      await tx.$executeRaw`INSERT INTO group_commit_probe (id, n) VALUES (1000 + ${ran.length}, 1)`;
+      return "body";
+    };
+    // 101 answers undefined: the body runs, with no lead (its in-transaction run would answer the same).
+    expect(await commits.run(unit, { lead: leadOf(leads, 101), settledBy: () => "settled" })).toBe("body");
+    expect([ran, leads.statements]).toEqual([[undefined], []]);
+    // 7 is taken: the lead throws by itself, having written nothing; the usual run gets the same error, and writes nothing either.
+    await db.prisma.$executeRawUnsafe(`INSERT INTO group_commit_probe (id) VALUES (7)`);
+    await expect(commits.run(unit, { lead: leadOf(leads, 7), settledBy: () => "settled" })).rejects.toThrow(/unique|P2010|23505|duplicate/i);
+    expect([ran, leads.autocommitted, leads.statements, commits.stats.autocommits]).toEqual([[undefined], [101, 7], [1], 0]);
+    expect(await rowsOf(db)).toEqual([
+      [7, 0],
+      [1001, 1],
+    ]);
+  });
+
   it("fails a lone unit's transaction as a whole: nothing it wrote stays", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const commits = new GroupCommit(db);

@@ -5,7 +5,7 @@ import { sha256Hex } from "../../src/blobs/blob-store";
 import { checkLedgerInvariants } from "../../src/ledger";
 import { getModelRow } from "../../src/models/cache";
 import { handleResult } from "../../src/qa/handle-result";
-import { settleAlone, settleAloneMany, type AloneLead } from "../../src/qa/settle-alone";
+import { aloneLeads, settleAlone, settleAloneMany, type AloneLead } from "../../src/qa/settle-alone";
 import { TransfersRefused } from "../../src/ledger";
 import type { AloneSettlement } from "../../src/tasks/alone-settlement";
 import { ensurePinnedBlob } from "../../src/storage/blob-pins";
@@ -262,6 +262,42 @@ describeDb("a result judged alone: one statement", () => {
     ).rejects.toBeInstanceOf(TransfersRefused);
     expect(await db.ledgerEntry.count()).toBe(entriesBefore);
     for (const t of ts) expect((await writtenFor(t)).task.status).toBe("assigned");
+    expect(await checkLedgerInvariants(net.db)).toEqual([]);
+  });
+
+  it("committed by itself (a lone result's lead, no transaction): writes what it writes in one, and a refused settlement aborts its statement — nothing of it stays", async () => {
+    const db = net.db.prisma;
+    const [t, twin] = [await dispatchedTask(), await dispatchedTask()];
+    expect(await alone(twin)).toBeDefined();
+    const l = await leadFor(t);
+    const settled = await aloneLeads.autocommit!(db, l);
+    if (!l.inline) await ensurePinnedBlob(db, net.server.app.blobs, l.result.outputSha256, l.stored);
+    expect(settled?.stats).toEqual([expect.objectContaining({ id: t.providerId, tasksCompleted: 1 })]);
+    expect(await writtenFor(t)).toEqual(await writtenFor(twin));
+
+    // The requester's escrow short of the hold (as no honest ledger would be), outside any transaction:
+    // the statement's own writes — the execution completed, the task's row — must go with the refusal.
+    const refused = await dispatchedTask();
+    const before = await writtenFor(refused);
+    const { escrow } = await db.account.findUniqueOrThrow({ where: { id: net.accountId } });
+    const entries = await db.ledgerEntry.count();
+    await db.account.update({ where: { id: net.accountId }, data: { escrow: refused.settlement.held - 1n } });
+    try {
+      await expect(aloneLeads.autocommit!(db, await leadFor(refused))).rejects.toBeInstanceOf(TransfersRefused);
+    } finally {
+      await db.account.update({ where: { id: net.accountId }, data: { escrow } });
+    }
+    expect(await writtenFor(refused)).toEqual(before);
+    expect(before.assignment.status).toBe("assigned");
+    expect(await db.ledgerEntry.count()).toBe(entries);
+    // In a transaction the same refusal says why, as it always did.
+    await db.account.update({ where: { id: net.accountId }, data: { escrow: refused.settlement.held - 1n } });
+    try {
+      await expect(alone(refused)).rejects.toMatchObject({ code: "INSUFFICIENT_FUNDS" });
+    } finally {
+      await db.account.update({ where: { id: net.accountId }, data: { escrow } });
+    }
+    expect(await alone(refused)).toBeDefined();
     expect(await checkLedgerInvariants(net.db)).toEqual([]);
   });
 });
