@@ -256,15 +256,14 @@ export class GroupCommit {
     const autocommit = p.lead?.kind.autocommit;
     if (autocommit && p.settledBy) {
       const started = performance.now();
-      let led: unknown;
-      try {
-        led = await autocommit(this.db.prisma, p.lead!.value as never);
-      } catch {
-        // It wrote nothing: the usual run, lead and all, decides, and tells why where it fails too.
-        this.stats.unitMs += performance.now() - started;
-        return this.inSavepoints([p]);
-      }
+      const answer = await autocommit(this.db.prisma, p.lead!.value as never).then(
+        (led) => ({ led }),
+        () => undefined,
+      );
       this.stats.unitMs += performance.now() - started;
+      // It threw, having written nothing: the usual run, lead and all, decides, and tells why where it fails too.
+      if (!answer) return this.inSavepoints([p]);
+      const { led } = answer;
       if (led === undefined) {
         // Nothing written: the unit runs as it does when its lead in a transaction answers undefined.
         const { lead: _answered, ...unit } = p;

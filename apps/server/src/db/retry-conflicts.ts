@@ -8,10 +8,14 @@
 const RETRYABLE = new Set(["40P01", "40001"]);
 const ATTEMPTS = 5;
 
+/** What the database said behind a Prisma driver-adapter error (PostgreSQL's code and message, the adapter's kind), if anything. */
+export function driverErrorCause(e: unknown): { originalCode?: string; originalMessage?: string; kind?: string } | undefined {
+  return (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; originalMessage?: string; kind?: string } } } } | null)?.meta?.driverAdapterError?.cause;
+}
+
 /** The PostgreSQL error code behind a Prisma driver-adapter error, if any. */
 function sqlState(e: unknown): string | undefined {
-  const meta = (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } } })?.meta;
-  const cause = meta?.driverAdapterError?.cause;
+  const cause = driverErrorCause(e);
   if (cause?.originalCode) return cause.originalCode;
   return cause?.kind === "TransactionWriteConflict" ? "40001" : undefined;
 }

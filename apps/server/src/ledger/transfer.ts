@@ -9,6 +9,7 @@ import type { Tx } from "../db/database";
 import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
 import { jsonRows } from "../db/json-rows";
+import { driverErrorCause } from "../db/retry-conflicts";
 import { BUCKET_COLUMN, parseLedgerAccount, type BalanceColumn } from "./accounts";
 
 export interface LedgerLeg {
@@ -327,15 +328,16 @@ const REFUSAL_MARK = "stun: transfer refused";
 
 /**
  * True where `condition` holds; else the statement fails (22P02, "invalid input syntax for type
- * boolean") on a cast PostgreSQL cannot fold ahead of time (it reads a CTE), so nothing the
- * statement wrote stays. SQL has no RAISE; this is the plain-SQL way to abort a statement.
+ * boolean") on a cast PostgreSQL cannot fold ahead of time (it reads applyTransfers' CTE `moved`,
+ * whose count the message gives), so nothing the statement wrote stays. SQL has no RAISE; this is
+ * the plain-SQL way to abort a statement.
  */
 const abortUnless = (condition: Prisma.Sql): Prisma.Sql =>
   Prisma.sql`CASE WHEN ${condition} THEN true ELSE (${Prisma.raw(`'${REFUSAL_MARK}'`)} || ' (' || (SELECT count(*) FROM moved) || ' rows passed)')::boolean END`;
 
 /** Whether `err` is a statement aborted by abortUnless. */
 function isAbortedRefusal(err: unknown): boolean {
-  const cause = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; originalMessage?: string } } } } | null)?.meta?.driverAdapterError?.cause;
+  const cause = driverErrorCause(err);
   return cause?.originalCode === "22P02" && (cause.originalMessage ?? "").includes(REFUSAL_MARK);
 }
 
