@@ -15,7 +15,7 @@ import type { RateLimits } from "./limits/rate-limits";
 import type { SiweNonceStore } from "./auth/siwe-nonces";
 import type { PayoutRails } from "./payout-rails";
 import type { OnnxWorkerPool } from "./onnx/worker-pool";
-import type { Tx } from "./db/database";
+import type { SqlClient } from "./db/database";
 
 /**
  * Models' zkML circuits (zk/zk-models.ts ZkModels, one per instance). An interface here, so that
@@ -62,7 +62,7 @@ export interface PlacedAtSubmit {
 
 /** The dispatcher as a submit sees it: a task placed inside the submit's transaction when nothing else waits (scheduler/dispatcher.ts). */
 export interface SubmitPlacer {
-  placeAtSubmit(tx: Tx, task: SubmittedTask): Promise<PlacedAtSubmit | undefined>;
+  placeAtSubmit(tx: SqlClient, task: SubmittedTask): Promise<PlacedAtSubmit | undefined>;
   undo(placed: PlacedAtSubmit): void;
   sendPlaced(placed: PlacedAtSubmit): void;
 }

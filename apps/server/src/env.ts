@@ -37,6 +37,7 @@ export const EnvSchema = z.object({
    * without max_prepared_statements).
    */
   PG_PREPARED_STATEMENTS: bool.default(true),
+  PG_DIRECT_SQL: bool.default(true),
   /** redis://… enables the socket.io Redis adapter and cross-instance events. */
   REDIS_URL: z.string().url().optional(),
   /**

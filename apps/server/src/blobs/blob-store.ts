@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { Prisma } from "../db/generated/client";
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
@@ -29,22 +29,22 @@ export function blobNotFound(sha256: string): Error {
 export interface BlobStore {
   readonly kind: "fs" | "postgres";
   init(): Promise<void>;
-  has(sha256: string, tx?: Tx): Promise<boolean>;
+  has(sha256: string, tx?: SqlClient): Promise<boolean>;
   /**
    * Stores the bytes (if new) and returns their sha256. A blob already there is touched (its time =
    * now): the garbage collector keeps blobs younger than its grace period, so a new reference to an
    * old unreferenced blob is not collected before its row is written (storage/blob-gc.ts).
    */
-  put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string>;
+  put(bytes: Uint8Array, knownSha256?: string, tx?: SqlClient): Promise<string>;
   /**
    * The bytes; rejects with code ENOENT when the blob is not there. Inside a transaction pass its
    * `tx`: a blob kept in the database may have been written by that transaction (not yet visible
    * elsewhere), and on PGlite a read outside the open transaction would wait for it to end.
    */
-  get(sha256: string, tx?: Tx): Promise<Buffer>;
+  get(sha256: string, tx?: SqlClient): Promise<Buffer>;
   stream(sha256: string): Readable;
   /** Deletes a blob; false when it was not there. */
-  remove(sha256: string, tx?: Tx): Promise<boolean>;
+  remove(sha256: string, tx?: SqlClient): Promise<boolean>;
   /**
    * Every stored blob last written (or touched) before `before`, in pages of `pageSize` (the
    * collector checks references a page at a time).

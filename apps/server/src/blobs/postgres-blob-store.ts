@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { Database, Tx } from "../db/database";
+import type { Database, SqlClient } from "../db/database";
 import type { Prisma } from "../db/generated/client";
 import { blobNotFound, checkSha256, sha256Hex, type BlobStore } from "./blob-store";
 import { insertBlobRow } from "./pin-lock";
@@ -20,15 +20,16 @@ export class PostgresBlobStore implements BlobStore {
 
   async init(): Promise<void> {}
 
-  private q(tx?: Tx): Tx {
+  private q(tx?: SqlClient): SqlClient {
     return tx ?? this.db.prisma;
   }
 
-  async has(sha256: string, tx?: Tx): Promise<boolean> {
-    return (await this.q(tx).blob.count({ where: { sha256: checkSha256(sha256) } })) > 0;
+  async has(sha256: string, tx?: SqlClient): Promise<boolean> {
+    const [row] = await this.q(tx).$queryRaw<Array<{ found: boolean }>>`SELECT EXISTS (SELECT 1 FROM "Blob" WHERE sha256 = ${checkSha256(sha256)}) AS found`;
+    return row?.found === true;
   }
 
-  async put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string> {
+  async put(bytes: Uint8Array, knownSha256?: string, tx?: SqlClient): Promise<string> {
     const sha = checkSha256(knownSha256 ?? sha256Hex(bytes));
     const q = this.q(tx);
     // Touch first: the common case (a repeated input, a known model) sends no bytes.
@@ -42,7 +43,7 @@ export class PostgresBlobStore implements BlobStore {
     return sha;
   }
 
-  async get(sha256: string, tx?: Tx): Promise<Buffer> {
+  async get(sha256: string, tx?: SqlClient): Promise<Buffer> {
     const known = this.recent.get(checkSha256(sha256));
     if (known) return known;
     // Raw: this read serves every dispatch of a task whose input is kept here.
@@ -62,9 +63,9 @@ export class PostgresBlobStore implements BlobStore {
     );
   }
 
-  async remove(sha256: string, tx?: Tx): Promise<boolean> {
+  async remove(sha256: string, tx?: SqlClient): Promise<boolean> {
     this.recent.forget(sha256);
-    return (await this.q(tx).blob.deleteMany({ where: { sha256: checkSha256(sha256) } })).count > 0;
+    return (await this.q(tx).$executeRaw`DELETE FROM "Blob" WHERE sha256 = ${checkSha256(sha256)}`) > 0;
   }
 
   async *listOlderThan(before: Date, pageSize: number): AsyncGenerator<string[]> {

@@ -8,7 +8,7 @@
  * Reads look in the table first, then on disk; removal and listing cover both.
  */
 import { Readable } from "node:stream";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { Prisma } from "../db/generated/client";
 import type { BlobStore } from "./blob-store";
 import type { FsBlobStore } from "./fs-blob-store";
@@ -34,15 +34,15 @@ export class SplitBlobStore implements BlobStore {
     return bytes.byteLength <= this.inlineMaxBytes;
   }
 
-  async has(sha256: string, tx?: Tx): Promise<boolean> {
+  async has(sha256: string, tx?: SqlClient): Promise<boolean> {
     return (await this.table.has(sha256, tx)) || (await this.disk.has(sha256));
   }
 
-  put(bytes: Uint8Array, knownSha256?: string, tx?: Tx): Promise<string> {
+  put(bytes: Uint8Array, knownSha256?: string, tx?: SqlClient): Promise<string> {
     return this.small(bytes) ? this.table.put(bytes, knownSha256, tx) : this.disk.put(bytes, knownSha256);
   }
 
-  async get(sha256: string, tx?: Tx): Promise<Buffer> {
+  async get(sha256: string, tx?: SqlClient): Promise<Buffer> {
     try {
       return await this.table.get(sha256, tx);
     } catch (e) {
@@ -65,7 +65,7 @@ export class SplitBlobStore implements BlobStore {
     );
   }
 
-  async remove(sha256: string, tx?: Tx): Promise<boolean> {
+  async remove(sha256: string, tx?: SqlClient): Promise<boolean> {
     const inTable = await this.table.remove(sha256, tx);
     const onDisk = await this.disk.remove(sha256);
     return inTable || onDisk;

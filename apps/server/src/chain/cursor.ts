@@ -3,7 +3,7 @@
  * fully processed, with that block's hash (a deeper reorg is detected by it). The stake watcher
  * keeps its position here; its write goes into the same database transaction as the range's rows.
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { PrismaClient } from "../db/generated/client";
 
 export interface BlockCursor {
@@ -18,7 +18,7 @@ export async function readBlockCursor(db: PrismaClient, id: string, startBlock: 
 }
 
 /** Moves the cursor to `blockNumber` (hash `blockHash`; null: unknown, as after a rewind). */
-export async function writeBlockCursor(db: Tx | PrismaClient, id: string, chainId: number, blockNumber: bigint, blockHash: string | null): Promise<void> {
+export async function writeBlockCursor(db: SqlClient | PrismaClient, id: string, chainId: number, blockNumber: bigint, blockHash: string | null): Promise<void> {
   await db.$executeRaw`
     INSERT INTO "ChainCursor" (id, "chainId", "blockNumber", "blockHash", "updatedAt")
     VALUES (${id}, ${chainId}, ${blockNumber}, ${blockHash}, ${new Date()})

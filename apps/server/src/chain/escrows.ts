@@ -29,7 +29,7 @@ import type { Receipt } from "@stun/shared";
 import { TaskStatus, computeMarketplaceAbi, idToBytes32, signDispute, signSettlement, signSettlementBatch, stakingAbi, zkProofArgs, zkResultDigest } from "@stun/contracts";
 import type { EscrowOnChain } from "../chain-port";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
 import type { ChainClients } from "./clients";
 import type { ChainConfig } from "./config";
@@ -189,7 +189,7 @@ export class EscrowSubmitter {
     }
   }
 
-  private async decideOne(tx: Tx, row: Row, modelCreator: Address, registered: Set<string>): Promise<void> {
+  private async decideOne(tx: SqlClient, row: Row, modelCreator: Address, registered: Set<string>): Promise<void> {
     const [locked] = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "ChainEscrow" WHERE "taskId" = ${row.taskId} AND status = 'settling' FOR UPDATE`;
     if (!locked) return;
     const [t] = await tx.$queryRaw<Array<{ cost: bigint; outputDigest: string | null; receipt: Receipt | null; ownerId: string }>>`
@@ -252,7 +252,7 @@ export class EscrowSubmitter {
    * task's cost — paid in the ledger, given back on chain — is taken from the requester's balance
    * (from the treasury when the balance no longer holds it). Guarded by the row's status.
    */
-  private async toRefund(tx: Tx, row: Row, cost: bigint, reason: string, from: string | null): Promise<void> {
+  private async toRefund(tx: SqlClient, row: Row, cost: bigint, reason: string, from: string | null): Promise<void> {
     const n = await tx.$executeRaw`
       UPDATE "ChainEscrow" SET status = 'refund_due', "lastError" = ${reason.slice(0, 1000)},
              entry = COALESCE(entry, '{}'::jsonb) || ${JSON.stringify({ reason })}::jsonb, "updatedAt" = ${new Date()}
@@ -264,7 +264,7 @@ export class EscrowSubmitter {
   }
 
   /** `amount` the chain credits to the requester's wallet that the ledger paid out: from its balance, else the treasury. */
-  private async chargeRequester(tx: Tx, row: Row, amount: bigint, kind: string): Promise<void> {
+  private async chargeRequester(tx: SqlClient, row: Row, amount: bigint, kind: string): Promise<void> {
     const [a] = await tx.$queryRaw<Array<{ balance: bigint }>>`SELECT balance FROM "Account" WHERE id = ${row.requesterId} FOR UPDATE`;
     const fromRequester = a && BigInt(a.balance) >= amount;
     if (!fromRequester) this.app.log.error({ taskId: row.taskId, amount: amount.toString() }, "chain: the requester's balance does not hold what the chain gave back; the treasury bears it");

@@ -7,11 +7,11 @@
  * ledger accounts paying it back to `system:chain`. So −balance(system:chain) = Σ of what the server
  * counts as still deposited on chain (in-flight settlements and withdrawals counted as gone).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { PrismaClient } from "../db/generated/client";
 import { postTransfer } from "../ledger";
 
-type Db = Tx | PrismaClient;
+type Db = SqlClient | PrismaClient;
 
 export interface ChainBalance {
   /** Σ credited deposits (ExternalDeposit, family evm; a deposit a reorg took away no longer counts). */
@@ -41,7 +41,7 @@ export async function chainBalance(db: Db, chainId: number, accountId: string): 
 }
 
 /** Posts the exact opposite of ledger transaction `txId` (kind `kind`): undoes a mirror that did not happen on chain. */
-export async function reverseTransfer(tx: Tx, txId: string, kind: string, taskId?: string): Promise<string> {
+export async function reverseTransfer(tx: SqlClient, txId: string, kind: string, taskId?: string): Promise<string> {
   const legs = await tx.$queryRaw<Array<{ account: string; amount: bigint }>>`
     SELECT account, amount FROM "LedgerEntry" WHERE "txId" = ${txId} ORDER BY id`;
   if (legs.length === 0) throw new Error(`no ledger transaction ${txId} to reverse`);

@@ -4,7 +4,7 @@
  * the per-task escrows.
  */
 import { splitFee, type Receipt } from "@stun/shared";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 
 export interface PaidExecution {
   providerId: string;
@@ -20,7 +20,7 @@ export interface PaidExecution {
  * or a split of their prices that differs from what the ledger paid.
  */
 export async function paidExecutions(
-  tx: Tx,
+  tx: SqlClient,
   taskId: string,
   receipt: Receipt | null,
   cost: bigint,

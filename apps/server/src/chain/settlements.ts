@@ -31,7 +31,7 @@ import { type Address, type Hex, BaseError, ContractFunctionRevertedError, getAd
 import type { Receipt } from "@stun/shared";
 import { type DepositSettlement, TaskStatus, accountToBytes32, computeMarketplaceAbi, idToBytes32, signDepositSettlements } from "@stun/contracts";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { newId } from "../ids";
 import { retryOnConflict } from "../db/retry-conflicts";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, postTransfer, type LedgerLeg } from "../ledger";
@@ -150,7 +150,7 @@ export class SettlementSubmitter {
   }
 
   /** Decides the task's on-chain entry and payees, posts the mirror and writes the pending row. */
-  private async prepare(tx: Tx, c: Candidate): Promise<void> {
+  private async prepare(tx: SqlClient, c: Candidate): Promise<void> {
     // The accepted executions, in the receipt's (the ledger split's) order (read only).
     const paid = await paidExecutions(tx, c.id, c.receipt, c.cost);
     // Every account this moves, locked in one statement in id order — the order the ledger's own
@@ -216,7 +216,7 @@ export class SettlementSubmitter {
     );
   }
 
-  private async insert(tx: Tx, c: Candidate, entry: SettlementEntry, status: string, mirrorTxId: string | null): Promise<void> {
+  private async insert(tx: SqlClient, c: Candidate, entry: SettlementEntry, status: string, mirrorTxId: string | null): Promise<void> {
     const now = new Date();
     await tx.$executeRaw`
       INSERT INTO "ChainSettlement" ("taskId", "chainId", "requesterId", entry, amount, status, "mirrorTxId", "createdAt", "updatedAt")

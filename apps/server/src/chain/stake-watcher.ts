@@ -28,7 +28,7 @@
 import { type Address, type Hex, type Log, getAddress, parseEventLogs } from "viem";
 import { computeMarketplaceAbi, stakingAbi } from "@stun/contracts";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN_STAKE, postTransfer, staked } from "../ledger";
 import { cursorBlockChanged, finalBlock, nextRange, rewindBlock } from "../chains/evm/deposit-source";
@@ -167,7 +167,7 @@ export class StakeWatcher {
   }
 
   /** Applies one log (once: the event's unique key). */
-  private async apply(tx: Tx, log: StakeLog): Promise<"counted" | "unlinked" | "recorded" | "duplicate"> {
+  private async apply(tx: SqlClient, log: StakeLog): Promise<"counted" | "unlinked" | "recorded" | "duplicate"> {
     const id = newId("cse");
     const wallet = log.wallet.toLowerCase();
     const inserted = await tx.$queryRaw<Array<{ id: string }>>`
@@ -255,7 +255,7 @@ export class StakeWatcher {
    * sight). The account row is locked first, the order QA's slash takes them in (qa/verdicts.ts: the
    * provider's account, then its ChainStaker rows), so the two never wait on each other in a cycle.
    */
-  private async lockStaker(tx: Tx, wallet: string): Promise<{ accountId: string | null; active: bigint; unbonding: bigint; overdrawn: bigint; slashed: bigint }> {
+  private async lockStaker(tx: SqlClient, wallet: string): Promise<{ accountId: string | null; active: bigint; unbonding: bigint; overdrawn: bigint; slashed: bigint }> {
     const [known] = await tx.$queryRaw<Array<{ accountId: string | null }>>`
       SELECT "accountId" FROM "ChainStaker" WHERE "chainId" = ${this.cfg.chainId} AND wallet = ${wallet}`;
     const [account] = known?.accountId
@@ -272,7 +272,7 @@ export class StakeWatcher {
   }
 
   /** `amount` > 0: system:chain_stake → acct:<id>:stake; < 0: back. */
-  private async post(tx: Tx, accountId: string, amount: bigint, kind: string): Promise<string> {
+  private async post(tx: SqlClient, accountId: string, amount: bigint, kind: string): Promise<string> {
     const { txId } = await postTransfer(tx, {
       kind,
       entries: [

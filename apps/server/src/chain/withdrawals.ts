@@ -20,7 +20,7 @@
  */
 import { StunError, type WithdrawalView } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { EvmPayoutRail } from "../chains/evm/payouts";
 import { PayoutQueue, type PayoutTick } from "../chains/payouts";
 import type { ChainClients } from "./clients";
@@ -65,7 +65,7 @@ export class EvmWithdrawals {
     if (!account) throw new StunError("NOT_FOUND", `no account ${accountId}`);
     const to = account.walletAddress;
     if (!to) throw new StunError("VALIDATION_FAILED", "link a wallet first (Sign-In with Ethereum): withdrawals go to the account's wallet");
-    const guard = async (tx: Tx): Promise<void> => {
+    const guard = async (tx: SqlClient): Promise<void> => {
       // The account's row lock serializes its requests, so two cannot both take the same deposit.
       const [locked] = await tx.$queryRaw<Array<{ walletAddress: string | null }>>`SELECT "walletAddress" FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
       if (locked?.walletAddress !== to) throw new StunError("CONFLICT", "the account's wallet changed while withdrawing: try again");

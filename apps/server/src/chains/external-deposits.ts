@@ -18,7 +18,7 @@
  * on the same row: `reversed` / `dropped` ones are decided afresh (credited again when they match),
  * a `shortfall` one is `credited` again without a new credit (its first one was never taken back).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
 import type { ObservedDeposit } from "./family";
@@ -41,7 +41,7 @@ export interface RecordResult {
 }
 
 /** Why a deposit is not credited, or null when it is (the account tag names an existing account). */
-async function unmatchedReason(tx: Tx, d: ObservedDeposit, rules: DepositRules): Promise<string | null> {
+async function unmatchedReason(tx: SqlClient, d: ObservedDeposit, rules: DepositRules): Promise<string | null> {
   if (d.unmatchedReason) return d.unmatchedReason;
   if (d.token !== rules.token) return `token ${d.token} is not the ledger token ${rules.token}`;
   if (d.amount <= 0n) return "the amount is not positive";
@@ -53,7 +53,7 @@ async function unmatchedReason(tx: Tx, d: ObservedDeposit, rules: DepositRules):
 }
 
 /** Records each deposit once (inside the caller's transaction); credits the matched ones. */
-export async function recordDeposits(tx: Tx, deposits: readonly ObservedDeposit[], rules: DepositRules): Promise<RecordResult> {
+export async function recordDeposits(tx: SqlClient, deposits: readonly ObservedDeposit[], rules: DepositRules): Promise<RecordResult> {
   const result: RecordResult = { credited: 0, unmatched: 0, duplicate: 0, reversed: 0 };
   for (const d of deposits) {
     // Recorded once means decided once: a deposit the chain may still revert must not be recorded
@@ -85,7 +85,7 @@ export async function recordDeposits(tx: Tx, deposits: readonly ObservedDeposit[
 }
 
 /** The ledger credit of one recorded deposit: `system:chain → acct:<id>:available` (kind `external_deposit`). */
-async function credit(tx: Tx, depositId: string, accountId: string, amount: bigint): Promise<void> {
+async function credit(tx: SqlClient, depositId: string, accountId: string, amount: bigint): Promise<void> {
   const { txId } = await postTransfer(tx, {
     kind: "external_deposit",
     entries: [
@@ -101,7 +101,7 @@ async function credit(tx: Tx, depositId: string, accountId: string, amount: bigi
  * reorg took away and the new branch has again: `reversed` / `dropped` rows are decided afresh
  * (credited anew when they match), a `shortfall` row is `credited` again with its original credit.
  */
-async function comeBack(tx: Tx, d: ObservedDeposit, accountId: string | null, reason: string | null): Promise<"credited" | "unmatched" | "duplicate"> {
+async function comeBack(tx: SqlClient, d: ObservedDeposit, accountId: string | null, reason: string | null): Promise<"credited" | "unmatched" | "duplicate"> {
   const [row] = await tx.$queryRaw<Array<{ id: string; status: string }>>`
     SELECT id, status FROM "ExternalDeposit"
     WHERE family = ${d.family} AND network = ${d.network} AND "txId" = ${d.txId} AND index = ${d.index} FOR UPDATE`;
@@ -138,7 +138,7 @@ export interface GoneDeposit {
  * holds it, `shortfall` (nothing taken; an operator settles it); each `unmatched` one `dropped`.
  * Row locks and the status guard make it once per disappearance.
  */
-export async function markGone(tx: Tx, family: string, network: string, range: { from: bigint; to: bigint }, seen: ReadonlySet<string>): Promise<GoneDeposit[]> {
+export async function markGone(tx: SqlClient, family: string, network: string, range: { from: bigint; to: bigint }, seen: ReadonlySet<string>): Promise<GoneDeposit[]> {
   const rows = await tx.$queryRaw<Array<{ id: string; txId: string; index: number; accountId: string | null; amount: string; status: string }>>`
     SELECT id, "txId", index, "accountId", amount, status FROM "ExternalDeposit"
     WHERE family = ${family} AND network = ${network} AND "slotOrLt" BETWEEN ${range.from} AND ${range.to}

@@ -15,7 +15,7 @@
  * tick asks the chain about the stored txId instead of paying again).
  */
 import { StunError } from "@stun/shared";
-import type { Database, Tx } from "../db/database";
+import type { Database, SqlClient } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN, available, postTransfer } from "../ledger";
 import { type PayoutOrder, type PayoutRail, PayoutRefused, type PreparedPayout } from "./family";
@@ -53,7 +53,7 @@ export class PayoutQueue {
    * in the same database transaction (e.g. EVM: enough of the account's deposit left on chain) and
    * refuses by throwing.
    */
-  async request(accountId: string, to: string, amount: bigint, opts: { guard?: (tx: Tx) => Promise<void> } = {}): Promise<PayoutView> {
+  async request(accountId: string, to: string, amount: bigint, opts: { guard?: (tx: SqlClient) => Promise<void> } = {}): Promise<PayoutView> {
     if (amount <= 0n) throw new StunError("VALIDATION_FAILED", "amount must be positive");
     if (!this.rail.isAddress(to)) throw new StunError("VALIDATION_FAILED", `not a ${this.rail.family} address: ${JSON.stringify(to.slice(0, 100))}`);
     const id = newId("xpay");

@@ -19,6 +19,8 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient, type Prisma } from "./generated/client";
+import { createDirectSql, type DirectSql } from "./direct-sql";
+import type { SqlClient } from "./sql-client";
 import { migrate, type SqlConnection } from "./migrate";
 import { withPgErrorMapping } from "./pglite-errors";
 import { preparedStatementNames } from "./statement-names";
@@ -26,9 +28,13 @@ import { preparedStatementNames } from "./statement-names";
 /** The client handed to `prisma.$transaction(async (tx) => …)` callbacks. */
 export type Tx = Prisma.TransactionClient;
 
+export type { SqlClient } from "./sql-client";
+
 export interface Database {
   prisma: PrismaClient;
   kind: "pglite" | "postgres";
+  /** PostgreSQL: group commit's statements through node-postgres directly (direct-sql.ts); absent on PGlite or with `directSql: false`. */
+  direct?: DirectSql;
   /** Disconnects Prisma and closes the pool / PGlite. Idempotent. */
   close(): Promise<void>;
 }
@@ -42,6 +48,8 @@ export interface CreateDatabaseOptions {
   log?: (message: string) => void;
   /** PostgreSQL: name statements run again as prepared statements (default true; PG_PREPARED_STATEMENTS). */
   preparedStatements?: boolean;
+  /** PostgreSQL: run group commit's raw SQL on node-postgres directly, not through Prisma (default true; PG_DIRECT_SQL). */
+  directSql?: boolean;
   /** Prisma's own log levels (query, info, warn, error), printed by Prisma. */
   prismaLog?: Prisma.LogLevel[];
   /** Override the migrations folder (tests). */
@@ -51,6 +59,14 @@ export interface CreateDatabaseOptions {
    * The Database takes ownership: close() closes it. Ignored when `url` is set.
    */
   pglite?: PGlite;
+}
+
+/**
+ * `fn` in one transaction of raw SQL: on node-postgres directly where the database has it
+ * (PostgreSQL, direct-sql.ts), else Prisma's interactive transaction with `prismaOptions`.
+ */
+export function sqlTransaction<T>(db: Database, fn: (tx: SqlClient) => Promise<T>, prismaOptions?: { maxWait?: number; timeout?: number }): Promise<T> {
+  return db.direct ? db.direct.transaction(fn) : db.prisma.$transaction(fn, prismaOptions);
 }
 
 export async function createDatabase(opts: CreateDatabaseOptions = {}): Promise<Database> {
@@ -75,11 +91,13 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
     adapter: new PrismaPg({ connectionString: url }, opts.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() }),
     log: opts.prismaLog ?? [],
   });
+  const direct = opts.directSql === false ? undefined : createDirectSql(url, opts.preparedStatements === false ? { preparedStatements: false } : {});
   let closed: Promise<void> | undefined;
   return {
     prisma,
     kind: "postgres",
-    close: () => (closed ??= prisma.$disconnect()),
+    ...(direct ? { direct } : {}),
+    close: () => (closed ??= Promise.all([prisma.$disconnect(), direct?.close()]).then(() => undefined)),
   };
 }
 

@@ -30,11 +30,11 @@
  * transaction: database.ts) and must not change in-memory state they cannot take back: they may be
  * rolled back or run again. Do that after the unit's promise resolved.
  */
-import type { Database, Tx } from "./database";
+import { sqlTransaction, type Database, type SqlClient } from "./database";
 import { isRetryableConflict } from "./retry-conflicts";
 
 /** A unit of work; `led` is what its lead returned (undefined without one). */
-export type Unit<T, R = unknown> = (tx: Tx, led: R | undefined) => Promise<T>;
+export type Unit<T, R = unknown> = (tx: SqlClient, led: R | undefined) => Promise<T>;
 
 /**
  * A kind of lead: one alone, or many in one statement. `many` answers each lead's result in their
@@ -42,14 +42,14 @@ export type Unit<T, R = unknown> = (tx: Tx, led: R | undefined) => Promise<T>;
  * alone would pass (its caller then runs each alone).
  */
 export interface LeadKind<L, R> {
-  one(tx: Tx, lead: L): Promise<R>;
-  many(tx: Tx, leads: readonly L[]): Promise<readonly R[]>;
+  one(tx: SqlClient, lead: L): Promise<R>;
+  many(tx: SqlClient, leads: readonly L[]): Promise<readonly R[]>;
   /**
    * The lead as one statement committed by itself (`db` is not in a transaction): all or nothing
    * alone — where it throws, or answers undefined, it wrote nothing the unit's usual run (in a
    * transaction, `one` first) would not write again.
    */
-  autocommit?(db: Tx, lead: L): Promise<R>;
+  autocommit?(db: SqlClient, lead: L): Promise<R>;
 }
 
 /** A unit's lead: its kind, and what it writes. */
@@ -256,7 +256,7 @@ export class GroupCommit {
     const autocommit = p.lead?.kind.autocommit;
     if (autocommit && p.settledBy) {
       const started = performance.now();
-      const answer = await autocommit(this.db.prisma, p.lead!.value as never).then(
+      const answer = await autocommit(this.db.direct?.client ?? this.db.prisma, p.lead!.value as never).then(
         (led) => ({ led }),
         () => undefined,
       );
@@ -280,7 +280,7 @@ export class GroupCommit {
   }
 
   /** A unit with its lead, if any, run alone before it. */
-  private async alone(tx: Tx, p: Pending): Promise<unknown> {
+  private async alone(tx: SqlClient, p: Pending): Promise<unknown> {
     return p.unit(tx, p.lead ? await p.lead.kind.one(tx, p.lead.value as never) : undefined);
   }
 
@@ -307,7 +307,7 @@ export class GroupCommit {
   }
 
   /** One unit inside a savepoint: its throwing rolls back its own writes only. */
-  private async inSavepoint(tx: Tx, p: Pending): Promise<Outcome> {
+  private async inSavepoint(tx: SqlClient, p: Pending): Promise<Outcome> {
     await tx.$executeRawUnsafe("SAVEPOINT group_unit");
     try {
       const value = await this.alone(tx, p);
@@ -319,8 +319,9 @@ export class GroupCommit {
     }
   }
 
-  private transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    // Units wait their turn in the queue, not in Prisma's; a batch of many may take a while.
-    return this.db.prisma.$transaction(fn, { maxWait: 30_000, timeout: 60_000 });
+  private transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    // PostgreSQL: node-postgres directly (db/direct-sql.ts). Through Prisma, units wait their turn
+    // in the queue, not in Prisma's; a batch of many may take a while.
+    return sqlTransaction(this.db, fn, { maxWait: 30_000, timeout: 60_000 });
   }
 }

@@ -10,6 +10,10 @@ const ATTEMPTS = 5;
 
 /** What the database said behind a Prisma driver-adapter error (PostgreSQL's code and message, the adapter's kind), if anything. */
 export function driverErrorCause(e: unknown): { originalCode?: string; originalMessage?: string; kind?: string } | undefined {
+  // node-postgres's own (db/direct-sql.ts): PostgreSQL's code and message on the error itself. Read
+  // by shape: node-postgres's DatabaseError class may come from more than one copy of the package.
+  const own = e as { code?: unknown; severity?: unknown; message?: unknown } | null;
+  if (typeof own?.code === "string" && typeof own.severity === "string" && typeof own.message === "string") return { originalCode: own.code, originalMessage: own.message };
   return (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; originalMessage?: string; kind?: string } } } } | null)?.meta?.driverAdapterError?.cause;
 }
 

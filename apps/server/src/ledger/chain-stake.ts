@@ -5,7 +5,7 @@
  */
 import { zeroAddress } from "viem";
 import { idToBytes32 } from "@stun/contracts";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { newId } from "../ids";
 import { SYSTEM_CHAIN_STAKE, SYSTEM_TREASURY, available } from "./accounts";
 import { clientOf, type DbLike } from "./db";
@@ -35,7 +35,7 @@ export interface QaSlash {
  * wallet on chain; `system:treasury` −the rest (credited to the treasury on chain). Returns the
  * amount ordered on chain (0: the provider has no counted on-chain stake).
  */
-export async function queueChainSlash(tx: Tx, s: QaSlash): Promise<bigint> {
+export async function queueChainSlash(tx: SqlClient, s: QaSlash): Promise<bigint> {
   if (s.amount <= 0n) return 0n;
   const stakers = await tx.$queryRaw<Array<{ chainId: number; wallet: string; active: bigint }>>`
     SELECT "chainId", wallet, active FROM "ChainStaker" WHERE "accountId" = ${s.accountId} AND active > 0

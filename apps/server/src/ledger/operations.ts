@@ -4,7 +4,7 @@
  * Amounts are base units and must be positive.
  */
 import { StunError } from "@stun/shared";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { SYSTEM_MINT, SYSTEM_TREASURY, available, escrow, staked } from "./accounts";
 import { postTransfer, type LedgerLeg, type TransferInput, type TransferResult } from "./transfer";
 
@@ -13,7 +13,7 @@ export function assertPositive(amount: bigint, what = "amount"): void {
 }
 
 /** Creates money: `system:mint` → account's available (faucet, local-mode deposits). */
-export async function mint(tx: Tx, accountId: string, amount: bigint): Promise<TransferResult> {
+export async function mint(tx: SqlClient, accountId: string, amount: bigint): Promise<TransferResult> {
   assertPositive(amount);
   return postTransfer(tx, {
     kind: "mint",
@@ -29,7 +29,7 @@ export async function mint(tx: Tx, accountId: string, amount: bigint): Promise<T
  * `also` charges the task's input to the account's storage and writes the Task row in the same statement.
  * throws INSUFFICIENT_FUNDS (roll the surrounding transaction back) when the balance is short.
  */
-export async function hold(tx: Tx, accountId: string, amount: bigint, taskId: string, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<TransferResult> {
+export async function hold(tx: SqlClient, accountId: string, amount: bigint, taskId: string, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<TransferResult> {
   return postTransfer(tx, holdTransfer(accountId, amount, taskId, also));
 }
 
@@ -40,19 +40,19 @@ export function holdTransfer(accountId: string, amount: bigint, taskId: string, 
 }
 
 /** escrow → available (part of a hold no longer needed). */
-export async function release(tx: Tx, accountId: string, amount: bigint, taskId: string): Promise<TransferResult> {
+export async function release(tx: SqlClient, accountId: string, amount: bigint, taskId: string): Promise<TransferResult> {
   assertPositive(amount);
   return move(tx, "release", taskId, escrow(accountId), available(accountId), amount);
 }
 
 /** A failed/expired task: the whole held amount back to available (recorded as kind "refund"). */
-export async function refund(tx: Tx, accountId: string, held: bigint, taskId: string): Promise<TransferResult> {
+export async function refund(tx: SqlClient, accountId: string, held: bigint, taskId: string): Promise<TransferResult> {
   assertPositive(held, "held amount");
   return move(tx, "refund", taskId, escrow(accountId), available(accountId), held);
 }
 
 /** escrow → treasury: a fee kept from a task's hold (e.g. EXPIRED_TASK_FEE), recorded as `kind`. */
-export async function chargeFee(tx: Tx, accountId: string, amount: bigint, taskId: string, kind: string): Promise<TransferResult> {
+export async function chargeFee(tx: SqlClient, accountId: string, amount: bigint, taskId: string, kind: string): Promise<TransferResult> {
   assertPositive(amount);
   return postTransfer(tx, {
     kind,
@@ -65,13 +65,13 @@ export async function chargeFee(tx: Tx, accountId: string, amount: bigint, taskI
 }
 
 /** available → stake (a provider backing its work). */
-export async function stake(tx: Tx, accountId: string, amount: bigint): Promise<TransferResult> {
+export async function stake(tx: SqlClient, accountId: string, amount: bigint): Promise<TransferResult> {
   assertPositive(amount);
   return move(tx, "stake", undefined, available(accountId), staked(accountId), amount);
 }
 
 /** stake → available. Throws INSUFFICIENT_FUNDS when more than the stake is asked for. */
-export async function unstake(tx: Tx, accountId: string, amount: bigint): Promise<TransferResult> {
+export async function unstake(tx: SqlClient, accountId: string, amount: bigint): Promise<TransferResult> {
   assertPositive(amount);
   return move(tx, "unstake", undefined, staked(accountId), available(accountId), amount);
 }
@@ -88,7 +88,7 @@ export interface SlashOptions {
  * Takes `amount` from a provider's stake: `toTreasury` to the treasury, the rest to `toAccountId`.
  * `slash(tx, p, 100n, { toTreasury: 100n })` sends everything to the treasury.
  */
-export async function slash(tx: Tx, providerAccountId: string, amount: bigint, opts: SlashOptions): Promise<TransferResult> {
+export async function slash(tx: SqlClient, providerAccountId: string, amount: bigint, opts: SlashOptions): Promise<TransferResult> {
   assertPositive(amount);
   if (opts.toTreasury < 0n || opts.toTreasury > amount) {
     throw new StunError("VALIDATION_FAILED", `toTreasury must be within 0..${amount} (got ${opts.toTreasury})`);
@@ -105,7 +105,7 @@ export async function slash(tx: Tx, providerAccountId: string, amount: bigint, o
   return postTransfer(tx, { kind: "slash", ...(opts.taskId !== undefined ? { taskId: opts.taskId } : {}), entries });
 }
 
-function move(tx: Tx, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint): Promise<TransferResult> {
+function move(tx: SqlClient, kind: string, taskId: string | undefined, from: string, to: string, amount: bigint): Promise<TransferResult> {
   return postTransfer(tx, moveTransfer(kind, taskId, from, to, amount));
 }
 

@@ -4,7 +4,7 @@
  * One balanced ledger transaction (kind "settle").
  */
 import { StunError } from "@stun/shared";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { SYSTEM_TREASURY, available, escrow } from "./accounts";
 import { postTransfer, type LedgerLeg, type TransferInput, type TransferResult } from "./transfer";
 
@@ -64,7 +64,7 @@ export function settlementTransfer(input: Payment): { transfer: TransferInput; r
   return { transfer: { kind: "settle", taskId: input.taskId, entries }, returned };
 }
 
-export async function settle(tx: Tx, input: SettleInput): Promise<SettleResult> {
+export async function settle(tx: SqlClient, input: SettleInput): Promise<SettleResult> {
   const { transfer, returned } = settlementTransfer(input);
   const result = await postTransfer(tx, {
     ...transfer,

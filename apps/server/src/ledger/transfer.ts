@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { INT64_MAX, StunError } from "@stun/shared";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
 import { jsonRows } from "../db/json-rows";
@@ -109,7 +109,7 @@ function prepareTransfer(input: TransferInput): PreparedTransfer {
  * INSUFFICIENT_FUNDS when a cached column would go negative (the whole database transaction must
  * then be rolled back by the caller, which `prisma.$transaction` does when the error propagates).
  */
-export async function postTransfer(tx: Tx, input: TransferInput): Promise<TransferResult> {
+export async function postTransfer(tx: SqlClient, input: TransferInput): Promise<TransferResult> {
   const t = prepareTransfer(input);
   if (t.deltas.size === 0) {
     if (t.legs.length > 0) await insertEntries(tx, t);
@@ -132,7 +132,7 @@ export async function postTransfer(tx: Tx, input: TransferInput): Promise<Transf
  * and INTERNAL for a transfer that moves no Account row or asks for rows back (`returning`): post
  * those alone.
  */
-export async function postTransfers(tx: Tx, inputs: readonly TransferInput[]): Promise<void> {
+export async function postTransfers(tx: SqlClient, inputs: readonly TransferInput[]): Promise<void> {
   const ts = inputs.map(prepareTransfer);
   if (ts.some((t) => t.deltas.size === 0 || t.input.returning || t.input.leading || t.input.when)) {
     throw new StunError("INTERNAL", "transfers posted together each move an Account row, return no rows and go unconditionally");
@@ -179,7 +179,7 @@ function entriesSelect(ts: PreparedTransfer[]): Prisma.Sql {
 }
 
 /** The legs' entries alone: a transfer between system accounts, where no Account row moves. */
-async function insertEntries(tx: Tx, t: PreparedTransfer): Promise<void> {
+async function insertEntries(tx: SqlClient, t: PreparedTransfer): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO "LedgerEntry" ("txId", "account", "amount", "kind", "taskId", "createdAt")
     ${entriesSelect([t])}
@@ -240,7 +240,7 @@ const lockedAndMoved = (prefix: string, going: Prisma.Sql): Prisma.Sql => {
  * holds can never overdraw together. Undefined when a row failed its guards: the statement wrote
  * no entries (its `alongside` statements did: the caller rolls its transaction back).
  */
-async function applyTransfers(tx: Tx, ts: PreparedTransfer[]): Promise<{ rows: unknown[]; skipped?: true } | undefined> {
+async function applyTransfers(tx: SqlClient, ts: PreparedTransfer[]): Promise<{ rows: unknown[]; skipped?: true } | undefined> {
   const moves = rowMoves(ts);
   const ids = [...moves.keys()].sort();
   const col = (f: (m: NonNullable<ReturnType<typeof moves.get>>) => bigint) => ids.map((id) => f(moves.get(id)!).toString());
@@ -342,10 +342,11 @@ function isAbortedRefusal(err: unknown): boolean {
 }
 
 /** Why a transfer's guards refused it: NOT_FOUND, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS or the storage charge's error, for the first account that fails. */
-async function explainRefusal(tx: Tx, ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>, storage: StorageCharge | undefined): Promise<never> {
+async function explainRefusal(tx: SqlClient, ids: string[], deltas: Map<string, Map<BalanceColumn, bigint>>, storage: StorageCharge | undefined): Promise<never> {
   for (const accountId of ids) {
     const cols = deltas.get(accountId)!;
-    const row = await tx.account.findUnique({ where: { id: accountId } });
+    const [row] = await tx.$queryRaw<Array<Record<BalanceColumn, bigint> & { storageBytes: bigint }>>`
+      SELECT balance, escrow, stake, "storageBytes" FROM "Account" WHERE id = ${accountId}`;
     if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);
     const over = [...cols].find(([col, d]) => d > 0n && row[col] > INT64_MAX - d);
     if (over) {

@@ -20,7 +20,7 @@
  */
 import { serializeTensorMap } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { newId } from "../ids";
 import type { ModelRow } from "../models/row";
 import type { StoredVerification } from "../tasks/verification";
@@ -84,7 +84,7 @@ export async function injectCanary(app: AppContext, model: ModelRow, triggerTask
  * The canary row: the QA account's, with the source's input, priority, requirements and price
  * ceiling. `inputBytes` is 0: the input is charged to the source's requester, not to QA.
  */
-async function insertCanary(tx: Tx, id: string, modelId: string, source: CanarySource, answerSha256: string, verification: StoredVerification): Promise<void> {
+async function insertCanary(tx: SqlClient, id: string, modelId: string, source: CanarySource, answerSha256: string, verification: StoredVerification): Promise<void> {
   const now = Date.now();
   await tx.$executeRaw`
     INSERT INTO "Task" (id, "requesterId", kind, "answerSha256", "modelId", status, priority, "inputSha256", "inputMeta", "inputBytes",

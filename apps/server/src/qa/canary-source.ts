@@ -7,7 +7,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 
 /** How many of the model's latest finished user tasks the source is drawn from (uniformly). */
@@ -74,7 +74,7 @@ export type SourceRefusal = "source-gone" | "source-busy" | "too-widely-seen";
  * held and its input in no open task. Returns the providers that must not run the canary, or why
  * there is to be no canary.
  */
-export async function lockCanarySource(tx: Tx, source: CanarySource): Promise<{ avoid: string[] } | { refused: SourceRefusal }> {
+export async function lockCanarySource(tx: SqlClient, source: CanarySource): Promise<{ avoid: string[] } | { refused: SourceRefusal }> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CANARY_LOCK_CLASS}::int, ${inputLockKey(source.inputSha256)}::int)`;
   const held = await tx.$queryRaw<Array<{ id: string }>>`
     SELECT id FROM "Task" WHERE id = ${source.id} AND "dataPurgedAt" IS NULL FOR KEY SHARE`;
@@ -91,7 +91,7 @@ export async function lockCanarySource(tx: Tx, source: CanarySource): Promise<{ 
  * Every provider of every account one of whose providers was ever sent this input (any task, any
  * execution status: an assignment that was lost may still have been read), at most `limit`.
  */
-export async function providersThatSawInput(tx: Tx, inputSha256: string, limit: number): Promise<string[]> {
+export async function providersThatSawInput(tx: SqlClient, inputSha256: string, limit: number): Promise<string[]> {
   const rows = await tx.$queryRaw<Array<{ id: string }>>`
     SELECT p.id FROM "Provider" p
     WHERE p."accountId" IN (

@@ -1,5 +1,5 @@
 import { Prisma } from "../db/generated/client";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import { newPairTrust, type PairTrust } from "./policy";
 import type { Identity } from "./quorum";
@@ -26,7 +26,7 @@ const accountsLinkedTo = (links: string[]): Prisma.Sql => Prisma.sql`
   UNION SELECT o."accountId" FROM "ExternalPayout" o WHERE lower(o."toAddress") = ANY(${links}::text[])`;
 
 /** The operators (account and wallet links) of providers, by provider id. The network prefix is the caller's to add. */
-export async function loadProviderIdentities(tx: Tx, providerIds: readonly string[]): Promise<Map<string, Identity>> {
+export async function loadProviderIdentities(tx: SqlClient, providerIds: readonly string[]): Promise<Map<string, Identity>> {
   if (providerIds.length === 0) return new Map();
   const rows = await tx.$queryRaw<Array<{ id: string; accountId: string; links: string[]; netPrefix: string | null }>>`
     SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix"
@@ -49,7 +49,7 @@ export const identityOf = (r: { accountId: string; links: string[]; netPrefix: s
  * providers (its account, accounts sharing a wallet link) and, by `network`, those last seen on its
  * network prefix — each with its identity, for the pure rule to decide.
  */
-export async function loadSiblingCandidates(tx: Tx, caught: Identity, providerId: string, network: boolean): Promise<Map<string, Identity>> {
+export async function loadSiblingCandidates(tx: SqlClient, caught: Identity, providerId: string, network: boolean): Promise<Map<string, Identity>> {
   const links = [...caught.links];
   const rows = await tx.$queryRaw<Array<{ id: string; accountId: string; links: string[]; netPrefix: string | null }>>`
     SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix"
@@ -65,7 +65,7 @@ export async function loadSiblingCandidates(tx: Tx, caught: Identity, providerId
  * A task's requester (its account's wallet links) and providers as operators, in one statement:
  * whether a valid result earns credit (qa/quorum.ts earnsCredit) weighs both.
  */
-export async function loadRequesterAndProviderIdentities(tx: Tx, requesterId: string, providerIds: readonly string[]): Promise<{ requester: Identity; providers: Map<string, Identity> }> {
+export async function loadRequesterAndProviderIdentities(tx: SqlClient, requesterId: string, providerIds: readonly string[]): Promise<{ requester: Identity; providers: Map<string, Identity> }> {
   const rows = await tx.$queryRaw<Array<{ id: string | null; accountId: string; links: string[]; netPrefix: string | null }>>`
     SELECT NULL::text AS id, ${requesterId}::text AS "accountId", ${linksOf(Prisma.sql`${requesterId}::text`)} AS links, NULL::text AS "netPrefix"
     UNION ALL
@@ -111,7 +111,7 @@ type Row = {
  * new stake. Settlements' credits (FOR NO KEY UPDATE) neither wait for claims nor make them wait:
  * with FOR SHARE, a claim and a result batch crediting the same providers took turns, or deadlocked.
  */
-export async function loadCandidateFacts(tx: Tx, providerIds: string[]): Promise<Map<string, CandidateFacts>> {
+export async function loadCandidateFacts(tx: SqlClient, providerIds: string[]): Promise<Map<string, CandidateFacts>> {
   if (providerIds.length === 0) return new Map();
   const rows = await tx.$queryRaw<Row[]>`
     SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix", t.streak, t.solo, t.checked, t.invalid, acc.stake,

@@ -1,7 +1,7 @@
 import { deserializeTensorMap, serializeTensorMap, type Ack, type ExecutionError, type RawTensor, type Receipt, type ReceiptQa, type Result, type TensorInfo } from "@stun/shared";
 import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { jsonRows } from "../db/json-rows";
 import { loseAssignment, resultArrived, sendCancellations } from "../tasks/lifecycle";
 import { isLive, isOpen, OPEN_TASK_STATUSES } from "../tasks/statuses";
@@ -393,7 +393,7 @@ const replicaFactsOfC = Prisma.sql`
  * (`markedVerifying`: it was not yet) — and writes its row even when it was, which tells a result
  * statement waiting for the task's lock that its snapshot is out of date (`shortOf`).
  */
-async function readUnjudged(tx: Tx, task: { id: string; wanted: number; status: string }): Promise<{ rows: CompletedRow[]; markedVerifying: boolean }> {
+async function readUnjudged(tx: SqlClient, task: { id: string; wanted: number; status: string }): Promise<{ rows: CompletedRow[]; markedVerifying: boolean }> {
   const [r] = await tx.$queryRaw<Array<{ completed: CompletedJson[] | string | null; marked: number }>>`
     WITH c AS MATERIALIZED (${unjudgedRows(task.id, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`)}),
     v AS (
@@ -420,7 +420,7 @@ const judged = (c: CompletedRow, taskId: string): Judged => ({
  */
 async function judgeTask(
   app: AppContext,
-  tx: Tx,
+  tx: SqlClient,
   task: TaskRow,
   model: ModelRow,
   fresh: Candidate,
@@ -530,7 +530,7 @@ async function judgeTask(
       outcome.newWork = true;
       return outcome;
     case "tiebreak":
-      await tx.task.update({ where: { id: taskId }, data: { wanted: { increment: 1 }, status: "verifying" } });
+      await tx.$executeRaw`UPDATE "Task" SET wanted = wanted + 1, status = 'verifying', "updatedAt" = ${new Date()} WHERE id = ${taskId}`;
       outcome.announce = "verifying";
       outcome.newWork = true;
       return outcome;
@@ -590,7 +590,7 @@ async function judgeTask(
  * submitted, nor when it agreed only with providers of its own operator (qa/quorum.ts). The
  * identities come from `known` (the agreeing replicas' facts) when it holds every winner's.
  */
-async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[], known: ReplicaFacts | undefined): Promise<Map<string, boolean>> {
+async function creditOf(tx: SqlClient, task: TaskRow, winners: CompletedRow[], known: ReplicaFacts | undefined): Promise<Map<string, boolean>> {
   const { requester, providers } =
     known?.requester && winners.every((w) => known.identity(w.providerId))
       ? { requester: known.requester, providers: new Map(winners.map((w) => [w.providerId, known.identity(w.providerId)!])) }
@@ -609,7 +609,7 @@ async function creditOf(tx: Tx, task: TaskRow, winners: CompletedRow[], known: R
  * providers of operators that have not run it yet (stragglers cancelled), checked as `verification`
  * says — or, once it has used up its attempts, fails and is refunded.
  */
-async function retryAfterWrong(app: AppContext, tx: Tx, task: TaskRow, outcome: Outcome, wanted: number, verification?: StoredVerification): Promise<Outcome> {
+async function retryAfterWrong(app: AppContext, tx: SqlClient, task: TaskRow, outcome: Outcome, wanted: number, verification?: StoredVerification): Promise<Outcome> {
   const attempts = task.attempts + 1;
   if (attempts >= app.config.MAX_ATTEMPTS) {
     outcome.cancellations = await endTaskUnpaid(tx, task, "failed", "NO_CONSENSUS", "the server's reference run contradicted the providers' results");
@@ -638,7 +638,7 @@ async function checkZkProof(app: AppContext, providerId: string, taskId: string,
   return checkZkResult(app, zk, { taskId, providerId, input, outputs: model.outputs as TensorInfo[] }, msg.zk);
 }
 
-async function loadOriginal(tx: Tx, assignmentId: string) {
+async function loadOriginal(tx: SqlClient, assignmentId: string) {
   const [row] = await tx.$queryRaw<Array<CompletedRow & { taskId: string; requesterId: string; cost: bigint }>>`
     SELECT a.id, a."providerId", a.backend, a.price, a."outputSha256", a."outputMeta", a."outputDigest", a."completedAt", p."accountId",
            t.id AS "taskId", t."requesterId", COALESCE(t.cost, 0) AS cost
@@ -657,7 +657,7 @@ async function loadOriginal(tx: Tx, assignmentId: string) {
  */
 async function settleRecheck(
   app: AppContext,
-  tx: Tx,
+  tx: SqlClient,
   original: CompletedRow & { taskId: string; requesterId: string; cost: bigint },
   overturned: boolean,
   winner: CompletedRow,

@@ -5,20 +5,20 @@
  * from `system:treasury` when it is created; what settlement returns stays in this account's
  * available balance, earmarked for QA.
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { SYSTEM_TREASURY, escrow } from "../ledger/accounts";
 import { postTransfer } from "../ledger/transfer";
 
 export const QA_ACCOUNT_ID = "qa";
 
-type Db = { $executeRaw: Tx["$executeRaw"] };
+type Db = { $executeRaw: SqlClient["$executeRaw"] };
 
 export async function ensureQaAccount(db: Db): Promise<void> {
   await db.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${QA_ACCOUNT_ID}, ${new Date()}) ON CONFLICT (id) DO NOTHING`;
 }
 
 /** Treasury → the QA account's escrow, for one QA task. */
-export async function fundQaTask(tx: Tx, taskId: string, amount: bigint): Promise<void> {
+export async function fundQaTask(tx: SqlClient, taskId: string, amount: bigint): Promise<void> {
   if (amount <= 0n) return;
   await postTransfer(tx, {
     kind: "qa-fund",

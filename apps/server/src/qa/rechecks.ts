@@ -5,7 +5,7 @@
  * first replica), a disagreement gets a tie-breaker, and an original that loses is overturned —
  * the requester's task is corrected and the requester refunded from the slash (handle-result.ts).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { newId } from "../ids";
 import { MAX_TIE_BREAKERS } from "../tasks/verification";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
@@ -31,7 +31,7 @@ const RECHECK_EXECUTIONS = 1 + MAX_TIE_BREAKERS;
 const RECHECK_DEADLINE_MS = 60 * 60 * 1000;
 
 /** Queues re-checks of the pair's latest `recheckLimit` solo results not yet re-checked; returns how many. */
-export async function queueRechecks(tx: Tx, policy: QaPolicy, providerId: string, backend: string): Promise<number> {
+export async function queueRechecks(tx: SqlClient, policy: QaPolicy, providerId: string, backend: string): Promise<number> {
   if (policy.recheckLimit <= 0) return 0;
   const solos = await tx.$queryRaw<SoloRow[]>`
     SELECT a.id AS "assignmentId", t.id AS "taskId", t."modelId", t."inputSha256", t."inputMeta", t.verification,

@@ -18,7 +18,7 @@
  * and wanted) instead of the primary key, on every user task (auto_explain, bench/throughput.ts at
  * 32 clients).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
 import { jsonRows } from "../db/json-rows";
@@ -54,7 +54,7 @@ export interface AloneSettled {
 }
 
 /** The result completed, accepted and settled in one statement; undefined, with nothing written but the blob, when its task is not as its dispatch left it. */
-export async function settleAlone(tx: Tx, s: AloneSettlement, model: ModelRow, r: AloneResult, opts: { refusalAborts?: true } = {}): Promise<AloneSettled | undefined> {
+export async function settleAlone(tx: SqlClient, s: AloneSettlement, model: ModelRow, r: AloneResult, opts: { refusalAborts?: true } = {}): Promise<AloneSettled | undefined> {
   const v = s.verification;
   const solo = joinsSoloWindow(v);
   const leading = Prisma.sql`
@@ -138,7 +138,7 @@ export const aloneLeads: LeadKind<AloneLead, AloneSettled | undefined> = {
  * transfersGoing), a provider's count, a pair's solo count. Throws TransfersRefused when a guard
  * refused the money's move (the caller rolls back, and settles each alone to learn why).
  */
-export async function settleAloneMany(tx: Tx, leads: readonly AloneLead[]): Promise<Array<AloneSettled | undefined>> {
+export async function settleAloneMany(tx: SqlClient, leads: readonly AloneLead[]): Promise<Array<AloneSettled | undefined>> {
   const units = leads.map(({ settlement: s, model, result: r }) => ({ s, r, solo: joinsSoloWindow(s.verification), ...settlementOf(settlementInput(s, model, r)) }));
   const inline = new Map(units.flatMap(({ r }) => (r.inlineOutput ? [[r.outputSha256, r.inlineOutput] as const] : [])));
   const col = <T>(f: (u: (typeof units)[number]) => T) => units.map(f);

@@ -13,7 +13,7 @@
  * batch's results of one task only the first is written here: the statement's one snapshot would
  * not see the others' completions.
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
 import { jsonRows } from "../db/json-rows";
@@ -37,7 +37,7 @@ export interface ShortWritten {
 }
 
 /** Results their tasks are short after, as group-commit leads: one statement for a batch's. */
-const writeShortResult = async (tx: Tx, r: ShortResult) => (await writeShortResults(tx, [r]))[0];
+const writeShortResult = async (tx: SqlClient, r: ShortResult) => (await writeShortResults(tx, [r]))[0];
 export const shortLeads: LeadKind<ShortResult, ShortWritten | undefined> = {
   one: writeShortResult,
   many: writeShortResults,
@@ -46,7 +46,7 @@ export const shortLeads: LeadKind<ShortResult, ShortWritten | undefined> = {
 };
 
 /** Writes each result whose task is short after it (see above); undefined for one it did not write. */
-export async function writeShortResults(tx: Tx, results: readonly ShortResult[]): Promise<Array<ShortWritten | undefined>> {
+export async function writeShortResults(tx: SqlClient, results: readonly ShortResult[]): Promise<Array<ShortWritten | undefined>> {
   const seen = new Set<string>();
   const firsts = results.filter((r) => !seen.has(r.taskId) && seen.add(r.taskId));
   const inline = new Map(firsts.flatMap((r) => (r.inlineOutput ? [[r.outputSha256, r.inlineOutput] as const] : [])));

@@ -4,7 +4,7 @@
  * — the slash and the re-check of the pair's recent solo results. Policy decisions come from the
  * pure functions in policy.ts and reputation.ts (which bench/qa-sim runs too).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { Prisma } from "../db/generated/client";
 import { slash } from "../ledger";
 import { queueChainSlash } from "../ledger/chain-stake";
@@ -50,7 +50,7 @@ export interface Wronged {
  * result a re-check found wrong. `credit: false` (a valid result on a task of the provider's own
  * operator, or agreeing only with that operator's providers) moves neither reputation nor trust.
  */
-export async function recordCheckedVerdict(tx: Tx, policy: QaPolicy, j: Judged, valid: boolean, opts: { verdict?: string; wronged?: Wronged; credit?: boolean } = {}): Promise<VerdictEffects> {
+export async function recordCheckedVerdict(tx: SqlClient, policy: QaPolicy, j: Judged, valid: boolean, opts: { verdict?: string; wronged?: Wronged; credit?: boolean } = {}): Promise<VerdictEffects> {
   const verdict = opts.verdict ?? (valid ? "accepted" : "rejected");
   await tx.$executeRaw`UPDATE "Assignment" SET verdict = ${verdict} WHERE id = ${j.assignmentId}`;
   // A valid result on its own operator's task, or agreeing only with itself, earns nothing (qa/quorum.ts).
@@ -85,7 +85,7 @@ export async function recordCheckedVerdict(tx: Tx, policy: QaPolicy, j: Judged, 
  * A result accepted alone, unchecked: no evidence for reputation. With `solo` (auto mode ran it
  * alone) it joins the pair's solo window, which a re-check looks at if the pair is caught later.
  */
-export async function recordSoloVerdict(tx: Tx, j: Judged, solo: boolean): Promise<ProviderStats> {
+export async function recordSoloVerdict(tx: SqlClient, j: Judged, solo: boolean): Promise<ProviderStats> {
   const v = soloVerdict(j, solo);
   const [stats] = await tx.$queryRaw<ProviderStats[]>`WITH verdict AS (${v.alongside[0]}), trust AS (${v.alongside[1]}) ${v.returning}`;
   return stats!;
@@ -149,7 +149,7 @@ export type ReplicaFactRow = {
   streak: number | null;
 } & Partial<PairTrust>;
 
-export async function readReplicaFacts(tx: Tx, pairs: readonly Pair[], requesterId?: string): Promise<ReplicaFacts> {
+export async function readReplicaFacts(tx: SqlClient, pairs: readonly Pair[], requesterId?: string): Promise<ReplicaFacts> {
   const providerIds = pairs.map((j) => j.providerId);
   const backends = pairs.map((j) => j.backend);
   const rows = await tx.$queryRaw<ReplicaFactRow[]>`
@@ -200,7 +200,7 @@ export function replicaFactsOf(rows: readonly ReplicaFactRow[], requesterId?: st
  * locked; read here when `facts` is not given). Five round trips per execution before.
  * Undefined when a provider has several of the executions (one row each): record them one by one.
  */
-export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[], facts?: ReplicaFacts): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } | undefined> {
+export async function validVerdicts(tx: SqlClient, policy: QaPolicy, js: Judged[], facts?: ReplicaFacts): Promise<{ alongside: [Prisma.Sql, Prisma.Sql]; returning: Prisma.Sql } | undefined> {
   const providerIds = js.map((j) => j.providerId);
   if (new Set(providerIds).size !== js.length) return undefined;
   const read = facts && js.every((j) => facts.evidence(j.providerId)) ? facts : await readReplicaFacts(tx, js);
@@ -235,7 +235,7 @@ export async function validVerdicts(tx: Tx, policy: QaPolicy, js: Judged[], fact
  * by QA_SIBLINGS its network prefix's) lose their streak — checked again like newcomers, without a
  * verdict, slash or re-check of their own (policy.ts afterSiblingCaught).
  */
-async function resetSiblings(tx: Tx, policy: QaPolicy, providerId: string): Promise<void> {
+async function resetSiblings(tx: SqlClient, policy: QaPolicy, providerId: string): Promise<void> {
   const caught = (await loadProviderIdentities(tx, [providerId])).get(providerId);
   if (!caught) return;
   const candidates = await loadSiblingCandidates(tx, caught, providerId, (policy.siblings ?? DEFAULT_QA_POLICY.siblings) === "network");
@@ -246,13 +246,13 @@ async function resetSiblings(tx: Tx, policy: QaPolicy, providerId: string): Prom
     UPDATE "ProviderTrust" SET streak = 0, "updatedAt" = ${new Date()} WHERE "providerId" = ANY(${siblings}::text[]) AND streak > 0`;
 }
 
-async function readTrust(tx: Tx, providerId: string, backend: string): Promise<PairTrust> {
+async function readTrust(tx: SqlClient, providerId: string, backend: string): Promise<PairTrust> {
   const [row] = await tx.$queryRaw<PairTrust[]>`
     SELECT streak, solo, checked, invalid FROM "ProviderTrust" WHERE "providerId" = ${providerId} AND backend = ${backend} FOR UPDATE`;
   return row ?? newPairTrust();
 }
 
-async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTrust): Promise<void> {
+async function writeTrust(tx: SqlClient, providerId: string, backend: string, t: PairTrust): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO "ProviderTrust" ("providerId", backend, streak, solo, checked, invalid, "updatedAt")
     VALUES (${providerId}, ${backend}, ${t.streak}, ${t.solo}, ${t.checked}, ${t.invalid}, ${new Date()})
@@ -265,7 +265,7 @@ async function writeTrust(tx: Tx, providerId: string, backend: string, t: PairTr
  * provider's account stake: to the wronged requester what it paid, the rest to the treasury. Stake
  * counted from the chain goes first and is slashed on chain as well (ledger/chain-stake.ts).
  */
-async function slashProvider(tx: Tx, policy: QaPolicy, j: Judged, wronged: Wronged | undefined): Promise<bigint> {
+async function slashProvider(tx: SqlClient, policy: QaPolicy, j: Judged, wronged: Wronged | undefined): Promise<bigint> {
   // FOR UPDATE: a claim reading this stake (FOR KEY SHARE, qa/candidates.ts) waits for the slash.
   const [acc] = await tx.$queryRaw<Array<{ stake: bigint }>>`SELECT stake FROM "Account" WHERE id = ${j.accountId} FOR UPDATE`;
   const amount = slashAmount(j.price, BigInt(acc?.stake ?? 0n), policy);

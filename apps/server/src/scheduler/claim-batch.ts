@@ -12,7 +12,7 @@
  * risk for their providers' accounts: `factsOf` adds them to the accounts' `atRisk`, as a read after
  * each insert did (withinStake weighs it).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { type CandidateFacts, loadCandidateFacts } from "../qa/candidates";
 import type { StoredVerification } from "../tasks/verification";
 
@@ -35,7 +35,7 @@ export class ClaimBatch {
   private readonly tasks = new Map<string, { n: number; plan?: { wanted: number; verification: StoredVerification } }>();
 
   /** The providers' facts, read in one statement for those this claim has not read yet, with its own placements at risk. */
-  async factsOf(tx: Tx, providerIds: readonly string[]): Promise<Map<string, CandidateFacts>> {
+  async factsOf(tx: SqlClient, providerIds: readonly string[]): Promise<Map<string, CandidateFacts>> {
     const missing = [...new Set(providerIds.filter((id) => !this.facts.has(id)))];
     if (missing.length > 0) for (const [id, f] of await loadCandidateFacts(tx, missing)) this.facts.set(id, f);
     const out = new Map<string, CandidateFacts>();
@@ -69,7 +69,7 @@ export class ClaimBatch {
    * Writes every placement in one statement: the assignments (leased for `leaseMs` from now), each
    * task's dispatch count (`assigned` once a queued task has one) and decided plan.
    */
-  async flush(tx: Tx, leaseMs: number): Promise<void> {
+  async flush(tx: SqlClient, leaseMs: number): Promise<void> {
     if (this.empty) return;
     const now = new Date();
     const es = this.executions;

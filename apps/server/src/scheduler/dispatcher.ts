@@ -4,7 +4,7 @@ import type { WorkSource } from "../events";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { Prisma } from "../db/generated/client";
-import type { Tx } from "../db/database";
+import { sqlTransaction, type SqlClient } from "../db/database";
 import { isRetryableConflict } from "../db/retry-conflicts";
 import { calibrationOf } from "../models/calibration";
 import { loadProviderIdentities } from "../qa/candidates";
@@ -238,7 +238,7 @@ export class Dispatcher implements SubmitPlacer {
    * The slots are reserved before the submit's transaction commits: a run of the unit that rolled
    * back gives them back with `undo`; once it committed, `sendPlaced` announces and sends.
    */
-  async placeAtSubmit(tx: Tx, task: SubmittedTask): Promise<Placed | undefined> {
+  async placeAtSubmit(tx: SqlClient, task: SubmittedTask): Promise<Placed | undefined> {
     const { bus, commits, providers } = this.app;
     if (this.stopped || this.running || this.placing || !this.queueSeenEmpty || bus.relaying || commits.pending > 1 || providers.freeSlots() === 0) return undefined;
     const row: ClaimRow = { ...task, status: "queued", dispatched: 0, attempts: 0 };
@@ -292,7 +292,7 @@ export class Dispatcher implements SubmitPlacer {
     let rowCount = 0;
     let left = false;
     try {
-      await db.prisma.$transaction(async (tx) => {
+      await sqlTransaction(db, async (tx) => {
         // `set_config(…, true)`: the rest of this transaction's statements (the candidates' facts,
         // the assignments) use their prepared statements' generic plans. They look rows up by id,
         // where a generic plan is as good; PostgreSQL's default kept planning the facts query anew
@@ -338,7 +338,7 @@ export class Dispatcher implements SubmitPlacer {
    * decision needs (who already ran it, candidates and their facts) inside the claiming
    * transaction; the decisions themselves are plan.ts's.
    */
-  private async plan(tx: Tx, claim: ClaimBatch, row: ClaimRow): Promise<Placement | undefined> {
+  private async plan(tx: SqlClient, claim: ClaimBatch, row: ClaimRow): Promise<Placement | undefined> {
     const { providers, config } = this.app;
     const v = parseVerification(row.verification);
     // A sealed task goes to the provider it was sealed to, and only while it holds that key.
@@ -445,7 +445,7 @@ export class Dispatcher implements SubmitPlacer {
    * operator is registered at all, by the server's reference run (`referee`) — and runs unchecked
    * (`single`) only where the requester or the operator allowed it. Undefined: nobody to run it now.
    */
-  private async planFirst(tx: Tx, claim: ClaimBatch, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan<Candidate> | undefined> {
+  private async planFirst(tx: SqlClient, claim: ClaimBatch, row: ClaimRow, v: StoredVerification, req: MatchRequest): Promise<FirstPlan<Candidate> | undefined> {
     const { config, providers } = this.app;
     const eligible = await this.eligible(tx, claim, providers.pick(req, v.replicas + EXTRA_CANDIDATES), req.units);
     const sameBackend = calibrationOf(row)?.sameBackendQuorum === true;
@@ -471,7 +471,7 @@ export class Dispatcher implements SubmitPlacer {
    * and than each other, trusted pairs first, in the scheduler's order within each group. Asks the
    * index for more candidates while one operator's providers crowd out the others.
    */
-  private async checkers(tx: Tx, claim: ClaimBatch, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
+  private async checkers(tx: SqlClient, claim: ClaimBatch, req: MatchRequest, taken: Identity[], n: number, known?: Candidate[]): Promise<Candidate[]> {
     if (n <= 0) return [];
     const { providers, config } = this.app;
     const choose = (eligible: Candidate[]) => chooseCheckers(eligible, taken, n, config.qa, config.QUORUM_NETWORK);
@@ -490,7 +490,7 @@ export class Dispatcher implements SubmitPlacer {
   }
 
   /** Whether a provider of another operator than `lead` that could run the request is registered here, busy or idle. */
-  private async checkerRegistered(tx: Tx, req: MatchRequest, lead: Identity): Promise<boolean> {
+  private async checkerRegistered(tx: SqlClient, req: MatchRequest, lead: Identity): Promise<boolean> {
     const others = this.app.providers.registered(req, (p) => p.accountId !== lead.account);
     if (others.length === 0) return false;
     const ids = await loadProviderIdentities(
@@ -504,7 +504,7 @@ export class Dispatcher implements SubmitPlacer {
    * The candidates whose account stake covers one more execution at their price (free work needs
    * no stake), with their pair trust — in the index's order.
    */
-  private async eligible(tx: Tx, claim: ClaimBatch, candidates: LocalProvider[], units: bigint | undefined): Promise<Candidate[]> {
+  private async eligible(tx: SqlClient, claim: ClaimBatch, candidates: LocalProvider[], units: bigint | undefined): Promise<Candidate[]> {
     if (candidates.length === 0) return [];
     return eligibleCandidates(
       candidates,
@@ -572,15 +572,13 @@ export class Dispatcher implements SubmitPlacer {
  * result a re-check checks. Every such execution counts in `dispatched`, so none exist while it is
  * 0 on a task that never had an execution judged and taken back (attempts 0).
  */
-async function takenBy(tx: Tx, row: ClaimRow, v: StoredVerification): Promise<string[]> {
+async function takenBy(tx: SqlClient, row: ClaimRow, v: StoredVerification): Promise<string[]> {
   const ids =
     row.dispatched === 0 && row.attempts === 0
       ? []
       : (
-          await tx.assignment.findMany({
-            where: { taskId: row.id, status: { in: [...LIVE_STATUSES, "completed"] } },
-            select: { providerId: true },
-          })
+          await tx.$queryRaw<Array<{ providerId: string }>>`
+            SELECT "providerId" FROM "Assignment" WHERE "taskId" = ${row.id} AND status IN (${Prisma.join([...LIVE_STATUSES, "completed"])})`
         ).map((a) => a.providerId);
   return v.recheck ? [...ids, v.recheck.providerId] : ids;
 }

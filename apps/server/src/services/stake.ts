@@ -6,7 +6,7 @@
  */
 import { StunError, type AccountView } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { stake, unstake } from "../ledger";
 import { chainStakeCounted } from "../ledger/chain-stake";
 import { clientOf, type DbLike } from "../ledger/db";
@@ -35,7 +35,7 @@ function assertPositive(amount: bigint): void {
  * UPDATE, the one mode that conflicts with a dispatcher claim's FOR KEY SHARE (qa/candidates.ts): a
  * stake change waits for the claims reading the stake, and they wait for it.
  */
-async function lockAccount(tx: Tx, accountId: string): Promise<{ balance: bigint; stake: bigint }> {
+async function lockAccount(tx: SqlClient, accountId: string): Promise<{ balance: bigint; stake: bigint }> {
   const [row] = await tx.$queryRaw<{ balance: bigint; stake: bigint }[]>`
     SELECT balance, stake FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
   if (!row) throw new StunError("NOT_FOUND", `account ${accountId} not found`);

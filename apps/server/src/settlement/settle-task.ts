@@ -1,5 +1,5 @@
 import { isFloatDtype, toleranceFor, splitFee, type CompareOptions, type Receipt, type ReceiptQa, type TensorInfo } from "@stun/shared";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { Prisma } from "../db/generated/client";
 import { settle, type Payment } from "../ledger";
 import type { StoredVerification } from "../tasks/verification";
@@ -79,7 +79,7 @@ export function settlementOf(input: Omit<SettleInput, "alongside" | "returning" 
 }
 
 /** Pays for an accepted task out of its escrow (settlementOf), with the statements `input` runs beside it. Returns the cost and the receipt. */
-export async function settleAcceptedTask(tx: Tx, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[]; skipped?: true }> {
+export async function settleAcceptedTask(tx: SqlClient, input: SettleInput): Promise<{ cost: bigint; receipt: Receipt; rows?: unknown[]; skipped?: true }> {
   const { cost, receipt, payment } = settlementOf(input);
   const { rows, skipped } = await settle(tx, {
     ...payment,

@@ -7,7 +7,7 @@
  * than BLOB_GC_GRACE_SECONDS (younger ones may belong to an upload whose row is not written yet).
  */
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { blobLockKey } from "../blobs/pin-lock";
 
 /** A temporary file this old is a write that will never finish (a crash, a killed process). */
@@ -15,7 +15,7 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
 const PAGE = 500;
 
 /** The shas among `shas` that a live row references: a model, or a task whose data is not purged. */
-async function referencedAmong(tx: Tx, shas: string[]): Promise<Set<string>> {
+async function referencedAmong(tx: SqlClient, shas: string[]): Promise<Set<string>> {
   const rows = await tx.$queryRaw<Array<{ sha: string }>>`
     SELECT s.sha FROM unnest(${shas}::text[]) AS s(sha)
     WHERE EXISTS (SELECT 1 FROM "Model" m WHERE m.sha256 = s.sha)

@@ -7,7 +7,7 @@
  * row is written and deleted inside those same transactions). So the collector either deletes
  * first (and the writer puts the file back) or sees the writer's committed row (and keeps it).
  */
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { BlobStore } from "../blobs/blob-store";
 import { pinLock } from "../blobs/pin-lock";
 
@@ -15,12 +15,12 @@ import { pinLock } from "../blobs/pin-lock";
  * Inside the transaction that writes a reference to `sha256`: holds the blob's shared lock until
  * commit and ensures the file is there (rewritten from `bytes` when it is not).
  */
-export async function pinBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
+export async function pinBlob(tx: SqlClient, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
   await tx.$executeRaw`SELECT ${pinLock(sha256)}`;
   await ensurePinnedBlob(tx, blobs, sha256, bytes);
 }
 
 /** After the pin's lock is held: the blob is there (written again from `bytes` when the collector just deleted it). */
-export async function ensurePinnedBlob(tx: Tx, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
+export async function ensurePinnedBlob(tx: SqlClient, blobs: BlobStore, sha256: string, bytes: Uint8Array): Promise<void> {
   if (!(await blobs.has(sha256, tx))) await blobs.put(bytes, sha256, tx);
 }

@@ -8,7 +8,7 @@
  */
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import type { StorageCharge } from "../ledger";
 
 export interface StorageUsage {
@@ -47,12 +47,12 @@ export function storageCharge(app: AppContext, accountId: string, adding: number
  * it stays within the quota (one conditional UPDATE, so concurrent submits never overshoot), else
  * throws STORAGE_QUOTA and the transaction rolls back.
  */
-export async function chargeStorage(tx: Tx, app: AppContext, accountId: string, adding: number, what: string): Promise<void> {
+export async function chargeStorage(tx: SqlClient, app: AppContext, accountId: string, adding: number, what: string): Promise<void> {
   const quota = app.config.ACCOUNT_STORAGE_QUOTA_BYTES;
   const n = await tx.$executeRaw`
     UPDATE "Account" SET "storageBytes" = "storageBytes" + ${BigInt(adding)}
     WHERE id = ${accountId} AND "storageBytes" + ${BigInt(adding)} <= ${quota}`;
   if (n === 1) return;
-  const row = await tx.account.findUnique({ where: { id: accountId }, select: { storageBytes: true } });
+  const [row] = await tx.$queryRaw<Array<{ storageBytes: bigint }>>`SELECT "storageBytes" FROM "Account" WHERE id = ${accountId}`;
   throw quotaExceeded(what, BigInt(adding), { usedBytes: row?.storageBytes ?? 0n, quotaBytes: quota });
 }

@@ -15,7 +15,7 @@
  */
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { deleteUnreferenced } from "./blob-gc";
 
@@ -28,7 +28,7 @@ type PurgedRow = { id: string; requesterId: string; inputBytes: number };
  * Purges the given tasks (already row-locked by the caller's transaction) unless purged already or
  * re-checked right now; gives each requester back its tasks' input bytes. Returns the purged rows.
  */
-async function purgeLockedTasks(tx: Tx, ids: string[], now: Date): Promise<PurgedRow[]> {
+async function purgeLockedTasks(tx: SqlClient, ids: string[], now: Date): Promise<PurgedRow[]> {
   // A statement of its own after the lock: its snapshot sees every re-check committed before it.
   const purged = await tx.$queryRaw<PurgedRow[]>`
     UPDATE "Task" t SET "dataPurgedAt" = ${now}
@@ -91,7 +91,7 @@ export async function purgeExpiredTaskData(app: AppContext, now = new Date()): P
 }
 
 /** Purges the tasks `due` locks (at most PAGE per transaction) until it finds no more, then their unreferenced blobs. */
-async function purgePages(app: AppContext, now: Date, due: (tx: Tx) => Promise<Array<{ id: string }>>): Promise<number> {
+async function purgePages(app: AppContext, now: Date, due: (tx: SqlClient) => Promise<Array<{ id: string }>>): Promise<number> {
   let total = 0;
   for (;;) {
     const { locked, purged } = await app.db.prisma.$transaction(async (tx) => {

@@ -12,7 +12,7 @@
  * chain are the EscrowSubmitter's (chain/escrows.ts).
  */
 import { StunError } from "@stun/shared";
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
 import { SYSTEM_CHAIN, SYSTEM_TREASURY, available, escrow, postTransfer, type LedgerLeg, type TransferInput } from "../ledger";
 
 export interface EscrowLink {
@@ -36,7 +36,7 @@ export interface EscrowLink {
  * gets ESCROW_IN_USE, also when both run at once) and credits `held` from `system:chain` to the
  * requester's escrow bucket — the submit's hold, with `also` (the storage charge, the Task row).
  */
-export async function linkEscrow(tx: Tx, link: EscrowLink, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<void> {
+export async function linkEscrow(tx: SqlClient, link: EscrowLink, also: Pick<TransferInput, "storage" | "alongside"> = {}): Promise<void> {
   const now = new Date();
   const inserted = await tx.$executeRaw`
     INSERT INTO "ChainEscrow" ("taskId", "chainId", "escrowId", "requesterId", requester, token, amount, held, deadline, status, "createdAt", "updatedAt")
@@ -60,7 +60,7 @@ export async function linkEscrow(tx: Tx, link: EscrowLink, also: Pick<TransferIn
  * ledger just returned to the requester's balance (held − cost) is what the chain will credit to
  * its wallet at settlement, so it goes back to `system:chain`. The row waits for the submitter.
  */
-export async function escrowTaskCompleted(tx: Tx, taskId: string, requesterId: string, cost: bigint): Promise<void> {
+export async function escrowTaskCompleted(tx: SqlClient, taskId: string, requesterId: string, cost: bigint): Promise<void> {
   const [row] = await tx.$queryRaw<Array<{ held: bigint }>>`
     UPDATE "ChainEscrow" SET status = 'settling', "updatedAt" = ${new Date()} WHERE "taskId" = ${taskId} AND status = 'linked' RETURNING held`;
   if (!row) return;
@@ -74,7 +74,7 @@ export async function escrowTaskCompleted(tx: Tx, taskId: string, requesterId: s
  * balance goes back to `system:chain`. A fee the ledger kept (EXPIRED_TASK_FEE) is given back by
  * the treasury: the refund on chain returns everything.
  */
-export async function escrowTaskEnded(tx: Tx, taskId: string, requesterId: string, kept: bigint): Promise<void> {
+export async function escrowTaskEnded(tx: SqlClient, taskId: string, requesterId: string, kept: bigint): Promise<void> {
   const [row] = await tx.$queryRaw<Array<{ held: bigint }>>`
     UPDATE "ChainEscrow" SET status = 'refund_due', "updatedAt" = ${new Date()} WHERE "taskId" = ${taskId} AND status = 'linked' RETURNING held`;
   if (!row) return;
@@ -84,7 +84,7 @@ export async function escrowTaskEnded(tx: Tx, taskId: string, requesterId: strin
   await mirror(tx, "chain_escrow_refund", taskId, legs, row.held);
 }
 
-async function mirror(tx: Tx, kind: string, taskId: string, legs: LedgerLeg[], total: bigint): Promise<string> {
+async function mirror(tx: SqlClient, kind: string, taskId: string, legs: LedgerLeg[], total: bigint): Promise<string> {
   const { txId } = await postTransfer(tx, { kind, taskId, entries: [...legs, { account: SYSTEM_CHAIN, amount: total }] });
   return txId;
 }

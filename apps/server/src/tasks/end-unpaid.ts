@@ -1,4 +1,5 @@
-import type { Tx } from "../db/database";
+import type { SqlClient } from "../db/database";
+import { Prisma } from "../db/generated/client";
 import { chargeFee, refund } from "../ledger";
 import { escrowTaskEnded } from "./chain-escrow";
 import { LIVE_STATUSES } from "./statuses";
@@ -15,7 +16,7 @@ export interface Cancellation {
  * the assignments whose providers must be told to stop (after commit).
  */
 export async function endTaskUnpaid(
-  tx: Tx,
+  tx: SqlClient,
   task: { id: string; requesterId: string; escrowHeld: bigint },
   status: "failed" | "expired",
   code: string,
@@ -28,10 +29,12 @@ export async function endTaskUnpaid(
   if (task.escrowHeld > kept) await refund(tx, task.requesterId, task.escrowHeld - kept, task.id);
   // Paid from an on-chain escrow: the chain refunds it, so the ledger hands it back to system:chain.
   await escrowTaskEnded(tx, task.id, task.requesterId, kept);
-  await tx.task.update({
-    where: { id: task.id },
-    data: { status, escrowHeld: 0n, errorCode: code, errorMessage: message, completedAt: new Date(), ...(kept > 0n ? { cost: kept } : {}) },
-  });
+  const now = new Date();
+  await tx.$executeRaw`
+    UPDATE "Task"
+    SET status = ${status}, "escrowHeld" = 0, "errorCode" = ${code}, "errorMessage" = ${message}, "completedAt" = ${now}, "updatedAt" = ${now}
+        ${kept > 0n ? Prisma.sql`, cost = ${kept}` : Prisma.empty}
+    WHERE id = ${task.id}`;
   return cancellations;
 }
 
@@ -39,13 +42,10 @@ export async function endTaskUnpaid(
  * Marks the task's live assignments `cancelled` inside the caller's transaction and returns them,
  * so their providers can be told to stop after commit.
  */
-export async function cancelLiveAssignments(tx: Tx, taskId: string): Promise<Cancellation[]> {
-  const live = await tx.assignment.findMany({
-    where: { taskId, status: { in: [...LIVE_STATUSES] } },
-    select: { id: true, providerId: true },
-  });
-  if (live.length) {
-    await tx.assignment.updateMany({ where: { id: { in: live.map((a) => a.id) } }, data: { status: "cancelled" } });
-  }
+export async function cancelLiveAssignments(tx: SqlClient, taskId: string): Promise<Cancellation[]> {
+  const live = await tx.$queryRaw<Array<{ id: string; providerId: string }>>`
+    UPDATE "Assignment" SET status = 'cancelled'
+    WHERE "taskId" = ${taskId} AND status IN (${Prisma.join([...LIVE_STATUSES])})
+    RETURNING id, "providerId"`;
   return live.map((a) => ({ assignmentId: a.id, providerId: a.providerId }));
 }

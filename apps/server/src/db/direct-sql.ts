@@ -1,0 +1,126 @@
+/**
+ * Group commit's SQL on PostgreSQL through node-postgres directly, not through Prisma.
+ *
+ * Every statement on the hot path is raw SQL already (`Prisma.sql`); what Prisma adds to each is
+ * CPU: its query engine's request, serialisation and result mapping cost 2–3× what node-postgres
+ * alone does per statement, and an interactive transaction three times a bare BEGIN/COMMIT
+ * (bench/transaction-cost.ts). This runs the same `Prisma.Sql` values on a small pool of its own,
+ * answering as Prisma's `$queryRaw` answers (db/database.ts `SqlClient`), so units run unchanged:
+ *
+ * - `bigint` columns (and arrays of them) come back as `bigint`; `timestamp` columns, which hold
+ *   UTC (Prisma writes them so), as the `Date` of that UTC time; `json`/`jsonb` parsed; `bytea` a
+ *   Buffer (a Uint8Array); `numeric` its exact text (Prisma's is a Decimal: callers convert either
+ *   with BigInt() or Number()).
+ * - A `Date` parameter is sent as its ISO text, UTC, whatever the process's time zone.
+ * - Statements run again are named prepared statements as Prisma's are (statement-names.ts), unless
+ *   `preparedStatements` is false.
+ * - A database error is node-postgres's, with PostgreSQL's code: retry-conflicts.ts
+ *   `driverErrorCause` reads it as it reads Prisma's.
+ *
+ * There is no model API here (no `tx.task.update`): what a unit reaches takes `SqlClient`, and the
+ * type checker holds it to raw SQL.
+ */
+import pg from "pg";
+import { Prisma } from "./generated/client";
+import type { SqlClient } from "./sql-client";
+import { preparedStatementNames } from "./statement-names";
+
+export interface DirectSql {
+  /** Statements each committed by itself (no transaction). */
+  readonly client: SqlClient;
+  /** `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const INT8 = 20;
+const INT8_ARRAY = 1016;
+const TIMESTAMP = 1114;
+const TIMESTAMP_ARRAY = 1115;
+const TEXT_ARRAY = 1009;
+
+/** `2026-12-06 19:00:00.123` (a `timestamp` column's text, UTC) as that instant. */
+const utc = (text: string): Date => new Date(`${text.replace(" ", "T")}Z`);
+
+/** node-postgres's own parser of a type's text. */
+const builtin = (oid: number) => pg.types.getTypeParser(oid as never, "text") as (text: string) => unknown;
+/** An array's elements as text (node-postgres's `text[]` parser splits any array's literal). */
+const elements = (text: string) => builtin(TEXT_ARRAY)(text) as Array<string | null>;
+
+const parsers: Record<number, (text: string) => unknown> = {
+  [INT8]: (text) => BigInt(text),
+  [INT8_ARRAY]: (text) => elements(text).map((x) => (x === null ? null : BigInt(x))),
+  [TIMESTAMP]: utc,
+  [TIMESTAMP_ARRAY]: (text) => elements(text).map((x) => (x === null ? null : utc(x))),
+};
+
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    format !== "binary" && parsers[oid] ? parsers[oid] : pg.types.getTypeParser(oid as never, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+/** A parameter as PostgreSQL should read it: a Date as UTC ISO text (node-postgres would send local time). */
+const param = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(param) : v);
+
+type Query = TemplateStringsArray | Prisma.Sql;
+
+const sqlOf = (query: Query, values: unknown[]): Prisma.Sql => (query instanceof Prisma.Sql ? query : Prisma.sql(query as TemplateStringsArray, ...(values as Prisma.Sql[])));
+
+/** A `SqlClient` whose statements run on `run`'s connection. */
+function sqlClient(run: (text: string, values: unknown[]) => Promise<pg.QueryResult>): SqlClient {
+  const client = {
+    $queryRaw: async (query: Query, ...values: unknown[]) => {
+      const sql = sqlOf(query, values);
+      return (await run(sql.text, sql.values)).rows;
+    },
+    $executeRaw: async (query: Query, ...values: unknown[]) => {
+      const sql = sqlOf(query, values);
+      return (await run(sql.text, sql.values)).rowCount ?? 0;
+    },
+    $queryRawUnsafe: async (text: string, ...values: unknown[]) => (await run(text, values)).rows,
+    $executeRawUnsafe: async (text: string, ...values: unknown[]) => (await run(text, values)).rowCount ?? 0,
+  };
+  // Prisma's methods answer PrismaPromises; awaiting is all a unit does with them.
+  return client as unknown as SqlClient;
+}
+
+export function createDirectSql(url: string, opts: { preparedStatements?: boolean; max?: number } = {}): DirectSql {
+  // Group commit runs one batch at a time, the dispatcher one claim: a connection each, and one for
+  // a lone statement's autocommit and another claim beside them.
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 4, types });
+  // An idle connection the server dropped: the pool discards it and the next query opens another
+  // (without a listener, the event would end the process).
+  pool.on("error", () => {});
+  const nameOf = opts.preparedStatements === false ? undefined : preparedStatementNames();
+  const on =
+    (target: pg.Pool | pg.PoolClient) =>
+    (text: string, values: unknown[]): Promise<pg.QueryResult> => {
+      const name = nameOf?.({ sql: text });
+      return target.query({ text, values: values.map(param), ...(name ? { name } : {}) });
+    };
+  let closed: Promise<void> | undefined;
+  return {
+    client: sqlClient(on(pool)),
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+      const conn = await pool.connect();
+      let broken: unknown;
+      try {
+        await conn.query("BEGIN");
+        try {
+          const value = await fn(sqlClient(on(conn)));
+          await conn.query("COMMIT");
+          return value;
+        } catch (err) {
+          await conn.query("ROLLBACK").catch((e: unknown) => {
+            broken = e;
+          });
+          throw err;
+        }
+      } finally {
+        // A connection whose ROLLBACK failed is in an unknown state: the pool drops it.
+        conn.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    close: () => (closed ??= pool.end()),
+  };
+}

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { SqlClient } from "../../src/db/database";
+import { Prisma } from "../../src/db/generated/client";
+import { driverErrorCause, isRetryableConflict } from "../../src/db/retry-conflicts";
+import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
+
+// Group commit's statements run on node-postgres directly on PostgreSQL (db/direct-sql.ts); the
+// units were written against Prisma's $queryRaw, so the two must answer alike.
+describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  const onPostgres = it.runIf(testDbKind === "postgres");
+  const direct = () => db.direct!;
+
+  it("is what PostgreSQL databases use, and only they", () => {
+    expect(db.direct !== undefined).toBe(testDbKind === "postgres");
+  });
+
+  onPostgres("answers a statement as Prisma's $queryRaw does: bigints, UTC timestamps, JSON, arrays, counts", async () => {
+    const at = new Date("2026-03-04T05:06:07.089Z");
+    const statement = Prisma.sql`
+      SELECT ${123456789012345678n}::bigint AS big, ARRAY[${1n}, ${-2n}]::bigint[] AS bigs, ${at}::timestamp(3) AS at,
+             ARRAY[${at}::timestamp(3)] AS ats, ${at}::timestamptz AS attz, ${JSON.stringify({ a: [1, "x"] })}::jsonb AS doc,
+             (SELECT json_agg(x) FROM (SELECT 1 AS n, 'y' AS s) x) AS agg, ARRAY['p', 'q'] AS texts, 7::int AS small,
+             (SELECT count(*) FROM "Account") AS n, true AS yes, NULL::bigint AS none`;
+    const [viaPrisma] = await db.prisma.$queryRaw<Array<Record<string, unknown>>>(statement);
+    const [viaDirect] = await direct().client.$queryRaw<Array<Record<string, unknown>>>(statement);
+    expect(viaDirect).toEqual(viaPrisma);
+    expect(viaDirect).toMatchObject({ big: 123456789012345678n, bigs: [1n, -2n], at, ats: [at], attz: at, small: 7, yes: true, none: null });
+  });
+
+  onPostgres("writes a Date as its UTC time whatever the process's time zone, and reads it back so", async () => {
+    const tz = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      const at = new Date("2026-07-01T12:00:00.000Z");
+      const id = `direct-tz-${Date.now()}`;
+      await direct().client.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${at})`;
+      const [row] = await db.prisma.$queryRaw<Array<{ createdAt: Date; text: string }>>`SELECT "createdAt", "createdAt"::text AS text FROM "Account" WHERE id = ${id}`;
+      expect(row!.createdAt).toEqual(at);
+      expect(row!.text).toBe("2026-07-01 12:00:00");
+      const [back] = await direct().client.$queryRaw<Array<{ createdAt: Date }>>`SELECT "createdAt" FROM "Account" WHERE id = ${id}`;
+      expect(back!.createdAt).toEqual(at);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  onPostgres("commits a transaction that resolves, rolls back one that throws, and counts what $executeRaw changed", async () => {
+    const id = `direct-tx-${Date.now()}`;
+    const changed = await direct().transaction(async (tx: SqlClient) => {
+      await tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`;
+      return tx.$executeRaw`UPDATE "Account" SET balance = balance + ${5n} WHERE id = ${id}`;
+    });
+    expect(changed).toBe(1);
+    await expect(
+      direct().transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`UPDATE "Account" SET balance = balance + $1 WHERE id = $2`, 100n, id);
+        throw new Error("unit failed");
+      }),
+    ).rejects.toThrow("unit failed");
+    const [row] = await db.prisma.$queryRaw<Array<{ balance: bigint }>>`SELECT balance FROM "Account" WHERE id = ${id}`;
+    expect(row!.balance).toBe(5n);
+  });
+
+  onPostgres("fails with PostgreSQL's code, read as Prisma's errors are read (a deadlock is run again)", async () => {
+    const err = await direct()
+      .transaction((tx) => tx.$queryRaw`SELECT 'maybe'::boolean`)
+      .catch((e: unknown) => e);
+    expect(driverErrorCause(err)).toMatchObject({ originalCode: "22P02" });
+    const deadlock = await direct()
+      .client.$queryRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'two waited on each other' USING ERRCODE = '40P01'; END $$`)
+      .catch((e: unknown) => e);
+    expect(isRetryableConflict(deadlock)).toBe(true);
+    // The pool's connections are still good after both.
+    const [one] = await direct().client.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`;
+    expect(one!.one).toBe(1);
+  });
+});
