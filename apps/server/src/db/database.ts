@@ -69,6 +69,9 @@ export function sqlTransaction<T>(db: Database, fn: (tx: SqlClient) => Promise<T
   return db.direct ? db.direct.transaction(fn) : db.prisma.$transaction(fn, prismaOptions);
 }
 
+/** Where a hot statement committed by itself runs: node-postgres directly where the database has it (direct-sql.ts), else Prisma. */
+export const rawSql = (db: Database): SqlClient => db.direct?.client ?? db.prisma;
+
 export async function createDatabase(opts: CreateDatabaseOptions = {}): Promise<Database> {
   if (opts.url !== undefined && opts.url !== "") {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) {

@@ -85,9 +85,9 @@ function sqlClient(run: (text: string, values: unknown[]) => Promise<pg.QueryRes
 }
 
 export function createDirectSql(url: string, opts: { preparedStatements?: boolean; max?: number } = {}): DirectSql {
-  // Group commit runs one batch at a time, the dispatcher one claim: a connection each, and one for
-  // a lone statement's autocommit and another claim beside them.
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 4, types });
+  // Group commit runs one batch at a time, the dispatcher a claim or two: a connection each, and the
+  // rest for hot statements committed by themselves (a lone result's, task reads, acks).
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 6, types });
   // An idle connection the server dropped: the pool discards it and the next query opens another
   // (without a listener, the event would end the process).
   pool.on("error", () => {});

@@ -4,7 +4,7 @@ import type { WorkSource } from "../events";
 import { newId } from "../ids";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { Prisma } from "../db/generated/client";
-import { sqlTransaction, type SqlClient } from "../db/database";
+import { rawSql, sqlTransaction, type SqlClient } from "../db/database";
 import { isRetryableConflict } from "../db/retry-conflicts";
 import { calibrationOf } from "../models/calibration";
 import { loadProviderIdentities } from "../qa/candidates";
@@ -279,7 +279,7 @@ export class Dispatcher implements SubmitPlacer {
 
   /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */
   private async anyQueued(): Promise<boolean> {
-    const [row] = await this.app.db.prisma.$queryRaw<Array<{ any: boolean }>>`
+    const [row] = await rawSql(this.app.db).$queryRaw<Array<{ any: boolean }>>`
       SELECT EXISTS (SELECT 1 FROM "Task" t WHERE ${WANTS_EXECUTION}) AS any`;
     this.app.metrics.dispatchClaims.inc({ outcome: row?.any ? "probed" : "skipped" });
     return row?.any === true;

@@ -4,6 +4,7 @@
  * one statement together: a group commit announces a batch's completed tasks at once, and each
  * long-poll waiting on one of them wakes up to read it. One statement per task before.
  */
+import { rawSql } from "../db/database";
 import type { AppContext } from "../context";
 import type { toTaskView } from "./task-view";
 
@@ -38,7 +39,7 @@ class TaskRowReader {
     this.stats.statements++;
     for (const ws of batch.values()) this.stats.reads += ws.length;
     try {
-      const rows = await this.app.db.prisma.$queryRaw<TaskViewRow[]>`
+      const rows = await rawSql(this.app.db).$queryRaw<TaskViewRow[]>`
         SELECT t.id, t."requesterId", t.status, t."modelId", t.verification, t.cost, t.receipt, t."outputSha256",
                t."errorCode", t."errorMessage", t.correction, t."createdAt", t."completedAt", t."dataPurgedAt",
                COALESCE((

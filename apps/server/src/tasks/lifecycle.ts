@@ -2,6 +2,7 @@ import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
 import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
 import { retryOnConflict } from "../db/retry-conflicts";
+import { rawSql } from "../db/database";
 import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
 import { parseVerification, type StoredVerification } from "./verification";
 
@@ -79,7 +80,7 @@ async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise
  * was locked, so not marked.
  */
 async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<string[]> {
-  const [r] = await app.db.prisma.$queryRaw<Array<{ running: string[] | null; skipped: string[] | null }>>`
+  const [r] = await rawSql(app.db).$queryRaw<Array<{ running: string[] | null; skipped: string[] | null }>>`
     WITH asked AS (
       SELECT id, "taskId" FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])
     ), locked AS (
