@@ -34,6 +34,11 @@ export function toStunError(e: unknown): StunError {
   // Prisma could not start a transaction in time: every database connection of this instance is
   // busy. Nothing was written, so the client may safely try again (503).
   if (err.code === "P2028") return new StunError("UNAVAILABLE", "the server is busy (no database connection free in time); nothing was done: try again");
+  // The same through node-postgres (db/direct-sql.ts): no connection free in time, or a statement
+  // PostgreSQL cancelled at its timeout (its transaction rolled back).
+  if (err.message === "timeout exceeded when trying to connect" || err.code === "57014") {
+    return new StunError("UNAVAILABLE", "the database did not answer in time; nothing was done: try again");
+  }
   return new StunError("INTERNAL", "internal error");
 }
 

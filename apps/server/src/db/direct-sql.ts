@@ -84,10 +84,27 @@ function sqlClient(run: (text: string, values: unknown[]) => Promise<pg.QueryRes
   return client as unknown as SqlClient;
 }
 
-export function createDirectSql(url: string, opts: { preparedStatements?: boolean; max?: number } = {}): DirectSql {
+export interface DirectSqlOptions {
+  preparedStatements?: boolean;
+  max?: number;
+  /** PostgreSQL cancels a statement that runs longer (57014), and ends a session idle this long inside a transaction, its locks released (default 60 s: group commit's bound through Prisma). */
+  timeoutMs?: number;
+}
+
+export function createDirectSql(url: string, opts: DirectSqlOptions = {}): DirectSql {
   // Group commit runs one batch at a time, the dispatcher a claim or two: a connection each, and the
   // rest for hot statements committed by themselves (a lone result's, task reads, acks).
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 6, types });
+  const timeout = opts.timeoutMs ?? 60_000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 6,
+    types,
+    // A batch stuck behind a lock, or a process stalled mid-transaction, must not hold the queue
+    // and its row locks for ever; a caller waiting that long for a connection is told so (UNAVAILABLE).
+    statement_timeout: timeout,
+    idle_in_transaction_session_timeout: timeout,
+    connectionTimeoutMillis: timeout,
+  });
   // An idle connection the server dropped: the pool discards it and the next query opens another
   // (without a listener, the event would end the process).
   pool.on("error", () => {});

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { SqlClient } from "../../src/db/database";
 import { Prisma } from "../../src/db/generated/client";
+import { createDirectSql } from "../../src/db/direct-sql";
 import { driverErrorCause, isRetryableConflict } from "../../src/db/retry-conflicts";
+import { toStunError } from "../../src/errors";
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
 // Group commit's statements run on node-postgres directly on PostgreSQL (db/direct-sql.ts); the
@@ -81,5 +83,28 @@ describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
     // The pool's connections are still good after both.
     const [one] = await direct().client.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`;
     expect(one!.one).toBe(1);
+  });
+});
+
+describeDb("raw SQL on node-postgres directly: time limits", () => {
+  it.runIf(testDbKind === "postgres")("cancels a statement past its timeout, rolled back, and says UNAVAILABLE (503) to the caller", async () => {
+    const db = await openTestDatabase();
+    const slow = createDirectSql(db.url!, { timeoutMs: 200 });
+    try {
+      const id = `direct-timeout-${Date.now()}`;
+      const err = await slow
+        .transaction(async (tx) => {
+          await tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`;
+          await tx.$queryRaw`SELECT pg_sleep(2)`;
+        })
+        .catch((e: unknown) => e);
+      expect(driverErrorCause(err)).toMatchObject({ originalCode: "57014" });
+      expect(toStunError(err)).toMatchObject({ code: "UNAVAILABLE", status: 503 });
+      const rows = await db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM "Account" WHERE id = ${id}`;
+      expect(rows).toHaveLength(0);
+    } finally {
+      await slow.close();
+      await db.close();
+    }
   });
 });
