@@ -64,7 +64,8 @@ const param = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : Ar
 
 type Query = TemplateStringsArray | Prisma.Sql;
 
-const sqlOf = (query: Query, values: unknown[]): Prisma.Sql => (query instanceof Prisma.Sql ? query : Prisma.sql(query as TemplateStringsArray, ...(values as Prisma.Sql[])));
+/** A tagged template's strings (an array) and values, or a `Prisma.sql` value (not an array, whichever copy of Prisma's runtime made it), as one `Prisma.Sql`. */
+const sqlOf = (query: Query, values: unknown[]): Prisma.Sql => (Array.isArray(query) ? Prisma.sql(query as TemplateStringsArray, ...(values as Prisma.Sql[])) : (query as Prisma.Sql));
 
 /** A `SqlClient` whose statements run on `run`'s connection. */
 function sqlClient(run: (text: string, values: unknown[]) => Promise<pg.QueryResult>): SqlClient {
