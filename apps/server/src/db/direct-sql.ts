@@ -122,6 +122,13 @@ export function createDirectSql(url: string, opts: DirectSqlOptions = {}): Direc
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
       const conn = await pool.connect();
       let broken: unknown;
+      // A connection lost while checked out (PostgreSQL restarted, the backend terminated) is an
+      // 'error' event nobody else listens for here (the pool listens only while it is idle): without
+      // this the process would end. Its next statement fails, and the transaction with it.
+      const lost = (err: unknown) => {
+        broken = err;
+      };
+      conn.on("error", lost);
       try {
         await conn.query("BEGIN");
         try {
@@ -135,8 +142,10 @@ export function createDirectSql(url: string, opts: DirectSqlOptions = {}): Direc
           throw err;
         }
       } finally {
-        // A connection whose ROLLBACK failed is in an unknown state: the pool drops it.
-        conn.release(broken instanceof Error ? broken : undefined);
+        // A connection lost, or whose ROLLBACK failed, is in an unknown state: the pool drops it
+        // (still heard: a dropped connection may say more).
+        if (broken === undefined) conn.off("error", lost);
+        conn.release(broken instanceof Error ? broken : broken === undefined ? undefined : new Error(String(broken)));
       }
     },
     close: () => (closed ??= pool.end()),

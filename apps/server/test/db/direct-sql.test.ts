@@ -86,6 +86,42 @@ describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
   });
 });
 
+describeDb("raw SQL on node-postgres directly: a connection lost", () => {
+  const onPostgres = it.runIf(testDbKind === "postgres");
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  onPostgres("while a transaction waits between statements fails that transaction, not the process, and the pool goes on", async () => {
+    const id = `direct-lost-${Date.now()}`;
+    const err = await db
+      .direct!.transaction(async (tx) => {
+        await tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`;
+        const [me] = await tx.$queryRaw<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`;
+        // Another connection ends this one's backend while the unit is between statements.
+        await db.prisma.$queryRaw`SELECT pg_terminate_backend(${me!.pid}::int)`;
+        await new Promise((r) => setTimeout(r, 200));
+        await tx.$queryRaw`SELECT 1`;
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(await db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM "Account" WHERE id = ${id}`).toHaveLength(0);
+    const [one] = await db.direct!.transaction((tx) => tx.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`);
+    expect(one!.one).toBe(1);
+  });
+
+  onPostgres("while its statement runs fails that statement, and the pool goes on", async () => {
+    const err = await db.direct!.transaction((tx) => tx.$queryRaw`SELECT pg_terminate_backend(pg_backend_pid())`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    const [one] = await db.direct!.client.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`;
+    expect(one!.one).toBe(1);
+  });
+});
+
 describeDb("raw SQL on node-postgres directly: time limits", () => {
   it.runIf(testDbKind === "postgres")("cancels a statement past its timeout, rolled back, and says UNAVAILABLE (503) to the caller", async () => {
     const db = await openTestDatabase();
