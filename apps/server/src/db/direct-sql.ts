@@ -5,7 +5,7 @@
  * CPU: its query engine's request, serialisation and result mapping cost 2–3× what node-postgres
  * alone does per statement, and an interactive transaction three times a bare BEGIN/COMMIT
  * (bench/transaction-cost.ts). This runs the same `Prisma.Sql` values on a small pool of its own,
- * answering as Prisma's `$queryRaw` answers (db/database.ts `SqlClient`), so units run unchanged:
+ * answering as Prisma's `$queryRaw` answers (sql-client.ts `SqlClient`), so units run unchanged:
  *
  * - `bigint` columns (and arrays of them) come back as `bigint`; `timestamp` columns, which hold
  *   UTC (Prisma writes them so), as the `Date` of that UTC time; `json`/`jsonb` parsed; `bytea` a
@@ -145,7 +145,7 @@ export function createDirectSql(url: string, opts: DirectSqlOptions = {}): Direc
         // A connection lost, or whose ROLLBACK failed, is in an unknown state: the pool drops it
         // (still heard: a dropped connection may say more).
         if (broken === undefined) conn.off("error", lost);
-        conn.release(broken instanceof Error ? broken : broken === undefined ? undefined : new Error(String(broken)));
+        conn.release(broken !== undefined);
       }
     },
     close: () => (closed ??= pool.end()),

@@ -30,7 +30,7 @@
  * transaction: database.ts) and must not change in-memory state they cannot take back: they may be
  * rolled back or run again. Do that after the unit's promise resolved.
  */
-import { sqlTransaction, type Database, type SqlClient } from "./database";
+import { rawSql, sqlTransaction, type Database, type SqlClient } from "./database";
 import { isRetryableConflict } from "./retry-conflicts";
 
 /** A unit of work; `led` is what its lead returned (undefined without one). */
@@ -256,7 +256,7 @@ export class GroupCommit {
     const autocommit = p.lead?.kind.autocommit;
     if (autocommit && p.settledBy) {
       const started = performance.now();
-      const answer = await autocommit(this.db.direct?.client ?? this.db.prisma, p.lead!.value as never).then(
+      const answer = await autocommit(rawSql(this.db), p.lead!.value as never).then(
         (led) => ({ led }),
         () => undefined,
       );
