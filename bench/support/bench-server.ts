@@ -72,23 +72,21 @@ function counted(pglite: PGlite): PGlite {
   }) as PGlite["transaction"];
   return pglite;
 }
-const db = databaseUrl ? undefined : await createDatabase({ dataDir: path.join(dataDir, "db"), pglite: counted(new PGlite(path.join(dataDir, "db"))) });
 // The bench sends every task under one requester key: the per-key and per-IP rate limits are lifted.
-// Other settings (BLOB_STORE, GROUP_COMMIT_MAX …) come from the environment.
-const server = await startServer(
-  parseConfig({
-    ...process.env,
-    PORT: "0",
-    DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
-    RATE_LIMIT_PER_KEY: "0",
-    RATE_LIMIT_PER_IP: "0",
-    STUN_FSYNC: process.env.STUN_FSYNC ?? "true",
-    DATABASE_URL: databaseUrl,
-    ...(values["redis-url"] ? { REDIS_URL: values["redis-url"], REDIS_PREFIX: values["redis-prefix"] ?? "stun-bench" } : {}),
-  }),
-  db ? { db } : {},
-);
+// Other settings (BLOB_STORE, GROUP_COMMIT_MAX, PG_DIRECT_SQL …) come from the environment.
+const config = parseConfig({
+  ...process.env,
+  PORT: "0",
+  DATA_DIR: dataDir,
+  LOG_LEVEL: "warn",
+  RATE_LIMIT_PER_KEY: "0",
+  RATE_LIMIT_PER_IP: "0",
+  STUN_FSYNC: process.env.STUN_FSYNC ?? "true",
+  DATABASE_URL: databaseUrl,
+  ...(values["redis-url"] ? { REDIS_URL: values["redis-url"], REDIS_PREFIX: values["redis-prefix"] ?? "stun-bench" } : {}),
+});
+const db = databaseUrl ? undefined : await createDatabase({ dataDir: path.join(dataDir, "db"), pglite: counted(new PGlite(path.join(dataDir, "db"))), directSql: config.PG_DIRECT_SQL });
+const server = await startServer(config, db ? { db } : {});
 const requester = values["no-accounts"] ? undefined : await createAccount(server.app);
 if (requester) await faucet(server.app, requester.accountId, 10n ** 15n);
 // Each provider under an account of its own (QA never lets one operator check itself); paid work

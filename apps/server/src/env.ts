@@ -37,6 +37,10 @@ export const EnvSchema = z.object({
    * without max_prepared_statements).
    */
   PG_PREPARED_STATEMENTS: bool.default(true),
+  /**
+   * Group commit's and the claims' raw SQL on the driver directly, not through Prisma: node-postgres
+   * (db/direct-sql.ts) on PostgreSQL, PGlite's query API (db/pglite-direct-sql.ts) on PGlite.
+   */
   PG_DIRECT_SQL: bool.default(true),
   /** redis://… enables the socket.io Redis adapter and cross-instance events. */
   REDIS_URL: z.string().url().optional(),

@@ -49,9 +49,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const log = opts.logger ?? createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
   const db =
     opts.db ??
-    (await createDatabase(
-      config.DATABASE_URL ? { url: config.DATABASE_URL, preparedStatements: config.PG_PREPARED_STATEMENTS, directSql: config.PG_DIRECT_SQL } : { dataDir: path.join(config.dataDir, "db") },
-    ));
+    (await createDatabase({
+      ...(config.DATABASE_URL ? { url: config.DATABASE_URL, preparedStatements: config.PG_PREPARED_STATEMENTS } : { dataDir: path.join(config.dataDir, "db") }),
+      directSql: config.PG_DIRECT_SQL,
+    }));
   const blobs = await openBlobStore(config, db);
   // Several instances: one command connection for the state they share (SIWE nonces, presence).
   const redisClient = config.REDIS_URL ? await openRedis(config.REDIS_URL) : undefined;

@@ -20,6 +20,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient, type Prisma } from "./generated/client";
 import { createDirectSql, type DirectSql } from "./direct-sql";
+import { createPGliteDirectSql } from "./pglite-direct-sql";
 import type { SqlClient } from "./sql-client";
 import { migrate, type SqlConnection } from "./migrate";
 import { withPgErrorMapping } from "./pglite-errors";
@@ -33,7 +34,7 @@ export type { SqlClient } from "./sql-client";
 export interface Database {
   prisma: PrismaClient;
   kind: "pglite" | "postgres";
-  /** PostgreSQL: group commit's statements through node-postgres directly (direct-sql.ts); absent on PGlite or with `directSql: false`. */
+  /** Group commit's statements on the driver directly: node-postgres (direct-sql.ts) or PGlite's query API (pglite-direct-sql.ts); absent with `directSql: false`. */
   direct?: DirectSql;
   /** Disconnects Prisma and closes the pool / PGlite. Idempotent. */
   close(): Promise<void>;
@@ -48,7 +49,7 @@ export interface CreateDatabaseOptions {
   log?: (message: string) => void;
   /** PostgreSQL: name statements run again as prepared statements (default true; PG_PREPARED_STATEMENTS). */
   preparedStatements?: boolean;
-  /** PostgreSQL: run group commit's raw SQL on node-postgres directly, not through Prisma (default true; PG_DIRECT_SQL). */
+  /** Run group commit's raw SQL on the driver directly, not through Prisma (default true; PG_DIRECT_SQL). */
   directSql?: boolean;
   /** Prisma's own log levels (query, info, warn, error), printed by Prisma. */
   prismaLog?: Prisma.LogLevel[];
@@ -62,14 +63,14 @@ export interface CreateDatabaseOptions {
 }
 
 /**
- * `fn` in one transaction of raw SQL: on node-postgres directly where the database has it
- * (PostgreSQL, direct-sql.ts), else Prisma's interactive transaction with `prismaOptions`.
+ * `fn` in one transaction of raw SQL: on the driver directly where the database has it
+ * (direct-sql.ts, pglite-direct-sql.ts), else Prisma's interactive transaction with `prismaOptions`.
  */
 export function sqlTransaction<T>(db: Database, fn: (tx: SqlClient) => Promise<T>, prismaOptions?: { maxWait?: number; timeout?: number }): Promise<T> {
   return db.direct ? db.direct.transaction(fn) : db.prisma.$transaction(fn, prismaOptions);
 }
 
-/** Where a hot statement committed by itself runs: node-postgres directly where the database has it (direct-sql.ts), else Prisma. */
+/** Where a hot statement committed by itself runs: the driver directly where the database has it (direct-sql.ts, pglite-direct-sql.ts), else Prisma. */
 export const rawSql = (db: Database): SqlClient => db.direct?.client ?? db.prisma;
 
 export async function createDatabase(opts: CreateDatabaseOptions = {}): Promise<Database> {
@@ -117,10 +118,12 @@ async function createPGlite(opts: CreateDatabaseOptions): Promise<Database> {
     adapter: withPgErrorMapping(new PrismaPGlite(db as unknown as ConstructorParameters<typeof PrismaPGlite>[0])),
     log: opts.prismaLog ?? [],
   });
+  const direct = opts.directSql === false ? undefined : createPGliteDirectSql(db);
   let closed: Promise<void> | undefined;
   return {
     prisma,
     kind: "pglite",
+    ...(direct ? { direct } : {}),
     close: () =>
       (closed ??= (async () => {
         await prisma.$disconnect();

@@ -47,7 +47,8 @@ const builtin = (oid: number) => pg.types.getTypeParser(oid as never, "text") as
 /** An array's elements as text (node-postgres's `text[]` parser splits any array's literal). */
 const elements = (text: string) => builtin(TEXT_ARRAY)(text) as Array<string | null>;
 
-const parsers: Record<number, (text: string) => unknown> = {
+/** How group commit's raw SQL reads these types' text, on either driver: as Prisma's `$queryRaw` answers them. */
+export const textParsers: Record<number, (text: string) => unknown> = {
   [INT8]: (text) => BigInt(text),
   [INT8_ARRAY]: (text) => elements(text).map((x) => (x === null ? null : BigInt(x))),
   [TIMESTAMP]: utc,
@@ -56,19 +57,25 @@ const parsers: Record<number, (text: string) => unknown> = {
 
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    format !== "binary" && parsers[oid] ? parsers[oid] : pg.types.getTypeParser(oid as never, format as "text")) as typeof pg.types.getTypeParser,
+    format !== "binary" && textParsers[oid] ? textParsers[oid] : pg.types.getTypeParser(oid as never, format as "text")) as typeof pg.types.getTypeParser,
 };
 
 /** A parameter as PostgreSQL should read it: a Date as UTC ISO text (node-postgres would send local time). */
-const param = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(param) : v);
+export const param = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(param) : v);
 
 type Query = TemplateStringsArray | Prisma.Sql;
 
 /** A tagged template's strings (an array) and values, or a `Prisma.sql` value (not an array, whichever copy of Prisma's runtime made it), as one `Prisma.Sql`. */
 const sqlOf = (query: Query, values: unknown[]): Prisma.Sql => (Array.isArray(query) ? Prisma.sql(query as TemplateStringsArray, ...(values as Prisma.Sql[])) : (query as Prisma.Sql));
 
+/** What a statement answered: its rows, and how many rows it changed. */
+export interface StatementResult {
+  rows: unknown[];
+  rowCount: number | null;
+}
+
 /** A `SqlClient` whose statements run on `run`'s connection. */
-function sqlClient(run: (text: string, values: unknown[]) => Promise<pg.QueryResult>): SqlClient {
+export function sqlClient(run: (text: string, values: unknown[]) => Promise<StatementResult>): SqlClient {
   const client = {
     $queryRaw: async (query: Query, ...values: unknown[]) => {
       const sql = sqlOf(query, values);

@@ -6,9 +6,10 @@ import { driverErrorCause, isRetryableConflict } from "../../src/db/retry-confli
 import { toStunError } from "../../src/errors";
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
-// Group commit's statements run on node-postgres directly on PostgreSQL (db/direct-sql.ts); the
-// units were written against Prisma's $queryRaw, so the two must answer alike.
-describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
+// Group commit's statements run on the driver directly (db/direct-sql.ts: node-postgres on
+// PostgreSQL; db/pglite-direct-sql.ts: PGlite's query API); the units were written against
+// Prisma's $queryRaw, so the two must answer alike.
+describeDb("raw SQL on the driver directly", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await openTestDatabase();
@@ -16,27 +17,33 @@ describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
   afterAll(async () => {
     await db?.close();
   });
-  const onPostgres = it.runIf(testDbKind === "postgres");
   const direct = () => db.direct!;
 
-  it("is what PostgreSQL databases use, and only they", () => {
-    expect(db.direct !== undefined).toBe(testDbKind === "postgres");
+  it("is what both databases use", () => {
+    expect(db.direct).toBeDefined();
   });
 
-  onPostgres("answers a statement as Prisma's $queryRaw does: bigints, UTC timestamps, JSON, arrays, counts", async () => {
+  it("answers a statement as Prisma's $queryRaw does: bigints, UTC timestamps, JSON, arrays, counts", async () => {
     const at = new Date("2026-03-04T05:06:07.089Z");
     const statement = Prisma.sql`
       SELECT ${123456789012345678n}::bigint AS big, ARRAY[${1n}, ${-2n}]::bigint[] AS bigs, ${at}::timestamp(3) AS at,
              ARRAY[${at}::timestamp(3)] AS ats, ${at}::timestamptz AS attz, ${JSON.stringify({ a: [1, "x"] })}::jsonb AS doc,
              (SELECT json_agg(x) FROM (SELECT 1 AS n, 'y' AS s) x) AS agg, ARRAY['p', 'q'] AS texts, 7::int AS small,
-             (SELECT count(*) FROM "Account") AS n, true AS yes, NULL::bigint AS none`;
+             (SELECT count(*) FROM "Account") AS n, true AS yes, NULL::bigint AS none, ${5n}::bigint AS "smallBig",
+             ${new Uint8Array([0, 1, 254])}::bytea AS bytes, ${true}::boolean AS flag, 2.5::float8 AS half`;
     const [viaPrisma] = await db.prisma.$queryRaw<Array<Record<string, unknown>>>(statement);
     const [viaDirect] = await direct().client.$queryRaw<Array<Record<string, unknown>>>(statement);
-    expect(viaDirect).toEqual(viaPrisma);
-    expect(viaDirect).toMatchObject({ big: 123456789012345678n, bigs: [1n, -2n], at, ats: [at], attz: at, small: 7, yes: true, none: null });
+    // bytea: a Uint8Array either way (node-postgres's is a Buffer, Prisma's a plain Uint8Array).
+    const { bytes, ...rest } = viaDirect!;
+    const { bytes: prismaBytes, ...prismaRest } = viaPrisma!;
+    expect(rest).toEqual(prismaRest);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect([...(bytes as Uint8Array)]).toEqual([...(prismaBytes as Uint8Array)]);
+    expect([...(bytes as Uint8Array)]).toEqual([0, 1, 254]);
+    expect(viaDirect).toMatchObject({ big: 123456789012345678n, bigs: [1n, -2n], at, ats: [at], attz: at, small: 7, yes: true, none: null, smallBig: 5n, flag: true, half: 2.5 });
   });
 
-  onPostgres("writes a Date as its UTC time whatever the process's time zone, and reads it back so", async () => {
+  it("writes a Date as its UTC time whatever the process's time zone, and reads it back so", async () => {
     const tz = process.env.TZ;
     process.env.TZ = "America/New_York";
     try {
@@ -54,7 +61,7 @@ describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
     }
   });
 
-  onPostgres("commits a transaction that resolves, rolls back one that throws, and counts what $executeRaw changed", async () => {
+  it("commits a transaction that resolves, rolls back one that throws, and counts what $executeRaw changed", async () => {
     const id = `direct-tx-${Date.now()}`;
     const changed = await direct().transaction(async (tx: SqlClient) => {
       await tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`;
@@ -71,7 +78,7 @@ describeDb("raw SQL on node-postgres directly (PostgreSQL)", () => {
     expect(row!.balance).toBe(5n);
   });
 
-  onPostgres("fails with PostgreSQL's code, read as Prisma's errors are read (a deadlock is run again)", async () => {
+  it("fails with PostgreSQL's code, read as Prisma's errors are read (a deadlock is run again)", async () => {
     const err = await direct()
       .transaction((tx) => tx.$queryRaw`SELECT 'maybe'::boolean`)
       .catch((e: unknown) => e);
