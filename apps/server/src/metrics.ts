@@ -45,7 +45,7 @@ export function createMetrics() {
     }),
     dispatchClaims: new Counter({
       name: "stun_dispatch_claims_total",
-      help: "The dispatcher's claim transactions by what they found: placed (some work handed out), unplaced (queued work none of this instance's providers could take now), empty (no queued work); its probes of a queue last seen empty: probed (work found, a claim follows), skipped (still empty, no claim); and tasks placed by their submit's own transaction: submit",
+      help: "The dispatcher's claim transactions by what they found: placed (some work handed out), unplaced (queued work none of this instance's providers could take now), empty (no queued work); its probes without locks, of a queue last seen empty or after a claim on PostgreSQL that found nothing to place (it may have skipped rows other transactions held): probed (work found, a claim follows), skipped (empty); and tasks placed by their submit's own transaction: submit",
       labelNames: ["outcome"],
       registers: [registry],
     }),

@@ -49,6 +49,9 @@ const EXTRA_CANDIDATES = 3;
 const PREFETCH_MAX = 256;
 /** Deadlocked claim passes run again at once, up to this many times in a row. */
 const PASS_CONFLICT_ATTEMPTS = 5;
+/** A claim that skipped a task row another transaction held runs again after this, doubling while it keeps skipping (at most SKIPPED_RETRY_MAX_MS). */
+const SKIPPED_RETRY_MS = 10;
+const SKIPPED_RETRY_MAX_MS = 1000;
 
 /** A claimed task: what a submit knows of it (SubmittedTask), and where it stands. */
 interface ClaimRow extends SubmittedTask {
@@ -119,6 +122,9 @@ export class Dispatcher implements SubmitPlacer {
    * empty: that work would wait for the timer.
    */
   private announced = 0;
+  /** Claims in a row that skipped queued work another transaction held (SKIP LOCKED), and the pass that tries again. */
+  private skippedRetries = 0;
+  private skippedRetry?: NodeJS.Timeout;
   /** A submit's transaction is placing its task (placeAtSubmit): passes wait, so no slot is handed out twice. */
   private placing = false;
   private readonly offs: Array<() => void> = [];
@@ -139,6 +145,7 @@ export class Dispatcher implements SubmitPlacer {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.skippedRetry);
     for (const off of this.offs) off();
     while (this.running || this.placing) await new Promise((r) => setTimeout(r, 5));
   }
@@ -220,7 +227,7 @@ export class Dispatcher implements SubmitPlacer {
       // Nothing queued beyond what this claim placed in full, as of its snapshot, and no work
       // announced since the claim began (its snapshot may have missed it): the queue is empty until
       // the next `new` poke, which clears this (and runs the loop again if it came meanwhile).
-      if (page === 0) this.queueSeenEmpty = claimed.rows < PAGE && !claimed.left && this.announced === announced;
+      if (page === 0) this.queueSeenEmpty = claimed.rows < PAGE && !claimed.left && this.announced === announced && !(await this.skippedQueued());
       if (claimed.rows < PAGE) return left;
     }
     return true;
@@ -275,6 +282,32 @@ export class Dispatcher implements SubmitPlacer {
     const [first] = placed.dispatches;
     if (first) this.app.bus.taskUpdated({ taskId: first.taskId, status: "assigned" });
     for (const d of placed.dispatches) void this.send(d);
+  }
+
+  /**
+   * After a claim that found nothing left to place: whether it skipped queued work instead. A
+   * claim passes over task rows another transaction holds (SKIP LOCKED) — seen under load: a
+   * re-check's tie-breaker, committed and announced, skipped by the claim that announcement started
+   * while a result batch was open — and the holder's commit may announce nothing: the queue would
+   * be taken for empty and the work left to the backstop timer.
+   * So such a claim is checked by a probe without locks; work it finds is claimed again shortly
+   * (SKIPPED_RETRY_MS, doubling while it keeps being skipped). On PGlite a claim's transaction is
+   * the only one (one connection): it skips nothing, and nothing is probed.
+   */
+  private async skippedQueued(): Promise<boolean> {
+    if (this.app.db.kind !== "postgres" || !(await this.anyQueued())) {
+      this.skippedRetries = 0;
+      return false;
+    }
+    if (!this.skippedRetry) {
+      const ms = Math.min(SKIPPED_RETRY_MAX_MS, SKIPPED_RETRY_MS * 2 ** this.skippedRetries++);
+      this.skippedRetry = setTimeout(() => {
+        this.skippedRetry = undefined;
+        this.poke("here");
+      }, ms);
+      this.skippedRetry.unref();
+    }
+    return true;
   }
 
   /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */
