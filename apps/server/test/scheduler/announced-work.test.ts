@@ -45,8 +45,9 @@ describeDb("dispatcher: announced work is placed without the backstop timer", ()
 /**
  * A claim passes over task rows another transaction holds (FOR UPDATE SKIP LOCKED). Found under
  * load in test/e2e/qa.test.ts (one run in ~20): a re-check's tie-breaker, committed and announced,
- * was skipped by the claim its announcement started — a result batch of the other re-check held
- * its row — and the claim took the queue for empty; nothing announced it again, and with the timer
+ * was skipped by the claim its announcement started while a result batch was open (which of its
+ * statements held the row was not pinned down), and the claim took the queue for empty; nothing
+ * announced it again, and with the timer
  * an hour away it never ran. Here the row is held on purpose while the claim runs.
  */
 describeDb("dispatcher: work a claim skipped because another transaction held it", () => {
