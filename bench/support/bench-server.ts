@@ -44,19 +44,34 @@ const ownDir = values["data-dir"] === undefined;
 const dataDir = values["data-dir"] ?? mkdtempSync(path.join(os.tmpdir(), "stun-bench-"));
 const databaseUrl = values["database-url"];
 // On PGlite the bench counts what the server asks of the database: every statement (inside
-// transactions too) and every transaction.
+// transactions too, each a Bind message whether PGlite's `query` sent it or a prepared statement's
+// run, db/pglite-prepared.ts) and every transaction.
 const counts = { statements: 0, transactions: 0 };
-/** `start sql`: every statement is also printed to stderr (to see what one task costs). */
+/** `start sql`: every statement is also printed to stderr (to see what one task costs): its text, or a prepared statement's name. */
 let printSql = false;
-const note = (sql: unknown) => {
-  counts.statements++;
+const print = (sql: unknown) => {
   if (printSql) process.stderr.write(`SQL ${String(sql).replace(/\s+/g, " ").slice(0, 160)}\n`);
+};
+const BIND = 0x42;
+/** A Bind message's statement name (after its portal name; both NUL-terminated, from byte 5). */
+const boundName = (message: Uint8Array): string => {
+  const portalEnd = message.indexOf(0, 5);
+  return new TextDecoder().decode(message.subarray(portalEnd + 1, message.indexOf(0, portalEnd + 1)));
 };
 function counted(pglite: PGlite): PGlite {
   const query = pglite.query.bind(pglite);
   const transaction = pglite.transaction.bind(pglite);
+  const execProtocolStream = pglite.execProtocolStream.bind(pglite);
+  pglite.execProtocolStream = ((message: Uint8Array, ...rest: unknown[]) => {
+    if (message[0] === BIND) {
+      counts.statements++;
+      const name = boundName(message);
+      if (name) print(`(prepared ${name})`);
+    }
+    return execProtocolStream(message, ...(rest as []));
+  }) as PGlite["execProtocolStream"];
   pglite.query = ((...args: Parameters<PGlite["query"]>) => {
-    note(args[0]);
+    print(args[0]);
     return query(...args);
   }) as PGlite["query"];
   pglite.transaction = ((fn: Parameters<PGlite["transaction"]>[0]) => {
@@ -64,7 +79,7 @@ function counted(pglite: PGlite): PGlite {
     return transaction((tx) => {
       const q = tx.query.bind(tx);
       tx.query = ((...args: Parameters<typeof q>) => {
-        note(args[0]);
+        print(args[0]);
         return q(...args);
       }) as typeof tx.query;
       return fn(tx);
@@ -85,7 +100,14 @@ const config = parseConfig({
   DATABASE_URL: databaseUrl,
   ...(values["redis-url"] ? { REDIS_URL: values["redis-url"], REDIS_PREFIX: values["redis-prefix"] ?? "stun-bench" } : {}),
 });
-const db = databaseUrl ? undefined : await createDatabase({ dataDir: path.join(dataDir, "db"), pglite: counted(new PGlite(path.join(dataDir, "db"))), directSql: config.PG_DIRECT_SQL });
+const db = databaseUrl
+  ? undefined
+  : await createDatabase({
+      dataDir: path.join(dataDir, "db"),
+      pglite: counted(new PGlite(path.join(dataDir, "db"))),
+      directSql: config.PG_DIRECT_SQL,
+      preparedStatements: config.PG_PREPARED_STATEMENTS,
+    });
 const server = await startServer(config, db ? { db } : {});
 const requester = values["no-accounts"] ? undefined : await createAccount(server.app);
 if (requester) await faucet(server.app, requester.accountId, 10n ** 15n);

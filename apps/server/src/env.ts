@@ -32,9 +32,10 @@ export const EnvSchema = z.object({
   /** postgres://… switches from embedded PGlite to PostgreSQL. */
   DATABASE_URL: z.string().url().optional(),
   /**
-   * With DATABASE_URL: name statements run again as prepared statements (db/statement-names.ts).
-   * `false` behind a pooler in transaction mode that cannot keep them (PgBouncer before 1.21, or
-   * without max_prepared_statements).
+   * Name statements run again as prepared statements (db/statement-names.ts): with DATABASE_URL
+   * Prisma's and the direct path's, on PGlite the direct path's (db/pglite-prepared.ts). `false`
+   * behind a pooler in transaction mode that cannot keep them (PgBouncer before 1.21, or without
+   * max_prepared_statements).
    */
   PG_PREPARED_STATEMENTS: bool.default(true),
   /**

@@ -50,7 +50,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
   const db =
     opts.db ??
     (await createDatabase({
-      ...(config.DATABASE_URL ? { url: config.DATABASE_URL, preparedStatements: config.PG_PREPARED_STATEMENTS } : { dataDir: path.join(config.dataDir, "db") }),
+      ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }),
+      preparedStatements: config.PG_PREPARED_STATEMENTS,
       directSql: config.PG_DIRECT_SQL,
     }));
   const blobs = await openBlobStore(config, db);

@@ -47,7 +47,7 @@ export interface CreateDatabaseOptions {
   dataDir?: string;
   /** Receives one line per applied migration and other start-up notes. */
   log?: (message: string) => void;
-  /** PostgreSQL: name statements run again as prepared statements (default true; PG_PREPARED_STATEMENTS). */
+  /** Name statements run again as prepared statements: Prisma's and group commit's on PostgreSQL, group commit's on PGlite (default true; PG_PREPARED_STATEMENTS). */
   preparedStatements?: boolean;
   /** Run group commit's raw SQL on the driver directly, not through Prisma (default true; PG_DIRECT_SQL). */
   directSql?: boolean;
@@ -118,7 +118,7 @@ async function createPGlite(opts: CreateDatabaseOptions): Promise<Database> {
     adapter: withPgErrorMapping(new PrismaPGlite(db as unknown as ConstructorParameters<typeof PrismaPGlite>[0])),
     log: opts.prismaLog ?? [],
   });
-  const direct = opts.directSql === false ? undefined : createPGliteDirectSql(db);
+  const direct = opts.directSql === false ? undefined : createPGliteDirectSql(db, opts.preparedStatements === false ? { preparedStatements: false } : {});
   let closed: Promise<void> | undefined;
   return {
     prisma,

@@ -10,25 +10,31 @@
  * JSON parsed. A database error is PGlite's, with PostgreSQL's code (retry-conflicts.ts
  * `driverErrorCause` reads it by shape).
  *
+ * Statements run again are named prepared statements (pglite-prepared.ts), as on PostgreSQL,
+ * unless `preparedStatements` is false.
+ *
  * PGlite is one connection: a transaction holds it (PGlite's own lock) and every other statement,
  * Prisma's included, waits for it to end — as with Prisma's interactive transaction on PGlite. A
  * unit uses only the client it is given.
  */
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import { param, sqlClient, textParsers, type DirectSql, type StatementResult } from "./direct-sql";
+import { pglitePrepared } from "./pglite-prepared";
+import { preparedStatementNames } from "./statement-names";
 
-const on =
-  (target: PGlite | Transaction) =>
-  async (text: string, values: unknown[]): Promise<StatementResult> => {
-    const r = await target.query(text, values.map(param), { parsers: textParsers });
-    return { rows: r.rows, rowCount: r.affectedRows ?? 0 };
-  };
-
-/** `db`'s statements as group commit's raw SQL client; closing the database closes PGlite, not this. */
-export function createPGliteDirectSql(db: PGlite): DirectSql {
+export function createPGliteDirectSql(db: PGlite, opts: { preparedStatements?: boolean } = {}): DirectSql {
+  const nameOf = opts.preparedStatements === false ? undefined : preparedStatementNames();
+  const prepared = pglitePrepared(db, textParsers);
+  const on =
+    (target: PGlite | Transaction, inTransaction: boolean) =>
+    async (text: string, values: unknown[]): Promise<StatementResult> => {
+      const name = nameOf?.({ sql: text });
+      const r = name ? await prepared.run(name, text, values.map(param), inTransaction) : await target.query(text, values.map(param), { parsers: textParsers });
+      return { rows: r.rows, rowCount: r.affectedRows ?? 0 };
+    };
   return {
-    client: sqlClient(on(db)),
-    transaction: (fn) => db.transaction((tx) => fn(sqlClient(on(tx)))),
+    client: sqlClient(on(db, false)),
+    transaction: (fn) => db.transaction((tx) => fn(sqlClient(on(tx, true)))),
     close: async () => {},
   };
 }

@@ -8,7 +8,7 @@
  */
 import { StunError } from "@stun/shared";
 import type { AppContext } from "../context";
-import type { SqlClient } from "../db/database";
+import { rawSql, type SqlClient } from "../db/database";
 import type { StorageCharge } from "../ledger";
 
 export interface StorageUsage {
@@ -16,8 +16,9 @@ export interface StorageUsage {
   quotaBytes: bigint;
 }
 
+/** An account's usage against its quota: a hot statement (every submit whose input is stored as a blob reads it), raw SQL on the driver directly. */
 export async function storageUsage(app: AppContext, accountId: string): Promise<StorageUsage> {
-  const row = await app.db.prisma.account.findUnique({ where: { id: accountId }, select: { storageBytes: true } });
+  const [row] = await rawSql(app.db).$queryRaw<Array<{ storageBytes: bigint }>>`SELECT "storageBytes" FROM "Account" WHERE id = ${accountId}`;
   return { usedBytes: row?.storageBytes ?? 0n, quotaBytes: app.config.ACCOUNT_STORAGE_QUOTA_BYTES };
 }
 

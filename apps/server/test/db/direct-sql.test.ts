@@ -32,15 +32,66 @@ describeDb("raw SQL on the driver directly", () => {
              (SELECT count(*) FROM "Account") AS n, true AS yes, NULL::bigint AS none, ${5n}::bigint AS "smallBig",
              ${new Uint8Array([0, 1, 254])}::bytea AS bytes, ${true}::boolean AS flag, 2.5::float8 AS half`;
     const [viaPrisma] = await db.prisma.$queryRaw<Array<Record<string, unknown>>>(statement);
-    const [viaDirect] = await direct().client.$queryRaw<Array<Record<string, unknown>>>(statement);
-    // bytea: a Uint8Array either way (node-postgres's is a Buffer, Prisma's a plain Uint8Array).
-    const { bytes, ...rest } = viaDirect!;
-    const { bytes: prismaBytes, ...prismaRest } = viaPrisma!;
-    expect(rest).toEqual(prismaRest);
-    expect(bytes).toBeInstanceOf(Uint8Array);
-    expect([...(bytes as Uint8Array)]).toEqual([...(prismaBytes as Uint8Array)]);
-    expect([...(bytes as Uint8Array)]).toEqual([0, 1, 254]);
-    expect(viaDirect).toMatchObject({ big: 123456789012345678n, bigs: [1n, -2n], at, ats: [at], attz: at, small: 7, yes: true, none: null, smallBig: 5n, flag: true, half: 2.5 });
+    // Run three times: unnamed the first time, a named prepared statement from the second on
+    // (db/statement-names.ts), each answering alike — outside a transaction and inside one.
+    for (const run of [1, 2, 3]) {
+      const [viaDirect] = await (run === 3
+        ? direct().transaction((tx) => tx.$queryRaw<Array<Record<string, unknown>>>(statement))
+        : direct().client.$queryRaw<Array<Record<string, unknown>>>(statement));
+      // bytea: a Uint8Array either way (node-postgres's is a Buffer, Prisma's a plain Uint8Array).
+      const { bytes, ...rest } = viaDirect!;
+      const { bytes: prismaBytes, ...prismaRest } = viaPrisma!;
+      expect(rest).toEqual(prismaRest);
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect([...(bytes as Uint8Array)]).toEqual([...(prismaBytes as Uint8Array)]);
+      expect([...(bytes as Uint8Array)]).toEqual([0, 1, 254]);
+      expect(viaDirect).toMatchObject({ big: 123456789012345678n, bigs: [1n, -2n], at, ats: [at], attz: at, small: 7, yes: true, none: null, smallBig: 5n, flag: true, half: 2.5 });
+    }
+  });
+
+  it("runs a prepared statement outside a transaction after another caller's transaction, never inside it", async () => {
+    const id = (what: string) => `direct-apart-${what}-${Date.now()}`;
+    const insert = (tx: SqlClient, account: string) => tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${account}, ${new Date()})`;
+    // Named from its second run: both inserts below run it prepared.
+    await insert(direct().client, id("warm-1"));
+    await insert(direct().client, id("warm-2"));
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const rolledBack = direct()
+      .transaction(async (tx) => {
+        await insert(tx, id("rolled-back"));
+        inside();
+        await held;
+        throw new Error("the other caller's transaction fails");
+      })
+      .catch((e: unknown) => e);
+    await entered;
+    const mine = id("mine");
+    const committed = insert(direct().client, mine);
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    expect(await rolledBack).toBeInstanceOf(Error);
+    expect(await committed).toBe(1);
+    // Run inside the other transaction, the row would have been rolled back with it.
+    expect(await db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM "Account" WHERE id = ${mine}`).toHaveLength(1);
+  });
+
+  it("fails a prepared statement's run with PostgreSQL's code, rolls its transaction back, and runs it again after", async () => {
+    const divide = (tx: SqlClient, by: number) => tx.$queryRaw<Array<{ q: number }>>`SELECT 6 / ${by}::int AS q`;
+    expect(await divide(direct().client, 2)).toEqual([{ q: 3 }]);
+    expect(await divide(direct().client, 3)).toEqual([{ q: 2 }]);
+    const id = `direct-prepared-error-${Date.now()}`;
+    const err = await direct()
+      .transaction(async (tx) => {
+        await tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`;
+        return divide(tx, 0);
+      })
+      .catch((e: unknown) => e);
+    expect(driverErrorCause(err)).toMatchObject({ originalCode: "22012" });
+    expect(await db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM "Account" WHERE id = ${id}`).toHaveLength(0);
+    expect(await direct().transaction((tx) => divide(tx, 6))).toEqual([{ q: 1 }]);
   });
 
   it("writes a Date as its UTC time whatever the process's time zone, and reads it back so", async () => {
