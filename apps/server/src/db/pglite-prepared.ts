@@ -21,6 +21,7 @@
  * same PGlite — is replaced, never an error (an error would abort the caller's transaction).
  */
 import { parse, protocol, type PGlite, type Results } from "@electric-sql/pglite";
+import { concatBytes } from "@stun/shared";
 
 const { serialize } = protocol;
 
@@ -35,16 +36,6 @@ interface Locks {
   _runExclusiveTransaction<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 export interface PGlitePrepared {
   /** `text` as the prepared statement `name` (parsed on its first run) with `values`; `inTransaction`: the caller holds PGlite's transaction. */
   run(name: string, text: string, values: unknown[], inTransaction: boolean): Promise<Results>;
@@ -57,7 +48,7 @@ export function pglitePrepared(db: PGlite, parsers: Record<number, (text: string
   const send = (message: Uint8Array) => db.execProtocolStream(message, { syncToFs: false });
 
   const prepare = async (name: string, text: string): Promise<Statement> => {
-    const described = await send(concat(serialize.close({ type: "S", name }), serialize.parse({ name, text }), serialize.describe({ type: "S", name }), serialize.sync()));
+    const described = await send(concatBytes([serialize.close({ type: "S", name }), serialize.parse({ name, text }), serialize.describe({ type: "S", name }), serialize.sync()]));
     const statement = { paramTypes: parse.parseDescribeStatementResults(described) };
     statements.set(name, statement);
     return statement;
@@ -70,7 +61,7 @@ export function pglitePrepared(db: PGlite, parsers: Record<number, (text: string
       const serializer = db.serializers[statement.paramTypes[i] ?? 0];
       return serializer ? serializer(v) : String(v);
     });
-    const messages = await send(concat(serialize.bind({ statement: name, values: serialized }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()));
+    const messages = await send(concatBytes([serialize.bind({ statement: name, values: serialized }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]));
     // PGlite's parsers with the caller's over them, merged once: given as an option, parseResults
     // would copy PGlite's whole table (hundreds of types) on every run. Merged on the first run,
     // once PGlite has added its array types' parsers (it does so as it starts).
