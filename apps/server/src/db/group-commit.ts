@@ -16,9 +16,7 @@
  *   — a submit's ledger hold and Task row (ledger/transfer.ts `transferLeads`), a result's settlement
  *   judged alone (qa/settle-alone.ts `aloneLeads`), a replica's result its task is short after
  *   (qa/short-result.ts `shortLeads`). A batch's leads of one kind run first, as one
- *   statement (`LeadKind.many`), and each unit's own work after, given what its lead returned — the
- *   units whose lead answered something first, so no other unit's work comes between a lead's
- *   read and its unit (a unit whose lead answered nothing may touch the same rows). When
+ *   statement (`LeadKind.many`), and each unit's own work after, given what its lead returned. When
  *   that statement fails (a hold refused), nobody can tell whose it was: the batch runs again with a
  *   savepoint per unit, each lead alone (`LeadKind.one`), so the one refused fails alone, with its
  *   own error.
@@ -219,21 +217,13 @@ export class GroupCommit {
           failed = { index: -1, err };
           throw err;
         }
-        // Units whose shared lead answered run first: what their lead read stays what they see. A
-        // unit whose lead answered nothing goes its own way, and may write the same rows (a later
-        // result of a task the lead read: qa/result-statement.ts), so it runs after them.
-        const order = [...batch.keys()].sort((x, y) => Number(ledValue(y)) - Number(ledValue(x)));
-        function ledValue(i: number): boolean {
-          return led.get(batch[i]!) !== undefined;
-        }
-        for (const index of order) {
-          const p = batch[index]!;
+        for (const [index, p] of batch.entries()) {
           if (p.savepoint) {
-            outcomes[index] = await this.inSavepoint(tx, p);
+            outcomes.push(await this.inSavepoint(tx, p));
             continue;
           }
           try {
-            outcomes[index] = { ok: true, value: led.has(p) ? await p.unit(tx, led.get(p)) : await this.alone(tx, p) };
+            outcomes.push({ ok: true, value: led.has(p) ? await p.unit(tx, led.get(p)) : await this.alone(tx, p) });
           } catch (err) {
             failed = { index, err };
             throw err;

@@ -7,12 +7,12 @@ import { loseAssignment, resultArrived, sendCancellations } from "../tasks/lifec
 import { isLive, isOpen, OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
 import { putUnlessInline } from "../blobs/blob-store";
+import { pinLock } from "../blobs/pin-lock";
 import { ensurePinnedBlob } from "../storage/blob-pins";
 import { Prisma } from "../db/generated/client";
 import { parseVerification, type StoredVerification } from "../tasks/verification";
 import { completedTaskRow, settleAcceptedTask } from "../settlement/settle-task";
 import { aloneLeads, type AloneSettled } from "./settle-alone";
-import { readResults, resultLeads, unjudgedRows, type CompletedJson, type ResultRead, type TaskRow } from "./result-statement";
 import { shortLeads, type ShortWritten } from "./short-result";
 import { leadOf, type Lead } from "../db/group-commit";
 import type { AloneSettlement } from "../tasks/alone-settlement";
@@ -20,7 +20,7 @@ import { escrowTaskCompleted } from "../tasks/chain-escrow";
 import { getModelRow } from "../models/cache";
 import type { ModelRow } from "../models/row";
 import { checkOutputs } from "./check-outputs";
-import { loadRequesterAndProviderIdentities } from "./candidates";
+import { linksOf, loadRequesterAndProviderIdentities } from "./candidates";
 import { earnsCredit, type Identity } from "./quorum";
 import { unpredictableUniform } from "./unpredictable";
 import { planResult } from "./result-plan";
@@ -28,7 +28,18 @@ import { canReferee, refereeOutputs } from "./referee";
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { Candidate } from "./decide";
 import { joinsSoloWindow, judge, mayNeedReference, type JudgeInput } from "./judge";
-import { readReplicaFacts, replicaFactsOf, recordCheckedVerdict, recordSoloVerdict, soloVerdict, validVerdicts, type Judged, type ProviderStats, type ReplicaFacts } from "./verdicts";
+import {
+  readReplicaFacts,
+  replicaFactsOf,
+  recordCheckedVerdict,
+  recordSoloVerdict,
+  soloVerdict,
+  validVerdicts,
+  type Judged,
+  type ProviderStats,
+  type ReplicaFactRow,
+  type ReplicaFacts,
+} from "./verdicts";
 import { checkZkResult, type ZkCheck } from "../zk/zk-job";
 import { sealedBoxBytes } from "@stun/tee";
 
@@ -211,23 +222,38 @@ async function completeAssignment(app: AppContext, providerId: string, a: Result
   // judged alone (settle-alone.ts), completed where its task is short after it (short-result.ts) —
   // unless the task is no longer as the lead expects, and the unit goes the general way.
   const written = { assignmentId: a.id, taskId: a.taskId, outputSha256, outputDigest, outputMeta, timings: r.timings, ...(inlineOutput ? { inlineOutput: stored } : {}) };
-  // Any other is written with the batch's others where it completes its task (result-statement.ts), else the general way.
-  const lead: Lead<AloneSettled | ShortWritten | ResultRead | undefined> =
-    a.alone && !zkReceipt ? leadOf(aloneLeads, { settlement: a.alone, model, result: { ...written, providerId } }) : a.short && !zkReceipt ? leadOf(shortLeads, written) : leadOf(resultLeads, written);
+  const lead: Lead<AloneSettled | ShortWritten | undefined> | undefined =
+    a.alone && !zkReceipt ? leadOf(aloneLeads, { settlement: a.alone, model, result: { ...written, providerId } }) : a.short && !zkReceipt ? leadOf(shortLeads, written) : undefined;
   // What the unit answers where its lead wrote the result (settled, or its task marked verifying).
   const ledOutcome = (led: AloneSettled | ShortWritten): Outcome =>
     "createdAtMs" in led
       ? { cancellations: [], statsChanged: led.stats, announce: "completed", latencyMs: Date.now() - led.createdAtMs }
       : { cancellations: [], statsChanged: [], ...(led.wasVerifying ? {} : { announce: "verifying" as const }) };
-  const outcome = await app.commits.run<Outcome | undefined, AloneSettled | ShortWritten | ResultRead | undefined>(
+  const outcome = await app.commits.run<Outcome | undefined, AloneSettled | ShortWritten | undefined>(
     async (tx, led) => {
-      if (led && lead.kind !== resultLeads) {
-        if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
-        return ledOutcome(led as AloneSettled | ShortWritten);
-      }
-      // One statement (result-statement.ts), the lead's where the batch read several results together.
-      const read = (lead.kind === resultLeads ? (led as ResultRead | undefined) : undefined) ?? (await readResults(tx, [written]))[0]!;
-      const { task, completedAt } = read;
+      if (led && !inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
+      if (led) return ledOutcome(led);
+      // One statement: lock the task row, complete the assignment if it is still live, take the
+      // output's pin lock (storage/blob-pins.ts), and read the task's executions the judge weighs
+      // (`completedOf`) with their providers locked. Short of the executions the task wants, and
+      // sure it saw them all (`shortOf`), the same statement marks the task verifying.
+      const completedAt = new Date();
+      const [task] = await tx.$queryRaw<Array<TaskRow & { done: number; short: number; completed: CompletedJson[] | string | null; facts: ReplicaFactRow[] | string | null }>>`
+      WITH ${inlineOutput ? Prisma.sql`blob AS (${inlineOutput}),` : Prisma.empty}
+      t AS (SELECT ctid::text AS "rowVersion", * FROM "Task" WHERE id = ${a.taskId} FOR UPDATE),
+      a AS (
+        UPDATE "Assignment"
+        SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
+            "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${completedAt}
+        WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
+        RETURNING id
+      ),
+      ${completedOf(a.taskId, a.id)},
+      ${shortOf(a.taskId, completedAt)},
+      ${replicaFactsOfC}
+      SELECT t.*, (SELECT count(*) FROM a)::int AS done, (SELECT count(*) FROM m)::int AS short, (SELECT json_agg(c) FROM c) AS completed,
+             (SELECT json_agg(f) FROM f) AS facts
+      FROM t, (SELECT ${pinLock(outputSha256)}) AS pin`;
       if (!task || Number(task.done) === 0) return undefined;
       if (!inlineOutput) await ensurePinnedBlob(tx, blobs, outputSha256, stored);
       // Marked verifying: nothing to judge yet; the task's other executions are placed.
@@ -241,15 +267,31 @@ async function completeAssignment(app: AppContext, providerId: string, a: Result
     },
     {
       savepoint: a.savepoint && known.reference === undefined,
-      lead,
+      ...(lead ? { lead } : {}),
       // An inline output is the lead's to write: nothing of the unit's own is left, so a lone result's lead may commit by itself.
-      ...(lead.kind !== resultLeads && inlineOutput ? { settledBy: (led: AloneSettled | ShortWritten | ResultRead) => ledOutcome(led as AloneSettled | ShortWritten) } : {}),
+      ...(lead && inlineOutput ? { settledBy: ledOutcome } : {}),
     },
   );
   if (!outcome) return fail("LEASE_LOST", `assignment ${a.id} is no longer live`);
   afterCommit(app, a.taskId, outcome);
   return { ok: true };
 }
+
+type TaskRow = {
+  id: string;
+  kind: string;
+  requesterId: string;
+  recheckOf: string | null;
+  answerSha256: string | null;
+  status: string;
+  wanted: number;
+  dispatched: number;
+  attempts: number;
+  verification: unknown;
+  escrowHeld: bigint;
+  inputSha256: string;
+  createdAt: Date;
+};
 
 interface CompletedRow {
   id: string;
@@ -263,21 +305,100 @@ interface CompletedRow {
   accountId: string;
 }
 
+/** A `CompletedRow` as `unjudgedRows` selects it: the price as text (exact), the time as epoch milliseconds (a number through `json_agg`). */
+type CompletedJson = Omit<CompletedRow, "price" | "completedAt"> & { price: string; completedAtMs: number | bigint };
+
 /** A `CompletedJson` row as the judge weighs it. */
 const fromJson = ({ completedAtMs, ...c }: CompletedJson): CompletedRow => ({ ...c, price: BigInt(c.price), completedAt: new Date(Number(completedAtMs)) });
 
 /**
+ * A task's completed executions not judged yet (and whatever else `also` admits), with their
+ * providers' rows locked. Verdicts lock Provider rows (then their trust and account rows). Two tasks
+ * judged at once on PostgreSQL would lock overlapping providers in their own completion orders and
+ * deadlock: the providers are locked in one order (by id), after the task row.
+ */
+const unjudgedRows = (taskId: string, also: Prisma.Sql) => Prisma.sql`
+    SELECT x.id, x."providerId", x.backend, x.price::text AS price, x."outputSha256", x."outputMeta", x."outputDigest",
+           floor(extract(epoch FROM x."completedAt") * 1000)::bigint AS "completedAtMs", p."accountId",
+           p."netPrefix", p."validWeight", p."invalidWeight"
+    FROM "Assignment" x JOIN "Provider" p ON p.id = x."providerId"
+    WHERE x."taskId" = ${taskId} AND ${also}
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p`;
+
+/**
+ * The CTE `c` of the result statement: the unjudged executions — the one the statement completes
+ * included, its row as the snapshot had it (`a` locks the task row `t` first).
+ */
+const completedOf = (taskId: string, assignmentId: string) => Prisma.sql`
+  c AS (${unjudgedRows(taskId, Prisma.sql`EXISTS (SELECT 1 FROM a) AND (x.id = ${assignmentId} OR (x.status = 'completed' AND x.verdict IS NULL))`)})`;
+
+/**
+ * The CTEs `w` and `m` of the result statement. `w`: what the statement saw — every result of the
+ * task that is in (`whole`), its task open and its execution completed (`open`), fewer executions
+ * than the task wants (`short`), and so whether it reads the replica facts (`readsFacts`,
+ * replicaFactsOfC). `m`: the task marked verifying (its row written, whatever its status was) when
+ * the statement is whole, open and short.
+ *
+ * The statement read the executions (`c`) in its snapshot, taken before it waited for the task's
+ * lock: another transaction's result for this task, committed while it waited, is not in it. Every
+ * transaction that completes an execution of an open task writes the task's row (it is marked
+ * verifying here or in `readUnjudged`, or judged), so the row this statement locked (`t`, its newest
+ * version) is the one its snapshot saw (same `ctid`) only when no such result committed meanwhile.
+ * Otherwise `m` writes nothing and the judge reads again (`readUnjudged`).
+ */
+const shortOf = (taskId: string, at: Date) => Prisma.sql`
+  w AS (
+    SELECT *, whole AND open AND NOT short AND wanted >= 2 AND kind = 'user' AS "readsFacts"
+    FROM (
+      SELECT t."rowVersion" = (SELECT ctid::text FROM "Task" WHERE id = ${taskId}) AS whole,
+             t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND EXISTS (SELECT 1 FROM a) AS open,
+             (SELECT count(*) FROM c) < t.wanted AS short, t.wanted, t.kind
+      FROM t
+    ) s
+  ),
+  m AS (
+    UPDATE "Task" SET status = 'verifying', "updatedAt" = ${at}
+    FROM t, w
+    WHERE "Task".id = t.id AND w.whole AND w.open AND w.short
+    RETURNING 1
+  )`;
+
+/**
+ * The CTEs `pt` and `f` of the result statement: the replica facts the judge of a task with
+ * replicas asks for (verdicts.ts readReplicaFacts: each pair's trust, locked, each provider's
+ * evidence and identity, the requester's links), read for every execution in `c` (their providers
+ * locked there, before their trust rows) when the statement completed the task's executions and
+ * saw them all (`w.readsFacts`). One statement fewer for the last replica of every task.
+ */
+const replicaFactsOfC = Prisma.sql`
+  pt AS MATERIALIZED (
+    SELECT x."providerId", x.backend, x.streak, x.solo, x.checked, x.invalid
+    FROM "ProviderTrust" x
+    WHERE (SELECT "readsFacts" FROM w)
+      AND EXISTS (SELECT 1 FROM c WHERE c."providerId" = x."providerId" AND c.backend = x.backend)
+    ORDER BY x."providerId", x.backend FOR UPDATE OF x
+  ),
+  f AS (
+    SELECT DISTINCT ON (c."providerId", c.backend) c."providerId" AS id, c.backend, c."accountId", ${linksOf(Prisma.sql`c."accountId"`)} AS links,
+           c."netPrefix", c."validWeight", c."invalidWeight", ${linksOf(Prisma.sql`t."requesterId"`)} AS "requesterLinks",
+           pt.streak, pt.solo, pt.checked, pt.invalid
+    FROM c CROSS JOIN t LEFT JOIN pt ON pt."providerId" = c."providerId" AND pt.backend = c.backend
+    WHERE (SELECT "readsFacts" FROM w)
+  )`;
+
+/**
  * The task's completed executions not judged yet, read now (a new snapshot), providers locked as in
- * the result statement (result-statement.ts `c`); while fewer than it wants, the same statement marks the task `verifying`
+ * `completedOf`; while fewer than it wants, the same statement marks the task `verifying`
  * (`markedVerifying`: it was not yet) — and writes its row even when it was, which tells a result
- * statement waiting for the task's lock that its snapshot is out of date (result-statement.ts `w`).
+ * statement waiting for the task's lock that its snapshot is out of date (`shortOf`).
  */
 async function readUnjudged(tx: SqlClient, task: { id: string; wanted: number; status: string }): Promise<{ rows: CompletedRow[]; markedVerifying: boolean }> {
   const [r] = await tx.$queryRaw<Array<{ completed: CompletedJson[] | string | null; marked: number }>>`
-    WITH c AS MATERIALIZED (${unjudgedRows(Prisma.sql`${task.id}`, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`)}),
+    WITH c AS MATERIALIZED (${unjudgedRows(task.id, Prisma.sql`x.status = 'completed' AND x.verdict IS NULL`)}),
     v AS (
       UPDATE "Task" SET status = 'verifying', "updatedAt" = ${new Date()}
-      WHERE id = ${task.id} AND status IN (${Prisma.join([...OPEN_TASK_STATUSES])}) AND (SELECT count(*) FROM c) < ${task.wanted}
+      WHERE id = ${task.id} AND (SELECT count(*) FROM c) < ${task.wanted}
       RETURNING 1
     )
     SELECT (SELECT json_agg(c) FROM c) AS completed, (SELECT count(*) FROM v)::int AS marked`;
@@ -317,7 +438,7 @@ async function judgeTask(
   }
   // The result statement's own read saw the task's other executions as of its snapshot, taken
   // before it waited for the task's lock: another instance's result for this task, committed while
-  // it waited, may not be in it (result-statement.ts `m` marked the task verifying only when none was). Short of
+  // it waited, may not be in it (`shortOf` marked the task verifying only when none was). Short of
   // the executions wanted, read again (a new statement, a new snapshot, the lock held): else two
   // replicas finishing at once would each see only itself. The same statement marks the task
   // verifying when it is still short.
@@ -361,7 +482,7 @@ async function judgeTask(
       input.reference = known.reference;
     } else {
       const agreeing = j.agreeing.map((id) => byId.get(id)!);
-      // Read by the result statement when it saw every execution (result-statement.ts `pt`, `f`), else now.
+      // Read by the result statement when it saw every execution (`replicaFactsOfC`), else now.
       replicas = prefetched && agreeing.every((c) => prefetched.evidence(c.providerId)) ? prefetched : await readReplicaFacts(tx, agreeing, task.requesterId);
       input.agreeingTrust = agreeing.map((c) => replicas!.trust(c));
     }

@@ -6,7 +6,7 @@
  * statement, where each took one of its own.
  *
  * The plan is a hint: the statement checks, under the task's lock, what the general statement's
- * `w` checks (result-statement.ts) — the task open, the execution live, fewer executions completed and unjudged
+ * `shortOf` checks — the task open, the execution live, fewer executions completed and unjudged
  * than the task wants even with this one, and no other result of the task committed while it
  * waited for the lock (the row it locked is the version its snapshot saw). Where any fails, the
  * result is not written, and its unit goes the general way, which decides as it always did. Of a
@@ -19,10 +19,17 @@ import { Prisma } from "../db/generated/client";
 import { jsonRows } from "../db/json-rows";
 import { blobLockKey, insertBlobRows } from "../blobs/pin-lock";
 import { OPEN_TASK_STATUSES } from "../tasks/statuses";
-import type { ResultWrite } from "./result-statement";
 
-/** A result as the result statement writes it (result-statement.ts). */
-export type ShortResult = ResultWrite;
+export interface ShortResult {
+  assignmentId: string;
+  taskId: string;
+  outputSha256: string;
+  outputDigest: string;
+  outputMeta: Record<string, { dtype: string; dims: number[] }>;
+  timings: unknown;
+  /** The output's bytes where the store keeps blobs of its size in the database (settle-alone.ts AloneResult.inlineOutput). */
+  inlineOutput?: Uint8Array;
+}
 
 /** What the statement wrote: the execution completed, and its task verifying (`wasVerifying`: it was already). */
 export interface ShortWritten {

@@ -216,31 +216,6 @@ describeDb("group commit: many units, one transaction", () => {
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5, 7]);
   });
 
-  it("runs the units whose shared lead answered before the batch's others, so nothing comes between a lead's read and its unit; answers stay in order", async () => {
-    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
-    // Leads that answer undefined for an id above 100 (a result not theirs to write: its unit goes its own way).
-    const picky: LeadKind<number, string | undefined> = {
-      one: async (_, id) => (id > 100 ? undefined : `${id} alone`),
-      many: async (_, ids) => ids.map((id) => (id > 100 ? undefined : `${id} of ${ids.length}`)),
-    };
-    const commits = new GroupCommit(db, 64);
-    const first = commits.run(async () => undefined);
-    const ran: string[] = [];
-    const unit = (name: string) => async (_: unknown, led: string | undefined) => {
-      ran.push(name);
-      return `${name}: ${led ?? "-"}`;
-    };
-    const batch = [
-      commits.run(unit("plain")),
-      commits.run<string, string | undefined>(unit("unanswered"), { lead: leadOf(picky, 101) }),
-      commits.run<string, string | undefined>(unit("answered"), { lead: leadOf(picky, 2) }),
-      commits.run<string, string | undefined>(unit("also answered"), { lead: leadOf(picky, 3) }),
-    ];
-    await first;
-    expect(await Promise.all(batch)).toEqual(["plain: -", "unanswered: -", "answered: 2 of 3", "also answered: 3 of 3"]);
-    expect(ran).toEqual(["answered", "also answered", "plain", "unanswered"]);
-  });
-
   /**
    * probeLeads that can commit by themselves: an id above 100 answers undefined having written
    * nothing (a lead whose task changed; typed `string` as the units read it); a taken id throws (a

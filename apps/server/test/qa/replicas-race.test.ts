@@ -10,8 +10,8 @@ import { eventually, startTestNetwork, type TestNetwork } from "../support/netwo
 import { api, toJsonTensor, uploadModel } from "../support/api";
 
 /**
- * Replicas of one task whose results commit on two instances at once (qa/result-statement.ts,
- * `w`): each result statement reads the task's other executions in a snapshot taken before
+ * Replicas of one task whose results commit on two instances at once (qa/handle-result.ts,
+ * `shortOf`): each result statement reads the task's other executions in a snapshot taken before
  * it waited for the task's lock. The second to get the lock must not trust that snapshot, which
  * misses the first's result: it would find the task short of its replicas and leave it verifying
  * for ever. The race is forced: a third transaction holds the task's lock until both result

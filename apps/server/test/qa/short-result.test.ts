@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildIdentityModel, sampleTensor } from "@stun/testkit";
+import { serializeTensorMap } from "@stun/shared";
+import { sha256Hex } from "../../src/blobs/blob-store";
 import { handleResult } from "../../src/qa/handle-result";
 import { writeShortResults, type ShortResult } from "../../src/qa/short-result";
 import { ensurePinnedBlob } from "../../src/storage/blob-pins";
 import { describeDb } from "../support/database";
 import { startTestNetwork, type TestNetwork } from "../support/network";
-import { uploadModel } from "../support/api";
-import { dispatchedReplicas, resultWriteOf } from "../support/execution-rows";
+import { api, toJsonTensor, uploadModel } from "../support/api";
 
 /**
  * qa/short-result.ts: a replica's result its task is still short after, written with others' by one
@@ -19,6 +20,7 @@ describeDb("a result its task is short after: written with others' in one statem
   const model = buildIdentityModel("float32", [2]);
   const input = sampleTensor("float32", [2]);
   const PRICE = 40n;
+  let n = 0;
 
   beforeAll(async () => {
     net = await startTestNetwork();
@@ -26,9 +28,38 @@ describeDb("a result its task is short after: written with others' in one statem
   });
   afterAll(() => net?.close());
 
-  const dispatchedTask = (replicas = 3) => dispatchedReplicas(net, { modelId, input, replicas, price: PRICE, accountId: net.providerAccountId });
+  /** A submitted task wanting `replicas` executions, all dispatched as the dispatcher writes them, each on a provider of its own. */
+  async function dispatchedTask(replicas = 3) {
+    const db = net.db.prisma;
+    const res = await api(net.url, "POST", "/tasks", {
+      key: net.apiKey,
+      json: { modelId, inputs: { x: toJsonTensor(input) }, verification: { mode: "redundant", replicas }, maxPrice: "100" },
+    });
+    expect(res.status).toBe(202);
+    const taskId: string = res.body.id;
+    const executions: Array<{ providerId: string; assignmentId: string }> = [];
+    for (let r = 0; r < replicas; r++) {
+      const i = ++n;
+      const providerId = `prv_short_${process.pid}_${i}`;
+      const assignmentId = `asg_short_${process.pid}_${i}`;
+      await db.provider.create({ data: { id: providerId, accountId: net.providerAccountId, name: `short${i}`, kind: "native", backend: "cpu", region: "local", price: PRICE, specs: {} } });
+      await db.assignment.create({ data: { id: assignmentId, taskId, providerId, status: "assigned", backend: "cpu", price: PRICE, leaseUntil: new Date(Date.now() + 3_600_000) } });
+      executions.push({ providerId, assignmentId });
+    }
+    await db.task.update({ where: { id: taskId }, data: { status: "assigned", dispatched: replicas, wanted: replicas } });
+    return { taskId, executions };
+  }
+
   const timings = { fetchMs: 0, loadMs: 0, runMs: 1 };
-  const resultOf = (taskId: string, assignmentId: string) => resultWriteOf(net, taskId, assignmentId, input);
+
+  /** The result of one execution as handle-result.ts makes its lead: the output written by the statement where the store writes small blobs inline, else stored first. */
+  async function resultOf(taskId: string, assignmentId: string): Promise<ShortResult & { stored: Uint8Array }> {
+    const stored = serializeTensorMap({ y: input });
+    const sha = sha256Hex(stored);
+    const inline = net.server.app.blobs.inlineWrite?.(stored, sha) !== undefined;
+    if (!inline) await net.server.app.blobs.put(stored, sha);
+    return { assignmentId, taskId, outputSha256: sha, outputDigest: sha, outputMeta: { y: { dtype: "float32", dims: [2] } }, timings, stored, ...(inline ? { inlineOutput: stored } : {}) };
+  }
 
   /** writeShortResults in one transaction, as a group commit runs a batch's leads. */
   async function write(rs: Array<ShortResult & { stored: Uint8Array }>) {
