@@ -9,7 +9,8 @@
  * - closed loop: C clients, each submitting its next task when the last one's result is in;
  * - open loop: tasks arrive at a fixed rate whatever the server does; latency from the scheduled
  *   arrival (no coordinated omission);
- * - flood: the closed loop again while another account floods invalid submits at `--flood-rate`.
+ * - flood: the closed loop again while another account floods invalid submits at `--flood-rate`,
+ *   from a process of its own (support/flood-client.ts).
  *
  * Each point also prints the server's CPU per task and, on PGlite, its statements and transactions per
  * task; `--cpu-prof DIR` writes the server's CPU profile of each point (bench/support/profile-summary.ts
@@ -18,10 +19,11 @@
  *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--max-batch N] [--modes none,redundant,auto]
  *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR] [--run]
  */
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { percentiles } from "./stats";
 import { cpuBetween, snapshotCpu } from "./support/machine-cpu";
@@ -95,52 +97,23 @@ async function measure(label: string, run: () => Promise<{ ms: number[]; secs: n
 }
 
 /** Invalid submits at `rate` per second from another account until `stop` resolves: wrong dtype, unknown model, bad JSON, wrong shape. */
-async function flood(rate: number, stop: Promise<void>): Promise<{ sent: number; statuses: Map<number, number> }> {
-  const account = (await fetch(`${url}/api/v1/accounts`, { method: "POST" }).then((r) => r.json())) as { apiKey: string };
-  const h = { authorization: `Bearer ${account.apiKey}`, "content-type": "application/json" };
-  const x = Buffer.alloc(256).toString("base64");
-  const bad = [
-    JSON.stringify({ modelId: requester.modelId, inputs: { x: { dtype: "int64", dims: [1, 64], data: x } } }),
-    JSON.stringify({ modelId: "mdl_nope", inputs: {} }),
-    '{"modelId": ',
-    JSON.stringify({ modelId: requester.modelId, inputs: { x: { dtype: "float32", dims: [1, 65], data: x } } }),
-  ];
-  let stopped = false;
-  void stop.then(() => (stopped = true));
-  const statuses = new Map<number, number>();
-  const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
-  // node:http on kept-alive sockets, not fetch: fetch costs the flooding client ~2 ms of CPU per
-  // request, which on these 2 cores was taken from the server and the valid clients (the flood's
-  // own client used 2.4 ms of CPU per valid task, 0.6 with node:http) — the bench measured its own
-  // load generator.
-  const target = new URL(`${url}/api/v1/tasks`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const post = (body: string) =>
-    new Promise<void>((resolve) => {
-      const req = http.request(target, { method: "POST", agent, headers: { ...h, "content-length": Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          count(res.statusCode ?? 0);
-          resolve();
-        });
-      });
-      req.on("error", () => {
-        count(0);
-        resolve();
-      });
-      req.end(body);
-    });
-  let sent = 0;
-  const t0 = performance.now();
-  const inflight: Promise<void>[] = [];
-  while (!stopped) {
-    const wait = t0 + (sent * 1000) / rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(post(bad[sent++ % bad.length]!));
-  }
-  await Promise.all(inflight);
-  agent.destroy();
-  return { sent, statuses };
+/** Starts the flood of invalid submits at `rate` per second, from a process of its own (support/flood-client.ts); resolves once it runs, with its `stop`. */
+async function startFlood(rate: number): Promise<{ stop(): Promise<{ sent: number; statuses: Record<string, number> }> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "support", "flood-client.ts"), url, requester.modelId, String(rate)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (prefix: string) => {
+    for (let r = await lines.next(); !r.done; r = await lines.next()) if (r.value.startsWith(prefix)) return r.value.slice(prefix.length);
+    throw new Error(`the flood client ended before ${prefix.trim()}`);
+  };
+  await next("READY");
+  return {
+    async stop() {
+      child.stdin!.write("stop\n");
+      return JSON.parse(await next("FLOOD "));
+    },
+  };
 }
 
 console.log(
@@ -158,15 +131,10 @@ if (FLOOD_RATE > 0) {
   const c = Math.max(...CLIENTS);
   const label = `closed, none, ${c} clients`;
   const base = points.find((p) => p.label === label) ?? (await measure(label, () => closedLoop(c, SECONDS, () => requester.oneTask("none"))));
-  let stop!: () => void;
-  const flooding = flood(FLOOD_RATE, new Promise<void>((r) => (stop = r)));
-  const under = await measure(`${label} + flood`, async () => {
-    const r = await closedLoop(c, SECONDS, () => requester.oneTask("none"));
-    stop();
-    return r;
-  });
-  const f = await flooding;
-  console.log(`flood: ${f.sent} invalid submits (${FLOOD_RATE}/s offered), answers by HTTP status ${JSON.stringify(Object.fromEntries(f.statuses))}`);
+  const flooding = await startFlood(FLOOD_RATE);
+  const under = await measure(`${label} + flood`, () => closedLoop(c, SECONDS, () => requester.oneTask("none")));
+  const f = await flooding.stop();
+  console.log(`flood: ${f.sent} invalid submits (${FLOOD_RATE}/s offered), answers by HTTP status ${JSON.stringify(f.statuses)}`);
   console.log(`valid throughput under the flood: ${((100 * under.perSecond) / base.perSecond).toFixed(1)}% of without (goal ≥ 90%)`);
 }
 
