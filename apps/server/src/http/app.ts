@@ -9,6 +9,7 @@ import { uploadModel } from "../services/models";
 import { zkFilePath } from "../zk/zk-models";
 import { createReadStream } from "node:fs";
 import { AUTH_REQUIRED, authenticateBeforeBody, callerOf, optionalCallerOf } from "./auth";
+import { hangUpSignal } from "./hang-up";
 import { closeUnreadRequest } from "./early-close";
 import { trpcErrorBody } from "../trpc/trpc";
 import { errorBody, toStunError } from "../errors";
@@ -72,7 +73,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
         const key = p.auth ? callerOf(req) : await optionalCallerOf(app, req);
         if (key) authorizeCall(p, key);
         const input = p.input.parse(r.input(req));
-        const out = await p.handler({ app, accountId: key?.accountId as string, key, ip: addressId(req.ip) }, input as never);
+        const out = await p.handler({ app, accountId: key?.accountId as string, key, ip: addressId(req.ip), signal: hangUpSignal(reply.raw) }, input as never);
         return reply.status(r.status ?? 200).send(out);
       },
     });

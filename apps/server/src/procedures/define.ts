@@ -11,12 +11,15 @@ export interface AuthedCall {
   key?: KeyAuth;
   /** The caller's address as a rate-limit id (limits/rate-limits.ts addressId). */
   ip: string;
+  /** Aborted when the caller hangs up before its answer (REST, tRPC): a handler that waits stops waiting. */
+  signal?: AbortSignal;
 }
 export interface PublicCall {
   app: AppContext;
   accountId: string | undefined;
   key?: KeyAuth | undefined;
   ip: string;
+  signal?: AbortSignal;
 }
 
 /**

@@ -206,10 +206,16 @@ async function loadOwnTask(app: AppContext, requesterId: string, id: string): Pr
   return t;
 }
 
-/** A task as its requester sees it; with `waitSeconds`, long-polls until it is terminal. */
-export async function getTask(app: AppContext, requesterId: string, id: string, waitSeconds = 0): Promise<TaskView> {
-  if (waitSeconds <= 0) return toTaskView(app, await loadOwnTask(app, requesterId, id));
+/**
+ * A task as its requester sees it; with `waitSeconds`, long-polls until it is terminal — or until
+ * `signal` says the caller hung up: its waiter and timer go at once, not when the wait would have
+ * ended (an answer nobody reads is then read and dropped).
+ */
+export async function getTask(app: AppContext, requesterId: string, id: string, waitSeconds = 0, signal?: AbortSignal): Promise<TaskView> {
+  if (waitSeconds <= 0 || signal?.aborted) return toTaskView(app, await loadOwnTask(app, requesterId, id));
   const watch = app.bus.watchTask(id, waitSeconds * 1000, isTerminalStatus);
+  const hungUp = () => watch.cancel();
+  signal?.addEventListener("abort", hungUp, { once: true });
   try {
     // A task of this requester announced open in the last seconds (its submit, most often) is
     // waited for at once: the read would only find it open (recent-task-statuses.ts).
@@ -220,6 +226,7 @@ export async function getTask(app: AppContext, requesterId: string, id: string, 
     await watch.settled;
   } finally {
     watch.cancel();
+    signal?.removeEventListener("abort", hungUp);
   }
   return toTaskView(app, await loadOwnTask(app, requesterId, id));
 }
@@ -229,10 +236,10 @@ export async function getTask(app: AppContext, requesterId: string, id: string, 
  * client would send next, in one request. The task is durable and announced before the wait
  * begins, exactly as with a submit; a caller whose connection drops finds it in its task list.
  */
-export async function runTask(app: AppContext, requesterId: string, input: RunTask): Promise<TaskView> {
+export async function runTask(app: AppContext, requesterId: string, input: RunTask, signal?: AbortSignal): Promise<TaskView> {
   const { wait, ...body } = input;
   const { id } = await submitTask(app, requesterId, body);
-  return getTask(app, requesterId, id, wait ?? DEFAULT_RUN_WAIT_SECONDS);
+  return getTask(app, requesterId, id, wait ?? DEFAULT_RUN_WAIT_SECONDS, signal);
 }
 
 /** A completed task's outputs: 409 CONFLICT before it completed, 410 TASK_DATA_EXPIRED once purged. */

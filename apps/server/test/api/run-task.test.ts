@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
-import { startTestNetwork, type TestNetwork } from "../support/network";
+import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, toJsonTensor, uploadModel } from "../support/api";
 
 /** `POST /tasks/run`: a submit and the long-poll after it, in one request. */
@@ -49,6 +49,29 @@ describeDb("a submit that waits for the task's end (POST /tasks/run)", () => {
     const unknown = await run({ modelId: "mdl_nope", inputs: { x: toJsonTensor(x) } });
     expect(unknown.status).toBe(404);
     expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body).toEqual(before);
+  });
+
+  it("a caller that hangs up stops its wait at once: REST long-poll, POST /tasks/run, tRPC tasks.get", async () => {
+    const bus = net.server.app.bus;
+    // No provider of this backend is connected: the task stays queued, its waiters wait.
+    const queued = { modelId, inputs: { x: toJsonTensor(x) }, requirements: { backend: "cuda" }, maxPrice: "10" };
+    const { id } = (await api(net.url, "POST", "/tasks", { key: net.apiKey, json: queued })).body;
+    const headers = { authorization: `Bearer ${net.apiKey}`, "content-type": "application/json" };
+    const calls: Array<[string, (signal: AbortSignal) => Promise<Response>]> = [
+      ["GET /tasks/:id?wait", (signal) => fetch(`${net.url}/api/v1/tasks/${id}?wait=60`, { headers, signal })],
+      ["POST /tasks/run", (signal) => fetch(`${net.url}/api/v1/tasks/run`, { method: "POST", headers, body: JSON.stringify({ ...queued, wait: 60 }), signal })],
+      ["tRPC tasks.get", (signal) => fetch(`${net.url}/trpc/tasks.get?input=${encodeURIComponent(JSON.stringify({ id, wait: 60 }))}`, { headers, signal })],
+    ];
+    for (const [what, call] of calls) {
+      expect(bus.watchedTasks, what).toBe(0);
+      const hangUp = new AbortController();
+      const answer = call(hangUp.signal).catch((e: Error) => e.name);
+      await eventually(async () => bus.watchedTasks === 1, 10_000, `${what}: its waiter`);
+      hangUp.abort();
+      expect(await answer).toBe("AbortError");
+      // Gone well before the minute it asked for (without the hang-up it stays till then).
+      await eventually(async () => bus.watchedTasks === 0, 5_000, `${what}: its waiter gone`);
+    }
   });
 
   it("needs a requester's key", async () => {

@@ -8,5 +8,5 @@ export const getTaskProcedure = procedure({
   summary: "A task with its outputs once completed; `wait` (≤ 60 s) long-polls until it is terminal",
   input: GetTaskQuerySchema.extend({ id: IdSchema }),
   output: TaskViewSchema,
-  handler: ({ app, accountId }, input) => getTask(app, accountId, input.id, input.wait ?? 0),
+  handler: ({ app, accountId, signal }, input) => getTask(app, accountId, input.id, input.wait ?? 0, signal),
 });

@@ -10,5 +10,5 @@ export const runTaskProcedure = procedure({
   summary: "Submit an inference task and wait for its end: `wait` (≤ 60 s, default 30) holds the answer until the task is terminal; the task view, still open if the time ran out",
   input: RunTaskSchema,
   output: TaskViewSchema,
-  handler: ({ app, accountId }, input) => runTask(app, accountId, input),
+  handler: ({ app, accountId, signal }, input) => runTask(app, accountId, input, signal),
 });

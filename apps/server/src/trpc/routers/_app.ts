@@ -19,13 +19,21 @@ type Wired<P extends Procedure> = P["kind"] extends "query" ? TRPCQueryProcedure
 /** Turns one API procedure into a tRPC procedure: same schema, same handler. */
 function wire<P extends Procedure>(p: P): Wired<P> {
   const base = t.procedure.input(p.input).output(p.output);
-  const run = async ({ ctx, input }: { ctx: { app: any; accountId: string | undefined; key?: KeyAuth | undefined; authError?: unknown; ip: string }; input: unknown }) => {
+  const run = async ({
+    ctx,
+    input,
+    signal,
+  }: {
+    ctx: { app: any; accountId: string | undefined; key?: KeyAuth | undefined; authError?: unknown; ip: string };
+    input: unknown;
+    signal?: AbortSignal | undefined;
+  }) => {
     try {
       if (p.auth) {
         if (!ctx.key) throw ctx.authError ?? new StunError("UNAUTHORIZED", "missing or invalid API key");
         authorizeCall(p, ctx.key);
       }
-      return await p.handler({ app: ctx.app, accountId: ctx.accountId as string, key: ctx.key, ip: ctx.ip }, input as never);
+      return await p.handler({ app: ctx.app, accountId: ctx.accountId as string, key: ctx.key, ip: ctx.ip, ...(signal ? { signal } : {}) }, input as never);
     } catch (e) {
       throw toTrpcError(e);
     }
