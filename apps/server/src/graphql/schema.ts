@@ -163,7 +163,7 @@ export function buildGraphqlSchema(): GraphQLSchema {
           if (!p.tensors && ctx.bodyBytes > JSON_BODY_LIMIT)
             throw new StunError("PAYLOAD_TOO_LARGE", `the request body is larger than ${JSON_BODY_LIMIT} bytes, the limit of a request without tensors`, { limit: JSON_BODY_LIMIT });
           const decode = () => (inShape.kind === "object" ? fromWire(inShape, a, { jsonText: false }) : a.input);
-          return toWire(outShape, await callProcedure(ctx.app, p, ctx.caller, decode), { jsonText: false });
+          return toWire(outShape, await callProcedure(ctx.app, p, { ...ctx.caller, signal: ctx.signal }, decode), { jsonText: false });
         } catch (e) {
           throw toGraphqlError(e, ctx.app.log);
         }

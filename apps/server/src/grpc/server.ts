@@ -103,6 +103,13 @@ async function callerOf(app: AppContext, call: SurfaceCall): Promise<GatewayCall
   }
 }
 
+/** Aborted when the client cancels the call or goes (procedures/define.ts AuthedCall.signal). */
+function cancelSignal(call: grpc.ServerUnaryCall<object, object>): AbortSignal {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort());
+  return controller.signal;
+}
+
 /** The decoded request, refused when it did not decode or is over the procedure's body limit. */
 function requestOf(app: AppContext, request: object, tensors: boolean): object {
   const wire = (request as { [WIRE]?: Wire })[WIRE];
@@ -119,7 +126,7 @@ function unary(app: AppContext, p: Procedure): grpc.handleUnaryCall<object, obje
   return (call, callback) => {
     void (async () => {
       try {
-        const caller = await callerOf(app, call);
+        const caller = { ...(await callerOf(app, call)), signal: cancelSignal(call) };
         const request = requestOf(app, call.request, p.tensors === true);
         const decode = () => (wrap(inShape) ? fromWire({ kind: "json" }, (request as { json?: string }).json || "{}", { jsonText: true }) : fromWire(inShape, request, { jsonText: true }));
         const output = await callProcedure(app, p, caller, decode);

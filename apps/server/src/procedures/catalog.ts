@@ -27,6 +27,8 @@ export interface GatewayCaller {
   key: KeyAuth | undefined;
   authError?: unknown;
   ip: string;
+  /** Aborted when the caller hangs up (procedures/define.ts AuthedCall.signal). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -40,5 +42,5 @@ export async function callProcedure(app: AppContext, p: Procedure, caller: Gatew
     authorizeCall(p, caller.key);
   }
   const parsed = p.input.parse(decode());
-  return p.handler({ app, accountId: caller.key?.accountId as string, key: caller.key, ip: caller.ip }, parsed as never);
+  return p.handler({ app, accountId: caller.key?.accountId as string, key: caller.key, ip: caller.ip, ...(caller.signal ? { signal: caller.signal } : {}) }, parsed as never);
 }

@@ -3,19 +3,25 @@ import { buildIdentityModel, sampleTensor } from "@stun/testkit";
 import { describeDb } from "../support/database";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
 import { api, toJsonTensor, uploadModel } from "../support/api";
+import { grpcClient } from "../support/grpc-client";
 
 /** `POST /tasks/run`: a submit and the long-poll after it, in one request. */
 describeDb("a submit that waits for the task's end (POST /tasks/run)", () => {
   let net: TestNetwork;
   let modelId: string;
+  let rpc: ReturnType<typeof grpcClient>;
   const model = buildIdentityModel("float32", [3]);
   const x = sampleTensor("float32", [3]);
 
   beforeAll(async () => {
-    net = await startTestNetwork({ providers: 1 });
+    net = await startTestNetwork({ providers: 1, env: { GRPC_PORT: "0" } });
     modelId = await uploadModel(net.url, net.apiKey, model.bytes);
+    rpc = grpcClient(net.server.grpcPort!);
   });
-  afterAll(() => net?.close());
+  afterAll(async () => {
+    rpc?.close();
+    await net?.close();
+  });
 
   const run = (json: unknown) => api(net.url, "POST", "/tasks/run", { key: net.apiKey, json });
 
@@ -51,7 +57,7 @@ describeDb("a submit that waits for the task's end (POST /tasks/run)", () => {
     expect((await api(net.url, "GET", "/accounts/me", { key: net.apiKey })).body).toEqual(before);
   });
 
-  it("a caller that hangs up stops its wait at once: REST long-poll, POST /tasks/run, tRPC tasks.get", async () => {
+  it("a caller that hangs up stops its wait at once: REST long-poll, POST /tasks/run, tRPC, GraphQL and gRPC", async () => {
     const bus = net.server.app.bus;
     // No provider of this backend is connected: the task stays queued, its waiters wait.
     const queued = { modelId, inputs: { x: toJsonTensor(x) }, requirements: { backend: "cuda" }, maxPrice: "10" };
@@ -61,6 +67,27 @@ describeDb("a submit that waits for the task's end (POST /tasks/run)", () => {
       ["GET /tasks/:id?wait", (signal) => fetch(`${net.url}/api/v1/tasks/${id}?wait=60`, { headers, signal })],
       ["POST /tasks/run", (signal) => fetch(`${net.url}/api/v1/tasks/run`, { method: "POST", headers, body: JSON.stringify({ ...queued, wait: 60 }), signal })],
       ["tRPC tasks.get", (signal) => fetch(`${net.url}/trpc/tasks.get?input=${encodeURIComponent(JSON.stringify({ id, wait: 60 }))}`, { headers, signal })],
+      [
+        "GraphQL tasks_get",
+        (signal) =>
+          fetch(`${net.url}/api/graphql`, {
+            method: "POST",
+            headers: { ...headers, accept: "application/graphql-response+json" },
+            body: JSON.stringify({ query: "query ($id: String!) { tasks_get(id: $id, wait: 60) { status } }", variables: { id } }),
+            signal,
+          }),
+      ],
+      [
+        "gRPC Tasks.Get",
+        (signal) => {
+          const call = rpc.start("Tasks", "Get", { id, wait: 60 }, net.apiKey);
+          signal.addEventListener("abort", () => call.cancel());
+          return call.done.then(
+            () => new Response(),
+            () => Promise.reject(Object.assign(new Error("cancelled"), { name: "AbortError" })),
+          );
+        },
+      ],
     ];
     for (const [what, call] of calls) {
       expect(bus.watchedTasks, what).toBe(0);

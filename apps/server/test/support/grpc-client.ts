@@ -43,6 +43,16 @@ export function grpcClient(port: number) {
         fn.call(client(service), request, metadataFor(key), (err: grpc.ServiceError | null, res: T) => (err ? reject(toGrpcError(err)) : resolve(res)));
       });
     },
+    /** `Service.Rpc(request)` as a call its client may cancel: `done` settles with its answer, or its error once cancelled. */
+    start(service: string, rpc: string, request: object, key?: string): { done: Promise<unknown>; cancel(): void } {
+      let call: grpc.ClientUnaryCall | undefined;
+      const done = new Promise((resolve, reject) => {
+        call = client(service)[rpc]!.call(client(service), request, metadataFor(key), (err: grpc.ServiceError | null, res: unknown) =>
+          err ? reject(toGrpcError(err)) : resolve(res),
+        ) as grpc.ClientUnaryCall;
+      });
+      return { done, cancel: () => call?.cancel() };
+    },
     /** `Tasks.WatchTask(request)`: a readable stream of TaskUpdate messages. */
     watch(request: { taskId?: string }, key?: string): grpc.ClientReadableStream<TaskUpdateMessage> {
       return client("Tasks").WatchTask!.call(client("Tasks"), request, metadataFor(key)) as grpc.ClientReadableStream<TaskUpdateMessage>;
