@@ -11,7 +11,7 @@ export interface AuthedCall {
   key?: KeyAuth;
   /** The caller's address as a rate-limit id (limits/rate-limits.ts addressId). */
   ip: string;
-  /** Aborted when the caller hangs up before its answer (REST, tRPC): a handler that waits stops waiting. */
+  /** Aborted when the caller hangs up before its answer (every surface sets it): a handler that waits stops waiting. */
   signal?: AbortSignal;
 }
 export interface PublicCall {
