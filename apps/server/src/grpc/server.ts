@@ -103,10 +103,11 @@ async function callerOf(app: AppContext, call: SurfaceCall): Promise<GatewayCall
   }
 }
 
-/** Aborted when the client cancels the call or goes (procedures/define.ts AuthedCall.signal). */
+/** Aborted when the client cancels the call or goes, before or after this is asked (procedures/define.ts AuthedCall.signal). */
 function cancelSignal(call: grpc.ServerUnaryCall<object, object>): AbortSignal {
   const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
+  if (call.cancelled) controller.abort();
+  else call.once("cancelled", () => controller.abort());
   return controller.signal;
 }
 
