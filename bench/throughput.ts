@@ -19,15 +19,13 @@
  *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--max-batch N] [--modes none,redundant,auto]
  *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR] [--run]
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { percentiles } from "./stats";
 import { cpuBetween, snapshotCpu } from "./support/machine-cpu";
-import { benchRequester, closedLoop, createBenchDatabase, openLoop, spawnBenchProviders, startBenchServer, type Mode } from "./support/load";
+import { benchChild, benchRequester, closedLoop, createBenchDatabase, openLoop, spawnBenchProviders, startBenchServer, type Mode } from "./support/load";
 
 const { values } = parseArgs({
   options: {
@@ -99,14 +97,7 @@ async function measure(label: string, run: () => Promise<{ ms: number[]; secs: n
 /** Invalid submits at `rate` per second from another account until `stop` resolves: wrong dtype, unknown model, bad JSON, wrong shape. */
 /** Starts the flood of invalid submits at `rate` per second, from a process of its own (support/flood-client.ts); resolves once it runs, with its `stop`. */
 async function startFlood(rate: number): Promise<{ stop(): Promise<{ sent: number; statuses: Record<string, number> }> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "support", "flood-client.ts"), url, requester.modelId, String(rate)], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async (prefix: string) => {
-    for (let r = await lines.next(); !r.done; r = await lines.next()) if (r.value.startsWith(prefix)) return r.value.slice(prefix.length);
-    throw new Error(`the flood client ended before ${prefix.trim()}`);
-  };
+  const { child, next } = benchChild("flood-client.ts", [url, requester.modelId, String(rate)], "flood");
   await next("READY");
   return {
     async stop() {

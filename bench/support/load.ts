@@ -39,22 +39,35 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-/** Starts bench/support/bench-server.ts with `args`; resolves once it printed its JSON line. */
-export async function startBenchServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "bench-server.ts"), ...args], {
+/**
+ * A bench script (a file beside this one) in a process of its own, spoken to by lines: `next(prefix)`
+ * is the rest of its next stdout line starting with `prefix`; its other lines go to stderr, marked
+ * `label`.
+ */
+export function benchChild(script: string, args: string[], label: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; next(prefix: string): Promise<string> } {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, script), ...args], {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, ...env },
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  // Its answers are the stdout lines starting "BENCH "; the rest is the server's own log.
-  const next = async (): Promise<unknown> => {
-    for (;;) {
-      const r = await lines.next();
-      if (r.done) throw new Error("the bench server exited");
-      if (r.value.startsWith("BENCH ")) return JSON.parse(r.value.slice(6));
-      process.stderr.write(`server: ${r.value}\n`);
-    }
+  return {
+    child,
+    async next(prefix) {
+      for (;;) {
+        const r = await lines.next();
+        if (r.done) throw new Error(`${label} exited before its ${prefix.trim()} line`);
+        if (r.value.startsWith(prefix)) return r.value.slice(prefix.length);
+        process.stderr.write(`${label}: ${r.value}\n`);
+      }
+    },
   };
+}
+
+/** Starts bench/support/bench-server.ts with `args`; resolves once it printed its JSON line. */
+export async function startBenchServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
+  // Its answers are the stdout lines starting "BENCH "; the rest is the server's own log.
+  const { child, next: line } = benchChild("bench-server.ts", args, "server", env);
+  const next = async (): Promise<unknown> => JSON.parse(await line("BENCH "));
   const info = (await next()) as BenchServerInfo;
   return {
     info,
