@@ -18,6 +18,7 @@
  *
  *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--max-batch N] [--modes none,redundant,auto]
  *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR] [--run]
+ *                               [--history 100000]
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -39,6 +40,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     "flood-rate": { type: "string", default: "0" },
     "cpu-prof": { type: "string" },
+    /** Finished executions seeded before the measured points (spread over the providers): a network that has run a while. */
+    history: { type: "string", default: "0" },
     /** One request per task (`POST /tasks/run`) instead of a submit and a long-poll. */
     run: { type: "boolean", default: false },
   },
@@ -114,6 +117,12 @@ console.log(
 // (seconds of CPU on two cores), which must not land in a measured point.
 for (let i = 0; i < 50; i++) await requester.oneTask("none");
 await closedLoop(8, 5, () => requester.oneTask("none"));
+const HISTORY = Number(values.history);
+if (HISTORY > 0) {
+  const { seconds } = await server.history(HISTORY);
+  console.log(`# history: ${HISTORY} finished executions seeded over the providers (${seconds.toFixed(1)} s), then ANALYZE`);
+  await closedLoop(8, 3, () => requester.oneTask("none"));
+}
 for (const mode of MODES) {
   for (const c of CLIENTS) await measure(`closed, ${mode}, ${c} client${c === 1 ? "" : "s"}`, () => closedLoop(c, SECONDS, () => requester.oneTask(mode)));
   for (const rate of RATES) await measure(`open, ${mode}, ${rate}/s offered`, () => openLoop(rate, SECONDS, (t0) => requester.oneTask(mode, t0)));

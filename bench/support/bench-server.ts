@@ -5,6 +5,8 @@
  * accounts, funded and staked. Prints `BENCH {url, requesterKey, providerKeys}` on stdout
  * when ready. Then it takes commands on stdin, one per line, and answers with a `BENCH {…}` line:
  *   `start [profile]` — begin a measured window: counters reset (and the CPU profiler on, node:inspector);
+ *   `history N` — seed N finished tasks, each with one completed, accepted execution on one of the
+ *                 connected providers (then ANALYZE): a marketplace that has run a while. `{ seconds }`.
  *   `stop [FILE]` — end it: `{ cpuMs, groupCommit, claims, statements, transactions }` (this process's
  *                   user+system CPU, the group commit's batches, the dispatcher's claim transactions by
  *                   outcome; on PGlite every statement and transaction the server ran), the profile
@@ -122,6 +124,28 @@ for (let i = 0; requester && i < Number(values.providers); i++) {
 }
 process.stdout.write(`BENCH ${JSON.stringify({ url: server.url, requesterKey: requester?.apiKey, providerKeys, db: server.app.db.kind })}\n`);
 
+/**
+ * `n` finished tasks copied from the requester's latest one, each with one execution completed and
+ * accepted on one of the connected providers, in turn: the history a claim, a settlement or a sweep
+ * must not read through. Then ANALYZE, as autovacuum would have by then on PostgreSQL.
+ */
+async function seedHistory(n: number): Promise<void> {
+  const sql = server.app.db.prisma;
+  await sql.$executeRaw`
+    INSERT INTO "Task" (id, "requesterId", kind, "modelId", status, "inputSha256", "inputMeta", verification, requirements,
+                        "maxPrice", "escrowHeld", cost, deadline, "completedAt", "updatedAt")
+    SELECT 'tsk_history_' || g, t."requesterId", 'user', t."modelId", 'completed', t."inputSha256", t."inputMeta", t.verification,
+           t.requirements, t."maxPrice", 0, t."maxPrice", now(), now(), now()
+    FROM generate_series(1, ${n}::int) g, (SELECT * FROM "Task" WHERE kind = 'user' ORDER BY "createdAt" DESC LIMIT 1) t`;
+  await sql.$executeRaw`
+    INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil", "completedAt", verdict)
+    SELECT 'asg_history_' || g, 'tsk_history_' || g, p.ids[1 + g % array_length(p.ids, 1)], 'completed', a.backend, a.price, now(), now(), 'accepted'
+    FROM generate_series(1, ${n}::int) g, (SELECT array_agg(id ORDER BY id) AS ids FROM "Provider" WHERE online) p,
+         -- The market's going price (services/quote.ts reads it from accepted executions): unchanged.
+         (SELECT backend, price FROM "Assignment" WHERE verdict = 'accepted' ORDER BY "completedAt" DESC LIMIT 1) a`;
+  await sql.$executeRawUnsafe(`ANALYZE "Task", "Assignment"`);
+}
+
 let closing = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, async () => {
@@ -160,6 +184,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     counts.statements = 0;
     counts.transactions = 0;
     window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } }, claims: await claimsByOutcome() };
+  } else if (command === "history") {
+    const t0 = performance.now();
+    await seedHistory(Number(arg));
+    process.stdout.write(`BENCH ${JSON.stringify({ seconds: (performance.now() - t0) / 1000 })}\n`);
   } else if (command === "stop") {
     const cpu = process.cpuUsage(window.cpu);
     if (profiling && arg) writeFileSync(arg, JSON.stringify((await session.post("Profiler.stop")).profile));

@@ -36,6 +36,8 @@ export interface BenchServer {
   start(profile?: boolean): Promise<void>;
   /** Ends it; the profile is written to `profileFile` when one was started. */
   stop(profileFile?: string): Promise<ServerWindow>;
+  /** Seeds `executions` finished tasks, each completed and accepted on one of the providers, as a marketplace that has run a while has. */
+  history(executions: number): Promise<{ seconds: number }>;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,10 @@ export async function startBenchServer(args: string[], env: NodeJS.ProcessEnv = 
     async stop(profileFile) {
       child.stdin!.write(`stop${profileFile ? ` ${profileFile}` : ""}\n`);
       return (await next()) as ServerWindow;
+    },
+    async history(executions) {
+      child.stdin!.write(`history ${executions}\n`);
+      return (await next()) as { seconds: number };
     },
     close: () =>
       new Promise((resolve) => {
