@@ -1,6 +1,6 @@
 import { Prisma } from "../db/generated/client";
 import type { SqlClient } from "../db/database";
-import { LIVE_STATUSES } from "../tasks/statuses";
+import { LIVE_STATUS_IN } from "../tasks/statuses";
 import { newPairTrust, type PairTrust } from "./policy";
 import type { Identity } from "./quorum";
 
@@ -116,7 +116,7 @@ export async function loadCandidateFacts(tx: SqlClient, providerIds: string[]): 
   const rows = await tx.$queryRaw<Row[]>`
     SELECT p.id, p."accountId", ${linksOf(Prisma.sql`p."accountId"`)} AS links, p."netPrefix", t.streak, t.solo, t.checked, t.invalid, acc.stake,
            (SELECT SUM(a.price) FROM "Assignment" a JOIN "Provider" q ON q.id = a."providerId"
-            WHERE q."accountId" = p."accountId" AND a.status = ANY(${[...LIVE_STATUSES]}::text[])) AS "atRisk"
+            WHERE q."accountId" = p."accountId" AND a.status ${LIVE_STATUS_IN}) AS "atRisk"
     FROM "Provider" p
     JOIN "Account" acc ON acc.id = p."accountId"
     LEFT JOIN "ProviderTrust" t ON t."providerId" = p.id AND t.backend = p.backend

@@ -11,7 +11,7 @@
 import type { Redis } from "ioredis";
 import type { AppContext, InstanceLiveness } from "../context";
 import { loseAssignment } from "../tasks/lifecycle";
-import { LIVE_STATUSES } from "../tasks/statuses";
+import { LIVE_STATUS_IN } from "../tasks/statuses";
 
 /** How often an instance rewrites its key, and how long the key outlives a silent instance. */
 export const BEAT_MS = 2_000;
@@ -115,7 +115,7 @@ export async function recoverInstance(app: AppContext, instanceId: string): Prom
       WHERE online AND "instanceId" = ${instanceId} RETURNING id
     )
     SELECT p.id AS "providerId", a.id AS "assignmentId" FROM p
-    LEFT JOIN "Assignment" a ON a."providerId" = p.id AND a.status = ANY(${[...LIVE_STATUSES]}::text[])`;
+    LEFT JOIN "Assignment" a ON a."providerId" = p.id AND a.status ${LIVE_STATUS_IN}`;
   let requeued = 0;
   for (const { assignmentId } of rows) if (assignmentId && (await loseAssignment(app, assignmentId, "restart"))) requeued++;
   return { providers: new Set(rows.map((r) => r.providerId)).size, requeued };

@@ -11,7 +11,7 @@ import { stake, unstake } from "../ledger";
 import { chainStakeCounted } from "../ledger/chain-stake";
 import { clientOf, type DbLike } from "../ledger/db";
 import { DEFAULT_QA_POLICY } from "../qa/policy";
-import { LIVE_STATUSES } from "../tasks/statuses";
+import { LIVE_STATUS_IN } from "../tasks/statuses";
 import { accountView } from "./accounts";
 
 /**
@@ -22,7 +22,7 @@ export async function liveStakeAtRisk(db: DbLike, accountId: string, slashMultip
   const [row] = await clientOf(db).$queryRaw<{ atRisk: bigint | null }[]>`
     SELECT SUM(a.price) AS "atRisk"
     FROM "Assignment" a JOIN "Provider" p ON p.id = a."providerId"
-    WHERE p."accountId" = ${accountId} AND a.status = ANY(${[...LIVE_STATUSES]}::text[])`;
+    WHERE p."accountId" = ${accountId} AND a.status ${LIVE_STATUS_IN}`;
   return BigInt(row?.atRisk ?? 0) * slashMultiple;
 }
 

@@ -28,7 +28,7 @@ import { onAcked } from "./acks";
 import { relayCancellations } from "./remote-cancels";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
-import { loseAssignment } from "../tasks/lifecycle";
+import { loseAssignment, renewLeases } from "../tasks/lifecycle";
 import { LIVE_STATUSES } from "../tasks/statuses";
 import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";
@@ -84,14 +84,7 @@ export function attachProviderNamespace(app: AppContext, io: IOServer): Provider
     });
     on(app, socket, PROVIDER_EVENTS.heartbeat, HeartbeatSchema, async (_msg, providerId) => {
       if (!providerId) return notRegistered;
-      // SKIP LOCKED: a row a result batch holds is being completed (its lease no longer matters),
-      // or briefly marked running (the next beat extends it). Waiting for it instead deadlocked with
-      // group-commit batches on PostgreSQL, and each deadlock held a batch for deadlock_timeout (1 s).
-      await app.db.prisma.$executeRaw`
-        UPDATE "Assignment" SET "leaseUntil" = ${new Date(Date.now() + app.config.LEASE_MS)}
-        WHERE id IN (
-          SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status = ANY(${[...LIVE_STATUSES]}::text[])
-          FOR UPDATE SKIP LOCKED)`;
+      await renewLeases(app.db.prisma, providerId, new Date(Date.now() + app.config.LEASE_MS));
     });
     socket.on("disconnect", (why) => {
       // After shutdown's clean-up the database may be gone; a straggler is left to the next

@@ -1,8 +1,8 @@
 import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
-import { LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
+import { LIVE_STATUS_IN, LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
 import { retryOnConflict } from "../db/retry-conflicts";
-import { rawSql } from "../db/database";
+import { rawSql, type SqlClient } from "../db/database";
 import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
 import { parseVerification, type StoredVerification } from "./verification";
 
@@ -15,6 +15,20 @@ const FREE_RETRY: ReadonlySet<LossReason> = new Set(["released", "rejected", "re
 function undecided(v: StoredVerification): StoredVerification {
   const { single: _single, plan: _plan, backend: _backend, ...asked } = v;
   return asked;
+}
+
+/**
+ * A heartbeat: the provider's live executions' leases run until `until`. SKIP LOCKED: a row a
+ * result batch holds is being completed (its lease no longer matters), or briefly marked running
+ * (the next beat extends it). Waiting for it instead deadlocked with group-commit batches on
+ * PostgreSQL, and each deadlock held a batch for deadlock_timeout (1 s).
+ */
+export async function renewLeases(db: SqlClient, providerId: string, until: Date): Promise<number> {
+  return db.$executeRaw`
+    UPDATE "Assignment" SET "leaseUntil" = ${until}
+    WHERE id IN (
+      SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status ${LIVE_STATUS_IN}
+      FOR UPDATE SKIP LOCKED)`;
 }
 
 /** Tells providers (on this instance) to drop assignments, and frees their slots. */

@@ -1,5 +1,14 @@
+import { Prisma } from "../db/generated/client";
+
 /** Assignment statuses in which a provider still holds the work. */
 export const LIVE_STATUSES = ["assigned", "running"] as const;
+/**
+ * `IN ('assigned', 'running')`, written into the statement: a prepared statement's generic plan can
+ * then use the partial index of live executions (`Assignment_live_providerId_idx`, whose predicate
+ * this is), where a parameter array (`= ANY($1)`) proves nothing and the scan reads every execution
+ * a provider ever ran.
+ */
+export const LIVE_STATUS_IN = Prisma.raw(`IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`);
 /** Task statuses from which the task can still move. */
 export const OPEN_TASK_STATUSES = ["queued", "assigned", "running", "verifying"] as const;
 
