@@ -5,8 +5,9 @@
  * accounts, funded and staked. Prints `BENCH {url, requesterKey, providerKeys}` on stdout
  * when ready. Then it takes commands on stdin, one per line, and answers with a `BENCH {…}` line:
  *   `start [profile]` — begin a measured window: counters reset (and the CPU profiler on, node:inspector);
- *   `history N` — seed N finished tasks, each with one completed, accepted execution on one of the
- *                 connected providers (then ANALYZE): a marketplace that has run a while. `{ seconds }`.
+ *   `history N [unanalyzed]` — seed N finished tasks, each with one completed, accepted execution on
+ *                 one of the connected providers (then ANALYZE, unless `unanalyzed`): a marketplace that
+ *                 has run a while. `{ seconds }`.
  *   `stop [FILE]` — end it: `{ cpuMs, groupCommit, claims, statements, transactions }` (this process's
  *                   user+system CPU, the group commit's batches, the dispatcher's claim transactions by
  *                   outcome; on PGlite every statement and transaction the server ran), the profile
@@ -127,9 +128,10 @@ process.stdout.write(`BENCH ${JSON.stringify({ url: server.url, requesterKey: re
 /**
  * `n` finished tasks copied from the requester's latest one, each with one execution completed and
  * accepted on one of the connected providers, in turn: the history a claim, a settlement or a sweep
- * must not read through. Then ANALYZE, as autovacuum would have by then on PostgreSQL.
+ * must not read through. Then ANALYZE, as autovacuum would have by then on PostgreSQL (and the
+ * server's own maintenance on PGlite, db/pglite-maintenance.ts, at its next check).
  */
-async function seedHistory(n: number): Promise<void> {
+async function seedHistory(n: number, analyze: boolean): Promise<void> {
   const sql = server.app.db.prisma;
   await sql.$executeRaw`
     INSERT INTO "Task" (id, "requesterId", kind, "modelId", status, "inputSha256", "inputMeta", verification, requirements,
@@ -143,7 +145,7 @@ async function seedHistory(n: number): Promise<void> {
     FROM generate_series(1, ${n}::int) g, (SELECT array_agg(id ORDER BY id) AS ids FROM "Provider" WHERE online) p,
          -- The market's going price (services/quote.ts reads it from accepted executions): unchanged.
          (SELECT backend, price FROM "Assignment" WHERE verdict = 'accepted' ORDER BY "completedAt" DESC LIMIT 1) a`;
-  await sql.$executeRawUnsafe(`ANALYZE "Task", "Assignment"`);
+  if (analyze) await sql.$executeRawUnsafe(`ANALYZE "Task", "Assignment"`);
 }
 
 let closing = false;
@@ -186,7 +188,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     window = { cpu: process.cpuUsage(), commits: { ...server.app.commits.stats, failed: { ...server.app.commits.stats.failed } }, claims: await claimsByOutcome() };
   } else if (command === "history") {
     const t0 = performance.now();
-    await seedHistory(Number(arg));
+    await seedHistory(Number(arg), !line.includes("unanalyzed"));
     process.stdout.write(`BENCH ${JSON.stringify({ seconds: (performance.now() - t0) / 1000 })}\n`);
   } else if (command === "stop") {
     const cpu = process.cpuUsage(window.cpu);

@@ -37,7 +37,7 @@ export interface BenchServer {
   /** Ends it; the profile is written to `profileFile` when one was started. */
   stop(profileFile?: string): Promise<ServerWindow>;
   /** Seeds `executions` finished tasks, each completed and accepted on one of the providers, as a marketplace that has run a while has. */
-  history(executions: number): Promise<{ seconds: number }>;
+  history(executions: number, analyze?: boolean): Promise<{ seconds: number }>;
   close(): Promise<void>;
 }
 
@@ -80,8 +80,8 @@ export async function startBenchServer(args: string[], env: NodeJS.ProcessEnv = 
       child.stdin!.write(`stop${profileFile ? ` ${profileFile}` : ""}\n`);
       return (await next()) as ServerWindow;
     },
-    async history(executions) {
-      child.stdin!.write(`history ${executions}\n`);
+    async history(executions, analyze = true) {
+      child.stdin!.write(`history ${executions}${analyze ? "" : " unanalyzed"}\n`);
       return (await next()) as { seconds: number };
     },
     close: () =>

@@ -167,6 +167,12 @@ export const EnvSchema = z.object({
     .number()
     .min(0)
     .default(7 * 24),
+  /**
+   * Seconds between the embedded database's maintenance checks (PGlite has no autovacuum: the server
+   * ANALYZEs and VACUUMs the tables due, by autovacuum's rule; db/pglite-maintenance.ts). 0: never.
+   * PostgreSQL's own autovacuum does this there.
+   */
+  PGLITE_MAINTENANCE_SECONDS: z.coerce.number().min(0).default(30),
   /** Seconds between storage sweeps (retention purge + blob garbage collection), network-wide. */
   STORAGE_SWEEP_SECONDS: z.coerce.number().positive().default(600),
   /** An unreferenced blob younger than this (seconds) is kept: it may belong to an upload in flight. */

@@ -25,6 +25,7 @@ import { TonRail } from "./chains/ton/service";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
 import { StorageSweeper } from "./storage/storage-sweeper";
+import { scheduleMaintenance } from "./db/pglite-maintenance";
 import { RateLimits } from "./limits/rate-limits";
 
 export interface RunningServer {
@@ -141,6 +142,12 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     }
   }, SWEEP_MS);
 
+  // PGlite's autovacuum (it has none of its own).
+  const maintenance =
+    db.maintain && config.PGLITE_MAINTENANCE_SECONDS > 0
+      ? scheduleMaintenance(db.maintain, config.PGLITE_MAINTENANCE_SECONDS * 1000, (e) => log.warn({ err: e }, "database maintenance failed"))
+      : undefined;
+
   await http.listen({ port: config.PORT, host: config.HOST });
   const grpc = config.GRPC_PORT === undefined ? undefined : await startGrpcServer(app, config.HOST, config.GRPC_PORT);
   const address = http.server.address();
@@ -161,6 +168,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      await maintenance?.stop();
       await storageSweeper.stop();
       await app.chain?.stop();
       await solana?.stop();

@@ -24,6 +24,7 @@ import { createPGliteDirectSql } from "./pglite-direct-sql";
 import type { SqlClient } from "./sql-client";
 import { migrate, type SqlConnection } from "./migrate";
 import { withPgErrorMapping } from "./pglite-errors";
+import { maintainPGlite, type MaintenanceStep } from "./pglite-maintenance";
 import { preparedStatementNames } from "./statement-names";
 
 /** The client handed to `prisma.$transaction(async (tx) => …)` callbacks. */
@@ -36,6 +37,8 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** Group commit's statements on the driver directly: node-postgres (direct-sql.ts) or PGlite's query API (pglite-direct-sql.ts); absent with `directSql: false`. */
   direct?: DirectSql;
+  /** PGlite only (it has no autovacuum): ANALYZE and VACUUM the tables due, by autovacuum's rule (pglite-maintenance.ts). */
+  maintain?: () => Promise<MaintenanceStep[]>;
   /** Disconnects Prisma and closes the pool / PGlite. Idempotent. */
   close(): Promise<void>;
 }
@@ -124,6 +127,7 @@ async function createPGlite(opts: CreateDatabaseOptions): Promise<Database> {
     prisma,
     kind: "pglite",
     ...(direct ? { direct } : {}),
+    maintain: () => maintainPGlite(db),
     close: () =>
       (closed ??= (async () => {
         await prisma.$disconnect();
