@@ -9,6 +9,7 @@ import { isRetryableConflict } from "../db/retry-conflicts";
 import { calibrationOf } from "../models/calibration";
 import { loadProviderIdentities } from "../qa/candidates";
 import { ClaimBatch } from "./claim-batch";
+import { anyWantsExecution, claimQueuePage, type ClaimRow } from "./queue";
 import { unpredictableUniform } from "../qa/unpredictable";
 import { sameOperator, type Identity } from "../qa/quorum";
 import { judgedAlone, mayNeedReference } from "../qa/judge";
@@ -38,8 +39,6 @@ import type { ReadyZkModel } from "../zk/ready-model";
 
 const PAGE = 64;
 const MAX_PAGES = 16;
-/** A task that wants an execution: what a claim takes, and what a probe of the queue looks for. */
-const WANTS_EXECUTION = Prisma.sql`t.dispatched < t.wanted AND t.status IN ('queued', 'assigned', 'running', 'verifying')`;
 const ACK_TIMEOUT_MS = 10_000;
 /** How long a provider that answered BUSY is left out of matching. */
 const BUSY_BACKOFF_MS = 1000;
@@ -52,13 +51,6 @@ const PASS_CONFLICT_ATTEMPTS = 5;
 /** A claim that skipped a task row another transaction held runs again after this, doubling while it keeps skipping (at most SKIPPED_RETRY_MAX_MS). */
 const SKIPPED_RETRY_MS = 10;
 const SKIPPED_RETRY_MAX_MS = 1000;
-
-/** A claimed task: what a submit knows of it (SubmittedTask), and where it stands. */
-interface ClaimRow extends SubmittedTask {
-  status: string;
-  dispatched: number;
-  attempts: number;
-}
 
 type Candidate = PlanCandidate<LocalProvider>;
 
@@ -312,10 +304,9 @@ export class Dispatcher implements SubmitPlacer {
 
   /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */
   private async anyQueued(): Promise<boolean> {
-    const [row] = await rawSql(this.app.db).$queryRaw<Array<{ any: boolean }>>`
-      SELECT EXISTS (SELECT 1 FROM "Task" t WHERE ${WANTS_EXECUTION}) AS any`;
-    this.app.metrics.dispatchClaims.inc({ outcome: row?.any ? "probed" : "skipped" });
-    return row?.any === true;
+    const any = await anyWantsExecution(rawSql(this.app.db));
+    this.app.metrics.dispatchClaims.inc({ outcome: any ? "probed" : "skipped" });
+    return any;
   }
 
   /** A page of the queue claimed and placed; `left`: some claimed task wants executions this page did not place. */
@@ -326,21 +317,8 @@ export class Dispatcher implements SubmitPlacer {
     let left = false;
     try {
       await sqlTransaction(db, async (tx) => {
-        // `set_config(…, true)`: the rest of this transaction's statements (the candidates' facts,
-        // the assignments) use their prepared statements' generic plans. They look rows up by id,
-        // where a generic plan is as good; PostgreSQL's default kept planning the facts query anew
-        // on every claim (0.6 ms of planning to 0.2 of execution, `pg_stat_statements`), on the
-        // path of every task. Local to the transaction; other statements keep the default.
-        const rows = await tx.$queryRaw<ClaimRow[]>`
-          SELECT t.id, t.kind, t."requesterId", t.status, t.requirements, t.verification, t."maxPrice", t."escrowHeld", t.wanted, t.dispatched, t.attempts,
-                 t."inputSha256", t."modelId", m.sha256 AS "modelSha256", m."sizeBytes" AS "modelSize", m.calibration,
-                 set_config('plan_cache_mode', 'force_generic_plan', true) AS "planCacheMode"
-          FROM "Task" t JOIN "Model" m ON m.id = t."modelId"
-          WHERE ${WANTS_EXECUTION}
-            AND NOT (t.id = ANY(${seen}::text[]))
-          ORDER BY t.priority DESC, t."createdAt" ASC, t.id ASC
-          LIMIT ${PAGE}
-          FOR UPDATE OF t SKIP LOCKED`;
+        // The rest of this transaction's statements use generic plans (queue.ts claimQueuePage).
+        const rows = await claimQueuePage(tx, seen, PAGE);
         rowCount = rows.length;
         // The page's placements are planned over facts read once, and written in one statement.
         const claim = new ClaimBatch();

@@ -3,6 +3,7 @@ import type { Prisma } from "../../src/db/generated/client";
 import { loadCandidateFacts } from "../../src/qa/candidates";
 import { liveStakeAtRisk } from "../../src/services/stake";
 import { renewLeases } from "../../src/tasks/lifecycle";
+import { anyWantsExecution, claimQueuePage } from "../../src/scheduler/queue";
 import { describeDb } from "../support/database";
 import { insertExecution } from "../support/execution-rows";
 import { startTestNetwork, type TestNetwork } from "../support/network";
@@ -10,16 +11,18 @@ import { startTestNetwork, type TestNetwork } from "../support/network";
 const HISTORY = 2_000;
 
 /**
- * A provider's live executions are read on every dispatcher claim (the stake they hold at risk), on
- * every heartbeat (their leases) and on recovery: those reads must not go through the provider's
- * finished executions, or a claim costs more with every task the network has run (at 100,000
- * finished executions over 8 providers, 11 ms per candidate per claim and half the throughput:
- * bench/throughput.ts --history). Counted with the transaction's own table statistics
- * (pg_stat_xact_user_tables), under generic plans as the dispatcher's claim runs them.
+ * What the dispatcher reads on every claim — the queue, and the stake its candidates' live
+ * executions hold at risk — and what every heartbeat writes (their leases) must not go through the
+ * tasks and executions that finished, or each costs more with every task the network has run (at
+ * 100,000 finished executions over 8 providers the stake-at-risk read took 11 ms per candidate per
+ * claim, and throughput halved: bench/throughput.ts --history). Counted with the transaction's own
+ * table statistics (pg_stat_xact_user_tables), under generic plans as the dispatcher's claim runs
+ * them, after ANALYZE (autovacuum on PostgreSQL, db/pglite-maintenance.ts on PGlite).
  */
-describeDb("a provider's live executions are read without its history", () => {
+describeDb("the dispatcher's and heartbeat's reads skip the history", () => {
   let net: TestNetwork;
   let live: { providerId: string; taskId: string; assignmentId: string };
+  let queued: string;
   beforeAll(async () => {
     net = await startTestNetwork({ providers: 0 });
     live = await insertExecution(net, { accountId: net.providerAccountId, price: 10n, status: "assigned", taskStatus: "assigned" });
@@ -32,27 +35,33 @@ describeDb("a provider's live executions are read without its history", () => {
       INSERT INTO "Assignment" (id, "taskId", "providerId", status, backend, price, "leaseUntil", "completedAt", verdict)
       SELECT ${live.taskId} || '_ha' || g, ${live.taskId} || '_h' || g, ${live.providerId}, 'completed', 'cpu', 10, now(), now(), 'accepted'
       FROM generate_series(1, ${HISTORY}::int) g`;
+    // One task waiting for its execution, submitted before the history's tasks were.
+    queued = `${live.taskId}_queued`;
+    await net.db.prisma.$executeRaw`
+      INSERT INTO "Task" (id, "requesterId", "modelId", status, "inputSha256", "inputMeta", verification, requirements, "maxPrice", "escrowHeld", deadline, dispatched, wanted, "createdAt", "updatedAt")
+      SELECT ${queued}, t."requesterId", t."modelId", 'queued', t."inputSha256", t."inputMeta", t.verification, t.requirements, t."maxPrice", 0, t.deadline, 0, 1, now() - interval '1 hour', now()
+      FROM "Task" t WHERE t.id = ${live.taskId}`;
     // Statistics as autovacuum keeps them on PostgreSQL: the planner knows most executions are finished.
     await net.db.prisma.$executeRawUnsafe(`ANALYZE "Task", "Assignment"`);
   });
   afterAll(() => net?.close());
 
-  /** Rows of "Assignment" this transaction has read so far (sequential and index fetches). */
-  const assignmentRowsRead = async (tx: Prisma.TransactionClient): Promise<number> => {
+  /** Rows of `table` this transaction has read so far (sequential and index fetches). */
+  const rowsRead = async (tx: Prisma.TransactionClient, table: string): Promise<number> => {
     const [row] = await tx.$queryRaw<Array<{ n: bigint }>>`
-      SELECT (COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0))::bigint AS n FROM pg_stat_xact_user_tables WHERE relname = 'Assignment'`;
+      SELECT (COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0))::bigint AS n FROM pg_stat_xact_user_tables WHERE relname = ${table}`;
     return Number(row?.n ?? 0n);
   };
 
-  /** Runs `read` three times in one transaction under generic plans; the Assignment rows each read. */
-  const rowsPerRead = (read: (tx: Prisma.TransactionClient) => Promise<unknown>) =>
+  /** Runs `read` three times in one transaction under generic plans; the rows of `table` each read. */
+  const rowsPerRead = (read: (tx: Prisma.TransactionClient) => Promise<unknown>, table = "Assignment") =>
     net.db.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`;
       const counts: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const before = await assignmentRowsRead(tx);
+        const before = await rowsRead(tx, table);
         await read(tx);
-        counts.push((await assignmentRowsRead(tx)) - before);
+        counts.push((await rowsRead(tx, table)) - before);
       }
       return counts;
     });
@@ -81,6 +90,20 @@ describeDb("a provider's live executions are read without its history", () => {
     const counts = await rowsPerRead(async (tx) => renewed.push(await renewLeases(tx, live.providerId, until)));
     expect(renewed).toEqual([1, 1, 1]);
     expect((await net.db.prisma.assignment.findUniqueOrThrow({ where: { id: live.assignmentId } })).leaseUntil.getTime()).toBe(until.getTime());
+    for (const n of counts) expect(n).toBeLessThan(50);
+  });
+
+  it("the queue's probe finds the waiting task, reading none of the finished ones", async () => {
+    const found: boolean[] = [];
+    const counts = await rowsPerRead(async (tx) => found.push(await anyWantsExecution(tx)), "Task");
+    expect(found).toEqual([true, true, true]);
+    for (const n of counts) expect(n).toBeLessThan(50);
+  });
+
+  it("a claim's page takes the waiting task, reading none of the finished ones", async () => {
+    const pages: string[][] = [];
+    const counts = await rowsPerRead(async (tx) => pages.push((await claimQueuePage(tx, [], 64)).map((r) => r.id)), "Task");
+    expect(pages).toEqual([[queued], [queued], [queued]]);
     for (const n of counts) expect(n).toBeLessThan(50);
   });
 });
