@@ -17,6 +17,7 @@ import type { PGlite } from "@electric-sql/pglite";
 
 /** A table's activity as `pg_stat_user_tables` counts it. */
 export interface TableActivity {
+  /** Schema-qualified and quoted where it must be (`format('%I.%I')`): ready for the command. */
   table: string;
   live: number;
   dead: number;
@@ -43,20 +44,18 @@ export function planMaintenance(tables: TableActivity[], rule = AUTOVACUUM_RULE)
   return steps;
 }
 
-const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
 /** One pass: reads the tables' activity and runs what is due. Returns what it ran. */
 export async function maintainPGlite(pg: PGlite): Promise<MaintenanceStep[]> {
   // PGlite's one backend holds its table counts until it flushes them (at most once a second):
   // flushed after this statement, read by the next.
   await pg.query("SELECT pg_stat_force_next_flush()");
   const { rows } = await pg.query<TableActivity>(`
-    SELECT relname AS "table", n_live_tup::float8 AS live, n_dead_tup::float8 AS dead, n_mod_since_analyze::float8 AS "modifiedSinceAnalyze"
+    SELECT format('%I.%I', schemaname, relname) AS "table", n_live_tup::float8 AS live, n_dead_tup::float8 AS dead, n_mod_since_analyze::float8 AS "modifiedSinceAnalyze"
     FROM pg_stat_user_tables`);
   const steps = planMaintenance(rows);
   // exec, not a Prisma or transaction client: VACUUM refuses to run inside a transaction block, and
   // PGlite's exec waits for any transaction in progress to end.
-  for (const s of steps) await pg.exec(`${s.vacuum ? "VACUUM (ANALYZE)" : "ANALYZE"} ${quoteIdent(s.table)}`);
+  for (const s of steps) await pg.exec(`${s.vacuum ? "VACUUM (ANALYZE)" : "ANALYZE"} ${s.table}`);
   return steps;
 }
 

@@ -52,7 +52,7 @@ describe.skipIf(testDbKind !== "pglite")("maintainPGlite on a real PGlite", () =
     // Never analyzed: the planner guesses the share of 'queued' rows.
     const guessed = await estimate();
 
-    expect(await maintainPGlite(db)).toEqual([{ table: "Busy", vacuum: true }]);
+    expect(await maintainPGlite(db)).toEqual([{ table: 'public."Busy"', vacuum: true }]);
     expect(await activity(db, "Busy")).toEqual({ dead: 0, analyzed: true, vacuumed: true });
     expect(await activity(db, "Quiet")).toMatchObject({ analyzed: false, vacuumed: false });
     // Analyzed: it knows 10 of 5,000 rows are queued.
