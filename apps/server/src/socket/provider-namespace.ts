@@ -28,8 +28,8 @@ import { onAcked } from "./acks";
 import { relayCancellations } from "./remote-cancels";
 import { newId } from "../ids";
 import { handleExecutionError, handleResult } from "../qa/handle-result";
-import { loseAssignment, renewLeases } from "../tasks/lifecycle";
-import { LIVE_STATUSES } from "../tasks/statuses";
+import { liveAssignmentIds, loseAssignment, renewLeases } from "../tasks/lifecycle";
+import { rawSql } from "../db/database";
 import { networkPrefix } from "../qa/quorum";
 import { clientIp } from "../limits/client-ip";
 import { attestEvidence, type AttestationOutcome } from "../tee/attest-provider";
@@ -208,11 +208,8 @@ async function register(app: AppContext, socket: Socket, reg: Register): Promise
 
 /** The provider's live assignments (only `ids` when given) go back to the queue; how many. */
 async function loseLiveAssignments(app: AppContext, providerId: string, reason: "disconnect" | "restart", ids?: string[]): Promise<number> {
-  const live = await app.db.prisma.assignment.findMany({
-    where: { providerId, status: { in: [...LIVE_STATUSES] }, ...(ids ? { id: { in: ids } } : {}) },
-    select: { id: true },
-  });
-  for (const a of live) await loseAssignment(app, a.id, reason);
+  const live = await liveAssignmentIds(rawSql(app.db), providerId, ids);
+  for (const id of live) await loseAssignment(app, id, reason);
   return live.length;
 }
 

@@ -31,6 +31,19 @@ export async function renewLeases(db: SqlClient, providerId: string, until: Date
       FOR UPDATE SKIP LOCKED)`;
 }
 
+/**
+ * The provider's live executions (only those among `ids` when given): what goes back to the queue
+ * when it leaves. Reads through the live-execution index, not the provider's history (statuses.ts).
+ */
+export async function liveAssignmentIds(db: SqlClient, providerId: string, ids?: readonly string[]): Promise<string[]> {
+  const rows = ids
+    ? await db.$queryRaw<Array<{ id: string }>>`
+        SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status ${LIVE_STATUS_IN} AND id = ANY(${[...ids]}::text[])`
+    : await db.$queryRaw<Array<{ id: string }>>`
+        SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status ${LIVE_STATUS_IN}`;
+  return rows.map((r) => r.id);
+}
+
 /** Tells providers (on this instance) to drop assignments, and frees their slots. */
 export function sendCancellations(app: AppContext, cancellations: Cancellation[], reason: string): void {
   for (const c of cancellations) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Prisma } from "../../src/db/generated/client";
 import { loadCandidateFacts } from "../../src/qa/candidates";
 import { liveStakeAtRisk } from "../../src/services/stake";
-import { renewLeases } from "../../src/tasks/lifecycle";
+import { liveAssignmentIds, renewLeases } from "../../src/tasks/lifecycle";
 import { anyWantsExecution, claimQueuePage } from "../../src/scheduler/queue";
 import { describeDb } from "../support/database";
 import { insertExecution } from "../support/execution-rows";
@@ -90,6 +90,16 @@ describeDb("the dispatcher's and heartbeat's reads skip the history", () => {
     const counts = await rowsPerRead(async (tx) => renewed.push(await renewLeases(tx, live.providerId, until)));
     expect(renewed).toEqual([1, 1, 1]);
     expect((await net.db.prisma.assignment.findUniqueOrThrow({ where: { id: live.assignmentId } })).leaseUntil.getTime()).toBe(until.getTime());
+    for (const n of counts) expect(n).toBeLessThan(50);
+  });
+
+  it("a provider's departure finds its live execution to requeue, reading none of the history", async () => {
+    const found: string[][] = [];
+    const counts = await rowsPerRead(async (tx) => {
+      found.push(await liveAssignmentIds(tx, live.providerId));
+      found.push(await liveAssignmentIds(tx, live.providerId, [live.assignmentId, `${live.taskId}_ha1`]));
+    });
+    expect(found).toEqual(Array.from({ length: 6 }, () => [live.assignmentId]));
     for (const n of counts) expect(n).toBeLessThan(50);
   });
 
