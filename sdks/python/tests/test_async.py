@@ -32,6 +32,16 @@ async def test_async_client_end_to_end(server_url: str, mlp_path: str, reference
             await stun.submit(model, {"x": np.zeros((1, 4), dtype=np.float64)})
 
 
+async def test_async_run_answers_in_its_own_request(server_url: str, api_key: str, mlp_path: str, reference: dict[str, Any]) -> None:
+    async with AsyncStunClient(server_url, api_key) as stun:
+        model = await stun.upload_model(mlp_path)
+        tasks = await asyncio.gather(*(stun.run(model, {"x": mlp_input(reference)}, verification="none") for _ in range(4)))
+        assert len({t.id for t in tasks}) == 4
+        for t in tasks:
+            assert t.path == "run"
+            np.testing.assert_allclose((await t.outputs(timeout=1))["y"], mlp_expected(reference), rtol=1e-5, atol=1e-6)
+
+
 async def test_async_long_poll_and_fallback(server_url: str, api_key: str, mlp_path: str, reference: dict[str, Any], closed_url: str) -> None:
     async with AsyncStunClient(server_url, api_key, push=False) as stun:
         t = await stun.submit(await stun.upload_model(mlp_path), {"x": mlp_input(reference)}, verification="none")

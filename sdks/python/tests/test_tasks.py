@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from conftest import mlp_expected, mlp_input
 
-from stun_client import InputMismatchError, NotFoundError, StunClient, ValidationError
+from stun_client import InputMismatchError, NotFoundError, StunClient, TaskExpiredError, ValidationError
 
 
 def test_submit_result_pushed_matches_reference(client: StunClient, mlp_path: str, reference: dict[str, Any]) -> None:
@@ -34,6 +35,35 @@ def test_submit_result_pushed_matches_reference(client: StunClient, mlp_path: st
     outs = client.task_outputs(task.id)
     np.testing.assert_array_equal(outs["y"], y)
     assert task.id in [t.id for t in client.list_tasks(limit=50)]
+
+
+def test_run_submits_and_answers_in_one_request(server_url: str, api_key: str, mlp_path: str, reference: dict[str, Any]) -> None:
+    sent: list[str] = []
+    with httpx.Client(event_hooks={"request": [lambda r: sent.append(f"{r.method} {r.url.path}")]}) as http, StunClient(server_url, api_key, http_client=http) as c:
+        model = c.upload_model(mlp_path)  # its signature is remembered: the input check sends nothing
+        sent.clear()
+        task = c.run(model, {"x": mlp_input(reference)}, verification="none")
+        assert sent == ["POST /api/v1/tasks/run"]
+        assert task.id.startswith("tsk_") and task.status == "completed" and task.path == "run"
+        done = task.result(timeout=1)  # the run's answer: no further request
+        assert sent == ["POST /api/v1/tasks/run"]
+        assert done.outputs is not None
+        np.testing.assert_allclose(done.outputs["y"], mlp_expected(reference), rtol=1e-5, atol=1e-6)
+        assert done.receipt is not None and done.receipt.cost == done.cost
+        with pytest.raises(InputMismatchError):  # checked before sending, as submit does
+            c.run(model, {"x": np.zeros((1, 4), dtype=np.float64)})
+        assert sent == ["POST /api/v1/tasks/run"]
+
+
+def test_run_goes_on_waiting_when_its_wait_runs_out(client: StunClient, mlp_path: str) -> None:
+    # No provider meets the requirement: the run's request answers the queued task after its wait,
+    # and result() goes on waiting (on the push stream) until the deadline expires it.
+    model = client.upload_model(mlp_path)
+    task = client.run(model, {"x": [[0.0, 0.0, 0.0, 0.0]]}, wait=0.2, requirements={"backend": "cuda"}, deadline_seconds=2)
+    assert task.status == "queued" and task.path is None
+    with pytest.raises(TaskExpiredError):
+        task.result(timeout=60)
+    assert task.path == "push" and task.status == "expired"
 
 
 def test_long_poll_when_push_is_off(server_url: str, api_key: str, mlp_path: str, reference: dict[str, Any]) -> None:

@@ -44,13 +44,15 @@ DEFAULT_BASE_URL = "http://localhost:4000"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_UPLOAD_TIMEOUT = 600.0
 DEFAULT_WAIT_TIMEOUT = 600.0
+#: How long ``run`` waits in its request by default (the server's default for POST /tasks/run).
+DEFAULT_RUN_WAIT = 30.0
 DEFAULT_PUSH_CONNECT_TIMEOUT = 5.0
 #: The server's long-poll cap (GET /tasks/:id?wait=S, S ≤ 60).
 MAX_WAIT_SECONDS = 60.0
 #: The server pings a tasks.watch stream every 15 s; silence for longer means it is gone.
 PUSH_SILENCE_TIMEOUT = 40.0
 
-WaitPath = Literal["push", "long-poll"]
+WaitPath = Literal["push", "long-poll", "run"]
 
 
 # ---- instructions ---------------------------------------------------------------------------------
@@ -491,18 +493,19 @@ class Operations:
         return (yield from self.get_model(model))
 
     # -- tasks
-    def submit(
+    def submit_body(
         self,
         model: Model | str,
         inputs: Mapping[str, TensorLike],
-        *,
         verification: w.VerificationRequest | str | None,
         requirements: w.Requirements | None,
         max_price: int | str | None,
         deadline_seconds: int | None,
         priority: int | None,
         check: bool,
-    ) -> Flow[SubmittedTask]:
+    ) -> Flow[w.SubmitTaskBody]:
+        """The body of a submit (``POST /tasks`` or ``/tasks/run``), inputs checked against the model's
+        signature first unless ``check`` is off."""
         if not isinstance(inputs, Mapping):
             raise make_error(0, "VALIDATION_FAILED", "inputs must be a mapping of input name to array")
         if check:
@@ -522,7 +525,20 @@ class Operations:
             body["deadlineSeconds"] = deadline_seconds
         if priority is not None:
             body["priority"] = priority
-        return (yield from json_call(self.config, Request("POST", "/tasks", json=body), lambda b: SubmittedTask.from_wire(b)))
+        return body
+
+    def submit(self, body: Flow[w.SubmitTaskBody]) -> Flow[SubmittedTask]:
+        """``POST /tasks``: the server answers once the task is queued."""
+        b = yield from body
+        return (yield from json_call(self.config, Request("POST", "/tasks", json=b), lambda r: SubmittedTask.from_wire(r)))
+
+    def run(self, body: Flow[w.SubmitTaskBody], wait: float) -> Flow[TaskInfo]:
+        """``POST /tasks/run``: submits and waits in the same request, up to ``wait`` seconds (≤ 60);
+        the task's view, terminal or not."""
+        b = yield from body
+        wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
+        req = Request("POST", "/tasks/run", json={**b, "wait": wait}, timeout=self.config.timeout + wait)
+        return (yield from json_call(self.config, req, lambda r: TaskInfo.from_wire(r)))
 
     def get_task(self, task_id: str, wait: float | None = None) -> Flow[TaskInfo]:
         q: dict[str, str] = {}
@@ -649,6 +665,7 @@ def build_config(
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 C = TypeVar("C", bound="ClientBase[Any]")
+HB = TypeVar("HB", bound="HandleBase")
 
 
 class ClientBase(Generic[H]):
@@ -717,6 +734,12 @@ class HandleBase:
     @property
     def status(self) -> w.TaskStatus | None:
         return self.info.status if self.info else self._status
+
+    def answered(self: HB, info: TaskInfo) -> HB:
+        """This handle, holding the view a run's own request answered with (``path`` "run" when terminal)."""
+        self.info = info
+        self.path = "run" if info.terminal else None
+        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, status={self.status!r})"

@@ -145,8 +145,29 @@ class StunClient(ClientBase[httpx.Client]):
     ) -> TaskHandle:
         """Submits a task and returns its handle at once; ``handle.result(timeout=)`` waits for it.
         Inputs are checked against the model's signature first (``check=False`` skips that)."""
-        sub = self._run(self._ops.submit(model, inputs, verification=verification, requirements=requirements, max_price=max_price, deadline_seconds=deadline_seconds, priority=priority, check=check))
+        sub = self._run(self._ops.submit(self._ops.submit_body(model, inputs, verification, requirements, max_price, deadline_seconds, priority, check)))
         return TaskHandle(self, sub.id, sub.status)
+
+    def run(
+        self,
+        model: Model | str,
+        inputs: Mapping[str, TensorLike],
+        *,
+        wait: float = _core.DEFAULT_RUN_WAIT,
+        verification: w.VerificationRequest | w.VerificationMode | None = None,
+        requirements: w.Requirements | None = None,
+        max_price: int | str | None = None,
+        deadline_seconds: int | None = None,
+        priority: int | None = None,
+        check: bool = True,
+    ) -> TaskHandle:
+        """Submits a task and waits for its end in the same request (``POST /tasks/run``, ``wait``
+        seconds ≤ 60): one round trip where ``submit`` and ``result()`` take two or three. The handle
+        holds the answer: ``result()`` returns at once when the task ended, and goes on waiting (push,
+        then long-poll) when ``wait`` ran out first. A connection lost during the request loses the
+        task's id with it (``list_tasks`` finds the task): for long tasks ``submit`` is the safer call."""
+        info = self._run(self._ops.run(self._ops.submit_body(model, inputs, verification, requirements, max_price, deadline_seconds, priority, check), wait))
+        return TaskHandle(self, info.id, info.status).answered(info)
 
     def task(self, task_id: str) -> TaskHandle:
         """A handle on an existing task (no request until it is used)."""
