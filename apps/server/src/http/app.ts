@@ -13,7 +13,7 @@ import { hangUpSignal } from "./hang-up";
 import { closeUnreadRequest } from "./early-close";
 import { trpcErrorBody } from "../trpc/trpc";
 import { errorBody, toStunError } from "../errors";
-import { jsonBodyParser } from "./json-body";
+import { jsonBodyParser, refuseUnparsableBodies } from "./json-body";
 import { buildOpenApi } from "./openapi";
 import { restRoutes } from "./rest/routes";
 import { registerTrpc } from "./trpc-route";
@@ -37,6 +37,7 @@ export async function buildHttpApp(app: AppContext): Promise<FastifyInstance> {
   const http = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true, trustProxy: app.config.trustProxy ?? false });
   http.removeAllContentTypeParsers();
   http.addContentTypeParser("application/json", jsonBodyParser({ limitFor: (req) => req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT, maxDepth: JSON_MAX_DEPTH, output: "json" }));
+  http.addHook("preValidation", refuseUnparsableBodies);
   // Rate limits first (onRequest hooks run in order): a flood costs no key lookup.
   limitApiRequests(http, app.limits);
   authenticateBeforeBody(http, app);

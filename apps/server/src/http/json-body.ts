@@ -74,6 +74,22 @@ export interface JsonBodyOptions {
 type Done = (err: Error | null, body?: unknown) => void;
 
 /**
+ * A body read to its end that is not JSON (or empty). The parser hands it on as the body instead of
+ * failing, because Fastify closes the connection on any parser error (the client may still be
+ * sending): this request's bytes are all in, so its 400 (`refuseUnparsableBodies`) keeps the
+ * connection alive, and a client with one bad body does not pay a new connection for its next
+ * request — nor does a flood of them cost the server a TCP accept each.
+ */
+export class UnparsableBody {
+  constructor(readonly error: StunError) {}
+}
+
+/** Answers an `UnparsableBody` with its error before the route's validation (a preValidation hook). */
+export async function refuseUnparsableBodies(req: FastifyRequest): Promise<void> {
+  if (req.body instanceof UnparsableBody) throw req.body.error;
+}
+
+/**
  * A Fastify content-type parser for application/json with the limits above. It reads the raw
  * stream itself; on a refusal it stops reading at once (the error reply closes the connection:
  * http/early-close.ts).
@@ -106,13 +122,13 @@ export function jsonBodyParser(opts: JsonBodyOptions) {
       const text = Buffer.concat(chunks, size).toString("utf8");
       // tRPC reads an empty body as "no input" (a mutation without one).
       if (opts.output === "text") return finish(null, text);
-      if (text.trim() === "") return finish(new StunError("INVALID_JSON", "the request body is empty; send a JSON value or no Content-Type"));
+      if (text.trim() === "") return finish(null, new UnparsableBody(new StunError("INVALID_JSON", "the request body is empty; send a JSON value or no Content-Type")));
       try {
         // Prototype poisoning: `__proto__` keys are dropped (Fastify's own parser refuses them);
         // the reviver runs only when the text has one, so ordinary bodies parse at native speed.
         finish(null, text.includes('"__proto__"') ? JSON.parse(text, dropProtoKeys) : JSON.parse(text));
       } catch {
-        finish(new StunError("INVALID_JSON", "the request body is not valid JSON"));
+        finish(null, new UnparsableBody(new StunError("INVALID_JSON", "the request body is not valid JSON")));
       }
     };
     const onError = (e: Error) => finish(e);

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { io as connect, type Socket } from "socket.io-client";
 import { buildMlp } from "@stun/testkit";
@@ -48,6 +49,36 @@ describeDb("denial of service for free (issue #12)", () => {
       expect(a.bodyFinished, a.path).toBe(false);
     }
     expect(await health()).toBe(200);
+  });
+
+  it("answers a body that is not JSON with 400 and keeps the connection: the next request reuses it", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, path: string, body?: string) =>
+      new Promise<{ status: number; connection: string | undefined; reused: boolean; body: { error?: { code?: string } } }>((resolve, reject) => {
+        const req = http.request(`${url}${path}`, { method, agent, headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) } }, (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, reused: req.reusedSocket, body: JSON.parse(text) }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      const kinds = ['{"modelId": ', "   ", "{ not json"];
+      const answers = [];
+      for (const body of kinds) answers.push(await send("POST", "/api/v1/tasks", body));
+      answers.push(await send("GET", "/api/v1/accounts/me"));
+      expect(answers.map((a) => [a.status, a.body.error?.code ?? null, a.connection])).toEqual([
+        [400, "INVALID_JSON", "keep-alive"],
+        [400, "INVALID_JSON", "keep-alive"],
+        [400, "INVALID_JSON", "keep-alive"],
+        [200, null, "keep-alive"],
+      ]);
+      // One connection for all four: each request after the first went out on the same socket.
+      expect(answers.map((a) => a.reused)).toEqual([false, true, true, true]);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("holds bodies without tensors to JSON_BODY_LIMIT, even flat ones, and task submits to BODY_LIMIT", async () => {
