@@ -1,7 +1,9 @@
 /**
- * What a task update costs the event bus while many long-polls wait (`GET /tasks/:id?wait`,
- * `POST /tasks/run`): waiters indexed by task (EventBus.watchTask) against one bus listener per
- * waiter filtering by task id (how watchTask worked before), µs per update to a task nobody waits on.
+ * What a task update costs the event bus while many long-polls or one-task subscriptions wait
+ * (`GET /tasks/:id?wait`, `POST /tasks/run`, tRPC `tasks.watch`): listeners indexed by task
+ * (EventBus.onTaskId, which watchTask and services/task-updates.ts use) against one bus listener per
+ * waiter filtering by task id (how watchTask, and tasks.watch until the nineteenth round, worked),
+ * µs per update to a task nobody waits on.
  *
  *   npx tsx bench/long-poll-waiters.ts [--updates 20000]
  */

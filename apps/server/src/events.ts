@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { TaskStatus } from "@stun/shared";
+import { KeyedListeners } from "./keyed-listeners";
 import { RecentTaskStatuses } from "./recent-task-statuses";
 
 /** How long relayed "work available" pokes are gathered into one dispatcher pass (EventBus). */
@@ -29,15 +30,15 @@ export class EventBus {
   /** What was announced of the tasks submitted in the last seconds (a long-poll's first read, skipped). */
   readonly recent = new RecentTaskStatuses();
 
-  /** Long-poll waiters by task (watchTask): an update wakes its own task's, whatever the number of others. */
-  private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
+  /**
+   * Listeners of one task each (long-poll waiters, one-task subscriptions: onTaskId): an update is
+   * handed to its own task's, whatever the number of others — one bus listener for all of them.
+   */
+  private readonly watchers = new KeyedListeners<TaskUpdate>();
 
   constructor() {
     this.emitter.setMaxListeners(0);
-    this.onTask((u) => {
-      const waiting = this.watchers.get(u.taskId);
-      if (waiting) for (const wake of [...waiting]) wake(u.status);
-    });
+    this.onTask((u) => this.watchers.emit(u.taskId, u));
   }
 
   /**
@@ -126,6 +127,11 @@ export class EventBus {
     return () => this.emitter.off("task", listener);
   }
 
+  /** Hears the updates of one task only (see `watchers`); returns the call that stops it. */
+  onTaskId(taskId: string, listener: (u: TaskUpdate) => void): () => void {
+    return this.watchers.add(taskId, listener);
+  }
+
   onWork(listener: (source: WorkSource) => void): () => void {
     this.emitter.on("work", listener);
     return () => this.emitter.off("work", listener);
@@ -138,25 +144,31 @@ export class EventBus {
   watchTask(taskId: string, ms: number, done: (s: TaskStatus) => boolean): { settled: Promise<void>; cancel(): void } {
     let finish!: () => void;
     const settled = new Promise<void>((resolve) => {
-      const wake = (status: TaskStatus) => {
-        if (done(status)) finish();
-      };
-      let waiting = this.watchers.get(taskId);
-      if (!waiting) this.watchers.set(taskId, (waiting = new Set()));
-      waiting.add(wake);
+      const off = this.onTaskId(taskId, (u) => {
+        if (done(u.status)) finish();
+      });
       const timer = setTimeout(() => finish(), ms);
       finish = () => {
         clearTimeout(timer);
-        waiting.delete(wake);
-        if (waiting.size === 0 && this.watchers.get(taskId) === waiting) this.watchers.delete(taskId);
+        off();
         resolve();
       };
     });
     return { settled, cancel: () => finish() };
   }
 
-  /** Tasks with a long-poll waiting on them now (tests). */
+  /** Tasks with a long-poll or a one-task subscription waiting on them now (tests). */
   get watchedTasks(): number {
     return this.watchers.size;
+  }
+
+  /** The bus's own listeners of every task update (tests: one-task listeners are not among them). */
+  get taskListeners(): number {
+    return this.emitter.listenerCount("task");
+  }
+
+  /** Listeners of one task each, long-polls and one-task subscriptions (tests). */
+  get oneTaskListeners(): number {
+    return this.watchers.listeners;
   }
 }

@@ -11,6 +11,7 @@
 import { StunError, type TaskStatus, type TaskUpdateMessage, type TaskWatch } from "@stun/shared";
 import type { AppContext } from "../context";
 import type { TaskUpdate } from "../events";
+import { KeyedListeners } from "../keyed-listeners";
 
 /** Tasks whose requester an instance remembers (oldest forgotten first). */
 const MAX_REMEMBERED = 100_000;
@@ -73,6 +74,28 @@ export function taskOwners(app: AppContext): TaskOwners {
 export const toUpdateMessage = (u: TaskUpdate): TaskUpdateMessage => ({ taskId: u.taskId, status: u.status });
 
 /**
+ * Subscriptions to every task of an account, by account: one bus listener for all of them, which
+ * learns an update's requester once (not once per subscription) and hands it to that account's.
+ */
+const accountListenersByApp = new WeakMap<AppContext, KeyedListeners<TaskUpdate>>();
+
+function accountListeners(app: AppContext): KeyedListeners<TaskUpdate> {
+  let byAccount = accountListenersByApp.get(app);
+  if (!byAccount) {
+    const created = new KeyedListeners<TaskUpdate>();
+    const owners = taskOwners(app);
+    app.bus.onTask((u) => {
+      if (created.size === 0) return;
+      void owners.ownerOf(u.taskId, u.requesterId).then((owner) => {
+        if (owner !== undefined) created.emit(owner, u);
+      });
+    });
+    accountListenersByApp.set(app, (byAccount = created));
+  }
+  return byAccount;
+}
+
+/**
  * Starts a subscription to one task of `accountId`: TASK_NOT_FOUND unless it is theirs (checked
  * before anything is heard, so another account's task never leaks). Returns its status now, read
  * after `listen` was set up so that no update between the two is lost.
@@ -92,7 +115,6 @@ export async function openTaskWatch(app: AppContext, accountId: string, taskId: 
  * subscription; the socket namespace uses rooms instead (socket/requester-namespace.ts).
  */
 export async function* taskUpdates(app: AppContext, accountId: string, watch: TaskWatch, signal: AbortSignal | undefined): AsyncGenerator<TaskUpdateMessage> {
-  const owners = taskOwners(app);
   const queue: TaskUpdateMessage[] = [];
   let wake: (() => void) | undefined;
   const push = (m: TaskUpdateMessage) => {
@@ -100,16 +122,10 @@ export async function* taskUpdates(app: AppContext, accountId: string, watch: Ta
     wake?.();
   };
   let off: (() => void) | undefined;
+  // Keyed listeners: an update costs the subscriptions of its own task, or its own account, only.
+  const hear = (u: TaskUpdate) => push(toUpdateMessage(u));
   const listen = () => {
-    off = app.bus.onTask((u) => {
-      if (watch.taskId !== undefined) {
-        if (u.taskId === watch.taskId) push(toUpdateMessage(u));
-        return;
-      }
-      void owners.ownerOf(u.taskId, u.requesterId).then((owner) => {
-        if (owner === accountId) push(toUpdateMessage(u));
-      });
-    });
+    off = watch.taskId !== undefined ? app.bus.onTaskId(watch.taskId, hear) : accountListeners(app).add(accountId, hear);
   };
   const aborted = new Promise<void>((resolve) => {
     if (signal?.aborted) resolve();

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import type { EventEmitter } from "node:events";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -83,9 +82,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** How many listeners the server's bus has for task announcements (a push subscription holds one while open). */
+/** How many listeners the server's bus has for task announcements, of every task or of one (a push subscription holds one while open). */
 export function taskListeners(net: TestNetwork): number {
-  return (net.server.app.bus as unknown as { emitter: EventEmitter }).emitter.listenerCount("task");
+  const { bus } = net.server.app;
+  return bus.taskListeners + bus.oneTaskListeners;
 }
 
 /** Waits until `check` returns a truthy value (polling), or fails after `ms`. */
