@@ -8,9 +8,10 @@
 import { Prisma } from "../db/generated/client";
 import type { SqlClient } from "../db/database";
 import type { SubmittedTask } from "../context";
+import { OPEN_STATUS_IN } from "../tasks/statuses";
 
 /** A task that wants an execution: what a claim takes, and what a probe of the queue looks for. */
-export const WANTS_EXECUTION = Prisma.sql`t.dispatched < t.wanted AND t.status IN ('queued', 'assigned', 'running', 'verifying')`;
+export const WANTS_EXECUTION = Prisma.sql`t.dispatched < t.wanted AND t.status ${OPEN_STATUS_IN}`;
 
 /** Whether any task wants an execution: no locks, so rows other transactions hold count too. */
 export async function anyWantsExecution(sql: SqlClient): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { PROVIDER_EVENTS, type Cancel } from "@stun/shared";
 import type { AppContext } from "../context";
+import { Prisma } from "../db/generated/client";
 import { LIVE_STATUS_IN, LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
 import { retryOnConflict } from "../db/retry-conflicts";
 import { rawSql, type SqlClient } from "../db/database";
@@ -36,11 +37,9 @@ export async function renewLeases(db: SqlClient, providerId: string, until: Date
  * when it leaves. Reads through the live-execution index, not the provider's history (statuses.ts).
  */
 export async function liveAssignmentIds(db: SqlClient, providerId: string, ids?: readonly string[]): Promise<string[]> {
-  const rows = ids
-    ? await db.$queryRaw<Array<{ id: string }>>`
-        SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status ${LIVE_STATUS_IN} AND id = ANY(${[...ids]}::text[])`
-    : await db.$queryRaw<Array<{ id: string }>>`
-        SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status ${LIVE_STATUS_IN}`;
+  const rows = await db.$queryRaw<Array<{ id: string }>>`
+    SELECT id FROM "Assignment" WHERE "providerId" = ${providerId} AND status ${LIVE_STATUS_IN}
+    ${ids ? Prisma.sql`AND id = ANY(${[...ids]}::text[])` : Prisma.empty}`;
   return rows.map((r) => r.id);
 }
 

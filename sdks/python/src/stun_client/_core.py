@@ -408,6 +408,11 @@ def _limit_query(**kv: object) -> dict[str, str]:
     return {k: str(v) for k, v in kv.items() if v is not None}
 
 
+def clamp_wait(wait: float) -> float:
+    """A wait in seconds as the server takes it: 0 to its cap (``?wait=S``, ``POST /tasks/run``)."""
+    return min(MAX_WAIT_SECONDS, max(0.0, wait))
+
+
 def is_transient(e: StunApiError) -> bool:
     return e.code in ("NETWORK_ERROR", "TIMEOUT", "RATE_LIMITED", "UNAVAILABLE") or e.status in (502, 503, 504)
 
@@ -536,7 +541,7 @@ class Operations:
         """``POST /tasks/run``: submits and waits in the same request, up to ``wait`` seconds (≤ 60);
         the task's view, terminal or not."""
         b = yield from body
-        wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
+        wait = clamp_wait(wait)
         req = Request("POST", "/tasks/run", json={**b, "wait": wait}, timeout=self.config.timeout + wait)
         return (yield from json_call(self.config, req, lambda r: TaskInfo.from_wire(r)))
 
@@ -544,7 +549,7 @@ class Operations:
         q: dict[str, str] = {}
         timeout = None
         if wait is not None:
-            wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
+            wait = clamp_wait(wait)
             q["wait"] = f"{wait:g}"
             timeout = self.config.timeout + wait
         req = Request("GET", f"/tasks/{_q(task_id)}", query=q, timeout=timeout)
@@ -582,7 +587,7 @@ class Operations:
         last: TaskInfo | None = None
         while True:
             remaining = deadline - time.monotonic()
-            wait = max(0.0, min(MAX_WAIT_SECONDS, math.floor(remaining * 10) / 10))
+            wait = clamp_wait(math.floor(remaining * 10) / 10)
             started = time.monotonic()
             try:
                 last = yield from self.get_task(task_id, wait)
