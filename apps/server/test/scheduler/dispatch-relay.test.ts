@@ -7,6 +7,9 @@ import { eventually, startTestNetwork, type TestNetwork } from "../support/netwo
 const mlp = buildMlp({ inputSize: 4, hidden: [8], outputSize: 2 });
 const x = toJsonTensor({ dtype: "float32", dims: [1, 4], data: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer) });
 
+/** The dispatcher's passes and placements so far, by outcome (`submit`, `placed`, `skipped`, …). */
+const claimsBy = async (net: TestNetwork, outcome: string) => (await net.server.app.metrics.dispatchClaims.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+
 /**
  * With several instances, work queued on one is announced to the others only when that one cannot
  * place it (no free slot, no eligible provider here): N instances do not each run a claim
@@ -21,7 +24,10 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
   const relayed: string[] = [];
 
   beforeAll(async () => {
-    net = await startTestNetwork({ providers: 1 });
+    // No backstop timer: its pass, running when a submit comes, sends that task through the queue
+    // (a submit places its task only while no pass runs), which would make the counts below
+    // depend on the clock. Its probe is tested on its own, below.
+    net = await startTestNetwork({ providers: 1, env: { DISPATCH_INTERVAL_MS: String(3_600_000) } });
     modelId = await uploadModel(net.url, net.apiKey, mlp.bytes);
   });
   afterAll(() => net?.close());
@@ -34,7 +40,7 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
   });
   afterEach(() => net.server.app.bus.setRelay(undefined));
 
-  const readsBy = async (outcome: string) => (await net.server.app.metrics.dispatchClaims.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  const readsBy = (outcome: string) => claimsBy(net, outcome);
   const submit = async (body: Record<string, unknown> = {}) => {
     const sub = await api(net.url, "POST", "/tasks", { key: net.apiKey, json: { modelId, inputs: { x }, verification: { mode: "none" }, ...body } });
     expect(sub.status).toBe(202);
@@ -92,28 +98,6 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
     expect(relayed).toEqual([]);
   });
 
-  it("alone, once the queue is drained, freed capacity runs no statement: only the backstop timer's pass probes for work nobody announced", async () => {
-    net.server.app.bus.setRelay(undefined);
-    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
-    const before = { skipped: await readsBy("skipped"), empty: await readsBy("empty"), placed: await readsBy("placed") };
-    // Twenty pokes for freed capacity, each given time for a pass of its own.
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) {
-      net.server.app.bus.workAvailable("here");
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const elapsed = performance.now() - t0;
-    // At most one probe per 500 ms timer tick, whatever the pokes.
-    expect((await readsBy("skipped")) - before.skipped).toBeLessThanOrEqual(Math.floor(elapsed / 500) + 1);
-    await eventually(async () => (await readsBy("skipped")) > before.skipped, 10_000, "the timer's probe");
-    expect(await readsBy("empty")).toBe(before.empty);
-    // New work is placed at once, by its submit's own transaction: no probe, no claim transaction.
-    const atSubmit = await readsBy("submit");
-    expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
-    expect(await readsBy("submit")).toBe(atSubmit + 1);
-    expect(await readsBy("placed")).toBe(before.placed);
-  });
-
   it("with other instances, once the queue is drained, freed capacity asks whether anything is queued (one statement) instead of claiming", async () => {
     expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
     const freed = async () => {
@@ -163,5 +147,34 @@ describeDb("dispatcher: the other instances hear only of work this one cannot pl
     expect((await runTask(net.url, net.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
     expect(await readsBy("submit")).toBe(atSubmit);
     expect(await readsBy("placed")).toBe(placed + 2);
+  });
+});
+
+/** The backstop timer (every 500 ms): the one pass that probes a queue seen empty, for work nobody announced. */
+describeDb("dispatcher: the backstop timer", () => {
+  let timed: TestNetwork;
+  let modelId: string;
+  beforeAll(async () => {
+    timed = await startTestNetwork({ providers: 1 });
+    modelId = await uploadModel(timed.url, timed.apiKey, mlp.bytes);
+  });
+  afterAll(() => timed?.close());
+  const timerReads = (outcome: string) => claimsBy(timed, outcome);
+
+  it("alone, once the queue is drained, freed capacity runs no statement: only the backstop timer's pass probes for work nobody announced", async () => {
+    expect((await runTask(timed.url, timed.apiKey, { modelId, inputs: { x }, verification: { mode: "none" } })).status).toBe("completed");
+    const before = { skipped: await timerReads("skipped"), empty: await timerReads("empty"), placed: await timerReads("placed") };
+    // Twenty pokes for freed capacity, each given time for a pass of its own.
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) {
+      timed.server.app.bus.workAvailable("here");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const elapsed = performance.now() - t0;
+    // At most one probe per 500 ms timer tick, whatever the pokes.
+    expect((await timerReads("skipped")) - before.skipped).toBeLessThanOrEqual(Math.floor(elapsed / 500) + 1);
+    await eventually(async () => (await timerReads("skipped")) > before.skipped, 10_000, "the timer's probe");
+    expect(await timerReads("empty")).toBe(before.empty);
+    expect(await timerReads("placed")).toBe(before.placed);
   });
 });
