@@ -3,7 +3,9 @@
  * settlement) share one database transaction, so a burst of them pays for one BEGIN/COMMIT — one
  * WAL flush on PostgreSQL, one PGlite commit — instead of one each.
  *
- * - Units queue while a batch is committing; the next batch takes up to `maxBatch` of them.
+ * - Units queue while a batch is committing; the next batch takes up to `maxBatch` of them. A batch
+ *   starts one turn of the event loop after its first unit came (`setImmediate`), so the units of
+ *   requests read together share it.
  * - A batch first runs whole, with no savepoint. A unit that throws gets its error, and the others
  *   run again in a second transaction, each inside its own SAVEPOINT: a unit that throws then is
  *   rolled back alone (ROLLBACK TO SAVEPOINT) and its caller gets the error; the others commit.
@@ -148,6 +150,14 @@ export class GroupCommit {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // The requests read in this turn of the event loop queue their units first. PGlite runs
+        // a statement without yielding to the event loop (its engine is synchronous behind a
+        // promise): a batch started at once commits inside the microtasks of the callback that
+        // queued its unit, before the next request is read, and every batch held one unit
+        // unless a unit happened to wait for the thread pool (a blob file's touch) — inline
+        // blobs on PGlite, 32 clients: 1.0 unit a batch, 105–161 tasks/s, against ten a batch
+        // and 254–262 with this turn (docs/BENCHMARKS.md, twentieth round).
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, this.maxBatch);
         this.inFlight = batch.length;
         await this.commit(batch);

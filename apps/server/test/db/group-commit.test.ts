@@ -4,6 +4,9 @@ import { createDatabase } from "../../src/db/database";
 import { GroupCommit, leadOf, type LeadKind } from "../../src/db/group-commit";
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
+/** One turn of the event loop: the group commit starts the batch queued so far, and units queued after it form the next. */
+const batchStarts = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const rowsOf = async (db: TestDatabase) =>
   (await db.prisma.$queryRawUnsafe<Array<{ id: number; n: number }>>(`SELECT id, n FROM group_commit_probe ORDER BY id`)).map((r) => [Number(r.id), Number(r.n)]);
 
@@ -29,15 +32,47 @@ describeDb("group commit: many units, one transaction", () => {
       ),
     );
     expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
-    // The first unit starts a batch at once; the nine queued behind it share the next.
-    expect(commits.stats).toMatchObject({ batches: 2, units: 10 });
+    // Queued in one turn of the event loop: one batch.
+    expect(commits.stats).toMatchObject({ batches: 1, units: 10 });
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // A unit queued once a batch started waits for the next one.
+    const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (10)`);
+    await batchStarts();
+    await Promise.all([first, commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (11)`)]);
+    expect(commits.stats).toMatchObject({ batches: 3, units: 12 });
+  });
+
+  it("units queued by the callbacks of one turn of the event loop (requests read together) share a batch, also on PGlite, whose statements never yield to it", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    // Ten callbacks of one turn, as ten requests read from their sockets together: each queues its
+    // unit, and the microtasks after it run before the next callback. A batch started at once by the
+    // first would, on PGlite, commit within those microtasks — and each request would be a batch.
+    const results = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) =>
+          new Promise<number>((resolve, reject) =>
+            setImmediate(() =>
+              commits
+                .run(async (tx) => {
+                  await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${i})`;
+                  return i;
+                })
+                .then(resolve, reject),
+            ),
+          ),
+      ),
+    );
+    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(commits.stats).toMatchObject({ batches: 1, units: 10 });
   });
 
   it("rolls back a failing unit alone (its savepoint), gives its caller the error, and commits the others", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const commits = new GroupCommit(db);
     const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`);
+    await batchStarts();
     const batch = [2, 3, 4].map((id) =>
       commits.run(async (tx) => {
         await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id * 10})`;
@@ -58,6 +93,7 @@ describeDb("group commit: many units, one transaction", () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const commits = new GroupCommit(db);
     const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`);
+    await batchStarts();
     class NeedsMore extends Error {}
     const batch = [2, 3, 4].map((id) =>
       commits.run(
@@ -87,6 +123,7 @@ describeDb("group commit: many units, one transaction", () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const commits = new GroupCommit(db);
     const first = commits.run((tx) => tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (1)`);
+    await batchStarts();
     // The second batch: 5 inserts 50; 6 inserts 50 again (fails because 5 ran before it); 7 throws
     // in JS after writing; 8 commits. The first run fails at 6, the savepoint run at 7.
     let runsOf8 = 0;
@@ -130,6 +167,7 @@ describeDb("group commit: many units, one transaction", () => {
     const leads = probeLeads();
     const commits = new GroupCommit(db, 64);
     const first = commits.run(async (_, led) => led, { lead: leadOf(leads, 1) });
+    await batchStarts();
     // Each unit reads how many probe rows exist: every lead of its batch already ran.
     const batch = [2, 3, 4].map((id) =>
       commits.run(async (tx, led) => [led, Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n)], { lead: leadOf(leads, id) }),
@@ -152,6 +190,7 @@ describeDb("group commit: many units, one transaction", () => {
     const leads = probeLeads();
     const commits = new GroupCommit(db, 64);
     const first = commits.run(async () => undefined, { lead: leadOf(leads, 1) });
+    await batchStarts();
     // Lead 1 again: a unique violation, which only that unit's own run can own.
     let bodies = 0;
     const batch = [10, 1, 30].map((id) =>
@@ -180,6 +219,7 @@ describeDb("group commit: many units, one transaction", () => {
     const leads = probeLeads();
     const commits = new GroupCommit(db, 64);
     const first = commits.run(async () => undefined, { lead: leadOf(leads, 1) });
+    await batchStarts();
     const batch = [
       commits.run(async () => undefined, { lead: leadOf(leads, 2) }),
       commits.run(
@@ -202,6 +242,7 @@ describeDb("group commit: many units, one transaction", () => {
     const [odd, even, lone] = [probeLeads(), probeLeads(), probeLeads()];
     const commits = new GroupCommit(db, 64);
     const first = commits.run(async () => undefined, { lead: leadOf(odd, 1) });
+    await batchStarts();
     const batch = [
       commits.run(async (_, led) => led, { lead: leadOf(odd, 3) }),
       commits.run(async (_, led) => led, { lead: leadOf(even, 2) }),
@@ -251,6 +292,7 @@ describeDb("group commit: many units, one transaction", () => {
     expect(await commits.run(unit, { lead: leadOf(leads, 2) })).toBe("body after 2 alone");
     const again = new GroupCommit(db, 64); // idle: its first unit is a batch of its own
     const first = again.run(unit, { lead: leadOf(leads, 3), settledBy: (led) => `settled by ${led}` });
+    await batchStarts();
     const batch = [4, 5].map((id) => again.run(unit, { lead: leadOf(leads, id), settledBy: (led) => `settled by ${led}` }));
     expect(await first).toBe("settled by 3 by itself");
     expect(await Promise.all(batch)).toEqual(["body after 4 of 2", "body after 5 of 2"]);
