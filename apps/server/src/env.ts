@@ -188,8 +188,9 @@ export const EnvSchema = z.object({
    * database's `Blob` table instead, written by the statement that references them, so they are
    * durable with its commit and need no file write and fsync of their own (blobs/split-blob-store.ts).
    * Unset: 65536 on PostgreSQL (measured there: 67–69 → 80–94 tasks/s at 32 clients, sequential
-   * p50 28–30 → 23–27 ms) and 0 on PGlite, where it raised p99 under load (the dispatcher's and
-   * long-poll's blob reads share PGlite's one connection with the group commit; docs/BENCHMARKS.md).
+   * p50 28–30 → 23–27 ms) and 0 on PGlite, where, measured again once the group commit batched
+   * there (it did not with no blob file to wait for), `none` gained 5–10% but `redundant` and p99
+   * did not within the noise (docs/BENCHMARKS.md, twentieth round).
    * 0 keeps every blob on disk.
    */
   BLOB_INLINE_MAX_BYTES: z.coerce
