@@ -161,6 +161,8 @@ export class GroupCommit {
         const batch = this.queue.splice(0, this.maxBatch);
         this.inFlight = batch.length;
         await this.commit(batch);
+        // Committed: during the next batch's turn only the queue is pending.
+        this.inFlight = 0;
       }
     } finally {
       this.inFlight = 0;
