@@ -201,6 +201,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       unitMs: c.unitMs - window.commits.unitMs,
       sharedLeads: c.sharedLeads - window.commits.sharedLeads,
       autocommits: c.autocommits - window.commits.autocommits,
+      statements: c.statements - window.commits.statements,
+      statementMs: c.statementMs - window.commits.statementMs,
       failed: Object.fromEntries(
         Object.entries(c.failed)
           .map(([k, n]) => [k, n - (window.commits.failed[k] ?? 0)])

@@ -23,7 +23,7 @@ export interface BenchServerInfo {
 export interface ServerWindow {
   cpuMs: number;
   /** The group commit's batches, units and milliseconds in flight over the window. */
-  groupCommit: { batches: number; units: number; busyMs: number; unitMs: number; sharedLeads: number; autocommits: number; failed: Record<string, number> };
+  groupCommit: { batches: number; units: number; busyMs: number; unitMs: number; sharedLeads: number; autocommits: number; statements: number; statementMs: number; failed: Record<string, number> };
   /** The dispatcher's claims (placed, unplaced, empty) and probes (probed, skipped) by outcome: stun_dispatch_claims_total. */
   claims: Record<string, number>;
   statements?: number;

@@ -93,12 +93,20 @@ export interface GroupCommitStats {
   autocommits: number;
   /** Units that threw in a batch of several, so the others ran again in savepoints, by the error's code or name. */
   failed: Record<string, number>;
+  /**
+   * Statements the batches sent (leads, the units' own, savepoints; not BEGIN or COMMIT), and the
+   * milliseconds from sending each to having its answer back in the unit: the batch is serial, so
+   * under load this wall time — the database's work plus the wait for the event loop to read the
+   * answer — is what each statement costs every unit behind it (docs/BENCHMARKS.md, twenty-first round).
+   */
+  statements: number;
+  statementMs: number;
 }
 
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private running = false;
-  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, sharedLeads: 0, autocommits: 0, failed: {} };
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, sharedLeads: 0, autocommits: 0, failed: {}, statements: 0, statementMs: 0 };
 
   constructor(
     private readonly db: Database,
@@ -268,7 +276,7 @@ export class GroupCommit {
     const autocommit = p.lead?.kind.autocommit;
     if (autocommit && p.settledBy) {
       const started = performance.now();
-      const answer = await autocommit(rawSql(this.db), p.lead!.value as never).then(
+      const answer = await autocommit(this.timed(rawSql(this.db)), p.lead!.value as never).then(
         (led) => ({ led }),
         () => undefined,
       );
@@ -334,6 +342,24 @@ export class GroupCommit {
   private transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     // PostgreSQL: node-postgres directly (db/direct-sql.ts). Through Prisma, units wait their turn
     // in the queue, not in Prisma's; a batch of many may take a while.
-    return sqlTransaction(this.db, fn, { maxWait: 30_000, timeout: 60_000 });
+    return sqlTransaction(this.db, (tx) => fn(this.timed(tx)), { maxWait: 30_000, timeout: 60_000 });
+  }
+
+  /** `sql` counting its statements and their wall time into `stats` (statements, statementMs). */
+  private timed(sql: SqlClient): SqlClient {
+    const stats = this.stats;
+    const time =
+      <K extends keyof SqlClient>(method: K) =>
+      async (...args: unknown[]) => {
+        const started = performance.now();
+        try {
+          return await (sql[method] as (...a: unknown[]) => Promise<unknown>).apply(sql, args);
+        } finally {
+          stats.statements++;
+          stats.statementMs += performance.now() - started;
+        }
+      };
+    // Prisma's methods answer PrismaPromises; awaiting is all a unit does with them (as direct-sql.ts's).
+    return { $queryRaw: time("$queryRaw"), $executeRaw: time("$executeRaw"), $queryRawUnsafe: time("$queryRawUnsafe"), $executeRawUnsafe: time("$executeRawUnsafe") } as unknown as SqlClient;
   }
 }

@@ -42,6 +42,24 @@ describeDb("group commit: many units, one transaction", () => {
     expect(commits.stats).toMatchObject({ batches: 3, units: 12 });
   });
 
+  it("counts the statements its batches send (leads, the units' own, savepoints) and their wall time, not BEGIN or COMMIT", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const commits = new GroupCommit(db);
+    const twice = (id: number) => async (tx: Parameters<Parameters<GroupCommit["run"]>[0]>[0]) => {
+      await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id})`;
+      await tx.$executeRaw`UPDATE group_commit_probe SET n = n + 1 WHERE id = ${id}`;
+    };
+    await Promise.all([1, 2, 3].map((id) => commits.run(twice(id))));
+    expect(commits.stats).toMatchObject({ batches: 1, units: 3, statements: 6 });
+    expect(commits.stats.statementMs).toBeGreaterThan(0);
+    // Units with savepoints of their own: SAVEPOINT, their two statements, RELEASE each.
+    await Promise.all([4, 5].map((id) => commits.run(twice(id), { savepoint: true })));
+    expect(commits.stats).toMatchObject({ batches: 2, units: 5, statements: 14 });
+    // Inside the batches: never more than the time they were in flight.
+    expect(commits.stats.statementMs).toBeLessThanOrEqual(commits.stats.busyMs);
+    expect(await rowsOf(db)).toEqual([1, 2, 3, 4, 5].map((id) => [id, 1]));
+  });
+
   it("units queued by the callbacks of one turn of the event loop (requests read together) share a batch, also on PGlite, whose statements never yield to it", async () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const commits = new GroupCommit(db);
