@@ -3,8 +3,8 @@ import type { AppContext } from "../context";
 import { sha256Hex } from "../blobs/blob-store";
 import type { SqlClient } from "../db/database";
 import { jsonRows } from "../db/json-rows";
-import { loseAssignment, resultArrived, sendCancellations } from "../tasks/lifecycle";
-import { isLive, isOpen, OPEN_TASK_STATUSES } from "../tasks/statuses";
+import { loseAssignment, resultArrived, sendCancellations, writingResult } from "../tasks/lifecycle";
+import { isLive, isOpen, LIVE_STATUS_IN, OPEN_TASK_STATUSES } from "../tasks/statuses";
 import { cancelLiveAssignments, endTaskUnpaid, type Cancellation } from "../tasks/end-unpaid";
 import { putUnlessInline } from "../blobs/blob-store";
 import { pinLock } from "../blobs/pin-lock";
@@ -67,7 +67,7 @@ interface Outcome {
  * execution of the task is in. Accepting settles payment in the same transaction.
  */
 export async function handleResult(app: AppContext, providerId: string, msg: Result): Promise<Ack> {
-  const { db, blobs } = app;
+  const { db } = app;
   // The assignment as this instance handed it out; otherwise (e.g. handed out before a restart,
   // or by another instance) from the database. The transaction below re-checks it is still live.
   let ref = app.providers.held(providerId, msg.assignmentId);
@@ -88,6 +88,21 @@ export async function handleResult(app: AppContext, providerId: string, msg: Res
       ...(mayNeedReference(row.task.kind, row.task.wanted, v) ? { mayNeedReference: true } : {}),
     };
   }
+  // Until its unit settled, this instance's running mark leaves the task's row to it (lifecycle.ts).
+  const written = writingResult(app, ref.taskId);
+  try {
+    return await storeAndJudge(app, providerId, ref, msg);
+  } finally {
+    written();
+  }
+}
+
+/** An assignment as this instance handed it out (ProviderRegistry.held), or as handleResult read it back. */
+type HeldAssignment = NonNullable<ReturnType<AppContext["providers"]["held"]>>;
+
+/** The result of the assignment `ref`: its outputs checked and stored, then its unit (completeAssignment). */
+async function storeAndJudge(app: AppContext, providerId: string, ref: HeldAssignment, msg: Result): Promise<Ack> {
+  const { blobs } = app;
   const a: ResultUnit = { id: msg.assignmentId, taskId: ref.taskId, savepoint: false, ...(ref.alone ? { alone: ref.alone } : {}) };
   const model = await getModelRow(app, ref.modelId);
   if (ref.sealed) return handleSealedResult(app, providerId, a, model, msg);
@@ -245,7 +260,7 @@ async function completeAssignment(app: AppContext, providerId: string, a: Result
         UPDATE "Assignment"
         SET status = 'completed', "outputSha256" = ${outputSha256}, "outputDigest" = ${outputDigest},
             "outputMeta" = ${JSON.stringify(outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${completedAt}
-        WHERE id = ${a.id} AND status IN ('assigned', 'running') AND EXISTS (SELECT 1 FROM t)
+        WHERE id = ${a.id} AND status ${LIVE_STATUS_IN} AND EXISTS (SELECT 1 FROM t)
         RETURNING id
       ),
       ${completedOf(a.taskId, a.id)},

@@ -27,6 +27,7 @@ import { settlementTransfer, transfersGoing, TransfersRefused } from "../ledger"
 import { calibrationOf, compareOptionsFor } from "../models/calibration";
 import type { ModelRow } from "../models/row";
 import type { AloneSettlement } from "../tasks/alone-settlement";
+import { LIVE_STATUS_IN } from "../tasks/statuses";
 import { completedTaskRow, settleAcceptedTask, settlementOf, type SettleInput } from "../settlement/settle-task";
 import { checkOf, joinsSoloWindow } from "./judge";
 import { soloVerdict, type ProviderStats } from "./verdicts";
@@ -73,7 +74,7 @@ export async function settleAlone(tx: SqlClient, s: AloneSettlement, model: Mode
       SET status = 'completed', "outputSha256" = ${r.outputSha256}, "outputDigest" = ${r.outputDigest},
           "outputMeta" = ${JSON.stringify(r.outputMeta)}::jsonb, timings = ${JSON.stringify(r.timings)}::jsonb, "completedAt" = ${new Date()},
           verdict = 'accepted', solo = ${solo}
-      WHERE id = ${r.assignmentId} AND status IN ('assigned', 'running') AND price = ${s.price}
+      WHERE id = ${r.assignmentId} AND status ${LIVE_STATUS_IN} AND price = ${s.price}
         AND EXISTS (SELECT 1 FROM alone_ok)
         AND NOT EXISTS (SELECT 1 FROM "Assignment" x WHERE x."taskId" = ${r.taskId} AND x.id <> ${r.assignmentId} AND x.status IN ('assigned', 'running', 'completed'))
       RETURNING id
@@ -172,7 +173,7 @@ export async function settleAloneMany(tx: SqlClient, leads: readonly AloneLead[]
       SET status = 'completed', "outputSha256" = u."outSha", "outputDigest" = u."outDigest", "outputMeta" = u."outMeta", timings = u.timings,
           "completedAt" = ${now}, verdict = 'accepted', solo = u.solo
       FROM u
-      WHERE a.id = u.assignment AND a.status IN ('assigned', 'running') AND a.price = u.price AND u.n IN (SELECT n FROM alone_ok)
+      WHERE a.id = u.assignment AND a.status ${LIVE_STATUS_IN} AND a.price = u.price AND u.n IN (SELECT n FROM alone_ok)
         AND NOT EXISTS (SELECT 1 FROM "Assignment" x WHERE x."taskId" = u.task AND x.id <> u.assignment AND x.status IN ('assigned', 'running', 'completed'))
       RETURNING u.n, u.task
     ),

@@ -18,7 +18,7 @@ import type { LeadKind } from "../db/group-commit";
 import { Prisma } from "../db/generated/client";
 import { jsonRows } from "../db/json-rows";
 import { blobLockKey, insertBlobRows } from "../blobs/pin-lock";
-import { OPEN_TASK_STATUSES } from "../tasks/statuses";
+import { LIVE_STATUS_IN, OPEN_TASK_STATUSES } from "../tasks/statuses";
 
 export interface ShortResult {
   assignmentId: string;
@@ -69,13 +69,13 @@ export async function writeShortResults(tx: SqlClient, results: readonly ShortRe
       SELECT u.n, t.status FROM u JOIN short_task t ON t.id = u.task
       WHERE t.status IN (${Prisma.join([...OPEN_TASK_STATUSES])})
         AND t."rowVersion" = (SELECT s.ctid::text FROM "Task" s WHERE s.id = t.id)
-        AND EXISTS (SELECT 1 FROM "Assignment" a WHERE a.id = u.assignment AND a."taskId" = u.task AND a.status IN ('assigned', 'running'))
+        AND EXISTS (SELECT 1 FROM "Assignment" a WHERE a.id = u.assignment AND a."taskId" = u.task AND a.status ${LIVE_STATUS_IN})
         AND (SELECT count(*) FROM "Assignment" x WHERE x."taskId" = u.task AND x.status = 'completed' AND x.verdict IS NULL) + 1 < t.wanted
     ),
     short_done AS (
       UPDATE "Assignment" a
       SET status = 'completed', "outputSha256" = u."outSha", "outputDigest" = u."outDigest", "outputMeta" = u."outMeta", timings = u.timings, "completedAt" = ${now}
-      FROM u WHERE a.id = u.assignment AND a.status IN ('assigned', 'running') AND u.n IN (SELECT n FROM short_ok)
+      FROM u WHERE a.id = u.assignment AND a.status ${LIVE_STATUS_IN} AND u.n IN (SELECT n FROM short_ok)
       RETURNING u.n, u.task
     ),
     short_marked AS (

@@ -4,6 +4,7 @@ import { Prisma } from "../db/generated/client";
 import { LIVE_STATUS_IN, LIVE_STATUSES, OPEN_TASK_STATUSES } from "./statuses";
 import { retryOnConflict } from "../db/retry-conflicts";
 import { rawSql, type SqlClient } from "../db/database";
+import { jsonRows } from "../db/json-rows";
 import { endTaskUnpaid, type Cancellation } from "./end-unpaid";
 import { parseVerification, type StoredVerification } from "./verification";
 
@@ -87,15 +88,64 @@ export function markRunning(app: AppContext, assignmentId: string): Promise<void
 /** Its provider's result or error for the execution arrived here: it is not marked running (the result's own write moves it on). */
 export function resultArrived(app: AppContext, assignmentId: string): void {
   pendingMarks.get(app)?.ids.delete(assignmentId);
+  resultsWriting.get(app)?.deferred.delete(assignmentId);
+}
+
+/**
+ * Tasks with a result on its way to the database here, by how many (`writingResult`), and the
+ * acknowledged executions whose mark waits for those results: assignment id → task id.
+ */
+const resultsWriting = new WeakMap<AppContext, { tasks: Map<string, number>; deferred: Map<string, string> }>();
+
+/**
+ * A result of the task is on its way to the database (handle-result.ts, from its arrival until its
+ * unit settled): until the returned function is called, the running mark leaves the task's row
+ * alone, and its other executions acknowledged meanwhile are marked after it. The mark of a
+ * redundant task's second replica otherwise took the row just as the first replica's result wanted
+ * it: the batch waited for the mark, and the result's one-statement lead (qa/short-result.ts),
+ * finding the row changed, went the general way (docs/BENCHMARKS.md, twenty-first round).
+ */
+export function writingResult(app: AppContext, taskId: string): () => void {
+  let writing = resultsWriting.get(app);
+  if (!writing) resultsWriting.set(app, (writing = { tasks: new Map(), deferred: new Map() }));
+  const { tasks } = writing;
+  tasks.set(taskId, (tasks.get(taskId) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const n = tasks.get(taskId)! - 1;
+    if (n > 0) tasks.set(taskId, n);
+    else {
+      tasks.delete(taskId);
+      markDeferred(app, taskId);
+    }
+  };
+}
+
+/** The executions of `taskId` whose mark waited for its results, marked in the next window (their own result not arrived). */
+function markDeferred(app: AppContext, taskId: string): void {
+  const deferred = resultsWriting.get(app)?.deferred;
+  for (const [assignmentId, of] of deferred ?? []) {
+    if (of !== taskId) continue;
+    deferred!.delete(assignmentId);
+    markRunning(app, assignmentId).catch((err) => app.log.warn({ err, assignmentId }, "running mark failed"));
+  }
 }
 
 async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise<void> {
   // The acks were given: a conflict is run again, never taken for a missing ack (which would lose
   // running executions).
-  const skipped = await retryOnConflict(() => markRunningOnce(app, assignmentIds));
+  const { skipped, deferred } = await retryOnConflict(() => markRunningOnce(app, assignmentIds));
   // Their task rows were locked (a result batch completing them, most often): the next window
   // tries again those whose result has still not arrived by then.
   for (const id of skipped) markRunning(app, id).catch((err) => app.log.warn({ err, assignmentId: id }, "running mark failed"));
+  // Their task had a result on its way: marked once it is written (at once if it already is).
+  const writing = resultsWriting.get(app);
+  for (const { id, taskId } of deferred) {
+    writing?.deferred.set(id, taskId);
+    if (!writing?.tasks.has(taskId)) markDeferred(app, taskId);
+  }
 }
 
 /**
@@ -103,14 +153,16 @@ async function markAllRunning(app: AppContext, assignmentIds: string[]): Promise
  * for a task row (SKIP LOCKED): a result batch holds its tasks' rows in its units' order, which a
  * wait here in id order could deadlock with, and PostgreSQL finds a deadlock only after
  * `deadlock_timeout` (1 s) — the whole batch held that long. Returns the executions whose task row
- * was locked, so not marked.
+ * was locked (`skipped`), and those it left alone because a result of their task is on its way here
+ * (`deferred`, `writingResult`).
  */
-async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<string[]> {
-  const [r] = await rawSql(app.db).$queryRaw<Array<{ running: string[] | null; skipped: string[] | null }>>`
+async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promise<{ skipped: string[]; deferred: Array<{ id: string; taskId: string }> }> {
+  const writing = [...(resultsWriting.get(app)?.tasks.keys() ?? [])];
+  const [r] = await rawSql(app.db).$queryRaw<Array<{ running: string[] | null; skipped: string[] | null; deferred: Array<{ id: string; taskId: string }> | string | null }>>`
     WITH asked AS (
-      SELECT id, "taskId" FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])
+      SELECT id, "taskId", "taskId" = ANY(${writing}::text[]) AS writing FROM "Assignment" WHERE id = ANY(${assignmentIds}::text[])
     ), locked AS (
-      SELECT t.id FROM "Task" t WHERE t.id IN (SELECT "taskId" FROM asked) ORDER BY t.id FOR UPDATE SKIP LOCKED
+      SELECT t.id FROM "Task" t WHERE t.id IN (SELECT "taskId" FROM asked WHERE NOT writing) ORDER BY t.id FOR UPDATE SKIP LOCKED
     ), a AS (
       UPDATE "Assignment" SET status = 'running'
       WHERE id IN (SELECT id FROM asked) AND status = 'assigned' AND "taskId" IN (SELECT id FROM locked)
@@ -121,9 +173,10 @@ async function markRunningOnce(app: AppContext, assignmentIds: string[]): Promis
       RETURNING id
     )
     SELECT (SELECT array_agg(id) FROM t) AS running,
-           (SELECT array_agg(id) FROM asked WHERE "taskId" NOT IN (SELECT id FROM locked)) AS skipped`;
+           (SELECT array_agg(id) FROM asked WHERE NOT writing AND "taskId" NOT IN (SELECT id FROM locked)) AS skipped,
+           (SELECT json_agg(json_build_object('id', id, 'taskId', "taskId")) FROM asked WHERE writing) AS deferred`;
   for (const taskId of r?.running ?? []) app.bus.taskUpdated({ taskId, status: "running" });
-  return r?.skipped ?? [];
+  return { skipped: r?.skipped ?? [], deferred: jsonRows(r?.deferred) };
 }
 
 /**

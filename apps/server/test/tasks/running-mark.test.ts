@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TaskUpdate } from "../../src/events";
-import { markRunning, resultArrived } from "../../src/tasks/lifecycle";
+import { markRunning, resultArrived, writingResult } from "../../src/tasks/lifecycle";
 import { describeDb, testDbKind } from "../support/database";
 import { insertExecution } from "../support/execution-rows";
 import { eventually, startTestNetwork, type TestNetwork } from "../support/network";
@@ -61,6 +61,31 @@ describeDb("markRunning / resultArrived", () => {
     await markRunning(app, later.assignmentId);
     expect(await statusOf(later)).toEqual({ task: "running", assignment: "running" });
   });
+  it("leaves the row of a task with a result on its way alone, and marks its execution once that result is written", async () => {
+    const app = net.server.app;
+    const [writing, other] = [await assigned(), await assigned()];
+    const written = writingResult(app, writing.taskId);
+    await Promise.all([markRunning(app, writing.assignmentId), markRunning(app, other.assignmentId)]);
+    expect(await statusOf(other)).toEqual({ task: "running", assignment: "running" });
+    expect(await statusOf(writing)).toEqual({ task: "assigned", assignment: "assigned" });
+    written();
+    await eventually(async () => (await statusOf(writing)).assignment === "running" || undefined, 30_000, "the execution marked once its task's result was written");
+    expect(await statusOf(writing)).toEqual({ task: "running", assignment: "running" });
+  });
+
+  it("never marks a waiting execution whose own result arrived meanwhile", async () => {
+    const app = net.server.app;
+    const [waiting, later] = [await assigned(), await assigned()];
+    const written = writingResult(app, waiting.taskId);
+    await markRunning(app, waiting.assignmentId);
+    resultArrived(app, waiting.assignmentId);
+    written();
+    // A window after the result was written: it would hold the waiting execution, had it come back.
+    await markRunning(app, later.assignmentId);
+    expect(await statusOf(later)).toEqual({ task: "running", assignment: "running" });
+    expect(await statusOf(waiting)).toEqual({ task: "assigned", assignment: "assigned" });
+  });
+
   // PGlite has one connection: no other transaction can hold a task row meanwhile.
   it.runIf(testDbKind === "postgres")("never waits for a task row another transaction holds: marks the others, and that one once the row is free", async () => {
     const app = net.server.app;
