@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import { type ProviderProcess, spawnProviderProcess } from "@stun/provider-native";
 import { buildMlp } from "@stun/testkit";
 import pg from "pg";
+import type { GroupCommitStats } from "../../apps/server/src/db/group-commit";
 
 export type Mode = "none" | "redundant" | "auto";
 
@@ -23,7 +24,7 @@ export interface BenchServerInfo {
 export interface ServerWindow {
   cpuMs: number;
   /** The group commit's batches, units and milliseconds in flight over the window. */
-  groupCommit: { batches: number; units: number; busyMs: number; unitMs: number; sharedLeads: number; autocommits: number; statements: number; statementMs: number; failed: Record<string, number> };
+  groupCommit: GroupCommitStats;
   /** The dispatcher's claims (placed, unplaced, empty) and probes (probed, skipped) by outcome: stun_dispatch_claims_total. */
   claims: Record<string, number>;
   statements?: number;
