@@ -40,19 +40,26 @@ case "${1:-}" in
         echo "shared_preload_libraries = 'pg_stat_statements'"
         echo "pg_stat_statements.track = all"
         echo "log_line_prefix = '%m [%p] '"
+        echo "include_if_exists = 'explain.conf'"
       } >> "$DIR/data/postgresql.conf"
     fi
+    # Each start says afresh whether plans are logged (new sessions read it after the reload).
     if [ -n "${PG_STATS_EXPLAIN_MS:-}" ]; then
-      # Appended last, so it overrides an earlier start's.
       {
         echo "session_preload_libraries = 'auto_explain'"
         echo "auto_explain.log_min_duration = '${PG_STATS_EXPLAIN_MS}ms'"
         echo "auto_explain.log_analyze = on"
         echo "auto_explain.log_buffers = on"
         echo "auto_explain.sample_rate = 0.3"
-      } >> "$DIR/data/postgresql.conf"
+      } > "$DIR/data/explain.conf"
+    else
+      : > "$DIR/data/explain.conf"
     fi
-    as_owner "'$BIN/pg_ctl' -D '$DIR/data' -l '$DIR/log' -w status" > /dev/null 2>&1 || as_owner "'$BIN/pg_ctl' -D '$DIR/data' -l '$DIR/log' -w start" > /dev/null
+    if as_owner "'$BIN/pg_ctl' -D '$DIR/data' -w status" > /dev/null 2>&1; then
+      as_owner "'$BIN/pg_ctl' -D '$DIR/data' reload" > /dev/null
+    else
+      as_owner "'$BIN/pg_ctl' -D '$DIR/data' -l '$DIR/log' -w start" > /dev/null
+    fi
     psql_ -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" > /dev/null
     echo "DATABASE_URL=$URL"
     ;;
