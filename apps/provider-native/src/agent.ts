@@ -22,6 +22,7 @@ import { type Hardware, detectHardware } from "./hardware";
 import { TeeIdentity, type TeeMode } from "./tee/tee-identity";
 import { type Logger, createJsonLogger } from "./logger";
 import { ModelCache } from "./model-cache";
+import { TaskTally } from "./task-tally";
 import { Runner } from "./runner";
 import { ensureStake } from "./stake";
 import { AGENT_VERSION } from "./version";
@@ -78,6 +79,12 @@ export interface ProviderAgentOptions {
   probeCuda?: CudaProbe;
   /** Initial reconnection delay (socket.io backs off up to 5 s). */
   reconnectDelayMs?: number;
+  /**
+   * How often the `info` log sums up the tasks since the last summary (`{"msg":"tasks",…}`; default
+   * a minute; 0: never). Each task's own lines are `debug`: a line per task costs a busy provider
+   * more than its inference (docs/BENCHMARKS.md, twenty-second round).
+   */
+  summaryEveryMs?: number;
 }
 
 export interface AgentInfo {
@@ -103,6 +110,8 @@ export class ProviderAgent {
   private startPromise: Promise<string> | undefined;
   private _info: AgentInfo | undefined;
   private tee: TeeIdentity | undefined;
+  private readonly tally = new TaskTally();
+  private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ProviderAgentOptions) {
     this.opts = opts;
@@ -213,7 +222,15 @@ export class ProviderAgent {
       ...(this.tee ? { attest: (nonce: string) => this.tee!.evidence(nonce), attestEveryMs: o.teeRefreshMs ?? 3600_000 } : {}),
       ...(o.followIndex ? { followIndex: o.followIndex } : {}),
     });
+    const every = o.summaryEveryMs ?? 60_000;
+    if (every > 0) this.summaryTimer = setInterval(() => this.summarise(), every).unref();
     return this.session.start();
+  }
+
+  /** The `info` line summing up the tasks since the last one; none when there were none. */
+  private summarise(): void {
+    const summary = this.tally.take();
+    if (summary) this.log.info("tasks", summary);
   }
 
   /** Made on the first zk task: snarkjs' worker threads start only when there is something to prove. */
@@ -276,18 +293,20 @@ export class ProviderAgent {
       case "reprice-failed":
         return this.log.warn("could not follow the price index", { message: e.message });
       case "assigned":
-        return this.log.info("task assigned", { assignmentId: e.assign.assignmentId, taskId: e.assign.taskId, model: e.assign.model.sha256, active: e.active });
+        return this.log.debug("task assigned", { assignmentId: e.assign.assignmentId, taskId: e.assign.taskId, model: e.assign.model.sha256, active: e.active });
       case "cancel":
         return this.log.info("task cancel received", { assignmentId: e.assignmentId, reason: e.reason });
       case "executed": {
         const ids = { assignmentId: e.assign.assignmentId, taskId: e.assign.taskId };
-        if (e.result) return this.log.info("task done", { ...ids, timings: roundTimings(e.result.timings), ...(e.result.zk ? { proveMs: e.result.zk.proveMs } : {}) });
+        this.tally.executed(e.result !== undefined);
+        if (e.result) return this.log.debug("task done", { ...ids, timings: roundTimings(e.result.timings), ...(e.result.zk ? { proveMs: e.result.zk.proveMs } : {}) });
         return this.log.warn("task failed", { ...ids, code: e.error?.code, message: e.error?.message });
       }
       case "delivery-retry":
         return this.log.warn("no ack for the answer; will retry", { assignmentId: e.assignmentId, event: e.event });
       case "finished": {
         const assignmentId = e.assign.assignmentId;
+        this.tally.finished(e.outcome);
         if (e.outcome === "cancelled" || e.outcome === "released") this.log.info(`task ${e.outcome}; result dropped`, { assignmentId });
         else if (e.outcome === "lapsed") this.log.warn("lease lapsed before the answer reached the server; dropped", { assignmentId, event: e.event });
         else if (e.outcome === "rejected") this.log.warn("server rejected the answer", { assignmentId, event: e.event, code: e.code, message: e.message });
@@ -321,6 +340,8 @@ export class ProviderAgent {
     // Stopped before the session existed: start() sees `stopping` and rejects; stopped while
     // connecting: the session rejects start()'s promise.
     await this.session?.stop(graceMs);
+    clearInterval(this.summaryTimer);
+    this.summarise();
     await this.cache?.close();
     if (this.prover) await stopSnarkjsWorkers();
     this.log.info("stopped");

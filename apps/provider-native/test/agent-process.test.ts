@@ -31,7 +31,7 @@ describe("stun-provider process", () => {
     proc = await spawnProviderProcess({
       server: market.url,
       apiKey: market.apiKey,
-      args: ["--name", "proc-1", "--cache-dir", dir, "--benchmark-ms", "50", "--heartbeat-ms", "200"],
+      args: ["--name", "proc-1", "--cache-dir", dir, "--benchmark-ms", "50", "--heartbeat-ms", "200", "--log-level", "debug"],
     });
     expect(proc.providerId).toBe("prv_proc-1");
     expect(proc.lines.every((l) => !l.raw)).toBe(true); // JSON lines only
@@ -55,6 +55,11 @@ describe("stun-provider process", () => {
     expect(market.drains).toBe(1);
     expect(market.results.map((x) => x.assignmentId)).toEqual(["asg_p1", "asg_p2"]);
     expect(proc.lines.at(-1)).toMatchObject({ msg: "stopped" });
+    // Each task's lines are debug (asked for here); the info summaries count both tasks.
+    expect(proc.lines.find((l) => l.msg === "task done")).toMatchObject({ level: "debug", assignmentId: "asg_p1" });
+    const summaries = proc.lines.filter((l) => l.msg === "tasks");
+    expect(summaries.reduce((n, l) => n + Number(l.ran), 0)).toBe(2);
+    expect(summaries.every((l) => l.level === "info")).toBe(true);
   });
 
   it("runs from a fresh private empty directory and refuses a model that reads a file through external data (MODEL_EXTERNAL_DATA)", async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildIdentityModel, buildMlp, buildSlowModel, wireTensor } from "@stun/testkit";
+import { buildFileReadingModel, buildIdentityModel, buildMlp, buildSlowModel, wireTensor } from "@stun/testkit";
 import { ProviderAgent, type ProviderAgentOptions } from "../src/agent";
 import { createJsonLogger } from "../src/logger";
 import { type FakeMarketplace, startFakeMarketplace } from "./support/fake-marketplace";
@@ -77,6 +77,46 @@ describe("ProviderAgent", () => {
     expect(maxAbsDiff(f32(result.outputs.y!), mlp.forward(x, 1))).toBeLessThan(1e-5);
     expect(result.timings.runMs).toBeGreaterThan(0);
     expect(result.timings.fetchMs).toBeGreaterThan(0);
+  });
+
+  it("logs each task at debug and sums its tasks up at info every summaryEveryMs, skipping windows with none", async () => {
+    const agent = newAgent({ summaryEveryMs: 50 });
+    await agent.start();
+    const model = market.models.add("id", buildIdentityModel("int32", [2]).bytes);
+    const input = { x: wireTensor("int32", [2], Int32Array.of(1, 2)) };
+    const reader = market.models.add("reader", buildFileReadingModel("secret.txt", 16).bytes);
+    for (const id of ["asg_s1", "asg_s2"]) {
+      await market.assign(model, input, { assignmentId: id });
+      await market.waitFor(() => market.results.some((r) => r.assignmentId === id));
+    }
+    await market.assign(reader, { x: wireTensor("float32", [1], new Float32Array([1])) }, { assignmentId: "asg_s3" });
+    const summaries = () => logs.filter((l) => l.msg === "tasks");
+    const total = (key: string) => summaries().reduce((n, l) => n + Number(l[key] ?? 0), 0);
+    await market.waitFor(() => total("delivered") === 3);
+    expect({ ran: total("ran"), failed: total("failed"), delivered: total("delivered") }).toEqual({ ran: 2, failed: 1, delivered: 3 });
+    for (const l of summaries()) {
+      expect(l).toMatchObject({ level: "info", windowMs: expect.any(Number) });
+      expect(Number(l.ran) + Number(l.failed) + Number(l.delivered ?? 0)).toBeGreaterThan(0); // windows with nothing say nothing
+    }
+    expect(logs.filter((l) => l.msg === "task assigned").map((l) => [l.level, l.assignmentId])).toEqual([
+      ["debug", "asg_s1"],
+      ["debug", "asg_s2"],
+      ["debug", "asg_s3"],
+    ]);
+    expect(logs.filter((l) => l.msg === "task done").map((l) => l.level)).toEqual(["debug", "debug"]);
+    expect(logs.find((l) => l.msg === "task failed")).toMatchObject({ level: "warn", assignmentId: "asg_s3", code: "MODEL_EXTERNAL_DATA" });
+  });
+
+  it("sums up the tasks since the last summary when it stops, before its stopped line", async () => {
+    const agent = newAgent({ summaryEveryMs: 0 });
+    await agent.start();
+    const model = market.models.add("id", buildIdentityModel("int32", [2]).bytes);
+    await market.assign(model, { x: wireTensor("int32", [2], Int32Array.of(1, 2)) }, { assignmentId: "asg_t1" });
+    await market.waitFor(() => logs.some((l) => l.msg === "task done"));
+    await agent.stop();
+    expect(logs.filter((l) => l.msg === "tasks")).toEqual([expect.objectContaining({ level: "info", ran: 1, failed: 0, windowMs: expect.any(Number) })]);
+    expect(logs.at(-2)).toMatchObject({ msg: "tasks" });
+    expect(logs.at(-1)).toMatchObject({ msg: "stopped" });
   });
 
   it("acks BUSY when its slots are full, ok for a repeated assignment, and reports active work in heartbeats", async () => {
