@@ -18,7 +18,12 @@
  *
  *   npx tsx bench/throughput.ts [--db pglite|postgres] [--providers 8] [--slots 1] [--max-batch N] [--modes none,redundant,auto]
  *                               [--clients 1,8,32] [--rates 100,200] [--seconds 10] [--flood-rate 500] [--cpu-prof DIR] [--run]
- *                               [--history 100000 [--history-unanalyzed]]
+ *                               [--history 100000 [--history-unanalyzed]] [--warm-up 30]
+ *
+ * Before the first point, `--warm-up` seconds of 8 clients running the measured modes in turn: the
+ * server's and the providers' code is compiled by V8 as it runs, and with a few seconds only, the
+ * points measured first ran on code still being compiled (server CPU per task 7.1 ms at the first
+ * sequential point, 3.5 ms at the fourth; docs/BENCHMARKS.md, twenty-second round).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -46,6 +51,7 @@ const { values } = parseArgs({
     "history-unanalyzed": { type: "boolean", default: false },
     /** One request per task (`POST /tasks/run`) instead of a submit and a long-poll. */
     run: { type: "boolean", default: false },
+    "warm-up": { type: "string", default: "30" },
   },
 });
 const MODES = values.modes.split(",").filter(Boolean) as Mode[];
@@ -118,7 +124,7 @@ console.log(
 // Warm-up, sequential then concurrent: the first canaries start the server's ONNX worker processes
 // (seconds of CPU on two cores), which must not land in a measured point.
 for (let i = 0; i < 50; i++) await requester.oneTask("none");
-await closedLoop(8, 5, () => requester.oneTask("none"));
+for (const mode of MODES) await closedLoop(8, Number(values["warm-up"]) / MODES.length, () => requester.oneTask(mode));
 const HISTORY = Number(values.history);
 if (HISTORY > 0) {
   const analyze = !values["history-unanalyzed"];

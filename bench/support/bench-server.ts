@@ -129,7 +129,7 @@ process.stdout.write(`BENCH ${JSON.stringify({ url: server.url, requesterKey: re
  * `n` finished tasks copied from the requester's latest one, each with one execution completed and
  * accepted on one of the connected providers, in turn: the history a claim, a settlement or a sweep
  * must not read through. Then ANALYZE, as autovacuum would have by then on PostgreSQL (and the
- * server's own maintenance on PGlite, db/pglite-maintenance.ts, at its next check).
+ * server's own maintenance on PGlite, db/table-maintenance.ts, at its next check).
  */
 async function seedHistory(n: number, analyze: boolean): Promise<void> {
   const sql = server.app.db.prisma;

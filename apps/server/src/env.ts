@@ -168,11 +168,12 @@ export const EnvSchema = z.object({
     .min(0)
     .default(7 * 24),
   /**
-   * Seconds between the embedded database's maintenance checks (PGlite has no autovacuum: the server
-   * ANALYZEs and VACUUMs the tables due, by autovacuum's rule; db/pglite-maintenance.ts). 0: never.
-   * PostgreSQL's own autovacuum does this there.
+   * Seconds between the server's database maintenance checks: where no autovacuum runs (PGlite has
+   * none; a PostgreSQL may have it off, for the server or a table) the server ANALYZEs and VACUUMs
+   * the tables due, by autovacuum's rule (db/table-maintenance.ts). 0: never. Read from
+   * PGLITE_MAINTENANCE_SECONDS when unset (its name while only PGlite had it).
    */
-  PGLITE_MAINTENANCE_SECONDS: z.coerce.number().min(0).default(30),
+  DB_MAINTENANCE_SECONDS: z.coerce.number().min(0).default(30),
   /** Seconds between storage sweeps (retention purge + blob garbage collection), network-wide. */
   STORAGE_SWEEP_SECONDS: z.coerce.number().positive().default(600),
   /** An unreferenced blob younger than this (seconds) is kept: it may belong to an upload in flight. */
@@ -317,7 +318,8 @@ function resolveWebDir(setting: string | undefined): string | undefined {
 }
 
 export function parseConfig(source: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(source);
+  // DB_MAINTENANCE_SECONDS's earlier name still counts where the new one is not set.
+  const parsed = EnvSchema.safeParse({ DB_MAINTENANCE_SECONDS: source.PGLITE_MAINTENANCE_SECONDS, ...source });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
     throw new Error(`Invalid configuration:\n${lines}`);

@@ -25,7 +25,7 @@ import { TonRail } from "./chains/ton/service";
 import { ZkModels } from "./zk/zk-models";
 import { OnnxWorkerPool } from "./onnx/worker-pool";
 import { StorageSweeper } from "./storage/storage-sweeper";
-import { scheduleMaintenance } from "./db/pglite-maintenance";
+import { scheduleMaintenance } from "./db/table-maintenance";
 import { RateLimits } from "./limits/rate-limits";
 
 export interface RunningServer {
@@ -142,11 +142,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
     }
   }, SWEEP_MS);
 
-  // PGlite's autovacuum (it has none of its own).
+  // Autovacuum where the database has none (PGlite; PostgreSQL's tables with it off).
   const maintenance =
-    db.maintain && config.PGLITE_MAINTENANCE_SECONDS > 0
-      ? scheduleMaintenance(db.maintain, config.PGLITE_MAINTENANCE_SECONDS * 1000, (e) => log.warn({ err: e }, "database maintenance failed"))
-      : undefined;
+    db.maintain && config.DB_MAINTENANCE_SECONDS > 0 ? scheduleMaintenance(db.maintain, config.DB_MAINTENANCE_SECONDS * 1000, (e) => log.warn({ err: e }, "database maintenance failed")) : undefined;
 
   await http.listen({ port: config.PORT, host: config.HOST });
   const grpc = config.GRPC_PORT === undefined ? undefined : await startGrpcServer(app, config.HOST, config.GRPC_PORT);

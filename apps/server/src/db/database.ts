@@ -24,7 +24,7 @@ import { createPGliteDirectSql } from "./pglite-direct-sql";
 import type { SqlClient } from "./sql-client";
 import { migrate, type SqlConnection } from "./migrate";
 import { withPgErrorMapping } from "./pglite-errors";
-import { maintainPGlite, type MaintenanceStep } from "./pglite-maintenance";
+import { maintainPGlite, maintainPostgres, type MaintenanceStep } from "./table-maintenance";
 import { preparedStatementNames } from "./statement-names";
 
 /** The client handed to `prisma.$transaction(async (tx) => …)` callbacks. */
@@ -37,7 +37,7 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** Group commit's statements on the driver directly: node-postgres (direct-sql.ts) or PGlite's query API (pglite-direct-sql.ts); absent with `directSql: false`. */
   direct?: DirectSql;
-  /** PGlite only (it has no autovacuum): ANALYZE and VACUUM the tables due, by autovacuum's rule (pglite-maintenance.ts). */
+  /** ANALYZE and VACUUM the tables due, by autovacuum's rule, where no autovacuum does (PGlite; PostgreSQL's tables with it off): table-maintenance.ts. */
   maintain?: () => Promise<MaintenanceStep[]>;
   /** Disconnects Prisma and closes the pool / PGlite. Idempotent. */
   close(): Promise<void>;
@@ -104,6 +104,7 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
     prisma,
     kind: "postgres",
     ...(direct ? { direct } : {}),
+    maintain: () => maintainPostgres(url),
     close: () => (closed ??= Promise.all([prisma.$disconnect(), direct?.close()]).then(() => undefined)),
   };
 }

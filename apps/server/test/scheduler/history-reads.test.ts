@@ -17,7 +17,7 @@ const HISTORY = 2_000;
  * 100,000 finished executions over 8 providers the stake-at-risk read took 11 ms per candidate per
  * claim, and throughput halved: bench/throughput.ts --history). Counted with the transaction's own
  * table statistics (pg_stat_xact_user_tables), under generic plans as the dispatcher's claim runs
- * them, after ANALYZE (autovacuum on PostgreSQL, db/pglite-maintenance.ts on PGlite).
+ * them, after ANALYZE (autovacuum on PostgreSQL, db/table-maintenance.ts on PGlite).
  */
 describeDb("the dispatcher's and heartbeat's reads skip the history", () => {
   let net: TestNetwork;

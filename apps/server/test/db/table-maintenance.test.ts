@@ -1,12 +1,15 @@
 /**
- * PGlite has no autovacuum; the server runs autovacuum's rule itself (db/pglite-maintenance.ts).
- * On a real PGlite: the tables due are analyzed and vacuumed, the others left alone, and the
- * planner then knows the table. Runs in the server-pglite project only (it opens its own PGlite).
+ * Where no autovacuum runs the server runs autovacuum's rule itself (db/table-maintenance.ts).
+ * On a real PGlite (server-pglite project; it opens its own): the tables due are analyzed and
+ * vacuumed, the others left alone, and the planner then knows the table. On a real PostgreSQL
+ * (server-postgres project): the tables autovacuum leaves out, and only those.
  */
 import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { AUTOVACUUM_RULE, maintainPGlite, planMaintenance, scheduleMaintenance } from "../../src/db/pglite-maintenance";
-import { testDbKind } from "../support/database";
+import { parseConfig } from "../../src/env";
+import { AUTOVACUUM_RULE, maintainPGlite, planMaintenance, scheduleMaintenance } from "../../src/db/table-maintenance";
+import { openTestDatabase, testDbKind } from "../support/database";
 import { eventually, startTestNetwork } from "../support/network";
 
 describe("planMaintenance: autovacuum's rule", () => {
@@ -63,6 +66,49 @@ describe.skipIf(testDbKind !== "pglite")("maintainPGlite on a real PGlite", () =
   });
 });
 
+describe.skipIf(testDbKind !== "postgres")("the PostgreSQL database's maintain() on a real PostgreSQL", () => {
+  it("analyzes and vacuums the tables autovacuum leaves out (a table's autovacuum_enabled = false; every table with the server's autovacuum off), and only those", async () => {
+    const db = await openTestDatabase();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      for (const [table, options] of [
+        ["Left", "WITH (autovacuum_enabled = false)"],
+        ["Covered", ""],
+      ])
+        await client.query(`
+          CREATE TABLE "${table}" (id int PRIMARY KEY, status text NOT NULL) ${options};
+          INSERT INTO "${table}" SELECT g, 'completed' FROM generate_series(1, 2000) g;
+          UPDATE "${table}" SET status = 'done' WHERE id > 1000;`);
+      const serverAutovacuum = (await client.query<{ autovacuum: string }>("SHOW autovacuum")).rows[0]!.autovacuum === "on";
+      // A backend reports its table counts when idle, at most once a second.
+      const counted = async () => (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_user_tables WHERE relname IN ('Left', 'Covered') AND n_dead_tup > 0`)).rows[0]!.n === 2;
+      await eventually(counted, 10_000, "the tables' counts reported");
+
+      const steps = await db.maintain!();
+      expect(steps).toContainEqual({ table: 'public."Left"', vacuum: true });
+      expect(steps.some((s) => s.table === 'public."Covered"')).toBe(!serverAutovacuum);
+      const left = (await client.query(`SELECT n_dead_tup::int AS dead, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname = 'Left'`)).rows[0];
+      expect(left).toEqual({ dead: 0, analyzed: true });
+      // Analyzed: the planner knows how many rows are done.
+      const plan = (await client.query<{ "QUERY PLAN": string }>(`EXPLAIN SELECT * FROM "Left" WHERE status = 'done'`)).rows[0]!["QUERY PLAN"];
+      expect(Number(/rows=(\d+)/.exec(plan)![1])).toBe(1000);
+    } finally {
+      await client.end();
+      await db.close();
+    }
+  });
+});
+
+describe("DB_MAINTENANCE_SECONDS", () => {
+  it("defaults to 30 s, and reads its earlier name, PGLITE_MAINTENANCE_SECONDS, where it is unset", () => {
+    expect(parseConfig({}).DB_MAINTENANCE_SECONDS).toBe(30);
+    expect(parseConfig({ PGLITE_MAINTENANCE_SECONDS: "5" }).DB_MAINTENANCE_SECONDS).toBe(5);
+    expect(parseConfig({ PGLITE_MAINTENANCE_SECONDS: "5", DB_MAINTENANCE_SECONDS: "0" }).DB_MAINTENANCE_SECONDS).toBe(0);
+    expect(() => parseConfig({ DB_MAINTENANCE_SECONDS: "-1" })).toThrow(/DB_MAINTENANCE_SECONDS/);
+  });
+});
+
 describe("scheduleMaintenance", () => {
   it("runs passes one at a time until stopped, and stop waits for the pass in flight", async () => {
     let running = 0;
@@ -100,8 +146,8 @@ describe("scheduleMaintenance", () => {
 });
 
 describe.skipIf(testDbKind !== "pglite")("the server's maintenance on PGlite", () => {
-  it("analyzes a table that changed, every PGLITE_MAINTENANCE_SECONDS", async () => {
-    const net = await startTestNetwork({ providers: 0, env: { PGLITE_MAINTENANCE_SECONDS: "0.2" } });
+  it("analyzes a table that changed, every DB_MAINTENANCE_SECONDS", async () => {
+    const net = await startTestNetwork({ providers: 0, env: { DB_MAINTENANCE_SECONDS: "0.2" } });
     try {
       await net.db.prisma.$executeRawUnsafe(`INSERT INTO "SweepLease" (name, holder, "leaseUntil") SELECT 'maintenance-' || g, 'test', now() FROM generate_series(1, 200) g`);
       await eventually(
