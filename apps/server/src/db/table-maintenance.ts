@@ -17,7 +17,7 @@
  * exceed 50 + 20%. `pg_stat_user_tables` keeps the counts in PGlite as in PostgreSQL. The server
  * checks every DB_MAINTENANCE_SECONDS (server.ts); on PGlite each command holds the database, as
  * every query does, for its duration (tens of milliseconds at 100,000 rows). On PostgreSQL a pass
- * with autovacuum on everywhere reads one row and runs nothing; several instances may each run a
+ * with autovacuum on everywhere runs one query and nothing else; several instances may each run a
  * pass (a second VACUUM of a table waits for the first).
  */
 import type { PGlite } from "@electric-sql/pglite";
