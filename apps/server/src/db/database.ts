@@ -87,13 +87,7 @@ export async function createDatabase(opts: CreateDatabaseOptions = {}): Promise<
 }
 
 async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise<Database> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await migrate(pgConnection(client), migrateOptions(opts));
-  } finally {
-    await client.end();
-  }
+  await onOwnConnection(url, (c) => migrate(c, migrateOptions(opts)));
   const prisma = new PrismaClient({
     adapter: new PrismaPg({ connectionString: url }, opts.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() }),
     log: opts.prismaLog ?? [],
@@ -104,7 +98,7 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
     prisma,
     kind: "postgres",
     ...(direct ? { direct } : {}),
-    maintain: () => maintainPostgres(url),
+    maintain: () => onOwnConnection(url, maintainPostgres),
     close: () => (closed ??= Promise.all([prisma.$disconnect(), direct?.close()]).then(() => undefined)),
   };
 }
@@ -142,6 +136,17 @@ function openPGlite(dataDir: string | undefined): PGlite {
   if (inMemory) return new PGlite();
   mkdirSync(dataDir, { recursive: true });
   return new PGlite(dataDir);
+}
+
+/** `fn` on a connection to `url` of its own (outside Prisma's and the group commit's pools), closed after. */
+async function onOwnConnection<T>(url: string, fn: (c: SqlConnection) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(pgConnection(client));
+  } finally {
+    await client.end();
+  }
 }
 
 function pgConnection(client: pg.Client): SqlConnection {

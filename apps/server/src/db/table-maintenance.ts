@@ -21,7 +21,7 @@
  * pass (a second VACUUM of a table waits for the first).
  */
 import type { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
+import type { SqlConnection } from "./migrate";
 
 /** A table's activity as `pg_stat_user_tables` counts it. */
 export interface TableActivity {
@@ -52,17 +52,11 @@ export function planMaintenance(tables: TableActivity[], rule = AUTOVACUUM_RULE)
   return steps;
 }
 
-/** What a pass needs of a connection: a query, and a command run outside any transaction block. */
-interface MaintenanceConnection {
-  query<R>(sql: string): Promise<{ rows: R[] }>;
-  exec(sql: string): Promise<unknown>;
-}
-
 /**
  * One pass over `tables`: all of them (PGlite), or those autovacuum leaves out (PostgreSQL: all
  * with the server's `autovacuum` off, else those with `autovacuum_enabled = false`).
  */
-async function maintainTables(db: MaintenanceConnection, tables: "all" | "left-by-autovacuum"): Promise<MaintenanceStep[]> {
+async function maintainTables(db: SqlConnection, tables: "all" | "left-by-autovacuum"): Promise<MaintenanceStep[]> {
   const { rows } = await db.query<TableActivity>(`
     SELECT format('%I.%I', s.schemaname, s.relname) AS "table", s.n_live_tup::float8 AS live, s.n_dead_tup::float8 AS dead,
            s.n_mod_since_analyze::float8 AS "modifiedSinceAnalyze"
@@ -74,7 +68,8 @@ async function maintainTables(db: MaintenanceConnection, tables: "all" | "left-b
              AND coalesce((SELECT o.option_value::bool FROM pg_options_to_table(c.reloptions) o WHERE o.option_name = 'autovacuum_enabled'), true))`
     }`);
   const steps = planMaintenance(rows);
-  // Not a Prisma or transaction client: VACUUM refuses to run inside a transaction block.
+  // A plain connection, not a Prisma or transaction client: VACUUM refuses to run inside a
+  // transaction block (exec sends it alone, autocommitted).
   for (const s of steps) await db.exec(`${s.vacuum ? "VACUUM (ANALYZE)" : "ANALYZE"} ${s.table}`);
   return steps;
 }
@@ -88,16 +83,9 @@ export async function maintainPGlite(db: PGlite): Promise<MaintenanceStep[]> {
   return maintainTables(db, "all");
 }
 
-/** One pass on the PostgreSQL at `url`, on a connection of its own, over the tables autovacuum leaves out. */
-export async function maintainPostgres(url: string): Promise<MaintenanceStep[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    // Without parameters node-postgres sends the simple query protocol: one statement, autocommitted.
-    return await maintainTables({ query: async <R>(sql: string) => ({ rows: (await client.query(sql)).rows as R[] }), exec: (sql) => client.query(sql) }, "left-by-autovacuum");
-  } finally {
-    await client.end();
-  }
+/** One pass on PostgreSQL, over the tables autovacuum leaves out (`db`: a connection of the pass's own, in no transaction). */
+export function maintainPostgres(db: SqlConnection): Promise<MaintenanceStep[]> {
+  return maintainTables(db, "left-by-autovacuum");
 }
 
 /** Runs `maintain` every `everyMs` (never two passes at once) until `stop`, which waits for a pass in flight. */
