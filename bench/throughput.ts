@@ -94,7 +94,7 @@ async function measure(label: string, run: () => Promise<{ ms: number[]; secs: n
   console.log(
     `${label.padEnd(36)} n=${String(ms.length).padStart(5)}  ${point.perSecond.toFixed(1).padStart(7)} tasks/s  p50 ${p.p50.toFixed(1).padStart(6)} ms  p99 ${p.p99.toFixed(1).padStart(6)} ms` +
       `  server CPU ${per(w.cpuMs, 2)} ms/task${w.statements !== undefined ? `, ${per(w.statements, 1)} statements, ${per(w.transactions, 2)} transactions/task` : ""}` +
-      `  group commit ${((100 * gc.busyMs) / (secs * 1000)).toFixed(0)}% busy (${((100 * gc.unitMs) / Math.max(1, gc.busyMs)).toFixed(0)}% in units), ${(gc.units / Math.max(1, gc.batches)).toFixed(1)} units/batch, ${(gc.busyMs / Math.max(1, gc.batches)).toFixed(1)} ms/batch, ${per(gc.sharedLeads, 2)} leads shared a statement/task, ${per(gc.autocommits, 2)} committed by themselves/task, ${per(gc.statements, 1)} statements/task in batches at ${(gc.statementMs / Math.max(1, gc.statements)).toFixed(2)} ms each` +
+      `  group commit ${((100 * gc.busyMs) / (secs * 1000)).toFixed(0)}% busy (${((100 * gc.unitMs) / Math.max(1, gc.busyMs)).toFixed(0)}% in units), ${(gc.units / Math.max(1, gc.batches)).toFixed(1)} units/batch, ${(gc.busyMs / Math.max(1, gc.batches)).toFixed(1)} ms/batch, ${per(gc.sharedLeads, 2)} leads shared a statement/task, ${per(gc.autocommits, 2)} committed by themselves/task, ${per(gc.statements, 1)} statements/task in batches at ${(gc.statementMs / Math.max(1, gc.statements)).toFixed(2)} ms each, ${per(gc.roundTrips, 2)} round trips/task` +
       (Object.keys(gc.failed).length > 0 ? `, units that threw (batch run again): ${JSON.stringify(gc.failed)}` : ""),
   );
   if (before && after) {

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { createDatabase } from "../apps/server/src/db/database";
+import { inOrder } from "../apps/server/src/db/sql-client";
 import { createBenchDatabase } from "./support/load";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3000" }, rounds: { type: "string", default: "2" } } });
@@ -38,6 +39,15 @@ for (let round = 0; round < Number(values.rounds); round++) {
     await client.query("SELECT 1");
     await client.query("COMMIT");
   });
+  const direct = db.direct!;
+  await measure("direct-sql transaction around it", () => direct.transaction((tx) => tx.$queryRaw`SELECT 1`));
+  await measure("direct-sql, 2 statements one by one", () =>
+    direct.transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1`;
+      await tx.$queryRaw`SELECT 2`;
+    }),
+  );
+  await measure("direct-sql, 2 statements inOrder", () => direct.transaction((tx) => inOrder(tx, [() => tx.$queryRaw`SELECT 1`, () => tx.$queryRaw`SELECT 2`])));
 }
 client.release();
 await pool.end();

@@ -109,6 +109,7 @@ const db = databaseUrl
       dataDir: path.join(dataDir, "db"),
       pglite: counted(new PGlite(path.join(dataDir, "db"))),
       directSql: config.PG_DIRECT_SQL,
+      pipeline: config.PG_PIPELINE,
       preparedStatements: config.PG_PREPARED_STATEMENTS,
     });
 const server = await startServer(config, db ? { db } : {});
@@ -203,6 +204,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       autocommits: c.autocommits - window.commits.autocommits,
       statements: c.statements - window.commits.statements,
       statementMs: c.statementMs - window.commits.statementMs,
+      roundTrips: c.roundTrips - window.commits.roundTrips,
       failed: Object.fromEntries(
         Object.entries(c.failed)
           .map(([k, n]) => [k, n - (window.commits.failed[k] ?? 0)])

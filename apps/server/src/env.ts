@@ -43,6 +43,8 @@ export const EnvSchema = z.object({
    * (db/direct-sql.ts) on PostgreSQL, PGlite's query API (db/pglite-direct-sql.ts) on PGlite.
    */
   PG_DIRECT_SQL: bool.default(true),
+  /** The direct path's node-postgres connections pipeline: statements go out as they are issued (db/direct-sql.ts). */
+  PG_PIPELINE: bool.default(true),
   /** redis://… enables the socket.io Redis adapter and cross-instance events. */
   REDIS_URL: z.string().url().optional(),
   /**

@@ -54,6 +54,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; db?: 
       ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, "db") }),
       preparedStatements: config.PG_PREPARED_STATEMENTS,
       directSql: config.PG_DIRECT_SQL,
+      pipeline: config.PG_PIPELINE,
     }));
   const blobs = await openBlobStore(config, db);
   // Several instances: one command connection for the state they share (SIWE nonces, presence).

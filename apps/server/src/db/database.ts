@@ -54,6 +54,8 @@ export interface CreateDatabaseOptions {
   preparedStatements?: boolean;
   /** Run group commit's raw SQL on the driver directly, not through Prisma (default true; PG_DIRECT_SQL). */
   directSql?: boolean;
+  /** node-postgres's pipeline mode on the direct path's connections (default true; PG_PIPELINE): direct-sql.ts. */
+  pipeline?: boolean;
   /** Prisma's own log levels (query, info, warn, error), printed by Prisma. */
   prismaLog?: Prisma.LogLevel[];
   /** Override the migrations folder (tests). */
@@ -92,7 +94,10 @@ async function createPostgres(url: string, opts: CreateDatabaseOptions): Promise
     adapter: new PrismaPg({ connectionString: url }, opts.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() }),
     log: opts.prismaLog ?? [],
   });
-  const direct = opts.directSql === false ? undefined : createDirectSql(url, opts.preparedStatements === false ? { preparedStatements: false } : {});
+  const direct =
+    opts.directSql === false
+      ? undefined
+      : createDirectSql(url, { ...(opts.preparedStatements === false ? { preparedStatements: false } : {}), ...(opts.pipeline === false ? { pipeline: false } : {}) });
   let closed: Promise<void> | undefined;
   return {
     prisma,

@@ -22,7 +22,7 @@
  */
 import pg from "pg";
 import { Prisma } from "./generated/client";
-import type { SqlClient } from "./sql-client";
+import { markPipelined, type SqlClient } from "./sql-client";
 import { preparedStatementNames } from "./statement-names";
 
 export interface DirectSql {
@@ -92,17 +92,29 @@ export function sqlClient(run: (text: string, values: unknown[]) => Promise<Stat
   return client as unknown as SqlClient;
 }
 
+/** COMMIT was answered ROLLBACK: a statement of the transaction failed, and nothing of it was written. */
+export class TransactionAborted extends Error {
+  constructor(readonly answered: string) {
+    super(`the transaction was rolled back (COMMIT answered ${answered}): one of its statements failed`);
+  }
+}
+
 export interface DirectSqlOptions {
   preparedStatements?: boolean;
   max?: number;
   /** PostgreSQL cancels a statement that runs longer (57014), and ends a session idle this long inside a transaction, its locks released (default 60 s: group commit's bound through Prisma). */
   timeoutMs?: number;
+  /** node-postgres's pipeline mode (default true): statements go out as they are issued; false, each after the answer to the one before. */
+  pipeline?: boolean;
+  /** Opens each connection's socket (node-postgres's `stream`): a test watching the wire. */
+  stream?: () => import("node:stream").Duplex;
 }
 
 export function createDirectSql(url: string, opts: DirectSqlOptions = {}): DirectSql {
   // Group commit runs one batch at a time, the dispatcher a claim or two: a connection each, and the
   // rest for hot statements committed by themselves (a lone result's, task reads, acks).
   const timeout = opts.timeoutMs ?? 60_000;
+  const pipelined = opts.pipeline !== false;
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 6,
@@ -112,6 +124,13 @@ export function createDirectSql(url: string, opts: DirectSqlOptions = {}): Direc
     statement_timeout: timeout,
     idle_in_transaction_session_timeout: timeout,
     connectionTimeoutMillis: timeout,
+    // node-postgres 8.23's pipeline mode: a statement is written to the socket when it is issued,
+    // not after the answer to the one before it. A transaction's BEGIN goes out with its first
+    // statement (one round trip fewer per transaction); a caller that awaits each statement (every
+    // unit does) sees no difference, and each statement still has its own Sync, so one's error is
+    // its own (what PostgreSQL then answers the rest of an aborted transaction is theirs).
+    pipeline: pipelined,
+    ...(opts.stream ? { stream: opts.stream } : {}),
   });
   // An idle connection the server dropped: the pool discards it and the next query opens another
   // (without a listener, the event would end the process).
@@ -124,6 +143,18 @@ export function createDirectSql(url: string, opts: DirectSqlOptions = {}): Direc
       return target.query({ text, values: values.map(param), ...(name ? { name } : {}) });
     };
   let closed: Promise<void> | undefined;
+  /** `run`, whose first statement's answer also waits for (and fails with) the transaction's BEGIN. */
+  const afterBegin = (begun: Promise<unknown>, run: (text: string, values: unknown[]) => Promise<pg.QueryResult>) => {
+    let first = true;
+    return async (text: string, values: unknown[]): Promise<pg.QueryResult> => {
+      if (!first) return run(text, values);
+      first = false;
+      const answer = run(text, values);
+      answer.catch(() => {});
+      await begun;
+      return answer;
+    };
+  };
   return {
     client: sqlClient(on(pool)),
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
@@ -137,10 +168,22 @@ export function createDirectSql(url: string, opts: DirectSqlOptions = {}): Direc
       };
       conn.on("error", lost);
       try {
-        await conn.query("BEGIN");
+        // Pipelined, BEGIN is not awaited here: it goes out now and the unit's first statement right
+        // behind it, on the same connection, so PostgreSQL runs that statement inside the
+        // transaction. The first statement's answer waits for BEGIN's too (`afterBegin`); a BEGIN
+        // that failed (a lost connection: PostgreSQL refuses BEGIN in no other state it can be in
+        // here) fails it.
+        const begun = conn.query("BEGIN");
+        begun.catch(() => {});
+        if (!pipelined) await begun;
         try {
-          const value = await fn(sqlClient(on(conn)));
-          await conn.query("COMMIT");
+          const value = await fn(pipelined ? markPipelined(sqlClient(afterBegin(begun, on(conn)))) : sqlClient(on(conn)));
+          await begun;
+          // PostgreSQL answers COMMIT of a transaction it aborted (a statement failed, and whoever
+          // issued it caught the error) with ROLLBACK, not an error: that is a failure here, never
+          // a commit to announce.
+          const ended = await conn.query("COMMIT");
+          if (ended.command !== "COMMIT") throw new TransactionAborted(ended.command);
           return value;
         } catch (err) {
           await conn.query("ROLLBACK").catch((e: unknown) => {

@@ -33,6 +33,7 @@
  * rolled back or run again. Do that after the unit's promise resolved.
  */
 import { rawSql, sqlTransaction, type Database, type SqlClient } from "./database";
+import { inOrder, markPipelined, pipelines } from "./sql-client";
 import { isRetryableConflict } from "./retry-conflicts";
 
 /** A unit of work; `led` is what its lead returned (undefined without one). */
@@ -73,6 +74,8 @@ interface Pending {
   savepoint: boolean;
   /** What the unit answers, without running, when its lead answered `led` (GroupCommit.run). */
   settledBy?: (led: never) => unknown;
+  /** The unit does not read its lead's answer (GroupCommit.run `readsLead: false`). */
+  ignoresLead?: true;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   attempts: number;
@@ -101,12 +104,19 @@ export interface GroupCommitStats {
    */
   statements: number;
   statementMs: number;
+  /**
+   * Round trips the batches waited for: a statement issued while none of its batch's is in flight
+   * starts one (statements issued together on a pipelining connection share it: sql-client.ts
+   * `inOrder`), and each transaction adds its COMMIT, and its BEGIN where that is not sent with the
+   * first statement (direct-sql.ts pipelines it; Prisma and PGlite do not).
+   */
+  roundTrips: number;
 }
 
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private running = false;
-  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, sharedLeads: 0, autocommits: 0, failed: {}, statements: 0, statementMs: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, busyMs: 0, unitMs: 0, sharedLeads: 0, autocommits: 0, failed: {}, statements: 0, statementMs: 0, roundTrips: 0 };
 
   constructor(
     private readonly db: Database,
@@ -121,15 +131,19 @@ export class GroupCommit {
    * unit's opening statement (`leadOf`), run with the batch's other leads of its kind; the unit gets
    * what it returned. `settledBy`: what the unit answers when its lead answered `led` (not
    * undefined) — it must then run no statement of its own — so that, alone in its batch, its lead
-   * may commit by itself (LeadKind.autocommit).
+   * may commit by itself (LeadKind.autocommit). `readsLead: false`: the unit never reads what its
+   * lead answered, so where its lead runs alone, on a connection that pipelines, the unit's
+   * statements go out behind the lead's without waiting for its answer (one round trip fewer);
+   * where the lead fails, that is the unit's error.
    */
-  run<T, R = unknown>(unit: Unit<T, R>, opts: { savepoint?: boolean; lead?: Lead<R>; settledBy?: (led: NonNullable<R>) => T } = {}): Promise<T> {
+  run<T, R = unknown>(unit: Unit<T, R>, opts: { savepoint?: boolean; lead?: Lead<R>; settledBy?: (led: NonNullable<R>) => T; readsLead?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         unit: unit as Unit<unknown>,
         savepoint: opts.savepoint ?? false,
         ...(opts.lead !== undefined ? { lead: opts.lead } : {}),
         ...(opts.settledBy !== undefined ? { settledBy: opts.settledBy as (led: never) => unknown } : {}),
+        ...(opts.readsLead === false ? { ignoresLead: true as const } : {}),
         resolve: resolve as (v: unknown) => void,
         reject,
         attempts: 0,
@@ -226,13 +240,19 @@ export class GroupCommit {
         const outcomes: Outcome[] = [];
         const started = performance.now();
         try {
-          for (const [kind, ps] of shared) {
-            const results = await kind.many(
-              tx,
-              ps.map((p) => p.lead!.value as never),
-            );
-            ps.forEach((p, i) => led.set(p, results[i]));
-          }
+          // One statement per kind, none needing another's answer: pipelined, one round trip for all.
+          const answers = await inOrder(
+            tx,
+            shared.map(
+              ([kind, ps]) =>
+                () =>
+                  kind.many(
+                    tx,
+                    ps.map((p) => p.lead!.value as never),
+                  ),
+            ),
+          );
+          shared.forEach(([, ps], k) => ps.forEach((p, i) => led.set(p, answers[k]![i])));
         } catch (err) {
           failed = { index: -1, err };
           throw err;
@@ -301,7 +321,12 @@ export class GroupCommit {
 
   /** A unit with its lead, if any, run alone before it. */
   private async alone(tx: SqlClient, p: Pending): Promise<unknown> {
-    return p.unit(tx, p.lead ? await p.lead.kind.one(tx, p.lead.value as never) : undefined);
+    const { lead } = p;
+    if (!lead) return p.unit(tx, undefined);
+    const led = () => lead.kind.one(tx, lead.value as never);
+    if (!p.ignoresLead) return p.unit(tx, await led());
+    const [, value] = await inOrder<unknown>(tx, [led, () => p.unit(tx, undefined)]);
+    return value;
   }
 
   /** Each unit in a savepoint of its own (a lone unit needs none: its failure is the transaction's). */
@@ -328,9 +353,14 @@ export class GroupCommit {
 
   /** One unit inside a savepoint: its throwing rolls back its own writes only. */
   private async inSavepoint(tx: SqlClient, p: Pending): Promise<Outcome> {
-    await tx.$executeRawUnsafe("SAVEPOINT group_unit");
+    // Where statements are pipelined, the unit's first statement goes out right behind SAVEPOINT
+    // (whose answer nothing needs): one round trip fewer per unit in a savepoint.
+    const opened = tx.$executeRawUnsafe("SAVEPOINT group_unit");
+    if (pipelines(tx)) opened.catch(() => {});
+    else await opened;
     try {
       const value = await this.alone(tx, p);
+      await opened;
       await tx.$executeRawUnsafe("RELEASE SAVEPOINT group_unit");
       return { ok: true, value };
     } catch (err) {
@@ -342,24 +372,40 @@ export class GroupCommit {
   private transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     // PostgreSQL: node-postgres directly (db/direct-sql.ts). Through Prisma, units wait their turn
     // in the queue, not in Prisma's; a batch of many may take a while.
-    return sqlTransaction(this.db, (tx) => fn(this.timed(tx)), { maxWait: 30_000, timeout: 60_000 });
+    return sqlTransaction(
+      this.db,
+      (tx) => {
+        this.stats.roundTrips += pipelines(tx) ? 1 : 2;
+        return fn(this.timed(tx));
+      },
+      { maxWait: 30_000, timeout: 60_000 },
+    );
   }
 
   /** `sql` counting its statements and their wall time into `stats` (statements, statementMs). */
   private timed(sql: SqlClient): SqlClient {
     const stats = this.stats;
+    // A statement issued with none in flight, or after an answer came back, waited for a round trip
+    // of its own; one issued while the statements before it are all still unanswered went with them.
+    let inFlight = 0;
+    let answered = true;
     const time =
       <K extends keyof SqlClient>(method: K) =>
       async (...args: unknown[]) => {
         const started = performance.now();
+        if (inFlight++ === 0 || answered) stats.roundTrips++;
+        answered = false;
         try {
           return await (sql[method] as (...a: unknown[]) => Promise<unknown>).apply(sql, args);
         } finally {
+          inFlight--;
+          answered = true;
           stats.statements++;
           stats.statementMs += performance.now() - started;
         }
       };
     // Prisma's methods answer PrismaPromises; awaiting is all a unit does with them (as direct-sql.ts's).
-    return { $queryRaw: time("$queryRaw"), $executeRaw: time("$executeRaw"), $queryRawUnsafe: time("$queryRawUnsafe"), $executeRawUnsafe: time("$executeRawUnsafe") } as unknown as SqlClient;
+    const timed = { $queryRaw: time("$queryRaw"), $executeRaw: time("$executeRaw"), $queryRawUnsafe: time("$queryRawUnsafe"), $executeRawUnsafe: time("$executeRawUnsafe") } as unknown as SqlClient;
+    return pipelines(sql) ? markPipelined(timed) : timed;
   }
 }

@@ -162,7 +162,8 @@ export async function submitTask(app: AppContext, requesterId: string, body: Sub
           calibration: model.calibration,
         });
       },
-      lead ? { lead: leadOf(transferLeads, lead) } : {},
+      // The unit never reads what the hold answered: alone, it goes out behind the hold's statement.
+      lead ? { lead: leadOf(transferLeads, lead), readsLead: false } : {},
     );
   } catch (e) {
     giveBack();

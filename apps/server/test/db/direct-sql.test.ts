@@ -1,7 +1,9 @@
+import net from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { SqlClient } from "../../src/db/database";
 import { Prisma } from "../../src/db/generated/client";
-import { createDirectSql } from "../../src/db/direct-sql";
+import { createDirectSql, TransactionAborted } from "../../src/db/direct-sql";
+import { inOrder, pipelines } from "../../src/db/sql-client";
 import { driverErrorCause, isRetryableConflict } from "../../src/db/retry-conflicts";
 import { toStunError } from "../../src/errors";
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
@@ -129,6 +131,43 @@ describeDb("raw SQL on the driver directly", () => {
     expect(row!.balance).toBe(5n);
   });
 
+  it("runs statements issued together (inOrder) in order, each seeing the one before; a failure is the first failed step's, with nothing written", async () => {
+    const id = `direct-in-order-${Date.now()}`;
+    const answers = await direct().transaction((tx) =>
+      inOrder<unknown>(tx, [
+        () => tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`,
+        () => tx.$executeRaw`UPDATE "Account" SET balance = balance + ${7n} WHERE id = ${id}`,
+        () => tx.$queryRaw<Array<{ balance: bigint }>>`SELECT balance FROM "Account" WHERE id = ${id}`,
+      ]),
+    );
+    expect(answers).toEqual([1, 1, [{ balance: 7n }]]);
+    // The second step fails (not a boolean); the third, run after it in a transaction PostgreSQL
+    // has aborted, fails too — the error is the second's, and the first step's write is rolled back.
+    const err = await direct()
+      .transaction((tx) =>
+        inOrder<unknown>(tx, [() => tx.$executeRaw`UPDATE "Account" SET balance = balance + ${100n} WHERE id = ${id}`, () => tx.$queryRaw`SELECT 'maybe'::boolean`, () => tx.$queryRaw`SELECT 1`]),
+      )
+      .catch((e: unknown) => e);
+    expect(driverErrorCause(err)).toMatchObject({ originalCode: "22P02" });
+    const [row] = await direct().client.$queryRaw<Array<{ balance: bigint }>>`SELECT balance FROM "Account" WHERE id = ${id}`;
+    expect(row!.balance).toBe(7n);
+    // Pipelined on PostgreSQL (node-postgres's pipeline mode), one after the other on PGlite.
+    await direct().transaction(async (tx) => expect(pipelines(tx)).toBe(testDbKind === "postgres"));
+  });
+
+  it.runIf(testDbKind === "postgres")("fails a transaction whose failed statement's error was caught: COMMIT answered ROLLBACK is not a commit", async () => {
+    const id = `direct-aborted-${Date.now()}`;
+    const err = await direct()
+      .transaction(async (tx) => {
+        await tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`;
+        await tx.$queryRaw`SELECT 'maybe'::boolean`.catch(() => undefined);
+        return "done";
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransactionAborted);
+    expect(await db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM "Account" WHERE id = ${id}`).toHaveLength(0);
+  });
+
   it("fails with PostgreSQL's code, read as Prisma's errors are read (a deadlock is run again)", async () => {
     const err = await direct()
       .transaction((tx) => tx.$queryRaw`SELECT 'maybe'::boolean`)
@@ -177,6 +216,81 @@ describeDb("raw SQL on node-postgres directly: a connection lost", () => {
     expect(err).toBeInstanceOf(Error);
     const [one] = await db.direct!.client.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`;
     expect(one!.one).toBe(1);
+  });
+});
+
+/** A connection's socket counting round trips: each write after an answer (or the first) starts one. */
+class RoundTripCounter extends net.Socket {
+  trips = 0;
+  private answered = true;
+  constructor() {
+    super();
+    this.on("data", () => {
+      this.answered = true;
+    });
+  }
+  // What reaches the socket's handle (`write` itself is replaced on the instance while it connects).
+  override _write(chunk: unknown, encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
+    this.sent();
+    super._write(chunk, encoding, cb);
+  }
+  override _writev(chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (error?: Error | null) => void): void {
+    this.sent();
+    super._writev!(chunks, cb);
+  }
+  private sent(): void {
+    if (this.answered) this.trips++;
+    this.answered = false;
+  }
+}
+
+describeDb("raw SQL on node-postgres directly: pipelined", () => {
+  it.runIf(testDbKind === "postgres")("sends a transaction's BEGIN with its first statement, and statements issued together in one round trip", async () => {
+    const db = await openTestDatabase();
+    const sockets: RoundTripCounter[] = [];
+    const watched = createDirectSql(db.url!, {
+      stream: () => {
+        const s = new RoundTripCounter();
+        sockets.push(s);
+        return s;
+      },
+    });
+    const trips = async (fn: () => Promise<unknown>) => {
+      const before = sockets.reduce((n, s) => n + s.trips, 0);
+      await fn();
+      return sockets.reduce((n, s) => n + s.trips, 0) - before;
+    };
+    try {
+      const id = `direct-trips-${Date.now()}`;
+      await watched.transaction((tx) => tx.$queryRaw`SELECT 1`); // the connection opened
+      // BEGIN and the statement, then COMMIT: two round trips, where awaiting BEGIN made three.
+      expect(await trips(() => watched.transaction((tx) => tx.$executeRaw`INSERT INTO "Account" (id, "createdAt") VALUES (${id}, ${new Date()})`))).toBe(2);
+      // Three statements issued together: still two.
+      const three = () =>
+        watched.transaction((tx) =>
+          inOrder<unknown>(tx, [
+            () => tx.$executeRaw`UPDATE "Account" SET balance = balance + ${1n} WHERE id = ${id}`,
+            () => tx.$executeRaw`UPDATE "Account" SET balance = balance + ${2n} WHERE id = ${id}`,
+            () => tx.$queryRaw`SELECT balance FROM "Account" WHERE id = ${id}`,
+          ]),
+        );
+      expect(await trips(three)).toBe(2);
+      // Awaited one by one, each is a round trip of its own.
+      expect(
+        await trips(() =>
+          watched.transaction(async (tx) => {
+            await tx.$executeRaw`UPDATE "Account" SET balance = balance + ${1n} WHERE id = ${id}`;
+            await tx.$executeRaw`UPDATE "Account" SET balance = balance + ${2n} WHERE id = ${id}`;
+          }),
+        ),
+      ).toBe(3);
+      const [row] = await db.prisma.$queryRaw<Array<{ balance: bigint }>>`SELECT balance FROM "Account" WHERE id = ${id}`;
+      expect(row!.balance).toBe(6n);
+      expect(sockets).toHaveLength(1);
+    } finally {
+      await watched.close();
+      await db.close();
+    }
   });
 });
 

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import pg from "pg";
 import { createDatabase } from "../../src/db/database";
 import { GroupCommit, leadOf, type LeadKind } from "../../src/db/group-commit";
+
+type SqlClientOf<G extends GroupCommit> = Parameters<Parameters<G["run"]>[0]>[0];
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
 /** One turn of the event loop: the group commit starts the batch queued so far, and units queued after it form the next. */
@@ -49,12 +51,16 @@ describeDb("group commit: many units, one transaction", () => {
       await tx.$executeRaw`INSERT INTO group_commit_probe (id) VALUES (${id})`;
       await tx.$executeRaw`UPDATE group_commit_probe SET n = n + 1 WHERE id = ${id}`;
     };
+    // Round trips: each statement awaited is one, COMMIT one more, and BEGIN one of its own except
+    // on PostgreSQL, where it goes out with the first statement (db/direct-sql.ts).
+    const pipelined = testDbKind === "postgres";
     await Promise.all([1, 2, 3].map((id) => commits.run(twice(id))));
-    expect(commits.stats).toMatchObject({ batches: 1, units: 3, statements: 6 });
+    expect(commits.stats).toMatchObject({ batches: 1, units: 3, statements: 6, roundTrips: pipelined ? 7 : 8 });
     expect(commits.stats.statementMs).toBeGreaterThan(0);
-    // Units with savepoints of their own: SAVEPOINT, their two statements, RELEASE each.
+    // Units with savepoints of their own: SAVEPOINT, their two statements, RELEASE each — and on
+    // PostgreSQL SAVEPOINT goes out with the unit's first statement.
     await Promise.all([4, 5].map((id) => commits.run(twice(id), { savepoint: true })));
-    expect(commits.stats).toMatchObject({ batches: 2, units: 5, statements: 14 });
+    expect(commits.stats).toMatchObject({ batches: 2, units: 5, statements: 14, roundTrips: pipelined ? 7 + 1 + 3 + 3 : 8 + 2 + 4 + 4 });
     // Inside the batches: never more than the time they were in flight.
     expect(commits.stats.statementMs).toBeLessThanOrEqual(commits.stats.busyMs);
     expect(await rowsOf(db)).toEqual([1, 2, 3, 4, 5].map((id) => [id, 1]));
@@ -273,6 +279,39 @@ describeDb("group commit: many units, one transaction", () => {
     expect([odd.statements, even.statements, lone.statements]).toEqual([[1, 2], [2], [1]]);
     expect(commits.stats.sharedLeads).toBe(4);
     expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5, 7]);
+  });
+
+  it("when one kind's leads fail, with another kind's statement sent behind them (pipelined on PostgreSQL), each lead runs alone", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const [odd, even] = [probeLeads(), probeLeads()];
+    const commits = new GroupCommit(db, 64);
+    const first = commits.run(async () => undefined, { lead: leadOf(odd, 1) });
+    await batchStarts();
+    // Odd's statement comes first and fails (1 is taken); even's, issued with it, then runs in a
+    // transaction PostgreSQL has aborted. The error is odd's, and only its unit's own.
+    const batch = [leadOf(odd, 1), leadOf(even, 2), leadOf(odd, 3), leadOf(even, 4)].map((lead) => commits.run(async (_, led) => led, { lead }));
+    await first;
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((x) => x.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled"]);
+    expect(String((settled[0] as PromiseRejectedResult).reason)).toMatch(/unique|P2010|23505|duplicate/i);
+    expect(settled.slice(1).map((x) => (x as PromiseFulfilledResult<string>).value)).toEqual(["2 alone", "3 alone", "4 alone"]);
+    // Even's statement was sent (and refused) only where statements are pipelined; elsewhere odd's error stopped it being issued.
+    expect([odd.statements, even.statements]).toEqual([[1, 2, 1, 1], testDbKind === "postgres" ? [2, 1, 1] : [1, 1]]);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("a unit that does not read its lead's answer goes out behind it (pipelined on PostgreSQL), sees its writes, and fails with its error", async () => {
+    await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
+    const leads = probeLeads();
+    const commits = new GroupCommit(db, 64);
+    const count = async (tx: SqlClientOf<typeof commits>) => Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n);
+    // Alone in its batch: BEGIN, the lead and the unit's read in one round trip on PostgreSQL, then COMMIT.
+    expect(await commits.run(async (tx, led) => [led, await count(tx)], { lead: leadOf(leads, 1), readsLead: false })).toEqual([undefined, 1]);
+    expect(commits.stats.roundTrips).toBe(testDbKind === "postgres" ? 2 : 4);
+    // The lead fails (1 is taken): the unit, whose read ran in the aborted transaction, gets the lead's error.
+    const err = await commits.run(async (tx) => count(tx), { lead: leadOf(leads, 1), readsLead: false }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/unique|P2010|23505|duplicate/i);
+    expect((await rowsOf(db)).map(([id]) => id)).toEqual([1]);
   });
 
   /**
