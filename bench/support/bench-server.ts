@@ -109,7 +109,6 @@ const db = databaseUrl
       dataDir: path.join(dataDir, "db"),
       pglite: counted(new PGlite(path.join(dataDir, "db"))),
       directSql: config.PG_DIRECT_SQL,
-      pipeline: config.PG_PIPELINE,
       preparedStatements: config.PG_PREPARED_STATEMENTS,
     });
 const server = await startServer(config, db ? { db } : {});

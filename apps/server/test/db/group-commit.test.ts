@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import pg from "pg";
-import { createDatabase } from "../../src/db/database";
+import { createDatabase, type SqlClient } from "../../src/db/database";
 import { GroupCommit, leadOf, type LeadKind } from "../../src/db/group-commit";
-
-type SqlClientOf<G extends GroupCommit> = Parameters<Parameters<G["run"]>[0]>[0];
 import { describeDb, openTestDatabase, testDbKind, type TestDatabase } from "../support/database";
 
 /** One turn of the event loop: the group commit starts the batch queued so far, and units queued after it form the next. */
@@ -304,7 +302,7 @@ describeDb("group commit: many units, one transaction", () => {
     await db.prisma.$executeRawUnsafe(`DELETE FROM group_commit_probe`);
     const leads = probeLeads();
     const commits = new GroupCommit(db, 64);
-    const count = async (tx: SqlClientOf<typeof commits>) => Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n);
+    const count = async (tx: SqlClient) => Number((await tx.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM group_commit_probe`)[0]!.n);
     // Alone in its batch: BEGIN, the lead and the unit's read in one round trip on PostgreSQL, then COMMIT.
     expect(await commits.run(async (tx, led) => [led, await count(tx)], { lead: leadOf(leads, 1), readsLead: false })).toEqual([undefined, 1]);
     expect(commits.stats.roundTrips).toBe(testDbKind === "postgres" ? 2 : 4);
